@@ -1,0 +1,1 @@
+"""Catalog: categories, brands, suppliers, products, SKUs, bundles, presale terms."""

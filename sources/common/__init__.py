@@ -1,0 +1,1 @@
+"""What every source shares: engines, the money type, migrations and call accounting."""

@@ -1,0 +1,1 @@
+"""Orders: customers and addresses, staff accounts, delivery regions (carts and orders to come)."""

@@ -1,0 +1,1 @@
+"""Pricing: list and sale prices per SKU and currency, cost prices, promotions."""
