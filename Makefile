@@ -1,0 +1,53 @@
+# The two commands a new user runs: `make run` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.PHONY: run test install dev seed serve lint typecheck pytest bench schema clean
+
+$(UV):
+	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "uv>=0.5,<1"
+
+# --inexact keeps uv itself, which lives in the same venv.
+install: $(UV)
+	$(UV) sync --frozen --inexact --no-dev --quiet
+
+dev: $(UV)
+	$(UV) sync --frozen --inexact --quiet
+
+## make run: install, create and seed ./data if absent, serve on http://127.0.0.1:8000/graphql
+run: install
+	$(PY) -m gateway seed
+	$(PY) -m gateway serve
+
+seed: install
+	$(PY) -m gateway seed
+
+serve: install
+	$(PY) -m gateway serve
+
+## make test: dev dependencies, lint, types, the whole suite (PostgreSQL and Redis included)
+test: dev lint typecheck pytest
+
+lint:
+	$(VENV)/bin/ruff check gateway sources tests bench
+	$(VENV)/bin/ruff format --check gateway sources tests bench
+
+typecheck:
+	$(VENV)/bin/mypy gateway sources
+
+pytest:
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## make bench: benchmarks against a seeded shop (see README for the table)
+bench: dev
+	$(PY) -m bench $(BENCH_ARGS)
+
+## make schema: re-export schema.graphql from the code
+schema: dev
+	$(PY) -m strawberry export-schema gateway.schema:schema --output schema.graphql
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

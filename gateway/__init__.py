@@ -1,0 +1,1 @@
+"""The commerce GraphQL gateway: one schema over catalog, inventory, pricing and orders."""

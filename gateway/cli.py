@@ -1,0 +1,135 @@
+"""The ``gateway`` command: seed the demo shop, serve, and print development tokens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+
+from .auth import Permission, ViewerKind, issue_token
+from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
+
+
+async def _seed(settings: Settings, products: int, reset: bool) -> str:
+    from sources.common.db import Database
+    from sources.common.migrate import drop_source, upgrade_source
+    from sources.demo.seed import is_seeded, seed_demo_shop
+
+    dbs = {name: Database(url) for name, url in settings.database_urls().items()}
+    try:
+        if reset:
+            for name in SOURCE_NAMES:
+                await drop_source(name, dbs[name])
+        for name in SOURCE_NAMES:
+            await upgrade_source(name, dbs[name])
+        if await is_seeded(dbs):
+            return "the demo shop is already seeded (use --reset to start over)"
+        started = time.perf_counter()
+        summary = await seed_demo_shop(dbs, products=products)
+        return f"seeded {summary} in {time.perf_counter() - started:.1f}s"
+    finally:
+        for db in dbs.values():
+            await db.dispose()
+
+
+async def _customer_id(settings: Settings, email: str) -> int | None:
+    from sources.common.db import Database
+    from sources.orders.store import OrdersStore
+
+    db = Database(settings.orders_database_url)
+    try:
+        found = await OrdersStore(db).customers_by_emails([email])
+    finally:
+        await db.dispose()
+    customer = found.get(email.lower())
+    return customer.id if customer else None
+
+
+def _permissions(value: str) -> list[str]:
+    names = [p.strip().upper() for p in value.split(",") if p.strip()]
+    known = {p.value for p in Permission}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown permission(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    seed = commands.add_parser("seed", help="migrate the sources and write the demo shop")
+    seed.add_argument("--products", type=int, default=240, help="number of products (default 240)")
+    seed.add_argument("--reset", action="store_true", help="drop every source's data first")
+
+    serve = commands.add_parser("serve", help="serve the gateway with uvicorn")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=None)
+
+    token = commands.add_parser("token", help="print a development token (signed with GATEWAY_JWT_SECRET)")
+    kinds = token.add_subparsers(dest="kind", required=True)
+    customer = kinds.add_parser("customer", help="a customer's token, by email")
+    customer.add_argument("email")
+    staff = kinds.add_parser("staff", help="a staff token with permissions")
+    staff.add_argument("--permissions", type=_permissions, default=[], help="e.g. MANAGE_STOCK,VIEW_FINANCE")
+    staff.add_argument("--subject", default="staff-1", help="the staff member's id (sub claim)")
+    for sub in (customer, staff):
+        sub.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.command == "seed":
+        if args.products < 1:
+            print("--products must be at least 1", file=sys.stderr)
+            return 2
+        print(asyncio.run(_seed(settings, args.products, args.reset)))
+        return 0
+    if args.command == "serve":
+        import uvicorn
+
+        host = args.host or settings.host
+        port = args.port or settings.port
+        workers = args.workers or settings.workers
+        uvicorn.run(
+            "gateway.asgi:app",
+            host=host,
+            port=port,
+            workers=workers,
+            factory=False,
+            access_log=False,
+            log_level="warning",
+        )
+        return 0
+    if args.kind == "customer":
+        customer_id = asyncio.run(_customer_id(settings, args.email))
+        if customer_id is None:
+            print(f"no customer with email {args.email} (seed the demo shop first?)", file=sys.stderr)
+            return 1
+        print(issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(customer_id), ttl_seconds=args.ttl))
+        return 0
+    print(
+        issue_token(
+            settings,
+            kind=ViewerKind.STAFF,
+            subject=args.subject,
+            permissions=args.permissions,
+            ttl_seconds=args.ttl,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Everything one request carries: who asks, its loaders, the sources, settings, when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.requests import Request
+
+from .auth import Viewer
+from .loaders import Loaders
+from .metrics import Metrics, RequestStats
+from .settings import Settings
+from .sources import Sources
+
+
+@dataclass
+class GatewayContext:
+    request: Request
+    settings: Settings
+    sources: Sources
+    metrics: Metrics
+    loaders: Loaders
+    viewer: Viewer
+    stats: RequestStats
+    now: datetime  # one moment per request: promotions and presale windows agree
+    request_id: str

@@ -1,0 +1,35 @@
+"""Per-request DataLoaders, one module per source. A resolver never calls a store for
+per-item data; it asks a loader, so a list of N items costs one call per source method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..metrics import Metrics
+from ..sources import Sources
+from .catalog import CatalogLoaders
+from .inventory import InventoryLoaders
+from .orders import OrdersLoaders
+from .pricing import PricingLoaders
+
+
+@dataclass
+class Loaders:
+    catalog: CatalogLoaders
+    inventory: InventoryLoaders
+    pricing: PricingLoaders
+    orders: OrdersLoaders
+
+    @classmethod
+    def for_request(
+        cls, sources: Sources, metrics: Metrics, *, batching: bool, currency: str, now: datetime
+    ) -> Loaders:
+        return cls(
+            catalog=CatalogLoaders(sources.catalog, metrics, batching),
+            inventory=InventoryLoaders(sources.inventory, metrics, batching),
+            pricing=PricingLoaders(
+                sources.pricing, metrics, batching, currency=currency, now=now
+            ),
+            orders=OrdersLoaders(sources.orders, metrics, batching),
+        )

@@ -1,0 +1,16 @@
+"""Loaders over the inventory store."""
+
+from __future__ import annotations
+
+from sources.inventory.records import StockLevel
+from sources.inventory.store import InventoryStore
+
+from ..metrics import Metrics
+from .base import Loader
+
+
+class InventoryLoaders:
+    def __init__(self, store: InventoryStore, metrics: Metrics, batching: bool) -> None:
+        self.stock: Loader[int, StockLevel] = Loader(
+            "inventory.stock", store.stock_by_sku_ids, metrics=metrics, batching=batching
+        )

@@ -1,0 +1,100 @@
+"""Prometheus metrics and per-request accounting of source calls.
+
+Each app owns its registry, so two apps in one process (tests, benchmarks) never mix
+their counts. ``gateway_source_calls_total`` counts one per batch call to a store, which is
+what reveals an N+1: a listing of 50 products must not make 50 calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class RequestStats:
+    """What one request cost; logged once at its end."""
+
+    source_calls: int = 0
+    calls_by_method: dict[str, int] = field(default_factory=dict)
+
+
+current_request: ContextVar[RequestStats | None] = ContextVar("current_request", default=None)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "gateway_requests",
+            "GraphQL requests by operation name",
+            ["operation"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gateway_request_duration_seconds",
+            "GraphQL request latency by operation name",
+            ["operation"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.errors = Counter(
+            "gateway_errors", "GraphQL errors by code", ["code"], registry=self.registry
+        )
+        self.source_calls = Counter(
+            "gateway_source_calls",
+            "Batch calls to a source, by source and store method",
+            ["source", "method"],
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "gateway_loader_batch_size",
+            "Keys per DataLoader batch",
+            ["loader"],
+            registry=self.registry,
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+        )
+
+    def count_calls(self, store: Any) -> None:
+        """Wrap every public coroutine method of ``store`` so each call is counted."""
+        source = store.source
+        for name, method in inspect.getmembers(store, inspect.iscoroutinefunction):
+            if name.startswith("_"):
+                continue
+            setattr(store, name, self._counted(source, name, method))
+
+    def _counted(
+        self, source: str, method_name: str, method: Callable[P, Awaitable[R]]
+    ) -> Callable[P, Awaitable[R]]:
+        counter = self.source_calls.labels(source, method_name)
+        key = f"{source}.{method_name}"
+
+        @functools.wraps(method)
+        async def counted(*args: P.args, **kwargs: P.kwargs) -> R:
+            counter.inc()
+            stats = current_request.get()
+            if stats is not None:
+                stats.source_calls += 1
+                stats.calls_by_method[key] = stats.calls_by_method.get(key, 0) + 1
+            return await method(*args, **kwargs)
+
+        return counted
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started

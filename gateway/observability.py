@@ -1,0 +1,128 @@
+"""One structured log line per request, the request id, and operation metrics.
+
+The request id is taken from ``X-Request-ID`` when the caller sends a sane one (so a trace
+crosses the load balancer), otherwise made here, and always echoed in the response.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import structlog
+from graphql import GraphQLError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
+
+from .metrics import Metrics, RequestStats, Stopwatch, current_request
+
+_SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+log = structlog.get_logger("gateway.request")
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+class RequestStatsState(RequestStats):
+    def __init__(self, request_id: str) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.operation: str | None = None
+        self.error_codes: list[str] = []
+
+
+class RequestLogMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware): it must not buffer or slow every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        stats = RequestStatsState(request_id)
+        scope.setdefault("state", {})["stats"] = stats
+        token = current_request.set(stats)
+        watch = Stopwatch()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request.reset(token)
+            if scope["path"] not in ("/healthz", "/metrics"):
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    operation=stats.operation,
+                    duration_ms=round(watch.seconds * 1000, 2),
+                    source_calls=stats.source_calls,
+                    errors=stats.error_codes or None,
+                    request_id=request_id,
+                )
+
+
+def error_code(error: GraphQLError) -> str:
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    return "INTERNAL" if error.original_error is not None else "GRAPHQL_VALIDATION_FAILED"
+
+
+class OperationMetrics(SchemaExtension):
+    """Requests and latency by operation name, errors by code."""
+
+    def on_operation(self) -> Iterator[None]:
+        watch = Stopwatch()
+        yield
+        ctx = self.execution_context
+        name = ctx.operation_name or "anonymous"
+        context = ctx.context
+        metrics: Metrics = context.metrics
+        metrics.requests.labels(name).inc()
+        metrics.latency.labels(name).observe(watch.seconds)
+        stats = context.stats
+        if isinstance(stats, RequestStatsState):
+            stats.operation = name
+        errors = ctx.result.errors if ctx.result else ctx.pre_execution_errors
+        for error in errors or ():
+            code = error_code(error)
+            metrics.errors.labels(code).inc()
+            if isinstance(stats, RequestStatsState):
+                stats.error_codes.append(code)

@@ -1,0 +1,43 @@
+"""``node`` and ``nodes``: any object by its global id, with the same visibility rules as
+the typed queries, so no object leaks through the generic path."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..schema.catalog import Category, Product, Sku, visible
+from ..schema.common import BadUserInput, Info
+from ..schema.node import Node, decode_id
+from ..schema.pricing import Promotion
+
+MAX_NODES = 100
+
+
+async def node(info: Info, id: str) -> Node | None:  # noqa: A002
+    type_name, pk = decode_id(id)
+    if not pk.isdigit():
+        raise BadUserInput(f"{id!r} is not a valid ID", code="INVALID_ID")
+    key = int(pk)
+    loaders = info.context.loaders
+    if type_name == "Product":
+        product = visible(info, await loaders.catalog.product.load(key))
+        return Product.from_record(product) if product else None
+    if type_name == "Sku":
+        sku = await loaders.catalog.sku.load(key)
+        if sku is None:
+            return None
+        owner = visible(info, await loaders.catalog.product.load(sku.product_id))
+        return Sku.from_record(sku, owner) if owner else None
+    if type_name == "Category":
+        category = await loaders.catalog.category.load(key)
+        return Category.from_record(category) if category else None
+    if type_name == "Promotion":
+        promotion = await loaders.pricing.promotion.load(key)
+        return Promotion.from_record(promotion) if promotion else None
+    return None
+
+
+async def nodes(info: Info, ids: list[str]) -> list[Node | None]:
+    if len(ids) > MAX_NODES:
+        raise BadUserInput(f"at most {MAX_NODES} ids per nodes query")
+    return list(await asyncio.gather(*(node(info, i) for i in ids)))

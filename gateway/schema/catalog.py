@@ -1,0 +1,290 @@
+"""Catalog types: categories, products, SKUs and how a listing pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from sources.catalog.records import Category as CategoryRecord
+from sources.catalog.records import FulfillmentMode as FulfillmentRecord
+from sources.catalog.records import Product as ProductRecord
+from sources.catalog.records import ProductKind as ProductKindRecord
+from sources.catalog.records import ProductPage
+from sources.catalog.records import ProductSort as ProductSortRecord
+from sources.catalog.records import Sku as SkuRecord
+
+from ..auth import Permission
+from .common import BadUserInput, Info, Money, PageInfo, page_size
+from .inventory import StockLevel
+from .node import Node, encode_id
+from .permissions import staff_only
+from .pricing import Price, PriceRange, Promotion
+
+ProductKind = strawberry.enum(ProductKindRecord, name="ProductKind")
+FulfillmentMode = strawberry.enum(FulfillmentRecord, name="FulfillmentMode")
+ProductSort = strawberry.enum(ProductSortRecord, name="ProductSort")
+
+
+def visible(info: Info, product: ProductRecord | None) -> ProductRecord | None:
+    """Unpublished products exist only for staff who manage products."""
+    if product is None:
+        return None
+    if product.is_published or info.context.viewer.has(Permission.MANAGE_PRODUCTS):
+        return product
+    return None
+
+
+@strawberry.type
+class Supplier:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type
+class Presale:
+    deposit: Money
+    starts_at: datetime
+    ends_at: datetime
+    ships_from: datetime
+
+
+@strawberry.type
+class Category(Node):
+    slug: str
+    name: str
+    record: strawberry.Private[CategoryRecord]
+
+    @classmethod
+    def from_record(cls, record: CategoryRecord) -> Category:
+        return cls(
+            id=encode_id("Category", record.id), slug=record.slug, name=record.name, record=record
+        )
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Category | None:
+        if self.record.parent_id is None:
+            return None
+        parent = await info.context.loaders.catalog.category.load(self.record.parent_id)
+        return Category.from_record(parent) if parent else None
+
+    @strawberry.field(description="Published products in this category and its subcategories, newest first.")
+    async def products(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> ProductConnection:
+        size = page_size(info, first)
+        page = await info.context.loaders.catalog.category_products.load(
+            (self.record.id, size, after)
+        )
+        return ProductConnection.from_page(page, has_previous_page=after is not None)
+
+
+@strawberry.type
+class Product(Node):
+    slug: str
+    name: str
+    description: str
+    kind: ProductKind
+    fulfillment: FulfillmentMode
+    published: bool
+    brand: str | None
+    presale: Presale | None = strawberry.field(
+        description="Null unless sold on presale (deposit now, balance later)."
+    )
+    record: strawberry.Private[ProductRecord]
+
+    @classmethod
+    def from_record(cls, record: ProductRecord) -> Product:
+        presale = None
+        if record.presale is not None:
+            p = record.presale
+            presale = Presale(
+                deposit=Money.of(p.deposit, p.currency),
+                starts_at=p.starts_at,
+                ends_at=p.ends_at,
+                ships_from=p.ships_from,
+            )
+        return cls(
+            id=encode_id("Product", record.id),
+            slug=record.slug,
+            name=record.name,
+            description=record.description,
+            kind=record.kind,
+            fulfillment=record.fulfillment,
+            published=record.is_published,
+            brand=record.brand,
+            presale=presale,
+            record=record,
+        )
+
+    @strawberry.field
+    async def category(self, info: Info) -> Category | None:
+        if self.record.category_id is None:
+            return None
+        category = await info.context.loaders.catalog.category.load(self.record.category_id)
+        return Category.from_record(category) if category else None
+
+    @strawberry.field
+    async def skus(self, info: Info) -> list[Sku]:
+        skus = await info.context.loaders.catalog.skus_by_product.load(self.record.id)
+        return [Sku.from_record(s, self.record) for s in skus]
+
+    @strawberry.field(description="Sale prices of the product's active SKUs, lowest to highest.")
+    async def price_range(self, info: Info) -> PriceRange:
+        loaders = info.context.loaders
+        skus = await loaders.catalog.skus_by_product.load(self.record.id)
+        chosen = [s for s in skus if s.is_active] or skus
+        prices = [p for p in await loaders.pricing.price.load_many([s.id for s in chosen]) if p]
+        currency = info.context.settings.currency
+        amounts = [p.sale_amount for p in prices] or [Decimal(0)]
+        return PriceRange(min=Money.of(min(amounts), currency), max=Money.of(max(amounts), currency))
+
+    @strawberry.field(description="Whether any active SKU can be ordered now.")
+    async def in_stock(self, info: Info) -> bool:
+        loaders = info.context.loaders
+        skus = [s for s in await loaders.catalog.skus_by_product.load(self.record.id) if s.is_active]
+        levels = await loaders.inventory.stock.load_many([s.id for s in skus])
+        return any(level.in_stock for level in levels)
+
+    @strawberry.field(description="Empty unless kind is BUNDLE.")
+    async def bundle_items(self, info: Info) -> list[BundleItem]:
+        loaders = info.context.loaders.catalog
+        items = await loaders.bundle_items.load(self.record.id)
+        skus = await loaders.sku.load_many([i.sku_id for i in items])
+        products = await loaders.product.load_many([s.product_id for s in skus if s])
+        by_id = {p.id: p for p in products if visible(info, p)}
+        return [
+            BundleItem(sku=Sku.from_record(sku, by_id[sku.product_id]), quantity=item.quantity)
+            for item, sku in zip(items, skus, strict=True)
+            if sku is not None and sku.product_id in by_id
+        ]
+
+    @strawberry.field(description="Active promotions that can apply to this product now.")
+    async def promotions(self, info: Info) -> list[Promotion]:
+        loaders = info.context.loaders
+        path: tuple[int, ...] = ()
+        if self.record.category_id is not None:
+            category = await loaders.catalog.category.load(self.record.category_id)
+            path = category.path if category else ()
+        promotions = await loaders.pricing.promotions.load((self.record.id, path))
+        return [Promotion.from_record(p) for p in promotions]
+
+    @strawberry.field(extensions=staff_only(Permission.MANAGE_PRODUCTS))
+    async def supplier(self, info: Info) -> Supplier | None:
+        if self.record.supplier_id is None:
+            return None
+        supplier = await info.context.loaders.catalog.supplier.load(self.record.supplier_id)
+        if supplier is None:
+            return None
+        return Supplier(id=encode_id("Supplier", supplier.id), name=supplier.name)
+
+
+@strawberry.type
+class Sku(Node):
+    code: str
+    name: str
+    active: bool
+    purchase_limit: int | None = strawberry.field(description="Per customer; null when unlimited.")
+    record: strawberry.Private[SkuRecord]
+    product_record: strawberry.Private[ProductRecord | None]
+
+    @classmethod
+    def from_record(cls, record: SkuRecord, product: ProductRecord | None = None) -> Sku:
+        return cls(
+            id=encode_id("Sku", record.id),
+            code=record.code,
+            name=record.name,
+            active=record.is_active,
+            purchase_limit=record.purchase_limit,
+            record=record,
+            product_record=product,
+        )
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        product = self.product_record or await info.context.loaders.catalog.product.load(
+            self.record.product_id
+        )
+        if product is None:  # a SKU without its product is a broken catalog, not input
+            raise RuntimeError(f"SKU {self.record.id} has no product")
+        return Product.from_record(product)
+
+    @strawberry.field
+    async def price(self, info: Info) -> Price:
+        price = await info.context.loaders.pricing.price.load(self.record.id)
+        if price is None:
+            raise RuntimeError(f"SKU {self.record.id} has no price in {info.context.settings.currency}")
+        return Price(
+            list=Money.of(price.list_amount, price.currency),
+            sale=Money.of(price.sale_amount, price.currency),
+        )
+
+    @strawberry.field
+    async def stock(self, info: Info) -> StockLevel:
+        level = await info.context.loaders.inventory.stock.load(self.record.id)
+        return StockLevel.from_record(level)
+
+    @strawberry.field(extensions=staff_only(Permission.VIEW_FINANCE, Permission.MANAGE_PRICES))
+    async def cost_price(self, info: Info) -> Money | None:
+        cost = await info.context.loaders.pricing.cost_price.load(self.record.id)
+        return Money.of(cost, info.context.settings.currency) if cost is not None else None
+
+
+@strawberry.type
+class BundleItem:
+    sku: Sku
+    quantity: int
+
+
+@strawberry.type
+class ProductEdge:
+    cursor: str
+    node: Product
+
+
+@strawberry.type
+class ProductConnection:
+    edges: list[ProductEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page: ProductPage, *, has_previous_page: bool) -> ProductConnection:
+        edges = [
+            ProductEdge(cursor=cursor, node=Product.from_record(product))
+            for product, cursor in zip(page.products, page.cursors, strict=True)
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=has_previous_page,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.input
+class ProductFilter:
+    category_slug: str | None = None
+    kind: ProductKind | None = None
+    in_stock: bool | None = None
+    search: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+
+    def validate(self) -> None:
+        for name, value in (("minPrice", self.min_price), ("maxPrice", self.max_price)):
+            if value is not None and (not value.is_finite() or value < 0):
+                raise BadUserInput(f"filter.{name} must be a non-negative amount")
+        if (
+            self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
+            raise BadUserInput("filter.minPrice must not exceed filter.maxPrice")
+        if self.search is not None and len(self.search) > 200:
+            raise BadUserInput("filter.search must be at most 200 characters")

@@ -1,0 +1,150 @@
+"""Configuration, read from the environment once and validated at start.
+
+Every variable is listed in the README. A bad value stops the process with one line that
+names the variable, instead of a traceback or a half-configured server.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
+DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    environment: Annotated[Environment, Field(validation_alias=_env("GATEWAY_ENV"))] = (
+        Environment.DEVELOPMENT
+    )
+    host: Annotated[str, Field(validation_alias=_env("GATEWAY_HOST"))] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535, validation_alias=_env("GATEWAY_PORT"))] = 8000
+    workers: Annotated[int, Field(ge=1, le=64, validation_alias=_env("GATEWAY_WORKERS"))] = 1
+
+    catalog_database_url: Annotated[str, Field(validation_alias=_env("CATALOG_DATABASE_URL"))] = (
+        "sqlite+aiosqlite:///./data/catalog.db"
+    )
+    inventory_database_url: Annotated[
+        str, Field(validation_alias=_env("INVENTORY_DATABASE_URL"))
+    ] = "sqlite+aiosqlite:///./data/inventory.db"
+    pricing_database_url: Annotated[str, Field(validation_alias=_env("PRICING_DATABASE_URL"))] = (
+        "sqlite+aiosqlite:///./data/pricing.db"
+    )
+    orders_database_url: Annotated[str, Field(validation_alias=_env("ORDERS_DATABASE_URL"))] = (
+        "sqlite+aiosqlite:///./data/orders.db"
+    )
+    db_pool_size: Annotated[
+        int, Field(ge=1, le=200, validation_alias=_env("GATEWAY_DB_POOL_SIZE"))
+    ] = 10
+
+    redis_url: Annotated[str | None, Field(validation_alias=_env("REDIS_URL"))] = None
+
+    jwt_secret: Annotated[str, Field(min_length=32, validation_alias=_env("GATEWAY_JWT_SECRET"))] = (
+        DEV_JWT_SECRET
+    )
+    token_ttl_seconds: Annotated[
+        int, Field(ge=60, validation_alias=_env("GATEWAY_TOKEN_TTL_SECONDS"))
+    ] = 86_400
+
+    graphiql: Annotated[bool, Field(validation_alias=_env("GATEWAY_GRAPHIQL"))] = True
+    currency: Annotated[
+        str, Field(pattern=r"^[A-Z]{3}$", validation_alias=_env("GATEWAY_CURRENCY"))
+    ] = "CNY"
+    max_page_size: Annotated[
+        int, Field(ge=1, le=1000, validation_alias=_env("GATEWAY_MAX_PAGE_SIZE"))
+    ] = 100
+    default_page_size: Annotated[
+        int, Field(ge=1, le=1000, validation_alias=_env("GATEWAY_DEFAULT_PAGE_SIZE"))
+    ] = 20
+    log_level: Annotated[str, Field(validation_alias=_env("GATEWAY_LOG_LEVEL"))] = "INFO"
+    log_format: Annotated[str, Field(validation_alias=_env("GATEWAY_LOG_FORMAT"))] = "json"
+
+    # Benchmark knobs: switch off per-request batching (the N+1 baseline) and add a
+    # simulated round trip to every source call (sources as remote services).
+    batching: Annotated[bool, Field(validation_alias=_env("GATEWAY_BATCHING"))] = True
+    source_latency_ms: Annotated[
+        float, Field(ge=0, le=10_000, validation_alias=_env("GATEWAY_SOURCE_LATENCY_MS"))
+    ] = 0.0
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in {"json", "console"}:
+            raise ValueError("must be json or console")
+        return value
+
+    @field_validator(
+        "catalog_database_url",
+        "inventory_database_url",
+        "pricing_database_url",
+        "orders_database_url",
+    )
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (an async driver)"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def database_urls(self) -> dict[str, str]:
+        return {name: getattr(self, f"{name}_database_url") for name in SOURCE_NAMES}
+
+
+class ConfigurationError(SystemExit):
+    """A bad environment value; its message is the one line an operator needs."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or one clear line naming the bad variable."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+        name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
+        shown = "<hidden>" if "SECRET" in name else repr(first.get("input"))
+        raise ConfigurationError(f"configuration error: {name}={shown}: {first['msg']}") from None
+    if settings.is_production and settings.jwt_secret == DEV_JWT_SECRET:
+        raise ConfigurationError(
+            "configuration error: GATEWAY_JWT_SECRET must be set in production"
+        )
+    return settings

@@ -1,0 +1,109 @@
+"""Plain records the catalog hands out; ORM objects never leave the source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class ProductKind(StrEnum):
+    PHYSICAL = "PHYSICAL"
+    SERVICE = "SERVICE"
+    BUNDLE = "BUNDLE"
+
+
+class FulfillmentMode(StrEnum):
+    WAREHOUSE = "WAREHOUSE"
+    DROPSHIP = "DROPSHIP"
+
+
+class ProductSort(StrEnum):
+    NEWEST = "NEWEST"
+    PRICE_ASC = "PRICE_ASC"
+    PRICE_DESC = "PRICE_DESC"
+    NAME = "NAME"
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: int
+    slug: str
+    name: str
+    parent_id: int | None
+    path: tuple[int, ...]  # ids from the root down to this category, inclusive
+
+
+@dataclass(frozen=True, slots=True)
+class Presale:
+    deposit: Decimal
+    currency: str
+    starts_at: datetime
+    ends_at: datetime
+    ships_from: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    id: int
+    slug: str
+    name: str
+    description: str
+    kind: ProductKind
+    fulfillment: FulfillmentMode
+    is_published: bool
+    category_id: int | None
+    brand: str | None
+    supplier_id: int | None
+    created_at: datetime
+    presale: Presale | None
+    price_min: Decimal | None
+    price_max: Decimal | None
+    currency: str
+    in_stock: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Sku:
+    id: int
+    product_id: int
+    code: str
+    name: str
+    is_active: bool
+    purchase_limit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BundleItem:
+    bundle_product_id: int
+    sku_id: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Supplier:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFilter:
+    """Listing filter; every field is optional and they combine with AND."""
+
+    category_id: int | None = None
+    category_slug: str | None = None
+    kind: ProductKind | None = None
+    in_stock: bool | None = None
+    search: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    include_unpublished: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProductPage:
+    products: list[Product]
+    cursors: list[str]
+    has_next_page: bool
+    total_count: int

@@ -1,0 +1,380 @@
+"""CatalogStore: the catalog's batch API. Every method takes many keys and costs one
+round trip (a listing costs one for the page and one for its count), whatever the number
+of keys, so callers above cannot cause an N+1 by accident."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from sources.common.db import Database
+from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
+
+from . import models as m
+from .records import (
+    BundleItem,
+    Category,
+    FulfillmentMode,
+    Presale,
+    Product,
+    ProductFilter,
+    ProductKind,
+    ProductPage,
+    ProductSort,
+    Sku,
+    Supplier,
+)
+
+_PRODUCT_COLUMNS = (
+    m.Product.id,
+    m.Product.slug,
+    m.Product.name,
+    m.Product.description,
+    m.Product.kind,
+    m.Product.fulfillment,
+    m.Product.is_published,
+    m.Product.category_id,
+    m.Brand.name.label("brand"),
+    m.Product.supplier_id,
+    m.Product.created_at,
+    m.Product.presale_deposit,
+    m.Product.presale_starts_at,
+    m.Product.presale_ends_at,
+    m.Product.presale_ships_from,
+    m.Product.price_min,
+    m.Product.price_max,
+    m.Product.currency,
+    m.Product.in_stock,
+)
+
+
+def _product(row: Row[Any]) -> Product:
+    presale = None
+    if row.presale_deposit is not None:
+        presale = Presale(
+            deposit=row.presale_deposit,
+            currency=row.currency,
+            starts_at=row.presale_starts_at,
+            ends_at=row.presale_ends_at,
+            ships_from=row.presale_ships_from,
+        )
+    return Product(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        kind=ProductKind(row.kind),
+        fulfillment=FulfillmentMode(row.fulfillment),
+        is_published=row.is_published,
+        category_id=row.category_id,
+        brand=row.brand,
+        supplier_id=row.supplier_id,
+        created_at=row.created_at,
+        presale=presale,
+        price_min=row.price_min,
+        price_max=row.price_max,
+        currency=row.currency,
+        in_stock=row.in_stock,
+    )
+
+
+def _category(row: Row[Any]) -> Category:
+    return Category(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        parent_id=row.parent_id,
+        path=tuple(int(part) for part in row.path.split("/") if part),
+    )
+
+
+def _sku(row: Row[Any]) -> Sku:
+    return Sku(
+        id=row.id,
+        product_id=row.product_id,
+        code=row.code,
+        name=row.name,
+        is_active=row.is_active,
+        purchase_limit=row.purchase_limit,
+    )
+
+
+def _product_select() -> Any:
+    return select(*_PRODUCT_COLUMNS).outerjoin(m.Brand, m.Brand.id == m.Product.brand_id)
+
+
+# Sort key per sort order: (expression, descending, how to turn a cursor key back).
+_PRICE = func.coalesce(m.Product.price_min, 0)
+_SORTS: dict[ProductSort, tuple[ColumnElement[Any] | KeyedColumnElement[Any], bool]] = {
+    ProductSort.NEWEST: (m.Product.created_at, True),
+    ProductSort.PRICE_ASC: (_PRICE, False),
+    ProductSort.PRICE_DESC: (_PRICE, True),
+    ProductSort.NAME: (m.Product.name, False),
+}
+
+
+def _sort_key(product: Product, sort: ProductSort) -> str:
+    if sort is ProductSort.NEWEST:
+        return product.created_at.isoformat()
+    if sort is ProductSort.NAME:
+        return product.name
+    return str(product.price_min if product.price_min is not None else Decimal(0))
+
+
+def _parse_key(sort: ProductSort, key: str | None) -> Any:
+    if key is None:
+        raise InvalidCursor("the cursor is malformed")
+    try:
+        if sort is ProductSort.NEWEST:
+            return datetime.fromisoformat(key)
+        if sort is ProductSort.NAME:
+            return key
+        return Decimal(key)
+    except (ValueError, InvalidOperation) as exc:
+        raise InvalidCursor("the cursor is malformed") from exc
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class CatalogStore:
+    """Batch reads (and, later, writes) over the catalog database."""
+
+    source = "catalog"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(_product_select().where(m.Product.id.in_(set(ids))))
+            return {row.id: _product(row) for row in rows}
+
+    async def products_by_slugs(self, slugs: Sequence[str]) -> dict[str, Product]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(_product_select().where(m.Product.slug.in_(set(slugs))))
+            return {row.slug: _product(row) for row in rows}
+
+    async def skus_by_ids(self, ids: Sequence[int]) -> dict[int, Sku]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(m.Sku).where(m.Sku.id.in_(set(ids))))
+            return {row.id: _sku(row) for row in rows}
+
+    async def skus_by_product_ids(self, product_ids: Sequence[int]) -> dict[int, list[Sku]]:
+        result: dict[int, list[Sku]] = defaultdict(list)
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(m.Sku)
+                .where(m.Sku.product_id.in_(set(product_ids)))
+                .order_by(m.Sku.product_id, m.Sku.position, m.Sku.id)
+            )
+            for row in rows:
+                result[row.product_id].append(_sku(row))
+        return {pid: result.get(pid, []) for pid in product_ids}
+
+    async def categories_by_ids(self, ids: Sequence[int]) -> dict[int, Category]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(m.Category).where(m.Category.id.in_(set(ids))))
+            return {row.id: _category(row) for row in rows}
+
+    async def all_categories(self) -> list[Category]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(m.Category).order_by(m.Category.path, m.Category.position, m.Category.id)
+            )
+            return [_category(row) for row in rows]
+
+    async def bundle_items_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[BundleItem]]:
+        result: dict[int, list[BundleItem]] = defaultdict(list)
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(m.BundleItem)
+                .where(m.BundleItem.bundle_product_id.in_(set(product_ids)))
+                .order_by(m.BundleItem.bundle_product_id, m.BundleItem.sku_id)
+            )
+            for row in rows:
+                result[row.bundle_product_id].append(
+                    BundleItem(row.bundle_product_id, row.sku_id, row.quantity)
+                )
+        return {pid: result.get(pid, []) for pid in product_ids}
+
+    async def suppliers_by_ids(self, ids: Sequence[int]) -> dict[int, Supplier]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(m.Supplier).where(m.Supplier.id.in_(set(ids))))
+            return {row.id: Supplier(row.id, row.name) for row in rows}
+
+    async def service_areas_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[str]]:
+        result: dict[int, list[str]] = defaultdict(list)
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(m.ServiceArea)
+                .where(m.ServiceArea.product_id.in_(set(product_ids)))
+                .order_by(m.ServiceArea.region_code)
+            )
+            for row in rows:
+                result[row.product_id].append(row.region_code)
+        return {pid: result.get(pid, []) for pid in product_ids}
+
+    async def list_products(
+        self,
+        *,
+        first: int,
+        after: str | None = None,
+        filter: ProductFilter = ProductFilter(),  # noqa: A002 - the contract's word
+        sort: ProductSort = ProductSort.NEWEST,
+    ) -> ProductPage:
+        """One page of a filtered, sorted listing, with its total, in SQL (keyset paging)."""
+        sort_expr, descending = _SORTS[sort]
+        async with self.db.connect() as conn:
+            conditions = await self._filter_conditions(conn, filter)
+            if conditions is None:
+                return ProductPage([], [], False, 0)
+            page_conditions = list(conditions)
+            if after is not None:
+                key, last_id = decode_cursor(after, sort.value)
+                value = _parse_key(sort, key)
+                if descending:
+                    page_conditions.append(
+                        or_(sort_expr < value, and_(sort_expr == value, m.Product.id < last_id))
+                    )
+                else:
+                    page_conditions.append(
+                        or_(sort_expr > value, and_(sort_expr == value, m.Product.id > last_id))
+                    )
+            order = (
+                (sort_expr.desc(), m.Product.id.desc())
+                if descending
+                else (sort_expr.asc(), m.Product.id.asc())
+            )
+            rows = (
+                await conn.execute(
+                    _product_select().where(*page_conditions).order_by(*order).limit(first + 1)
+                )
+            ).all()
+            total = (
+                await conn.execute(select(func.count()).select_from(m.Product).where(*conditions))
+            ).scalar_one()
+        products = [_product(row) for row in rows[:first]]
+        cursors = [encode_cursor(sort.value, _sort_key(p, sort), p.id) for p in products]
+        return ProductPage(products, cursors, len(rows) > first, int(total))
+
+    async def _filter_conditions(
+        self, conn: Any, flt: ProductFilter
+    ) -> list[ColumnElement[bool]] | None:
+        """SQL conditions for a filter; None when nothing can match (an unknown category)."""
+        conditions: list[ColumnElement[bool]] = []
+        if not flt.include_unpublished:
+            conditions.append(m.Product.is_published.is_(True))
+        if flt.category_slug is not None or flt.category_id is not None:
+            cat = select(m.Category.path)
+            cat = (
+                cat.where(m.Category.slug == flt.category_slug)
+                if flt.category_slug is not None
+                else cat.where(m.Category.id == flt.category_id)
+            )
+            path = (await conn.execute(cat)).scalar_one_or_none()
+            if path is None:
+                return None
+            conditions.append(
+                m.Product.category_id.in_(
+                    select(m.Category.id).where(
+                        m.Category.path.like(_escape_like(path) + "%", escape="\\")
+                    )
+                )
+            )
+        if flt.kind is not None:
+            conditions.append(m.Product.kind == flt.kind.value)
+        if flt.in_stock is not None:
+            conditions.append(m.Product.in_stock.is_(flt.in_stock))
+        if flt.search:
+            pattern = f"%{_escape_like(flt.search.strip())}%"
+            conditions.append(
+                or_(
+                    m.Product.name.ilike(pattern, escape="\\"),
+                    m.Product.description.ilike(pattern, escape="\\"),
+                )
+            )
+        # A product matches a price range when any of its prices falls inside it.
+        if flt.min_price is not None:
+            conditions.append(m.Product.price_max >= flt.min_price)
+        if flt.max_price is not None:
+            conditions.append(m.Product.price_min <= flt.max_price)
+        return conditions
+
+    async def products_in_categories(
+        self, category_ids: Sequence[int], *, first: int, after: str | None = None
+    ) -> dict[int, ProductPage]:
+        """The newest published products under each category (subcategories included),
+        one page per category, for all categories in one query (a window per category)."""
+        ids = sorted(set(category_ids))
+        parent = m.Category.__table__.alias("parent")
+        child = m.Category.__table__.alias("child")
+        base = (
+            select(parent.c.id.label("owner_id"), *_PRODUCT_COLUMNS)
+            .select_from(parent)
+            .join(child, child.c.path.like(parent.c.path.concat("%")))
+            .join(m.Product, m.Product.category_id == child.c.id)
+            .outerjoin(m.Brand, m.Brand.id == m.Product.brand_id)
+            .where(parent.c.id.in_(ids), m.Product.is_published.is_(True))
+        )
+        if after is not None:
+            key, last_id = decode_cursor(after, ProductSort.NEWEST.value)
+            value = _parse_key(ProductSort.NEWEST, key)
+            base = base.where(
+                or_(
+                    m.Product.created_at < value,
+                    and_(m.Product.created_at == value, m.Product.id < last_id),
+                )
+            )
+        ranked = base.add_columns(
+            func.row_number()
+            .over(
+                partition_by=parent.c.id,
+                order_by=(m.Product.created_at.desc(), m.Product.id.desc()),
+            )
+            .label("rank")
+        ).subquery()
+        page_query = (
+            select(ranked)
+            .where(ranked.c.rank <= first + 1)
+            .order_by(ranked.c.owner_id, ranked.c.rank)
+        )
+        count_query = (
+            select(parent.c.id, func.count(m.Product.id))
+            .select_from(parent)
+            .join(child, child.c.path.like(parent.c.path.concat("%")))
+            .join(m.Product, m.Product.category_id == child.c.id)
+            .where(parent.c.id.in_(ids), m.Product.is_published.is_(True))
+            .group_by(parent.c.id)
+        )
+        grouped: dict[int, list[Product]] = defaultdict(list)
+        async with self.db.connect() as conn:
+            for row in await conn.execute(page_query):
+                grouped[row.owner_id].append(_product(row))
+            totals = {cid: int(n) for cid, n in await conn.execute(count_query)}
+        pages: dict[int, ProductPage] = {}
+        for cid in category_ids:
+            rows = grouped.get(cid, [])
+            products = rows[:first]
+            pages[cid] = ProductPage(
+                products=products,
+                cursors=[
+                    encode_cursor(ProductSort.NEWEST.value, p.created_at.isoformat(), p.id)
+                    for p in products
+                ],
+                has_next_page=len(rows) > first,
+                total_count=totals.get(cid, 0),
+            )
+        return pages

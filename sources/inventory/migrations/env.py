@@ -1,0 +1,5 @@
+"""Alembic environment of the inventory source; the shared logic is in sources.common.migrate."""
+
+from sources.common.migrate import run_env
+
+run_env("inventory")

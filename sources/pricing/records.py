@@ -1,0 +1,67 @@
+"""Plain records the pricing source hands out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class PromotionKind(StrEnum):
+    PERCENTAGE = "PERCENTAGE"
+    FIXED_AMOUNT = "FIXED_AMOUNT"
+    THRESHOLD = "THRESHOLD"
+    BUY_X_GET_Y = "BUY_X_GET_Y"
+
+
+class PromotionScope(StrEnum):
+    ORDER = "ORDER"
+    PRODUCTS = "PRODUCTS"
+    CATEGORIES = "CATEGORIES"
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    sku_id: int
+    currency: str
+    list_amount: Decimal
+    sale_amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    id: int
+    name: str
+    kind: PromotionKind
+    description: str
+    scope: PromotionScope
+    starts_at: datetime | None
+    ends_at: datetime | None
+    coupon_code: str | None
+    priority: int
+    is_exclusive: bool
+    percent: Decimal | None
+    amount: Decimal | None
+    threshold: Decimal | None
+    buy_quantity: int | None
+    get_quantity: int | None
+    currency: str
+    product_ids: frozenset[int]
+    category_ids: frozenset[int]
+
+    @property
+    def coupon_required(self) -> bool:
+        return self.coupon_code is not None
+
+    def is_live(self, at: datetime) -> bool:
+        return (self.starts_at is None or self.starts_at <= at) and (
+            self.ends_at is None or at < self.ends_at
+        )
+
+    def targets(self, product_id: int, category_path: tuple[int, ...]) -> bool:
+        if self.scope is PromotionScope.ORDER:
+            return True
+        if self.scope is PromotionScope.PRODUCTS:
+            return product_id in self.product_ids
+        return any(cid in self.category_ids for cid in category_path)

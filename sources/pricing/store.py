@@ -1,0 +1,121 @@
+"""PricingStore: prices and promotions in batches."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, or_, select
+
+from sources.common.db import Database
+
+from . import models as m
+from .records import Price, Promotion, PromotionKind, PromotionScope
+
+
+def _live_at(at: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        m.Promotion.is_active.is_(True),
+        or_(m.Promotion.starts_at.is_(None), m.Promotion.starts_at <= at),
+        or_(m.Promotion.ends_at.is_(None), m.Promotion.ends_at > at),
+    )
+
+
+class PricingStore:
+    source = "pricing"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def prices_by_sku_ids(self, sku_ids: Sequence[int], currency: str) -> dict[int, Price]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where(
+                    m.Price.sku_id.in_(set(sku_ids)), m.Price.currency == currency
+                )
+            )
+            return {
+                sku_id: Price(sku_id, currency, list_amount, sale_amount)
+                for sku_id, list_amount, sale_amount in rows
+            }
+
+    async def cost_prices_by_sku_ids(
+        self, sku_ids: Sequence[int], currency: str
+    ) -> dict[int, Decimal]:
+        """Kept apart from the sale price so that only finance-facing views ever load it."""
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(m.Price.sku_id, m.Price.cost_amount).where(
+                    m.Price.sku_id.in_(set(sku_ids)),
+                    m.Price.currency == currency,
+                    m.Price.cost_amount.is_not(None),
+                )
+            )
+            return {sku_id: cost for sku_id, cost in rows}
+
+    async def promotions_by_ids(self, ids: Sequence[int]) -> dict[int, Promotion]:
+        promos = await self._promotions(m.Promotion.id.in_(set(ids)))
+        return {p.id: p for p in promos}
+
+    async def live_promotions(self, at: datetime) -> list[Promotion]:
+        return await self._promotions(*_live_at(at))
+
+    async def _promotions(self, *conditions: ColumnElement[bool]) -> list[Promotion]:
+        async with self.db.connect() as conn:
+            promos = (
+                await conn.execute(
+                    select(m.Promotion)
+                    .where(*conditions)
+                    .order_by(m.Promotion.priority.desc(), m.Promotion.id)
+                )
+            ).all()
+            products: dict[int, set[int]] = defaultdict(set)
+            categories: dict[int, set[int]] = defaultdict(set)
+            targets = await conn.execute(
+                select(m.PromotionTarget).where(
+                    m.PromotionTarget.promotion_id.in_([p.id for p in promos])
+                )
+            )
+            for t in targets:
+                if t.product_id is not None:
+                    products[t.promotion_id].add(t.product_id)
+                if t.category_id is not None:
+                    categories[t.promotion_id].add(t.category_id)
+        return [
+            Promotion(
+                id=p.id,
+                name=p.name,
+                kind=PromotionKind(p.kind),
+                description=p.description,
+                scope=PromotionScope(p.scope),
+                starts_at=p.starts_at,
+                ends_at=p.ends_at,
+                coupon_code=p.coupon_code,
+                priority=p.priority,
+                is_exclusive=p.is_exclusive,
+                percent=p.percent,
+                amount=p.amount,
+                threshold=p.threshold,
+                buy_quantity=p.buy_quantity,
+                get_quantity=p.get_quantity,
+                currency=p.currency,
+                product_ids=frozenset(products.get(p.id, ())),
+                category_ids=frozenset(categories.get(p.id, ())),
+            )
+            for p in promos
+        ]
+
+    async def promotions_for_products(
+        self, category_paths: Mapping[int, tuple[int, ...]], at: datetime
+    ) -> dict[int, list[Promotion]]:
+        """Live promotions that can apply to each product now, keyed by product id.
+
+        The caller passes each product's category path (the catalog owns categories), so a
+        promotion on a parent category reaches products in its subcategories.
+        """
+        live = await self._promotions(*_live_at(at))
+        return {
+            pid: [p for p in live if p.targets(pid, path)] for pid, path in category_paths.items()
+        }

@@ -1,0 +1,177 @@
+"""Shared fixtures: real databases seeded with the demo shop, and a real HTTP server.
+
+Seeding 240 products takes a few seconds, so read-only tests share one seeded shop per
+backend per session; tests that write make their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import SOURCE_NAMES, Settings
+from sources.common.db import Database
+from sources.common.migrate import upgrade_source
+from sources.demo.seed import seed_demo_shop
+from tests.pg import create_temp_database, drop_database, postgres_available
+
+SEED_TIME = datetime.now(UTC)
+
+
+def sqlite_urls(directory: Path) -> dict[str, str]:
+    return {name: f"sqlite+aiosqlite:///{directory}/{name}.db" for name in SOURCE_NAMES}
+
+
+async def _migrate_and_seed(urls: dict[str, str], products: int) -> None:
+    dbs = {name: Database(url) for name, url in urls.items()}
+    try:
+        for name in SOURCE_NAMES:
+            await upgrade_source(name, dbs[name])
+        await seed_demo_shop(dbs, products=products, now=SEED_TIME)
+    finally:
+        for db in dbs.values():
+            await db.dispose()
+
+
+def settings_for(urls: dict[str, str], **overrides: Any) -> Settings:
+    return Settings(
+        **{f"{name}_database_url": url for name, url in urls.items()},
+        log_format="console",
+        log_level="WARNING",
+        **overrides,
+    )
+
+
+def require_postgres() -> None:
+    reason = postgres_available()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI: {reason}")
+        pytest.skip(f"PostgreSQL not reachable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def sqlite_shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The default demo shop in SQLite files, seeded once per session (read-only)."""
+    urls = sqlite_urls(tmp_path_factory.mktemp("shop"))
+    asyncio.run(_migrate_and_seed(urls, products=240))
+    return urls
+
+
+@pytest.fixture(scope="session")
+def postgres_shop() -> Iterator[dict[str, str]]:
+    """The default demo shop in a throwaway PostgreSQL database (read-only)."""
+    require_postgres()
+    url = asyncio.run(create_temp_database())
+    urls = dict.fromkeys(SOURCE_NAMES, url)
+    try:
+        asyncio.run(_migrate_and_seed(urls, products=240))
+        yield urls
+    finally:
+        asyncio.run(drop_database(url))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def shop(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The seeded shop on each backend in turn."""
+    name = "sqlite_shop" if request.param == "sqlite" else "postgres_shop"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveGateway:
+    """A gateway served by uvicorn on a real port, in a thread of its own."""
+
+    url: str
+    settings: Settings
+    client: httpx.Client
+
+    def query(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body: dict[str, Any] = {"query": query, "variables": variables or {}}
+        if operation_name:
+            body["operationName"] = operation_name
+        response = self.client.post("/graphql", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def source_calls(self) -> dict[tuple[str, str], float]:
+        """gateway_source_calls_total by (source, method), read from /metrics."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        counts: dict[tuple[str, str], float] = {}
+        for family in text_string_to_metric_families(self.client.get("/metrics").text):
+            if family.name == "gateway_source_calls":
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        counts[(sample.labels["source"], sample.labels["method"])] = sample.value
+        return counts
+
+    def calls_during(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> tuple[dict[str, Any], dict[str, int]]:
+        """Run a query; return its JSON and the source calls it made, by 'source.method'."""
+        before = self.source_calls()
+        result = self.query(query, variables, **kw)
+        after = self.source_calls()
+        calls = {
+            f"{s}.{m}": int(n - before.get((s, m), 0))
+            for (s, m), n in after.items()
+            if n - before.get((s, m), 0) > 0
+        }
+        return result, calls
+
+
+def serve(settings: Settings) -> Iterator[LiveGateway]:
+    port = _free_port()
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test gateway did not start")
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=url, timeout=30) as client:
+        yield LiveGateway(url, settings, client)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def gateway(sqlite_shop: dict[str, str]) -> Iterator[LiveGateway]:
+    """The gateway over the SQLite demo shop, on a real port."""
+    yield from serve(settings_for(sqlite_shop))
+
+
+@pytest.fixture(scope="session")
+def gateway_on(shop: dict[str, str]) -> Iterator[LiveGateway]:
+    """The gateway over each backend's demo shop in turn."""
+    yield from serve(settings_for(shop))
