@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -15,13 +14,18 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import SchemaExtension
 
 from .auth import ANONYMOUS, TokenError, Viewer, verify_token
 from .context import GatewayContext
 from .loaders import Loaders
 from .metrics import Metrics, RequestStats
-from .observability import OperationMetrics, RequestLogMiddleware, configure_logging
+from .observability import (
+    MaskInternalErrors,
+    OperationMetrics,
+    RequestLogMiddleware,
+    configure_logging,
+)
 from .schema import build_schema
 from .settings import Settings
 from .sources import Sources
@@ -39,9 +43,9 @@ def _viewer(settings: Settings, request: Request) -> Viewer:
 
 class GatewayGraphQL(GraphQL[GatewayContext, None]):
     def __init__(self, settings: Settings, sources: Sources, metrics: Metrics) -> None:
-        extensions: list[Any] = [OperationMetrics]
+        extensions: list[type[SchemaExtension]] = [OperationMetrics]
         if settings.is_production:
-            extensions.append(MaskErrors())
+            extensions.append(MaskInternalErrors)
         super().__init__(
             build_schema(extensions=extensions),
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -101,7 +105,10 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         except TokenError as exc:
             metrics.errors.labels(exc.code).inc()
             response = JSONResponse(
-                {"data": None, "errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
+                {
+                    "data": None,
+                    "errors": [{"message": exc.message, "extensions": {"code": exc.code}}],
+                },
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )

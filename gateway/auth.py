@@ -95,7 +95,9 @@ def verify_token(settings: Settings, token: str) -> Viewer:
     except jwt.InvalidAlgorithmError as exc:
         raise TokenError("TOKEN_INVALID", "the bearer token uses a refused algorithm") from exc
     except jwt.MissingRequiredClaimError as exc:
-        raise TokenError("TOKEN_INVALID", f"the bearer token lacks the {exc.claim!r} claim") from exc
+        raise TokenError(
+            "TOKEN_INVALID", f"the bearer token lacks the {exc.claim!r} claim"
+        ) from exc
     except jwt.PyJWTError as exc:
         raise TokenError("TOKEN_INVALID", "the bearer token is malformed") from exc
     kind = claims.get("kind")

@@ -71,12 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=None)
 
-    token = commands.add_parser("token", help="print a development token (signed with GATEWAY_JWT_SECRET)")
+    token = commands.add_parser(
+        "token", help="print a development token (signed with GATEWAY_JWT_SECRET)"
+    )
     kinds = token.add_subparsers(dest="kind", required=True)
     customer = kinds.add_parser("customer", help="a customer's token, by email")
     customer.add_argument("email")
     staff = kinds.add_parser("staff", help="a staff token with permissions")
-    staff.add_argument("--permissions", type=_permissions, default=[], help="e.g. MANAGE_STOCK,VIEW_FINANCE")
+    staff.add_argument(
+        "--permissions", type=_permissions, default=[], help="e.g. MANAGE_STOCK,VIEW_FINANCE"
+    )
     staff.add_argument("--subject", default="staff-1", help="the staff member's id (sub claim)")
     for sub in (customer, staff):
         sub.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
@@ -115,9 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.kind == "customer":
         customer_id = asyncio.run(_customer_id(settings, args.email))
         if customer_id is None:
-            print(f"no customer with email {args.email} (seed the demo shop first?)", file=sys.stderr)
+            print(
+                f"no customer with email {args.email} (seed the demo shop first?)", file=sys.stderr
+            )
             return 1
-        print(issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(customer_id), ttl_seconds=args.ttl))
+        print(
+            issue_token(
+                settings, kind=ViewerKind.CUSTOMER, subject=str(customer_id), ttl_seconds=args.ttl
+            )
+        )
         return 0
     print(
         issue_token(

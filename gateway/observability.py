@@ -126,3 +126,31 @@ class OperationMetrics(SchemaExtension):
             metrics.errors.labels(code).inc()
             if isinstance(stats, RequestStatsState):
                 stats.error_codes.append(code)
+
+
+class MaskInternalErrors(SchemaExtension):
+    """Production: an unexpected exception reaches the client as code INTERNAL and the
+    request id, never its message; the full error goes to the log with the same id."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if not result or not result.errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", "")
+        masked: list[GraphQLError] = []
+        for error in result.errors:
+            original = error.original_error
+            if original is None or isinstance(original, GraphQLError):
+                masked.append(error)
+                continue
+            log.error("unexpected error", request_id=request_id, exc_info=original)
+            masked.append(
+                GraphQLError(
+                    f"Internal error (request id {request_id})",
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": "INTERNAL", "requestId": request_id},
+                )
+            )
+        result.errors = masked

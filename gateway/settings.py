@@ -55,9 +55,9 @@ class Settings(BaseSettings):
 
     redis_url: Annotated[str | None, Field(validation_alias=_env("REDIS_URL"))] = None
 
-    jwt_secret: Annotated[str, Field(min_length=32, validation_alias=_env("GATEWAY_JWT_SECRET"))] = (
-        DEV_JWT_SECRET
-    )
+    jwt_secret: Annotated[
+        str, Field(min_length=32, validation_alias=_env("GATEWAY_JWT_SECRET"))
+    ] = DEV_JWT_SECRET
     token_ttl_seconds: Annotated[
         int, Field(ge=60, validation_alias=_env("GATEWAY_TOKEN_TTL_SECONDS"))
     ] = 86_400
@@ -139,9 +139,13 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
-        alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+        alias = (
+            Settings.model_fields[field].validation_alias
+            if field in Settings.model_fields
+            else None
+        )
         name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
-        shown = "<hidden>" if "SECRET" in name else repr(first.get("input"))
+        shown = "<hidden>" if "SECRET" in str(name) else repr(first.get("input"))
         raise ConfigurationError(f"configuration error: {name}={shown}: {first['msg']}") from None
     if settings.is_production and settings.jwt_secret == DEV_JWT_SECRET:
         raise ConfigurationError(

@@ -50,7 +50,7 @@ class Sources:
             try:
                 await self.databases[name].ping()
                 status[name] = "ok"
-            except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+            except Exception as exc:
                 status[name] = f"error: {type(exc).__name__}"
         return status
 

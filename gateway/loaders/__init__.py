@@ -28,8 +28,6 @@ class Loaders:
         return cls(
             catalog=CatalogLoaders(sources.catalog, metrics, batching),
             inventory=InventoryLoaders(sources.inventory, metrics, batching),
-            pricing=PricingLoaders(
-                sources.pricing, metrics, batching, currency=currency, now=now
-            ),
+            pricing=PricingLoaders(sources.pricing, metrics, batching, currency=currency, now=now),
             orders=OrdersLoaders(sources.orders, metrics, batching),
         )

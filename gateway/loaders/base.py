@@ -7,7 +7,7 @@ call and nothing is memoised: the N+1 that hand-built gateways start with.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from aiodataloader import DataLoader
 
@@ -17,8 +17,8 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class Loader(DataLoader, Generic[K, V]):  # type: ignore[misc]
-    """A typed DataLoader whose batch function returns a mapping keyed like the input."""
+class Loader(Generic[K, V]):
+    """A typed DataLoader whose fetch function returns a mapping keyed like the input."""
 
     def __init__(
         self,
@@ -31,18 +31,20 @@ class Loader(DataLoader, Generic[K, V]):  # type: ignore[misc]
     ) -> None:
         observe = metrics.batch_size.labels(name).observe
 
-        async def batch_load(keys: list[K]) -> list[V | None]:
+        async def batch_load(keys: list[K]) -> list[V]:
             observe(len(keys))
             found = await fetch(keys)
-            if default is None:
-                return [found.get(key) for key in keys]
+            if default is None:  # V is Optional for loaders without a default
+                return [cast(V, found.get(key)) for key in keys]
             return [found[key] if key in found else default() for key in keys]
 
-        super().__init__(batch_load, batch=batching, cache=batching)
+        self._loader = DataLoader(batch_load, batch=batching, cache=batching)
 
-    async def load(self, key: K) -> V:  # narrowing the untyped base
-        return await super().load(key)  # type: ignore[no-any-return]
+    async def load(self, key: K) -> V:
+        return await self._loader.load(key)
 
     async def load_many(self, keys: Sequence[K]) -> list[V]:
-        return await super().load_many(keys)  # type: ignore[no-any-return]
+        return await self._loader.load_many(keys)
 
+    def prime(self, key: K, value: V) -> None:
+        self._loader.prime(key, value)

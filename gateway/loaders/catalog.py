@@ -18,7 +18,9 @@ CategoryPageKey = tuple[int, int, str | None]
 class CatalogLoaders:
     def __init__(self, store: CatalogStore, metrics: Metrics, batching: bool) -> None:
         def make(name: str, fetch, default=None):  # type: ignore[no-untyped-def]
-            return Loader(f"catalog.{name}", fetch, metrics=metrics, batching=batching, default=default)
+            return Loader(
+                f"catalog.{name}", fetch, metrics=metrics, batching=batching, default=default
+            )
 
         self.product: Loader[int, Product | None] = make("product", store.products_by_ids)
         self.product_by_slug: Loader[str, Product | None] = make(
@@ -34,7 +36,9 @@ class CatalogLoaders:
         )
         self.supplier: Loader[int, Supplier | None] = make("supplier", store.suppliers_by_ids)
 
-        async def category_pages(keys: Sequence[CategoryPageKey]) -> dict[CategoryPageKey, ProductPage]:
+        async def category_pages(
+            keys: Sequence[CategoryPageKey],
+        ) -> dict[CategoryPageKey, ProductPage]:
             groups: dict[tuple[int, str | None], list[int]] = defaultdict(list)
             for category_id, first, after in keys:
                 groups[(first, after)].append(category_id)

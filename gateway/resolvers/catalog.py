@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from sources.catalog.records import ProductFilter as FilterRecord
 from sources.catalog.records import ProductSort as SortRecord
 from sources.common.pagination import InvalidCursor
@@ -13,7 +12,7 @@ from ..schema.common import BadUserInput, Info, page_size
 from ..schema.node import decode_int_id
 
 
-async def product(info: Info, id: str | None = None, slug: str | None = None) -> Product | None:  # noqa: A002
+async def product(info: Info, id: str | None = None, slug: str | None = None) -> Product | None:
     if (id is None) == (slug is None):
         raise BadUserInput("give exactly one of id or slug")
     loaders = info.context.loaders.catalog
@@ -30,7 +29,7 @@ async def products(
     info: Info,
     first: int | None = None,
     after: str | None = None,
-    filter: ProductFilter | None = None,  # noqa: A002 - the contract's argument name
+    filter: ProductFilter | None = None,
     sort: SortRecord | None = None,
 ) -> ProductConnection:
     size = page_size(info, first)
@@ -60,5 +59,3 @@ async def products(
 
 async def categories(info: Info) -> list[Category]:
     return [Category.from_record(c) for c in await info.context.sources.catalog.all_categories()]
-
-

@@ -13,7 +13,7 @@ from ..schema.pricing import Promotion
 MAX_NODES = 100
 
 
-async def node(info: Info, id: str) -> Node | None:  # noqa: A002
+async def node(info: Info, id: str) -> Node | None:
     type_name, pk = decode_id(id)
     if not pk.isdigit():
         raise BadUserInput(f"{id!r} is not a valid ID", code="INVALID_ID")

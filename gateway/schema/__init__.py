@@ -26,11 +26,12 @@ class Query:
         description="Published products, filtered and sorted, paged by cursor.",
     )
     categories: list[Category] = strawberry.field(
-        resolver=catalog_resolvers.categories, description="Every category, parents before children."
+        resolver=catalog_resolvers.categories,
+        description="Every category, parents before children.",
     )
 
 
-def build_schema(*, extensions: Sequence[type[SchemaExtension] | SchemaExtension] = ()) -> strawberry.Schema:
+def build_schema(*, extensions: Sequence[type[SchemaExtension]] = ()) -> strawberry.Schema:
     """The schema with the runtime's extensions; the exported SDL never depends on them."""
     return strawberry.Schema(
         query=Query,

@@ -22,6 +22,7 @@ from .node import Node, encode_id
 from .permissions import staff_only
 from .pricing import Price, PriceRange, Promotion
 
+# The sources' enums are the schema's: one list of values, no mapping to drift.
 ProductKind = strawberry.enum(ProductKindRecord, name="ProductKind")
 FulfillmentMode = strawberry.enum(FulfillmentRecord, name="FulfillmentMode")
 ProductSort = strawberry.enum(ProductSortRecord, name="ProductSort")
@@ -69,7 +70,9 @@ class Category(Node):
         parent = await info.context.loaders.catalog.category.load(self.record.parent_id)
         return Category.from_record(parent) if parent else None
 
-    @strawberry.field(description="Published products in this category and its subcategories, newest first.")
+    @strawberry.field(
+        description="Published products in this category and its subcategories, newest first."
+    )
     async def products(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> ProductConnection:
@@ -85,8 +88,8 @@ class Product(Node):
     slug: str
     name: str
     description: str
-    kind: ProductKind
-    fulfillment: FulfillmentMode
+    kind: ProductKindRecord
+    fulfillment: FulfillmentRecord
     published: bool
     brand: str | None
     presale: Presale | None = strawberry.field(
@@ -138,12 +141,16 @@ class Product(Node):
         prices = [p for p in await loaders.pricing.price.load_many([s.id for s in chosen]) if p]
         currency = info.context.settings.currency
         amounts = [p.sale_amount for p in prices] or [Decimal(0)]
-        return PriceRange(min=Money.of(min(amounts), currency), max=Money.of(max(amounts), currency))
+        return PriceRange(
+            min=Money.of(min(amounts), currency), max=Money.of(max(amounts), currency)
+        )
 
     @strawberry.field(description="Whether any active SKU can be ordered now.")
     async def in_stock(self, info: Info) -> bool:
         loaders = info.context.loaders
-        skus = [s for s in await loaders.catalog.skus_by_product.load(self.record.id) if s.is_active]
+        skus = [
+            s for s in await loaders.catalog.skus_by_product.load(self.record.id) if s.is_active
+        ]
         levels = await loaders.inventory.stock.load_many([s.id for s in skus])
         return any(level.in_stock for level in levels)
 
@@ -153,7 +160,7 @@ class Product(Node):
         items = await loaders.bundle_items.load(self.record.id)
         skus = await loaders.sku.load_many([i.sku_id for i in items])
         products = await loaders.product.load_many([s.product_id for s in skus if s])
-        by_id = {p.id: p for p in products if visible(info, p)}
+        by_id = {p.id: p for p in products if p is not None and visible(info, p)}
         return [
             BundleItem(sku=Sku.from_record(sku, by_id[sku.product_id]), quantity=item.quantity)
             for item, sku in zip(items, skus, strict=True)
@@ -214,7 +221,9 @@ class Sku(Node):
     async def price(self, info: Info) -> Price:
         price = await info.context.loaders.pricing.price.load(self.record.id)
         if price is None:
-            raise RuntimeError(f"SKU {self.record.id} has no price in {info.context.settings.currency}")
+            raise RuntimeError(
+                f"SKU {self.record.id} has no price in {info.context.settings.currency}"
+            )
         return Price(
             list=Money.of(price.list_amount, price.currency),
             sale=Money.of(price.sale_amount, price.currency),
@@ -270,7 +279,7 @@ class ProductConnection:
 @strawberry.input
 class ProductFilter:
     category_slug: str | None = None
-    kind: ProductKind | None = None
+    kind: ProductKindRecord | None = None
     in_stock: bool | None = None
     search: str | None = None
     min_price: Decimal | None = None

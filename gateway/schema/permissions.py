@@ -28,7 +28,7 @@ PermissionEnum = strawberry.enum(
     description="Staff only: null unless the viewer holds one of these permissions.",
 )
 class RequiresPermission:
-    any_of: list[PermissionEnum]
+    any_of: list[Permission]
 
 
 class StaffOnly(FieldExtension):
@@ -36,9 +36,7 @@ class StaffOnly(FieldExtension):
         self.permissions = permissions
 
     def apply(self, field: StrawberryField) -> None:
-        field.directives.append(
-            RequiresPermission(any_of=list(self.permissions))
-        )
+        field.directives.append(RequiresPermission(any_of=list(self.permissions)))
 
     def resolve(
         self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 import strawberry
 
 from sources.pricing.records import Promotion as PromotionRecord
@@ -30,7 +31,7 @@ class PriceRange:
 @strawberry.type
 class Promotion(Node):
     name: str
-    kind: PromotionKind
+    kind: PromotionKindRecord
     description: str
     starts_at: datetime | None
     ends_at: datetime | None

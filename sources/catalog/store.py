@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.engine import Row
-from sqlalchemy.sql.elements import KeyedColumnElement
 
 from sources.common.db import Database
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -112,7 +111,7 @@ def _product_select() -> Any:
 
 # Sort key per sort order: (expression, descending, how to turn a cursor key back).
 _PRICE = func.coalesce(m.Product.price_min, 0)
-_SORTS: dict[ProductSort, tuple[ColumnElement[Any] | KeyedColumnElement[Any], bool]] = {
+_SORTS: dict[ProductSort, tuple[Any, bool]] = {
     ProductSort.NEWEST: (m.Product.created_at, True),
     ProductSort.PRICE_ASC: (_PRICE, False),
     ProductSort.PRICE_DESC: (_PRICE, True),
@@ -232,7 +231,7 @@ class CatalogStore:
         *,
         first: int,
         after: str | None = None,
-        filter: ProductFilter = ProductFilter(),  # noqa: A002 - the contract's word
+        filter: ProductFilter = ProductFilter(),
         sort: ProductSort = ProductSort.NEWEST,
     ) -> ProductPage:
         """One page of a filtered, sorted listing, with its total, in SQL (keyset paging)."""

@@ -26,12 +26,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
+        stored: datetime = value
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)
+        return stored.astimezone(UTC)
 
 
-def MoneyColumn() -> Numeric[Any]:  # noqa: N802 - reads as a type
+def MoneyColumn() -> Numeric[Any]:
     """Amounts with two decimals, returned as Decimal (SQLite stores them as text-safe numeric)."""
     return Numeric(12, 2, asdecimal=True)
 

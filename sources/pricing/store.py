@@ -53,7 +53,7 @@ class PricingStore:
                     m.Price.cost_amount.is_not(None),
                 )
             )
-            return {sku_id: cost for sku_id, cost in rows}
+            return {sku_id: cost for sku_id, cost in rows if cost is not None}
 
     async def promotions_by_ids(self, ids: Sequence[int]) -> dict[int, Promotion]:
         promos = await self._promotions(m.Promotion.id.in_(set(ids)))
