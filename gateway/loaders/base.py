@@ -48,3 +48,7 @@ class Loader(Generic[K, V]):
 
     def prime(self, key: K, value: V) -> None:
         self._loader.prime(key, value)
+
+    def clear(self, key: K) -> None:
+        """Forget a key after this request wrote it, so the payload shows the new value."""
+        self._loader.clear(key)

@@ -9,6 +9,7 @@ from sources.catalog.records import BundleItem, Category, Product, ProductPage, 
 from sources.catalog.store import CatalogStore
 
 from ..metrics import Metrics
+from .audit import audit_loader
 from .base import Loader
 
 # (category id, first, after): pages of one size and cursor are fetched together.
@@ -48,6 +49,7 @@ class CatalogLoaders:
                 pages.update({(cid, first, after): page for cid, page in found.items()})
             return pages
 
+        self.audit = audit_loader("catalog.audit", store.audit_by_product_ids, metrics, batching)
         self.category_products: Loader[CategoryPageKey, ProductPage] = make(
             "category_products", category_pages
         )

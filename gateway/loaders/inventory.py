@@ -6,6 +6,7 @@ from sources.inventory.records import StockLevel
 from sources.inventory.store import InventoryStore
 
 from ..metrics import Metrics
+from .audit import audit_loader
 from .base import Loader
 
 
@@ -14,3 +15,4 @@ class InventoryLoaders:
         self.stock: Loader[int, StockLevel] = Loader(
             "inventory.stock", store.stock_by_sku_ids, metrics=metrics, batching=batching
         )
+        self.audit = audit_loader("inventory.audit", store.audit_by_sku_ids, metrics, batching)

@@ -11,6 +11,7 @@ from sources.pricing.records import Price, Promotion
 from sources.pricing.store import PricingStore
 
 from ..metrics import Metrics
+from .audit import audit_loader
 from .base import Loader
 
 # (product id, its category path): the pricing source does not own categories.
@@ -46,6 +47,7 @@ class PricingLoaders:
         self.promotions: Loader[PromotionKey, list[Promotion]] = Loader(
             "pricing.promotions", promotions, metrics=metrics, batching=batching, default=list
         )
+        self.audit = audit_loader("pricing.audit", store.audit_by_sku_ids, metrics, batching)
         self.promotion: Loader[int, Promotion | None] = Loader(
             "pricing.promotion", store.promotions_by_ids, metrics=metrics, batching=batching
         )

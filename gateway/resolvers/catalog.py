@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import strawberry
+
 from sources.catalog.records import ProductFilter as FilterRecord
 from sources.catalog.records import ProductSort as SortRecord
 from sources.common.pagination import InvalidCursor
@@ -12,7 +14,9 @@ from ..schema.common import BadUserInput, Info, page_size
 from ..schema.node import decode_int_id
 
 
-async def product(info: Info, id: str | None = None, slug: str | None = None) -> Product | None:
+async def product(
+    info: Info, id: strawberry.ID | None = None, slug: str | None = None
+) -> Product | None:
     if (id is None) == (slug is None):
         raise BadUserInput("give exactly one of id or slug")
     loaders = info.context.loaders.catalog

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import strawberry
+
 from ..schema.catalog import Category, Product, Sku, visible
 from ..schema.common import BadUserInput, Info
 from ..schema.node import Node, decode_id
@@ -13,7 +15,7 @@ from ..schema.pricing import Promotion
 MAX_NODES = 100
 
 
-async def node(info: Info, id: str) -> Node | None:
+async def node(info: Info, id: strawberry.ID) -> Node | None:
     type_name, pk = decode_id(id)
     if not pk.isdigit():
         raise BadUserInput(f"{id!r} is not a valid ID", code="INVALID_ID")
@@ -37,7 +39,7 @@ async def node(info: Info, id: str) -> Node | None:
     return None
 
 
-async def nodes(info: Info, ids: list[str]) -> list[Node | None]:
+async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
     if len(ids) > MAX_NODES:
         raise BadUserInput(f"at most {MAX_NODES} ids per nodes query")
     return list(await asyncio.gather(*(node(info, i) for i in ids)))

@@ -7,10 +7,14 @@ from collections.abc import Sequence
 import strawberry
 from strawberry.extensions import SchemaExtension
 
+from ..auth import Permission
+from ..resolvers import backoffice as backoffice_resolvers
 from ..resolvers import catalog as catalog_resolvers
 from ..resolvers import node as node_resolvers
+from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .catalog import Category, Product, ProductConnection, Sku
 from .node import Node
+from .permissions import requires_permission, staff_only
 from .pricing import Promotion
 
 
@@ -29,12 +33,37 @@ class Query:
         resolver=catalog_resolvers.categories,
         description="Every category, parents before children.",
     )
+    low_stock: LowStockConnection | None = strawberry.field(
+        resolver=backoffice_resolvers.low_stock,
+        extensions=staff_only(Permission.MANAGE_STOCK),
+        description="SKUs whose warehouse stock available is under `threshold`, lowest first.",
+    )
+
+
+@strawberry.type
+class Mutation:
+    stock_adjust: SkuPayload = strawberry.field(
+        resolver=backoffice_resolvers.stock_adjust,
+        extensions=requires_permission(Permission.MANAGE_STOCK),
+        description="Change on-hand stock in one warehouse; a retry with the same "
+        "idempotencyKey is applied once.",
+    )
+    price_set: SkuPayload = strawberry.field(
+        resolver=backoffice_resolvers.price_set,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="Set a SKU's list and sale price (list >= sale > 0, two decimals).",
+    )
+    product_publish: ProductPayload = strawberry.field(
+        resolver=backoffice_resolvers.product_publish,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+    )
 
 
 def build_schema(*, extensions: Sequence[type[SchemaExtension]] = ()) -> strawberry.Schema:
     """The schema with the runtime's extensions; the exported SDL never depends on them."""
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=[Product, Sku, Category, Promotion],
         extensions=list(extensions),
     )

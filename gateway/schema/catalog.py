@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from sources.catalog.records import ProductSort as ProductSortRecord
 from sources.catalog.records import Sku as SkuRecord
 
 from ..auth import Permission
+from .audit import AuditEntry
 from .common import BadUserInput, Info, Money, PageInfo, page_size
 from .inventory import StockLevel
 from .node import Node, encode_id
@@ -177,6 +179,16 @@ class Product(Node):
         promotions = await loaders.pricing.promotions.load((self.record.id, path))
         return [Promotion.from_record(p) for p in promotions]
 
+    @strawberry.field(
+        extensions=staff_only(Permission.MANAGE_PRODUCTS),
+        description="Publishing changes, newest first.",
+    )
+    async def audit_log(self, info: Info, first: int = 20) -> list[AuditEntry] | None:
+        entries = await info.context.loaders.catalog.audit.load(
+            (self.record.id, page_size(info, first))
+        )
+        return [AuditEntry.from_record(e) for e in entries]
+
     @strawberry.field(extensions=staff_only(Permission.MANAGE_PRODUCTS))
     async def supplier(self, info: Info) -> Supplier | None:
         if self.record.supplier_id is None:
@@ -233,6 +245,21 @@ class Sku(Node):
     async def stock(self, info: Info) -> StockLevel:
         level = await info.context.loaders.inventory.stock.load(self.record.id)
         return StockLevel.from_record(level)
+
+    @strawberry.field(
+        extensions=staff_only(
+            Permission.MANAGE_STOCK, Permission.MANAGE_PRICES, Permission.VIEW_FINANCE
+        ),
+        description="Stock and price changes, newest first.",
+    )
+    async def audit_log(self, info: Info, first: int = 20) -> list[AuditEntry] | None:
+        key = (self.record.id, page_size(info, first))
+        loaders = info.context.loaders
+        stock, prices = await asyncio.gather(
+            loaders.inventory.audit.load(key), loaders.pricing.audit.load(key)
+        )
+        merged = sorted([*stock, *prices], key=lambda e: e.at, reverse=True)[: key[1]]
+        return [AuditEntry.from_record(e) for e in merged]
 
     @strawberry.field(extensions=staff_only(Permission.VIEW_FINANCE, Permission.MANAGE_PRICES))
     async def cost_price(self, info: Info) -> Money | None:

@@ -1,9 +1,10 @@
-"""Staff-only fields as a declarative guard.
+"""Permissions as declarative guards on fields and mutations.
 
-``@staff_only(Permission.X)`` returns null unless the viewer holds one of the permissions,
-before the resolver runs, so what a viewer may not see is never even loaded. The guard
-shows in schema.graphql as ``@requiresPermission(anyOf: [...])`` so client developers see
-it where they read the schema.
+``staff_only(Permission.X)`` makes a field null unless the viewer holds one of the
+permissions, before its resolver runs, so what a viewer may not see is never loaded.
+``requires_permission(Permission.X)`` makes a back-office mutation answer PERMISSION_DENIED
+in its ``userErrors`` and change nothing. Both show in schema.graphql as
+``@requiresPermission(anyOf: [...])``, where client developers read the schema.
 """
 
 from __future__ import annotations
@@ -17,33 +18,40 @@ from strawberry.schema_directive import Location
 from strawberry.types.field import StrawberryField
 
 from ..auth import Permission
+from ..errors import Problem, UserErrorCode
+from .errors import UserError
 
-PermissionEnum = strawberry.enum(
+strawberry.enum(
     Permission, name="Permission", description="Back-office permissions carried by staff tokens."
 )
 
 
 @strawberry.schema_directive(
     locations=[Location.FIELD_DEFINITION],
-    description="Staff only: null unless the viewer holds one of these permissions.",
+    description="Staff only: needs one of these permissions (fields read null without it).",
 )
 class RequiresPermission:
     any_of: list[Permission]
 
 
-class StaffOnly(FieldExtension):
+class _Guard(FieldExtension):
     def __init__(self, *permissions: Permission) -> None:
         self.permissions = permissions
 
     def apply(self, field: StrawberryField) -> None:
         field.directives.append(RequiresPermission(any_of=list(self.permissions)))
 
+    def allowed(self, info: strawberry.Info) -> bool:
+        viewer = info.context.viewer
+        return any(viewer.has(p) for p in self.permissions)
+
+    def denied(self) -> Any:
+        return None
+
     def resolve(
         self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any
     ) -> Any:
-        if self.allowed(info):
-            return next_(source, info, **kwargs)
-        return None
+        return next_(source, info, **kwargs) if self.allowed(info) else self.denied()
 
     async def resolve_async(
         self,
@@ -52,14 +60,23 @@ class StaffOnly(FieldExtension):
         info: strawberry.Info,
         **kwargs: Any,
     ) -> Any:
-        if self.allowed(info):
-            return await next_(source, info, **kwargs)
-        return None
+        return await next_(source, info, **kwargs) if self.allowed(info) else self.denied()
 
-    def allowed(self, info: strawberry.Info) -> bool:
-        viewer = info.context.viewer
-        return any(viewer.has(p) for p in self.permissions)
+
+class _MutationGuard(_Guard):
+    def apply(self, field: StrawberryField) -> None:
+        super().apply(field)
+        self.payload: Any = field.type
+
+    def denied(self) -> Any:
+        names = " or ".join(p.value for p in self.permissions)
+        problem = Problem(UserErrorCode.PERMISSION_DENIED, f"this needs the {names} permission")
+        return self.payload(user_errors=[UserError.from_problem(problem)])
 
 
 def staff_only(*permissions: Permission) -> list[FieldExtension]:
-    return [StaffOnly(*permissions)]
+    return [_Guard(*permissions)]
+
+
+def requires_permission(*permissions: Permission) -> list[FieldExtension]:
+    return [_MutationGuard(*permissions)]

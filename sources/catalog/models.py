@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from sources.common.models import NAMING_CONVENTION
+from sources.common.models import NAMING_CONVENTION, AuditColumns
 from sources.common.types import MoneyColumn, UTCDateTime
 
 
@@ -97,3 +97,8 @@ class ServiceArea(Base):
     __tablename__ = "service_areas"
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
     region_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class AuditEntry(AuditColumns, Base):
+    __tablename__ = "catalog_audit"
+    __table_args__ = (Index("ix_catalog_audit_entity", "entity_type", "entity_id", "id"),)

@@ -10,9 +10,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.engine import Row
 
+from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.db import Database
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
@@ -225,6 +226,57 @@ class CatalogStore:
             for row in rows:
                 result[row.product_id].append(row.region_code)
         return {pid: result.get(pid, []) for pid in product_ids}
+
+    async def set_published(
+        self, *, product_id: int, published: bool, actor: str, now: datetime
+    ) -> Product | None:
+        """Publish or unpublish; None when the product does not exist. Audited."""
+        async with self.db.begin() as conn:
+            before = (
+                await conn.execute(select(m.Product.is_published).where(m.Product.id == product_id))
+            ).scalar_one_or_none()
+            if before is None:
+                return None
+            await conn.execute(
+                update(m.Product).where(m.Product.id == product_id).values(is_published=published)
+            )
+            await write_audit(
+                conn,
+                m.AuditEntry,
+                at=now,
+                actor=actor,
+                action="product.publish",
+                entity_type="product",
+                entity_id=product_id,
+                before={"published": before},
+                after={"published": published},
+            )
+            row = (await conn.execute(_product_select().where(m.Product.id == product_id))).one()
+        return _product(row)
+
+    async def update_listing(
+        self,
+        product_id: int,
+        *,
+        price_range: tuple[Decimal, Decimal] | None = None,
+        in_stock: bool | None = None,
+    ) -> None:
+        """Refresh the listing projection after a price or stock change made elsewhere."""
+        values: dict[str, Any] = {}
+        if price_range is not None:
+            values["price_min"], values["price_max"] = price_range
+        if in_stock is not None:
+            values["in_stock"] = in_stock
+        if not values:
+            return
+        async with self.db.begin() as conn:
+            await conn.execute(update(m.Product).where(m.Product.id == product_id).values(**values))
+
+    async def audit_by_product_ids(
+        self, product_ids: Sequence[int], limit: int
+    ) -> dict[int, list[AuditRecord]]:
+        async with self.db.connect() as conn:
+            return await read_audit(conn, m.AuditEntry, self.source, "product", product_ids, limit)
 
     async def list_products(
         self,

@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+_BEGIN_KEY = "sqlite_begin"
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -32,12 +34,21 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # SQLAlchemy, not the driver, emits BEGIN (see _sqlite_begin).
+            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Writers take the write lock up front (BEGIN IMMEDIATE) and queue on the busy
+            # timeout; a deferred transaction that read first would instead fail with
+            # "database is locked" when another writer committed in between.
+            conn.exec_driver_sql(conn.info.pop(_BEGIN_KEY, "BEGIN"))
 
         return engine
     return create_async_engine(
@@ -56,6 +67,7 @@ class Database:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.latency_s = latency_s
+        self.is_sqlite = is_sqlite(url)
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
@@ -66,10 +78,14 @@ class Database:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
-            if self.latency_s:
-                await asyncio.sleep(self.latency_s)
-            yield conn
+        """A write transaction: committed on success, rolled back on any exception."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.sync_connection.info[_BEGIN_KEY] = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
+            async with conn.begin():
+                if self.latency_s:
+                    await asyncio.sleep(self.latency_s)
+                yield conn
 
     async def ping(self) -> None:
         from sqlalchemy import text

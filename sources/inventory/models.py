@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, MetaData, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from sources.common.models import NAMING_CONVENTION
+from sources.common.models import NAMING_CONVENTION, AuditColumns, IdempotencyColumns
 from sources.common.types import UTCDateTime
 
 
@@ -49,3 +49,12 @@ class SupplierStock(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (CheckConstraint("available >= 0", name="available_not_negative"),)
+
+
+class AuditEntry(AuditColumns, Base):
+    __tablename__ = "inventory_audit"
+    __table_args__ = (Index("ix_inventory_audit_entity", "entity_type", "entity_id", "id"),)
+
+
+class IdempotencyKey(IdempotencyColumns, Base):
+    __tablename__ = "inventory_idempotency_keys"

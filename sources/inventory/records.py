@@ -47,3 +47,11 @@ class StockLevel:
     @property
     def in_stock(self) -> bool:
         return self.available > 0
+
+
+@dataclass(frozen=True, slots=True)
+class LowStockPage:
+    sku_ids: list[int]
+    cursors: list[str]
+    has_next_page: bool
+    total_count: int

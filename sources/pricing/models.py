@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from sources.common.models import NAMING_CONVENTION
+from sources.common.models import NAMING_CONVENTION, AuditColumns
 from sources.common.types import MoneyColumn, UTCDateTime
 
 
@@ -65,3 +65,8 @@ class PromotionTarget(Base):
     promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"), index=True)
     product_id: Mapped[int | None] = mapped_column(Integer, index=True)
     category_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class AuditEntry(AuditColumns, Base):
+    __tablename__ = "pricing_audit"
+    __table_args__ = (Index("ix_pricing_audit_entity", "entity_type", "entity_id", "id"),)

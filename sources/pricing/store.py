@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, insert, or_, select, update
 
+from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.db import Database
 
 from . import models as m
@@ -54,6 +55,62 @@ class PricingStore:
                 )
             )
             return {sku_id: cost for sku_id, cost in rows if cost is not None}
+
+    async def set_price(
+        self,
+        *,
+        sku_id: int,
+        currency: str,
+        list_amount: Decimal,
+        sale_amount: Decimal,
+        actor: str,
+        now: datetime,
+    ) -> tuple[Price | None, Price]:
+        """Set a SKU's list and sale price; returns (before, after). Audited."""
+        async with self.db.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(m.Price.list_amount, m.Price.sale_amount).where(
+                        m.Price.sku_id == sku_id, m.Price.currency == currency
+                    )
+                )
+            ).first()
+            before = Price(sku_id, currency, row.list_amount, row.sale_amount) if row else None
+            if row is None:
+                await conn.execute(
+                    insert(m.Price).values(
+                        sku_id=sku_id,
+                        currency=currency,
+                        list_amount=list_amount,
+                        sale_amount=sale_amount,
+                        updated_at=now,
+                    )
+                )
+            else:
+                await conn.execute(
+                    update(m.Price)
+                    .where(m.Price.sku_id == sku_id, m.Price.currency == currency)
+                    .values(list_amount=list_amount, sale_amount=sale_amount, updated_at=now)
+                )
+            after = Price(sku_id, currency, list_amount, sale_amount)
+            await write_audit(
+                conn,
+                m.AuditEntry,
+                at=now,
+                actor=actor,
+                action="price.set",
+                entity_type="sku",
+                entity_id=sku_id,
+                before={"list": before.list_amount, "sale": before.sale_amount} if before else {},
+                after={"list": list_amount, "sale": sale_amount, "currency": currency},
+            )
+        return before, after
+
+    async def audit_by_sku_ids(
+        self, sku_ids: Sequence[int], limit: int
+    ) -> dict[int, list[AuditRecord]]:
+        async with self.db.connect() as conn:
+            return await read_audit(conn, m.AuditEntry, self.source, "sku", sku_ids, limit)
 
     async def promotions_by_ids(self, ids: Sequence[int]) -> dict[int, Promotion]:
         promos = await self._promotions(m.Promotion.id.in_(set(ids)))

@@ -1,0 +1,152 @@
+"""priceSet, stockAdjust and productPublish: the rules, then the audited write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sources.catalog.records import Product, Sku
+from sources.inventory.adjust import AdjustmentRefusal
+
+from ..errors import Problem, UserErrorCode
+from ..sources import Sources
+from .listing import refresh_product_listing
+
+MAX_AMOUNT = Decimal("99999999.99")
+MAX_STOCK_DELTA = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    problems: list[Problem]
+    sku: Sku | None = None
+    product: Product | None = None
+
+
+def _amount_problems(name: str, value: Decimal) -> list[Problem]:
+    if not value.is_finite() or value <= 0 or value > MAX_AMOUNT:
+        return [Problem(UserErrorCode.INVALID_INPUT, f"{name} must be a positive amount", (name,))]
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        return [Problem(UserErrorCode.INVALID_INPUT, f"{name} has more than two decimals", (name,))]
+    return []
+
+
+async def set_price(
+    sources: Sources,
+    *,
+    sku_id: int | None,
+    list_amount: Decimal,
+    sale_amount: Decimal,
+    currency: str,
+    actor: str,
+    now: datetime,
+) -> Outcome:
+    problems = _amount_problems("list", list_amount) + _amount_problems("sale", sale_amount)
+    if not problems and sale_amount > list_amount:
+        problems.append(
+            Problem(UserErrorCode.INVALID_INPUT, "sale must not exceed list", ("sale",))
+        )
+    sku = (await sources.catalog.skus_by_ids([sku_id])).get(sku_id) if sku_id else None
+    if sku is None:
+        problems.insert(0, Problem(UserErrorCode.SKU_NOT_FOUND, "no such SKU", ("skuId",)))
+    if problems:
+        return Outcome(problems)
+    assert sku is not None
+    await sources.pricing.set_price(
+        sku_id=sku.id,
+        currency=currency,
+        list_amount=list_amount,
+        sale_amount=sale_amount,
+        actor=actor,
+        now=now,
+    )
+    await refresh_product_listing(sources, sku.product_id, currency)
+    return Outcome([], sku=sku)
+
+
+async def adjust_stock(
+    sources: Sources,
+    *,
+    sku_id: int | None,
+    warehouse_code: str,
+    delta: int,
+    reason: str,
+    idempotency_key: str | None,
+    currency: str,
+    actor: str,
+    now: datetime,
+) -> Outcome:
+    problems: list[Problem] = []
+    if delta == 0 or abs(delta) > MAX_STOCK_DELTA:
+        problems.append(
+            Problem(
+                UserErrorCode.INVALID_INPUT,
+                f"delta must be non-zero and at most {MAX_STOCK_DELTA} in size",
+                ("delta",),
+            )
+        )
+    if not reason.strip():
+        problems.append(Problem(UserErrorCode.INVALID_INPUT, "a reason is required", ("reason",)))
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        problems.append(
+            Problem(
+                UserErrorCode.INVALID_INPUT,
+                "idempotencyKey must be 1 to 200 characters",
+                ("idempotencyKey",),
+            )
+        )
+    sku = (await sources.catalog.skus_by_ids([sku_id])).get(sku_id) if sku_id else None
+    if sku is None:
+        problems.insert(0, Problem(UserErrorCode.SKU_NOT_FOUND, "no such SKU", ("skuId",)))
+    if problems:
+        return Outcome(problems)
+    assert sku is not None
+    result = await sources.inventory.adjust_stock(
+        sku_id=sku.id,
+        warehouse_code=warehouse_code,
+        delta=delta,
+        actor=actor,
+        reason=reason.strip(),
+        now=now,
+        idempotency_key=idempotency_key,
+    )
+    if result.refusal is AdjustmentRefusal.WAREHOUSE_NOT_FOUND:
+        problem = Problem(
+            UserErrorCode.WAREHOUSE_NOT_FOUND,
+            f"no warehouse with code {warehouse_code!r}",
+            ("warehouseCode",),
+        )
+        return Outcome([problem], sku=sku)
+    if result.refusal is AdjustmentRefusal.BELOW_RESERVED:
+        problem = Problem(
+            UserErrorCode.INSUFFICIENT_STOCK,
+            "the adjustment would take on-hand stock below what is reserved",
+            ("delta",),
+        )
+        return Outcome([problem], sku=sku)
+    if result.refusal is AdjustmentRefusal.KEY_REUSED:
+        problem = Problem(
+            UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "this idempotency key was used with other arguments",
+            ("idempotencyKey",),
+        )
+        return Outcome([problem], sku=sku)
+    if not result.replayed:
+        await refresh_product_listing(sources, sku.product_id, currency)
+    return Outcome([], sku=sku)
+
+
+async def publish_product(
+    sources: Sources, *, product_id: int | None, published: bool, actor: str, now: datetime
+) -> Outcome:
+    product = None
+    if product_id is not None:
+        product = await sources.catalog.set_published(
+            product_id=product_id, published=published, actor=actor, now=now
+        )
+    if product is None:
+        return Outcome(
+            [Problem(UserErrorCode.PRODUCT_NOT_FOUND, "no such product", ("productId",))]
+        )
+    return Outcome([], product=product)

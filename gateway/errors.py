@@ -1,0 +1,52 @@
+"""A buyer's or operator's mistake as data: a stable code, a message, where it applies.
+
+Plain Python (no GraphQL) so domain code in gateway/checkout and gateway/backoffice returns
+problems and the schema turns them into ``userErrors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class UserErrorCode(StrEnum):
+    CART_NOT_FOUND = "CART_NOT_FOUND"
+    CART_EMPTY = "CART_EMPTY"
+    CART_COMPLETED = "CART_COMPLETED"
+    SKU_NOT_FOUND = "SKU_NOT_FOUND"
+    PRODUCT_UNAVAILABLE = "PRODUCT_UNAVAILABLE"
+    SKU_INACTIVE = "SKU_INACTIVE"
+    INVALID_QUANTITY = "INVALID_QUANTITY"
+    PURCHASE_LIMIT_EXCEEDED = "PURCHASE_LIMIT_EXCEEDED"
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    PRESALE_NOT_STARTED = "PRESALE_NOT_STARTED"
+    PRESALE_ENDED = "PRESALE_ENDED"
+    BUNDLE_INCOMPLETE = "BUNDLE_INCOMPLETE"
+    SHIPPING_ADDRESS_REQUIRED = "SHIPPING_ADDRESS_REQUIRED"
+    REGION_NOT_DELIVERABLE = "REGION_NOT_DELIVERABLE"
+    SERVICE_AREA_UNAVAILABLE = "SERVICE_AREA_UNAVAILABLE"
+    COUPON_NOT_FOUND = "COUPON_NOT_FOUND"
+    COUPON_EXPIRED = "COUPON_EXPIRED"
+    COUPON_NOT_APPLICABLE = "COUPON_NOT_APPLICABLE"
+    COUPON_USAGE_LIMIT_REACHED = "COUPON_USAGE_LIMIT_REACHED"
+    COUPON_NOT_COMBINABLE = "COUPON_NOT_COMBINABLE"
+    PRICE_CHANGED = "PRICE_CHANGED"
+    LOGIN_REQUIRED = "LOGIN_REQUIRED"
+    CUSTOMER_BLOCKED = "CUSTOMER_BLOCKED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    INVALID_STATUS_TRANSITION = "INVALID_STATUS_TRANSITION"
+    INVALID_INPUT = "INVALID_INPUT"
+    # Beyond the contract (the schema may grow; these never get renamed either).
+    PRODUCT_NOT_FOUND = "PRODUCT_NOT_FOUND"
+    WAREHOUSE_NOT_FOUND = "WAREHOUSE_NOT_FOUND"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    code: UserErrorCode
+    message: str
+    field: tuple[str, ...] | None = None
+    line_id: str | None = None

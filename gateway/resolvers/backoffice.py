@@ -1,0 +1,125 @@
+"""Back-office mutations and views of the catalog, stock and prices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from sources.common.pagination import InvalidCursor
+
+from ..backoffice import catalog_writes
+from ..schema.backoffice import LowStockConnection, LowStockEdge, ProductPayload, SkuPayload
+from ..schema.catalog import Product, Sku
+from ..schema.common import BadUserInput, Info, PageInfo, page_size
+from ..schema.errors import user_errors
+from ..schema.node import decode_int_id
+
+
+def _pk(global_id: str, type_name: str) -> int | None:
+    """A mutation treats an id it cannot read like an unknown one: a userError, not a crash."""
+    try:
+        return decode_int_id(global_id, type_name)
+    except BadUserInput:
+        return None
+
+
+def _actor(info: Info) -> str:
+    viewer = info.context.viewer
+    return f"{viewer.kind.value}:{viewer.subject}"
+
+
+async def stock_adjust(
+    info: Info,
+    sku_id: strawberry.ID,
+    warehouse_code: str,
+    delta: int,
+    reason: str,
+    idempotency_key: str | None = None,
+) -> SkuPayload:
+    ctx = info.context
+    outcome = await catalog_writes.adjust_stock(
+        ctx.sources,
+        sku_id=_pk(sku_id, "Sku"),
+        warehouse_code=warehouse_code,
+        delta=delta,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        currency=ctx.settings.currency,
+        actor=_actor(info),
+        now=ctx.now,
+    )
+    if outcome.sku is not None:
+        ctx.loaders.inventory.stock.clear(outcome.sku.id)
+    return SkuPayload(
+        sku=Sku.from_record(outcome.sku) if outcome.sku else None,
+        user_errors=user_errors(outcome.problems),
+    )
+
+
+async def price_set(info: Info, sku_id: strawberry.ID, list: Decimal, sale: Decimal) -> SkuPayload:
+    ctx = info.context
+    outcome = await catalog_writes.set_price(
+        ctx.sources,
+        sku_id=_pk(sku_id, "Sku"),
+        list_amount=list,
+        sale_amount=sale,
+        currency=ctx.settings.currency,
+        actor=_actor(info),
+        now=ctx.now,
+    )
+    if outcome.sku is not None:
+        ctx.loaders.pricing.price.clear(outcome.sku.id)
+    return SkuPayload(
+        sku=Sku.from_record(outcome.sku) if outcome.sku and not outcome.problems else None,
+        user_errors=user_errors(outcome.problems),
+    )
+
+
+async def product_publish(info: Info, product_id: strawberry.ID, published: bool) -> ProductPayload:
+    ctx = info.context
+    outcome = await catalog_writes.publish_product(
+        ctx.sources,
+        product_id=_pk(product_id, "Product"),
+        published=published,
+        actor=_actor(info),
+        now=ctx.now,
+    )
+    if outcome.product is not None:
+        ctx.loaders.catalog.product.clear(outcome.product.id)
+    return ProductPayload(
+        product=Product.from_record(outcome.product) if outcome.product else None,
+        user_errors=user_errors(outcome.problems),
+    )
+
+
+async def low_stock(
+    info: Info, threshold: int = 10, first: int | None = None, after: str | None = None
+) -> LowStockConnection | None:
+    if not 0 < threshold <= 1_000_000:
+        raise BadUserInput("threshold must be between 1 and 1000000")
+    size = page_size(info, first)
+    try:
+        page = await info.context.sources.inventory.low_stock(
+            threshold=threshold, first=size, after=after
+        )
+    except InvalidCursor as exc:
+        raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
+    loaders = info.context.loaders
+    skus = await loaders.catalog.sku.load_many(page.sku_ids)
+    levels = await loaders.inventory.stock.load_many(page.sku_ids)
+    edges = [
+        LowStockEdge(cursor=cursor, node=Sku.from_record(sku), available=level.available)
+        for sku, level, cursor in zip(skus, levels, page.cursors, strict=True)
+        if sku is not None
+    ]
+    return LowStockConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=after is not None,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        total_count=page.total_count,
+    )
