@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
 
-from .auth import ANONYMOUS, TokenError, Viewer, verify_token
+from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
 from .context import GatewayContext
 from .loaders import Loaders
 from .metrics import Metrics, RequestStats
@@ -31,14 +31,14 @@ from .settings import Settings
 from .sources import Sources
 
 
-def _viewer(settings: Settings, request: Request) -> Viewer:
+def _viewer(verifier: TokenVerifier, request: Request) -> Viewer:
     header = request.headers.get("authorization")
     if header is None:
         return ANONYMOUS
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenError("TOKEN_INVALID", "the Authorization header must be 'Bearer <token>'")
-    return verify_token(settings, token.strip())
+    return verifier.verify(token.strip())
 
 
 class GatewayGraphQL(GraphQL[GatewayContext, None]):
@@ -97,11 +97,12 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     for store in sources.stores():
         metrics.count_calls(store)
     graphql_app = GatewayGraphQL(settings, sources, metrics)
+    verifier = TokenVerifier(settings)
 
     async def graphql(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         try:
-            scope.setdefault("state", {})["viewer"] = _viewer(settings, request)
+            scope.setdefault("state", {})["viewer"] = _viewer(verifier, request)
         except TokenError as exc:
             metrics.errors.labels(exc.code).inc()
             response = JSONResponse(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 import jwt
 
@@ -66,7 +68,8 @@ def issue_token(
     permissions: list[str] | None = None,
     ttl_seconds: int | None = None,
 ) -> str:
-    """A development token signed with GATEWAY_JWT_SECRET (HS256)."""
+    """A development token signed with GATEWAY_JWT_SECRET (HS256), with the configured
+    audience and issuer so the gateway accepts it."""
     now = int(time.time())
     claims: dict[str, object] = {
         "sub": subject,
@@ -76,41 +79,92 @@ def issue_token(
     }
     if kind is ViewerKind.STAFF:
         claims["permissions"] = sorted(permissions or [])
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
-def verify_token(settings: Settings, token: str) -> Viewer:
-    try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=["HS256"],
-            options={"require": ["exp", "sub"]},
-            leeway=30,
+class TokenVerifier:
+    """Verifies bearer tokens with the configured key; built once per app, not per request.
+
+    HS256 uses GATEWAY_JWT_SECRET; RS256/ES256 use GATEWAY_JWT_PUBLIC_KEY (PEM text or a
+    file path) or a JWKS file whose key is chosen by the token's ``kid``.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.algorithm = settings.jwt_algorithm
+        self.audience = settings.jwt_audience
+        self.issuer = settings.jwt_issuer
+        self.leeway = settings.jwt_leeway_seconds
+        self.key: Any = settings.jwt_secret
+        self.jwks: jwt.PyJWKSet | None = None
+        if self.algorithm != "HS256":
+            if settings.jwt_jwks_file:
+                self.jwks = jwt.PyJWKSet.from_json(Path(settings.jwt_jwks_file).read_text())
+            elif settings.jwt_public_key:
+                pem = settings.jwt_public_key
+                self.key = Path(pem).read_text() if not pem.lstrip().startswith("-----") else pem
+
+    def _key_for(self, token: str) -> Any:
+        if self.jwks is None:
+            return self.key
+        kid = jwt.get_unverified_header(token).get("kid")
+        for candidate in self.jwks.keys:
+            if candidate.key_id == kid:
+                return candidate.key
+        raise TokenError("TOKEN_INVALID", "the bearer token's key id is not known")
+
+    def verify(self, token: str) -> Viewer:
+        required = (
+            ["exp", "sub"] + (["aud"] if self.audience else []) + (["iss"] if self.issuer else [])
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise TokenError("TOKEN_EXPIRED", "the bearer token has expired") from exc
-    except jwt.InvalidSignatureError as exc:
-        raise TokenError("TOKEN_INVALID", "the bearer token's signature is not valid") from exc
-    except jwt.InvalidAlgorithmError as exc:
-        raise TokenError("TOKEN_INVALID", "the bearer token uses a refused algorithm") from exc
-    except jwt.MissingRequiredClaimError as exc:
-        raise TokenError(
-            "TOKEN_INVALID", f"the bearer token lacks the {exc.claim!r} claim"
-        ) from exc
-    except jwt.PyJWTError as exc:
-        raise TokenError("TOKEN_INVALID", "the bearer token is malformed") from exc
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(token),
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": required},
+                leeway=self.leeway,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("TOKEN_EXPIRED", "the bearer token has expired") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise TokenError("TOKEN_INVALID", "the bearer token's signature is not valid") from exc
+        except jwt.InvalidAlgorithmError as exc:
+            raise TokenError("TOKEN_INVALID", "the bearer token uses a refused algorithm") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenError(
+                "TOKEN_INVALID", f"the bearer token lacks the {exc.claim!r} claim"
+            ) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise TokenError("TOKEN_INVALID", "the bearer token is for another audience") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise TokenError("TOKEN_INVALID", "the bearer token has an unknown issuer") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise TokenError("TOKEN_INVALID", "the bearer token is not valid yet") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenError("TOKEN_INVALID", "the bearer token is malformed") from exc
+        return _viewer_from_claims(claims)
+
+
+def _viewer_from_claims(claims: dict[str, Any]) -> Viewer:
     kind = claims.get("kind")
+    subject = str(claims["sub"])
     if kind == ViewerKind.CUSTOMER.value:
-        return Viewer(ViewerKind.CUSTOMER, str(claims["sub"]))
+        if not subject.isdigit():
+            raise TokenError("TOKEN_INVALID", "a customer token's sub must be a customer id")
+        return Viewer(ViewerKind.CUSTOMER, subject)
     if kind == ViewerKind.STAFF.value:
         raw = claims.get("permissions", [])
-        if not isinstance(raw, list):
-            raise TokenError("TOKEN_INVALID", "the token's permissions must be a list")
+        if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+            raise TokenError("TOKEN_INVALID", "the token's permissions must be a list of names")
         known = {p.value for p in Permission}
+        # Unknown names are ignored, not fatal: the identity provider may know newer ones.
         return Viewer(
-            ViewerKind.STAFF,
-            str(claims["sub"]),
-            frozenset(Permission(p) for p in raw if p in known),
+            ViewerKind.STAFF, subject, frozenset(Permission(p) for p in raw if p in known)
         )
     raise TokenError("TOKEN_INVALID", "the token's kind must be customer or staff")

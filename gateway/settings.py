@@ -58,6 +58,20 @@ class Settings(BaseSettings):
     jwt_secret: Annotated[
         str, Field(min_length=32, validation_alias=_env("GATEWAY_JWT_SECRET"))
     ] = DEV_JWT_SECRET
+    jwt_algorithm: Annotated[
+        str, Field(pattern=r"^(HS256|RS256|ES256)$", validation_alias=_env("GATEWAY_JWT_ALGORITHM"))
+    ] = "HS256"
+    jwt_public_key: Annotated[
+        str | None, Field(validation_alias=_env("GATEWAY_JWT_PUBLIC_KEY"))
+    ] = None
+    jwt_jwks_file: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_JWKS_FILE"))] = (
+        None
+    )
+    jwt_audience: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_AUDIENCE"))] = None
+    jwt_issuer: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_ISSUER"))] = None
+    jwt_leeway_seconds: Annotated[
+        int, Field(ge=0, le=300, validation_alias=_env("GATEWAY_JWT_LEEWAY_SECONDS"))
+    ] = 30
     token_ttl_seconds: Annotated[
         int, Field(ge=60, validation_alias=_env("GATEWAY_TOKEN_TTL_SECONDS"))
     ] = 86_400
@@ -147,8 +161,14 @@ def load_settings() -> Settings:
         name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
         shown = "<hidden>" if "SECRET" in str(name) else repr(first.get("input"))
         raise ConfigurationError(f"configuration error: {name}={shown}: {first['msg']}") from None
-    if settings.is_production and settings.jwt_secret == DEV_JWT_SECRET:
+    if settings.jwt_algorithm == "HS256":
+        if settings.is_production and settings.jwt_secret == DEV_JWT_SECRET:
+            raise ConfigurationError(
+                "configuration error: GATEWAY_JWT_SECRET must be set in production"
+            )
+    elif not (settings.jwt_public_key or settings.jwt_jwks_file):
         raise ConfigurationError(
-            "configuration error: GATEWAY_JWT_SECRET must be set in production"
+            f"configuration error: GATEWAY_JWT_ALGORITHM={settings.jwt_algorithm} needs "
+            "GATEWAY_JWT_PUBLIC_KEY or GATEWAY_JWT_JWKS_FILE"
         )
     return settings

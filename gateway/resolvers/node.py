@@ -10,6 +10,7 @@ import strawberry
 from ..schema.catalog import Category, Product, Sku, visible
 from ..schema.common import BadUserInput, Info
 from ..schema.node import Node, decode_id
+from ..schema.orders import Customer, may_see_customer
 from ..schema.pricing import Promotion
 
 MAX_NODES = 100
@@ -33,6 +34,11 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     if type_name == "Category":
         category = await loaders.catalog.category.load(key)
         return Category.from_record(category) if category else None
+    if type_name == "Customer":
+        if not may_see_customer(info.context.viewer, key):
+            return None
+        customer = await loaders.orders.customer.load(key)
+        return Customer.from_record(customer) if customer else None
     if type_name == "Promotion":
         promotion = await loaders.pricing.promotion.load(key)
         return Promotion.from_record(promotion) if promotion else None

@@ -11,9 +11,11 @@ from ..auth import Permission
 from ..resolvers import backoffice as backoffice_resolvers
 from ..resolvers import catalog as catalog_resolvers
 from ..resolvers import node as node_resolvers
+from ..resolvers import orders as orders_resolvers
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .catalog import Category, Product, ProductConnection, Sku
 from .node import Node
+from .orders import Customer
 from .permissions import requires_permission, staff_only
 from .pricing import Promotion
 
@@ -32,6 +34,9 @@ class Query:
     categories: list[Category] = strawberry.field(
         resolver=catalog_resolvers.categories,
         description="Every category, parents before children.",
+    )
+    viewer: Customer | None = strawberry.field(
+        resolver=orders_resolvers.viewer, description="The signed-in customer; null otherwise."
     )
     low_stock: LowStockConnection | None = strawberry.field(
         resolver=backoffice_resolvers.low_stock,
@@ -64,7 +69,7 @@ def build_schema(*, extensions: Sequence[type[SchemaExtension]] = ()) -> strawbe
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Product, Sku, Category, Promotion],
+        types=[Product, Sku, Category, Promotion, Customer],
         extensions=list(extensions),
     )
 
