@@ -8,6 +8,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from sources.orders.records import StaffMember
+
 from .auth import Permission, ViewerKind, issue_token
 from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
 
@@ -47,6 +49,17 @@ async def _customer_id(settings: Settings, email: str) -> int | None:
     return customer.id if customer else None
 
 
+async def _staff_member(settings: Settings, email: str) -> StaffMember | None:
+    from sources.common.db import Database
+    from sources.orders.store import OrdersStore
+
+    db = Database(settings.orders_database_url)
+    try:
+        return (await OrdersStore(db).staff_by_emails([email])).get(email.lower())
+    finally:
+        await db.dispose()
+
+
 def _permissions(value: str) -> list[str]:
     names = [p.strip().upper() for p in value.split(",") if p.strip()]
     known = {p.value for p in Permission}
@@ -79,7 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     customer.add_argument("email")
     staff = kinds.add_parser("staff", help="a staff token with permissions")
     staff.add_argument(
-        "--permissions", type=_permissions, default=[], help="e.g. MANAGE_STOCK,VIEW_FINANCE"
+        "email", nargs="?", help="a demo staff account; its permissions unless --permissions"
+    )
+    staff.add_argument(
+        "--permissions", type=_permissions, default=None, help="e.g. MANAGE_STOCK,VIEW_FINANCE"
     )
     staff.add_argument("--subject", default="staff-1", help="the staff member's id (sub claim)")
     for sub in (customer, staff):
@@ -129,12 +145,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
         return 0
+    subject, permissions = args.subject, args.permissions
+    if args.email:
+        member = asyncio.run(_staff_member(settings, args.email))
+        if member is None:
+            print(f"no staff account {args.email} (seed the demo shop first?)", file=sys.stderr)
+            return 1
+        subject = f"staff-{member.id}"
+        permissions = permissions if permissions is not None else list(member.permissions)
     print(
         issue_token(
             settings,
             kind=ViewerKind.STAFF,
-            subject=args.subject,
-            permissions=args.permissions,
+            subject=subject,
+            permissions=permissions or [],
             ttl_seconds=args.ttl,
         )
     )
