@@ -110,12 +110,14 @@ def _product_select() -> Any:
     return select(*_PRODUCT_COLUMNS).outerjoin(m.Brand, m.Brand.id == m.Product.brand_id)
 
 
-# Sort key per sort order: (expression, descending, how to turn a cursor key back).
-_PRICE = func.coalesce(m.Product.price_min, 0)
+# A product without an active priced SKU cannot be bought: it sorts last by price in
+# either direction (the sentinel is part of the cursor key too).
+_NO_PRICE_ASC = Decimal("1e12")
+_NO_PRICE_DESC = Decimal(-1)
 _SORTS: dict[ProductSort, tuple[Any, bool]] = {
     ProductSort.NEWEST: (m.Product.created_at, True),
-    ProductSort.PRICE_ASC: (_PRICE, False),
-    ProductSort.PRICE_DESC: (_PRICE, True),
+    ProductSort.PRICE_ASC: (func.coalesce(m.Product.price_min, _NO_PRICE_ASC), False),
+    ProductSort.PRICE_DESC: (func.coalesce(m.Product.price_min, _NO_PRICE_DESC), True),
     ProductSort.NAME: (m.Product.name, False),
 }
 
@@ -125,7 +127,9 @@ def _sort_key(product: Product, sort: ProductSort) -> str:
         return product.created_at.isoformat()
     if sort is ProductSort.NAME:
         return product.name
-    return str(product.price_min if product.price_min is not None else Decimal(0))
+    if product.price_min is not None:
+        return str(product.price_min)
+    return str(_NO_PRICE_ASC if sort is ProductSort.PRICE_ASC else _NO_PRICE_DESC)
 
 
 def _parse_key(sort: ProductSort, key: str | None) -> Any:
