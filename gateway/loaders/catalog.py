@@ -31,7 +31,14 @@ class CatalogLoaders:
         self.skus_by_product: Loader[int, list[Sku]] = make(
             "skus_by_product", store.skus_by_product_ids, list
         )
-        self.category: Loader[int, Category | None] = make("category", store.categories_by_ids)
+
+        async def categories(ids: Sequence[int]) -> dict[int, Category]:
+            found = await store.categories_by_ids(ids)
+            for category_id, category in found.items():  # ancestors come along: keep them
+                self.category.prime(category_id, category)
+            return found
+
+        self.category: Loader[int, Category | None] = make("category", categories)
         self.bundle_items: Loader[int, list[BundleItem]] = make(
             "bundle_items", store.bundle_items_by_product_ids, list
         )

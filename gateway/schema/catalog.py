@@ -158,15 +158,11 @@ class Product(Node):
 
     @strawberry.field(description="Empty unless kind is BUNDLE.")
     async def bundle_items(self, info: Info) -> list[BundleItem]:
-        loaders = info.context.loaders.catalog
-        items = await loaders.bundle_items.load(self.record.id)
-        skus = await loaders.sku.load_many([i.sku_id for i in items])
-        products = await loaders.product.load_many([s.product_id for s in skus if s])
-        by_id = {p.id: p for p in products if p is not None and visible(info, p)}
+        items = await info.context.loaders.catalog.bundle_items.load(self.record.id)
         return [
-            BundleItem(sku=Sku.from_record(sku, by_id[sku.product_id]), quantity=item.quantity)
-            for item, sku in zip(items, skus, strict=True)
-            if sku is not None and sku.product_id in by_id
+            BundleItem(sku=Sku.from_record(item.sku, item.product), quantity=item.quantity)
+            for item in items
+            if visible(info, item.product)
         ]
 
     @strawberry.field(description="Active promotions that can apply to this product now.")

@@ -76,9 +76,13 @@ class Sku:
 
 @dataclass(frozen=True, slots=True)
 class BundleItem:
+    """One part of a bundle, with its SKU and product, so a bundle page resolves its parts
+    in the same tick as its own SKUs (and their stock and prices batch together)."""
+
     bundle_product_id: int
-    sku_id: int
     quantity: int
+    sku: Sku
+    product: Product
 
 
 @dataclass(frozen=True, slots=True)

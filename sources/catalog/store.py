@@ -185,31 +185,55 @@ class CatalogStore:
         return {pid: result.get(pid, []) for pid in product_ids}
 
     async def categories_by_ids(self, ids: Sequence[int]) -> dict[int, Category]:
+        """The categories asked for and all their ancestors (a page showing a category
+        usually shows its parents; they come in the same round trip)."""
+        wanted = m.Category.__table__.alias("wanted")
         async with self.db.connect() as conn:
-            rows = await conn.execute(select(m.Category).where(m.Category.id.in_(set(ids))))
+            rows = await conn.execute(
+                select(m.Category)
+                .join(wanted, wanted.c.path.like(m.Category.path.concat("%")))
+                .where(wanted.c.id.in_(set(ids)))
+                .distinct()
+            )
             return {row.id: _category(row) for row in rows}
 
     async def all_categories(self) -> list[Category]:
+        """Every category in tree order: each parent, then its children by position."""
         async with self.db.connect() as conn:
-            rows = await conn.execute(
-                select(m.Category).order_by(m.Category.path, m.Category.position, m.Category.id)
-            )
-            return [_category(row) for row in rows]
+            rows = (await conn.execute(select(m.Category))).all()
+        order = {row.id: (row.position, row.id) for row in rows}
+        categories = [_category(row) for row in rows]
+        categories.sort(key=lambda c: [order[i] for i in c.path])
+        return categories
 
     async def bundle_items_by_product_ids(
         self, product_ids: Sequence[int]
     ) -> dict[int, list[BundleItem]]:
         result: dict[int, list[BundleItem]] = defaultdict(list)
         async with self.db.connect() as conn:
-            rows = await conn.execute(
-                select(m.BundleItem)
-                .where(m.BundleItem.bundle_product_id.in_(set(product_ids)))
-                .order_by(m.BundleItem.bundle_product_id, m.BundleItem.sku_id)
-            )
-            for row in rows:
-                result[row.bundle_product_id].append(
-                    BundleItem(row.bundle_product_id, row.sku_id, row.quantity)
+            rows = (
+                await conn.execute(
+                    select(
+                        m.BundleItem.bundle_product_id,
+                        m.BundleItem.quantity.label("bundle_quantity"),
+                        *m.Sku.__table__.c,
+                    )
+                    .join(m.Sku, m.Sku.id == m.BundleItem.sku_id)
+                    .where(m.BundleItem.bundle_product_id.in_(set(product_ids)))
+                    .order_by(m.BundleItem.bundle_product_id, m.BundleItem.sku_id)
                 )
+            ).all()
+            part_ids = {row.product_id for row in rows}
+            parts = {
+                row.id: _product(row)
+                for row in await conn.execute(_product_select().where(m.Product.id.in_(part_ids)))
+            }
+        for row in rows:
+            result[row.bundle_product_id].append(
+                BundleItem(
+                    row.bundle_product_id, row.bundle_quantity, _sku(row), parts[row.product_id]
+                )
+            )
         return {pid: result.get(pid, []) for pid in product_ids}
 
     async def suppliers_by_ids(self, ids: Sequence[int]) -> dict[int, Supplier]:
