@@ -216,7 +216,9 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     """Render our TypeDecorators as the plain type they store, so a migration never
     imports application code that may change after the migration is written."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
-        return f"sa.{obj.impl_instance!r}"
+        impl = obj.impl_instance
+        if type(impl).__module__ == "sqlalchemy.sql.sqltypes":  # generic types only
+            return f"sa.{impl!r}"
     return False
 
 

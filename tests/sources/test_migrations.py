@@ -41,9 +41,8 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
 
 
 def head_of(name: str) -> str | None:
-    return ScriptDirectory(
-        str(Path(sources.__file__).parent / name / "migrations")
-    ).get_current_head()
+    migrations = Path(sources.__file__).parent / name / "migrations"
+    return ScriptDirectory(str(migrations)).get_current_head()
 
 
 def tables_of(name: str) -> set[str]:
@@ -120,7 +119,9 @@ async def test_drop_then_upgrade_rebuilds_only_that_source(db: Database, dropped
 
 
 async def test_upgrades_started_together_do_not_collide(db: Database) -> None:
-    await asyncio.gather(*(upgrade_source(name, db) for name in SOURCES for _ in range(2)))
+    # Without serialisation this raised on PostgreSQL and hung on SQLite: fail, not hang.
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(upgrade_source(name, db) for name in SOURCES for _ in range(2)))
 
     for name in SOURCES:
         assert await current_revision(name, db) == head_of(name)
