@@ -7,10 +7,12 @@ import asyncio
 
 import strawberry
 
+from ..checkout import carts
+from ..schema.cart import Cart
 from ..schema.catalog import Category, Product, Sku, visible
 from ..schema.common import BadUserInput, Info
 from ..schema.node import Node, decode_id
-from ..schema.orders import Customer, may_see_customer
+from ..schema.orders import Customer, Order, may_see_customer
 from ..schema.pricing import Promotion
 
 MAX_NODES = 100
@@ -18,6 +20,9 @@ MAX_NODES = 100
 
 async def node(info: Info, id: strawberry.ID) -> Node | None:
     type_name, pk = decode_id(id)
+    if type_name == "Cart":
+        cart = await carts.cart_for(info.context.sources, pk, info.context.viewer.customer_id)
+        return Cart.from_record(cart) if cart else None
     if not pk.isdigit():
         raise BadUserInput(f"{id!r} is not a valid ID", code="INVALID_ID")
     key = int(pk)
@@ -39,6 +44,11 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
             return None
         customer = await loaders.orders.customer.load(key)
         return Customer.from_record(customer) if customer else None
+    if type_name == "Order":
+        order = await loaders.orders.order.load(key)
+        if order is None or not may_see_customer(info.context.viewer, order.customer_id):
+            return None
+        return Order.from_record(order)
     if type_name == "Promotion":
         promotion = await loaders.pricing.promotion.load(key)
         return Promotion.from_record(promotion) if promotion else None

@@ -1,9 +1,33 @@
-"""Who is asking, as a customer."""
+"""The signed-in customer, orders, checkout and cancellation."""
 
 from __future__ import annotations
 
-from ..schema.common import Info
-from ..schema.orders import Customer
+from datetime import timedelta
+from decimal import Decimal
+
+import strawberry
+
+from sources.common.pagination import InvalidCursor
+from sources.orders.records import OrderStatus
+
+from ..checkout import carts
+from ..checkout.cancel import cancel_order
+from ..checkout.place_order import CheckoutPolicy, complete_checkout
+from ..errors import Problem, UserErrorCode
+from ..schema.common import BadUserInput, Info, page_size
+from ..schema.errors import user_errors
+from ..schema.node import decode_int_id
+from ..schema.orders import (
+    CheckoutCompletePayload,
+    Customer,
+    Order,
+    OrderConnection,
+    OrderPayload,
+    may_see_customer,
+)
+from .cart import cart_token
+
+MAX_KEY_LENGTH = 200
 
 
 async def viewer(info: Info) -> Customer | None:
@@ -13,3 +37,105 @@ async def viewer(info: Info) -> Customer | None:
         return None
     record = await info.context.loaders.orders.customer.load(customer_id)
     return Customer.from_record(record) if record else None
+
+
+async def _visible_order(info: Info, global_id: str) -> Order | None:
+    try:
+        pk = decode_int_id(global_id, "Order")
+    except BadUserInput:
+        return None
+    record = await info.context.loaders.orders.order.load(pk) if pk is not None else None
+    if record is None or not may_see_customer(info.context.viewer, record.customer_id):
+        return None
+    return Order.from_record(record)
+
+
+async def order(info: Info, id: strawberry.ID) -> Order | None:
+    return await _visible_order(info, id)
+
+
+async def orders(
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    status: OrderStatus | None = None,
+) -> OrderConnection:
+    size = page_size(info, first)
+    try:
+        page = await info.context.sources.orders.list_orders(first=size, after=after, status=status)
+    except InvalidCursor as exc:
+        raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
+    return OrderConnection.from_page(page, has_previous_page=after is not None)
+
+
+def _policy(info: Info) -> CheckoutPolicy:
+    settings = info.context.settings
+    return CheckoutPolicy(
+        currency=settings.currency,
+        free_shipping_over=settings.free_shipping_over,
+        reservation_ttl=timedelta(seconds=settings.reservation_ttl_seconds),
+        attempt_stale_after=timedelta(seconds=60),
+        wait_for_other_attempt=timedelta(seconds=20),
+    )
+
+
+def _error(code: UserErrorCode, message: str, *field: str) -> list[Problem]:
+    return [Problem(code, message, field or None)]
+
+
+async def checkout_complete(
+    info: Info, cart_id: strawberry.ID, idempotency_key: str, expected_total: Decimal
+) -> CheckoutCompletePayload:
+    ctx = info.context
+    customer_id = ctx.viewer.customer_id
+    if customer_id is None:
+        problems = _error(UserErrorCode.LOGIN_REQUIRED, "sign in to place an order")
+        return CheckoutCompletePayload(user_errors=user_errors(problems))
+    if not 0 < len(idempotency_key) <= MAX_KEY_LENGTH:
+        problems = _error(
+            UserErrorCode.INVALID_INPUT,
+            f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} characters",
+            "idempotencyKey",
+        )
+        return CheckoutCompletePayload(user_errors=user_errors(problems))
+    token = cart_token(cart_id)
+    cart = await carts.cart_for(ctx.sources, token, customer_id) if token else None
+    if cart is None:
+        problems = _error(UserErrorCode.CART_NOT_FOUND, "no such cart", "cartId")
+        return CheckoutCompletePayload(user_errors=user_errors(problems))
+    result = await complete_checkout(
+        ctx.sources,
+        customer_id=customer_id,
+        cart=cart,
+        idempotency_key=idempotency_key,
+        expected_total=expected_total,
+        policy=_policy(info),
+        actor=f"customer:{customer_id}",
+    )
+    return CheckoutCompletePayload(
+        order=Order.from_record(result.order) if result.order else None,
+        user_errors=user_errors(result.problems),
+    )
+
+
+async def order_cancel(info: Info, order_id: strawberry.ID, reason: str) -> OrderPayload:
+    """The owner before payment, or MANAGE_ORDERS staff; anyone else reads not found."""
+    ctx = info.context
+    visible = await _visible_order(info, order_id)
+    if visible is None:
+        problems = _error(UserErrorCode.ORDER_NOT_FOUND, "no such order", "orderId")
+        return OrderPayload(user_errors=user_errors(problems))
+    viewer = ctx.viewer
+    actor = f"{viewer.kind.value}:{viewer.subject}"
+    outcome = await cancel_order(
+        ctx.sources,
+        visible.record,
+        reason=reason,
+        actor=actor,
+        now=ctx.now,
+    )
+    ctx.loaders.orders.order.clear(visible.record.id)
+    return OrderPayload(
+        order=Order.from_record(outcome.order) if outcome.order else visible,
+        user_errors=user_errors(outcome.problems),
+    )

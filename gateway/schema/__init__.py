@@ -1,4 +1,5 @@
-"""The Schema: every domain's types under one Query. Exported to schema.graphql."""
+"""The Schema: every domain's types under one Query and Mutation. Exported to
+schema.graphql, which clients generate code from."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from strawberry.extensions import SchemaExtension
 
 from ..auth import Permission
 from ..resolvers import backoffice as backoffice_resolvers
+from ..resolvers import cart as cart_resolvers
 from ..resolvers import catalog as catalog_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
+from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
 from .node import Node
-from .orders import Customer
-from .permissions import requires_permission, staff_only
+from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
+from .permissions import requires_permission, staff_list, staff_only
 from .pricing import Promotion
 
 
@@ -35,8 +38,20 @@ class Query:
         resolver=catalog_resolvers.categories,
         description="Every category, parents before children.",
     )
+    cart: Cart | None = strawberry.field(
+        resolver=cart_resolvers.cart,
+        description="A cart by id: its owner's, or an anonymous cart for whoever holds its id.",
+    )
+    order: Order | None = strawberry.field(
+        resolver=orders_resolvers.order, description="The owner's, or any for MANAGE_ORDERS."
+    )
     viewer: Customer | None = strawberry.field(
         resolver=orders_resolvers.viewer, description="The signed-in customer; null otherwise."
+    )
+    orders: OrderConnection = strawberry.field(
+        resolver=orders_resolvers.orders,
+        extensions=staff_list(Permission.MANAGE_ORDERS),
+        description="Every customer's orders, newest first (empty without MANAGE_ORDERS).",
     )
     low_stock: LowStockConnection | None = strawberry.field(
         resolver=backoffice_resolvers.low_stock,
@@ -47,6 +62,28 @@ class Query:
 
 @strawberry.type
 class Mutation:
+    cart_create: CartPayload = strawberry.field(resolver=cart_resolvers.cart_create)
+    cart_lines_add: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_lines_add,
+        description="Adding a SKU already in the cart adds to its quantity.",
+    )
+    cart_lines_update: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_lines_update, description="Quantity 0 removes the line."
+    )
+    cart_lines_remove: CartPayload = strawberry.field(resolver=cart_resolvers.cart_lines_remove)
+    cart_coupons_set: CartPayload = strawberry.field(resolver=cart_resolvers.cart_coupons_set)
+    cart_shipping_address_set: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_shipping_address_set
+    )
+    checkout_complete: CheckoutCompletePayload = strawberry.field(
+        resolver=orders_resolvers.checkout_complete,
+        description="Place the order. The same idempotencyKey returns the same order; "
+        "expectedTotal must equal the total computed now (else PRICE_CHANGED).",
+    )
+    order_cancel: OrderPayload = strawberry.field(
+        resolver=orders_resolvers.order_cancel,
+        description="The owner before payment, or MANAGE_ORDERS staff; gives the stock back.",
+    )
     stock_adjust: SkuPayload = strawberry.field(
         resolver=backoffice_resolvers.stock_adjust,
         extensions=requires_permission(Permission.MANAGE_STOCK),
@@ -69,7 +106,7 @@ def build_schema(*, extensions: Sequence[type[SchemaExtension]] = ()) -> strawbe
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Product, Sku, Category, Promotion, Customer],
+        types=[Product, Sku, Category, Promotion, Customer, Cart, Order],
         extensions=list(extensions),
     )
 

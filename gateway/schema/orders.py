@@ -1,13 +1,26 @@
-"""Customers (orders, carts and after-sales arrive with the checkout issues)."""
+"""Customers and their orders."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
+from sources.common.pagination import InvalidCursor
 from sources.orders.records import Customer as CustomerRecord
+from sources.orders.records import Order as OrderRecord
+from sources.orders.records import OrderLine as OrderLineRecord
+from sources.orders.records import OrderPage
+from sources.orders.records import OrderStatus as OrderStatusRecord
 
 from ..auth import Permission, Viewer
+from .cart import Address, CartCost, DiscountAllocation, allocations
+from .catalog import Sku
+from .common import BadUserInput, Info, Money, PageInfo, page_size
+from .errors import UserError
 from .node import Node, encode_id
+
+strawberry.enum(OrderStatusRecord, name="OrderStatus")
 
 
 def may_see_customer(viewer: Viewer, customer_id: int) -> bool:
@@ -16,10 +29,140 @@ def may_see_customer(viewer: Viewer, customer_id: int) -> bool:
 
 
 @strawberry.type
+class OrderLine:
+    id: strawberry.ID
+    product_name: str
+    quantity: int
+    unit_price: Money
+    discounts: list[DiscountAllocation]
+    total: Money
+    record: strawberry.Private[OrderLineRecord]
+
+    @classmethod
+    def from_record(cls, record: OrderLineRecord, currency: str) -> OrderLine:
+        return cls(
+            id=encode_id("OrderLine", record.id),
+            product_name=record.product_name,
+            quantity=record.quantity,
+            unit_price=Money.of(record.unit_price, currency),
+            discounts=allocations(record.discounts, currency),
+            total=Money.of(record.total, currency),
+            record=record,
+        )
+
+    @strawberry.field
+    async def sku(self, info: Info) -> Sku:
+        record = await info.context.loaders.catalog.sku.load(self.record.sku_id)
+        if record is None:
+            raise RuntimeError(f"SKU {self.record.sku_id} is gone")
+        return Sku.from_record(record)
+
+
+@strawberry.type
+class Order(Node):
+    number: str
+    status: OrderStatusRecord
+    created_at: datetime
+    cost: CartCost
+    shipping_address: Address | None
+    record: strawberry.Private[OrderRecord]
+
+    @classmethod
+    def from_record(cls, record: OrderRecord) -> Order:
+        c = record.currency
+        return cls(
+            id=encode_id("Order", record.id),
+            number=record.number,
+            status=record.status,
+            created_at=record.created_at,
+            cost=CartCost(
+                subtotal=Money.of(record.subtotal, c),
+                discount_total=Money.of(record.discount_total, c),
+                shipping_total=Money.of(record.shipping_total, c),
+                total=Money.of(record.total, c),
+                deposit_due=Money.of(record.deposit_due, c)
+                if record.deposit_due is not None
+                else None,
+            ),
+            shipping_address=Address.from_record(record.shipping_address),
+            record=record,
+        )
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        lines = await info.context.loaders.orders.order_lines.load(self.record.id)
+        return [OrderLine.from_record(line, self.record.currency) for line in lines]
+
+    @strawberry.field(description="The owner, or anyone for MANAGE_ORDERS staff; else null.")
+    async def customer(self, info: Info) -> Customer | None:
+        if not may_see_customer(info.context.viewer, self.record.customer_id):
+            return None
+        record = await info.context.loaders.orders.customer.load(self.record.customer_id)
+        return Customer.from_record(record) if record else None
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page: OrderPage, *, has_previous_page: bool) -> OrderConnection:
+        return cls(
+            edges=[
+                OrderEdge(cursor=cursor, node=Order.from_record(order))
+                for order, cursor in zip(page.orders, page.cursors, strict=True)
+            ],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=has_previous_page,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.type
 class Customer(Node):
     email: str
     name: str
+    record: strawberry.Private[CustomerRecord]
 
     @classmethod
     def from_record(cls, record: CustomerRecord) -> Customer:
-        return cls(id=encode_id("Customer", record.id), email=record.email, name=record.name)
+        return cls(
+            id=encode_id("Customer", record.id), email=record.email, name=record.name, record=record
+        )
+
+    @strawberry.field(description="Newest first.")
+    async def orders(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> OrderConnection:
+        size = page_size(info, first)
+        try:
+            page = await info.context.loaders.orders.customer_orders.load(
+                (self.record.id, size, after)
+            )
+        except InvalidCursor as exc:
+            raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
+        return OrderConnection.from_page(page, has_previous_page=after is not None)
+
+
+@strawberry.type
+class CheckoutCompletePayload:
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)

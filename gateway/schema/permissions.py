@@ -74,6 +74,26 @@ class _MutationGuard(_Guard):
         return self.payload(user_errors=[UserError.from_problem(problem)])
 
 
+class _ListGuard(_Guard):
+    """A staff listing reads as empty (not forbidden) without the permission."""
+
+    def apply(self, field: StrawberryField) -> None:
+        super().apply(field)
+        self.connection: Any = field.type
+
+    def denied(self) -> Any:
+        from .common import PageInfo
+
+        empty_page = PageInfo(
+            has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
+        )
+        return self.connection(edges=[], page_info=empty_page, total_count=0)
+
+
+def staff_list(*permissions: Permission) -> list[FieldExtension]:
+    return [_ListGuard(*permissions)]
+
+
 def staff_only(*permissions: Permission) -> list[FieldExtension]:
     return [_Guard(*permissions)]
 

@@ -1,0 +1,253 @@
+"""Cart changes: apply what is valid, report what is not (with field and line), never
+fail the whole request for one bad line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sources.orders.records import Address, Cart, CartStatus
+from sources.orders.store import CartClosed, CartNotFound
+
+from ..errors import Problem, UserErrorCode
+from ..sources import Sources
+from .validation import MAX_LINE_QUANTITY
+
+MAX_COUPONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    sku_id: int | None  # None: an id that is no SKU's
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class CartChange:
+    cart: Cart | None
+    problems: list[Problem]
+
+
+def not_found() -> CartChange:
+    return CartChange(None, [Problem(UserErrorCode.CART_NOT_FOUND, "no such cart", ("cartId",))])
+
+
+def completed(cart: Cart) -> CartChange:
+    return CartChange(
+        cart, [Problem(UserErrorCode.CART_COMPLETED, "this cart is checked out", ("cartId",))]
+    )
+
+
+async def cart_for(sources: Sources, cart_id: str, customer_id: int | None) -> Cart | None:
+    """A customer's cart is theirs alone; an anonymous cart is reachable by its id."""
+    cart = (await sources.orders.carts_by_ids([cart_id])).get(cart_id)
+    if cart is None or (cart.customer_id is not None and cart.customer_id != customer_id):
+        return None
+    return cart
+
+
+async def _sellable_lines(
+    sources: Sources, lines: Sequence[LineRequest], field: str
+) -> tuple[list[tuple[int, int]], list[Problem]]:
+    ids = [line.sku_id for line in lines if line.sku_id is not None]
+    skus = await sources.catalog.skus_by_ids(ids) if ids else {}
+    products = (
+        await sources.catalog.products_by_ids(sorted({s.product_id for s in skus.values()}))
+        if skus
+        else {}
+    )
+    accepted: list[tuple[int, int]] = []
+    problems: list[Problem] = []
+    for index, line in enumerate(lines):
+        where = (field, str(index))
+        sku = skus.get(line.sku_id) if line.sku_id is not None else None
+        product = products.get(sku.product_id) if sku else None
+        if sku is None or product is None:
+            problems.append(Problem(UserErrorCode.SKU_NOT_FOUND, "no such SKU", (*where, "skuId")))
+        elif not product.is_published:
+            problems.append(
+                Problem(
+                    UserErrorCode.PRODUCT_UNAVAILABLE,
+                    f"{product.name} is not for sale",
+                    (*where, "skuId"),
+                )
+            )
+        elif not sku.is_active:
+            problems.append(
+                Problem(
+                    UserErrorCode.SKU_INACTIVE, f"{sku.name} is no longer sold", (*where, "skuId")
+                )
+            )
+        elif not 0 < line.quantity <= MAX_LINE_QUANTITY:
+            problems.append(
+                Problem(
+                    UserErrorCode.INVALID_QUANTITY,
+                    f"quantity must be between 1 and {MAX_LINE_QUANTITY}",
+                    (*where, "quantity"),
+                )
+            )
+        else:
+            accepted.append((sku.id, line.quantity))
+    return accepted, problems
+
+
+def address_problems(address: Address) -> list[Problem]:
+    problems = [
+        Problem(UserErrorCode.INVALID_INPUT, f"{name} is required", ("shippingAddress", name))
+        for name in ("name", "phone", "country", "region", "city", "line1")
+        if not str(getattr(address, name)).strip()
+    ]
+    if len(address.country.strip()) != 2:
+        problems.append(
+            Problem(
+                UserErrorCode.INVALID_INPUT,
+                "country is a two-letter code such as CN",
+                ("shippingAddress", "country"),
+            )
+        )
+    return problems
+
+
+async def create_cart(
+    sources: Sources,
+    *,
+    customer_id: int | None,
+    lines: Sequence[LineRequest],
+    coupon_codes: Sequence[str],
+    address: Address | None,
+    now: datetime,
+) -> CartChange:
+    problems: list[Problem] = []
+    accepted, line_problems = await _sellable_lines(sources, lines, "lines")
+    problems += line_problems
+    cart = await sources.orders.create_cart(customer_id=customer_id, now=now)
+    if accepted:
+        cart = await sources.orders.add_cart_lines(cart.id, accepted, now)
+    if coupon_codes:
+        change = await set_coupons(sources, cart, coupon_codes, now)
+        cart, problems = change.cart or cart, problems + change.problems
+    if address is not None:
+        change = await set_address(sources, cart, address, now)
+        cart, problems = change.cart or cart, problems + change.problems
+    return CartChange(cart, problems)
+
+
+async def add_lines(
+    sources: Sources, cart: Cart, lines: Sequence[LineRequest], now: datetime
+) -> CartChange:
+    if cart.status is CartStatus.COMPLETED:
+        return completed(cart)
+    accepted, problems = await _sellable_lines(sources, lines, "lines")
+    return await _guarded(
+        sources,
+        cart,
+        problems,
+        lambda: sources.orders.add_cart_lines(cart.id, accepted, now) if accepted else None,
+    )
+
+
+async def update_lines(
+    sources: Sources, cart: Cart, updates: Sequence[tuple[str, int]], now: datetime
+) -> CartChange:
+    if cart.status is CartStatus.COMPLETED:
+        return completed(cart)
+    known = {str(line.id): line.id for line in cart.lines}
+    accepted: dict[int, int] = {}
+    problems: list[Problem] = []
+    for index, (line_id, quantity) in enumerate(updates):
+        if line_id not in known:
+            problems.append(
+                Problem(
+                    UserErrorCode.INVALID_INPUT,
+                    "no such line in this cart",
+                    ("lines", str(index), "lineId"),
+                    line_id,
+                )
+            )
+        elif not 0 <= quantity <= MAX_LINE_QUANTITY:
+            problems.append(
+                Problem(
+                    UserErrorCode.INVALID_QUANTITY,
+                    f"quantity must be between 0 (removes the line) and {MAX_LINE_QUANTITY}",
+                    ("lines", str(index), "quantity"),
+                    line_id,
+                )
+            )
+        else:
+            accepted[known[line_id]] = quantity
+    return await _guarded(
+        sources,
+        cart,
+        problems,
+        lambda: (
+            sources.orders.set_cart_line_quantities(cart.id, accepted, now) if accepted else None
+        ),
+    )
+
+
+async def remove_lines(
+    sources: Sources, cart: Cart, line_ids: Sequence[str], now: datetime
+) -> CartChange:
+    if cart.status is CartStatus.COMPLETED:
+        return completed(cart)
+    known = {str(line.id): line.id for line in cart.lines}
+    problems = [
+        Problem(UserErrorCode.INVALID_INPUT, "no such line in this cart", ("lineIds", str(i)), lid)
+        for i, lid in enumerate(line_ids)
+        if lid not in known
+    ]
+    remove = [known[lid] for lid in line_ids if lid in known]
+    return await _guarded(
+        sources,
+        cart,
+        problems,
+        lambda: sources.orders.remove_cart_lines(cart.id, remove, now) if remove else None,
+    )
+
+
+async def set_coupons(
+    sources: Sources, cart: Cart, codes: Sequence[str], now: datetime
+) -> CartChange:
+    if cart.status is CartStatus.COMPLETED:
+        return completed(cart)
+    cleaned = [c.strip() for c in codes if c.strip()]
+    if len(cleaned) > MAX_COUPONS or any(len(c) > 64 for c in cleaned):
+        return CartChange(
+            cart,
+            [
+                Problem(
+                    UserErrorCode.INVALID_INPUT,
+                    f"at most {MAX_COUPONS} codes of 64 characters",
+                    ("couponCodes",),
+                )
+            ],
+        )
+    return await _guarded(
+        sources, cart, [], lambda: sources.orders.set_cart_coupons(cart.id, cleaned, now)
+    )
+
+
+async def set_address(sources: Sources, cart: Cart, address: Address, now: datetime) -> CartChange:
+    if cart.status is CartStatus.COMPLETED:
+        return completed(cart)
+    problems = address_problems(address)
+    if problems:
+        return CartChange(cart, problems)
+    return await _guarded(
+        sources, cart, [], lambda: sources.orders.set_cart_address(cart.id, address, now)
+    )
+
+
+async def _guarded(
+    sources: Sources, cart: Cart, problems: list[Problem], write: object
+) -> CartChange:
+    """Run the write (if any); a cart completed or gone meanwhile becomes a userError."""
+    try:
+        pending = write() if callable(write) else None
+        updated = await pending if pending is not None else cart
+    except CartClosed:
+        return completed(cart)
+    except CartNotFound:
+        return not_found()
+    return CartChange(updated, problems)

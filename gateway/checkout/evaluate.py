@@ -1,0 +1,38 @@
+"""A cart as the buyer sees it now: its snapshot, its price and its problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sources.orders.records import Cart
+
+from ..errors import Problem
+from ..sources import Sources
+from .pricing import CartPricing, price
+from .snapshot import CartSnapshot, load_snapshot
+from .validation import validate
+
+
+@dataclass(frozen=True, slots=True)
+class CartEvaluation:
+    snapshot: CartSnapshot
+    pricing: CartPricing
+    problems: list[Problem]
+
+
+async def evaluate_cart(
+    sources: Sources,
+    cart: Cart,
+    *,
+    customer_id: int | None,
+    currency: str,
+    free_shipping_over: Decimal,
+    now: datetime,
+) -> CartEvaluation:
+    snapshot = await load_snapshot(
+        sources, cart, customer_id=customer_id, currency=currency, now=now
+    )
+    pricing = price(snapshot, free_shipping_over=free_shipping_over)
+    return CartEvaluation(snapshot, pricing, validate(snapshot, pricing))

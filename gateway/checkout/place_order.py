@@ -1,0 +1,275 @@
+"""checkoutComplete: the order placement saga across inventory, pricing and orders.
+
+validate -> reserve stock (held, expiring) -> record coupon uses -> create the order ->
+confirm the reservation. Coupon uses are recorded before the order exists (the design
+lists them after): a refused coupon then costs a released reservation, not a cancelled
+order in the buyer's history. A failure after a step undoes the steps before it; a crash
+between steps leaves at worst a held reservation, which the sweeper releases when it
+expires, and coupon uses of an attempt with no order, which the sweeper releases too.
+
+Idempotency: (customer, key) is claimed with a fingerprint of the cart before anything
+else. The same key again returns the same order, also while the first call is still
+running (the second waits for it); the same key with another cart is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import orjson
+
+from sources.inventory.records import ReservationRequest
+from sources.orders.records import (
+    AttemptState,
+    Cart,
+    CartStatus,
+    LineDiscount,
+    NewOrder,
+    NewOrderLine,
+    Order,
+    OrderStatus,
+)
+from sources.orders.store import CartClosed
+
+from ..errors import Problem, UserErrorCode
+from ..sources import Sources
+from .pricing import CartPricing, price
+from .snapshot import CartSnapshot, load_snapshot
+from .validation import price_changed, reservation_items, validate
+
+WAIT_STEP_S = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutPolicy:
+    currency: str
+    free_shipping_over: Decimal
+    reservation_ttl: timedelta
+    attempt_stale_after: timedelta
+    wait_for_other_attempt: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    order: Order | None
+    problems: list[Problem]
+
+
+def cart_fingerprint(cart: Cart) -> str:
+    body = {
+        "cart": cart.id,
+        "lines": sorted((line.sku_id, line.quantity) for line in cart.lines),
+        "coupons": sorted(c.upper() for c in cart.coupon_codes),
+        "address": asdict(cart.shipping_address) if cart.shipping_address else None,
+    }
+    return hashlib.sha256(orjson.dumps(body, default=str)).hexdigest()
+
+
+def _fail(code: UserErrorCode, message: str, *field: str) -> CheckoutResult:
+    return CheckoutResult(None, [Problem(code, message, field or None)])
+
+
+async def complete_checkout(
+    sources: Sources,
+    *,
+    customer_id: int,
+    cart: Cart,
+    idempotency_key: str,
+    expected_total: Decimal,
+    policy: CheckoutPolicy,
+    actor: str,
+) -> CheckoutResult:
+    orders = sources.orders
+    fingerprint = cart_fingerprint(cart)
+    deadline = datetime.now(UTC) + policy.wait_for_other_attempt
+    while True:
+        now = datetime.now(UTC)
+        attempt = await orders.checkout_attempt(
+            customer_id=customer_id,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            now=now,
+            stale_after=policy.attempt_stale_after,
+        )
+        if attempt.state is AttemptState.KEY_REUSED:
+            return _fail(
+                UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "this idempotency key was used for another cart",
+                "idempotencyKey",
+            )
+        if attempt.state is AttemptState.DONE and attempt.order_id is not None:
+            order = (await orders.orders_by_ids([attempt.order_id]))[attempt.order_id]
+            return CheckoutResult(order, [])
+        if attempt.state is AttemptState.CLAIMED:
+            break
+        if now >= deadline:  # the other call is still running: the client may retry later
+            return _fail(
+                UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "a checkout with this key is still in progress; retry shortly",
+                "idempotencyKey",
+            )
+        await asyncio.sleep(WAIT_STEP_S)
+
+    order_ref = attempt.order_ref
+    result = await _place(
+        sources, customer_id, cart, order_ref, expected_total, policy, actor, idempotency_key, now
+    )
+    if result.order is None:
+        await orders.abandon_checkout_attempt(customer_id, idempotency_key)
+    return result
+
+
+async def _place(
+    sources: Sources,
+    customer_id: int,
+    cart: Cart,
+    order_ref: str,
+    expected_total: Decimal,
+    policy: CheckoutPolicy,
+    actor: str,
+    idempotency_key: str,
+    now: datetime,
+) -> CheckoutResult:
+    if cart.status is CartStatus.COMPLETED:
+        return _fail(
+            UserErrorCode.CART_COMPLETED, "this cart has already been checked out", "cartId"
+        )
+    snapshot = await load_snapshot(
+        sources, cart, customer_id=customer_id, currency=policy.currency, now=now
+    )
+    pricing = price(snapshot, free_shipping_over=policy.free_shipping_over)
+    problems = validate(snapshot, pricing) + price_changed(pricing, expected_total)
+    if problems:
+        return CheckoutResult(None, problems)
+
+    inventory, coupons, orders = sources.inventory, sources.pricing, sources.orders
+    reservation = await inventory.reserve(
+        order_ref=order_ref,
+        items=[
+            ReservationRequest(sku, qty, supplier)
+            for sku, qty, supplier in reservation_items(snapshot)
+        ],
+        now=now,
+        ttl=policy.reservation_ttl,
+    )
+    if not reservation.ok:
+        return CheckoutResult(None, _shortage_problems(snapshot, reservation.shortages))
+
+    coupon_ids = [
+        pid for pid in _applied(pricing) if pricing.promotions[pid].coupon_code is not None
+    ]
+    refused = await coupons.record_coupon_uses(
+        order_ref=order_ref, customer_id=customer_id, promotion_ids=coupon_ids, at=now
+    )
+    if refused:
+        await inventory.release_reservation(order_ref, now)
+        codes = ", ".join(str(pricing.promotions[pid].coupon_code) for pid in refused)
+        return _fail(
+            UserErrorCode.COUPON_USAGE_LIMIT_REACHED,
+            f"{codes}: this coupon has been used up",
+            "couponCodes",
+        )
+
+    try:
+        order = await orders.create_order(
+            _new_order(snapshot, pricing, customer_id, order_ref),
+            idempotency_key=idempotency_key,
+            actor=actor,
+            now=now,
+        )
+    except CartClosed:
+        await coupons.release_coupon_uses(order_ref, now)
+        await inventory.release_reservation(order_ref, now)
+        return _fail(
+            UserErrorCode.CART_COMPLETED, "this cart has already been checked out", "cartId"
+        )
+    except BaseException:
+        await coupons.release_coupon_uses(order_ref, now)
+        await inventory.release_reservation(order_ref, now)
+        raise
+
+    if not await inventory.confirm_reservation(order_ref, now):
+        # The sweeper released the hold in between: the order cannot stand.
+        await orders.transition_order(
+            order.id,
+            to=OrderStatus.CANCELLED,
+            allowed_from=[OrderStatus.PENDING_PAYMENT],
+            actor="system",
+            reason="stock reservation expired before the order was confirmed",
+            now=now,
+        )
+        await coupons.release_coupon_uses(order_ref, now)
+        return _fail(UserErrorCode.INSUFFICIENT_STOCK, "the stock hold expired; please try again")
+    return CheckoutResult(order, [])
+
+
+def _applied(pricing: CartPricing) -> list[int]:
+    seen: dict[int, None] = {}
+    for line in pricing.lines.values():
+        for pid, _ in line.discounts:
+            seen.setdefault(pid)
+    return list(seen)
+
+
+def _shortage_problems(snapshot: CartSnapshot, shortages: dict[int, int]) -> list[Problem]:
+    problems: list[Problem] = []
+    for line in snapshot.cart.lines:
+        product = snapshot.product_of(line.sku_id)
+        parts = [i.sku.id for i in snapshot.bundles.get(product.id, [])] if product else []
+        short = [sku for sku in [line.sku_id, *parts] if sku in shortages]
+        if short:
+            problems.append(
+                Problem(
+                    UserErrorCode.INSUFFICIENT_STOCK,
+                    f"only {min(shortages[s] for s in short)} left in stock",
+                    ("lines",),
+                    str(line.id),
+                )
+            )
+    return problems or [Problem(UserErrorCode.INSUFFICIENT_STOCK, "not enough stock")]
+
+
+def _new_order(
+    snapshot: CartSnapshot, pricing: CartPricing, customer_id: int, order_ref: str
+) -> NewOrder:
+    lines: list[NewOrderLine] = []
+    for line in snapshot.cart.lines:
+        sku = snapshot.skus[line.sku_id]
+        product = snapshot.products[sku.product_id]
+        priced = pricing.lines[line.id]
+        lines.append(
+            NewOrderLine(
+                sku_id=sku.id,
+                product_id=product.id,
+                product_name=product.name,
+                sku_name=sku.name,
+                quantity=line.quantity,
+                unit_price=priced.unit_price,
+                subtotal=priced.subtotal,
+                discounts=tuple(
+                    LineDiscount(pid, pricing.promotions[pid].name, amount)
+                    for pid, amount in priced.discounts
+                ),
+                total=priced.total,
+                deposit=product.presale.deposit if product.presale else None,
+                fulfillment=product.fulfillment.value,
+                supplier_id=product.supplier_id,
+            )
+        )
+    return NewOrder(
+        customer_id=customer_id,
+        cart_id=snapshot.cart.id,
+        order_ref=order_ref,
+        currency=pricing.currency,
+        subtotal=pricing.subtotal,
+        discount_total=pricing.discount_total,
+        shipping_total=pricing.shipping_total,
+        total=pricing.total,
+        deposit_due=pricing.deposit_due,
+        shipping_address=snapshot.cart.shipping_address,
+        lines=tuple(lines),
+    )

@@ -1,0 +1,44 @@
+"""Releases what crashed or abandoned checkouts left behind: held reservations past their
+expiry (inventory) and coupon uses of attempts that never became an order (pricing).
+Runs inside ``gateway serve`` every GATEWAY_SWEEP_INTERVAL_SECONDS and as ``gateway sweep``;
+safe to run in many processes at once (every release happens exactly once)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from ..sources import Sources
+
+log = logging.getLogger("gateway.sweeper")
+ATTEMPT_GRACE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    reservations_released: int
+    attempts_cleared: int
+
+
+async def sweep(sources: Sources, now: datetime | None = None) -> SweepReport:
+    now = now or datetime.now(UTC)
+    released = await sources.inventory.sweep_expired(now)
+    stale = await sources.orders.stale_checkout_attempts(now - ATTEMPT_GRACE)
+    for order_ref in stale:
+        await sources.pricing.release_coupon_uses(order_ref, now)
+        await sources.inventory.release_reservation(order_ref, now)
+        await sources.orders.forget_checkout_attempt(order_ref)
+    return SweepReport(released, len(stale))
+
+
+async def run_forever(sources: Sources, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            report = await sweep(sources)
+            if report.reservations_released or report.attempts_cleared:
+                log.info("sweep: %s", report)
+        except Exception:
+            log.exception("sweep failed; retrying next interval")

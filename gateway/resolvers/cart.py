@@ -1,0 +1,128 @@
+"""Cart mutations and the cart query: thin over gateway/checkout/carts.py."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ..checkout import carts
+from ..checkout.carts import CartChange, LineRequest
+from ..schema.cart import (
+    AddressInput,
+    Cart,
+    CartCreateInput,
+    CartLineInput,
+    CartLineUpdateInput,
+    CartPayload,
+)
+from ..schema.common import BadUserInput, Info
+from ..schema.errors import user_errors
+from ..schema.node import decode_id
+
+
+def cart_token(global_id: str) -> str | None:
+    """The cart's own id inside its global id; None for anything else."""
+    try:
+        type_name, token = decode_id(global_id)
+    except BadUserInput:
+        return None
+    return token if type_name == "Cart" else None
+
+
+def _sku_pk(global_id: str) -> int | None:
+    try:
+        type_name, pk = decode_id(global_id)
+    except BadUserInput:
+        return None
+    return int(pk) if type_name == "Sku" and pk.isdigit() else None
+
+
+def _payload(change: CartChange) -> CartPayload:
+    return CartPayload(
+        cart=Cart.from_record(change.cart) if change.cart else None,
+        user_errors=user_errors(change.problems),
+    )
+
+
+async def _cart(info: Info, cart_id: str) -> carts.Cart | None:
+    token = cart_token(cart_id)
+    if token is None:
+        return None
+    return await carts.cart_for(info.context.sources, token, info.context.viewer.customer_id)
+
+
+async def cart(info: Info, id: strawberry.ID) -> Cart | None:
+    record = await _cart(info, id)
+    return Cart.from_record(record) if record else None
+
+
+async def cart_create(info: Info, input: CartCreateInput) -> CartPayload:
+    ctx = info.context
+    change = await carts.create_cart(
+        ctx.sources,
+        customer_id=ctx.viewer.customer_id,
+        lines=[LineRequest(_sku_pk(line.sku_id), line.quantity) for line in input.lines or []],
+        coupon_codes=input.coupon_codes or [],
+        address=input.shipping_address.to_record() if input.shipping_address else None,
+        now=ctx.now,
+    )
+    return _payload(change)
+
+
+async def cart_lines_add(
+    info: Info, cart_id: strawberry.ID, lines: list[CartLineInput]
+) -> CartPayload:
+    record = await _cart(info, cart_id)
+    if record is None:
+        return _payload(carts.not_found())
+    requests = [LineRequest(_sku_pk(line.sku_id), line.quantity) for line in lines]
+    return _payload(await carts.add_lines(info.context.sources, record, requests, info.context.now))
+
+
+async def cart_lines_update(
+    info: Info, cart_id: strawberry.ID, lines: list[CartLineUpdateInput]
+) -> CartPayload:
+    record = await _cart(info, cart_id)
+    if record is None:
+        return _payload(carts.not_found())
+    updates = [(str(line.line_id), line.quantity) for line in lines]
+    return _payload(
+        await carts.update_lines(info.context.sources, record, updates, info.context.now)
+    )
+
+
+async def cart_lines_remove(
+    info: Info, cart_id: strawberry.ID, line_ids: list[strawberry.ID]
+) -> CartPayload:
+    record = await _cart(info, cart_id)
+    if record is None:
+        return _payload(carts.not_found())
+    ids = [str(i) for i in line_ids]
+    return _payload(await carts.remove_lines(info.context.sources, record, ids, info.context.now))
+
+
+async def cart_coupons_set(
+    info: Info, cart_id: strawberry.ID, coupon_codes: list[str]
+) -> CartPayload:
+    record = await _cart(info, cart_id)
+    if record is None:
+        return _payload(carts.not_found())
+    change = await carts.set_coupons(info.context.sources, record, coupon_codes, info.context.now)
+    if change.cart is None or change.problems:
+        return _payload(change)
+    # Codes are kept as typed; the payload says which do not apply, and why.
+    priced = Cart.from_record(change.cart)
+    evaluation = await priced.evaluation(info)
+    coupon_problems = [p for p in evaluation.problems if p.code.value.startswith("COUPON_")]
+    return CartPayload(cart=priced, user_errors=user_errors(coupon_problems))
+
+
+async def cart_shipping_address_set(
+    info: Info, cart_id: strawberry.ID, address: AddressInput
+) -> CartPayload:
+    record = await _cart(info, cart_id)
+    if record is None:
+        return _payload(carts.not_found())
+    change = await carts.set_address(
+        info.context.sources, record, address.to_record(), info.context.now
+    )
+    return _payload(change)
