@@ -58,3 +58,44 @@ class AuditEntry(AuditColumns, Base):
 
 class IdempotencyKey(IdempotencyColumns, Base):
     __tablename__ = "inventory_idempotency_keys"
+
+
+class Reservation(Base):
+    """Stock held for one order while the checkout saga runs.
+
+    ``order_ref`` is unique, so an order can hold stock once whatever the retries; a HELD
+    reservation lapses at ``expires_at`` (the sweeper gives its stock back), a CONFIRMED one
+    has no expiry. Status moves only by conditional UPDATEs on it, so each move happens once.
+    """
+
+    __tablename__ = "reservations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_ref: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("status IN ('HELD', 'CONFIRMED', 'RELEASED', 'SOLD')", name="status_known"),
+        # The sweeper's search: HELD reservations by expiry.
+        Index("ix_reservations_status_expires_at", "status", "expires_at"),
+    )
+
+
+class ReservationLine(Base):
+    """What a reservation holds: a quantity of a SKU in one warehouse, or from one
+    drop-ship supplier (exactly one of the two)."""
+
+    __tablename__ = "reservation_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reservation_id: Mapped[int] = mapped_column(ForeignKey("reservations.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(Integer)
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    supplier_id: Mapped[int | None] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("(warehouse_id IS NULL) <> (supplier_id IS NULL)", name="one_stock_source"),
+    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +58,60 @@ class LowStockPage:
     cursors: list[str]
     has_next_page: bool
     total_count: int
+
+
+class ReservationStatus(StrEnum):
+    """HELD (with expiry) -> CONFIRMED (order placed) -> SOLD (paid); HELD or CONFIRMED ->
+    RELEASED (stock given back). RELEASED and SOLD are final."""
+
+    HELD = "HELD"
+    CONFIRMED = "CONFIRMED"
+    RELEASED = "RELEASED"
+    SOLD = "SOLD"
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRequest:
+    """A quantity of a SKU to hold: from a drop-ship supplier's feed when ``supplier_id``
+    is set, else from the warehouses."""
+
+    sku_id: int
+    quantity: int
+    supplier_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Where held stock sits: a warehouse (by code) or a drop-ship supplier."""
+
+    sku_id: int
+    warehouse_code: str | None
+    supplier_id: int | None
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationResult:
+    """``ok`` with the allocations held, or not ``ok`` with nothing held.
+
+    ``shortages`` maps each SKU that could not be fully served to what was available at
+    that moment; ``status`` is the reservation's (None when nothing was stored);
+    ``replayed`` says the order already had this reservation.
+    """
+
+    ok: bool
+    status: ReservationStatus | None = None
+    allocations: tuple[Allocation, ...] = ()
+    shortages: Mapping[int, int] = field(default_factory=dict)
+    expires_at: datetime | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    order_ref: str
+    status: ReservationStatus
+    created_at: datetime
+    expires_at: datetime | None
+    updated_at: datetime
+    allocations: tuple[Allocation, ...]

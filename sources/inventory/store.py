@@ -1,10 +1,11 @@
-"""InventoryStore: stock reads in batches (reservations arrive with the checkout)."""
+"""InventoryStore: stock reads in batches, stock adjustments, and the checkout's
+reservations (their logic is in reservations.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 
@@ -13,8 +14,17 @@ from sources.common.db import Database
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 from . import models as m
+from . import reservations
 from .adjust import StockAdjustment, adjust_stock
-from .records import LowStockPage, StockLevel, Warehouse, WarehouseStock
+from .records import (
+    LowStockPage,
+    Reservation,
+    ReservationRequest,
+    ReservationResult,
+    StockLevel,
+    Warehouse,
+    WarehouseStock,
+)
 
 
 class InventoryStore:
@@ -127,3 +137,44 @@ class InventoryStore:
         async with self.db.connect() as conn:
             rows = await conn.execute(select(m.Warehouse).order_by(m.Warehouse.priority))
             return [Warehouse(r.id, r.code, r.name, r.region_code) for r in rows]
+
+    async def reserve(
+        self,
+        *,
+        order_ref: str,
+        items: Sequence[ReservationRequest],
+        now: datetime,
+        ttl: timedelta,
+    ) -> ReservationResult:
+        """Hold stock for an order, all or nothing, in one transaction; never oversells.
+
+        Warehouse choice: one warehouse if any can serve an item's whole quantity (the first
+        by priority, then code), otherwise split across warehouses in priority order, taking
+        what each has; drop-ship items (``supplier_id`` set) come from that supplier's feed.
+        Idempotent by ``order_ref`` (see :func:`reservations.reserve`).
+        """
+        return await reservations.reserve(
+            self.db, order_ref=order_ref, items=items, now=now, ttl=ttl
+        )
+
+    async def confirm_reservation(self, order_ref: str, now: datetime) -> bool:
+        """HELD -> CONFIRMED (no expiry any more); False when not HELD: undo the order."""
+        return await reservations.confirm_reservation(self.db, order_ref, now)
+
+    async def release_reservation(self, order_ref: str, now: datetime) -> bool:
+        """HELD or CONFIRMED -> RELEASED, giving the stock back exactly once."""
+        return await reservations.release_reservation(self.db, order_ref, now)
+
+    async def commit_sale(self, order_ref: str, now: datetime) -> bool:
+        """CONFIRMED -> SOLD: on-hand and reserved go down together."""
+        return await reservations.commit_sale(self.db, order_ref, now)
+
+    async def sweep_expired(
+        self, now: datetime, *, batch_size: int = reservations.SWEEP_BATCH
+    ) -> int:
+        """Release every HELD reservation expired by ``now``, ``batch_size`` per
+        transaction; returns how many. Safe to run beside confirmations and other sweeps."""
+        return await reservations.sweep_expired(self.db, now, batch_size=batch_size)
+
+    async def reservations_by_order_refs(self, order_refs: Sequence[str]) -> dict[str, Reservation]:
+        return await reservations.reservations_by_order_refs(self.db, order_refs)

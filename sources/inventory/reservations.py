@@ -1,0 +1,498 @@
+"""Stock reservations: the step of the order saga that guarantees the shop never sells
+stock it does not have.
+
+Every stock change is a conditional UPDATE inside one transaction (``reserved + q`` only
+where ``on_hand - reserved >= q``; a supplier's ``available - q`` only where
+``available >= q``), backed by the CHECK constraints on the stock tables, so no interleaving
+of checkouts takes stock below zero. Every status move is a conditional UPDATE on the
+reservation's status, so stock is given back or sold at most once, and a reservation ends
+CONFIRMED or RELEASED, never both, however the sweeper and the saga race.
+
+Lock order on PostgreSQL, the same in every function here so concurrent calls queue but
+never deadlock: reservation rows (by id), then stock_items rows (by SKU, warehouse id), then
+supplier_stock rows (by SKU, supplier). SQLite takes the write lock up front (BEGIN
+IMMEDIATE), so its transactions simply run one at a time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sources.common.db import Database
+
+from . import models as m
+from .records import (
+    Allocation,
+    Reservation,
+    ReservationRequest,
+    ReservationResult,
+    ReservationStatus,
+)
+
+HELD = ReservationStatus.HELD.value
+CONFIRMED = ReservationStatus.CONFIRMED.value
+RELEASED = ReservationStatus.RELEASED.value
+SOLD = ReservationStatus.SOLD.value
+
+SWEEP_BATCH = 500
+_ATTEMPTS = 3
+
+_Want = tuple[int, int | None]  # (sku id, supplier id or None for the warehouses)
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseAvailability:
+    """One warehouse's free stock of a SKU, as read under the row lock."""
+
+    warehouse_id: int
+    code: str
+    priority: int
+    available: int
+
+
+def choose_warehouses(
+    stock: Sequence[WarehouseAvailability], quantity: int
+) -> list[tuple[WarehouseAvailability, int]] | None:
+    """Where to take ``quantity`` from, or None when all warehouses together fall short.
+
+    One warehouse if any can serve the whole quantity (the first by priority, then code),
+    because one parcel beats two; otherwise split in priority order, taking what each has.
+    """
+    ordered = sorted(stock, key=lambda w: (w.priority, w.code))
+    for warehouse in ordered:
+        if warehouse.available >= quantity:
+            return [(warehouse, quantity)]
+    plan: list[tuple[WarehouseAvailability, int]] = []
+    remaining = quantity
+    for warehouse in ordered:
+        take = min(remaining, max(warehouse.available, 0))
+        if take > 0:
+            plan.append((warehouse, take))
+            remaining -= take
+    return plan if remaining == 0 else None
+
+
+class _Shortfall(Exception):
+    """Some item cannot be fully served: raised to roll the whole reservation back."""
+
+    def __init__(self, shortages: dict[int, int]) -> None:
+        super().__init__(shortages)
+        self.shortages = shortages
+
+
+class _StockMoved(Exception):
+    """A conditional UPDATE found less stock than the locked read showed. Not expected
+    (the rows are locked), so the reservation is retried from the start, not trusted."""
+
+
+async def reserve(
+    db: Database,
+    *,
+    order_ref: str,
+    items: Sequence[ReservationRequest],
+    now: datetime,
+    ttl: timedelta,
+) -> ReservationResult:
+    """Hold stock for every item of an order, all or nothing, for ``ttl``.
+
+    Items with a ``supplier_id`` are drop-shipped: held by decrementing that supplier's
+    ``available``. Other items are held in the warehouses: one warehouse if any can serve the
+    whole quantity (the first by priority, then code), otherwise split across warehouses in
+    priority order, taking what each has. Items of the same SKU and source are merged first.
+
+    If any item falls short, nothing is held and ``shortages`` maps each short SKU to what was
+    available then (summed over both sources if a SKU was asked from both). Idempotent by
+    ``order_ref``: an order already HELD, CONFIRMED or SOLD gets its stored allocations back
+    (whatever ``items`` says now); a RELEASED one gets ``ok=False`` with its status.
+    """
+    if ttl <= timedelta(0):
+        raise ValueError("a reservation needs a positive ttl")
+    wanted = _merge(items)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return await _reserve_once(db, order_ref, wanted, now, now + ttl)
+        except _Shortfall as shortfall:
+            return ReservationResult(ok=False, shortages=shortfall.shortages)
+        except (IntegrityError, _StockMoved):
+            # IntegrityError: a concurrent reserve for this order_ref committed first (its
+            # unique key); the next attempt finds it and replays it.
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def confirm_reservation(db: Database, order_ref: str, now: datetime) -> bool:
+    """HELD -> CONFIRMED, with no expiry from then on. False when not HELD (the sweeper
+    released it, or it was never made): the caller must then undo the order.
+
+    A HELD reservation past its expiry that the sweeper has not reached yet still holds its
+    stock, so confirming it is safe and is allowed: only the status decides, once.
+    """
+    async with db.begin() as conn:
+        moved = await conn.execute(
+            update(m.Reservation)
+            .where(m.Reservation.order_ref == order_ref, m.Reservation.status == HELD)
+            .values(status=CONFIRMED, expires_at=None, updated_at=now)
+            .returning(m.Reservation.id)
+        )
+        return moved.first() is not None
+
+
+async def release_reservation(db: Database, order_ref: str, now: datetime) -> bool:
+    """HELD or CONFIRMED -> RELEASED, giving the stock back exactly once: a second call, or
+    one racing this one, finds the status moved and returns False, changing nothing."""
+    async with db.begin() as conn:
+        reservation_id = (
+            await conn.execute(
+                update(m.Reservation)
+                .where(
+                    m.Reservation.order_ref == order_ref,
+                    m.Reservation.status.in_((HELD, CONFIRMED)),
+                )
+                .values(status=RELEASED, updated_at=now)
+                .returning(m.Reservation.id)
+            )
+        ).scalar_one_or_none()
+        if reservation_id is None:
+            return False
+        await _return_stock(conn, [reservation_id], now, is_sale=False)
+        return True
+
+
+async def commit_sale(db: Database, order_ref: str, now: datetime) -> bool:
+    """CONFIRMED -> SOLD once the order is paid: on-hand and reserved go down together,
+    so available stock does not change. Drop-ship stock already left the supplier's feed."""
+    async with db.begin() as conn:
+        reservation_id = (
+            await conn.execute(
+                update(m.Reservation)
+                .where(m.Reservation.order_ref == order_ref, m.Reservation.status == CONFIRMED)
+                .values(status=SOLD, updated_at=now)
+                .returning(m.Reservation.id)
+            )
+        ).scalar_one_or_none()
+        if reservation_id is None:
+            return False
+        await _return_stock(conn, [reservation_id], now, is_sale=True)
+        return True
+
+
+async def sweep_expired(db: Database, now: datetime, *, batch_size: int = SWEEP_BATCH) -> int:
+    """Release every HELD reservation with ``expires_at <= now``; returns how many.
+
+    Batches of ``batch_size``, each its own short transaction. The candidates are locked in
+    id order and re-checked by the status UPDATE, so a reservation confirmed meanwhile is
+    left alone and two sweepers never release one twice.
+    """
+    released = 0
+    while True:
+        async with db.begin() as conn:
+            candidates = (
+                (
+                    await conn.execute(
+                        select(m.Reservation.id)
+                        .where(m.Reservation.status == HELD, m.Reservation.expires_at <= now)
+                        .order_by(m.Reservation.id)
+                        .limit(batch_size)
+                        .with_for_update()
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not candidates:
+                return released
+            ids = list(
+                (
+                    await conn.execute(
+                        update(m.Reservation)
+                        .where(m.Reservation.id.in_(candidates), m.Reservation.status == HELD)
+                        .values(status=RELEASED, updated_at=now)
+                        .returning(m.Reservation.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            await _return_stock(conn, ids, now, is_sale=False)
+        released += len(ids)
+
+
+async def reservations_by_order_refs(
+    db: Database, order_refs: Sequence[str]
+) -> dict[str, Reservation]:
+    """Each order's reservation with its allocations; orders without one are absent."""
+    async with db.connect() as conn:
+        return await _load(conn, order_refs)
+
+
+def _merge(items: Iterable[ReservationRequest]) -> dict[_Want, int]:
+    """Quantities by (SKU, supplier), in the order first asked for."""
+    wanted: dict[_Want, int] = {}
+    for item in items:
+        if item.quantity <= 0:
+            raise ValueError(f"quantity of SKU {item.sku_id} must be positive")
+        key = (item.sku_id, item.supplier_id)
+        wanted[key] = wanted.get(key, 0) + item.quantity
+    return wanted
+
+
+async def _reserve_once(
+    db: Database,
+    order_ref: str,
+    wanted: dict[_Want, int],
+    now: datetime,
+    expires_at: datetime,
+) -> ReservationResult:
+    async with db.begin() as conn:
+        stored = (await _load(conn, [order_ref])).get(order_ref)
+        if stored is not None:
+            return _replay(stored)
+        # The reservation row first: a concurrent reserve of the same order waits on its
+        # unique key here, before touching any stock.
+        reservation_id = (
+            await conn.execute(
+                insert(m.Reservation)
+                .values(
+                    order_ref=order_ref,
+                    status=HELD,
+                    created_at=now,
+                    expires_at=expires_at,
+                    updated_at=now,
+                )
+                .returning(m.Reservation.id)
+            )
+        ).scalar_one()
+        warehouse_stock = await _lock_warehouse_stock(
+            conn, sorted({sku for sku, supplier in wanted if supplier is None})
+        )
+        supplier_stock = await _lock_supplier_stock(
+            conn, sorted(key for key in wanted if key[1] is not None)
+        )
+
+        plans: dict[_Want, list[tuple[WarehouseAvailability | None, int]]] = {}
+        shortages: dict[int, int] = {}
+        for (sku_id, supplier_id), quantity in wanted.items():
+            if supplier_id is not None:
+                available = supplier_stock.get((sku_id, supplier_id), 0)
+                if available >= quantity:
+                    plans[(sku_id, supplier_id)] = [(None, quantity)]
+                else:
+                    shortages[sku_id] = shortages.get(sku_id, 0) + available
+                continue
+            stock = warehouse_stock.get(sku_id, [])
+            chosen = choose_warehouses(stock, quantity)
+            if chosen is None:
+                free = sum(max(w.available, 0) for w in stock)
+                shortages[sku_id] = shortages.get(sku_id, 0) + free
+            else:
+                plans[(sku_id, None)] = list(chosen)
+        if shortages:
+            raise _Shortfall(shortages)
+
+        allocations: list[Allocation] = []
+        lines: list[dict[str, object]] = []
+        for (sku_id, supplier_id), plan in plans.items():
+            for warehouse, quantity in plan:
+                if warehouse is None:
+                    await _take_from_supplier(conn, sku_id, supplier_id, quantity, now)
+                    code, warehouse_id = None, None
+                else:
+                    await _take_from_warehouse(conn, sku_id, warehouse.warehouse_id, quantity, now)
+                    code, warehouse_id = warehouse.code, warehouse.warehouse_id
+                allocations.append(Allocation(sku_id, code, supplier_id, quantity))
+                lines.append(
+                    {
+                        "reservation_id": reservation_id,
+                        "sku_id": sku_id,
+                        "warehouse_id": warehouse_id,
+                        "supplier_id": supplier_id,
+                        "quantity": quantity,
+                    }
+                )
+        if lines:
+            await conn.execute(insert(m.ReservationLine), lines)
+        return ReservationResult(
+            ok=True,
+            status=ReservationStatus.HELD,
+            allocations=tuple(allocations),
+            expires_at=expires_at,
+        )
+
+
+def _replay(stored: Reservation) -> ReservationResult:
+    if stored.status is ReservationStatus.RELEASED:
+        return ReservationResult(ok=False, status=stored.status, replayed=True)
+    return ReservationResult(
+        ok=True,
+        status=stored.status,
+        allocations=stored.allocations,
+        expires_at=stored.expires_at,
+        replayed=True,
+    )
+
+
+async def _lock_warehouse_stock(
+    conn: AsyncConnection, sku_ids: Sequence[int]
+) -> dict[int, list[WarehouseAvailability]]:
+    """The SKUs' warehouse rows, locked in (SKU, warehouse id) order until commit."""
+    if not sku_ids:
+        return {}
+    rows = await conn.execute(
+        select(
+            m.StockItem.sku_id,
+            m.StockItem.warehouse_id,
+            m.Warehouse.code,
+            m.Warehouse.priority,
+            m.StockItem.on_hand - m.StockItem.reserved,
+        )
+        .join(m.Warehouse, m.Warehouse.id == m.StockItem.warehouse_id)
+        .where(m.StockItem.sku_id.in_(sku_ids))
+        .order_by(m.StockItem.sku_id, m.StockItem.warehouse_id)
+        # Only the stock rows: locking the warehouse rows would queue every checkout.
+        .with_for_update(of=m.StockItem)
+    )
+    stock: dict[int, list[WarehouseAvailability]] = defaultdict(list)
+    for sku_id, warehouse_id, code, priority, available in rows:
+        stock[sku_id].append(WarehouseAvailability(warehouse_id, code, priority, available))
+    return stock
+
+
+async def _lock_supplier_stock(conn: AsyncConnection, keys: Sequence[_Want]) -> dict[_Want, int]:
+    """The (SKU, supplier) feed rows, locked in that order until commit."""
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        select(m.SupplierStock.sku_id, m.SupplierStock.supplier_id, m.SupplierStock.available)
+        .where(tuple_(m.SupplierStock.sku_id, m.SupplierStock.supplier_id).in_(keys))
+        .order_by(m.SupplierStock.sku_id, m.SupplierStock.supplier_id)
+        .with_for_update()
+    )
+    return {(sku_id, supplier_id): available for sku_id, supplier_id, available in rows}
+
+
+async def _take_from_warehouse(
+    conn: AsyncConnection, sku_id: int, warehouse_id: int, quantity: int, now: datetime
+) -> None:
+    taken = await conn.execute(
+        update(m.StockItem)
+        .where(
+            m.StockItem.sku_id == sku_id,
+            m.StockItem.warehouse_id == warehouse_id,
+            m.StockItem.on_hand - m.StockItem.reserved >= quantity,
+        )
+        .values(reserved=m.StockItem.reserved + quantity, updated_at=now)
+    )
+    if taken.rowcount != 1:
+        raise _StockMoved(sku_id)
+
+
+async def _take_from_supplier(
+    conn: AsyncConnection, sku_id: int, supplier_id: int | None, quantity: int, now: datetime
+) -> None:
+    taken = await conn.execute(
+        update(m.SupplierStock)
+        .where(
+            m.SupplierStock.sku_id == sku_id,
+            m.SupplierStock.supplier_id == supplier_id,
+            m.SupplierStock.available >= quantity,
+        )
+        .values(available=m.SupplierStock.available - quantity, updated_at=now)
+    )
+    if taken.rowcount != 1:
+        raise _StockMoved(sku_id)
+
+
+async def _return_stock(
+    conn: AsyncConnection, reservation_ids: Sequence[int], now: datetime, *, is_sale: bool
+) -> None:
+    """Undo the holds of reservations whose status this transaction just moved: give them
+    back (release) or let them leave the shop (sale: on-hand goes down with reserved)."""
+    if not reservation_ids:
+        return
+    rows = await conn.execute(
+        select(
+            m.ReservationLine.sku_id,
+            m.ReservationLine.warehouse_id,
+            m.ReservationLine.supplier_id,
+            m.ReservationLine.quantity,
+        ).where(m.ReservationLine.reservation_id.in_(reservation_ids))
+    )
+    per_warehouse: dict[tuple[int, int], int] = defaultdict(int)
+    per_supplier: dict[tuple[int, int], int] = defaultdict(int)
+    for sku_id, warehouse_id, supplier_id, quantity in rows:
+        if warehouse_id is not None:
+            per_warehouse[(sku_id, warehouse_id)] += quantity
+        elif supplier_id is not None:
+            per_supplier[(sku_id, supplier_id)] += quantity
+    for (sku_id, warehouse_id), quantity in sorted(per_warehouse.items()):
+        values = {"reserved": m.StockItem.reserved - quantity, "updated_at": now}
+        if is_sale:
+            values["on_hand"] = m.StockItem.on_hand - quantity
+        returned = await conn.execute(
+            update(m.StockItem)
+            .where(
+                m.StockItem.sku_id == sku_id,
+                m.StockItem.warehouse_id == warehouse_id,
+                m.StockItem.reserved >= quantity,
+            )
+            .values(values)
+        )
+        if returned.rowcount != 1:
+            raise RuntimeError(
+                f"SKU {sku_id} in warehouse {warehouse_id} holds less than its reservations"
+            )
+    if is_sale:
+        return
+    for (sku_id, supplier_id), quantity in sorted(per_supplier.items()):
+        # A feed row the supplier dropped meanwhile gets nothing back: the feed, not us,
+        # says what the supplier can ship.
+        await conn.execute(
+            update(m.SupplierStock)
+            .where(m.SupplierStock.sku_id == sku_id, m.SupplierStock.supplier_id == supplier_id)
+            .values(available=m.SupplierStock.available + quantity, updated_at=now)
+        )
+
+
+async def _load(conn: AsyncConnection, order_refs: Sequence[str]) -> dict[str, Reservation]:
+    refs = set(order_refs)
+    if not refs:
+        return {}
+    heads = (
+        await conn.execute(select(m.Reservation).where(m.Reservation.order_ref.in_(refs)))
+    ).all()
+    if not heads:
+        return {}
+    allocations: dict[int, list[Allocation]] = defaultdict(list)
+    lines = await conn.execute(
+        select(
+            m.ReservationLine.reservation_id,
+            m.ReservationLine.sku_id,
+            m.Warehouse.code,
+            m.ReservationLine.supplier_id,
+            m.ReservationLine.quantity,
+        )
+        .outerjoin(m.Warehouse, m.Warehouse.id == m.ReservationLine.warehouse_id)
+        .where(m.ReservationLine.reservation_id.in_([h.id for h in heads]))
+        .order_by(m.ReservationLine.id)
+    )
+    for reservation_id, sku_id, code, supplier_id, quantity in lines:
+        allocations[reservation_id].append(Allocation(sku_id, code, supplier_id, quantity))
+    return {
+        h.order_ref: Reservation(
+            order_ref=h.order_ref,
+            status=ReservationStatus(h.status),
+            created_at=h.created_at,
+            expires_at=h.expires_at,
+            updated_at=h.updated_at,
+            allocations=tuple(allocations.get(h.id, ())),
+        )
+        for h in heads
+    }
