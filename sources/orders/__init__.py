@@ -1,1 +1,2 @@
-"""Orders: customers and addresses, staff accounts, delivery regions (carts and orders to come)."""
+"""Orders: customers and addresses, staff accounts, delivery regions, carts, orders and checkout
+attempts."""

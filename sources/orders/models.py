@@ -1,12 +1,26 @@
-"""Orders tables. This foundation holds who buys and where the shop delivers; carts,
-orders, shipments and after-sales requests arrive with the checkout issues."""
+"""Orders tables: who buys and where the shop delivers, carts, orders and the checkout
+attempts that turn one into the other (shipments and after-sales requests come later).
+
+The rules that keep money and orders right are constraints here, so no code path can break
+them whatever the concurrency: one line per SKU in a cart, one order per cart, one order
+per (customer, idempotency key), positive quantities."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, MetaData, String
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sources.common.models import NAMING_CONVENTION
@@ -59,3 +73,130 @@ class Region(Base):
     name: Mapped[str] = mapped_column(String(100))
     is_deliverable: Mapped[bool] = mapped_column(Boolean, default=True)
     shipping_rate: Mapped[Decimal | None] = mapped_column(MoneyColumn())
+
+
+class ShippingAddressColumns:
+    """A delivery address copied onto a cart or an order: an order keeps the address it was
+    placed with, whatever the customer edits in their address book later. All null when
+    no address was given."""
+
+    ship_name: Mapped[str | None] = mapped_column(String(200))
+    ship_phone: Mapped[str | None] = mapped_column(String(32))
+    ship_country: Mapped[str | None] = mapped_column(String(2))
+    ship_region: Mapped[str | None] = mapped_column(String(16))
+    ship_city: Mapped[str | None] = mapped_column(String(100))
+    ship_line1: Mapped[str | None] = mapped_column(String(300))
+    ship_postal_code: Mapped[str | None] = mapped_column(String(16))
+
+
+class Cart(ShippingAddressColumns, Base):
+    """A cart; its id is an unguessable token, since an anonymous cart is reachable by its
+    id alone. ``order_id`` is set when checkout completes it (no foreign key: orders refer
+    to carts, and one direction is enough)."""
+
+    __tablename__ = "carts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    coupon_codes: Mapped[str] = mapped_column(Text, default="[]")  # a JSON list
+    order_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CartLine(Base):
+    __tablename__ = "cart_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cart_id: Mapped[str] = mapped_column(ForeignKey("carts.id"))
+    sku_id: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # One line per SKU: adding a SKU again adds to this line (an upsert on this key).
+        UniqueConstraint("cart_id", "sku_id", name="uq_cart_lines_cart_id_sku_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class Order(ShippingAddressColumns, Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    cart_id: Mapped[str] = mapped_column(ForeignKey("carts.id"), unique=True)  # one per cart
+    order_ref: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(24))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[Decimal] = mapped_column(MoneyColumn())
+    discount_total: Mapped[Decimal] = mapped_column(MoneyColumn())
+    shipping_total: Mapped[Decimal] = mapped_column(MoneyColumn())
+    total: Mapped[Decimal] = mapped_column(MoneyColumn())
+    deposit_due: Mapped[Decimal | None] = mapped_column(MoneyColumn())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # The listings: a customer's orders and the back office's, newest first.
+        Index("ix_orders_customer_newest", "customer_id", "created_at", "id"),
+        Index("ix_orders_newest", "created_at", "id"),
+        Index("ix_orders_status_newest", "status", "created_at", "id"),
+    )
+
+
+class OrderLine(Base):
+    """What the buyer bought and paid, as placed: names and prices are snapshots."""
+
+    __tablename__ = "order_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(Integer)
+    product_name: Mapped[str] = mapped_column(String(300))
+    sku_name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(MoneyColumn())
+    subtotal: Mapped[Decimal] = mapped_column(MoneyColumn())
+    total: Mapped[Decimal] = mapped_column(MoneyColumn())
+    deposit: Mapped[Decimal | None] = mapped_column(MoneyColumn())
+    fulfillment: Mapped[str] = mapped_column(String(16))
+    supplier_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class OrderLineDiscount(Base):
+    """A promotion's share of one line, to the cent, so refunding a line is exact."""
+
+    __tablename__ = "order_line_discounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    promotion_id: Mapped[int] = mapped_column(Integer)
+    promotion_name: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(MoneyColumn())
+
+
+class OrderStatusChange(Base):
+    __tablename__ = "order_status_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class CheckoutAttempt(Base):
+    """One checkout per (customer, idempotency key): the primary key is the claim, so of
+    many concurrent calls with one key exactly one inserts the row and proceeds.
+    ``order_ref`` names the attempt in the other sources (reservations, coupon uses)."""
+
+    __tablename__ = "checkout_attempts"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    order_ref: Mapped[str] = mapped_column(String(40), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    state: Mapped[str] = mapped_column(String(16))  # CLAIMED, then DONE
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

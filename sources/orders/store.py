@@ -1,15 +1,46 @@
-"""OrdersStore: customers, staff and delivery regions in batches."""
+"""OrdersStore: customers, staff and delivery regions, carts, orders and checkout
+attempts. Reads take many keys and cost one round trip whatever their number; each write
+is one transaction. The work lives in one module per idea (carts, orders, order_queries,
+checkout_attempts); this class is the one door the gateway (and the HTTP service) uses.
+
+Cart writes raise CartNotFound, CartClosed or CartLineNotFound (all CartError) and change
+nothing; ``create_order`` raises those or CheckoutAttemptLost, also changing nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from sources.common.db import Database
 
+from . import carts, checkout_attempts, order_queries, orders
 from . import models as m
-from .records import Customer, Region, StaffMember
+from .errors import CartClosed, CartError, CartLineNotFound, CartNotFound, CheckoutAttemptLost
+from .records import (
+    Address,
+    Cart,
+    CheckoutAttempt,
+    Customer,
+    NewOrder,
+    Order,
+    OrderLine,
+    OrderPage,
+    OrderStatus,
+    Region,
+    StaffMember,
+    StatusChange,
+)
+
+__all__ = [
+    "CartClosed",
+    "CartError",
+    "CartLineNotFound",
+    "CartNotFound",
+    "CheckoutAttemptLost",
+    "OrdersStore",
+]
 
 
 class OrdersStore:
@@ -48,3 +79,140 @@ class OrdersStore:
             return [
                 Region(r.code, r.country, r.name, r.is_deliverable, r.shipping_rate) for r in rows
             ]
+
+    async def regions_by_codes(self, codes: Sequence[str]) -> dict[str, Region]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(m.Region).where(m.Region.code.in_(set(codes))))
+            return {
+                r.code: Region(r.code, r.country, r.name, r.is_deliverable, r.shipping_rate)
+                for r in rows
+            }
+
+    # Carts
+
+    async def create_cart(self, *, customer_id: int | None, now: datetime) -> Cart:
+        return await carts.create_cart(self.db, customer_id=customer_id, now=now)
+
+    async def carts_by_ids(self, ids: Sequence[str]) -> dict[str, Cart]:
+        async with self.db.connect() as conn:
+            return await carts.load_carts(conn, set(ids))
+
+    async def add_cart_lines(
+        self, cart_id: str, items: Sequence[tuple[int, int]], now: datetime
+    ) -> Cart:
+        """``items`` are (sku_id, quantity); a SKU already in the cart adds to its line."""
+        return await carts.add_cart_lines(self.db, cart_id, items, now)
+
+    async def set_cart_line_quantities(
+        self, cart_id: str, updates: Mapping[int, int], now: datetime
+    ) -> Cart:
+        """``updates`` maps line id to quantity; 0 removes the line."""
+        return await carts.set_cart_line_quantities(self.db, cart_id, updates, now)
+
+    async def remove_cart_lines(
+        self, cart_id: str, line_ids: Collection[int], now: datetime
+    ) -> Cart:
+        return await carts.remove_cart_lines(self.db, cart_id, line_ids, now)
+
+    async def set_cart_coupons(self, cart_id: str, codes: Sequence[str], now: datetime) -> Cart:
+        return await carts.set_cart_coupons(self.db, cart_id, codes, now)
+
+    async def set_cart_address(self, cart_id: str, address: Address | None, now: datetime) -> Cart:
+        return await carts.set_cart_address(self.db, cart_id, address, now)
+
+    async def attach_cart(self, cart_id: str, customer_id: int, now: datetime) -> Cart:
+        return await carts.attach_cart(self.db, cart_id, customer_id, now)
+
+    # Checkout attempts
+
+    async def checkout_attempt(
+        self,
+        *,
+        customer_id: int,
+        idempotency_key: str,
+        fingerprint: str,
+        now: datetime,
+        stale_after: timedelta,
+    ) -> CheckoutAttempt:
+        return await checkout_attempts.checkout_attempt(
+            self.db,
+            customer_id=customer_id,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            now=now,
+            stale_after=stale_after,
+        )
+
+    async def abandon_checkout_attempt(self, customer_id: int, idempotency_key: str) -> bool:
+        return await checkout_attempts.abandon_checkout_attempt(
+            self.db, customer_id, idempotency_key
+        )
+
+    async def stale_checkout_attempts(
+        self, older_than: datetime, *, limit: int = 1000
+    ) -> list[str]:
+        return await checkout_attempts.stale_checkout_attempts(self.db, older_than, limit=limit)
+
+    async def forget_checkout_attempt(
+        self, order_ref: str, *, older_than: datetime | None = None
+    ) -> bool:
+        return await checkout_attempts.forget_checkout_attempt(
+            self.db, order_ref, older_than=older_than
+        )
+
+    # Orders
+
+    async def create_order(
+        self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
+    ) -> Order:
+        return await orders.create_order(
+            self.db, new, idempotency_key=idempotency_key, actor=actor, now=now
+        )
+
+    async def transition_order(
+        self,
+        order_id: int,
+        *,
+        to: OrderStatus,
+        allowed_from: Collection[OrderStatus],
+        actor: str,
+        reason: str,
+        now: datetime,
+    ) -> Order | None:
+        return await orders.transition_order(
+            self.db,
+            order_id,
+            to=to,
+            allowed_from=allowed_from,
+            actor=actor,
+            reason=reason,
+            now=now,
+        )
+
+    async def orders_by_ids(self, ids: Sequence[int]) -> dict[int, Order]:
+        return await order_queries.orders_by_ids(self.db, ids)
+
+    async def order_lines_by_order_ids(self, ids: Sequence[int]) -> dict[int, list[OrderLine]]:
+        return await order_queries.order_lines_by_order_ids(self.db, ids)
+
+    async def status_history_by_order_ids(
+        self, ids: Sequence[int]
+    ) -> dict[int, list[StatusChange]]:
+        return await order_queries.status_history_by_order_ids(self.db, ids)
+
+    async def orders_for_customers(
+        self, customer_ids: Sequence[int], *, first: int, after: str | None = None
+    ) -> dict[int, OrderPage]:
+        return await order_queries.orders_for_customers(
+            self.db, customer_ids, first=first, after=after
+        )
+
+    async def list_orders(
+        self, *, first: int, after: str | None = None, status: OrderStatus | None = None
+    ) -> OrderPage:
+        return await order_queries.list_orders(self.db, first=first, after=after, status=status)
+
+    async def purchased_quantities(
+        self, customer_id: int, sku_ids: Sequence[int]
+    ) -> dict[int, int]:
+        return await order_queries.purchased_quantities(self.db, customer_id, sku_ids)

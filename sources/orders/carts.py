@@ -1,0 +1,243 @@
+"""Carts: created, filled and addressed by the buyer, completed once by checkout.
+
+Every write starts with one conditional UPDATE of the cart row (``status = OPEN``): it
+refuses a missing or completed cart and, on PostgreSQL, takes the row's lock, so writes to
+one cart apply one after another (SQLite's BEGIN IMMEDIATE serialises all writers anyway).
+A checkout completing the cart meanwhile therefore either happens before the write, which
+then fails with CartClosed, or waits for it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import case, delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sources.common.db import Database
+
+from . import models as m
+from .addresses import address_from_row, address_values
+from .dialect import upsert_insert
+from .errors import CartClosed, CartLineNotFound, CartNotFound
+from .records import Address, Cart, CartLine, CartStatus
+
+
+async def create_cart(db: Database, *, customer_id: int | None, now: datetime) -> Cart:
+    cart_id = secrets.token_urlsafe(16)
+    async with db.begin() as conn:
+        await conn.execute(
+            insert(m.Cart).values(
+                id=cart_id,
+                customer_id=customer_id,
+                status=CartStatus.OPEN.value,
+                coupon_codes="[]",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        return await _reload(conn, cart_id)
+
+
+async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Cart]:
+    """Carts with their lines in line-id order (the order the buyer added them)."""
+    carts = {row.id: row for row in await conn.execute(select(m.Cart).where(m.Cart.id.in_(ids)))}
+    lines: dict[str, list[CartLine]] = defaultdict(list)
+    if carts:
+        rows = await conn.execute(
+            select(m.CartLine).where(m.CartLine.cart_id.in_(carts)).order_by(m.CartLine.id)
+        )
+        for row in rows:
+            lines[row.cart_id].append(CartLine(row.id, row.sku_id, row.quantity))
+    return {cart_id: _cart(row, lines.get(cart_id, [])) for cart_id, row in carts.items()}
+
+
+async def add_cart_lines(
+    db: Database, cart_id: str, items: Sequence[tuple[int, int]], now: datetime
+) -> Cart:
+    """Adds to the SKU's line when the cart has one: an upsert on (cart, SKU), so two
+    concurrent adds of one SKU both count."""
+    merged: dict[int, int] = {}
+    for sku_id, quantity in items:
+        if quantity <= 0:
+            raise ValueError(f"quantity must be positive, got {quantity} for SKU {sku_id}")
+        merged[sku_id] = merged.get(sku_id, 0) + quantity
+    async with _open_cart(db, cart_id, now) as conn:
+        if merged:
+            upsert = upsert_insert(conn, m.CartLine).values(
+                [
+                    {"cart_id": cart_id, "sku_id": sku_id, "quantity": quantity}
+                    for sku_id, quantity in merged.items()
+                ]
+            )
+            await conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[m.CartLine.cart_id, m.CartLine.sku_id],
+                    set_={"quantity": m.CartLine.quantity + upsert.excluded.quantity},
+                )
+            )
+        return await _reload(conn, cart_id)
+
+
+async def set_cart_line_quantities(
+    db: Database, cart_id: str, updates: Mapping[int, int], now: datetime
+) -> Cart:
+    """Sets each line's quantity (0 removes the line); all or nothing."""
+    for line_id, quantity in updates.items():
+        if quantity < 0:
+            raise ValueError(f"quantity must not be negative, got {quantity} for line {line_id}")
+    async with _open_cart(db, cart_id, now) as conn:
+        await _require_lines(conn, cart_id, updates.keys())
+        removed = [line_id for line_id, quantity in updates.items() if quantity == 0]
+        kept = {line_id: quantity for line_id, quantity in updates.items() if quantity > 0}
+        if removed:
+            await conn.execute(delete(m.CartLine).where(m.CartLine.id.in_(removed)))
+        if kept:
+            await conn.execute(
+                update(m.CartLine)
+                .where(m.CartLine.id.in_(kept))
+                .values(quantity=case(kept, value=m.CartLine.id))
+            )
+        return await _reload(conn, cart_id)
+
+
+async def remove_cart_lines(
+    db: Database, cart_id: str, line_ids: Collection[int], now: datetime
+) -> Cart:
+    async with _open_cart(db, cart_id, now) as conn:
+        await _require_lines(conn, cart_id, line_ids)
+        if line_ids:
+            await conn.execute(delete(m.CartLine).where(m.CartLine.id.in_(set(line_ids))))
+        return await _reload(conn, cart_id)
+
+
+async def set_cart_coupons(db: Database, cart_id: str, codes: Sequence[str], now: datetime) -> Cart:
+    """Stores the codes as the buyer typed them, first spelling kept, without repeats that
+    differ only in case (the pricing source matches codes case-insensitively)."""
+    kept: dict[str, str] = {}
+    for code in codes:
+        kept.setdefault(code.casefold(), code)
+    async with _open_cart(db, cart_id, now) as conn:
+        await conn.execute(
+            update(m.Cart)
+            .where(m.Cart.id == cart_id)
+            .values(coupon_codes=orjson.dumps(list(kept.values())).decode())
+        )
+        return await _reload(conn, cart_id)
+
+
+async def set_cart_address(
+    db: Database, cart_id: str, address: Address | None, now: datetime
+) -> Cart:
+    """Sets (or, with None, clears) the cart's shipping address."""
+    async with _open_cart(db, cart_id, now) as conn:
+        await conn.execute(
+            update(m.Cart).where(m.Cart.id == cart_id).values(**address_values(address))
+        )
+        return await _reload(conn, cart_id)
+
+
+async def attach_cart(db: Database, cart_id: str, customer_id: int, now: datetime) -> Cart:
+    """Makes an anonymous cart the customer's. Another customer's cart reads as not found."""
+    async with _open_cart(db, cart_id, now) as conn:
+        await _attach(conn, cart_id, customer_id)
+        return await _reload(conn, cart_id)
+
+
+async def complete_cart(
+    conn: AsyncConnection, cart_id: str, *, customer_id: int, order_id: int, now: datetime
+) -> None:
+    """Checkout's step, in the order's transaction: the cart becomes the customer's and
+    COMPLETED exactly once; a second order for it fails here with CartClosed."""
+    await _attach(conn, cart_id, customer_id)
+    completed = (
+        await conn.execute(
+            update(m.Cart)
+            .where(m.Cart.id == cart_id, m.Cart.status == CartStatus.OPEN.value)
+            .values(status=CartStatus.COMPLETED.value, order_id=order_id, updated_at=now)
+            .returning(m.Cart.id)
+        )
+    ).scalar_one_or_none()
+    if completed is None:
+        raise CartClosed(cart_id)
+
+
+async def lock_open_cart(conn: AsyncConnection, cart_id: str, now: datetime) -> None:
+    """Touches an OPEN cart (taking its row lock); CartNotFound or CartClosed otherwise."""
+    touched = (
+        await conn.execute(
+            update(m.Cart)
+            .where(m.Cart.id == cart_id, m.Cart.status == CartStatus.OPEN.value)
+            .values(updated_at=now)
+            .returning(m.Cart.id)
+        )
+    ).scalar_one_or_none()
+    if touched is None:
+        status = (
+            await conn.execute(select(m.Cart.status).where(m.Cart.id == cart_id))
+        ).scalar_one_or_none()
+        raise CartNotFound(cart_id) if status is None else CartClosed(cart_id)
+
+
+@asynccontextmanager
+async def _open_cart(db: Database, cart_id: str, now: datetime) -> AsyncIterator[AsyncConnection]:
+    async with db.begin() as conn:
+        await lock_open_cart(conn, cart_id, now)
+        yield conn
+
+
+async def _attach(conn: AsyncConnection, cart_id: str, customer_id: int) -> None:
+    attached = (
+        await conn.execute(
+            update(m.Cart)
+            .where(
+                m.Cart.id == cart_id,
+                or_(m.Cart.customer_id.is_(None), m.Cart.customer_id == customer_id),
+            )
+            .values(customer_id=customer_id)
+            .returning(m.Cart.id)
+        )
+    ).scalar_one_or_none()
+    if attached is None:
+        raise CartNotFound(cart_id)
+
+
+async def _require_lines(conn: AsyncConnection, cart_id: str, line_ids: Collection[int]) -> None:
+    wanted = set(line_ids)
+    if not wanted:
+        return
+    found = set(
+        (
+            await conn.execute(
+                select(m.CartLine.id).where(
+                    m.CartLine.cart_id == cart_id, m.CartLine.id.in_(wanted)
+                )
+            )
+        ).scalars()
+    )
+    if wanted - found:
+        raise CartLineNotFound(cart_id, wanted - found)
+
+
+async def _reload(conn: AsyncConnection, cart_id: str) -> Cart:
+    return (await load_carts(conn, [cart_id]))[cart_id]
+
+
+def _cart(row: Any, lines: list[CartLine]) -> Cart:
+    return Cart(
+        id=row.id,
+        customer_id=row.customer_id,
+        status=CartStatus(row.status),
+        lines=tuple(lines),
+        coupon_codes=tuple(orjson.loads(row.coupon_codes)),
+        shipping_address=address_from_row(row),
+        order_id=row.order_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,180 @@
+"""Checkout attempts: one per (customer, idempotency key), so a retried or doubled
+checkout places one order.
+
+The claim is the primary key: of any number of concurrent calls with one key, exactly one
+inserts the row (INSERT ... ON CONFLICT DO NOTHING; on PostgreSQL the others wait for that
+insert to commit, then see its row). A crashed attempt (no order, not touched for
+``stale_after``) is taken over by one conditional UPDATE of ``updated_at``, so again only one
+taker wins, and it keeps the attempt's ``order_ref``: the reservation and coupon uses the
+crashed call may have recorded under that ref belong to the new owner.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sources.common.db import Database
+
+from . import models as m
+from .dialect import upsert_insert
+from .errors import CheckoutAttemptLost
+from .records import AttemptState, CheckoutAttempt
+
+
+def new_order_ref() -> str:
+    return "chk_" + secrets.token_urlsafe(16)
+
+
+async def checkout_attempt(
+    db: Database,
+    *,
+    customer_id: int,
+    idempotency_key: str,
+    fingerprint: str,
+    now: datetime,
+    stale_after: timedelta,
+) -> CheckoutAttempt:
+    attempt = m.CheckoutAttempt
+    key = (attempt.customer_id == customer_id, attempt.idempotency_key == idempotency_key)
+    async with db.begin() as conn:
+        # Twice at most: the row seen taken may be abandoned (deleted) before we read it.
+        for _ in range(2):
+            order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
+            if order_ref is not None:
+                return CheckoutAttempt(AttemptState.CLAIMED, order_ref)
+            row = (await conn.execute(select(attempt).where(*key))).one_or_none()
+            if row is None:
+                continue
+            if row.fingerprint != fingerprint:
+                return CheckoutAttempt(AttemptState.KEY_REUSED, row.order_ref)
+            if row.order_id is not None:
+                return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
+            if row.updated_at >= now - stale_after:
+                return CheckoutAttempt(AttemptState.IN_PROGRESS, row.order_ref)
+            taken = (
+                await conn.execute(
+                    update(attempt)
+                    .where(
+                        *key,
+                        attempt.order_id.is_(None),
+                        attempt.updated_at < now - stale_after,
+                    )
+                    .values(updated_at=now)
+                    .returning(attempt.order_ref)
+                )
+            ).scalar_one_or_none()
+            if taken is not None:
+                return CheckoutAttempt(AttemptState.CLAIMED, taken)
+            # Another caller took it over or finished it first.
+            row = (await conn.execute(select(attempt).where(*key))).one_or_none()
+            if row is None:
+                continue
+            if row.order_id is not None:
+                return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
+            return CheckoutAttempt(AttemptState.IN_PROGRESS, row.order_ref)
+    raise RuntimeError(f"checkout attempt {idempotency_key!r} vanished twice while claiming it")
+
+
+async def abandon_checkout_attempt(db: Database, customer_id: int, idempotency_key: str) -> bool:
+    """Forgets an attempt that placed no order (its checkout failed validation), so the
+    buyer can retry with the same key after fixing the cart. False when there was none
+    to forget (unknown key, or an order exists: that attempt is never forgotten)."""
+    async with db.begin() as conn:
+        result = await conn.execute(
+            delete(m.CheckoutAttempt).where(
+                m.CheckoutAttempt.customer_id == customer_id,
+                m.CheckoutAttempt.idempotency_key == idempotency_key,
+                m.CheckoutAttempt.order_id.is_(None),
+            )
+        )
+        return bool(result.rowcount)
+
+
+async def stale_checkout_attempts(
+    db: Database, older_than: datetime, *, limit: int = 1000
+) -> list[str]:
+    """The order_refs of attempts without an order not touched since ``older_than``, oldest
+    first: crashed checkouts whose reservations and coupon uses the sweeper releases."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            select(m.CheckoutAttempt.order_ref)
+            .where(
+                m.CheckoutAttempt.order_id.is_(None),
+                m.CheckoutAttempt.updated_at < older_than,
+            )
+            .order_by(m.CheckoutAttempt.updated_at)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+
+async def forget_checkout_attempt(
+    db: Database, order_ref: str, *, older_than: datetime | None = None
+) -> bool:
+    """Deletes an attempt without an order (and, given ``older_than``, only while it is still
+    stale). True when this call deleted it: the sweeper forgets first and releases the
+    attempt's reservation only then, so a checkout that took the attempt over or finished
+    it meanwhile keeps what it holds (a late ``create_order`` fails instead)."""
+    conditions = [m.CheckoutAttempt.order_ref == order_ref, m.CheckoutAttempt.order_id.is_(None)]
+    if older_than is not None:
+        conditions.append(m.CheckoutAttempt.updated_at < older_than)
+    async with db.begin() as conn:
+        result = await conn.execute(delete(m.CheckoutAttempt).where(*conditions))
+        return bool(result.rowcount)
+
+
+async def finish_checkout_attempt(
+    conn: AsyncConnection,
+    *,
+    customer_id: int,
+    idempotency_key: str,
+    order_ref: str,
+    order_id: int,
+    now: datetime,
+) -> None:
+    """The last step of ``create_order``, in its transaction: the attempt now names its
+    order. CheckoutAttemptLost (rolling the order back) when it was abandoned, swept or
+    already finished."""
+    finished = (
+        await conn.execute(
+            update(m.CheckoutAttempt)
+            .where(
+                m.CheckoutAttempt.customer_id == customer_id,
+                m.CheckoutAttempt.idempotency_key == idempotency_key,
+                m.CheckoutAttempt.order_ref == order_ref,
+                m.CheckoutAttempt.order_id.is_(None),
+            )
+            .values(order_id=order_id, state=AttemptState.DONE.value, updated_at=now)
+            .returning(m.CheckoutAttempt.order_ref)
+        )
+    ).scalar_one_or_none()
+    if finished is None:
+        raise CheckoutAttemptLost(order_ref)
+
+
+async def _insert(
+    conn: AsyncConnection, customer_id: int, idempotency_key: str, fingerprint: str, now: datetime
+) -> str | None:
+    """The new attempt's order_ref, or None when the key is taken."""
+    attempt = m.CheckoutAttempt
+    statement = upsert_insert(conn, attempt).values(
+        customer_id=customer_id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        order_ref=new_order_ref(),
+        state=AttemptState.CLAIMED.value,
+        created_at=now,
+        updated_at=now,
+    )
+    inserted: str | None = (
+        await conn.execute(
+            statement.on_conflict_do_nothing(
+                index_elements=[attempt.customer_id, attempt.idempotency_key]
+            ).returning(attempt.order_ref)
+        )
+    ).scalar_one_or_none()
+    return inserted

@@ -1,0 +1,47 @@
+"""What the orders source refuses. A buyer can cause each of these (an old cart id, a
+second checkout of one cart), so the gateway turns them into userErrors; ``CartError``
+catches every cart refusal at once."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+
+class CartError(Exception):
+    """A cart write that cannot be applied; nothing was changed."""
+
+    def __init__(self, cart_id: str, message: str) -> None:
+        super().__init__(message)
+        self.cart_id = cart_id
+
+
+class CartNotFound(CartError):
+    """No such cart, or it belongs to another customer (which must read as not found)."""
+
+    def __init__(self, cart_id: str) -> None:
+        super().__init__(cart_id, f"cart {cart_id!r} does not exist")
+
+
+class CartClosed(CartError):
+    """The cart was checked out (COMPLETED) and can no longer change."""
+
+    def __init__(self, cart_id: str) -> None:
+        super().__init__(cart_id, f"cart {cart_id!r} is completed and can no longer change")
+
+
+class CartLineNotFound(CartError):
+    """Some of the given line ids are not lines of this cart."""
+
+    def __init__(self, cart_id: str, line_ids: Collection[int]) -> None:
+        self.line_ids = tuple(sorted(line_ids))
+        super().__init__(cart_id, f"cart {cart_id!r} has no lines {list(self.line_ids)}")
+
+
+class CheckoutAttemptLost(Exception):
+    """``create_order`` found no open checkout attempt for its key and order_ref: it was
+    abandoned, swept as stale (its reservation released) or already has an order. The
+    order is not created, so the saga must undo its steps."""
+
+    def __init__(self, order_ref: str) -> None:
+        super().__init__(f"checkout attempt {order_ref!r} is no longer open")
+        self.order_ref = order_ref

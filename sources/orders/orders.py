@@ -1,0 +1,188 @@
+"""Placing an order and changing its status, each in one transaction.
+
+``create_order`` writes the order, its lines and discounts, its first status, completes
+the cart and finishes the checkout attempt together: a failure at any step leaves none of
+it. One cart gives one order: the cart's conditional OPEN -> COMPLETED (and a unique
+``orders.cart_id``) refuse a second. ``transition_order`` changes a status exactly once
+however many callers race: the row is locked, then updated only from an allowed status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from sources.common.db import Database
+
+from . import models as m
+from .addresses import address_from_row, address_values
+from .carts import complete_cart, lock_open_cart
+from .checkout_attempts import finish_checkout_attempt
+from .records import NewOrder, Order, OrderStatus
+
+
+def order_number(order_id: int, placed_at: datetime) -> str:
+    return f"SO-{placed_at.astimezone(UTC):%Y%m%d}-{order_id:06d}"
+
+
+async def create_order(
+    db: Database, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
+) -> Order:
+    if not new.lines:
+        raise ValueError("an order needs at least one line")
+    async with db.begin() as conn:
+        # The cart first: it fails fast on a completed cart, and every writer of a cart
+        # takes its lock before anything else, so two checkouts cannot deadlock.
+        await lock_open_cart(conn, new.cart_id, now)
+        order_id: int = (
+            await conn.execute(
+                insert(m.Order)
+                .values(
+                    # The number needs the id; the unique order_ref holds its place until then.
+                    number=new.order_ref,
+                    customer_id=new.customer_id,
+                    cart_id=new.cart_id,
+                    order_ref=new.order_ref,
+                    status=OrderStatus.PENDING_PAYMENT.value,
+                    currency=new.currency,
+                    subtotal=new.subtotal,
+                    discount_total=new.discount_total,
+                    shipping_total=new.shipping_total,
+                    total=new.total,
+                    deposit_due=new.deposit_due,
+                    created_at=now,
+                    updated_at=now,
+                    **address_values(new.shipping_address),
+                )
+                .returning(m.Order.id)
+            )
+        ).scalar_one()
+        await conn.execute(
+            update(m.Order).where(m.Order.id == order_id).values(number=order_number(order_id, now))
+        )
+        line_ids = (
+            await conn.execute(
+                insert(m.OrderLine).returning(m.OrderLine.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "order_id": order_id,
+                        "sku_id": line.sku_id,
+                        "product_id": line.product_id,
+                        "product_name": line.product_name,
+                        "sku_name": line.sku_name,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price,
+                        "subtotal": line.subtotal,
+                        "total": line.total,
+                        "deposit": line.deposit,
+                        "fulfillment": line.fulfillment,
+                        "supplier_id": line.supplier_id,
+                    }
+                    for line in new.lines
+                ],
+            )
+        ).scalars()
+        discounts = [
+            {
+                "line_id": line_id,
+                "promotion_id": discount.promotion_id,
+                "promotion_name": discount.promotion_name,
+                "amount": discount.amount,
+            }
+            for line_id, line in zip(line_ids, new.lines, strict=True)
+            for discount in line.discounts
+        ]
+        if discounts:
+            await conn.execute(insert(m.OrderLineDiscount), discounts)
+        await conn.execute(
+            insert(m.OrderStatusChange).values(
+                order_id=order_id,
+                from_status=None,
+                to_status=OrderStatus.PENDING_PAYMENT.value,
+                at=now,
+                actor=actor,
+                reason="order placed",
+            )
+        )
+        await complete_cart(
+            conn, new.cart_id, customer_id=new.customer_id, order_id=order_id, now=now
+        )
+        await finish_checkout_attempt(
+            conn,
+            customer_id=new.customer_id,
+            idempotency_key=idempotency_key,
+            order_ref=new.order_ref,
+            order_id=order_id,
+            now=now,
+        )
+        row = (await conn.execute(select(m.Order).where(m.Order.id == order_id))).one()
+    return order_from_row(row)
+
+
+async def transition_order(
+    db: Database,
+    order_id: int,
+    *,
+    to: OrderStatus,
+    allowed_from: Collection[OrderStatus],
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> Order | None:
+    """Moves the order to ``to`` and records why; None (and no change) when the order does
+    not exist or is not in one of ``allowed_from``."""
+    allowed = {status.value for status in allowed_from}
+    async with db.begin() as conn:
+        # FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE already excludes other writers):
+        # a racing transition waits here, then sees the status this one wrote.
+        current = (
+            await conn.execute(
+                select(m.Order.status).where(m.Order.id == order_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if current is None or current not in allowed:
+            return None
+        row = (
+            await conn.execute(
+                update(m.Order)
+                .where(m.Order.id == order_id, m.Order.status == current)
+                .values(status=to.value, updated_at=now)
+                .returning(*m.Order.__table__.c)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        await conn.execute(
+            insert(m.OrderStatusChange).values(
+                order_id=order_id,
+                from_status=current,
+                to_status=to.value,
+                at=now,
+                actor=actor,
+                reason=reason,
+            )
+        )
+    return order_from_row(row)
+
+
+def order_from_row(row: Any) -> Order:
+    return Order(
+        id=row.id,
+        number=row.number,
+        customer_id=row.customer_id,
+        cart_id=row.cart_id,
+        order_ref=row.order_ref,
+        status=OrderStatus(row.status),
+        currency=row.currency,
+        subtotal=row.subtotal,
+        discount_total=row.discount_total,
+        shipping_total=row.shipping_total,
+        total=row.total,
+        deposit_due=row.deposit_due,
+        shipping_address=address_from_row(row),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
