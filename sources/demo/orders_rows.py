@@ -68,10 +68,7 @@ def customer_rows(rng: random.Random, now: datetime) -> tuple[list[Row], list[Ro
                 "country": COUNTRY,
                 "region": region.code,
                 "city": region.city,
-                "line1": (
-                    f"{rng.randint(1, 999)} {rng.choice(STREETS)}, "
-                    f"Building {rng.randint(1, 30)}, Room {rng.randint(1, 32)}{rng.randint(1, 8):02d}"
-                ),
+                "line1": _street_address(rng),
                 "postal_code": region.postal_code,
                 "is_default": True,
             }
@@ -89,3 +86,9 @@ def staff_rows() -> list[Row]:
         }
         for n, member in enumerate(DEMO_STAFF, start=1)
     ]
+
+
+def _street_address(rng: random.Random) -> str:
+    street = f"{rng.randint(1, 999)} {rng.choice(STREETS)}"
+    room = f"{rng.randint(1, 32)}{rng.randint(1, 8):02d}"  # floor and door: "1203"
+    return f"{street}, Building {rng.randint(1, 30)}, Room {room}"

@@ -4,14 +4,16 @@ beside it, so the two never disagree in a fresh shop."""
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from typing import Any
 
 from .catalog_data import BRANDS, CATEGORY_TREE, SUPPLIERS, CategoryNode
-from .products import ProductDraft
+from .drafts import ProductDraft
 from .shop_data import CURRENCY, WAREHOUSES
 
 Row = dict[str, Any]
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def category_rows() -> list[Row]:
@@ -169,5 +171,4 @@ def supplier_stock_rows(catalogue: list[ProductDraft]) -> list[Row]:
 
 
 def _slugify(name: str) -> str:
-    words = "".join(c.lower() if c.isalnum() else " " for c in name).split()
-    return "-".join(words)
+    return _NOT_SLUG.sub("-", name.lower()).strip("-")

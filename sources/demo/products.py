@@ -1,21 +1,17 @@
-"""The demo catalogue as a plan: every product with its SKUs, prices and stock decided in
-Python before any row exists, so ids, prices, stock and the listing projection agree by
-construction, and one seed gives the same shop every time.
+"""Drafting the demo catalogue from the product lines, with one seeded generator.
 
 Every special case a storefront or checkout must handle is *placed*, not left to chance:
-counts come from ``CatalogueMix`` and positions from the seeded generator, so even the
-smallest shop has presales in each state, drop-ship items, bundles, services, unpublished,
-sold-out and discontinued products.
+counts come from ``CatalogueMix`` and positions from the generator, so even the smallest
+shop has presales in each state, drop-ship items, bundles, services, unpublished, sold-out
+and discontinued products, and every leaf category has products.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from enum import Enum
+from decimal import ROUND_DOWN, Decimal
 
 from sources.common.money import quantize
 
@@ -29,137 +25,23 @@ from .catalog_data import (
     ProductLine,
     ServiceOffer,
 )
+from .drafts import (
+    MAX_PRICE,
+    PRESALE_ROLES,
+    CatalogueMix,
+    PresaleTerms,
+    ProductDraft,
+    Role,
+    SkuDraft,
+    nice_price,
+)
 from .shop_data import DELIVERABLE_REGIONS, WAREHOUSES
 
 DAY = 86_400  # seconds
-MIN_PRICE = Decimal("9.90")
-MAX_PRICE = Decimal("19999.00")
 SERVICE_STOCK = 100_000  # services never run out; a stock row keeps "available" meaningful
 PRESALE_PURCHASE_LIMIT = 2
 BUNDLE_PRICE = Decimal("0.92")  # of the parts' sale prices
 SERVICE_QUALIFIERS = ("Express", "Weekend", "Premium", "Same-Day", "Evening")
-
-
-class Role(Enum):
-    PHYSICAL = "physical"
-    DROPSHIP = "dropship"
-    SERVICE = "service"
-    BUNDLE = "bundle"
-    PRESALE_OPEN = "presale-open"
-    PRESALE_UPCOMING = "presale-upcoming"
-    PRESALE_ENDED = "presale-ended"
-
-
-PRESALE_ROLES = (Role.PRESALE_OPEN, Role.PRESALE_UPCOMING, Role.PRESALE_ENDED)
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogueMix:
-    """How many products of each special kind a shop of ``size`` products gets."""
-
-    size: int
-    services: int
-    bundles: int
-    dropship: int
-    presale_open: int
-    presale_upcoming: int
-    presale_ended: int
-    unpublished: int
-    sold_out: int
-    discontinued: int
-
-    @classmethod
-    def for_size(cls, size: int) -> CatalogueMix:
-        return cls(
-            size=size,
-            services=max(len(SERVICE_OFFERS), size // 30),
-            bundles=max(4, size // 40),
-            dropship=max(6, size // 15),
-            presale_open=max(3, size // 60),
-            presale_upcoming=max(1, size // 400),
-            presale_ended=max(1, size // 400),
-            unpublished=max(1, round(size * 0.05)),
-            sold_out=max(2, size // 60),
-            discontinued=max(1, size // 120),
-        )
-
-
-# Small enough for quick tests, large enough that every leaf category gets a product.
-MIN_PRODUCTS = 60
-
-
-@dataclass(frozen=True, slots=True)
-class PresaleTerms:
-    deposit: Decimal
-    starts_at: datetime
-    ends_at: datetime
-    ships_from: datetime
-
-
-@dataclass(slots=True)
-class SkuDraft:
-    label: str
-    list_amount: Decimal
-    sale_amount: Decimal
-    cost_amount: Decimal
-    is_active: bool = True
-    purchase_limit: int | None = None
-    warehouse_stock: dict[int, int] = field(default_factory=dict)  # warehouse id -> on hand
-    supplier_available: int | None = None  # drop-ship feed; None: not drop-shipped
-    id: int = 0  # assigned once the whole catalogue is drafted
-
-    @property
-    def available(self) -> int:
-        return sum(self.warehouse_stock.values()) + (self.supplier_available or 0)
-
-
-@dataclass(slots=True)
-class ProductDraft:
-    id: int
-    role: Role
-    code: str
-    name: str
-    description: str
-    category: str  # leaf category slug
-    brand: str | None
-    created_at: datetime
-    stamp: datetime  # when its prices and stock were last touched
-    skus: list[SkuDraft]
-    supplier: str | None = None
-    is_published: bool = True
-    presale: PresaleTerms | None = None
-    service_regions: tuple[str, ...] = ()
-    bundle_of: tuple[SkuDraft, ...] = ()
-    installs: tuple[str, ...] = ()  # services: categories whose products they install
-
-    @property
-    def kind(self) -> str:
-        return {Role.SERVICE: "SERVICE", Role.BUNDLE: "BUNDLE"}.get(self.role, "PHYSICAL")
-
-    @property
-    def fulfillment(self) -> str:
-        return "DROPSHIP" if self.role is Role.DROPSHIP else "WAREHOUSE"
-
-    @property
-    def is_in_stock(self) -> bool:
-        """The listing projection: some active SKU can be shipped now."""
-        return any(s.is_active and s.available > 0 for s in self.skus)
-
-    @property
-    def price_range(self) -> tuple[Decimal | None, Decimal | None]:
-        prices = [s.sale_amount for s in self.skus if s.is_active]
-        return (min(prices), max(prices)) if prices else (None, None)
-
-
-def nice_price(amount: Decimal) -> Decimal:
-    """Round to a price a shop would print: 29.90, 459.00, 2999.00."""
-    if amount < 100:
-        price = max(amount.to_integral_value(ROUND_HALF_UP), Decimal(10)) - Decimal("0.10")
-    elif amount < 1000:
-        price = (amount / 10).to_integral_value(ROUND_HALF_UP) * 10 - 1
-    else:
-        price = (amount / 100).to_integral_value(ROUND_HALF_UP) * 100 - 1
-    return quantize(min(max(price, MIN_PRICE), MAX_PRICE))
 
 
 def draft_catalogue(rng: random.Random, mix: CatalogueMix, now: datetime) -> list[ProductDraft]:
@@ -194,9 +76,10 @@ class _Drafter:
             len(by_role[Role.DROPSHIP]),
         )
         presale_lines = [line for line in PRODUCT_LINES if line.has_models]
-        offers = list(SERVICE_OFFERS) + [
-            rng.choice(SERVICE_OFFERS) for _ in range(mix.services - len(SERVICE_OFFERS))
-        ]
+        offers = iter(
+            list(SERVICE_OFFERS)
+            + [rng.choice(SERVICE_OFFERS) for _ in range(mix.services - len(SERVICE_OFFERS))]
+        )
 
         drafts: dict[int, ProductDraft] = {}
         offered: set[str] = set()
@@ -208,7 +91,7 @@ class _Drafter:
             elif role in PRESALE_ROLES:
                 drafts[i] = self._goods(i, role, rng.choice(presale_lines), created[i])
             elif role is Role.SERVICE:
-                offer = offers.pop(0)
+                offer = next(offers)
                 drafts[i] = self._service(i, offer, created[i], is_repeat=offer.code in offered)
                 offered.add(offer.code)
             if i in sold_out:
@@ -220,14 +103,9 @@ class _Drafter:
             if i in unpublished:
                 drafts[i].is_published = False
 
-        parts = [
-            p
-            for p in drafts.values()
-            if p.role is Role.PHYSICAL and p.is_published and p.is_in_stock
-        ]
-        services = [p for p in drafts.values() if p.role is Role.SERVICE]
+        bundler = _Bundler(drafts.values())
         for i in by_role[Role.BUNDLE]:
-            drafts[i] = self._bundle(i, created[i], parts, services)
+            drafts[i] = self._bundle(i, created[i], bundler)
 
         catalogue = [drafts[i] for i in range(mix.size)]
         sku_id = 0
@@ -290,7 +168,7 @@ class _Drafter:
             for sku in skus:
                 sku.supplier_available = 0 if rng.random() < 0.12 else rng.randint(20, 999)
         else:
-            count = rng.choices((1, 2, 3), weights=(30, 40, 30))[0]
+            count = rng.choices((1, 2, 3), cum_weights=(30, 70, 100))[0]
             warehouses = sorted(rng.sample([w.id for w in WAREHOUSES], count))
             for sku in skus:
                 sku.warehouse_stock = self._stock(warehouses)
@@ -299,8 +177,8 @@ class _Drafter:
         if presale:
             for sku in skus:
                 sku.purchase_limit = PRESALE_PURCHASE_LIMIT
-            ships = presale.ships_from
-            closing = f"Pre-order with a ¥{presale.deposit} deposit; ships from {ships:%d %B %Y}."
+            ships = f"{presale.ships_from.day} {presale.ships_from:%B %Y}"
+            closing = f"Pre-order with a ¥{presale.deposit} deposit; ships from {ships}."
         elif role is Role.DROPSHIP:
             closing = "Ships directly from our partner within 3 to 5 days."
         else:
@@ -317,7 +195,7 @@ class _Drafter:
             role=role,
             code=line.code,
             name=name,
-            description=f"The {name} {first} and {second}. {closing}",
+            description=f"{name} with {first} and {second}. {closing}",
             category=line.category,
             brand=rng.choice(line.brands),
             created_at=created,
@@ -329,7 +207,7 @@ class _Drafter:
 
     def _variant_labels(self, line: ProductLine) -> list[str]:
         options = line.variants.options
-        count = min(self.rng.choices((1, 2, 3, 4), weights=(35, 30, 20, 15))[0], len(options))
+        count = min(self.rng.choices((1, 2, 3, 4), cum_weights=(35, 65, 85, 100))[0], len(options))
         if line.variants.is_ordered:
             start = self.rng.randrange(len(options) - count + 1)
             return list(options[start : start + count])
@@ -391,20 +269,11 @@ class _Drafter:
             installs=offer.installs,
         )
 
-    def _bundle(
-        self,
-        i: int,
-        created: datetime,
-        parts: list[ProductDraft],
-        services: list[ProductDraft],
-    ) -> ProductDraft:
-        """One in-stock physical SKU plus the service that installs (or, failing that,
-        protects) it, sold as one SKU for less than the two apart."""
+    def _bundle(self, i: int, created: datetime, bundler: _Bundler) -> ProductDraft:
         rng = self.rng
-        goods = rng.choice([p for p in parts if _has_installer(p, services)] or parts)
+        goods = rng.choice(bundler.goods)
         part = rng.choice([s for s in goods.skus if s.is_active and s.available > 0])
-        fitting = [s for s in services if goods.category in s.installs]
-        service = rng.choice(fitting or [s for s in services if not s.installs] or services)
+        service = rng.choice(bundler.installers.get(goods.category) or bundler.protections)
         extra = service.skus[0]
 
         list_amount = min(part.list_amount + extra.list_amount, MAX_PRICE)
@@ -422,8 +291,7 @@ class _Drafter:
             code="BDL",
             name=f"{goods.name}{variant} with {service.name}",
             description=(
-                f"The {goods.name} together with {service.name.lower()}, "
-                "for less than buying them apart."
+                f"{goods.name} together with {service.name}, for less than buying them apart."
             ),
             category=goods.category,
             brand=goods.brand,
@@ -440,5 +308,19 @@ class _Drafter:
         return max(created, self.now - timedelta(seconds=self.rng.randrange(600, 14 * DAY)))
 
 
-def _has_installer(goods: ProductDraft, services: list[ProductDraft]) -> bool:
-    return any(goods.category in s.installs for s in services)
+class _Bundler:
+    """What bundles are made of: one in-stock physical SKU plus the service that installs
+    its product (or, where nothing installs it, one that protects it)."""
+
+    def __init__(self, drafts: Iterable[ProductDraft]) -> None:
+        drafted = list(drafts)
+        services = [p for p in drafted if p.role is Role.SERVICE]
+        self.installers: dict[str, list[ProductDraft]] = {}
+        for service in services:
+            for category in service.installs:
+                self.installers.setdefault(category, []).append(service)
+        self.protections = [s for s in services if not s.installs] or services
+        orderable = [
+            p for p in drafted if p.role is Role.PHYSICAL and p.is_published and p.is_in_stock
+        ]
+        self.goods = [p for p in orderable if p.category in self.installers] or orderable

@@ -12,7 +12,7 @@ from typing import Any
 
 from sources.common.money import quantize
 
-from .products import ProductDraft, Role
+from .drafts import ProductDraft, Role
 from .shop_data import CURRENCY
 
 Row = dict[str, Any]
@@ -164,7 +164,11 @@ def _pick_products(rng: random.Random, catalogue: list[ProductDraft], category: 
 
 
 def _target(
-    target_id: int, promotion_id: int, *, product_id: int | None = None, category_id: int | None = None
+    target_id: int,
+    promotion_id: int,
+    *,
+    product_id: int | None = None,
+    category_id: int | None = None,
 ) -> Row:
     return {
         "id": target_id,

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.catalog import models as catalog
 from sources.common.db import Database
@@ -26,8 +27,9 @@ from sources.orders import models as orders
 from sources.pricing import models as pricing
 
 from . import product_rows as rows
+from .drafts import MIN_PRODUCTS, CatalogueMix
 from .orders_rows import customer_rows, region_rows, staff_rows
-from .products import MIN_PRODUCTS, CatalogueMix, draft_catalogue
+from .products import draft_catalogue
 from .promotions import DEMO_COUPON_CODES, promotion_rows
 from .shop_data import DEMO_STAFF, DemoStaffMember
 
@@ -147,6 +149,7 @@ async def seed_demo_shop(
             for table, table_rows in shop.tables[name]:
                 for start in range(0, len(table_rows), CHUNK_ROWS):
                     await conn.execute(insert(table), table_rows[start : start + CHUNK_ROWS])
+            await _continue_id_sequences(conn, [table for table, _ in shop.tables[name]])
     return shop.summary
 
 
@@ -155,6 +158,25 @@ async def is_seeded(dbs: Mapping[str, Database]) -> bool:
     async with dbs["catalog"].connect() as conn:
         first = await conn.scalar(select(catalog.Product.id).limit(1))
     return first is not None
+
+
+async def _continue_id_sequences(conn: AsyncConnection, tables: list[Table]) -> None:
+    """Rows carry explicit ids, so the shop is reproducible; PostgreSQL's sequences do not
+    see them. Move each past the highest id, or the next row inserted without an id (a new
+    customer, a new promotion) would collide with a demo row. SQLite needs nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        column = table.autoincrement_column
+        if column is None:
+            continue
+        await conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence(:table, :column), "
+                f'COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, false)'
+            ),
+            {"table": table.name, "column": column.name},
+        )
 
 
 def _rng(part: str) -> random.Random:
