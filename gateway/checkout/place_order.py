@@ -22,7 +22,7 @@ from decimal import Decimal
 
 import orjson
 
-from sources.inventory.records import ReservationRequest
+from sources.inventory.records import ReservationRequest, ReservationStatus
 from sources.orders.records import (
     AttemptState,
     Cart,
@@ -33,7 +33,7 @@ from sources.orders.records import (
     Order,
     OrderStatus,
 )
-from sources.orders.store import CartClosed
+from sources.orders.store import CartClosed, CheckoutAttemptLost
 
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
@@ -157,6 +157,10 @@ async def _place(
         ttl=policy.reservation_ttl,
     )
     if not reservation.ok:
+        if reservation.status is ReservationStatus.RELEASED:  # a stale attempt's hold
+            return _fail(
+                UserErrorCode.INSUFFICIENT_STOCK, "the stock hold expired; please try again"
+            )
         return CheckoutResult(None, _shortage_problems(snapshot, reservation.shortages))
 
     coupon_ids = [

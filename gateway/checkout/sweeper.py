@@ -25,12 +25,16 @@ class SweepReport:
 async def sweep(sources: Sources, now: datetime | None = None) -> SweepReport:
     now = now or datetime.now(UTC)
     released = await sources.inventory.sweep_expired(now)
-    stale = await sources.orders.stale_checkout_attempts(now - ATTEMPT_GRACE)
-    for order_ref in stale:
-        await sources.pricing.release_coupon_uses(order_ref, now)
-        await sources.inventory.release_reservation(order_ref, now)
-        await sources.orders.forget_checkout_attempt(order_ref)
-    return SweepReport(released, len(stale))
+    cutoff = now - ATTEMPT_GRACE
+    cleared = 0
+    for order_ref in await sources.orders.stale_checkout_attempts(cutoff):
+        # Forget first: only if the attempt is still stale (a retry may have taken it over
+        # and now owns what it holds) do its hold and coupon uses go back.
+        if await sources.orders.forget_checkout_attempt(order_ref, older_than=cutoff):
+            await sources.pricing.release_coupon_uses(order_ref, now)
+            await sources.inventory.release_reservation(order_ref, now)
+            cleared += 1
+    return SweepReport(released, cleared)
 
 
 async def run_forever(sources: Sources, interval_s: float) -> None:
