@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sources.common.models import NAMING_CONVENTION, AuditColumns
@@ -65,6 +75,25 @@ class PromotionTarget(Base):
     promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"), index=True)
     product_id: Mapped[int | None] = mapped_column(Integer, index=True)
     category_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class CouponUse(Base):
+    """One use of a coupon by one order. A released use (the order was cancelled or its
+    placement undone) no longer counts against the coupon's limits; the row stays, so
+    ``order_ref`` keeps recording idempotent and the history stays readable."""
+
+    __tablename__ = "coupon_usages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"))
+    customer_id: Mapped[int] = mapped_column(Integer)
+    order_ref: Mapped[str] = mapped_column(String(200), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("promotion_id", "order_ref", name="uq_coupon_usages_promotion_order"),
+        Index("ix_coupon_usages_promotion_customer", "promotion_id", "customer_id"),
+    )
 
 
 class AuditEntry(AuditColumns, Base):

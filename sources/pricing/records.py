@@ -49,14 +49,22 @@ class Promotion:
     currency: str
     product_ids: frozenset[int]
     category_ids: frozenset[int]
+    # Coupon limits (None: unlimited) and the merchandising team's pause switch; defaulted so
+    # records built before they existed still construct.
+    usage_limit: int | None = None
+    per_customer_limit: int | None = None
+    is_active: bool = True
 
     @property
     def coupon_required(self) -> bool:
         return self.coupon_code is not None
 
     def is_live(self, at: datetime) -> bool:
-        return (self.starts_at is None or self.starts_at <= at) and (
-            self.ends_at is None or at < self.ends_at
+        """Active and inside its window (``starts_at`` inclusive, ``ends_at`` exclusive)."""
+        return (
+            self.is_active
+            and (self.starts_at is None or self.starts_at <= at)
+            and (self.ends_at is None or at < self.ends_at)
         )
 
     def targets(self, product_id: int, category_path: tuple[int, ...]) -> bool:

@@ -7,12 +7,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.db import Database
 
+from . import coupons
 from . import models as m
+from .engine import CouponUsage, coupon_key
 from .records import Price, Promotion, PromotionKind, PromotionScope
 
 
@@ -160,6 +162,9 @@ class PricingStore:
                 currency=p.currency,
                 product_ids=frozenset(products.get(p.id, ())),
                 category_ids=frozenset(categories.get(p.id, ())),
+                usage_limit=p.usage_limit,
+                per_customer_limit=p.per_customer_limit,
+                is_active=p.is_active,
             )
             for p in promos
         ]
@@ -176,3 +181,41 @@ class PricingStore:
         return {
             pid: [p for p in live if p.targets(pid, path)] for pid, path in category_paths.items()
         }
+
+    async def promotions_for_checkout(
+        self, coupon_codes: Sequence[str], at: datetime
+    ) -> list[Promotion]:
+        """What the promotion engine needs to price a cart: the live automatic promotions,
+        plus every promotion whose coupon code matches a typed code (case-insensitive),
+        whatever its window or pause switch, so the engine can say EXPIRED, not NOT_FOUND."""
+        automatic = and_(m.Promotion.coupon_code.is_(None), *_live_at(at))
+        keys = sorted({coupon_key(code) for code in coupon_codes} - {""})
+        if not keys:
+            return await self._promotions(automatic)
+        typed = func.lower(m.Promotion.coupon_code).in_(keys)
+        return await self._promotions(or_(automatic, typed))
+
+    async def coupon_usage(
+        self, promotion_ids: Sequence[int], customer_id: int | None
+    ) -> dict[int, CouponUsage]:
+        """Uses that count against each coupon's limits (released ones do not), in total
+        and by ``customer_id`` (0 for an anonymous buyer); every id asked for is a key."""
+        return await coupons.coupon_usage(self.db, promotion_ids, customer_id)
+
+    async def record_coupon_uses(
+        self, *, order_ref: str, customer_id: int, promotion_ids: Sequence[int], at: datetime
+    ) -> list[int]:
+        """Record one use of each coupon promotion among ``promotion_ids`` for an order, all
+        or nothing: returns the ids whose limit is reached (then nothing is recorded), or
+        [] on success and when ``order_ref`` was already recorded. See coupons.py."""
+        return await coupons.record_coupon_uses(
+            self.db,
+            order_ref=order_ref,
+            customer_id=customer_id,
+            promotion_ids=promotion_ids,
+            at=at,
+        )
+
+    async def release_coupon_uses(self, order_ref: str, at: datetime) -> int:
+        """Give an order's coupon uses back, exactly once; returns how many were released."""
+        return await coupons.release_coupon_uses(self.db, order_ref, at)
