@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -33,7 +34,7 @@ from sources.orders.records import (
     Order,
     OrderStatus,
 )
-from sources.orders.store import CartClosed, CheckoutAttemptLost
+from sources.orders.store import CartClosed
 
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
@@ -219,7 +220,7 @@ def _applied(pricing: CartPricing) -> list[int]:
     return list(seen)
 
 
-def _shortage_problems(snapshot: CartSnapshot, shortages: dict[int, int]) -> list[Problem]:
+def _shortage_problems(snapshot: CartSnapshot, shortages: Mapping[int, int]) -> list[Problem]:
     problems: list[Problem] = []
     for line in snapshot.cart.lines:
         product = snapshot.product_of(line.sku_id)

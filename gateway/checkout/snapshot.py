@@ -7,11 +7,10 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from sources.pricing.engine import CouponUsage
-
 from sources.catalog.records import BundleItem, Category, Product, ProductKind, Sku
 from sources.inventory.records import StockLevel
 from sources.orders.records import Cart, Customer, Region
+from sources.pricing.engine import CouponUsage
 from sources.pricing.records import Price, Promotion
 
 from ..sources import Sources
@@ -70,43 +69,36 @@ async def load_snapshot(
     region_code = cart.shipping_address.region if cart.shipping_address else None
     owner = customer_id or cart.customer_id
 
-    (
-        categories,
-        prices,
-        stock,
-        service_areas,
-        regions,
-        customers,
-        purchased,
-        promotions,
-    ) = await asyncio.gather(
-        catalog.categories_by_ids(category_ids),
-        pricing.prices_by_sku_ids(all_sku_ids, currency),
-        inventory.stock_by_sku_ids(all_sku_ids),
-        catalog.service_areas_by_product_ids(service_ids),
-        orders.regions_by_codes([region_code] if region_code else []),
-        orders.customers_by_ids([owner] if owner else []),
-        orders.purchased_quantities(owner, sku_ids) if owner else _no_purchases(),
-        pricing.promotions_for_checkout(cart.coupon_codes, now),
-    )
-    coupon_ids = [p.id for p in promotions if p.coupon_code is not None]
+    # One round of independent reads, one call per source method.
+    async with asyncio.TaskGroup() as reads:
+        categories = reads.create_task(catalog.categories_by_ids(category_ids))
+        prices = reads.create_task(pricing.prices_by_sku_ids(all_sku_ids, currency))
+        stock = reads.create_task(inventory.stock_by_sku_ids(all_sku_ids))
+        service_areas = reads.create_task(catalog.service_areas_by_product_ids(service_ids))
+        regions = reads.create_task(orders.regions_by_codes([region_code] if region_code else []))
+        customers = reads.create_task(orders.customers_by_ids([owner] if owner else []))
+        purchased = reads.create_task(
+            orders.purchased_quantities(owner, sku_ids) if owner else _no_purchases()
+        )
+        promotions = reads.create_task(pricing.promotions_for_checkout(cart.coupon_codes, now))
+    coupon_ids = [p.id for p in promotions.result() if p.coupon_code is not None]
     usage = await pricing.coupon_usage(coupon_ids, owner) if coupon_ids else {}
     return CartSnapshot(
         cart=cart,
-        customer=customers.get(owner) if owner else None,
+        customer=customers.result().get(owner) if owner else None,
         now=now,
         currency=currency,
         skus={**part_skus, **skus},
         products=all_products,
-        categories=categories,
-        prices=prices,
-        stock=stock,
+        categories=categories.result(),
+        prices=prices.result(),
+        stock=stock.result(),
         bundles=bundles,
-        service_areas=service_areas,
-        region=regions.get(region_code) if region_code else None,
-        promotions=promotions,
+        service_areas=service_areas.result(),
+        region=regions.result().get(region_code) if region_code else None,
+        promotions=promotions.result(),
         coupon_usage=usage,
-        purchased=purchased,
+        purchased=purchased.result(),
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from sources.orders.records import Cart as CartRecord
+
 from ..checkout import carts
 from ..checkout.carts import CartChange, LineRequest
 from ..schema.cart import (
@@ -43,7 +45,7 @@ def _payload(change: CartChange) -> CartPayload:
     )
 
 
-async def _cart(info: Info, cart_id: str) -> carts.Cart | None:
+async def _cart(info: Info, cart_id: str) -> CartRecord | None:
     token = cart_token(cart_id)
     if token is None:
         return None
@@ -65,7 +67,7 @@ async def cart_create(info: Info, input: CartCreateInput) -> CartPayload:
         address=input.shipping_address.to_record() if input.shipping_address else None,
         now=ctx.now,
     )
-    return _payload(change)
+    return await _with_coupon_problems(info, change)
 
 
 async def cart_lines_add(
@@ -107,13 +109,17 @@ async def cart_coupons_set(
     if record is None:
         return _payload(carts.not_found())
     change = await carts.set_coupons(info.context.sources, record, coupon_codes, info.context.now)
-    if change.cart is None or change.problems:
+    return await _with_coupon_problems(info, change)
+
+
+async def _with_coupon_problems(info: Info, change: CartChange) -> CartPayload:
+    """Codes are kept as typed; the payload says which do not apply now, and why."""
+    if change.cart is None or not change.cart.coupon_codes:
         return _payload(change)
-    # Codes are kept as typed; the payload says which do not apply, and why.
-    priced = Cart.from_record(change.cart)
-    evaluation = await priced.evaluation(info)
+    cart = Cart.from_record(change.cart)
+    evaluation = await cart.evaluation(info)  # memoised: the cart's fields reuse it
     coupon_problems = [p for p in evaluation.problems if p.code.value.startswith("COUPON_")]
-    return CartPayload(cart=priced, user_errors=user_errors(coupon_problems))
+    return CartPayload(cart=cart, user_errors=user_errors([*change.problems, *coupon_problems]))
 
 
 async def cart_shipping_address_set(
