@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -14,9 +17,18 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
+from .cache import invalidation
+from .cache.admin import invalidate_endpoint
+from .cache.browsing import browsing_sources
+from .cache.entities import ReadThrough
+from .cache.factory import build_cache
+from .cache.front import GraphQLFront
+from .cache.persisted import PersistedQueries, load_allow_list
+from .cache.responses import ResponseCache
+from .checkout.sweeper import run_forever
 from .context import GatewayContext
 from .loaders import Loaders
 from .metrics import Metrics, RequestStats
@@ -27,7 +39,7 @@ from .observability import (
     configure_logging,
 )
 from .schema import build_schema
-from .settings import Settings
+from .settings import ConfigurationError, Settings
 from .sources import Sources
 
 
@@ -42,10 +54,20 @@ def _viewer(verifier: TokenVerifier, request: Request) -> Viewer:
 
 
 class GatewayGraphQL(GraphQL[GatewayContext, None]):
-    def __init__(self, settings: Settings, sources: Sources, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sources: Sources,
+        metrics: Metrics,
+        cache: ReadThrough | None = None,
+    ) -> None:
         extensions: list[type[SchemaExtension]] = [OperationMetrics]
         if settings.is_production:
             extensions.append(MaskInternalErrors)
+        # A repeated query skips parsing and validation (bounded: clients can send anything).
+        # (Factories: strawberry shares their LRU across requests, keyed by maxsize.)
+        extensions.append(cast("type[SchemaExtension]", lambda: ParserCache(maxsize=1024)))
+        extensions.append(cast("type[SchemaExtension]", lambda: ValidationCache(maxsize=1024)))
         super().__init__(
             build_schema(extensions=extensions),
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -54,6 +76,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         self.settings = settings
         self.sources = sources
         self.metrics = metrics
+        self.cache = cache
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -72,6 +95,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
                 batching=self.settings.batching,
                 currency=self.settings.currency,
                 now=now,
+                cache=self.cache,
             ),
             viewer=request.state.viewer,
             stats=stats,
@@ -90,14 +114,41 @@ class _AsgiEndpoint:
         await self.app(scope, receive, send)
 
 
+def _persisted_queries(settings: Settings, cache: ReadThrough | None) -> PersistedQueries:
+    path = Path(settings.persisted_queries_file)
+    try:
+        allow_list = load_allow_list(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"configuration error: PERSISTED_QUERIES_FILE: {exc}") from None
+    if settings.persisted_queries_only and not allow_list:
+        raise ConfigurationError(
+            f"configuration error: PERSISTED_QUERIES_ONLY=true but {path} registers no "
+            "queries (run `gateway persisted add FILE`)"
+        )
+    return PersistedQueries(cache, allow_list, only=settings.persisted_queries_only)
+
+
 def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlette:
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
     sources = sources or Sources.from_settings(settings)
     for store in sources.stores():
         metrics.count_calls(store)
-    graphql_app = GatewayGraphQL(settings, sources, metrics)
+    cache = build_cache(settings, metrics.registry)
+    # Browsing reads listings through the cache; checkout, handed the same object, reads
+    # every other method straight from the stores (see gateway/cache/browsing.py).
+    browsing = browsing_sources(sources, cache)
+    if cache is not None:
+        for handle in (sources, browsing):
+            invalidation.register(handle, cache)
+        invalidation.drop_stock_after_reservations(sources)
+    graphql_app = GatewayGraphQL(settings, browsing, metrics, cache)
     verifier = TokenVerifier(settings)
+    front = GraphQLFront(
+        graphql_app,
+        _persisted_queries(settings, cache),
+        ResponseCache(cache) if cache is not None and settings.cache.response_cache else None,
+    )
 
     async def graphql(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
@@ -115,7 +166,8 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
             )
             await response(scope, receive, send)
             return
-        await graphql_app(scope, receive, send)
+        anonymous = scope["state"]["viewer"] is ANONYMOUS
+        await front(scope, receive, send, anonymous)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -126,17 +178,40 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         body = {
             "status": "ok" if ready else "unavailable",
             "sources": sources_status,
-            "cache": "in-process" if settings.redis_url is None else "redis",
+            "cache": await cache.cache.health() if cache is not None else "off",
         }
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def admin_invalidate(request: Request) -> Response:
+        return await invalidate_endpoint(
+            request, settings=settings, verifier=verifier, sources=sources, cache=cache
+        )
 
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
-        await sources.close()
+        sweeper = (
+            asyncio.create_task(run_forever(sources, settings.sweep_interval_seconds))
+            if settings.sweep_interval_seconds > 0
+            else None
+        )
+        # Every process hears every other's invalidations and drops its near-cache copies.
+        listener = asyncio.create_task(cache.cache.listen()) if cache is not None else None
+        try:
+            yield
+        finally:
+            for task in (sweeper, listener):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            if cache is not None:
+                await cache.cache.close()
+                for handle in (sources, browsing):
+                    invalidation.unregister(handle)
+            await sources.close()
 
     app = Starlette(
         routes=[
@@ -144,6 +219,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Route("/admin/invalidate", admin_invalidate, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
@@ -151,4 +227,5 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     app.state.settings = settings
     app.state.sources = sources
     app.state.metrics = metrics
+    app.state.cache = cache
     return app

@@ -30,10 +30,53 @@ async def _seed(settings: Settings, products: int, reset: bool) -> str:
             return "the demo shop is already seeded (use --reset to start over)"
         started = time.perf_counter()
         summary = await seed_demo_shop(dbs, products=products)
+        if reset:
+            await _forget_cached_shop(settings)
         return f"seeded {summary} in {time.perf_counter() - started:.1f}s"
     finally:
         for db in dbs.values():
             await db.dispose()
+
+
+async def _forget_cached_shop(settings: Settings) -> None:
+    """A reseeded shop shares no ids' meaning with the old one: drop the shared cache (and,
+    through its channel, every running gateway's near copies)."""
+    from prometheus_client import CollectorRegistry
+
+    from .cache.factory import build_cache
+
+    cache = build_cache(settings, CollectorRegistry())
+    if cache is not None and settings.uses_redis:
+        await cache.cache.invalidate_everything()
+        await cache.cache.close()
+
+
+def _persisted_add(settings: Settings, path: str) -> str:
+    from pathlib import Path
+
+    from .cache.persisted import add_to_allow_list, read_operations
+
+    operations = read_operations(Path(path))
+    new = add_to_allow_list(Path(settings.persisted_queries_file), operations)
+    return (
+        f"registered {len(operations)} operation(s) from {path} ({new} new) in "
+        f"{settings.persisted_queries_file}"
+    )
+
+
+async def _sweep(settings: Settings) -> str:
+    from .checkout.sweeper import sweep
+    from .sources import Sources
+
+    sources = Sources.from_settings(settings)
+    try:
+        report = await sweep(sources)
+    finally:
+        await sources.close()
+    return (
+        f"released {report.reservations_released} expired reservations, "
+        f"cleared {report.attempts_cleared} abandoned checkouts"
+    )
 
 
 async def _customer_id(settings: Settings, email: str) -> int | None:
@@ -84,6 +127,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=None)
 
+    persisted = commands.add_parser("persisted", help="the persisted-query allow-list")
+    persisted_commands = persisted.add_subparsers(dest="persisted_command", required=True)
+    add = persisted_commands.add_parser(
+        "add",
+        help="register a client's operations (a .graphql document, an Apollo manifest or "
+        "a {hash: query} JSON map) in PERSISTED_QUERIES_FILE",
+    )
+    add.add_argument("file")
+
+    commands.add_parser(
+        "sweep", help="release expired stock holds and abandoned checkouts' coupon uses"
+    )
+
     token = commands.add_parser(
         "token", help="print a development token (signed with GATEWAY_JWT_SECRET)"
     )
@@ -115,6 +171,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("--products must be at least 1", file=sys.stderr)
             return 2
         print(asyncio.run(_seed(settings, args.products, args.reset)))
+        return 0
+    if args.command == "persisted":
+        try:
+            print(_persisted_add(settings, args.file))
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "sweep":
+        print(asyncio.run(_sweep(settings)))
         return 0
     if args.command == "serve":
         import uvicorn

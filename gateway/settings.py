@@ -6,13 +6,17 @@ names the variable, instead of a traceback or a half-configured server.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .cache.settings import CacheSettings
+
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 
 
@@ -54,6 +58,25 @@ class Settings(BaseSettings):
     ] = 10
 
     redis_url: Annotated[str | None, Field(validation_alias=_env("REDIS_URL"))] = None
+    redis_cluster_url: Annotated[str | None, Field(validation_alias=_env("REDIS_CLUSTER_URL"))] = (
+        None
+    )
+    redis_socket_timeout_ms: Annotated[
+        float, Field(gt=0, le=10_000, validation_alias=_env("REDIS_SOCKET_TIMEOUT_MS"))
+    ] = 100.0
+    redis_max_connections: Annotated[
+        int, Field(ge=1, le=10_000, validation_alias=_env("REDIS_MAX_CONNECTIONS"))
+    ] = 64
+    cache: Annotated[CacheSettings, Field(default_factory=CacheSettings)]
+    admin_secret: Annotated[
+        str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
+    ] = None
+    persisted_queries_only: Annotated[
+        bool, Field(validation_alias=_env("PERSISTED_QUERIES_ONLY"))
+    ] = False
+    persisted_queries_file: Annotated[
+        str, Field(validation_alias=_env("PERSISTED_QUERIES_FILE"))
+    ] = "./data/persisted-queries.json"
 
     jwt_secret: Annotated[
         str, Field(min_length=32, validation_alias=_env("GATEWAY_JWT_SECRET"))
@@ -80,6 +103,15 @@ class Settings(BaseSettings):
     currency: Annotated[
         str, Field(pattern=r"^[A-Z]{3}$", validation_alias=_env("GATEWAY_CURRENCY"))
     ] = "CNY"
+    free_shipping_over: Annotated[
+        Decimal, Field(ge=0, validation_alias=_env("GATEWAY_FREE_SHIPPING_OVER"))
+    ] = Decimal("199.00")
+    reservation_ttl_seconds: Annotated[
+        int, Field(ge=10, le=86_400, validation_alias=_env("RESERVATION_TTL"))
+    ] = 900
+    sweep_interval_seconds: Annotated[
+        float, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_SWEEP_INTERVAL_SECONDS"))
+    ] = 30.0
     max_page_size: Annotated[
         int, Field(ge=1, le=1000, validation_alias=_env("GATEWAY_MAX_PAGE_SIZE"))
     ] = 100
@@ -125,18 +157,30 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("redis_url")
+    @field_validator("redis_url", "redis_cluster_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        assert value is not None
+        if not value.startswith(REDIS_SCHEMES):
+            raise ValueError("must start with " + ", ".join(REDIS_SCHEMES))
         return value
+
+    @field_validator("admin_secret")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
 
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.cache.enabled and (
+            self.redis_url is not None or self.redis_cluster_url is not None
+        )
 
     def database_urls(self) -> dict[str, str]:
         return {name: getattr(self, f"{name}_database_url") for name in SOURCE_NAMES}
@@ -153,11 +197,8 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
-        alias = (
-            Settings.model_fields[field].validation_alias
-            if field in Settings.model_fields
-            else None
-        )
+        fields = {**CacheSettings.model_fields, **Settings.model_fields}
+        alias = fields[field].validation_alias if field in fields else None
         name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
         shown = "<hidden>" if "SECRET" in str(name) else repr(first.get("input"))
         raise ConfigurationError(f"configuration error: {name}={shown}: {first['msg']}") from None

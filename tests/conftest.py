@@ -133,7 +133,9 @@ class LiveGateway:
                         counts[(sample.labels["source"], sample.labels["method"])] = sample.value
         return counts
 
-    def calls_during(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> tuple[dict[str, Any], dict[str, int]]:
+    def calls_during(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[dict[str, Any], dict[str, int]]:
         """Run a query; return its JSON and the source calls it made, by 'source.method'."""
         before = self.source_calls()
         result = self.query(query, variables, **kw)

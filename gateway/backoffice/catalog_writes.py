@@ -1,4 +1,5 @@
-"""priceSet, stockAdjust and productPublish: the rules, then the audited write."""
+"""priceSet, stockAdjust and productPublish: the rules, the audited write, then the cached
+copies it made stale are dropped in every gateway process (before the payload is read)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 from sources.catalog.records import Product, Sku
 from sources.inventory.adjust import AdjustmentRefusal
 
+from ..cache import invalidation
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
 from .listing import refresh_product_listing
@@ -62,6 +64,9 @@ async def set_price(
         now=now,
     )
     await refresh_product_listing(sources, sku.product_id, currency)
+    await invalidation.price_changed(
+        sources, sku_id=sku.id, product_id=sku.product_id, currency=currency
+    )
     return Outcome([], sku=sku)
 
 
@@ -134,6 +139,7 @@ async def adjust_stock(
         return Outcome([problem], sku=sku)
     if not result.replayed:
         await refresh_product_listing(sources, sku.product_id, currency)
+        await invalidation.stock_changed(sources, sku_ids=[sku.id], product_id=sku.product_id)
     return Outcome([], sku=sku)
 
 
@@ -149,4 +155,5 @@ async def publish_product(
         return Outcome(
             [Problem(UserErrorCode.PRODUCT_NOT_FOUND, "no such product", ("productId",))]
         )
+    await invalidation.product_changed(sources, product_id=product.id, slug=product.slug)
     return Outcome([], product=product)

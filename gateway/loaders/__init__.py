@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..cache.entities import ReadThrough
 from ..metrics import Metrics
 from ..sources import Sources
 from .catalog import CatalogLoaders
@@ -23,11 +24,20 @@ class Loaders:
 
     @classmethod
     def for_request(
-        cls, sources: Sources, metrics: Metrics, *, batching: bool, currency: str, now: datetime
+        cls,
+        sources: Sources,
+        metrics: Metrics,
+        *,
+        batching: bool,
+        currency: str,
+        now: datetime,
+        cache: ReadThrough | None = None,
     ) -> Loaders:
         return cls(
-            catalog=CatalogLoaders(sources.catalog, metrics, batching),
-            inventory=InventoryLoaders(sources.inventory, metrics, batching),
-            pricing=PricingLoaders(sources.pricing, metrics, batching, currency=currency, now=now),
+            catalog=CatalogLoaders(sources.catalog, metrics, batching, cache),
+            inventory=InventoryLoaders(sources.inventory, metrics, batching, cache),
+            pricing=PricingLoaders(
+                sources.pricing, metrics, batching, currency=currency, now=now, cache=cache
+            ),
             orders=OrdersLoaders(sources.orders, metrics, batching),
         )

@@ -8,28 +8,61 @@ from collections.abc import Sequence
 from sources.catalog.records import BundleItem, Category, Product, ProductPage, Sku, Supplier
 from sources.catalog.store import CatalogStore
 
+from ..cache import codec
+from ..cache.entities import ReadThrough
+from ..cache.keys import Kind
 from ..metrics import Metrics
 from .audit import audit_loader
 from .base import Loader
+from .cached import read_through
 
 # (category id, first, after): pages of one size and cursor are fetched together.
 CategoryPageKey = tuple[int, int, str | None]
 
 
 class CatalogLoaders:
-    def __init__(self, store: CatalogStore, metrics: Metrics, batching: bool) -> None:
+    """Products, SKUs, categories, bundle parts and category pages read through the shared
+    cache when there is one; suppliers and audit trails (staff only) never do."""
+
+    def __init__(
+        self,
+        store: CatalogStore,
+        metrics: Metrics,
+        batching: bool,
+        cache: ReadThrough | None = None,
+    ) -> None:
         def make(name: str, fetch, default=None):  # type: ignore[no-untyped-def]
             return Loader(
                 f"catalog.{name}", fetch, metrics=metrics, batching=batching, default=default
             )
 
-        self.product: Loader[int, Product | None] = make("product", store.products_by_ids)
-        self.product_by_slug: Loader[str, Product | None] = make(
-            "product_by_slug", store.products_by_slugs
+        products = read_through(cache, Kind.PRODUCT, codec.PRODUCT, store.products_by_ids)
+        self.product: Loader[int, Product | None] = make("product", products)
+
+        async def slug_ids(slugs: Sequence[str]) -> dict[str, int]:
+            found = await store.products_by_slugs(slugs)
+            for product in found.values():  # the page reads it by id next: keep it
+                self.product.prime(product.id, product)
+            if cache is not None:
+                await cache.store(Kind.PRODUCT, codec.PRODUCT, {p.id: p for p in found.values()})
+            return {slug: product.id for slug, product in found.items()}
+
+        async def by_slugs(slugs: Sequence[str]) -> dict[str, Product]:
+            if cache is None:
+                return await store.products_by_slugs(slugs)
+            ids = await cache.load(Kind.PRODUCT_SLUG, codec.PRODUCT_ID, slugs, slug_ids)
+            records = await self.product.load_many(list(ids.values()))
+            by_id = {p.id: p for p in records if p is not None}
+            return {slug: by_id[pid] for slug, pid in ids.items() if pid in by_id}
+
+        self.product_by_slug: Loader[str, Product | None] = make("product_by_slug", by_slugs)
+        self.sku: Loader[int, Sku | None] = make(
+            "sku", read_through(cache, Kind.SKU, codec.SKU, store.skus_by_ids)
         )
-        self.sku: Loader[int, Sku | None] = make("sku", store.skus_by_ids)
         self.skus_by_product: Loader[int, list[Sku]] = make(
-            "skus_by_product", store.skus_by_product_ids, list
+            "skus_by_product",
+            read_through(cache, Kind.PRODUCT_SKUS, codec.SKUS, store.skus_by_product_ids),
+            list,
         )
 
         async def categories(ids: Sequence[int]) -> dict[int, Category]:
@@ -38,9 +71,15 @@ class CatalogLoaders:
                 self.category.prime(category_id, category)
             return found
 
-        self.category: Loader[int, Category | None] = make("category", categories)
+        self.category: Loader[int, Category | None] = make(
+            "category", read_through(cache, Kind.CATEGORY, codec.CATEGORY, categories)
+        )
         self.bundle_items: Loader[int, list[BundleItem]] = make(
-            "bundle_items", store.bundle_items_by_product_ids, list
+            "bundle_items",
+            read_through(
+                cache, Kind.BUNDLE_ITEMS, codec.BUNDLE_ITEMS, store.bundle_items_by_product_ids
+            ),
+            list,
         )
         self.supplier: Loader[int, Supplier | None] = make("supplier", store.suppliers_by_ids)
 
@@ -58,5 +97,11 @@ class CatalogLoaders:
 
         self.audit = audit_loader("catalog.audit", store.audit_by_product_ids, metrics, batching)
         self.category_products: Loader[CategoryPageKey, ProductPage] = make(
-            "category_products", category_pages
+            "category_products",
+            read_through(cache, Kind.CATEGORY_PAGE, codec.PAGE, category_pages, ident=_page_ident),
         )
+
+
+def _page_ident(key: CategoryPageKey) -> str:
+    category_id, first, after = key
+    return f"{category_id}:{first}:{after or ''}"

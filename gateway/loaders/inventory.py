@@ -5,14 +5,30 @@ from __future__ import annotations
 from sources.inventory.records import StockLevel
 from sources.inventory.store import InventoryStore
 
+from ..cache import codec
+from ..cache.entities import ReadThrough
+from ..cache.keys import Kind
 from ..metrics import Metrics
 from .audit import audit_loader
 from .base import Loader
+from .cached import read_through
 
 
 class InventoryLoaders:
-    def __init__(self, store: InventoryStore, metrics: Metrics, batching: bool) -> None:
+    """Stock for display may come from the cache (a few seconds old at most); checkout
+    never reads it here: it asks the inventory source, which decides."""
+
+    def __init__(
+        self,
+        store: InventoryStore,
+        metrics: Metrics,
+        batching: bool,
+        cache: ReadThrough | None = None,
+    ) -> None:
         self.stock: Loader[int, StockLevel] = Loader(
-            "inventory.stock", store.stock_by_sku_ids, metrics=metrics, batching=batching
+            "inventory.stock",
+            read_through(cache, Kind.STOCK, codec.STOCK, store.stock_by_sku_ids),
+            metrics=metrics,
+            batching=batching,
         )
         self.audit = audit_loader("inventory.audit", store.audit_by_sku_ids, metrics, batching)

@@ -10,9 +10,13 @@ from decimal import Decimal
 from sources.pricing.records import Price, Promotion
 from sources.pricing.store import PricingStore
 
+from ..cache import codec
+from ..cache.entities import ReadThrough
+from ..cache.keys import Kind
 from ..metrics import Metrics
 from .audit import audit_loader
 from .base import Loader
+from .cached import read_through
 
 # (product id, its category path): the pricing source does not own categories.
 PromotionKey = tuple[int, tuple[int, ...]]
@@ -27,9 +31,16 @@ class PricingLoaders:
         *,
         currency: str,
         now: datetime,
+        cache: ReadThrough | None = None,
     ) -> None:
         async def prices(ids: Sequence[int]) -> dict[int, Price]:
             return await store.prices_by_sku_ids(ids, currency)
+
+        def promotions_ttl(found: list[Promotion]) -> float:
+            """Never past the end of a promotion it shows; new ones appear within the TTL."""
+            ttl = cache.cache.keys.ttl(Kind.PROMOTIONS) if cache else 0.0
+            ends = [(p.ends_at - now).total_seconds() for p in found if p.ends_at is not None]
+            return max(min([ttl, *ends]), 0.0)
 
         async def costs(ids: Sequence[int]) -> dict[int, Decimal]:
             return await store.cost_prices_by_sku_ids(ids, currency)
@@ -38,16 +49,38 @@ class PricingLoaders:
             found = await store.promotions_for_products(dict(keys), now)
             return {key: found.get(key[0], []) for key in keys}
 
+        cached_prices = read_through(
+            cache, Kind.PRICE, codec.PRICE, prices, ident=lambda i: f"{currency}:{i}"
+        )
         self.price: Loader[int, Price | None] = Loader(
-            "pricing.price", prices, metrics=metrics, batching=batching
+            "pricing.price",
+            cached_prices,
+            metrics=metrics,
+            batching=batching,
         )
         self.cost_price: Loader[int, Decimal | None] = Loader(
             "pricing.cost_price", costs, metrics=metrics, batching=batching
         )
         self.promotions: Loader[PromotionKey, list[Promotion]] = Loader(
-            "pricing.promotions", promotions, metrics=metrics, batching=batching, default=list
+            "pricing.promotions",
+            read_through(
+                cache,
+                Kind.PROMOTIONS,
+                codec.PROMOTIONS,
+                promotions,
+                ident=_promotion_ident,
+                ttl=promotions_ttl,
+            ),
+            metrics=metrics,
+            batching=batching,
+            default=list,
         )
         self.audit = audit_loader("pricing.audit", store.audit_by_sku_ids, metrics, batching)
         self.promotion: Loader[int, Promotion | None] = Loader(
             "pricing.promotion", store.promotions_by_ids, metrics=metrics, batching=batching
         )
+
+
+def _promotion_ident(key: PromotionKey) -> str:
+    product_id, path = key
+    return f"{product_id}:{'.'.join(map(str, path))}"

@@ -18,7 +18,7 @@ from ..schema.cart import (
 )
 from ..schema.common import BadUserInput, Info
 from ..schema.errors import user_errors
-from ..schema.node import decode_id
+from ..schema.node import decode_id, int_key
 
 
 def cart_token(global_id: str) -> str | None:
@@ -35,7 +35,7 @@ def _sku_pk(global_id: str) -> int | None:
         type_name, pk = decode_id(global_id)
     except BadUserInput:
         return None
-    return int(pk) if type_name == "Sku" and pk.isdigit() else None
+    return int_key(pk) if type_name == "Sku" else None
 
 
 def _payload(change: CartChange) -> CartPayload:

@@ -24,7 +24,9 @@ async def product(
         pk = decode_int_id(id, "Product")
         record = await loaders.product.load(pk) if pk is not None else None
     else:
-        record = await loaders.product_by_slug.load(slug or "")
+        if not slug or len(slug) > 200 or "\x00" in slug:
+            return None
+        record = await loaders.product_by_slug.load(slug)
     record = visible(info, record)
     return Product.from_record(record) if record else None
 

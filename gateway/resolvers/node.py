@@ -11,7 +11,7 @@ from ..checkout import carts
 from ..schema.cart import Cart
 from ..schema.catalog import Category, Product, Sku, visible
 from ..schema.common import BadUserInput, Info
-from ..schema.node import Node, decode_id
+from ..schema.node import Node, decode_id, int_key
 from ..schema.orders import Customer, Order, may_see_customer
 from ..schema.pricing import Promotion
 
@@ -23,9 +23,9 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     if type_name == "Cart":
         cart = await carts.cart_for(info.context.sources, pk, info.context.viewer.customer_id)
         return Cart.from_record(cart) if cart else None
-    if not pk.isdigit():
+    key = int_key(pk)
+    if key is None:
         raise BadUserInput(f"{id!r} is not a valid ID", code="INVALID_ID")
-    key = int(pk)
     loaders = info.context.loaders
     if type_name == "Product":
         product = visible(info, await loaders.catalog.product.load(key))

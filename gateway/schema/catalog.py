@@ -15,6 +15,8 @@ from sources.catalog.records import ProductKind as ProductKindRecord
 from sources.catalog.records import ProductPage
 from sources.catalog.records import ProductSort as ProductSortRecord
 from sources.catalog.records import Sku as SkuRecord
+from sources.catalog.store import parse_newest_cursor
+from sources.common.pagination import InvalidCursor
 
 from ..auth import Permission
 from .audit import AuditEntry
@@ -79,6 +81,11 @@ class Category(Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> ProductConnection:
         size = page_size(info, first)
+        if after is not None:
+            try:
+                parse_newest_cursor(after)
+            except InvalidCursor as exc:
+                raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
         page = await info.context.loaders.catalog.category_products.load(
             (self.record.id, size, after)
         )
@@ -139,7 +146,8 @@ class Product(Node):
     async def price_range(self, info: Info) -> PriceRange:
         loaders = info.context.loaders
         skus = await loaders.catalog.skus_by_product.load(self.record.id)
-        chosen = [s for s in skus if s.is_active] or skus
+        # Active SKUs only, as the listing's price sort and filter see them.
+        chosen = [s for s in skus if s.is_active]
         prices = [p for p in await loaders.pricing.price.load_many([s.id for s in chosen]) if p]
         currency = info.context.settings.currency
         amounts = [p.sale_amount for p in prices] or [Decimal(0)]
@@ -318,5 +326,7 @@ class ProductFilter:
             and self.min_price > self.max_price
         ):
             raise BadUserInput("filter.minPrice must not exceed filter.maxPrice")
-        if self.search is not None and len(self.search) > 200:
-            raise BadUserInput("filter.search must be at most 200 characters")
+        if self.search is not None and (len(self.search) > 200 or "\x00" in self.search):
+            raise BadUserInput("filter.search must be at most 200 characters of text")
+        if self.category_slug is not None and "\x00" in self.category_slug:
+            raise BadUserInput("filter.categorySlug is not a slug")

@@ -39,7 +39,9 @@ class _Guard(FieldExtension):
         self.permissions = permissions
 
     def apply(self, field: StrawberryField) -> None:
-        field.directives.append(RequiresPermission(any_of=list(self.permissions)))
+        # apply() runs on every schema build (tests and the app build more than one).
+        if not any(isinstance(d, RequiresPermission) for d in field.directives):
+            field.directives.append(RequiresPermission(any_of=list(self.permissions)))
 
     def allowed(self, info: strawberry.Info) -> bool:
         viewer = info.context.viewer

@@ -137,12 +137,25 @@ def _parse_key(sort: ProductSort, key: str | None) -> Any:
         raise InvalidCursor("the cursor is malformed")
     try:
         if sort is ProductSort.NEWEST:
-            return datetime.fromisoformat(key)
+            moment = datetime.fromisoformat(key)
+            if moment.tzinfo is None:
+                raise ValueError("naive datetime")
+            return moment
         if sort is ProductSort.NAME:
             return key
-        return Decimal(key)
+        amount = Decimal(key)
+        if not amount.is_finite() or abs(amount) > _NO_PRICE_ASC:
+            raise ValueError("amount out of range")
+        return amount
     except (ValueError, InvalidOperation) as exc:
         raise InvalidCursor("the cursor is malformed") from exc
+
+
+def parse_newest_cursor(cursor: str) -> tuple[datetime, int]:
+    """A NEWEST-listing cursor's key, or InvalidCursor; callers check before batching."""
+    key, last_id = decode_cursor(cursor, ProductSort.NEWEST.value)
+    value: datetime = _parse_key(ProductSort.NEWEST, key)
+    return value, last_id
 
 
 def _escape_like(text: str) -> str:
@@ -409,8 +422,7 @@ class CatalogStore:
             .where(parent.c.id.in_(ids), m.Product.is_published.is_(True))
         )
         if after is not None:
-            key, last_id = decode_cursor(after, ProductSort.NEWEST.value)
-            value = _parse_key(ProductSort.NEWEST, key)
+            value, last_id = parse_newest_cursor(after)
             base = base.where(
                 or_(
                     m.Product.created_at < value,

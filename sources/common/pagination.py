@@ -11,6 +11,9 @@ import binascii
 
 import orjson
 
+# Row ids are 32-bit on PostgreSQL; a forged cursor must not reach the driver with more.
+MAX_ROW_ID = 2**31
+
 
 class InvalidCursor(ValueError):
     """The client sent a cursor this listing did not produce."""
@@ -34,6 +37,8 @@ def decode_cursor(cursor: str, sort: str) -> tuple[str | None, int]:
         or not (value[1] is None or isinstance(value[1], str))
         or not isinstance(value[2], int)
         or isinstance(value[2], bool)
+        or not 0 <= value[2] < MAX_ROW_ID
+        or (isinstance(value[1], str) and ("\x00" in value[1] or len(value[1]) > 500))
     ):
         raise InvalidCursor(f"the cursor does not belong to a {sort} listing")
     return value[1], value[2]

@@ -1,0 +1,184 @@
+"""Compact, exact encodings of the sources' frozen records (orjson, positional arrays).
+
+Decimals travel as strings and datetimes as ISO 8601 with their offset, so both come back
+exactly equal; never pickle (a cache must not be able to run code in the gateway).
+A ``Codec`` turns a value of one record type into bytes and back; ``None`` (the entity does
+not exist) has its own encoding so "missing" can be cached too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from sources.catalog.records import (
+    BundleItem,
+    Category,
+    FulfillmentMode,
+    Presale,
+    Product,
+    ProductKind,
+    ProductPage,
+    Sku,
+)
+from sources.inventory.records import StockLevel, WarehouseStock
+from sources.pricing.records import Price, Promotion, PromotionKind, PromotionScope
+
+T = TypeVar("T")
+Raw = Any  # what orjson reads back: lists, strings, numbers, None
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _undec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _dt(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _undt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _presale(p: Presale | None) -> Raw:
+    if p is None:
+        return None
+    return [str(p.deposit), p.currency, _dt(p.starts_at), _dt(p.ends_at), _dt(p.ships_from)]
+
+
+def _unpresale(r: Raw) -> Presale | None:
+    if r is None:
+        return None
+    starts, ends, ships = (datetime.fromisoformat(x) for x in r[2:5])
+    return Presale(Decimal(r[0]), r[1], starts, ends, ships)
+
+
+def product_raw(p: Product) -> Raw:
+    return [
+        p.id, p.slug, p.name, p.description, p.kind.value, p.fulfillment.value,
+        p.is_published, p.category_id, p.brand, p.supplier_id, _dt(p.created_at),
+        _presale(p.presale), _dec(p.price_min), _dec(p.price_max), p.currency, p.in_stock,
+    ]  # fmt: skip
+
+
+def product_unraw(r: Raw) -> Product:
+    return Product(
+        r[0], r[1], r[2], r[3], ProductKind(r[4]), FulfillmentMode(r[5]), r[6], r[7], r[8],
+        r[9], datetime.fromisoformat(r[10]), _unpresale(r[11]), _undec(r[12]), _undec(r[13]),
+        r[14], r[15],
+    )  # fmt: skip
+
+
+def sku_raw(s: Sku) -> Raw:
+    return [s.id, s.product_id, s.code, s.name, s.is_active, s.purchase_limit]
+
+
+def sku_unraw(r: Raw) -> Sku:
+    return Sku(r[0], r[1], r[2], r[3], r[4], r[5])
+
+
+def category_raw(c: Category) -> Raw:
+    return [c.id, c.slug, c.name, c.parent_id, list(c.path)]
+
+
+def category_unraw(r: Raw) -> Category:
+    return Category(r[0], r[1], r[2], r[3], tuple(r[4]))
+
+
+def bundle_item_raw(b: BundleItem) -> Raw:
+    return [b.bundle_product_id, b.quantity, sku_raw(b.sku), product_raw(b.product)]
+
+
+def bundle_item_unraw(r: Raw) -> BundleItem:
+    return BundleItem(r[0], r[1], sku_unraw(r[2]), product_unraw(r[3]))
+
+
+def price_raw(p: Price) -> Raw:
+    return [p.sku_id, p.currency, str(p.list_amount), str(p.sale_amount)]
+
+
+def price_unraw(r: Raw) -> Price:
+    return Price(r[0], r[1], Decimal(r[2]), Decimal(r[3]))
+
+
+def promotion_raw(p: Promotion) -> Raw:
+    return [
+        p.id, p.name, p.kind.value, p.description, p.scope.value, _dt(p.starts_at),
+        _dt(p.ends_at), p.coupon_code, p.priority, p.is_exclusive, _dec(p.percent),
+        _dec(p.amount), _dec(p.threshold), p.buy_quantity, p.get_quantity, p.currency,
+        sorted(p.product_ids), sorted(p.category_ids), p.usage_limit, p.per_customer_limit,
+        p.is_active,
+    ]  # fmt: skip
+
+
+def promotion_unraw(r: Raw) -> Promotion:
+    return Promotion(
+        r[0], r[1], PromotionKind(r[2]), r[3], PromotionScope(r[4]), _undt(r[5]), _undt(r[6]),
+        r[7], r[8], r[9], _undec(r[10]), _undec(r[11]), _undec(r[12]), r[13], r[14], r[15],
+        frozenset(r[16]), frozenset(r[17]), r[18], r[19], r[20],
+    )  # fmt: skip
+
+
+def stock_raw(s: StockLevel) -> Raw:
+    return [s.sku_id, [[w.warehouse_code, w.on_hand, w.reserved] for w in s.warehouses],
+            s.supplier_available]  # fmt: skip
+
+
+def stock_unraw(r: Raw) -> StockLevel:
+    return StockLevel(r[0], tuple(WarehouseStock(w[0], w[1], w[2]) for w in r[1]), r[2])
+
+
+def page_raw(p: ProductPage) -> Raw:
+    return [[product_raw(x) for x in p.products], p.cursors, p.has_next_page, p.total_count]
+
+
+def page_unraw(r: Raw) -> ProductPage:
+    return ProductPage([product_unraw(x) for x in r[0]], list(r[1]), r[2], r[3])
+
+
+_MISSING = b"null"
+
+
+@dataclass(frozen=True)
+class Codec(Generic[T]):
+    """Bytes for one record type; ``decode`` gives None back for a cached "does not exist"."""
+
+    to_raw: Callable[[T], Raw]
+    from_raw: Callable[[Raw], T]
+
+    def encode(self, value: T | None) -> bytes:
+        return _MISSING if value is None else orjson.dumps(self.to_raw(value))
+
+    def decode(self, data: bytes) -> T | None:
+        raw = orjson.loads(data)
+        return None if raw is None else self.from_raw(raw)
+
+
+def list_codec(to_raw: Callable[[T], Raw], from_raw: Callable[[Raw], T]) -> Codec[list[T]]:
+    return Codec(lambda xs: [to_raw(x) for x in xs], lambda r: [from_raw(x) for x in r])
+
+
+def _ident(value: Any) -> Any:
+    return value
+
+
+PRODUCT = Codec(product_raw, product_unraw)
+SKU = Codec(sku_raw, sku_unraw)
+SKUS = list_codec(sku_raw, sku_unraw)
+CATEGORY = Codec(category_raw, category_unraw)
+CATEGORIES = list_codec(category_raw, category_unraw)
+BUNDLE_ITEMS = list_codec(bundle_item_raw, bundle_item_unraw)
+PRICE = Codec(price_raw, price_unraw)
+PROMOTIONS = list_codec(promotion_raw, promotion_unraw)
+STOCK = Codec(stock_raw, stock_unraw)
+PAGE = Codec(page_raw, page_unraw)
+PRODUCT_ID: Codec[int] = Codec(_ident, int)

@@ -1,0 +1,216 @@
+"""Read-through for batches of entities, with single-flight per key.
+
+One batch is one MGET; the misses go to the source in one call and are written back in one
+pipeline, "does not exist" included (briefly). When many requests miss the same key at
+once (a hot key just expired), only the first asks the source: the others wait for its
+answer instead of stampeding the source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import TypeVar
+
+from .codec import Codec
+from .keys import Kind
+from .shared import InvalidationListener, SharedCache
+from .tags import record_reads
+
+I = TypeVar("I", bound=Hashable)  # noqa: E741
+V = TypeVar("V")
+# A filled value stays shareable this long, so a request whose MGET raced the fill's write
+# does not ask the source again. Invalidation drops it at once.
+GRACE_SECONDS = 0.5
+
+
+class ReadThrough(InvalidationListener):
+    def __init__(self, cache: SharedCache) -> None:
+        self.cache = cache
+        self.metrics = cache.metrics
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._dirty: set[str] = set()  # invalidated while their fill was in flight
+        cache.listeners.append(self)
+
+    async def load(
+        self,
+        kind: Kind,
+        codec: Codec[V],
+        ids: Sequence[I],
+        fetch: Callable[[Sequence[I]], Awaitable[Mapping[I, V]]],
+        *,
+        ident: Callable[[I], str] = str,
+        ttl: Callable[[V], float] | None = None,
+    ) -> dict[I, V]:
+        """The values of ``ids`` that exist, from the cache or else ``fetch``."""
+        unique = list(dict.fromkeys(ids))
+        key_of = {i: self.cache.keys.key(kind, ident(i)) for i in unique}
+        record_reads(kind, list(key_of.values()))
+        waits: dict[I, asyncio.Future[bytes]] = {}
+        ask = self._split(unique, key_of, waits, done_ok=False)
+        raw: dict[I, bytes] = {}
+        if ask:
+            found = await self.cache.get_many([key_of[i] for i in ask])
+            raw = {i: found[key_of[i]] for i in ask if key_of[i] in found}
+            self.metrics.hits.labels(kind.value).inc(len(raw))
+            self.metrics.misses.labels(kind.value).inc(len(ask) - len(raw))
+        before = set(waits)
+        mine = self._split([i for i in ask if i not in raw], key_of, waits, done_ok=True)
+        # Missed in the cache yet just filled here (a flush, an eviction): write them back.
+        refill = [i for i in waits if i not in before and waits[i].done()]
+        if mine:
+            raw.update(await self._fill(kind, codec, mine, key_of, fetch, ident, ttl))
+        if waits:
+            raw.update(await self._wait(kind, codec, waits, key_of, fetch, ident, ttl))
+        if refill:
+            await self._write(kind, codec, {key_of[i]: raw[i] for i in refill if i in raw}, ttl)
+        values: dict[I, V] = {}
+        for i, data in raw.items():
+            value = codec.decode(data)
+            if value is not None:
+                values[i] = value
+        return values
+
+    def _split(
+        self,
+        ids: list[I],
+        key_of: dict[I, str],
+        waits: dict[I, asyncio.Future[bytes]],
+        *,
+        done_ok: bool,
+    ) -> list[I]:
+        """Ids someone else is fetching (or, after a miss, has just fetched) go to
+        ``waits``; the rest are returned."""
+        rest: list[I] = []
+        for i in ids:
+            future = self._inflight.get(key_of[i])
+            if (
+                future is None
+                or future.cancelled()
+                or (future.done() and (not done_ok or future.exception()))
+            ):
+                rest.append(i)
+            else:
+                waits[i] = future
+        return rest
+
+    async def _wait(
+        self,
+        kind: Kind,
+        codec: Codec[V],
+        waits: dict[I, asyncio.Future[bytes]],
+        key_of: dict[I, str],
+        fetch: Callable[[Sequence[I]], Awaitable[Mapping[I, V]]],
+        ident: Callable[[I], str],
+        ttl: Callable[[V], float] | None,
+    ) -> dict[I, bytes]:
+        # shield: this request giving up must not cancel the fill other requests wait on.
+        results = await asyncio.gather(
+            *(asyncio.shield(f) for f in waits.values()), return_exceptions=True
+        )
+        raw: dict[I, bytes] = {}
+        retry: list[I] = []
+        for i, result in zip(waits, results, strict=True):
+            if isinstance(result, bytes):
+                raw[i] = result
+            elif isinstance(result, asyncio.CancelledError):
+                retry.append(i)  # the request that was fetching went away: fetch ourselves
+            else:
+                raise result
+        self.metrics.coalesced.labels(kind.value).inc(len(raw))
+        if retry:
+            raw.update(await self._fill(kind, codec, retry, key_of, fetch, ident, ttl))
+        return raw
+
+    async def _fill(
+        self,
+        kind: Kind,
+        codec: Codec[V],
+        ids: list[I],
+        key_of: dict[I, str],
+        fetch: Callable[[Sequence[I]], Awaitable[Mapping[I, V]]],
+        ident: Callable[[I], str],
+        ttl: Callable[[V], float] | None,
+    ) -> dict[I, bytes]:
+        loop = asyncio.get_running_loop()
+        futures = {key_of[i]: loop.create_future() for i in ids}
+        self._inflight.update(futures)
+        try:
+            fetched = await fetch(ids)
+        except BaseException as exc:
+            for key, future in futures.items():
+                if self._inflight.get(key) is future:
+                    del self._inflight[key]
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        keys = self.cache.keys
+        raw: dict[I, bytes] = {}
+        writes: dict[float, dict[str, bytes]] = defaultdict(dict)
+        # Extra values the source sent along (a category's ancestors) are cached too.
+        for i in [*ids, *(x for x in fetched if x not in key_of)]:
+            value = fetched.get(i)
+            data = codec.encode(value)
+            key = key_of.get(i) or keys.key(kind, ident(i))
+            if i in key_of:
+                raw[i] = data
+            if key not in self._dirty:
+                writes[self._ttl(kind, value, ttl)][key] = data
+        for i in ids:
+            key, future = key_of[i], futures[key_of[i]]
+            if not future.done():
+                future.set_result(raw[i])
+            loop.call_later(GRACE_SECONDS, self._expire, key, future)
+        self._dirty.difference_update(futures)
+        for seconds, items in writes.items():
+            await self.cache.set_many(items, seconds)
+        return raw
+
+    def _ttl(self, kind: Kind, value: V | None, ttl: Callable[[V], float] | None) -> float:
+        if value is None:
+            return self.cache.keys.settings.missing_ttl
+        return ttl(value) if ttl is not None else self.cache.keys.ttl(kind)
+
+    async def _write(
+        self,
+        kind: Kind,
+        codec: Codec[V],
+        items: dict[str, bytes],
+        ttl: Callable[[V], float] | None,
+    ) -> None:
+        writes: dict[float, dict[str, bytes]] = defaultdict(dict)
+        for key, data in items.items():
+            writes[self._ttl(kind, codec.decode(data), ttl)][key] = data
+        for seconds, batch in writes.items():
+            await self.cache.set_many(batch, seconds)
+
+    def _expire(self, key: str, future: asyncio.Future[bytes]) -> None:
+        if self._inflight.get(key) is future:
+            del self._inflight[key]
+
+    def forget(self, keys: list[str], prefixes: list[str]) -> None:
+        doomed = set(keys)
+        if prefixes:
+            doomed.update(k for k in self._inflight if k.startswith(tuple(prefixes)))
+        for key in doomed:
+            future = self._inflight.get(key)
+            if future is None:
+                continue
+            if future.done():
+                del self._inflight[key]
+            else:
+                self._dirty.add(key)
+
+    def forget_all(self) -> None:
+        self.forget(list(self._inflight), [])
+
+    async def store(
+        self, kind: Kind, codec: Codec[V], values: Mapping[I, V], *, ident: Callable[[I], str] = str
+    ) -> None:
+        """Write values fetched another way (products found by slug) under their own keys."""
+        items = {self.cache.keys.key(kind, ident(i)): codec.encode(v) for i, v in values.items()}
+        await self.cache.set_many(items, self.cache.keys.ttl(kind))

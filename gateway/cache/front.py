@@ -1,0 +1,206 @@
+"""What happens to a GraphQL HTTP request before the executor sees it: persisted-query
+hashes become queries, and an anonymous browsing query may be answered from the response
+cache (with an ETag; 304 when the client already has it)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+
+from .persisted import PersistedQueries, PersistedQueryError
+from .responses import CachedResponse, ResponseCache
+from .tags import ReadSet, current_reads
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+JSON_FIELDS = ("variables", "extensions")
+
+
+@dataclass
+class Operation:
+    query: str | None
+    operation_name: str | None
+    variables: Any
+    extensions: Any
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _from_get(scope: Scope) -> tuple[Operation, dict[str, str]] | None:
+    params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    try:
+        decoded = {f: orjson.loads(params[f]) if params.get(f) else None for f in JSON_FIELDS}
+    except orjson.JSONDecodeError:
+        return None
+    op = Operation(params.get("query"), params.get("operationName"), **decoded)
+    return op, params
+
+
+class GraphQLFront:
+    def __init__(
+        self, app: ASGIApp, persisted: PersistedQueries, responses: ResponseCache | None
+    ) -> None:
+        self.app = app
+        self.persisted = persisted
+        self.responses = responses
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, anonymous: bool) -> None:
+        method = scope["method"]
+        content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+        params: dict[str, str] | None = None
+        data: dict[str, Any] | None = None
+        if method == "GET":
+            parsed = _from_get(scope)
+            if parsed is None:
+                await self.app(scope, receive, send)
+                return
+            op, params = parsed
+        elif method == "POST" and content_type.startswith("application/json"):
+            body = await _read_body(receive)
+            receive = _replay(body, receive)
+            try:
+                loaded = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                loaded = None
+            if not isinstance(loaded, dict):  # batches and nonsense: GraphQL answers
+                await self.app(scope, receive, send)
+                return
+            data = loaded
+            op = Operation(*(data.get(f) for f in ("query", "operationName", *JSON_FIELDS)))
+        else:
+            await self.app(scope, receive, send)
+            return
+        if not _is_well_formed(op):  # GraphQL itself explains what is wrong
+            await self.app(scope, receive, send)
+            return
+        try:
+            query = await self.persisted.resolve(op.query, op.extensions)
+        except PersistedQueryError as exc:
+            await JSONResponse(exc.body(), status_code=exc.status)(scope, receive, send)
+            return
+        if query is not None and query != op.query:
+            scope, receive = self._with_query(scope, receive, query, data, params)
+        if (
+            self.responses is None
+            or not anonymous
+            or query is None
+            or not isinstance(op.variables, dict | None)
+            or not self.responses.is_browsing(query, op.operation_name)
+        ):
+            await self.app(scope, receive, send)
+            return
+        await self._cached(scope, receive, send, query, op)
+
+    def _with_query(
+        self,
+        scope: Scope,
+        receive: Receive,
+        query: str,
+        data: dict[str, Any] | None,
+        params: dict[str, str] | None,
+    ) -> tuple[Scope, Receive]:
+        if params is not None:
+            query_string = urlencode({**params, "query": query}).encode()
+            return {**scope, "query_string": query_string}, receive
+        body = orjson.dumps({**(data or {}), "query": query})
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        return {**scope, "headers": headers}, _replay(body, receive)
+
+    async def _cached(
+        self, scope: Scope, receive: Receive, send: Send, query: str, op: Operation
+    ) -> None:
+        assert self.responses is not None
+        key = self.responses.key(query, op.operation_name, op.variables)
+        hit = await self.responses.get(key)
+        if hit is not None:
+            await self._send(scope, receive, send, hit, "HIT")
+            return
+        reads = ReadSet()
+        token = current_reads.set(reads)
+        started: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            current_reads.reset(token)
+        body = b"".join(chunks)
+        stored = None
+        if started is not None and started["status"] == 200 and _has_no_errors(body):
+            stored = await self.responses.put(key, body, reads)
+        if stored is not None:
+            await self._send(scope, receive, send, stored, "MISS")
+            return
+        assert started is not None
+        await send(started)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _send(
+        self, scope: Scope, receive: Receive, send: Send, cached: CachedResponse, state: str
+    ) -> None:
+        etag = cached.etag
+        headers = {
+            "ETag": etag,
+            "Cache-Control": f"public, max-age={int(cached.ttl)}",
+            "Vary": "Authorization",
+            "X-Cache": state,
+        }
+        if _matches(dict(scope["headers"]).get(b"if-none-match", b""), etag):
+            await Response(status_code=304, headers=headers)(scope, receive, send)
+            return
+        response = Response(cached.body, media_type="application/json", headers=headers)
+        await response(scope, receive, send)
+
+
+def _is_well_formed(op: Operation) -> bool:
+    return (
+        isinstance(op.query, str | None)
+        and isinstance(op.operation_name, str | None)
+        and isinstance(op.extensions, dict | None)
+    )
+
+
+def _has_no_errors(body: bytes) -> bool:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(parsed, dict) and not parsed.get("errors") and "data" in parsed
+
+
+def _matches(header: bytes, etag: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in header.decode("latin-1").split(",")}
+    return etag in tags or "*" in tags
