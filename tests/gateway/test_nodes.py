@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sources.catalog import models as catalog
 from tests.conftest import LiveGateway
 
-from .support import catalog_rows, error_codes, global_id, is_postgres, unpublished_products, walk
+from .support import catalog_rows, error_codes, global_id, unpublished_products, walk
 
 NODE = """
 query Node($id: ID!) {
@@ -150,18 +150,6 @@ def test_a_malformed_id_is_invalid_id(
 def test_an_id_beyond_any_row_reads_as_null_or_invalid_id(
     request: pytest.FixtureRequest, gateway_on: LiveGateway, pk: str, breaks_on: set[str]
 ) -> None:
-    if ("postgresql" if is_postgres(gateway_on) else "sqlite") in breaks_on:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: gateway/schema/node.py decode_id/decode_int_id and "
-                    "gateway/resolvers/node.py node() accept any run of digits; a key beyond "
-                    "the id column's range reaches the driver, whose error (PostgreSQL: with "
-                    "the SQL) comes back without a code"
-                ),
-            )
-        )
 
     for query, variables in (
         (NODE, {"id": global_id("Product", pk)}),
@@ -174,14 +162,6 @@ def test_an_id_beyond_any_row_reads_as_null_or_invalid_id(
             assert not any(result["data"].values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: gateway/schema/node.py decode_int_id and gateway/resolvers/node.py use "
-        "str.isdigit()/int(), so 'Product:01' and 'Product:\\u0661' (an Arabic-Indic one) "
-        "alias Product:1 and come back under another id than the one asked for"
-    ),
-)
 @pytest.mark.parametrize("pk", ["01", "\u0661"])
 def test_an_object_comes_back_under_the_id_it_was_asked_by(gateway: LiveGateway, pk: str) -> None:
     asked = global_id("Product", pk)
@@ -267,17 +247,6 @@ def test_a_category_neither_shows_nor_counts_its_unpublished_products(
 def test_a_slug_with_a_nul_character_reads_as_null_or_bad_input(
     request: pytest.FixtureRequest, gateway_on: LiveGateway
 ) -> None:
-    if is_postgres(gateway_on):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: gateway/resolvers/catalog.py product() sends a slug with a NUL "
-                    "character to PostgreSQL, which rejects it; the driver error, SQL included, "
-                    "reaches the client without a code"
-                ),
-            )
-        )
 
     result = gateway_on.query(PRODUCT, {"slug": "sofa\x00"})
 

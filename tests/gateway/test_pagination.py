@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import LiveGateway
 
-from .support import PAGE_QUERY, amount, created_at_by_slug, error_codes, is_postgres, walk
+from .support import PAGE_QUERY, amount, created_at_by_slug, error_codes, walk
 
 SORTS = ["NEWEST", "PRICE_ASC", "PRICE_DESC", "NAME"]
 Node = dict[str, Any]
@@ -103,21 +103,18 @@ def test_every_page_of_each_sort_shows_each_product_once_in_order(
     assert [n["id"] for n in small] == [n["id"] for n in large]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a product with no active SKU is unpriced in the listing projection "
-        "(price_min NULL: sorted apart, never matched by minPrice/maxPrice) but its "
-        "priceRange falls back to its inactive SKUs' prices (gateway/schema/catalog.py "
-        "Product.price_range: `[s for s in skus if s.is_active] or skus`), so a price-sorted "
-        "listing shows e.g. 4699.00 out of order"
-    ),
-)
 def test_a_price_sorted_listing_is_in_price_range_order(gateway_on: LiveGateway) -> None:
-    nodes, _ = walk(gateway_on, first=100, sort="PRICE_ASC")
-
-    prices = [amount(n["priceRange"]["min"]) for n in nodes]
-    assert prices == sorted(prices)
+    """Products a buyer can price come in priceRange order; those with no active SKU (no
+    price to sort by, priceRange 0.00) come after all of them, in either direction."""
+    for sort, descending in (("PRICE_ASC", False), ("PRICE_DESC", True)):
+        nodes, _ = walk(gateway_on, first=100, sort=sort, query=PAGE_QUERY)
+        priceable = [any(s["active"] for s in n["skus"]) for n in nodes]
+        assert priceable == sorted(priceable, reverse=True), "unpriced products sort last"
+        prices = [amount(n["priceRange"]["min"]) for n, ok in zip(nodes, priceable) if ok]
+        assert prices == sorted(prices, reverse=descending)
+        assert all(
+            amount(n["priceRange"]["min"]) == 0 for n, ok in zip(nodes, priceable) if not ok
+        )
 
 
 def test_resuming_after_any_edge_continues_right_after_it(gateway: LiveGateway) -> None:
@@ -313,13 +310,6 @@ def test_a_cursor_from_another_sort_is_invalid_cursor(
     assert_client_error(result, "INVALID_CURSOR")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: Category.products lets the store's InvalidCursor escape as an internal error "
-        "without extensions.code (gateway/schema/catalog.py Category.products)"
-    ),
-)
 def test_a_malformed_category_cursor_is_invalid_cursor(gateway: LiveGateway) -> None:
     result = gateway.query(
         "query($after: String) { categories { products(first: 2, after: $after) { totalCount } } }",
@@ -351,18 +341,6 @@ def test_a_forged_cursor_never_reaches_the_database_as_an_error(
 ) -> None:
     """A cursor the client tampered with is either refused (INVALID_CURSOR) or read as a
     position in the listing; it never becomes a driver error that quotes our SQL."""
-    if ("postgresql" if is_postgres(gateway_on) else "sqlite") in leaks_on:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: sources/catalog/store.py _parse_key / sources/common/pagination.py "
-                    "decode_cursor accept a naive datetime, an id beyond the id column's range "
-                    "and an unencodable Decimal; the driver error (with the SQL) reaches the "
-                    "client without a code"
-                ),
-            )
-        )
 
     result = gateway_on.query(PAGE_QUERY, {"first": 3, "sort": sort, "after": cursor_of(*contents)})
 
@@ -409,17 +387,6 @@ def test_an_unknown_category_is_an_empty_listing(gateway: LiveGateway) -> None:
 def test_a_search_with_a_nul_character_is_refused_or_searched_never_a_database_error(
     request: pytest.FixtureRequest, gateway_on: LiveGateway
 ) -> None:
-    if is_postgres(gateway_on):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: gateway/schema/catalog.py ProductFilter.validate lets a NUL character "
-                    "through; PostgreSQL rejects it ('invalid byte sequence for encoding UTF8: "
-                    "0x00') and the driver error, SQL included, reaches the client uncoded"
-                ),
-            )
-        )
 
     result = gateway_on.query(PAGE_QUERY, {"first": 3, "filter": {"search": "sofa\x00"}})
 

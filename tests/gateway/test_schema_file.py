@@ -122,15 +122,6 @@ def test_every_pending_contract_entry_is_still_missing(served_sdl: str) -> None:
     assert not landed, f"these have landed: delete them from PENDING in {__file__}: {landed}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: gateway/schema/permissions.py _Guard.apply appends @requiresPermission to the "
-        "shared StrawberryField on every schema build (build_schema runs at import and in "
-        "each create_app), so a process that built two schemas prints the directive twice "
-        "and graphql-core rejects the SDL ('can only be used once at this location')"
-    ),
-)
 def test_building_the_schema_again_prints_the_same_sdl() -> None:
     first = strawberry.printer.print_schema(gateway.schema.build_schema())
     again = strawberry.printer.print_schema(gateway.schema.build_schema())

@@ -423,17 +423,6 @@ async def test_search_is_case_insensitive_and_takes_wildcards_literally(
 async def test_search_folds_the_case_of_accented_letters(
     request: pytest.FixtureRequest, store: CatalogStore
 ) -> None:
-    if is_sqlite(store):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: sources/catalog/store.py _filter_conditions uses ilike, which "
-                    "SQLite runs as lower() LIKE lower(): ASCII only, so 'CRÈME' misses "
-                    "'Crème' on SQLite while PostgreSQL finds it"
-                ),
-            )
-        )
 
     ids, _ = await walk(store, ProductSort.NEWEST, 50, ProductFilter(search="CRÈME BRÛLÉE"))
 
