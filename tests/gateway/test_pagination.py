@@ -110,10 +110,14 @@ def test_a_price_sorted_listing_is_in_price_range_order(gateway_on: LiveGateway)
         nodes, _ = walk(gateway_on, first=100, sort=sort, query=PAGE_QUERY)
         priceable = [any(s["active"] for s in n["skus"]) for n in nodes]
         assert priceable == sorted(priceable, reverse=True), "unpriced products sort last"
-        prices = [amount(n["priceRange"]["min"]) for n, ok in zip(nodes, priceable) if ok]
+        prices = [
+            amount(n["priceRange"]["min"]) for n, ok in zip(nodes, priceable, strict=True) if ok
+        ]
         assert prices == sorted(prices, reverse=descending)
         assert all(
-            amount(n["priceRange"]["min"]) == 0 for n, ok in zip(nodes, priceable) if not ok
+            amount(n["priceRange"]["min"]) == 0
+            for n, ok in zip(nodes, priceable, strict=True)
+            if not ok
         )
 
 
