@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
+import orjson
+from cross_web import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -78,6 +81,40 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         self.metrics = metrics
         self.cache = cache
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As strawberry's, but a refused request is answered in JSON with a code, not
+        plain text: every client parses the same error shape."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            response = JSONResponse(
+                {
+                    "data": None,
+                    "errors": [
+                        {"message": exc.reason, "extensions": {"code": _http_code(exc.status_code)}}
+                    ],
+                },
+                status_code=exc.status_code,
+            )
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise json.JSONDecodeError(str(exc), exc.doc, exc.pos) from exc
+        if isinstance(value, list):
+            raise HTTPException(400, "batched requests (a JSON array) are not supported")
+        if not isinstance(value, dict):
+            raise HTTPException(400, "the request body must be a JSON object")
+        return value
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> GatewayContext:
@@ -102,6 +139,14 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             now=now,
             request_id=getattr(stats, "request_id", ""),
         )
+
+
+def _http_code(status: int) -> str:
+    return {
+        405: "METHOD_NOT_ALLOWED",
+        413: "PAYLOAD_TOO_LARGE",
+        415: "UNSUPPORTED_MEDIA_TYPE",
+    }.get(status, "BAD_REQUEST")
 
 
 class _AsgiEndpoint:
@@ -157,10 +202,8 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         except TokenError as exc:
             metrics.errors.labels(exc.code).inc()
             response = JSONResponse(
-                {
-                    "data": None,
-                    "errors": [{"message": exc.message, "extensions": {"code": exc.code}}],
-                },
+                # A request error: no "data" entry (GraphQL over HTTP).
+                {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )

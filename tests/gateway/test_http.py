@@ -182,15 +182,6 @@ def test_an_insane_incoming_request_id_is_replaced(gateway: LiveGateway, incomin
 # ---- requests the gateway cannot run -----------------------------------------------------
 
 JSON = {"content-type": "application/json"}
-SERVER_ERROR_BUG = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a JSON body that is not an object or a list (a string, a number, null) makes "
-        "strawberry's parse_http_body call .get() on it: AttributeError, HTTP 500 in plain "
-        "text, without X-Request-ID (the exception escapes RequestLogMiddleware), and the "
-        "connection is dropped"
-    ),
-)
 BAD_REQUESTS = [
     pytest.param("POST", {"content": b"{not json", "headers": JSON}, id="not-json"),
     pytest.param(
@@ -210,13 +201,9 @@ BAD_REQUESTS = [
         "POST", {"json": {"query": "{ categories { slug } }", "variables": "x"}}, id="bad-variables"
     ),
     pytest.param("POST", {"json": [{"query": "{ categories { slug } }"}]}, id="batch"),
-    pytest.param(
-        "POST", {"json": "{ categories { slug } }"}, id="body-a-string", marks=SERVER_ERROR_BUG
-    ),
-    pytest.param("POST", {"json": 5}, id="body-a-number", marks=SERVER_ERROR_BUG),
-    pytest.param(
-        "POST", {"content": b"null", "headers": JSON}, id="body-null", marks=SERVER_ERROR_BUG
-    ),
+    pytest.param("POST", {"json": "{ categories { slug } }"}, id="body-a-string"),
+    pytest.param("POST", {"json": 5}, id="body-a-number"),
+    pytest.param("POST", {"content": b"null", "headers": JSON}, id="body-null"),
     pytest.param("POST", {"json": {"query": "{ categories { slug "}}, id="syntax-error"),
     pytest.param("POST", {"json": {"query": "{ nope }"}}, id="unknown-field"),
     pytest.param(
@@ -249,14 +236,6 @@ REFUSED_IN_JSON = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: gateway/app.py GatewayGraphQL inherits strawberry's GraphQL.__call__, which "
-        "turns every HTTPException (bad JSON, wrong content type, no query...) into a "
-        "text/plain 400; clients that parse every /graphql answer as JSON choke on it"
-    ),
-)
 @pytest.mark.parametrize(("method", "request_kwargs"), REFUSED_IN_JSON)
 def test_a_refused_request_explains_itself_in_json(
     gateway: LiveGateway, method: str, request_kwargs: dict[str, Any]
