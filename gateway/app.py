@@ -91,8 +91,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
             response = JSONResponse(
-                {
-                    "data": None,
+                {  # a request error: no "data" entry (GraphQL over HTTP)
                     "errors": [
                         {"message": exc.reason, "extensions": {"code": _http_code(exc.status_code)}}
                     ],
