@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 
+from .ids import row_id
 from .settings import Settings
 
 
@@ -40,8 +41,8 @@ class Viewer:
 
     @property
     def customer_id(self) -> int | None:
-        if self.kind is ViewerKind.CUSTOMER and self.subject and self.subject.isdigit():
-            return int(self.subject)
+        if self.kind is ViewerKind.CUSTOMER and self.subject:
+            return row_id(self.subject)
         return None
 
     def has(self, permission: Permission) -> bool:
@@ -155,7 +156,7 @@ def _viewer_from_claims(claims: dict[str, Any]) -> Viewer:
     kind = claims.get("kind")
     subject = str(claims["sub"])
     if kind == ViewerKind.CUSTOMER.value:
-        if not subject.isdigit():
+        if row_id(subject) is None:
             raise TokenError("TOKEN_INVALID", "a customer token's sub must be a customer id")
         return Viewer(ViewerKind.CUSTOMER, subject)
     if kind == ViewerKind.STAFF.value:

@@ -8,6 +8,7 @@ from sources.orders.records import Cart as CartRecord
 
 from ..checkout import carts
 from ..checkout.carts import CartChange, LineRequest
+from ..ids import row_id
 from ..schema.cart import (
     AddressInput,
     Cart,
@@ -18,7 +19,7 @@ from ..schema.cart import (
 )
 from ..schema.common import BadUserInput, Info
 from ..schema.errors import user_errors
-from ..schema.node import decode_id, int_key
+from ..schema.node import decode_id
 
 
 def cart_token(global_id: str) -> str | None:
@@ -35,7 +36,7 @@ def _sku_pk(global_id: str) -> int | None:
         type_name, pk = decode_id(global_id)
     except BadUserInput:
         return None
-    return int_key(pk) if type_name == "Sku" else None
+    return row_id(pk) if type_name == "Sku" else None
 
 
 def _payload(change: CartChange) -> CartPayload:

@@ -8,10 +8,11 @@ import asyncio
 import strawberry
 
 from ..checkout import carts
+from ..ids import row_id
 from ..schema.cart import Cart
 from ..schema.catalog import Category, Product, Sku, visible
 from ..schema.common import BadUserInput, Info
-from ..schema.node import Node, decode_id, int_key
+from ..schema.node import Node, decode_id
 from ..schema.orders import Customer, Order, may_see_customer
 from ..schema.pricing import Promotion
 
@@ -23,7 +24,7 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     if type_name == "Cart":
         cart = await carts.cart_for(info.context.sources, pk, info.context.viewer.customer_id)
         return Cart.from_record(cart) if cart else None
-    key = int_key(pk)
+    key = row_id(pk)
     if key is None:
         raise BadUserInput(f"{id!r} is not a valid ID", code="INVALID_ID")
     loaders = info.context.loaders

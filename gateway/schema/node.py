@@ -8,6 +8,7 @@ import binascii
 
 import strawberry
 
+from ..ids import row_id
 from .common import BadUserInput
 
 
@@ -35,16 +36,7 @@ def decode_int_id(global_id: str, expected: str) -> int | None:
     """The primary key when ``global_id`` is a well-formed id of type ``expected``; None
     when it is a valid id of another type (the object reads as not found)."""
     type_name, pk = decode_id(global_id)
-    key = int_key(pk)
+    key = row_id(pk)
     if key is None:
         raise BadUserInput(f"{global_id!r} is not a valid ID", code="INVALID_ID")
     return key if type_name == expected else None
-
-
-def int_key(pk: str) -> int | None:
-    """The canonical decimal form of a 32-bit row id, else None: "01" or a non-ASCII
-    digit must not alias object 1, and a huge number must not reach the database driver."""
-    if not (pk.isascii() and pk.isdigit()) or (len(pk) > 1 and pk.startswith("0")):
-        return None
-    value = int(pk)
-    return value if value < 2**31 else None
