@@ -188,3 +188,140 @@ class OrderPage:
     cursors: list[str]
     has_next_page: bool
     total_count: int
+
+
+class ShipmentStatus(StrEnum):
+    PENDING = "PENDING"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentSource:
+    """Where a shipment leaves from: one of ours (warehouse code) or a drop-ship supplier."""
+
+    warehouse_code: str | None
+    supplier_id: int | None
+
+    @property
+    def label(self) -> str:
+        return self.warehouse_code or f"supplier:{self.supplier_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentLine:
+    order_line_id: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewShipment:
+    source: ShipmentSource
+    lines: tuple[ShipmentLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    id: int
+    order_id: int
+    source: ShipmentSource
+    status: ShipmentStatus
+    carrier: str | None
+    tracking_number: str | None
+    lines: tuple[ShipmentLine, ...]
+    created_at: datetime
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAppointment:
+    """A service line (installation, warranty visit) is scheduled, not shipped."""
+
+    id: int
+    order_id: int
+    order_line_id: int
+    status: str  # TO_SCHEDULE | SCHEDULED | DONE
+    created_at: datetime
+
+
+class PaymentStage(StrEnum):
+    """Presale orders are paid in two steps: the deposit now, the balance when the presale
+    ends. Other orders are paid in full at once."""
+
+    FULL = "FULL"
+    DEPOSIT = "DEPOSIT"
+    BALANCE = "BALANCE"
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: int
+    order_id: int
+    stage: PaymentStage
+    amount: Decimal
+    at: datetime
+    actor: str
+
+
+class AfterSalesKind(StrEnum):
+    RETURN = "RETURN"
+    REFUND_ONLY = "REFUND_ONLY"
+    EXCHANGE = "EXCHANGE"
+
+
+class AfterSalesStatus(StrEnum):
+    OPEN = "OPEN"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    COMPLETED = "COMPLETED"
+
+
+@dataclass(frozen=True, slots=True)
+class AfterSalesLine:
+    order_line_id: int
+    quantity: int
+    refund_amount: Decimal  # what the buyer paid for these units, to the cent
+
+
+@dataclass(frozen=True, slots=True)
+class NewAfterSalesRequest:
+    order_id: int
+    customer_id: int
+    kind: AfterSalesKind
+    reason: str
+    lines: tuple[AfterSalesLine, ...]
+    refund_amount: Decimal | None  # lines' refunds (+ shipping when the whole order goes back)
+
+
+@dataclass(frozen=True, slots=True)
+class AfterSalesRequest:
+    id: int
+    order_id: int
+    customer_id: int
+    kind: AfterSalesKind
+    status: AfterSalesStatus
+    reason: str
+    lines: tuple[AfterSalesLine, ...]
+    refund_amount: Decimal | None
+    created_at: datetime
+    updated_at: datetime
+    resolution_note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AfterSalesStatusChange:
+    request_id: int
+    from_status: AfterSalesStatus | None
+    to_status: AfterSalesStatus
+    at: datetime
+    actor: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class AfterSalesPage:
+    requests: list[AfterSalesRequest]
+    cursors: list[str]
+    has_next_page: bool
+    total_count: int
