@@ -25,6 +25,7 @@ from .records import (
     Warehouse,
     WarehouseStock,
 )
+from .restock import restock
 
 
 class InventoryStore:
@@ -175,6 +176,12 @@ class InventoryStore:
         """Release every HELD reservation expired by ``now``, ``batch_size`` per
         transaction; returns how many. Safe to run beside confirmations and other sweeps."""
         return await reservations.sweep_expired(self.db, now, batch_size=batch_size)
+
+    async def restock(
+        self, *, return_ref: str, items: Sequence[tuple[int, str, int]], actor: str, now: datetime
+    ) -> bool:
+        """Returned units back to on-hand, once per return (see restock.py)."""
+        return await restock(self.db, return_ref=return_ref, items=items, actor=actor, now=now)
 
     async def reservations_by_order_refs(self, order_refs: Sequence[str]) -> dict[str, Reservation]:
         return await reservations.reservations_by_order_refs(self.db, order_refs)
