@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import strawberry
 
+from sources.catalog.records import Sku as SkuRecord
 from sources.common.pagination import InvalidCursor
 
 from ..backoffice import catalog_writes
 from ..schema.backoffice import LowStockConnection, LowStockEdge, ProductPayload, SkuPayload
-from ..schema.catalog import Product, Sku
+from ..schema.catalog import Product, Sku, visible
 from ..schema.common import BadUserInput, Info, PageInfo, page_size
 from ..schema.errors import user_errors
 from ..schema.node import decode_int_id
@@ -22,6 +23,14 @@ def _pk(global_id: str, type_name: str) -> int | None:
         return decode_int_id(global_id, type_name)
     except BadUserInput:
         return None
+
+
+async def _shown_sku(info: Info, sku: SkuRecord | None) -> Sku | None:
+    """The SKU in a payload, unless its product is unpublished and the viewer may not see it."""
+    if sku is None:
+        return None
+    product = visible(info, await info.context.loaders.catalog.product.load(sku.product_id))
+    return Sku.from_record(sku, product) if product else None
 
 
 def _actor(info: Info) -> str:
@@ -52,8 +61,7 @@ async def stock_adjust(
     if outcome.sku is not None:
         ctx.loaders.inventory.stock.clear(outcome.sku.id)
     return SkuPayload(
-        sku=Sku.from_record(outcome.sku) if outcome.sku else None,
-        user_errors=user_errors(outcome.problems),
+        sku=await _shown_sku(info, outcome.sku), user_errors=user_errors(outcome.problems)
     )
 
 
@@ -71,7 +79,7 @@ async def price_set(info: Info, sku_id: strawberry.ID, list: Decimal, sale: Deci
     if outcome.sku is not None:
         ctx.loaders.pricing.price.clear(outcome.sku.id)
     return SkuPayload(
-        sku=Sku.from_record(outcome.sku) if outcome.sku and not outcome.problems else None,
+        sku=await _shown_sku(info, outcome.sku) if not outcome.problems else None,
         user_errors=user_errors(outcome.problems),
     )
 
@@ -108,10 +116,17 @@ async def low_stock(
     loaders = info.context.loaders
     skus = await loaders.catalog.sku.load_many(page.sku_ids)
     levels = await loaders.inventory.stock.load_many(page.sku_ids)
+    products = await loaders.catalog.product.load_many([s.product_id for s in skus if s])
+    shown = {p.id: p for p in products if p is not None and visible(info, p)}
     edges = [
-        LowStockEdge(cursor=cursor, node=Sku.from_record(sku), available=level.available)
+        LowStockEdge(
+            cursor=cursor,
+            node=Sku.from_record(sku, shown[sku.product_id]),
+            available=level.warehouse_available,
+        )
         for sku, level, cursor in zip(skus, levels, page.cursors, strict=True)
-        if sku is not None
+        # Unpublished products exist for MANAGE_PRODUCTS staff only, here too.
+        if sku is not None and sku.product_id in shown
     ]
     return LowStockConnection(
         edges=edges,

@@ -54,8 +54,9 @@ async def adjust_stock(
         except IdempotencyKeyReused:
             return StockAdjustment(sku_id, warehouse_code, None, None, AdjustmentRefusal.KEY_REUSED)
         except IntegrityError:
-            # A concurrent request with the same key committed first; replay its result.
-            if attempt or idempotency_key is None:
+            # A concurrent request committed first: the same idempotency key (replay its
+            # result) or the SKU's first stock row in this warehouse (update it instead).
+            if attempt:
                 raise
     raise AssertionError("unreachable")
 

@@ -44,8 +44,12 @@ class StockLevel:
         return sum(w.reserved for w in self.warehouses)
 
     @property
+    def warehouse_available(self) -> int:
+        return sum(w.available for w in self.warehouses)
+
+    @property
     def available(self) -> int:
-        return sum(w.available for w in self.warehouses) + self.supplier_available
+        return self.warehouse_available + self.supplier_available
 
     @property
     def in_stock(self) -> bool:
