@@ -45,3 +45,13 @@ class CheckoutAttemptLost(Exception):
     def __init__(self, order_ref: str) -> None:
         super().__init__(f"checkout attempt {order_ref!r} is no longer open")
         self.order_ref = order_ref
+
+
+class QuantityAlreadyRequested(Exception):
+    """An after-sales request asks for more units of some order lines than remain: the
+    line's quantity minus the units already in requests that were not rejected. Nothing
+    was written; ``line_ids`` are the order lines over the limit."""
+
+    def __init__(self, line_ids: Collection[int]) -> None:
+        self.line_ids = tuple(sorted(set(line_ids)))
+        super().__init__(f"order lines {list(self.line_ids)} have no more units left to request")

@@ -1,9 +1,11 @@
 """Orders tables: who buys and where the shop delivers, carts, orders and the checkout
-attempts that turn one into the other (shipments and after-sales requests come later).
+attempts that turn one into the other, then what happens after: payments, shipments and
+service appointments, after-sales requests.
 
 The rules that keep money and orders right are constraints here, so no code path can break
 them whatever the concurrency: one line per SKU in a cart, one order per cart, one order
-per (customer, idempotency key), positive quantities."""
+per (customer, idempotency key), one payment per (order, stage), one appointment per
+service line, positive quantities."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from sources.common.models import NAMING_CONVENTION
+from sources.common.models import NAMING_CONVENTION, IdempotencyColumns
 from sources.common.types import MoneyColumn, UTCDateTime
 
 
@@ -200,3 +202,114 @@ class CheckoutAttempt(Base):
     state: Mapped[str] = mapped_column(String(16))  # CLAIMED, then DONE
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Payment(Base):
+    """Money received for an order. One row per (order, stage): a presale order is paid as
+    a deposit and a balance, any other order in full, and a repeated notice cannot count
+    twice."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(MoneyColumn())
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(120))
+
+    __table_args__ = (
+        UniqueConstraint("order_id", "stage", name="uq_payments_order_id_stage"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+
+class Shipment(Base):
+    """One parcel: from one warehouse (``warehouse_code``) or one drop-ship supplier."""
+
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    warehouse_code: Mapped[str | None] = mapped_column(String(32))
+    supplier_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ShipmentLine(Base):
+    __tablename__ = "shipment_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class ServiceAppointment(Base):
+    """A service line is scheduled, not shipped: one appointment per line."""
+
+    __tablename__ = "service_appointments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AfterSalesRequest(Base):
+    """A return, refund or exchange. Never deleted: its status moves by conditional UPDATEs
+    and every move leaves an AfterSalesStatusChange."""
+
+    __tablename__ = "after_sales_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    refund_amount: Mapped[Decimal | None] = mapped_column(MoneyColumn())
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # The back office's queue: oldest first, all or by status.
+        Index("ix_after_sales_requests_oldest", "created_at", "id"),
+        Index("ix_after_sales_requests_status_oldest", "status", "created_at", "id"),
+        CheckConstraint("refund_amount >= 0", name="refund_not_negative"),
+    )
+
+
+class AfterSalesLine(Base):
+    """Units of one order line in a request, and what the buyer paid for them."""
+
+    __tablename__ = "after_sales_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("after_sales_requests.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    refund_amount: Mapped[Decimal] = mapped_column(MoneyColumn())
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("refund_amount >= 0", name="refund_not_negative"),
+    )
+
+
+class AfterSalesStatusChange(Base):
+    __tablename__ = "after_sales_status_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("after_sales_requests.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class IdempotencyKey(IdempotencyColumns, Base):
+    __tablename__ = "orders_idempotency_keys"

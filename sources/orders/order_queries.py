@@ -125,11 +125,26 @@ async def orders_for_customers(
 
 
 async def list_orders(
-    db: Database, *, first: int, after: str | None = None, status: OrderStatus | None = None
+    db: Database,
+    *,
+    first: int,
+    after: str | None = None,
+    status: OrderStatus | None = None,
+    customer_id: int | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
 ) -> OrderPage:
+    """The back office's listing, newest first; ``created_from`` and ``created_to`` bound
+    ``created_at`` as a half-open range [from, to)."""
     conditions: list[ColumnElement[bool]] = []
     if status is not None:
         conditions.append(m.Order.status == status.value)
+    if customer_id is not None:
+        conditions.append(m.Order.customer_id == customer_id)
+    if created_from is not None:
+        conditions.append(m.Order.created_at >= created_from)
+    if created_to is not None:
+        conditions.append(m.Order.created_at < created_to)
     async with db.connect() as conn:
         rows = await conn.execute(
             select(m.Order)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
 
@@ -136,36 +137,58 @@ async def transition_order(
     not exist or is not in one of ``allowed_from``."""
     allowed = {status.value for status in allowed_from}
     async with db.begin() as conn:
-        # FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE already excludes other writers):
-        # a racing transition waits here, then sees the status this one wrote.
-        current = (
-            await conn.execute(
-                select(m.Order.status).where(m.Order.id == order_id).with_for_update()
-            )
-        ).scalar_one_or_none()
+        current = await lock_order_status(conn, order_id)
         if current is None or current not in allowed:
             return None
-        row = (
-            await conn.execute(
-                update(m.Order)
-                .where(m.Order.id == order_id, m.Order.status == current)
-                .values(status=to.value, updated_at=now)
-                .returning(*m.Order.__table__.c)
-            )
-        ).one_or_none()
-        if row is None:
-            return None
-        await conn.execute(
-            insert(m.OrderStatusChange).values(
-                order_id=order_id,
-                from_status=current,
-                to_status=to.value,
-                at=now,
-                actor=actor,
-                reason=reason,
-            )
+        row = await move_order(
+            conn, order_id, current=current, to=to, actor=actor, reason=reason, now=now
         )
-    return order_from_row(row)
+    return None if row is None else order_from_row(row)
+
+
+async def lock_order_status(conn: AsyncConnection, order_id: int) -> str | None:
+    """The order's status, its row locked until the transaction ends; None when there is no
+    such order. FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE already excludes other
+    writers): a racing writer of the order waits here, then sees what this one wrote."""
+    status: str | None = (
+        await conn.execute(select(m.Order.status).where(m.Order.id == order_id).with_for_update())
+    ).scalar_one_or_none()
+    return status
+
+
+async def move_order(
+    conn: AsyncConnection,
+    order_id: int,
+    *,
+    current: str,
+    to: OrderStatus,
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> Any | None:
+    """One conditional UPDATE from ``current`` to ``to`` and its history row; the updated
+    order row, or None (nothing written) when the order is no longer in ``current``."""
+    row = (
+        await conn.execute(
+            update(m.Order)
+            .where(m.Order.id == order_id, m.Order.status == current)
+            .values(status=to.value, updated_at=now)
+            .returning(*m.Order.__table__.c)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    await conn.execute(
+        insert(m.OrderStatusChange).values(
+            order_id=order_id,
+            from_status=current,
+            to_status=to.value,
+            at=now,
+            actor=actor,
+            reason=reason,
+        )
+    )
+    return row
 
 
 def order_from_row(row: Any) -> Order:

@@ -325,3 +325,31 @@ class AfterSalesPage:
     cursors: list[str]
     has_next_page: bool
     total_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    """One order line as finance settles it: what was sold, the discounts by promotion, what
+    the buyer paid for it (``total``) and what was given back (``refunded``: approved or
+    completed returns and refunds of the line; the whole line when a paid order was
+    cancelled)."""
+
+    order_id: int
+    order_line_id: int
+    sku_id: int
+    quantity: int
+    subtotal: Decimal
+    discounts: tuple[LineDiscount, ...]
+    total: Decimal
+    refunded: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingLedgerLine:
+    """An order's shipping charge and how much of it was refunded (shipping goes back with
+    a request that returns the whole order, or with the cancellation of a paid order), so
+    lines plus shipping add up to what was paid minus what was refunded."""
+
+    order_id: int
+    shipping: Decimal
+    refunded: Decimal

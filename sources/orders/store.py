@@ -1,10 +1,16 @@
 """OrdersStore: customers, staff and delivery regions, carts, orders and checkout
-attempts. Reads take many keys and cost one round trip whatever their number; each write
-is one transaction. The work lives in one module per idea (carts, orders, order_queries,
-checkout_attempts); this class is the one door the gateway (and the HTTP service) uses.
+attempts, payments, shipments, after-sales requests and the settlement ledger. Reads take
+many keys and cost one round trip whatever their number; each write is one transaction,
+and every status change one conditional UPDATE with a history row, so of racing callers
+exactly one wins. The work lives in one module per idea (carts, orders, order_queries,
+checkout_attempts, and for what follows payment: payments, shipments, after_sales,
+after_sales_queries, ledger, whose doors are in OrderOperations); this class is the one
+door the gateway (and the HTTP service) uses.
 
 Cart writes raise CartNotFound, CartClosed or CartLineNotFound (all CartError) and change
-nothing; ``create_order`` raises those or CheckoutAttemptLost, also changing nothing."""
+nothing; ``create_order`` raises those or CheckoutAttemptLost, also changing nothing;
+``create_after_sales_request`` raises QuantityAlreadyRequested, changing nothing. Refused
+transitions return None. ValueError means the caller broke the contract (a bug)."""
 
 from __future__ import annotations
 
@@ -17,7 +23,15 @@ from sources.common.db import Database
 
 from . import carts, checkout_attempts, order_queries, orders
 from . import models as m
-from .errors import CartClosed, CartError, CartLineNotFound, CartNotFound, CheckoutAttemptLost
+from .errors import (
+    CartClosed,
+    CartError,
+    CartLineNotFound,
+    CartNotFound,
+    CheckoutAttemptLost,
+    QuantityAlreadyRequested,
+)
+from .order_operations import OrderOperations
 from .records import (
     Address,
     Cart,
@@ -40,10 +54,11 @@ __all__ = [
     "CartNotFound",
     "CheckoutAttemptLost",
     "OrdersStore",
+    "QuantityAlreadyRequested",
 ]
 
 
-class OrdersStore:
+class OrdersStore(OrderOperations):
     source = "orders"
 
     def __init__(self, db: Database) -> None:
@@ -208,9 +223,25 @@ class OrdersStore:
         )
 
     async def list_orders(
-        self, *, first: int, after: str | None = None, status: OrderStatus | None = None
+        self,
+        *,
+        first: int,
+        after: str | None = None,
+        status: OrderStatus | None = None,
+        customer_id: int | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
     ) -> OrderPage:
-        return await order_queries.list_orders(self.db, first=first, after=after, status=status)
+        """Newest first; ``created_from``/``created_to`` bound a half-open range [from, to)."""
+        return await order_queries.list_orders(
+            self.db,
+            first=first,
+            after=after,
+            status=status,
+            customer_id=customer_id,
+            created_from=created_from,
+            created_to=created_to,
+        )
 
     async def purchased_quantities(
         self, customer_id: int, sku_ids: Sequence[int]
