@@ -1,0 +1,613 @@
+"""The checkout scenario: buyers placing orders over HTTP, as a storefront does it.
+
+One *checkout* is three requests: ``cartCreate`` with 3 lines, ``cartShippingAddressSet``,
+``checkoutComplete`` with the total the cart showed. ``run_checkout_bench`` drives
+``concurrency`` buyers in a closed loop for ``duration`` seconds and reports orders/s, p50
+and p99 of a whole checkout (and of ``checkoutComplete`` alone), the source calls one
+checkout costs, and whether every order a buyer was told about is in the orders table
+exactly once (lost or duplicate orders are the failure this benchmark exists to catch).
+
+``python -m bench.checkout --backend sqlite|postgresql`` seeds a shop of its own (SQLite
+files in a temporary directory, or a throwaway PostgreSQL database; never the read-only
+bench shops of ``python -m bench``), gives its SKUs a stock no run can exhaust, starts the
+gateway as a uvicorn process and measures each concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from gateway.auth import ViewerKind, issue_token
+from gateway.settings import SOURCE_NAMES, Settings
+from sources.common.db import Database
+from sources.common.migrate import upgrade_source
+from sources.demo.seed import seed_demo_shop
+
+from .servers import CLOCK_TICKS, HTTP, LOOP, SCRUBBED_PREFIXES, free_port
+from .shop import PG_ADMIN_DATABASE, PG_HOST, PG_PORT, PG_USER, ROOT
+
+LINES_PER_CHECKOUT = 3
+STOCK = 10_000_000  # on hand per stocked warehouse row: no run sells out
+ADDRESS = {
+    "name": "Wang Wei",
+    "phone": "13800138000",
+    "country": "CN",
+    "region": "CN-SH",
+    "city": "Shanghai",
+    "line1": "1 Renmin Road",
+    "postalCode": "200000",
+}
+
+CART_CREATE = """
+mutation CartCreate($input: CartCreateInput!) {
+  cartCreate(input: $input) {
+    cart { id lines { id quantity sku { id } } cost { total { amount } } }
+    userErrors { code message }
+  }
+}"""
+ADDRESS_SET = """
+mutation CartShippingAddressSet($cartId: ID!, $address: AddressInput!) {
+  cartShippingAddressSet(cartId: $cartId, address: $address) {
+    cart { id cost { subtotal { amount } shippingTotal { amount } total { amount } } }
+    userErrors { code message }
+  }
+}"""
+CHECKOUT = """
+mutation CheckoutComplete($cartId: ID!, $key: String!, $total: Decimal!) {
+  checkoutComplete(cartId: $cartId, idempotencyKey: $key, expectedTotal: $total) {
+    order { id number status cost { total { amount } } }
+    userErrors { code message }
+  }
+}"""
+
+
+# ---------------------------------------------------------------------------------------
+# One checkout, many buyers
+# ---------------------------------------------------------------------------------------
+
+
+class CheckoutFailed(Exception):
+    """A checkout step did not do its job; ``reason`` is what failures are counted by."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+@dataclass
+class Flow:
+    """One buyer's checkout as the client saw it."""
+
+    started: float
+    seconds: float = 0.0
+    complete_seconds: float = 0.0
+    cart_token: str | None = None
+    order_number: str | None = None
+    error: str | None = None
+    reason: str | None = None
+
+
+def _sku_gid(sku_id: int) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(f"Sku:{sku_id}".encode()).decode()
+
+
+def _cart_token(global_id: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64decode(global_id).decode().split(":", 1)[1]
+
+
+async def _graphql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str, name: str
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    if response.status_code != 200:
+        raise CheckoutFailed(f"{name} HTTP {response.status_code}", response.text[:300])
+    body = response.json()
+    if body.get("errors"):
+        raise CheckoutFailed(f"{name} GraphQL error", str(body["errors"][0].get("message")))
+    payload: dict[str, Any] = body["data"][name]
+    if payload["userErrors"]:
+        codes = ",".join(e["code"] for e in payload["userErrors"])
+        raise CheckoutFailed(f"{name} {codes}", payload["userErrors"][0]["message"])
+    return payload
+
+
+async def checkout_once(
+    client: httpx.AsyncClient, token: str, sku_ids: Sequence[int], rng: random.Random
+) -> Flow:
+    """cartCreate (3 lines) -> cartShippingAddressSet -> checkoutComplete."""
+    flow = Flow(started=time.perf_counter())
+    try:
+        chosen = rng.sample(list(sku_ids), min(LINES_PER_CHECKOUT, len(sku_ids)))
+        lines = [{"skuId": _sku_gid(s), "quantity": 1} for s in chosen]
+        created = await _graphql(
+            client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate"
+        )
+        cart_id = created["cart"]["id"]
+        flow.cart_token = _cart_token(cart_id)
+        addressed = await _graphql(
+            client, ADDRESS_SET, {"cartId": cart_id, "address": ADDRESS}, token,
+            "cartShippingAddressSet",
+        )  # fmt: skip
+        total = addressed["cart"]["cost"]["total"]["amount"]
+        before = time.perf_counter()
+        placed = await _graphql(
+            client,
+            CHECKOUT,
+            {"cartId": cart_id, "key": uuid.uuid4().hex, "total": total},
+            token,
+            "checkoutComplete",
+        )
+        flow.complete_seconds = time.perf_counter() - before
+        flow.order_number = placed["order"]["number"]
+    except CheckoutFailed as exc:
+        flow.reason, flow.error = exc.reason, str(exc)[:300]
+    except httpx.HTTPError as exc:
+        flow.reason, flow.error = type(exc).__name__, f"{type(exc).__name__}: {exc}"[:300]
+    flow.seconds = time.perf_counter() - flow.started
+    return flow
+
+
+async def source_calls(client: httpx.AsyncClient) -> dict[str, float]:
+    """gateway_source_calls_total by 'source.method', from /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counts: dict[str, float] = {}
+    response = await client.get("/metrics")
+    for family in text_string_to_metric_families(response.text):
+        if family.name == "gateway_source_calls":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    counts[f"{sample.labels['source']}.{sample.labels['method']}"] = sample.value
+    return counts
+
+
+def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
+    return {k: int(v - before.get(k, 0)) for k, v in after.items() if v > before.get(k, 0)}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+async def _orders_for_carts(orders_database_url: str, carts: list[str]) -> list[tuple[str, str]]:
+    """(cart id, order number) of every order placed from these carts, from the table."""
+    db = Database(orders_database_url, pool_size=1)
+    found: list[tuple[str, str]] = []
+    try:
+        async with db.connect() as conn:
+            for start in range(0, len(carts), 500):
+                chunk = carts[start : start + 500]
+                names = ", ".join(f":c{i}" for i in range(len(chunk)))
+                rows = await conn.execute(
+                    text(f"SELECT cart_id, number FROM orders WHERE cart_id IN ({names})"),
+                    {f"c{i}": c for i, c in enumerate(chunk)},
+                )
+                found.extend((str(c), str(n)) for c, n in rows)
+    finally:
+        await db.dispose()
+    return found
+
+
+async def _orders_seen_by_buyers(
+    client: httpx.AsyncClient, tokens: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Without database access: every order number of these buyers (GraphQL does not say
+    which cart an order came from, so only lost orders can be told this way)."""
+    numbers: list[tuple[str, str]] = []
+    query = """query Mine($first: Int, $after: String) { viewer { orders(first: $first,
+      after: $after) { pageInfo { hasNextPage endCursor } edges { node { number } } } } }"""
+    for token in set(tokens):
+        after = None
+        while True:
+            body = (
+                await client.post(
+                    "/graphql",
+                    json={"query": query, "variables": {"first": 100, "after": after}},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            ).json()
+            page = body["data"]["viewer"]["orders"]
+            numbers.extend(("?", e["node"]["number"]) for e in page["edges"])
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+    return numbers
+
+
+async def run_checkout_bench(
+    base_url: str,
+    tokens: Sequence[str],
+    sku_ids: Sequence[int],
+    concurrency: int,
+    duration: float,
+    *,
+    orders_database_url: str | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Closed loop: ``concurrency`` buyers (buyer i uses ``tokens[i % len(tokens)]``), each
+    starting its next checkout when the last one is answered, for ``duration`` seconds.
+
+    Returns orders/s, p50/p99 of a whole checkout and of ``checkoutComplete`` (ms), failed
+    checkouts by reason, source calls per checkout (one checkout measured alone first, and
+    the average under load), and the order check: ``lost`` (an order a buyer was told about
+    that is not in the orders table), ``duplicates`` (orders in the table nobody was told
+    about, or one number told twice), read from the table when ``orders_database_url`` is
+    given, else from each buyer's ``viewer.orders``.
+    """
+    if concurrency < 1 or not tokens or len(sku_ids) < LINES_PER_CHECKOUT:
+        raise ValueError("need concurrency >= 1, a token and at least 3 SKUs")
+    limits = httpx.Limits(
+        max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2
+    )
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+        rng = random.Random(seed)
+        # One checkout alone: what it costs in source calls (and a warm-up).
+        before = await source_calls(client)
+        alone = await checkout_once(client, tokens[0], sku_ids, rng)
+        if alone.error:
+            raise CheckoutFailed("a checkout on an idle server failed", alone.error)
+        calls_alone = _delta(before, await source_calls(client))
+
+        flows: list[Flow] = [alone]
+        measured: list[Flow] = []
+        deadline = time.perf_counter() + duration
+
+        async def buyer(index: int) -> None:
+            token = tokens[index % len(tokens)]
+            buyer_rng = random.Random(seed * 1000 + index + 1)
+            while time.perf_counter() < deadline:
+                flow = await checkout_once(client, token, sku_ids, buyer_rng)
+                measured.append(flow)
+
+        before = await source_calls(client)
+        started = time.perf_counter()
+        await asyncio.gather(*(buyer(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        calls_under_load = _delta(before, await source_calls(client))
+        flows += measured
+
+        ok = [f for f in measured if f.order_number is not None]
+        told = Counter(f.order_number for f in flows if f.order_number is not None)
+        carts = {f.cart_token for f in flows if f.cart_token is not None}
+        if orders_database_url is not None:
+            in_table = await _orders_for_carts(orders_database_url, sorted(carts))
+            source = "orders table"
+        else:
+            in_table = await _orders_seen_by_buyers(client, tokens)
+            source = "viewer.orders"
+        table_numbers = Counter(number for _, number in in_table)
+        lost = sorted(n for n in told if n not in table_numbers)
+        duplicates = sorted(
+            {n for n, c in told.items() if c > 1}
+            | {n for n, c in table_numbers.items() if c > 1}
+            | ({n for n in table_numbers if n not in told} if source == "orders table" else set())
+        )
+
+    failures = Counter(f.reason for f in measured if f.reason is not None)
+    flow_ms = [f.seconds * 1000 for f in ok]
+    complete_ms = [f.complete_seconds * 1000 for f in ok]
+    return {
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 2),
+        "checkouts": len(measured),
+        "orders": len(ok),
+        "orders_per_s": round(len(ok) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(_percentile(flow_ms, 50), 1),
+        "p99_ms": round(_percentile(flow_ms, 99), 1),
+        "mean_ms": round(statistics.fmean(flow_ms), 1) if flow_ms else float("nan"),
+        "complete_p50_ms": round(_percentile(complete_ms, 50), 1),
+        "complete_p99_ms": round(_percentile(complete_ms, 99), 1),
+        "failed": dict(failures),
+        "first_failure": next((f.error for f in measured if f.error), None),
+        "source_calls_per_checkout": sum(calls_alone.values()),
+        "source_calls_by_method": calls_alone,
+        "source_calls_per_checkout_under_load": round(
+            sum(calls_under_load.values()) / len(measured), 1
+        )
+        if measured
+        else None,
+        "orders_checked_against": source,
+        "lost": lost,
+        "duplicates": duplicates,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Standalone: a shop and a server of its own
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckoutShop:
+    backend: str
+    urls: dict[str, str]
+    sku_ids: list[int]
+    customer_ids: list[int]
+    cleanup: Any = None
+
+
+async def _pg_admin(statement: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    conn = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database=PG_ADMIN_DATABASE, timeout=5
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def prepare_shop(backend: str, products: int) -> CheckoutShop:
+    """A freshly seeded shop for this run only (checkouts write orders and stock)."""
+    if backend == "sqlite":
+        directory = Path(tempfile.mkdtemp(prefix="bench-checkout-"))
+        urls = {name: f"sqlite+aiosqlite:///{directory}/{name}.db" for name in SOURCE_NAMES}
+
+        async def cleanup() -> None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    elif backend == "postgresql":
+        name = f"gw_bench_checkout_{uuid.uuid4().hex[:12]}"
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+        urls = dict.fromkeys(
+            SOURCE_NAMES, f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+        )
+
+        async def cleanup() -> None:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    dbs = {source: Database(url) for source, url in urls.items()}
+    try:
+        for source in SOURCE_NAMES:
+            await upgrade_source(source, dbs[source])
+        await seed_demo_shop(dbs, products=products, now=datetime.now(UTC))
+        sku_ids = await _plain_skus(dbs)
+        async with dbs["inventory"].begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE stock_items SET on_hand = reserved + :n "
+                    "WHERE sku_id IN (" + ", ".join(str(s) for s in sku_ids) + ")"
+                ),
+                {"n": STOCK},
+            )
+        async with dbs["orders"].connect() as conn:
+            customers = [
+                int(c)
+                for (c,) in await conn.execute(
+                    text("SELECT id FROM customers WHERE NOT is_blocked ORDER BY id")
+                )
+            ]
+        if backend == "postgresql":  # the planner sees real row counts, as in production
+            async with dbs["catalog"].begin() as conn:
+                await conn.execute(text("ANALYZE"))
+    finally:
+        for db in dbs.values():
+            await db.dispose()
+    return CheckoutShop(backend, urls, sku_ids, customers, cleanup)
+
+
+async def _plain_skus(dbs: dict[str, Database]) -> list[int]:
+    """Goods any buyer can order anywhere: published, active, priced physical warehouse
+    SKUs without presale, purchase limit or bundle role."""
+    async with dbs["catalog"].connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT s.id FROM skus s JOIN products p ON p.id = s.product_id "
+                "WHERE p.kind = 'PHYSICAL' AND p.fulfillment = 'WAREHOUSE' AND p.is_published "
+                "AND s.is_active AND p.presale_starts_at IS NULL AND s.purchase_limit IS NULL "
+                "AND s.id NOT IN (SELECT sku_id FROM bundle_items) ORDER BY s.id"
+            )
+        )
+        candidates = [int(s) for (s,) in rows]
+    async with dbs["pricing"].connect() as conn:
+        priced = {int(s) for (s,) in await conn.execute(text("SELECT sku_id FROM prices"))}
+    async with dbs["inventory"].connect() as conn:
+        stocked = {
+            int(s) for (s,) in await conn.execute(text("SELECT DISTINCT sku_id FROM stock_items"))
+        }
+    return [s for s in candidates if s in priced and s in stocked]
+
+
+class GatewayProcess:
+    """``uvicorn gateway.asgi:app`` over the shop, as ``make run`` serves it (one worker)."""
+
+    def __init__(self, shop: CheckoutShop, log_path: Path, pool_size: int | None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
+        inherited.pop("REDIS_URL", None)
+        env = {
+            **inherited,
+            **{f"{name.upper()}_DATABASE_URL": url for name, url in shop.urls.items()},
+            "GATEWAY_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+        if pool_size is not None:
+            env["GATEWAY_DB_POOL_SIZE"] = str(pool_size)
+        command = [
+            sys.executable, "-m", "uvicorn", "gateway.asgi:app", "--host", "127.0.0.1",
+            "--port", str(self.port), "--workers", "1", "--loop", LOOP, "--http", HTTP,
+            "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_path
+        with log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the gateway exited:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the gateway did not start in 60 s ({log_path})")
+            time.sleep(0.05)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+async def bench_backend(
+    backend: str,
+    concurrencies: Sequence[int],
+    duration: float,
+    *,
+    products: int = 240,
+    pool_size: int | None = None,
+    log: Any = None,
+) -> list[dict[str, Any]]:
+    """Seed a shop, start the gateway, measure each concurrency; the results, one dict per
+    concurrency (see ``run_checkout_bench``) with ``backend`` added. Cleans up after."""
+    say = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    started = time.perf_counter()
+    shop = await prepare_shop(backend, products)
+    say(f"checkout bench: {backend} shop of {products} products seeded in "
+        f"{time.perf_counter() - started:.1f} s ({len(shop.sku_ids)} SKUs on sale)")  # fmt: skip
+    server = GatewayProcess(
+        shop, ROOT / "bench" / "results" / "logs" / f"checkout-{backend}.log", pool_size
+    )
+    results: list[dict[str, Any]] = []
+    try:
+        settings = Settings()  # the server's secret is the default development one
+        tokens = [
+            issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c))
+            for c in shop.customer_ids
+        ]
+        for conc in concurrencies:
+            cpu_before = server.cpu_seconds()
+            result = await run_checkout_bench(
+                server.url,
+                tokens,
+                shop.sku_ids,
+                conc,
+                duration,
+                orders_database_url=shop.urls["orders"],
+                seed=conc,
+            )
+            result["backend"] = backend
+            result["server_cpu_ms_per_checkout"] = round(
+                (server.cpu_seconds() - cpu_before) * 1000 / max(result["checkouts"] + 1, 1), 1
+            )
+            result["load_average"] = round(os.getloadavg()[0], 1)
+            results.append(result)
+            say(format_row(result))
+    finally:
+        server.stop()
+        if shop.cleanup is not None:
+            await shop.cleanup()
+    return results
+
+
+def format_row(r: dict[str, Any]) -> str:
+    failed = sum(r["failed"].values())
+    return (
+        f"  {r['backend']:10} c={r['concurrency']:<3} {r['orders_per_s']:7.1f} orders/s  "
+        f"checkout p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
+        f"(complete p50 {r['complete_p50_ms']:6.1f} / p99 {r['complete_p99_ms']:6.1f})  "
+        f"{r['source_calls_per_checkout']} source calls  "
+        f"server cpu {r.get('server_cpu_ms_per_checkout', float('nan')):.0f} ms/checkout  "
+        f"lost {len(r['lost'])}  duplicates {len(r['duplicates'])}  failed {failed}"
+    )
+
+
+def render_markdown(results: Sequence[dict[str, Any]]) -> str:
+    """The checkout table for bench/results/latest.md."""
+    rows = [
+        "## Checkout (cartCreate with 3 lines, cartShippingAddressSet, checkoutComplete)",
+        "",
+        "| backend | concurrency | orders/s | p50 ms | p99 ms | checkoutComplete p50 / p99 ms "
+        "| source calls per checkout | server CPU ms per checkout | lost | duplicates | failed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r['backend']} | {r['concurrency']} | {r['orders_per_s']:.1f} | {r['p50_ms']:.1f} "
+            f"| {r['p99_ms']:.1f} | {r['complete_p50_ms']:.1f} / {r['complete_p99_ms']:.1f} "
+            f"| {r['source_calls_per_checkout']} | {r.get('server_cpu_ms_per_checkout', '-')} "
+            f"| {len(r['lost'])} | {len(r['duplicates'])} "
+            f"| {sum(r['failed'].values())} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.checkout", description=__doc__.split("\n\n")[0] if __doc__ else ""
+    )
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per concurrency")
+    parser.add_argument("--products", type=int, default=240, help="size of the seeded shop")
+    parser.add_argument("--pool-size", type=int, default=None, help="GATEWAY_DB_POOL_SIZE")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    results: list[dict[str, Any]] = []
+    for backend in backends:
+        results += asyncio.run(
+            bench_backend(
+                backend, args.concurrency, args.duration, products=args.products,
+                pool_size=args.pool_size,
+            )
+        )  # fmt: skip
+    print(render_markdown(results))
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    bad = [r for r in results if r["lost"] or r["duplicates"]]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
