@@ -77,3 +77,18 @@ def drop_stock_after_reservations(sources: Sources) -> None:
         return result
 
     setattr(store, "reserve", reserve_and_drop)  # noqa: B010  (an instance's method)
+
+    release = store.release_reservation
+
+    @functools.wraps(release)
+    async def release_and_drop(order_ref: str, now: Any) -> bool:
+        # Cancellations and undone checkouts give stock back: show it. (Holds the sweeper
+        # releases in bulk show up within the stock TTL.)
+        held = (await store.reservations_by_order_refs([order_ref])).get(order_ref)
+        released = await release(order_ref, now)
+        if released and held is not None:
+            sku_ids = {a.sku_id for a in held.allocations}
+            await stock_changed(sources, sku_ids=sku_ids, product_id=None)
+        return released
+
+    setattr(store, "release_reservation", release_and_drop)  # noqa: B010

@@ -1,11 +1,12 @@
 """checkoutComplete: the order placement saga across inventory, pricing and orders.
 
-validate -> reserve stock (held, expiring) -> record coupon uses -> create the order ->
-confirm the reservation. Coupon uses are recorded before the order exists (the design
-lists them after): a refused coupon then costs a released reservation, not a cancelled
-order in the buyer's history. A failure after a step undoes the steps before it; a crash
-between steps leaves at worst a held reservation, which the sweeper releases when it
-expires, and coupon uses of an attempt with no order, which the sweeper releases too.
+validate -> reserve stock (held, expiring) -> record coupon uses -> confirm the hold ->
+create the order. Uses and the confirmation come before the order exists (the design lists
+them after): a refused coupon, or a hold the sweeper took back, then costs a released hold,
+never a cancelled order in the buyer's history. A failure after a step undoes the steps
+before it; a crash between steps leaves at worst a held reservation, which the sweeper
+releases when it expires, and coupon uses of an attempt with no order, which the sweeper
+releases too.
 
 Idempotency: (customer, key) is claimed with a fingerprint of the cart before anything
 else. The same key again returns the same order, also while the first call is still
@@ -32,9 +33,8 @@ from sources.orders.records import (
     NewOrder,
     NewOrderLine,
     Order,
-    OrderStatus,
 )
-from sources.orders.store import CartClosed
+from sources.orders.store import CartClosed, CheckoutAttemptLost
 
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
@@ -43,6 +43,8 @@ from .snapshot import CartSnapshot, load_snapshot
 from .validation import price_changed, reservation_items, validate
 
 WAIT_STEP_S = 0.05
+EXPIRED = UserErrorCode.INSUFFICIENT_STOCK
+CART_COMPLETED = UserErrorCode.CART_COMPLETED
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,17 +169,26 @@ async def _place(
     coupon_ids = [
         pid for pid in _applied(pricing) if pricing.promotions[pid].coupon_code is not None
     ]
-    refused = await coupons.record_coupon_uses(
-        order_ref=order_ref, customer_id=customer_id, promotion_ids=coupon_ids, at=now
-    )
-    if refused:
-        await inventory.release_reservation(order_ref, now)
-        codes = ", ".join(str(pricing.promotions[pid].coupon_code) for pid in refused)
-        return _fail(
-            UserErrorCode.COUPON_USAGE_LIMIT_REACHED,
-            f"{codes}: this coupon has been used up",
-            "couponCodes",
+    if coupon_ids:
+        refused = await coupons.record_coupon_uses(
+            order_ref=order_ref, customer_id=customer_id, promotion_ids=coupon_ids, at=now
         )
+        if refused:
+            await inventory.release_reservation(order_ref, now)
+            codes = ", ".join(str(pricing.promotions[pid].coupon_code) for pid in refused)
+            return _fail(
+                UserErrorCode.COUPON_USAGE_LIMIT_REACHED,
+                f"{codes}: this coupon has been used up",
+                "couponCodes",
+            )
+
+    # Confirm the hold before the order exists: if the sweeper took it back meanwhile, the
+    # buyer hears so and no cancelled order is left in their history. A hold already
+    # confirmed by a crashed attempt that this call took over stays as it is.
+    if reservation.status is not ReservationStatus.CONFIRMED:
+        if not await inventory.confirm_reservation(order_ref, now):
+            await coupons.release_coupon_uses(order_ref, now)
+            return _fail(EXPIRED, "the stock hold expired; please try again")
 
     try:
         order = await orders.create_order(
@@ -187,29 +198,20 @@ async def _place(
             now=now,
         )
     except CartClosed:
-        await coupons.release_coupon_uses(order_ref, now)
-        await inventory.release_reservation(order_ref, now)
-        return _fail(
-            UserErrorCode.CART_COMPLETED, "this cart has already been checked out", "cartId"
-        )
+        await _undo(sources, order_ref, now)
+        return _fail(CART_COMPLETED, "this cart has already been checked out", "cartId")
+    except CheckoutAttemptLost:  # the sweeper judged this attempt abandoned
+        await _undo(sources, order_ref, now)
+        return _fail(EXPIRED, "the checkout took too long; please try again")
     except BaseException:
-        await coupons.release_coupon_uses(order_ref, now)
-        await inventory.release_reservation(order_ref, now)
+        await _undo(sources, order_ref, now)
         raise
-
-    if not await inventory.confirm_reservation(order_ref, now):
-        # The sweeper released the hold in between: the order cannot stand.
-        await orders.transition_order(
-            order.id,
-            to=OrderStatus.CANCELLED,
-            allowed_from=[OrderStatus.PENDING_PAYMENT],
-            actor="system",
-            reason="stock reservation expired before the order was confirmed",
-            now=now,
-        )
-        await coupons.release_coupon_uses(order_ref, now)
-        return _fail(UserErrorCode.INSUFFICIENT_STOCK, "the stock hold expired; please try again")
     return CheckoutResult(order, [])
+
+
+async def _undo(sources: Sources, order_ref: str, now: datetime) -> None:
+    await sources.pricing.release_coupon_uses(order_ref, now)
+    await sources.inventory.release_reservation(order_ref, now)
 
 
 def _applied(pricing: CartPricing) -> list[int]:

@@ -74,21 +74,27 @@ def lines_are_sellable(snapshot: CartSnapshot, _: CartPricing) -> list[Problem]:
 
 
 def stock_is_available(snapshot: CartSnapshot, _: CartPricing) -> list[Problem]:
-    """Warehouse stock, or the supplier's feed for drop-ship; bundles need every part."""
+    """Warehouse stock, or the supplier's feed for drop-ship; bundles need every part.
+    Demand is summed per SKU over the whole cart: a bundle and its part bought as a line of
+    its own compete for the same units."""
+    demand: Counter[int] = Counter()
+    for sku_id, quantity, _supplier in reservation_items(snapshot):
+        demand[sku_id] += quantity
     problems: list[Problem] = []
     for line in snapshot.cart.lines:
         product = snapshot.product_of(line.sku_id)
         if product is None or line.quantity <= 0:
             continue
         if product.kind is ProductKind.BUNDLE:
+            parts = snapshot.bundles.get(product.id, [])
             missing = [
                 item.sku.name
-                for item in snapshot.bundles.get(product.id, [])
+                for item in parts
                 if not item.sku.is_active
                 or not item.product.is_published
-                or _available(snapshot, item.sku.id) < item.quantity * line.quantity
+                or _available(snapshot, item.sku.id) < demand[item.sku.id]
             ]
-            if missing or not snapshot.bundles.get(product.id):
+            if missing or not parts:
                 problems.append(
                     _line_problem(
                         UserErrorCode.BUNDLE_INCOMPLETE,
@@ -98,7 +104,7 @@ def stock_is_available(snapshot: CartSnapshot, _: CartPricing) -> list[Problem]:
                 )
             continue
         available = _available(snapshot, line.sku_id)
-        if available < line.quantity:
+        if available < demand[line.sku_id]:
             problems.append(
                 _line_problem(
                     UserErrorCode.INSUFFICIENT_STOCK, line, f"only {available} left in stock"

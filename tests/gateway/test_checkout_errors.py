@@ -556,13 +556,6 @@ def test_validation_reports_every_problem_at_once(shop: Shop, goods: Goods) -> N
     assert shop.available(short.id) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: stock_is_available (gateway/checkout/validation.py) checks each line on its "
-    "own, so a bundle and its part as a line of their own each pass against the same units; "
-    "cart.validation says ok and checkoutComplete then refuses with INSUFFICIENT_STOCK (sum the "
-    "demand per SKU, as reservation_items does, before comparing with what is available)",
-)
 def test_a_bundle_and_its_part_bought_together_are_counted_together(shop: Shop) -> None:
     token = shop.customer_token(18)
     skus = {s.id: s for s in shop.skus()}

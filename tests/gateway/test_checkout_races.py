@@ -494,13 +494,6 @@ def test_a_hold_that_expires_before_the_order_is_placed_leaves_nothing_behind(
     _nothing_left_behind(shop, cart, ref)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the order is created before its hold is confirmed; when the hold expired in "
-    "between, the order is cancelled but the cart stays COMPLETED and the key stays DONE, so "
-    "'please try again' replays a CANCELLED order as success (gateway/checkout/place_order.py "
-    "_place: confirm the reservation before create_order)",
-)
 def test_a_buyer_whose_hold_expired_mid_checkout_can_try_again(shop: Shop, goods: Goods) -> None:
     result, cart, _ = _late_checkout(shop, goods, 43, HOLD_EXPIRED)
     assert codes(result["data"]["checkoutComplete"]["userErrors"]) == ["INSUFFICIENT_STOCK"]
@@ -520,12 +513,6 @@ def test_a_checkout_the_sweeper_gave_up_on_leaves_nothing_behind(shop: Shop, goo
     _nothing_left_behind(shop, cart, ref)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CheckoutAttemptLost from create_order (the sweeper forgot a stalled attempt) "
-    "is re-raised by place_order._place's `except BaseException`, so the buyer gets a GraphQL "
-    "error (naming the internal order_ref) instead of a userError",
-)
 def test_a_checkout_the_sweeper_gave_up_on_gets_a_user_error(shop: Shop, goods: Goods) -> None:
     result, _, _ = _late_checkout(shop, goods, 45, ATTEMPT_STALE)
     assert "errors" not in result, result["errors"]

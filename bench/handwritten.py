@@ -1,0 +1,374 @@
+"""The floor: a hand-written Starlette endpoint per screen, straight from the stores.
+
+No GraphQL, no loaders, no per-field resolution: each endpoint knows its screen, calls the
+stores' batch methods in as few waves as the data dependencies allow (``asyncio.gather``
+within a wave), builds the response dict by hand and serialises it with orjson. The body is
+exactly the gateway's (``{"data": ...}``, the same field names, ids, money strings and
+timestamps); the benchmark checks that before it measures anything.
+
+Stores are built the gateway's way (``Sources.from_settings``), so the same database URLs,
+pool size and simulated source latency apply, and their calls are counted with the
+gateway's ``Metrics.count_calls``, served on ``/metrics``.
+
+Run it with ``uvicorn --factory bench.handwritten:create_app`` (settings from the
+environment, like the gateway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.metrics import Metrics
+from gateway.settings import Settings, load_settings
+from gateway.sources import Sources
+from sources.catalog.records import Category, Product, ProductFilter, ProductSort, Sku
+from sources.common.money import quantize
+from sources.inventory.records import StockLevel
+from sources.pricing.records import Price, Promotion
+
+Json = dict[str, Any]
+
+LISTING_SIZE = 50
+CATEGORY_PAGE_SIZE = 5
+
+
+def gid(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def money(amount: Decimal, currency: str) -> Json:
+    return {"amount": str(quantize(amount)), "currency": currency}
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def price_range(skus: list[Sku], prices: dict[int, Price], currency: str) -> Json:
+    chosen = [s for s in skus if s.is_active] or skus
+    amounts = [prices[s.id].sale_amount for s in chosen if s.id in prices] or [Decimal(0)]
+    return {"min": money(min(amounts), currency), "max": money(max(amounts), currency)}
+
+
+def in_stock(skus: list[Sku], stock: dict[int, StockLevel]) -> bool:
+    return any(stock[s.id].in_stock for s in skus if s.is_active)
+
+
+def sku_price(sku: Sku, prices: dict[int, Price]) -> Json:
+    price = prices.get(sku.id)
+    if price is None:
+        raise RuntimeError(f"SKU {sku.id} has no price")
+    return {
+        "list": money(price.list_amount, price.currency),
+        "sale": money(price.sale_amount, price.currency),
+    }
+
+
+def stock_level(level: StockLevel) -> Json:
+    return {"available": level.available, "inStock": level.in_stock}
+
+
+def ids_of(items: Iterable[Sku]) -> list[int]:
+    return list(dict.fromkeys(s.id for s in items))
+
+
+class Handwritten:
+    def __init__(self, settings: Settings, sources: Sources) -> None:
+        self.settings = settings
+        self.currency = settings.currency
+        self.catalog = sources.catalog
+        self.inventory = sources.inventory
+        self.pricing = sources.pricing
+
+    async def listing(self) -> Json:
+        now = datetime.now(UTC)
+        page = await self.catalog.list_products(
+            first=LISTING_SIZE, filter=ProductFilter(), sort=ProductSort.NEWEST
+        )
+        products = page.products
+        product_ids = [p.id for p in products]
+        category_ids = list({p.category_id for p in products if p.category_id is not None})
+        skus_by_product, categories = await asyncio.gather(
+            self.catalog.skus_by_product_ids(product_ids),
+            self.catalog.categories_by_ids(category_ids),
+        )
+        sku_ids = ids_of(s for skus in skus_by_product.values() for s in skus)
+        paths = {p.id: _path(p, categories) for p in products}
+        prices, stock, promotions = await asyncio.gather(
+            self.pricing.prices_by_sku_ids(sku_ids, self.currency),
+            self.inventory.stock_by_sku_ids(sku_ids),
+            self.pricing.promotions_for_products(paths, now),
+        )
+        edges = []
+        for product, cursor in zip(products, page.cursors, strict=True):
+            skus = skus_by_product.get(product.id, [])
+            category = categories.get(product.category_id) if product.category_id else None
+            edges.append(
+                {
+                    "cursor": cursor,
+                    "node": {
+                        "id": gid("Product", product.id),
+                        "slug": product.slug,
+                        "name": product.name,
+                        "kind": product.kind.value,
+                        "inStock": in_stock(skus, stock),
+                        "category": (
+                            {"id": gid("Category", category.id), "name": category.name}
+                            if category
+                            else None
+                        ),
+                        "priceRange": price_range(skus, prices, self.currency),
+                        "promotions": [
+                            {"id": gid("Promotion", p.id), "name": p.name, "kind": p.kind.value}
+                            for p in promotions.get(product.id, [])
+                        ],
+                        "skus": [
+                            {
+                                "id": gid("Sku", s.id),
+                                "code": s.code,
+                                "name": s.name,
+                                "price": sku_price(s, prices),
+                                "stock": stock_level(stock[s.id]),
+                            }
+                            for s in skus
+                        ],
+                    },
+                }
+            )
+        cursors = page.cursors
+        return {
+            "data": {
+                "products": {
+                    "totalCount": page.total_count,
+                    "pageInfo": {
+                        "hasNextPage": page.has_next_page,
+                        "hasPreviousPage": False,
+                        "startCursor": cursors[0] if cursors else None,
+                        "endCursor": cursors[-1] if cursors else None,
+                    },
+                    "edges": edges,
+                }
+            }
+        }
+
+    async def detail(self, slug: str) -> Json:
+        now = datetime.now(UTC)
+        product = (await self.catalog.products_by_slugs([slug])).get(slug)
+        if product is None or not product.is_published:
+            return {"data": {"product": None}}
+        pid = product.id
+        # Wave 2: everything keyed by the product (the category comes with its ancestors,
+        # the bundle's parts with their SKUs and products).
+        skus_by_product, categories, bundles = await asyncio.gather(
+            self.catalog.skus_by_product_ids([pid]),
+            self.catalog.categories_by_ids([product.category_id] if product.category_id else []),
+            self.catalog.bundle_items_by_product_ids([pid]),
+        )
+        skus = skus_by_product.get(pid, [])
+        category = categories.get(product.category_id) if product.category_id else None
+        parent = categories.get(category.parent_id) if category and category.parent_id else None
+        items = [i for i in bundles.get(pid, []) if i.product.is_published]
+        # Wave 3: prices and stock of every SKU on the page, the product's promotions.
+        sku_ids = ids_of([*skus, *(i.sku for i in items)])
+        prices, stock, promotions = await asyncio.gather(
+            self.pricing.prices_by_sku_ids(sku_ids, self.currency),
+            self.inventory.stock_by_sku_ids(sku_ids),
+            self.pricing.promotions_for_products({pid: category.path if category else ()}, now),
+        )
+        presale = product.presale
+        return {
+            "data": {
+                "product": {
+                    "id": gid("Product", pid),
+                    "slug": product.slug,
+                    "name": product.name,
+                    "description": product.description,
+                    "kind": product.kind.value,
+                    "fulfillment": product.fulfillment.value,
+                    "published": product.is_published,
+                    "brand": product.brand,
+                    "inStock": in_stock(skus, stock),
+                    "presale": (
+                        {
+                            "deposit": money(presale.deposit, presale.currency),
+                            "startsAt": timestamp(presale.starts_at),
+                            "endsAt": timestamp(presale.ends_at),
+                            "shipsFrom": timestamp(presale.ships_from),
+                        }
+                        if presale
+                        else None
+                    ),
+                    "category": (
+                        {
+                            "id": gid("Category", category.id),
+                            "slug": category.slug,
+                            "name": category.name,
+                            "parent": (
+                                {
+                                    "id": gid("Category", parent.id),
+                                    "slug": parent.slug,
+                                    "name": parent.name,
+                                }
+                                if parent
+                                else None
+                            ),
+                        }
+                        if category
+                        else None
+                    ),
+                    "priceRange": price_range(skus, prices, self.currency),
+                    "skus": [
+                        {
+                            "id": gid("Sku", s.id),
+                            "code": s.code,
+                            "name": s.name,
+                            "active": s.is_active,
+                            "purchaseLimit": s.purchase_limit,
+                            "price": sku_price(s, prices),
+                            "stock": stock_level(stock[s.id]),
+                        }
+                        for s in skus
+                    ],
+                    "bundleItems": [
+                        {
+                            "quantity": item.quantity,
+                            "sku": {
+                                "id": gid("Sku", item.sku.id),
+                                "code": item.sku.code,
+                                "name": item.sku.name,
+                                "product": {
+                                    "id": gid("Product", item.product.id),
+                                    "slug": item.product.slug,
+                                    "name": item.product.name,
+                                },
+                                "price": sku_price(item.sku, prices),
+                                "stock": stock_level(stock[item.sku.id]),
+                            },
+                        }
+                        for item in items
+                    ],
+                    "promotions": [_promotion(p) for p in promotions.get(pid, [])],
+                }
+            }
+        }
+
+    async def categories(self) -> Json:
+        categories = await self.catalog.all_categories()
+        by_id = {c.id: c for c in categories}
+        pages = await self.catalog.products_in_categories(
+            [c.id for c in categories], first=CATEGORY_PAGE_SIZE
+        )
+        products = [p for page in pages.values() for p in page.products]
+        skus_by_product = await self.catalog.skus_by_product_ids(
+            list(dict.fromkeys(p.id for p in products))
+        )
+        chosen = [
+            s
+            for skus in skus_by_product.values()
+            for s in ([s for s in skus if s.is_active] or skus)
+        ]
+        prices = await self.pricing.prices_by_sku_ids(ids_of(chosen), self.currency)
+        out = []
+        for c in categories:
+            page = pages[c.id]
+            parent = by_id.get(c.parent_id) if c.parent_id is not None else None
+            out.append(
+                {
+                    "id": gid("Category", c.id),
+                    "slug": c.slug,
+                    "name": c.name,
+                    "parent": {"id": gid("Category", parent.id)} if parent else None,
+                    "products": {
+                        "totalCount": page.total_count,
+                        "edges": [
+                            {
+                                "node": {
+                                    "id": gid("Product", p.id),
+                                    "name": p.name,
+                                    "priceRange": price_range(
+                                        skus_by_product.get(p.id, []), prices, self.currency
+                                    ),
+                                }
+                            }
+                            for p in page.products
+                        ],
+                    },
+                }
+            )
+        return {"data": {"categories": out}}
+
+
+def _path(product: Product, categories: dict[int, Category]) -> tuple[int, ...]:
+    if product.category_id is None:
+        return ()
+    category = categories.get(product.category_id)
+    return category.path if category else ()
+
+
+def _promotion(p: Promotion) -> Json:
+    return {
+        "id": gid("Promotion", p.id),
+        "name": p.name,
+        "kind": p.kind.value,
+        "description": p.description,
+        "startsAt": timestamp(p.starts_at),
+        "endsAt": timestamp(p.ends_at),
+        "couponRequired": p.coupon_required,
+    }
+
+
+def _json(body: Json) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def create_app(settings: Settings | None = None, *, sources: Sources | None = None) -> Starlette:
+    settings = settings or load_settings()
+    sources = sources or Sources.from_settings(settings)
+    metrics = Metrics()
+    for store in sources.stores():
+        metrics.count_calls(store)
+    handwritten = Handwritten(settings, sources)
+
+    async def listing(_: Request) -> Response:
+        return _json(await handwritten.listing())
+
+    async def product(request: Request) -> Response:
+        return _json(await handwritten.detail(request.query_params["slug"]))
+
+    async def categories(_: Request) -> Response:
+        return _json(await handwritten.categories())
+
+    async def healthz(_: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await sources.close()
+
+    return Starlette(
+        routes=[
+            Route("/listing", listing),
+            Route("/product", product),
+            Route("/categories", categories),
+            Route("/healthz", healthz),
+            Route("/metrics", metrics_endpoint),
+        ],
+        lifespan=lifespan,
+    )
