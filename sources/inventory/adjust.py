@@ -86,18 +86,17 @@ async def _adjust_once(
             return StockAdjustment(
                 sku_id, warehouse_code, None, None, AdjustmentRefusal.WAREHOUSE_NOT_FOUND
             )
-        after = (
-            await conn.execute(
-                update(m.StockItem)
-                .where(
-                    m.StockItem.sku_id == sku_id,
-                    m.StockItem.warehouse_id == warehouse_id,
-                    m.StockItem.on_hand + delta >= m.StockItem.reserved,
-                )
-                .values(on_hand=m.StockItem.on_hand + delta, updated_at=now)
-                .returning(m.StockItem.on_hand)
+        change = (
+            update(m.StockItem)
+            .where(
+                m.StockItem.sku_id == sku_id,
+                m.StockItem.warehouse_id == warehouse_id,
+                m.StockItem.on_hand + delta >= m.StockItem.reserved,
             )
-        ).scalar_one_or_none()
+            .values(on_hand=m.StockItem.on_hand + delta, updated_at=now)
+            .returning(m.StockItem.on_hand)
+        )
+        after = (await conn.execute(change)).scalar_one_or_none()
         if after is None:
             exists = (
                 await conn.execute(
@@ -106,7 +105,11 @@ async def _adjust_once(
                     )
                 )
             ).scalar_one_or_none()
-            if exists is not None or delta < 0:
+            if exists is not None and delta > 0:
+                # Another adjustment created the row after our UPDATE looked: a positive
+                # delta can never go below reserved, so apply it to that row.
+                after = (await conn.execute(change)).scalar_one()
+            elif exists is not None or delta < 0:
                 return StockAdjustment(
                     sku_id,
                     warehouse_code,
@@ -114,6 +117,7 @@ async def _adjust_once(
                     exists or 0,
                     AdjustmentRefusal.BELOW_RESERVED,
                 )
+        if after is None:
             await conn.execute(
                 insert(m.StockItem).values(
                     sku_id=sku_id,
