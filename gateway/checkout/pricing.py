@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sources.pricing.engine import CartLine as EngineLine
-from sources.pricing.engine import CouponProblem, price_cart
-
 from sources.catalog.records import ProductKind
 from sources.common.money import quantize
+from sources.pricing.engine import CartLine as EngineLine
+from sources.pricing.engine import CouponProblem, price_cart
 from sources.pricing.records import Promotion
 
 from .snapshot import CartSnapshot
