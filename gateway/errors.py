@@ -42,6 +42,8 @@ class UserErrorCode(StrEnum):
     # Beyond the contract (the schema may grow; these never get renamed either).
     PRODUCT_NOT_FOUND = "PRODUCT_NOT_FOUND"
     WAREHOUSE_NOT_FOUND = "WAREHOUSE_NOT_FOUND"
+    SHIPMENT_NOT_FOUND = "SHIPMENT_NOT_FOUND"
+    AFTER_SALES_REQUEST_NOT_FOUND = "AFTER_SALES_REQUEST_NOT_FOUND"
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         float, Field(ge=0, le=10_000, validation_alias=_env("GATEWAY_SOURCE_LATENCY_MS"))
     ] = 0.0
 
+    # After-sales: a request still OPEN after this many hours is flagged `overdue`.
+    after_sales_overdue_hours: Annotated[
+        float, Field(gt=0, le=24 * 365, validation_alias=_env("GATEWAY_AFTER_SALES_OVERDUE_HOURS"))
+    ] = 48.0
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sources.orders.records import Customer, Order, OrderLine, OrderPage
+from sources.orders.records import (
+    AfterSalesRequest,
+    AfterSalesStatusChange,
+    Customer,
+    Order,
+    OrderLine,
+    OrderPage,
+    Payment,
+    ServiceAppointment,
+    Shipment,
+    StatusChange,
+)
 from sources.orders.store import OrdersStore
 
 from ..metrics import Metrics
@@ -26,6 +37,56 @@ class OrdersLoaders:
         self.order_lines: Loader[int, list[OrderLine]] = Loader(
             "orders.order_lines",
             store.order_lines_by_order_ids,
+            metrics=metrics,
+            batching=batching,
+            default=list,
+        )
+
+        # What happened to an order after checkout; one call per kind for a whole page.
+        self.status_history: Loader[int, list[StatusChange]] = Loader(
+            "orders.status_history",
+            store.status_history_by_order_ids,
+            metrics=metrics,
+            batching=batching,
+            default=list,
+        )
+        self.payments: Loader[int, list[Payment]] = Loader(
+            "orders.payments",
+            store.payments_by_order_ids,
+            metrics=metrics,
+            batching=batching,
+            default=list,
+        )
+        self.shipments: Loader[int, list[Shipment]] = Loader(
+            "orders.shipments",
+            store.shipments_by_order_ids,
+            metrics=metrics,
+            batching=batching,
+            default=list,
+        )
+        self.appointments: Loader[int, list[ServiceAppointment]] = Loader(
+            "orders.appointments",
+            store.appointments_by_order_ids,
+            metrics=metrics,
+            batching=batching,
+            default=list,
+        )
+        self.after_sales: Loader[int, list[AfterSalesRequest]] = Loader(
+            "orders.after_sales",
+            store.after_sales_by_order_ids,
+            metrics=metrics,
+            batching=batching,
+            default=list,
+        )
+        self.after_sales_request: Loader[int, AfterSalesRequest | None] = Loader(
+            "orders.after_sales_request",
+            store.after_sales_by_ids,
+            metrics=metrics,
+            batching=batching,
+        )
+        self.after_sales_history: Loader[int, list[AfterSalesStatusChange]] = Loader(
+            "orders.after_sales_history",
+            store.after_sales_history_by_ids,
             metrics=metrics,
             batching=batching,
             default=list,

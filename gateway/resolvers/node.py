@@ -15,6 +15,7 @@ from ..schema.common import BadUserInput, Info
 from ..schema.node import Node, decode_id
 from ..schema.orders import Customer, Order, may_see_customer
 from ..schema.pricing import Promotion
+from . import aftersales
 
 MAX_NODES = 100
 
@@ -50,6 +51,8 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
         if order is None or not may_see_customer(info.context.viewer, order.customer_id):
             return None
         return Order.from_record(order)
+    if type_name == "AfterSalesRequest":
+        return await aftersales.after_sales_node(info, key)
     if type_name == "Promotion":
         promotion = await loaders.pricing.promotion.load(key)
         return Promotion.from_record(promotion) if promotion else None

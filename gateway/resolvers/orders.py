@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import strawberry
 
 from sources.common.pagination import InvalidCursor
-from sources.orders.records import OrderStatus
+from sources.orders.records import Order as OrderRecord
+from sources.orders.records import OrderPage, OrderStatus, PaymentStage
 
+from ..aftersales.cancel import CancelOutcome as PaidCancelOutcome
+from ..aftersales.cancel import cancel_paid_order
+from ..auth import Permission
 from ..checkout import carts
-from ..checkout.cancel import cancel_order
+from ..checkout.cancel import CancelOutcome, cancel_order
 from ..checkout.place_order import CheckoutPolicy, complete_checkout
 from ..errors import Problem, UserErrorCode
 from ..schema.common import BadUserInput, Info, page_size
@@ -59,13 +63,38 @@ async def orders(
     first: int | None = None,
     after: str | None = None,
     status: OrderStatus | None = None,
+    customer_id: strawberry.ID | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
 ) -> OrderConnection:
+    """Newest first; ``createdFrom``/``createdTo`` bound the placement time [from, to)."""
     size = page_size(info, first)
+    customer = decode_int_id(customer_id, "Customer") if customer_id is not None else None
+    if customer_id is not None and customer is None:  # another type's id: nobody's orders
+        return OrderConnection.from_page(
+            OrderPage(orders=[], cursors=[], has_next_page=False, total_count=0),
+            has_previous_page=after is not None,
+        )
     try:
-        page = await info.context.sources.orders.list_orders(first=size, after=after, status=status)
+        page = await info.context.sources.orders.list_orders(
+            first=size,
+            after=after,
+            status=status,
+            customer_id=customer,
+            created_from=_utc(created_from),
+            created_to=_utc(created_to),
+        )
     except InvalidCursor as exc:
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
+    for record in page.orders:  # requests and parcels on the page read their order from here
+        info.context.loaders.orders.order.prime(record.id, record)
     return OrderConnection.from_page(page, has_previous_page=after is not None)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _policy(info: Info) -> CheckoutPolicy:
@@ -127,15 +156,34 @@ async def order_cancel(info: Info, order_id: strawberry.ID, reason: str) -> Orde
         return OrderPayload(user_errors=user_errors(problems))
     viewer = ctx.viewer
     actor = f"{viewer.kind.value}:{viewer.subject}"
-    outcome = await cancel_order(
-        ctx.sources,
-        visible.record,
-        reason=reason,
-        actor=actor,
-        now=ctx.now,
-    )
-    ctx.loaders.orders.order.clear(visible.record.id)
+    record = visible.record
+    is_staff = viewer.has(Permission.MANAGE_ORDERS)
+    outcome: CancelOutcome | PaidCancelOutcome
+    if is_staff and record.status in (OrderStatus.PAID, OrderStatus.CANCELLED):
+        # After payment only staff cancel, and the whole order is refunded (aftersales).
+        outcome = await cancel_paid_order(
+            ctx.sources, record, reason=reason, actor=actor, now=ctx.now
+        )
+    elif not is_staff and await _deposit_paid(info, record):
+        problems = _error(
+            UserErrorCode.INVALID_STATUS_TRANSITION,
+            "the deposit of this presale order is paid: ask the shop to cancel it",
+            "orderId",
+        )
+        return OrderPayload(order=visible, user_errors=user_errors(problems))
+    else:
+        outcome = await cancel_order(ctx.sources, record, reason=reason, actor=actor, now=ctx.now)
+    ctx.loaders.orders.order.clear(record.id)
+    ctx.loaders.orders.status_history.clear(record.id)
+    ctx.loaders.orders.after_sales.clear(record.id)
     return OrderPayload(
         order=Order.from_record(outcome.order) if outcome.order else visible,
         user_errors=user_errors(outcome.problems),
     )
+
+
+async def _deposit_paid(info: Info, order: OrderRecord) -> bool:
+    if order.deposit_due is None or order.status is not OrderStatus.PENDING_PAYMENT:
+        return False
+    payments = await info.context.loaders.orders.payments.load(order.id)
+    return any(p.stage is PaymentStage.DEPOSIT for p in payments)

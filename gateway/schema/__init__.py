@@ -9,11 +9,14 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 
 from ..auth import Permission
+from ..resolvers import aftersales as aftersales_resolvers
 from ..resolvers import backoffice as backoffice_resolvers
 from ..resolvers import cart as cart_resolvers
 from ..resolvers import catalog as catalog_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
+from ..resolvers import shipments as shipments_resolvers
+from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
@@ -21,6 +24,8 @@ from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
 from .permissions import requires_permission, staff_list, staff_only
 from .pricing import Promotion
+from .settlement import Settlement
+from .shipments import ShipmentPayload
 
 
 @strawberry.type
@@ -57,6 +62,18 @@ class Query:
         resolver=backoffice_resolvers.low_stock,
         extensions=staff_only(Permission.MANAGE_STOCK),
         description="SKUs whose warehouse stock available is under `threshold`, lowest first.",
+    )
+    after_sales_requests: AfterSalesRequestConnection = strawberry.field(
+        resolver=aftersales_resolvers.after_sales_requests,
+        extensions=staff_list(Permission.MANAGE_AFTER_SALES),
+        description="Every after-sales request, oldest first (pass status: OPEN for the "
+        "queue still to resolve); empty without MANAGE_AFTER_SALES.",
+    )
+    settlement: Settlement | None = strawberry.field(
+        resolver=aftersales_resolvers.settlement,
+        extensions=staff_only(Permission.VIEW_FINANCE),
+        description="Orders placed in [from, to) that were paid, settled per order and in "
+        "total (at most 366 days).",
     )
 
 
@@ -99,6 +116,39 @@ class Mutation:
         resolver=backoffice_resolvers.product_publish,
         extensions=requires_permission(Permission.MANAGE_PRODUCTS),
     )
+    order_mark_paid: OrderPayload = strawberry.field(
+        resolver=shipments_resolvers.order_mark_paid,
+        extensions=requires_permission(Permission.MANAGE_ORDERS),
+        description="Record the order's payment: in full, or a presale's deposit and then "
+        "(once the presale has ended) its balance. Paid: the stock is sold and the parcels "
+        "planned.",
+    )
+    shipment_mark_shipped: ShipmentPayload = strawberry.field(
+        resolver=shipments_resolvers.shipment_mark_shipped,
+        extensions=requires_permission(Permission.MANAGE_ORDERS),
+        description="PENDING -> SHIPPED; the order becomes PARTIALLY_SHIPPED or SHIPPED.",
+    )
+    shipment_mark_delivered: ShipmentPayload = strawberry.field(
+        resolver=shipments_resolvers.shipment_mark_delivered,
+        extensions=requires_permission(Permission.MANAGE_ORDERS),
+        description="SHIPPED -> DELIVERED; the order is COMPLETED when every parcel is.",
+    )
+    after_sales_request_create: AfterSalesPayload = strawberry.field(
+        resolver=aftersales_resolvers.after_sales_request_create,
+        description="The order's owner asks to return, be refunded for or exchange units of "
+        "a paid order; the refund is what was paid for them.",
+    )
+    after_sales_request_resolve: AfterSalesPayload = strawberry.field(
+        resolver=aftersales_resolvers.after_sales_request_resolve,
+        extensions=requires_permission(Permission.MANAGE_AFTER_SALES),
+        description="OPEN -> APPROVED or REJECTED, once; a retry with the same "
+        "idempotencyKey replays the answer.",
+    )
+    after_sales_request_complete: AfterSalesPayload = strawberry.field(
+        resolver=aftersales_resolvers.after_sales_request_complete,
+        extensions=requires_permission(Permission.MANAGE_AFTER_SALES),
+        description="APPROVED -> COMPLETED; a return's units go back on the shelf.",
+    )
 
 
 def build_schema(*, extensions: Sequence[type[SchemaExtension]] = ()) -> strawberry.Schema:
@@ -106,7 +156,7 @@ def build_schema(*, extensions: Sequence[type[SchemaExtension]] = ()) -> strawbe
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Product, Sku, Category, Promotion, Customer, Cart, Order],
+        types=[Product, Sku, Category, Promotion, Customer, Cart, Order, AfterSalesRequest],
         extensions=list(extensions),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -12,6 +13,9 @@ from sources.orders.records import Order as OrderRecord
 from sources.orders.records import OrderLine as OrderLineRecord
 from sources.orders.records import OrderPage
 from sources.orders.records import OrderStatus as OrderStatusRecord
+from sources.orders.records import Payment as PaymentRecord
+from sources.orders.records import PaymentStage as PaymentStageRecord
+from sources.orders.records import StatusChange as StatusChangeRecord
 
 from ..auth import Permission, Viewer
 from .cart import Address, CartCost, DiscountAllocation, allocations
@@ -20,7 +24,19 @@ from .common import BadUserInput, Info, Money, PageInfo, page_size
 from .errors import UserError
 from .node import Node, encode_id
 
+if TYPE_CHECKING:
+    from .aftersales import AfterSalesRequest
+    from .shipments import ServiceAppointment, Shipment
+
 strawberry.enum(OrderStatusRecord, name="OrderStatus")
+strawberry.enum(PaymentStageRecord, name="PaymentStage")
+
+
+def shown_actor(viewer: Viewer, actor: str) -> str:
+    """Staff see who moved an order or request; a buyer sees only what kind of actor."""
+    if viewer.has(Permission.MANAGE_ORDERS) or viewer.has(Permission.MANAGE_AFTER_SALES):
+        return actor
+    return actor.partition(":")[0]
 
 
 def may_see_customer(viewer: Viewer, customer_id: int) -> bool:
@@ -58,6 +74,35 @@ class OrderLine:
         return Sku.from_record(record)
 
 
+@strawberry.type(description="One move of an order's status: who, when, why.")
+class OrderStatusChange:
+    from_status: OrderStatusRecord | None
+    to_status: OrderStatusRecord
+    at: datetime
+    reason: str
+    record: strawberry.Private[StatusChangeRecord]
+
+    @strawberry.field(
+        description="Who: 'customer', 'staff' or 'system' for the buyer; the staff member or "
+        "customer id (e.g. 'staff:7') for order and after-sales staff."
+    )
+    def actor(self, info: Info) -> str:
+        return shown_actor(info.context.viewer, self.record.actor)
+
+
+@strawberry.type(
+    description="Money received for an order: in full, or a presale's deposit then its balance."
+)
+class Payment:
+    stage: PaymentStageRecord
+    amount: Money
+    at: datetime
+
+    @classmethod
+    def from_record(cls, record: PaymentRecord, currency: str) -> Payment:
+        return cls(stage=record.stage, amount=Money.of(record.amount, currency), at=record.at)
+
+
 @strawberry.type
 class Order(Node):
     number: str
@@ -92,6 +137,51 @@ class Order(Node):
     async def lines(self, info: Info) -> list[OrderLine]:
         lines = await info.context.loaders.orders.order_lines.load(self.record.id)
         return [OrderLine.from_record(line, self.record.currency) for line in lines]
+
+    @strawberry.field(
+        description="Parcels, one per warehouse or drop-ship supplier; planned "
+        "when the order is paid."
+    )
+    async def shipments(
+        self, info: Info
+    ) -> list[Annotated[Shipment, strawberry.lazy("gateway.schema.shipments")]]:
+        from .shipments import Shipment
+
+        found = await info.context.loaders.orders.shipments.load(self.record.id)
+        return [Shipment.from_record(s) for s in found]
+
+    @strawberry.field(description="Service lines to schedule; planned when the order is paid.")
+    async def service_appointments(
+        self, info: Info
+    ) -> list[Annotated[ServiceAppointment, strawberry.lazy("gateway.schema.shipments")]]:
+        from .shipments import ServiceAppointment
+
+        found = await info.context.loaders.orders.appointments.load(self.record.id)
+        return [ServiceAppointment.from_record(a) for a in found]
+
+    @strawberry.field(description="Returns, refunds and exchanges asked for, oldest first.")
+    async def after_sales_requests(
+        self, info: Info
+    ) -> list[Annotated[AfterSalesRequest, strawberry.lazy("gateway.schema.aftersales")]]:
+        from .aftersales import AfterSalesRequest
+
+        found = await info.context.loaders.orders.after_sales.load(self.record.id)
+        return [AfterSalesRequest.from_record(r) for r in found]
+
+    @strawberry.field(description="Every status move, oldest first (placement included).")
+    async def status_history(self, info: Info) -> list[OrderStatusChange]:
+        changes = await info.context.loaders.orders.status_history.load(self.record.id)
+        return [
+            OrderStatusChange(
+                from_status=c.from_status, to_status=c.to_status, at=c.at, reason=c.reason, record=c
+            )
+            for c in changes
+        ]
+
+    @strawberry.field(description="Money received, oldest first.")
+    async def payments(self, info: Info) -> list[Payment]:
+        found = await info.context.loaders.orders.payments.load(self.record.id)
+        return [Payment.from_record(p, self.record.currency) for p in found]
 
     @strawberry.field(description="The owner, or anyone for MANAGE_ORDERS staff; else null.")
     async def customer(self, info: Info) -> Customer | None:
@@ -153,6 +243,8 @@ class Customer(Node):
             )
         except InvalidCursor as exc:
             raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
+        for record in page.orders:  # what the page's requests and parcels read their order from
+            info.context.loaders.orders.order.prime(record.id, record)
         return OrderConnection.from_page(page, has_previous_page=after is not None)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from sources.common.audit import write_audit
 from sources.common.db import Database
@@ -25,6 +26,15 @@ async def restock(
     """Add (sku, warehouse code, quantity) back to on-hand stock, audited, applied once per
     ``return_ref`` (the after-sales request). False when it had already been applied or a
     warehouse is unknown (then nothing changes)."""
+    try:
+        return await _restock_once(db, return_ref, items, actor, now)
+    except IntegrityError:  # a concurrent call with the same return_ref won
+        return False
+
+
+async def _restock_once(
+    db: Database, return_ref: str, items: Sequence[tuple[int, str, int]], actor: str, now: datetime
+) -> bool:
     key = f"restock:{return_ref}"
     print_ = fingerprint({"items": sorted(items)})
     async with db.begin() as conn:

@@ -1,0 +1,226 @@
+"""afterSalesRequestResolve and afterSalesRequestComplete: staff move a request along, once.
+
+OPEN -> APPROVED or REJECTED is a conditional move in the orders source: of two staff
+resolving one request at once, one wins and the other is told INVALID_STATUS_TRANSITION.
+With an idempotency key a retry replays the first answer; the same key with other
+arguments is IDEMPOTENCY_KEY_REUSED. APPROVED -> COMPLETED closes a request; for a RETURN
+that is when the goods are back, so their units go back on the shelf (once per request,
+whatever the retries) as the request is closed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sources.catalog.records import BundleItem, Product, ProductKind
+from sources.common.idempotency import IdempotencyKeyReused, fingerprint
+from sources.orders.records import (
+    AfterSalesKind,
+    AfterSalesRequest,
+    AfterSalesStatus,
+    OrderLine,
+    Shipment,
+)
+
+from ..errors import Problem, UserErrorCode
+from ..sources import Sources
+
+MAX_NOTE = 1000
+MAX_KEY = 200
+_DEFAULT_COMPLETION_NOTE = {
+    AfterSalesKind.RETURN: "goods received back",
+    AfterSalesKind.REFUND_ONLY: "refund paid",
+    AfterSalesKind.EXCHANGE: "replacement sent",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveOutcome:
+    request: AfterSalesRequest | None
+    problems: list[Problem]
+    replayed: bool = False
+
+
+def _refused(code: UserErrorCode, message: str, *field: str) -> ResolveOutcome:
+    return ResolveOutcome(None, [Problem(code, message, field or None)])
+
+
+def _not_found() -> ResolveOutcome:
+    return _refused(
+        UserErrorCode.AFTER_SALES_REQUEST_NOT_FOUND, "no such after-sales request", "requestId"
+    )
+
+
+async def _status_refusal(
+    sources: Sources, request_id: int, to: AfterSalesStatus
+) -> ResolveOutcome:
+    current = (await sources.orders.after_sales_by_ids([request_id])).get(request_id)
+    if current is None:
+        return _not_found()
+    return _refused(
+        UserErrorCode.INVALID_STATUS_TRANSITION,
+        f"a request that is {current.status.value} cannot become {to.value}",
+        "requestId",
+    )
+
+
+async def resolve_request(
+    sources: Sources,
+    request_id: int | None,
+    *,
+    approve: bool,
+    note: str,
+    idempotency_key: str | None,
+    actor: str,
+    now: datetime,
+) -> ResolveOutcome:
+    problems: list[Problem] = []
+    if len(note) > MAX_NOTE or "\x00" in note:
+        problems.append(
+            Problem(UserErrorCode.INVALID_INPUT, f"note: at most {MAX_NOTE} characters", ("note",))
+        )
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY:
+        problems.append(
+            Problem(
+                UserErrorCode.INVALID_INPUT,
+                f"idempotencyKey must be 1 to {MAX_KEY} characters",
+                ("idempotencyKey",),
+            )
+        )
+    if problems:
+        return ResolveOutcome(None, problems)
+    if request_id is None:
+        return _not_found()
+    to = AfterSalesStatus.APPROVED if approve else AfterSalesStatus.REJECTED
+    try:
+        request, replayed = await sources.orders.transition_after_sales(
+            request_id,
+            to=to,
+            allowed_from=[AfterSalesStatus.OPEN],
+            actor=actor,
+            note=note.strip(),
+            now=now,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint({"request": request_id, "approve": approve, "note": note})
+            if idempotency_key is not None
+            else None,
+        )
+    except IdempotencyKeyReused:
+        return _refused(
+            UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "this idempotency key was used with other arguments",
+            "idempotencyKey",
+        )
+    if request is None:
+        return await _status_refusal(sources, request_id, to)
+    return ResolveOutcome(request, [], replayed)
+
+
+def restock_items(
+    request: AfterSalesRequest,
+    lines: Mapping[int, OrderLine],
+    products: Mapping[int, Product],
+    bundles: Mapping[int, Sequence[BundleItem]],
+    shipments: Sequence[Shipment],
+) -> list[tuple[int, str, int]]:
+    """(SKU, warehouse code, units) a received return puts back: each returned unit goes
+    back to the warehouse whose parcel carried it (a bundle's physical parts to the first
+    warehouse that shipped the bundle). Services and drop-shipped goods (the supplier's
+    stock, not ours) go back to no shelf of ours."""
+    items: dict[tuple[int, str], int] = {}
+
+    def add(sku_id: int, code: str, units: int) -> None:
+        if units > 0:
+            items[(sku_id, code)] = items.get((sku_id, code), 0) + units
+
+    for returned in request.lines:
+        line = lines.get(returned.order_line_id)
+        if line is None:
+            continue
+        product = products.get(line.product_id)
+        kind = product.kind if product else ProductKind.PHYSICAL
+        if kind is ProductKind.SERVICE:
+            continue
+        carried = [
+            (shipment.source.warehouse_code, item.quantity)
+            for shipment in shipments
+            if shipment.source.warehouse_code is not None
+            for item in shipment.lines
+            if item.order_line_id == line.id
+        ]
+        if not carried:
+            continue
+        if kind is ProductKind.BUNDLE:
+            code = carried[0][0]
+            assert code is not None
+            for part in bundles.get(line.product_id, ()):
+                if part.product.kind is not ProductKind.SERVICE:
+                    add(part.sku.id, code, part.quantity * returned.quantity)
+            continue
+        left = returned.quantity
+        for code, units in carried:
+            assert code is not None
+            taken = min(left, units)
+            add(line.sku_id, code, taken)
+            left -= taken
+    return [(sku, code, units) for (sku, code), units in sorted(items.items())]
+
+
+async def restock_return(
+    sources: Sources, request: AfterSalesRequest, *, actor: str, now: datetime
+) -> list[tuple[int, str, int]]:
+    """Put a received return back on the shelf; applied once per request by the inventory
+    (keyed by the request), so a retried or doubled completion restocks once."""
+    orders, catalog = sources.orders, sources.catalog
+    lines = {
+        line.id: line
+        for line in (await orders.order_lines_by_order_ids([request.order_id]))[request.order_id]
+    }
+    shipments = (await orders.shipments_by_order_ids([request.order_id]))[request.order_id]
+    products = await catalog.products_by_ids(sorted({line.product_id for line in lines.values()}))
+    bundle_ids = [pid for pid, p in products.items() if p.kind is ProductKind.BUNDLE]
+    bundles = await catalog.bundle_items_by_product_ids(bundle_ids) if bundle_ids else {}
+    items = restock_items(request, lines, products, bundles, shipments)
+    if items:
+        await sources.inventory.restock(
+            return_ref=f"after-sales:{request.id}", items=items, actor=actor, now=now
+        )
+    return items
+
+
+async def complete_request(
+    sources: Sources, request_id: int | None, *, note: str, actor: str, now: datetime
+) -> ResolveOutcome:
+    if len(note) > MAX_NOTE or "\x00" in note:
+        return _refused(UserErrorCode.INVALID_INPUT, f"note: at most {MAX_NOTE} characters", "note")
+    orders = sources.orders
+    request = (
+        (await orders.after_sales_by_ids([request_id])).get(request_id) if request_id else None
+    )
+    if request is None:
+        return _not_found()
+    if request.status is AfterSalesStatus.COMPLETED and request.kind is AfterSalesKind.RETURN:
+        # A completion cut short between its two steps finishes here; the restock is keyed
+        # by the request, so when nothing was lost this changes nothing.
+        await restock_return(sources, request, actor=actor, now=now)
+    if request.status is not AfterSalesStatus.APPROVED:
+        return _refused(
+            UserErrorCode.INVALID_STATUS_TRANSITION,
+            f"a request that is {request.status.value} cannot become COMPLETED",
+            "requestId",
+        )
+    # The move first: of two staff completing at once only the one that moved it restocks.
+    done, _ = await orders.transition_after_sales(
+        request.id,
+        to=AfterSalesStatus.COMPLETED,
+        allowed_from=[AfterSalesStatus.APPROVED],
+        actor=actor,
+        note=note.strip() or _DEFAULT_COMPLETION_NOTE[request.kind],
+        now=now,
+    )
+    if done is None:
+        return await _status_refusal(sources, request.id, AfterSalesStatus.COMPLETED)
+    if done.kind is AfterSalesKind.RETURN:
+        await restock_return(sources, done, actor=actor, now=now)
+    return ResolveOutcome(done, [])

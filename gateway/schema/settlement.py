@@ -1,0 +1,118 @@
+"""The finance settlement: what a period's orders sold, gave away in discounts, refunded,
+cost and earned (VIEW_FINANCE)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from ..aftersales.settlement import Figures
+from ..aftersales.settlement import OrderSettlement as OrderSettlementRecord
+from ..aftersales.settlement import PromotionDiscount as PromotionDiscountRecord
+from ..aftersales.settlement import Settlement as SettlementRecord
+from .common import Info, Money
+from .node import encode_id
+from .orders import Order
+from .pricing import Promotion
+
+
+@strawberry.type
+class PromotionDiscount:
+    name: str = strawberry.field(description="The promotion's name when the order was placed.")
+    amount: Money
+    promotion_id: strawberry.Private[int]
+
+    @classmethod
+    def from_record(cls, record: PromotionDiscountRecord, currency: str) -> PromotionDiscount:
+        return cls(
+            name=record.name,
+            amount=Money.of(record.amount, currency),
+            promotion_id=record.promotion_id,
+        )
+
+    @strawberry.field(description="Null when the promotion no longer exists.")
+    async def promotion(self, info: Info) -> Promotion | None:
+        record = await info.context.loaders.pricing.promotion.load(self.promotion_id)
+        return Promotion.from_record(record) if record else None
+
+
+@strawberry.type
+class SettlementFigures:
+    gross_sales: Money = strawberry.field(description="Unit prices times quantities.")
+    discounts: Money
+    discounts_by_promotion: list[PromotionDiscount]
+    net_sales: Money = strawberry.field(description="Gross sales minus discounts.")
+    shipping: Money
+    refunds: Money = strawberry.field(description="Lines and shipping given back.")
+    cost_of_goods: Money = strawberry.field(
+        description="Cost prices of the units the shop no longer has (returned and "
+        "cancelled units are back on the shelf)."
+    )
+    margin: Money = strawberry.field(
+        description="Net sales plus shipping minus refunds minus cost of goods."
+    )
+    paid: Money = strawberry.field(description="Payments received.")
+
+    @classmethod
+    def from_record(cls, f: Figures, currency: str) -> SettlementFigures:
+        return cls(
+            gross_sales=Money.of(f.gross_sales, currency),
+            discounts=Money.of(f.discounts, currency),
+            discounts_by_promotion=[
+                PromotionDiscount.from_record(d, currency) for d in f.discounts_by_promotion
+            ],
+            net_sales=Money.of(f.net_sales, currency),
+            shipping=Money.of(f.shipping, currency),
+            refunds=Money.of(f.refunds, currency),
+            cost_of_goods=Money.of(f.cost_of_goods, currency),
+            margin=Money.of(f.margin, currency),
+            paid=Money.of(f.paid, currency),
+        )
+
+
+@strawberry.type
+class OrderSettlement:
+    figures: SettlementFigures
+    skus_without_cost: list[strawberry.ID] = strawberry.field(
+        description="SKUs sold with no cost price: their cost counts as zero."
+    )
+    record: strawberry.Private[OrderSettlementRecord]
+
+    @strawberry.field
+    async def order(self, info: Info) -> Order:
+        record = await info.context.loaders.orders.order.load(self.record.order_id)
+        if record is None:
+            raise RuntimeError(f"settled order {self.record.order_id} is gone")
+        return Order.from_record(record)
+
+
+@strawberry.type
+class Settlement:
+    created_from: datetime = strawberry.field(name="from")
+    created_to: datetime = strawberry.field(name="to")
+    currency: str
+    totals: SettlementFigures
+    orders: list[OrderSettlement] = strawberry.field(
+        description="Orders placed in the period that were paid, oldest first."
+    )
+    skus_without_cost: list[strawberry.ID]
+
+    @classmethod
+    def from_record(cls, record: SettlementRecord) -> Settlement:
+        c = record.currency
+        return cls(
+            created_from=record.created_from,
+            created_to=record.created_to,
+            currency=c,
+            totals=SettlementFigures.from_record(record.totals, c),
+            orders=[
+                OrderSettlement(
+                    figures=SettlementFigures.from_record(o.figures, c),
+                    skus_without_cost=[encode_id("Sku", s) for s in o.skus_without_cost],
+                    record=o,
+                )
+                for o in record.orders
+            ],
+            skus_without_cost=[encode_id("Sku", s) for s in record.skus_without_cost],
+        )
