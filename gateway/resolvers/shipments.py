@@ -1,5 +1,5 @@
-"""Paying an order and moving its parcels: orderMarkPaid, shipmentMarkShipped,
-shipmentMarkDelivered (MANAGE_ORDERS)."""
+"""Paying an order and moving its parcels and service appointments: orderMarkPaid,
+shipmentMarkShipped, shipmentMarkDelivered, serviceAppointmentComplete (MANAGE_ORDERS)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,19 @@ import strawberry
 from sources.orders.records import Order as OrderRecord
 from sources.orders.records import ShipmentStatus
 
+from ..aftersales.appointments import complete_appointment
 from ..aftersales.payment import mark_paid
 from ..aftersales.shipments import ShipmentOutcome, mark_shipment
 from ..schema.common import BadUserInput, Info
 from ..schema.errors import user_errors
 from ..schema.node import decode_int_id
 from ..schema.orders import Order, OrderPayload
-from ..schema.shipments import Shipment, ShipmentPayload
+from ..schema.shipments import (
+    ServiceAppointment,
+    ServiceAppointmentPayload,
+    Shipment,
+    ShipmentPayload,
+)
 
 
 def pk(global_id: str, type_name: str) -> int | None:
@@ -93,3 +99,21 @@ async def shipment_mark_delivered(info: Info, shipment_id: strawberry.ID) -> Shi
         now=ctx.now,
     )
     return _payload(info, outcome)
+
+
+async def service_appointment_complete(
+    info: Info, appointment_id: strawberry.ID
+) -> ServiceAppointmentPayload:
+    ctx = info.context
+    outcome = await complete_appointment(
+        ctx.sources, pk(appointment_id, "ServiceAppointment"), actor=actor(info), now=ctx.now
+    )
+    if outcome.order is not None:
+        forget_order(info, outcome.order)
+    return ServiceAppointmentPayload(
+        appointment=(
+            ServiceAppointment.from_record(outcome.appointment) if outcome.appointment else None
+        ),
+        order=Order.from_record(outcome.order) if outcome.order else None,
+        user_errors=user_errors(outcome.problems),
+    )

@@ -25,7 +25,7 @@ from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, O
 from .permissions import requires_permission, staff_list, staff_only
 from .pricing import Promotion
 from .settlement import Settlement
-from .shipments import ShipmentPayload
+from .shipments import ServiceAppointmentPayload, ShipmentPayload
 
 
 @strawberry.type
@@ -131,7 +131,14 @@ class Mutation:
     shipment_mark_delivered: ShipmentPayload = strawberry.field(
         resolver=shipments_resolvers.shipment_mark_delivered,
         extensions=requires_permission(Permission.MANAGE_ORDERS),
-        description="SHIPPED -> DELIVERED; the order is COMPLETED when every parcel is.",
+        description="SHIPPED -> DELIVERED; the order is COMPLETED when every parcel is "
+        "delivered and every service appointment done (SHIPPED until then).",
+    )
+    service_appointment_complete: ServiceAppointmentPayload = strawberry.field(
+        resolver=shipments_resolvers.service_appointment_complete,
+        extensions=requires_permission(Permission.MANAGE_ORDERS),
+        description="TO_SCHEDULE or SCHEDULED -> DONE, once; the order is COMPLETED when "
+        "every parcel is delivered and every service appointment done.",
     )
     after_sales_request_create: AfterSalesPayload = strawberry.field(
         resolver=aftersales_resolvers.after_sales_request_create,

@@ -116,3 +116,10 @@ class ServiceAppointment:
 class ShipmentPayload:
     shipment: Shipment | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ServiceAppointmentPayload:
+    appointment: ServiceAppointment | None = None
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)

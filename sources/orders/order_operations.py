@@ -11,7 +11,7 @@ from decimal import Decimal
 from sources.common.db import Database
 from sources.common.idempotency import forget_expired
 
-from . import after_sales, after_sales_queries, payments
+from . import after_sales, after_sales_queries, appointments, payments
 from . import ledger as ledger_module
 from . import models as m
 from . import shipments as shipments_module
@@ -89,6 +89,19 @@ class OrderOperations:
         self, ids: Sequence[int]
     ) -> dict[int, list[ServiceAppointment]]:
         return await shipments_module.appointments_by_order_ids(self.db, ids)
+
+    async def appointments_by_ids(self, ids: Sequence[int]) -> dict[int, ServiceAppointment]:
+        return await appointments.appointments_by_ids(self.db, ids)
+
+    async def complete_appointment(
+        self, appointment_id: int, *, actor: str, now: datetime
+    ) -> tuple[ServiceAppointment, Order] | None:
+        """TO_SCHEDULE or SCHEDULED -> DONE, the order following (COMPLETED once every
+        parcel is delivered and every appointment done); None when missing, already DONE,
+        or its order is unpaid or cancelled."""
+        return await appointments.complete_appointment(
+            self.db, appointment_id, actor=actor, now=now
+        )
 
     async def mark_shipment(
         self,

@@ -6,7 +6,8 @@ order already has shipments or appointments, so a retried or doubled payment han
 the same parcels back. ``mark_shipment`` moves one parcel (PENDING -> SHIPPED -> DELIVERED)
 by a conditional UPDATE and, under the order's lock (so two parcels marked at once both
 count), moves the order forward: some shipped -> PARTIALLY_SHIPPED, all shipped ->
-SHIPPED, all delivered -> COMPLETED. The order never moves backwards.
+SHIPPED, all delivered -> COMPLETED once its service appointments are all done too (SHIPPED
+until then; see appointments.py). The order never moves backwards.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from .records import (
 )
 
 APPOINTMENT_TO_SCHEDULE = "TO_SCHEDULE"
+APPOINTMENT_SCHEDULED = "SCHEDULED"
+APPOINTMENT_DONE = "DONE"
 # The statuses shipments move an order through, in order; an order elsewhere (waiting for
 # payment, cancelled) ships nothing.
-_FOLLOWS_SHIPMENTS = (
+FOLLOWS_SHIPMENTS = (
     OrderStatus.PAID,
     OrderStatus.PARTIALLY_SHIPPED,
     OrderStatus.SHIPPED,
@@ -152,7 +155,7 @@ async def mark_shipment(
         # The order first: every writer of an order's shipments takes its lock, so the
         # status computed below sees every other parcel's latest move.
         current = await lock_order_status(conn, order_id)
-        if current is None or current not in {s.value for s in _FOLLOWS_SHIPMENTS[:-1]}:
+        if current is None or current not in {s.value for s in FOLLOWS_SHIPMENTS[:-1]}:
             return None
         moved = (
             await conn.execute(
@@ -164,12 +167,9 @@ async def mark_shipment(
         ).scalar_one_or_none()
         if moved is None:
             return None
-        statuses = (
-            await conn.execute(select(m.Shipment.status).where(m.Shipment.order_id == order_id))
-        ).scalars()
-        target = order_status_for(ShipmentStatus(s) for s in statuses)
+        target = await order_target(conn, order_id)
         row = None
-        if _FOLLOWS_SHIPMENTS.index(target) > _FOLLOWS_SHIPMENTS.index(OrderStatus(current)):
+        if FOLLOWS_SHIPMENTS.index(target) > FOLLOWS_SHIPMENTS.index(OrderStatus(current)):
             row = await move_order(
                 conn, order_id, current=current, to=target, actor=actor, reason=reason, now=now
             )
@@ -179,11 +179,33 @@ async def mark_shipment(
     return shipment, order_from_row(row)
 
 
-def order_status_for(statuses: Iterable[ShipmentStatus]) -> OrderStatus:
-    """Where a paid order stands given its shipments' statuses."""
+async def order_target(conn: AsyncConnection, order_id: int) -> OrderStatus:
+    """Where a paid order stands now, from its shipments and its service appointments (read
+    under the order's lock)."""
+    shipments = (
+        await conn.execute(select(m.Shipment.status).where(m.Shipment.order_id == order_id))
+    ).scalars()
+    appointments = (
+        await conn.execute(
+            select(m.ServiceAppointment.status).where(m.ServiceAppointment.order_id == order_id)
+        )
+    ).scalars()
+    return order_status_for((ShipmentStatus(s) for s in shipments), list(appointments))
+
+
+def order_status_for(
+    statuses: Iterable[ShipmentStatus], appointments: Iterable[str] = ()
+) -> OrderStatus:
+    """Where a paid order stands given its shipments' and service appointments' statuses:
+    COMPLETED only once every parcel is delivered and every appointment is done; an order of
+    services only goes from PAID to COMPLETED with its last appointment."""
     seen = list(statuses)
-    if seen and all(s is ShipmentStatus.DELIVERED for s in seen):
-        return OrderStatus.COMPLETED
+    services = list(appointments)
+    services_done = all(a == APPOINTMENT_DONE for a in services)
+    if not seen:
+        return OrderStatus.COMPLETED if services and services_done else OrderStatus.PAID
+    if all(s is ShipmentStatus.DELIVERED for s in seen):
+        return OrderStatus.COMPLETED if services_done else OrderStatus.SHIPPED
     if seen and all(s is not ShipmentStatus.PENDING for s in seen):
         return OrderStatus.SHIPPED
     if any(s is not ShipmentStatus.PENDING for s in seen):

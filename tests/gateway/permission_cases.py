@@ -604,6 +604,9 @@ MUTATIONS_TESTED_ELSEWHERE: dict[str, str] = {
     "Mutation.shipmentMarkDelivered": (
         "test_order_lifecycle.py::test_order_mutations_need_manage_orders"
     ),
+    "Mutation.serviceAppointmentComplete": (
+        "test_service_appointments.py::test_completing_an_appointment_needs_manage_orders"
+    ),
     "Mutation.afterSalesRequestResolve": (
         "test_after_sales.py::test_after_sales_mutations_need_manage_after_sales"
     ),
