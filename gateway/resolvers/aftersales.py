@@ -132,7 +132,7 @@ async def after_sales_requests(
         )
     except InvalidCursor as exc:
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
-    return AfterSalesRequestConnection.from_page(page, has_previous_page=after is not None)
+    return AfterSalesRequestConnection.from_page(page, after=after)
 
 
 async def after_sales_node(info: Info, key: int) -> AfterSalesRequest | None:

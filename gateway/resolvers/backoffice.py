@@ -130,11 +130,6 @@ async def low_stock(
     ]
     return LowStockConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=after is not None,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
-        ),
+        page_info=PageInfo.of(page.cursors, has_next_page=page.has_next_page, after=after),
         total_count=page.total_count,
     )

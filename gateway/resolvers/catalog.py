@@ -56,7 +56,7 @@ async def products(
         )
     except InvalidCursor as exc:
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
-    connection = ProductConnection.from_page(page, has_previous_page=after is not None)
+    connection = ProductConnection.from_page(page, after=after)
     # Prime the per-request loader so nested fields reuse what the listing fetched.
     for product_record in page.products:
         info.context.loaders.catalog.product.prime(product_record.id, product_record)

@@ -73,7 +73,7 @@ async def orders(
     if customer_id is not None and customer is None:  # another type's id: nobody's orders
         return OrderConnection.from_page(
             OrderPage(orders=[], cursors=[], has_next_page=False, total_count=0),
-            has_previous_page=after is not None,
+            after=after,
         )
     try:
         page = await info.context.sources.orders.list_orders(
@@ -88,7 +88,7 @@ async def orders(
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
     for record in page.orders:  # requests and parcels on the page read their order from here
         info.context.loaders.orders.order.prime(record.id, record)
-    return OrderConnection.from_page(page, has_previous_page=after is not None)
+    return OrderConnection.from_page(page, after=after)
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -157,20 +157,13 @@ class AfterSalesRequestConnection:
     total_count: int
 
     @classmethod
-    def from_page(
-        cls, page: AfterSalesPage, *, has_previous_page: bool
-    ) -> AfterSalesRequestConnection:
+    def from_page(cls, page: AfterSalesPage, *, after: str | None) -> AfterSalesRequestConnection:
         return cls(
             edges=[
                 AfterSalesRequestEdge(cursor=cursor, node=AfterSalesRequest.from_record(r))
                 for r, cursor in zip(page.requests, page.cursors, strict=True)
             ],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=has_previous_page,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=PageInfo.of(page.cursors, has_next_page=page.has_next_page, after=after),
             total_count=page.total_count,
         )
 

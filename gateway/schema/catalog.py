@@ -89,7 +89,7 @@ class Category(Node):
         page = await info.context.loaders.catalog.category_products.load(
             (self.record.id, size, after)
         )
-        return ProductConnection.from_page(page, has_previous_page=after is not None)
+        return ProductConnection.from_page(page, after=after)
 
 
 @strawberry.type
@@ -290,19 +290,14 @@ class ProductConnection:
     total_count: int
 
     @classmethod
-    def from_page(cls, page: ProductPage, *, has_previous_page: bool) -> ProductConnection:
+    def from_page(cls, page: ProductPage, *, after: str | None) -> ProductConnection:
         edges = [
             ProductEdge(cursor=cursor, node=Product.from_record(product))
             for product, cursor in zip(page.products, page.cursors, strict=True)
         ]
         return cls(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=has_previous_page,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=PageInfo.of(page.cursors, has_next_page=page.has_next_page, after=after),
             total_count=page.total_count,
         )
 

@@ -204,18 +204,13 @@ class OrderConnection:
     total_count: int
 
     @classmethod
-    def from_page(cls, page: OrderPage, *, has_previous_page: bool) -> OrderConnection:
+    def from_page(cls, page: OrderPage, *, after: str | None) -> OrderConnection:
         return cls(
             edges=[
                 OrderEdge(cursor=cursor, node=Order.from_record(order))
                 for order, cursor in zip(page.orders, page.cursors, strict=True)
             ],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=has_previous_page,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=PageInfo.of(page.cursors, has_next_page=page.has_next_page, after=after),
             total_count=page.total_count,
         )
 
@@ -245,7 +240,7 @@ class Customer(Node):
             raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
         for record in page.orders:  # what the page's requests and parcels read their order from
             info.context.loaders.orders.order.prime(record.id, record)
-        return OrderConnection.from_page(page, has_previous_page=after is not None)
+        return OrderConnection.from_page(page, after=after)
 
 
 @strawberry.type

@@ -86,9 +86,7 @@ class _ListGuard(_Guard):
     def denied(self) -> Any:
         from .common import PageInfo
 
-        empty_page = PageInfo(
-            has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
-        )
+        empty_page = PageInfo.of([], has_next_page=False, after=None)
         return self.connection(edges=[], page_info=empty_page, total_count=0)
 
 
