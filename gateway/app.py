@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
@@ -33,6 +33,14 @@ from .cache.persisted import PersistedQueries, load_allow_list
 from .cache.responses import ResponseCache
 from .checkout.sweeper import run_forever
 from .context import GatewayContext
+from .limits import (
+    CostLimit,
+    NoSuggestions,
+    TokenLimit,
+    limit_rules_extension,
+    read_body_limited,
+    validation_rules,
+)
 from .loaders import Loaders
 from .metrics import Metrics, RequestStats
 from .observability import (
@@ -67,6 +75,9 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         extensions: list[type[SchemaExtension]] = [OperationMetrics]
         if settings.is_production:
             extensions.append(MaskInternalErrors)
+        if not settings.field_suggestions:
+            extensions.append(NoSuggestions)
+        extensions += _limit_extensions(settings)
         # A repeated query skips parsing and validation (bounded: clients can send anything).
         # (Factories: strawberry shares their LRU across requests, keyed by maxsize.)
         extensions.append(cast("type[SchemaExtension]", lambda: ParserCache(maxsize=1024)))
@@ -140,6 +151,68 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         )
 
 
+def _limit_extensions(settings: Settings) -> list[type[SchemaExtension]]:
+    """Tokens before parsing, depth/aliases/directives/introspection in validation, cost
+    before execution (see gateway/limits.py)."""
+    rules = validation_rules(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_directives=settings.max_directives,
+        introspection=settings.introspection,
+    )
+    return [
+        cast("type[SchemaExtension]", lambda: TokenLimit(limit=settings.max_tokens)),
+        limit_rules_extension(rules),
+        cast(
+            "type[SchemaExtension]",
+            lambda: CostLimit(
+                limit=settings.max_cost,
+                default_page_size=settings.default_page_size,
+                max_page_size=settings.max_page_size,
+            ),
+        ),
+    ]
+
+
+def _payload_too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {
+            "errors": [
+                {
+                    "message": f"the request body is larger than {limit} bytes",
+                    "extensions": {"code": "PAYLOAD_TOO_LARGE", "limit": limit},
+                }
+            ]
+        },
+        status_code=413,
+    )
+
+
+async def _limit_body(scope: Scope, receive: Receive, send: Send, limit: int) -> Receive | None:
+    """A receive that replays the body read here, or None once 413 has been answered:
+    nothing past `limit` bytes is read (a declared Content-Length over it, nothing at all)."""
+    if scope["method"] != "POST":
+        return receive
+    declared = dict(scope["headers"]).get(b"content-length", b"").decode("latin-1")
+    if declared.strip().isdigit() and int(declared) > limit:
+        await _payload_too_large(limit)(scope, receive, send)
+        return None
+    body = await read_body_limited(receive, limit)
+    if body is None:
+        await _payload_too_large(limit)(scope, receive, send)
+        return None
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 def _http_code(status: int) -> str:
     return {
         405: "METHOD_NOT_ALLOWED",
@@ -209,7 +282,11 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
             await response(scope, receive, send)
             return
         anonymous = scope["state"]["viewer"] is ANONYMOUS
-        await front(scope, receive, send, anonymous)
+        limited = await _limit_body(scope, receive, send, settings.max_body_bytes)
+        if limited is None:
+            metrics.errors.labels("PAYLOAD_TOO_LARGE").inc()
+            return
+        await front(scope, limited, send, anonymous)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -133,6 +133,31 @@ class Settings(BaseSettings):
         float, Field(gt=0, le=24 * 365, validation_alias=_env("GATEWAY_AFTER_SALES_OVERDUE_HOURS"))
     ] = 48.0
 
+    # Query limits (GraphQL Armor's range): a request over one is refused with a code.
+    max_depth: Annotated[int, Field(ge=1, le=100, validation_alias=_env("GATEWAY_MAX_DEPTH"))] = 10
+    max_aliases: Annotated[
+        int, Field(ge=0, le=1000, validation_alias=_env("GATEWAY_MAX_ALIASES"))
+    ] = 30
+    max_directives: Annotated[
+        int, Field(ge=0, le=1000, validation_alias=_env("GATEWAY_MAX_DIRECTIVES"))
+    ] = 50
+    max_tokens: Annotated[
+        int, Field(ge=1, le=100_000, validation_alias=_env("GATEWAY_MAX_TOKENS"))
+    ] = 2000
+    max_body_bytes: Annotated[
+        int, Field(ge=1024, le=100_000_000, validation_alias=_env("GATEWAY_MAX_BODY_BYTES"))
+    ] = 100 * 1024
+    max_cost: Annotated[
+        int, Field(ge=1, le=10_000_000, validation_alias=_env("GATEWAY_MAX_COST"))
+    ] = 5000
+    # Unset: on in development, off in production.
+    introspection_setting: Annotated[
+        bool | None, Field(validation_alias=_env("GATEWAY_INTROSPECTION"))
+    ] = None
+    field_suggestions_setting: Annotated[
+        bool | None, Field(validation_alias=_env("GATEWAY_FIELD_SUGGESTIONS"))
+    ] = None
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -172,6 +197,11 @@ class Settings(BaseSettings):
             raise ValueError("must start with " + ", ".join(REDIS_SCHEMES))
         return value
 
+    @field_validator("introspection_setting", "field_suggestions_setting", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("admin_secret")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -180,6 +210,18 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def introspection(self) -> bool:
+        if self.introspection_setting is None:
+            return not self.is_production
+        return self.introspection_setting
+
+    @property
+    def field_suggestions(self) -> bool:
+        if self.field_suggestions_setting is None:
+            return not self.is_production
+        return self.field_suggestions_setting
 
     @property
     def uses_redis(self) -> bool:

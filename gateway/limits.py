@@ -1,0 +1,492 @@
+"""Query limits: what a request may ask before the gateway spends anything on it.
+
+Depth, aliases and directives are validation rules (cached with the validation result:
+they depend on the document only). Tokens are counted before parsing. The cost depends
+on the variables (``first: $n``), so it is computed per request, after validation and
+before execution: a refused query calls no source. Every refusal is a GraphQL error with
+a stable ``extensions.code``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Source,
+    TokenKind,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+    is_leaf_type,
+    visit,
+)
+from graphql.language import Lexer, Visitor
+from strawberry.extensions import AddValidationRules, SchemaExtension
+
+# A field whose resolver calls a source (or computes from one) costs this much; any other
+# field costs 1. A field taking `first` multiplies its subtree by it.
+FIELD_COST = 1
+RESOLVER_COST = 3
+
+DEPTH_LIMIT_EXCEEDED = "DEPTH_LIMIT_EXCEEDED"
+ALIAS_LIMIT_EXCEEDED = "ALIAS_LIMIT_EXCEEDED"
+DIRECTIVE_LIMIT_EXCEEDED = "DIRECTIVE_LIMIT_EXCEEDED"
+TOKEN_LIMIT_EXCEEDED = "TOKEN_LIMIT_EXCEEDED"
+COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
+INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+
+Fragments = Mapping[str, FragmentDefinitionNode]
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def _operations(document: DocumentNode) -> list[OperationDefinitionNode]:
+    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+
+
+# --- depth and aliases: walked through fragments, each fragment at most once per path ---
+
+
+def _depth(
+    selection_set: SelectionSetNode | None, fragments: Fragments, seen: frozenset[str]
+) -> int:
+    """The deepest field below this selection set (its own fields at depth 0; -1 if none).
+    Introspection fields are not counted: the introspection switch governs them."""
+    deepest = -1
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            if selection.name.value.startswith("__"):
+                continue
+            deepest = max(
+                deepest,
+                1 + _depth(selection.selection_set, fragments, seen)
+                if selection.selection_set
+                else 0,
+            )
+        elif isinstance(selection, InlineFragmentNode):
+            deepest = max(deepest, _depth(selection.selection_set, fragments, seen))
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                deepest = max(deepest, _depth(fragment.selection_set, fragments, seen | {name}))
+    return deepest
+
+
+def _aliases(
+    selection_set: SelectionSetNode | None, fragments: Fragments, seen: frozenset[str]
+) -> int:
+    count = 0
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            count += (selection.alias is not None) + _aliases(
+                selection.selection_set, fragments, seen
+            )
+        elif isinstance(selection, InlineFragmentNode):
+            count += _aliases(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                count += _aliases(fragment.selection_set, fragments, seen | {name})
+    return count
+
+
+def _limit_rule(
+    measure: Callable[[DocumentNode], tuple[int, OperationDefinitionNode | None]],
+    limit: int,
+    code: str,
+    describe: str,
+) -> type[ValidationRule]:
+    class LimitRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            value, where = measure(context.document)
+            if value > limit:
+                context.report_error(
+                    GraphQLError(
+                        f"{describe} {value} exceeds the limit of {limit}",
+                        [where] if where is not None else None,
+                        extensions={"code": code, "limit": limit},
+                    )
+                )
+
+    LimitRule.__name__ = f"{code.title().replace('_', '')}Rule"
+    return LimitRule
+
+
+def _max_depth(document: DocumentNode) -> tuple[int, OperationDefinitionNode | None]:
+    fragments = _fragments(document)
+    worst: tuple[int, OperationDefinitionNode | None] = (0, None)
+    for op in _operations(document):
+        depth = _depth(op.selection_set, fragments, frozenset())
+        if depth > worst[0]:
+            worst = (depth, op)
+    return worst
+
+
+def _alias_count(document: DocumentNode) -> tuple[int, OperationDefinitionNode | None]:
+    fragments = _fragments(document)
+    ops = _operations(document)
+    total = sum(_aliases(op.selection_set, fragments, frozenset()) for op in ops)
+    return total, None
+
+
+def _directive_count(document: DocumentNode) -> tuple[int, OperationDefinitionNode | None]:
+    count = 0
+
+    class Counter(Visitor):
+        def enter_directive(self, *_: object) -> None:
+            nonlocal count
+            count += 1
+
+    visit(document, Counter())
+    return count, None
+
+
+class _IntrospectionDisabledRule(NoSchemaIntrospectionCustomRule):
+    def report_error(self, error: GraphQLError) -> None:
+        super().report_error(
+            GraphQLError(
+                "introspection is disabled",
+                error.nodes,
+                extensions={"code": INTROSPECTION_DISABLED},
+            )
+        )
+
+
+def validation_rules(
+    *, max_depth: int, max_aliases: int, max_directives: int, introspection: bool
+) -> list[type[ASTValidationRule]]:
+    rules: list[type[ASTValidationRule]] = [
+        _limit_rule(_max_depth, max_depth, DEPTH_LIMIT_EXCEEDED, "query depth"),
+        _limit_rule(_alias_count, max_aliases, ALIAS_LIMIT_EXCEEDED, "alias count"),
+        _limit_rule(_directive_count, max_directives, DIRECTIVE_LIMIT_EXCEEDED, "directive count"),
+    ]
+    if not introspection:
+        rules.append(_IntrospectionDisabledRule)
+    return rules
+
+
+def limit_rules_extension(rules: list[type[ASTValidationRule]]) -> type[SchemaExtension]:
+    return cast("type[SchemaExtension]", lambda: AddValidationRules(rules))
+
+
+# --- tokens: counted with graphql-core's lexer before the document is parsed ---
+
+
+@functools.lru_cache(maxsize=1024)
+def count_tokens(query: str, stop_after: int) -> int:
+    """Lexical tokens in `query` (comments excluded), counting stops past `stop_after`.
+    A lexing error ends the count: the parser reports it."""
+    lexer = Lexer(Source(query))
+    count = 0
+    try:
+        while count <= stop_after:
+            token = lexer.advance()
+            if token.kind is TokenKind.EOF:
+                break
+            count += 1
+    except GraphQLError:
+        pass
+    return count
+
+
+class TokenLimit(SchemaExtension):
+    def __init__(self, *, limit: int) -> None:
+        self.limit = limit
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query
+        if query and self.execution_context.graphql_document is None:
+            tokens = count_tokens(query, self.limit)
+            if tokens > self.limit:
+                raise GraphQLError(
+                    f"the query has more than {self.limit} tokens",
+                    extensions={"code": TOKEN_LIMIT_EXCEEDED, "limit": self.limit},
+                )
+        yield
+
+
+# --- cost: from the parsed document, the schema and the variables ---
+
+
+def _has_resolver(field: GraphQLField) -> bool:
+    definition = (field.extensions or {}).get("strawberry-definition")
+    return getattr(definition, "base_resolver", None) is not None
+
+
+class CostCalculator:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        variables: Mapping[str, Any] | None,
+        default_page_size: int,
+        max_page_size: int,
+    ) -> None:
+        self.schema = schema
+        self.fragments = _fragments(document)
+        self.variables = dict(variables or {})
+        self.default_page_size = default_page_size
+        self.max_page_size = max_page_size
+        self.defaults: dict[str, Any] = {}
+
+    def operation_cost(self, operation: OperationDefinitionNode) -> int:
+        for definition in operation.variable_definitions or ():
+            if definition.default_value is not None:
+                self.defaults[definition.variable.name.value] = definition.default_value
+        root = self.schema.get_root_type(operation.operation)
+        if root is None:
+            return 0
+        return self._selection_cost([operation.selection_set], root)
+
+    def _selection_cost(
+        self, selection_sets: list[SelectionSetNode], parent: GraphQLNamedType
+    ) -> int:
+        """On an interface or union one concrete type is resolved per object: the cost is
+        that of the most expensive type's fields, not the sum over every fragment."""
+        if isinstance(parent, GraphQLInterfaceType | GraphQLUnionType):
+            possible = self.schema.get_possible_types(parent)
+            if possible:
+                return max(self._concrete_cost(selection_sets, t) for t in possible)
+        return self._concrete_cost(selection_sets, parent)
+
+    def _concrete_cost(
+        self, selection_sets: list[SelectionSetNode], parent: GraphQLNamedType
+    ) -> int:
+        return sum(
+            self._field_cost(nodes, parent)
+            for nodes in self._collect(selection_sets, parent).values()
+        )
+
+    def _collect(
+        self, selection_sets: list[SelectionSetNode], parent: GraphQLNamedType
+    ) -> dict[str, list[FieldNode]]:
+        """The fields by response key, as the executor merges them: a field selected twice
+        (directly and through fragments) resolves once. (Runs after validation: fragments
+        have no cycles and merged fields agree on their arguments.)"""
+        groups: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()
+
+        def walk(selection_set: SelectionSetNode) -> None:
+            for selection in selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    key = (selection.alias or selection.name).value
+                    groups.setdefault(key, []).append(selection)
+                elif isinstance(selection, InlineFragmentNode):
+                    condition = selection.type_condition
+                    if condition is None or self._applies(condition.name.value, parent):
+                        walk(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    name = selection.name.value
+                    fragment = self.fragments.get(name)
+                    if fragment is None or name in visited:
+                        continue
+                    visited.add(name)
+                    if self._applies(fragment.type_condition.name.value, parent):
+                        walk(fragment.selection_set)
+
+        for selection_set in selection_sets:
+            walk(selection_set)
+        return groups
+
+    def _applies(self, condition: str, parent: GraphQLNamedType) -> bool:
+        """Whether a fragment on `condition` selects fields of an object of type `parent`."""
+        target = self.schema.get_type(condition)
+        if target is None or target is parent or not isinstance(parent, GraphQLObjectType):
+            return True
+        if isinstance(target, GraphQLInterfaceType | GraphQLUnionType):
+            return self.schema.is_sub_type(target, parent)
+        return False
+
+    def _field_cost(self, nodes: list[FieldNode], parent: GraphQLNamedType) -> int:
+        node = nodes[0]
+        name = node.name.value
+        if name == "__typename":
+            return 0
+        field: GraphQLField | None = None
+        target: GraphQLNamedType | None
+        if name in ("__schema", "__type"):
+            target = self.schema.get_type("__Schema" if name == "__schema" else "__Type")
+        else:
+            fields = getattr(parent, "fields", {})
+            field = fields.get(name)
+            if field is None:
+                return FIELD_COST
+            target = get_named_type(field.type)
+        own = RESOLVER_COST if field is not None and _has_resolver(field) else FIELD_COST
+        selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        if not selection_sets or target is None or is_leaf_type(target):
+            return own
+        children = self._selection_cost(selection_sets, target)
+        return own + self._multiplier(node, field) * children
+
+    def _multiplier(self, node: FieldNode, field: GraphQLField | None) -> int:
+        if field is None:
+            return 1
+        if "first" in field.args:
+            first = self._argument(node, "first")
+            if isinstance(first, int) and not isinstance(first, bool):
+                # Past the page-size bounds the resolver refuses it (PAGE_SIZE_OUT_OF_RANGE)
+                # before calling a source: it never costs more than the largest page.
+                return min(max(first, 0), self.max_page_size)
+            default = field.args["first"].default_value
+            if isinstance(default, int) and not isinstance(default, bool):
+                return max(default, 0)
+            return self.default_page_size
+        if "ids" in field.args:  # nodes(ids: [...]): one lookup per id
+            ids = self._argument(node, "ids")
+            return len(ids) if isinstance(ids, list) else 1
+        return 1
+
+    def _argument(self, node: FieldNode, name: str) -> Any:
+        for argument in node.arguments or ():
+            if argument.name.value == name:
+                return self._value(argument.value)
+        return None
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, VariableNode):
+            key = value.name.value
+            if key in self.variables:
+                return self.variables[key]
+            default = self.defaults.get(key)
+            return self._value(default) if default is not None else None
+        if isinstance(value, IntValueNode):
+            return int(value.value)
+        if isinstance(value, ListValueNode):
+            return [self._value(v) for v in value.values]
+        return None
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+    *,
+    default_page_size: int,
+    max_page_size: int,
+) -> int:
+    """The cost of the operation that would run (the named one, else the only one)."""
+    operations = _operations(document)
+    if operation_name is not None:
+        operations = [op for op in operations if op.name and op.name.value == operation_name]
+    if len(operations) != 1:
+        return 0  # execution reports the missing or ambiguous operation
+    calculator = CostCalculator(schema, document, variables, default_page_size, max_page_size)
+    return calculator.operation_cost(operations[0])
+
+
+class CostLimit(SchemaExtension):
+    def __init__(self, *, limit: int, default_page_size: int, max_page_size: int) -> None:
+        self.limit = limit
+        self.default_page_size = default_page_size
+        self.max_page_size = max_page_size
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is not None and ctx.result is None:
+            cost = query_cost(
+                ctx.schema._schema,
+                ctx.graphql_document,
+                ctx.variables if isinstance(ctx.variables, dict) else None,
+                ctx.operation_name,
+                default_page_size=self.default_page_size,
+                max_page_size=self.max_page_size,
+            )
+            if cost > self.limit:
+                ctx.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            f"the query costs {cost}, over the limit of {self.limit}",
+                            extensions={
+                                "code": COST_LIMIT_EXCEEDED,
+                                "cost": cost,
+                                "limit": self.limit,
+                            },
+                        )
+                    ],
+                )
+        yield
+
+
+# --- production: no field suggestions ---
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def strip_suggestions(message: str) -> str:
+    return _SUGGESTION.sub("", message)
+
+
+class NoSuggestions(SchemaExtension):
+    """Production: validation messages keep their first sentence, not graphql-core's
+    "Did you mean ...?" (it would list the schema's names to whoever probes it)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if not result or not result.errors:
+            return
+        result.errors = [_without_suggestion(error) for error in result.errors]
+
+
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    message = strip_suggestions(error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        error.nodes,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
+
+
+# --- the request body ---
+
+
+async def read_body_limited(receive: Callable[[], Any], limit: int) -> bytes | None:
+    """The request body, or None as soon as it is larger than `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
