@@ -34,7 +34,7 @@ from sources.orders.records import (
     NewOrderLine,
     Order,
 )
-from sources.orders.store import CartClosed, CheckoutAttemptLost
+from sources.orders.store import CartClosed, CheckoutAttemptLost, PurchaseLimitReached
 
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
@@ -200,6 +200,9 @@ async def _place(
     except CartClosed:
         await _undo(sources, order_ref, now)
         return _fail(CART_COMPLETED, "this cart has already been checked out", "cartId")
+    except PurchaseLimitReached as exc:  # another order of theirs landed meanwhile
+        await _undo(sources, order_ref, now)
+        return CheckoutResult(None, _limit_problems(snapshot, exc.sku_ids))
     except CheckoutAttemptLost:  # the sweeper judged this attempt abandoned
         await _undo(sources, order_ref, now)
         return _fail(EXPIRED, "the checkout took too long; please try again")
@@ -212,6 +215,19 @@ async def _place(
 async def _undo(sources: Sources, order_ref: str, now: datetime) -> None:
     await sources.pricing.release_coupon_uses(order_ref, now)
     await sources.inventory.release_reservation(order_ref, now)
+
+
+def _limit_problems(snapshot: CartSnapshot, sku_ids: list[int]) -> list[Problem]:
+    return [
+        Problem(
+            UserErrorCode.PURCHASE_LIMIT_EXCEEDED,
+            f"at most {snapshot.skus[line.sku_id].purchase_limit} per customer",
+            ("lines",),
+            str(line.id),
+        )
+        for line in snapshot.cart.lines
+        if line.sku_id in sku_ids
+    ]
 
 
 def _applied(pricing: CartPricing) -> list[int]:
@@ -265,6 +281,7 @@ def _new_order(
                 deposit=product.presale.deposit if product.presale else None,
                 fulfillment=product.fulfillment.value,
                 supplier_id=product.supplier_id,
+                purchase_limit=sku.purchase_limit,
             )
         )
     return NewOrder(

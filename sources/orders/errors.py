@@ -55,3 +55,12 @@ class QuantityAlreadyRequested(Exception):
     def __init__(self, line_ids: Collection[int]) -> None:
         self.line_ids = tuple(sorted(set(line_ids)))
         super().__init__(f"order lines {list(self.line_ids)} have no more units left to request")
+
+
+class PurchaseLimitReached(Exception):
+    """``create_order`` found that these SKUs would exceed the customer's purchase limit,
+    counting their other orders placed meanwhile. Nothing was written."""
+
+    def __init__(self, sku_ids: list[int]) -> None:
+        super().__init__(f"purchase limit reached for SKUs {sku_ids}")
+        self.sku_ids = sku_ids

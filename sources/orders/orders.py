@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
@@ -22,7 +22,41 @@ from . import models as m
 from .addresses import address_from_row, address_values
 from .carts import complete_cart, lock_open_cart
 from .checkout_attempts import finish_checkout_attempt
+from .errors import PurchaseLimitReached
 from .records import NewOrder, Order, OrderStatus
+
+
+async def _check_purchase_limits(conn: AsyncConnection, new: NewOrder) -> None:
+    """Validation checked the limits before the saga started; two checkouts of one customer
+    (two tabs, two keys) could both have passed. Under the customer's row lock (SQLite's
+    writers are serialised already) the units bought so far are counted again."""
+    limited = {line.sku_id: line.purchase_limit for line in new.lines if line.purchase_limit}
+    if not limited:
+        return
+    await conn.execute(
+        select(m.Customer.id).where(m.Customer.id == new.customer_id).with_for_update()
+    )
+    rows = await conn.execute(
+        select(m.OrderLine.sku_id, func.sum(m.OrderLine.quantity))
+        .join(m.Order, m.Order.id == m.OrderLine.order_id)
+        .where(
+            m.Order.customer_id == new.customer_id,
+            m.Order.status != OrderStatus.CANCELLED.value,
+            m.OrderLine.sku_id.in_(limited),
+        )
+        .group_by(m.OrderLine.sku_id)
+    )
+    bought = {sku_id: int(units) for sku_id, units in rows}
+    wanted: dict[int, int] = {}
+    for line in new.lines:
+        wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
+    over = [
+        sku_id
+        for sku_id, limit in limited.items()
+        if bought.get(sku_id, 0) + wanted[sku_id] > limit
+    ]
+    if over:
+        raise PurchaseLimitReached(sorted(over))
 
 
 def order_number(order_id: int, placed_at: datetime) -> str:
@@ -38,6 +72,7 @@ async def create_order(
         # The cart first: it fails fast on a completed cart, and every writer of a cart
         # takes its lock before anything else, so two checkouts cannot deadlock.
         await lock_open_cart(conn, new.cart_id, now)
+        await _check_purchase_limits(conn, new)
         order_id: int = (
             await conn.execute(
                 insert(m.Order)

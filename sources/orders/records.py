@@ -102,6 +102,7 @@ class NewOrderLine:
     deposit: Decimal | None  # per unit, presale lines only
     fulfillment: str  # WAREHOUSE | DROPSHIP
     supplier_id: int | None
+    purchase_limit: int | None = None  # per customer, re-checked as the order is written
 
 
 @dataclass(frozen=True, slots=True)

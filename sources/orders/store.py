@@ -29,6 +29,7 @@ from .errors import (
     CartLineNotFound,
     CartNotFound,
     CheckoutAttemptLost,
+    PurchaseLimitReached,
     QuantityAlreadyRequested,
 )
 from .order_operations import OrderOperations
@@ -54,6 +55,7 @@ __all__ = [
     "CartNotFound",
     "CheckoutAttemptLost",
     "OrdersStore",
+    "PurchaseLimitReached",
     "QuantityAlreadyRequested",
 ]
 

@@ -521,12 +521,6 @@ def test_a_checkout_the_sweeper_gave_up_on_gets_a_user_error(shop: Shop, goods: 
     assert codes(payload["userErrors"]) == ["INSUFFICIENT_STOCK"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the purchase limit is checked in validation only; two checkouts of one "
-    "customer that both validate before either order exists both place their order "
-    "(enforce it in the orders source's create_order transaction)",
-)
 def test_one_customer_racing_their_own_purchase_limit_gets_one_order(
     shop: Shop, goods: Goods
 ) -> None:
