@@ -6,6 +6,7 @@ call and nothing is memoised: the N+1 that hand-built gateways start with.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
@@ -77,3 +78,26 @@ class Loader(Generic[K, V]):
     def clear(self, key: K) -> None:
         """Forget a key after this request wrote it, so the payload shows the new value."""
         self._loader.clear(key)
+
+
+PageKey = tuple[int, int, str | None]  # (owner id, first, after)
+P = TypeVar("P")
+
+
+def pages_per_owner(
+    fetch_pages: Callable[..., Awaitable[Mapping[int, P]]],
+) -> Callable[[Sequence[PageKey]], Awaitable[dict[PageKey, P]]]:
+    """A batch function for nested connections (a page of products per category, of orders
+    per customer): owners asking for the same page size and cursor share one source call."""
+
+    async def fetch(keys: Sequence[PageKey]) -> dict[PageKey, P]:
+        groups: dict[tuple[int, str | None], list[int]] = defaultdict(list)
+        for owner_id, first, after in keys:
+            groups[(first, after)].append(owner_id)
+        pages: dict[PageKey, P] = {}
+        for (first, after), ids in groups.items():
+            found = await fetch_pages(ids, first=first, after=after)
+            pages.update({(owner, first, after): page for owner, page in found.items()})
+        return pages
+
+    return fetch

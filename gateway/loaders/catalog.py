@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 from sources.catalog.records import BundleItem, Category, Product, ProductPage, Sku, Supplier
@@ -13,11 +12,11 @@ from ..cache.entities import ReadThrough
 from ..cache.keys import Kind
 from ..metrics import Metrics
 from .audit import audit_loader
-from .base import Loader
+from .base import Loader, PageKey, pages_per_owner
 from .cached import read_through
 
 # (category id, first, after): pages of one size and cursor are fetched together.
-CategoryPageKey = tuple[int, int, str | None]
+CategoryPageKey = PageKey
 
 
 class CatalogLoaders:
@@ -83,22 +82,16 @@ class CatalogLoaders:
         )
         self.supplier: Loader[int, Supplier | None] = make("supplier", store.suppliers_by_ids)
 
-        async def category_pages(
-            keys: Sequence[CategoryPageKey],
-        ) -> dict[CategoryPageKey, ProductPage]:
-            groups: dict[tuple[int, str | None], list[int]] = defaultdict(list)
-            for category_id, first, after in keys:
-                groups[(first, after)].append(category_id)
-            pages: dict[CategoryPageKey, ProductPage] = {}
-            for (first, after), ids in groups.items():
-                found = await store.products_in_categories(ids, first=first, after=after)
-                pages.update({(cid, first, after): page for cid, page in found.items()})
-            return pages
-
         self.audit = audit_loader("catalog.audit", store.audit_by_product_ids, metrics, batching)
         self.category_products: Loader[CategoryPageKey, ProductPage] = make(
             "category_products",
-            read_through(cache, Kind.CATEGORY_PAGE, codec.PAGE, category_pages, ident=_page_ident),
+            read_through(
+                cache,
+                Kind.CATEGORY_PAGE,
+                codec.PAGE,
+                pages_per_owner(store.products_in_categories),
+                ident=_page_ident,
+            ),
         )
 
 

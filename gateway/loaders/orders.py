@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-
 from sources.orders.records import (
     AfterSalesRequest,
     AfterSalesStatusChange,
@@ -20,10 +17,10 @@ from sources.orders.records import (
 from sources.orders.store import OrdersStore
 
 from ..metrics import Metrics
-from .base import Loader
+from .base import Loader, PageKey, pages_per_owner
 
 # (customer id, first, after): pages of one size and cursor are fetched together.
-CustomerOrdersKey = tuple[int, int, str | None]
+CustomerOrdersKey = PageKey
 
 
 class OrdersLoaders:
@@ -92,18 +89,9 @@ class OrdersLoaders:
             default=list,
         )
 
-        async def customer_orders(
-            keys: Sequence[CustomerOrdersKey],
-        ) -> dict[CustomerOrdersKey, OrderPage]:
-            groups: dict[tuple[int, str | None], list[int]] = defaultdict(list)
-            for customer_id, first, after in keys:
-                groups[(first, after)].append(customer_id)
-            pages: dict[CustomerOrdersKey, OrderPage] = {}
-            for (first, after), ids in groups.items():
-                found = await store.orders_for_customers(ids, first=first, after=after)
-                pages.update({(cid, first, after): page for cid, page in found.items()})
-            return pages
-
         self.customer_orders: Loader[CustomerOrdersKey, OrderPage] = Loader(
-            "orders.customer_orders", customer_orders, metrics=metrics, batching=batching
+            "orders.customer_orders",
+            pages_per_owner(store.orders_for_customers),
+            metrics=metrics,
+            batching=batching,
         )
