@@ -96,12 +96,15 @@ def test_killing_redis_under_load_fails_no_request_and_recovery_needs_no_restart
     assert browsing_calls(calls) == {}
 
 
+FREEZE_SECONDS = 6
+
+
 def test_a_frozen_redis_costs_a_bounded_delay_then_none(
     gateway: LiveGateway, redis_server: PrivateRedis
 ) -> None:
     gateway.query(LISTING)
     frozen = threading.Thread(
-        target=lambda: redis_server.client().execute_command("DEBUG", "SLEEP", "3")
+        target=lambda: redis_server.client().execute_command("DEBUG", "SLEEP", str(FREEZE_SECONDS))
     )
     frozen.start()
     time.sleep(0.1)
@@ -114,5 +117,7 @@ def test_a_frozen_redis_costs_a_bounded_delay_then_none(
     frozen.join()
 
     # Each cache call waits at most its socket timeout until the breaker opens; then none.
-    assert max(timings) < 2.0, timings
+    # The bound is half the freeze, not a tight figure: a loaded CI machine slows the
+    # listing itself, and what matters is that no request waits for Redis to wake up.
+    assert max(timings) < FREEZE_SECONDS / 2, timings
     assert sorted(timings)[len(timings) // 2] < 0.5, timings
