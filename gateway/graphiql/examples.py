@@ -4,7 +4,7 @@ The first runs as it is on the demo shop (anonymous browsing); the cart tab crea
 anonymously and needs a customer's token only to place the order; the back-office tabs need
 a staff token. Each tab's headers explain how to print one. Keys starting with ``//`` in the
 headers editor are notes: the page's fetcher drops them (GraphiQL only accepts JSON there,
-and JSON has no comments). tests/gateway/graphiql/test_examples.py validates every
+and JSON has no comments). tests/graphiql/test_examples.py validates every
 operation against the schema and runs it on the demo shop, so an example cannot drift.
 """
 
@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-# A plain warehouse SKU of the deterministic demo shop: Sable Soymilk Maker Mini, 200+ in
-# stock, no purchase limit, no presale (the first product `gateway seed` writes).
+# A plain warehouse SKU of the deterministic demo shop `gateway seed` writes (240 products
+# by default): Sable Soymilk Maker Mini, 200+ in stock, no purchase limit, no presale.
 DEMO_SKU_ID = "U2t1OjE="  # the Relay id of Sku 1
 DEMO_ADDRESS = {
     "name": "Wang Wei",
