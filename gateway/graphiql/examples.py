@@ -27,15 +27,16 @@ DEMO_ADDRESS = {
     "postalCode": "200000",
 }
 NOTES_KEY = "//"
+TOKEN_NOTE = "// run"  # the command that prints a token
 
 
 def token_notes(kind: str, account: str, *, needed_for: str) -> dict[str, str]:
     """Headers that explain, in the headers editor itself, how to paste a demo token."""
     return {
         NOTES_KEY: needed_for,
-        "// token": f"print one in a terminal: .venv/bin/gateway token {kind} {account}",
-        "// Authorization": "Bearer <paste it here, then delete the // in front of Authorization>",
-        "// notes": "keys starting with // are notes: this page does not send them",
+        TOKEN_NOTE: f".venv/bin/gateway token {kind} {account}",
+        "// Authorization": "Bearer <paste it, drop the // on the left>",
+        "// notes": "keys starting with // are not sent",
     }
 
 
@@ -90,7 +91,7 @@ query StorefrontProducts {
     headers=token_notes(
         "customer",
         "customer1@example.com",
-        needed_for="This listing needs no token: you browse as an anonymous buyer.",
+        needed_for="No token needed: you browse as an anonymous buyer.",
     ),
 )
 
@@ -161,7 +162,7 @@ fragment CartView on Cart {
     headers=token_notes(
         "customer",
         "customer1@example.com",
-        needed_for="CheckoutComplete needs a customer's token (LOGIN_REQUIRED without one).",
+        needed_for="CheckoutComplete needs a customer's token.",
     ),
     viewer="customer",
 )
@@ -205,7 +206,7 @@ query BackOfficeOrders {
 }
 """,
     headers=token_notes(
-        "staff", "admin@example.com", needed_for="Staff only: without a token the list is empty."
+        "staff", "admin@example.com", needed_for="Staff only: without a token, no orders."
     ),
     viewer="staff",
 )
@@ -232,7 +233,7 @@ query LowStock($threshold: Int!) {
 """,
     variables={"threshold": 10},
     headers=token_notes(
-        "staff", "admin@example.com", needed_for="Staff only: without a token it reads null."
+        "staff", "admin@example.com", needed_for="Staff only: without a token, null."
     ),
     viewer="staff",
 )

@@ -34,6 +34,9 @@
       plugins: [explorer],
       visiblePlugin: explorer,
       defaultTabs: config.tabs,
+      // GraphiQL fills the first tab's editors from these, not from defaultTabs[0]; a new
+      // tab ("+") starts with these headers too, so every tab explains the token.
+      defaultHeaders: config.tabs[0].headers,
       // Open on Headers: they explain how to paste a demo token.
       defaultEditorToolsVisibility: "headers",
       isHeadersEditorEnabled: true,

@@ -20,6 +20,7 @@ from gateway.graphiql.examples import (
     LOW_STOCK,
     NOTES_KEY,
     STOREFRONT,
+    TOKEN_NOTE,
     Example,
 )
 from gateway.schema import build_schema
@@ -46,8 +47,8 @@ def _ask(
 
 def _token_command(example: Example) -> list[str]:
     """The `gateway token ...` arguments the tab's headers tell the reader to run."""
-    note = example.headers["// token"]
-    command = shlex.split(note.split(":", 1)[1])
+    note = example.headers[TOKEN_NOTE]
+    command = shlex.split(note)
     assert command[0] == ".venv/bin/gateway", note
     return command[1:]
 
@@ -88,7 +89,7 @@ def test_the_headers_explain_the_token_and_send_nothing_until_edited(example: Ex
     tab = example.tab()
     headers = json.loads(tab["headers"])  # GraphiQL's headers editor only takes JSON
     assert all(name.startswith(NOTES_KEY) for name in headers), headers
-    assert "gateway token" in headers["// token"]
+    assert headers[TOKEN_NOTE].startswith(".venv/bin/gateway token ")
     assert headers["// Authorization"].startswith("Bearer ")
 
 
