@@ -4,15 +4,37 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test install dev seed serve lint typecheck pytest bench schema clean
+GRAPHIQL := gateway/graphiql
+NPM      ?= npm
+
+.PHONY: run test install dev seed serve lint typecheck pytest bench schema clean graphiql chromium
 
 $(UV):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet "uv>=0.5,<1"
 
 # --inexact keeps uv itself, which lives in the same venv.
-install: $(UV)
+install: $(UV) graphiql
 	$(UV) sync --frozen --inexact --no-dev --quiet
+
+## make graphiql: GraphiQL's browser files, from the npm packages pinned in gateway/graphiql
+graphiql: $(GRAPHIQL)/static/manifest.json
+
+$(GRAPHIQL)/static/manifest.json: $(GRAPHIQL)/package-lock.json $(GRAPHIQL)/assets.py $(GRAPHIQL)/build.py | $(UV)
+	@command -v $(NPM) >/dev/null 2>&1 || { echo "make: $(NPM) not found. GraphiQL's files come from \
+	the npm packages pinned in $(GRAPHIQL)/package-lock.json: install Node.js 18+ with npm \
+	(Debian: apt-get install npm) and run make again." >&2; exit 1; }
+	cd $(GRAPHIQL) && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(PY) -m gateway.graphiql.build
+
+# Debian's chromium for the GraphiQL browser test, installed where missing when root (as CI
+# is); otherwise the test says how (and fails with CI=true).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "make: chromium not found: the GraphiQL browser test needs it (apt-get install chromium)" >&2; fi; }
 
 dev: $(UV)
 	$(UV) sync --frozen --inexact --quiet
@@ -29,7 +51,7 @@ serve: install
 	$(PY) -m gateway serve
 
 ## make test: dev dependencies, lint, types, the whole suite (PostgreSQL and Redis included)
-test: dev lint typecheck pytest
+test: dev graphiql chromium lint typecheck pytest
 
 lint:
 	$(VENV)/bin/ruff check gateway sources tests bench
@@ -50,4 +72,4 @@ schema: dev
 	$(PY) -m strawberry export-schema gateway.schema:schema --output schema.graphql
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache $(GRAPHIQL)/node_modules $(GRAPHIQL)/static

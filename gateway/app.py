@@ -33,6 +33,7 @@ from .cache.persisted import PersistedQueries, load_allow_list
 from .cache.responses import ResponseCache
 from .checkout.sweeper import run_forever
 from .context import GatewayContext
+from .graphiql.page import graphiql_page, graphiql_routes
 from .limits import (
     CostLimit,
     NoSuggestions,
@@ -110,6 +111,9 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
                 status_code=exc.status_code,
             )
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page(request)  # self-hosted files and example tabs, no CDN
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -339,6 +343,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/admin/invalidate", admin_invalidate, methods=["POST"]),
+            *graphiql_routes(settings.graphiql),
         ],
         lifespan=lifespan,
     )
