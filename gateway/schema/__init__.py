@@ -11,6 +11,7 @@ from strawberry.extensions import SchemaExtension
 from ..auth import Permission
 from ..resolvers import aftersales as aftersales_resolvers
 from ..resolvers import backoffice as backoffice_resolvers
+from ..resolvers import bulk as bulk_resolvers
 from ..resolvers import cart as cart_resolvers
 from ..resolvers import catalog as catalog_resolvers
 from ..resolvers import node as node_resolvers
@@ -18,6 +19,7 @@ from ..resolvers import orders as orders_resolvers
 from ..resolvers import shipments as shipments_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
+from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
 from .node import Node
@@ -115,6 +117,26 @@ class Mutation:
     product_publish: ProductPayload = strawberry.field(
         resolver=backoffice_resolvers.product_publish,
         extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+    )
+    price_set_bulk: SkuBulkPayload = strawberry.field(
+        resolver=bulk_resolvers.price_set_bulk,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="Set up to 1,000 prices (priceSet's rules, each item reported on its "
+        "own): the valid ones apply, or with atomic: true all or none. A retry with the "
+        "same idempotencyKey is applied once.",
+    )
+    stock_adjust_bulk: SkuBulkPayload = strawberry.field(
+        resolver=bulk_resolvers.stock_adjust_bulk,
+        extensions=requires_permission(Permission.MANAGE_STOCK),
+        description="Up to 1,000 stock adjustments (stockAdjust's rules, each item reported "
+        "on its own): the valid ones apply, or with atomic: true all or none. A retry with "
+        "the same idempotencyKey is applied once.",
+    )
+    product_publish_bulk: ProductBulkPayload = strawberry.field(
+        resolver=bulk_resolvers.product_publish_bulk,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Publish or unpublish up to 1,000 products: the known ones, or with "
+        "atomic: true all or none. A retry with the same idempotencyKey is applied once.",
     )
     order_mark_paid: OrderPayload = strawberry.field(
         resolver=shipments_resolvers.order_mark_paid,
