@@ -148,7 +148,7 @@ async def set_prices(
     key = _key("priceSetBulk", idempotency_key, [request, atomic, currency])
     batch = await sources.pricing.set_prices(changes, actor=actor, now=now, key=key)
     if batch.refusal is BatchRefusal.KEY_REUSED:
-        return BulkOutcome([_KEY_REUSED], [replace(o, sku=None) for o in outcomes])
+        return BulkOutcome([_KEY_REUSED])
     applied = {c.ref for c in changes}
     outcomes = [replace(o, applied=o.index in applied) for o in outcomes]
     if not batch.replayed:
@@ -200,7 +200,7 @@ async def adjust_stock(
         changes, actor=actor, now=now, atomic=atomic, key=key
     )
     if batch.refusal is BatchRefusal.KEY_REUSED:
-        return BulkOutcome([_KEY_REUSED], [replace(o, sku=None) for o in outcomes])
+        return BulkOutcome([_KEY_REUSED])
     by_index = {o.index: o for o in outcomes}
     applied: list[Sku] = []
     for change, result in zip(changes, batch.results, strict=True):
@@ -236,18 +236,8 @@ async def publish_products(
     problems = _request_problems(len(items), idempotency_key)
     if problems:
         return BulkOutcome(problems)
-    unreadable = [i for i, item in enumerate(items) if item.product_id is None]
-    if atomic and unreadable:
-        outcomes = [
-            ItemOutcome(
-                i,
-                [_not_found("productId", UserErrorCode.PRODUCT_NOT_FOUND, "product")]
-                if i in unreadable
-                else [],
-            )
-            for i in range(len(items))
-        ]
-        return BulkOutcome([_atomic_refusal(len(unreadable), len(items))], outcomes)
+    if atomic and any(item.product_id is None for item in items):
+        return await _refused_publish(sources, items)
     changes = [
         PublishChange(item.product_id, item.published, ref=i)
         for i, item in enumerate(items)
@@ -260,27 +250,17 @@ async def publish_products(
     )
     if batch.refusal is BatchRefusal.KEY_REUSED:
         return BulkOutcome([_KEY_REUSED])
+    if batch.refusal is BatchRefusal.REFUSED_ITEMS:
+        return await _refused_publish(sources, items)
     products: dict[int, Product | None] = dict.fromkeys(range(len(items)))
-    if batch.refusal is None:
-        for change, product in zip(changes, batch.products, strict=True):
-            products[change.ref] = product
-    else:  # atomic, and a product does not exist: say which (one read, nothing written)
-        found = await sources.catalog.products_by_ids([c.product_id for c in changes])
-        for change in changes:
-            products[change.ref] = found.get(change.product_id)
-    missing = [_not_found("productId", UserErrorCode.PRODUCT_NOT_FOUND, "product")]
+    for change, product in zip(changes, batch.products, strict=True):
+        products[change.ref] = product
     outcomes = [
         ItemOutcome(
-            i,
-            [] if products[i] else missing,
-            applied=batch.refusal is None and products[i] is not None,
-            product=products[i] if batch.refusal is None else None,
+            i, [] if products[i] else [_NO_PRODUCT], applied=bool(products[i]), product=products[i]
         )
         for i in range(len(items))
     ]
-    if batch.refusal is BatchRefusal.REFUSED_ITEMS:
-        refused = sum(1 for o in outcomes if o.problems)
-        return BulkOutcome([_atomic_refusal(refused, len(items))], outcomes)
     touched = {p.id: p for p in products.values() if p is not None}
     if touched and not batch.replayed:
         entities: list[tuple[Kind, object]] = []
@@ -288,3 +268,18 @@ async def publish_products(
             entities += [(Kind.PRODUCT, product.id), (Kind.PRODUCT_SLUG, product.slug)]
         await invalidation.invalidate(sources, entities, LISTING_KINDS)
     return BulkOutcome([], outcomes, replayed=batch.replayed)
+
+
+_NO_PRODUCT = Problem(UserErrorCode.PRODUCT_NOT_FOUND, "no such product", ("productId",))
+
+
+async def _refused_publish(sources: Sources, items: Sequence[PublishItem]) -> BulkOutcome:
+    """Atomic, and some product does not exist: say which (one read; nothing written)."""
+    ids = [i.product_id for i in items if i.product_id is not None]
+    found = await sources.catalog.products_by_ids(ids) if ids else {}
+    outcomes = [
+        ItemOutcome(i, [] if item.product_id in found else [_NO_PRODUCT])
+        for i, item in enumerate(items)
+    ]
+    refused = sum(1 for o in outcomes if o.problems)
+    return BulkOutcome([_atomic_refusal(refused, len(items))], outcomes)
