@@ -11,21 +11,13 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from sources.common.import_jobs import ImportJob, ImportStatus
+from sources.common.import_jobs import ImportStatus
 
 from ..settings import Settings
 from ..sources import Sources
-from .imports import BATCH_ROWS, ImportKind, apply_import, jobs_store, start_import
+from .imports import BATCH_ROWS, ImportKind, apply_import, job_id, jobs_store, start_import
 
 SHOWN_ERRORS = 20
-
-
-def job_id(kind: ImportKind, job: ImportJob) -> str:
-    """The id staff poll through ``importJob(id:)`` (a Relay-style opaque id)."""
-    import base64
-
-    type_name = "PriceImport" if kind is ImportKind.PRICES else "StockImport"
-    return base64.urlsafe_b64encode(f"{type_name}:{job.id}".encode()).decode()
 
 
 async def run_import_command(

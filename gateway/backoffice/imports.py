@@ -18,6 +18,7 @@ Columns are found by their header names (any order, any case).
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +48,14 @@ _CHUNK = 1 << 20
 class ImportKind(StrEnum):
     PRICES = "prices"
     STOCK = "stock"
+
+
+# The type name inside an import job's opaque id (importJob(id:)).
+JOB_TYPE_NAMES = {ImportKind.PRICES: "PriceImport", ImportKind.STOCK: "StockImport"}
+
+
+def job_id(kind: ImportKind, job: ImportJob) -> str:
+    return base64.urlsafe_b64encode(f"{JOB_TYPE_NAMES[kind]}:{job.id}".encode()).decode()
 
 
 REQUIRED = {

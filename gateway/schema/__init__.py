@@ -14,6 +14,7 @@ from ..resolvers import backoffice as backoffice_resolvers
 from ..resolvers import bulk as bulk_resolvers
 from ..resolvers import cart as cart_resolvers
 from ..resolvers import catalog as catalog_resolvers
+from ..resolvers import imports as imports_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
 from ..resolvers import shipments as shipments_resolvers
@@ -22,6 +23,7 @@ from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
+from .imports import ImportJob
 from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
 from .permissions import requires_permission, staff_list, staff_only
@@ -70,6 +72,11 @@ class Query:
         extensions=staff_list(Permission.MANAGE_AFTER_SALES),
         description="Every after-sales request, oldest first (pass status: OPEN for the "
         "queue still to resolve); empty without MANAGE_AFTER_SALES.",
+    )
+    import_job: ImportJob | None = strawberry.field(
+        resolver=imports_resolvers.import_job,
+        description="An import's progress and bad rows: price imports for MANAGE_PRICES "
+        "staff, stock imports for MANAGE_STOCK staff (null for anyone else).",
     )
     settlement: Settlement | None = strawberry.field(
         resolver=aftersales_resolvers.settlement,
