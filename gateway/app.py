@@ -23,6 +23,7 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
+from .backoffice.upload import import_endpoint
 from .cache import invalidation
 from .cache.admin import invalidate_endpoint
 from .cache.browsing import browsing_sources
@@ -310,6 +311,9 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
             request, settings=settings, verifier=verifier, sources=sources, cache=cache
         )
 
+    async def admin_import(request: Request) -> Response:
+        return await import_endpoint(request, settings=settings, verifier=verifier, sources=sources)
+
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -344,6 +348,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
             Route("/metrics", metrics_endpoint),
             Route("/admin/invalidate", admin_invalidate, methods=["POST"]),
             *graphiql_routes(settings.graphiql),
+            Route("/admin/imports/{kind}", admin_import, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -136,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("file")
 
+    imports = commands.add_parser(
+        "import", help="apply a CSV file of prices (sku,list,sale) or stock (sku,warehouse,delta)"
+    )
+    imports.add_argument("kind", choices=["prices", "stock"])
+    imports.add_argument("file")
+    imports.add_argument("--batch-rows", type=int, default=1000, help="rows per transaction")
+    imports.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     commands.add_parser(
         "sweep", help="release expired stock holds and abandoned checkouts' coupon uses"
     )
@@ -179,6 +187,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "import":
+        from pathlib import Path
+
+        from .backoffice.import_cli import run_import_command
+        from .backoffice.imports import ImportKind
+
+        if not Path(args.file).is_file():
+            print(f"error: no such file {args.file}", file=sys.stderr)
+            return 2
+        if not 1 <= args.batch_rows <= 10_000:
+            print("--batch-rows must be between 1 and 10000", file=sys.stderr)
+            return 2
+        return asyncio.run(
+            run_import_command(
+                settings,
+                ImportKind(args.kind),
+                Path(args.file),
+                batch_rows=args.batch_rows,
+                progress=not args.no_progress,
+            )
+        )
     if args.command == "sweep":
         print(asyncio.run(_sweep(settings)))
         return 0

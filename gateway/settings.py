@@ -17,6 +17,8 @@ from .cache.settings import CacheSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+# "SH-01=24,supplier:7=72": handling hours per warehouse code or drop-ship supplier id.
+SHIP_BY_RULES = r"^(\s*([A-Za-z0-9_.-]{1,32}|supplier:\d{1,9})\s*=\s*\d{1,4}(\.\d+)?\s*(,|$))*$"
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 
 
@@ -132,6 +134,20 @@ class Settings(BaseSettings):
     after_sales_overdue_hours: Annotated[
         float, Field(gt=0, le=24 * 365, validation_alias=_env("GATEWAY_AFTER_SALES_OVERDUE_HOURS"))
     ] = 48.0
+
+    # Imports (gateway import, POST /admin/imports/{prices,stock}) and shipping deadlines.
+    import_batch_rows: Annotated[
+        int, Field(ge=1, le=10_000, validation_alias=_env("GATEWAY_IMPORT_BATCH_ROWS"))
+    ] = 1000
+    import_max_bytes: Annotated[
+        int, Field(ge=1024, le=10**10, validation_alias=_env("GATEWAY_IMPORT_MAX_BYTES"))
+    ] = 64 * 1024 * 1024
+    ship_by_hours: Annotated[
+        float, Field(gt=0, le=24 * 90, validation_alias=_env("GATEWAY_SHIP_BY_HOURS"))
+    ] = 48.0
+    ship_by_rules: Annotated[
+        str, Field(pattern=SHIP_BY_RULES, validation_alias=_env("GATEWAY_SHIP_BY_RULES"))
+    ] = ""
 
     # Query limits (GraphQL Armor's range): a request over one is refused with a code.
     max_depth: Annotated[int, Field(ge=1, le=100, validation_alias=_env("GATEWAY_MAX_DEPTH"))] = 10

@@ -17,6 +17,7 @@ from .listing import refresh_product_listing
 
 MAX_AMOUNT = Decimal("99999999.99")
 MAX_STOCK_DELTA = 1_000_000
+MAX_REASON = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,74 @@ def _amount_problems(name: str, value: Decimal) -> list[Problem]:
     return []
 
 
+def price_problems(list_amount: Decimal, sale_amount: Decimal) -> list[Problem]:
+    """The rules of a price, for priceSet, priceSetBulk and price imports alike."""
+    problems = _amount_problems("list", list_amount) + _amount_problems("sale", sale_amount)
+    if not problems and sale_amount > list_amount:
+        problems.append(
+            Problem(UserErrorCode.INVALID_INPUT, "sale must not exceed list", ("sale",))
+        )
+    return problems
+
+
+def stock_change_problems(delta: int, reason: str) -> list[Problem]:
+    """The rules of a stock adjustment, for stockAdjust, stockAdjustBulk and stock imports
+    alike (the stock rules, never below reserved, are the inventory source's)."""
+    problems: list[Problem] = []
+    if delta == 0 or abs(delta) > MAX_STOCK_DELTA:
+        problems.append(
+            Problem(
+                UserErrorCode.INVALID_INPUT,
+                f"delta must be non-zero and at most {MAX_STOCK_DELTA} in size",
+                ("delta",),
+            )
+        )
+    if not reason.strip():
+        problems.append(Problem(UserErrorCode.INVALID_INPUT, "a reason is required", ("reason",)))
+    elif len(reason) > MAX_REASON:
+        problems.append(
+            Problem(
+                UserErrorCode.INVALID_INPUT,
+                f"the reason is longer than {MAX_REASON} characters",
+                ("reason",),
+            )
+        )
+    return problems
+
+
+def refusal_problem(refusal: AdjustmentRefusal, warehouse_code: str) -> Problem:
+    """What the inventory source's refusal of an adjustment means to staff."""
+    if refusal is AdjustmentRefusal.WAREHOUSE_NOT_FOUND:
+        return Problem(
+            UserErrorCode.WAREHOUSE_NOT_FOUND,
+            f"no warehouse with code {warehouse_code!r}",
+            ("warehouseCode",),
+        )
+    if refusal is AdjustmentRefusal.BELOW_RESERVED:
+        return Problem(
+            UserErrorCode.INSUFFICIENT_STOCK,
+            "the adjustment would take on-hand stock below what is reserved",
+            ("delta",),
+        )
+    return Problem(
+        UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+        "this idempotency key was used with other arguments",
+        ("idempotencyKey",),
+    )
+
+
+def key_problems(idempotency_key: str | None) -> list[Problem]:
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        return [
+            Problem(
+                UserErrorCode.INVALID_INPUT,
+                "idempotencyKey must be 1 to 200 characters",
+                ("idempotencyKey",),
+            )
+        ]
+    return []
+
+
 async def set_price(
     sources: Sources,
     *,
@@ -44,11 +113,7 @@ async def set_price(
     actor: str,
     now: datetime,
 ) -> Outcome:
-    problems = _amount_problems("list", list_amount) + _amount_problems("sale", sale_amount)
-    if not problems and sale_amount > list_amount:
-        problems.append(
-            Problem(UserErrorCode.INVALID_INPUT, "sale must not exceed list", ("sale",))
-        )
+    problems = price_problems(list_amount, sale_amount)
     sku = (await sources.catalog.skus_by_ids([sku_id])).get(sku_id) if sku_id else None
     if sku is None:
         problems.insert(0, Problem(UserErrorCode.SKU_NOT_FOUND, "no such SKU", ("skuId",)))
@@ -82,25 +147,7 @@ async def adjust_stock(
     actor: str,
     now: datetime,
 ) -> Outcome:
-    problems: list[Problem] = []
-    if delta == 0 or abs(delta) > MAX_STOCK_DELTA:
-        problems.append(
-            Problem(
-                UserErrorCode.INVALID_INPUT,
-                f"delta must be non-zero and at most {MAX_STOCK_DELTA} in size",
-                ("delta",),
-            )
-        )
-    if not reason.strip():
-        problems.append(Problem(UserErrorCode.INVALID_INPUT, "a reason is required", ("reason",)))
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-        problems.append(
-            Problem(
-                UserErrorCode.INVALID_INPUT,
-                "idempotencyKey must be 1 to 200 characters",
-                ("idempotencyKey",),
-            )
-        )
+    problems = stock_change_problems(delta, reason) + key_problems(idempotency_key)
     sku = (await sources.catalog.skus_by_ids([sku_id])).get(sku_id) if sku_id else None
     if sku is None:
         problems.insert(0, Problem(UserErrorCode.SKU_NOT_FOUND, "no such SKU", ("skuId",)))
@@ -116,27 +163,8 @@ async def adjust_stock(
         now=now,
         idempotency_key=idempotency_key,
     )
-    if result.refusal is AdjustmentRefusal.WAREHOUSE_NOT_FOUND:
-        problem = Problem(
-            UserErrorCode.WAREHOUSE_NOT_FOUND,
-            f"no warehouse with code {warehouse_code!r}",
-            ("warehouseCode",),
-        )
-        return Outcome([problem], sku=sku)
-    if result.refusal is AdjustmentRefusal.BELOW_RESERVED:
-        problem = Problem(
-            UserErrorCode.INSUFFICIENT_STOCK,
-            "the adjustment would take on-hand stock below what is reserved",
-            ("delta",),
-        )
-        return Outcome([problem], sku=sku)
-    if result.refusal is AdjustmentRefusal.KEY_REUSED:
-        problem = Problem(
-            UserErrorCode.IDEMPOTENCY_KEY_REUSED,
-            "this idempotency key was used with other arguments",
-            ("idempotencyKey",),
-        )
-        return Outcome([problem], sku=sku)
+    if result.refusal is not None:
+        return Outcome([refusal_problem(result.refusal, warehouse_code)], sku=sku)
     if not result.replayed:
         await refresh_product_listing(sources, sku.product_id, currency)
         await invalidation.stock_changed(sources, sku_ids=[sku.id], product_id=sku.product_id)

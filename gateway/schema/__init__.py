@@ -11,15 +11,19 @@ from strawberry.extensions import SchemaExtension
 from ..auth import Permission
 from ..resolvers import aftersales as aftersales_resolvers
 from ..resolvers import backoffice as backoffice_resolvers
+from ..resolvers import bulk as bulk_resolvers
 from ..resolvers import cart as cart_resolvers
 from ..resolvers import catalog as catalog_resolvers
+from ..resolvers import imports as imports_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
 from ..resolvers import shipments as shipments_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
+from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
+from .imports import ImportJob
 from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
 from .permissions import requires_permission, staff_list, staff_only
@@ -69,6 +73,11 @@ class Query:
         description="Every after-sales request, oldest first (pass status: OPEN for the "
         "queue still to resolve); empty without MANAGE_AFTER_SALES.",
     )
+    import_job: ImportJob | None = strawberry.field(
+        resolver=imports_resolvers.import_job,
+        description="An import's progress and bad rows: price imports for MANAGE_PRICES "
+        "staff, stock imports for MANAGE_STOCK staff (null for anyone else).",
+    )
     settlement: Settlement | None = strawberry.field(
         resolver=aftersales_resolvers.settlement,
         extensions=staff_only(Permission.VIEW_FINANCE),
@@ -115,6 +124,26 @@ class Mutation:
     product_publish: ProductPayload = strawberry.field(
         resolver=backoffice_resolvers.product_publish,
         extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+    )
+    price_set_bulk: SkuBulkPayload = strawberry.field(
+        resolver=bulk_resolvers.price_set_bulk,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="Set up to 1,000 prices (priceSet's rules, each item reported on its "
+        "own): the valid ones apply, or with atomic: true all or none. A retry with the "
+        "same idempotencyKey is applied once.",
+    )
+    stock_adjust_bulk: SkuBulkPayload = strawberry.field(
+        resolver=bulk_resolvers.stock_adjust_bulk,
+        extensions=requires_permission(Permission.MANAGE_STOCK),
+        description="Up to 1,000 stock adjustments (stockAdjust's rules, each item reported "
+        "on its own): the valid ones apply, or with atomic: true all or none. A retry with "
+        "the same idempotencyKey is applied once.",
+    )
+    product_publish_bulk: ProductBulkPayload = strawberry.field(
+        resolver=bulk_resolvers.product_publish_bulk,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Publish or unpublish up to 1,000 products: the known ones, or with "
+        "atomic: true all or none. A retry with the same idempotencyKey is applied once.",
     )
     order_mark_paid: OrderPayload = strawberry.field(
         resolver=shipments_resolvers.order_mark_paid,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from sources.common.models import NAMING_CONVENTION, AuditColumns
+from sources.common.models import NAMING_CONVENTION, AuditColumns, IdempotencyColumns
 from sources.common.types import MoneyColumn, UTCDateTime
 
 
@@ -102,3 +102,9 @@ class ServiceArea(Base):
 class AuditEntry(AuditColumns, Base):
     __tablename__ = "catalog_audit"
     __table_args__ = (Index("ix_catalog_audit_entity", "entity_type", "entity_id", "id"),)
+
+
+class IdempotencyKey(IdempotencyColumns, Base):
+    """Bulk publishing applied once per key."""
+
+    __tablename__ = "catalog_idempotency_keys"

@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from sources.common.batches import BatchRefusal
+
 
 class ProductKind(StrEnum):
     PHYSICAL = "PHYSICAL"
@@ -111,3 +113,30 @@ class ProductPage:
     cursors: list[str]
     has_next_page: bool
     total_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishChange:
+    product_id: int
+    published: bool
+    ref: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PublishBatch:
+    """The product after each change (None: no such product), in the order asked;
+    ``replayed`` when an earlier batch with the same key applied them; ``refusal`` when
+    nothing was applied (an unknown product with ``atomic``, or a reused key)."""
+
+    products: tuple[Product | None, ...]
+    replayed: bool = False
+    refusal: BatchRefusal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListingUpdate:
+    """A product's listing projection as pricing and inventory now say it is."""
+
+    product_id: int
+    price_range: tuple[Decimal, Decimal] | None = None
+    in_stock: bool | None = None

@@ -14,20 +14,25 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
+from sources.common.batches import BatchKey
 from sources.common.db import Database
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
+from . import bulk
 from . import models as m
 from .records import (
     BundleItem,
     Category,
     FulfillmentMode,
+    ListingUpdate,
     Presale,
     Product,
     ProductFilter,
     ProductKind,
     ProductPage,
     ProductSort,
+    PublishBatch,
+    PublishChange,
     Sku,
     Supplier,
 )
@@ -185,6 +190,12 @@ class CatalogStore:
             rows = await conn.execute(select(m.Sku).where(m.Sku.id.in_(set(ids))))
             return {row.id: _sku(row) for row in rows}
 
+    async def skus_by_codes(self, codes: Sequence[str]) -> dict[str, Sku]:
+        """SKUs by their code (what warehouse and price files name them by)."""
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(m.Sku).where(m.Sku.code.in_(set(codes))))
+            return {row.code: _sku(row) for row in rows}
+
     async def skus_by_product_ids(self, product_ids: Sequence[int]) -> dict[int, list[Sku]]:
         result: dict[int, list[Sku]] = defaultdict(list)
         async with self.db.connect() as conn:
@@ -294,6 +305,30 @@ class CatalogStore:
             )
             row = (await conn.execute(_product_select().where(m.Product.id == product_id))).one()
         return _product(row)
+
+    async def set_published_many(
+        self,
+        changes: Sequence[PublishChange],
+        *,
+        actor: str,
+        now: datetime,
+        atomic: bool = False,
+        key: BatchKey | None = None,
+    ) -> PublishBatch:
+        """Publish or unpublish many products in one transaction (audited, one entry
+        each); unknown products are skipped, or with ``atomic`` refuse the whole batch."""
+
+        async def load(conn: Any, ids: Sequence[int]) -> dict[int, Product]:
+            rows = await conn.execute(_product_select().where(m.Product.id.in_(set(ids))))
+            return {row.id: _product(row) for row in rows}
+
+        return await bulk.set_published_many(
+            self.db, changes, actor=actor, now=now, atomic=atomic, key=key, load=load
+        )
+
+    async def update_listings(self, updates: Sequence[ListingUpdate]) -> None:
+        """Refresh many listing projections at once (see update_listing)."""
+        await bulk.update_listings(self.db, updates)
 
     async def update_listing(
         self,

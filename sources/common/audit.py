@@ -33,6 +33,30 @@ def _json(value: Mapping[str, Any]) -> str:
     return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def audit_row(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    reason: str = "",
+) -> dict[str, Any]:
+    """One audit entry's column values (single writes and batches write the same shape)."""
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "before": _json(before),
+        "after": _json(after),
+        "reason": reason,
+    }
+
+
 async def write_audit(
     conn: AsyncConnection,
     model: type[AuditColumns],
@@ -47,19 +71,25 @@ async def write_audit(
     reason: str = "",
 ) -> None:
     """Written in the caller's transaction, so a change and its audit entry commit together."""
-    await conn.execute(
-        insert(model),
-        {
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "before": _json(before),
-            "after": _json(after),
-            "reason": reason,
-        },
+    row = audit_row(
+        at=at,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        reason=reason,
     )
+    await conn.execute(insert(model), row)
+
+
+async def write_audits(
+    conn: AsyncConnection, model: type[AuditColumns], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """A batch's entries (one per item, from ``audit_row``) in one statement."""
+    if rows:
+        await conn.execute(insert(model), list(rows))
 
 
 async def read_audit(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from sources.common.import_jobs import ImportJobColumns, ImportRowErrorColumns
 from sources.common.models import NAMING_CONVENTION, AuditColumns, IdempotencyColumns
 from sources.common.types import UTCDateTime
 
@@ -99,3 +100,13 @@ class ReservationLine(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("(warehouse_id IS NULL) <> (supplier_id IS NULL)", name="one_stock_source"),
     )
+
+
+class ImportJob(ImportJobColumns, Base):
+    """A stock file being applied (see sources/common/import_jobs.py)."""
+
+    __tablename__ = "inventory_import_jobs"
+
+
+class ImportRowError(ImportRowErrorColumns, Base):
+    __tablename__ = "inventory_import_row_errors"

@@ -10,12 +10,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 
 from sources.common.audit import AuditRecord, read_audit
+from sources.common.batches import BatchKey, ImportProgress
 from sources.common.db import Database
+from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 from . import models as m
 from . import reservations
 from .adjust import StockAdjustment, adjust_stock
+from .adjust_many import StockBatch, StockChange, adjust_stock_many
 from .records import (
     LowStockPage,
     Reservation,
@@ -28,8 +31,10 @@ from .records import (
 from .restock import restock
 
 
-class InventoryStore:
+class InventoryStore(ImportJobs):
     source = "inventory"
+    import_job_model = m.ImportJob
+    import_row_error_model = m.ImportRowError
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -126,6 +131,22 @@ class InventoryStore:
             reason=reason,
             now=now,
             idempotency_key=idempotency_key,
+        )
+
+    async def adjust_stock_many(
+        self,
+        changes: Sequence[StockChange],
+        *,
+        actor: str,
+        now: datetime,
+        atomic: bool = False,
+        key: BatchKey | None = None,
+        progress: ImportProgress | None = None,
+    ) -> StockBatch:
+        """Apply every change in one transaction (audited, one entry each): the valid ones,
+        or with ``atomic`` all or none. See adjust_many.py."""
+        return await adjust_stock_many(
+            self.db, changes, actor=actor, now=now, atomic=atomic, key=key, progress=progress
         )
 
     async def audit_by_sku_ids(

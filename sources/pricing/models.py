@@ -18,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from sources.common.models import NAMING_CONVENTION, AuditColumns
+from sources.common.import_jobs import ImportJobColumns, ImportRowErrorColumns
+from sources.common.models import NAMING_CONVENTION, AuditColumns, IdempotencyColumns
 from sources.common.types import MoneyColumn, UTCDateTime
 
 
@@ -99,3 +100,19 @@ class CouponUse(Base):
 class AuditEntry(AuditColumns, Base):
     __tablename__ = "pricing_audit"
     __table_args__ = (Index("ix_pricing_audit_entity", "entity_type", "entity_id", "id"),)
+
+
+class IdempotencyKey(IdempotencyColumns, Base):
+    """Bulk price changes applied once per key."""
+
+    __tablename__ = "pricing_idempotency_keys"
+
+
+class ImportJob(ImportJobColumns, Base):
+    """A price file being applied (see sources/common/import_jobs.py)."""
+
+    __tablename__ = "pricing_import_jobs"
+
+
+class ImportRowError(ImportRowErrorColumns, Base):
+    __tablename__ = "pricing_import_row_errors"

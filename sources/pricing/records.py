@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from sources.common.batches import BatchRefusal
+
 
 class PromotionKind(StrEnum):
     PERCENTAGE = "PERCENTAGE"
@@ -73,3 +75,25 @@ class Promotion:
         if self.scope is PromotionScope.PRODUCTS:
             return product_id in self.product_ids
         return any(cid in self.category_ids for cid in category_path)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChange:
+    """One SKU's new list and sale price; ``ref`` is the caller's (an index, a file line)."""
+
+    sku_id: int
+    currency: str
+    list_amount: Decimal
+    sale_amount: Decimal
+    ref: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PriceBatch:
+    """What a batch of price changes did: the price before each change (None: the SKU had
+    none), in the order asked; ``replayed`` when an earlier batch with the same key did it;
+    ``refusal`` when nothing was applied (BatchRefusal)."""
+
+    before: tuple[Price | None, ...]
+    replayed: bool = False
+    refusal: BatchRefusal | None = None

@@ -10,12 +10,14 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
+from sources.common.batches import BatchKey, ImportProgress
 from sources.common.db import Database
+from sources.common.import_jobs import ImportJobs
 
-from . import coupons
+from . import bulk, coupons
 from . import models as m
 from .engine import CouponUsage, coupon_key
-from .records import Price, Promotion, PromotionKind, PromotionScope
+from .records import Price, PriceBatch, PriceChange, Promotion, PromotionKind, PromotionScope
 
 
 def _live_at(at: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -26,8 +28,10 @@ def _live_at(at: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-class PricingStore:
+class PricingStore(ImportJobs):
     source = "pricing"
+    import_job_model = m.ImportJob
+    import_row_error_model = m.ImportRowError
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -107,6 +111,21 @@ class PricingStore:
                 after={"list": list_amount, "sale": sale_amount, "currency": currency},
             )
         return before, after
+
+    async def set_prices(
+        self,
+        changes: Sequence[PriceChange],
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+        progress: ImportProgress | None = None,
+    ) -> PriceBatch:
+        """Apply every change in one transaction (audited, one entry each), with the
+        batch's idempotency key or an import job's progress. See bulk.py."""
+        return await bulk.set_prices(
+            self.db, changes, actor=actor, now=now, key=key, progress=progress
+        )
 
     async def audit_by_sku_ids(
         self, sku_ids: Sequence[int], limit: int

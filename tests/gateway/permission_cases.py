@@ -594,6 +594,66 @@ MUTATION_CASES: dict[str, MutationCase] = {
 }
 
 
+# The bulk forms, with one item on the case's target (a denied request answers results:
+# null); their targets never meet the single forms' (see tests/gateway/test_bulk.py too).
+MUTATION_CASES |= {
+    "Mutation.stockAdjustBulk": MutationCase(
+        document="""
+        mutation($skuId: ID!) {
+          result: stockAdjustBulk(items: [{skuId: $skuId, warehouseCode: "SH-01", delta: 3,
+                                           reason: "permission matrix"}]) {
+            results { index applied sku { id } userErrors { code } }
+            userErrors { code field message }
+          }
+        }""",
+        state_query=SKU_STATE,
+        target=lambda s, n: s.stocked_skus[2 + n],
+        variables=lambda target, before: {"skuId": target},
+        applied=lambda before, after, _: (
+            _warehouse(after, "SH-01") == _warehouse(before, "SH-01") + 3
+        ),
+        action="stock.adjust",
+    ),
+    "Mutation.priceSetBulk": MutationCase(
+        document="""
+        mutation($skuId: ID!, $list: Decimal!, $sale: Decimal!) {
+          result: priceSetBulk(items: [{skuId: $skuId, list: $list, sale: $sale}]) {
+            results { index applied sku { id } userErrors { code } }
+            userErrors { code field message }
+          }
+        }""",
+        state_query=SKU_STATE,
+        target=lambda s, n: s.stocked_skus[-3 - n],
+        variables=lambda target, before: {
+            "skuId": target,
+            "list": _plus(before["price"]["list"]["amount"], "10.00"),
+            "sale": _plus(before["price"]["sale"]["amount"], "10.00"),
+        },
+        applied=lambda before, after, variables: (
+            Decimal(after["price"]["sale"]["amount"]) == Decimal(variables["sale"])
+        ),
+        action="price.set",
+    ),
+    "Mutation.productPublishBulk": MutationCase(
+        document="""
+        mutation($productId: ID!, $published: Boolean!) {
+          result: productPublishBulk(items: [{productId: $productId, published: $published}]) {
+            results { index applied product { id published } userErrors { code } }
+            userErrors { code field message }
+          }
+        }""",
+        state_query=PRODUCT_STATE,
+        target=lambda s, n: s.spare_products[2 + n],
+        variables=lambda target, before: {
+            "productId": target,
+            "published": not before["published"],
+        },
+        applied=lambda before, after, _: after["published"] is (not before["published"]),
+        action="product.publish",
+    ),
+}
+
+
 # Order and after-sales mutations act on orders in states this module's catalog samples do
 # not make (paid, shipped, with requests): their whole viewer matrix lives with them.
 MUTATIONS_TESTED_ELSEWHERE: dict[str, str] = {

@@ -1,0 +1,164 @@
+"""``POST /admin/imports/{prices|stock}``: a back-office UI uploads a CSV file and polls
+``importJob(id:)`` for its progress.
+
+The body (``text/csv``, or ``application/octet-stream``) is streamed to a temporary file,
+never held in memory, and capped at GATEWAY_IMPORT_MAX_BYTES (413 beyond). A staff bearer
+token with MANAGE_PRICES (prices) or MANAGE_STOCK (stock) is required: none or a bad one
+is 401, one without the permission 403. The answer is 202 with the job, which goes on in
+this process; the same file again answers 200 with the job it already has (nothing is
+applied twice). Errors are JSON ``{"errors": [{"message", "extensions": {"code"}}]}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from sources.common.import_jobs import ImportJob, ImportStatus
+
+from ..auth import Permission, TokenError, TokenVerifier, Viewer
+from ..settings import Settings
+from ..sources import Sources
+from .imports import ImportKind, apply_import, job_id, start_import
+
+log = logging.getLogger(__name__)
+
+PERMISSIONS = {
+    ImportKind.PRICES: Permission.MANAGE_PRICES,
+    ImportKind.STOCK: Permission.MANAGE_STOCK,
+}
+CONTENT_TYPES = ("text/csv", "application/octet-stream", "text/plain")
+# Jobs running in this process (a reference keeps each task alive until it ends).
+_running: set[asyncio.Task[Any]] = set()
+
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
+
+
+def _viewer(request: Request, verifier: TokenVerifier) -> Viewer | JSONResponse:
+    header = request.headers.get("authorization")
+    if header is None:
+        return _error(401, "UNAUTHENTICATED", "a staff bearer token is required")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _error(401, "TOKEN_INVALID", "the Authorization header must be 'Bearer <token>'")
+    try:
+        return verifier.verify(token.strip())
+    except TokenError as exc:
+        return _error(401, exc.code, exc.message)
+
+
+def job_json(kind: ImportKind, job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job_id(kind, job),
+        "kind": kind.name,
+        "status": job.status.value,
+        "fileName": job.file_name,
+        "processed": job.processed,
+        "failed": job.failed,
+    }
+
+
+async def _spool(request: Request, limit: int) -> Path | JSONResponse:
+    """The body in a temporary file (deleted by the caller), or the answer refusing it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return _error(413, "PAYLOAD_TOO_LARGE", f"the file is larger than {limit} bytes")
+    fd, name = tempfile.mkstemp(prefix="gateway-import-", suffix=".csv")
+    path, size = Path(name), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    _discard(path)
+                    return _error(
+                        413, "PAYLOAD_TOO_LARGE", f"the file is larger than {limit} bytes"
+                    )
+                out.write(chunk)
+    except ClientDisconnect:
+        _discard(path)
+        return _error(400, "BAD_REQUEST", "the upload was interrupted")
+    return path
+
+
+async def _run(
+    sources: Sources, kind: ImportKind, path: Path, job: ImportJob, actor: str, settings: Settings
+) -> None:
+    try:
+        await apply_import(
+            sources,
+            kind,
+            path,
+            job,
+            actor=actor,
+            currency=settings.currency,
+            batch_rows=settings.import_batch_rows,
+        )
+    except Exception:  # the job stays RUNNING; the same file again resumes it
+        log.exception("import job %s stopped", job_id(kind, job))
+    finally:
+        _discard(path)
+
+
+async def import_endpoint(
+    request: Request, *, settings: Settings, verifier: TokenVerifier, sources: Sources
+) -> Response:
+    try:
+        kind = ImportKind(request.path_params["kind"])
+    except ValueError:
+        return _error(404, "NOT_FOUND", "imports are /admin/imports/prices or /admin/imports/stock")
+    viewer = _viewer(request, verifier)
+    if isinstance(viewer, JSONResponse):
+        return viewer
+    if not viewer.has(PERMISSIONS[kind]):
+        needed = PERMISSIONS[kind].value
+        return _error(403, "PERMISSION_DENIED", f"a {kind.value} import needs {needed}")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in CONTENT_TYPES:
+        return _error(415, "UNSUPPORTED_MEDIA_TYPE", "send the file as text/csv")
+    spooled = await _spool(request, settings.import_max_bytes)
+    if isinstance(spooled, JSONResponse):
+        return spooled
+    actor = f"{viewer.kind.value}:{viewer.subject}"
+    name = request.query_params.get("fileName") or f"upload.{kind.value}.csv"
+    try:
+        job, _ = await start_import(
+            sources, kind, spooled, file_name=name, actor=actor, now=datetime.now(UTC)
+        )
+    except BaseException:
+        _discard(spooled)
+        raise
+    if job.status is not ImportStatus.RUNNING:  # this file was imported before
+        _discard(spooled)
+        return JSONResponse({"job": job_json(kind, job)}, status_code=200)
+    # A new job, or one that stopped half-way (this upload resumes it after its last
+    # committed line; a run of it still going wins every batch it reaches first).
+    task = asyncio.create_task(_run(sources, kind, spooled, job, actor, settings))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return JSONResponse({"job": job_json(kind, job)}, status_code=202)
+
+
+async def stop_running_imports() -> None:
+    """At shutdown: the jobs stay RUNNING and resume when their file is sent again."""
+    for task in list(_running):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

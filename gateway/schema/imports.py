@@ -1,0 +1,114 @@
+"""Import jobs as back-office UIs poll them: status, counts, and the bad rows page by page.
+
+A price import is visible to MANAGE_PRICES staff and a stock import to MANAGE_STOCK staff;
+to anyone else the id reads as not found (null), like an order of another customer's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from sources.common.import_jobs import ImportJob as JobRecord
+from sources.common.import_jobs import ImportStatus
+from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
+
+from ..auth import Permission
+from ..backoffice.imports import JOB_TYPE_NAMES, ImportKind, jobs_store
+from ..errors import UserErrorCode
+from .common import BadUserInput, Info, PageInfo, page_size
+from .node import encode_id
+
+strawberry.enum(ImportStatus, name="ImportJobStatus")
+strawberry.enum(ImportKind, name="ImportKind", description="What an import file holds.")
+
+PERMISSIONS = {
+    ImportKind.PRICES: Permission.MANAGE_PRICES,
+    ImportKind.STOCK: Permission.MANAGE_STOCK,
+}
+_CURSOR = "IMPORT_ERRORS"
+
+
+@strawberry.type(description="A row of an import file that was not applied.")
+class ImportRowError:
+    line: int = strawberry.field(description="Its line in the file (the header is line 1).")
+    code: UserErrorCode
+    message: str
+    field: str | None = strawberry.field(description="The column at fault, when one is.")
+
+
+@strawberry.type
+class ImportRowErrorEdge:
+    cursor: str
+    node: ImportRowError
+
+
+@strawberry.type
+class ImportRowErrorConnection:
+    edges: list[ImportRowErrorEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(description="A CSV import: started by `gateway import` or the upload endpoint.")
+class ImportJob:
+    id: strawberry.ID
+    kind: ImportKind
+    file_name: str
+    status: ImportStatus
+    processed: int = strawberry.field(description="Rows read so far.")
+    failed: int = strawberry.field(description="Rows refused so far (see errors).")
+    applied: int = strawberry.field(description="Rows applied so far.")
+    message: str | None = strawberry.field(description="Why a FAILED job stopped.")
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_record(cls, kind: ImportKind, job: JobRecord) -> ImportJob:
+        return cls(
+            id=encode_id(JOB_TYPE_NAMES[kind], job.id),
+            kind=kind,
+            file_name=job.file_name,
+            status=job.status,
+            processed=job.processed,
+            failed=job.failed,
+            applied=job.processed - job.failed,
+            message=job.message or None,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            finished_at=job.finished_at,
+            pk=job.id,
+        )
+
+    @strawberry.field(description="Bad rows in file order.")
+    async def errors(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> ImportRowErrorConnection:
+        size = page_size(info, first)
+        after_id = None
+        if after is not None:
+            try:
+                _, after_id = decode_cursor(after, _CURSOR)
+            except InvalidCursor as exc:
+                raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
+        store = jobs_store(info.context.sources, self.kind)
+        page = await store.import_row_errors(self.pk, size, after_id)
+        cursors = [encode_cursor(_CURSOR, None, row_id) for row_id in page.cursors]
+        return ImportRowErrorConnection(
+            edges=[
+                _edge(cursor, e.line, e.code, e.message, e.field)
+                for cursor, e in zip(cursors, page.errors, strict=True)
+            ],
+            page_info=PageInfo.of(cursors, has_next_page=page.has_next_page, after=after),
+            total_count=page.total_count,
+        )
+
+
+def _edge(cursor: str, line: int, code: str, message: str, field: str | None) -> ImportRowErrorEdge:
+    known = code if code in UserErrorCode.__members__ else UserErrorCode.INVALID_INPUT.value
+    return ImportRowErrorEdge(
+        cursor=cursor,
+        node=ImportRowError(line=line, code=UserErrorCode(known), message=message, field=field),
+    )
