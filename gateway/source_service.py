@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO
 
 import httpx
 from starlette.applications import Starlette
@@ -45,6 +47,7 @@ def build_source_app(name: str, settings: Settings) -> Starlette:
         settings.database_urls()[name],
         secret=secret,
         pool_size=settings.db_pool_size,
+        latency_s=settings.source_latency_ms / 1000,
     )
 
 
@@ -75,36 +78,58 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: fl
     raise RuntimeError(f"the source service at {url} did not start within {timeout_s:.0f}s")
 
 
-@contextlib.contextmanager
-def spawned_sources(
-    env: Mapping[str, str], ports: Mapping[str, int] | None = None, host: str = "127.0.0.1"
-) -> Iterator[dict[str, str]]:
-    """Start the four ``gateway source serve`` processes; yield the environment that points
-    a gateway at them (their URLs and the shared secret); stop them on exit."""
+@dataclass
+class SpawnedSources:
+    processes: list[subprocess.Popen[bytes]]
+    env: dict[str, str]  # what points a gateway at them: their URLs and the shared secret
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def start_sources(
+    env: Mapping[str, str],
+    ports: Mapping[str, int] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    output: IO[bytes] | None = None,
+) -> SpawnedSources:
+    """Start the four ``gateway source serve`` processes and wait until each answers."""
     ports = ports or DEFAULT_PORTS
     secret = env.get("GATEWAY_SERVICE_SECRET") or secrets.token_urlsafe(32)
     child_env = {**env, "GATEWAY_SERVICE_SECRET": secret}
     for name in SOURCE_NAMES:  # a service serves its own database, never another service
         child_env.pop(f"{name.upper()}_URL", None)
-    processes: list[subprocess.Popen[bytes]] = []
-    urls: dict[str, str] = {}
+    spawned = SpawnedSources([], {"GATEWAY_SERVICE_SECRET": secret})
     try:
         for name in SOURCE_NAMES:
             command = [sys.executable, "-m", "gateway", "source", "serve", name]
             command += ["--host", host, "--port", str(ports[name])]
-            processes.append(subprocess.Popen(command, env=child_env))
-            urls[name] = f"http://{host}:{ports[name]}"
-        for process, url in zip(processes, urls.values(), strict=True):
-            wait_until_healthy(url, process)
-        yield {
-            "GATEWAY_SERVICE_SECRET": secret,
-            **{f"{name.upper()}_URL": url for name, url in urls.items()},
-        }
+            spawned.processes.append(
+                subprocess.Popen(command, env=child_env, stdout=output, stderr=output)
+            )
+            spawned.env[f"{name.upper()}_URL"] = f"http://{host}:{ports[name]}"
+        for process, name in zip(spawned.processes, SOURCE_NAMES, strict=True):
+            wait_until_healthy(spawned.env[f"{name.upper()}_URL"], process)
+    except BaseException:
+        spawned.stop()
+        raise
+    return spawned
+
+
+@contextlib.contextmanager
+def spawned_sources(env: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """The four services for as long as the block runs; yields the gateway's environment."""
+    spawned = start_sources(env)
+    try:
+        yield spawned.env
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        spawned.stop()

@@ -75,10 +75,12 @@ def source_app(
     *,
     secret: str,
     pool_size: int = 10,
+    latency_s: float = 0.0,
 ) -> Starlette:
-    """The ASGI app serving one source over its own database."""
+    """The ASGI app serving one source over its own database (``latency_s``: the
+    benchmarks' simulated database round trip, see Database)."""
     methods = interface_methods(interface)  # raises UnservableMethod now, not on a call
-    db = Database(database_url, pool_size=pool_size)
+    db = Database(database_url, pool_size=pool_size, latency_s=latency_s)
     store = make_store(db)
     check_implementation(name, interface, store)
     keys = RequestKeys(name, db)
