@@ -43,7 +43,7 @@ from sources.common.db import Database
 from sources.common.migrate import upgrade_source
 from sources.demo.seed import seed_demo_shop
 
-from .servers import CLOCK_TICKS, HTTP, LOOP, SCRUBBED_PREFIXES, free_port
+from .servers import HTTP, LOOP, SCRUBBED_PREFIXES, free_port, process_cpu_seconds
 from .shop import PG_ADMIN_DATABASE, PG_HOST, PG_PORT, PG_USER, ROOT
 
 LINES_PER_CHECKOUT = 3
@@ -446,7 +446,9 @@ async def _plain_skus(dbs: dict[str, Database]) -> list[int]:
 class GatewayProcess:
     """``uvicorn gateway.asgi:app`` over the shop, as ``make run`` serves it (one worker)."""
 
-    def __init__(self, shop: CheckoutShop, log_path: Path, pool_size: int | None) -> None:
+    def __init__(
+        self, shop: CheckoutShop, log_path: Path, pool_size: int | None, *, remote: bool = False
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
@@ -466,7 +468,16 @@ class GatewayProcess:
         ]  # fmt: skip
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
-        with log_path.open("wb") as log:
+        self.companions: list[subprocess.Popen[bytes]] = []
+        if remote:  # the four sources as `gateway source serve` processes of their own
+            from gateway.source_service import start_sources
+
+            ports = {name: free_port() for name in SOURCE_NAMES}
+            with log_path.open("wb") as log:
+                spawned = start_sources(env, ports, output=log)
+            self.companions = spawned.processes
+            env.update(spawned.env)
+        with log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
@@ -485,11 +496,12 @@ class GatewayProcess:
             time.sleep(0.05)
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        """User + system CPU time of the server processes so far (Linux /proc)."""
+        return sum(process_cpu_seconds(p.pid) for p in (self.process, *self.companions))
 
     def stop(self) -> None:
+        for companion in self.companions:
+            companion.terminate()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -507,6 +519,7 @@ async def bench_backend(
     products: int = 240,
     pool_size: int | None = None,
     log: Any = None,
+    remote: bool = False,
 ) -> list[dict[str, Any]]:
     """Seed a shop, start the gateway, measure each concurrency; the results, one dict per
     concurrency (see ``run_checkout_bench``) with ``backend`` added. Cleans up after."""
@@ -515,8 +528,12 @@ async def bench_backend(
     shop = await prepare_shop(backend, products)
     say(f"checkout bench: {backend} shop of {products} products seeded in "
         f"{time.perf_counter() - started:.1f} s ({len(shop.sku_ids)} SKUs on sale)")  # fmt: skip
+    sources = "remote" if remote else "embedded"
     server = GatewayProcess(
-        shop, ROOT / "bench" / "results" / "logs" / f"checkout-{backend}.log", pool_size
+        shop,
+        ROOT / "bench" / "results" / "logs" / f"checkout-{backend}-{sources}.log",
+        pool_size,
+        remote=remote,
     )
     results: list[dict[str, Any]] = []
     try:
@@ -537,6 +554,7 @@ async def bench_backend(
                 seed=conc,
             )
             result["backend"] = backend
+            result["sources"] = sources
             result["server_cpu_ms_per_checkout"] = round(
                 (server.cpu_seconds() - cpu_before) * 1000 / max(result["checkouts"] + 1, 1), 1
             )
@@ -553,7 +571,8 @@ async def bench_backend(
 def format_row(r: dict[str, Any]) -> str:
     failed = sum(r["failed"].values())
     return (
-        f"  {r['backend']:10} c={r['concurrency']:<3} {r['orders_per_s']:7.1f} orders/s  "
+        f"  {r['backend']:10} {r.get('sources', 'embedded'):8} c={r['concurrency']:<3} "
+        f"{r['orders_per_s']:7.1f} orders/s  "
         f"checkout p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
         f"(complete p50 {r['complete_p50_ms']:6.1f} / p99 {r['complete_p99_ms']:6.1f})  "
         f"{r['source_calls_per_checkout']} source calls  "
@@ -567,13 +586,15 @@ def render_markdown(results: Sequence[dict[str, Any]]) -> str:
     rows = [
         "## Checkout (cartCreate with 3 lines, cartShippingAddressSet, checkoutComplete)",
         "",
-        "| backend | concurrency | orders/s | p50 ms | p99 ms | checkoutComplete p50 / p99 ms "
+        "| backend | sources | concurrency | orders/s | p50 ms | p99 ms "
+        "| checkoutComplete p50 / p99 ms "
         "| source calls per checkout | server CPU ms per checkout | lost | duplicates | failed |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         rows.append(
-            f"| {r['backend']} | {r['concurrency']} | {r['orders_per_s']:.1f} | {r['p50_ms']:.1f} "
+            f"| {r['backend']} | {r.get('sources', 'embedded')} | {r['concurrency']} "
+            f"| {r['orders_per_s']:.1f} | {r['p50_ms']:.1f} "
             f"| {r['p99_ms']:.1f} | {r['complete_p50_ms']:.1f} / {r['complete_p99_ms']:.1f} "
             f"| {r['source_calls_per_checkout']} | {r.get('server_cpu_ms_per_checkout', '-')} "
             f"| {len(r['lost'])} | {len(r['duplicates'])} "
@@ -591,17 +612,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per concurrency")
     parser.add_argument("--products", type=int, default=240, help="size of the seeded shop")
     parser.add_argument("--pool-size", type=int, default=None, help="GATEWAY_DB_POOL_SIZE")
+    parser.add_argument(
+        "--sources",
+        choices=("embedded", "remote", "both"),
+        default="embedded",
+        help="remote: the four sources as `gateway source serve` processes, over HTTP",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     results: list[dict[str, Any]] = []
+    modes = (False, True) if args.sources == "both" else (args.sources == "remote",)
     for backend in backends:
-        results += asyncio.run(
-            bench_backend(
-                backend, args.concurrency, args.duration, products=args.products,
-                pool_size=args.pool_size,
-            )
-        )  # fmt: skip
+        for remote in modes:
+            results += asyncio.run(
+                bench_backend(
+                    backend, args.concurrency, args.duration, products=args.products,
+                    pool_size=args.pool_size, remote=remote,
+                )
+            )  # fmt: skip
     print(render_markdown(results))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2, default=str))

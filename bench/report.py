@@ -12,6 +12,7 @@ from .queries import SCENARIOS
 
 VARIANT_TITLES = {
     "gateway": "gateway",
+    "remote": "gateway, sources remote",
     "n+1": "N+1 (loaders off)",
     "floor": "hand-written floor",
     "cached": "gateway, caches on",
@@ -64,7 +65,10 @@ LEGEND = (
     "schema with loaders off "
     "(GATEWAY_BATCHING=false: one source call per field); **floor** a hand-written Starlette "
     "endpoint per screen (bench/handwritten.py) returning the same JSON straight from the "
-    "stores, checked equal to the gateway's before measuring; **gateway, caches on** the "
+    "stores, checked equal to the gateway's before measuring; **gateway, sources remote** "
+    "the gateway (caches off) reaching its four sources over HTTP, each a `gateway source "
+    "serve` process on loopback (server CPU adds up the five processes; its ratio is its "
+    "req/s over the embedded gateway's); **gateway, caches on** the "
     "gateway as `make run` starts it (in-process entity and response caches, warm: the "
     "same screen is asked again and again). conc. = requests kept in "
     "flight; n = responses measured (* = the cell hit its time cap with requests still in "
@@ -143,8 +147,8 @@ def config_table(result: ConfigResult, scenarios: list[str], concurrencies: list
         f"{result.load_after:.1f} at the end.",
         "",
         "| screen | variant | conc. | req/s | p50 ms | p99 ms | n | server CPU ms/req "
-        "| source calls/query | gateway ÷ N+1 | gateway ÷ floor |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| source calls/query | gateway ÷ N+1 | gateway ÷ floor | remote ÷ embedded |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     notes: list[str] = []
     for scenario in scenarios:
@@ -157,20 +161,24 @@ def config_table(result: ConfigResult, scenarios: list[str], concurrencies: list
                     notes.append(skipped)
                     lines.append(
                         f"| {SCENARIOS[scenario].title} | {VARIANT_TITLES[variant]} | {conc} "
-                        f"| not run [{len(notes)}] | | | | | {calls} | | |"
+                        f"| not run [{len(notes)}] | | | | | {calls} | | | |"
                     )
                     continue
                 if cell is None:
                     continue
-                ratios = ["", ""]
+                ratios = ["", "", ""]
                 if variant == "gateway":
                     ratios = [_gateway_ratio(result, scenario, b, conc) for b in ("n+1", "floor")]
+                    ratios.append("")
+                embedded = result.cells.get((scenario, "gateway", conc))
+                if variant == "remote" and embedded is not None:
+                    ratios[2] = _ratio_cells(cell, embedded)
                 errors = f" ⚠ {cell.errors} errors" if cell.errors else ""
                 lines.append(
                     f"| {SCENARIOS[scenario].title} | {VARIANT_TITLES[variant]}{errors} | {conc} "
                     f"| {_cell_rps(cell)} | {_cell_ms(cell, 50)} | {_cell_ms(cell, 99)} "
                     f"| {cell.requests}{'*' if cell.truncated else ''} | {_cpu(cell)} | {calls} "
-                    f"| {ratios[0]} | {ratios[1]} |"
+                    f"| {ratios[0]} | {ratios[1]} | {ratios[2]} |"
                 )
     lines += [""] + [f"[{i}] Not run: {note}." for i, note in enumerate(notes, 1)]
     return "\n".join(lines).rstrip()

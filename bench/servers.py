@@ -5,7 +5,9 @@ Four variants over the same shop and the same simulated source latency:
 ``n+1`` (the same with GATEWAY_BATCHING=false: one source call per field), ``floor``
 (bench.handwritten: the same JSON straight from the stores) and ``cached`` (the gateway as
 ``make run`` starts it: entity and response caches on, in-process, no Redis). One worker
-each, uvloop/httptools when installed, no access log.
+each, uvloop/httptools when installed, no access log. ``remote`` is ``gateway`` with its
+four sources as ``gateway source serve`` processes of their own, reached over HTTP on
+loopback (its CPU per request adds up all five processes).
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from .queries import Scenario
 from .shop import ROOT, Shop
 
-VARIANTS = ("gateway", "n+1", "floor", "cached")
+VARIANTS = ("gateway", "remote", "n+1", "floor", "cached")
 # Settings each variant runs with (on top of the shop's database URLs and the latency).
 _CACHES_OFF = {"CACHE_ENABLED": "false", "RESPONSE_CACHE_ENABLED": "false"}
 _CACHES_ON = {"CACHE_ENABLED": "true", "RESPONSE_CACHE_ENABLED": "true"}
 VARIANT_ENV = {
     "gateway": {"GATEWAY_BATCHING": "true", **_CACHES_OFF},
+    "remote": {"GATEWAY_BATCHING": "true", **_CACHES_OFF},
     "n+1": {"GATEWAY_BATCHING": "false", **_CACHES_OFF},
     "floor": _CACHES_OFF,
     "cached": {"GATEWAY_BATCHING": "true", **_CACHES_ON},
@@ -66,6 +69,7 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    companions: list[subprocess.Popen[bytes]] = field(default_factory=list)
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -116,11 +120,12 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return sum(process_cpu_seconds(p.pid) for p in (self.process, *self.companions))
 
     def stop(self) -> None:
         self.client.close()
+        for companion in self.companions:
+            companion.terminate()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -128,6 +133,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def launch(
@@ -151,6 +161,17 @@ def launch(
         "PYTHONPATH": str(ROOT),
         **(extra_env or {}),
     }
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{log_name(variant)}-{shop.backend}-{latency_ms:g}ms.log"
+    companions: list[subprocess.Popen[bytes]] = []
+    if variant == "remote":
+        from gateway.source_service import start_sources
+
+        ports = {name: free_port() for name in ("catalog", "inventory", "pricing", "orders")}
+        with log_path.open("ab") as log:
+            spawned = start_sources(env, ports, output=log)
+        companions = spawned.processes
+        env.update(spawned.env)
     target = ["--factory", "bench.handwritten:create_app"] if variant == "floor" else []
     command = [
         sys.executable,
@@ -171,11 +192,9 @@ def launch(
         "--log-level",
         "warning",
     ]
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{log_name(variant)}-{shop.backend}-{latency_ms:g}ms.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    return Server(variant, "127.0.0.1", port, process, log_path)
+    return Server(variant, "127.0.0.1", port, process, log_path, companions)
 
 
 def wait_ready(server: Server, timeout: float = 120) -> Server:

@@ -103,6 +103,34 @@ async def _staff_member(settings: Settings, email: str) -> StaffMember | None:
         await db.dispose()
 
 
+def _serve_distributed(args: argparse.Namespace) -> int:
+    """The four sources as services, then the gateway over them (settings re-read, so the
+    gateway sees the services' URLs and secret)."""
+    import os
+
+    import uvicorn
+
+    from .source_service import spawned_sources
+
+    with spawned_sources(dict(os.environ)) as remote_env:
+        os.environ.update(remote_env)
+        settings = load_settings()
+        print(
+            "sources: "
+            + ", ".join(f"{k}={v}" for k, v in remote_env.items() if k.endswith("_URL")),
+            file=sys.stderr,
+        )
+        uvicorn.run(
+            "gateway.asgi:app",
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=args.workers or settings.workers,
+            access_log=False,
+            log_level="warning",
+        )
+    return 0
+
+
 def _permissions(value: str) -> list[str]:
     names = [p.strip().upper() for p in value.split(",") if p.strip()]
     known = {p.value for p in Permission}
@@ -126,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=None)
+    serve.add_argument(
+        "--spawn-sources",
+        action="store_true",
+        help="start the four sources as services on loopback (ports 8101-8104) and serve "
+        "the gateway over them",
+    )
+
+    source = commands.add_parser("source", help="a source as its own HTTP service")
+    source_commands = source.add_subparsers(dest="source_command", required=True)
+    source_serve = source_commands.add_parser("serve", help="serve one source's batch API")
+    source_serve.add_argument("name", choices=SOURCE_NAMES)
+    source_serve.add_argument("--host", default=None, help="default 127.0.0.1")
+    source_serve.add_argument("--port", type=int, default=None, help="default 8101-8104")
 
     persisted = commands.add_parser("persisted", help="the persisted-query allow-list")
     persisted_commands = persisted.add_subparsers(dest="persisted_command", required=True)
@@ -211,6 +252,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sweep":
         print(asyncio.run(_sweep(settings)))
         return 0
+    if args.command == "source":
+        from .source_service import serve_source
+
+        try:
+            serve_source(args.name, settings, args.host, args.port)
+        except ConfigurationError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "serve" and args.spawn_sources:
+        return _serve_distributed(args)
     if args.command == "serve":
         import uvicorn
 

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .cache.settings import CacheSettings
+from .remote_settings import RemoteSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
         int, Field(ge=1, le=10_000, validation_alias=_env("REDIS_MAX_CONNECTIONS"))
     ] = 64
     cache: Annotated[CacheSettings, Field(default_factory=CacheSettings)]
+    remote: Annotated[RemoteSettings, Field(default_factory=RemoteSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -260,11 +262,20 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
-        fields = {**CacheSettings.model_fields, **Settings.model_fields}
+        fields = {
+            **CacheSettings.model_fields,
+            **RemoteSettings.model_fields,
+            **Settings.model_fields,
+        }
         alias = fields[field].validation_alias if field in fields else None
         name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
         shown = "<hidden>" if "SECRET" in str(name) else repr(first.get("input"))
         raise ConfigurationError(f"configuration error: {name}={shown}: {first['msg']}") from None
+    if settings.remote.remote_sources and settings.remote.service_secret is None:
+        raise ConfigurationError(
+            "configuration error: GATEWAY_SERVICE_SECRET must be set when a source is remote "
+            f"({', '.join(settings.remote.remote_sources)})"
+        )
     if settings.jwt_algorithm == "HS256":
         if settings.is_production and settings.jwt_secret == DEV_JWT_SECRET:
             raise ConfigurationError(

@@ -1,52 +1,88 @@
-"""The gateway's handle on the four sources: one store per source, built from settings.
-
-Sources are embedded (imported packages over their own databases) in this version; the
-stores are the seam where a remote adapter slots in later.
+"""The gateway's handle on the four sources: per source, the in-process store over its own
+database (the default) or the HTTP client of its service when its URL is set
+(``CATALOG_URL``, ``INVENTORY_URL``, ``PRICING_URL``, ``ORDERS_URL``). Both implement the
+source's Protocol (sources/<name>/api.py), so nothing above this module knows which.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sources.catalog.store import CatalogStore
+from sources.apis import APIS
+from sources.catalog.api import CatalogSource
+from sources.common.client import RemoteSource
 from sources.common.db import Database
-from sources.inventory.store import InventoryStore
-from sources.orders.store import OrdersStore
-from sources.pricing.store import PricingStore
+from sources.inventory.api import InventorySource
+from sources.orders.api import OrdersSource
+from sources.pricing.api import PricingSource
 
+from .metrics import current_request
 from .settings import SOURCE_NAMES, Settings
+
+
+def _request_id() -> str | None:
+    stats = current_request.get()
+    return getattr(stats, "request_id", None)
+
+
+def build_source(name: str, settings: Settings) -> Database | RemoteSource:
+    """The source's own database when it is embedded, or its remote client."""
+    url = settings.remote.url_for(name)
+    if url is None:
+        return Database(
+            settings.database_urls()[name],
+            latency_s=settings.source_latency_ms / 1000,
+            pool_size=settings.db_pool_size,
+        )
+    api = APIS[name]
+    return RemoteSource(
+        name,
+        api.interface,
+        api.errors,
+        url,
+        secret=settings.remote.service_secret or "",
+        timeout_s=settings.remote.timeout_seconds,
+        retries=settings.remote.retries,
+        concurrency=settings.remote.concurrency,
+        request_id=_request_id,
+    )
 
 
 @dataclass
 class Sources:
-    databases: dict[str, Database]
-    catalog: CatalogStore
-    inventory: InventoryStore
-    pricing: PricingStore
-    orders: OrdersStore
+    databases: dict[str, Database]  # the embedded sources' databases
+    catalog: CatalogSource
+    inventory: InventorySource
+    pricing: PricingSource
+    orders: OrdersSource
+    remotes: dict[str, RemoteSource] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sources:
-        latency = settings.source_latency_ms / 1000
-        dbs = {
-            name: Database(url, latency_s=latency, pool_size=settings.db_pool_size)
-            for name, url in settings.database_urls().items()
-        }
-        return cls(
-            databases=dbs,
-            catalog=CatalogStore(dbs["catalog"]),
-            inventory=InventoryStore(dbs["inventory"]),
-            pricing=PricingStore(dbs["pricing"]),
-            orders=OrdersStore(dbs["orders"]),
-        )
+        dbs: dict[str, Database] = {}
+        remotes: dict[str, RemoteSource] = {}
+        handles: dict[str, Any] = {}
+        for name in SOURCE_NAMES:
+            built = build_source(name, settings)
+            if isinstance(built, RemoteSource):
+                remotes[name] = handles[name] = built
+            else:
+                dbs[name] = built
+                handles[name] = APIS[name].make_store(built)
+        return cls(databases=dbs, remotes=remotes, **handles)
 
-    def stores(self) -> tuple[CatalogStore, InventoryStore, PricingStore, OrdersStore]:
+    def stores(self) -> tuple[CatalogSource, InventorySource, PricingSource, OrdersSource]:
         return (self.catalog, self.inventory, self.pricing, self.orders)
 
     async def readiness(self) -> dict[str, str]:
-        """Each source's database answers a trivial query, or says why not."""
+        """Each source's database answers a trivial query (a remote source's service
+        answers its /readyz), or says why not."""
         status: dict[str, str] = {}
         for name in SOURCE_NAMES:
+            if name in self.remotes:
+                status[name] = await self.remotes[name].readiness()
+                continue
             try:
                 await self.databases[name].ping()
                 status[name] = "ok"
@@ -57,3 +93,5 @@ class Sources:
     async def close(self) -> None:
         for db in self.databases.values():
             await db.dispose()
+        for remote in self.remotes.values():
+            await remote.close()

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,23 @@ from sources.demo.seed import seed_demo_shop
 from tests.pg import create_temp_database, drop_database, postgres_available
 
 SEED_TIME = datetime.now(UTC)
+# `pytest --sources=remote`: every gateway served by `serve()` reaches its four sources
+# through their HTTP services (tests/remote.py), not in process.
+REMOTE_SOURCES = False
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sources",
+        choices=("embedded", "remote"),
+        default="embedded",
+        help="remote: the gateway tests reach every source over HTTP",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global REMOTE_SOURCES
+    REMOTE_SOURCES = config.getoption("--sources") == "remote"
 
 
 def sqlite_urls(directory: Path) -> dict[str, str]:
@@ -149,6 +167,26 @@ class LiveGateway:
 
 
 def serve(settings: Settings) -> Iterator[LiveGateway]:
+    with ExitStack() as services:
+        if REMOTE_SOURCES and not settings.remote.remote_sources:
+            settings = with_remote_sources(settings, services)
+        yield from _serve(settings)
+
+
+def with_remote_sources(settings: Settings, services: ExitStack) -> Settings:
+    """``settings`` with every source reached through its own service over its database."""
+    from gateway.remote_settings import RemoteSettings
+    from tests.remote import SECRET, source_service
+
+    urls = {
+        f"{name}_url": services.enter_context(source_service(name, url))
+        for name, url in settings.database_urls().items()
+    }
+    remote = RemoteSettings(**urls, service_secret=SECRET)
+    return settings.model_copy(update={"remote": remote})
+
+
+def _serve(settings: Settings) -> Iterator[LiveGateway]:
     port = _free_port()
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sources.catalog.api import CatalogSource
 from sources.catalog.records import BundleItem, Category, Product, ProductPage, Sku, Supplier
-from sources.catalog.store import CatalogStore
 
 from ..cache import codec
 from ..cache.entities import ReadThrough
@@ -25,7 +25,7 @@ class CatalogLoaders:
 
     def __init__(
         self,
-        store: CatalogStore,
+        store: CatalogSource,
         metrics: Metrics,
         batching: bool,
         cache: ReadThrough | None = None,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sources.inventory.api import InventorySource
 from sources.inventory.records import StockLevel
-from sources.inventory.store import InventoryStore
 
 from ..cache import codec
 from ..cache.entities import ReadThrough
@@ -20,7 +20,7 @@ class InventoryLoaders:
 
     def __init__(
         self,
-        store: InventoryStore,
+        store: InventorySource,
         metrics: Metrics,
         batching: bool,
         cache: ReadThrough | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sources.orders.api import OrdersSource
 from sources.orders.records import (
     AfterSalesRequest,
     AfterSalesStatusChange,
@@ -14,7 +15,6 @@ from sources.orders.records import (
     Shipment,
     StatusChange,
 )
-from sources.orders.store import OrdersStore
 
 from ..metrics import Metrics
 from .base import Loader, PageKey, pages_per_owner
@@ -24,7 +24,7 @@ CustomerOrdersKey = PageKey
 
 
 class OrdersLoaders:
-    def __init__(self, store: OrdersStore, metrics: Metrics, batching: bool) -> None:
+    def __init__(self, store: OrdersSource, metrics: Metrics, batching: bool) -> None:
         self.customer: Loader[int, Customer | None] = Loader(
             "orders.customer", store.customers_by_ids, metrics=metrics, batching=batching
         )

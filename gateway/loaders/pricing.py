@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from sources.pricing.api import PricingSource
 from sources.pricing.records import Price, Promotion
-from sources.pricing.store import PricingStore
 
 from ..cache import codec
 from ..cache.entities import ReadThrough
@@ -25,7 +25,7 @@ PromotionKey = tuple[int, tuple[int, ...]]
 class PricingLoaders:
     def __init__(
         self,
-        store: PricingStore,
+        store: PricingSource,
         metrics: Metrics,
         batching: bool,
         *,

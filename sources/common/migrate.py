@@ -196,8 +196,9 @@ def _context_options(name: str) -> dict[str, Any]:
         # In a database shared by several sources, the other sources' tables (and their
         # version tables) are not this source's to drop.
         if type_ == "table":
+            # The services' request-key tables belong to the transport, not the models.
             return obj_name not in other_tables and not (obj_name or "").startswith(
-                "alembic_version"
+                ("alembic_version", "service_requests_")
             )
         return True
 

@@ -23,6 +23,7 @@ from sources.common.migrate import upgrade_source
 from sources.common.pagination import InvalidCursor
 from tests.conftest import require_postgres
 from tests.pg import create_temp_database, drop_database
+from tests.remote import adapter_for
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TWINS = range(101, 113)  # twelve products alike in name, price and creation time
@@ -169,9 +170,10 @@ def catalog_url(
 
 
 @pytest.fixture
-async def store(catalog_url: str) -> AsyncIterator[CatalogStore]:
+async def store(catalog_url: str, adapter: str) -> AsyncIterator[CatalogStore]:
     db = Database(catalog_url)
-    yield CatalogStore(db)
+    async with adapter_for(adapter, "catalog", CatalogStore(db)) as handle:
+        yield handle
     await db.dispose()
 
 

@@ -24,6 +24,7 @@ from sources.inventory.records import (
 from sources.inventory.reservations import WarehouseAvailability, choose_warehouses
 from sources.inventory.store import InventoryStore
 from tests.pg import temp_database
+from tests.remote import adapter_for
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TTL = timedelta(minutes=15)
@@ -48,8 +49,9 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
 
 
 @pytest.fixture
-def store(db: Database) -> InventoryStore:
-    return InventoryStore(db)
+async def store(db: Database, adapter: str) -> AsyncIterator[InventoryStore]:
+    async with adapter_for(adapter, "inventory", InventoryStore(db)) as handle:
+        yield handle
 
 
 async def add_warehouse(db: Database, code: str, priority: int) -> int:

@@ -13,12 +13,13 @@ from sources.common.db import Database
 from sources.common.migrate import upgrade_source
 from sources.inventory import models as m
 from sources.inventory.store import InventoryStore
+from tests.remote import adapter_for
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[InventoryStore]:
+async def store(tmp_path: Path, adapter: str) -> AsyncIterator[InventoryStore]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/inventory.db")
     await upgrade_source("inventory", db)
     async with db.begin() as conn:
@@ -30,7 +31,8 @@ async def store(tmp_path: Path) -> AsyncIterator[InventoryStore]:
             insert(m.StockItem),
             [{"sku_id": 7, "warehouse_id": 1, "on_hand": 3, "reserved": 0, "updated_at": NOW}],
         )
-    yield InventoryStore(db)
+    async with adapter_for(adapter, "inventory", InventoryStore(db)) as handle:
+        yield handle
     await db.dispose()
 
 

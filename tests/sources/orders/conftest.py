@@ -31,6 +31,7 @@ from sources.orders.records import (
 from sources.orders.store import OrdersStore
 from tests.conftest import require_postgres
 from tests.pg import create_temp_database, drop_database
+from tests.remote import adapter_for
 
 T = TypeVar("T")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -69,7 +70,9 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OrdersStore]:
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, adapter: str
+) -> AsyncIterator[OrdersStore]:
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         shutil.copyfile(template, tmp_path / "orders.db")
@@ -94,7 +97,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                     for n in CUSTOMERS
                 ],
             )
-        yield OrdersStore(db)
+        async with adapter_for(adapter, "orders", OrdersStore(db)) as handle:
+            yield handle
     finally:
         await db.dispose()
 

@@ -18,6 +18,7 @@ from sources.pricing import models as m
 from sources.pricing.engine import CouponUsage
 from sources.pricing.store import PricingStore
 from tests.pg import temp_database
+from tests.remote import adapter_for
 
 from .factories import AT, promotion_row
 
@@ -40,8 +41,9 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
 
 
 @pytest.fixture
-def store(db: Database) -> PricingStore:
-    return PricingStore(db)
+async def store(db: Database, adapter: str) -> AsyncIterator[PricingStore]:
+    async with adapter_for(adapter, "pricing", PricingStore(db)) as handle:
+        yield handle
 
 
 async def add_promotions(db: Database, *rows: dict[str, Any]) -> None:

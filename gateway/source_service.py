@@ -1,0 +1,135 @@
+"""`gateway source serve NAME`, and `gateway serve --spawn-sources`: the sources as their
+own processes.
+
+A source service reads the same environment as the gateway: its own database URL
+(``CATALOG_DATABASE_URL``, ...), ``GATEWAY_DB_POOL_SIZE`` and the shared
+``GATEWAY_SERVICE_SECRET`` every caller must present. The distributed demo starts the four
+services on loopback (ports 8101-8104 unless told otherwise), points the gateway at them
+and stops them with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO
+
+import httpx
+from starlette.applications import Starlette
+
+from sources.apis import APIS
+from sources.common.service import source_app
+
+from .remote_settings import DEFAULT_PORTS
+from .settings import SOURCE_NAMES, ConfigurationError, Settings
+
+
+def build_source_app(name: str, settings: Settings) -> Starlette:
+    if name not in APIS:
+        raise ConfigurationError(f"unknown source {name!r}; one of {', '.join(SOURCE_NAMES)}")
+    secret = settings.remote.service_secret
+    if secret is None:
+        raise ConfigurationError(
+            "configuration error: GATEWAY_SERVICE_SECRET (16+ characters) must be set to "
+            "serve a source: callers present it as `Authorization: Bearer <secret>`"
+        )
+    api = APIS[name]
+    return source_app(
+        name,
+        api.interface,
+        api.errors,
+        api.make_store,
+        settings.database_urls()[name],
+        secret=secret,
+        pool_size=settings.db_pool_size,
+        latency_s=settings.source_latency_ms / 1000,
+    )
+
+
+def serve_source(name: str, settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    app = build_source_app(name, settings)
+    uvicorn.run(
+        app,
+        host=host or "127.0.0.1",
+        port=port or DEFAULT_PORTS[name],
+        access_log=False,
+        log_level="warning",
+    )
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the source service at {url} exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the source service at {url} did not start within {timeout_s:.0f}s")
+
+
+@dataclass
+class SpawnedSources:
+    processes: list[subprocess.Popen[bytes]]
+    env: dict[str, str]  # what points a gateway at them: their URLs and the shared secret
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def start_sources(
+    env: Mapping[str, str],
+    ports: Mapping[str, int] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    output: IO[bytes] | None = None,
+) -> SpawnedSources:
+    """Start the four ``gateway source serve`` processes and wait until each answers."""
+    ports = ports or DEFAULT_PORTS
+    secret = env.get("GATEWAY_SERVICE_SECRET") or secrets.token_urlsafe(32)
+    child_env = {**env, "GATEWAY_SERVICE_SECRET": secret}
+    for name in SOURCE_NAMES:  # a service serves its own database, never another service
+        child_env.pop(f"{name.upper()}_URL", None)
+    spawned = SpawnedSources([], {"GATEWAY_SERVICE_SECRET": secret})
+    try:
+        for name in SOURCE_NAMES:
+            command = [sys.executable, "-m", "gateway", "source", "serve", name]
+            command += ["--host", host, "--port", str(ports[name])]
+            spawned.processes.append(
+                subprocess.Popen(command, env=child_env, stdout=output, stderr=output)
+            )
+            spawned.env[f"{name.upper()}_URL"] = f"http://{host}:{ports[name]}"
+        for process, name in zip(spawned.processes, SOURCE_NAMES, strict=True):
+            wait_until_healthy(spawned.env[f"{name.upper()}_URL"], process)
+    except BaseException:
+        spawned.stop()
+        raise
+    return spawned
+
+
+@contextlib.contextmanager
+def spawned_sources(env: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """The four services for as long as the block runs; yields the gateway's environment."""
+    spawned = start_sources(env)
+    try:
+        yield spawned.env
+    finally:
+        spawned.stop()

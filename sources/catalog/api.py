@@ -1,0 +1,104 @@
+"""CatalogSource: the catalog's batch API as a typed interface.
+
+``CatalogStore`` implements it in process; ``RemoteSource`` implements it over HTTP against
+``gateway source serve catalog``. Gateway code is typed against this Protocol only, so the
+two are interchangeable (see sources/common/wire.py for how a method travels)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from sources.common.audit import AuditRecord
+from sources.common.wire import read
+
+from .records import (
+    BundleItem,
+    Category,
+    Product,
+    ProductFilter,
+    ProductPage,
+    ProductSort,
+    Sku,
+    Supplier,
+)
+
+# What the catalog raises beyond the common errors (InvalidCursor, ValueError).
+ERRORS: tuple[type[Exception], ...] = ()
+
+
+class CatalogSource(Protocol):
+    source: str
+
+    @read
+    async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]: ...
+
+    @read
+    async def products_by_slugs(self, slugs: Sequence[str]) -> dict[str, Product]: ...
+
+    @read
+    async def skus_by_ids(self, ids: Sequence[int]) -> dict[int, Sku]: ...
+
+    @read
+    async def skus_by_product_ids(self, product_ids: Sequence[int]) -> dict[int, list[Sku]]: ...
+
+    @read
+    async def categories_by_ids(self, ids: Sequence[int]) -> dict[int, Category]:
+        """The categories asked for and all their ancestors (a page showing a category
+        usually shows its parents; they come in the same round trip)."""
+
+    @read
+    async def all_categories(self) -> list[Category]:
+        """Every category in tree order: each parent, then its children by position."""
+
+    @read
+    async def bundle_items_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[BundleItem]]: ...
+
+    @read
+    async def suppliers_by_ids(self, ids: Sequence[int]) -> dict[int, Supplier]: ...
+
+    @read
+    async def service_areas_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[str]]: ...
+
+    async def set_published(
+        self, *, product_id: int, published: bool, actor: str, now: datetime
+    ) -> Product | None:
+        """Publish or unpublish; None when the product does not exist. Audited."""
+
+    async def update_listing(
+        self,
+        product_id: int,
+        *,
+        price_range: tuple[Decimal, Decimal] | None = None,
+        in_stock: bool | None = None,
+    ) -> None:
+        """Refresh the listing projection after a price or stock change made elsewhere."""
+
+    @read
+    async def audit_by_product_ids(
+        self, product_ids: Sequence[int], limit: int
+    ) -> dict[int, list[AuditRecord]]: ...
+
+    @read
+    async def list_products(
+        self,
+        *,
+        first: int,
+        after: str | None = None,
+        filter: ProductFilter = ProductFilter(),
+        sort: ProductSort = ProductSort.NEWEST,
+    ) -> ProductPage:
+        """One page of a filtered, sorted listing, with its total, in SQL (keyset paging)."""
+
+    @read
+    async def products_in_categories(
+        self, category_ids: Sequence[int], *, first: int, after: str | None = None
+    ) -> dict[int, ProductPage]:
+        """The newest published products under each category (subcategories included),
+        one page per category, for all categories in one query (a window per category)."""

@@ -1,0 +1,190 @@
+"""One source as an HTTP service: every method of its Protocol at ``POST /v1/<source>/<method>``.
+
+The routes are built from the interface (see wire.py), so a method added to the Protocol is
+served without a line here, and one whose types cannot travel stops the service at start.
+A request's body is the JSON object of the method's arguments by name; a 200 answer is the
+JSON of its result. A domain exception is a 409 with ``{"error": {"type": ...}}`` that the
+client raises again as the same class; a body that does not decode is a 400, an unknown
+method a 404, a missing or wrong ``Authorization: Bearer <service secret>`` a 401, and
+anything else a 500 that names the exception's class, never a stack trace.
+
+Writes (methods not marked ``@read``) with an ``Idempotency-Key`` header are answered once
+per key (request_keys.py). ``X-Request-ID`` is logged and echoed. ``/healthz`` says the
+process is up; ``/readyz`` that its database answers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .db import Database
+from .request_keys import Claim, RequestKeys, fingerprint
+from .types import utcnow
+from .wire import MethodSpec, encode, interface_methods, public_methods
+from .wire_errors import ErrorCodec
+
+log = logging.getLogger("sources.service")
+
+DOMAIN_ERROR = 409
+MAX_KEY_LENGTH = 128
+
+
+def _error(status: int, kind: str, message: str) -> Response:
+    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+
+
+def _authorized(request: Request, secret: str) -> bool:
+    given = request.headers.get("authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {secret}".encode())
+
+
+def check_implementation(name: str, interface: type, implementation: object) -> None:
+    """The store implements every interface method, and the interface declares every public
+    method of the store (a store method missing from the Protocol would be silently local)."""
+    declared = set(interface_methods(interface))
+    present = public_methods(implementation)
+    missing = sorted(declared - present)
+    if missing:
+        raise TypeError(f"{type(implementation).__name__} lacks {', '.join(missing)}")
+    undeclared = sorted(present - declared)
+    if undeclared:
+        raise TypeError(
+            f"{type(implementation).__name__} has public methods {', '.join(undeclared)} that "
+            f"{interface.__name__} does not declare: add them to sources/{name}/api.py"
+        )
+
+
+def source_app(
+    name: str,
+    interface: type,
+    errors: ErrorCodec,
+    make_store: Callable[[Database], object],
+    database_url: str,
+    *,
+    secret: str,
+    pool_size: int = 10,
+    latency_s: float = 0.0,
+) -> Starlette:
+    """The ASGI app serving one source over its own database (``latency_s``: the
+    benchmarks' simulated database round trip, see Database)."""
+    methods = interface_methods(interface)  # raises UnservableMethod now, not on a call
+    db = Database(database_url, pool_size=pool_size, latency_s=latency_s)
+    store = make_store(db)
+    check_implementation(name, interface, store)
+    keys = RequestKeys(name, db)
+
+    def endpoint(spec: MethodSpec) -> Callable[[Request], Awaitable[Response]]:
+        method: Callable[..., Awaitable[Any]] = getattr(store, spec.name)
+
+        async def run(body: bytes) -> tuple[int, bytes]:
+            try:
+                arguments = spec.decode_arguments(body)
+            except msgspec.ValidationError as exc:
+                return 400, encode({"error": {"type": "BadRequest", "message": str(exc)}})
+            except msgspec.DecodeError as exc:
+                return 400, encode({"error": {"type": "BadRequest", "message": str(exc)}})
+            try:
+                result = await method(**arguments)
+            except Exception as exc:
+                kind = errors.known(exc)
+                if kind is None:
+                    raise
+                return DOMAIN_ERROR, encode({"error": errors.encode(exc, kind)})
+            return 200, encode(result)
+
+        async def call(request: Request) -> Response:
+            if not _authorized(request, secret):
+                return _error(401, "Unauthorized", "missing or wrong service credentials")
+            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+            headers = {"x-request-id": request_id}
+            body = await request.body()
+            key = request.headers.get("idempotency-key")
+            started = time.perf_counter()
+            try:
+                if spec.is_read or not key:
+                    status, content = await run(body)
+                else:
+                    status, content = await run_once(key[:MAX_KEY_LENGTH], body, run)
+            except Exception as exc:
+                log.exception("%s.%s failed (request %s)", name, spec.name, request_id)
+                return JSONResponse(
+                    {"error": {"type": "Internal", "message": type(exc).__name__}},
+                    status_code=500,
+                    headers=headers,
+                )
+            log.debug(
+                "%s.%s %s in %.1f ms (request %s)",
+                name,
+                spec.name,
+                status,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )
+            return Response(content, status, headers=headers, media_type="application/json")
+
+        async def run_once(
+            key: str, body: bytes, run: Callable[[bytes], Awaitable[tuple[int, bytes]]]
+        ) -> tuple[int, bytes]:
+            claimed = await keys.claim(key, fingerprint(spec.name, body))
+            if claimed.claim is Claim.REPLAY:
+                return claimed.status, claimed.body
+            if claimed.claim is Claim.BUSY:
+                return 409, encode({"error": {"type": "InProgress", "message": key}})
+            if claimed.claim is Claim.REUSED:
+                return 422, encode({"error": {"type": "RequestKeyReused", "message": key}})
+            try:
+                status, content = await run(body)
+            except BaseException:
+                await keys.release(key)
+                raise
+            if status == 400:
+                await keys.release(key)
+            else:
+                await keys.remember(key, status, content)
+            return status, content
+
+        return call
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "source": name})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            await db.ping()
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "unavailable", "source": name, "database": type(exc).__name__},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "source": name, "database": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await keys.create()
+        await keys.forget_expired(utcnow())
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    routes = [
+        Route(f"/v1/{name}/{spec.name}", endpoint(spec), methods=["POST"])
+        for spec in methods.values()
+    ]
+    routes += [Route("/healthz", healthz), Route("/readyz", readyz)]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.store = store
+    app.state.methods = methods
+    return app

@@ -1,0 +1,94 @@
+"""InventorySource: stock, adjustments and the checkout's reservations as a typed interface,
+implemented by ``InventoryStore`` in process and by ``RemoteSource`` over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sources.common.audit import AuditRecord
+from sources.common.wire import read
+
+from .adjust import StockAdjustment
+from .records import (
+    LowStockPage,
+    Reservation,
+    ReservationRequest,
+    ReservationResult,
+    StockLevel,
+    Warehouse,
+)
+from .reservations import SWEEP_BATCH
+
+ERRORS: tuple[type[Exception], ...] = ()
+
+
+class InventorySource(Protocol):
+    source: str
+
+    @read
+    async def stock_by_sku_ids(self, sku_ids: Sequence[int]) -> dict[int, StockLevel]:
+        """Every SKU asked for gets a level; a SKU with no rows has zero stock."""
+
+    @read
+    async def low_stock(
+        self, *, threshold: int, first: int, after: str | None = None
+    ) -> LowStockPage:
+        """SKUs whose warehouse stock available is under ``threshold``, lowest first.
+
+        Keyset-paged on (available, sku id); drop-ship SKUs have no warehouse rows and are
+        not listed (their supplier's feed is not ours to restock)."""
+
+    async def adjust_stock(
+        self,
+        *,
+        sku_id: int,
+        warehouse_code: str,
+        delta: int,
+        actor: str,
+        reason: str,
+        now: datetime,
+        idempotency_key: str | None = None,
+    ) -> StockAdjustment: ...
+
+    @read
+    async def audit_by_sku_ids(
+        self, sku_ids: Sequence[int], limit: int
+    ) -> dict[int, list[AuditRecord]]: ...
+
+    @read
+    async def warehouses(self) -> list[Warehouse]: ...
+
+    async def reserve(
+        self, *, order_ref: str, items: Sequence[ReservationRequest], now: datetime, ttl: timedelta
+    ) -> ReservationResult:
+        """Hold stock for an order, all or nothing, in one transaction; never oversells.
+
+        Warehouse choice: one warehouse if any can serve an item's whole quantity (the first
+        by priority, then code), otherwise split across warehouses in priority order, taking
+        what each has; drop-ship items (``supplier_id`` set) come from that supplier's feed.
+        Idempotent by ``order_ref`` (see :func:`reservations.reserve`)."""
+
+    async def confirm_reservation(self, order_ref: str, now: datetime) -> bool:
+        """HELD -> CONFIRMED (no expiry any more); False when not HELD: undo the order."""
+
+    async def release_reservation(self, order_ref: str, now: datetime) -> bool:
+        """HELD or CONFIRMED -> RELEASED, giving the stock back exactly once."""
+
+    async def commit_sale(self, order_ref: str, now: datetime) -> bool:
+        """CONFIRMED -> SOLD: on-hand and reserved go down together."""
+
+    async def sweep_expired(self, now: datetime, *, batch_size: int = SWEEP_BATCH) -> int:
+        """Release every HELD reservation expired by ``now``, ``batch_size`` per
+        transaction; returns how many. Safe to run beside confirmations and other sweeps."""
+
+    async def restock(
+        self, *, return_ref: str, items: Sequence[tuple[int, str, int]], actor: str, now: datetime
+    ) -> bool:
+        """Returned units back to on-hand, once per return (see restock.py)."""
+
+    @read
+    async def reservations_by_order_refs(
+        self, order_refs: Sequence[str]
+    ) -> dict[str, Reservation]: ...

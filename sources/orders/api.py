@@ -1,0 +1,283 @@
+"""OrdersSource: customers, carts, orders, checkout attempts, payments, shipments,
+after-sales and the ledger as a typed interface, implemented by ``OrdersStore`` in process
+and by ``RemoteSource`` over HTTP. The exceptions in ``ERRORS`` reach the caller as the same
+class either way."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from sources.common.wire import read
+
+from .errors import (
+    CartClosed,
+    CartLineNotFound,
+    CartNotFound,
+    CheckoutAttemptLost,
+    PurchaseLimitReached,
+    QuantityAlreadyRequested,
+)
+from .records import (
+    Address,
+    AfterSalesPage,
+    AfterSalesRequest,
+    AfterSalesStatus,
+    AfterSalesStatusChange,
+    Cart,
+    CheckoutAttempt,
+    Customer,
+    LedgerLine,
+    NewAfterSalesRequest,
+    NewOrder,
+    NewShipment,
+    Order,
+    OrderLine,
+    OrderPage,
+    OrderStatus,
+    Payment,
+    PaymentStage,
+    Region,
+    ServiceAppointment,
+    Shipment,
+    ShipmentStatus,
+    ShippingLedgerLine,
+    StaffMember,
+    StatusChange,
+)
+
+ERRORS: tuple[type[Exception], ...] = (
+    CartNotFound,
+    CartClosed,
+    CartLineNotFound,
+    CheckoutAttemptLost,
+    PurchaseLimitReached,
+    QuantityAlreadyRequested,
+)
+
+
+class OrdersSource(Protocol):
+    source: str
+
+    @read
+    async def customers_by_ids(self, ids: Sequence[int]) -> dict[int, Customer]: ...
+
+    @read
+    async def customers_by_emails(self, emails: Sequence[str]) -> dict[str, Customer]: ...
+
+    @read
+    async def staff_by_emails(self, emails: Sequence[str]) -> dict[str, StaffMember]: ...
+
+    @read
+    async def regions(self) -> list[Region]: ...
+
+    @read
+    async def regions_by_codes(self, codes: Sequence[str]) -> dict[str, Region]: ...
+
+    async def create_cart(self, *, customer_id: int | None, now: datetime) -> Cart: ...
+
+    @read
+    async def carts_by_ids(self, ids: Sequence[str]) -> dict[str, Cart]: ...
+
+    async def add_cart_lines(
+        self, cart_id: str, items: Sequence[tuple[int, int]], now: datetime
+    ) -> Cart:
+        """``items`` are (sku_id, quantity); a SKU already in the cart adds to its line."""
+
+    async def set_cart_line_quantities(
+        self, cart_id: str, updates: Mapping[int, int], now: datetime
+    ) -> Cart:
+        """``updates`` maps line id to quantity; 0 removes the line."""
+
+    async def remove_cart_lines(
+        self, cart_id: str, line_ids: Collection[int], now: datetime
+    ) -> Cart: ...
+
+    async def set_cart_coupons(self, cart_id: str, codes: Sequence[str], now: datetime) -> Cart: ...
+
+    async def set_cart_address(
+        self, cart_id: str, address: Address | None, now: datetime
+    ) -> Cart: ...
+
+    async def attach_cart(self, cart_id: str, customer_id: int, now: datetime) -> Cart: ...
+
+    async def checkout_attempt(
+        self,
+        *,
+        customer_id: int,
+        idempotency_key: str,
+        fingerprint: str,
+        now: datetime,
+        stale_after: timedelta,
+    ) -> CheckoutAttempt: ...
+
+    async def abandon_checkout_attempt(self, customer_id: int, idempotency_key: str) -> bool: ...
+
+    @read
+    async def stale_checkout_attempts(
+        self, older_than: datetime, *, limit: int = 1000
+    ) -> list[str]: ...
+
+    async def forget_checkout_attempt(
+        self, order_ref: str, *, older_than: datetime | None = None
+    ) -> bool: ...
+
+    async def create_order(
+        self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
+    ) -> Order: ...
+
+    async def transition_order(
+        self,
+        order_id: int,
+        *,
+        to: OrderStatus,
+        allowed_from: Collection[OrderStatus],
+        actor: str,
+        reason: str,
+        now: datetime,
+    ) -> Order | None: ...
+
+    @read
+    async def orders_by_ids(self, ids: Sequence[int]) -> dict[int, Order]: ...
+
+    @read
+    async def order_lines_by_order_ids(self, ids: Sequence[int]) -> dict[int, list[OrderLine]]: ...
+
+    @read
+    async def status_history_by_order_ids(
+        self, ids: Sequence[int]
+    ) -> dict[int, list[StatusChange]]: ...
+
+    @read
+    async def orders_for_customers(
+        self, customer_ids: Sequence[int], *, first: int, after: str | None = None
+    ) -> dict[int, OrderPage]: ...
+
+    @read
+    async def list_orders(
+        self,
+        *,
+        first: int,
+        after: str | None = None,
+        status: OrderStatus | None = None,
+        customer_id: int | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> OrderPage:
+        """Newest first; ``created_from``/``created_to`` bound a half-open range [from, to)."""
+
+    @read
+    async def purchased_quantities(
+        self, customer_id: int, sku_ids: Sequence[int]
+    ) -> dict[int, int]: ...
+
+    async def record_payment(
+        self,
+        order_id: int,
+        *,
+        stage: PaymentStage,
+        amount: Decimal,
+        to: OrderStatus,
+        allowed_from: Collection[OrderStatus],
+        actor: str,
+        now: datetime,
+    ) -> Order | None:
+        """Once per (order, stage), with the status move; None when refused (no write)."""
+
+    @read
+    async def payments_by_order_ids(self, ids: Sequence[int]) -> dict[int, list[Payment]]: ...
+
+    async def create_shipments(
+        self,
+        order_id: int,
+        shipments: Sequence[NewShipment],
+        service_line_ids: Sequence[int],
+        now: datetime,
+    ) -> list[Shipment]:
+        """Once per order: an order already planned gets its shipments back, unchanged."""
+
+    @read
+    async def shipments_by_order_ids(self, ids: Sequence[int]) -> dict[int, list[Shipment]]: ...
+
+    @read
+    async def shipments_by_ids(self, ids: Sequence[int]) -> dict[int, Shipment]: ...
+
+    @read
+    async def appointments_by_order_ids(
+        self, ids: Sequence[int]
+    ) -> dict[int, list[ServiceAppointment]]: ...
+
+    @read
+    async def appointments_by_ids(self, ids: Sequence[int]) -> dict[int, ServiceAppointment]: ...
+
+    async def complete_appointment(
+        self, appointment_id: int, *, actor: str, now: datetime
+    ) -> tuple[ServiceAppointment, Order] | None:
+        """TO_SCHEDULE or SCHEDULED -> DONE, the order following (COMPLETED once every
+        parcel is delivered and every appointment done); None when missing, already DONE,
+        or its order is unpaid or cancelled."""
+
+    async def mark_shipment(
+        self,
+        shipment_id: int,
+        *,
+        to: ShipmentStatus,
+        carrier: str | None,
+        tracking_number: str | None,
+        actor: str,
+        now: datetime,
+    ) -> tuple[Shipment, Order] | None:
+        """PENDING -> SHIPPED -> DELIVERED, the order following; None when refused."""
+
+    @read
+    async def requested_quantities(self, order_line_ids: Sequence[int]) -> dict[int, int]: ...
+
+    async def create_after_sales_request(
+        self, new: NewAfterSalesRequest, *, actor: str, now: datetime
+    ) -> AfterSalesRequest: ...
+
+    @read
+    async def after_sales_by_ids(self, ids: Sequence[int]) -> dict[int, AfterSalesRequest]: ...
+
+    @read
+    async def after_sales_by_order_ids(
+        self, ids: Sequence[int]
+    ) -> dict[int, list[AfterSalesRequest]]: ...
+
+    @read
+    async def after_sales_history_by_ids(
+        self, ids: Sequence[int]
+    ) -> dict[int, list[AfterSalesStatusChange]]: ...
+
+    @read
+    async def list_after_sales(
+        self, *, first: int, after: str | None, status: AfterSalesStatus | None
+    ) -> AfterSalesPage: ...
+
+    async def transition_after_sales(
+        self,
+        request_id: int,
+        *,
+        to: AfterSalesStatus,
+        allowed_from: Collection[AfterSalesStatus],
+        actor: str,
+        note: str,
+        now: datetime,
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+    ) -> tuple[AfterSalesRequest | None, bool]:
+        """(request, replayed); (None, False) when refused. IdempotencyKeyReused when the
+        key was used with another fingerprint."""
+
+    async def forget_expired_idempotency_keys(self, now: datetime) -> None:
+        """For the sweeper: keys older than their 24 hours of retention."""
+
+    @read
+    async def ledger(self, *, created_from: datetime, created_to: datetime) -> list[LedgerLine]: ...
+
+    @read
+    async def shipping_ledger(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[ShippingLedgerLine]: ...
