@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
@@ -21,6 +21,9 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
 from .cache import invalidation
@@ -33,6 +36,7 @@ from .cache.persisted import PersistedQueries, load_allow_list
 from .cache.responses import ResponseCache
 from .checkout.sweeper import run_forever
 from .context import GatewayContext
+from .http_media import GraphQLMedia, refusal, shape_result
 from .limits import (
     CostLimit,
     NoSuggestions,
@@ -101,15 +105,23 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
-            response = JSONResponse(
-                {  # a request error: no "data" entry (GraphQL over HTTP)
-                    "errors": [
-                        {"message": exc.reason, "extensions": {"code": _http_code(exc.status_code)}}
-                    ],
-                },
-                status_code=exc.status_code,
-            )
+            response = refusal(exc.status_code, exc.reason, _http_code(exc.status_code))
         await response(scope, receive, send)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as exc:  # a mutation over GET: POST it (GraphQL over HTTP)
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, exc.reason) from exc
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        body = await super().process_result(request, result)
+        shape_result(request.scope, result.data, result.errors, cast("dict[str, Any]", body))
+        return body
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -334,7 +346,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
 
     app = Starlette(
         routes=[
-            Route("/graphql", _AsgiEndpoint(graphql), methods=["GET", "POST"]),
+            Route("/graphql", _AsgiEndpoint(GraphQLMedia(graphql)), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
