@@ -53,6 +53,7 @@ from .observability import (
     RequestLogMiddleware,
     configure_logging,
 )
+from .ratelimit.limiter import RateLimiter, build_rate_limiter, rate_limit_extension
 from .schema import build_schema
 from .settings import ConfigurationError, Settings
 from .sources import Sources
@@ -75,6 +76,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         sources: Sources,
         metrics: Metrics,
         cache: ReadThrough | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         extensions: list[type[SchemaExtension]] = [OperationMetrics]
         if settings.is_production:
@@ -82,6 +84,8 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         if not settings.field_suggestions:
             extensions.append(NoSuggestions)
         extensions += _limit_extensions(settings)
+        if rate_limiter is not None:  # after the cost limit: it charges the computed cost
+            extensions.append(rate_limit_extension(rate_limiter))
         # A repeated query skips parsing and validation (bounded: clients can send anything).
         # (Factories: strawberry shares their LRU across requests, keyed by maxsize.)
         extensions.append(cast("type[SchemaExtension]", lambda: ParserCache(maxsize=1024)))
@@ -160,6 +164,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             stats=stats,
             now=now,
             request_id=getattr(stats, "request_id", ""),
+            response=response if isinstance(response, Response) else None,
         )
 
 
@@ -271,7 +276,8 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         for handle in (sources, browsing):
             invalidation.register(handle, cache)
         invalidation.drop_stock_after_reservations(sources)
-    graphql_app = GatewayGraphQL(settings, browsing, metrics, cache)
+    rate_limiter = build_rate_limiter(settings, metrics.registry)
+    graphql_app = GatewayGraphQL(settings, browsing, metrics, cache, rate_limiter)
     verifier = TokenVerifier(settings)
     front = GraphQLFront(
         graphql_app,
@@ -342,6 +348,8 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
                 await cache.cache.close()
                 for handle in (sources, browsing):
                     invalidation.unregister(handle)
+            if rate_limiter is not None:
+                await rate_limiter.close()
             await sources.close()
 
     app = Starlette(

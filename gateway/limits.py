@@ -77,6 +77,10 @@ LIST_SIZES: dict[str, int] = {
     "AfterSalesRequest.items": 5,
     "AfterSalesRequest.statusHistory": 5,
     "SettlementFigures.discountsByPromotion": 5,
+    "CheckoutValidation.errors": 3,
+    # By field name, on any type: every mutation payload's userErrors, a UserError's path.
+    ".userErrors": 3,
+    ".field": 2,
 }
 
 DEPTH_LIMIT_EXCEEDED = "DEPTH_LIMIT_EXCEEDED"
@@ -397,7 +401,9 @@ class CostCalculator:
             return 1
         if node.name.value == "edges" and parent.name.endswith("Connection"):
             return 1
-        return LIST_SIZES.get(f"{parent.name}.{node.name.value}", self.default_page_size)
+        name = node.name.value
+        size = LIST_SIZES.get(f"{parent.name}.{name}") or LIST_SIZES.get(f".{name}")
+        return size if size is not None else self.default_page_size
 
     def _argument(self, node: FieldNode, name: str) -> Any:
         for argument in node.arguments or ():
@@ -455,6 +461,8 @@ class CostLimit(SchemaExtension):
                 default_page_size=self.default_page_size,
                 max_page_size=self.max_page_size,
             )
+            if hasattr(ctx.context, "query_cost"):
+                ctx.context.query_cost = cost  # what the rate limit charges
             if cost > self.limit:
                 ctx.result = ExecutionResult(
                     data=None,

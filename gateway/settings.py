@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .cache.settings import CacheSettings
+from .ratelimit.settings import RateLimitSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
         int, Field(ge=1, le=10_000, validation_alias=_env("REDIS_MAX_CONNECTIONS"))
     ] = 64
     cache: Annotated[CacheSettings, Field(default_factory=CacheSettings)]
+    rate_limit: Annotated[RateLimitSettings, Field(default_factory=RateLimitSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
