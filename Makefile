@@ -7,7 +7,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 GRAPHIQL := gateway/graphiql
 NPM      ?= npm
 
-.PHONY: run test install dev seed serve lint typecheck pytest bench schema clean graphiql chromium
+.PHONY: run test install dev node-deps seed serve lint typecheck pytest bench schema clean graphiql chromium
 
 $(UV):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -51,7 +51,14 @@ serve: install
 	$(PY) -m gateway serve
 
 ## make test: dev dependencies, lint, types, the whole suite (PostgreSQL and Redis included)
-test: dev graphiql chromium lint typecheck pytest
+test: dev graphiql chromium node-deps lint typecheck pytest
+
+# npm packages of the GraphQL-over-HTTP audits (tests/http_audit), from its lock file.
+node-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tests/http_audit && npm ci --no-audit --no-fund --loglevel=error; \
+	elif [ "$$CI" = true ]; then echo "npm (Node.js 20) is required in CI" >&2; exit 1; \
+	else echo "npm not found: the GraphQL-over-HTTP audits will be skipped" >&2; fi
 
 lint:
 	$(VENV)/bin/ruff check gateway sources tests bench

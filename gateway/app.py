@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
@@ -21,6 +21,9 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
 from .backoffice.upload import import_endpoint
@@ -35,6 +38,7 @@ from .cache.responses import ResponseCache
 from .checkout.sweeper import run_forever
 from .context import GatewayContext
 from .graphiql.page import graphiql_page, graphiql_routes
+from .http_media import GraphQLMedia, refusal, shape_result
 from .limits import (
     CostLimit,
     NoSuggestions,
@@ -51,6 +55,7 @@ from .observability import (
     RequestLogMiddleware,
     configure_logging,
 )
+from .ratelimit.limiter import RateLimiter, build_rate_limiter, rate_limit_extension
 from .schema import build_schema
 from .settings import ConfigurationError, Settings
 from .sources import Sources
@@ -73,6 +78,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         sources: Sources,
         metrics: Metrics,
         cache: ReadThrough | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         extensions: list[type[SchemaExtension]] = [OperationMetrics]
         if settings.is_production:
@@ -80,6 +86,8 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         if not settings.field_suggestions:
             extensions.append(NoSuggestions)
         extensions += _limit_extensions(settings)
+        if rate_limiter is not None:  # after the cost limit: it charges the computed cost
+            extensions.append(rate_limit_extension(rate_limiter))
         # A repeated query skips parsing and validation (bounded: clients can send anything).
         # (Factories: strawberry shares their LRU across requests, keyed by maxsize.)
         extensions.append(cast("type[SchemaExtension]", lambda: ParserCache(maxsize=1024)))
@@ -103,18 +111,25 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
-            response = JSONResponse(
-                {  # a request error: no "data" entry (GraphQL over HTTP)
-                    "errors": [
-                        {"message": exc.reason, "extensions": {"code": _http_code(exc.status_code)}}
-                    ],
-                },
-                status_code=exc.status_code,
-            )
+            response = refusal(exc.status_code, exc.reason, _http_code(exc.status_code))
         await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page(request)  # self-hosted files and example tabs, no CDN
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as exc:  # a mutation over GET: POST it (GraphQL over HTTP)
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, exc.reason) from exc
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        body = await super().process_result(request, result)
+        shape_result(request.scope, result.data, result.errors, cast("dict[str, Any]", body))
+        return body
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -153,6 +168,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             stats=stats,
             now=now,
             request_id=getattr(stats, "request_id", ""),
+            response=response if isinstance(response, Response) else None,
         )
 
 
@@ -264,7 +280,8 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         for handle in (sources, browsing):
             invalidation.register(handle, cache)
         invalidation.drop_stock_after_reservations(sources)
-    graphql_app = GatewayGraphQL(settings, browsing, metrics, cache)
+    rate_limiter = build_rate_limiter(settings, metrics.registry)
+    graphql_app = GatewayGraphQL(settings, browsing, metrics, cache, rate_limiter)
     verifier = TokenVerifier(settings)
     front = GraphQLFront(
         graphql_app,
@@ -338,11 +355,13 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
                 await cache.cache.close()
                 for handle in (sources, browsing):
                     invalidation.unregister(handle)
+            if rate_limiter is not None:
+                await rate_limiter.close()
             await sources.close()
 
     app = Starlette(
         routes=[
-            Route("/graphql", _AsgiEndpoint(graphql), methods=["GET", "POST"]),
+            Route("/graphql", _AsgiEndpoint(GraphQLMedia(graphql)), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

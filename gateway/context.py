@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from .auth import Viewer
 from .loaders import Loaders
@@ -25,3 +26,5 @@ class GatewayContext:
     stats: RequestStats
     now: datetime  # one moment per request: promotions and presale windows agree
     request_id: str
+    response: Response | None = None  # headers and status a resolver or extension sets
+    query_cost: int = 0  # computed before execution (gateway/limits.py)

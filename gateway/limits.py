@@ -24,6 +24,7 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -40,6 +41,7 @@ from graphql import (
     ValidationRule,
     VariableNode,
     get_named_type,
+    get_nullable_type,
     is_leaf_type,
     visit,
 )
@@ -50,6 +52,36 @@ from strawberry.extensions import AddValidationRules, SchemaExtension
 # field costs 1. A field taking `first` multiplies its subtree by it.
 FIELD_COST = 1
 RESOLVER_COST = 3
+
+# A list without `first` multiplies its subtree by its realistic size: a product has a few
+# SKUs, an order a few lines, three warehouses hold stock. A list not named here counts
+# as a default page. A connection's `edges` count once: its `first` already multiplied.
+LIST_SIZES: dict[str, int] = {
+    "Product.skus": 3,
+    "Product.bundleItems": 3,
+    "Product.promotions": 3,
+    "StockLevel.warehouses": 3,
+    "Cart.lines": 5,
+    "Cart.couponCodes": 2,
+    "CartLine.discounts": 2,
+    "Order.lines": 5,
+    "Order.shipments": 2,
+    "Order.serviceAppointments": 2,
+    "Order.afterSalesRequests": 2,
+    "Order.statusHistory": 5,
+    "Order.payments": 2,
+    "OrderLine.discounts": 2,
+    "Shipment.lines": 5,
+    "Shipment.items": 5,
+    "AfterSalesRequest.lines": 5,
+    "AfterSalesRequest.items": 5,
+    "AfterSalesRequest.statusHistory": 5,
+    "SettlementFigures.discountsByPromotion": 5,
+    "CheckoutValidation.errors": 3,
+    # By field name, on any type: every mutation payload's userErrors, a UserError's path.
+    ".userErrors": 3,
+    ".field": 2,
+}
 
 DEPTH_LIMIT_EXCEEDED = "DEPTH_LIMIT_EXCEEDED"
 ALIAS_LIMIT_EXCEEDED = "ALIAS_LIMIT_EXCEEDED"
@@ -345,9 +377,11 @@ class CostCalculator:
         if not selection_sets or target is None or is_leaf_type(target):
             return own
         children = self._selection_cost(selection_sets, target)
-        return own + self._multiplier(node, field) * children
+        return own + self._multiplier(node, field, parent) * children
 
-    def _multiplier(self, node: FieldNode, field: GraphQLField | None) -> int:
+    def _multiplier(
+        self, node: FieldNode, field: GraphQLField | None, parent: GraphQLNamedType
+    ) -> int:
         if field is None:
             return 1
         if "first" in field.args:
@@ -363,7 +397,13 @@ class CostCalculator:
         if "ids" in field.args:  # nodes(ids: [...]): one lookup per id
             ids = self._argument(node, "ids")
             return len(ids) if isinstance(ids, list) else 1
-        return 1
+        if not isinstance(get_nullable_type(field.type), GraphQLList):
+            return 1
+        if node.name.value == "edges" and parent.name.endswith("Connection"):
+            return 1
+        name = node.name.value
+        size = LIST_SIZES.get(f"{parent.name}.{name}") or LIST_SIZES.get(f".{name}")
+        return size if size is not None else self.default_page_size
 
     def _argument(self, node: FieldNode, name: str) -> Any:
         for argument in node.arguments or ():
@@ -421,6 +461,8 @@ class CostLimit(SchemaExtension):
                 default_page_size=self.default_page_size,
                 max_page_size=self.max_page_size,
             )
+            if hasattr(ctx.context, "query_cost"):
+                ctx.context.query_cost = cost  # what the rate limit charges
             if cost > self.limit:
                 ctx.result = ExecutionResult(
                     data=None,

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .cache.settings import CacheSettings
 from .remote_settings import RemoteSettings
+from .ratelimit.settings import RateLimitSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
     ] = 64
     cache: Annotated[CacheSettings, Field(default_factory=CacheSettings)]
     remote: Annotated[RemoteSettings, Field(default_factory=RemoteSettings)]
+    rate_limit: Annotated[RateLimitSettings, Field(default_factory=RateLimitSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None

@@ -171,7 +171,7 @@ def test_bench_queries_cost_under_the_default_limit(gateway: LiveGateway) -> Non
         "detail": cost_of(DETAIL, {"slug": "x"}),
         "categories": cost_of(CATEGORY_TREE),
     }
-    assert costs == {"listing": 2803, "detail": 102, "categories": 83}
+    assert costs == {"listing": 4803, "detail": 204, "categories": 1603}
     assert max(costs.values()) < gateway.settings.max_cost
     data = accepted(gateway.query(LISTING))
     assert len(data["products"]["edges"]) == 50
@@ -180,7 +180,7 @@ def test_bench_queries_cost_under_the_default_limit(gateway: LiveGateway) -> Non
 def test_readme_listing_cost_and_refusal_over_budget(sqlite_shop: dict[str, str]) -> None:
     query = readme_listing()
     cost = cost_of(query)
-    assert cost == 61  # 3 for products, 29 per product (first: 2)
+    assert cost == 113  # 3 for products, 55 per product (first: 2; 3 SKUs, 3 promotions)
     for gateway in serve(settings_for(sqlite_shop, max_cost=cost)):
         result, _ = gateway.calls_during(query)
         assert len(accepted(result)["products"]["edges"]) == 2
@@ -193,7 +193,7 @@ def test_readme_listing_cost_and_refusal_over_budget(sqlite_shop: dict[str, str]
             "cost": cost_of(raised),
             "limit": cost,
         }
-        assert cost_of(raised) == 90
+        assert cost_of(raised) == 168
         assert calls == {}
 
 
@@ -207,9 +207,22 @@ def test_cost_resolves_first_from_variables(gateway: LiveGateway) -> None:
     assert cost_of(query, {"n": 10**9}) == cost_of(query, {"n": 100})  # capped at the max page
     result, calls = gateway.calls_during(query, {"n": 100})  # a legal page, over budget
     error = refused(result, "COST_LIMIT_EXCEEDED")
-    assert error["extensions"]["cost"] == 5603
+    assert error["extensions"]["cost"] == 9603
     assert error["extensions"]["limit"] == 5000
     assert calls == {}
+
+
+def test_lists_without_first_count_their_realistic_size() -> None:
+    one_sku = '{ product(slug: "x") { skus { code } } }'
+    assert cost_of(one_sku) == 3 + 3 + 3 * 1  # product, skus (both resolved), 3 codes
+    two_fields = '{ product(slug: "x") { skus { code name } } }'
+    assert cost_of(two_fields) - cost_of(one_sku) == 3  # one more field on each of 3 SKUs
+    # A list the table does not name counts as a default page (here every category).
+    tree = "{ categories { id name } }"
+    assert cost_of(tree) == 3 + 20 * 2
+    # A connection's edges are the page `first` already counted.
+    page = "{ products(first: 7) { edges { node { id } } } }"
+    assert cost_of(page) == 3 + 7 * (1 + 1 + 1)  # edges, node, id: once per item
 
 
 def test_nested_connections_multiply(gateway: LiveGateway) -> None:

@@ -1,0 +1,1 @@
+"""Rate limiting per viewer and per query cost (token buckets in Redis, or in-process)."""
