@@ -33,6 +33,7 @@ from .cache.persisted import PersistedQueries, load_allow_list
 from .cache.responses import ResponseCache
 from .checkout.sweeper import run_forever
 from .context import GatewayContext
+from .execution import executor_class
 from .limits import (
     CostLimit,
     NoSuggestions,
@@ -83,7 +84,9 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         extensions.append(cast("type[SchemaExtension]", lambda: ParserCache(maxsize=1024)))
         extensions.append(cast("type[SchemaExtension]", lambda: ValidationCache(maxsize=1024)))
         super().__init__(
-            build_schema(extensions=extensions),
+            build_schema(
+                extensions=extensions, execution_context_class=executor_class(settings.executor)
+            ),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
         )
