@@ -37,6 +37,7 @@ from .cache.persisted import PersistedQueries, load_allow_list
 from .cache.responses import ResponseCache
 from .checkout.sweeper import run_forever
 from .context import GatewayContext
+from .execution import executor_class
 from .graphiql.page import graphiql_page, graphiql_routes
 from .http_media import GraphQLMedia, refusal, shape_result
 from .limits import (
@@ -93,7 +94,9 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         extensions.append(cast("type[SchemaExtension]", lambda: ParserCache(maxsize=1024)))
         extensions.append(cast("type[SchemaExtension]", lambda: ValidationCache(maxsize=1024)))
         super().__init__(
-            build_schema(extensions=extensions),
+            build_schema(
+                extensions=extensions, execution_context_class=executor_class(settings.executor)
+            ),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
         )
@@ -116,6 +119,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page(request)  # self-hosted files and example tabs, no CDN
+
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:
             return await super().execute_single(*args, **kwargs)

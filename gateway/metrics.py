@@ -57,6 +57,13 @@ class Metrics:
             ["source", "method"],
             registry=self.registry,
         )
+        self.executions = Counter(
+            "gateway_executions",
+            "Operations executed, by executor; reason: why the breadth-first executor left "
+            "one to standard execution (mutation, subscription, introspection, ...)",
+            ["executor", "reason"],
+            registry=self.registry,
+        )
         self.batch_size = Histogram(
             "gateway_loader_batch_size",
             "Keys per DataLoader batch",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     source_latency_ms: Annotated[
         float, Field(ge=0, le=10_000, validation_alias=_env("GATEWAY_SOURCE_LATENCY_MS"))
     ] = 0.0
+
+    # How queries execute (gateway/execution): level by level with batch resolvers, or
+    # graphql-core's standard field-by-field execution (to compare, or fall back).
+    executor: Annotated[
+        Literal["breadth-first", "standard"], Field(validation_alias=_env("GATEWAY_EXECUTOR"))
+    ] = "breadth-first"
 
     # After-sales: a request still OPEN after this many hours is flagged `overdue`.
     after_sales_overdue_hours: Annotated[

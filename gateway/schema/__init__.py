@@ -4,8 +4,10 @@ schema.graphql, which clients generate code from."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import strawberry
+from graphql.execution import Executor as GraphQLExecutionContext
 from strawberry.extensions import SchemaExtension
 
 from ..auth import Permission
@@ -187,13 +189,19 @@ class Mutation:
     )
 
 
-def build_schema(*, extensions: Sequence[type[SchemaExtension]] = ()) -> strawberry.Schema:
-    """The schema with the runtime's extensions; the exported SDL never depends on them."""
+def build_schema(
+    *,
+    extensions: Sequence[type[SchemaExtension]] = (),
+    execution_context_class: type[GraphQLExecutionContext[Any]] | None = None,
+) -> strawberry.Schema:
+    """The schema with the runtime's extensions and executor (gateway/execution); the
+    exported SDL never depends on them."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[Product, Sku, Category, Promotion, Customer, Cart, Order, AfterSalesRequest],
         extensions=list(extensions),
+        execution_context_class=execution_context_class,
     )
 
 

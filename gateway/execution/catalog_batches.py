@@ -1,0 +1,139 @@
+"""Batch forms of the catalog fields every storefront screen asks for on every product
+and SKU (the listing: category, SKUs, price range, stock, promotions; per SKU: price and
+stock). Each gives exactly what the per-object resolver in gateway/schema/catalog.py
+gives, object by object (the differential test holds them to it), but asks its loader
+for every key of the level at once.
+
+Where the price range and "in stock" read prices and stock of a product's active SKUs,
+these ask for all of its SKUs: the SKUs' own ``price``/``stock`` one level down then find
+every key memoised instead of making a second source call for the inactive ones (under
+depth-first execution the two land in one DataLoader batch by timing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from ..schema.catalog import Category, Product, Sku
+from ..schema.common import Info, Money
+from ..schema.inventory import StockLevel
+from ..schema.pricing import Price, PriceRange, Promotion
+from .batch import batch_field
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def each(items: Sequence[T], fn: Callable[[T], R]) -> list[R | Exception]:
+    """``fn`` per item; an item whose ``fn`` raises gets its exception (its field error)."""
+    out: list[R | Exception] = []
+    for item in items:
+        try:
+            out.append(fn(item))
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
+@batch_field("Product", "category")
+async def product_category(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
+    ids = [p.record.category_id for p in parents if p.record.category_id is not None]
+    found = await info.context.loaders.catalog.category.load_many(ids)
+    by_id = dict(zip(ids, found, strict=True))
+
+    def category(product: Product) -> Category | None:
+        if product.record.category_id is None:
+            return None
+        record = by_id[product.record.category_id]
+        return Category.from_record(record) if record else None
+
+    return each(parents, category)
+
+
+@batch_field("Product", "skus")
+async def product_skus(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
+    found = await info.context.loaders.catalog.skus_by_product.load_many(
+        [p.record.id for p in parents]
+    )
+    return [
+        [Sku.from_record(s, p.record) for s in skus] for p, skus in zip(parents, found, strict=True)
+    ]
+
+
+@batch_field("Product", "priceRange")
+async def product_price_range(
+    parents: Sequence[Product], info: Info, _: dict[str, Any]
+) -> list[Any]:
+    loaders = info.context.loaders
+    skus = await loaders.catalog.skus_by_product.load_many([p.record.id for p in parents])
+    sku_ids = [s.id for product_skus in skus for s in product_skus]
+    prices = dict(zip(sku_ids, await loaders.pricing.price.load_many(sku_ids), strict=True))
+    currency = info.context.settings.currency
+
+    def price_range(product_skus: list[Any]) -> PriceRange:
+        # Active SKUs only, as the listing's price sort and filter see them.
+        chosen = [prices[s.id] for s in product_skus if s.is_active]
+        amounts = [p.sale_amount for p in chosen if p] or [Decimal(0)]
+        return PriceRange(
+            min=Money.of(min(amounts), currency), max=Money.of(max(amounts), currency)
+        )
+
+    return each(skus, price_range)
+
+
+@batch_field("Product", "inStock")
+async def product_in_stock(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
+    loaders = info.context.loaders
+    skus = await loaders.catalog.skus_by_product.load_many([p.record.id for p in parents])
+    sku_ids = [s.id for product_skus in skus for s in product_skus]
+    levels = dict(zip(sku_ids, await loaders.inventory.stock.load_many(sku_ids), strict=True))
+
+    def in_stock(product_skus: list[Any]) -> bool:
+        return any(levels[s.id].in_stock for s in product_skus if s.is_active)
+
+    return each(skus, in_stock)
+
+
+@batch_field("Product", "promotions")
+async def product_promotions(
+    parents: Sequence[Product], info: Info, _: dict[str, Any]
+) -> list[Any]:
+    loaders = info.context.loaders
+    category_ids = [p.record.category_id for p in parents if p.record.category_id is not None]
+    categories = dict(
+        zip(category_ids, await loaders.catalog.category.load_many(category_ids), strict=True)
+    )
+    keys: list[tuple[int, tuple[int, ...]]] = []
+    for product in parents:
+        path: tuple[int, ...] = ()
+        if product.record.category_id is not None:
+            category = categories[product.record.category_id]
+            path = category.path if category else ()
+        keys.append((product.record.id, path))
+    found = await loaders.pricing.promotions.load_many(keys)
+    return [[Promotion.from_record(p) for p in promotions] for promotions in found]
+
+
+@batch_field("Sku", "price")
+async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
+    found = await info.context.loaders.pricing.price.load_many([s.record.id for s in parents])
+    currency = info.context.settings.currency
+
+    def price(pair: tuple[Sku, Any]) -> Price:
+        sku, record = pair
+        if record is None:
+            raise RuntimeError(f"SKU {sku.record.id} has no price in {currency}")
+        return Price(
+            list=Money.of(record.list_amount, record.currency),
+            sale=Money.of(record.sale_amount, record.currency),
+        )
+
+    return each(list(zip(parents, found, strict=True)), price)
+
+
+@batch_field("Sku", "stock")
+async def sku_stock(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
+    found = await info.context.loaders.inventory.stock.load_many([s.record.id for s in parents])
+    return each(found, StockLevel.from_record)

@@ -1,0 +1,496 @@
+"""The breadth-first executor: a query's plan executed level by level.
+
+Standard (depth-first) execution resolves every field of every object on its own: a
+resolver call, an awaitable, a completion, per field per object, and a 50-product listing
+has some 2,800 of them. Here every field of the plan is resolved once per request for all
+the objects at its position: attribute reads in a tight loop, registered batch forms with
+the whole list of parents (gateway/execution/batch.py), other resolvers through an
+adapter that calls them per object and gathers. A level's fields run together, so the
+DataLoaders still merge what sibling fields ask of one source.
+
+The answer is graphql-core's, by construction and by test (tests/execution): the same
+field collection (graphql-core's own), the same leaf serializers, the same messages, and
+the spec's null propagation: a field error nulls the field, or, for a non-null field, the
+nearest nullable position above it (found through each object's ``Slot``); errors from
+under a position already nulled are dropped, as graphql-core does.
+
+It plugs in as strawberry's ``execution_context_class`` (a graphql-core Executor
+subclass), so parsing, validation, the caches, extensions (limits, masking, metrics) and
+the context are the same for both executors. What it does not plan (mutations and
+subscriptions, introspection, middleware) runs on standard execution, counted in
+``gateway_executions_total``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from typing import Any, ClassVar, cast
+
+import strawberry
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    GraphQLObjectType,
+    OperationType,
+    located_error,
+)
+from graphql.execution.executor import Executor, invalid_return_type_error
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined, is_iterable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from .plan import (
+    ABSTRACT,
+    ATTRIBUTE,
+    BATCH,
+    INT_MAX,
+    INT_MIN,
+    INT_NAME,
+    LEAF,
+    LIST,
+    NON_NULL,
+    OBJECT,
+    TYPENAME,
+    Completion,
+    FieldPlan,
+    ObjectPlan,
+    OperationPlan,
+    PlanCache,
+    Planner,
+    Unsupported,
+)
+
+BREADTH_FIRST = "breadth-first"
+STANDARD = "standard"
+
+
+class Slot:
+    """Where an object or list sits in the response: ``container[key]``, whether null may
+    stand there, and the slot of the object holding it (None: the root)."""
+
+    __slots__ = ("container", "key", "nullable", "parent")
+
+    def __init__(self, container: Any, key: str | int, nullable: bool, parent: Slot | None):
+        self.container = container
+        self.key = key
+        self.nullable = nullable
+        self.parent = parent
+
+
+# One position's pending objects for the next level: (values, their dicts, their slots).
+Batch = tuple[list[Any], list[dict[str, Any]], list[Slot | None]]
+
+
+def path_of(slot: Slot | None) -> list[str | int]:
+    keys: list[str | int] = []
+    while slot is not None:
+        keys.append(slot.key)
+        slot = slot.parent
+    keys.reverse()
+    return keys
+
+
+class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
+    plans: ClassVar[PlanCache] = PlanCache()
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        plan: OperationPlan | None = None
+        reason = self._unsupported()
+        if reason is None:
+            try:
+                plan = self._plan()
+            except Unsupported as exc:
+                reason = str(exc)
+            except Exception:
+                reason = "planning error"
+        _count(self.context_value, reason)
+        if plan is None:
+            return super().execute_operation(serially)
+        return self._run(plan)
+
+    def _unsupported(self) -> str | None:
+        if self.operation.operation is not OperationType.QUERY:
+            return str(self.operation.operation.value)
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            return "middleware"
+        if self.abort_signal is not None or self.hooks is not None:
+            return "hooks"
+        return None
+
+    def _plan(self) -> OperationPlan:
+        root_type = self.schema.get_root_type(OperationType.QUERY)
+        if root_type is None:
+            raise Unsupported("no query type")
+        document = self.operation  # one operation node per (document, operation name)
+        names = self.plans.directive_variables(cast(Any, document))
+        coerced = self.variable_values.coerced
+        key = (id(self.schema), id(document), tuple(coerced.get(n) for n in names))
+        plan = self.plans.get(key, self.schema, document)
+        if plan is None:
+            plan = self._planner().plan(root_type)
+            self.plans.put(key, self.schema, document, plan)
+        return plan
+
+    def _planner(self) -> Planner:
+        return Planner(
+            self.schema,
+            self.fragments,
+            self.variable_values,
+            self.operation,
+            self.hide_suggestions,
+        )
+
+    # --- running a plan ---------------------------------------------------------------
+
+    async def _run(self, plan: OperationPlan) -> ExecutionResult:
+        self._errors: list[GraphQLError] = []
+        self._nulled: set[tuple[int, str | int]] = set()
+        self._root_nulled = False
+        data: dict[str, Any] = {}
+        work: dict[ObjectPlan, Batch] = {plan.root: ([self.root_value], [data], [None])}
+        while work:
+            work = await self._level(work)
+        return ExecutionResult(None if self._root_nulled else data, self._errors or None)
+
+    async def _level(self, work: dict[ObjectPlan, Batch]) -> dict[ObjectPlan, Batch]:
+        """Resolve every field of every pending position at once, then complete them in
+        plan order (so each object's keys come in the order standard execution gives)."""
+        jobs: list[tuple[FieldPlan, Batch, Any]] = []
+        pending: list[Awaitable[Any]] = []
+        pending_jobs: list[int] = []
+        for object_plan, batch in work.items():
+            if self._nulled or self._root_nulled:
+                batch = self._alive(batch)
+                if not batch[0]:
+                    continue
+            for field_plan in object_plan.fields:
+                results = self._resolve(field_plan, batch)
+                if self.is_awaitable(results):
+                    pending.append(results)
+                    pending_jobs.append(len(jobs))
+                jobs.append((field_plan, batch, results))
+        if pending:
+            done = await asyncio.gather(*pending, return_exceptions=True)
+            for index, results in zip(pending_jobs, done, strict=True):
+                field_plan, batch, _ = jobs[index]
+                jobs[index] = (field_plan, batch, results)
+        self._next: dict[ObjectPlan, Batch] = {}
+        for field_plan, batch, results in jobs:
+            self._complete_field(field_plan, batch, results)
+        return self._next
+
+    def _alive(self, batch: Batch) -> Batch:
+        values, dicts, slots = batch
+        keep = [i for i, slot in enumerate(slots) if not self._under_nulled(slot)]
+        if len(keep) == len(slots):
+            return batch
+        return [values[i] for i in keep], [dicts[i] for i in keep], [slots[i] for i in keep]
+
+    # --- resolution -----------------------------------------------------------------
+
+    def _resolve(self, plan: FieldPlan, batch: Batch) -> Any:
+        """The field's values for every parent: a list (or an awaitable of one) holding a
+        value or an Exception per parent, or one Exception for all of them."""
+        values = batch[0]
+        kind = plan.kind
+        if kind == ATTRIBUTE:
+            name = cast(str, plan.attribute)
+            try:
+                return [getattr(v, name) for v in values]
+            except Exception:
+                return [_attribute(v, name) for v in values]
+        if kind == TYPENAME:
+            return [plan.parent_type.name] * len(values)
+        try:
+            args = self._arguments(plan)
+        except Exception as exc:
+            return exc
+        info = self.build_resolve_info(
+            plan.field_def, plan.nodes, plan.parent_type, _graphql_path(batch[2][0], plan)
+        )
+        if kind == BATCH:
+            assert plan.batch is not None
+            definition = plan.field_def.extensions["strawberry-definition"]
+            return _checked(plan.batch(values, strawberry.Info(info, definition), args), values)
+        return self._per_object(plan, values, info, args)
+
+    def _arguments(self, plan: FieldPlan) -> dict[str, Any]:
+        if not plan.has_arguments:
+            return {}
+        details = plan.field_details[0]
+        return get_argument_values(
+            plan.field_def,
+            details.node,
+            self.variable_values,
+            details.fragment_variable_values,
+            self.hide_suggestions,
+        )
+
+    def _per_object(
+        self, plan: FieldPlan, values: Sequence[Any], info: Any, args: dict[str, Any]
+    ) -> Any:
+        """The adapter for per-object resolvers: call each, gather what is awaitable."""
+        resolve = plan.field_def.resolve or self.field_resolver
+        results: list[Any] = []
+        awaited: list[Awaitable[Any]] = []
+        where: list[int] = []
+        is_awaitable = self.is_awaitable
+        for i, value in enumerate(values):
+            try:
+                result = resolve(value, info, **args)
+            except Exception as exc:
+                result = exc
+            if is_awaitable(result):
+                awaited.append(result)
+                where.append(i)
+            results.append(result)
+        if not awaited:
+            return results
+
+        async def gathered() -> list[Any]:
+            if len(awaited) == 1:
+                try:
+                    results[where[0]] = await awaited[0]
+                except Exception as exc:
+                    results[where[0]] = exc
+                return results
+            done = await asyncio.gather(*awaited, return_exceptions=True)
+            for i, result in zip(where, done, strict=True):
+                results[i] = result
+            return results
+
+        return gathered()
+
+    # --- completion -----------------------------------------------------------------
+
+    def _complete_field(self, plan: FieldPlan, batch: Batch, results: Any) -> None:
+        _, dicts, slots = batch
+        name = plan.response_name
+        if isinstance(results, BaseException):
+            if not isinstance(results, Exception):
+                raise results
+            for d, slot in zip(dicts, slots, strict=True):
+                self._field_error(results, plan, d, slot)
+            return
+        completion = plan.completion
+        leaf = completion if completion.kind == LEAF else None
+        if completion.kind == NON_NULL and cast(Completion, completion.of).kind == LEAF:
+            leaf = completion.of
+        fast = leaf.fast if leaf is not None else None
+        complete = self._complete
+        for d, slot, result in zip(dicts, slots, results, strict=True):
+            if fast is not None and type(result) is fast:
+                d[name] = result
+                continue
+            try:
+                d[name] = complete(completion, result, d, name, slot, plan, True)
+            except Exception as exc:
+                self._field_error(exc, plan, d, slot)
+
+    def _complete(
+        self,
+        completion: Completion,
+        value: Any,
+        container: Any,
+        key: str | int,
+        parent: Slot | None,
+        plan: FieldPlan,
+        nullable: bool,
+    ) -> Any:
+        kind = completion.kind
+        if kind == NON_NULL:
+            inner = cast(Completion, completion.of)
+            completed = self._complete(inner, value, container, key, parent, plan, False)
+            if completed is None:
+                raise TypeError(
+                    "Cannot return null for non-nullable field"
+                    f" {plan.parent_type.name}.{plan.field_name}."
+                )
+            return completed
+        if isinstance(value, Exception):
+            raise value
+        if value is None or value is Undefined:
+            return None
+        if kind == LEAF:
+            if type(value) is completion.fast:
+                return value
+            leaf = completion.leaf
+            assert leaf is not None
+            if type(value) is int and leaf.name == INT_NAME and INT_MIN <= value <= INT_MAX:
+                return value
+            return Executor.complete_leaf_value(leaf, value)
+        if kind == OBJECT:
+            assert completion.object is not None
+            return self._enqueue(completion.object, value, container, key, parent, plan, nullable)
+        if kind == LIST:
+            return self._complete_list(completion, value, container, key, parent, plan, nullable)
+        if kind == ABSTRACT:
+            object_plan = self._runtime_plan(completion, value, parent, plan)
+            return self._enqueue(object_plan, value, container, key, parent, plan, nullable)
+        raise TypeError(f"cannot complete {completion}")  # pragma: no cover
+
+    def _complete_list(
+        self,
+        completion: Completion,
+        value: Any,
+        container: Any,
+        key: str | int,
+        parent: Slot | None,
+        plan: FieldPlan,
+        nullable: bool,
+    ) -> list[Any]:
+        if not is_iterable(value):
+            raise GraphQLError(
+                "Expected Iterable, but did not find one for field"
+                f" '{plan.parent_type.name}.{plan.field_name}'."
+            )
+        item = cast(Completion, completion.of)
+        items: list[Any] = []
+        slot = Slot(container, key, nullable, parent)
+        if item.kind == LEAF and item.fast is not None:
+            fast = item.fast
+            if all(type(v) is fast for v in value):
+                items.extend(value)
+                return items
+        item_nullable = item.kind != NON_NULL
+        complete = self._complete
+        for i, v in enumerate(value):
+            try:
+                items.append(complete(item, v, items, i, slot, plan, True))
+            except Exception as exc:
+                error = located_error(exc, plan.nodes, [*path_of(slot), i])
+                if not item_nullable:
+                    raise error from None
+                items.append(None)
+                self._record(error, items, i, slot)
+        return items
+
+    def _enqueue(
+        self,
+        object_plan: ObjectPlan,
+        value: Any,
+        container: Any,
+        key: str | int,
+        parent: Slot | None,
+        plan: FieldPlan,
+        nullable: bool,
+    ) -> dict[str, Any]:
+        """An object's dict now, its fields at the next level."""
+        is_type_of = object_plan.is_type_of
+        if is_type_of is not None:
+            cls = type(value)
+            matches = object_plan.known_classes.get(cls)
+            if matches is None:
+                # strawberry's is_type_of is an isinstance check: one answer per class.
+                matches = bool(is_type_of(value, None))
+                object_plan.known_classes[cls] = matches
+            if not matches:
+                raise invalid_return_type_error(object_plan.type, value, plan.field_details)
+        d: dict[str, Any] = {}
+        batch = self._next.get(object_plan)
+        if batch is None:
+            batch = self._next[object_plan] = ([], [], [])
+        batch[0].append(value)
+        batch[1].append(d)
+        batch[2].append(Slot(container, key, nullable, parent))
+        return d
+
+    def _runtime_plan(
+        self, completion: Completion, value: Any, parent: Slot | None, plan: FieldPlan
+    ) -> ObjectPlan:
+        abstract = completion.abstract
+        assert abstract is not None and completion.field_details is not None
+        resolve_type = abstract.resolve_type or self.type_resolver
+        info = self.build_resolve_info(
+            plan.field_def, plan.nodes, plan.parent_type, _graphql_path(parent, plan)
+        )
+        runtime_name = resolve_type(value, info, abstract)
+        if self.is_awaitable(runtime_name):
+            cast(Any, runtime_name).close()
+            raise TypeError(f"{abstract.name}: an asynchronous type resolver is not supported")
+        runtime_type: GraphQLObjectType = self.ensure_valid_runtime_type(
+            runtime_name, abstract, completion.field_details, info, value
+        )
+        object_plan = completion.by_type.get(runtime_type.name)
+        if object_plan is None:
+            # The directive variables are part of the plan's key: same collection.
+            object_plan = self._planner().subplan(runtime_type, completion.field_details)
+            completion.by_type[runtime_type.name] = object_plan
+        return object_plan
+
+    # --- errors and null propagation ---------------------------------------------------
+
+    def _field_error(
+        self, exc: Exception, plan: FieldPlan, d: dict[str, Any], slot: Slot | None
+    ) -> None:
+        error = located_error(exc, plan.nodes, [*path_of(slot), plan.response_name])
+        if plan.nullable:
+            d[plan.response_name] = None
+            self._record(error, d, plan.response_name, slot)
+        elif not self._under_nulled(slot):
+            self._errors.append(error)
+            self._null(slot)
+
+    def _record(
+        self, error: GraphQLError, container: Any, key: str | int, owner: Slot | None
+    ) -> None:
+        """A nullable position (``container[key]``, inside the object or list at
+        ``owner``) took the error: report it unless a position above was nulled already
+        (graphql-core's CollectedErrors drops those too)."""
+        if self._under_nulled(owner):
+            return
+        self._nulled.add((id(container), key))
+        self._errors.append(error)
+
+    def _null(self, slot: Slot | None) -> None:
+        while slot is not None:
+            self._nulled.add((id(slot.container), slot.key))
+            if slot.nullable:
+                slot.container[slot.key] = None
+                return
+            slot = slot.parent
+        self._root_nulled = True
+
+    def _under_nulled(self, slot: Slot | None) -> bool:
+        if self._root_nulled:
+            return True
+        nulled = self._nulled
+        if not nulled:
+            return False
+        while slot is not None:
+            if (id(slot.container), slot.key) in nulled:
+                return True
+            slot = slot.parent
+        return False
+
+
+def _attribute(value: Any, name: str) -> Any:
+    try:
+        return getattr(value, name)
+    except Exception as exc:
+        return exc
+
+
+async def _checked(results: Awaitable[Sequence[Any]], parents: Sequence[Any]) -> Sequence[Any]:
+    found = await results
+    if len(found) != len(parents):
+        raise TypeError(f"a batch resolver returned {len(found)} values for {len(parents)}")
+    return found
+
+
+def _graphql_path(slot: Slot | None, plan: FieldPlan) -> Path:
+    path: Path | None = None
+    for key in path_of(slot):
+        path = Path(path, key, None)
+    return Path(path, plan.response_name, plan.parent_type.name)
+
+
+def _count(context: Any, reason: str | None) -> None:
+    metrics = getattr(context, "metrics", None)
+    counter = getattr(metrics, "executions", None)
+    if counter is not None:
+        if reason is None:
+            counter.labels(BREADTH_FIRST, "").inc()
+        else:
+            counter.labels(STANDARD, reason).inc()

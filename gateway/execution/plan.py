@@ -1,0 +1,289 @@
+"""The plan of an operation: what the breadth-first executor does, decided once.
+
+A plan is a tree of object positions (``ObjectPlan``: a runtime type and the fields
+collected for it, per the spec's CollectFields with fragments, inline fragments and
+``@skip``/``@include``) whose fields (``FieldPlan``) say how to resolve them (a plain
+attribute read, ``__typename``, a registered batch resolver, or the field's own resolver
+once per object) and how to complete their values (``Completion``: non-null, list, leaf,
+object or abstract). Planning depends on the document, the operation and the values of the
+variables that ``@skip``/``@include`` read, so it is cached under exactly that key and a
+repeated request only pays for execution.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    BooleanValueNode,
+    DirectiveNode,
+    DocumentNode,
+    FieldNode,
+    GraphQLAbstractType,
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    OperationDefinitionNode,
+    VariableNode,
+    is_abstract_type,
+    is_leaf_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.values import VariableValues
+from graphql.language import Visitor, visit
+
+from .batch import BatchResolver, batch_resolver_for
+
+# How a field is resolved.
+ATTRIBUTE = 0  # getattr(parent, name) for every parent, no call per object
+TYPENAME = 1  # the parent's runtime type name
+BATCH = 2  # one registered call with every parent
+PER_OBJECT = 3  # the field's own (strawberry) resolver, once per parent
+
+# How a value is completed.
+NON_NULL = 0
+LIST = 1
+LEAF = 2
+OBJECT = 3
+ABSTRACT = 4
+
+
+class Unsupported(Exception):
+    """The planner declines the operation; it runs on standard execution instead."""
+
+
+@dataclass(eq=False, slots=True)
+class Completion:
+    kind: int
+    of: Completion | None = None  # NON_NULL, LIST: the wrapped type's completion
+    leaf: GraphQLLeafType | None = None
+    fast: Any = None  # LEAF: values of exactly this type are already serialized
+    object: ObjectPlan | None = None  # OBJECT
+    abstract: GraphQLAbstractType | None = None  # ABSTRACT
+    by_type: dict[str, ObjectPlan] = field(default_factory=dict)  # ABSTRACT, filled lazily
+    field_details: FieldDetailsList | None = None  # ABSTRACT: to collect subfields later
+
+
+@dataclass(eq=False, slots=True)
+class FieldPlan:
+    response_name: str
+    field_name: str
+    parent_type: GraphQLObjectType
+    field_def: GraphQLField
+    field_details: FieldDetailsList
+    nodes: list[FieldNode]
+    kind: int
+    attribute: str | None
+    batch: BatchResolver | None
+    has_arguments: bool
+    nullable: bool
+    completion: Completion
+
+
+@dataclass(eq=False, slots=True)
+class ObjectPlan:
+    type: GraphQLObjectType
+    fields: list[FieldPlan]
+    is_type_of: Callable[..., Any] | None
+    known_classes: dict[Any, bool] = field(default_factory=dict)  # is_type_of per class
+
+
+@dataclass(eq=False, slots=True)
+class OperationPlan:
+    root: ObjectPlan
+
+
+_FAST_LEAVES: dict[str, type] = {
+    GraphQLString.name: str,
+    GraphQLID.name: str,
+    GraphQLBoolean.name: bool,
+}
+
+
+class Planner:
+    """Builds the plan of one (document, operation, directive variables) from the
+    executor's schema, fragments and variables; sub-plans of abstract positions are
+    built when a runtime type first shows up."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDetails],
+        variable_values: VariableValues,
+        operation: OperationDefinitionNode,
+        hide_suggestions: bool,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variable_values = variable_values
+        self.operation = operation
+        self.hide_suggestions = hide_suggestions
+
+    def plan(self, root_type: GraphQLObjectType) -> OperationPlan:
+        collected = collect_fields(
+            self.schema,
+            self.fragments,
+            self.variable_values,
+            root_type,
+            self.operation,
+            self.hide_suggestions,
+        )
+        return OperationPlan(self._object(root_type, collected.grouped_field_set))
+
+    def _object(
+        self, type_: GraphQLObjectType, grouped: Mapping[str, FieldDetailsList]
+    ) -> ObjectPlan:
+        fields = []
+        for response_name, details in grouped.items():
+            planned = self._field(type_, response_name, details)
+            if planned is not None:
+                fields.append(planned)
+        return ObjectPlan(type_, fields, type_.is_type_of)
+
+    def _field(
+        self, parent: GraphQLObjectType, response_name: str, details: FieldDetailsList
+    ) -> FieldPlan | None:
+        node = details[0].node
+        name = node.name.value
+        if name in ("__schema", "__type"):
+            raise Unsupported("introspection")
+        field_def = self.schema.get_field(parent, name)
+        if field_def is None:  # standard execution skips unknown fields too
+            return None
+        if any(d.fragment_variable_values is not None for d in details):
+            raise Unsupported("fragment variables")
+        kind, attribute, batch = _resolution(parent, name, field_def)
+        return FieldPlan(
+            response_name=response_name,
+            field_name=name,
+            parent_type=parent,
+            field_def=field_def,
+            field_details=details,
+            nodes=[d.node for d in details],
+            kind=kind,
+            attribute=attribute,
+            batch=batch,
+            has_arguments=bool(field_def.args or node.arguments),
+            nullable=not is_non_null_type(field_def.type),
+            completion=self._completion(field_def.type, details),
+        )
+
+    def _completion(self, type_: GraphQLOutputType, details: FieldDetailsList) -> Completion:
+        if isinstance(type_, GraphQLNonNull):
+            return Completion(NON_NULL, of=self._completion(type_.of_type, details))
+        if isinstance(type_, GraphQLList):
+            return Completion(LIST, of=self._completion(type_.of_type, details))
+        if is_leaf_type(type_):
+            assert isinstance(type_, GraphQLLeafType)
+            return Completion(LEAF, leaf=type_, fast=_FAST_LEAVES.get(type_.name))
+        if is_abstract_type(type_):
+            assert isinstance(type_, GraphQLAbstractType)
+            return Completion(ABSTRACT, abstract=type_, field_details=details)
+        if is_object_type(type_):
+            assert isinstance(type_, GraphQLObjectType)
+            return Completion(OBJECT, object=self.subplan(type_, details))
+        raise Unsupported(f"output type {type_}")  # pragma: no cover
+
+    def subplan(self, type_: GraphQLObjectType, details: FieldDetailsList) -> ObjectPlan:
+        collected = collect_subfields(
+            self.schema,
+            self.fragments,
+            self.variable_values,
+            self.operation,
+            type_,
+            details,
+            self.hide_suggestions,
+        )
+        return self._object(type_, collected.grouped_field_set)
+
+
+def _resolution(
+    parent: GraphQLObjectType, name: str, field_def: GraphQLField
+) -> tuple[int, str | None, BatchResolver | None]:
+    if name == "__typename":
+        return TYPENAME, None, None
+    batch = batch_resolver_for(parent.name, name)
+    if batch is not None:
+        return BATCH, None, batch
+    resolve = field_def.resolve
+    if resolve is not None and getattr(resolve, "_is_default", False):
+        # strawberry's "basic field": no resolver, no extension, just the attribute.
+        definition = field_def.extensions.get("strawberry-definition")
+        python_name = getattr(definition, "python_name", None)
+        if isinstance(python_name, str):
+            return ATTRIBUTE, python_name, None
+    return PER_OBJECT, None, None
+
+
+# Int is fast only within 32 bits (standard execution refuses the rest with an error).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+INT_NAME = GraphQLInt.name
+
+
+# --- which variables decide the plan: those @skip/@include read -------------------
+
+
+def directive_variables(document: DocumentNode) -> tuple[str, ...]:
+    names: list[str] = []
+
+    class Finder(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: object) -> None:
+            if node.name.value in ("skip", "include"):
+                for argument in node.arguments or ():
+                    if isinstance(argument.value, VariableNode):
+                        names.append(argument.value.name.value)
+                    elif not isinstance(argument.value, BooleanValueNode):
+                        names.append("")  # never mind: the key stays exact anyway
+
+    visit(document, Finder())
+    return tuple(sorted(set(n for n in names if n)))
+
+
+class PlanCache:
+    """Plans by (schema, document, operation name, directive variable values), bounded
+    (clients can send anything). Holds its keys' objects so their ids stay theirs."""
+
+    def __init__(self, maxsize: int = 1024) -> None:
+        self.maxsize = maxsize
+        self._plans: OrderedDict[tuple[Any, ...], tuple[Any, Any, OperationPlan]] = OrderedDict()
+        self._variables: OrderedDict[int, tuple[DocumentNode, tuple[str, ...]]] = OrderedDict()
+
+    def directive_variables(self, document: DocumentNode) -> tuple[str, ...]:
+        found = self._variables.get(id(document))
+        if found is not None and found[0] is document:
+            return found[1]
+        names = directive_variables(document)
+        self._variables[id(document)] = (document, names)
+        if len(self._variables) > self.maxsize:
+            self._variables.popitem(last=False)
+        return names
+
+    def get(self, key: tuple[Any, ...], schema: Any, document: Any) -> OperationPlan | None:
+        found = self._plans.get(key)
+        if found is None or found[0] is not schema or found[1] is not document:
+            return None
+        self._plans.move_to_end(key)
+        return found[2]
+
+    def put(self, key: tuple[Any, ...], schema: Any, document: Any, plan: OperationPlan) -> None:
+        self._plans[key] = (schema, document, plan)
+        if len(self._plans) > self.maxsize:
+            self._plans.popitem(last=False)
