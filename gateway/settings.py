@@ -14,8 +14,8 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .cache.settings import CacheSettings
-from .remote_settings import RemoteSettings
 from .ratelimit.settings import RateLimitSettings
+from .remote_settings import RemoteSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
