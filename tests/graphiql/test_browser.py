@@ -117,10 +117,12 @@ def test_graphiql_runs_the_storefront_example_with_no_internet(
     expected = _storefront_names(gateway)
     tab.goto(f"{gateway.url}/graphql")
     tab.wait_for_selector(".graphiql-query-editor .CodeMirror")
-    # The schema arrived (introspection through the page's fetcher): the explorer lists it.
-    expect(
-        tab.locator(".graphiql-explorer-root").get_by_text("lowStock", exact=True)
-    ).to_be_visible()
+    # The schema arrived (introspection through the page's fetcher): the explorer, open on
+    # screen beside the editor, lists the root fields to click a query together.
+    field = tab.locator(".graphiql-explorer-root").get_by_text("lowStock", exact=True)
+    expect(field).to_be_visible()
+    box = field.bounding_box()
+    assert box is not None and 0 <= box["x"] < 600, box  # GraphiQL hides panes off-screen
     assert "query StorefrontProducts" in _editor_text(tab, ".graphiql-query-editor .CodeMirror")
 
     tab.locator(".graphiql-execute-button").click()
