@@ -46,7 +46,6 @@ class Example:
     query: str
     variables: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    viewer: str = "anonymous"  # who sees a full answer: anonymous, customer or staff
 
     def tab(self) -> dict[str, str]:
         """As GraphiQL's ``defaultTabs`` takes it: three strings."""
@@ -164,7 +163,6 @@ fragment CartView on Cart {
         "customer1@example.com",
         needed_for="CheckoutComplete needs a customer's token.",
     ),
-    viewer="customer",
 )
 
 BACK_OFFICE_ORDERS = Example(
@@ -208,7 +206,6 @@ query BackOfficeOrders {
     headers=token_notes(
         "staff", "admin@example.com", needed_for="Staff only: without a token, no orders."
     ),
-    viewer="staff",
 )
 
 LOW_STOCK = Example(
@@ -235,7 +232,6 @@ query LowStock($threshold: Int!) {
     headers=token_notes(
         "staff", "admin@example.com", needed_for="Staff only: without a token, null."
     ),
-    viewer="staff",
 )
 
 EXAMPLES = (STOREFRONT, CART_AND_CHECKOUT, BACK_OFFICE_ORDERS, LOW_STOCK)

@@ -134,4 +134,4 @@ async def asset(request: Request) -> Response:
 
 def graphiql_routes(enabled: bool) -> list[Route]:
     """The files' route, present only when GraphiQL is served (GATEWAY_GRAPHIQL)."""
-    return [Route("/graphiql/{digest}/{name}", asset, methods=["GET", "HEAD"])] if enabled else []
+    return [Route("/graphiql/{digest}/{name}", asset)] if enabled else []  # GET and HEAD

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
+from gateway.auth import ViewerKind, issue_token
 from gateway.graphiql.examples import STOREFRONT
 from tests.conftest import LiveGateway
 
@@ -117,10 +118,12 @@ def test_graphiql_runs_the_storefront_example_with_no_internet(
     expected = _storefront_names(gateway)
     tab.goto(f"{gateway.url}/graphql")
     tab.wait_for_selector(".graphiql-query-editor .CodeMirror")
-    # The schema arrived (introspection through the page's fetcher): the explorer lists it.
-    expect(
-        tab.locator(".graphiql-explorer-root").get_by_text("lowStock", exact=True)
-    ).to_be_visible()
+    # The schema arrived (introspection through the page's fetcher): the explorer, open on
+    # screen beside the editor, lists the root fields to click a query together.
+    field = tab.locator(".graphiql-explorer-root").get_by_text("lowStock", exact=True)
+    expect(field).to_be_visible()
+    box = field.bounding_box()
+    assert box is not None and 0 <= box["x"] < 600, box  # GraphiQL hides panes off-screen
     assert "query StorefrontProducts" in _editor_text(tab, ".graphiql-query-editor .CodeMirror")
 
     tab.locator(".graphiql-execute-button").click()
@@ -143,7 +146,7 @@ def test_graphiql_runs_the_storefront_example_with_no_internet(
     assert any("/graphiql/" in u for u in offline.requested)  # the files came from us
 
 
-def test_the_back_office_tabs_explain_the_staff_token(
+def test_a_staff_token_pasted_as_the_headers_say_opens_the_low_stock_list(
     page: tuple[Page, Offline], gateway: LiveGateway
 ) -> None:
     tab, offline = page
@@ -151,9 +154,28 @@ def test_the_back_office_tabs_explain_the_staff_token(
     tab.wait_for_selector(".graphiql-query-editor .CodeMirror")
     tab.locator(".graphiql-tab", has_text="LowStock").click()
     expect(tab.locator(".graphiql-query-editor")).to_contain_text("lowStock(threshold")
-    headers = tab.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden)")
-    expect(headers).to_contain_text("gateway token staff admin@example.com")
+    headers_editor = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
+    expect(tab.locator(headers_editor)).to_contain_text("gateway token staff admin@example.com")
     tab.locator(".graphiql-execute-button").click()
     # No token yet: the staff-only list reads null, as the note says, and nothing breaks.
     expect(tab.locator(".result-window")).to_contain_text('"lowStock": null')
+
+    # Do what the note says: paste a token and drop the // before Authorization.
+    token = issue_token(
+        gateway.settings, kind=ViewerKind.STAFF, subject="staff-1", permissions=["MANAGE_STOCK"]
+    )
+    notes = _editor_text(tab, headers_editor)
+    edited = notes.replace(
+        '"// Authorization": "Bearer <paste it, drop the // on the left>"',
+        f'"Authorization": "Bearer {token}"',
+    )
+    assert edited != notes
+    tab.evaluate(
+        "([selector, text]) => document.querySelector(selector).CodeMirror.setValue(text)",
+        [headers_editor, edited],
+    )
+    tab.locator(".graphiql-execute-button").click()
+    expect(tab.locator(".result-window")).to_contain_text('"warehouseCode"')
+    shown = json.loads(_editor_text(tab, ".result-window .CodeMirror"))
+    assert shown["data"]["lowStock"]["totalCount"] > 0
     assert offline.refused == [] and offline.problems == []

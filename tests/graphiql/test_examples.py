@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,3 +184,16 @@ def test_the_cart_tab_places_an_order_the_back_office_tab_then_shows(
     assert nodes[0]["customer"]["email"] == "customer1@example.com"
     assert nodes[0]["lines"][0]["sku"]["stock"]["warehouses"]  # live stock per warehouse
     assert _ask(live, BACK_OFFICE_ORDERS, "BackOfficeOrders")["data"]["orders"]["edges"] == []
+
+
+def test_the_readme_lists_every_tab_and_the_pinned_versions() -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    section = readme.split("## GraphiQL", 1)[1].split("\n## ", 1)[0]
+    for example in EXAMPLES:
+        for name in _operations(example):
+            assert f"`{name}`" in section, name
+    lock = json.loads((root / "gateway" / "graphiql" / "package-lock.json").read_text())
+    for package in ("graphiql", "@graphiql/plugin-explorer", "react", "react-dom"):
+        version = lock["packages"][f"node_modules/{package}"]["version"]
+        assert f"| {version} |" in section, (package, version)
