@@ -23,6 +23,7 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
+from .backoffice.overdue_gauge import OverdueShipments
 from .backoffice.upload import import_endpoint
 from .cache import invalidation
 from .cache.admin import invalidate_endpoint
@@ -249,6 +250,7 @@ def _persisted_queries(settings: Settings, cache: ReadThrough | None) -> Persist
 def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlette:
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
+    overdue = OverdueShipments(metrics.registry)
     sources = sources or Sources.from_settings(settings)
     for store in sources.stores():
         metrics.count_calls(store)
@@ -311,6 +313,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         return await import_endpoint(request, settings=settings, verifier=verifier, sources=sources)
 
     async def metrics_endpoint(_: Request) -> Response:
+        await overdue.refresh(sources)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
