@@ -29,7 +29,11 @@ query Due($before: DateTime!, $source: String, $first: Int, $after: String) {
 """
 ORDER = """
 query Order($id: ID!) {
-  order(id: $id) { payments { at } shipments { id source status shipBy overdue } }
+  order(id: $id) {
+    payments { at }
+    shipments { id source status shipBy overdue lines { id } }
+    lines { id shipBy }
+  }
 }
 """
 FAR = "2100-01-01T00:00:00Z"
@@ -95,6 +99,10 @@ def test_each_parcel_is_promised_by_its_warehouses_handling_time(shop: Shop, goo
         expected = paid_at + timedelta(hours=hours.get(parcel["source"], 48))
         assert abs(_at(parcel["shipBy"]) - expected) < timedelta(seconds=1), parcel
         assert parcel["overdue"] is False
+    # Each line is promised by the parcels that carry it.
+    for line in seen["lines"]:
+        carrying = [p["shipBy"] for p in seen["shipments"] if {"id": line["id"]} in p["lines"]]
+        assert line["shipBy"] == max(carrying)
 
 
 def test_the_due_list_puts_the_earliest_first_flags_the_late_and_drops_the_shipped(
