@@ -24,7 +24,7 @@ from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
 from .backoffice.overdue_gauge import OverdueShipments
-from .backoffice.upload import import_endpoint
+from .backoffice.upload import import_endpoint, stop_running_imports
 from .cache import invalidation
 from .cache.admin import invalidate_endpoint
 from .cache.browsing import browsing_sources
@@ -333,6 +333,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            await stop_running_imports(sources)  # they resume when their file is sent again
             if cache is not None:
                 await cache.cache.close()
                 for handle in (sources, browsing):
