@@ -73,6 +73,7 @@ pytest:
 ## make bench: benchmarks against a seeded shop (see README for the table)
 bench: dev
 	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench.imports $(IMPORT_BENCH_ARGS)
 
 ## make schema: re-export schema.graphql from the code
 schema: dev

@@ -26,7 +26,8 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
-from .backoffice.upload import import_endpoint
+from .backoffice.overdue_gauge import OverdueShipments
+from .backoffice.upload import import_endpoint, stop_running_imports
 from .cache import invalidation
 from .cache.admin import invalidate_endpoint
 from .cache.browsing import browsing_sources
@@ -273,6 +274,7 @@ def _persisted_queries(settings: Settings, cache: ReadThrough | None) -> Persist
 def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlette:
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
+    overdue = OverdueShipments(metrics.registry)
     sources = sources or Sources.from_settings(settings)
     for store in sources.stores():
         metrics.count_calls(store)
@@ -336,6 +338,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         return await import_endpoint(request, settings=settings, verifier=verifier, sources=sources)
 
     async def metrics_endpoint(_: Request) -> Response:
+        await overdue.refresh(sources)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
@@ -355,6 +358,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            await stop_running_imports(sources)  # they resume when their file is sent again
             if cache is not None:
                 await cache.cache.close()
                 for handle in (sources, browsing):

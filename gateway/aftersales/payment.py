@@ -14,6 +14,7 @@ from decimal import Decimal
 from sources.common.money import quantize
 from sources.orders.records import Order, OrderStatus, Payment, PaymentStage
 
+from ..backoffice.ship_by import ShipByRules
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
 from .shipments import fulfil_paid_order
@@ -66,7 +67,12 @@ async def presale_ends_at(sources: Sources, order: Order) -> datetime | None:
 
 
 async def mark_paid(
-    sources: Sources, order_id: int | None, *, actor: str, now: datetime
+    sources: Sources,
+    order_id: int | None,
+    *,
+    actor: str,
+    now: datetime,
+    promises: ShipByRules | None = None,
 ) -> PaymentOutcome:
     orders = sources.orders
     order = (await orders.orders_by_ids([order_id])).get(order_id) if order_id else None
@@ -80,7 +86,7 @@ async def mark_paid(
         if order.status is OrderStatus.PAID:
             # A payment whose follow-up was cut short (a crash between the steps) finishes
             # here: both steps are idempotent, so this is a no-op when nothing was lost.
-            await fulfil_paid_order(sources, order, now)
+            await fulfil_paid_order(sources, order, now, promises)
         return _refused(f"an order that is {order.status.value} cannot be paid")
     if step.stage is PaymentStage.BALANCE:
         ends_at = await presale_ends_at(sources, order)
@@ -98,5 +104,5 @@ async def mark_paid(
     if paid is None:  # another call recorded this stage, or cancelled the order, meanwhile
         return _refused("this order was paid or cancelled meanwhile")
     if paid.status is OrderStatus.PAID:
-        await fulfil_paid_order(sources, paid, now)
+        await fulfil_paid_order(sources, paid, now, promises)
     return PaymentOutcome(paid, [])

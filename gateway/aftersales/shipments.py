@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sources.catalog.records import BundleItem, Product, ProductKind
@@ -23,6 +23,7 @@ from sources.orders.records import (
     ShipmentStatus,
 )
 
+from ..backoffice.ship_by import ShipByRules
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
 
@@ -138,9 +139,12 @@ def plan_shipments(
     )
 
 
-async def fulfil_paid_order(sources: Sources, order: Order, now: datetime) -> list[Shipment]:
-    """Turn the order's stock hold into a sale and plan its parcels. Safe to run again: the
-    sale happens once (CONFIRMED -> SOLD) and an order is planned once."""
+async def fulfil_paid_order(
+    sources: Sources, order: Order, now: datetime, promises: ShipByRules | None = None
+) -> list[Shipment]:
+    """Turn the order's stock hold into a sale and plan its parcels, each with its ship-by
+    promise. Safe to run again: the sale happens once (CONFIRMED -> SOLD) and an order is
+    planned once."""
     inventory, catalog = sources.inventory, sources.catalog
     reservation = (await inventory.reservations_by_order_refs([order.order_ref])).get(
         order.order_ref
@@ -154,9 +158,24 @@ async def fulfil_paid_order(sources: Sources, order: Order, now: datetime) -> li
     bundle_ids = [pid for pid, p in products.items() if p.kind is ProductKind.BUNDLE]
     bundles = await catalog.bundle_items_by_product_ids(bundle_ids) if bundle_ids else {}
     plan = plan_shipments(lines, products, bundles, reservation.allocations if reservation else ())
-    return await sources.orders.create_shipments(
-        order.id, plan.shipments, plan.service_line_ids, now
-    )
+    rules = promises or ShipByRules()
+    product_of = {line.id: products.get(line.product_id) for line in lines}
+    promised = [
+        replace(
+            new,
+            ship_by=rules.deadline(
+                new.source,
+                now,
+                (
+                    p.presale.ships_from
+                    for p in (product_of.get(item.order_line_id) for item in new.lines)
+                    if p is not None and p.presale is not None
+                ),
+            ),
+        )
+        for new in plan.shipments
+    ]
+    return await sources.orders.create_shipments(order.id, promised, plan.service_line_ids, now)
 
 
 @dataclass(frozen=True, slots=True)

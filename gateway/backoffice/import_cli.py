@@ -38,8 +38,9 @@ async def run_import_command(
             sources, kind, path, file_name=path.name, actor=actor, now=now
         )
         if job.status is not ImportStatus.RUNNING:
+            before = "imported" if job.status is ImportStatus.COMPLETED else "refused"
             print(
-                f"{path.name} was imported before (job {job_id(kind, job)}): nothing applied",
+                f"{path.name} was {before} before (job {job_id(kind, job)}): nothing applied",
                 file=out,
             )
         else:

@@ -37,8 +37,8 @@ PERMISSIONS = {
     ImportKind.STOCK: Permission.MANAGE_STOCK,
 }
 CONTENT_TYPES = ("text/csv", "application/octet-stream", "text/plain")
-# Jobs running in this process (a reference keeps each task alive until it ends).
-_running: set[asyncio.Task[Any]] = set()
+# Jobs running in this process, per app's sources (a reference keeps each task alive).
+_running: dict[int, set[asyncio.Task[Any]]] = {}
 
 
 def _discard(path: Path) -> None:
@@ -151,14 +151,15 @@ async def import_endpoint(
     # A new job, or one that stopped half-way (this upload resumes it after its last
     # committed line; a run of it still going wins every batch it reaches first).
     task = asyncio.create_task(_run(sources, kind, spooled, job, actor, settings))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
+    running = _running.setdefault(id(sources), set())
+    running.add(task)
+    task.add_done_callback(running.discard)
     return JSONResponse({"job": job_json(kind, job)}, status_code=202)
 
 
-async def stop_running_imports() -> None:
+async def stop_running_imports(sources: Sources) -> None:
     """At shutdown: the jobs stay RUNNING and resume when their file is sent again."""
-    for task in list(_running):
+    for task in list(_running.pop(id(sources), ())):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -11,6 +11,7 @@ from sources.orders.records import ShipmentStatus
 from ..aftersales.appointments import complete_appointment
 from ..aftersales.payment import mark_paid
 from ..aftersales.shipments import ShipmentOutcome, mark_shipment
+from ..backoffice.ship_by import ShipByRules
 from ..schema.common import BadUserInput, Info
 from ..schema.errors import user_errors
 from ..schema.node import decode_int_id
@@ -53,7 +54,13 @@ def forget_order(info: Info, order: OrderRecord) -> None:
 
 async def order_mark_paid(info: Info, order_id: strawberry.ID) -> OrderPayload:
     ctx = info.context
-    outcome = await mark_paid(ctx.sources, pk(order_id, "Order"), actor=actor(info), now=ctx.now)
+    outcome = await mark_paid(
+        ctx.sources,
+        pk(order_id, "Order"),
+        actor=actor(info),
+        now=ctx.now,
+        promises=ShipByRules.from_settings(ctx.settings),
+    )
     if outcome.order is not None:
         forget_order(info, outcome.order)
     return OrderPayload(

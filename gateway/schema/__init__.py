@@ -16,6 +16,7 @@ from ..resolvers import backoffice as backoffice_resolvers
 from ..resolvers import bulk as bulk_resolvers
 from ..resolvers import cart as cart_resolvers
 from ..resolvers import catalog as catalog_resolvers
+from ..resolvers import deadlines as deadlines_resolvers
 from ..resolvers import imports as imports_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
@@ -25,6 +26,7 @@ from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
+from .deadlines import ShipmentDueConnection
 from .imports import ImportJob
 from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
@@ -74,6 +76,13 @@ class Query:
         extensions=staff_list(Permission.MANAGE_AFTER_SALES),
         description="Every after-sales request, oldest first (pass status: OPEN for the "
         "queue still to resolve); empty without MANAGE_AFTER_SALES.",
+    )
+    shipments_due: ShipmentDueConnection = strawberry.field(
+        resolver=deadlines_resolvers.shipments_due,
+        extensions=staff_list(Permission.MANAGE_ORDERS),
+        description="Parcels not yet shipped whose ship-by promise falls before `before`, "
+        "earliest first (`overdue` once it has passed), from one source (a warehouse code "
+        "or supplier:<id>) or all; empty without MANAGE_ORDERS.",
     )
     import_job: ImportJob | None = strawberry.field(
         resolver=imports_resolvers.import_job,

@@ -73,6 +73,19 @@ class OrderLine:
             raise RuntimeError(f"SKU {self.record.sku_id} is gone")
         return Sku.from_record(record)
 
+    @strawberry.field(
+        description="The ship-by promise of this line: the latest of the parcels carrying "
+        "it (null until the order is paid, and for service lines)."
+    )
+    async def ship_by(self, info: Info) -> datetime | None:
+        parcels = await info.context.loaders.orders.shipments.load(self.record.order_id)
+        promises = [
+            s.ship_by
+            for s in parcels
+            if s.ship_by is not None and any(i.order_line_id == self.record.id for i in s.lines)
+        ]
+        return max(promises) if promises else None
+
 
 @strawberry.type(description="One move of an order's status: who, when, why.")
 class OrderStatusChange:

@@ -68,6 +68,19 @@ class Shipment:
         viewer = info.context.viewer
         return where.label if any(viewer.has(p) for p in _SUPPLIER_VIEWERS) else "DROPSHIP"
 
+    @strawberry.field(
+        description="The promise: it leaves before this (from the handling-time rules when "
+        "the order was paid; null for parcels planned before promises existed)."
+    )
+    def ship_by(self) -> datetime | None:
+        return self.record.ship_by
+
+    @strawberry.field(description="Still PENDING past its ship-by time.")
+    def overdue(self, info: Info) -> bool:
+        promise = self.record.ship_by
+        pending = self.record.status.value == "PENDING"
+        return pending and promise is not None and promise < info.context.now
+
     @strawberry.field(description="The order lines with units in this parcel.")
     async def lines(self, info: Info) -> list[OrderLine]:
         lines = await _order_lines(info, self.record.order_id)

@@ -38,6 +38,8 @@ async def set_published_many(
             if key is not None:
                 stored = await replay(conn, m.IdempotencyKey, key.key, key.fingerprint, now)
                 if stored is not None:
+                    if len(stored["products"]) != len(changes):
+                        raise IdempotencyKeyReused(key.key)
                     found = await load(conn, [i for i in stored["products"] if i is not None])
                     return PublishBatch(
                         tuple(found.get(i) if i is not None else None for i in stored["products"]),

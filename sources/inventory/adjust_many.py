@@ -118,6 +118,8 @@ async def _adjust_once(
         if key is not None:
             stored = await replay(conn, m.IdempotencyKey, key.key, key.fingerprint, now)
             if stored is not None:
+                if len(stored["results"]) != len(changes):
+                    raise IdempotencyKeyReused(key.key)  # a fingerprint can only say so much
                 return StockBatch(
                     tuple(
                         StockAdjustment(

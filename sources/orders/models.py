@@ -237,6 +237,10 @@ class Shipment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The ship-by promise, from the handling-time rules when the order was paid.
+    ship_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_shipments_status_ship_by", "status", "ship_by"),)
 
 
 class ShipmentLine(Base):

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sources.common.db import Database
 from sources.common.idempotency import forget_expired
 
-from . import after_sales, after_sales_queries, appointments, payments
+from . import after_sales, after_sales_queries, appointments, deadlines, payments
 from . import ledger as ledger_module
 from . import models as m
 from . import shipments as shipments_module
@@ -29,6 +29,7 @@ from .records import (
     PaymentStage,
     ServiceAppointment,
     Shipment,
+    ShipmentDuePage,
     ShipmentStatus,
     ShippingLedgerLine,
 )
@@ -84,6 +85,18 @@ class OrderOperations:
 
     async def shipments_by_ids(self, ids: Sequence[int]) -> dict[int, Shipment]:
         return await shipments_module.shipments_by_ids(self.db, ids)
+
+    async def shipments_due(
+        self, *, before: datetime, source: str | None, first: int, after: str | None = None
+    ) -> ShipmentDuePage:
+        """PENDING parcels promised before ``before``, earliest first (see deadlines.py)."""
+        return await deadlines.shipments_due(
+            self.db, before=before, source=source, first=first, after=after
+        )
+
+    async def overdue_shipment_counts(self, now: datetime) -> dict[str, int]:
+        """Parcels past their ship-by time, per source label."""
+        return await deadlines.overdue_counts(self.db, now)
 
     async def appointments_by_order_ids(
         self, ids: Sequence[int]

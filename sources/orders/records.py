@@ -219,6 +219,7 @@ class ShipmentLine:
 class NewShipment:
     source: ShipmentSource
     lines: tuple[ShipmentLine, ...]
+    ship_by: datetime | None = None  # the promise to the buyer: leaves before this
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +234,17 @@ class Shipment:
     created_at: datetime
     shipped_at: datetime | None
     delivered_at: datetime | None
+    ship_by: datetime | None = None  # None: planned before ship-by promises existed
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentDuePage:
+    """PENDING parcels by deadline (earliest first), a keyset page of them."""
+
+    shipments: list[Shipment]
+    cursors: list[str]
+    has_next_page: bool
+    total_count: int
 
 
 @dataclass(frozen=True, slots=True)

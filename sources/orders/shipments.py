@@ -237,6 +237,7 @@ async def load_shipments(conn: AsyncConnection, where: ColumnElement[bool]) -> l
             created_at=row.created_at,
             shipped_at=row.shipped_at,
             delivered_at=row.delivered_at,
+            ship_by=row.ship_by,
         )
         for row in rows
     ]
@@ -270,6 +271,7 @@ async def _insert_plan(
                         "supplier_id": new.source.supplier_id,
                         "status": ShipmentStatus.PENDING.value,
                         "created_at": now,
+                        "ship_by": new.ship_by,
                     }
                     for new in shipments
                 ],

@@ -77,6 +77,8 @@ async def _set_once(
         if key is not None:
             stored = await replay(conn, m.IdempotencyKey, key.key, key.fingerprint, now)
             if stored is not None:
+                if len(stored["before"]) != len(changes):
+                    raise IdempotencyKeyReused(key.key)
                 return PriceBatch(tuple(_loaded(v) for v in stored["before"]), replayed=True)
         current: dict[tuple[int, str], Price] = {}
         if changes:

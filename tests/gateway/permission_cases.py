@@ -374,6 +374,15 @@ FIELD_CASES: dict[str, FieldCase] = {
         shows=lambda v: v is not None and v["totalCount"] >= 1 and len(v["edges"]) >= 1,
         hides=_empty_connection,
     ),
+    # The permission shop's paid order has a parcel to ship (see open_after_sales_request);
+    # test_shipping_deadlines.py checks the listing in depth.
+    "Query.shipmentsDue": FieldCase(
+        'query { guarded: shipmentsDue(before: "2100-01-01T00:00:00Z", first: 5)'
+        " { totalCount edges { node { id shipBy overdue } } } }",
+        lambda s: {},
+        shows=lambda v: v is not None and v["totalCount"] >= 1 and len(v["edges"]) >= 1,
+        hides=_empty_connection,
+    ),
     "Query.settlement": FieldCase(
         'query { guarded: settlement(from: "2000-01-01T00:00:00Z", to: "2001-01-01T00:00:00Z")'
         " { currency totals { paid { amount } } } }",
