@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test install dev seed serve lint typecheck pytest bench schema clean
+.PHONY: run run-distributed test install dev seed serve lint typecheck pytest pytest-remote bench schema clean
 
 $(UV):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -22,6 +22,11 @@ run: install
 	$(PY) -m gateway seed
 	$(PY) -m gateway serve
 
+## make run-distributed: the same shop, each source its own service (ports 8101-8104)
+run-distributed: install
+	$(PY) -m gateway seed
+	$(PY) -m gateway serve --spawn-sources
+
 seed: install
 	$(PY) -m gateway seed
 
@@ -29,7 +34,7 @@ serve: install
 	$(PY) -m gateway serve
 
 ## make test: dev dependencies, lint, types, the whole suite (PostgreSQL and Redis included)
-test: dev lint typecheck pytest
+test: dev lint typecheck pytest pytest-remote
 
 lint:
 	$(VENV)/bin/ruff check gateway sources tests bench
@@ -40,6 +45,14 @@ typecheck:
 
 pytest:
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The GraphQL tests that matter most, again with every source reached over HTTP.
+REMOTE_TESTS ?= tests/gateway/test_listing.py tests/gateway/test_cart.py \
+	tests/gateway/test_checkout_errors.py tests/gateway/test_checkout_orders.py \
+	tests/gateway/test_checkout_races.py tests/gateway/test_backoffice_order_view.py \
+	tests/gateway/test_order_lifecycle.py
+pytest-remote:
+	$(PY) -m pytest -q --sources=remote $(REMOTE_TESTS)
 
 ## make bench: benchmarks against a seeded shop (see README for the table)
 bench: dev
