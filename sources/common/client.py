@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -61,6 +62,7 @@ class RemoteSource:
         self.base_url = base_url.rstrip("/")
         self._errors = errors
         self._retries = retries
+        self._timeout_s = timeout_s
         self._backoff_s = backoff_s
         self._request_id = request_id
         self._slots = asyncio.Semaphore(concurrency)
@@ -96,6 +98,9 @@ class RemoteSource:
         if not is_read:
             headers["idempotency-key"] = uuid.uuid4().hex
         attempt = 0
+        # A write still running on the service (its first attempt timed out here) is waited
+        # for, not counted as a failure, for as long as the attempts together may take.
+        deadline = time.monotonic() + self._timeout_s * (self._retries + 1)
         while True:
             try:
                 async with self._slots:
@@ -103,13 +108,16 @@ class RemoteSource:
             except httpx.TransportError as exc:
                 if attempt >= self._retries:
                     raise RemoteSourceError(self.source, f"{path}: {exc!r}") from exc
+                attempt += 1
             else:
                 if response.status_code == 200:
                     return response.content
-                retry = response.status_code in RETRY_STATUSES or _in_progress(response)
-                if not retry or attempt >= self._retries:
+                if _in_progress(response) and time.monotonic() < deadline:
+                    await asyncio.sleep(random.uniform(0, self._backoff_s * 4))
+                    continue
+                if response.status_code not in RETRY_STATUSES or attempt >= self._retries:
                     raise self._failure(path, response)
-            attempt += 1
+                attempt += 1
             # Full jitter: a fleet of gateways retrying together does not stampede.
             await asyncio.sleep(random.uniform(0, self._backoff_s * 2**attempt))
 

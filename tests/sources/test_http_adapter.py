@@ -29,6 +29,7 @@ class StandIn:
 
     url: str = ""
     failures_left: int = 0
+    busy_left: int = 0
     delay_s: float = 0.0
     seen: list[dict[str, str]] = field(default_factory=list)
     in_flight: int = 0
@@ -48,6 +49,10 @@ def stand_in() -> Iterator[StandIn]:
             if state.failures_left > 0:
                 state.failures_left -= 1
                 return JSONResponse({"error": {"type": "Unavailable"}}, status_code=503)
+            if state.busy_left > 0:
+                state.busy_left -= 1
+                busy = {"type": "InProgress", "message": "the first attempt still runs"}
+                return JSONResponse({"error": busy}, status_code=409)
             method = request.path_params["method"]
             if method == "regions":
                 return Response(b"[]", media_type="application/json")
@@ -104,6 +109,18 @@ async def test_a_retried_write_carries_one_request_key(stand_in: StandIn) -> Non
     assert raised.value.cart_id == "c-1", "the domain error comes back as its own class"
     keys = {headers.get("idempotency-key") for headers in stand_in.seen}
     assert len(stand_in.seen) == 2 and len(keys) == 1 and None not in keys
+
+
+async def test_a_write_still_running_on_the_service_is_waited_for(stand_in: StandIn) -> None:
+    stand_in.busy_left = 5  # more than the retries: waiting is not failing
+    client = remote_client("orders", stand_in.url, retries=1, backoff_s=0.001)
+    try:
+        with pytest.raises(CartNotFound):
+            await client.attach_cart("c-1", 1, now=None)  # type: ignore[attr-defined]
+    finally:
+        await client.close()
+    assert len(stand_in.seen) == 6
+    assert len({headers["idempotency-key"] for headers in stand_in.seen}) == 1
 
 
 async def test_the_request_id_and_the_service_secret_go_along(stand_in: StandIn) -> None:
