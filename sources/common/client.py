@@ -22,7 +22,9 @@ is a :class:`RemoteSourceError`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -39,6 +41,13 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 
 def _no_request_id() -> str | None:
     return None
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # One context per process: building one (and loading the CA bundle) costs more than a
+    # hundred calls on loopback, and a gateway makes a client per source, tests one per test.
+    return ssl.create_default_context()
 
 
 class RemoteSource:
@@ -69,6 +78,7 @@ class RemoteSource:
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
+            verify=_tls(),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={
                 "authorization": f"Bearer {secret}",
