@@ -94,4 +94,4 @@ async def adapter_for(
         try:
             yield client
         finally:
-            await client.close()
+            await client.service.close()

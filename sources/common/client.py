@@ -85,6 +85,7 @@ class RemoteSource:
                 "content-type": "application/json",
             },
         )
+        self.service = ServiceHandle(self._http)
         for name, spec in interface_methods(interface).items():
             setattr(self, name, self._method(spec))
 
@@ -145,6 +146,15 @@ class RemoteSource:
             f"{path}: HTTP {response.status_code} {error.get('type')}: {error.get('message')}",
             status=response.status_code,
         )
+
+
+class ServiceHandle:
+    """What the gateway itself asks of a source's service beside the interface (kept off
+    RemoteSource, whose public methods are exactly the interface's: count_calls counts
+    every one of them as a source call)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
 
     async def readiness(self) -> str:
         """ "ok" when the service and its database answer, else why not."""

@@ -24,7 +24,13 @@ from sources.common.client import RemoteSource
 from sources.common.db import Database
 from sources.common.migrate import upgrade_source
 from sources.common.service import check_implementation, source_app
-from sources.common.wire import UnservableMethod, encode, interface_methods, read
+from sources.common.wire import (
+    UnservableMethod,
+    encode,
+    interface_methods,
+    public_methods,
+    read,
+)
 from sources.orders import models as m
 from sources.orders.api import OrdersSource
 from sources.orders.records import Address, Order, OrderStatus
@@ -150,7 +156,7 @@ async def remote_orders(orders_url: str) -> AsyncIterator[RemoteSource]:
     with source_service("orders", orders_url) as url:
         client = RemoteSource("orders", api.interface, api.errors, url, secret=SECRET)
         yield client
-        await client.close()
+        await client.service.close()
 
 
 async def test_records_come_back_exactly_as_the_store_returns_them(
@@ -211,6 +217,12 @@ def test_a_method_whose_types_cannot_travel_stops_the_service_at_start() -> None
         RemoteSource("orders", BrokenSource, APIS["orders"].errors, "http://x", secret=SECRET)
     with pytest.raises(UnservableMethod, match="variadic"):
         interface_methods(PositionalSource)
+
+
+def test_the_remote_client_offers_exactly_the_interface(
+    remote_orders: RemoteSource,
+) -> None:
+    assert public_methods(remote_orders) == set(interface_methods(OrdersSource))
 
 
 def test_every_store_method_is_declared_by_its_interface() -> None:
