@@ -5,6 +5,7 @@ is a configuration error, not a silent failure on the first request."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -73,3 +74,34 @@ def test_a_remote_source_needs_the_service_secret(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("INVENTORY_URL", "inventory:8102")
     with pytest.raises(ConfigurationError, match="INVENTORY_URL"):
         load_settings()
+
+
+def test_the_distributed_demo_serves_the_shop_from_four_source_processes(
+    sqlite_shop: dict[str, str],
+) -> None:
+    """What `gateway serve --spawn-sources` starts (on free ports here): four `gateway source
+    serve` processes, and a gateway pointed at them by their URLs and secret."""
+    from gateway.remote_settings import RemoteSettings
+    from gateway.source_service import start_sources
+    from tests.remote import free_port
+
+    env = {
+        **os.environ,
+        **{f"{name.upper()}_DATABASE_URL": url for name, url in sqlite_shop.items()},
+    }
+    spawned = start_sources(env, {name: free_port() for name in sqlite_shop})
+    try:
+        assert all(process.poll() is None for process in spawned.processes)
+        remote = RemoteSettings(
+            **{f"{name}_url": spawned.env[f"{name.upper()}_URL"] for name in sqlite_shop},
+            service_secret=spawned.env["GATEWAY_SERVICE_SECRET"],
+        )
+        settings = settings_for(sqlite_shop).model_copy(update={"remote": remote})
+        for gateway in _serve(settings):
+            result, calls = gateway.calls_during(LISTING, operation_name="Listing")
+            assert "errors" not in result, result["errors"]
+            assert len(result["data"]["products"]["edges"]) == 50
+            assert calls == LISTING_CALLS
+    finally:
+        spawned.stop()
+    assert all(process.poll() is not None for process in spawned.processes)
