@@ -7,7 +7,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 GRAPHIQL := gateway/graphiql
 NPM      ?= npm
 
-.PHONY: run test install dev node-deps seed serve lint typecheck pytest bench schema clean graphiql chromium
+.PHONY: run run-distributed test install dev node-deps seed serve lint typecheck pytest pytest-remote bench schema clean graphiql chromium
 
 $(UV):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -44,6 +44,11 @@ run: install
 	$(PY) -m gateway seed
 	$(PY) -m gateway serve
 
+## make run-distributed: the same shop, each source its own service (ports 8101-8104)
+run-distributed: install
+	$(PY) -m gateway seed
+	$(PY) -m gateway serve --spawn-sources
+
 seed: install
 	$(PY) -m gateway seed
 
@@ -51,7 +56,7 @@ serve: install
 	$(PY) -m gateway serve
 
 ## make test: dev dependencies, lint, types, the whole suite (PostgreSQL and Redis included)
-test: dev graphiql chromium node-deps lint typecheck pytest
+test: dev graphiql chromium node-deps lint typecheck pytest pytest-remote
 
 # npm packages of the GraphQL-over-HTTP audits (tests/http_audit), from its lock file.
 node-deps:
@@ -69,6 +74,15 @@ typecheck:
 
 pytest:
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The GraphQL tests that matter most, again with every source reached over HTTP (the whole
+# of tests/gateway would double its time; the 40-buyer races alone take minutes remote).
+REMOTE_TESTS ?= tests/gateway/test_listing.py tests/gateway/test_cart.py \
+	tests/gateway/test_checkout_errors.py tests/gateway/test_checkout_orders.py \
+	tests/gateway/test_backoffice_order_view.py \
+	tests/gateway/test_checkout_races.py::test_the_same_key_ten_times_at_once_places_one_order
+pytest-remote:
+	$(PY) -m pytest -q --sources=remote $(REMOTE_TESTS)
 
 ## make bench: benchmarks against a seeded shop (see README for the table)
 bench: dev

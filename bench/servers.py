@@ -40,7 +40,15 @@ VARIANT_ENV = {
     "cached": {"GATEWAY_BATCHING": "true", **_CACHES_ON},
 }
 # Inherited settings that would make runs differ from one shell to the next.
-SCRUBBED_PREFIXES = ("GATEWAY_", "CACHE_", "RESPONSE_CACHE_", "REDIS_", "PERSISTED_QUERIES")
+SCRUBBED_PREFIXES = (
+    "GATEWAY_",
+    "CACHE_",
+    "RESPONSE_CACHE_",
+    "REDIS_",
+    "PERSISTED_QUERIES",
+    "SOURCE_",
+    *(f"{name}_URL" for name in ("CATALOG", "INVENTORY", "PRICING", "ORDERS")),
+)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 

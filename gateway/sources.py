@@ -81,7 +81,7 @@ class Sources:
         status: dict[str, str] = {}
         for name in SOURCE_NAMES:
             if name in self.remotes:
-                status[name] = await self.remotes[name].readiness()
+                status[name] = await self.remotes[name].service.readiness()
                 continue
             try:
                 await self.databases[name].ping()
@@ -94,4 +94,4 @@ class Sources:
         for db in self.databases.values():
             await db.dispose()
         for remote in self.remotes.values():
-            await remote.close()
+            await remote.service.close()

@@ -182,7 +182,9 @@ def with_remote_sources(settings: Settings, services: ExitStack) -> Settings:
         f"{name}_url": services.enter_context(source_service(name, url))
         for name, url in settings.database_urls().items()
     }
-    remote = RemoteSettings(**urls, service_secret=SECRET)
+    # As patient as an embedded store (which has no timeout): the suite's races queue dozens
+    # of writers on one SQLite file, on a machine busy with other jobs.
+    remote = RemoteSettings(**urls, service_secret=SECRET, timeout_seconds=60)
     return settings.model_copy(update={"remote": remote})
 
 

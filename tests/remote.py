@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
 import uvicorn
@@ -50,23 +50,48 @@ def source_service(name: str, database_url: str, *, secret: str = SECRET) -> Ite
         thread.join(timeout=10)
 
 
+_shared: dict[tuple[str, str], tuple[ExitStack, str]] = {}
+
+
+def shared_service(name: str, database_url: str) -> str:
+    """A service kept for the session, for a database many tests use in turn."""
+    key = (name, database_url)
+    if key not in _shared:
+        stack = ExitStack()
+        _shared[key] = (stack, stack.enter_context(source_service(name, database_url)))
+    return _shared[key][1]
+
+
+def stop_shared_services() -> None:
+    for stack, _ in _shared.values():
+        stack.close()
+    _shared.clear()
+
+
 def remote_client(name: str, url: str, **options: Any) -> RemoteSource:
     api = APIS[name]
     return RemoteSource(name, api.interface, api.errors, url, secret=SECRET, **options)
 
 
 @asynccontextmanager
-async def adapter_for(adapter: str, name: str, store: Any) -> AsyncIterator[Any]:
+async def adapter_for(
+    adapter: str, name: str, store: Any, *, shared: bool = False
+) -> AsyncIterator[Any]:
     """``store`` itself (adapter "store"), or the HTTP adapter talking to a service over the
-    same database (adapter "http"). The client keeps ``db`` (the test's own connection to
-    that database), so a test inspects rows the same way with either adapter."""
+    same database (adapter "http"; ``shared``: the service outlives the test, for a database
+    the session reuses). The client keeps ``db`` (the test's own connection to that
+    database), so a test inspects rows the same way with either adapter."""
     if adapter == "store":
         yield store
         return
-    with source_service(name, store.db.url) as url:
+    with ExitStack() as stack:
+        if shared:
+            url = shared_service(name, store.db.url)
+        else:
+            url = stack.enter_context(source_service(name, store.db.url))
         client = remote_client(name, url)
         client.db = store.db  # type: ignore[attr-defined]
         try:
             yield client
         finally:
-            await client.close()
+            await client.service.close()

@@ -22,7 +22,10 @@ is a :class:`RemoteSourceError`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
+import ssl
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,6 +41,13 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 
 def _no_request_id() -> str | None:
     return None
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # One context per process: building one (and loading the CA bundle) costs more than a
+    # hundred calls on loopback, and a gateway makes a client per source, tests one per test.
+    return ssl.create_default_context()
 
 
 class RemoteSource:
@@ -61,18 +71,21 @@ class RemoteSource:
         self.base_url = base_url.rstrip("/")
         self._errors = errors
         self._retries = retries
+        self._timeout_s = timeout_s
         self._backoff_s = backoff_s
         self._request_id = request_id
         self._slots = asyncio.Semaphore(concurrency)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
+            verify=_tls(),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={
                 "authorization": f"Bearer {secret}",
                 "content-type": "application/json",
             },
         )
+        self.service = ServiceHandle(self._http)
         for name, spec in interface_methods(interface).items():
             setattr(self, name, self._method(spec))
 
@@ -96,6 +109,9 @@ class RemoteSource:
         if not is_read:
             headers["idempotency-key"] = uuid.uuid4().hex
         attempt = 0
+        # A write still running on the service (its first attempt timed out here) is waited
+        # for, not counted as a failure, for as long as the attempts together may take.
+        deadline = time.monotonic() + self._timeout_s * (self._retries + 1)
         while True:
             try:
                 async with self._slots:
@@ -103,13 +119,16 @@ class RemoteSource:
             except httpx.TransportError as exc:
                 if attempt >= self._retries:
                     raise RemoteSourceError(self.source, f"{path}: {exc!r}") from exc
+                attempt += 1
             else:
                 if response.status_code == 200:
                     return response.content
-                retry = response.status_code in RETRY_STATUSES or _in_progress(response)
-                if not retry or attempt >= self._retries:
+                if _in_progress(response) and time.monotonic() < deadline:
+                    await asyncio.sleep(random.uniform(0, self._backoff_s * 4))
+                    continue
+                if response.status_code not in RETRY_STATUSES or attempt >= self._retries:
                     raise self._failure(path, response)
-            attempt += 1
+                attempt += 1
             # Full jitter: a fleet of gateways retrying together does not stampede.
             await asyncio.sleep(random.uniform(0, self._backoff_s * 2**attempt))
 
@@ -127,6 +146,15 @@ class RemoteSource:
             f"{path}: HTTP {response.status_code} {error.get('type')}: {error.get('message')}",
             status=response.status_code,
         )
+
+
+class ServiceHandle:
+    """What the gateway itself asks of a source's service beside the interface (kept off
+    RemoteSource, whose public methods are exactly the interface's: count_calls counts
+    every one of them as a source call)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
 
     async def readiness(self) -> str:
         """ "ok" when the service and its database answer, else why not."""

@@ -39,6 +39,7 @@ log = logging.getLogger("sources.service")
 
 DOMAIN_ERROR = 409
 MAX_KEY_LENGTH = 128
+FORGET_EVERY = 1000
 
 
 def _error(status: int, kind: str, message: str) -> Response:
@@ -84,6 +85,7 @@ def source_app(
     store = make_store(db)
     check_implementation(name, interface, store)
     keys = RequestKeys(name, db)
+    claims = 0
 
     def endpoint(spec: MethodSpec) -> Callable[[Request], Awaitable[Response]]:
         method: Callable[..., Awaitable[Any]] = getattr(store, spec.name)
@@ -137,6 +139,10 @@ def source_app(
         async def run_once(
             key: str, body: bytes, run: Callable[[bytes], Awaitable[tuple[int, bytes]]]
         ) -> tuple[int, bytes]:
+            nonlocal claims
+            claims += 1
+            if claims % FORGET_EVERY == 0:  # keys past their retention, now and then
+                await keys.forget_expired(utcnow())
             claimed = await keys.claim(key, fingerprint(spec.name, body))
             if claimed.claim is Claim.REPLAY:
                 return claimed.status, claimed.body

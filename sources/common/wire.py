@@ -15,6 +15,7 @@ interface is read, i.e. when a service or client is built, never on the first ca
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -164,9 +165,11 @@ def method_spec(interface: type, name: str) -> MethodSpec:
     )
 
 
+@functools.cache
 def interface_methods(interface: type) -> dict[str, MethodSpec]:
     """Every public coroutine method the Protocol declares, checked; raises
-    :class:`UnservableMethod` for the first that cannot travel."""
+    :class:`UnservableMethod` for the first that cannot travel. Built once per interface
+    (the service and every client share the specs; msgspec decoders are thread-safe)."""
     names: dict[str, None] = {}
     for cls in reversed(interface.__mro__):
         if cls in (object, Protocol) or not getattr(cls, "_is_protocol", False):

@@ -172,7 +172,7 @@ def catalog_url(
 @pytest.fixture
 async def store(catalog_url: str, adapter: str) -> AsyncIterator[CatalogStore]:
     db = Database(catalog_url)
-    async with adapter_for(adapter, "catalog", CatalogStore(db)) as handle:
+    async with adapter_for(adapter, "catalog", CatalogStore(db), shared=True) as handle:
         yield handle
     await db.dispose()
 

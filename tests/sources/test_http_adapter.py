@@ -29,6 +29,7 @@ class StandIn:
 
     url: str = ""
     failures_left: int = 0
+    busy_left: int = 0
     delay_s: float = 0.0
     seen: list[dict[str, str]] = field(default_factory=list)
     in_flight: int = 0
@@ -48,6 +49,10 @@ def stand_in() -> Iterator[StandIn]:
             if state.failures_left > 0:
                 state.failures_left -= 1
                 return JSONResponse({"error": {"type": "Unavailable"}}, status_code=503)
+            if state.busy_left > 0:
+                state.busy_left -= 1
+                busy = {"type": "InProgress", "message": "the first attempt still runs"}
+                return JSONResponse({"error": busy}, status_code=409)
             method = request.path_params["method"]
             if method == "regions":
                 return Response(b"[]", media_type="application/json")
@@ -77,7 +82,7 @@ async def test_a_read_is_retried_until_the_service_answers(stand_in: StandIn) ->
     try:
         assert await client.regions() == []  # type: ignore[attr-defined]
     finally:
-        await client.close()
+        await client.service.close()
     assert len(stand_in.seen) == 3
     assert all("idempotency-key" not in headers for headers in stand_in.seen)
 
@@ -89,7 +94,7 @@ async def test_a_read_gives_up_after_its_retries_with_a_remote_error(stand_in: S
         with pytest.raises(RemoteSourceError, match="503"):
             await client.regions()  # type: ignore[attr-defined]
     finally:
-        await client.close()
+        await client.service.close()
     assert len(stand_in.seen) == 2
 
 
@@ -100,10 +105,22 @@ async def test_a_retried_write_carries_one_request_key(stand_in: StandIn) -> Non
         with pytest.raises(CartNotFound) as raised:
             await client.attach_cart("c-1", 1, now=None)  # type: ignore[attr-defined]
     finally:
-        await client.close()
+        await client.service.close()
     assert raised.value.cart_id == "c-1", "the domain error comes back as its own class"
     keys = {headers.get("idempotency-key") for headers in stand_in.seen}
     assert len(stand_in.seen) == 2 and len(keys) == 1 and None not in keys
+
+
+async def test_a_write_still_running_on_the_service_is_waited_for(stand_in: StandIn) -> None:
+    stand_in.busy_left = 5  # more than the retries: waiting is not failing
+    client = remote_client("orders", stand_in.url, retries=1, backoff_s=0.001)
+    try:
+        with pytest.raises(CartNotFound):
+            await client.attach_cart("c-1", 1, now=None)  # type: ignore[attr-defined]
+    finally:
+        await client.service.close()
+    assert len(stand_in.seen) == 6
+    assert len({headers["idempotency-key"] for headers in stand_in.seen}) == 1
 
 
 async def test_the_request_id_and_the_service_secret_go_along(stand_in: StandIn) -> None:
@@ -111,7 +128,7 @@ async def test_the_request_id_and_the_service_secret_go_along(stand_in: StandIn)
     try:
         await client.regions()  # type: ignore[attr-defined]
     finally:
-        await client.close()
+        await client.service.close()
     assert stand_in.seen[0]["x-request-id"] == "req-42"
     assert stand_in.seen[0]["authorization"].startswith("Bearer ")
 
@@ -122,7 +139,7 @@ async def test_a_burst_is_held_to_the_concurrency_limit(stand_in: StandIn) -> No
     try:
         await asyncio.gather(*(client.regions() for _ in range(8)))  # type: ignore[attr-defined]
     finally:
-        await client.close()
+        await client.service.close()
     assert len(stand_in.seen) == 8
     assert stand_in.most_in_flight == 2
 
@@ -136,4 +153,4 @@ async def test_a_slow_service_times_out_as_a_remote_error(stand_in: StandIn) -> 
             await client.regions()  # type: ignore[attr-defined]
         assert time.monotonic() - started < 0.9
     finally:
-        await client.close()
+        await client.service.close()

@@ -97,7 +97,8 @@ async def store(
                     for n in CUSTOMERS
                 ],
             )
-        async with adapter_for(adapter, "orders", OrdersStore(db)) as handle:
+        shared = request.param == "postgresql"  # one database for the session
+        async with adapter_for(adapter, "orders", OrdersStore(db), shared=shared) as handle:
             yield handle
     finally:
         await db.dispose()
