@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .cache.settings import CacheSettings
 from .ratelimit.settings import RateLimitSettings
+from .resilience.settings import ResilienceSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     ] = 64
     cache: Annotated[CacheSettings, Field(default_factory=CacheSettings)]
     rate_limit: Annotated[RateLimitSettings, Field(default_factory=RateLimitSettings)]
+    resilience: Annotated[ResilienceSettings, Field(default_factory=ResilienceSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
