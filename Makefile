@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test install dev node-deps seed serve lint typecheck pytest bench schema clean
+.PHONY: run test install dev node-deps fuzz soak seed serve lint typecheck pytest bench schema clean
 
 $(UV):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -47,6 +47,10 @@ typecheck:
 
 pytest:
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## make fuzz: the fuzzers at ten times the suite's example counts (FUZZ_SCALE)
+fuzz: dev
+	FUZZ_SCALE=$${FUZZ_SCALE:-10} $(PY) -m pytest -q -s -p no:randomly tests/fuzz
 
 ## make bench: benchmarks against a seeded shop (see README for the table)
 bench: dev

@@ -166,9 +166,21 @@ class PartialData(SchemaExtension):
         return {}
 
 
+def _source_failure(error: BaseException | None) -> SourceUnavailable | None:
+    """The SourceUnavailable behind an error, also inside a TaskGroup's exception group."""
+    if isinstance(error, SourceUnavailable):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _source_failure(inner)
+            if found is not None:
+                return found
+    return None
+
+
 def _coded(error: GraphQLError) -> GraphQLError:
-    original = error.original_error
-    if not isinstance(original, SourceUnavailable):
+    original = _source_failure(error.original_error)
+    if original is None:
         return error
     return GraphQLError(
         str(original),
@@ -176,3 +188,7 @@ def _coded(error: GraphQLError) -> GraphQLError:
         path=error.path,
         extensions={"code": SOURCE_UNAVAILABLE, "source": original.source, "retryable": True},
     )
+
+
+def is_source_failure(error: BaseException) -> bool:
+    return _source_failure(error) is not None

@@ -17,14 +17,15 @@ class ResilienceSettings(BaseSettings):
         env_file=None, extra="ignore", populate_by_name=True, frozen=True
     )
 
-    # Reads never wait on a lock (WAL, MVCC): a slow read is a sick source. Writes may
-    # queue behind others (SQLite's busy timeout is 30 s), so they get longer.
+    # Generous defaults: a call's time includes waiting for a pooled connection, which under
+    # a burst of checkouts on SQLite (writers queue on its 30 s busy timeout) is long and
+    # not a fault. A shop sets them to its latency budget (2 s is typical on PostgreSQL).
     read_timeout: Annotated[
         float, Field(gt=0, le=600, validation_alias=_env("SOURCE_READ_TIMEOUT_SECONDS"))
-    ] = 5.0
+    ] = 20.0
     write_timeout: Annotated[
         float, Field(gt=0, le=600, validation_alias=_env("SOURCE_WRITE_TIMEOUT_SECONDS"))
-    ] = 30.0
+    ] = 60.0
     breaker_failures: Annotated[
         int, Field(ge=1, le=1000, validation_alias=_env("SOURCE_BREAKER_FAILURES"))
     ] = 5

@@ -24,6 +24,7 @@ from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
 from .permissions import requires_permission, staff_list, staff_only
 from .pricing import Promotion
+from .scalars import SCALAR_OVERRIDES
 from .settlement import Settlement
 from .shipments import ServiceAppointmentPayload, ShipmentPayload
 
@@ -165,6 +166,7 @@ def build_schema(*, extensions: Sequence[type[SchemaExtension]] = ()) -> strawbe
         mutation=Mutation,
         types=[Product, Sku, Category, Promotion, Customer, Cart, Order, AfterSalesRequest],
         extensions=list(extensions),
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
     )
 
 
