@@ -52,6 +52,10 @@ pytest:
 fuzz: dev
 	FUZZ_SCALE=$${FUZZ_SCALE:-10} $(PY) -m pytest -q -s -p no:randomly tests/fuzz
 
+## make soak: three minutes of mixed load on PostgreSQL + Redis with faults (SOAK_ARGS)
+soak: dev
+	$(PY) -m bench.soak $(SOAK_ARGS)
+
 ## make bench: benchmarks against a seeded shop (see README for the table)
 bench: dev
 	$(PY) -m bench $(BENCH_ARGS)

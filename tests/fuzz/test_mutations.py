@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.invariants import violations
+from bench.invariants import violations
 from tests.fuzz.support import PRODUCTION_SECRET, WEIRD_TEXT, check_response, examples
 from tests.gateway.checkout_helpers import (
     CART_CREATE,
