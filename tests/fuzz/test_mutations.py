@@ -82,7 +82,7 @@ def tokens(shop: Shop) -> list[str]:
     return [shop.customer_token(n) for n in (1, 2, 3, 50)]  # 50 is blocked
 
 
-@examples(120)
+@examples(60)
 @given(data=st.data())
 def test_cart_and_checkout_inputs(
     shop: Shop, sku_ids: list[str], tokens: list[str], data: st.DataObject
@@ -140,7 +140,7 @@ PRICE_SET = """mutation($sku: ID!, $list: Decimal!, $sale: Decimal!) {
   priceSet(skuId: $sku, list: $list, sale: $sale) { sku { id } userErrors { code field } } }"""
 
 
-@examples(80)
+@examples(40)
 @given(data=st.data())
 def test_staff_stock_and_price_inputs(shop: Shop, sku_ids: list[str], data: st.DataObject) -> None:
     token = shop.staff_token("MANAGE_STOCK", "MANAGE_PRICES")

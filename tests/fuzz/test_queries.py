@@ -25,13 +25,13 @@ VALID = from_schema(SCHEMA, custom_scalars=CUSTOM_SCALARS, allow_x00=False)
 INVALID = from_schema(SCHEMA, custom_scalars=CUSTOM_SCALARS, mode=Mode.NEGATIVE)
 
 
-@examples(400)
+@examples(150)
 @given(query=VALID)
 def test_generated_queries_and_mutations(live: LiveGateway, query: str) -> None:
     check_response(live.client.post("/graphql", json={"query": query}))
 
 
-@examples(200)
+@examples(100)
 @given(query=INVALID)
 def test_generated_invalid_documents(live: LiveGateway, query: str) -> None:
     body = check_response(live.client.post("/graphql", json={"query": query}))
