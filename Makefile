@@ -7,7 +7,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 GRAPHIQL := gateway/graphiql
 NPM      ?= npm
 
-.PHONY: run run-distributed test install dev node-deps seed serve lint typecheck pytest pytest-remote bench schema clean graphiql chromium
+.PHONY: run run-distributed test install dev node-deps fuzz soak seed serve lint typecheck pytest pytest-remote bench schema clean graphiql chromium
 
 $(UV):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -83,6 +83,13 @@ REMOTE_TESTS ?= tests/gateway/test_listing.py tests/gateway/test_cart.py \
 	tests/gateway/test_checkout_races.py::test_the_same_key_ten_times_at_once_places_one_order
 pytest-remote:
 	$(PY) -m pytest -q --sources=remote $(REMOTE_TESTS)
+## make fuzz: the fuzzers at ten times the suite's example counts (FUZZ_SCALE)
+fuzz: dev
+	FUZZ_SCALE=$${FUZZ_SCALE:-10} $(PY) -m pytest -q -s -p no:randomly tests/fuzz
+
+## make soak: three minutes of mixed load on PostgreSQL + Redis with faults (SOAK_ARGS)
+soak: dev
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 ## make bench: benchmarks against a seeded shop (see README for the table)
 bench: dev

@@ -58,6 +58,8 @@ from .observability import (
     configure_logging,
 )
 from .ratelimit.limiter import RateLimiter, build_rate_limiter, rate_limit_extension
+from .resilience.degrade import PartialData, install_placeholders
+from .resilience.guard import guard_sources
 from .schema import build_schema
 from .settings import ConfigurationError, Settings
 from .sources import Sources
@@ -82,7 +84,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         cache: ReadThrough | None = None,
         rate_limiter: RateLimiter | None = None,
     ) -> None:
-        extensions: list[type[SchemaExtension]] = [OperationMetrics]
+        extensions: list[type[SchemaExtension]] = [OperationMetrics, PartialData]
         if settings.is_production:
             extensions.append(MaskInternalErrors)
         if not settings.field_suggestions:
@@ -94,10 +96,12 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         # (Factories: strawberry shares their LRU across requests, keyed by maxsize.)
         extensions.append(cast("type[SchemaExtension]", lambda: ParserCache(maxsize=1024)))
         extensions.append(cast("type[SchemaExtension]", lambda: ValidationCache(maxsize=1024)))
+        schema = build_schema(
+            extensions=extensions, execution_context_class=executor_class(settings.executor)
+        )
+        install_placeholders(schema._schema)
         super().__init__(
-            build_schema(
-                extensions=extensions, execution_context_class=executor_class(settings.executor)
-            ),
+            schema,
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
         )
@@ -278,6 +282,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     sources = sources or Sources.from_settings(settings)
     for store in sources.stores():
         metrics.count_calls(store)
+    guard_sources(sources, settings.resilience, metrics.registry)
     cache = build_cache(settings, metrics.registry)
     # Browsing reads listings through the cache; checkout, handed the same object, reads
     # every other method straight from the stores (see gateway/cache/browsing.py).

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from .metrics import Metrics, RequestStats, Stopwatch, current_request
+from .resilience.degrade import is_source_failure
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = structlog.get_logger("gateway.request")
@@ -141,7 +142,11 @@ class MaskInternalErrors(SchemaExtension):
         masked: list[GraphQLError] = []
         for error in result.errors:
             original = error.original_error
-            if original is None or isinstance(original, GraphQLError):
+            if (
+                original is None
+                or isinstance(original, GraphQLError)
+                or is_source_failure(original)
+            ):
                 masked.append(error)
                 continue
             log.error("unexpected error", request_id=request_id, exc_info=original)

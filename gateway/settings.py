@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .cache.settings import CacheSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
+from .resilience.settings import ResilienceSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
@@ -74,6 +75,7 @@ class Settings(BaseSettings):
     cache: Annotated[CacheSettings, Field(default_factory=CacheSettings)]
     remote: Annotated[RemoteSettings, Field(default_factory=RemoteSettings)]
     rate_limit: Annotated[RateLimitSettings, Field(default_factory=RateLimitSettings)]
+    resilience: Annotated[ResilienceSettings, Field(default_factory=ResilienceSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None

@@ -198,7 +198,13 @@ def _has_no_errors(body: bytes) -> bool:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
         return False
-    return isinstance(parsed, dict) and not parsed.get("errors") and "data" in parsed
+    # A response served from stale copies (a source down) must not outlive the outage.
+    return (
+        isinstance(parsed, dict)
+        and not parsed.get("errors")
+        and "data" in parsed
+        and "stale" not in (parsed.get("extensions") or {})
+    )
 
 
 def _matches(header: bytes, etag: str) -> bool:

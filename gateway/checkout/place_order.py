@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import orjson
+import structlog
 
 from sources.inventory.records import ReservationRequest, ReservationStatus
 from sources.orders.records import (
@@ -37,11 +38,13 @@ from sources.orders.records import (
 from sources.orders.store import CartClosed, CheckoutAttemptLost, PurchaseLimitReached
 
 from ..errors import Problem, UserErrorCode
+from ..resilience.errors import is_ambiguous
 from ..sources import Sources
 from .pricing import CartPricing, price
 from .snapshot import CartSnapshot, load_snapshot
 from .validation import price_changed, reservation_items, validate
 
+log = structlog.get_logger("gateway.checkout")
 WAIT_STEP_S = 0.05
 EXPIRED = UserErrorCode.INSUFFICIENT_STOCK
 CART_COMPLETED = UserErrorCode.CART_COMPLETED
@@ -166,29 +169,33 @@ async def _place(
             )
         return CheckoutResult(None, _shortage_problems(snapshot, reservation.shortages))
 
-    coupon_ids = [
-        pid for pid in _applied(pricing) if pricing.promotions[pid].coupon_code is not None
-    ]
-    if coupon_ids:
-        refused = await coupons.record_coupon_uses(
-            order_ref=order_ref, customer_id=customer_id, promotion_ids=coupon_ids, at=now
-        )
-        if refused:
-            await inventory.release_reservation(order_ref, now)
-            codes = ", ".join(str(pricing.promotions[pid].coupon_code) for pid in refused)
-            return _fail(
-                UserErrorCode.COUPON_USAGE_LIMIT_REACHED,
-                f"{codes}: this coupon has been used up",
-                "couponCodes",
+    try:
+        coupon_ids = [
+            pid for pid in _applied(pricing) if pricing.promotions[pid].coupon_code is not None
+        ]
+        if coupon_ids:
+            refused = await coupons.record_coupon_uses(
+                order_ref=order_ref, customer_id=customer_id, promotion_ids=coupon_ids, at=now
             )
+            if refused:
+                await inventory.release_reservation(order_ref, now)
+                codes = ", ".join(str(pricing.promotions[pid].coupon_code) for pid in refused)
+                return _fail(
+                    UserErrorCode.COUPON_USAGE_LIMIT_REACHED,
+                    f"{codes}: this coupon has been used up",
+                    "couponCodes",
+                )
 
-    # Confirm the hold before the order exists: if the sweeper took it back meanwhile, the
-    # buyer hears so and no cancelled order is left in their history. A hold already
-    # confirmed by a crashed attempt that this call took over stays as it is.
-    if reservation.status is not ReservationStatus.CONFIRMED:
-        if not await inventory.confirm_reservation(order_ref, now):
-            await coupons.release_coupon_uses(order_ref, now)
-            return _fail(EXPIRED, "the stock hold expired; please try again")
+        # Confirm the hold before the order exists: if the sweeper took it back meanwhile, the
+        # buyer hears so and no cancelled order is left in their history. A hold already
+        # confirmed by a crashed attempt that this call took over stays as it is.
+        if reservation.status is not ReservationStatus.CONFIRMED:
+            if not await inventory.confirm_reservation(order_ref, now):
+                await coupons.release_coupon_uses(order_ref, now)
+                return _fail(EXPIRED, "the stock hold expired; please try again")
+    except BaseException:  # a source failed before the order existed: nothing to keep
+        await _undo(sources, order_ref, now)
+        raise
 
     try:
         order = await orders.create_order(
@@ -206,15 +213,25 @@ async def _place(
     except CheckoutAttemptLost:  # the sweeper judged this attempt abandoned
         await _undo(sources, order_ref, now)
         return _fail(EXPIRED, "the checkout took too long; please try again")
-    except BaseException:
-        await _undo(sources, order_ref, now)
+    except BaseException as exc:
+        # Timed out or cut off mid-call, the order may exist: releasing its stock would
+        # leave an order without a reservation. The attempt stays; a retry with the same
+        # key finds the order or takes the attempt over, and the sweeper releases the hold
+        # of an attempt that never became an order.
+        if not is_ambiguous(exc):
+            await _undo(sources, order_ref, now)
         raise
     return CheckoutResult(order, [])
 
 
 async def _undo(sources: Sources, order_ref: str, now: datetime) -> None:
-    await sources.pricing.release_coupon_uses(order_ref, now)
-    await sources.inventory.release_reservation(order_ref, now)
+    """Best effort, one step at a time: a release that fails (its source is down) is left
+    to the sweeper, and does not keep the other from running."""
+    for release in (sources.pricing.release_coupon_uses, sources.inventory.release_reservation):
+        try:
+            await release(order_ref, now)
+        except Exception as exc:
+            log.warning("checkout undo left to the sweeper", order_ref=order_ref, error=repr(exc))
 
 
 def _limit_problems(snapshot: CartSnapshot, sku_ids: list[int]) -> list[Problem]:

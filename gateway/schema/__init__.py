@@ -32,6 +32,7 @@ from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
 from .permissions import requires_permission, staff_list, staff_only
 from .pricing import Promotion
+from .scalars import SCALAR_OVERRIDES
 from .settlement import Settlement
 from .shipments import ServiceAppointmentPayload, ShipmentPayload
 
@@ -211,6 +212,7 @@ def build_schema(
         types=[Product, Sku, Category, Promotion, Customer, Cart, Order, AfterSalesRequest],
         extensions=list(extensions),
         execution_context_class=execution_context_class,
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
     )
 
 

@@ -1,0 +1,164 @@
+"""A guard around every source call: a timeout, a circuit breaker per source, one retry of
+a read whose pooled connection died, and (catalog) the last good answer when the source
+fails. Wraps whatever object gateway/sources.py built (embedded store or remote client),
+method by method, like gateway/metrics.py counts them.
+
+A failure the guard recognises as an outage (gateway/resilience/errors.py) becomes
+``SourceUnavailable``; any other exception (a bug, a conflict) passes through untouched
+and does not count against the source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter
+
+from ..cache.breaker import CircuitBreaker
+from .degrade import Degradation, current_degradation, stale_allowed
+from .errors import SourceUnavailable, is_disconnect, is_outage
+from .settings import ResilienceSettings
+from .stale import MISSING, StaleCopies
+
+log = structlog.get_logger("gateway.resilience")
+
+# Read methods by name (every store speaks in these shapes). Anything else is treated as a
+# write: the longer timeout, no retry, no stale copy.
+READ_METHOD = re.compile(
+    r"(_by_|^list_|^all_|^live_|^low_stock$|^regions$|^warehouses$|^coupon_usage$"
+    r"|^purchased_|^orders_for_|^products_in_|^promotions_for_)"
+)
+# Sources whose reads may be answered from the last good copy while they are down:
+# browsing data only (checkout never gets stale answers: see degrade.stale_allowed).
+STALE_SOURCES = frozenset({"catalog"})
+
+
+class GuardMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.failures = Counter(
+            "gateway_source_failures",
+            "Source calls that failed as an outage, by source and reason",
+            ["source", "reason"],
+            registry=registry,
+        )
+        self.stale = Counter(
+            "gateway_source_stale_answers",
+            "Source calls answered from the last good copy, by source",
+            ["source"],
+            registry=registry,
+        )
+
+
+class SourceGuard:
+    def __init__(
+        self,
+        source: str,
+        settings: ResilienceSettings,
+        metrics: GuardMetrics,
+        *,
+        stale: StaleCopies | None,
+    ) -> None:
+        self.source = source
+        self.settings = settings
+        self.metrics = metrics
+        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset)
+        self.stale = stale
+
+    def wrap(self, name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        is_read = bool(READ_METHOD.search(name))
+        timeout = self.settings.read_timeout if is_read else self.settings.write_timeout
+        stale = self.stale if is_read else None
+
+        @functools.wraps(method)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            return await self.call(name, method, args, kwargs, timeout, is_read, stale)
+
+        return guarded
+
+    async def call(
+        self,
+        name: str,
+        method: Callable[..., Awaitable[Any]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        limit_s: float,
+        is_read: bool,
+        stale: StaleCopies | None,
+    ) -> Any:
+        if not self.breaker.allow():
+            return self._unavailable(name, args, kwargs, stale, "circuit open", None)
+        try:
+            try:
+                async with asyncio.timeout(limit_s):
+                    result = await method(*args, **kwargs)
+            except Exception as exc:
+                if not (is_read and is_disconnect(exc)):
+                    raise
+                # The pool dropped the dead connection: an idempotent read goes again.
+                async with asyncio.timeout(limit_s):
+                    result = await method(*args, **kwargs)
+        except Exception as exc:
+            if not is_outage(exc):
+                self.breaker.succeeded()  # it answered: a conflict or a bug, not an outage
+                raise
+            self.breaker.failed()
+            reason = "timeout" if isinstance(exc, TimeoutError) else "error"
+            return self._unavailable(name, args, kwargs, stale, reason, exc)
+        self.breaker.succeeded()
+        if stale is not None:
+            stale.remember(name, args, kwargs, result)
+        return result
+
+    def _unavailable(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        stale: StaleCopies | None,
+        reason: str,
+        error: BaseException | None,
+    ) -> Any:
+        self.metrics.failures.labels(self.source, reason).inc()
+        degradation = current_degradation.get()
+        if stale is not None and stale_allowed.get():
+            copy = stale.recall(name, args, kwargs)
+            if copy is not MISSING:
+                self.metrics.stale.labels(self.source).inc()
+                if degradation is not None:
+                    degradation.stale.add(self.source)
+                return copy
+        if degradation is not None:
+            degradation.unavailable.add(self.source)
+        log.warning(
+            "source unavailable",
+            source=self.source,
+            method=name,
+            reason=reason,
+            error=repr(error) if error is not None else None,
+        )
+        raise SourceUnavailable(self.source, reason) from error
+
+
+def guard_sources(sources: Any, settings: ResilienceSettings, registry: CollectorRegistry) -> None:
+    """Wrap every public coroutine method of each source object, in place."""
+    metrics = GuardMetrics(registry)
+    for store in sources.stores():
+        source = store.source
+        stale = (
+            StaleCopies(settings.stale_max_entries)
+            if source in STALE_SOURCES and settings.stale_max_entries > 0
+            else None
+        )
+        guard = SourceGuard(source, settings, metrics, stale=stale)
+        for name, method in inspect.getmembers(store, inspect.iscoroutinefunction):
+            if not name.startswith("_"):
+                setattr(store, name, guard.wrap(name, method))
+
+
+__all__ = ["Degradation", "SourceGuard", "guard_sources"]

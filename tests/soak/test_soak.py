@@ -1,0 +1,29 @@
+"""The soak's short version (30 s; `make soak` runs three minutes): mixed storefront load on
+PostgreSQL and a private Redis that is killed and restarted, every database connection
+terminated once; afterwards the shop adds up (see bench/soak.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from bench.soak import run_soak
+from tests.conftest import require_postgres
+
+
+def test_thirty_seconds_of_mixed_load_with_faults_loses_nothing() -> None:
+    require_postgres()
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required in CI")
+        pytest.skip("redis-server is not installed")
+    result = run_soak(seconds=30, users=4, products=100)
+    print("\n" + result.report())
+    assert not result.violations, result.violations
+    assert not any(status >= 500 for status in result.tally.statuses), result.report()
+    assert result.counts["units_ordered"] == result.counts["units_held_or_sold"], result.counts
+    assert result.counts["holds_pending"] == 0, result.counts
+    assert result.tally.orders > 0, result.report()
+    assert len(result.chaos) == 3, result.chaos
