@@ -348,6 +348,14 @@ def test_a_thousand_item_bulk_costs_one_call_per_source_method(
         "catalog.update_listings": 1,
         "catalog.products_by_ids": 1,
     }
+    spare = list(samples.spare_products)
+    publish = [{"productId": spare[i % len(spare)], "published": True} for i in range(1000)]
+    payload, calls = uncached.calls_during(
+        PUBLISH, {"items": publish}, token=sqlite_office.products
+    )
+    assert "errors" not in payload, payload["errors"]
+    assert all(r["applied"] for r in payload["data"]["productPublishBulk"]["results"])
+    assert calls == {"catalog.set_published_many": 1}
 
 
 def test_a_bulk_price_change_drops_the_cached_copies_of_exactly_its_skus(

@@ -133,6 +133,11 @@ def arguments_for(
         "Query.nodes": ["ids: [" + ", ".join(f'"{i}"' for i in ids.all()) + "]"],
         "Query.lowStock": ["threshold: 1000000, first: 5"],
         "Query.settlement": ['from: "2000-01-01T00:00:00Z", to: "2000-12-31T00:00:00Z"'],
+        "Query.shipmentsDue": ['before: "2100-01-01T00:00:00Z", first: 5'],
+        "Query.importJob": [
+            f'id: "{global_id("PriceImport", 1)}"',
+            f'id: "{global_id("StockImport", 1)}"',
+        ],
         "Category.products": ["first: 10"],
     }
     if coordinate in table:
