@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sources.catalog.records import Sku
 from sources.common.batches import BatchRefusal, ImportProgress, RowError
-from sources.common.import_jobs import ImportJob, ImportJobs, ImportStatus, NewImportJob
+from sources.common.import_jobs import ImportJob, ImportJobsSource, ImportStatus, NewImportJob
 from sources.inventory.adjust_many import StockChange
 from sources.pricing.records import PriceChange
 
@@ -83,7 +83,7 @@ def file_facts(path: Path) -> FileFacts:
     return FileFacts(digest.hexdigest(), max(0, lines - 1))
 
 
-def jobs_store(sources: Sources, kind: ImportKind) -> ImportJobs:
+def jobs_store(sources: Sources, kind: ImportKind) -> ImportJobsSource:
     return sources.pricing if kind is ImportKind.PRICES else sources.inventory
 
 

@@ -12,15 +12,19 @@ from decimal import Decimal
 from typing import Protocol
 
 from sources.common.audit import AuditRecord
+from sources.common.batches import BatchKey
 from sources.common.wire import read
 
 from .records import (
     BundleItem,
     Category,
+    ListingUpdate,
     Product,
     ProductFilter,
     ProductPage,
     ProductSort,
+    PublishBatch,
+    PublishChange,
     Sku,
     Supplier,
 )
@@ -40,6 +44,10 @@ class CatalogSource(Protocol):
 
     @read
     async def skus_by_ids(self, ids: Sequence[int]) -> dict[int, Sku]: ...
+
+    @read
+    async def skus_by_codes(self, codes: Sequence[str]) -> dict[str, Sku]:
+        """SKUs by their code (what warehouse and price files name them by)."""
 
     @read
     async def skus_by_product_ids(self, product_ids: Sequence[int]) -> dict[int, list[Sku]]: ...
@@ -102,3 +110,17 @@ class CatalogSource(Protocol):
     ) -> dict[int, ProductPage]:
         """The newest published products under each category (subcategories included),
         one page per category, for all categories in one query (a window per category)."""
+
+    async def set_published_many(
+        self,
+        changes: Sequence[PublishChange],
+        *,
+        actor: str,
+        now: datetime,
+        atomic: bool = False,
+        key: BatchKey | None = None,
+    ) -> PublishBatch:
+        """Publish or unpublish many products in one transaction, audited per item."""
+
+    async def update_listings(self, updates: Sequence[ListingUpdate]) -> None:
+        """Refresh many listing projections at once (see update_listing)."""

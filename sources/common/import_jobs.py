@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Integer, String, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .batches import ImportMovedOn, ImportProgress, RowError
 from .db import Database
 from .types import UTCDateTime
+from .wire import read
 
 MAX_ERRORS_KEPT = 100_000  # per job: a file of nothing but bad rows still has a bounded trail
 
@@ -228,6 +229,27 @@ async def row_errors(
         has_next_page=len(rows) > first,
         total_count=int(total),
     )
+
+
+class ImportJobsSource(Protocol):
+    """The import-job methods of a source that owns importable data (pricing, inventory):
+    the part of their interfaces ``gateway import`` and the upload endpoint speak to."""
+
+    async def start_import_job(self, new: NewImportJob, now: datetime) -> ImportJob:
+        """The job for this file's bytes: new, or the one an earlier run started."""
+
+    @read
+    async def import_jobs_by_ids(self, ids: Sequence[int]) -> dict[int, ImportJob]: ...
+
+    async def finish_import_job(
+        self, job_id: int, status: ImportStatus, message: str, now: datetime
+    ) -> None:
+        """RUNNING -> COMPLETED or FAILED, once."""
+
+    @read
+    async def import_row_errors(
+        self, job_id: int, first: int, after: int | None = None
+    ) -> RowErrorPage: ...
 
 
 class ImportJobs:

@@ -8,9 +8,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sources.common.audit import AuditRecord
+from sources.common.batches import BatchKey, ImportProgress
+from sources.common.import_jobs import ImportJobsSource
 from sources.common.wire import read
 
 from .adjust import StockAdjustment
+from .adjust_many import StockBatch, StockChange
 from .records import (
     LowStockPage,
     Reservation,
@@ -24,7 +27,7 @@ from .reservations import SWEEP_BATCH
 ERRORS: tuple[type[Exception], ...] = ()
 
 
-class InventorySource(Protocol):
+class InventorySource(ImportJobsSource, Protocol):
     source: str
 
     @read
@@ -92,3 +95,15 @@ class InventorySource(Protocol):
     async def reservations_by_order_refs(
         self, order_refs: Sequence[str]
     ) -> dict[str, Reservation]: ...
+
+    async def adjust_stock_many(
+        self,
+        changes: Sequence[StockChange],
+        *,
+        actor: str,
+        now: datetime,
+        atomic: bool = False,
+        key: BatchKey | None = None,
+        progress: ImportProgress | None = None,
+    ) -> StockBatch:
+        """Many stock adjustments in one transaction, each never below what is reserved."""

@@ -42,6 +42,7 @@ from .records import (
     Region,
     ServiceAppointment,
     Shipment,
+    ShipmentDuePage,
     ShipmentStatus,
     ShippingLedgerLine,
     StaffMember,
@@ -281,3 +282,13 @@ class OrdersSource(Protocol):
     async def shipping_ledger(
         self, *, created_from: datetime, created_to: datetime
     ) -> list[ShippingLedgerLine]: ...
+
+    @read
+    async def shipments_due(
+        self, *, before: datetime, source: str | None, first: int, after: str | None = None
+    ) -> ShipmentDuePage:
+        """PENDING parcels promised before ``before``, earliest first."""
+
+    @read
+    async def overdue_shipment_counts(self, now: datetime) -> dict[str, int]:
+        """Parcels past their ship-by time, per source label."""

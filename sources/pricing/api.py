@@ -9,15 +9,17 @@ from decimal import Decimal
 from typing import Protocol
 
 from sources.common.audit import AuditRecord
+from sources.common.batches import BatchKey, ImportProgress
+from sources.common.import_jobs import ImportJobsSource
 from sources.common.wire import read
 
 from .engine import CouponUsage
-from .records import Price, Promotion
+from .records import Price, PriceBatch, PriceChange, Promotion
 
 ERRORS: tuple[type[Exception], ...] = ()
 
 
-class PricingSource(Protocol):
+class PricingSource(ImportJobsSource, Protocol):
     source: str
 
     @read
@@ -87,3 +89,14 @@ class PricingSource(Protocol):
 
     async def release_coupon_uses(self, order_ref: str, at: datetime) -> int:
         """Give an order's coupon uses back, exactly once; returns how many were released."""
+
+    async def set_prices(
+        self,
+        changes: Sequence[PriceChange],
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+        progress: ImportProgress | None = None,
+    ) -> PriceBatch:
+        """Many prices in one transaction, audited per item (bulk writes and imports)."""
