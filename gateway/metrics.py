@@ -7,10 +7,11 @@ what reveals an N+1: a listing of 50 products must not make 50 calls.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
@@ -19,6 +20,21 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+# Set while the gateway asks a source for itself (a /metrics scrape), not for a request:
+# such calls stay out of gateway_source_calls_total, which must read as what requests cost.
+_housekeeping: ContextVar[bool] = ContextVar("housekeeping", default=False)
+
+
+@contextlib.contextmanager
+def housekeeping_calls() -> Iterator[None]:
+    """Source calls made inside are not counted (they still pass every other guard)."""
+    token = _housekeeping.set(True)
+    try:
+        yield
+    finally:
+        _housekeeping.reset(token)
 
 
 @dataclass
@@ -88,6 +104,8 @@ class Metrics:
 
         @functools.wraps(method)
         async def counted(*args: P.args, **kwargs: P.kwargs) -> R:
+            if _housekeeping.get():
+                return await method(*args, **kwargs)
             counter.inc()
             stats = current_request.get()
             if stats is not None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from ..metrics import housekeeping_calls
 from ..sources import Sources
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,11 @@ class OverdueShipments:
 
     async def refresh(self, sources: Sources, now: datetime | None = None) -> None:
         # A scrape is not a request: it stays out of gateway_source_calls_total (it would
-        # show in every before/after reading of that counter), so call the store unwrapped.
-        method = sources.orders.overdue_shipment_counts
-        count = getattr(method, "__wrapped__", method)
+        # show in every before/after reading of that counter), but keeps the source's
+        # timeout and breaker, so a dead orders source cannot hang /metrics.
         try:
-            counts = await count(now or datetime.now(UTC))
+            with housekeeping_calls():
+                counts = await sources.orders.overdue_shipment_counts(now or datetime.now(UTC))
         except Exception:  # the orders source is down: /metrics still answers (last values)
             log.warning("overdue shipments: the orders source did not answer", exc_info=True)
             return
