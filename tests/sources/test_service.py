@@ -11,7 +11,6 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Protocol
 
 import httpx
@@ -41,9 +40,9 @@ NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 MEMORY = "sqlite+aiosqlite:///:memory:"
 
 
-@pytest.fixture
-def orders_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
+@pytest.fixture(scope="module")
+def orders_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('service')}/orders.db"
 
     async def build() -> None:
         db = Database(url)
@@ -60,9 +59,10 @@ def orders_url(tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served(orders_url: str) -> Iterator[str]:
-    """`gateway source serve orders` as its own process, on a free port."""
+    """`gateway source serve orders` as its own process, on a free port (one per module:
+    starting a process is the slow part)."""
     port = free_port()
     env = {
         **os.environ,
