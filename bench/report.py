@@ -199,7 +199,9 @@ def summary_table(run: RunResult, scenarios: list[str], concurrencies: list[int]
         for conc in concurrencies:
             row = [SCENARIOS[scenario].title, str(conc)]
             for r in run.configs:
-                ratios = [_gateway_ratio(r, scenario, b, conc) for b in ("standard", "n+1", "floor")]
+                ratios = [
+                    _gateway_ratio(r, scenario, b, conc) for b in ("standard", "n+1", "floor")
+                ]
                 row.append(" / ".join(ratios))
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

@@ -153,6 +153,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         pending: list[Awaitable[Any]] = []
         pending_jobs: list[int] = []
         for object_plan, batch in work.items():
+            if not batch[0]:  # a position reached by no object this time
+                continue
             if self._nulled or self._root_nulled:
                 batch = self._alive(batch)
                 if not batch[0]:
@@ -302,7 +304,11 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         checked = object_plan.is_type_of is not None
         values, child_dicts, child_slots = self._pending(object_plan)
         for d, slot, result in zip(dicts, slots, results, strict=True):
-            if result is None or (checked and known.get(type(result)) is not True):
+            if (
+                result is None
+                or isinstance(result, Exception)
+                or (checked and known.get(type(result)) is not True)
+            ):
                 try:  # null, an error, or a class not seen yet: the general way
                     d[name] = self._complete(plan.completion, result, d, name, slot, plan, True)
                 except Exception as exc:

@@ -102,7 +102,7 @@ class Harness:
 
     def __init__(self, urls: dict[str, str]) -> None:
         self.runner = asyncio.Runner()
-        self.settings = settings_for(urls)
+        self.settings = settings_for(urls, max_page_size=250)  # the large bench screen
         self.metrics = Metrics()
         self.sources = Sources.from_settings(self.settings)
         for store in self.sources.stores():
