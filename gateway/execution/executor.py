@@ -116,7 +116,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         if root_type is None:
             raise Unsupported("no query type")
         document = self.operation  # one operation node per (document, operation name)
-        names = self.plans.directive_variables(cast(Any, document))
+        fragments = list(self.fragment_definitions.values())
+        names = self.plans.directive_variables(document, fragments)
         coerced = self.variable_values.coerced
         key = (id(self.schema), id(document), tuple(coerced.get(n) for n in names))
         plan = self.plans.get(key, self.schema, document)

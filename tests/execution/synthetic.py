@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import strawberry
+from strawberry.extensions import ParserCache
 
 from gateway.execution.batch import batch_field
 
@@ -161,6 +162,11 @@ class Query:
 
 
 def build(executor_class: Any) -> strawberry.Schema:
+    # A parser cache, as the app has: a repeated document is the same object, so the
+    # executor's plan cache is exercised too.
     return strawberry.Schema(
-        query=Query, types=[Leaf, Item], execution_context_class=executor_class
+        query=Query,
+        types=[Leaf, Item],
+        execution_context_class=executor_class,
+        extensions=[lambda: ParserCache(maxsize=256)],
     )

@@ -97,3 +97,13 @@ def test_directives_with_variables_pick_the_plan_per_value() -> None:
     for a in (True, False):
         for b in (True, False):
             check(Operation(text, {"a": a, "b": b}))
+
+
+def test_directives_inside_named_fragments_pick_the_plan_per_value() -> None:
+    text = (
+        "query Q($a: Boolean!) { items(count: 2) { ...F } }"
+        " fragment F on Item { n name @include(if: $a) ...G }"
+        " fragment G on Item { shade @skip(if: $a) }"
+    )
+    for a in (True, False, True):
+        check(Operation(text, {"a": a}))
