@@ -339,6 +339,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--profile-only", action="store_true", help="only the profile, no HTTP benchmarks"
     )
     parser.add_argument(
+        "--executors",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compare the executors in-process: CPU per execution, peak memory (default on)",
+    )
+    parser.add_argument(
+        "--executors-only", action="store_true", help="only the in-process executor comparison"
+    )
+    parser.add_argument(
         "--profile-requests", type=int, default=50, help="listing requests profiled"
     )
     parser.add_argument(
@@ -359,7 +368,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.max_cell_seconds = 6.0 if quick else 15.0
     if args.profile is None:
         args.profile = not quick
-    args.profile = args.profile or args.profile_only
+    args.profile = (args.profile or args.profile_only) and not args.executors_only
     args.scenarios = list(dict.fromkeys(args.scenarios))
     args.variants = [v for v in servers.VARIANTS if v == "gateway" or v in args.variants]
     args.concurrency = sorted(set(args.concurrency))
@@ -404,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         shops[backend] = shop
 
-    if not args.profile_only:
+    if not (args.profile_only or args.executors_only):
         for shop in shops.values():
             for latency in args.source_latency_ms:
                 try:
@@ -416,6 +425,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "with everything else on it); try a smaller --pool-size"
                         )
                     raise
+
+    if args.executors:
+        from .executor import measure, section
+
+        shop = shops.get("sqlite") or asyncio.run(prepare("sqlite", args.products))
+        runs = 5 if args.quick else 20
+        log(f"the executors in-process ({runs} executions per screen)")
+        run.executors = section(measure(shop, args.scenarios, runs))
 
     if args.profile:
         from .profile import profile_listing

@@ -42,6 +42,7 @@ from sources.pricing.records import Price, Promotion
 Json = dict[str, Any]
 
 LISTING_SIZE = 50
+LARGE_SIZE = 250  # bench.queries.LARGE_SIZE
 CATEGORY_PAGE_SIZE = 5
 
 
@@ -163,6 +164,36 @@ class Handwritten:
                 }
             }
         }
+
+    async def large(self) -> Json:
+        page = await self.catalog.list_products(
+            first=LARGE_SIZE, filter=ProductFilter(), sort=ProductSort.NEWEST
+        )
+        skus_by_product = await self.catalog.skus_by_product_ids([p.id for p in page.products])
+        sku_ids = ids_of(s for skus in skus_by_product.values() for s in skus)
+        prices, stock = await asyncio.gather(
+            self.pricing.prices_by_sku_ids(sku_ids, self.currency),
+            self.inventory.stock_by_sku_ids(sku_ids),
+        )
+        edges = [
+            {
+                "node": {
+                    "id": gid("Product", product.id),
+                    "name": product.name,
+                    "skus": [
+                        {
+                            "id": gid("Sku", s.id),
+                            "code": s.code,
+                            "price": sku_price(s, prices),
+                            "stock": stock_level(stock[s.id]),
+                        }
+                        for s in skus_by_product.get(product.id, [])
+                    ],
+                }
+            }
+            for product in page.products
+        ]
+        return {"data": {"products": {"edges": edges}}}
 
     async def detail(self, slug: str) -> Json:
         now = datetime.now(UTC)
@@ -345,6 +376,9 @@ def create_app(settings: Settings | None = None, *, sources: Sources | None = No
     async def listing(_: Request) -> Response:
         return _json(await handwritten.listing())
 
+    async def large(_: Request) -> Response:
+        return _json(await handwritten.large())
+
     async def product(request: Request) -> Response:
         return _json(await handwritten.detail(request.query_params["slug"]))
 
@@ -365,6 +399,7 @@ def create_app(settings: Settings | None = None, *, sources: Sources | None = No
     return Starlette(
         routes=[
             Route("/listing", listing),
+            Route("/large", large),
             Route("/product", product),
             Route("/categories", categories),
             Route("/healthz", healthz),

@@ -36,6 +36,15 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("aiodataloader", ("/aiodataloader",)),
     ("SQLAlchemy (compile, execute, rows)", ("/sqlalchemy/",)),
     ("DB driver (aiosqlite / asyncpg)", ("/aiosqlite/", "/asyncpg/", "sqlite3")),
+    (
+        "breadth-first executor (gateway/execution/executor.py, plan.py)",
+        (
+            "/gateway/execution/executor.py",
+            "/gateway/execution/plan.py",
+        ),
+    ),
+    ("batch forms (gateway/execution/catalog_batches.py)", ("/gateway/execution/catalog_",)),
+    ("schema objects (gateway/schema: from_record, Money.of, ids)", ("/gateway/schema/",)),
     ("gateway code (resolvers, loaders, app)", ("/gateway/",)),
     ("sources code (stores, records)", ("/sources/",)),
     ("prometheus / structlog", ("/prometheus_client/", "/structlog/")),

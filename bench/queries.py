@@ -1,4 +1,4 @@
-"""The three storefront screens the benchmark measures, as the GraphQL a client sends."""
+"""The storefront screens the benchmark measures, as the GraphQL a client sends."""
 
 from __future__ import annotations
 
@@ -70,6 +70,26 @@ query BenchCategoryTree {{
 """
 
 
+LARGE_SIZE = 250
+
+LARGE = f"""
+query BenchLarge {{
+  products(first: {LARGE_SIZE}) {{
+    edges {{
+      node {{
+        id name
+        skus {{
+          id code
+          price {{ list {MONEY} sale {MONEY} }}
+          stock {{ available inStock }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str  # as given to --scenarios
@@ -90,6 +110,7 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("listing", "listing (50 products)", LISTING, "/listing"),
+        Scenario("large", "large (250 products x SKUs x price, stock)", LARGE, "/large"),
         Scenario("detail", "product detail", DETAIL, "/product"),
         Scenario("categories", "category tree", CATEGORY_TREE, "/categories"),
     )

@@ -11,7 +11,8 @@ from .profile import ProfileResult
 from .queries import SCENARIOS
 
 VARIANT_TITLES = {
-    "gateway": "gateway",
+    "gateway": "gateway (breadth-first)",
+    "standard": "gateway, standard execution",
     "remote": "gateway, sources remote",
     "n+1": "N+1 (loaders off)",
     "floor": "hand-written floor",
@@ -52,6 +53,7 @@ class RunResult:
     configs: list[ConfigResult] = field(default_factory=list)
     client_ceiling: CellResult | None = None
     profile: ProfileResult | None = None
+    executors: str | None = None  # bench/executor.py's section
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -61,7 +63,9 @@ class RunResult:
 
 LEGEND = (
     "Variants: **gateway** with its caches off (CACHE_ENABLED=false, "
-    "RESPONSE_CACHE_ENABLED=false), so every request reaches the sources; **N+1** the same "
+    "RESPONSE_CACHE_ENABLED=false), so every request reaches the sources, on the "
+    "breadth-first executor; **standard** the same on standard (graphql-core, field by "
+    "field) execution (GATEWAY_EXECUTOR=standard); **N+1** the same "
     "schema with loaders off "
     "(GATEWAY_BATCHING=false: one source call per field); **floor** a hand-written Starlette "
     "endpoint per screen (bench/handwritten.py) returning the same JSON straight from the "
@@ -147,8 +151,9 @@ def config_table(result: ConfigResult, scenarios: list[str], concurrencies: list
         f"{result.load_after:.1f} at the end.",
         "",
         "| screen | variant | conc. | req/s | p50 ms | p99 ms | n | server CPU ms/req "
-        "| source calls/query | gateway ÷ N+1 | gateway ÷ floor | remote ÷ embedded |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| source calls/query | gateway ÷ standard | gateway ÷ N+1 | gateway ÷ floor "
+        "| remote ÷ embedded |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     notes: list[str] = []
     for scenario in scenarios:
@@ -161,36 +166,40 @@ def config_table(result: ConfigResult, scenarios: list[str], concurrencies: list
                     notes.append(skipped)
                     lines.append(
                         f"| {SCENARIOS[scenario].title} | {VARIANT_TITLES[variant]} | {conc} "
-                        f"| not run [{len(notes)}] | | | | | {calls} | | | |"
+                        f"| not run [{len(notes)}] | | | | | {calls} | | | | |"
                     )
                     continue
                 if cell is None:
                     continue
-                ratios = ["", "", ""]
+                ratios = ["", "", "", ""]
                 if variant == "gateway":
-                    ratios = [_gateway_ratio(result, scenario, b, conc) for b in ("n+1", "floor")]
+                    ratios = [
+                        _gateway_ratio(result, scenario, b, conc)
+                        for b in ("standard", "n+1", "floor")
+                    ]
                     ratios.append("")
                 embedded = result.cells.get((scenario, "gateway", conc))
                 if variant == "remote" and embedded is not None:
-                    ratios[2] = _ratio_cells(cell, embedded)
+                    ratios[3] = _ratio_cells(cell, embedded)
                 errors = f" ⚠ {cell.errors} errors" if cell.errors else ""
                 lines.append(
                     f"| {SCENARIOS[scenario].title} | {VARIANT_TITLES[variant]}{errors} | {conc} "
                     f"| {_cell_rps(cell)} | {_cell_ms(cell, 50)} | {_cell_ms(cell, 99)} "
                     f"| {cell.requests}{'*' if cell.truncated else ''} | {_cpu(cell)} | {calls} "
-                    f"| {ratios[0]} | {ratios[1]} | {ratios[2]} |"
+                    f"| {ratios[0]} | {ratios[1]} | {ratios[2]} | {ratios[3]} |"
                 )
     lines += [""] + [f"[{i}] Not run: {note}." for i, note in enumerate(notes, 1)]
     return "\n".join(lines).rstrip()
 
 
 def summary_table(run: RunResult, scenarios: list[str], concurrencies: list[int]) -> str:
-    """Gateway req/s as a multiple of N+1's and of the floor's, every config side by side."""
+    """Gateway req/s as a multiple of standard execution's, N+1's and the floor's, every
+    config side by side."""
     header = "| screen | conc. | " + " | ".join(
         f"{BACKEND_TITLES[r.config.backend]} {r.config.latency_ms:g} ms" for r in run.configs
     )
     lines = [
-        "gateway req/s ÷ N+1 req/s  /  gateway req/s ÷ floor req/s:",
+        "gateway (breadth-first) req/s ÷ standard execution's / ÷ N+1's / ÷ the floor's:",
         "",
         header + " |",
         "|---|--:|" + "--:|" * len(run.configs),
@@ -199,9 +208,10 @@ def summary_table(run: RunResult, scenarios: list[str], concurrencies: list[int]
         for conc in concurrencies:
             row = [SCENARIOS[scenario].title, str(conc)]
             for r in run.configs:
-                n1_ratio = _gateway_ratio(r, scenario, "n+1", conc)
-                fl_ratio = _gateway_ratio(r, scenario, "floor", conc)
-                row.append(f"{n1_ratio} / {fl_ratio}")
+                ratios = [
+                    _gateway_ratio(r, scenario, b, conc) for b in ("standard", "n+1", "floor")
+                ]
+                row.append(" / ".join(ratios))
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -314,6 +324,8 @@ def render(run: RunResult, scenarios: list[str], concurrencies: list[int]) -> st
     parts += [f"- {n}" for n in run.notes]
     if run.notes:
         parts.append("")
+    if run.executors is not None:
+        parts += [run.executors, ""]
     if run.profile is not None:
         parts += ["#### Profile", "", profile_section(run.profile), ""]
     return "\n".join(parts)

@@ -1,7 +1,8 @@
 """The servers under test, each a real uvicorn process on a free port.
 
-Four variants over the same shop and the same simulated source latency:
-``gateway`` (the app with its caches off, so every screen really reaches the sources),
+Five variants over the same shop and the same simulated source latency:
+``gateway`` (the app with its caches off, so every screen really reaches the sources; the
+breadth-first executor), ``standard`` (the same with GATEWAY_EXECUTOR=standard),
 ``n+1`` (the same with GATEWAY_BATCHING=false: one source call per field), ``floor``
 (bench.handwritten: the same JSON straight from the stores) and ``cached`` (the gateway as
 ``make run`` starts it: entity and response caches on, in-process, no Redis). One worker
@@ -28,14 +29,17 @@ from prometheus_client.parser import text_string_to_metric_families
 from .queries import Scenario
 from .shop import ROOT, Shop
 
-VARIANTS = ("gateway", "remote", "n+1", "floor", "cached")
+VARIANTS = ("gateway", "standard", "remote", "n+1", "floor", "cached")
 # Settings each variant runs with (on top of the shop's database URLs and the latency).
 _CACHES_OFF = {"CACHE_ENABLED": "false", "RESPONSE_CACHE_ENABLED": "false"}
 _CACHES_ON = {"CACHE_ENABLED": "true", "RESPONSE_CACHE_ENABLED": "true"}
+# The large screen asks for 250 products: above the default page size and cost limits.
+_LIMITS = {"GATEWAY_MAX_PAGE_SIZE": "250", "GATEWAY_MAX_COST": "100000"}
 VARIANT_ENV = {
-    "gateway": {"GATEWAY_BATCHING": "true", **_CACHES_OFF},
-    "remote": {"GATEWAY_BATCHING": "true", **_CACHES_OFF},
-    "n+1": {"GATEWAY_BATCHING": "false", **_CACHES_OFF},
+    "gateway": {"GATEWAY_BATCHING": "true", "GATEWAY_EXECUTOR": "breadth-first", **_CACHES_OFF},
+    "standard": {"GATEWAY_BATCHING": "true", "GATEWAY_EXECUTOR": "standard", **_CACHES_OFF},
+    "remote": {"GATEWAY_BATCHING": "true", "GATEWAY_EXECUTOR": "breadth-first", **_CACHES_OFF},
+    "n+1": {"GATEWAY_BATCHING": "false", "GATEWAY_EXECUTOR": "standard", **_CACHES_OFF},
     "floor": _CACHES_OFF,
     "cached": {"GATEWAY_BATCHING": "true", **_CACHES_ON},
 }
@@ -163,6 +167,7 @@ def launch(
     env = {
         **inherited,
         **shop.env(),
+        **_LIMITS,
         **VARIANT_ENV[variant],
         "GATEWAY_LOG_LEVEL": "WARNING",
         "GATEWAY_SOURCE_LATENCY_MS": str(latency_ms),

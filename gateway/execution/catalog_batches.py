@@ -40,7 +40,7 @@ def each(items: Sequence[T], fn: Callable[[T], R]) -> list[R | Exception]:
 @batch_field("Product", "category")
 async def product_category(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
     ids = [p.record.category_id for p in parents if p.record.category_id is not None]
-    found = await info.context.loaders.catalog.category.load_many(ids)
+    found = await info.context.loaders.catalog.category.load_all(ids)
     by_id = dict(zip(ids, found, strict=True))
 
     def category(product: Product) -> Category | None:
@@ -54,7 +54,7 @@ async def product_category(parents: Sequence[Product], info: Info, _: dict[str, 
 
 @batch_field("Product", "skus")
 async def product_skus(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
-    found = await info.context.loaders.catalog.skus_by_product.load_many(
+    found = await info.context.loaders.catalog.skus_by_product.load_all(
         [p.record.id for p in parents]
     )
     return [
@@ -67,9 +67,9 @@ async def product_price_range(
     parents: Sequence[Product], info: Info, _: dict[str, Any]
 ) -> list[Any]:
     loaders = info.context.loaders
-    skus = await loaders.catalog.skus_by_product.load_many([p.record.id for p in parents])
+    skus = await loaders.catalog.skus_by_product.load_all([p.record.id for p in parents])
     sku_ids = [s.id for product_skus in skus for s in product_skus]
-    prices = dict(zip(sku_ids, await loaders.pricing.price.load_many(sku_ids), strict=True))
+    prices = dict(zip(sku_ids, await loaders.pricing.price.load_all(sku_ids), strict=True))
     currency = info.context.settings.currency
 
     def price_range(product_skus: list[Any]) -> PriceRange:
@@ -86,9 +86,9 @@ async def product_price_range(
 @batch_field("Product", "inStock")
 async def product_in_stock(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
     loaders = info.context.loaders
-    skus = await loaders.catalog.skus_by_product.load_many([p.record.id for p in parents])
+    skus = await loaders.catalog.skus_by_product.load_all([p.record.id for p in parents])
     sku_ids = [s.id for product_skus in skus for s in product_skus]
-    levels = dict(zip(sku_ids, await loaders.inventory.stock.load_many(sku_ids), strict=True))
+    levels = dict(zip(sku_ids, await loaders.inventory.stock.load_all(sku_ids), strict=True))
 
     def in_stock(product_skus: list[Any]) -> bool:
         return any(levels[s.id].in_stock for s in product_skus if s.is_active)
@@ -103,7 +103,7 @@ async def product_promotions(
     loaders = info.context.loaders
     category_ids = [p.record.category_id for p in parents if p.record.category_id is not None]
     categories = dict(
-        zip(category_ids, await loaders.catalog.category.load_many(category_ids), strict=True)
+        zip(category_ids, await loaders.catalog.category.load_all(category_ids), strict=True)
     )
     keys: list[tuple[int, tuple[int, ...]]] = []
     for product in parents:
@@ -112,13 +112,13 @@ async def product_promotions(
             category = categories[product.record.category_id]
             path = category.path if category else ()
         keys.append((product.record.id, path))
-    found = await loaders.pricing.promotions.load_many(keys)
+    found = await loaders.pricing.promotions.load_all(keys)
     return [[Promotion.from_record(p) for p in promotions] for promotions in found]
 
 
 @batch_field("Sku", "price")
 async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
-    found = await info.context.loaders.pricing.price.load_many([s.record.id for s in parents])
+    found = await info.context.loaders.pricing.price.load_all([s.record.id for s in parents])
     currency = info.context.settings.currency
 
     def price(pair: tuple[Sku, Any]) -> Price:
@@ -135,5 +135,5 @@ async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> li
 
 @batch_field("Sku", "stock")
 async def sku_stock(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
-    found = await info.context.loaders.inventory.stock.load_many([s.record.id for s in parents])
+    found = await info.context.loaders.inventory.stock.load_all([s.record.id for s in parents])
     return each(found, StockLevel.from_record)

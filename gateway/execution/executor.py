@@ -65,17 +65,10 @@ BREADTH_FIRST = "breadth-first"
 STANDARD = "standard"
 
 
-class Slot:
-    """Where an object or list sits in the response: ``container[key]``, whether null may
-    stand there, and the slot of the object holding it (None: the root)."""
-
-    __slots__ = ("container", "key", "nullable", "parent")
-
-    def __init__(self, container: Any, key: str | int, nullable: bool, parent: Slot | None):
-        self.container = container
-        self.key = key
-        self.nullable = nullable
-        self.parent = parent
+# Where an object or list sits in the response: (container, key, whether null may stand
+# there, the slot of the object or list holding it; None: the root). A tuple, not a class:
+# one is made per object, and a tuple is the cheapest thing Python makes.
+Slot = tuple[Any, str | int, bool, Any]
 
 
 # One position's pending objects for the next level: (values, their dicts, their slots).
@@ -85,8 +78,8 @@ Batch = tuple[list[Any], list[dict[str, Any]], list[Slot | None]]
 def path_of(slot: Slot | None) -> list[str | int]:
     keys: list[str | int] = []
     while slot is not None:
-        keys.append(slot.key)
-        slot = slot.parent
+        keys.append(slot[1])
+        slot = slot[3]
     keys.reverse()
     return keys
 
@@ -123,7 +116,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         if root_type is None:
             raise Unsupported("no query type")
         document = self.operation  # one operation node per (document, operation name)
-        names = self.plans.directive_variables(cast(Any, document))
+        fragments = list(self.fragment_definitions.values())
+        names = self.plans.directive_variables(document, fragments)
         coerced = self.variable_values.coerced
         key = (id(self.schema), id(document), tuple(coerced.get(n) for n in names))
         plan = self.plans.get(key, self.schema, document)
@@ -160,6 +154,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         pending: list[Awaitable[Any]] = []
         pending_jobs: list[int] = []
         for object_plan, batch in work.items():
+            if not batch[0]:  # a position reached by no object this time
+                continue
             if self._nulled or self._root_nulled:
                 batch = self._alive(batch)
                 if not batch[0]:
@@ -274,10 +270,20 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 self._field_error(results, plan, d, slot)
             return
         completion = plan.completion
-        leaf = completion if completion.kind == LEAF else None
-        if completion.kind == NON_NULL and cast(Completion, completion.of).kind == LEAF:
-            leaf = completion.of
-        fast = leaf.fast if leaf is not None else None
+        nullable = completion.kind != NON_NULL
+        inner = completion if nullable else cast(Completion, completion.of)
+        if inner.kind == OBJECT:
+            self._complete_objects(plan, batch, results, nullable, inner)
+            return
+        if inner.kind == LIST:
+            item = cast(Completion, inner.of)
+            item_nullable = item.kind != NON_NULL
+            if not item_nullable:
+                item = cast(Completion, item.of)
+            if item.kind == OBJECT:
+                self._complete_object_lists(plan, batch, results, nullable, item, item_nullable)
+                return
+        fast = inner.fast if inner.kind == LEAF else None
         complete = self._complete
         for d, slot, result in zip(dicts, slots, results, strict=True):
             if fast is not None and type(result) is fast:
@@ -287,6 +293,74 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 d[name] = complete(completion, result, d, name, slot, plan, True)
             except Exception as exc:
                 self._field_error(exc, plan, d, slot)
+
+    def _complete_objects(
+        self, plan: FieldPlan, batch: Batch, results: Any, nullable: bool, inner: Completion
+    ) -> None:
+        """An object field for every parent: the common case, without the recursion."""
+        _, dicts, slots = batch
+        name = plan.response_name
+        object_plan = cast(ObjectPlan, inner.object)
+        known = object_plan.known_classes
+        checked = object_plan.is_type_of is not None
+        values, child_dicts, child_slots = self._pending(object_plan)
+        for d, slot, result in zip(dicts, slots, results, strict=True):
+            if (
+                result is None
+                or isinstance(result, Exception)
+                or (checked and known.get(type(result)) is not True)
+            ):
+                try:  # null, an error, or a class not seen yet: the general way
+                    d[name] = self._complete(plan.completion, result, d, name, slot, plan, True)
+                except Exception as exc:
+                    self._field_error(exc, plan, d, slot)
+                continue
+            child: dict[str, Any] = {}
+            d[name] = child
+            values.append(result)
+            child_dicts.append(child)
+            child_slots.append((d, name, nullable, slot))
+
+    def _complete_object_lists(
+        self,
+        plan: FieldPlan,
+        batch: Batch,
+        results: Any,
+        nullable: bool,
+        item: Completion,
+        item_nullable: bool,
+    ) -> None:
+        """A list-of-objects field for every parent (a product's SKUs, a page's edges)."""
+        _, dicts, slots = batch
+        name = plan.response_name
+        object_plan = cast(ObjectPlan, item.object)
+        known = object_plan.known_classes
+        checked = object_plan.is_type_of is not None
+        values, child_dicts, child_slots = self._pending(object_plan)
+        for d, slot, result in zip(dicts, slots, results, strict=True):
+            if type(result) is not list or (
+                checked and not all(known.get(type(v)) is True for v in result)
+            ):
+                try:  # null, an error, a null item or a class not seen yet: the general way
+                    d[name] = self._complete(plan.completion, result, d, name, slot, plan, True)
+                except Exception as exc:
+                    self._field_error(exc, plan, d, slot)
+                continue
+            items: list[Any] = []
+            list_slot = (d, name, nullable, slot)
+            for i, value in enumerate(result):
+                child: dict[str, Any] = {}
+                items.append(child)
+                values.append(value)
+                child_dicts.append(child)
+                child_slots.append((items, i, item_nullable, list_slot))
+            d[name] = items
+
+    def _pending(self, object_plan: ObjectPlan) -> Batch:
+        batch = self._next.get(object_plan)
+        if batch is None:
+            batch = self._next[object_plan] = ([], [], [])
+        return batch
 
     def _complete(
         self,
@@ -319,7 +393,10 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             assert leaf is not None
             if type(value) is int and leaf.name == INT_NAME and INT_MIN <= value <= INT_MAX:
                 return value
-            return Executor.complete_leaf_value(leaf, value)
+            coerced = leaf.coerce_output_value(value)
+            if coerced is None or coerced is Undefined:
+                return Executor.complete_leaf_value(leaf, value)  # its error, word for word
+            return coerced
         if kind == OBJECT:
             assert completion.object is not None
             return self._enqueue(completion.object, value, container, key, parent, plan, nullable)
@@ -347,7 +424,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             )
         item = cast(Completion, completion.of)
         items: list[Any] = []
-        slot = Slot(container, key, nullable, parent)
+        slot = (container, key, nullable, parent)
         if item.kind == LEAF and item.fast is not None:
             fast = item.fast
             if all(type(v) is fast for v in value):
@@ -388,12 +465,10 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             if not matches:
                 raise invalid_return_type_error(object_plan.type, value, plan.field_details)
         d: dict[str, Any] = {}
-        batch = self._next.get(object_plan)
-        if batch is None:
-            batch = self._next[object_plan] = ([], [], [])
+        batch = self._pending(object_plan)
         batch[0].append(value)
         batch[1].append(d)
-        batch[2].append(Slot(container, key, nullable, parent))
+        batch[2].append((container, key, nullable, parent))
         return d
 
     def _runtime_plan(
@@ -445,11 +520,12 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _null(self, slot: Slot | None) -> None:
         while slot is not None:
-            self._nulled.add((id(slot.container), slot.key))
-            if slot.nullable:
-                slot.container[slot.key] = None
+            container, key, nullable, parent = slot
+            self._nulled.add((id(container), key))
+            if nullable:
+                container[key] = None
                 return
-            slot = slot.parent
+            slot = parent
         self._root_nulled = True
 
     def _under_nulled(self, slot: Slot | None) -> bool:
@@ -459,9 +535,9 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         if not nulled:
             return False
         while slot is not None:
-            if (id(slot.container), slot.key) in nulled:
+            if (id(slot[0]), slot[1]) in nulled:
                 return True
-            slot = slot.parent
+            slot = slot[3]
         return False
 
 

@@ -33,7 +33,10 @@ class InProcess:
     def schema(self, executor: str) -> strawberry.Schema:
         if executor not in self.schemas:
             # As the app: a repeated document skips parsing and validation.
-            extensions: list[Any] = [ParserCache(maxsize=256), ValidationCache(maxsize=256)]
+            extensions: list[Any] = [
+                lambda: ParserCache(maxsize=256),
+                lambda: ValidationCache(maxsize=256),
+            ]
             self.schemas[executor] = build_schema(
                 extensions=extensions, execution_context_class=executor_class(executor)
             )

@@ -13,14 +13,12 @@ repeated request only pays for execution.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
-    BooleanValueNode,
     DirectiveNode,
-    DocumentNode,
     FieldNode,
     GraphQLAbstractType,
     GraphQLBoolean,
@@ -48,7 +46,7 @@ from graphql.execution.collect_fields import (
     collect_subfields,
 )
 from graphql.execution.values import VariableValues
-from graphql.language import Visitor, visit
+from graphql.language import Node, Visitor, visit
 
 from .batch import BatchResolver, batch_resolver_for
 
@@ -241,20 +239,20 @@ INT_NAME = GraphQLInt.name
 # --- which variables decide the plan: those @skip/@include read -------------------
 
 
-def directive_variables(document: DocumentNode) -> tuple[str, ...]:
-    names: list[str] = []
+def directive_variables(nodes: Sequence[Node]) -> tuple[str, ...]:
+    """The variables ``@skip``/``@include`` read in an operation and its fragments."""
+    names: set[str] = set()
 
     class Finder(Visitor):
         def enter_directive(self, node: DirectiveNode, *_: object) -> None:
             if node.name.value in ("skip", "include"):
                 for argument in node.arguments or ():
                     if isinstance(argument.value, VariableNode):
-                        names.append(argument.value.name.value)
-                    elif not isinstance(argument.value, BooleanValueNode):
-                        names.append("")  # never mind: the key stays exact anyway
+                        names.add(argument.value.name.value)
 
-    visit(document, Finder())
-    return tuple(sorted(set(n for n in names if n)))
+    for node in nodes:
+        visit(node, Finder())
+    return tuple(sorted(names))
 
 
 class PlanCache:
@@ -264,14 +262,17 @@ class PlanCache:
     def __init__(self, maxsize: int = 1024) -> None:
         self.maxsize = maxsize
         self._plans: OrderedDict[tuple[Any, ...], tuple[Any, Any, OperationPlan]] = OrderedDict()
-        self._variables: OrderedDict[int, tuple[DocumentNode, tuple[str, ...]]] = OrderedDict()
+        self._variables: OrderedDict[int, tuple[Node, tuple[str, ...]]] = OrderedDict()
 
-    def directive_variables(self, document: DocumentNode) -> tuple[str, ...]:
-        found = self._variables.get(id(document))
-        if found is not None and found[0] is document:
+    def directive_variables(
+        self, operation: OperationDefinitionNode, fragments: Sequence[Node]
+    ) -> tuple[str, ...]:
+        """Cached by operation node: its fragments come from the same parsed document."""
+        found = self._variables.get(id(operation))
+        if found is not None and found[0] is operation:
             return found[1]
-        names = directive_variables(document)
-        self._variables[id(document)] = (document, names)
+        names = directive_variables([operation, *fragments])
+        self._variables[id(operation)] = (operation, names)
         if len(self._variables) > self.maxsize:
             self._variables.popitem(last=False)
         return names

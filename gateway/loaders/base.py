@@ -72,6 +72,20 @@ class Loader(Generic[K, V]):
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         return await self._loader.load_many(keys)
 
+    async def load_all(self, keys: Sequence[K]) -> list[V]:
+        """``load_many`` for the breadth-first executor's batch forms (thousands of keys):
+        the keys' futures are resolved together by one batch, so awaiting them in turn
+        suspends once, without gather's callback per key."""
+        load = self._loader.load
+        futures = [load(key) for key in keys]
+        try:
+            return [await future for future in futures]
+        except BaseException:
+            for future in futures:  # retrieve the others' outcome: no "never retrieved"
+                if future.done() and not future.cancelled():
+                    future.exception()
+            raise
+
     def prime(self, key: K, value: V) -> None:
         self._loader.prime(key, value)
 
