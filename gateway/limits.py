@@ -73,9 +73,9 @@ LIST_SIZES: dict[str, int] = {
     "OrderLine.discounts": 2,
     "Shipment.lines": 5,
     "Shipment.items": 5,
-    "AfterSalesRequest.lines": 5,
-    "AfterSalesRequest.items": 5,
-    "AfterSalesRequest.statusHistory": 5,
+    "AfterSalesRequest.lines": 3,
+    "AfterSalesRequest.items": 3,
+    "AfterSalesRequest.statusHistory": 3,
     "SettlementFigures.discountsByPromotion": 5,
     "CheckoutValidation.errors": 3,
     # By field name, on any type: every mutation payload's userErrors, a UserError's path.
@@ -398,6 +398,8 @@ class CostCalculator:
             ids = self._argument(node, "ids")
             return len(ids) if isinstance(ids, list) else 1
         if not isinstance(get_nullable_type(field.type), GraphQLList):
+            return 1
+        if parent.name.startswith("__"):  # introspection: the introspection switch governs it
             return 1
         if node.name.value == "edges" and parent.name.endswith("Connection"):
             return 1

@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     ] = 100 * 1024
     max_cost: Annotated[
         int, Field(ge=1, le=10_000_000, validation_alias=_env("GATEWAY_MAX_COST"))
-    ] = 5000
+    ] = 10_000  # twice the 50-product listing (lists count their realistic size)
     # Unset: on in development, off in production.
     introspection_setting: Annotated[
         bool | None, Field(validation_alias=_env("GATEWAY_INTROSPECTION"))

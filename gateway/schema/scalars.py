@@ -1,7 +1,7 @@
-"""Scalars stricter than strawberry's: a Decimal input must be a finite number. ``NaN``,
-``sNaN`` and ``Infinity`` parse as Decimals yet are no amount of money (comparing a
-signalling NaN even raises); refusing them at coercion makes them a variables error the
-client can read, never an internal one."""
+"""Strawberry's Decimal, except that a signalling NaN (``"sNaN"``) arrives as a quiet one.
+Python raises on any comparison with a signalling NaN, even ``==``, so one in
+``expectedTotal`` crashed the checkout (found by tests/fuzz). A quiet NaN is refused by the
+same rules as any other nonsense amount (a userError, PRICE_CHANGED, BAD_USER_INPUT)."""
 
 from __future__ import annotations
 
@@ -12,21 +12,19 @@ from strawberry.schema.types.base_scalars import DecimalDefinition, wrap_parser
 from strawberry.types.scalar import ScalarDefinition
 
 
-def _finite_decimal(value: str) -> decimal.Decimal:
+def _quiet_decimal(value: str) -> decimal.Decimal:
     parsed = decimal.Decimal(value)
-    if not parsed.is_finite():
-        raise decimal.InvalidOperation(f"{value!r} is not a finite number")
-    return parsed
+    return decimal.Decimal("NaN") if parsed.is_snan() else parsed
 
 
-FINITE_DECIMAL: ScalarDefinition = dataclasses.replace(
+QUIET_DECIMAL: ScalarDefinition = dataclasses.replace(
     DecimalDefinition,
     parse_value=wrap_parser(
-        _finite_decimal,
+        _quiet_decimal,
         "Decimal",
         exceptions=(decimal.DecimalException,),
         include_error=False,
         accept_non_string=True,
     ),
 )
-SCALAR_OVERRIDES = {decimal.Decimal: FINITE_DECIMAL}
+SCALAR_OVERRIDES = {decimal.Decimal: QUIET_DECIMAL}

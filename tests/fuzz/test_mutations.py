@@ -140,7 +140,7 @@ PRICE_SET = """mutation($sku: ID!, $list: Decimal!, $sale: Decimal!) {
   priceSet(skuId: $sku, list: $list, sale: $sale) { sku { id } userErrors { code field } } }"""
 
 
-@examples(40)
+@examples(50)
 @given(data=st.data())
 def test_staff_stock_and_price_inputs(shop: Shop, sku_ids: list[str], data: st.DataObject) -> None:
     token = shop.staff_token("MANAGE_STOCK", "MANAGE_PRICES")

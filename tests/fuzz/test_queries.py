@@ -25,20 +25,20 @@ VALID = from_schema(SCHEMA, custom_scalars=CUSTOM_SCALARS, allow_x00=False)
 INVALID = from_schema(SCHEMA, custom_scalars=CUSTOM_SCALARS, mode=Mode.NEGATIVE)
 
 
-@examples(150)
+@examples(200)
 @given(query=VALID)
 def test_generated_queries_and_mutations(live: LiveGateway, query: str) -> None:
     check_response(live.client.post("/graphql", json={"query": query}))
 
 
-@examples(100)
+@examples(150)
 @given(query=INVALID)
 def test_generated_invalid_documents(live: LiveGateway, query: str) -> None:
     body = check_response(live.client.post("/graphql", json={"query": query}))
     assert body.get("errors") or body.get("data") is not None
 
 
-@examples(150)
+@examples(250)
 @given(
     body=st.one_of(
         st.binary(max_size=300),

@@ -198,17 +198,20 @@ def test_readme_listing_cost_and_refusal_over_budget(sqlite_shop: dict[str, str]
 
 
 def test_cost_resolves_first_from_variables(gateway: LiveGateway) -> None:
-    query = LISTING.replace("query BenchListing {", "query BenchListing($n: Int) {").replace(
-        "first: 50", "first: $n"
+    query = (
+        LISTING.replace("query BenchListing {", "query BenchListing($n: Int) {")
+        .replace("first: 50", "first: $n")
+        .replace("kind inStock", "kind inStock bundleItems { quantity }")
     )
-    assert cost_of(query, {"n": 50}) == cost_of(LISTING)
-    assert cost_of(query, {}) == cost_of(LISTING.replace("first: 50", "first: 20"))
+    fixed = LISTING.replace("kind inStock", "kind inStock bundleItems { quantity }")
+    assert cost_of(query, {"n": 50}) == cost_of(fixed)
+    assert cost_of(query, {}) == cost_of(fixed.replace("first: 50", "first: 20"))
 
     assert cost_of(query, {"n": 10**9}) == cost_of(query, {"n": 100})  # capped at the max page
     result, calls = gateway.calls_during(query, {"n": 100})  # a legal page, over budget
     error = refused(result, "COST_LIMIT_EXCEEDED")
-    assert error["extensions"]["cost"] == 9603
-    assert error["extensions"]["limit"] == 5000
+    assert error["extensions"]["cost"] == 10203
+    assert error["extensions"]["limit"] == 10_000
     assert calls == {}
 
 
@@ -217,6 +220,8 @@ def test_lists_without_first_count_their_realistic_size() -> None:
     assert cost_of(one_sku) == 3 + 3 + 3 * 1  # product, skus (both resolved), 3 codes
     two_fields = '{ product(slug: "x") { skus { code name } } }'
     assert cost_of(two_fields) - cost_of(one_sku) == 3  # one more field on each of 3 SKUs
+    # Introspection's lists count once: the introspection switch governs introspection.
+    assert cost_of("{ __schema { types { fields { args { name } } } } }") < 20
     # A list the table does not name counts as a default page (here every category).
     tree = "{ categories { id name } }"
     assert cost_of(tree) == 3 + 20 * 2
@@ -268,7 +273,7 @@ def test_limits_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         defaults.max_cost,
         defaults.introspection,
         defaults.field_suggestions,
-    ) == (10, 30, 50, 2000, 102_400, 5000, True, True)
+    ) == (10, 30, 50, 2000, 102_400, 10_000, True, True)
     for name, value in {
         "GATEWAY_MAX_DEPTH": "7",
         "GATEWAY_MAX_ALIASES": "15",

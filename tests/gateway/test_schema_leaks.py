@@ -23,7 +23,7 @@ from typing import Any
 import graphql
 import pytest
 
-from tests.conftest import LiveGateway
+from tests.conftest import LiveGateway, serve, settings_for
 
 from .permission_cases import (
     Samples,
@@ -270,6 +270,13 @@ def guarded_values_along(data: Any, path: Path) -> tuple[list[Any], list[Any], b
 
 
 GUARDED = set(guarded_fields(parse_schema()))
+
+
+@pytest.fixture(scope="module")
+def gateway(sqlite_shop: dict[str, str]) -> Iterator[LiveGateway]:
+    """The session's gateway, but with the query cost unbounded: these queries select every
+    field of every type (every Node type at once in nodes(ids:)), far past any real screen."""
+    yield from serve(settings_for(sqlite_shop, max_cost=10_000_000))
 
 
 @pytest.fixture(scope="module")

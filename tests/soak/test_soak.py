@@ -19,7 +19,7 @@ def test_thirty_seconds_of_mixed_load_with_faults_loses_nothing() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("redis-server is required in CI")
         pytest.skip("redis-server is not installed")
-    result = run_soak(seconds=30, users=4, products=100)
+    result = run_soak(seconds=30, users=4, products=60)
     print("\n" + result.report())
     assert not result.violations, result.violations
     assert not any(status >= 500 for status in result.tally.statuses), result.report()
