@@ -50,6 +50,7 @@ def check(operation: Operation) -> None:
 
 @settings(
     max_examples=100,
+    database=None,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
