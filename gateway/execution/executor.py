@@ -24,7 +24,7 @@ subscriptions, introspection, middleware) runs on standard execution, counted in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, cast
 
 import strawberry
@@ -208,8 +208,38 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         if kind == BATCH:
             assert plan.batch is not None
             definition = plan.field_def.extensions["strawberry-definition"]
-            return _checked(plan.batch(values, strawberry.Info(info, definition), args), values)
+            results = _checked(plan.batch(values, strawberry.Info(info, definition), args), values)
+            recover = getattr(plan.field_def.resolve, "recover", None)
+            if recover is None:
+                return results
+            return self._recovering(plan, batch, results, recover)
         return self._per_object(plan, values, info, args)
+
+    async def _recovering(
+        self,
+        plan: FieldPlan,
+        batch: Batch,
+        results: Awaitable[Sequence[Any]],
+        recover: Callable[[Exception, Any], Any],
+    ) -> list[Any]:
+        """A batch form's errors, handed object by object to the wrapper around the field's
+        resolver (partial data: gateway/resilience/degrade.py), which may stand a value in
+        for the error, just as it does for the per-object resolver under standard
+        execution; each object gets its own path."""
+        try:
+            found: list[Any] = list(await results)
+        except Exception as exc:
+            found = [exc] * len(batch[0])
+        for i, value in enumerate(found):
+            if isinstance(value, Exception):
+                info = self.build_resolve_info(
+                    plan.field_def, plan.nodes, plan.parent_type, _graphql_path(batch[2][i], plan)
+                )
+                try:
+                    found[i] = recover(value, info)
+                except Exception as exc:
+                    found[i] = exc
+        return found
 
     def _arguments(self, plan: FieldPlan) -> dict[str, Any]:
         if not plan.has_arguments:

@@ -110,6 +110,14 @@ def _degrading(resolve: Callable[..., Any], placeholder: Callable[[], Any]) -> C
 
         return awaited()
 
+    def recover(error: Exception, info: GraphQLResolveInfo[Any]) -> Any:
+        """The same for one object of a batch form (the breadth-first executor's)."""
+        failure = _source_failure(error)
+        if failure is None:
+            raise error
+        return degraded(info, failure)
+
+    resolver.recover = recover  # type: ignore[attr-defined]
     return resolver
 
 
