@@ -301,7 +301,7 @@ def test_a_sku_without_a_price_nulls_what_the_spec_says_under_both_executors(
 def test_the_listing_without_some_prices_answers_where_standard_execution_crashes(
     shop_missing_prices: dict[str, str],
 ) -> None:
-    """Standard execution cannot answer this one: when Sku.price (non-null) fails,
+    """Standard execution may not answer this one: when Sku.price (non-null) fails,
     graphql-core cancels the sibling tasks, a cancelled task cancels the DataLoader future
     it waits on, that future is shared (memoised) with other fields, and their
     CancelledError escapes execution. Breadth-first execution cancels nothing: it answers
@@ -309,8 +309,14 @@ def test_the_listing_without_some_prices_answers_where_standard_execution_crashe
     harness = Harness(shop_missing_prices)
     try:
         query = SCENARIOS["listing"].query
-        with pytest.raises(asyncio.CancelledError):
-            harness.execute(STANDARD, query, {}, ANONYMOUS)
+        # Whether graphql-core crashes depends on which sibling task the failure meets
+        # first (it did alone, not after other modules had warmed the shop's caches): when
+        # it answers, it answers as the spec says, like the breadth-first executor always.
+        try:
+            standard, _ = harness.execute(STANDARD, query, {}, ANONYMOUS)
+            assert standard["data"] is None and standard["errors"]
+        except asyncio.CancelledError:
+            pass
         response, _ = harness.execute(BREADTH_FIRST, query, {}, ANONYMOUS)
         assert response["data"] is None
         [error] = response["errors"]
