@@ -26,8 +26,8 @@ from sources.common.db import Database
 
 from .checkout import ADDRESS, ADDRESS_SET, CART_CREATE, CHECKOUT, _plain_skus, _sku_gid
 
-ORDER_COUNT = 30
-BUYERS = 12  # customer1..12
+ORDER_COUNT = 16
+BUYERS = 8  # customer1..8
 MANAGER = Viewer(
     ViewerKind.STAFF, "1", frozenset({Permission.MANAGE_ORDERS, Permission.MANAGE_STOCK})
 )
