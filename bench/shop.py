@@ -55,6 +55,7 @@ def fingerprint(products: int) -> str:
         [
             *(ROOT / "sources" / "demo").glob("*.py"),
             ROOT / "bench" / "orders_seed.py",
+            ROOT / "bench" / "checkout.py",  # the seeded orders' cart and checkout requests
             *(ROOT / "sources").glob("*/models.py"),
             *(ROOT / "sources").glob("*/migrations/versions/*.py"),
         ]
