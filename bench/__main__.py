@@ -203,7 +203,9 @@ def measure_scenario(
             result.skipped[(name, variant, conc)] = skip
             log(f"   {variant:8} {name:10} c={conc:<3} not run: {skip}")
             continue
-        request = build_request(server.host, server.port, method, path, body)
+        request = build_request(
+            server.host, server.port, method, path, body, servers.auth_headers(SCENARIOS[name])
+        )
         cpu_before = server.cpu_seconds()
         cell = run_async(
             run_cell(

@@ -16,6 +16,7 @@ import tracemalloc
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.auth import ANONYMOUS, Permission, Viewer, ViewerKind
 from gateway.execution import BREADTH_FIRST, STANDARD
 from gateway.execution.inprocess import InProcess
 from gateway.settings import Settings
@@ -44,10 +45,17 @@ async def _measure(shop: Shop, scenarios: list[str], runs: int) -> ExecutorResul
         for name in scenarios:
             scenario = SCENARIOS[name]
             variables = scenario.variables(shop.detail_slug)
+            viewer = (
+                Viewer(ViewerKind.STAFF, "1", frozenset(Permission(p) for p in scenario.staff))
+                if scenario.staff
+                else ANONYMOUS
+            )
             answers = []
             for executor in (STANDARD, BREADTH_FIRST):
                 for _ in range(3):  # warm: compiled SQL, parsed document, plan
-                    answer = await in_process.execute(executor, scenario.query, variables)
+                    answer = await in_process.execute(
+                        executor, scenario.query, variables, viewer=viewer
+                    )
                 answers.append(answer)
             if answers[0] != answers[1]:
                 raise RuntimeError(f"the executors answer {name} differently")
@@ -56,7 +64,7 @@ async def _measure(shop: Shop, scenarios: list[str], runs: int) -> ExecutorResul
             for _ in range(runs):
                 for executor in (STANDARD, BREADTH_FIRST):
                     started = time.process_time()
-                    await in_process.execute(executor, scenario.query, variables)
+                    await in_process.execute(executor, scenario.query, variables, viewer=viewer)
                     times[executor].append((time.process_time() - started) * 1000)
             for executor, measured in times.items():
                 result.cpu_ms[(name, executor)] = statistics.median(measured)

@@ -37,12 +37,14 @@ from gateway.sources import Sources
 from sources.catalog.records import Category, Product, ProductFilter, ProductSort, Sku
 from sources.common.money import quantize
 from sources.inventory.records import StockLevel
+from sources.orders.records import OrderLine
 from sources.pricing.records import Price, Promotion
 
 Json = dict[str, Any]
 
 LISTING_SIZE = 50
 LARGE_SIZE = 250  # bench.queries.LARGE_SIZE
+ORDERS_SIZE = 10  # bench.queries.ORDERS_SIZE
 CATEGORY_PAGE_SIZE = 5
 
 
@@ -93,6 +95,7 @@ class Handwritten:
         self.catalog = sources.catalog
         self.inventory = sources.inventory
         self.pricing = sources.pricing
+        self.orders = sources.orders
 
     async def listing(self) -> Json:
         now = datetime.now(UTC)
@@ -341,6 +344,138 @@ class Handwritten:
             )
         return {"data": {"categories": out}}
 
+    async def orders_view(self) -> Json:
+        """The back office's page of orders (bench.queries.ORDERS, as MANAGE_ORDERS and
+        MANAGE_STOCK staff read it): three waves, the page, what hangs off each order, the
+        SKUs of its lines with their stock."""
+        page = await self.orders.list_orders(first=ORDERS_SIZE)
+        ids = [o.id for o in page.orders]
+        customers, lines, shipments, payments, requests = await asyncio.gather(
+            self.orders.customers_by_ids(list(dict.fromkeys(o.customer_id for o in page.orders))),
+            self.orders.order_lines_by_order_ids(ids),
+            self.orders.shipments_by_order_ids(ids),
+            self.orders.payments_by_order_ids(ids),
+            self.orders.after_sales_by_order_ids(ids),
+        )
+        sku_ids = list(dict.fromkeys(line.sku_id for ls in lines.values() for line in ls))
+        skus, stock = await asyncio.gather(
+            self.catalog.skus_by_ids(sku_ids), self.inventory.stock_by_sku_ids(sku_ids)
+        )
+
+        def line_ref(by_id: dict[int, OrderLine], line_id: int) -> Json:
+            return {"id": gid("OrderLine", by_id[line_id].id)}
+
+        edges = []
+        for order, cursor in zip(page.orders, page.cursors, strict=True):
+            c = order.currency
+            own = lines.get(order.id, [])
+            by_id = {line.id: line for line in own}
+            customer = customers.get(order.customer_id)
+            edges.append(
+                {
+                    "cursor": cursor,
+                    "node": {
+                        "id": gid("Order", order.id),
+                        "number": order.number,
+                        "status": order.status.value,
+                        "createdAt": timestamp(order.created_at),
+                        "cost": {
+                            "subtotal": money(order.subtotal, c),
+                            "shippingTotal": money(order.shipping_total, c),
+                            "total": money(order.total, c),
+                        },
+                        "customer": (
+                            {
+                                "id": gid("Customer", customer.id),
+                                "email": customer.email,
+                                "name": customer.name,
+                            }
+                            if customer
+                            else None
+                        ),
+                        "lines": [
+                            {
+                                "id": gid("OrderLine", line.id),
+                                "productName": line.product_name,
+                                "quantity": line.quantity,
+                                "unitPrice": money(line.unit_price, c),
+                                "total": money(line.total, c),
+                                "sku": {
+                                    "id": gid("Sku", line.sku_id),
+                                    "code": skus[line.sku_id].code,
+                                    "stock": {
+                                        "available": stock[line.sku_id].available,
+                                        "warehouses": [
+                                            {
+                                                "warehouseCode": w.warehouse_code,
+                                                "available": w.available,
+                                            }
+                                            for w in stock[line.sku_id].warehouses
+                                        ],
+                                    },
+                                },
+                            }
+                            for line in own
+                        ],
+                        "shipments": [
+                            {
+                                "id": gid("Shipment", s.id),
+                                "source": s.source.label,  # staff see the supplier
+                                "status": s.status.value,
+                                "trackingNumber": s.tracking_number,
+                                "items": [
+                                    {
+                                        "quantity": i.quantity,
+                                        "line": line_ref(by_id, i.order_line_id),
+                                    }
+                                    for i in s.lines
+                                    if i.order_line_id in by_id
+                                ],
+                            }
+                            for s in shipments.get(order.id, [])
+                        ],
+                        "payments": [
+                            {"stage": p.stage.value, "amount": money(p.amount, c)}
+                            for p in payments.get(order.id, [])
+                        ],
+                        "afterSalesRequests": [
+                            {
+                                "id": gid("AfterSalesRequest", r.id),
+                                "kind": r.kind.value,
+                                "status": r.status.value,
+                                "refundAmount": (
+                                    money(r.refund_amount, c)
+                                    if r.refund_amount is not None
+                                    else None
+                                ),
+                                "items": [
+                                    {
+                                        "quantity": i.quantity,
+                                        "line": line_ref(by_id, i.order_line_id),
+                                    }
+                                    for i in r.lines
+                                    if i.order_line_id in by_id
+                                ],
+                            }
+                            for r in requests.get(order.id, [])
+                        ],
+                    },
+                }
+            )
+        cursors = page.cursors
+        return {
+            "data": {
+                "orders": {
+                    "totalCount": page.total_count,
+                    "pageInfo": {
+                        "hasNextPage": page.has_next_page,
+                        "endCursor": cursors[-1] if cursors else None,
+                    },
+                    "edges": edges,
+                }
+            }
+        }
+
 
 def _path(product: Product, categories: dict[int, Category]) -> tuple[int, ...]:
     if product.category_id is None:
@@ -385,6 +520,9 @@ def create_app(settings: Settings | None = None, *, sources: Sources | None = No
     async def categories(_: Request) -> Response:
         return _json(await handwritten.categories())
 
+    async def orders(_: Request) -> Response:
+        return _json(await handwritten.orders_view())
+
     async def healthz(_: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
@@ -402,6 +540,7 @@ def create_app(settings: Settings | None = None, *, sources: Sources | None = No
             Route("/large", large),
             Route("/product", product),
             Route("/categories", categories),
+            Route("/orders", orders),
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint),
         ],

@@ -90,12 +90,48 @@ query BenchLarge {{
 """
 
 
+# The back office's order view (as tests/gateway/test_backoffice_order_view.py pins it at
+# one source call per method): a page of orders, each with its customer, lines and the
+# live stock of their SKUs, parcels, payments and after-sales requests.
+ORDERS_SIZE = 10
+
+ORDERS = f"""
+query BenchOrders {{
+  orders(first: {ORDERS_SIZE}) {{
+    totalCount
+    pageInfo {{ hasNextPage endCursor }}
+    edges {{
+      cursor
+      node {{
+        id number status createdAt
+        cost {{ subtotal {MONEY} shippingTotal {MONEY} total {MONEY} }}
+        customer {{ id email name }}
+        lines {{
+          id productName quantity unitPrice {MONEY} total {MONEY}
+          sku {{ id code stock {{ available warehouses {{ warehouseCode available }} }} }}
+        }}
+        shipments {{ id source status trackingNumber items {{ quantity line {{ id }} }} }}
+        payments {{ stage amount {MONEY} }}
+        afterSalesRequests {{
+          id kind status refundAmount {MONEY}
+          items {{ quantity line {{ id }} }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+# What the staff member asking for it holds (warehouse stock is MANAGE_STOCK's).
+ORDERS_PERMISSIONS = ("MANAGE_ORDERS", "MANAGE_STOCK")
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str  # as given to --scenarios
     title: str  # as printed in the tables
     query: str
     handwritten_path: str  # the hand-written app's endpoint for the same screen
+    staff: tuple[str, ...] = ()  # permissions of the staff token sent with it (none: anonymous)
 
     def variables(self, detail_slug: str) -> dict[str, Any]:
         return {"slug": detail_slug} if self.name == "detail" else {}
@@ -113,5 +149,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("large", "large (250 products x SKUs x price, stock)", LARGE, "/large"),
         Scenario("detail", "product detail", DETAIL, "/product"),
         Scenario("categories", "category tree", CATEGORY_TREE, "/categories"),
+        Scenario("orders", "back-office order view", ORDERS, "/orders", ORDERS_PERMISSIONS),
     )
 }

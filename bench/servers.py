@@ -54,6 +54,23 @@ SCRUBBED_PREFIXES = (
     *(f"{name}_URL" for name in ("CATALOG", "INVENTORY", "PRICING", "ORDERS")),
 )
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Every server signs and verifies with this, so a scenario can send a staff token.
+BENCH_JWT_SECRET = "bench-only-secret-never-used-in-production-0123456789"
+
+
+def auth_headers(scenario: Scenario) -> dict[str, str]:
+    """A staff bearer token for a back-office screen (the floor is sent it too, and ignores
+    it); none for a storefront screen."""
+    if not scenario.staff:
+        return {}
+    from gateway.auth import ViewerKind, issue_token
+    from gateway.settings import Settings
+
+    settings = Settings(jwt_secret=BENCH_JWT_SECRET, jwt_audience=None, jwt_issuer=None)
+    token = issue_token(
+        settings, kind=ViewerKind.STAFF, subject="1", permissions=list(scenario.staff)
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _installed(module: str) -> bool:
@@ -99,6 +116,7 @@ class Server:
     def fetch(self, scenario: Scenario, detail_slug: str) -> Any:
         method, path, body = self.request(scenario, detail_slug)
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers.update(auth_headers(scenario))
         response = self.client.request(method, path, content=body, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(
@@ -170,6 +188,7 @@ def launch(
         **_LIMITS,
         **VARIANT_ENV[variant],
         "GATEWAY_LOG_LEVEL": "WARNING",
+        "GATEWAY_JWT_SECRET": BENCH_JWT_SECRET,
         "GATEWAY_SOURCE_LATENCY_MS": str(latency_ms),
         "PYTHONPATH": str(ROOT),
         **(extra_env or {}),

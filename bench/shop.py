@@ -54,6 +54,8 @@ def fingerprint(products: int) -> str:
     files = sorted(
         [
             *(ROOT / "sources" / "demo").glob("*.py"),
+            ROOT / "bench" / "orders_seed.py",
+            ROOT / "bench" / "checkout.py",  # the seeded orders' cart and checkout requests
             *(ROOT / "sources").glob("*/models.py"),
             *(ROOT / "sources").glob("*/migrations/versions/*.py"),
         ]
@@ -73,6 +75,9 @@ async def _migrate_and_seed(urls: dict[str, str], products: int) -> None:
     finally:
         for db in dbs.values():
             await db.dispose()
+    from .orders_seed import seed_orders  # it reuses bench.checkout, which imports this
+
+    await seed_orders(urls)  # the back-office order view's orders, through the checkout
 
 
 async def _detail_slug(catalog_url: str) -> str:
