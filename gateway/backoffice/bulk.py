@@ -9,11 +9,11 @@ Cached copies of exactly the touched SKUs and products are dropped, once per req
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sources.catalog.records import Product, PublishChange, Sku
 from sources.common.batches import BatchKey, BatchRefusal
@@ -29,6 +29,8 @@ from .catalog_writes import key_problems, price_problems, refusal_problem, stock
 from .listing import refresh_listings
 
 MAX_BULK_ITEMS = 1000
+Item = TypeVar("Item", "PriceItem", "StockItem")
+Change = TypeVar("Change", PriceChange, StockChange)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,43 @@ async def _skus(sources: Sources, ids: Sequence[int | None]) -> dict[int, Sku]:
     return await sources.catalog.skus_by_ids(wanted) if wanted else {}
 
 
+def _check_sku_items(
+    items: Sequence[Item],
+    skus: dict[int, Sku],
+    problems_of: Callable[[Item], list[Problem]],
+    change_of: Callable[[Item, Sku, int], Change],
+) -> tuple[list[ItemOutcome], list[Change]]:
+    """Each item against its SKU and the single write's rules: an outcome per item, and
+    the changes of those with no problem (``ref`` is the item's index)."""
+    outcomes: list[ItemOutcome] = []
+    changes: list[Change] = []
+    for index, item in enumerate(items):
+        found = skus.get(item.sku_id) if item.sku_id is not None else None
+        item_problems = problems_of(item)
+        if found is None:
+            item_problems.insert(0, _not_found("skuId", UserErrorCode.SKU_NOT_FOUND, "SKU"))
+        outcomes.append(ItemOutcome(index, item_problems, sku=found))
+        if found is not None and not item_problems:
+            changes.append(change_of(item, found, index))
+    return outcomes, changes
+
+
+async def _sku_writes_done(
+    sources: Sources, touched: Sequence[Sku], currency: str, kind: Kind
+) -> None:
+    """After prices (``Kind.PRICE``) or stock (``Kind.STOCK``) changed: the touched
+    products' listing projection, then the cached copies of exactly the touched entities,
+    once for the whole request."""
+    product_ids = {s.product_id for s in touched}
+    prices = kind is Kind.PRICE
+    await refresh_listings(sources, product_ids, currency, prices=prices, stock=not prices)
+    entities: list[tuple[Kind, object]] = [
+        (kind, f"{currency}:{s.id}" if prices else s.id) for s in touched
+    ]
+    entities += [(Kind.PRODUCT, pid) for pid in sorted(product_ids)]
+    await invalidation.invalidate(sources, entities, LISTING_KINDS)
+
+
 async def set_prices(
     sources: Sources,
     items: Sequence[PriceItem],
@@ -127,18 +166,14 @@ async def set_prices(
     if problems:
         return BulkOutcome(problems)
     skus = await _skus(sources, [i.sku_id for i in items])
-    outcomes: list[ItemOutcome] = []
-    changes: list[PriceChange] = []
-    for index, item in enumerate(items):
-        found = skus.get(item.sku_id) if item.sku_id is not None else None
-        item_problems = price_problems(item.list_amount, item.sale_amount)
-        if found is None:
-            item_problems.insert(0, _not_found("skuId", UserErrorCode.SKU_NOT_FOUND, "SKU"))
-        outcomes.append(ItemOutcome(index, item_problems, sku=found))
-        if found is not None and not item_problems:
-            changes.append(
-                PriceChange(found.id, currency, item.list_amount, item.sale_amount, ref=index)
-            )
+    outcomes, changes = _check_sku_items(
+        items,
+        skus,
+        lambda item: price_problems(item.list_amount, item.sale_amount),
+        lambda item, sku, index: PriceChange(
+            sku.id, currency, item.list_amount, item.sale_amount, ref=index
+        ),
+    )
     refused = len(items) - len(changes)
     if atomic and refused:
         return BulkOutcome([_atomic_refusal(refused, len(items))], outcomes)
@@ -153,11 +188,7 @@ async def set_prices(
     outcomes = [replace(o, applied=o.index in applied) for o in outcomes]
     if not batch.replayed:
         touched = [skus[c.sku_id] for c in changes]
-        product_ids = {s.product_id for s in touched}
-        await refresh_listings(sources, product_ids, currency, prices=True)
-        entities: list[tuple[Kind, object]] = [(Kind.PRICE, f"{currency}:{s.id}") for s in touched]
-        entities += [(Kind.PRODUCT, pid) for pid in sorted(product_ids)]
-        await invalidation.invalidate(sources, entities, LISTING_KINDS)
+        await _sku_writes_done(sources, touched, currency, Kind.PRICE)
     return BulkOutcome([], outcomes, replayed=batch.replayed)
 
 
@@ -175,20 +206,14 @@ async def adjust_stock(
     if problems:
         return BulkOutcome(problems)
     skus = await _skus(sources, [i.sku_id for i in items])
-    outcomes: list[ItemOutcome] = []
-    changes: list[StockChange] = []
-    for index, item in enumerate(items):
-        found = skus.get(item.sku_id) if item.sku_id is not None else None
-        item_problems = stock_change_problems(item.delta, item.reason)
-        if found is None:
-            item_problems.insert(0, _not_found("skuId", UserErrorCode.SKU_NOT_FOUND, "SKU"))
-        outcomes.append(ItemOutcome(index, item_problems, sku=found))
-        if found is not None and not item_problems:
-            changes.append(
-                StockChange(
-                    found.id, item.warehouse_code, item.delta, item.reason.strip(), ref=index
-                )
-            )
+    outcomes, changes = _check_sku_items(
+        items,
+        skus,
+        lambda item: stock_change_problems(item.delta, item.reason),
+        lambda item, sku, index: StockChange(
+            sku.id, item.warehouse_code, item.delta, item.reason.strip(), ref=index
+        ),
+    )
     refused = len(items) - len(changes)
     if atomic and refused:
         return BulkOutcome([_atomic_refusal(refused, len(items))], outcomes)
@@ -216,11 +241,7 @@ async def adjust_stock(
         refused = sum(1 for o in outcomes if o.problems)
         return BulkOutcome([_atomic_refusal(refused, len(items))], outcomes)
     if applied and not batch.replayed:
-        product_ids = {s.product_id for s in applied}
-        await refresh_listings(sources, product_ids, currency, stock=True)
-        entities: list[tuple[Kind, object]] = [(Kind.STOCK, s.id) for s in applied]
-        entities += [(Kind.PRODUCT, pid) for pid in sorted(product_ids)]
-        await invalidation.invalidate(sources, entities, LISTING_KINDS)
+        await _sku_writes_done(sources, applied, currency, Kind.STOCK)
     return BulkOutcome([], outcomes, replayed=batch.replayed)
 
 
