@@ -72,8 +72,12 @@ lint:
 typecheck:
 	$(VENV)/bin/mypy gateway sources
 
+# Every core (pytest-xdist); each worker has its own SQLite files, PostgreSQL databases,
+# Redis key prefixes and ports. worksteal: the few long tests do not leave a core idle.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 pytest:
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The GraphQL tests that matter most, again with every source reached over HTTP (the whole
 # of tests/gateway would double its time; the 40-buyer races alone take minutes remote).
@@ -82,7 +86,7 @@ REMOTE_TESTS ?= tests/gateway/test_listing.py tests/gateway/test_cart.py \
 	tests/gateway/test_backoffice_order_view.py \
 	tests/gateway/test_checkout_races.py::test_the_same_key_ten_times_at_once_places_one_order
 pytest-remote:
-	$(PY) -m pytest -q --sources=remote $(REMOTE_TESTS)
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) --sources=remote $(REMOTE_TESTS)
 ## make fuzz: the fuzzers at ten times the suite's example counts (FUZZ_SCALE)
 fuzz: dev
 	FUZZ_SCALE=$${FUZZ_SCALE:-10} $(PY) -m pytest -q -s -p no:randomly tests/fuzz

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from gateway.cache.entities import GRACE_SECONDS
 from tests.cache.live import LISTING, browsing_calls, cache_settings, live_gateway, seed_small_shop
@@ -103,8 +104,11 @@ def test_a_frozen_redis_costs_a_bounded_delay_then_none(
     gateway: LiveGateway, redis_server: PrivateRedis
 ) -> None:
     gateway.query(LISTING)
+    # A client that outwaits the freeze: one that timed out first would retry the command
+    # (redis-py retries timeouts) and freeze the server again, once per retry.
+    freezer = redis.Redis(port=redis_server.port, socket_timeout=FREEZE_SECONDS + 10)
     frozen = threading.Thread(
-        target=lambda: redis_server.client().execute_command("DEBUG", "SLEEP", str(FREEZE_SECONDS))
+        target=lambda: freezer.execute_command("DEBUG", "SLEEP", str(FREEZE_SECONDS))
     )
     frozen.start()
     time.sleep(0.1)

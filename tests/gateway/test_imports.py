@@ -351,7 +351,10 @@ def _now() -> Any:
 
 
 # ---------------------------------------------------------------------------------------
-# 100,000 rows
+# Ten times the rows, not ten times the memory (`make bench` imports 100,000 rows and
+# reports the peak RSS; the suite keeps this shorter version)
+
+SMALL_IMPORT, LARGE_IMPORT = 2_000, 20_000
 
 
 def _peak_of_import(shop: Shop, name: str, rows: int, codes: list[str]) -> tuple[int, float]:
@@ -372,20 +375,21 @@ def _peak_of_import(shop: Shop, name: str, rows: int, codes: list[str]) -> tuple
     return peak, time.perf_counter() - started
 
 
-def test_a_100000_row_import_runs_in_the_memory_of_one_batch(sqlite_shop_: Shop) -> None:
+def test_a_large_import_runs_in_the_memory_of_one_batch(sqlite_shop_: Shop) -> None:
     codes = sqlite_shop_.take(20)
-    small, _ = _peak_of_import(sqlite_shop_, "small.csv", 5_000, codes)
-    large, seconds = _peak_of_import(sqlite_shop_, "large.csv", 100_000, codes)
+    small, _ = _peak_of_import(sqlite_shop_, "small.csv", SMALL_IMPORT, codes)
+    large, seconds = _peak_of_import(sqlite_shop_, "large.csv", LARGE_IMPORT, codes)
     print(
-        f"peak {small / 2**20:.1f} MiB for 5,000 rows, {large / 2**20:.1f} MiB for 100,000 "
-        f"rows ({seconds:.1f}s)"
+        f"peak {small / 2**20:.1f} MiB for {SMALL_IMPORT:,} rows, {large / 2**20:.1f} MiB "
+        f"for {LARGE_IMPORT:,} rows ({seconds:.1f}s)"
     )
-    # Twenty times the rows, not twenty times the memory: the file is never held whole
-    # (it is 3 MiB), only a batch of 1,000 rows and its statements.
+    # Ten times the rows, not ten times the memory: the file is never held whole, only a
+    # batch of 1,000 rows and its statements.
     assert large < 32 * 2**20
-    assert large < small * 1.5 + 4 * 2**20
-    last = codes[(100_000 - 1) % len(codes)]
-    assert sqlite_shop_.prices([last])[last] == (Decimal("109.00"), Decimal("89.00"))
+    assert large < small * 1.5 + 2 * 2**20
+    last = codes[(LARGE_IMPORT - 1) % len(codes)]
+    i = LARGE_IMPORT - 1  # the last row wins: its prices as _peak_of_import wrote them
+    assert sqlite_shop_.prices([last])[last] == (Decimal(100 + i % 90), Decimal(50 + i % 40))
 
 
 # ---------------------------------------------------------------------------------------
