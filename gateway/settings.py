@@ -1,6 +1,6 @@
 """Configuration, read from the environment once and validated at start.
 
-Every variable is listed in the README. A bad value stops the process with one line that
+Every variable is listed in docs/configuration.md. A bad value stops the process with one line that
 names the variable, instead of a traceback or a half-configured server.
 """
 
