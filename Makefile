@@ -99,6 +99,7 @@ soak: dev
 bench: dev
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.imports $(IMPORT_BENCH_ARGS)
+	$(PY) -m bench.compression
 
 ## make schema: re-export schema.graphql from the code
 schema: dev

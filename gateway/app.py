@@ -37,6 +37,7 @@ from .cache.front import GraphQLFront
 from .cache.persisted import PersistedQueries, load_allow_list
 from .cache.responses import ResponseCache
 from .checkout.sweeper import run_forever
+from .compression import add_compression
 from .context import GatewayContext
 from .execution import executor_class
 from .graphiql.page import graphiql_page, graphiql_routes
@@ -384,6 +385,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         ],
         lifespan=lifespan,
     )
+    add_compression(app, settings.compression)  # inside the log line: its time counts
     app.add_middleware(RequestLogMiddleware)
     app.state.settings = settings
     app.state.sources = sources

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .cache.settings import CacheSettings
+from .compression import CompressionSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
 from .resilience.settings import ResilienceSettings
@@ -76,6 +77,7 @@ class Settings(BaseSettings):
     remote: Annotated[RemoteSettings, Field(default_factory=RemoteSettings)]
     rate_limit: Annotated[RateLimitSettings, Field(default_factory=RateLimitSettings)]
     resilience: Annotated[ResilienceSettings, Field(default_factory=ResilienceSettings)]
+    compression: Annotated[CompressionSettings, Field(default_factory=CompressionSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -275,6 +277,9 @@ def load_settings() -> Settings:
         fields = {
             **CacheSettings.model_fields,
             **RemoteSettings.model_fields,
+            **ResilienceSettings.model_fields,
+            **RateLimitSettings.model_fields,
+            **CompressionSettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None
