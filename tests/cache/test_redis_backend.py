@@ -34,9 +34,7 @@ def test_a_cluster_reads_and_purges_keys_of_many_slots_in_one_batch() -> None:
         async def scenario() -> None:
             # Patient: this is about slots, not timeouts, and a loaded machine (a parallel
             # suite) can take longer than the production 100 ms to answer CLUSTER SLOTS.
-            cache = backend(
-                f"redis+cluster://127.0.0.1:{nodes[0].port}", cluster=True, timeout=5.0
-            )
+            cache = backend(f"redis+cluster://127.0.0.1:{nodes[0].port}", cluster=True, timeout=5.0)
             await cache.set_many({k: k.encode() for k in keys}, 60)
             found = await cache.get_many(keys)
             assert found == {k: k.encode() for k in keys}
