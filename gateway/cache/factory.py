@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 from ..settings import Settings
 from .backend import CacheBackend
 from .breaker import CircuitBreaker
+from .cdn import PurgeHook
 from .entities import ReadThrough
 from .memory import InProcessCache
 from .metrics import CacheMetrics
@@ -37,4 +38,7 @@ def build_cache(settings: Settings, registry: CollectorRegistry) -> ReadThrough 
         )
         if config.local_ttl > 0:
             near = InProcessCache(config.local_max_entries, max_ttl=config.local_ttl)
-    return ReadThrough(SharedCache(config, backend, metrics, near=near))
+    purge = (
+        PurgeHook(config.cdn_purge_url, config.cdn_purge_headers) if config.cdn_purge_url else None
+    )
+    return ReadThrough(SharedCache(config, backend, metrics, near=near, purge=purge))

@@ -105,6 +105,8 @@ class GraphQLFront:
             return
         if query is not None and query != op.query:
             scope, receive = self._with_query(scope, receive, query, data, params)
+        if not anonymous:  # a signed-in answer is the viewer's: no shared cache may keep it
+            send = _private(send)
         if (
             self.responses is None
             or not anonymous
@@ -172,17 +174,34 @@ class GraphQLFront:
         self, scope: Scope, receive: Receive, send: Send, cached: CachedResponse, state: str
     ) -> None:
         etag = cached.etag
-        headers = {
-            "ETag": etag,
-            "Cache-Control": f"public, max-age={int(cached.ttl)}",
-            "Vary": "Authorization",
-            "X-Cache": state,
-        }
+        headers = {"ETag": etag, "Vary": "Authorization", "X-Cache": state}
+        if scope["method"] == "GET":  # what a CDN caches (by URL): see gateway/cache/cdn.py
+            assert self.responses is not None
+            swr = int(self.responses.cache.settings.cdn_stale_while_revalidate)
+            headers["Cache-Control"] = (
+                f"public, max-age={int(cached.ttl)}, s-maxage={int(cached.cdn_ttl)}, "
+                f"stale-while-revalidate={swr}"
+            )
+            headers["Surrogate-Key"] = " ".join(cached.tags)
+            headers["Cache-Tag"] = ",".join(cached.tags)
+        else:
+            headers["Cache-Control"] = f"public, max-age={int(cached.ttl)}"
         if _matches(dict(scope["headers"]).get(b"if-none-match", b""), etag):
             await Response(status_code=304, headers=headers)(scope, receive, send)
             return
         response = Response(cached.body, media_type="application/json", headers=headers)
         await response(scope, receive, send)
+
+
+def _private(send: Send) -> Send:
+    async def send_private(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k != b"cache-control"]
+            headers.append((b"cache-control", b"private, no-store"))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return send_private
 
 
 def _is_well_formed(op: Operation) -> bool:

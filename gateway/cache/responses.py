@@ -24,6 +24,7 @@ from graphql import (
     parse,
 )
 
+from .cdn import surrogate_tags
 from .entities import ReadThrough
 from .keys import Kind
 from .tags import ReadSet
@@ -35,7 +36,9 @@ MAX_DOCUMENTS = 2000
 @dataclass(frozen=True)
 class CachedResponse:
     body: bytes
-    ttl: float
+    ttl: float  # how long this gateway keeps it (capped by RESPONSE_CACHE_TTL_SECONDS)
+    cdn_ttl: float  # the shortest TTL of what it shows: how long a purged CDN may keep it
+    tags: tuple[str, ...]  # its entities and kinds, for a CDN's purge by tag (cdn.py)
 
     @property
     def etag(self) -> str:
@@ -69,25 +72,39 @@ class ResponseCache:
         data = (await self.cache.get_many([key])).get(key)
         if data is None:
             return None
-        ttl, _, body = data.partition(b"\n")
-        return CachedResponse(body, float(ttl))
+        head, _, body = data.partition(b"\n")
+        try:
+            meta = orjson.loads(head)
+            return CachedResponse(body, float(meta["ttl"]), float(meta["cdn"]), tuple(meta["tags"]))
+        except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
+            return None  # written by an older version: answer it afresh
 
     def ttl_for(self, reads: ReadSet) -> float:
+        return min(self.cache.keys.ttl(Kind.RESPONSE), self.cdn_ttl_for(reads))
+
+    def cdn_ttl_for(self, reads: ReadSet) -> float:
         keys = self.cache.keys
-        return min([keys.ttl(Kind.RESPONSE), *(keys.ttl(kind) for kind in reads.kinds)])
+        return min([keys.ttl(Kind.PRODUCT), *(keys.ttl(kind) for kind in reads.kinds)])
 
     async def put(self, key: str, body: bytes, reads: ReadSet) -> CachedResponse | None:
         ttl = self.ttl_for(reads)
         if ttl <= 0 or not reads.is_cacheable:
             return None
+        cached = CachedResponse(
+            body,
+            ttl,
+            self.cdn_ttl_for(reads),
+            tuple(surrogate_tags(self.cache.keys, reads.keys, reads.kinds)),
+        )
         keys = self.cache.keys
         tags = {keys.key(Kind.TAG, entity_key): [key] for entity_key in reads.keys}
         for kind in reads.kinds:
             tags[keys.key(Kind.TAG, f"kind:{kind.value}")] = [key]
         # Tags first: a purge racing this write then finds the response, or no response.
         await self.cache.backend.add_members(tags, ttl + 1)
-        await self.cache.set_many({key: f"{ttl:g}".encode() + b"\n" + body}, ttl)
-        return CachedResponse(body, ttl)
+        meta = orjson.dumps({"ttl": ttl, "cdn": cached.cdn_ttl, "tags": cached.tags})
+        await self.cache.set_many({key: meta + b"\n" + body}, ttl)
+        return cached
 
 
 def _is_browsing(query: str, operation_name: str | None) -> bool:

@@ -49,6 +49,17 @@ class CacheSettings(BaseSettings):
     response_cache: Annotated[bool, Field(validation_alias=_env("RESPONSE_CACHE_ENABLED"))] = True
     response_ttl: Annotated[float, _seconds("RESPONSE_CACHE_TTL_SECONDS")] = 30.0
     apq_ttl: Annotated[float, _seconds("APQ_TTL_SECONDS", le=86_400 * 365)] = 86_400.0 * 7
+    # A CDN in front (gateway/cache/cdn.py): how long it may serve a response while it
+    # fetches a fresh one, and where to send the tags each write purges.
+    cdn_stale_while_revalidate: Annotated[
+        float, _seconds("CDN_STALE_WHILE_REVALIDATE_SECONDS", le=86_400)
+    ] = 30.0
+    cdn_purge_url: Annotated[
+        str | None, Field(pattern=r"^https?://", validation_alias=_env("CDN_PURGE_URL"))
+    ] = None
+    cdn_purge_headers: Annotated[
+        dict[str, str], Field(validation_alias=_env("CDN_PURGE_HEADERS"))
+    ] = {}
 
     @property
     def channel(self) -> str:

@@ -12,6 +12,7 @@ import orjson
 import structlog
 
 from .backend import CacheBackend
+from .cdn import PurgeHook, surrogate_tags
 from .keys import DEPENDENT_KINDS, KeySpace, Kind
 from .memory import InProcessCache
 from .metrics import CacheMetrics
@@ -30,8 +31,10 @@ class SharedCache:
         metrics: CacheMetrics,
         *,
         near: InProcessCache | None = None,
+        purge: PurgeHook | None = None,
     ) -> None:
         self.settings = settings
+        self.purge = purge
         self.backend = backend
         self.near = near
         self.metrics = metrics
@@ -70,6 +73,8 @@ class SharedCache:
         tags = [self.keys.key(Kind.TAG, key) for key in keys]
         tags += [self.keys.key(Kind.TAG, f"kind:{kind.value}") for kind in every_kind]
         responses = await self.backend.pop_members(tags)
+        if self.purge is not None:  # a CDN in front holds these responses too
+            self.purge.purge(surrogate_tags(self.keys, keys, every_kind))
         doomed = keys + sorted(responses)
         await self._apply(doomed, prefixes, also_backend=True)
         message = {"origin": self.origin, "keys": doomed, "prefixes": prefixes}
@@ -130,6 +135,8 @@ class SharedCache:
     async def close(self) -> None:
         for task in list(self._later):
             task.cancel()
+        if self.purge is not None:
+            await self.purge.close()
         await self.backend.close()
 
 
