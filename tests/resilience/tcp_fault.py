@@ -76,6 +76,8 @@ class FaultyProxy:
         self.cut()
 
     def recover(self) -> None:
+        if self.silent:
+            self.cut()  # the connections held silent would hang their callers forever
         self.silent = False
         self.refusing = False
         self.canned = None
