@@ -72,6 +72,8 @@ class SourceGuard:
         self.stale = stale
         # What opened the breaker: a call it refuses is as (un)retryable as that failure.
         self.is_lasting = False
+        # The one call let through to see whether an open breaker's source is back.
+        self._probe: asyncio.Future[None] | None = None
 
     def wrap(self, name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         is_read = bool(READ_METHOD.search(name))
@@ -94,8 +96,42 @@ class SourceGuard:
         is_read: bool,
         stale: StaleCopies | None,
     ) -> Any:
+        probing = self.breaker.is_open
         if not self.breaker.allow():
-            return self._unavailable(name, args, kwargs, stale, "circuit open", None)
+            if not await self._after_probe(limit_s):
+                return self._unavailable(name, args, kwargs, stale, "circuit open", None)
+            probing = False
+        elif probing:
+            self._probe = asyncio.get_running_loop().create_future()
+        try:
+            return await self._attempt(name, method, args, kwargs, limit_s, is_read, stale)
+        finally:
+            if probing and self._probe is not None and not self._probe.done():
+                self._probe.set_result(None)
+
+    async def _after_probe(self, limit_s: float) -> bool:
+        """A call that finds a probe under way waits for its outcome rather than being
+        refused: the request that meets a source just back is whole, not half stale."""
+        probe = self._probe
+        if probe is None or probe.done():
+            return False
+        try:
+            async with asyncio.timeout(limit_s):
+                await asyncio.shield(probe)
+        except TimeoutError:
+            return False
+        return self.breaker.allow()
+
+    async def _attempt(
+        self,
+        name: str,
+        method: Callable[..., Awaitable[Any]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        limit_s: float,
+        is_read: bool,
+        stale: StaleCopies | None,
+    ) -> Any:
         try:
             try:
                 async with asyncio.timeout(limit_s):
