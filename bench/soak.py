@@ -78,8 +78,9 @@ class Tally:
     errors: Counter[str] = field(default_factory=Counter)  # GraphQL errors by code
     user_errors: Counter[str] = field(default_factory=Counter)
     orders: int = 0
-    # (started, finished, answered with data / an order placed), for the outage's figures
-    reads: list[tuple[float, float, bool]] = field(default_factory=list)
+    # (started, finished, answered with data / an order placed), for the outage's figures;
+    # a read also says whether it came with errors (products left out, a field lost)
+    reads: list[tuple[float, float, bool, bool]] = field(default_factory=list)
     checkouts: list[tuple[float, float, bool]] = field(default_factory=list)
 
     def record(self, kind: str, seconds: float, status: int, body: Any) -> None:
@@ -126,6 +127,7 @@ class Buyer:
         self.token = token
         self.random = random.Random(seed)
         self.slugs: list[str] = []
+        self.saved_cart: dict[str, Any] | None = None  # built earlier, not yet paid
 
     async def post(self, kind: str, query: str, variables: dict[str, Any], auth: bool) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if auth else {}
@@ -140,7 +142,8 @@ class Buyer:
             status, body = 599, {"errors": [{"extensions": {"code": type(exc).__name__}}]}
         self.tally.record(kind, time.perf_counter() - started, status, body)
         if kind == "browse":
-            self.tally.reads.append((begun, time.monotonic(), _answered(status, body)))
+            errors = isinstance(body, dict) and bool(body.get("errors"))
+            self.tally.reads.append((begun, time.monotonic(), _answered(status, body), errors))
         return body
 
     async def browse(self) -> None:
@@ -169,11 +172,20 @@ class Buyer:
         if cart and cart["lines"] and quantity is None and self.random.random() < 0.5:
             line = cart["lines"][0]
             update = [{"lineId": line["id"], "quantity": self.random.randint(1, 3)}]
-            await self.post("cart", CART_UPDATE, {"cartId": cart["id"], "lines": update}, True)
+            body = await self.post(
+                "cart", CART_UPDATE, {"cartId": cart["id"], "lines": update}, True
+            )
+            updated = (((body.get("data") or {}).get("cartLinesUpdate")) or {}).get("cart")
+            cart = {**cart, **updated} if updated else None
+        if cart and quantity is None:
+            self.saved_cart = cart
         return cart  # type: ignore[no-any-return]
 
     async def checkout(self) -> None:
-        cart = await self.cart(quantity=1)
+        # A cart built earlier is paid when a new one cannot be built now (a source down):
+        # a buyer with a full cart presses "pay" whatever the shop is going through.
+        cart = await self.cart(quantity=1) or self.saved_cart
+        self.saved_cart = None
         if not cart:
             return
         variables = {
@@ -275,8 +287,17 @@ class Outage:
     ended: float = 0.0
 
     def reads(self, tally: Tally) -> tuple[int, int]:
-        inside = [ok for begun, _, ok in tally.reads if self.started <= begun < self.ended]
+        inside = [ok for begun, _, ok, _ in tally.reads if self.started <= begun < self.ended]
         return sum(inside), len(inside)
+
+    def partial(self, tally: Tally) -> int:
+        """Reads during the outage answered with data but with errors (a product left out
+        because nothing at all was known of its price)."""
+        return sum(
+            ok and errors
+            for begun, _, ok, errors in tally.reads
+            if self.started <= begun < self.ended
+        )
 
     def orders(self, tally: Tally) -> int:
         """Orders placed by checkouts that ran wholly inside the outage: each would have
@@ -377,7 +398,8 @@ class SoakResult:
         answered, total = self.outage.reads(t)
         lines.append(
             f"  pricing outage ({self.outage.ended - self.outage.started:.0f} s): {answered} of "
-            f"{total} storefront reads answered with data ({100 * self.outage_answered:.2f}%); "
+            f"{total} storefront reads answered with data ({100 * self.outage_answered:.2f}%; "
+            f"{self.outage.partial(t)} of them with a product left out or a field lost); "
             f"{self.outage.checkouts(t)} checkouts tried, {self.outage.orders(t)} orders placed"
         )
         lines.append(f"  after the sweeper: {self.counts}")

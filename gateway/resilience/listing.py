@@ -16,10 +16,11 @@ and the page costs the same source calls, in the same number of rounds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode
+from graphql import GraphQLError
+from strawberry.types.nodes import SelectedField
 
 from .degrade import current_degradation, source_extensions
 from .errors import SourceUnavailable
@@ -29,47 +30,31 @@ STOCK_FIELDS = frozenset({"stock", "inStock"})
 PROMOTION_FIELDS = frozenset({"promotions"})
 
 
-def _children(selections: Iterable[Any], fragments: dict[str, Any]) -> list[FieldNode]:
-    found: list[FieldNode] = []
-    for node in selections:
-        if isinstance(node, FieldNode):
-            found.append(node)
-        elif isinstance(node, InlineFragmentNode):
-            found += _children(node.selection_set.selections, fragments)
-        elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments:
-            found += _children(fragments[node.name.value].selection_set.selections, fragments)
-    return found
-
-
-def _under(nodes: Iterable[FieldNode], name: str, fragments: dict[str, Any]) -> list[FieldNode]:
-    return [
-        child
-        for node in nodes
-        if node.selection_set is not None
-        for child in _children(node.selection_set.selections, fragments)
-        if child.name.value == name
-    ]
-
-
-def _names_below(nodes: Iterable[FieldNode], fragments: dict[str, Any]) -> set[str]:
-    names: set[str] = set()
-    todo = list(nodes)
-    while todo:
-        node = todo.pop()
-        if node.selection_set is None:
-            continue
-        for child in _children(node.selection_set.selections, fragments):
-            names.add(child.name.value)
-            todo.append(child)
-    return names
+def _fields(selections: Iterable[Any]) -> Iterator[Any]:
+    """The fields of a selection, fragments spread in place."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:  # a fragment spread or an inline fragment
+            yield from _fields(selection.selections)
 
 
 def _selected(info: Any) -> set[str]:
     """Every field name selected anywhere under the connection's ``edges.node``."""
-    raw = info._raw_info
-    fragments = raw.fragments
-    nodes = _under(_under(raw.field_nodes, "edges", fragments), "node", fragments)
-    return _names_below(nodes, fragments)
+    names: set[str] = set()
+    todo = [
+        node
+        for connection in info.selected_fields
+        for edges in _fields(connection.selections)
+        if edges.name == "edges"
+        for node in _fields(edges.selections)
+        if node.name == "node"
+    ]
+    while todo:
+        for child in _fields(todo.pop().selections):
+            names.add(child.name)
+            todo.append(child)
+    return names
 
 
 async def priced_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
@@ -129,7 +114,6 @@ def _left_out(info: Any, product: Any, failure: SourceUnavailable) -> GraphQLErr
     return GraphQLError(
         f"product {product.slug!r} is left out of this page: its price cannot be had now "
         f"({failure})",
-        info._raw_info.field_nodes,
-        path=[*info._raw_info.path.as_list(), "edges"],
+        path=[*info.path.as_list(), "edges"],
         extensions=extensions,
     )
