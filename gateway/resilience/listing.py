@@ -112,8 +112,7 @@ def _left_out(info: Any, product: Any, failure: SourceUnavailable) -> GraphQLErr
     extensions = source_extensions(failure)
     extensions["productId"] = product.id
     return GraphQLError(
-        f"product {product.slug!r} is left out of this page: its price cannot be had now "
-        f"({failure})",
+        f"product {product.slug!r} is left out of this page, unpriced: {failure}",
         path=[*info.path.as_list(), "edges"],
         extensions=extensions,
     )
