@@ -249,3 +249,40 @@ def test_last_known_copies_are_shared_through_redis_and_outlive_the_fresh_copies
 
 def _wait_for_breaker() -> None:
     time.sleep(RESILIENCE["breaker_reset"] + 0.1)
+
+
+def test_a_product_nothing_is_known_of_is_left_out_not_the_page(shop: Shop) -> None:
+    """Under both executors: a listing leaves out the products it cannot price, naming
+    each, and keeps the page; a product page answers the spec's way, the error on the
+    price path."""
+    seen = shop.live.query("{ products(first: 30) { pageInfo { endCursor } } }")
+    after = {"after": seen["data"]["products"]["pageInfo"]["endCursor"]}
+    names = shop.live.query(  # no prices asked: none read, none kept
+        """query($after: String) {
+             products(first: 3, after: $after) { edges { node { id slug } } } }""",
+        after,
+    )
+    nodes = [e["node"] for e in names["data"]["products"]["edges"]]
+    take_down(shop, "pricing")
+    try:
+        listing = shop.live.query(
+            """query($after: String) { products(first: 3, after: $after) { totalCount
+                 edges { node { slug skus { price { sale { amount } } } } } } }""",
+            after,
+        )
+        page = shop.live.query(PRODUCT, {"slug": nodes[0]["slug"]})
+    finally:
+        bring_back(shop, "pricing")
+    _wait_for_breaker()
+    assert listing["data"]["products"]["edges"] == []
+    assert listing["data"]["products"]["totalCount"] > 30
+    assert sorted(e["extensions"]["productId"] for e in listing["errors"]) == sorted(
+        n["id"] for n in nodes
+    )
+    for error in listing["errors"]:
+        assert error["path"] == ["products", "edges"]
+        assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+        assert error["extensions"]["source"] == "pricing"
+    assert page["data"] == {"product": None}
+    assert page["errors"]
+    assert all(e["path"][0] == "product" and e["path"][-1] == "price" for e in page["errors"])
