@@ -1,12 +1,14 @@
 """``python -m bench.soak`` (``make soak``): a bounded load on loopback, mixing browsing
 (80%), cart building (15%) and checkouts (5%) against one gateway process on PostgreSQL
-and a private Redis, while the run kills Redis and restarts it, and terminates every
-PostgreSQL connection of the shop once. Then the shop must add up: no negative stock,
-reserved within on hand, every order holding exactly the stock it sold, no hold left
-behind once the sweeper has judged them.
+and a private Redis, while the run kills Redis and restarts it, takes the pricing source
+away in the middle (its tables renamed away, then back), and terminates every PostgreSQL
+connection of the shop once. Then the shop must add up: no negative stock, reserved within
+on hand, every order holding exactly the stock it sold, no hold left behind once the
+sweeper has judged them; and during the pricing outage at least 99% of storefront reads
+must have been answered with data (last-known prices, marked) and no order placed.
 
-Prints requests/s, p50/p99 per kind of traffic, errors by code, and the invariants; exits
-non-zero if an invariant breaks or a request got a 5xx.
+Prints requests/s, p50/p99 per kind of traffic, errors by code, the outage's figures and
+the invariants; exits non-zero if an invariant breaks or a request got a 5xx.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ class Tally:
     errors: Counter[str] = field(default_factory=Counter)  # GraphQL errors by code
     user_errors: Counter[str] = field(default_factory=Counter)
     orders: int = 0
+    # (started, finished, answered with data / an order placed), for the outage's figures;
+    # a read also says whether it came with errors (products left out, a field lost)
+    reads: list[tuple[float, float, bool, bool]] = field(default_factory=list)
+    checkouts: list[tuple[float, float, bool]] = field(default_factory=list)
 
     def record(self, kind: str, seconds: float, status: int, body: Any) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
@@ -96,6 +102,14 @@ class Tally:
         return sum(self.statuses.values())
 
 
+def _answered(status: int, body: Any) -> bool:
+    """A storefront read answered with data: its root field is there (a listing with some
+    products left out, or prices marked as last known, still counts; a null page does not)."""
+    if status != 200 or not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        return False
+    return all(value is not None for value in body["data"].values())
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
@@ -113,10 +127,12 @@ class Buyer:
         self.token = token
         self.random = random.Random(seed)
         self.slugs: list[str] = []
+        self.saved_cart: dict[str, Any] | None = None  # built earlier, not yet paid
 
     async def post(self, kind: str, query: str, variables: dict[str, Any], auth: bool) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if auth else {}
         started = time.perf_counter()
+        begun = time.monotonic()
         try:
             response = await self.client.post(
                 "/graphql", json={"query": query, "variables": variables}, headers=headers
@@ -125,6 +141,9 @@ class Buyer:
         except (httpx.HTTPError, ValueError) as exc:
             status, body = 599, {"errors": [{"extensions": {"code": type(exc).__name__}}]}
         self.tally.record(kind, time.perf_counter() - started, status, body)
+        if kind == "browse":
+            errors = isinstance(body, dict) and bool(body.get("errors"))
+            self.tally.reads.append((begun, time.monotonic(), _answered(status, body), errors))
         return body
 
     async def browse(self) -> None:
@@ -153,11 +172,20 @@ class Buyer:
         if cart and cart["lines"] and quantity is None and self.random.random() < 0.5:
             line = cart["lines"][0]
             update = [{"lineId": line["id"], "quantity": self.random.randint(1, 3)}]
-            await self.post("cart", CART_UPDATE, {"cartId": cart["id"], "lines": update}, True)
+            body = await self.post(
+                "cart", CART_UPDATE, {"cartId": cart["id"], "lines": update}, True
+            )
+            updated = (((body.get("data") or {}).get("cartLinesUpdate")) or {}).get("cart")
+            cart = {**cart, **updated} if updated else None
+        if cart and quantity is None:
+            self.saved_cart = cart
         return cart  # type: ignore[no-any-return]
 
     async def checkout(self) -> None:
-        cart = await self.cart(quantity=1)
+        # A cart built earlier is paid when a new one cannot be built now (a source down):
+        # a buyer with a full cart presses "pay" whatever the shop is going through.
+        cart = await self.cart(quantity=1) or self.saved_cart
+        self.saved_cart = None
         if not cart:
             return
         variables = {
@@ -165,9 +193,11 @@ class Buyer:
             "key": uuid.uuid4().hex,
             "total": cart["cost"]["total"]["amount"],
         }
+        begun = time.monotonic()
         body = await self.post("checkout", CHECKOUT, variables, True)
-        if (((body.get("data") or {}).get("checkoutComplete")) or {}).get("order"):
-            self.tally.orders += 1
+        placed = bool((((body.get("data") or {}).get("checkoutComplete")) or {}).get("order"))
+        self.tally.orders += placed
+        self.tally.checkouts.append((begun, time.monotonic(), placed))
 
     async def run(self, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -233,6 +263,55 @@ async def _terminate_connections(name: str) -> int:
     return len(rows)
 
 
+PRICING_TABLES = ("prices", "promotions")
+
+
+async def _take_pricing_away(name: str, *, back: bool) -> None:
+    """The pricing source cannot answer: its tables are not there (then are again)."""
+    conn = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database=name, timeout=10
+    )
+    try:
+        for table in PRICING_TABLES:
+            old, new = (f"{table}_away", table) if back else (table, f"{table}_away")
+            await conn.execute(f'ALTER TABLE "{old}" RENAME TO "{new}"')
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Outage:
+    """The pricing outage's window and what the storefront saw during it."""
+
+    started: float = 0.0
+    ended: float = 0.0
+
+    def reads(self, tally: Tally) -> tuple[int, int]:
+        inside = [ok for begun, _, ok, _ in tally.reads if self.started <= begun < self.ended]
+        return sum(inside), len(inside)
+
+    def partial(self, tally: Tally) -> int:
+        """Reads during the outage answered with data but with errors (a product left out
+        because nothing at all was known of its price)."""
+        return sum(
+            ok and errors
+            for begun, _, ok, errors in tally.reads
+            if self.started <= begun < self.ended
+        )
+
+    def orders(self, tally: Tally) -> int:
+        """Orders placed by checkouts that ran wholly inside the outage: each would have
+        been priced from something other than the pricing source."""
+        return sum(
+            placed
+            for begun, done, placed in tally.checkouts
+            if self.started <= begun and done < self.ended
+        )
+
+    def checkouts(self, tally: Tally) -> int:
+        return sum(1 for begun, _, _ in tally.checkouts if self.started <= begun < self.ended)
+
+
 async def _plain_skus(url: str) -> list[str]:
     """Global ids of published, active, physical, non-presale SKUs without a purchase
     limit and with stock: a checkout of one of them can only fail for want of stock."""
@@ -289,6 +368,12 @@ class SoakResult:
     counts: dict[str, int]
     chaos: list[str]
     cpu_seconds: float  # the gateway process's user + system CPU over the run
+    outage: Outage = field(default_factory=Outage)
+
+    @property
+    def outage_answered(self) -> float:
+        answered, total = self.outage.reads(self.tally)
+        return answered / total if total else 0.0
 
     def report(self) -> str:
         t = self.tally
@@ -310,6 +395,13 @@ class SoakResult:
         )
         lines.append(f"  userErrors by code: {dict(t.user_errors.most_common())}")
         lines.append(f"  chaos: {'; '.join(self.chaos)}")
+        answered, total = self.outage.reads(t)
+        lines.append(
+            f"  pricing outage ({self.outage.ended - self.outage.started:.0f} s): {answered} of "
+            f"{total} storefront reads answered with data ({100 * self.outage_answered:.2f}%; "
+            f"{self.outage.partial(t)} of them with a product left out or a field lost); "
+            f"{self.outage.checkouts(t)} checkouts tried, {self.outage.orders(t)} orders placed"
+        )
         lines.append(f"  after the sweeper: {self.counts}")
         lines.append(f"  invariants: {'all hold' if not self.violations else self.violations}")
         return "\n".join(lines)
@@ -323,6 +415,8 @@ class SoakResult:
             and c["units_ordered"] == c["units_held_or_sold"]
             and c["holds_pending"] == 0
             and self.tally.orders > 0
+            and self.outage_answered >= 0.99
+            and self.outage.orders(self.tally) == 0
         )
 
 
@@ -335,6 +429,7 @@ def run_soak(seconds: float, users: int, products: int = 240) -> SoakResult:
     url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     urls = dict.fromkeys(SOURCE_NAMES, url)
     chaos: list[str] = []
+    outage = Outage()
     with tempfile.TemporaryDirectory() as directory:
         redis = PrivateRedis(Path(directory))
         server: servers.Server | None = None
@@ -362,16 +457,27 @@ def run_soak(seconds: float, users: int, products: int = 240) -> SoakResult:
             tally = Tally()
 
             async def chaos_monkey() -> None:
-                await asyncio.sleep(seconds / 3)
+                # Redis dies early (its copies are rebuilt by the time pricing goes away),
+                # pricing goes away in the middle, the connections are cut near the end.
+                down = min(5.0, seconds / 12)
+                away = min(30.0, seconds / 6)
+                await asyncio.sleep(seconds / 6)
                 redis.kill()
-                chaos.append(f"Redis killed at {seconds / 3:.0f} s")
-                await asyncio.sleep(min(5.0, seconds / 6))
+                chaos.append(f"Redis killed at {seconds / 6:.0f} s")
+                await asyncio.sleep(down)
                 redis.start()
                 chaos.append("restarted")
-                await asyncio.sleep(seconds / 3 - min(5.0, seconds / 6))
+                await asyncio.sleep(seconds / 2 - seconds / 6 - down)
+                await _take_pricing_away(name, back=False)
+                outage.started = time.monotonic()
+                chaos.append(f"pricing away at {seconds / 2:.0f} s for {away:.0f} s")
+                await asyncio.sleep(away)
+                outage.ended = time.monotonic()
+                await _take_pricing_away(name, back=True)
+                await asyncio.sleep(5 * seconds / 6 - seconds / 2 - away)
                 killed = await _terminate_connections(name)
                 chaos.append(
-                    f"{killed} PostgreSQL connections terminated at {2 * seconds / 3:.0f} s"
+                    f"{killed} PostgreSQL connections terminated at {5 * seconds / 6:.0f} s"
                 )
 
             async def soak() -> None:
@@ -390,7 +496,7 @@ def run_soak(seconds: float, users: int, products: int = 240) -> SoakResult:
             totals = counts(urls)
         finally:
             asyncio.run(_drop_database(name))
-    return SoakResult(tally, elapsed, found, totals, chaos, cpu)
+    return SoakResult(tally, elapsed, found, totals, chaos, cpu, outage)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,10 @@ class CacheBackend(Protocol):
 
     async def set_many(self, items: Mapping[str, bytes], ttl: float) -> None: ...
 
+    async def set_groups(self, groups: Mapping[float, Mapping[str, bytes]]) -> None:
+        """Several ``set_many`` (by TTL) as one write: one pipeline, one round trip."""
+        ...
+
     async def delete_many(self, keys: Sequence[str]) -> None: ...
 
     async def delete_prefix(self, prefix: str) -> None:

@@ -4,14 +4,22 @@ One batch is one MGET; the misses go to the source in one call and are written b
 pipeline, "does not exist" included (briefly). When many requests miss the same key at
 once (a hot key just expired), only the first asks the source: the others wait for its
 answer instead of stampeding the source.
+
+Kinds read with a ``LastKnown`` policy (prices, promotions, display stock) also keep a
+last-known copy for hours, written in that same pipeline (no extra round trip), stamped
+with when it was read. When the source fails and the policy allows (a query, never a
+checkout), the keys it could not answer are answered from those copies; a key with no copy
+gets the failure itself, so only the objects that need it lose their field.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from .codec import Codec
 from .keys import Kind
@@ -23,6 +31,16 @@ V = TypeVar("V")
 # A filled value stays shareable this long, so a request whose MGET raced the fill's write
 # does not ask the source again. Invalidation drops it at once.
 GRACE_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class LastKnown:
+    """How a read may stand in for its source: ``may_serve(error)`` says whether this
+    failure, in this request, may be answered from last-known copies; ``served(value,
+    read_at)`` is told of every value so answered (``read_at``: epoch seconds)."""
+
+    may_serve: Callable[[BaseException], bool]
+    served: Callable[[Any, float], None]
 
 
 class ReadThrough(InvalidationListener):
@@ -42,8 +60,11 @@ class ReadThrough(InvalidationListener):
         *,
         ident: Callable[[I], str] = str,
         ttl: Callable[[V], float] | None = None,
+        last_known: LastKnown | None = None,
     ) -> dict[I, V]:
-        """The values of ``ids`` that exist, from the cache or else ``fetch``."""
+        """The values of ``ids`` that exist, from the cache or else ``fetch``. With
+        ``last_known``, an id its source could not answer maps to a last-known value or,
+        with none, to the source's exception (a loader fails just that key)."""
         unique = list(dict.fromkeys(ids))
         key_of = {i: self.cache.keys.key(kind, ident(i)) for i in unique}
         record_reads(kind, list(key_of.values()))
@@ -59,18 +80,57 @@ class ReadThrough(InvalidationListener):
         mine = self._split([i for i in ask if i not in raw], key_of, waits, done_ok=True)
         # Missed in the cache yet just filled here (a flush, an eviction): write them back.
         refill = [i for i in waits if i not in before and waits[i].done()]
-        if mine:
-            raw.update(await self._fill(kind, codec, mine, key_of, fetch, ident, ttl))
-        if waits:
-            raw.update(await self._wait(kind, codec, waits, key_of, fetch, ident, ttl))
+        keep = last_known is not None
+        try:
+            if mine:
+                raw.update(await self._fill(kind, codec, mine, key_of, fetch, ident, ttl, keep))
+            if waits:
+                raw.update(await self._wait(kind, codec, waits, key_of, fetch, ident, ttl, keep))
+        except Exception as exc:
+            if last_known is None or not last_known.may_serve(exc):
+                raise
+            missing = [i for i in unique if i not in raw]
+            return self._decoded(raw, codec) | await self._last_known(
+                codec, missing, key_of, exc, last_known
+            )
         if refill:
             await self._write(kind, codec, {key_of[i]: raw[i] for i in refill if i in raw}, ttl)
+        return self._decoded(raw, codec)
+
+    @staticmethod
+    def _decoded(raw: dict[I, bytes], codec: Codec[V]) -> dict[I, V]:
         values: dict[I, V] = {}
         for i, data in raw.items():
             value = codec.decode(data)
             if value is not None:
                 values[i] = value
         return values
+
+    async def _last_known(
+        self,
+        codec: Codec[V],
+        ids: list[I],
+        key_of: dict[I, str],
+        error: Exception,
+        policy: LastKnown,
+    ) -> dict[I, V]:
+        """One MGET of the copies (only ever on an outage); ``error`` for ids without."""
+        keys = self.cache.keys
+        copies = await self.cache.get_many([keys.last_known(key_of[i]) for i in ids])
+        values: dict[I, Any] = {}
+        for i in ids:
+            copy = copies.get(keys.last_known(key_of[i]))
+            stamp, _, data = copy.partition(b"\n") if copy is not None else (b"", b"", b"")
+            try:
+                read_at = float(stamp)
+            except ValueError:
+                values[i] = error
+                continue
+            value = codec.decode(data)
+            if value is not None:
+                policy.served(value, read_at)
+                values[i] = value
+        return cast("dict[I, V]", values)
 
     def _split(
         self,
@@ -104,6 +164,7 @@ class ReadThrough(InvalidationListener):
         fetch: Callable[[Sequence[I]], Awaitable[Mapping[I, V]]],
         ident: Callable[[I], str],
         ttl: Callable[[V], float] | None,
+        keep: bool = False,
     ) -> dict[I, bytes]:
         # shield: this request giving up must not cancel the fill other requests wait on.
         results = await asyncio.gather(
@@ -120,7 +181,7 @@ class ReadThrough(InvalidationListener):
                 raise result
         self.metrics.coalesced.labels(kind.value).inc(len(raw))
         if retry:
-            raw.update(await self._fill(kind, codec, retry, key_of, fetch, ident, ttl))
+            raw.update(await self._fill(kind, codec, retry, key_of, fetch, ident, ttl, keep))
         return raw
 
     async def _fill(
@@ -132,6 +193,7 @@ class ReadThrough(InvalidationListener):
         fetch: Callable[[Sequence[I]], Awaitable[Mapping[I, V]]],
         ident: Callable[[I], str],
         ttl: Callable[[V], float] | None,
+        keep: bool = False,
     ) -> dict[I, bytes]:
         loop = asyncio.get_running_loop()
         futures = {key_of[i]: loop.create_future() for i in ids}
@@ -151,6 +213,8 @@ class ReadThrough(InvalidationListener):
         keys = self.cache.keys
         raw: dict[I, bytes] = {}
         writes: dict[float, dict[str, bytes]] = defaultdict(dict)
+        keep_for = keys.ttl(Kind.LAST_KNOWN) if keep else 0.0
+        stamp = f"{time.time():.3f}\n".encode()
         # Extra values the source sent along (a category's ancestors) are cached too.
         for i in [*ids, *(x for x in fetched if x not in key_of)]:
             value = fetched.get(i)
@@ -160,14 +224,15 @@ class ReadThrough(InvalidationListener):
                 raw[i] = data
             if key not in self._dirty:
                 writes[self._ttl(kind, value, ttl)][key] = data
+                if keep_for > 0:
+                    writes[keep_for][keys.last_known(key)] = stamp + data
         for i in ids:
             key, future = key_of[i], futures[key_of[i]]
             if not future.done():
                 future.set_result(raw[i])
             loop.call_later(GRACE_SECONDS, self._expire, key, future)
         self._dirty.difference_update(futures)
-        for seconds, items in writes.items():
-            await self.cache.set_many(items, seconds)
+        await self.cache.set_groups(writes)  # one pipeline, last-known copies included
         return raw
 
     def _ttl(self, kind: Kind, value: V | None, ttl: Callable[[V], float] | None) -> float:

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     DOCUMENT = "Document"  # persisted query text by sha256
     RESPONSE = "Response"  # whole serialized response
     TAG = "Tag"  # the responses that showed an entity key
+    LAST_KNOWN = "LastKnown"  # id: "<kind>:<id>", a value kept to stand in during an outage
 
 
 # Derived values that mix many products: any product, price or stock write purges them.
@@ -57,6 +58,11 @@ class KeySpace:
         prefix = f"{self.base}{kind.value}:"
         return [f"{prefix}{i}" for i in idents]
 
+    def last_known(self, key: str) -> str:
+        """Where the last-known copy of ``key`` lives: its own kind, so a purge of prices
+        (or of the promotions a category change drops) leaves the copies for outages."""
+        return f"{self.base}{Kind.LAST_KNOWN.value}:{key[len(self.base) :]}"
+
     def kind_prefix(self, kind: Kind) -> str:
         return f"{self.base}{kind.value}:"
 
@@ -80,4 +86,5 @@ class KeySpace:
             Kind.DOCUMENT: s.apq_ttl,
             Kind.RESPONSE: s.response_ttl,
             Kind.TAG: s.response_ttl,
+            Kind.LAST_KNOWN: s.last_known_hours * 3600,
         }.get(kind, s.catalog_ttl)

@@ -58,6 +58,10 @@ class InProcessCache:
         while len(entries) > self.max_entries:
             entries.popitem(last=False)
 
+    async def set_groups(self, groups: Mapping[float, Mapping[str, bytes]]) -> None:
+        for ttl, items in groups.items():
+            await self.set_many(items, ttl)
+
     async def delete_many(self, keys: Sequence[str]) -> None:
         for key in keys:
             self._entries.pop(key, None)

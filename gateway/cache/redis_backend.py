@@ -104,14 +104,19 @@ class RedisCache:
         return await self._run("get", mget, {})
 
     async def set_many(self, items: Mapping[str, bytes], ttl: float) -> None:
-        if not items or ttl <= 0:
+        await self.set_groups({ttl: items})
+
+    async def set_groups(self, groups: Mapping[float, Mapping[str, bytes]]) -> None:
+        groups = {ttl: items for ttl, items in groups.items() if items and ttl > 0}
+        if not groups:
             return
-        px = max(int(ttl * 1000), 1)
 
         async def write() -> None:
             pipe = self.client.pipeline(transaction=False)
-            for key, value in items.items():
-                pipe.set(key, value, px=px)
+            for ttl, items in groups.items():
+                px = max(int(ttl * 1000), 1)
+                for key, value in items.items():
+                    pipe.set(key, value, px=px)
             await pipe.execute()
 
         await self._run("set", write, None)

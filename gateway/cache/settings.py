@@ -37,6 +37,9 @@ class CacheSettings(BaseSettings):
     promotion_ttl: Annotated[float, _seconds("CACHE_TTL_PROMOTIONS_SECONDS")] = 30.0
     stock_ttl: Annotated[float, _seconds("CACHE_TTL_STOCK_SECONDS", le=300)] = 5.0
     listing_ttl: Annotated[float, _seconds("CACHE_TTL_LISTINGS_SECONDS")] = 30.0
+    # Prices, promotions and display stock also keep a last-known copy this long, to answer
+    # browsing (marked stale) while their source is down. 0: no copies.
+    last_known_hours: Annotated[float, _seconds("CACHE_LAST_KNOWN_HOURS", le=24 * 30)] = 24.0
     missing_ttl: Annotated[float, _seconds("CACHE_TTL_MISSING_SECONDS")] = 10.0
     local_max_entries: Annotated[
         int, Field(ge=100, le=10_000_000, validation_alias=_env("CACHE_LOCAL_MAX_ENTRIES"))

@@ -60,6 +60,11 @@ class SharedCache:
             await self.near.set_many(items, ttl)
         await self.backend.set_many(items, ttl)
 
+    async def set_groups(self, groups: Mapping[float, Mapping[str, bytes]]) -> None:
+        if self.near is not None:
+            await self.near.set_groups(groups)
+        await self.backend.set_groups(groups)
+
     async def invalidate(
         self, entities: Iterable[tuple[Kind, object]] = (), kinds: Iterable[Kind] = ()
     ) -> None:

@@ -26,6 +26,7 @@ import orjson
 import structlog
 
 from sources.inventory.records import ReservationRequest, ReservationStatus
+from sources.orders.api import OrdersSource
 from sources.orders.records import (
     AttemptState,
     Cart,
@@ -121,9 +122,26 @@ async def complete_checkout(
         await asyncio.sleep(WAIT_STEP_S)
 
     order_ref = attempt.order_ref
-    result = await _place(
-        sources, customer_id, cart, order_ref, expected_total, policy, actor, idempotency_key, now
-    )
+    progress = _Progress()
+    try:
+        result = await _place(
+            sources,
+            customer_id,
+            cart,
+            order_ref,
+            expected_total,
+            policy,
+            actor,
+            idempotency_key,
+            now,
+            progress,
+        )
+    except Exception:
+        # A source failed while the checkout only read (its snapshot): nothing is held, so
+        # the key is free again at once; the buyer's retry must not wait for the sweeper.
+        if not progress.has_written:
+            await _abandon(orders, customer_id, idempotency_key)
+        raise
     if result.order is None:
         await orders.abandon_checkout_attempt(customer_id, idempotency_key)
     return result
@@ -139,6 +157,7 @@ async def _place(
     actor: str,
     idempotency_key: str,
     now: datetime,
+    progress: _Progress,
 ) -> CheckoutResult:
     if cart.status is CartStatus.COMPLETED:
         return _fail(
@@ -153,6 +172,7 @@ async def _place(
         return CheckoutResult(None, problems)
 
     inventory, coupons, orders = sources.inventory, sources.pricing, sources.orders
+    progress.has_written = True
     reservation = await inventory.reserve(
         order_ref=order_ref,
         items=[
@@ -222,6 +242,20 @@ async def _place(
             await _undo(sources, order_ref, now)
         raise
     return CheckoutResult(order, [])
+
+
+@dataclass
+class _Progress:
+    """How far a checkout got: whether it may have written anything yet."""
+
+    has_written: bool = False
+
+
+async def _abandon(orders: OrdersSource, customer_id: int, idempotency_key: str) -> None:
+    try:
+        await orders.abandon_checkout_attempt(customer_id, idempotency_key)
+    except Exception as exc:  # its source is down too: the sweeper frees the key later
+        log.warning("checkout attempt left to the sweeper", error=repr(exc))
 
 
 async def _undo(sources: Sources, order_ref: str, now: datetime) -> None:

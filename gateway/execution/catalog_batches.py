@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from ..resilience.degrade import as_of, stale_if
 from ..schema.catalog import Category, Product, Sku
 from ..schema.common import Info, Money
 from ..schema.inventory import StockLevel
@@ -69,16 +70,17 @@ async def product_price_range(
     loaders = info.context.loaders
     skus = await loaders.catalog.skus_by_product.load_all([p.record.id for p in parents])
     sku_ids = [s.id for product_skus in skus for s in product_skus]
-    prices = dict(zip(sku_ids, await loaders.pricing.price.load_all(sku_ids), strict=True))
+    prices = dict(zip(sku_ids, await loaders.pricing.price.load_each(sku_ids), strict=True))
     currency = info.context.settings.currency
 
-    def price_range(product_skus: list[Any]) -> PriceRange:
+    def price_range(product_skus: list[Any]) -> Any:
         # Active SKUs only, as the listing's price sort and filter see them.
-        chosen = [prices[s.id] for s in product_skus if s.is_active]
+        chosen = [_value(prices[s.id]) for s in product_skus if s.is_active]
         amounts = [p.sale_amount for p in chosen if p] or [Decimal(0)]
-        return PriceRange(
+        price_range = PriceRange(
             min=Money.of(min(amounts), currency), max=Money.of(max(amounts), currency)
         )
+        return stale_if(price_range, *chosen)
 
     return each(skus, price_range)
 
@@ -88,10 +90,11 @@ async def product_in_stock(parents: Sequence[Product], info: Info, _: dict[str, 
     loaders = info.context.loaders
     skus = await loaders.catalog.skus_by_product.load_all([p.record.id for p in parents])
     sku_ids = [s.id for product_skus in skus for s in product_skus]
-    levels = dict(zip(sku_ids, await loaders.inventory.stock.load_all(sku_ids), strict=True))
+    levels = dict(zip(sku_ids, await loaders.inventory.stock.load_each(sku_ids), strict=True))
 
-    def in_stock(product_skus: list[Any]) -> bool:
-        return any(levels[s.id].in_stock for s in product_skus if s.is_active)
+    def in_stock(product_skus: list[Any]) -> Any:
+        chosen = [_value(levels[s.id]) for s in product_skus if s.is_active]
+        return stale_if(any(level.in_stock for level in chosen), *chosen)
 
     return each(skus, in_stock)
 
@@ -112,28 +115,37 @@ async def product_promotions(
             category = categories[product.record.category_id]
             path = category.path if category else ()
         keys.append((product.record.id, path))
-    found = await loaders.pricing.promotions.load_all(keys)
-    return [[Promotion.from_record(p) for p in promotions] for promotions in found]
+    found = await loaders.pricing.promotions.load_each(keys)
+    return each(
+        found,
+        lambda promotions: stale_if(
+            [Promotion.from_record(p) for p in _value(promotions)], promotions
+        ),
+    )
 
 
 @batch_field("Sku", "price")
 async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
-    found = await info.context.loaders.pricing.price.load_all([s.record.id for s in parents])
+    found = await info.context.loaders.pricing.price.load_each([s.record.id for s in parents])
     currency = info.context.settings.currency
 
-    def price(pair: tuple[Sku, Any]) -> Price:
+    def price(pair: tuple[Sku, Any]) -> Any:
         sku, record = pair
-        if record is None:
+        if _value(record) is None:
             raise RuntimeError(f"SKU {sku.record.id} has no price in {currency}")
-        return Price(
-            list=Money.of(record.list_amount, record.currency),
-            sale=Money.of(record.sale_amount, record.currency),
-        )
+        return stale_if(Price.from_record(record, as_of(record)), record)
 
     return each(list(zip(parents, found, strict=True)), price)
 
 
 @batch_field("Sku", "stock")
 async def sku_stock(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
-    found = await info.context.loaders.inventory.stock.load_all([s.record.id for s in parents])
-    return each(found, StockLevel.from_record)
+    found = await info.context.loaders.inventory.stock.load_each([s.record.id for s in parents])
+    return each(found, lambda level: stale_if(StockLevel.from_record(_value(level)), level))
+
+
+def _value(found: T | Exception) -> T:
+    """A loaded value, or its key's failure raised (``each`` makes it that object's)."""
+    if isinstance(found, Exception):
+        raise found
+    return found

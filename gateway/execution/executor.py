@@ -40,6 +40,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from ..resilience.degrade import Stale, current_degradation, unwrap_stale
 from .plan import (
     ABSTRACT,
     ATTRIBUTE,
@@ -293,6 +294,11 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
     def _complete_field(self, plan: FieldPlan, batch: Batch, results: Any) -> None:
         _, dicts, slots = batch
         name = plan.response_name
+        if type(results) is list and _may_be_stale():
+            results = [
+                unwrap_stale(r, [*path_of(slot), name]) if type(r) is Stale else r
+                for r, slot in zip(results, slots, strict=True)
+            ]
         if isinstance(results, BaseException):
             if not isinstance(results, Exception):
                 raise results
@@ -569,6 +575,13 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 return True
             slot = slot[3]
         return False
+
+
+def _may_be_stale() -> bool:
+    """Some value of this request came from a last-known copy: fields may be ``Stale``
+    (gateway/resilience/degrade.py); their paths are recorded as they are unwrapped."""
+    degradation = current_degradation.get()
+    return degradation is not None and bool(degradation.as_of)
 
 
 def _attribute(value: Any, name: str) -> Any:

@@ -86,6 +86,20 @@ class Loader(Generic[K, V]):
                     future.exception()
             raise
 
+    async def load_each(self, keys: Sequence[K]) -> list[V | Exception]:
+        """``load_all``, but a key that failed gets its exception in place of its value
+        (a source down with last-known copies for some keys only): each object keeps or
+        loses its own field."""
+        load = self._loader.load
+        futures = [load(key) for key in keys]
+        found: list[V | Exception] = []
+        for future in futures:
+            try:
+                found.append(await future)
+            except Exception as exc:
+                found.append(exc)
+        return found
+
     def prime(self, key: K, value: V) -> None:
         self._loader.prime(key, value)
 

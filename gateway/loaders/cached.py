@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import TypeVar
 
 from ..cache.codec import Codec
-from ..cache.entities import ReadThrough
+from ..cache.entities import LastKnown, ReadThrough
 from ..cache.keys import Kind
 
 K = TypeVar("K", bound=Hashable)
@@ -23,11 +23,14 @@ def read_through(
     *,
     ident: Callable[[K], str] = str,
     ttl: Callable[[V], float] | None = None,
+    last_known: LastKnown | None = None,
 ) -> Fetch[K, V]:
     if cache is None:
         return fetch
 
     async def cached(keys: Sequence[K]) -> Mapping[K, V]:
-        return await cache.load(kind, codec, keys, fetch, ident=ident, ttl=ttl)
+        return await cache.load(
+            kind, codec, keys, fetch, ident=ident, ttl=ttl, last_known=last_known
+        )
 
     return cached

@@ -14,6 +14,7 @@ from ..cache import codec
 from ..cache.entities import ReadThrough
 from ..cache.keys import Kind
 from ..metrics import Metrics
+from ..resilience.degrade import carry_mark, last_known_for
 from .audit import audit_loader
 from .base import Loader
 from .cached import read_through
@@ -49,8 +50,16 @@ class PricingLoaders:
             found = await store.promotions_for_products(dict(keys), now)
             return {key: found.get(key[0], []) for key in keys}
 
+        # Browsing may be answered from last-known prices and promotions while pricing is
+        # down (marked stale); the checkout reads the source itself and never sees them.
+        last_known = last_known_for("pricing")
         cached_prices = read_through(
-            cache, Kind.PRICE, codec.PRICE, prices, ident=lambda i: f"{currency}:{i}"
+            cache,
+            Kind.PRICE,
+            codec.PRICE,
+            prices,
+            ident=lambda i: f"{currency}:{i}",
+            last_known=last_known,
         )
         self.price: Loader[int, Price | None] = Loader(
             "pricing.price",
@@ -61,16 +70,29 @@ class PricingLoaders:
         self.cost_price: Loader[int, Decimal | None] = Loader(
             "pricing.cost_price", costs, metrics=metrics, batching=batching
         )
+        cached_promotions = read_through(
+            cache,
+            Kind.PROMOTIONS,
+            codec.PROMOTIONS,
+            promotions,
+            ident=_promotion_ident,
+            ttl=promotions_ttl,
+            last_known=last_known,
+        )
+
+        async def live_promotions(
+            keys: Sequence[PromotionKey],
+        ) -> dict[PromotionKey, list[Promotion]]:
+            """A last-known copy may hold promotions that have ended since: never shown."""
+            found = dict(await cached_promotions(keys))
+            for key, value in found.items():
+                if isinstance(value, list) and any(not p.is_live(now) for p in value):
+                    found[key] = carry_mark(value, [p for p in value if p.is_live(now)])
+            return found
+
         self.promotions: Loader[PromotionKey, list[Promotion]] = Loader(
             "pricing.promotions",
-            read_through(
-                cache,
-                Kind.PROMOTIONS,
-                codec.PROMOTIONS,
-                promotions,
-                ident=_promotion_ident,
-                ttl=promotions_ttl,
-            ),
+            live_promotions,
             metrics=metrics,
             batching=batching,
             default=list,

@@ -1,12 +1,22 @@
 """What a failing source looks like to the rest of the gateway: one exception type with
 the source's name, whatever the transport (SQLite, PostgreSQL, HTTP). Plain Python (no
-GraphQL), so the checkout can catch it and answer a retryable userError."""
+GraphQL), so the checkout can catch it and answer a retryable userError.
+
+Every way a source can be unreachable is an outage: a timeout, a refused or dropped
+connection, a missing database or table, refused credentials, a remote source answering
+5xx or something unreadable. The driver's own words never reach a client (they name hosts,
+databases and roles): they go to the log with the request id, and in development to the
+error's ``extensions.debug``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
+import msgspec
 from sqlalchemy import exc as sa
+
+from sources.common.wire_errors import RemoteSourceError
 
 SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
 
@@ -16,22 +26,37 @@ _OUTAGE_WORDS = (
     "unable to open database",
     "disk i/o error",
     "file is not a database",
+    "no such table",
     "connection",
     "terminat",
     "server closed",
     "shutdown",
 )
+# PostgreSQL SQLSTATEs (classes, or exact codes) of a source that cannot serve at all, as
+# opposed to a statement that is wrong: connection exceptions, refused credentials, a
+# missing database or table, exhausted resources, an administrator's shutdown.
+_OUTAGE_STATES = ("08", "28", "3D000", "42P01", "53", "57P", "58")
+# Of those, the ones a retry in a moment will not fix (someone must act first).
+_LASTING_STATES = ("28", "3D000", "42P01")
+_LASTING_WORDS = ("no such table", "file is not a database")
+# A remote source's HTTP statuses that say "it cannot serve now" (not "you asked wrong").
+_REMOTE_OUTAGE = frozenset({401, 403, 404, 429})
 
 
 class SourceUnavailable(Exception):
-    """A source did not answer in time, or is down, or its breaker is open. Retryable."""
+    """A source did not answer in time, or is down, or its breaker is open. ``retryable``
+    says whether the same request may succeed in a moment (a timeout, a dropped connection)
+    or needs someone to act first (a missing database, refused credentials)."""
 
     code = SOURCE_UNAVAILABLE
 
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"the {source} system is unavailable ({reason}); try again shortly")
+    def __init__(self, source: str, reason: str, *, retryable: bool = True) -> None:
+        advice = "try again shortly" if retryable else "the shop has been told"
+        super().__init__(f"the {source} system is unavailable ({reason}); {advice}")
         self.source = source
         self.reason = reason
+        self.retryable = retryable
+        self.detail: str | None = None  # the driver's words: logs and development only
 
 
 def _chain(error: BaseException) -> list[BaseException]:
@@ -52,30 +77,62 @@ def is_disconnect(error: BaseException) -> bool:
     return any(isinstance(e, sa.DBAPIError) and e.connection_invalidated for e in _chain(error))
 
 
+def _sqlstate(error: BaseException) -> str:
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return state if isinstance(state, str) else ""
+
+
+def _is_outage_one(e: BaseException) -> bool:
+    if isinstance(e, SourceUnavailable | OSError | asyncio.TimeoutError | sa.TimeoutError):
+        return True
+    if isinstance(e, sa.DBAPIError) and e.connection_invalidated:
+        return True
+    if isinstance(e, sa.InterfaceError | sa.DisconnectionError):
+        return True
+    if _sqlstate(e).startswith(_OUTAGE_STATES):
+        return True
+    if isinstance(e, sa.OperationalError):
+        message = str(e).lower()
+        if "locked" in message or "busy" in message:
+            return False
+        if any(word in message for word in _OUTAGE_WORDS):
+            return True
+    if isinstance(e, RemoteSourceError):
+        status = e.status
+        return status is None or status >= 500 or status in _REMOTE_OUTAGE
+    if isinstance(e, msgspec.DecodeError | msgspec.ValidationError):
+        return True  # an answer that does not parse: whatever sent it is not our source
+    module = type(e).__module__
+    name = type(e).__name__
+    if module.startswith("asyncpg") and (
+        "Connection" in name or "Password" in name or "Authorization" in name
+    ):
+        return True
+    return module.startswith(("httpx", "httpcore")) and (
+        "Connect" in name or "Timeout" in name or "Network" in name or "Protocol" in name
+    )
+
+
 def is_outage(error: BaseException) -> bool:
     """The source is down or unreachable, as opposed to a bug or a conflict (a locked
     SQLite file or a unique violation is the source working as designed)."""
+    return any(_is_outage_one(e) for e in _chain(error))
+
+
+def is_lasting(error: BaseException) -> bool:
+    """An outage a retry in a moment will not fix: the database or a table is missing, the
+    credentials are refused (a remote source's 401/403 included)."""
     for e in _chain(error):
-        if isinstance(e, SourceUnavailable | OSError | asyncio.TimeoutError | sa.TimeoutError):
+        if isinstance(e, SourceUnavailable):
+            return not e.retryable
+        if _sqlstate(e).startswith(_LASTING_STATES):
             return True
-        if isinstance(e, sa.DBAPIError) and e.connection_invalidated:
+        if isinstance(e, RemoteSourceError) and e.status in (401, 403, 404):
             return True
-        if isinstance(e, sa.InterfaceError | sa.DisconnectionError):
-            return True
-        if isinstance(e, sa.OperationalError):
+        if isinstance(e, sa.OperationalError | sa.ProgrammingError):
             message = str(e).lower()
-            if "locked" in message or "busy" in message:
-                return False
-            if any(word in message for word in _OUTAGE_WORDS):
+            if any(word in message for word in _LASTING_WORDS):
                 return True
-        if type(e).__module__.startswith("asyncpg") and "Connection" in type(e).__name__:
-            return True
-        if type(e).__module__.startswith(("httpx", "httpcore")) and (
-            "Connect" in type(e).__name__
-            or "Timeout" in type(e).__name__
-            or "Network" in type(e).__name__
-        ):
-            return True
     return False
 
 
@@ -84,4 +141,5 @@ def is_ambiguous(error: BaseException) -> bool:
     breaker refused never reached the source: that one is known not to have happened."""
     if isinstance(error, SourceUnavailable) and error.reason == "circuit open":
         return False
-    return is_outage(error)
+    # Refused credentials, a missing database or table: the statement never ran.
+    return is_outage(error) and not is_lasting(error)

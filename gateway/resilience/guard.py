@@ -21,8 +21,9 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter
 
 from ..cache.breaker import CircuitBreaker
+from ..metrics import current_request
 from .degrade import Degradation, current_degradation, stale_allowed
-from .errors import SourceUnavailable, is_disconnect, is_outage
+from .errors import SourceUnavailable, is_disconnect, is_lasting, is_outage
 from .settings import ResilienceSettings
 from .stale import MISSING, StaleCopies
 
@@ -69,6 +70,10 @@ class SourceGuard:
         self.metrics = metrics
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset)
         self.stale = stale
+        # What opened the breaker: a call it refuses is as (un)retryable as that failure.
+        self.is_lasting = False
+        # The one call let through to see whether an open breaker's source is back.
+        self._probe: asyncio.Future[None] | None = None
 
     def wrap(self, name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         is_read = bool(READ_METHOD.search(name))
@@ -91,8 +96,42 @@ class SourceGuard:
         is_read: bool,
         stale: StaleCopies | None,
     ) -> Any:
+        probing = self.breaker.is_open
         if not self.breaker.allow():
-            return self._unavailable(name, args, kwargs, stale, "circuit open", None)
+            if not await self._after_probe(limit_s):
+                return self._unavailable(name, args, kwargs, stale, "circuit open", None)
+            probing = False
+        elif probing:
+            self._probe = asyncio.get_running_loop().create_future()
+        try:
+            return await self._attempt(name, method, args, kwargs, limit_s, is_read, stale)
+        finally:
+            if probing and self._probe is not None and not self._probe.done():
+                self._probe.set_result(None)
+
+    async def _after_probe(self, limit_s: float) -> bool:
+        """A call that finds a probe under way waits for its outcome rather than being
+        refused: the request that meets a source just back is whole, not half stale."""
+        probe = self._probe
+        if probe is None or probe.done():
+            return False
+        try:
+            async with asyncio.timeout(limit_s):
+                await asyncio.shield(probe)
+        except TimeoutError:
+            return False
+        return self.breaker.allow()
+
+    async def _attempt(
+        self,
+        name: str,
+        method: Callable[..., Awaitable[Any]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        limit_s: float,
+        is_read: bool,
+        stale: StaleCopies | None,
+    ) -> Any:
         try:
             try:
                 async with asyncio.timeout(limit_s):
@@ -108,7 +147,8 @@ class SourceGuard:
                 self.breaker.succeeded()  # it answered: a conflict or a bug, not an outage
                 raise
             self.breaker.failed()
-            reason = "timeout" if isinstance(exc, TimeoutError) else "error"
+            self.is_lasting = is_lasting(exc)
+            reason = _reason(exc, self.is_lasting)
             return self._unavailable(name, args, kwargs, stale, reason, exc)
         self.breaker.succeeded()
         if stale is not None:
@@ -135,14 +175,35 @@ class SourceGuard:
                 return copy
         if degradation is not None:
             degradation.unavailable.add(self.source)
+        stats = current_request.get()
+        detail = _detail(error)
         log.warning(
             "source unavailable",
             source=self.source,
             method=name,
             reason=reason,
-            error=repr(error) if error is not None else None,
+            error=detail,
+            request_id=getattr(stats, "request_id", None),
         )
-        raise SourceUnavailable(self.source, reason) from error
+        failure = SourceUnavailable(self.source, reason, retryable=not self.is_lasting)
+        failure.detail = detail
+        # Not chained: the driver's exception (its text names hosts, databases, roles) is
+        # logged here and goes no further; no formatter or client can reach it.
+        raise failure from None
+
+
+def _reason(error: BaseException, lasting: bool) -> str:
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    return "misconfigured or missing" if lasting else "unreachable"
+
+
+def _detail(error: BaseException | None) -> str | None:
+    """The driver's own words, for the log and development's ``extensions.debug``."""
+    if error is None:
+        return None
+    text = str(error).strip() or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:500]
 
 
 def guard_sources(sources: Any, settings: ResilienceSettings, registry: CollectorRegistry) -> None:

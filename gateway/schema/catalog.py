@@ -19,6 +19,8 @@ from sources.catalog.store import parse_newest_cursor
 from sources.common.pagination import InvalidCursor
 
 from ..auth import Permission
+from ..resilience.degrade import as_of, stale_if
+from ..resilience.listing import priced_edges
 from .audit import AuditEntry
 from .common import BadUserInput, Info, Money, PageInfo, page_size
 from .inventory import StockLevel
@@ -89,7 +91,9 @@ class Category(Node):
         page = await info.context.loaders.catalog.category_products.load(
             (self.record.id, size, after)
         )
-        return ProductConnection.from_page(page, after=after)
+        connection = ProductConnection.from_page(page, after=after)
+        connection.edges = await priced_edges(info, connection.edges)
+        return connection
 
 
 @strawberry.type
@@ -151,9 +155,10 @@ class Product(Node):
         prices = [p for p in await loaders.pricing.price.load_many([s.id for s in chosen]) if p]
         currency = info.context.settings.currency
         amounts = [p.sale_amount for p in prices] or [Decimal(0)]
-        return PriceRange(
+        price_range = PriceRange(
             min=Money.of(min(amounts), currency), max=Money.of(max(amounts), currency)
         )
+        return stale_if(price_range, *prices)  # type: ignore[return-value]
 
     @strawberry.field(description="Whether any active SKU can be ordered now.")
     async def in_stock(self, info: Info) -> bool:
@@ -162,7 +167,7 @@ class Product(Node):
             s for s in await loaders.catalog.skus_by_product.load(self.record.id) if s.is_active
         ]
         levels = await loaders.inventory.stock.load_many([s.id for s in skus])
-        return any(level.in_stock for level in levels)
+        return stale_if(any(level.in_stock for level in levels), *levels)  # type: ignore[return-value]
 
     @strawberry.field(description="Empty unless kind is BUNDLE.")
     async def bundle_items(self, info: Info) -> list[BundleItem]:
@@ -181,7 +186,9 @@ class Product(Node):
             category = await loaders.catalog.category.load(self.record.category_id)
             path = category.path if category else ()
         promotions = await loaders.pricing.promotions.load((self.record.id, path))
-        return [Promotion.from_record(p) for p in promotions]
+        return stale_if(  # type: ignore[return-value]
+            [Promotion.from_record(p) for p in promotions], promotions
+        )
 
     @strawberry.field(
         extensions=staff_only(Permission.MANAGE_PRODUCTS),
@@ -240,15 +247,12 @@ class Sku(Node):
             raise RuntimeError(
                 f"SKU {self.record.id} has no price in {info.context.settings.currency}"
             )
-        return Price(
-            list=Money.of(price.list_amount, price.currency),
-            sale=Money.of(price.sale_amount, price.currency),
-        )
+        return stale_if(Price.from_record(price, as_of(price)), price)  # type: ignore[return-value]
 
     @strawberry.field
     async def stock(self, info: Info) -> StockLevel:
         level = await info.context.loaders.inventory.stock.load(self.record.id)
-        return StockLevel.from_record(level)
+        return stale_if(StockLevel.from_record(level), level)  # type: ignore[return-value]
 
     @strawberry.field(
         extensions=staff_only(

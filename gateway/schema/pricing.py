@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from sources.pricing.records import Price as PriceRecord
 from sources.pricing.records import Promotion as PromotionRecord
 from sources.pricing.records import PromotionKind as PromotionKindRecord
 
@@ -20,6 +21,22 @@ PromotionKind = strawberry.enum(PromotionKindRecord, name="PromotionKind")
 class Price:
     list: Money
     sale: Money
+    as_of: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "Null when the price is current. While the pricing system is unavailable a "
+            "storefront may be shown the last price known, read at this time (also listed "
+            "in the response's extensions.stale); the checkout never charges it."
+        ),
+    )
+
+    @classmethod
+    def from_record(cls, record: PriceRecord, as_of: datetime | None = None) -> Price:
+        return cls(
+            list=Money.of(record.list_amount, record.currency),
+            sale=Money.of(record.sale_amount, record.currency),
+            as_of=as_of,
+        )
 
 
 @strawberry.type

@@ -16,6 +16,8 @@ class FaultyProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.silent = False
+        self.refusing = False
+        self.canned: bytes | None = None  # an answer given to every request instead
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -62,13 +64,38 @@ class FaultyProxy:
         self.silent = True
         self.cut()
 
+    def refuse(self) -> None:
+        """Cut what is open; close every new connection at once (a host that refuses)."""
+        self.refusing = True
+        self.cut()
+
+    def answer(self, response: bytes) -> None:
+        """Cut what is open; answer every new connection's first request with
+        ``response`` (an HTTP source gone wrong: a 502 page, garbage) and close."""
+        self.canned = response
+        self.cut()
+
     def recover(self) -> None:
+        if self.silent:
+            self.cut()  # the connections held silent would hang their callers forever
         self.silent = False
+        self.refusing = False
+        self.canned = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         if self.silent:
             return  # hold the socket open, say nothing
+        if self.refusing:
+            writer.transport.abort()
+            return
+        if self.canned is not None:
+            with contextlib.suppress(Exception):
+                await reader.read(65536)
+                writer.write(self.canned)
+                await writer.drain()
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
