@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,8 @@ from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+
+from sources.common.db_state import database_state, describe_database_error
 
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
 from .backoffice.overdue_gauge import OverdueShipments
@@ -62,6 +65,7 @@ from .resilience.degrade import PartialData, install_placeholders
 from .resilience.guard import guard_sources
 from .schema import build_schema
 from .settings import ConfigurationError, Settings
+from .setup.shop import with_shop_profile
 from .sources import Sources
 
 
@@ -275,6 +279,23 @@ def _persisted_queries(settings: Settings, cache: ReadThrough | None) -> Persist
     return PersistedQueries(cache, allow_list, only=settings.persisted_queries_only)
 
 
+async def _with_shop_profile(settings: Settings, sources: Sources) -> Settings:
+    """The settings with the shop's profile (``gateway init``) where the environment is
+    silent; unchanged when the orders source cannot say (``/readyz`` reports that)."""
+    log = logging.getLogger(__name__)
+    try:
+        if "orders" in sources.databases:  # do not create an empty SQLite file by reading
+            state = await database_state("orders", sources.databases["orders"])
+            if not state.is_ready:
+                log.warning("the shop profile was not read: %s", state.line())
+                return settings
+        profile = await sources.orders.shop_profile()
+    except Exception as exc:  # an unmigrated or unreachable database must not stop the process
+        log.warning("the shop profile was not read: %s", describe_database_error(exc))
+        return settings
+    return with_shop_profile(settings, profile)
+
+
 def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlette:
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
@@ -347,7 +368,10 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        nonlocal settings
+        settings = await _with_shop_profile(settings, sources)
+        graphql_app.settings = app.state.settings = settings
         sweeper = (
             asyncio.create_task(run_forever(sources, settings.sweep_interval_seconds))
             if settings.sweep_interval_seconds > 0

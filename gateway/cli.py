@@ -1,4 +1,8 @@
-"""The ``gateway`` command: seed the demo shop, serve, and print development tokens."""
+"""The ``gateway`` command: migrate and set up a shop, seed the demo shop, serve, import,
+and print development tokens.
+
+Every command answers a database that is missing, unmigrated, unreachable or refuses the
+password with one line and exit status 2, never a traceback."""
 
 from __future__ import annotations
 
@@ -16,16 +20,24 @@ from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
 
 async def _seed(settings: Settings, products: int, reset: bool) -> str:
     from sources.common.db import Database
-    from sources.common.migrate import drop_source, upgrade_source
+    from sources.common.migrate import drop_source
     from sources.demo.seed import is_seeded, seed_demo_shop
 
-    dbs = {name: Database(url) for name, url in settings.database_urls().items()}
-    try:
-        if reset:
+    from .setup.databases import migrate_sources
+
+    if reset:
+        dbs = {name: Database(url) for name, url in settings.database_urls().items()}
+        try:
             for name in SOURCE_NAMES:
                 await drop_source(name, dbs[name])
-        for name in SOURCE_NAMES:
-            await upgrade_source(name, dbs[name])
+        finally:
+            for db in dbs.values():
+                await db.dispose()
+    # For `make run`'s one step: the demo shop migrates first, as `gateway migrate` does.
+    for line in await migrate_sources(settings):
+        print(f"migrate {line}", file=sys.stderr)
+    dbs = {name: Database(url) for name, url in settings.database_urls().items()}
+    try:
         if await is_seeded(dbs):
             return "the demo shop is already seeded (use --reset to start over)"
         started = time.perf_counter()
@@ -66,8 +78,10 @@ def _persisted_add(settings: Settings, path: str) -> str:
 
 async def _sweep(settings: Settings) -> str:
     from .checkout.sweeper import sweep
+    from .setup.databases import require_ready
     from .sources import Sources
 
+    await require_ready(settings)
     sources = Sources.from_settings(settings)
     try:
         report = await sweep(sources)
@@ -83,6 +97,9 @@ async def _customer_id(settings: Settings, email: str) -> int | None:
     from sources.common.db import Database
     from sources.orders.store import OrdersStore
 
+    from .setup.databases import require_ready
+
+    await require_ready(settings, ["orders"])
     db = Database(settings.orders_database_url)
     try:
         found = await OrdersStore(db).customers_by_emails([email])
@@ -96,6 +113,9 @@ async def _staff_member(settings: Settings, email: str) -> StaffMember | None:
     from sources.common.db import Database
     from sources.orders.store import OrdersStore
 
+    from .setup.databases import require_ready
+
+    await require_ready(settings, ["orders"])
     db = Database(settings.orders_database_url)
     try:
         return (await OrdersStore(db).staff_by_emails([email])).get(email.lower())
@@ -131,6 +151,70 @@ def _serve_distributed(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _ready_with_profile(settings: Settings) -> Settings:
+    """Every embedded database ready, and the shop's currency where the environment has
+    none (an import writes prices in the shop's currency)."""
+    from .setup.databases import require_ready
+    from .setup.shop import with_shop_profile
+    from .sources import Sources
+
+    await require_ready(settings)
+    sources = Sources.from_settings(settings)
+    try:
+        return with_shop_profile(settings, await sources.orders.shop_profile())
+    finally:
+        await sources.close()
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    from .setup.databases import migrate_sources
+
+    return await migrate_sources(settings)
+
+
+async def _init(settings: Settings, path: str) -> list[str]:
+    from pathlib import Path
+
+    from .setup.databases import require_ready
+    from .setup.shop import apply_shop_file
+    from .setup.shop_file import read_shop_file
+    from .sources import Sources
+
+    shop = read_shop_file(Path(path))  # the whole file is checked before anything is written
+    await require_ready(settings, ["orders", "inventory"])
+    sources = Sources.from_settings(settings)
+    try:
+        return await apply_shop_file(sources, shop)
+    finally:
+        await sources.close()
+
+
+def _start_check(settings: Settings, names: Sequence[str], what: str) -> int | None:
+    """Before serving: every embedded database at the code's revision. Development refuses
+    to start (saying what to run); production starts and answers 503 on /readyz until the
+    databases are migrated, so an orchestrator holds traffic back instead of restarting it
+    in a loop. None: go on."""
+    from .setup.databases import database_states
+
+    problems = [s.line() for s in asyncio.run(database_states(settings, names)) if not s.is_ready]
+    if not problems:
+        return None
+    for line in problems:
+        print(line, file=sys.stderr)
+    if settings.is_production:
+        print(
+            f"starting {what} anyway (GATEWAY_ENV=production): /readyz answers 503 until "
+            "these are fixed",
+            file=sys.stderr,
+        )
+        return None
+    print(
+        f"{what} not started: run `gateway migrate` (or `gateway seed` for the demo shop)",
+        file=sys.stderr,
+    )
+    return 2
+
+
 def _permissions(value: str) -> list[str]:
     names = [p.strip().upper() for p in value.split(",") if p.strip()]
     known = {p.value for p in Permission}
@@ -146,7 +230,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    seed = commands.add_parser("seed", help="migrate the sources and write the demo shop")
+    commands.add_parser(
+        "migrate",
+        help="bring every embedded source's database to its latest migration (idempotent; "
+        "run it on every deploy)",
+    )
+    init = commands.add_parser(
+        "init",
+        help="set up a shop's essentials (name, currency, languages, delivery regions and "
+        "rates, warehouses) from a TOML file; idempotent",
+    )
+    init.add_argument("file", help="see docs/operations.md for the format")
+    seed = commands.add_parser(
+        "seed",
+        help="demo data only: write the demo shop (it runs `gateway migrate` first, for "
+        "`make run`)",
+    )
     seed.add_argument("--products", type=int, default=240, help="number of products (default 240)")
     seed.add_argument("--reset", action="store_true", help="drop every source's data first")
 
@@ -215,6 +314,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from .setup.databases import DATABASE_ERRORS, DatabasesNotReady
+    from .setup.shop_file import ShopFileError
+
+    try:
+        return _run(args, settings)
+    except DatabasesNotReady as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 2
+    except ShopFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DATABASE_ERRORS as exc:  # a database that went away after the checks
+        from sources.common.db_state import describe_database_error
+
+        print(f"error: {describe_database_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "migrate":
+        for line in asyncio.run(_migrate(settings)):
+            print(line)
+        return 0
+    if args.command == "init":
+        for line in asyncio.run(_init(settings, args.file)):
+            print(line)
+        return 0
     if args.command == "seed":
         if args.products < 1:
             print("--products must be at least 1", file=sys.stderr)
@@ -240,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not 1 <= args.batch_rows <= 10_000:
             print("--batch-rows must be between 1 and 10000", file=sys.stderr)
             return 2
+        settings = asyncio.run(_ready_with_profile(settings))
         return asyncio.run(
             run_import_command(
                 settings,
@@ -255,12 +383,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "source":
         from .source_service import serve_source
 
+        refused = _start_check(settings, [args.name], f"the {args.name} source")
+        if refused is not None:
+            return refused
         try:
             serve_source(args.name, settings, args.host, args.port)
         except ConfigurationError as exc:
             print(exc, file=sys.stderr)
             return 2
         return 0
+    if args.command == "serve":
+        refused = _start_check(settings, SOURCE_NAMES, "the gateway")
+        if refused is not None:
+            return refused
     if args.command == "serve" and args.spawn_sources:
         return _serve_distributed(args)
     if args.command == "serve":
