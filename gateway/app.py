@@ -28,6 +28,7 @@ from strawberry.types import ExecutionResult
 
 from sources.common.db_state import database_state, describe_database_error
 
+from .accounts import CustomerAccounts
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
 from .backoffice.overdue_gauge import OverdueShipments
 from .backoffice.upload import import_endpoint, stop_running_imports
@@ -69,14 +70,14 @@ from .setup.shop import with_shop_profile
 from .sources import Sources
 
 
-def _viewer(verifier: TokenVerifier, request: Request) -> Viewer:
+async def _viewer(verifier: TokenVerifier, accounts: CustomerAccounts, request: Request) -> Viewer:
     header = request.headers.get("authorization")
     if header is None:
         return ANONYMOUS
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenError("TOKEN_INVALID", "the Authorization header must be 'Bearer <token>'")
-    return verifier.verify(token.strip())
+    return await accounts.resolve(await verifier.verify_async(token.strip()))
 
 
 class GatewayGraphQL(GraphQL[GatewayContext, None]):
@@ -315,6 +316,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     rate_limiter = build_rate_limiter(settings, metrics.registry)
     graphql_app = GatewayGraphQL(settings, browsing, metrics, cache, rate_limiter)
     verifier = TokenVerifier(settings)
+    accounts = CustomerAccounts(sources.orders)
     front = GraphQLFront(
         graphql_app,
         _persisted_queries(settings, cache),
@@ -324,14 +326,16 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     async def graphql(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         try:
-            scope.setdefault("state", {})["viewer"] = _viewer(verifier, request)
+            scope.setdefault("state", {})["viewer"] = await _viewer(verifier, accounts, request)
         except TokenError as exc:
             metrics.errors.labels(exc.code).inc()
             response = JSONResponse(
                 # A request error: no "data" entry (GraphQL over HTTP).
                 {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                status_code=exc.status,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                if exc.status == 401
+                else {},
             )
             await response(scope, receive, send)
             return

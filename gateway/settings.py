@@ -98,6 +98,26 @@ class Settings(BaseSettings):
     jwt_jwks_file: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_JWKS_FILE"))] = (
         None
     )
+    jwt_jwks_url: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_JWKS_URL"))] = None
+    jwt_jwks_cache_seconds: Annotated[
+        float, Field(gt=0, le=86_400, validation_alias=_env("GATEWAY_JWT_JWKS_CACHE_SECONDS"))
+    ] = 300.0
+    jwt_jwks_cooldown_seconds: Annotated[
+        float, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_JWT_JWKS_COOLDOWN_SECONDS"))
+    ] = 30.0
+    # Whose id a customer token's `sub` is: the orders source's customer id (tokens the shop
+    # signs itself, the demo's), or the identity provider's own subject, whose customer is
+    # found or created on first use from the email and name claims.
+    customer_subjects: Annotated[
+        Literal["customer-id", "identity-provider"],
+        Field(validation_alias=_env("GATEWAY_CUSTOMER_SUBJECTS")),
+    ] = "customer-id"
+    jwt_email_claim: Annotated[
+        str, Field(min_length=1, max_length=200, validation_alias=_env("GATEWAY_JWT_EMAIL_CLAIM"))
+    ] = "email"
+    jwt_name_claim: Annotated[
+        str, Field(min_length=1, max_length=200, validation_alias=_env("GATEWAY_JWT_NAME_CLAIM"))
+    ] = "name"
     jwt_audience: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_AUDIENCE"))] = None
     jwt_issuer: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_ISSUER"))] = None
     jwt_leeway_seconds: Annotated[
@@ -225,6 +245,15 @@ class Settings(BaseSettings):
             raise ValueError("must start with " + ", ".join(REDIS_SCHEMES))
         return value
 
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _jwks_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// (or http://) URL of the JSON Web Key Set")
+        return value
+
     @field_validator("introspection_setting", "field_suggestions_setting", mode="before")
     @classmethod
     def _blank_is_default(cls, value: object) -> object:
@@ -291,9 +320,9 @@ def load_settings() -> Settings:
             raise ConfigurationError(
                 "configuration error: GATEWAY_JWT_SECRET must be set in production"
             )
-    elif not (settings.jwt_public_key or settings.jwt_jwks_file):
+    elif not (settings.jwt_public_key or settings.jwt_jwks_file or settings.jwt_jwks_url):
         raise ConfigurationError(
             f"configuration error: GATEWAY_JWT_ALGORITHM={settings.jwt_algorithm} needs "
-            "GATEWAY_JWT_PUBLIC_KEY or GATEWAY_JWT_JWKS_FILE"
+            "GATEWAY_JWT_JWKS_URL, GATEWAY_JWT_PUBLIC_KEY or GATEWAY_JWT_JWKS_FILE"
         )
     return settings

@@ -121,6 +121,10 @@ async def create_cart(
     problems: list[Problem] = []
     accepted, line_problems = await _sellable_lines(sources, lines, "lines")
     problems += line_problems
+    if address is None and customer_id is not None:
+        # A signed-in customer's new cart ships to their default address until told otherwise.
+        book = await sources.orders.addresses_by_customer_ids([customer_id])
+        address = next((e.address for e in book.get(customer_id, []) if e.is_default), None)
     cart = await sources.orders.create_cart(customer_id=customer_id, now=now)
     if accepted:
         cart = await sources.orders.add_cart_lines(cart.id, accepted, now)

@@ -125,7 +125,7 @@ class OrdersSource(Protocol):
 
     @read
     async def audit_by_customer_ids(
-        self, customer_ids: Sequence[int], *, limit: int = 20
+        self, customer_ids: Sequence[int], limit: int
     ) -> dict[int, list[AuditRecord]]: ...
 
     @read

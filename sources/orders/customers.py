@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.audit import write_audit
@@ -55,9 +56,14 @@ async def customer_for_subject(
         insert = upsert_insert(conn, m.Customer).values(
             email=email, name=name, is_blocked=False, created_at=now, subject=subject
         )
-        # No conflict target: a clash on subject (a racing first request) or on email both
-        # write nothing, and the reads below tell which it was.
-        await conn.execute(insert.on_conflict_do_nothing())
+        try:
+            async with conn.begin_nested():
+                # A racing first request's row makes this a no-op (after waiting for it).
+                await conn.execute(insert.on_conflict_do_nothing(index_elements=["subject"]))
+        except IntegrityError:
+            taken = await conn.scalar(select(m.Customer.id).where(m.Customer.email == email))
+            if taken is None:
+                raise  # not the email: a bug worth its traceback
         found = await _by_subject(conn, subject)
         if found is not None:
             return found

@@ -170,7 +170,7 @@ class OrdersStore(OrderOperations):
         )
 
     async def audit_by_customer_ids(
-        self, customer_ids: Sequence[int], *, limit: int = 20
+        self, customer_ids: Sequence[int], limit: int
     ) -> dict[int, list[AuditRecord]]:
         async with self.db.connect() as conn:
             return await read_audit(
