@@ -26,10 +26,11 @@ def entry_problems(address: Address, field: str = "address") -> list[Problem]:
     problems = [
         Problem(p.code, p.message, (field, *(p.field or ())[1:])) for p in address_problems(address)
     ]
+    reported = {p.field for p in problems}
     for name, limit in MAX_LENGTHS.items():
         value = getattr(address, name)
-        if value is not None and len(value) > limit:
-            shown = FIELD_NAMES.get(name, name)
+        shown = FIELD_NAMES.get(name, name)
+        if value is not None and len(value) > limit and (field, shown) not in reported:
             problems.append(
                 Problem(
                     UserErrorCode.INVALID_INPUT,

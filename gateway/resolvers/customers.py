@@ -12,6 +12,7 @@ from sources.common.pagination import InvalidCursor
 
 from ..checkout.address_book import entry_problems
 from ..errors import Problem, UserErrorCode
+from ..schema.audit import AuditEntry
 from ..schema.cart import AddressInput
 from ..schema.common import BadUserInput, Info, page_size
 from ..schema.customers import (
@@ -127,6 +128,18 @@ async def customer_address_node(info: Info, pk: int) -> CustomerAddress | None:
         return None
     book = await info.context.loaders.orders.addresses.load(customer_id)
     return next((CustomerAddress.from_record(e) for e in book if e.id == pk), None)
+
+
+async def customer_audit_log(
+    info: Info,
+    customer_id: Annotated[strawberry.ID, strawberry.argument(description=CUSTOMER_ID)],
+    first: Annotated[int, strawberry.argument(description="How many, newest first.")] = 20,
+) -> list[AuditEntry] | None:
+    pk = _pk(customer_id, "Customer")
+    if pk is None:
+        return []
+    entries = await info.context.loaders.orders.customer_audit.load((pk, page_size(info, first)))
+    return [AuditEntry.from_record(e) for e in entries]
 
 
 async def customers(

@@ -23,6 +23,7 @@ from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
 from ..resolvers import shipments as shipments_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
+from .audit import AuditEntry
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
@@ -74,6 +75,11 @@ class Query:
         extensions=staff_list(Permission.MANAGE_CUSTOMERS),
         description="Customers, newest first; `search` matches part of an email or a name. "
         "Empty without MANAGE_CUSTOMERS.",
+    )
+    customer_audit_log: list[AuditEntry] | None = strawberry.field(
+        resolver=customer_resolvers.customer_audit_log,
+        extensions=staff_only(Permission.MANAGE_CUSTOMERS),
+        description="A customer's blocking and unblocking, newest first, with who and why.",
     )
     orders: OrderConnection = strawberry.field(
         resolver=orders_resolvers.orders,

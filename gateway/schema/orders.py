@@ -18,7 +18,6 @@ from sources.orders.records import PaymentStage as PaymentStageRecord
 from sources.orders.records import StatusChange as StatusChangeRecord
 
 from ..auth import Permission, Viewer
-from .audit import AuditEntry
 from .cart import Address, CartCost, DiscountAllocation, allocations
 from .catalog import Sku
 from .common import BadUserInput, Info, Money, PageInfo, page_size
@@ -263,18 +262,6 @@ class Customer(Node):
             return []
         book = await info.context.loaders.orders.addresses.load(self.record.id)
         return [CustomerAddress.from_record(entry) for entry in book]
-
-    @strawberry.field(
-        description="Blocking and unblocking, newest first (staff with MANAGE_CUSTOMERS; "
-        "null for anyone else)."
-    )
-    async def audit_log(self, info: Info, first: int = 20) -> list[AuditEntry] | None:
-        if not info.context.viewer.has(Permission.MANAGE_CUSTOMERS):
-            return None
-        entries = await info.context.loaders.orders.customer_audit.load(
-            (self.record.id, page_size(info, first))
-        )
-        return [AuditEntry.from_record(e) for e in entries]
 
     @strawberry.field(description="Newest first.")
     async def orders(
