@@ -6,12 +6,15 @@ names the variable, instead of a traceback or a half-configured server.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .cache.settings import CacheSettings
 from .ratelimit.settings import RateLimitSettings
@@ -233,6 +236,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (an async driver)"
             )
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "is not a database URL (scheme://user:password@host:port/name)"
+            ) from None
         return value
 
     @field_validator("redis_url", "redis_cluster_url")
@@ -290,6 +299,13 @@ class Settings(BaseSettings):
         return {name: getattr(self, f"{name}_database_url") for name in SOURCE_NAMES}
 
 
+def _without_password(value: object) -> object:
+    """A URL's password is never printed, even in a URL too broken to parse."""
+    if isinstance(value, str):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", value)
+    return value
+
+
 class ConfigurationError(SystemExit):
     """A bad environment value; its message is the one line an operator needs."""
 
@@ -308,7 +324,7 @@ def load_settings() -> Settings:
         }
         alias = fields[field].validation_alias if field in fields else None
         name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
-        shown = "<hidden>" if "SECRET" in str(name) else repr(first.get("input"))
+        shown = "<hidden>" if "SECRET" in str(name) else repr(_without_password(first.get("input")))
         raise ConfigurationError(f"configuration error: {name}={shown}: {first['msg']}") from None
     if settings.remote.remote_sources and settings.remote.service_secret is None:
         raise ConfigurationError(

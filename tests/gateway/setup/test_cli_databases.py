@@ -148,3 +148,16 @@ def test_migrate_on_postgresql_then_every_command_finds_it_ready(tmp_path: Path)
     assert migrate.returncode == 0, migrate.stderr
     assert len(migrate.stdout.splitlines()) == 4
     assert after.returncode == 1 and "no customer with email a@example.com" in after.stderr
+
+
+def test_a_broken_database_url_is_a_configuration_error_without_its_password(
+    tmp_path: Path,
+) -> None:
+    env = same_database_env("postgresql+asyncpg://shop:hunter2@db:not-a-port/shop")
+
+    run = gateway("migrate", env=env, cwd=tmp_path)
+
+    assert_one_clear_line(
+        run, "configuration error: CATALOG_DATABASE_URL=", "is not a database URL"
+    )
+    assert "hunter2" not in run.stderr
