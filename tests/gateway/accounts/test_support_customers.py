@@ -205,3 +205,19 @@ def test_support_staff_see_the_address_book_but_not_the_orders(
 
     assert seen == {"addresses": [{"address": {"city": "Shanghai"}}], "orders": {"totalCount": 0}}
     assert by_order_staff == {"orders": {"totalCount": 1}}
+
+
+def test_a_page_of_customers_with_their_address_books_costs_two_calls(
+    live: LiveGateway, provider: IdentityProvider
+) -> None:
+    support = _staff(provider, "MANAGE_CUSTOMERS")
+    query = (
+        "query { customers(first: 20) { edges { node { email blocked"
+        " addresses { isDefault address { city } } } } } }"
+    )
+
+    result, calls = live.calls_during(query, token=support)
+
+    assert "errors" not in result, result["errors"]
+    assert len(result["data"]["customers"]["edges"]) == 20
+    assert calls == {"orders.list_customers": 1, "orders.addresses_by_customer_ids": 1}
