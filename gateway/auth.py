@@ -7,6 +7,9 @@ is refused outright: a request with a broken token must not quietly become anony
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -81,6 +84,7 @@ class Viewer:
 
 ANONYMOUS = Viewer()
 MAX_SUBJECT_LENGTH = 255  # customers.subject
+MAX_HEADER_LENGTH = 4096
 
 
 class TokenError(Exception):
@@ -123,6 +127,20 @@ def issue_token(
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
+def _kid(token: str) -> object:
+    """The key id a token's header names: only a hint for choosing the key (``jwt.decode``
+    then checks everything), read without PyJWT's whole-token decode, which costs as much
+    as the RS256 verification itself."""
+    head = token.split(".", 1)[0]
+    if len(head) > MAX_HEADER_LENGTH:
+        return None
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    return header.get("kid") if isinstance(header, dict) else None
+
+
 class TokenVerifier:
     """Verifies bearer tokens with the configured key; built once per app, not per request.
 
@@ -143,6 +161,8 @@ class TokenVerifier:
         self.key: Any = settings.jwt_secret
         self.jwks: jwt.PyJWKSet | None = None
         self.jwks_client: jwt.PyJWKClient | None = None
+        self._indexed_set: jwt.PyJWKSet | None = None
+        self._keys_by_kid: dict[str, Any] = {}
         if self.algorithm != "HS256":
             if settings.jwt_jwks_url:
                 self.jwks_client = jwt.PyJWKClient(
@@ -158,8 +178,24 @@ class TokenVerifier:
                 pem = settings.jwt_public_key
                 self.key = Path(pem).read_text() if not pem.lstrip().startswith("-----") else pem
 
+    def _cached_key(self, kid: object) -> Any | None:
+        """The key for ``kid`` from the fetched set still in its cache, without a fetch;
+        indexed once per fetched set (the client's own lookup rebuilds its list per call)."""
+        assert self.jwks_client is not None
+        cache = self.jwks_client.jwk_set_cache
+        current = cache.get() if cache is not None else None
+        if current is None:
+            return None
+        if current is not self._indexed_set:
+            self._keys_by_kid = {k.key_id: k.key for k in current.keys if k.key_id}
+            self._indexed_set = current
+        return self._keys_by_kid.get(kid) if isinstance(kid, str) else None
+
     def _key_for(self, token: str) -> Any:
         if self.jwks_client is not None:
+            key = self._cached_key(_kid(token))
+            if key is not None:
+                return key
             try:
                 return self.jwks_client.get_signing_key_from_jwt(token).key
             except jwt.PyJWKClientConnectionError as exc:
@@ -182,15 +218,7 @@ class TokenVerifier:
         """Whether verifying ``token`` may fetch the key set (blocking I/O)."""
         if self.jwks_client is None:
             return False
-        cache = self.jwks_client.jwk_set_cache
-        cached = cache.get() if cache is not None else None
-        if cached is None:
-            return True
-        try:
-            kid = jwt.get_unverified_header(token).get("kid")
-        except jwt.PyJWTError:
-            return False  # refused without a fetch
-        return not any(key.key_id == kid for key in cached.keys)
+        return self._cached_key(_kid(token)) is None
 
     async def verify_async(self, token: str) -> Viewer:
         """``verify``, off the event loop when it would fetch the identity provider's keys."""
