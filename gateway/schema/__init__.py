@@ -158,6 +158,11 @@ class Mutation:
         extensions=requires_permission(Permission.MANAGE_CUSTOMERS),
         description="Let a blocked customer check out again. Audited with the reason.",
     )
+    cart_shipping_address_use_default: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_shipping_address_use_default,
+        description="Ship the cart to the signed-in customer's default address "
+        "(LOGIN_REQUIRED anonymous, ADDRESS_NOT_FOUND without a default).",
+    )
     checkout_complete: CheckoutCompletePayload = strawberry.field(
         resolver=orders_resolvers.checkout_complete,
         description="Place the order. The same idempotencyKey returns the same order; "

@@ -78,26 +78,59 @@ def test_a_customer_keeps_addresses_and_picks_the_default(
     ]
 
 
-def test_a_new_cart_ships_to_the_default_address(
+def test_a_cart_ships_to_the_default_address_when_asked(
     live: LiveGateway, provider: IdentityProvider
 ) -> None:
     token = _customer(provider)
     _add(live, token, HOME, default=False)
     _add(live, token, OFFICE, default=True)
+    shipped = "shippingAddress { city region }"
 
-    cart = live.query(
-        "mutation { cartCreate(input: {}) { cart { shippingAddress { city region } } } }",
+    asked = live.query(
+        "mutation { cartCreate(input: {shipToDefaultAddress: true})"
+        f" {{ cart {{ {shipped} }} }} }}",
         token=token,
+    )["data"]["cartCreate"]["cart"]
+    plain = live.query(
+        f"mutation {{ cartCreate(input: {{}}) {{ cart {{ id {shipped} }} }} }}", token=token
+    )["data"]["cartCreate"]["cart"]
+    later = live.query(
+        "mutation($id: ID!) { cartShippingAddressUseDefault(cartId: $id) {"
+        f" cart {{ {shipped} }} userErrors {{ code }} }} }}",
+        {"id": plain["id"]},
+        token=token,
+    )["data"]["cartShippingAddressUseDefault"]
+
+    assert asked["shippingAddress"] == {"city": "Hangzhou", "region": "CN-ZJ"}
+    assert plain["shippingAddress"] is None
+    assert later == {"cart": {"shippingAddress": {"city": "Hangzhou", "region": "CN-ZJ"}},
+                     "userErrors": []}  # fmt: skip
+
+
+def test_the_default_address_needs_a_signed_in_customer_with_one(
+    live: LiveGateway, provider: IdentityProvider
+) -> None:
+    token = _customer(provider)
+    create = (
+        "mutation { cartCreate(input: {shipToDefaultAddress: true})"
+        " { cart { id shippingAddress { city } } } }"
     )
-    anonymous = live.query(
-        "mutation { cartCreate(input: {}) { cart { shippingAddress { city } } } }"
+    use = (
+        "mutation($id: ID!) { cartShippingAddressUseDefault(cartId: $id) { userErrors { code } } }"
     )
 
-    assert cart["data"]["cartCreate"]["cart"]["shippingAddress"] == {
-        "city": "Hangzhou",
-        "region": "CN-ZJ",
-    }
-    assert anonymous["data"]["cartCreate"]["cart"]["shippingAddress"] is None
+    bookless = live.query(create, token=token)["data"]["cartCreate"]["cart"]
+    anonymous = live.query(create)["data"]["cartCreate"]["cart"]
+    no_default = live.query(use, {"id": bookless["id"]}, token=token)
+    not_signed_in = live.query(use, {"id": anonymous["id"]})
+
+    assert bookless["shippingAddress"] is None and anonymous["shippingAddress"] is None
+    assert no_default["data"]["cartShippingAddressUseDefault"]["userErrors"] == [
+        {"code": "ADDRESS_NOT_FOUND"}
+    ]
+    assert not_signed_in["data"]["cartShippingAddressUseDefault"]["userErrors"] == [
+        {"code": "LOGIN_REQUIRED"}
+    ]
 
 
 def test_another_customer_can_neither_read_nor_change_an_address(

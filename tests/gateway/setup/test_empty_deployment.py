@@ -269,7 +269,8 @@ def _first_order(url: str, provider: IdentityProvider) -> None:
     # The cart ships to the default address; shipping is the region's rate.
     cart = _query(
         url,
-        "mutation($sku: ID!) { cartCreate(input: {lines: [{skuId: $sku, quantity: 1}]}) {"
+        "mutation($sku: ID!) { cartCreate(input: {lines: [{skuId: $sku, quantity: 1}],"
+        " shipToDefaultAddress: true}) {"
         " cart { id shippingAddress { city } cost { shippingTotal { amount } total { amount } } }"
         " userErrors { code } } }",
         {"sku": skus["LJ-100G"]["id"]},
