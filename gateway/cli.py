@@ -12,18 +12,17 @@ import sys
 import time
 from collections.abc import Sequence
 
-from sources.orders.records import StaffMember
-
 from .auth import Permission, ViewerKind, issue_token
+from .dev_tokens import customer_id_by_email, customer_subject_by_email, staff_member_by_email
 from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
+from .setup.commands import init_shop, ready_with_profile, start_check
+from .setup.databases import migrate_sources
 
 
 async def _seed(settings: Settings, products: int, reset: bool) -> str:
     from sources.common.db import Database
     from sources.common.migrate import drop_source
     from sources.demo.seed import is_seeded, seed_demo_shop
-
-    from .setup.databases import migrate_sources
 
     if reset:
         dbs = {name: Database(url) for name, url in settings.database_urls().items()}
@@ -93,60 +92,6 @@ async def _sweep(settings: Settings) -> str:
     )
 
 
-async def _customer_id(settings: Settings, email: str) -> int | None:
-    from sources.common.db import Database
-    from sources.orders.store import OrdersStore
-
-    from .setup.databases import require_ready
-
-    await require_ready(settings, ["orders"])
-    db = Database(settings.orders_database_url)
-    try:
-        found = await OrdersStore(db).customers_by_emails([email])
-    finally:
-        await db.dispose()
-    customer = found.get(email.lower())
-    return customer.id if customer else None
-
-
-async def _customer_subject(settings: Settings, email: str) -> str:
-    """With GATEWAY_CUSTOMER_SUBJECTS=identity-provider: the customer's subject, or for an
-    email the shop does not know yet a development subject, so the token's first request
-    signs the customer up as an identity provider's would (or, the email being vouched for,
-    links a customer the shop made itself)."""
-    from sqlalchemy import select
-
-    from sources.common.db import Database
-    from sources.orders import models
-
-    from .setup.databases import require_ready
-
-    await require_ready(settings, ["orders"])
-    db = Database(settings.orders_database_url)
-    try:
-        async with db.connect() as conn:
-            subject = await conn.scalar(
-                select(models.Customer.subject).where(models.Customer.email == email.lower())
-            )
-    finally:
-        await db.dispose()
-    return str(subject) if subject else f"dev:{email.lower()}"
-
-
-async def _staff_member(settings: Settings, email: str) -> StaffMember | None:
-    from sources.common.db import Database
-    from sources.orders.store import OrdersStore
-
-    from .setup.databases import require_ready
-
-    await require_ready(settings, ["orders"])
-    db = Database(settings.orders_database_url)
-    try:
-        return (await OrdersStore(db).staff_by_emails([email])).get(email.lower())
-    finally:
-        await db.dispose()
-
-
 def _serve_distributed(args: argparse.Namespace) -> int:
     """The four sources as services, then the gateway over them (settings re-read, so the
     gateway sees the services' URLs and secret)."""
@@ -173,70 +118,6 @@ def _serve_distributed(args: argparse.Namespace) -> int:
             log_level="warning",
         )
     return 0
-
-
-async def _ready_with_profile(settings: Settings) -> Settings:
-    """Every embedded database ready, and the shop's currency where the environment has
-    none (an import writes prices in the shop's currency)."""
-    from .setup.databases import require_ready
-    from .setup.shop import with_shop_profile
-    from .sources import Sources
-
-    await require_ready(settings)
-    sources = Sources.from_settings(settings)
-    try:
-        return with_shop_profile(settings, await sources.orders.shop_profile())
-    finally:
-        await sources.close()
-
-
-async def _migrate(settings: Settings) -> list[str]:
-    from .setup.databases import migrate_sources
-
-    return await migrate_sources(settings)
-
-
-async def _init(settings: Settings, path: str) -> list[str]:
-    from pathlib import Path
-
-    from .setup.databases import require_ready
-    from .setup.shop import apply_shop_file
-    from .setup.shop_file import read_shop_file
-    from .sources import Sources
-
-    shop = read_shop_file(Path(path))  # the whole file is checked before anything is written
-    await require_ready(settings, ["orders", "inventory"])
-    sources = Sources.from_settings(settings)
-    try:
-        return await apply_shop_file(sources, shop)
-    finally:
-        await sources.close()
-
-
-def _start_check(settings: Settings, names: Sequence[str], what: str) -> int | None:
-    """Before serving: every embedded database at the code's revision. Development refuses
-    to start (saying what to run); production starts and answers 503 on /readyz until the
-    databases are migrated, so an orchestrator holds traffic back instead of restarting it
-    in a loop. None: go on."""
-    from .setup.databases import database_states
-
-    problems = [s.line() for s in asyncio.run(database_states(settings, names)) if not s.is_ready]
-    if not problems:
-        return None
-    for line in problems:
-        print(line, file=sys.stderr)
-    if settings.is_production:
-        print(
-            f"starting {what} anyway (GATEWAY_ENV=production): /readyz answers 503 until "
-            "these are fixed",
-            file=sys.stderr,
-        )
-        return None
-    print(
-        f"{what} not started: run `gateway migrate` (or `gateway seed` for the demo shop)",
-        file=sys.stderr,
-    )
-    return 2
 
 
 def _permissions(value: str) -> list[str]:
@@ -359,11 +240,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
-        for line in asyncio.run(_migrate(settings)):
+        for line in asyncio.run(migrate_sources(settings)):
             print(line)
         return 0
     if args.command == "init":
-        for line in asyncio.run(_init(settings, args.file)):
+        for line in asyncio.run(init_shop(settings, args.file)):
             print(line)
         return 0
     if args.command == "seed":
@@ -391,7 +272,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if not 1 <= args.batch_rows <= 10_000:
             print("--batch-rows must be between 1 and 10000", file=sys.stderr)
             return 2
-        settings = asyncio.run(_ready_with_profile(settings))
+        settings = asyncio.run(ready_with_profile(settings))
         return asyncio.run(
             run_import_command(
                 settings,
@@ -407,7 +288,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "source":
         from .source_service import serve_source
 
-        refused = _start_check(settings, [args.name], f"the {args.name} source")
+        refused = start_check(settings, [args.name], f"the {args.name} source")
         if refused is not None:
             return refused
         try:
@@ -417,7 +298,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         return 0
     if args.command == "serve":
-        refused = _start_check(settings, SOURCE_NAMES, "the gateway")
+        refused = start_check(settings, SOURCE_NAMES, "the gateway")
         if refused is not None:
             return refused
     if args.command == "serve" and args.spawn_sources:
@@ -439,7 +320,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     if args.kind == "customer" and settings.customer_subjects == "identity-provider":
-        subject = asyncio.run(_customer_subject(settings, args.email))
+        subject = asyncio.run(customer_subject_by_email(settings, args.email))
         print(
             issue_token(
                 settings,
@@ -451,7 +332,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     if args.kind == "customer":
-        customer_id = asyncio.run(_customer_id(settings, args.email))
+        customer_id = asyncio.run(customer_id_by_email(settings, args.email))
         if customer_id is None:
             print(
                 f"no customer with email {args.email} (seed the demo shop first?)", file=sys.stderr
@@ -465,7 +346,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     subject, permissions = args.subject, args.permissions
     if args.email:
-        member = asyncio.run(_staff_member(settings, args.email))
+        member = asyncio.run(staff_member_by_email(settings, args.email))
         if member is None:
             print(f"no staff account {args.email} (seed the demo shop first?)", file=sys.stderr)
             return 1
