@@ -332,6 +332,11 @@ def load_settings() -> Settings:
             f"({', '.join(settings.remote.remote_sources)})"
         )
     if settings.jwt_algorithm == "HS256":
+        if settings.jwt_jwks_url:
+            raise ConfigurationError(
+                "configuration error: GATEWAY_JWT_JWKS_URL needs GATEWAY_JWT_ALGORITHM=RS256 "
+                "(or ES256): an identity provider's keys are public keys"
+            )
         if settings.is_production and settings.jwt_secret == DEV_JWT_SECRET:
             raise ConfigurationError(
                 "configuration error: GATEWAY_JWT_SECRET must be set in production"

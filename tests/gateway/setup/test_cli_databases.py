@@ -161,3 +161,11 @@ def test_a_broken_database_url_is_a_configuration_error_without_its_password(
         run, "configuration error: CATALOG_DATABASE_URL=", "is not a database URL"
     )
     assert "hunter2" not in run.stderr
+
+
+def test_a_jwks_url_with_hs256_is_a_configuration_error(tmp_path: Path) -> None:
+    env = {**sqlite_env(tmp_path), "GATEWAY_JWT_JWKS_URL": "https://id.example/jwks.json"}
+
+    run = gateway("migrate", env=env, cwd=tmp_path)
+
+    assert_one_clear_line(run, "GATEWAY_JWT_JWKS_URL needs GATEWAY_JWT_ALGORITHM=RS256")
