@@ -22,6 +22,7 @@ from ..resolvers import imports as imports_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
 from ..resolvers import shipments as shipments_resolvers
+from ..resolvers import shop as shop_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
 from .audit import AuditEntry
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
@@ -43,6 +44,7 @@ from .pricing import Promotion
 from .scalars import SCALAR_OVERRIDES
 from .settlement import Settlement
 from .shipments import ServiceAppointmentPayload, ShipmentPayload
+from .shop import Shop
 
 
 @strawberry.type
@@ -59,6 +61,10 @@ class Query:
     categories: list[Category] = strawberry.field(
         resolver=catalog_resolvers.categories,
         description="Every category, parents before children.",
+    )
+    shop: Shop | None = strawberry.field(
+        resolver=shop_resolvers.shop,
+        description="The shop's name, currency and languages; null until `gateway init`.",
     )
     cart: Cart | None = strawberry.field(
         resolver=cart_resolvers.cart,

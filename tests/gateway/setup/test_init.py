@@ -22,6 +22,7 @@ from .cli import REPO, assert_one_clear_line, gateway, sqlite_env
 
 EXAMPLE = REPO / "docs" / "examples" / "shop.toml"
 CART_CURRENCY = "mutation { cartCreate(input: {}) { cart { cost { total { currency } } } } }"
+SHOP = "{ shop { name currency languages freeShippingOver { amount currency } } }"
 
 
 async def _read(env: dict[str, str]) -> tuple[object, list[object], list[object]]:
@@ -165,5 +166,21 @@ def test_a_running_gateway_prices_in_the_shop_currency(tmp_path: Path) -> None:
 
     for live in serve(settings_for(urls)):
         result = live.query(CART_CURRENCY)
+        shop = live.query(SHOP)
 
     assert result == {"data": {"cartCreate": {"cart": {"cost": {"total": {"currency": "USD"}}}}}}
+    assert shop == {
+        "data": {
+            "shop": {
+                "name": "Example Shop",
+                "currency": "USD",
+                "languages": ["zh-CN", "en"],
+                "freeShippingOver": {"amount": "199.00", "currency": "USD"},
+            }
+        }
+    }
+
+
+def test_the_shop_is_null_until_init(sqlite_shop: dict[str, str]) -> None:
+    for live in serve(settings_for(sqlite_shop)):
+        assert live.query(SHOP) == {"data": {"shop": None}}
