@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,9 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from sources.common.db_state import database_state, describe_database_error
+
+from .accounts import CustomerAccounts
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
 from .backoffice.overdue_gauge import OverdueShipments
 from .backoffice.upload import import_endpoint, stop_running_imports
@@ -63,17 +67,18 @@ from .resilience.degrade import PartialData, install_placeholders
 from .resilience.guard import guard_sources
 from .schema import build_schema
 from .settings import ConfigurationError, Settings
+from .setup.shop import with_shop_profile
 from .sources import Sources
 
 
-def _viewer(verifier: TokenVerifier, request: Request) -> Viewer:
+async def _viewer(verifier: TokenVerifier, accounts: CustomerAccounts, request: Request) -> Viewer:
     header = request.headers.get("authorization")
     if header is None:
         return ANONYMOUS
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenError("TOKEN_INVALID", "the Authorization header must be 'Bearer <token>'")
-    return verifier.verify(token.strip())
+    return await accounts.resolve(await verifier.verify_async(token.strip()))
 
 
 class GatewayGraphQL(GraphQL[GatewayContext, None]):
@@ -276,6 +281,23 @@ def _persisted_queries(settings: Settings, cache: ReadThrough | None) -> Persist
     return PersistedQueries(cache, allow_list, only=settings.persisted_queries_only)
 
 
+async def _with_shop_profile(settings: Settings, sources: Sources) -> Settings:
+    """The settings with the shop's profile (``gateway init``) where the environment is
+    silent; unchanged when the orders source cannot say (``/readyz`` reports that)."""
+    log = logging.getLogger(__name__)
+    try:
+        if "orders" in sources.databases:  # do not create an empty SQLite file by reading
+            state = await database_state("orders", sources.databases["orders"])
+            if not state.is_ready:
+                log.warning("the shop profile was not read: %s", state.line())
+                return settings
+        profile = await sources.orders.shop_profile()
+    except Exception as exc:  # an unmigrated or unreachable database must not stop the process
+        log.warning("the shop profile was not read: %s", describe_database_error(exc))
+        return settings
+    return with_shop_profile(settings, profile)
+
+
 def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlette:
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
@@ -295,6 +317,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     rate_limiter = build_rate_limiter(settings, metrics.registry)
     graphql_app = GatewayGraphQL(settings, browsing, metrics, cache, rate_limiter)
     verifier = TokenVerifier(settings)
+    accounts = CustomerAccounts(sources.orders)
     front = GraphQLFront(
         graphql_app,
         _persisted_queries(settings, cache),
@@ -304,14 +327,16 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     async def graphql(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         try:
-            scope.setdefault("state", {})["viewer"] = _viewer(verifier, request)
+            scope.setdefault("state", {})["viewer"] = await _viewer(verifier, accounts, request)
         except TokenError as exc:
             metrics.errors.labels(exc.code).inc()
             response = JSONResponse(
                 # A request error: no "data" entry (GraphQL over HTTP).
                 {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                status_code=exc.status,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                if exc.status == 401
+                else {},
             )
             await response(scope, receive, send)
             return
@@ -348,7 +373,10 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        nonlocal settings
+        settings = await _with_shop_profile(settings, sources)
+        graphql_app.settings = app.state.settings = settings
         sweeper = (
             asyncio.create_task(run_forever(sources, settings.sweep_interval_seconds))
             if settings.sweep_interval_seconds > 0

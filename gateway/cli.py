@@ -1,4 +1,8 @@
-"""The ``gateway`` command: seed the demo shop, serve, and print development tokens."""
+"""The ``gateway`` command: migrate and set up a shop, seed the demo shop, serve, import,
+and print development tokens.
+
+Every command answers a database that is missing, unmigrated, unreachable or refuses the
+password with one line and exit status 2, never a traceback."""
 
 from __future__ import annotations
 
@@ -8,24 +12,31 @@ import sys
 import time
 from collections.abc import Sequence
 
-from sources.orders.records import StaffMember
-
 from .auth import Permission, ViewerKind, issue_token
+from .dev_tokens import customer_id_by_email, customer_subject_by_email, staff_member_by_email
 from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
+from .setup.commands import init_shop, ready_with_profile, start_check
+from .setup.databases import migrate_sources
 
 
 async def _seed(settings: Settings, products: int, reset: bool) -> str:
     from sources.common.db import Database
-    from sources.common.migrate import drop_source, upgrade_source
+    from sources.common.migrate import drop_source
     from sources.demo.seed import is_seeded, seed_demo_shop
 
-    dbs = {name: Database(url) for name, url in settings.database_urls().items()}
-    try:
-        if reset:
+    if reset:
+        dbs = {name: Database(url) for name, url in settings.database_urls().items()}
+        try:
             for name in SOURCE_NAMES:
                 await drop_source(name, dbs[name])
-        for name in SOURCE_NAMES:
-            await upgrade_source(name, dbs[name])
+        finally:
+            for db in dbs.values():
+                await db.dispose()
+    # For `make run`'s one step: the demo shop migrates first, as `gateway migrate` does.
+    for line in await migrate_sources(settings):
+        print(f"migrate {line}", file=sys.stderr)
+    dbs = {name: Database(url) for name, url in settings.database_urls().items()}
+    try:
         if await is_seeded(dbs):
             return "the demo shop is already seeded (use --reset to start over)"
         started = time.perf_counter()
@@ -66,8 +77,10 @@ def _persisted_add(settings: Settings, path: str) -> str:
 
 async def _sweep(settings: Settings) -> str:
     from .checkout.sweeper import sweep
+    from .setup.databases import require_ready
     from .sources import Sources
 
+    await require_ready(settings)
     sources = Sources.from_settings(settings)
     try:
         report = await sweep(sources)
@@ -77,30 +90,6 @@ async def _sweep(settings: Settings) -> str:
         f"released {report.reservations_released} expired reservations, "
         f"cleared {report.attempts_cleared} abandoned checkouts"
     )
-
-
-async def _customer_id(settings: Settings, email: str) -> int | None:
-    from sources.common.db import Database
-    from sources.orders.store import OrdersStore
-
-    db = Database(settings.orders_database_url)
-    try:
-        found = await OrdersStore(db).customers_by_emails([email])
-    finally:
-        await db.dispose()
-    customer = found.get(email.lower())
-    return customer.id if customer else None
-
-
-async def _staff_member(settings: Settings, email: str) -> StaffMember | None:
-    from sources.common.db import Database
-    from sources.orders.store import OrdersStore
-
-    db = Database(settings.orders_database_url)
-    try:
-        return (await OrdersStore(db).staff_by_emails([email])).get(email.lower())
-    finally:
-        await db.dispose()
 
 
 def _serve_distributed(args: argparse.Namespace) -> int:
@@ -146,7 +135,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    seed = commands.add_parser("seed", help="migrate the sources and write the demo shop")
+    commands.add_parser(
+        "migrate",
+        help="bring every embedded source's database to its latest migration (idempotent; "
+        "run it on every deploy)",
+    )
+    init = commands.add_parser(
+        "init",
+        help="set up a shop's essentials (name, currency, languages, delivery regions and "
+        "rates, warehouses) from a TOML file; idempotent",
+    )
+    init.add_argument("file", help="see docs/operations.md for the format")
+    seed = commands.add_parser(
+        "seed",
+        help="demo data only: write the demo shop (it runs `gateway migrate` first, for "
+        "`make run`)",
+    )
     seed.add_argument("--products", type=int, default=240, help="number of products (default 240)")
     seed.add_argument("--reset", action="store_true", help="drop every source's data first")
 
@@ -215,6 +219,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from .setup.databases import DATABASE_ERRORS, DatabasesNotReady
+    from .setup.shop_file import ShopFileError
+
+    try:
+        return _run(args, settings)
+    except DatabasesNotReady as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 2
+    except ShopFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DATABASE_ERRORS as exc:  # a database that went away after the checks
+        from sources.common.db_state import describe_database_error
+
+        print(f"error: {describe_database_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "migrate":
+        for line in asyncio.run(migrate_sources(settings)):
+            print(line)
+        return 0
+    if args.command == "init":
+        for line in asyncio.run(init_shop(settings, args.file)):
+            print(line)
+        return 0
     if args.command == "seed":
         if args.products < 1:
             print("--products must be at least 1", file=sys.stderr)
@@ -240,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not 1 <= args.batch_rows <= 10_000:
             print("--batch-rows must be between 1 and 10000", file=sys.stderr)
             return 2
+        settings = asyncio.run(ready_with_profile(settings))
         return asyncio.run(
             run_import_command(
                 settings,
@@ -255,12 +288,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "source":
         from .source_service import serve_source
 
+        refused = start_check(settings, [args.name], f"the {args.name} source")
+        if refused is not None:
+            return refused
         try:
             serve_source(args.name, settings, args.host, args.port)
         except ConfigurationError as exc:
             print(exc, file=sys.stderr)
             return 2
         return 0
+    if args.command == "serve":
+        refused = start_check(settings, SOURCE_NAMES, "the gateway")
+        if refused is not None:
+            return refused
     if args.command == "serve" and args.spawn_sources:
         return _serve_distributed(args)
     if args.command == "serve":
@@ -279,8 +319,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_level="warning",
         )
         return 0
+    if args.kind == "customer" and settings.customer_subjects == "identity-provider":
+        subject = asyncio.run(customer_subject_by_email(settings, args.email))
+        print(
+            issue_token(
+                settings,
+                kind=ViewerKind.CUSTOMER,
+                subject=subject,
+                ttl_seconds=args.ttl,
+                extra_claims={"email": args.email.lower(), "email_verified": True},
+            )
+        )
+        return 0
     if args.kind == "customer":
-        customer_id = asyncio.run(_customer_id(settings, args.email))
+        customer_id = asyncio.run(customer_id_by_email(settings, args.email))
         if customer_id is None:
             print(
                 f"no customer with email {args.email} (seed the demo shop first?)", file=sys.stderr
@@ -294,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     subject, permissions = args.subject, args.permissions
     if args.email:
-        member = asyncio.run(_staff_member(settings, args.email))
+        member = asyncio.run(staff_member_by_email(settings, args.email))
         if member is None:
             print(f"no staff account {args.email} (seed the demo shop first?)", file=sys.stderr)
             return 1

@@ -6,12 +6,15 @@ names the variable, instead of a traceback or a half-configured server.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .cache.settings import CacheSettings
 from .compression import CompressionSettings
@@ -100,6 +103,26 @@ class Settings(BaseSettings):
     jwt_jwks_file: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_JWKS_FILE"))] = (
         None
     )
+    jwt_jwks_url: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_JWKS_URL"))] = None
+    jwt_jwks_cache_seconds: Annotated[
+        float, Field(gt=0, le=86_400, validation_alias=_env("GATEWAY_JWT_JWKS_CACHE_SECONDS"))
+    ] = 300.0
+    jwt_jwks_cooldown_seconds: Annotated[
+        float, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_JWT_JWKS_COOLDOWN_SECONDS"))
+    ] = 30.0
+    # Whose id a customer token's `sub` is: the orders source's customer id (tokens the shop
+    # signs itself, the demo's), or the identity provider's own subject, whose customer is
+    # found or created on first use from the email and name claims.
+    customer_subjects: Annotated[
+        Literal["customer-id", "identity-provider"],
+        Field(validation_alias=_env("GATEWAY_CUSTOMER_SUBJECTS")),
+    ] = "customer-id"
+    jwt_email_claim: Annotated[
+        str, Field(min_length=1, max_length=200, validation_alias=_env("GATEWAY_JWT_EMAIL_CLAIM"))
+    ] = "email"
+    jwt_name_claim: Annotated[
+        str, Field(min_length=1, max_length=200, validation_alias=_env("GATEWAY_JWT_NAME_CLAIM"))
+    ] = "name"
     jwt_audience: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_AUDIENCE"))] = None
     jwt_issuer: Annotated[str | None, Field(validation_alias=_env("GATEWAY_JWT_ISSUER"))] = None
     jwt_leeway_seconds: Annotated[
@@ -215,6 +238,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (an async driver)"
             )
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "is not a database URL (scheme://user:password@host:port/name)"
+            ) from None
         return value
 
     @field_validator("redis_url", "redis_cluster_url")
@@ -225,6 +254,15 @@ class Settings(BaseSettings):
         assert value is not None
         if not value.startswith(REDIS_SCHEMES):
             raise ValueError("must start with " + ", ".join(REDIS_SCHEMES))
+        return value
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _jwks_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// (or http://) URL of the JSON Web Key Set")
         return value
 
     @field_validator("introspection_setting", "field_suggestions_setting", mode="before")
@@ -263,6 +301,13 @@ class Settings(BaseSettings):
         return {name: getattr(self, f"{name}_database_url") for name in SOURCE_NAMES}
 
 
+def _without_password(value: object) -> object:
+    """A URL's password is never printed, even in a URL too broken to parse."""
+    if isinstance(value, str):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", value)
+    return value
+
+
 class ConfigurationError(SystemExit):
     """A bad environment value; its message is the one line an operator needs."""
 
@@ -284,7 +329,7 @@ def load_settings() -> Settings:
         }
         alias = fields[field].validation_alias if field in fields else None
         name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
-        shown = "<hidden>" if "SECRET" in str(name) else repr(first.get("input"))
+        shown = "<hidden>" if "SECRET" in str(name) else repr(_without_password(first.get("input")))
         raise ConfigurationError(f"configuration error: {name}={shown}: {first['msg']}") from None
     if settings.remote.remote_sources and settings.remote.service_secret is None:
         raise ConfigurationError(
@@ -292,13 +337,18 @@ def load_settings() -> Settings:
             f"({', '.join(settings.remote.remote_sources)})"
         )
     if settings.jwt_algorithm == "HS256":
+        if settings.jwt_jwks_url:
+            raise ConfigurationError(
+                "configuration error: GATEWAY_JWT_JWKS_URL needs GATEWAY_JWT_ALGORITHM=RS256 "
+                "(or ES256): an identity provider's keys are public keys"
+            )
         if settings.is_production and settings.jwt_secret == DEV_JWT_SECRET:
             raise ConfigurationError(
                 "configuration error: GATEWAY_JWT_SECRET must be set in production"
             )
-    elif not (settings.jwt_public_key or settings.jwt_jwks_file):
+    elif not (settings.jwt_public_key or settings.jwt_jwks_file or settings.jwt_jwks_url):
         raise ConfigurationError(
             f"configuration error: GATEWAY_JWT_ALGORITHM={settings.jwt_algorithm} needs "
-            "GATEWAY_JWT_PUBLIC_KEY or GATEWAY_JWT_JWKS_FILE"
+            "GATEWAY_JWT_JWKS_URL, GATEWAY_JWT_PUBLIC_KEY or GATEWAY_JWT_JWKS_FILE"
         )
     return settings

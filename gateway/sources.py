@@ -13,6 +13,7 @@ from sources.apis import APIS
 from sources.catalog.api import CatalogSource
 from sources.common.client import RemoteSource
 from sources.common.db import Database
+from sources.common.db_state import database_state
 from sources.inventory.api import InventorySource
 from sources.orders.api import OrdersSource
 from sources.pricing.api import PricingSource
@@ -76,16 +77,16 @@ class Sources:
         return (self.catalog, self.inventory, self.pricing, self.orders)
 
     async def readiness(self) -> dict[str, str]:
-        """Each source's database answers a trivial query (a remote source's service
-        answers its /readyz), or says why not."""
+        """Each source's database answers for its migration revision, which must be the one
+        this code expects (a remote source's service answers its /readyz), or says why not:
+        a database that is empty, behind or unreachable is never "ok"."""
         status: dict[str, str] = {}
         for name in SOURCE_NAMES:
             if name in self.remotes:
                 status[name] = await self.remotes[name].service.readiness()
                 continue
             try:
-                await self.databases[name].ping()
-                status[name] = "ok"
+                status[name] = (await database_state(name, self.databases[name])).readiness
             except Exception as exc:
                 status[name] = f"error: {type(exc).__name__}"
         return status

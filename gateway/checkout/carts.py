@@ -117,10 +117,15 @@ async def create_cart(
     coupon_codes: Sequence[str],
     address: Address | None,
     now: datetime,
+    ship_to_default: bool = False,
 ) -> CartChange:
+    """``ship_to_default``: without ``address``, a signed-in customer's cart ships to the
+    default address of their book (if they have one)."""
     problems: list[Problem] = []
     accepted, line_problems = await _sellable_lines(sources, lines, "lines")
     problems += line_problems
+    if address is None and ship_to_default and customer_id is not None:
+        address = await default_address(sources, customer_id)
     cart = await sources.orders.create_cart(customer_id=customer_id, now=now)
     if accepted:
         cart = await sources.orders.add_cart_lines(cart.id, accepted, now)
@@ -237,6 +242,29 @@ async def set_address(sources: Sources, cart: Cart, address: Address, now: datet
     return await _guarded(
         sources, cart, [], lambda: sources.orders.set_cart_address(cart.id, address, now)
     )
+
+
+async def default_address(sources: Sources, customer_id: int) -> Address | None:
+    book = await sources.orders.addresses_by_customer_ids([customer_id])
+    return next((e.address for e in book.get(customer_id, []) if e.is_default), None)
+
+
+async def use_default_address(
+    sources: Sources, cart: Cart, customer_id: int | None, now: datetime
+) -> CartChange:
+    """Ship the cart to the signed-in customer's default address."""
+    if customer_id is None:
+        return CartChange(
+            cart,
+            [Problem(UserErrorCode.LOGIN_REQUIRED, "sign in to use your address book", None)],
+        )
+    address = await default_address(sources, customer_id)
+    if address is None:
+        return CartChange(
+            cart,
+            [Problem(UserErrorCode.ADDRESS_NOT_FOUND, "your address book has no default", None)],
+        )
+    return await set_address(sources, cart, address, now)
 
 
 async def _guarded(

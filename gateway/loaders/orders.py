@@ -7,6 +7,7 @@ from sources.orders.records import (
     AfterSalesRequest,
     AfterSalesStatusChange,
     Customer,
+    CustomerAddress,
     Order,
     OrderLine,
     OrderPage,
@@ -17,6 +18,7 @@ from sources.orders.records import (
 )
 
 from ..metrics import Metrics
+from .audit import audit_loader
 from .base import Loader, PageKey, pages_per_owner
 
 # (customer id, first, after): pages of one size and cursor are fetched together.
@@ -27,6 +29,16 @@ class OrdersLoaders:
     def __init__(self, store: OrdersSource, metrics: Metrics, batching: bool) -> None:
         self.customer: Loader[int, Customer | None] = Loader(
             "orders.customer", store.customers_by_ids, metrics=metrics, batching=batching
+        )
+        self.addresses: Loader[int, list[CustomerAddress]] = Loader(
+            "orders.addresses",
+            store.addresses_by_customer_ids,
+            metrics=metrics,
+            batching=batching,
+            default=list,
+        )
+        self.customer_audit = audit_loader(
+            "orders.customer_audit", store.audit_by_customer_ids, metrics, batching
         )
         self.order: Loader[int, Order | None] = Loader(
             "orders.order", store.orders_by_ids, metrics=metrics, batching=batching

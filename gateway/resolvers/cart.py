@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from sources.orders.records import Cart as CartRecord
@@ -67,6 +69,7 @@ async def cart_create(info: Info, input: CartCreateInput) -> CartPayload:
         coupon_codes=input.coupon_codes or [],
         address=input.shipping_address.to_record() if input.shipping_address else None,
         now=ctx.now,
+        ship_to_default=bool(input.ship_to_default_address),
     )
     return await _with_coupon_problems(info, change)
 
@@ -132,4 +135,16 @@ async def cart_shipping_address_set(
     change = await carts.set_address(
         info.context.sources, record, address.to_record(), info.context.now
     )
+    return _payload(change)
+
+
+async def cart_shipping_address_use_default(
+    info: Info,
+    cart_id: Annotated[strawberry.ID, strawberry.argument(description="The viewer's cart.")],
+) -> CartPayload:
+    record = await _cart(info, cart_id)
+    if record is None:
+        return _payload(carts.not_found())
+    ctx = info.context
+    change = await carts.use_default_address(ctx.sources, record, ctx.viewer.customer_id, ctx.now)
     return _payload(change)

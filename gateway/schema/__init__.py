@@ -16,16 +16,25 @@ from ..resolvers import backoffice as backoffice_resolvers
 from ..resolvers import bulk as bulk_resolvers
 from ..resolvers import cart as cart_resolvers
 from ..resolvers import catalog as catalog_resolvers
+from ..resolvers import customers as customer_resolvers
 from ..resolvers import deadlines as deadlines_resolvers
 from ..resolvers import imports as imports_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
 from ..resolvers import shipments as shipments_resolvers
+from ..resolvers import shop as shop_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
+from .audit import AuditEntry
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
+from .customers import (
+    CustomerAddressDeletePayload,
+    CustomerAddressPayload,
+    CustomerConnection,
+    CustomerPayload,
+)
 from .deadlines import ShipmentDueConnection
 from .imports import ImportJob
 from .node import Node
@@ -35,6 +44,7 @@ from .pricing import Promotion
 from .scalars import SCALAR_OVERRIDES
 from .settlement import Settlement
 from .shipments import ServiceAppointmentPayload, ShipmentPayload
+from .shop import Shop
 
 
 @strawberry.type
@@ -52,6 +62,10 @@ class Query:
         resolver=catalog_resolvers.categories,
         description="Every category, parents before children.",
     )
+    shop: Shop | None = strawberry.field(
+        resolver=shop_resolvers.shop,
+        description="The shop's name, currency and languages; null until `gateway init`.",
+    )
     cart: Cart | None = strawberry.field(
         resolver=cart_resolvers.cart,
         description="A cart by id: its owner's, or an anonymous cart for whoever holds its id.",
@@ -61,6 +75,17 @@ class Query:
     )
     viewer: Customer | None = strawberry.field(
         resolver=orders_resolvers.viewer, description="The signed-in customer; null otherwise."
+    )
+    customers: CustomerConnection = strawberry.field(
+        resolver=customer_resolvers.customers,
+        extensions=staff_list(Permission.MANAGE_CUSTOMERS),
+        description="Customers, newest first; `search` matches part of an email or a name. "
+        "Empty without MANAGE_CUSTOMERS.",
+    )
+    customer_audit_log: list[AuditEntry] | None = strawberry.field(
+        resolver=customer_resolvers.customer_audit_log,
+        extensions=staff_only(Permission.MANAGE_CUSTOMERS),
+        description="A customer's blocking and unblocking, newest first, with who and why.",
     )
     orders: OrderConnection = strawberry.field(
         resolver=orders_resolvers.orders,
@@ -112,6 +137,37 @@ class Mutation:
     cart_coupons_set: CartPayload = strawberry.field(resolver=cart_resolvers.cart_coupons_set)
     cart_shipping_address_set: CartPayload = strawberry.field(
         resolver=cart_resolvers.cart_shipping_address_set
+    )
+    customer_address_create: CustomerAddressPayload = strawberry.field(
+        resolver=customer_resolvers.customer_address_create,
+        description="Add an address to the signed-in customer's book; `isDefault` makes it "
+        "the one new carts ship to (a book's first address is the default anyway).",
+    )
+    customer_address_update: CustomerAddressPayload = strawberry.field(
+        resolver=customer_resolvers.customer_address_update,
+        description="Change one of the signed-in customer's addresses (`address` replaces it "
+        "whole), or make it the default; another customer's reads as ADDRESS_NOT_FOUND.",
+    )
+    customer_address_delete: CustomerAddressDeletePayload = strawberry.field(
+        resolver=customer_resolvers.customer_address_delete,
+        description="Delete one of the signed-in customer's addresses; deleting the default "
+        "makes the oldest remaining one the default.",
+    )
+    customer_block: CustomerPayload = strawberry.field(
+        resolver=customer_resolvers.customer_block,
+        extensions=requires_permission(Permission.MANAGE_CUSTOMERS),
+        description="Block a customer: their checkouts are refused (CUSTOMER_BLOCKED) until "
+        "unblocked. Audited with the reason.",
+    )
+    customer_unblock: CustomerPayload = strawberry.field(
+        resolver=customer_resolvers.customer_unblock,
+        extensions=requires_permission(Permission.MANAGE_CUSTOMERS),
+        description="Let a blocked customer check out again. Audited with the reason.",
+    )
+    cart_shipping_address_use_default: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_shipping_address_use_default,
+        description="Ship the cart to the signed-in customer's default address "
+        "(LOGIN_REQUIRED anonymous, ADDRESS_NOT_FOUND without a default).",
     )
     checkout_complete: CheckoutCompletePayload = strawberry.field(
         resolver=orders_resolvers.checkout_complete,

@@ -207,6 +207,11 @@ class CartCreateInput:
     lines: list[CartLineInput] | None = None
     coupon_codes: list[str] | None = None
     shipping_address: AddressInput | None = None
+    ship_to_default_address: bool | None = strawberry.field(
+        default=None,
+        description="Without shippingAddress: ship to the signed-in customer's default "
+        "address (their address book's), if they have one.",
+    )
 
 
 @strawberry.type

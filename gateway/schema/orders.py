@@ -26,6 +26,7 @@ from .node import Node, encode_id
 
 if TYPE_CHECKING:
     from .aftersales import AfterSalesRequest
+    from .customers import CustomerAddress
     from .shipments import ServiceAppointment, Shipment
 
 strawberry.enum(OrderStatusRecord, name="OrderStatus")
@@ -240,10 +241,37 @@ class Customer(Node):
             id=encode_id("Customer", record.id), email=record.email, name=record.name, record=record
         )
 
+    @strawberry.field(
+        description="Whether support staff blocked this customer (a blocked customer cannot "
+        "check out: CUSTOMER_BLOCKED)."
+    )
+    def blocked(self) -> bool:
+        return self.record.is_blocked
+
+    @strawberry.field(
+        description="The address book, the default first (the customer themself, or staff "
+        "with MANAGE_CUSTOMERS; empty for anyone else)."
+    )
+    async def addresses(
+        self, info: Info
+    ) -> list[Annotated[CustomerAddress, strawberry.lazy("gateway.schema.customers")]]:
+        from .customers import CustomerAddress
+
+        viewer = info.context.viewer
+        if viewer.customer_id != self.record.id and not viewer.has(Permission.MANAGE_CUSTOMERS):
+            return []
+        book = await info.context.loaders.orders.addresses.load(self.record.id)
+        return [CustomerAddress.from_record(entry) for entry in book]
+
     @strawberry.field(description="Newest first.")
     async def orders(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> OrderConnection:
+        if not may_see_customer(info.context.viewer, self.record.id):
+            # Support staff find customers without seeing their orders (MANAGE_ORDERS does).
+            return OrderConnection.from_page(
+                OrderPage(orders=[], cursors=[], has_next_page=False, total_count=0), after=after
+            )
         size = page_size(info, first)
         try:
             page = await info.context.loaders.orders.customer_orders.load(

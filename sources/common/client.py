@@ -163,7 +163,11 @@ class ServiceHandle:
         except httpx.TransportError as exc:
             return f"error: {type(exc).__name__}"
         if response.status_code != 200:
-            return f"error: HTTP {response.status_code}"
+            try:
+                said = response.json().get("database")
+            except ValueError:
+                said = None
+            return said if isinstance(said, str) and said else f"error: HTTP {response.status_code}"
         return "ok"
 
     async def close(self) -> None:

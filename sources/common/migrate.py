@@ -11,6 +11,7 @@ serves the ``alembic -n <name> ...`` command line (see ``alembic.ini``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import os
 import re
@@ -54,6 +55,30 @@ def source_metadata(name: str) -> MetaData:
         raise ValueError(f"unknown source {name!r}; expected one of {', '.join(SOURCES)}")
     metadata: MetaData = importlib.import_module(f"sources.{name}.models").Base.metadata
     return metadata
+
+
+@functools.cache
+def _script_directory(name: str) -> ScriptDirectory:
+    source_metadata(name)
+    return ScriptDirectory(str(_SOURCES_DIR / name / "migrations"))
+
+
+def head_revision(name: str) -> str:
+    """The revision this code expects a source's database to be at."""
+    head = _script_directory(name).get_current_head()
+    assert head is not None, f"{name} has no migrations"
+    return head
+
+
+def previous_revision(name: str) -> str:
+    """The revision before head (what a database is at when new code was not migrated)."""
+    down = _script_directory(name).get_revision(head_revision(name)).down_revision
+    assert isinstance(down, str), f"{name}'s head has no single previous revision"
+    return down
+
+
+def known_revisions(name: str) -> frozenset[str]:
+    return frozenset(s.revision for s in _script_directory(name).walk_revisions())
 
 
 async def upgrade_source(name: str, db: Database, revision: str = "head") -> None:

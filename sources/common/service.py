@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .db import Database
+from .db_state import database_state
 from .request_keys import Claim, RequestKeys, fingerprint
 from .types import utcnow
 from .wire import MethodSpec, encode, interface_methods, public_methods
@@ -167,12 +168,14 @@ def source_app(
         return JSONResponse({"status": "ok", "source": name})
 
     async def readyz(_: Request) -> Response:
+        # Reachable is not enough: an empty or older database would fail every call.
         try:
-            await db.ping()
+            state = (await database_state(name, db)).readiness
         except Exception as exc:
+            state = f"error: {type(exc).__name__}"
+        if state != "ok":
             return JSONResponse(
-                {"status": "unavailable", "source": name, "database": type(exc).__name__},
-                status_code=503,
+                {"status": "unavailable", "source": name, "database": state}, status_code=503
             )
         return JSONResponse({"status": "ok", "source": name, "database": "ok"})
 

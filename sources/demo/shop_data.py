@@ -85,6 +85,7 @@ STAFF_PERMISSIONS = (
     "MANAGE_ORDERS",
     "MANAGE_AFTER_SALES",
     "VIEW_FINANCE",
+    "MANAGE_CUSTOMERS",
 )
 
 
@@ -102,7 +103,9 @@ DEMO_STAFF: tuple[DemoStaffMember, ...] = (
     ),
     DemoStaffMember("stock@example.com", "Demo Stock Controller", ("MANAGE_STOCK",)),
     DemoStaffMember(
-        "support@example.com", "Demo Support Agent", ("MANAGE_ORDERS", "MANAGE_AFTER_SALES")
+        "support@example.com",
+        "Demo Support Agent",
+        ("MANAGE_ORDERS", "MANAGE_AFTER_SALES", "MANAGE_CUSTOMERS"),
     ),
     DemoStaffMember("finance@example.com", "Demo Finance Analyst", ("VIEW_FINANCE",)),
 )

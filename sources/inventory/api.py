@@ -21,6 +21,8 @@ from .records import (
     ReservationResult,
     StockLevel,
     Warehouse,
+    WarehouseChanges,
+    WarehouseSetup,
 )
 from .reservations import SWEEP_BATCH
 
@@ -62,6 +64,10 @@ class InventorySource(ImportJobsSource, Protocol):
 
     @read
     async def warehouses(self) -> list[Warehouse]: ...
+
+    async def save_warehouses(self, warehouses: Sequence[WarehouseSetup]) -> WarehouseChanges:
+        """By code: new ones added, changed ones updated, the rest (and any not listed)
+        left alone, so ``gateway init`` can run on every deploy."""
 
     async def reserve(
         self, *, order_ref: str, items: Sequence[ReservationRequest], now: datetime, ttl: timedelta

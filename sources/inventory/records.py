@@ -17,6 +17,23 @@ class Warehouse:
 
 
 @dataclass(frozen=True, slots=True)
+class WarehouseSetup:
+    """A warehouse as ``gateway init`` declares it (by code); lower priority ships first."""
+
+    code: str
+    name: str
+    region_code: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseChanges:
+    added: int
+    changed: int
+    unchanged: int
+
+
+@dataclass(frozen=True, slots=True)
 class WarehouseStock:
     warehouse_code: str
     on_hand: int

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from sources.common.audit import AuditRecord, read_audit
 from sources.common.batches import BatchKey, ImportProgress
@@ -26,6 +26,8 @@ from .records import (
     ReservationResult,
     StockLevel,
     Warehouse,
+    WarehouseChanges,
+    WarehouseSetup,
     WarehouseStock,
 )
 from .restock import restock
@@ -159,6 +161,38 @@ class InventoryStore(ImportJobs):
         async with self.db.connect() as conn:
             rows = await conn.execute(select(m.Warehouse).order_by(m.Warehouse.priority))
             return [Warehouse(r.id, r.code, r.name, r.region_code) for r in rows]
+
+    async def save_warehouses(self, warehouses: Sequence[WarehouseSetup]) -> WarehouseChanges:
+        """By code: new ones added, changed ones updated, the rest (and any not listed)
+        left alone, so ``gateway init`` can run on every deploy."""
+        added = changed = unchanged = 0
+        async with self.db.begin() as conn:
+            rows = await conn.execute(
+                select(m.Warehouse).where(m.Warehouse.code.in_({w.code for w in warehouses}))
+            )
+            existing = {
+                r.code: WarehouseSetup(r.code, r.name, r.region_code, r.priority) for r in rows
+            }
+            for warehouse in warehouses:
+                values = {
+                    "name": warehouse.name,
+                    "region_code": warehouse.region_code,
+                    "priority": warehouse.priority,
+                }
+                old = existing.get(warehouse.code)
+                if old is None:
+                    await conn.execute(insert(m.Warehouse).values(code=warehouse.code, **values))
+                    added += 1
+                elif old != warehouse:
+                    await conn.execute(
+                        update(m.Warehouse)
+                        .where(m.Warehouse.code == warehouse.code)
+                        .values(**values)
+                    )
+                    changed += 1
+                else:
+                    unchanged += 1
+        return WarehouseChanges(added, changed, unchanged)
 
     async def reserve(
         self,

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from sources.common.audit import AuditRecord
 from sources.common.wire import read
 
 from .errors import (
@@ -17,6 +18,7 @@ from .errors import (
     CartLineNotFound,
     CartNotFound,
     CheckoutAttemptLost,
+    CustomerEmailTaken,
     PurchaseLimitReached,
     QuantityAlreadyRequested,
 )
@@ -29,6 +31,8 @@ from .records import (
     Cart,
     CheckoutAttempt,
     Customer,
+    CustomerAddress,
+    CustomerPage,
     LedgerLine,
     NewAfterSalesRequest,
     NewOrder,
@@ -41,10 +45,12 @@ from .records import (
     PaymentStage,
     Region,
     ServiceAppointment,
+    SetupChanges,
     Shipment,
     ShipmentDuePage,
     ShipmentStatus,
     ShippingLedgerLine,
+    ShopProfile,
     StaffMember,
     StatusChange,
 )
@@ -54,6 +60,7 @@ ERRORS: tuple[type[Exception], ...] = (
     CartClosed,
     CartLineNotFound,
     CheckoutAttemptLost,
+    CustomerEmailTaken,
     PurchaseLimitReached,
     QuantityAlreadyRequested,
 )
@@ -76,6 +83,57 @@ class OrdersSource(Protocol):
 
     @read
     async def regions_by_codes(self, codes: Sequence[str]) -> dict[str, Region]: ...
+
+    @read
+    async def customers_by_subjects(self, subjects: Sequence[str]) -> dict[str, Customer]: ...
+
+    async def customer_for_subject(
+        self, *, subject: str, email: str, name: str, email_verified: bool, now: datetime
+    ) -> Customer:
+        """Found or created on first use; CustomerEmailTaken when the email is another's."""
+
+    @read
+    async def addresses_by_customer_ids(
+        self, customer_ids: Sequence[int]
+    ) -> dict[int, list[CustomerAddress]]: ...
+
+    async def create_address(
+        self, customer_id: int, address: Address, *, is_default: bool
+    ) -> CustomerAddress | None:
+        """None when the customer's address book is full."""
+
+    async def update_address(
+        self,
+        customer_id: int,
+        address_id: int,
+        address: Address | None,
+        *,
+        is_default: bool | None,
+    ) -> CustomerAddress | None:
+        """None when the address is not this customer's."""
+
+    async def delete_address(self, customer_id: int, address_id: int) -> bool: ...
+
+    @read
+    async def list_customers(
+        self, *, first: int, after: str | None = None, search: str | None = None
+    ) -> CustomerPage: ...
+
+    async def set_customer_blocked(
+        self, customer_id: int, *, blocked: bool, actor: str, reason: str, now: datetime
+    ) -> Customer | None: ...
+
+    @read
+    async def audit_by_customer_ids(
+        self, customer_ids: Sequence[int], limit: int
+    ) -> dict[int, list[AuditRecord]]: ...
+
+    @read
+    async def shop_profile(self) -> ShopProfile | None: ...
+
+    async def save_shop_profile(self, profile: ShopProfile, now: datetime) -> bool: ...
+
+    async def save_regions(self, regions: Sequence[Region]) -> SetupChanges: ...
 
     async def create_cart(self, *, customer_id: int | None, now: datetime) -> Cart: ...
 

@@ -64,3 +64,14 @@ class PurchaseLimitReached(Exception):
     def __init__(self, sku_ids: list[int]) -> None:
         super().__init__(f"purchase limit reached for SKUs {sku_ids}")
         self.sku_ids = sku_ids
+
+
+class CustomerEmailTaken(Exception):
+    """A new identity-provider subject's email already belongs to another customer (one the
+    shop made itself, or another subject's). Nothing was written: linking the two is only
+    done when the token vouches for the email (``email_verified``) and the existing
+    customer has no subject yet."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"the email {email!r} belongs to another customer")
+        self.email = email

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from sources.common.models import NAMING_CONVENTION, IdempotencyColumns
+from sources.common.models import NAMING_CONVENTION, AuditColumns, IdempotencyColumns
 from sources.common.types import MoneyColumn, UTCDateTime
 
 
@@ -34,12 +34,17 @@ class Base(DeclarativeBase):
 
 
 class Customer(Base):
+    """A buyer. ``subject`` is the identity provider's ``sub`` for a customer who signed up
+    there (unique: two first requests at once create one customer); null for one the shop
+    made itself (the demo shop's), whose tokens carry the id instead."""
+
     __tablename__ = "customers"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     is_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    subject: Mapped[str | None] = mapped_column(String(255), unique=True)
 
 
 class Address(Base):
@@ -75,6 +80,27 @@ class Region(Base):
     name: Mapped[str] = mapped_column(String(100))
     is_deliverable: Mapped[bool] = mapped_column(Boolean, default=True)
     shipping_rate: Mapped[Decimal | None] = mapped_column(MoneyColumn())
+
+
+class ShopProfile(Base):
+    """The shop itself, one row (id 1), written by ``gateway init``: its name, the currency
+    it sells in, its languages (first is the default) and its free-shipping threshold. The
+    gateway reads it at start; see gateway/setup/shop.py for how it meets the environment."""
+
+    __tablename__ = "shop_profile"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    languages: Mapped[str] = mapped_column(String(200))  # comma-separated BCP 47 tags
+    free_shipping_over: Mapped[Decimal | None] = mapped_column(MoneyColumn())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(AuditColumns, Base):
+    """Back-office writes to customers (block, unblock), as the other sources keep theirs."""
+
+    __tablename__ = "orders_audit"
+    __table_args__ = (Index("ix_orders_audit_entity", "entity_type", "entity_id", "id"),)
 
 
 class ShippingAddressColumns:

@@ -366,3 +366,42 @@ class ShippingLedgerLine:
     order_id: int
     shipping: Decimal
     refunded: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerAddress:
+    """An entry in a customer's address book; at most one per customer ``is_default``."""
+
+    id: int
+    customer_id: int
+    address: Address
+    is_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPage:
+    """Customers for the back office, newest first; ``cursors`` align with ``customers``."""
+
+    customers: list[Customer]
+    cursors: list[str]
+    has_next_page: bool
+    total_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShopProfile:
+    """The shop itself (``gateway init``): languages first-is-default."""
+
+    name: str
+    currency: str
+    languages: tuple[str, ...]
+    free_shipping_over: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetupChanges:
+    """What an idempotent set-up write did: run twice, the second says all unchanged."""
+
+    added: int
+    changed: int
+    unchanged: int

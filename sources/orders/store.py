@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from sources.common.audit import AuditRecord, read_audit
 from sources.common.db import Database
 
-from . import carts, checkout_attempts, order_queries, orders
+from . import carts, checkout_attempts, customers, order_queries, orders, shop_setup
 from . import models as m
 from .errors import (
     CartClosed,
@@ -29,6 +30,7 @@ from .errors import (
     CartLineNotFound,
     CartNotFound,
     CheckoutAttemptLost,
+    CustomerEmailTaken,
     PurchaseLimitReached,
     QuantityAlreadyRequested,
 )
@@ -38,12 +40,16 @@ from .records import (
     Cart,
     CheckoutAttempt,
     Customer,
+    CustomerAddress,
+    CustomerPage,
     NewOrder,
     Order,
     OrderLine,
     OrderPage,
     OrderStatus,
     Region,
+    SetupChanges,
+    ShopProfile,
     StaffMember,
     StatusChange,
 )
@@ -54,6 +60,7 @@ __all__ = [
     "CartLineNotFound",
     "CartNotFound",
     "CheckoutAttemptLost",
+    "CustomerEmailTaken",
     "OrdersStore",
     "PurchaseLimitReached",
     "QuantityAlreadyRequested",
@@ -104,6 +111,82 @@ class OrdersStore(OrderOperations):
                 r.code: Region(r.code, r.country, r.name, r.is_deliverable, r.shipping_rate)
                 for r in rows
             }
+
+    # Customers from the identity provider, address books, the back office's view
+
+    async def customers_by_subjects(self, subjects: Sequence[str]) -> dict[str, Customer]:
+        return await customers.customers_by_subjects(self.db, subjects)
+
+    async def customer_for_subject(
+        self, *, subject: str, email: str, name: str, email_verified: bool, now: datetime
+    ) -> Customer:
+        """Found or created on first use; CustomerEmailTaken when the email is another's."""
+        return await customers.customer_for_subject(
+            self.db,
+            subject=subject,
+            email=email,
+            name=name,
+            email_verified=email_verified,
+            now=now,
+        )
+
+    async def addresses_by_customer_ids(
+        self, customer_ids: Sequence[int]
+    ) -> dict[int, list[CustomerAddress]]:
+        return await customers.addresses_by_customer_ids(self.db, customer_ids)
+
+    async def create_address(
+        self, customer_id: int, address: Address, *, is_default: bool
+    ) -> CustomerAddress | None:
+        """None when the customer's address book is full."""
+        return await customers.create_address(self.db, customer_id, address, is_default=is_default)
+
+    async def update_address(
+        self,
+        customer_id: int,
+        address_id: int,
+        address: Address | None,
+        *,
+        is_default: bool | None,
+    ) -> CustomerAddress | None:
+        """None when the address is not this customer's."""
+        return await customers.update_address(
+            self.db, customer_id, address_id, address, is_default=is_default
+        )
+
+    async def delete_address(self, customer_id: int, address_id: int) -> bool:
+        return await customers.delete_address(self.db, customer_id, address_id)
+
+    async def list_customers(
+        self, *, first: int, after: str | None = None, search: str | None = None
+    ) -> CustomerPage:
+        return await customers.list_customers(self.db, first=first, after=after, search=search)
+
+    async def set_customer_blocked(
+        self, customer_id: int, *, blocked: bool, actor: str, reason: str, now: datetime
+    ) -> Customer | None:
+        return await customers.set_customer_blocked(
+            self.db, customer_id, blocked=blocked, actor=actor, reason=reason, now=now
+        )
+
+    async def audit_by_customer_ids(
+        self, customer_ids: Sequence[int], limit: int
+    ) -> dict[int, list[AuditRecord]]:
+        async with self.db.connect() as conn:
+            return await read_audit(
+                conn, m.AuditEntry, self.source, "customer", customer_ids, limit
+            )
+
+    # The shop's profile and delivery regions (gateway init)
+
+    async def shop_profile(self) -> ShopProfile | None:
+        return await shop_setup.shop_profile(self.db)
+
+    async def save_shop_profile(self, profile: ShopProfile, now: datetime) -> bool:
+        return await shop_setup.save_shop_profile(self.db, profile, now)
+
+    async def save_regions(self, regions: Sequence[Region]) -> SetupChanges:
+        return await shop_setup.save_regions(self.db, regions)
 
     # Carts
 

@@ -332,6 +332,17 @@ FIELD_CASES: dict[str, FieldCase] = {
         shows=lambda v: v is not None and v["totalCount"] >= 1 and len(v["edges"]) >= 1,
         hides=_empty_connection,
     ),
+    "Query.customers": FieldCase(
+        # Like orders: empty, not null, without the permission.
+        "query { guarded: customers(first: 5) { totalCount edges { node { id email } } } }",
+        lambda s: {},
+        shows=lambda v: v is not None and v["totalCount"] >= 1 and len(v["edges"]) >= 1,
+        hides=_empty_connection,
+    ),
+    "Query.customerAuditLog": FieldCase(
+        'query { guarded: customerAuditLog(customerId: "Q3VzdG9tZXI6MQ==") { action } }',
+        lambda s: {},
+    ),
     "Product.supplier": FieldCase(
         "query($slug: String!) { product(slug: $slug) { guarded: supplier { id name } } }",
         _dropship,
@@ -681,5 +692,13 @@ MUTATIONS_TESTED_ELSEWHERE: dict[str, str] = {
     ),
     "Mutation.afterSalesRequestComplete": (
         "test_after_sales.py::test_after_sales_mutations_need_manage_after_sales"
+    ),
+    # A customer's audit log is staff-only, and the matrix reads state as every viewer.
+    "Mutation.customerBlock": (
+        "accounts/test_support_customers.py::"
+        "test_without_manage_customers_the_list_is_empty_and_blocking_denied"
+    ),
+    "Mutation.customerUnblock": (
+        "accounts/test_support_customers.py::test_a_blocked_customer_cannot_check_out_until_unblocked"
     ),
 }

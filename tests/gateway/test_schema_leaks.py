@@ -139,6 +139,7 @@ def arguments_for(
             f'id: "{global_id("StockImport", 1)}"',
         ],
         "Category.products": ["first: 10"],
+        "Query.customerAuditLog": [f'customerId: "{ids.of("Customer")}"'],
     }
     if coordinate in table:
         return table[coordinate]

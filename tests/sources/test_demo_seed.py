@@ -52,6 +52,7 @@ PERMISSIONS = {
     "MANAGE_ORDERS",
     "MANAGE_AFTER_SALES",
     "VIEW_FINANCE",
+    "MANAGE_CUSTOMERS",
 }
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -389,7 +390,11 @@ async def test_staff_accounts_carry_their_permissions(demo: SeededShop) -> None:
     assert staff["admin@example.com"] == PERMISSIONS
     assert staff["catalog@example.com"] == {"MANAGE_PRODUCTS", "MANAGE_PRICES"}
     assert staff["stock@example.com"] == {"MANAGE_STOCK"}
-    assert staff["support@example.com"] == {"MANAGE_ORDERS", "MANAGE_AFTER_SALES"}
+    assert staff["support@example.com"] == {
+        "MANAGE_ORDERS",
+        "MANAGE_AFTER_SALES",
+        "MANAGE_CUSTOMERS",
+    }
     assert staff["finance@example.com"] == {"VIEW_FINANCE"}
 
 
