@@ -33,6 +33,7 @@ from .errors import (
     QuantityAlreadyRequested,
 )
 from .order_operations import OrderOperations
+from .payment_operations import PaymentOperations
 from .records import (
     Address,
     Cart,
@@ -60,7 +61,7 @@ __all__ = [
 ]
 
 
-class OrdersStore(OrderOperations):
+class OrdersStore(OrderOperations, PaymentOperations):
     source = "orders"
 
     def __init__(self, db: Database) -> None:
