@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .cache.settings import CacheSettings
+from .payments.settings import PaymentSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
 from .resilience.settings import ResilienceSettings
@@ -76,6 +77,7 @@ class Settings(BaseSettings):
     remote: Annotated[RemoteSettings, Field(default_factory=RemoteSettings)]
     rate_limit: Annotated[RateLimitSettings, Field(default_factory=RateLimitSettings)]
     resilience: Annotated[ResilienceSettings, Field(default_factory=ResilienceSettings)]
+    payments: Annotated[PaymentSettings, Field(default_factory=PaymentSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -275,11 +277,13 @@ def load_settings() -> Settings:
         fields = {
             **CacheSettings.model_fields,
             **RemoteSettings.model_fields,
+            **PaymentSettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None
         name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
-        shown = "<hidden>" if "SECRET" in str(name) else repr(first.get("input"))
+        hidden = any(word in str(name) for word in ("SECRET", "PRIVATE_KEY", "APIV3_KEY"))
+        shown = "<hidden>" if hidden or field == "payments" else repr(first.get("input"))
         raise ConfigurationError(f"configuration error: {name}={shown}: {first['msg']}") from None
     if settings.remote.remote_sources and settings.remote.service_secret is None:
         raise ConfigurationError(

@@ -1,0 +1,267 @@
+"""Alipay through Alipay's official SDK (alipay-sdk-python), RSA2 both ways.
+
+A desktop buyer gets a QR code (alipay.trade.precreate, a server call whose signed answer
+carries the code); a phone goes to the mobile-web payment page (alipay.trade.wap.pay, a
+signed URL built locally). The asynchronous notification is a form POST signed with
+Alipay's key over its sorted parameters (without sign and sign_type); it is answered with
+the word ``success``, anything else and Alipay retries. The SDK is synchronous, so its calls
+run in a worker thread; its logger is left unset, so no request (and no key) is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import urllib.request
+import zipfile
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl
+
+import rsa
+from alipay.aop.api.AlipayClientConfig import AlipayClientConfig
+from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient
+from alipay.aop.api.request.AlipayDataDataserviceBillDownloadurlQueryRequest import (
+    AlipayDataDataserviceBillDownloadurlQueryRequest,
+)
+from alipay.aop.api.request.AlipayTradePrecreateRequest import AlipayTradePrecreateRequest
+from alipay.aop.api.request.AlipayTradeQueryRequest import AlipayTradeQueryRequest
+from alipay.aop.api.request.AlipayTradeRefundRequest import AlipayTradeRefundRequest
+from alipay.aop.api.request.AlipayTradeWapPayRequest import AlipayTradeWapPayRequest
+from alipay.aop.api.util.SignatureUtils import get_sign_content, verify_with_rsa
+
+from sources.orders.records import PaymentActionKind
+
+from .provider import (
+    BadNotification,
+    BillEntry,
+    BillKind,
+    Channel,
+    NotifyAnswer,
+    PaymentAction,
+    PaymentOrder,
+    ProviderRefused,
+    ProviderTrade,
+    ProviderUnavailable,
+    RefundReceipt,
+)
+
+CHINA = timezone(timedelta(hours=8))
+PAID_STATES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
+SUCCESS = "10000"
+ORDER_AMOUNT = "订单金额\uff08元\uff09"
+REFUND_AMOUNT = "退款金额\uff08元\uff09"
+
+
+def _key_body(pem: str) -> str:
+    """The SDK wants the bare base64 body of a key; a PEM's armour lines are dropped."""
+    return "".join(line.strip() for line in pem.strip().splitlines() if "-----" not in line)
+
+
+def _amount(value: object) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise BadNotification(f"not an amount: {value!r}") from None
+
+
+class AlipayProvider:
+    name = "alipay"
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        app_private_key: str,
+        alipay_public_key: str,
+        gateway_url: str,
+        timeout_s: float,
+    ) -> None:
+        config = AlipayClientConfig()
+        config.server_url = gateway_url
+        config.app_id = app_id
+        config.app_private_key = _key_body(app_private_key)
+        config.alipay_public_key = _key_body(alipay_public_key)
+        config.sign_type = "RSA2"
+        config.timeout = max(1, int(timeout_s))
+        self._app_id = app_id
+        self._public_key = config.alipay_public_key
+        self._client = DefaultAlipayClient(config)
+        self._timeout = timeout_s
+
+    def __repr__(self) -> str:  # never the keys
+        return f"AlipayProvider(app_id={self._app_id!r})"
+
+    async def _execute(self, request: Any) -> dict[str, Any]:
+        """The verified ``*_response`` object; ProviderUnavailable when Alipay did not
+        answer or its signature did not verify (a bad answer decides nothing)."""
+        try:
+            text = await asyncio.to_thread(self._client.execute, request)
+        except Exception as exc:  # the SDK raises bare Exceptions and socket errors
+            raise ProviderUnavailable(f"alipay: {type(exc).__name__}") from None
+        try:
+            answer: dict[str, Any] = json.loads(text)
+        except ValueError:
+            raise ProviderUnavailable("alipay: unreadable answer") from None
+        return answer
+
+    async def create_payment(self, order: PaymentOrder) -> PaymentAction:
+        biz = {
+            "out_trade_no": order.out_trade_no,
+            "total_amount": str(order.amount),
+            "subject": order.subject[:256],
+            "time_expire": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        if order.channel is Channel.MOBILE_WEB:
+            wap = AlipayTradeWapPayRequest()
+            wap.biz_content = {**biz, "product_code": "QUICK_WAP_WAY"}
+            wap.notify_url = order.notify_url
+            if order.return_url:
+                wap.return_url = order.return_url
+            url = await asyncio.to_thread(self._client.page_execute, wap, "GET")
+            return PaymentAction(PaymentActionKind.REDIRECT_URL, url)
+        request = AlipayTradePrecreateRequest()
+        request.biz_content = biz
+        request.notify_url = order.notify_url
+        answer = await self._execute(request)
+        if answer.get("code") != SUCCESS or not answer.get("qr_code"):
+            raise ProviderRefused(f"alipay: {answer.get('sub_code') or answer.get('code')}")
+        return PaymentAction(PaymentActionKind.QR_CODE, str(answer["qr_code"]))
+
+    def verify_notification(self, headers: Mapping[str, str], body: bytes) -> ProviderTrade:
+        try:
+            params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise BadNotification("not UTF-8") from None
+        sign = params.pop("sign", "")
+        if params.pop("sign_type", "RSA2") != "RSA2" or not sign:
+            raise BadNotification("unsigned or not RSA2")
+        message = get_sign_content(params).encode("utf-8")
+        try:
+            verify_with_rsa(self._public_key, message, sign)
+        except (rsa.VerificationError, ValueError):
+            raise BadNotification("signature does not verify") from None
+        if params.get("app_id") != self._app_id:
+            raise BadNotification("addressed to another app")
+        return ProviderTrade(
+            out_trade_no=params.get("out_trade_no", ""),
+            reference=params.get("trade_no") or None,
+            is_paid=params.get("trade_status") in PAID_STATES,
+            amount=_amount(params.get("total_amount", "")),
+            currency=params.get("trans_currency") or "CNY",
+            state=params.get("trade_status", ""),
+        )
+
+    def answer(self, accepted: bool) -> NotifyAnswer:
+        return NotifyAnswer(200, b"success" if accepted else b"fail", "text/plain")
+
+    async def query_payment(self, out_trade_no: str) -> ProviderTrade | None:
+        request = AlipayTradeQueryRequest()
+        request.biz_content = {"out_trade_no": out_trade_no}
+        answer = await self._execute(request)
+        if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return None
+        if answer.get("code") != SUCCESS:
+            raise ProviderUnavailable(f"alipay: {answer.get('sub_code') or answer.get('code')}")
+        return ProviderTrade(
+            out_trade_no=str(answer.get("out_trade_no", out_trade_no)),
+            reference=answer.get("trade_no"),
+            is_paid=answer.get("trade_status") in PAID_STATES,
+            amount=Decimal(str(answer.get("total_amount", "0"))),
+            currency=str(answer.get("trans_currency") or "CNY"),
+            state=str(answer.get("trade_status", "")),
+        )
+
+    async def refund(
+        self,
+        *,
+        out_trade_no: str,
+        request_no: str,
+        amount: Decimal,
+        paid: Decimal,
+        currency: str,
+        reason: str,
+    ) -> RefundReceipt:
+        request = AlipayTradeRefundRequest()
+        request.biz_content = {
+            "out_trade_no": out_trade_no,
+            "refund_amount": str(amount),
+            "out_request_no": request_no,
+            "refund_reason": reason[:256],
+        }
+        answer = await self._execute(request)
+        if answer.get("code") == SUCCESS:
+            return RefundReceipt(answer.get("trade_no"))
+        if answer.get("code") in ("20000", "40004") and answer.get("sub_code") in (
+            "ACQ.SYSTEM_ERROR",
+            "aop.ACQ.SYSTEM_ERROR",
+            None,
+        ):
+            raise ProviderUnavailable(f"alipay: {answer.get('code')}")
+        raise ProviderRefused(f"alipay: {answer.get('sub_code') or answer.get('code')}")
+
+    async def download_bill(self, day: date) -> list[BillEntry]:
+        request = AlipayDataDataserviceBillDownloadurlQueryRequest()
+        request.biz_content = {"bill_type": "trade", "bill_date": day.isoformat()}
+        answer = await self._execute(request)
+        if answer.get("code") != SUCCESS or not answer.get("bill_download_url"):
+            raise ProviderRefused(f"alipay: {answer.get('sub_code') or answer.get('code')}")
+        url = str(answer["bill_download_url"])
+        try:
+            raw = await asyncio.to_thread(self._download, url)
+        except OSError as exc:
+            raise ProviderUnavailable(f"alipay bill: {type(exc).__name__}") from None
+        return parse_bill(raw)
+
+    def _download(self, url: str) -> bytes:
+        with urllib.request.urlopen(url, timeout=self._timeout) as response:
+            body: bytes = response.read()
+        return body
+
+
+def parse_bill(raw: bytes) -> list[BillEntry]:
+    """Alipay's trade bill: a zip holding a GBK CSV of the day's business lines ("业务明细"),
+    comment lines starting with '#', one header row, then one row per payment or refund:
+    支付宝交易号, 商户订单号, 业务类型 (交易 / 退款), ..., the order amount in yuan, ...,
+    退款批次号/请求号 (the header names use full-width brackets, hence the escapes)."""
+    entries: list[BillEntry] = []
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for name in archive.namelist():
+            if "汇总" in name:  # the summary file: totals only
+                continue
+            text = archive.read(name).decode("gbk")
+            rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
+            if not rows:
+                continue
+            header = [h.strip() for h in rows[0]]
+            column = {h: i for i, h in enumerate(header)}
+            for row in rows[1:]:
+                cells = [c.strip() for c in row]
+                if len(cells) < len(header) or not cells[column["商户订单号"]]:
+                    continue
+                kind = BillKind.REFUND if cells[column["业务类型"]] == "退款" else BillKind.PAYMENT
+                amount = abs(Decimal(cells[column[ORDER_AMOUNT]]))
+                if kind is BillKind.REFUND and REFUND_AMOUNT in column:
+                    amount = abs(Decimal(cells[column[REFUND_AMOUNT]]))
+                entries.append(
+                    BillEntry(
+                        kind=kind,
+                        out_trade_no=cells[column["商户订单号"]],
+                        reference=cells[column["支付宝交易号"]] or None,
+                        amount=amount,
+                        request_no=(cells[column.get("退款批次号/请求号", -1)] or None)
+                        if kind is BillKind.REFUND
+                        else None,
+                    )
+                )
+    return entries
+
+
+def china_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """A provider's bill day (China time) as a UTC half-open range."""
+    start = datetime(day.year, day.month, day.day, tzinfo=CHINA)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
