@@ -66,16 +66,19 @@ def _persisted_add(settings: Settings, path: str) -> str:
 
 async def _sweep(settings: Settings) -> str:
     from .checkout.sweeper import sweep
+    from .payments.cashier import Cashier
     from .sources import Sources
 
     sources = Sources.from_settings(settings)
     try:
-        report = await sweep(sources)
+        report = await sweep(sources, cashier=Cashier.from_settings(settings))
     finally:
         await sources.close()
     return (
         f"released {report.reservations_released} expired reservations, "
-        f"cleared {report.attempts_cleared} abandoned checkouts"
+        f"cleared {report.attempts_cleared} abandoned checkouts, "
+        f"cancelled {report.unpaid_orders_cancelled} unpaid orders, "
+        f"refunded {report.refunds_retried} retried refunds"
     )
 
 

@@ -272,6 +272,7 @@ class Refund(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("payment_attempts.id"))
+    stage: Mapped[str] = mapped_column(String(16))  # the payment (deposit, balance) it gives back
     provider: Mapped[str] = mapped_column(String(16))
     request_no: Mapped[str] = mapped_column(String(64), unique=True)
     amount: Mapped[Decimal] = mapped_column(MoneyColumn())

@@ -345,6 +345,7 @@ class RefundStatus(StrEnum):
 class NewRefund:
     order_id: int
     attempt_id: int | None  # None: a manual payment, given back by staff
+    stage: PaymentStage  # the payment it gives back (a presale's deposit or balance)
     provider: str
     request_no: str  # the idempotency key the provider sees
     amount: Decimal
@@ -357,6 +358,7 @@ class Refund:
     id: int
     order_id: int
     attempt_id: int | None
+    stage: PaymentStage
     provider: str
     request_no: str
     amount: Decimal

@@ -19,7 +19,7 @@ from sources.common.db import Database
 
 from . import models as m
 from .dialect import upsert_insert
-from .records import NewRefund, Refund, RefundStatus
+from .records import NewRefund, PaymentStage, Refund, RefundStatus
 
 
 def refund_from_row(row: Any) -> Refund:
@@ -27,6 +27,7 @@ def refund_from_row(row: Any) -> Refund:
         id=row.id,
         order_id=row.order_id,
         attempt_id=row.attempt_id,
+        stage=PaymentStage(row.stage),
         provider=row.provider,
         request_no=row.request_no,
         amount=row.amount,
@@ -54,6 +55,7 @@ async def request_refunds(
             statement = upsert_insert(conn, m.Refund.__table__).values(
                 order_id=new.order_id,
                 attempt_id=new.attempt_id,
+                stage=new.stage.value,
                 provider=new.provider,
                 request_no=new.request_no,
                 amount=new.amount,

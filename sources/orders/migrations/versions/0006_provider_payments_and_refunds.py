@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("order_id", sa.Integer(), nullable=False),
         sa.Column("attempt_id", sa.Integer(), nullable=True),
+        sa.Column("stage", sa.String(length=16), nullable=False),
         sa.Column("provider", sa.String(length=16), nullable=False),
         sa.Column("request_no", sa.String(length=64), nullable=False),
         sa.Column("amount", sa.Numeric(precision=12, scale=2), nullable=False),
