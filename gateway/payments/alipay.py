@@ -1,11 +1,12 @@
-"""Alipay through Alipay's official SDK (alipay-sdk-python), RSA2 both ways.
+"""Alipay through python-alipay-sdk, RSA2 both ways.
 
 A desktop buyer gets a QR code (alipay.trade.precreate, a server call whose signed answer
 carries the code); a phone goes to the mobile-web payment page (alipay.trade.wap.pay, a
-signed URL built locally). The asynchronous notification is a form POST signed with
+signed URL built locally). Every answer from Alipay is verified by the SDK with Alipay's
+public key before we read it. The asynchronous notification is a form POST signed with
 Alipay's key over its sorted parameters (without sign and sign_type); it is answered with
 the word ``success``, anything else and Alipay retries. The SDK is synchronous, so its calls
-run in a worker thread; its logger is left unset, so no request (and no key) is logged.
+run in a worker thread; it is built with ``verbose=False``, so nothing it signs is logged.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import urllib.request
 import zipfile
 from collections.abc import Mapping
@@ -22,17 +22,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
-import rsa
-from alipay.aop.api.AlipayClientConfig import AlipayClientConfig
-from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient
-from alipay.aop.api.request.AlipayDataDataserviceBillDownloadurlQueryRequest import (
-    AlipayDataDataserviceBillDownloadurlQueryRequest,
-)
-from alipay.aop.api.request.AlipayTradePrecreateRequest import AlipayTradePrecreateRequest
-from alipay.aop.api.request.AlipayTradeQueryRequest import AlipayTradeQueryRequest
-from alipay.aop.api.request.AlipayTradeRefundRequest import AlipayTradeRefundRequest
-from alipay.aop.api.request.AlipayTradeWapPayRequest import AlipayTradeWapPayRequest
-from alipay.aop.api.util.SignatureUtils import get_sign_content, verify_with_rsa
+from alipay import AliPay
+from alipay.utils import AliPayConfig
 
 from sources.orders.records import PaymentActionKind
 
@@ -57,9 +48,12 @@ ORDER_AMOUNT = "订单金额\uff08元\uff09"
 REFUND_AMOUNT = "退款金额\uff08元\uff09"
 
 
-def _key_body(pem: str) -> str:
-    """The SDK wants the bare base64 body of a key; a PEM's armour lines are dropped."""
-    return "".join(line.strip() for line in pem.strip().splitlines() if "-----" not in line)
+def _pem(key: str, kind: str) -> str:
+    """A PEM as the SDK wants it; the bare base64 body Alipay's console prints is wrapped."""
+    key = key.strip()
+    if key.startswith("-----"):
+        return key
+    return f"-----BEGIN {kind}-----\n{key}\n-----END {kind}-----"
 
 
 def _amount(value: object) -> Decimal:
@@ -81,53 +75,54 @@ class AlipayProvider:
         gateway_url: str,
         timeout_s: float,
     ) -> None:
-        config = AlipayClientConfig()
-        config.server_url = gateway_url
-        config.app_id = app_id
-        config.app_private_key = _key_body(app_private_key)
-        config.alipay_public_key = _key_body(alipay_public_key)
-        config.sign_type = "RSA2"
-        config.timeout = max(1, int(timeout_s))
+        self._client = AliPay(
+            appid=app_id,
+            app_private_key_string=_pem(app_private_key, "RSA PRIVATE KEY"),
+            alipay_public_key_string=_pem(alipay_public_key, "PUBLIC KEY"),
+            sign_type="RSA2",
+            verbose=False,
+            config=AliPayConfig(timeout=timeout_s),
+        )
+        # The SDK picks production or its sandbox; any other gateway (a simulator) is named
+        # here, the one attribute every request URL is built from.
+        self._client._gateway = gateway_url
+        self._gateway = gateway_url
         self._app_id = app_id
-        self._public_key = config.alipay_public_key
-        self._client = DefaultAlipayClient(config)
         self._timeout = timeout_s
 
     def __repr__(self) -> str:  # never the keys
         return f"AlipayProvider(app_id={self._app_id!r})"
 
-    async def _execute(self, request: Any) -> dict[str, Any]:
+    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The verified ``*_response`` object; ProviderUnavailable when Alipay did not
-        answer or its signature did not verify (a bad answer decides nothing)."""
+        answer, or its signature did not verify (a bad answer decides nothing)."""
         try:
-            text = await asyncio.to_thread(self._client.execute, request)
-        except Exception as exc:  # the SDK raises bare Exceptions and socket errors
+            answer: dict[str, Any] = await asyncio.to_thread(method, *args, **kwargs)
+        except Exception as exc:  # socket errors, AliPayException, AliPayValidationError
             raise ProviderUnavailable(f"alipay: {type(exc).__name__}") from None
-        try:
-            answer: dict[str, Any] = json.loads(text)
-        except ValueError:
-            raise ProviderUnavailable("alipay: unreadable answer") from None
         return answer
 
     async def create_payment(self, order: PaymentOrder) -> PaymentAction:
-        biz = {
-            "out_trade_no": order.out_trade_no,
-            "total_amount": str(order.amount),
-            "subject": order.subject[:256],
-            "time_expire": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
-        }
+        expire = order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
         if order.channel is Channel.MOBILE_WEB:
-            wap = AlipayTradeWapPayRequest()
-            wap.biz_content = {**biz, "product_code": "QUICK_WAP_WAY"}
-            wap.notify_url = order.notify_url
-            if order.return_url:
-                wap.return_url = order.return_url
-            url = await asyncio.to_thread(self._client.page_execute, wap, "GET")
-            return PaymentAction(PaymentActionKind.REDIRECT_URL, url)
-        request = AlipayTradePrecreateRequest()
-        request.biz_content = biz
-        request.notify_url = order.notify_url
-        answer = await self._execute(request)
+            signed = await asyncio.to_thread(
+                self._client.api_alipay_trade_wap_pay,
+                subject=order.subject[:256],
+                out_trade_no=order.out_trade_no,
+                total_amount=str(order.amount),
+                return_url=order.return_url,
+                notify_url=order.notify_url,
+                time_expire=expire,
+            )
+            return PaymentAction(PaymentActionKind.REDIRECT_URL, f"{self._gateway}?{signed}")
+        answer = await self._call(
+            self._client.api_alipay_trade_precreate,
+            subject=order.subject[:256],
+            out_trade_no=order.out_trade_no,
+            total_amount=str(order.amount),
+            notify_url=order.notify_url,
+            time_expire=expire,
+        )
         if answer.get("code") != SUCCESS or not answer.get("qr_code"):
             raise ProviderRefused(f"alipay: {answer.get('sub_code') or answer.get('code')}")
         return PaymentAction(PaymentActionKind.QR_CODE, str(answer["qr_code"]))
@@ -138,13 +133,14 @@ class AlipayProvider:
         except UnicodeDecodeError:
             raise BadNotification("not UTF-8") from None
         sign = params.pop("sign", "")
-        if params.pop("sign_type", "RSA2") != "RSA2" or not sign:
+        if params.get("sign_type", "RSA2") != "RSA2" or not sign:
             raise BadNotification("unsigned or not RSA2")
-        message = get_sign_content(params).encode("utf-8")
         try:
-            verify_with_rsa(self._public_key, message, sign)
-        except (rsa.VerificationError, ValueError):
-            raise BadNotification("signature does not verify") from None
+            verified = self._client.verify(params, sign)
+        except Exception:  # a malformed signature (bad base64, wrong length)
+            verified = False
+        if not verified:
+            raise BadNotification("signature does not verify")
         if params.get("app_id") != self._app_id:
             raise BadNotification("addressed to another app")
         return ProviderTrade(
@@ -160,9 +156,7 @@ class AlipayProvider:
         return NotifyAnswer(200, b"success" if accepted else b"fail", "text/plain")
 
     async def query_payment(self, out_trade_no: str) -> ProviderTrade | None:
-        request = AlipayTradeQueryRequest()
-        request.biz_content = {"out_trade_no": out_trade_no}
-        answer = await self._execute(request)
+        answer = await self._call(self._client.api_alipay_trade_query, out_trade_no=out_trade_no)
         if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
             return None
         if answer.get("code") != SUCCESS:
@@ -186,28 +180,25 @@ class AlipayProvider:
         currency: str,
         reason: str,
     ) -> RefundReceipt:
-        request = AlipayTradeRefundRequest()
-        request.biz_content = {
-            "out_trade_no": out_trade_no,
-            "refund_amount": str(amount),
-            "out_request_no": request_no,
-            "refund_reason": reason[:256],
-        }
-        answer = await self._execute(request)
+        answer = await self._call(
+            self._client.api_alipay_trade_refund,
+            refund_amount=str(amount),
+            out_trade_no=out_trade_no,
+            out_request_no=request_no,
+            refund_reason=reason[:256],
+        )
         if answer.get("code") == SUCCESS:
             return RefundReceipt(answer.get("trade_no"))
-        if answer.get("code") in ("20000", "40004") and answer.get("sub_code") in (
-            "ACQ.SYSTEM_ERROR",
-            "aop.ACQ.SYSTEM_ERROR",
-            None,
-        ):
-            raise ProviderUnavailable(f"alipay: {answer.get('code')}")
+        if answer.get("code") == "20000" or answer.get("sub_code") == "ACQ.SYSTEM_ERROR":
+            raise ProviderUnavailable(f"alipay: {answer.get('sub_code') or answer.get('code')}")
         raise ProviderRefused(f"alipay: {answer.get('sub_code') or answer.get('code')}")
 
     async def download_bill(self, day: date) -> list[BillEntry]:
-        request = AlipayDataDataserviceBillDownloadurlQueryRequest()
-        request.biz_content = {"bill_type": "trade", "bill_date": day.isoformat()}
-        answer = await self._execute(request)
+        answer = await self._call(
+            self._client.server_api,
+            "alipay.data.dataservice.bill.downloadurl.query",
+            {"bill_type": "trade", "bill_date": day.isoformat()},
+        )
         if answer.get("code") != SUCCESS or not answer.get("bill_download_url"):
             raise ProviderRefused(f"alipay: {answer.get('sub_code') or answer.get('code')}")
         url = str(answer["bill_download_url"])
