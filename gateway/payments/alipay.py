@@ -45,7 +45,7 @@ CHINA = timezone(timedelta(hours=8))
 PAID_STATES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
 SUCCESS = "10000"
 ORDER_AMOUNT = "订单金额\uff08元\uff09"
-REFUND_AMOUNT = "退款金额\uff08元\uff09"
+RECEIVED = "商家实收\uff08元\uff09"
 
 
 def _pem(key: str, kind: str) -> str:
@@ -235,9 +235,11 @@ def parse_bill(raw: bytes) -> list[BillEntry]:
                 if len(cells) < len(header) or not cells[column["商户订单号"]]:
                     continue
                 kind = BillKind.REFUND if cells[column["业务类型"]] == "退款" else BillKind.PAYMENT
+                # A refund row carries the trade's amount and, as what the shop received, the
+                # refund as a negative number.
                 amount = abs(Decimal(cells[column[ORDER_AMOUNT]]))
-                if kind is BillKind.REFUND and REFUND_AMOUNT in column:
-                    amount = abs(Decimal(cells[column[REFUND_AMOUNT]]))
+                if kind is BillKind.REFUND and RECEIVED in column:
+                    amount = abs(Decimal(cells[column[RECEIVED]]))
                 entries.append(
                     BillEntry(
                         kind=kind,
