@@ -17,7 +17,7 @@ import io
 import urllib.request
 import zipfile
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
@@ -252,9 +252,3 @@ def parse_bill(raw: bytes) -> list[BillEntry]:
                     )
                 )
     return entries
-
-
-def china_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """A provider's bill day (China time) as a UTC half-open range."""
-    start = datetime(day.year, day.month, day.day, tzinfo=CHINA)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)

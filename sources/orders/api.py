@@ -6,7 +6,7 @@ class either way."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -42,6 +42,7 @@ from .records import (
     OrderStatus,
     Payment,
     PaymentAttempt,
+    PaymentReconciliation,
     PaymentStage,
     ProviderReceipt,
     Refund,
@@ -254,6 +255,15 @@ class OrdersSource(Protocol):
         now: datetime,
     ) -> Refund | None:
         """None when missing or already SUCCEEDED (nothing written)."""
+
+    async def record_reconciliation(self, reconciliation: PaymentReconciliation) -> None:
+        """Replaces the (provider, day) already recorded."""
+
+    @read
+    async def reconciliations_between(
+        self, *, day_from: date, day_to: date
+    ) -> list[PaymentReconciliation]:
+        """Days in [day_from, day_to), by day then provider."""
 
     @read
     async def refunds_succeeded_between(

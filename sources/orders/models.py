@@ -292,6 +292,26 @@ class Refund(Base):
     )
 
 
+class PaymentReconciliation(Base):
+    """The last comparison of one provider's bill for one day (China time, as the bills
+    are cut) with the shop's payments and refunds: what matched and every difference (a
+    JSON list), so finance reads the reconciled state without downloading the bill again.
+    Running the reconciliation again replaces the day's row."""
+
+    __tablename__ = "payment_reconciliations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    day: Mapped[str] = mapped_column(String(10))  # ISO date
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payments_matched: Mapped[int] = mapped_column(Integer)
+    refunds_matched: Mapped[int] = mapped_column(Integer)
+    differences: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("provider", "day", name="uq_payment_reconciliations_provider_day"),
+    )
+
+
 class Shipment(Base):
     """One parcel: from one warehouse (``warehouse_code``) or one drop-ship supplier."""
 

@@ -5,11 +5,11 @@ it; the work lives in payment_attempts.py and refunds.py."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sources.common.db import Database
 
-from . import payment_attempts
+from . import payment_attempts, reconciliations
 from . import refunds as refund_records
 from .records import (
     AttemptStatus,
@@ -17,6 +17,7 @@ from .records import (
     NewRefund,
     Order,
     PaymentAttempt,
+    PaymentReconciliation,
     Refund,
 )
 
@@ -103,4 +104,16 @@ class PaymentOperations:
     ) -> list[Refund]:
         return await refund_records.refunds_succeeded_between(
             self.db, succeeded_from=succeeded_from, succeeded_to=succeeded_to, provider=provider
+        )
+
+    async def record_reconciliation(self, reconciliation: PaymentReconciliation) -> None:
+        """Replaces the (provider, day) already recorded."""
+        await reconciliations.record_reconciliation(self.db, reconciliation)
+
+    async def reconciliations_between(
+        self, *, day_from: date, day_to: date
+    ) -> list[PaymentReconciliation]:
+        """Days in [day_from, day_to), by day then provider."""
+        return await reconciliations.reconciliations_between(
+            self.db, day_from=day_from, day_to=day_to
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -462,3 +462,26 @@ class ShippingLedgerLine:
     order_id: int
     shipping: Decimal
     refunded: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationDifference:
+    """One way the provider's bill and the shop's books disagree (see
+    gateway/payments/reconcile.py for the kinds)."""
+
+    kind: str
+    out_trade_no: str
+    request_no: str | None
+    shop_amount: Decimal | None
+    bill_amount: Decimal | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReconciliation:
+    provider: str
+    day: date
+    ran_at: datetime
+    payments_matched: int
+    refunds_matched: int
+    differences: tuple[ReconciliationDifference, ...]

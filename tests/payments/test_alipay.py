@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
+from gateway import cli
 from gateway.checkout.sweeper import SweepReport, sweep
 from gateway.payments.cashier import Cashier
 from gateway.payments.settings import PaymentSettings
@@ -33,7 +35,7 @@ from tests.gateway.order_ops import (
     order_shop,
     resolve,
 )
-from tests.payments.alipay_sim import APP_ID, AlipaySimulator, running_alipay
+from tests.payments.alipay_sim import APP_ID, CHINA, AlipaySimulator, Trade, running_alipay
 from tests.payments.keys import KeyPair
 
 USER_ERRORS = "userErrors { code field message }"
@@ -61,6 +63,15 @@ mutation Back($id: ID!) {{
 }}"""
 STATE = f"query State($id: ID!) {{ order(id: $id) {{ {PAYMENT_STATE} }} }}"
 NOTIFY = "/payments/alipay/notify"
+SETTLEMENT = """
+query Settlement($from: DateTime!, $to: DateTime!) {
+  settlement(from: $from, to: $to) {
+    reconciliations {
+      provider day isReconciled paymentsMatched refundsMatched
+      differences { kind tradeNumber refundNumber shopAmount billAmount note }
+    }
+  }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +79,14 @@ def keys() -> tuple[KeyPair, KeyPair]:
     return KeyPair.generate(), KeyPair.generate()
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def alipay(keys: tuple[KeyPair, KeyPair]) -> Iterator[AlipaySimulator]:
+def alipay(keys: tuple[KeyPair, KeyPair], backend: str) -> Iterator[AlipaySimulator]:
+    """One simulator per shop, so each shop's bill holds only its own trades."""
     with running_alipay(*keys) as simulator:
         yield simulator
 
@@ -85,15 +102,15 @@ def alipay_settings(keys: tuple[KeyPair, KeyPair], simulator: AlipaySimulator) -
     )
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module")
 def shop(
-    request: pytest.FixtureRequest,
+    backend: str,
     tmp_path_factory: pytest.TempPathFactory,
     keys: tuple[KeyPair, KeyPair],
     alipay: AlipaySimulator,
 ) -> Iterator[Shop]:
     yield from order_shop(
-        tmp_path_factory, request.param, "alipay", payments=alipay_settings(keys, alipay)
+        tmp_path_factory, backend, "alipay", payments=alipay_settings(keys, alipay)
     )
 
 
@@ -519,3 +536,58 @@ def test_a_completed_return_refunds_its_units_through_alipay(
     assert amount(refund["amount"]) == amount(asked["request"]["refundAmount"])
     assert alipay.trades[trade_number].refunded == amount(asked["request"]["refundAmount"])
     assert global_id("Order", 1)  # ids stay opaque to the buyer
+
+
+# -- reconciliation (runs last: it reads the day every test above wrote) -------------------
+
+
+def test_reconcile_lists_every_difference_and_the_settlement_shows_it(
+    shop: Shop,
+    alipay: AlipaySimulator,
+    keys: tuple[KeyPair, KeyPair],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Money Alipay took for nothing the shop knows; a refund the shop made that Alipay's
+    # bill lost.
+    stranger = Trade("STRANGER0001", Decimal("12.30"), "?", "2026000000000000000000009999", None)
+    stranger.status, stranger.paid_at = "TRADE_SUCCESS", datetime.now(UTC)
+    alipay.trades[stranger.out_trade_no] = stranger
+    refunded = [t for t in alipay.trades.values() if t.refunds]
+    lost_request, _ = refunded[-1].refunds.popitem()
+
+    app_key, alipay_key = keys
+    for name, url in shop.urls.items():
+        monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", url)
+    monkeypatch.setenv("ALIPAY_APP_ID", APP_ID)
+    monkeypatch.setenv("ALIPAY_APP_PRIVATE_KEY", app_key.private_pem)
+    monkeypatch.setenv("ALIPAY_PUBLIC_KEY", alipay_key.public_pem)
+    monkeypatch.setenv("ALIPAY_GATEWAY_URL", f"{alipay.url}/gateway.do")
+    monkeypatch.setenv("GATEWAY_LOG_FORMAT", "console")
+    today = datetime.now(CHINA).date()
+
+    status = cli.main(["payments", "reconcile", "--date", today.isoformat()])
+
+    printed = capsys.readouterr().out
+    assert status == 1, printed
+    kinds = sorted(line.split()[0] for line in printed.splitlines()[1:])
+    assert kinds == [
+        "AMOUNT_MISMATCH",  # the flagged notification
+        "LATE_PAYMENT",  # paid after expiry, refunded
+        # (The forged notifications' trade was paid at Alipay: the expiry sweep asked Alipay
+        # before cancelling and applied it, so it matches.)
+        "PAID_WITHOUT_ORDER",  # the stranger
+        "REFUND_MISSING",  # the refund the bill lost
+    ], printed
+    assert "STRANGER0001" in printed and lost_request in printed
+    assert app_key.private_pem.splitlines()[1] not in printed  # no key in any report
+
+    settled = shop.query(
+        SETTLEMENT,
+        {"from": f"{today}T00:00:00+08:00", "to": f"{today + timedelta(days=1)}T00:00:00+08:00"},
+        token=shop.staff_token("VIEW_FINANCE"),
+    )["settlement"]
+    (day,) = settled["reconciliations"]
+    assert (day["provider"], day["day"], day["isReconciled"]) == ("alipay", str(today), False)
+    assert day["paymentsMatched"] >= 10 and day["refundsMatched"] >= 3
+    assert sorted(d["kind"] for d in day["differences"]) == kinds

@@ -1,6 +1,6 @@
 """Provider payments and refunds: payment attempts (one per try at paying an order stage
 through Alipay, WeChat Pay, ...), refunds through the provider (keyed by the request number
-the provider sees), and the provider and its trade number on each payment received.
+the provider sees), each provider's reconciled bill days, and the provider and its trade number on each payment received.
 
 Revision ID: orders_0006
 Revises: orders_0004
@@ -86,6 +86,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_refunds_order_id"), ["order_id"], unique=False)
         batch_op.create_index("ix_refunds_status_updated", ["status", "updated_at"], unique=False)
 
+    op.create_table(
+        "payment_reconciliations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("ran_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("payments_matched", sa.Integer(), nullable=False),
+        sa.Column("refunds_matched", sa.Integer(), nullable=False),
+        sa.Column("differences", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_reconciliations")),
+        sa.UniqueConstraint(
+            "provider", "day", name="uq_payment_reconciliations_provider_day"
+        ),
+    )
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("provider", sa.String(length=16), server_default="manual", nullable=False)
@@ -103,6 +117,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_refunds_status_updated")
         batch_op.drop_index(batch_op.f("ix_refunds_order_id"))
 
+    op.drop_table("payment_reconciliations")
     op.drop_table("refunds")
     with op.batch_alter_table("payment_attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_payment_attempts_status_paid_at")
