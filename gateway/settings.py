@@ -273,7 +273,10 @@ def load_settings() -> Settings:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
+        if not first["loc"]:  # a rule across variables: its message names them, no values
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise ConfigurationError(f"configuration error: {message}") from None
+        field = str(first["loc"][0])
         fields = {
             **CacheSettings.model_fields,
             **RemoteSettings.model_fields,
