@@ -194,6 +194,17 @@ async def settle_trade(
         return Settled.UNKNOWN
     if not trade.is_paid:
         return Settled.NOT_PAID
+    if attempt.status is AttemptStatus.PAID:
+        # Applied before; if that call was cut short after the payment (stock not yet
+        # sold, parcels not planned), mark_paid finishes it; otherwise this changes nothing.
+        await mark_paid(
+            sources,
+            attempt.order_id,
+            actor=f"provider:{provider_name}",
+            now=now,
+            promises=cashier.promises,
+        )
+        return Settled.DUPLICATE
     if attempt.status not in _OPEN:
         return Settled.DUPLICATE
     if trade.amount != attempt.amount or trade.currency != attempt.currency:

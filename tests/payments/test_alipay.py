@@ -392,6 +392,64 @@ def test_only_the_owner_opens_a_payment(shop: Shop, goods: Goods) -> None:
     assert error_codes(bad_url) == ["INVALID_INPUT"]
 
 
+def test_source_calls_of_paying_are_pinned(
+    shop: Shop, goods: Goods, alipay: AlipaySimulator
+) -> None:
+    order = placed(shop, goods, buyer=17, key="pinned-1")
+    variables = {"id": order["id"], "provider": "ALIPAY", "channel": "QR_CODE", "back": None}
+    token = shop.customer_token(17)
+    created, calls = shop.live.calls_during(PAY, variables, token=token)
+    trade_number = created["data"]["orderPaymentCreate"]["payment"]["tradeNumber"]
+    assert calls == PAY_CALLS, calls
+
+    before = shop.live.source_calls()
+    assert notify(shop, alipay.pay(trade_number)).text == "success"
+    after = shop.live.source_calls()
+    applied = {
+        f"{s}.{m}": int(n - before.get((s, m), 0))
+        for (s, m), n in after.items()
+        if n - before.get((s, m), 0) > 0
+    }
+    assert applied == NOTIFY_CALLS, applied
+
+    # A page of orders reads its attempts, refunds and payments in one call each.
+    listing = (
+        "{ orders(first: 20) { edges { node { id "
+        "paymentAttempts { status } refunds { status } payments { provider } } } } }"
+    )
+    _, calls = shop.live.calls_during(listing, token=manager(shop))
+    assert calls == {
+        "orders.list_orders": 1,
+        "orders.payment_attempts_by_order_ids": 1,
+        "orders.refunds_by_order_ids": 1,
+        "orders.payments_by_order_ids": 1,
+    }, calls
+
+
+# The order (its loader), what is paid so far, the open attempts (a second click reuses
+# one), the new attempt.
+PAY_CALLS = {
+    "orders.orders_by_ids": 1,
+    "orders.payments_by_order_ids": 1,
+    "orders.payment_attempts_by_order_ids": 1,
+    "orders.create_payment_attempt": 1,
+}
+# The attempt by its trade number, then exactly orderMarkPaid's calls: the order, its
+# payments, the payment (with the attempt, one transaction), and the follow-up (stock sold,
+# parcels planned from the lines and products).
+NOTIFY_CALLS = {
+    "orders.payment_attempts_by_trade_nos": 1,
+    "orders.orders_by_ids": 1,
+    "orders.payments_by_order_ids": 1,
+    "orders.record_payment": 1,
+    "inventory.reservations_by_order_refs": 1,
+    "inventory.commit_sale": 1,
+    "orders.order_lines_by_order_ids": 1,
+    "catalog.products_by_ids": 1,
+    "orders.create_shipments": 1,
+}
+
+
 # -- unpaid orders expire ----------------------------------------------------------------
 
 
