@@ -22,7 +22,15 @@ from gateway.checkout.sweeper import SweepReport, sweep
 from gateway.payments.cashier import Cashier
 from gateway.payments.settings import PaymentSettings
 from gateway.sources import Sources
-from tests.gateway.checkout_helpers import BACKENDS, Goods, Shop, global_id, run
+from tests.gateway.checkout_helpers import (
+    BACKENDS,
+    CHECKOUT,
+    Goods,
+    Shop,
+    global_id,
+    post_all,
+    run,
+)
 from tests.gateway.order_ops import (
     CANCEL,
     ORDER_QUERY,
@@ -515,6 +523,56 @@ def test_while_alipay_is_down_expiry_waits_one_more_ttl(
     assert state(shop, order["id"])["status"] == "PENDING_PAYMENT"
     sweep_at(shop, datetime.now(UTC) + timedelta(minutes=61))
     assert state(shop, order["id"])["status"] == "CANCELLED"
+
+
+def test_flash_sale_winners_who_never_pay_give_their_stock_to_the_next_buyers(
+    shop: Shop, goods: Goods, alipay: AlipaySimulator
+) -> None:
+    """Ten buyers race for four units; half the winners never pay. After the payment TTL
+    the sweeper gives their units back, exactly once, and two of the losers buy them."""
+    sku = goods.take()
+    shop.set_available(sku.id, 4)
+    buyers = list(range(40, 50))
+    carts = [shop.create_cart([(sku.id, 1)], token=shop.customer_token(n))["cart"] for n in buyers]
+    requests = [
+        (
+            CHECKOUT,
+            {"cartId": cart["id"], "key": f"flash-{n}", "total": cart["cost"]["total"]["amount"]},
+            shop.customer_token(n),
+        )
+        for n, cart in zip(buyers, carts, strict=True)
+    ]
+    results = [
+        r["data"]["checkoutComplete"] for r in run(lambda: post_all(shop.live.url, requests))
+    ]
+    winners = [(n, r["order"]) for n, r in zip(buyers, results, strict=True) if r["order"]]
+    losers = [n for n, r in zip(buyers, results, strict=True) if not r["order"]]
+    assert len(winners) == 4 and shop.available(sku.id) == 0
+    for n, order in winners[:2]:  # these pay
+        assert notify(shop, alipay.pay(opened(shop, order["id"], buyer=n)["tradeNumber"])).text == (
+            "success"
+        )
+    for n, order in winners[2:]:  # these open the payment page and walk away
+        opened(shop, order["id"], buyer=n)
+
+    later = datetime.now(UTC) + timedelta(minutes=31)
+    sweep_at(shop, later)
+    sweep_at(shop, later)
+    assert [state(shop, o["id"])["status"] for _, o in winners] == [
+        "PAID",
+        "PAID",
+        "CANCELLED",
+        "CANCELLED",
+    ]
+    assert shop.available(sku.id) == 2  # back once, not twice
+
+    second_round = [
+        shop.buy([(sku.id, 1)], token=shop.customer_token(n), key=f"flash2-{n}") for n in losers[:2]
+    ]
+    assert all(o["status"] == "PENDING_PAYMENT" for o in second_round)
+    assert shop.available(sku.id) == 0
+    refused = shop.create_cart([(sku.id, 1)], token=shop.customer_token(losers[2]))
+    assert refused["cart"]["validation"]["ok"] is False  # sold out again, never oversold
 
 
 # -- refunds ------------------------------------------------------------------------------
