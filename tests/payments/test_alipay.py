@@ -27,6 +27,7 @@ from tests.gateway.checkout_helpers import (
     CHECKOUT,
     Goods,
     Shop,
+    SkuFacts,
     global_id,
     post_all,
     run,
@@ -652,6 +653,66 @@ def test_a_completed_return_refunds_its_units_through_alipay(
     assert amount(refund["amount"]) == amount(asked["request"]["refundAmount"])
     assert alipay.trades[trade_number].refunded == amount(asked["request"]["refundAmount"])
     assert global_id("Order", 1)  # ids stay opaque to the buyer
+
+
+def open_presale(shop: Shop) -> SkuFacts:
+    now = datetime.now(UTC)
+    for sku in shop.skus():
+        if (
+            sku.is_presale
+            and sku.is_published
+            and sku.is_active
+            and sku.available >= 2
+            and sku.presale_starts_at is not None
+            and sku.presale_ends_at is not None
+            and sku.presale_starts_at < now < sku.presale_ends_at
+        ):
+            return sku
+    raise AssertionError("the demo shop has no open presale")
+
+
+def test_a_presale_pays_deposit_and_balance_by_alipay_and_a_cancel_refunds_each(
+    shop: Shop, alipay: AlipaySimulator
+) -> None:
+    sku = open_presale(shop)
+    placed_order = shop.buy([(sku.id, 1)], token=shop.customer_token(18), key="presale-1")
+    order = shop.query(ORDER_QUERY, {"id": placed_order["id"]}, token=manager(shop))["order"]
+    deposit, total = amount(order["cost"]["depositDue"]), amount(order["cost"]["total"])
+    first = opened(shop, order["id"], buyer=18)
+    assert (first["stage"], amount(first["amount"])) == ("DEPOSIT", deposit)
+    assert notify(shop, alipay.pay(first["tradeNumber"])).text == "success"
+    after_deposit = state(shop, order["id"])
+    assert after_deposit["status"] == "PENDING_PAYMENT" and after_deposit["paymentDueBy"] is None
+    early = pay(shop, order["id"], buyer=18)
+    assert error_codes(early) == ["INVALID_STATUS_TRANSITION"]  # the balance waits
+    sweep_at(shop, datetime.now(UTC) + timedelta(minutes=31))  # a paid deposit never expires
+    assert state(shop, order["id"])["status"] == "PENDING_PAYMENT"
+
+    shop.sql(
+        "catalog",
+        "UPDATE products SET presale_ends_at = :e WHERE id = :p",
+        {"e": datetime.now(UTC) - timedelta(minutes=1), "p": sku.product_id},
+    )
+    second = opened(shop, order["id"], buyer=18)
+    assert (second["stage"], amount(second["amount"])) == ("BALANCE", total - deposit)
+    assert notify(shop, alipay.pay(second["tradeNumber"])).text == "success"
+    paid = state(shop, order["id"])
+    assert paid["status"] == "PAID"
+    assert [(p["stage"], p["provider"]) for p in paid["payments"]] == [
+        ("DEPOSIT", "ALIPAY"),
+        ("BALANCE", "ALIPAY"),
+    ]
+
+    cancelled = shop.query(
+        CANCEL, {"id": order["id"], "reason": "presale delayed"}, token=manager(shop)
+    )["orderCancel"]
+    assert cancelled["userErrors"] == []
+    refunds = {r["stage"]: r for r in state(shop, order["id"])["refunds"]}
+    assert sorted(refunds) == ["BALANCE", "DEPOSIT"]
+    assert amount(refunds["BALANCE"]["amount"]) == total - deposit
+    assert amount(refunds["DEPOSIT"]["amount"]) == deposit
+    assert alipay.trades[second["tradeNumber"]].refunded == total - deposit
+    assert alipay.trades[first["tradeNumber"]].refunded == deposit
 
 
 # -- reconciliation (runs last: it reads the day every test above wrote) -------------------
