@@ -69,6 +69,9 @@ async def cancel_order(
         )
     await sources.inventory.release_reservation(order.order_ref, now)
     await sources.pricing.release_coupon_uses(order.order_ref, now)
+    # The buyer's open payment pages stop showing a code; money paid through one anyway
+    # comes back (gateway/payments/paying.py: LATE).
+    await sources.orders.close_payment_attempts(order.id, now)
     if cashier is not None:
         from ..payments.refunding import refund_order
 

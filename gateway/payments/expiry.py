@@ -50,5 +50,4 @@ async def expire_unpaid_orders(sources: Sources, cashier: Cashier, now: datetime
         )
         if outcome.order is not None and outcome.order.status is OrderStatus.CANCELLED:
             cancelled += 1
-        await sources.orders.close_payment_attempts(order.id, now)
     return cancelled

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from tests.gateway.checkout_helpers import Goods, open_shop
 from tests.payments.alipay_sim import running_alipay
+from tests.payments.alipay_steps import NOTIFY, PAY, alipay_settings
 from tests.payments.keys import KeyPair
-from tests.payments.test_alipay import NOTIFY, PAY, alipay_settings
 
 ORDERS = 25
 DUPLICATES = 3

@@ -21,8 +21,8 @@ from gateway.sources import Sources
 from sources.orders.records import PaymentReconciliation
 from tests.gateway.checkout_helpers import BACKENDS, Goods, Shop, run
 from tests.gateway.order_ops import CANCEL, amount, error_codes, manager, order_shop
+from tests.payments.alipay_steps import CONFIRM, PAY, STATE
 from tests.payments.keys import KeyPair
-from tests.payments.test_alipay import CONFIRM, PAY, STATE
 from tests.payments.wechat_sim import (
     APIV3_KEY,
     APP_ID,
@@ -218,13 +218,12 @@ def test_cancelling_a_paid_order_refunds_through_wechat_and_the_bill_agrees(
             await sources.close()
 
     result = run(go)
-    assert result.refunds_matched == 1
-    assert result.payments_matched >= 3
-    # The flagged payment, and the forged test's trade: paid at WeChat Pay, never by a
-    # notification the shop could trust (nor expired yet, so nobody asked WeChat Pay).
-    kinds = {d.kind: d for d in result.differences}
-    assert sorted(kinds) == ["AMOUNT_MISMATCH", "PAID_WITHOUT_ORDER"]
-    assert kinds["AMOUNT_MISMATCH"].bill_amount != Decimal("0.01")
-    assert "PENDING" in kinds["PAID_WITHOUT_ORDER"].note
+    assert result.refunds_matched >= 1 and result.payments_matched >= 1
+    # Other tests of this module leave a flagged payment and a paid-but-untrusted trade on
+    # the day; this order's payment and refund match.
+    assert all(trade_number != d.out_trade_no for d in result.differences), result.differences
+    assert {d.kind for d in result.differences} <= {"AMOUNT_MISMATCH", "PAID_WITHOUT_ORDER"}
+    for d in result.differences:
+        assert d.bill_amount != Decimal("0.01")  # the bill says what was really paid
     start, end = bill_day_bounds(result.day)
     assert start < datetime.now(UTC) < end
