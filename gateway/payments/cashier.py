@@ -37,3 +37,7 @@ class Cashier:
     @property
     def payment_ttl(self) -> timedelta:
         return timedelta(seconds=self.settings.order_payment_ttl_seconds)
+
+    @property
+    def balance_ttl(self) -> timedelta:
+        return timedelta(seconds=self.settings.order_balance_ttl_seconds)

@@ -30,6 +30,12 @@ class PaymentSettings(BaseSettings):
     order_payment_ttl_seconds: Annotated[
         int, Field(ge=60, le=7 * 86_400, validation_alias=_env("ORDER_PAYMENT_TTL"))
     ] = 1800
+    # A presale whose deposit is paid waits for its balance until this long after the
+    # presale ends; then it is cancelled (stock and coupon uses back, the deposit kept, as
+    # presale deposits are: 定金不退).
+    order_balance_ttl_seconds: Annotated[
+        int, Field(ge=60, le=90 * 86_400, validation_alias=_env("ORDER_BALANCE_TTL"))
+    ] = 86_400
     # The gateway's public address, for the providers' notifications
     # (<base>/payments/<provider>/notify).
     notify_base_url: Annotated[

@@ -236,6 +236,10 @@ class OrdersSource(Protocol):
     async def unpaid_orders_due(self, *, created_before: datetime, limit: int = 500) -> list[Order]:
         """PENDING_PAYMENT orders placed before ``created_before`` with nothing paid."""
 
+    @read
+    async def orders_awaiting_balance(self, *, limit: int = 500) -> list[Order]:
+        """PENDING_PAYMENT orders whose deposit is paid and balance is not."""
+
     async def request_refunds(self, refunds: Sequence[NewRefund], now: datetime) -> list[Refund]:
         """Idempotent by request_no: a known one comes back as stored."""
 

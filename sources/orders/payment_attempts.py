@@ -29,6 +29,9 @@ from .records import (
     PaymentStage,
 )
 
+_DEPOSIT = PaymentStage.DEPOSIT.value
+_BALANCE = PaymentStage.BALANCE.value
+
 
 def attempt_from_row(row: Any) -> PaymentAttempt:
     return PaymentAttempt(
@@ -182,6 +185,26 @@ async def unpaid_orders_due(
                     m.Order.status == OrderStatus.PENDING_PAYMENT.value,
                     m.Order.created_at < created_before,
                     ~exists().where(m.Payment.order_id == m.Order.id),
+                )
+                .order_by(m.Order.created_at, m.Order.id)
+                .limit(limit)
+            )
+        ).scalars()
+        order_ids = list(ids)
+    found = await orders_by_ids(db, order_ids)
+    return [found[i] for i in order_ids if i in found]
+
+
+async def orders_awaiting_balance(db: Database, *, limit: int = 500) -> list[Order]:
+    """PENDING_PAYMENT orders whose deposit is paid and balance is not, oldest first."""
+    async with db.connect() as conn:
+        ids = (
+            await conn.execute(
+                select(m.Order.id)
+                .where(
+                    m.Order.status == OrderStatus.PENDING_PAYMENT.value,
+                    exists().where(m.Payment.order_id == m.Order.id, m.Payment.stage == _DEPOSIT),
+                    ~exists().where(m.Payment.order_id == m.Order.id, m.Payment.stage == _BALANCE),
                 )
                 .order_by(m.Order.created_at, m.Order.id)
                 .limit(limit)

@@ -75,6 +75,10 @@ class PaymentOperations:
             self.db, created_before=created_before, limit=limit
         )
 
+    async def orders_awaiting_balance(self, *, limit: int = 500) -> list[Order]:
+        """PENDING_PAYMENT orders whose deposit is paid and balance is not."""
+        return await payment_attempts.orders_awaiting_balance(self.db, limit=limit)
+
     async def request_refunds(self, refunds: Sequence[NewRefund], now: datetime) -> list[Refund]:
         """Idempotent by request_no: a known one comes back as stored."""
         return await refund_records.request_refunds(self.db, refunds, now)

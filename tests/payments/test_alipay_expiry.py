@@ -13,6 +13,7 @@ from tests.gateway.order_ops import amount
 from tests.payments.alipay_sim import AlipaySimulator
 from tests.payments.alipay_steps import (
     notify,
+    open_presale,
     opened,
     order_ref,
     placed,
@@ -136,3 +137,31 @@ def test_flash_sale_winners_who_never_pay_give_their_stock_to_the_next_buyers(
     assert shop.available(sku.id) == 0
     refused = shop.create_cart([(sku.id, 1)], token=shop.customer_token(losers[2]))
     assert refused["cart"]["validation"]["ok"] is False  # sold out again, never oversold
+
+
+def test_a_presale_balance_unpaid_a_day_after_the_presale_ends_is_cancelled_deposit_kept(
+    shop: Shop, alipay: AlipaySimulator
+) -> None:
+    sku = open_presale(shop)
+    order = shop.buy([(sku.id, 1)], token=shop.customer_token(19), key="balance-due")
+    deposit = opened(shop, order["id"], buyer=19)
+    assert deposit["stage"] == "DEPOSIT"
+    assert notify(shop, alipay.pay(deposit["tradeNumber"])).text == "success"
+    held = shop.available(sku.id)
+    ended = datetime.now(UTC) - timedelta(minutes=1)
+    shop.sql(
+        "catalog",
+        "UPDATE products SET presale_ends_at = :e WHERE id = :p",
+        {"e": ended, "p": sku.product_id},
+    )
+
+    sweep_at(shop, ended + timedelta(hours=23))  # ORDER_BALANCE_TTL (24 h) not yet over
+    assert state(shop, order["id"])["status"] == "PENDING_PAYMENT"
+    report = sweep_at(shop, ended + timedelta(hours=24, minutes=1))
+
+    assert report.unpaid_orders_cancelled >= 1
+    after = state(shop, order["id"])
+    assert after["status"] == "CANCELLED"
+    assert [p["stage"] for p in after["payments"]] == ["DEPOSIT"]
+    assert after["refunds"] == []  # a presale deposit is kept (定金不退)
+    assert shop.available(sku.id) == held + 1
