@@ -62,6 +62,8 @@ from .observability import (
     RequestLogMiddleware,
     configure_logging,
 )
+from .payments.cashier import Cashier
+from .payments.notify import notify_endpoint
 from .ratelimit.limiter import RateLimiter, build_rate_limiter, rate_limit_extension
 from .resilience.degrade import PartialData, install_placeholders
 from .resilience.guard import guard_sources
@@ -89,6 +91,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         metrics: Metrics,
         cache: ReadThrough | None = None,
         rate_limiter: RateLimiter | None = None,
+        cashier: Cashier | None = None,
     ) -> None:
         extensions: list[type[SchemaExtension]] = [OperationMetrics, PartialData]
         if settings.is_production:
@@ -115,6 +118,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         self.sources = sources
         self.metrics = metrics
         self.cache = cache
+        self.cashier = cashier
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As strawberry's, but a refused request is answered in JSON with a code, not
@@ -184,6 +188,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             now=now,
             request_id=getattr(stats, "request_id", ""),
             response=response if isinstance(response, Response) else None,
+            cashier=self.cashier,
         )
 
 
@@ -315,7 +320,8 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
             invalidation.register(handle, cache)
         invalidation.drop_stock_after_reservations(sources)
     rate_limiter = build_rate_limiter(settings, metrics.registry)
-    graphql_app = GatewayGraphQL(settings, browsing, metrics, cache, rate_limiter)
+    cashier = Cashier.from_settings(settings)
+    graphql_app = GatewayGraphQL(settings, browsing, metrics, cache, rate_limiter, cashier)
     verifier = TokenVerifier(settings)
     accounts = CustomerAccounts(sources.orders)
     front = GraphQLFront(
@@ -368,6 +374,9 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     async def admin_import(request: Request) -> Response:
         return await import_endpoint(request, settings=settings, verifier=verifier, sources=sources)
 
+    async def payment_notify(request: Request) -> Response:
+        return await notify_endpoint(request, sources=sources, cashier=cashier)
+
     async def metrics_endpoint(_: Request) -> Response:
         await overdue.refresh(sources)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -378,7 +387,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         settings = await _with_shop_profile(settings, sources)
         graphql_app.settings = app.state.settings = settings
         sweeper = (
-            asyncio.create_task(run_forever(sources, settings.sweep_interval_seconds))
+            asyncio.create_task(run_forever(sources, settings.sweep_interval_seconds, cashier))
             if settings.sweep_interval_seconds > 0
             else None
         )
@@ -410,6 +419,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
             Route("/admin/invalidate", admin_invalidate, methods=["POST"]),
             *graphiql_routes(settings.graphiql),
             Route("/admin/imports/{kind}", admin_import, methods=["POST"]),
+            Route("/payments/{provider}/notify", payment_notify, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
@@ -419,4 +429,5 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     app.state.sources = sources
     app.state.metrics = metrics
     app.state.cache = cache
+    app.state.cashier = cashier
     return app

@@ -77,19 +77,61 @@ def _persisted_add(settings: Settings, path: str) -> str:
 
 async def _sweep(settings: Settings) -> str:
     from .checkout.sweeper import sweep
+    from .payments.cashier import Cashier
     from .setup.databases import require_ready
     from .sources import Sources
 
     await require_ready(settings)
     sources = Sources.from_settings(settings)
     try:
-        report = await sweep(sources)
+        report = await sweep(sources, cashier=Cashier.from_settings(settings))
     finally:
         await sources.close()
     return (
         f"released {report.reservations_released} expired reservations, "
-        f"cleared {report.attempts_cleared} abandoned checkouts"
+        f"cleared {report.attempts_cleared} abandoned checkouts, "
+        f"cancelled {report.unpaid_orders_cancelled} unpaid orders, "
+        f"refunded {report.refunds_retried} retried refunds"
     )
+
+
+async def _reconcile(settings: Settings, day: str, providers: list[str]) -> tuple[str, int]:
+    """The report, and the exit status: 0 all reconciled, 1 differences, 2 a bill missing."""
+    from datetime import UTC, date, datetime
+
+    from .payments.cashier import Cashier
+    from .payments.provider import ProviderRefused, ProviderUnavailable
+    from .payments.reconcile import describe, reconcile
+    from .setup.databases import require_ready
+    from .sources import Sources
+
+    try:
+        wanted = date.fromisoformat(day)
+    except ValueError:
+        return f"--date must be YYYY-MM-DD, got {day!r}", 2
+    cashier = Cashier.from_settings(settings)
+    names = providers or [n for n in cashier.providers if n != "manual"]
+    unknown = [n for n in names if cashier.provider(n) is None]
+    if unknown or not names:
+        return f"no such payment provider configured: {', '.join(unknown) or 'none'}", 2
+    await require_ready(settings)
+    sources = Sources.from_settings(settings)
+    reports: list[str] = []
+    status = 0
+    try:
+        for name in names:
+            try:
+                result = await reconcile(sources, cashier, name, wanted, now=datetime.now(UTC))
+            except (ProviderUnavailable, ProviderRefused) as exc:
+                reports.append(f"{name} {wanted}: no bill ({exc})")
+                status = 2
+                continue
+            reports.append(describe(result))
+            if result.differences:
+                status = max(status, 1)
+    finally:
+        await sources.close()
+    return "\n".join(reports), status
 
 
 def _serve_distributed(args: argparse.Namespace) -> int:
@@ -193,6 +235,18 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="release expired stock holds and abandoned checkouts' coupon uses"
     )
 
+    payments = commands.add_parser("payments", help="the payment providers' books")
+    payment_commands = payments.add_subparsers(dest="payments_command", required=True)
+    reconcile = payment_commands.add_parser(
+        "reconcile",
+        help="compare each provider's bill for a day with the shop's payments and refunds; "
+        "exit 1 when they differ",
+    )
+    reconcile.add_argument("--date", required=True, help="the bill day, YYYY-MM-DD (China time)")
+    reconcile.add_argument(
+        "--provider", action="append", default=[], help="alipay or wechat (default: all)"
+    )
+
     token = commands.add_parser(
         "token", help="print a development token (signed with GATEWAY_JWT_SECRET)"
     )
@@ -285,6 +339,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "sweep":
         print(asyncio.run(_sweep(settings)))
         return 0
+    if args.command == "payments":
+        report, status = asyncio.run(_reconcile(settings, args.date, args.provider))
+        print(report, file=sys.stdout if status < 2 else sys.stderr)
+        return status
     if args.command == "source":
         from .source_service import serve_source
 

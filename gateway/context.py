@@ -11,6 +11,7 @@ from starlette.responses import Response
 from .auth import Viewer
 from .loaders import Loaders
 from .metrics import Metrics, RequestStats
+from .payments.cashier import Cashier
 from .settings import Settings
 from .sources import Sources
 
@@ -28,3 +29,4 @@ class GatewayContext:
     request_id: str
     response: Response | None = None  # headers and status a resolver or extension sets
     query_cost: int = 0  # computed before execution (gateway/limits.py)
+    cashier: Cashier | None = None  # the payment providers (gateway/payments)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 from .cache.settings import CacheSettings
 from .compression import CompressionSettings
+from .payments.settings import PaymentSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
 from .resilience.settings import ResilienceSettings
@@ -81,6 +82,7 @@ class Settings(BaseSettings):
     rate_limit: Annotated[RateLimitSettings, Field(default_factory=RateLimitSettings)]
     resilience: Annotated[ResilienceSettings, Field(default_factory=ResilienceSettings)]
     compression: Annotated[CompressionSettings, Field(default_factory=CompressionSettings)]
+    payments: Annotated[PaymentSettings, Field(default_factory=PaymentSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -318,18 +320,27 @@ def load_settings() -> Settings:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
+        if not first["loc"]:  # a rule across variables: its message names them, no values
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise ConfigurationError(f"configuration error: {message}") from None
+        field = str(first["loc"][0])
         fields = {
             **CacheSettings.model_fields,
             **RemoteSettings.model_fields,
             **ResilienceSettings.model_fields,
             **RateLimitSettings.model_fields,
             **CompressionSettings.model_fields,
+            **PaymentSettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None
         name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
-        shown = "<hidden>" if "SECRET" in str(name) else repr(_without_password(first.get("input")))
+        hidden = any(word in str(name) for word in ("SECRET", "PRIVATE_KEY", "APIV3_KEY"))
+        shown = (
+            "<hidden>"
+            if hidden or field == "payments"
+            else repr(_without_password(first.get("input")))
+        )
         raise ConfigurationError(f"configuration error: {name}={shown}: {first['msg']}") from None
     if settings.remote.remote_sources and settings.remote.service_secret is None:
         raise ConfigurationError(

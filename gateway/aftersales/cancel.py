@@ -6,7 +6,9 @@ The status moves once (PAID -> CANCELLED, a conditional move), so of two staff c
 once one wins. Open after-sales requests are closed as superseded (REJECTED, with the reason,
 never deleted); an order with an approved or completed return or exchange is refused, since
 those units are already on their way back. The follow-ups (restock, coupon release) are
-idempotent, so cancelling again after a crash finishes them."""
+idempotent, so cancelling again after a crash finishes them. Given the cashier, the money
+goes back through the providers it came from (gateway/payments/refunding.py), keyed by the
+order, so a repeated cancel never refunds twice."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from sources.orders.records import (
 )
 
 from ..errors import Problem, UserErrorCode
+from ..payments.cashier import Cashier
+from ..payments.refunding import refund_order
 from ..sources import Sources
 from .refunds import REFUNDING_KINDS, ZERO
 
@@ -50,7 +54,13 @@ def was_paid(stages: set[PaymentStage]) -> bool:
 
 
 async def cancel_paid_order(
-    sources: Sources, order: Order, *, reason: str, actor: str, now: datetime
+    sources: Sources,
+    order: Order,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
+    cashier: Cashier | None = None,
 ) -> CancelOutcome:
     if not reason.strip() or len(reason) > MAX_REASON:
         return _refused(
@@ -59,19 +69,11 @@ async def cancel_paid_order(
     orders = sources.orders
     payments = (await orders.payments_by_order_ids([order.id]))[order.id]
     paid = sum((p.amount for p in payments), ZERO)
-    if order.status is OrderStatus.CANCELLED:
-        if was_paid({p.stage for p in payments}):
-            await _give_back(sources, order, actor=actor, now=now)
+    if order.status is OrderStatus.CANCELLED and not was_paid({p.stage for p in payments}):
         return _refused("this order is already cancelled")
-    if order.status is not OrderStatus.PAID:
+    if order.status not in (OrderStatus.CANCELLED, OrderStatus.PAID):
         return _refused(f"an order that is {order.status.value} cannot be cancelled")
-
     requests = (await orders.after_sales_by_order_ids([order.id]))[order.id]
-    if any(
-        r.status in _SETTLED and r.kind in (AfterSalesKind.RETURN, AfterSalesKind.EXCHANGE)
-        for r in requests
-    ):
-        return _refused("this order has an approved return or exchange: settle that first")
     refunded = sum(
         (
             r.refund_amount or ZERO
@@ -81,6 +83,16 @@ async def cancel_paid_order(
         ZERO,
     )
     refund = max(paid - refunded, ZERO)
+    if order.status is OrderStatus.CANCELLED:  # paid: a cancellation cut short finishes here
+        await _give_back(sources, order, actor=actor, now=now)
+        await _refund(sources, cashier, order, refund, reason, now)
+        return _refused("this order is already cancelled")
+
+    if any(
+        r.status in _SETTLED and r.kind in (AfterSalesKind.RETURN, AfterSalesKind.EXCHANGE)
+        for r in requests
+    ):
+        return _refused("this order has an approved return or exchange: settle that first")
     moved = await orders.transition_order(
         order.id,
         to=OrderStatus.CANCELLED,
@@ -102,7 +114,28 @@ async def cancel_paid_order(
                 now=now,
             )
     await _give_back(sources, moved, actor=actor, now=now)
+    await _refund(sources, cashier, moved, refund, reason, now)
     return CancelOutcome(moved, [], refund)
+
+
+async def _refund(
+    sources: Sources,
+    cashier: Cashier | None,
+    order: Order,
+    amount: Decimal,
+    reason: str,
+    now: datetime,
+) -> None:
+    if cashier is not None and amount > 0:
+        await refund_order(
+            sources,
+            cashier,
+            order,
+            amount=amount,
+            key=f"cancel-{order.id}",
+            reason=f"order cancelled: {reason.strip()}",
+            now=now,
+        )
 
 
 async def _give_back(sources: Sources, order: Order, *, actor: str, now: datetime) -> None:

@@ -3,7 +3,11 @@
 An order is paid in full at once, or (presale) in two steps: the deposit, which leaves the
 order PENDING_PAYMENT, then the balance, which is due only once every presale in the order
 has ended and moves the order to PAID. When an order becomes PAID its stock hold turns into a
-sale (on-hand and reserved go down together) and its parcels are planned."""
+sale (on-hand and reserved go down together) and its parcels are planned.
+
+Staff marking an order paid and a provider's confirmed payment (gateway/payments) take this
+same path; the provider's payment names its attempt and stage, and is refused when the
+stage due is another one (the buyer paid an attempt made before the order moved on)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sources.common.money import quantize
-from sources.orders.records import Order, OrderStatus, Payment, PaymentStage
+from sources.orders.records import Order, OrderStatus, Payment, PaymentStage, ProviderReceipt
 
 from ..backoffice.ship_by import ShipByRules
 from ..errors import Problem, UserErrorCode
@@ -73,6 +77,8 @@ async def mark_paid(
     actor: str,
     now: datetime,
     promises: ShipByRules | None = None,
+    receipt: ProviderReceipt | None = None,
+    stage: PaymentStage | None = None,
 ) -> PaymentOutcome:
     orders = sources.orders
     order = (await orders.orders_by_ids([order_id])).get(order_id) if order_id else None
@@ -88,6 +94,8 @@ async def mark_paid(
             # here: both steps are idempotent, so this is a no-op when nothing was lost.
             await fulfil_paid_order(sources, order, now, promises)
         return _refused(f"an order that is {order.status.value} cannot be paid")
+    if stage is not None and step.stage is not stage:
+        return _refused(f"the {step.stage.value.lower()} payment is due, not {stage.value}")
     if step.stage is PaymentStage.BALANCE:
         ends_at = await presale_ends_at(sources, order)
         if ends_at is not None and now < ends_at:
@@ -100,6 +108,7 @@ async def mark_paid(
         allowed_from=[OrderStatus.PENDING_PAYMENT],
         actor=actor,
         now=now,
+        receipt=receipt,
     )
     if paid is None:  # another call recorded this stage, or cancelled the order, meanwhile
         return _refused("this order was paid or cancelled meanwhile")

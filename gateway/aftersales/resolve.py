@@ -5,7 +5,9 @@ resolving one request at once, one wins and the other is told INVALID_STATUS_TRA
 With an idempotency key a retry replays the first answer; the same key with other
 arguments is IDEMPOTENCY_KEY_REUSED. APPROVED -> COMPLETED closes a request; for a RETURN
 that is when the goods are back, so their units go back on the shelf (once per request,
-whatever the retries) as the request is closed."""
+whatever the retries) as the request is closed. Given the cashier, a completed RETURN or
+REFUND_ONLY gives its refund back through the providers the order was paid with, keyed by
+the request (so a retried completion refunds once)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,10 @@ from sources.orders.records import (
 )
 
 from ..errors import Problem, UserErrorCode
+from ..payments.cashier import Cashier
+from ..payments.refunding import refund_order
 from ..sources import Sources
+from .refunds import REFUNDING_KINDS
 
 MAX_NOTE = 1000
 MAX_KEY = 200
@@ -189,8 +194,32 @@ async def restock_return(
     return items
 
 
+async def refund_request(
+    sources: Sources, cashier: Cashier | None, request: AfterSalesRequest, now: datetime
+) -> None:
+    if cashier is None or request.kind not in REFUNDING_KINDS or not request.refund_amount:
+        return
+    order = (await sources.orders.orders_by_ids([request.order_id])).get(request.order_id)
+    if order is not None:
+        await refund_order(
+            sources,
+            cashier,
+            order,
+            amount=request.refund_amount,
+            key=f"as-{request.id}",
+            reason=f"after-sales request {request.id}: {request.reason}"[:500],
+            now=now,
+        )
+
+
 async def complete_request(
-    sources: Sources, request_id: int | None, *, note: str, actor: str, now: datetime
+    sources: Sources,
+    request_id: int | None,
+    *,
+    note: str,
+    actor: str,
+    now: datetime,
+    cashier: Cashier | None = None,
 ) -> ResolveOutcome:
     if len(note) > MAX_NOTE or "\x00" in note:
         return _refused(UserErrorCode.INVALID_INPUT, f"note: at most {MAX_NOTE} characters", "note")
@@ -204,6 +233,8 @@ async def complete_request(
         # A completion cut short between its two steps finishes here; the restock is keyed
         # by the request, so when nothing was lost this changes nothing.
         await restock_return(sources, request, actor=actor, now=now)
+    if request.status is AfterSalesStatus.COMPLETED:
+        await refund_request(sources, cashier, request, now)
     if request.status is not AfterSalesStatus.APPROVED:
         return _refused(
             UserErrorCode.INVALID_STATUS_TRANSITION,
@@ -223,4 +254,5 @@ async def complete_request(
         return await _status_refusal(sources, request.id, AfterSalesStatus.COMPLETED)
     if done.kind is AfterSalesKind.RETURN:
         await restock_return(sources, done, actor=actor, now=now)
+    await refund_request(sources, cashier, done, now)
     return ResolveOutcome(done, [])

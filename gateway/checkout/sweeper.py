@@ -1,16 +1,23 @@
 """Releases what crashed or abandoned checkouts left behind: held reservations past their
-expiry (inventory) and coupon uses of attempts that never became an order (pricing).
+expiry (inventory) and coupon uses of attempts that never became an order (pricing). Given
+the cashier (``gateway serve`` and ``gateway sweep`` give it), it also cancels orders left
+unpaid past ORDER_PAYMENT_TTL and retries refunds a provider has not yet taken.
 Runs inside ``gateway serve`` every GATEWAY_SWEEP_INTERVAL_SECONDS and as ``gateway sweep``;
 safe to run in many processes at once (every release happens exactly once)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..sources import Sources
+
+if TYPE_CHECKING:
+    from ..payments.cashier import Cashier
 
 log = logging.getLogger("gateway.sweeper")
 ATTEMPT_GRACE = timedelta(minutes=10)
@@ -20,9 +27,13 @@ ATTEMPT_GRACE = timedelta(minutes=10)
 class SweepReport:
     reservations_released: int
     attempts_cleared: int
+    unpaid_orders_cancelled: int = 0
+    refunds_retried: int = 0
 
 
-async def sweep(sources: Sources, now: datetime | None = None) -> SweepReport:
+async def sweep(
+    sources: Sources, now: datetime | None = None, cashier: Cashier | None = None
+) -> SweepReport:
     now = now or datetime.now(UTC)
     released = await sources.inventory.sweep_expired(now)
     cutoff = now - ATTEMPT_GRACE
@@ -34,15 +45,22 @@ async def sweep(sources: Sources, now: datetime | None = None) -> SweepReport:
             await sources.pricing.release_coupon_uses(order_ref, now)
             await sources.inventory.release_reservation(order_ref, now)
             cleared += 1
-    return SweepReport(released, cleared)
+    if cashier is None:
+        return SweepReport(released, cleared)
+    from ..payments.expiry import expire_unpaid_orders
+    from ..payments.refunding import retry_refunds
+
+    expired = await expire_unpaid_orders(sources, cashier, now)
+    retried = await retry_refunds(sources, cashier, now)
+    return SweepReport(released, cleared, expired, retried)
 
 
-async def run_forever(sources: Sources, interval_s: float) -> None:
+async def run_forever(sources: Sources, interval_s: float, cashier: Cashier | None = None) -> None:
     while True:
         await asyncio.sleep(interval_s)
         try:
-            report = await sweep(sources)
-            if report.reservations_released or report.attempts_cleared:
+            report = await sweep(sources, cashier=cashier)
+            if any(dataclasses.astuple(report)):
                 log.info("sweep: %s", report)
         except Exception:
             log.exception("sweep failed; retrying next interval")

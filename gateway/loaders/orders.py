@@ -12,6 +12,8 @@ from sources.orders.records import (
     OrderLine,
     OrderPage,
     Payment,
+    PaymentAttempt,
+    Refund,
     ServiceAppointment,
     Shipment,
     StatusChange,
@@ -62,6 +64,20 @@ class OrdersLoaders:
         self.payments: Loader[int, list[Payment]] = Loader(
             "orders.payments",
             store.payments_by_order_ids,
+            metrics=metrics,
+            batching=batching,
+            default=list,
+        )
+        self.payment_attempts: Loader[int, list[PaymentAttempt]] = Loader(
+            "orders.payment_attempts",
+            store.payment_attempts_by_order_ids,
+            metrics=metrics,
+            batching=batching,
+            default=list,
+        )
+        self.refunds: Loader[int, list[Refund]] = Loader(
+            "orders.refunds",
+            store.refunds_by_order_ids,
             metrics=metrics,
             batching=batching,
             default=list,

@@ -115,6 +115,7 @@ async def after_sales_request_complete(
         note=note,
         actor=actor(info),
         now=ctx.now,
+        cashier=ctx.cashier,
     )
     return _payload(info, outcome)
 

@@ -162,7 +162,7 @@ async def order_cancel(info: Info, order_id: strawberry.ID, reason: str) -> Orde
     if is_staff and record.status in (OrderStatus.PAID, OrderStatus.CANCELLED):
         # After payment only staff cancel, and the whole order is refunded (aftersales).
         outcome = await cancel_paid_order(
-            ctx.sources, record, reason=reason, actor=actor, now=ctx.now
+            ctx.sources, record, reason=reason, actor=actor, now=ctx.now, cashier=ctx.cashier
         )
     elif not is_staff and await _deposit_paid(info, record):
         problems = _error(
@@ -172,7 +172,14 @@ async def order_cancel(info: Info, order_id: strawberry.ID, reason: str) -> Orde
         )
         return OrderPayload(order=visible, user_errors=user_errors(problems))
     else:
-        outcome = await cancel_order(ctx.sources, record, reason=reason, actor=actor, now=ctx.now)
+        outcome = await cancel_order(
+            ctx.sources,
+            record,
+            reason=reason,
+            actor=actor,
+            now=ctx.now,
+            cashier=ctx.cashier if is_staff else None,  # a buyer cannot cancel a paid deposit
+        )
     ctx.loaders.orders.order.clear(record.id)
     ctx.loaders.orders.status_history.clear(record.id)
     ctx.loaders.orders.after_sales.clear(record.id)

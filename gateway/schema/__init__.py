@@ -21,6 +21,7 @@ from ..resolvers import deadlines as deadlines_resolvers
 from ..resolvers import imports as imports_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
+from ..resolvers import payments as payments_resolvers
 from ..resolvers import shipments as shipments_resolvers
 from ..resolvers import shop as shop_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
@@ -39,6 +40,7 @@ from .deadlines import ShipmentDueConnection
 from .imports import ImportJob
 from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
+from .payments import OrderPaymentPayload
 from .permissions import requires_permission, staff_list, staff_only
 from .pricing import Promotion
 from .scalars import SCALAR_OVERRIDES
@@ -173,6 +175,20 @@ class Mutation:
         resolver=orders_resolvers.checkout_complete,
         description="Place the order. The same idempotencyKey returns the same order; "
         "expectedTotal must equal the total computed now (else PRICE_CHANGED).",
+    )
+    order_payment_create: OrderPaymentPayload = strawberry.field(
+        resolver=payments_resolvers.order_payment_create,
+        description="The order's owner pays the stage due (in full, or a presale's deposit, "
+        "or its balance once the presale ended) through a provider: the payload's payment "
+        "carries what the page shows (redirectUrl or qrCode) and when it expires. Asked "
+        "again, the same open payment comes back. The order is paid when the provider "
+        "notifies the shop (or when orderPaymentConfirm finds it paid).",
+    )
+    order_payment_confirm: OrderPayload = strawberry.field(
+        resolver=payments_resolvers.order_payment_confirm,
+        description="The buyer is back from the provider's page: the shop asks the provider "
+        "where the order's open payments stand and applies a paid one (once, however it "
+        "also hears of it). The owner or MANAGE_ORDERS staff.",
     )
     order_cancel: OrderPayload = strawberry.field(
         resolver=orders_resolvers.order_cancel,

@@ -27,6 +27,7 @@ from .node import Node, encode_id
 if TYPE_CHECKING:
     from .aftersales import AfterSalesRequest
     from .customers import CustomerAddress
+    from .payments import PaymentAttempt, PaymentProvider, Refund
     from .shipments import ServiceAppointment, Shipment
 
 strawberry.enum(OrderStatusRecord, name="OrderStatus")
@@ -112,9 +113,26 @@ class Payment:
     amount: Money
     at: datetime
 
+    record: strawberry.Private[PaymentRecord]
+
     @classmethod
     def from_record(cls, record: PaymentRecord, currency: str) -> Payment:
-        return cls(stage=record.stage, amount=Money.of(record.amount, currency), at=record.at)
+        return cls(
+            stage=record.stage,
+            amount=Money.of(record.amount, currency),
+            at=record.at,
+            record=record,
+        )
+
+    @strawberry.field(description="Who took the money: a provider, or MANUAL (staff).")
+    def provider(self) -> Annotated[PaymentProvider, strawberry.lazy(".payments")]:
+        from .payments import PaymentProvider
+
+        return PaymentProvider(self.record.provider)
+
+    @strawberry.field(description="The provider's trade number; null for a manual payment.")
+    def reference(self) -> str | None:
+        return self.record.reference
 
 
 @strawberry.type
@@ -196,6 +214,37 @@ class Order(Node):
     async def payments(self, info: Info) -> list[Payment]:
         found = await info.context.loaders.orders.payments.load(self.record.id)
         return [Payment.from_record(p, self.record.currency) for p in found]
+
+    @strawberry.field(
+        description="Every try at paying through a provider, oldest first: its status, "
+        "amount and the provider's reference (a presale's deposit and balance are separate)."
+    )
+    async def payment_attempts(
+        self, info: Info
+    ) -> list[Annotated[PaymentAttempt, strawberry.lazy(".payments")]]:
+        from .payments import PaymentAttempt
+
+        found = await info.context.loaders.orders.payment_attempts.load(self.record.id)
+        return [PaymentAttempt.from_record(a) for a in found]
+
+    @strawberry.field(description="Money given back through the providers, oldest first.")
+    async def refunds(self, info: Info) -> list[Annotated[Refund, strawberry.lazy(".payments")]]:
+        from .payments import Refund
+
+        found = await info.context.loaders.orders.refunds.load(self.record.id)
+        return [Refund.from_record(r) for r in found]
+
+    @strawberry.field(
+        description="While nothing is paid: when the order is cancelled if still unpaid "
+        "(ORDER_PAYMENT_TTL after it was placed). Null once paid or cancelled."
+    )
+    async def payment_due_by(self, info: Info) -> datetime | None:
+        cashier = info.context.cashier
+        if cashier is None or self.record.status is not OrderStatusRecord.PENDING_PAYMENT:
+            return None
+        if await info.context.loaders.orders.payments.load(self.record.id):
+            return None  # a presale's deposit is paid: its balance waits for the presale
+        return self.record.created_at + cashier.payment_ttl
 
     @strawberry.field(description="The owner, or anyone for MANAGE_ORDERS staff; else null.")
     async def customer(self, info: Info) -> Customer | None:

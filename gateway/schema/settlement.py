@@ -3,9 +3,12 @@ cost and earned (VIEW_FINANCE)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import strawberry
+
+from sources.orders.records import PaymentReconciliation as ReconciliationRecord
 
 from ..aftersales.settlement import Figures
 from ..aftersales.settlement import OrderSettlement as OrderSettlementRecord
@@ -87,6 +90,62 @@ class OrderSettlement:
         return Order.from_record(record)
 
 
+CHINA = timezone(timedelta(hours=8))
+
+
+@strawberry.type(description="One way a provider's bill and the shop's books disagree.")
+class ReconciliationDifference:
+    kind: str = strawberry.field(
+        description="PAID_WITHOUT_ORDER, AMOUNT_MISMATCH, LATE_PAYMENT, MISSING_FROM_BILL, "
+        "REFUND_MISSING, REFUND_UNKNOWN or REFUND_AMOUNT_MISMATCH (docs/payments.md)."
+    )
+    trade_number: str = strawberry.field(description="The payment's out_trade_no.")
+    refund_number: str | None = strawberry.field(description="A refund's request number.")
+    shop_amount: Decimal | None = strawberry.field(description="What the shop recorded.")
+    bill_amount: Decimal | None = strawberry.field(description="What the bill says.")
+    note: str = strawberry.field(description="Which order, and why it matters.")
+
+
+@strawberry.type(
+    description="A provider's bill for one day (China time) compared with the shop's "
+    "payments and refunds by `gateway payments reconcile --date D`."
+)
+class PaymentReconciliation:
+    provider: str = strawberry.field(description="alipay or wechat.")
+    day: date = strawberry.field(description="The bill's day.")
+    ran_at: datetime = strawberry.field(description="When it was last compared.")
+    payments_matched: int = strawberry.field(description="Payments in both, equal.")
+    refunds_matched: int = strawberry.field(description="Refunds in both, equal.")
+    differences: list[ReconciliationDifference] = strawberry.field(
+        description="Everything that does not match; empty when the day is reconciled."
+    )
+
+    @strawberry.field(description="True when nothing differs.")
+    def is_reconciled(self) -> bool:
+        return not self.differences
+
+    @classmethod
+    def from_record(cls, r: ReconciliationRecord) -> PaymentReconciliation:
+        return cls(
+            provider=r.provider,
+            day=r.day,
+            ran_at=r.ran_at,
+            payments_matched=r.payments_matched,
+            refunds_matched=r.refunds_matched,
+            differences=[
+                ReconciliationDifference(
+                    kind=d.kind,
+                    trade_number=d.out_trade_no,
+                    refund_number=d.request_no,
+                    shop_amount=d.shop_amount,
+                    bill_amount=d.bill_amount,
+                    note=d.note,
+                )
+                for d in r.differences
+            ],
+        )
+
+
 @strawberry.type
 class Settlement:
     created_from: datetime = strawberry.field(name="from")
@@ -97,6 +156,18 @@ class Settlement:
         description="Orders placed in the period that were paid, oldest first."
     )
     skus_without_cost: list[strawberry.ID]
+
+    @strawberry.field(
+        description="The payment providers' bills for the days of the period (China time), "
+        "as last reconciled; a day never reconciled is absent."
+    )
+    async def reconciliations(self, info: Info) -> list[PaymentReconciliation]:
+        first = self.created_from.astimezone(CHINA).date()
+        last = (self.created_to - timedelta(microseconds=1)).astimezone(CHINA).date()
+        found = await info.context.sources.orders.reconciliations_between(
+            day_from=first, day_to=last + timedelta(days=1)
+        )
+        return [PaymentReconciliation.from_record(r) for r in found]
 
     @classmethod
     def from_record(cls, record: SettlementRecord) -> Settlement:

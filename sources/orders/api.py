@@ -6,7 +6,7 @@ class either way."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from .records import (
     AfterSalesRequest,
     AfterSalesStatus,
     AfterSalesStatusChange,
+    AttemptStatus,
     Cart,
     CheckoutAttempt,
     Customer,
@@ -36,13 +37,19 @@ from .records import (
     LedgerLine,
     NewAfterSalesRequest,
     NewOrder,
+    NewPaymentAttempt,
+    NewRefund,
     NewShipment,
     Order,
     OrderLine,
     OrderPage,
     OrderStatus,
     Payment,
+    PaymentAttempt,
+    PaymentReconciliation,
     PaymentStage,
+    ProviderReceipt,
+    Refund,
     Region,
     ServiceAppointment,
     SetupChanges,
@@ -242,11 +249,88 @@ class OrdersSource(Protocol):
         allowed_from: Collection[OrderStatus],
         actor: str,
         now: datetime,
+        receipt: ProviderReceipt | None = None,
     ) -> Order | None:
-        """Once per (order, stage), with the status move; None when refused (no write)."""
+        """Once per (order, stage), with the status move (and the receipt's attempt turned
+        PAID in the same transaction); None when refused (no write)."""
 
     @read
     async def payments_by_order_ids(self, ids: Sequence[int]) -> dict[int, list[Payment]]: ...
+
+    async def create_payment_attempt(
+        self, new: NewPaymentAttempt, now: datetime
+    ) -> PaymentAttempt: ...
+
+    @read
+    async def payment_attempts_by_order_ids(
+        self, ids: Sequence[int]
+    ) -> dict[int, list[PaymentAttempt]]: ...
+
+    @read
+    async def payment_attempts_by_trade_nos(
+        self, trade_nos: Sequence[str]
+    ) -> dict[str, PaymentAttempt]: ...
+
+    async def mark_payment_attempt(
+        self,
+        out_trade_no: str,
+        *,
+        to: AttemptStatus,
+        allowed_from: Collection[AttemptStatus],
+        note: str,
+        reference: str | None,
+        now: datetime,
+    ) -> PaymentAttempt | None:
+        """One conditional move; None (nothing written) when missing or not allowed."""
+
+    async def close_payment_attempts(self, order_id: int, now: datetime) -> int: ...
+
+    @read
+    async def attempts_paid_between(
+        self, *, paid_from: datetime, paid_to: datetime, provider: str
+    ) -> list[PaymentAttempt]: ...
+
+    @read
+    async def unpaid_orders_due(self, *, created_before: datetime, limit: int = 500) -> list[Order]:
+        """PENDING_PAYMENT orders placed before ``created_before`` with nothing paid."""
+
+    @read
+    async def orders_awaiting_balance(self, *, limit: int = 500) -> list[Order]:
+        """PENDING_PAYMENT orders whose deposit is paid and balance is not."""
+
+    async def request_refunds(self, refunds: Sequence[NewRefund], now: datetime) -> list[Refund]:
+        """Idempotent by request_no: a known one comes back as stored."""
+
+    @read
+    async def refunds_by_order_ids(self, ids: Sequence[int]) -> dict[int, list[Refund]]: ...
+
+    @read
+    async def refunds_due(self, *, updated_before: datetime, limit: int = 200) -> list[Refund]: ...
+
+    async def record_refund_result(
+        self,
+        refund_id: int,
+        *,
+        succeeded: bool,
+        reference: str | None,
+        error: str | None,
+        now: datetime,
+    ) -> Refund | None:
+        """None when missing or already SUCCEEDED (nothing written)."""
+
+    async def record_reconciliation(self, reconciliation: PaymentReconciliation) -> None:
+        """Replaces the (provider, day) already recorded."""
+
+    @read
+    async def reconciliations_between(
+        self, *, day_from: date, day_to: date
+    ) -> list[PaymentReconciliation]:
+        """Days in [day_from, day_to), by day then provider."""
+
+    @read
+    async def refunds_succeeded_between(
+        self, *, succeeded_from: datetime, succeeded_to: datetime, provider: str
+    ) -> list[Refund]: ...
 
     async def create_shipments(
         self,

@@ -242,10 +242,99 @@ class Payment(Base):
     amount: Mapped[Decimal] = mapped_column(MoneyColumn())
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(120))
+    # Who took the money ("manual": staff marked it paid) and the provider's trade number.
+    provider: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
+    reference: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("order_id", "stage", name="uq_payments_order_id_stage"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+
+class PaymentAttempt(Base):
+    """One try at paying one stage of an order through a provider: created when the buyer
+    asks to pay, PENDING until the provider says paid (then PAID, with the ``payments`` row
+    in the same transaction), CLOSED when the order expired or was cancelled unpaid.
+
+    ``out_trade_no`` is the name the provider knows it by, so a notification finds it in
+    one indexed read; its status moves by conditional UPDATEs, so of ten identical
+    notifications (or a notification racing the buyer's return) exactly one applies.
+    FLAGGED: the provider reported another amount or currency; LATE: the money came after
+    the order was cancelled (it is refunded; staff see both)."""
+
+    __tablename__ = "payment_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(16))
+    out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[Decimal] = mapped_column(MoneyColumn())
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    action_kind: Mapped[str] = mapped_column(String(16))  # REDIRECT_URL | QR_CODE
+    action: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_payment_attempts_status_paid_at", "status", "paid_at"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+
+class Refund(Base):
+    """Money given back through the provider it came from. ``request_no`` is the
+    idempotency key the provider sees (Alipay's out_request_no, WeChat's out_refund_no):
+    the same refund asked again, by a retry or a second staff click, is the same row and,
+    at the provider, the same refund. FAILED refunds are retried by the sweeper and stay
+    visible to staff until they succeed."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("payment_attempts.id"))
+    stage: Mapped[str] = mapped_column(String(16))  # the payment (deposit, balance) it gives back
+    provider: Mapped[str] = mapped_column(String(16))
+    request_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[Decimal] = mapped_column(MoneyColumn())
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))  # PENDING | SUCCEEDED | FAILED
+    reason: Mapped[str] = mapped_column(Text, default="")
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_refunds_status_updated", "status", "updated_at"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+
+class PaymentReconciliation(Base):
+    """The last comparison of one provider's bill for one day (China time, as the bills
+    are cut) with the shop's payments and refunds: what matched and every difference (a
+    JSON list), so finance reads the reconciled state without downloading the bill again.
+    Running the reconciliation again replaces the day's row."""
+
+    __tablename__ = "payment_reconciliations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    day: Mapped[str] = mapped_column(String(10))  # ISO date
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payments_matched: Mapped[int] = mapped_column(Integer)
+    refunds_matched: Mapped[int] = mapped_column(Integer)
+    differences: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("provider", "day", name="uq_payment_reconciliations_provider_day"),
     )
 
 

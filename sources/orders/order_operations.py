@@ -27,6 +27,7 @@ from .records import (
     OrderStatus,
     Payment,
     PaymentStage,
+    ProviderReceipt,
     ServiceAppointment,
     Shipment,
     ShipmentDuePage,
@@ -50,8 +51,10 @@ class OrderOperations:
         allowed_from: Collection[OrderStatus],
         actor: str,
         now: datetime,
+        receipt: ProviderReceipt | None = None,
     ) -> Order | None:
-        """Once per (order, stage), with the status move; None when refused (no write)."""
+        """Once per (order, stage), with the status move (and the receipt's attempt turned
+        PAID); None when refused (no write)."""
         return await payments.record_payment(
             self.db,
             order_id,
@@ -61,6 +64,7 @@ class OrderOperations:
             allowed_from=allowed_from,
             actor=actor,
             now=now,
+            receipt=receipt,
         )
 
     async def payments_by_order_ids(self, ids: Sequence[int]) -> dict[int, list[Payment]]:

@@ -4,7 +4,9 @@ status move it causes.
 A full payment moves PENDING_PAYMENT -> PAID; a presale order's deposit leaves it in
 PENDING_PAYMENT (the history still shows the deposit) and its balance moves it to PAID. The
 order row is locked first, so of any number of concurrent notices for one stage exactly one
-writes; the unique (order, stage) key backs that up in the database.
+writes; the unique (order, stage) key backs that up in the database. A payment a provider
+took names its attempt (a ``ProviderReceipt``): the attempt turns PAID in the same
+transaction, so a notification and the buyer's return racing on one attempt apply once.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from sources.common.db import Database
 
 from . import models as m
 from .orders import lock_order_status, move_order, order_from_row
-from .records import Order, OrderStatus, Payment, PaymentStage
+from .records import AttemptStatus, Order, OrderStatus, Payment, PaymentStage, ProviderReceipt
 
 
 async def record_payment(
@@ -33,9 +35,11 @@ async def record_payment(
     allowed_from: Collection[OrderStatus],
     actor: str,
     now: datetime,
+    receipt: ProviderReceipt | None = None,
 ) -> Order | None:
     """The order after the payment, or None (nothing written) when the order is missing,
-    not in ``allowed_from``, or already has a payment of this stage."""
+    not in ``allowed_from``, already has a payment of this stage, or ``receipt`` names an
+    attempt of another order or one no longer PENDING or CLOSED."""
     if amount < 0:
         raise ValueError(f"a payment cannot be negative, got {amount}")
     allowed = {status.value for status in allowed_from}
@@ -52,9 +56,35 @@ async def record_payment(
         ).first()
         if paid is not None:
             return None
+        if receipt is not None:
+            taken = await conn.execute(
+                update(m.PaymentAttempt)
+                .where(
+                    m.PaymentAttempt.out_trade_no == receipt.out_trade_no,
+                    m.PaymentAttempt.order_id == order_id,
+                    m.PaymentAttempt.stage == stage.value,
+                    m.PaymentAttempt.status.in_(
+                        [AttemptStatus.PENDING.value, AttemptStatus.CLOSED.value]
+                    ),
+                )
+                .values(
+                    status=AttemptStatus.PAID.value,
+                    reference=receipt.reference,
+                    paid_at=now,
+                    updated_at=now,
+                )
+            )
+            if taken.rowcount != 1:
+                return None  # nothing written yet: the transaction ends empty
         await conn.execute(
             insert(m.Payment).values(
-                order_id=order_id, stage=stage.value, amount=amount, at=now, actor=actor
+                order_id=order_id,
+                stage=stage.value,
+                amount=amount,
+                at=now,
+                actor=actor,
+                provider=receipt.provider if receipt else "manual",
+                reference=receipt.reference if receipt else None,
             )
         )
         row = await move_order(
@@ -89,6 +119,8 @@ async def payments_by_order_ids(db: Database, order_ids: Sequence[int]) -> dict[
                     amount=row.amount,
                     at=row.at,
                     actor=row.actor,
+                    provider=row.provider,
+                    reference=row.reference,
                 )
             )
     return {order_id: found.get(order_id, []) for order_id in order_ids}

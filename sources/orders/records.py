@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -275,6 +275,102 @@ class Payment:
     amount: Decimal
     at: datetime
     actor: str
+    provider: str = "manual"  # staff marked it paid, or the provider that took the money
+    reference: str | None = None  # the provider's trade number
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderReceipt:
+    """Which provider took a payment, under which of our attempt numbers and its own
+    trade number: recorded with the payment, and the attempt marked PAID with it."""
+
+    provider: str
+    out_trade_no: str
+    reference: str | None
+
+
+class AttemptStatus(StrEnum):
+    PENDING = "PENDING"  # waiting for the buyer to pay
+    PAID = "PAID"  # the provider confirmed; a payment is recorded
+    CLOSED = "CLOSED"  # the order expired or was cancelled before any money came
+    FLAGGED = "FLAGGED"  # the provider reported another amount or currency: staff look
+    LATE = "LATE"  # money came after the order was cancelled: refunded automatically
+
+
+class PaymentActionKind(StrEnum):
+    REDIRECT_URL = "REDIRECT_URL"  # send the buyer's browser there (phones)
+    QR_CODE = "QR_CODE"  # show this content as a QR code (desktop)
+    NONE = "NONE"  # nothing to show: staff take the money (manual)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPaymentAttempt:
+    order_id: int
+    stage: PaymentStage
+    provider: str
+    out_trade_no: str
+    amount: Decimal
+    currency: str
+    action_kind: PaymentActionKind
+    action: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentAttempt:
+    id: int
+    order_id: int
+    stage: PaymentStage
+    provider: str
+    out_trade_no: str
+    amount: Decimal
+    currency: str
+    status: AttemptStatus
+    reference: str | None
+    action_kind: PaymentActionKind
+    action: str
+    note: str
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+
+
+class RefundStatus(StrEnum):
+    PENDING = "PENDING"  # asked, not yet answered by the provider
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # the provider refused or was unreachable: retried by the sweeper
+
+
+@dataclass(frozen=True, slots=True)
+class NewRefund:
+    order_id: int
+    attempt_id: int | None  # None: a manual payment, given back by staff
+    stage: PaymentStage  # the payment it gives back (a presale's deposit or balance)
+    provider: str
+    request_no: str  # the idempotency key the provider sees
+    amount: Decimal
+    currency: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: int
+    order_id: int
+    attempt_id: int | None
+    stage: PaymentStage
+    provider: str
+    request_no: str
+    amount: Decimal
+    currency: str
+    status: RefundStatus
+    reason: str
+    tries: int
+    last_error: str | None
+    reference: str | None
+    created_at: datetime
+    updated_at: datetime
+    succeeded_at: datetime | None
 
 
 class AfterSalesKind(StrEnum):
@@ -405,3 +501,26 @@ class SetupChanges:
     added: int
     changed: int
     unchanged: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationDifference:
+    """One way the provider's bill and the shop's books disagree (see
+    gateway/payments/reconcile.py for the kinds)."""
+
+    kind: str
+    out_trade_no: str
+    request_no: str | None
+    shop_amount: Decimal | None
+    bill_amount: Decimal | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReconciliation:
+    provider: str
+    day: date
+    ran_at: datetime
+    payments_matched: int
+    refunds_matched: int
+    differences: tuple[ReconciliationDifference, ...]

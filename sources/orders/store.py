@@ -35,6 +35,7 @@ from .errors import (
     QuantityAlreadyRequested,
 )
 from .order_operations import OrderOperations
+from .payment_operations import PaymentOperations
 from .records import (
     Address,
     Cart,
@@ -67,7 +68,7 @@ __all__ = [
 ]
 
 
-class OrdersStore(OrderOperations):
+class OrdersStore(OrderOperations, PaymentOperations):
     source = "orders"
 
     def __init__(self, db: Database) -> None:
