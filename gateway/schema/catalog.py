@@ -20,6 +20,17 @@ from sources.common.pagination import InvalidCursor
 
 from ..auth import Permission
 from .audit import AuditEntry
+from .catalog_details import (
+    SEO_DESCRIPTION_FALLBACK,
+    AttributeDefinition,
+    Dimensions,
+    ProductOption,
+    SelectedOption,
+    SelectedOptionInput,
+    Seo,
+    Specification,
+    sku_matching,
+)
 from .common import BadUserInput, Info, Money, PageInfo, page_size
 from .inventory import StockLevel
 from .node import Node, encode_id
@@ -75,6 +86,14 @@ class Category(Node):
         return Category.from_record(parent) if parent else None
 
     @strawberry.field(
+        description="The specifications this category's products carry: its own attributes "
+        "and its parent categories', the nearest category's first."
+    )
+    async def attributes(self, info: Info) -> list[AttributeDefinition]:
+        found = await info.context.loaders.catalog.category_attributes.load(self.record.id)
+        return [AttributeDefinition.from_record(a) for a in found]
+
+    @strawberry.field(
         description="Published products in this category and its subcategories, newest first."
     )
     async def products(
@@ -104,6 +123,21 @@ class Product(Node):
     presale: Presale | None = strawberry.field(
         description="Null unless sold on presale (deposit now, balance later)."
     )
+    options: list[ProductOption] = strawberry.field(
+        description="How the product's SKUs differ (e.g. Colour: Black, White), each "
+        "option's values in display order; empty for a product with one SKU."
+    )
+    tags: list[str] = strawberry.field(description="Merchandising tags, in the order set.")
+    weight_grams: int | None = strawberry.field(
+        description="Shipping weight in grams; null when not recorded."
+    )
+    dimensions: Dimensions | None = strawberry.field(
+        description="Shipping size; null when not recorded."
+    )
+    archived: bool = strawberry.field(
+        description="Archived products are withdrawn for good (never deleted: orders name "
+        "them); they are unpublished."
+    )
     record: strawberry.Private[ProductRecord]
 
     @classmethod
@@ -127,8 +161,42 @@ class Product(Node):
             published=record.is_published,
             brand=record.brand,
             presale=presale,
+            options=[ProductOption.from_record(o) for o in record.options],
+            tags=list(record.tags),
+            weight_grams=record.weight_grams,
+            dimensions=Dimensions.from_record(record.dimensions) if record.dimensions else None,
+            archived=record.archived_at is not None,
             record=record,
         )
+
+    @strawberry.field(description="Search-engine title and description, with fallbacks.")
+    def seo(self) -> Seo:
+        record = self.record
+        description = record.seo_description
+        if not description:
+            description = record.description[:SEO_DESCRIPTION_FALLBACK]
+        return Seo(title=record.seo_title or record.name, description=description)
+
+    @strawberry.field(
+        description="The SKU whose options are exactly these picks (one per option), so "
+        "a product page resolves a buyer's choice in the same request; null when none is."
+    )
+    async def sku_by_selected_options(
+        self, info: Info, selected_options: list[SelectedOptionInput]
+    ) -> Sku | None:
+        if len(selected_options) > 20:
+            raise BadUserInput("selectedOptions: at most 20 options")
+        skus = await info.context.loaders.catalog.skus_by_product.load(self.record.id)
+        found = sku_matching(skus, selected_options)
+        return Sku.from_record(found, self.record) if found else None
+
+    @strawberry.field(
+        description="The product's specifications (typed attribute values), in the order "
+        "of their definitions."
+    )
+    async def specifications(self, info: Info) -> list[Specification]:
+        found = await info.context.loaders.catalog.specifications.load(self.record.id)
+        return [Specification.from_record(s) for s in found]
 
     @strawberry.field
     async def category(self, info: Info) -> Category | None:
@@ -209,6 +277,9 @@ class Sku(Node):
     name: str
     active: bool
     purchase_limit: int | None = strawberry.field(description="Per customer; null when unlimited.")
+    selected_options: list[SelectedOption] = strawberry.field(
+        description="This SKU's value of each of its product's options."
+    )
     record: strawberry.Private[SkuRecord]
     product_record: strawberry.Private[ProductRecord | None]
 
@@ -220,6 +291,7 @@ class Sku(Node):
             name=record.name,
             active=record.is_active,
             purchase_limit=record.purchase_limit,
+            selected_options=[SelectedOption.from_record(o) for o in record.selected_options],
             record=record,
             product_record=product,
         )

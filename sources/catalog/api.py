@@ -16,6 +16,7 @@ from sources.common.batches import BatchKey
 from sources.common.wire import read
 
 from .records import (
+    AttributeDefinition,
     BundleItem,
     Category,
     ListingUpdate,
@@ -26,6 +27,7 @@ from .records import (
     PublishBatch,
     PublishChange,
     Sku,
+    Specification,
     Supplier,
 )
 
@@ -60,6 +62,18 @@ class CatalogSource(Protocol):
     @read
     async def all_categories(self) -> list[Category]:
         """Every category in tree order: each parent, then its children by position."""
+
+    @read
+    async def attributes_by_category_ids(
+        self, category_ids: Sequence[int]
+    ) -> dict[int, list[AttributeDefinition]]:
+        """The attributes that apply to each category: its own and its ancestors'."""
+
+    @read
+    async def specifications_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[Specification]]:
+        """Each product's attribute values (one query for all of them)."""
 
     @read
     async def bundle_items_by_product_ids(

@@ -28,6 +28,36 @@ class ProductSort(StrEnum):
     NAME = "NAME"
 
 
+class AttributeKind(StrEnum):
+    TEXT = "TEXT"
+    NUMBER = "NUMBER"  # a decimal, with the attribute's unit
+    BOOLEAN = "BOOLEAN"
+    CHOICE = "CHOICE"  # one of the attribute's choices
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOption:
+    """One way a product's SKUs differ ("Colour": Black, White), values in display order."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedOption:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dimensions:
+    """A parcel's size for shipping, in millimetres."""
+
+    length_mm: int
+    width_mm: int
+    height_mm: int
+
+
 @dataclass(frozen=True, slots=True)
 class Category:
     id: int
@@ -64,6 +94,14 @@ class Product:
     price_max: Decimal | None
     currency: str
     in_stock: bool
+    # Defaulted so records built before they existed (tests, old callers) still construct.
+    options: tuple[ProductOption, ...] = ()
+    tags: tuple[str, ...] = ()
+    seo_title: str | None = None
+    seo_description: str | None = None
+    weight_grams: int | None = None
+    dimensions: Dimensions | None = None
+    archived_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +112,33 @@ class Sku:
     name: str
     is_active: bool
     purchase_limit: int | None
+    selected_options: tuple[SelectedOption, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDefinition:
+    """A typed specification defined on a category; it applies to the products of that
+    category and of every category under it."""
+
+    id: int
+    category_id: int
+    code: str
+    name: str
+    kind: AttributeKind
+    unit: str | None
+    choices: tuple[str, ...]
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Specification:
+    """A product's value of one attribute; exactly the field of its kind is set (TEXT and
+    CHOICE: ``text``)."""
+
+    attribute: AttributeDefinition
+    text: str | None = None
+    number: Decimal | None = None
+    boolean: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

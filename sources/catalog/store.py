@@ -21,19 +21,25 @@ from sources.common.pagination import InvalidCursor, decode_cursor, encode_curso
 from . import bulk
 from . import models as m
 from .records import (
+    AttributeDefinition,
+    AttributeKind,
     BundleItem,
     Category,
+    Dimensions,
     FulfillmentMode,
     ListingUpdate,
     Presale,
     Product,
     ProductFilter,
     ProductKind,
+    ProductOption,
     ProductPage,
     ProductSort,
     PublishBatch,
     PublishChange,
+    SelectedOption,
     Sku,
+    Specification,
     Supplier,
 )
 
@@ -57,6 +63,15 @@ _PRODUCT_COLUMNS = (
     m.Product.price_max,
     m.Product.currency,
     m.Product.in_stock,
+    m.Product.options,
+    m.Product.tags,
+    m.Product.seo_title,
+    m.Product.seo_description,
+    m.Product.weight_grams,
+    m.Product.length_mm,
+    m.Product.width_mm,
+    m.Product.height_mm,
+    m.Product.archived_at,
 )
 
 
@@ -87,6 +102,17 @@ def _product(row: Row[Any]) -> Product:
         price_max=row.price_max,
         currency=row.currency,
         in_stock=row.in_stock,
+        options=tuple(ProductOption(o["name"], tuple(o["values"])) for o in row.options or ()),
+        tags=tuple(row.tags or ()),
+        seo_title=row.seo_title,
+        seo_description=row.seo_description,
+        weight_grams=row.weight_grams,
+        dimensions=(
+            Dimensions(row.length_mm, row.width_mm, row.height_mm)
+            if row.length_mm is not None
+            else None
+        ),
+        archived_at=row.archived_at,
     )
 
 
@@ -108,7 +134,28 @@ def _sku(row: Row[Any]) -> Sku:
         name=row.name,
         is_active=row.is_active,
         purchase_limit=row.purchase_limit,
+        selected_options=tuple(SelectedOption(name, value) for name, value in row.options or ()),
     )
+
+
+def _attribute(row: Row[Any]) -> AttributeDefinition:
+    return AttributeDefinition(
+        id=row.id,
+        category_id=row.category_id,
+        code=row.code,
+        name=row.name,
+        kind=AttributeKind(row.kind),
+        unit=row.unit,
+        choices=tuple(row.choices or ()),
+        position=row.position,
+    )
+
+
+def _number(value: Decimal | None) -> Decimal | None:
+    """A stored number as it was written: "6.1", not the column's "6.1000"."""
+    if value is None:
+        return None
+    return value.normalize() if value != value.to_integral_value() else value.quantize(Decimal(1))
 
 
 def _product_select() -> Any:
@@ -229,6 +276,61 @@ class CatalogStore:
         categories = [_category(row) for row in rows]
         categories.sort(key=lambda c: [order[i] for i in c.path])
         return categories
+
+    async def attributes_by_category_ids(
+        self, category_ids: Sequence[int]
+    ) -> dict[int, list[AttributeDefinition]]:
+        """The attributes that apply to each category: its own and its ancestors', the
+        nearest category's first, each category's by position."""
+        wanted = m.Category.__table__.alias("wanted")
+        owner = m.Category.__table__.alias("owner")
+        result: dict[int, list[AttributeDefinition]] = defaultdict(list)
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(wanted.c.id.label("wanted_id"), *m.Attribute.__table__.c)
+                .select_from(wanted)
+                .join(owner, wanted.c.path.like(owner.c.path.concat("%")))
+                .join(m.Attribute, m.Attribute.category_id == owner.c.id)
+                .where(wanted.c.id.in_(set(category_ids)))
+                .order_by(wanted.c.id, func.length(owner.c.path).desc(), m.Attribute.position)
+            )
+            for row in rows:
+                result[row.wanted_id].append(_attribute(row))
+        return {cid: result.get(cid, []) for cid in category_ids}
+
+    async def specifications_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[Specification]]:
+        """Each product's attribute values, in the order of its attributes' definitions."""
+        result: dict[int, list[Specification]] = defaultdict(list)
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    m.ProductAttributeValue.product_id.label("owner_id"),
+                    m.ProductAttributeValue.text_value,
+                    m.ProductAttributeValue.number_value,
+                    m.ProductAttributeValue.bool_value,
+                    *m.Attribute.__table__.c,
+                )
+                .join(m.Attribute, m.Attribute.id == m.ProductAttributeValue.attribute_id)
+                .where(m.ProductAttributeValue.product_id.in_(set(product_ids)))
+                .order_by(
+                    m.ProductAttributeValue.product_id,
+                    m.Attribute.category_id,
+                    m.Attribute.position,
+                    m.Attribute.id,
+                )
+            )
+            for row in rows:
+                result[row.owner_id].append(
+                    Specification(
+                        _attribute(row),
+                        text=row.text_value,
+                        number=_number(row.number_value),
+                        boolean=row.bool_value,
+                    )
+                )
+        return {pid: result.get(pid, []) for pid in product_ids}
 
     async def bundle_items_by_product_ids(
         self, product_ids: Sequence[int]
