@@ -16,6 +16,7 @@ from ..resolvers import backoffice as backoffice_resolvers
 from ..resolvers import bulk as bulk_resolvers
 from ..resolvers import cart as cart_resolvers
 from ..resolvers import catalog as catalog_resolvers
+from ..resolvers import catalog_manage as manage_resolvers
 from ..resolvers import deadlines as deadlines_resolvers
 from ..resolvers import imports as imports_resolvers
 from ..resolvers import node as node_resolvers
@@ -26,6 +27,7 @@ from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
+from .catalog_manage import AttributePayload, CategoryPayload, SupplierPayload
 from .deadlines import ShipmentDueConnection
 from .imports import ImportJob
 from .node import Node
@@ -156,6 +158,64 @@ class Mutation:
         extensions=requires_permission(Permission.MANAGE_PRODUCTS),
         description="Publish or unpublish up to 1,000 products: the known ones, or with "
         "atomic: true all or none. A retry with the same idempotencyKey is applied once.",
+    )
+    product_create: ProductPayload = strawberry.field(
+        resolver=manage_resolvers.product_create,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="A new product, unpublished unless `published: true` (it sells once it "
+        "has an active, priced SKU with stock). A retry with the same idempotencyKey "
+        "returns the same product.",
+    )
+    product_update: ProductPayload = strawberry.field(
+        resolver=manage_resolvers.product_update,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Change the fields given (null clears a nullable one); options must "
+        "still offer every SKU's picks. Archived products take no changes.",
+    )
+    product_archive: ProductPayload = strawberry.field(
+        resolver=manage_resolvers.product_archive,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Withdraw a product for good: unpublished and archived, never deleted "
+        "(orders, refunds and the audit log keep naming it). Archiving twice is once.",
+    )
+    sku_create: SkuPayload = strawberry.field(
+        resolver=manage_resolvers.sku_create,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="A new SKU of a product, with its first price and one value of each of "
+        "the product's options. A retry with the same idempotencyKey returns the same SKU.",
+    )
+    sku_update: SkuPayload = strawberry.field(
+        resolver=manage_resolvers.sku_update,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Change the fields given (its price: priceSet).",
+    )
+    category_create: CategoryPayload = strawberry.field(
+        resolver=manage_resolvers.category_create,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="A new category, at the top or under parentId. A retry with the same "
+        "idempotencyKey returns the same category.",
+    )
+    category_update: CategoryPayload = strawberry.field(
+        resolver=manage_resolvers.category_update,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Rename, re-slug or reorder a category (moving it: categoryMove).",
+    )
+    category_move: CategoryPayload = strawberry.field(
+        resolver=manage_resolvers.category_move,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Move a category and everything under it below parentId (null: to the "
+        "top); never under itself or one of its subcategories (CATEGORY_CYCLE).",
+    )
+    attribute_define: AttributePayload = strawberry.field(
+        resolver=manage_resolvers.attribute_define,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Create a category's attribute, or change it (same category and code); "
+        "a change that would strand products' values is refused.",
+    )
+    supplier_create: SupplierPayload = strawberry.field(
+        resolver=manage_resolvers.supplier_create,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="A new drop-ship supplier (names are unique).",
     )
     order_mark_paid: OrderPayload = strawberry.field(
         resolver=shipments_resolvers.order_mark_paid,

@@ -17,16 +17,21 @@ from sources.common.wire import read
 
 from .records import (
     AttributeDefinition,
+    AttributeFields,
     BundleItem,
+    CatalogWrite,
     Category,
+    CategoryFields,
     ListingUpdate,
     Product,
+    ProductFields,
     ProductFilter,
     ProductPage,
     ProductSort,
     PublishBatch,
     PublishChange,
     Sku,
+    SkuFields,
     Specification,
     Supplier,
 )
@@ -138,3 +143,71 @@ class CatalogSource(Protocol):
 
     async def update_listings(self, updates: Sequence[ListingUpdate]) -> None:
         """Refresh many listing projections at once (see update_listing)."""
+
+    async def create_product(
+        self,
+        fields: ProductFields,
+        *,
+        currency: str,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        """A new product (unpublished unless asked); once per idempotency key. Audited."""
+
+    async def update_product(
+        self, product_id: int, fields: ProductFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        """Change the fields given; refused for an archived product. Audited."""
+
+    async def archive_product(self, product_id: int, *, actor: str, now: datetime) -> CatalogWrite:
+        """Unpublished for good; never deleted (orders, carts and after-sales name it)."""
+
+    async def create_sku(
+        self,
+        product_id: int,
+        fields: SkuFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        """A new SKU whose picks are one value of each of its product's options."""
+
+    async def update_sku(
+        self, sku_id: int, fields: SkuFields, *, actor: str, now: datetime
+    ) -> CatalogWrite: ...
+
+    async def create_category(
+        self,
+        fields: CategoryFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite: ...
+
+    async def update_category(
+        self, category_id: int, fields: CategoryFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        """Name, slug and position (moving is move_category)."""
+
+    async def move_category(
+        self,
+        category_id: int,
+        parent_id: int | None,
+        position: int | None,
+        *,
+        actor: str,
+        now: datetime,
+    ) -> CatalogWrite:
+        """Under another parent with its subtree; never under itself or a descendant."""
+
+    async def define_attribute(
+        self, fields: AttributeFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        """Create or change a category's attribute (by its code)."""
+
+    async def create_supplier(
+        self, name: str, *, actor: str, now: datetime, key: BatchKey | None = None
+    ) -> CatalogWrite: ...

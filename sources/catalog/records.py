@@ -205,3 +205,96 @@ class ListingUpdate:
     product_id: int
     price_range: tuple[Decimal, Decimal] | None = None
     in_stock: bool | None = None
+
+
+class CatalogRefusal(StrEnum):
+    """Why the catalog refused a back-office write (nothing was written)."""
+
+    NOT_FOUND = "NOT_FOUND"  # the product, SKU, category or attribute named does not exist
+    SLUG_TAKEN = "SLUG_TAKEN"
+    CODE_TAKEN = "CODE_TAKEN"
+    NAME_TAKEN = "NAME_TAKEN"
+    CATEGORY_NOT_FOUND = "CATEGORY_NOT_FOUND"
+    SUPPLIER_NOT_FOUND = "SUPPLIER_NOT_FOUND"
+    CATEGORY_CYCLE = "CATEGORY_CYCLE"  # a category moved under itself or its descendant
+    OPTIONS_INVALID = "OPTIONS_INVALID"  # a SKU's picks do not match its product's options
+    OPTIONS_TAKEN = "OPTIONS_TAKEN"  # another SKU of the product has the same picks
+    OPTIONS_IN_USE = "OPTIONS_IN_USE"  # new options would leave a SKU's picks invalid
+    ATTRIBUTE_INVALID = "ATTRIBUTE_INVALID"  # not of the product's category, or mistyped
+    ARCHIVED = "ARCHIVED"  # an archived product takes no changes
+    KEY_REUSED = "KEY_REUSED"
+
+
+@dataclass(frozen=True, slots=True)
+class SpecificationValue:
+    """A value for one attribute, in the field of its kind (TEXT and CHOICE: ``text``)."""
+
+    attribute_id: int
+    text: str | None = None
+    number: Decimal | None = None
+    boolean: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFields:
+    """A product's writable fields. On create the gateway has checked the required ones;
+    on update None leaves a field as it is, and ``clear`` names nullable fields to empty."""
+
+    name: str | None = None
+    slug: str | None = None
+    description: str | None = None
+    kind: ProductKind | None = None
+    fulfillment: FulfillmentMode | None = None
+    category_id: int | None = None
+    brand: str | None = None
+    supplier_id: int | None = None
+    options: tuple[ProductOption, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    seo_title: str | None = None
+    seo_description: str | None = None
+    weight_grams: int | None = None
+    dimensions: Dimensions | None = None
+    specifications: tuple[SpecificationValue, ...] | None = None  # replaces all when set
+    is_published: bool | None = None
+    clear: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SkuFields:
+    name: str | None = None
+    code: str | None = None
+    is_active: bool | None = None
+    purchase_limit: int | None = None
+    selected_options: tuple[SelectedOption, ...] | None = None
+    clear: tuple[str, ...] = ()  # "purchase_limit"
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryFields:
+    name: str | None = None
+    slug: str | None = None
+    parent_id: int | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeFields:
+    category_id: int
+    code: str
+    name: str
+    kind: AttributeKind
+    unit: str | None = None
+    choices: tuple[str, ...] = ()
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogWrite:
+    """What a back-office write did: the id written (created or changed), or why nothing
+    was (``detail`` says what to fix); ``replayed`` when an earlier request with the same
+    idempotency key did it."""
+
+    id: int | None = None
+    refusal: CatalogRefusal | None = None
+    detail: str = ""
+    replayed: bool = False

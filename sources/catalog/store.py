@@ -18,18 +18,22 @@ from sources.common.batches import BatchKey
 from sources.common.db import Database
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
-from . import bulk
+from . import bulk, manage
 from . import models as m
 from .records import (
     AttributeDefinition,
+    AttributeFields,
     AttributeKind,
     BundleItem,
+    CatalogWrite,
     Category,
+    CategoryFields,
     Dimensions,
     FulfillmentMode,
     ListingUpdate,
     Presale,
     Product,
+    ProductFields,
     ProductFilter,
     ProductKind,
     ProductOption,
@@ -39,6 +43,7 @@ from .records import (
     PublishChange,
     SelectedOption,
     Sku,
+    SkuFields,
     Specification,
     Supplier,
 )
@@ -301,7 +306,7 @@ class CatalogStore:
     async def specifications_by_product_ids(
         self, product_ids: Sequence[int]
     ) -> dict[int, list[Specification]]:
-        """Each product's attribute values, in the order of its attributes' definitions."""
+        """Each product's attribute values, in the order its category lists them."""
         result: dict[int, list[Specification]] = defaultdict(list)
         async with self.db.connect() as conn:
             rows = await conn.execute(
@@ -313,10 +318,11 @@ class CatalogStore:
                     *m.Attribute.__table__.c,
                 )
                 .join(m.Attribute, m.Attribute.id == m.ProductAttributeValue.attribute_id)
+                .join(m.Category, m.Category.id == m.Attribute.category_id)
                 .where(m.ProductAttributeValue.product_id.in_(set(product_ids)))
-                .order_by(
+                .order_by(  # as the category lists its attributes: the nearest first
                     m.ProductAttributeValue.product_id,
-                    m.Attribute.category_id,
+                    func.length(m.Category.path).desc(),
                     m.Attribute.position,
                     m.Attribute.id,
                 )
@@ -606,3 +612,129 @@ class CatalogStore:
                 total_count=totals.get(cid, 0),
             )
         return pages
+
+    # -----------------------------------------------------------------------------------
+    # Back-office writes (sources/catalog/manage.py): one transaction each, audited.
+
+    async def create_product(
+        self,
+        fields: ProductFields,
+        *,
+        currency: str,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        """A new product (unpublished unless asked); once per idempotency key."""
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.create_product(
+                conn, fields, currency=currency, actor=actor, now=now
+            ),
+            key=key,
+            now=now,
+        )
+
+    async def update_product(
+        self, product_id: int, fields: ProductFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.update_product(conn, product_id, fields, actor=actor, now=now),
+            now=now,
+        )
+
+    async def archive_product(self, product_id: int, *, actor: str, now: datetime) -> CatalogWrite:
+        """Unpublished for good; never deleted (orders, carts and after-sales name it)."""
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.archive_product(conn, product_id, actor=actor, now=now),
+            now=now,
+        )
+
+    async def create_sku(
+        self,
+        product_id: int,
+        fields: SkuFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.create_sku(conn, product_id, fields, actor=actor, now=now),
+            key=key,
+            now=now,
+        )
+
+    async def update_sku(
+        self, sku_id: int, fields: SkuFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.update_sku(conn, sku_id, fields, actor=actor, now=now),
+            now=now,
+        )
+
+    async def create_category(
+        self,
+        fields: CategoryFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.create_category(conn, fields, actor=actor, now=now),
+            key=key,
+            now=now,
+        )
+
+    async def update_category(
+        self, category_id: int, fields: CategoryFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.update_category(conn, category_id, fields, actor=actor, now=now),
+            now=now,
+        )
+
+    async def move_category(
+        self,
+        category_id: int,
+        parent_id: int | None,
+        position: int | None,
+        *,
+        actor: str,
+        now: datetime,
+    ) -> CatalogWrite:
+        """Under another parent with its subtree; never under itself or a descendant."""
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.move_category(
+                conn, category_id, parent_id, position, actor=actor, now=now
+            ),
+            now=now,
+        )
+
+    async def define_attribute(
+        self, fields: AttributeFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        """Create or change a category's attribute (by its code)."""
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.define_attribute(conn, fields, actor=actor, now=now),
+            now=now,
+        )
+
+    async def create_supplier(
+        self, name: str, *, actor: str, now: datetime, key: BatchKey | None = None
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.create_supplier(conn, name, actor=actor, now=now),
+            key=key,
+            now=now,
+        )
