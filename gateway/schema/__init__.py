@@ -21,6 +21,7 @@ from ..resolvers import deadlines as deadlines_resolvers
 from ..resolvers import imports as imports_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
+from ..resolvers import promotions_manage as promotion_resolvers
 from ..resolvers import shipments as shipments_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
@@ -34,6 +35,7 @@ from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
 from .permissions import requires_permission, staff_list, staff_only
 from .pricing import Promotion
+from .promotions_manage import CouponCodesPayload, PromotionPayload, WarehousePayload
 from .scalars import SCALAR_OVERRIDES
 from .settlement import Settlement
 from .shipments import ServiceAppointmentPayload, ShipmentPayload
@@ -216,6 +218,35 @@ class Mutation:
         resolver=manage_resolvers.supplier_create,
         extensions=requires_permission(Permission.MANAGE_PRODUCTS),
         description="A new drop-ship supplier (names are unique).",
+    )
+    promotion_create: PromotionPayload = strawberry.field(
+        resolver=promotion_resolvers.promotion_create,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="A new promotion, judged by the engine's rules before it is saved. A "
+        "retry with the same idempotencyKey returns the same promotion.",
+    )
+    promotion_update: PromotionPayload = strawberry.field(
+        resolver=promotion_resolvers.promotion_update,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="Change the terms given, judged as a whole; its generated codes follow.",
+    )
+    promotion_end: PromotionPayload = strawberry.field(
+        resolver=promotion_resolvers.promotion_end,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="Close the promotion's window now (and its generated codes'); orders "
+        "already placed keep their discounts.",
+    )
+    coupon_codes_generate: CouponCodesPayload = strawberry.field(
+        resolver=promotion_resolvers.coupon_codes_generate,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="Up to 10,000 unique, unguessable codes for a coupon promotion, each "
+        "usable usageLimit times (and within the promotion's per-customer limit). A retry "
+        "with the same idempotencyKey returns the same codes.",
+    )
+    warehouse_create: WarehousePayload = strawberry.field(
+        resolver=promotion_resolvers.warehouse_create,
+        extensions=requires_permission(Permission.MANAGE_STOCK),
+        description="A new, empty warehouse (stock arrives through stockAdjust).",
     )
     order_mark_paid: OrderPayload = strawberry.field(
         resolver=shipments_resolvers.order_mark_paid,

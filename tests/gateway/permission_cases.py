@@ -701,8 +701,15 @@ _CATALOG_MUTATIONS = (
     "productCreate", "productArchive", "skuCreate", "skuUpdate", "categoryCreate",
     "categoryUpdate", "categoryMove", "attributeDefine", "supplierCreate",
 )  # fmt: skip
+_PROMOTION_MATRIX = (
+    "test_promotions_manage.py::test_promotion_and_warehouse_mutations_need_their_permission"
+)
+_PROMOTION_MUTATIONS = (
+    "promotionCreate", "promotionUpdate", "promotionEnd", "couponCodesGenerate", "warehouseCreate",
+)  # fmt: skip
 MUTATIONS_TESTED_ELSEWHERE: dict[str, str] = {
     **{f"Mutation.{name}": _CATALOG_MATRIX for name in _CATALOG_MUTATIONS},
+    **{f"Mutation.{name}": _PROMOTION_MATRIX for name in _PROMOTION_MUTATIONS},
     "Mutation.orderMarkPaid": "test_order_lifecycle.py::test_order_mutations_need_manage_orders",
     "Mutation.shipmentMarkShipped": (
         "test_order_lifecycle.py::test_order_mutations_need_manage_orders"
