@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from .auth import Viewer
 from .loaders import Loaders
+from .media.storage import MediaStorage
 from .metrics import Metrics, RequestStats
 from .settings import Settings
 from .sources import Sources
@@ -28,3 +29,11 @@ class GatewayContext:
     request_id: str
     response: Response | None = None  # headers and status a resolver or extension sets
     query_cost: int = 0  # computed before execution (gateway/limits.py)
+    media: MediaStorage | None = None  # where product images are stored (gateway/media)
+
+    def media_base_url(self) -> str:
+        """Where /media is served: MEDIA_PUBLIC_URL, else this request's own origin."""
+        configured = self.settings.media.public_url
+        if configured:
+            return configured
+        return str(self.request.base_url).rstrip("/")

@@ -61,6 +61,8 @@ LIST_SIZES: dict[str, int] = {
     "Product.bundleItems": 3,
     "Product.promotions": 3,
     "Product.options": 2,
+    "Product.media": 4,
+    "ProductMedia.altTexts": 2,
     "ProductOption.values": 4,
     "Sku.selectedOptions": 2,
     "Product.tags": 3,

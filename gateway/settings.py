@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .cache.settings import CacheSettings
+from .media.settings import MediaSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
 from .resilience.settings import ResilienceSettings
@@ -73,6 +74,7 @@ class Settings(BaseSettings):
         int, Field(ge=1, le=10_000, validation_alias=_env("REDIS_MAX_CONNECTIONS"))
     ] = 64
     cache: Annotated[CacheSettings, Field(default_factory=CacheSettings)]
+    media: Annotated[MediaSettings, Field(default_factory=MediaSettings)]
     remote: Annotated[RemoteSettings, Field(default_factory=RemoteSettings)]
     rate_limit: Annotated[RateLimitSettings, Field(default_factory=RateLimitSettings)]
     resilience: Annotated[ResilienceSettings, Field(default_factory=ResilienceSettings)]
@@ -274,6 +276,7 @@ def load_settings() -> Settings:
         field = str(first["loc"][0]) if first["loc"] else "?"
         fields = {
             **CacheSettings.model_fields,
+            **MediaSettings.model_fields,
             **RemoteSettings.model_fields,
             **Settings.model_fields,
         }

@@ -26,6 +26,7 @@ from sources.catalog.records import (
     Presale,
     Product,
     ProductKind,
+    ProductMedia,
     ProductOption,
     ProductPage,
     SelectedOption,
@@ -93,12 +94,23 @@ def product_unraw(r: Raw) -> Product:
 def sku_raw(s: Sku) -> Raw:
     return [
         s.id, s.product_id, s.code, s.name, s.is_active, s.purchase_limit,
-        [[o.name, o.value] for o in s.selected_options],
+        [[o.name, o.value] for o in s.selected_options], s.image_id,
     ]  # fmt: skip
 
 
 def sku_unraw(r: Raw) -> Sku:
-    return Sku(r[0], r[1], r[2], r[3], r[4], r[5], tuple(SelectedOption(*o) for o in r[6]))
+    return Sku(
+        r[0], r[1], r[2], r[3], r[4], r[5], tuple(SelectedOption(*o) for o in r[6]), r[7]
+    )  # fmt: skip
+
+
+def media_raw(m: ProductMedia) -> Raw:
+    return [m.id, m.product_id, m.position, m.storage_key, m.content_type, m.width, m.height,
+            [list(pair) for pair in m.alt]]  # fmt: skip
+
+
+def media_unraw(r: Raw) -> ProductMedia:
+    return ProductMedia(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple((a, b) for a, b in r[7]))
 
 
 def attribute_raw(a: AttributeDefinition) -> Raw:
@@ -209,6 +221,7 @@ CATEGORY = Codec(category_raw, category_unraw)
 CATEGORIES = list_codec(category_raw, category_unraw)
 BUNDLE_ITEMS = list_codec(bundle_item_raw, bundle_item_unraw)
 SPECIFICATIONS = list_codec(specification_raw, specification_unraw)
+MEDIA = list_codec(media_raw, media_unraw)
 ATTRIBUTES = list_codec(attribute_raw, attribute_unraw)
 PRICE = Codec(price_raw, price_unraw)
 PROMOTIONS = list_codec(promotion_raw, promotion_unraw)

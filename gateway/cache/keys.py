@@ -24,6 +24,7 @@ class Kind(StrEnum):
     CATEGORY_TREE = "CategoryTree"
     BUNDLE_ITEMS = "BundleItems"
     SPECIFICATIONS = "Specifications"  # product id -> its attribute values
+    PRODUCT_MEDIA = "ProductMedia"  # product id -> its images
     CATEGORY_ATTRIBUTES = "CategoryAttributes"  # category id -> the attributes it carries
     PRICE = "Price"  # id: "<currency>:<sku id>"
     PROMOTIONS = "Promotions"  # id: "<product id>:<category path>"
@@ -39,7 +40,13 @@ class Kind(StrEnum):
 LISTING_KINDS = (Kind.PRODUCT_LISTING, Kind.CATEGORY_PAGE, Kind.BUNDLE_ITEMS)
 # What `{"types": ["Product"]}` also drops: values that embed products.
 DEPENDENT_KINDS: dict[Kind, tuple[Kind, ...]] = {
-    Kind.PRODUCT: (Kind.PRODUCT_SLUG, Kind.PRODUCT_SKUS, Kind.SPECIFICATIONS, *LISTING_KINDS),
+    Kind.PRODUCT: (
+        Kind.PRODUCT_SLUG,
+        Kind.PRODUCT_SKUS,
+        Kind.SPECIFICATIONS,
+        Kind.PRODUCT_MEDIA,
+        *LISTING_KINDS,
+    ),
     Kind.SKU: (Kind.PRODUCT_SKUS, Kind.BUNDLE_ITEMS),
     Kind.PRICE: LISTING_KINDS,
     Kind.STOCK: LISTING_KINDS,

@@ -10,6 +10,7 @@ from sources.catalog.records import (
     BundleItem,
     Category,
     Product,
+    ProductMedia,
     ProductPage,
     Sku,
     Specification,
@@ -98,6 +99,11 @@ class CatalogLoaders:
                 codec.SPECIFICATIONS,
                 store.specifications_by_product_ids,
             ),
+            list,
+        )
+        self.media: Loader[int, list[ProductMedia]] = make(
+            "media",
+            read_through(cache, Kind.PRODUCT_MEDIA, codec.MEDIA, store.media_by_product_ids),
             list,
         )
         self.category_attributes: Loader[int, list[AttributeDefinition]] = make(

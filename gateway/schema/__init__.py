@@ -19,6 +19,7 @@ from ..resolvers import catalog as catalog_resolvers
 from ..resolvers import catalog_manage as manage_resolvers
 from ..resolvers import deadlines as deadlines_resolvers
 from ..resolvers import imports as imports_resolvers
+from ..resolvers import media_manage as media_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
 from ..resolvers import promotions_manage as promotion_resolvers
@@ -31,6 +32,7 @@ from .catalog import Category, Product, ProductConnection, Sku
 from .catalog_manage import AttributePayload, CategoryPayload, SupplierPayload
 from .deadlines import ShipmentDueConnection
 from .imports import ImportJob
+from .media_manage import ProductMediaPayload
 from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
 from .permissions import requires_permission, staff_list, staff_only
@@ -218,6 +220,25 @@ class Mutation:
         resolver=manage_resolvers.supplier_create,
         extensions=requires_permission(Permission.MANAGE_PRODUCTS),
         description="A new drop-ship supplier (names are unique).",
+    )
+    product_media_add: ProductMediaPayload = strawberry.field(
+        resolver=media_resolvers.product_media_add,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Add an image, as a file (GraphQL multipart request) or by url: checked "
+        "by its content (JPEG, PNG or WebP, within the size and pixel limits), stored, "
+        "placed last; skuIds makes it their picture. A retry with the same "
+        "idempotencyKey adds it once.",
+    )
+    product_media_reorder: ProductMediaPayload = strawberry.field(
+        resolver=media_resolvers.product_media_reorder,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Put the product's images in this order (name every one, once).",
+    )
+    product_media_remove: ProductMediaPayload = strawberry.field(
+        resolver=media_resolvers.product_media_remove,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Remove an image and every resized copy of it; SKUs it pictured have "
+        "none afterwards.",
     )
     promotion_create: PromotionPayload = strawberry.field(
         resolver=promotion_resolvers.promotion_create,

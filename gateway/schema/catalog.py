@@ -33,6 +33,7 @@ from .catalog_details import (
 )
 from .common import BadUserInput, Info, Money, PageInfo, page_size
 from .inventory import StockLevel
+from .media import ProductMedia
 from .node import Node, encode_id
 from .permissions import staff_only
 from .pricing import Price, PriceRange, Promotion
@@ -191,6 +192,16 @@ class Product(Node):
         return Sku.from_record(found, self.record) if found else None
 
     @strawberry.field(
+        description="The product's images in order (the first is its main picture); a "
+        "listing asking for them costs one catalog call for all its products."
+    )
+    async def media(self, info: Info, first: int = 20) -> list[ProductMedia]:
+        if not 0 <= first <= 100:
+            raise BadUserInput("first must be 0 to 100")
+        found = await info.context.loaders.catalog.media.load(self.record.id)
+        return [ProductMedia.from_record(m) for m in found[:first]]
+
+    @strawberry.field(
         description="The product's specifications (typed attribute values), in the order "
         "of their definitions."
     )
@@ -295,6 +306,17 @@ class Sku(Node):
             record=record,
             product_record=product,
         )
+
+    @strawberry.field(
+        description="The SKU's own picture (e.g. the photo of its colour); null when it "
+        "has none (show the product's first image)."
+    )
+    async def image(self, info: Info) -> ProductMedia | None:
+        if self.record.image_id is None:
+            return None
+        media = await info.context.loaders.catalog.media.load(self.record.product_id)
+        found = next((m for m in media if m.id == self.record.image_id), None)
+        return ProductMedia.from_record(found) if found else None
 
     @strawberry.field
     async def product(self, info: Info) -> Product:

@@ -23,9 +23,12 @@ from .records import (
     Category,
     CategoryFields,
     ListingUpdate,
+    MediaFields,
+    MediaWrite,
     Product,
     ProductFields,
     ProductFilter,
+    ProductMedia,
     ProductPage,
     ProductSort,
     PublishBatch,
@@ -79,6 +82,12 @@ class CatalogSource(Protocol):
         self, product_ids: Sequence[int]
     ) -> dict[int, list[Specification]]:
         """Each product's attribute values (one query for all of them)."""
+
+    @read
+    async def media_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[ProductMedia]]:
+        """Each product's images in order (one query for a whole listing)."""
 
     @read
     async def bundle_items_by_product_ids(
@@ -211,3 +220,24 @@ class CatalogSource(Protocol):
     async def create_supplier(
         self, name: str, *, actor: str, now: datetime, key: BatchKey | None = None
     ) -> CatalogWrite: ...
+
+    async def add_media(
+        self,
+        product_id: int,
+        fields: MediaFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> MediaWrite:
+        """Attach a stored image (last in order); once per idempotency key. Audited."""
+
+    async def reorder_media(
+        self, product_id: int, media_ids: Sequence[int], *, actor: str, now: datetime
+    ) -> MediaWrite:
+        """Put the product's images in this order (every one named once). Audited."""
+
+    async def remove_media(
+        self, product_id: int, media_id: int, *, actor: str, now: datetime
+    ) -> MediaWrite:
+        """Detach an image; ``storage_key`` says which bytes storage may drop. Audited."""

@@ -108,6 +108,24 @@ class Sku(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # The value this SKU takes for each of its product's options: [["Colour", "Black"]].
     options: Mapped[list[list[str]]] = mapped_column(JSON, default=list, server_default="[]")
+    # Its picture: one of its product's media (the photo of its colour).
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("product_media.id"))
+
+
+class ProductMedia(Base):
+    """One image of a product. The bytes live in media storage under ``storage_key``;
+    resized copies are made from them on first request (gateway/media)."""
+
+    __tablename__ = "product_media"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    storage_key: Mapped[str] = mapped_column(String(300), unique=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # Alt text in each shop language: {"en": "...", "zh-CN": "..."}.
+    alt: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class BundleItem(Base):

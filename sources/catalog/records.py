@@ -113,6 +113,45 @@ class Sku:
     is_active: bool
     purchase_limit: int | None
     selected_options: tuple[SelectedOption, ...] = ()
+    image_id: int | None = None  # one of its product's media
+
+
+@dataclass(frozen=True, slots=True)
+class ProductMedia:
+    """One image of a product: where its bytes are stored, what they are, alt text by
+    language ("en", "zh-CN")."""
+
+    id: int
+    product_id: int
+    position: int
+    storage_key: str
+    content_type: str
+    width: int
+    height: int
+    alt: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFields:
+    """A stored image being attached to a product (the gateway has checked its bytes)."""
+
+    storage_key: str
+    content_type: str
+    width: int
+    height: int
+    alt: tuple[tuple[str, str], ...] = ()
+    sku_ids: tuple[int, ...] = ()  # SKUs this becomes the image of
+
+
+@dataclass(frozen=True, slots=True)
+class MediaWrite:
+    """The media written; for a removal, ``storage_key`` is what storage may now drop."""
+
+    id: int | None = None
+    refusal: CatalogRefusal | None = None
+    detail: str = ""
+    replayed: bool = False
+    storage_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from sources.common.db import Database
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 from . import bulk, manage
+from . import media as media_writes
 from . import models as m
 from .records import (
     AttributeDefinition,
@@ -31,11 +32,14 @@ from .records import (
     Dimensions,
     FulfillmentMode,
     ListingUpdate,
+    MediaFields,
+    MediaWrite,
     Presale,
     Product,
     ProductFields,
     ProductFilter,
     ProductKind,
+    ProductMedia,
     ProductOption,
     ProductPage,
     ProductSort,
@@ -140,6 +144,7 @@ def _sku(row: Row[Any]) -> Sku:
         is_active=row.is_active,
         purchase_limit=row.purchase_limit,
         selected_options=tuple(SelectedOption(name, value) for name, value in row.options or ()),
+        image_id=row.image_id,
     )
 
 
@@ -337,6 +342,13 @@ class CatalogStore:
                     )
                 )
         return {pid: result.get(pid, []) for pid in product_ids}
+
+    async def media_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[ProductMedia]]:
+        """Each product's images in order (one query for a whole listing)."""
+        async with self.db.connect() as conn:
+            return await media_writes.media_by_product_ids(conn, product_ids)
 
     async def bundle_items_by_product_ids(
         self, product_ids: Sequence[int]
@@ -737,4 +749,52 @@ class CatalogStore:
             lambda conn: manage.create_supplier(conn, name, actor=actor, now=now),
             key=key,
             now=now,
+        )
+
+    async def add_media(
+        self,
+        product_id: int,
+        fields: MediaFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> MediaWrite:
+        """Attach a stored image (last in order); once per idempotency key."""
+        write = await manage.run_write(
+            self.db,
+            lambda conn: media_writes.add_media(conn, product_id, fields, actor=actor, now=now),
+            key=key,
+            now=now,
+        )
+        return MediaWrite(write.id, write.refusal, write.detail, write.replayed)
+
+    async def reorder_media(
+        self, product_id: int, media_ids: Sequence[int], *, actor: str, now: datetime
+    ) -> MediaWrite:
+        """Put the product's images in this order (every one named once)."""
+        write = await manage.run_write(
+            self.db,
+            lambda conn: media_writes.reorder_media(
+                conn, product_id, media_ids, actor=actor, now=now
+            ),
+            now=now,
+        )
+        return MediaWrite(write.id, write.refusal, write.detail)
+
+    async def remove_media(
+        self, product_id: int, media_id: int, *, actor: str, now: datetime
+    ) -> MediaWrite:
+        """Detach an image; ``storage_key`` says which bytes storage may drop."""
+        removed: list[str] = []
+
+        async def remove(conn: Any) -> int:
+            removed.append(
+                await media_writes.remove_media(conn, product_id, media_id, actor=actor, now=now)
+            )
+            return media_id
+
+        write = await manage.run_write(self.db, remove, now=now)
+        return MediaWrite(
+            write.id, write.refusal, write.detail, storage_key=removed[0] if removed else None
         )

@@ -29,6 +29,7 @@ from sources.pricing import models as pricing
 from . import product_rows as rows
 from . import specifications as details
 from .drafts import MIN_PRODUCTS, CatalogueMix
+from .media import media_rows
 from .orders_rows import customer_rows, region_rows, staff_rows
 from .products import draft_catalogue
 from .promotions import DEMO_COUPON_CODES, promotion_rows
@@ -95,6 +96,9 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
     promotions, targets = promotion_rows(_rng("promotions"), now, catalogue, category_ids)
     customers, addresses = customer_rows(_rng("customers"), now)
     skus = rows.sku_rows(catalogue)
+    media, sku_images = media_rows(catalogue)
+    for sku in skus:
+        sku["image_id"] = sku_images.get(sku["id"])
     paths = rows.category_paths()
     detail_rng = _rng("details")
     product_details = {
@@ -108,6 +112,7 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
             (_table(catalog.Brand), rows.brand_rows()),
             (_table(catalog.Supplier), rows.supplier_rows()),
             (_table(catalog.Product), rows.product_rows(catalogue, category_ids, product_details)),
+            (_table(catalog.ProductMedia), media),
             (_table(catalog.Sku), skus),
             (_table(catalog.Attribute), details.attribute_rows(category_ids)),
             (

@@ -707,8 +707,11 @@ _PROMOTION_MATRIX = (
 _PROMOTION_MUTATIONS = (
     "promotionCreate", "promotionUpdate", "promotionEnd", "couponCodesGenerate", "warehouseCreate",
 )  # fmt: skip
+_MEDIA_MATRIX = "test_media.py::test_media_mutations_need_manage_products"
+_MEDIA_MUTATIONS = ("productMediaAdd", "productMediaReorder", "productMediaRemove")
 MUTATIONS_TESTED_ELSEWHERE: dict[str, str] = {
     **{f"Mutation.{name}": _CATALOG_MATRIX for name in _CATALOG_MUTATIONS},
+    **{f"Mutation.{name}": _MEDIA_MATRIX for name in _MEDIA_MUTATIONS},
     **{f"Mutation.{name}": _PROMOTION_MATRIX for name in _PROMOTION_MUTATIONS},
     "Mutation.orderMarkPaid": "test_order_lifecycle.py::test_order_mutations_need_manage_orders",
     "Mutation.shipmentMarkShipped": (
