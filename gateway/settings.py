@@ -289,6 +289,10 @@ def load_settings() -> Settings:
             "configuration error: GATEWAY_SERVICE_SECRET must be set when a source is remote "
             f"({', '.join(settings.remote.remote_sources)})"
         )
+    if settings.media.storage == "s3" and not settings.media.s3_bucket:
+        raise ConfigurationError(
+            "configuration error: MEDIA_S3_BUCKET must be set when MEDIA_STORAGE=s3"
+        )
     if settings.jwt_algorithm == "HS256":
         if settings.is_production and settings.jwt_secret == DEV_JWT_SECRET:
             raise ConfigurationError(

@@ -5,6 +5,7 @@ a removal drops the original and every copy made of it."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,18 +116,22 @@ async def add_media(
         alt=tuple(sorted(dict(alt).items())),
         sku_ids=tuple(sorted({i for i in sku_ids if i is not None})),
     )
-    write = await sources.catalog.add_media(
-        product_id,
-        fields,
-        actor=actor,
-        now=now,
-        # The key's fingerprint is of what was asked, not of the fresh storage key.
-        key=batch_key(
-            idempotency_key,
-            "productMediaAdd",
-            [product_id, url, len(data), fields.alt, fields.sku_ids],
-        ),
-    )
+    try:
+        write = await sources.catalog.add_media(
+            product_id,
+            fields,
+            actor=actor,
+            now=now,
+            # The key's fingerprint is of what was asked, not of the fresh storage key.
+            key=batch_key(
+                idempotency_key,
+                "productMediaAdd",
+                [product_id, url, hashlib.sha256(data).hexdigest(), fields.alt, fields.sku_ids],
+            ),
+        )
+    except Exception:
+        await storage.delete_prefix(key)  # the catalog never saw it: no stray bytes
+        raise
     if write.refusal is not None or write.replayed:
         await storage.delete_prefix(key)  # nothing points at these bytes
     if write.refusal is not None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import strawberry
 
+from sources.catalog.records import AttributeCondition as AttributeConditionRecord
 from sources.catalog.records import Category as CategoryRecord
 from sources.catalog.records import FulfillmentMode as FulfillmentRecord
 from sources.catalog.records import Product as ProductRecord
@@ -396,6 +397,22 @@ class ProductConnection:
         )
 
 
+@strawberry.input(
+    description="A facet on a specification: products whose value of the attribute with "
+    "this code is one of values (TEXT, CHOICE), within min..max (NUMBER), or equal to "
+    "boolean (BOOLEAN)."
+)
+class AttributeFilterInput:
+    code: str = strawberry.field(description="The attribute's code, e.g. screen_size.")
+    values: list[str] | None = strawberry.field(default=None, description="Any of these.")
+    min: Decimal | None = strawberry.field(default=None, description="At least this.")
+    max: Decimal | None = strawberry.field(default=None, description="At most this.")
+    boolean: bool | None = strawberry.field(default=None, description="Exactly this.")
+
+
+MAX_ATTRIBUTE_FILTERS = 10
+
+
 @strawberry.input
 class ProductFilter:
     category_slug: str | None = None
@@ -404,6 +421,18 @@ class ProductFilter:
     search: str | None = None
     min_price: Decimal | None = None
     max_price: Decimal | None = None
+    attributes: list[AttributeFilterInput] | None = strawberry.field(
+        default=None,
+        description="Specification facets; each must hold (at most 10).",
+    )
+
+    def attribute_conditions(self) -> tuple[AttributeConditionRecord, ...]:
+        return tuple(
+            AttributeConditionRecord(
+                code=a.code, values=tuple(a.values or ()), min=a.min, max=a.max, boolean=a.boolean
+            )
+            for a in self.attributes or ()
+        )
 
     def validate(self) -> None:
         for name, value in (("minPrice", self.min_price), ("maxPrice", self.max_price)):
@@ -419,3 +448,16 @@ class ProductFilter:
             raise BadUserInput("filter.search must be at most 200 characters of text")
         if self.category_slug is not None and "\x00" in self.category_slug:
             raise BadUserInput("filter.categorySlug is not a slug")
+        facets = self.attributes or []
+        if len(facets) > MAX_ATTRIBUTE_FILTERS:
+            raise BadUserInput(f"filter.attributes: at most {MAX_ATTRIBUTE_FILTERS}")
+        for facet in facets:
+            if not 0 < len(facet.code) <= 64 or "\x00" in facet.code:
+                raise BadUserInput("filter.attributes.code is an attribute's code")
+            if len(facet.values or ()) > 50 or any(
+                len(v) > 500 or "\x00" in v for v in facet.values or ()
+            ):
+                raise BadUserInput("filter.attributes.values: at most 50 texts")
+            for bound in (facet.min, facet.max):
+                if bound is not None and (not bound.is_finite() or abs(bound) >= Decimal("1e14")):
+                    raise BadUserInput("filter.attributes.min and max are numbers")

@@ -198,6 +198,18 @@ class Supplier:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributeCondition:
+    """A facet: products whose value of the attribute with this code is one of ``values``
+    (TEXT, CHOICE), within [``min``, ``max``] (NUMBER), or equal to ``boolean``."""
+
+    code: str
+    values: tuple[str, ...] = ()
+    min: Decimal | None = None
+    max: Decimal | None = None
+    boolean: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProductFilter:
     """Listing filter; every field is optional and they combine with AND."""
 
@@ -209,6 +221,7 @@ class ProductFilter:
     min_price: Decimal | None = None
     max_price: Decimal | None = None
     include_unpublished: bool = False
+    attributes: tuple[AttributeCondition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

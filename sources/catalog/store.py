@@ -22,6 +22,7 @@ from . import bulk, manage
 from . import media as media_writes
 from . import models as m
 from .records import (
+    AttributeCondition,
     AttributeDefinition,
     AttributeFields,
     AttributeKind,
@@ -166,6 +167,30 @@ def _number(value: Decimal | None) -> Decimal | None:
     if value is None:
         return None
     return value.normalize() if value != value.to_integral_value() else value.quantize(Decimal(1))
+
+
+def _attribute_condition(condition: AttributeCondition) -> ColumnElement[bool]:
+    """The product has a value of an attribute with this code that meets the condition
+    (the code, not the id: a facet spans the categories that define the same code)."""
+    value = m.ProductAttributeValue
+    checks: list[ColumnElement[bool]] = [
+        value.product_id == m.Product.id,
+        m.Attribute.code == condition.code,
+    ]
+    if condition.values:
+        checks.append(value.text_value.in_(condition.values))
+    if condition.min is not None:
+        checks.append(value.number_value >= condition.min)
+    if condition.max is not None:
+        checks.append(value.number_value <= condition.max)
+    if condition.boolean is not None:
+        checks.append(value.bool_value.is_(condition.boolean))
+    return (
+        select(value.product_id)
+        .join(m.Attribute, m.Attribute.id == value.attribute_id)
+        .where(*checks)
+        .exists()
+    )
 
 
 def _product_select() -> Any:
@@ -553,6 +578,8 @@ class CatalogStore:
                     m.Product.description.ilike(pattern, escape="\\"),
                 )
             )
+        for condition in flt.attributes:
+            conditions.append(_attribute_condition(condition))
         # A product matches a price range when any of its prices falls inside it.
         if flt.min_price is not None:
             conditions.append(m.Product.price_max >= flt.min_price)

@@ -156,3 +156,41 @@ def test_a_listing_with_options_and_specifications_costs_one_more_call(
     products = [e["node"] for e in full["data"]["products"]["edges"]]
     assert any(p["specifications"] for p in products)
     assert any(p["options"] for p in products)
+
+
+FACETED = """
+query($attributes: [AttributeFilterInput!]) {
+  products(first: 100, filter: {categorySlug: "phones-tablets", attributes: $attributes}) {
+    totalCount
+    edges { node { slug specifications { attribute { code } number boolean text } } }
+  }
+}"""
+
+
+def _specs(node: dict[str, Any]) -> dict[str, Any]:
+    return {s["attribute"]["code"]: s for s in node["specifications"]}
+
+
+def test_specifications_filter_a_listing_as_facets(uncached_on: LiveGateway) -> None:
+    everything = uncached_on.query(FACETED, {"attributes": None})["data"]["products"]
+    assert everything["totalCount"] > 1
+    nodes = [e["node"] for e in everything["edges"]]
+    with_5g = {n["slug"] for n in nodes if _specs(n).get("has_5g", {}).get("boolean") is True}
+    found = uncached_on.query(FACETED, {"attributes": [{"code": "has_5g", "boolean": True}]})
+    assert {e["node"]["slug"] for e in found["data"]["products"]["edges"]} == with_5g
+
+    screens = sorted(Decimal(_specs(n)["screen_size"]["number"]) for n in nodes)
+    low, high = screens[0], screens[len(screens) // 2]
+    ranged = uncached_on.query(
+        FACETED, {"attributes": [{"code": "screen_size", "min": str(low), "max": str(high)}]}
+    )["data"]["products"]["edges"]
+    assert ranged and all(
+        low <= Decimal(_specs(e["node"])["screen_size"]["number"]) <= high for e in ranged
+    )
+    model = _specs(nodes[0])["model"]["text"]
+    by_text = uncached_on.query(
+        FACETED, {"attributes": [{"code": "model", "values": [model]}, {"code": "has_5g"}]}
+    )["data"]["products"]["edges"]
+    assert [e["node"]["slug"] for e in by_text] == [nodes[0]["slug"]]
+    nothing = uncached_on.query(FACETED, {"attributes": [{"code": "no_such", "values": ["x"]}]})
+    assert nothing["data"]["products"]["totalCount"] == 0
