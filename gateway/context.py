@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,8 +32,10 @@ class GatewayContext:
     query_cost: int = 0  # computed before execution (gateway/limits.py)
     media: MediaStorage | None = None  # where product images are stored (gateway/media)
 
+    @cached_property
     def media_base_url(self) -> str:
-        """Where /media is served: MEDIA_PUBLIC_URL, else this request's own origin."""
+        """Where /media is served: MEDIA_PUBLIC_URL, else this request's own origin (worked
+        out once per request: a listing prints fifty image addresses)."""
         configured = self.settings.media.public_url
         if configured:
             return configured

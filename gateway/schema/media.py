@@ -89,7 +89,7 @@ class ProductMedia:
                     raise BadUserInput(f"transform.{name} must be 1 to {MAX_SIDE}")
             fmt = transform.format.value if transform.format else None
         return url_for(
-            info.context.media_base_url(),
+            info.context.media_base_url,
             self.record.storage_key,
             width=width,
             height=height,
