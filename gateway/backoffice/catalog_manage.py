@@ -6,7 +6,7 @@ are dropped in every gateway process."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -244,8 +244,6 @@ async def create_product(
 
 
 def _with_slug(fields: ProductFields, slug: str) -> ProductFields:
-    from dataclasses import replace
-
     return replace(fields, slug=slug)
 
 
@@ -404,8 +402,6 @@ async def create_category(
     if problems:
         return Outcome(problems)
     if fields.slug is None and fields.name is not None:
-        from dataclasses import replace
-
         fields = replace(fields, slug=slugify(fields.name)[:120])
     write = await sources.catalog.create_category(
         fields, actor=actor, now=now, key=batch_key(idempotency_key, "categoryCreate", fields)
