@@ -48,9 +48,15 @@ Write = Callable[[AsyncConnection], Awaitable[int]]
 
 
 async def run_write(
-    db: Database, write: Write, *, key: BatchKey | None = None, now: datetime
+    db: Database,
+    write: Write,
+    *,
+    key: BatchKey | None = None,
+    now: datetime,
+    taken: CatalogRefusal = CatalogRefusal.SLUG_TAKEN,
 ) -> CatalogWrite:
-    """``write`` in one transaction (returning the id it wrote), once per key."""
+    """``write`` in one transaction (returning the id it wrote), once per key. ``taken``
+    is what a unique value claimed by a concurrent writer means for this write."""
     try:
         async with db.begin() as conn:
             if key is not None:
@@ -70,7 +76,7 @@ async def run_write(
     except IntegrityError:
         # Two writers raced past the checks above (a slug taken in between): the unique
         # constraint decided; say so as the check would have.
-        return CatalogWrite(refusal=CatalogRefusal.SLUG_TAKEN, detail="taken meanwhile")
+        return CatalogWrite(refusal=taken, detail="taken meanwhile by another request")
 
 
 async def _audit(

@@ -27,6 +27,7 @@ from .records import (
     AttributeFields,
     AttributeKind,
     BundleItem,
+    CatalogRefusal,
     CatalogWrite,
     Category,
     CategoryFields,
@@ -705,6 +706,7 @@ class CatalogStore:
             lambda conn: manage.create_sku(conn, product_id, fields, actor=actor, now=now),
             key=key,
             now=now,
+            taken=CatalogRefusal.CODE_TAKEN,
         )
 
     async def update_sku(
@@ -714,6 +716,7 @@ class CatalogStore:
             self.db,
             lambda conn: manage.update_sku(conn, sku_id, fields, actor=actor, now=now),
             now=now,
+            taken=CatalogRefusal.CODE_TAKEN,
         )
 
     async def create_category(
@@ -776,6 +779,7 @@ class CatalogStore:
             lambda conn: manage.create_supplier(conn, name, actor=actor, now=now),
             key=key,
             now=now,
+            taken=CatalogRefusal.NAME_TAKEN,
         )
 
     async def add_media(
