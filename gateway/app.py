@@ -45,7 +45,7 @@ from .compression import add_compression
 from .context import GatewayContext
 from .execution import executor_class
 from .graphiql.page import graphiql_page, graphiql_routes
-from .http_media import GraphQLMedia, refusal, shape_result
+from .http_media import GraphQLMedia, is_multipart, refusal, shape_result
 from .limits import (
     CostLimit,
     NoSuggestions,
@@ -55,6 +55,8 @@ from .limits import (
     validation_rules,
 )
 from .loaders import Loaders
+from .media.serve import MediaEndpoint
+from .media.storage import MediaStorage, build_storage
 from .metrics import Metrics, RequestStats
 from .observability import (
     MaskInternalErrors,
@@ -92,6 +94,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         cache: ReadThrough | None = None,
         rate_limiter: RateLimiter | None = None,
         cashier: Cashier | None = None,
+        media: MediaStorage | None = None,
     ) -> None:
         extensions: list[type[SchemaExtension]] = [OperationMetrics, PartialData]
         if settings.is_production:
@@ -113,7 +116,11 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
+            # productMediaAdd's file, as clients send it (GraphQL multipart request spec);
+            # http_media.py lets it through only with a header no cross-site form can send.
+            multipart_uploads_enabled=True,
         )
+        self.media = media
         self.settings = settings
         self.sources = sources
         self.metrics = metrics
@@ -189,6 +196,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             request_id=getattr(stats, "request_id", ""),
             response=response if isinstance(response, Response) else None,
             cashier=self.cashier,
+            media=self.media,
         )
 
 
@@ -321,7 +329,10 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         invalidation.drop_stock_after_reservations(sources)
     rate_limiter = build_rate_limiter(settings, metrics.registry)
     cashier = Cashier.from_settings(settings)
-    graphql_app = GatewayGraphQL(settings, browsing, metrics, cache, rate_limiter, cashier)
+    media = build_storage(settings.media)
+    graphql_app = GatewayGraphQL(
+        settings, browsing, metrics, cache, rate_limiter, cashier=cashier, media=media
+    )
     verifier = TokenVerifier(settings)
     accounts = CustomerAccounts(sources.orders)
     front = GraphQLFront(
@@ -347,7 +358,10 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
             await response(scope, receive, send)
             return
         anonymous = scope["state"]["viewer"] is ANONYMOUS
-        limited = await _limit_body(scope, receive, send, settings.max_body_bytes)
+        limit = settings.max_body_bytes
+        if is_multipart(scope):  # an upload: the image's own limit, and room for the form
+            limit = max(limit, settings.media.max_upload_bytes + 64 * 1024)
+        limited = await _limit_body(scope, receive, send, limit)
         if limited is None:
             metrics.errors.labels("PAYLOAD_TOO_LARGE").inc()
             return
@@ -413,6 +427,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     app = Starlette(
         routes=[
             Route("/graphql", _AsgiEndpoint(GraphQLMedia(graphql)), methods=["GET", "POST"]),
+            Route("/media/{key:path}", MediaEndpoint(media).serve, methods=["GET", "HEAD"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .auth import Viewer
 from .loaders import Loaders
+from .media.storage import MediaStorage
 from .metrics import Metrics, RequestStats
 from .payments.cashier import Cashier
 from .settings import Settings
@@ -30,3 +32,13 @@ class GatewayContext:
     response: Response | None = None  # headers and status a resolver or extension sets
     query_cost: int = 0  # computed before execution (gateway/limits.py)
     cashier: Cashier | None = None  # the payment providers (gateway/payments)
+    media: MediaStorage | None = None  # where product images are stored (gateway/media)
+
+    @cached_property
+    def media_base_url(self) -> str:
+        """Where /media is served: MEDIA_PUBLIC_URL, else this request's own origin (worked
+        out once per request: a listing prints fifty image addresses)."""
+        configured = self.settings.media.public_url
+        if configured:
+            return configured
+        return str(self.request.base_url).rstrip("/")

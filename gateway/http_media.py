@@ -6,7 +6,11 @@ invalid, variables that do not coerce, refused by a limit) is a 400 with no ``da
 entry. A client that accepts only ``application/json`` (or sends no Accept) keeps the
 classic shape: 200 with ``data: null``. POST bodies must be JSON: the content types a
 browser may send cross-site without a preflight (form posts, ``text/plain``) are refused
-with 415, so no other site can make a buyer's browser run a mutation (CSRF).
+with 415, so no other site can make a buyer's browser run a mutation (CSRF). The one
+exception is a file upload (``multipart/form-data``, the GraphQL multipart request spec)
+that also carries a header no cross-site form can set (``Authorization``, or the
+``GraphQL-Require-Preflight`` / ``Apollo-Require-Preflight`` that upload clients send):
+a browser must ask first, and the shop's CORS policy answers.
 """
 
 from __future__ import annotations
@@ -89,6 +93,19 @@ def _is_json(content_type: str) -> bool:
     )
 
 
+_PREFLIGHTED = (b"authorization", b"graphql-require-preflight", b"apollo-require-preflight")
+
+
+def is_multipart(scope: Scope) -> bool:
+    content_type: str = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+    return content_type.partition(";")[0].strip().lower() == "multipart/form-data"
+
+
+def _is_preflighted_upload(scope: Scope) -> bool:
+    names: set[bytes] = {bytes(name).lower() for name, _ in scope["headers"]}
+    return is_multipart(scope) and any(header in names for header in _PREFLIGHTED)
+
+
 class GraphQLMedia:
     """Pure ASGI around /graphql: negotiates once per request; every response below it
     (executed, cached, refused) leaves in the negotiated media type."""
@@ -114,7 +131,7 @@ class GraphQLMedia:
 
         if scope["method"] == "POST":
             content_type = headers.get(b"content-type", b"").decode("latin-1")
-            if not _is_json(content_type):
+            if not _is_json(content_type) and not _is_preflighted_upload(scope):
                 await _unsupported_media_type(content_type)(scope, receive, negotiated)
                 return
         await self.app(scope, receive, negotiated)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 from .cache.settings import CacheSettings
 from .compression import CompressionSettings
+from .media.settings import MediaSettings
 from .payments.settings import PaymentSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
@@ -78,6 +79,7 @@ class Settings(BaseSettings):
         int, Field(ge=1, le=10_000, validation_alias=_env("REDIS_MAX_CONNECTIONS"))
     ] = 64
     cache: Annotated[CacheSettings, Field(default_factory=CacheSettings)]
+    media: Annotated[MediaSettings, Field(default_factory=MediaSettings)]
     remote: Annotated[RemoteSettings, Field(default_factory=RemoteSettings)]
     rate_limit: Annotated[RateLimitSettings, Field(default_factory=RateLimitSettings)]
     resilience: Annotated[ResilienceSettings, Field(default_factory=ResilienceSettings)]
@@ -326,6 +328,7 @@ def load_settings() -> Settings:
         field = str(first["loc"][0])
         fields = {
             **CacheSettings.model_fields,
+            **MediaSettings.model_fields,
             **RemoteSettings.model_fields,
             **ResilienceSettings.model_fields,
             **RateLimitSettings.model_fields,
@@ -346,6 +349,10 @@ def load_settings() -> Settings:
         raise ConfigurationError(
             "configuration error: GATEWAY_SERVICE_SECRET must be set when a source is remote "
             f"({', '.join(settings.remote.remote_sources)})"
+        )
+    if settings.media.storage == "s3" and not settings.media.s3_bucket:
+        raise ConfigurationError(
+            "configuration error: MEDIA_S3_BUCKET must be set when MEDIA_STORAGE=s3"
         )
     if settings.jwt_algorithm == "HS256":
         if settings.jwt_jwks_url:

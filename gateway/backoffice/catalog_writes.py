@@ -175,6 +175,18 @@ async def publish_product(
     sources: Sources, *, product_id: int | None, published: bool, actor: str, now: datetime
 ) -> Outcome:
     product = None
+    if product_id is not None and published:
+        current = (await sources.catalog.products_by_ids([product_id])).get(product_id)
+        if current is not None and current.archived_at is not None:
+            return Outcome(
+                [
+                    Problem(
+                        UserErrorCode.PRODUCT_ARCHIVED,
+                        "an archived product is withdrawn for good",
+                        ("productId",),
+                    )
+                ]
+            )
     if product_id is not None:
         product = await sources.catalog.set_published(
             product_id=product_id, published=published, actor=actor, now=now

@@ -17,14 +17,21 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from sources.catalog.records import (
+    AttributeDefinition,
+    AttributeKind,
     BundleItem,
     Category,
+    Dimensions,
     FulfillmentMode,
     Presale,
     Product,
     ProductKind,
+    ProductMedia,
+    ProductOption,
     ProductPage,
+    SelectedOption,
     Sku,
+    Specification,
 )
 from sources.inventory.records import StockLevel, WarehouseStock
 from sources.pricing.records import Price, Promotion, PromotionKind, PromotionScope
@@ -67,6 +74,11 @@ def product_raw(p: Product) -> Raw:
         p.id, p.slug, p.name, p.description, p.kind.value, p.fulfillment.value,
         p.is_published, p.category_id, p.brand, p.supplier_id, _dt(p.created_at),
         _presale(p.presale), _dec(p.price_min), _dec(p.price_max), p.currency, p.in_stock,
+        [[o.name, list(o.values)] for o in p.options], list(p.tags), p.seo_title,
+        p.seo_description, p.weight_grams,
+        None if p.dimensions is None else [
+            p.dimensions.length_mm, p.dimensions.width_mm, p.dimensions.height_mm],
+        _dt(p.archived_at),
     ]  # fmt: skip
 
 
@@ -74,16 +86,47 @@ def product_unraw(r: Raw) -> Product:
     return Product(
         r[0], r[1], r[2], r[3], ProductKind(r[4]), FulfillmentMode(r[5]), r[6], r[7], r[8],
         r[9], datetime.fromisoformat(r[10]), _unpresale(r[11]), _undec(r[12]), _undec(r[13]),
-        r[14], r[15],
+        r[14], r[15], tuple(ProductOption(o[0], tuple(o[1])) for o in r[16]), tuple(r[17]),
+        r[18], r[19], r[20], None if r[21] is None else Dimensions(*r[21]), _undt(r[22]),
     )  # fmt: skip
 
 
 def sku_raw(s: Sku) -> Raw:
-    return [s.id, s.product_id, s.code, s.name, s.is_active, s.purchase_limit]
+    return [
+        s.id, s.product_id, s.code, s.name, s.is_active, s.purchase_limit,
+        [[o.name, o.value] for o in s.selected_options], s.image_id,
+    ]  # fmt: skip
 
 
 def sku_unraw(r: Raw) -> Sku:
-    return Sku(r[0], r[1], r[2], r[3], r[4], r[5])
+    return Sku(
+        r[0], r[1], r[2], r[3], r[4], r[5], tuple(SelectedOption(*o) for o in r[6]), r[7]
+    )  # fmt: skip
+
+
+def media_raw(m: ProductMedia) -> Raw:
+    return [m.id, m.product_id, m.position, m.storage_key, m.content_type, m.width, m.height,
+            [list(pair) for pair in m.alt]]  # fmt: skip
+
+
+def media_unraw(r: Raw) -> ProductMedia:
+    return ProductMedia(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple((a, b) for a, b in r[7]))
+
+
+def attribute_raw(a: AttributeDefinition) -> Raw:
+    return [a.id, a.category_id, a.code, a.name, a.kind.value, a.unit, list(a.choices), a.position]
+
+
+def attribute_unraw(r: Raw) -> AttributeDefinition:
+    return AttributeDefinition(r[0], r[1], r[2], r[3], AttributeKind(r[4]), r[5], tuple(r[6]), r[7])
+
+
+def specification_raw(s: Specification) -> Raw:
+    return [attribute_raw(s.attribute), s.text, _dec(s.number), s.boolean]
+
+
+def specification_unraw(r: Raw) -> Specification:
+    return Specification(attribute_unraw(r[0]), r[1], _undec(r[2]), r[3])
 
 
 def category_raw(c: Category) -> Raw:
@@ -177,6 +220,9 @@ SKUS = list_codec(sku_raw, sku_unraw)
 CATEGORY = Codec(category_raw, category_unraw)
 CATEGORIES = list_codec(category_raw, category_unraw)
 BUNDLE_ITEMS = list_codec(bundle_item_raw, bundle_item_unraw)
+SPECIFICATIONS = list_codec(specification_raw, specification_unraw)
+MEDIA = list_codec(media_raw, media_unraw)
+ATTRIBUTES = list_codec(attribute_raw, attribute_unraw)
 PRICE = Codec(price_raw, price_unraw)
 PROMOTIONS = list_codec(promotion_raw, promotion_unraw)
 STOCK = Codec(stock_raw, stock_unraw)

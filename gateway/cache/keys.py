@@ -23,6 +23,9 @@ class Kind(StrEnum):
     CATEGORY = "Category"
     CATEGORY_TREE = "CategoryTree"
     BUNDLE_ITEMS = "BundleItems"
+    SPECIFICATIONS = "Specifications"  # product id -> its attribute values
+    PRODUCT_MEDIA = "ProductMedia"  # product id -> its images
+    CATEGORY_ATTRIBUTES = "CategoryAttributes"  # category id -> the attributes it carries
     PRICE = "Price"  # id: "<currency>:<sku id>"
     PROMOTIONS = "Promotions"  # id: "<product id>:<category path>"
     STOCK = "Stock"
@@ -38,11 +41,23 @@ class Kind(StrEnum):
 LISTING_KINDS = (Kind.PRODUCT_LISTING, Kind.CATEGORY_PAGE, Kind.BUNDLE_ITEMS)
 # What `{"types": ["Product"]}` also drops: values that embed products.
 DEPENDENT_KINDS: dict[Kind, tuple[Kind, ...]] = {
-    Kind.PRODUCT: (Kind.PRODUCT_SLUG, Kind.PRODUCT_SKUS, *LISTING_KINDS),
+    Kind.PRODUCT: (
+        Kind.PRODUCT_SLUG,
+        Kind.PRODUCT_SKUS,
+        Kind.SPECIFICATIONS,
+        Kind.PRODUCT_MEDIA,
+        *LISTING_KINDS,
+    ),
     Kind.SKU: (Kind.PRODUCT_SKUS, Kind.BUNDLE_ITEMS),
     Kind.PRICE: LISTING_KINDS,
     Kind.STOCK: LISTING_KINDS,
-    Kind.CATEGORY: (Kind.CATEGORY_TREE, Kind.CATEGORY_PAGE, Kind.PROMOTIONS),
+    Kind.CATEGORY: (
+        Kind.CATEGORY_TREE,
+        Kind.CATEGORY_PAGE,
+        Kind.PROMOTIONS,
+        Kind.CATEGORY_ATTRIBUTES,
+        Kind.SPECIFICATIONS,
+    ),
 }
 
 

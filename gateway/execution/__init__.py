@@ -13,6 +13,7 @@ from graphql.execution.executor import Executor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from . import catalog_batches as _catalog_batches  # noqa: F401 - registers batch forms
+from . import catalog_detail_batches as _detail_batches  # noqa: F401 - registers batch forms
 from .executor import BREADTH_FIRST, STANDARD, BreadthFirstExecutor
 
 EXECUTORS = (BREADTH_FIRST, STANDARD)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sources.catalog.api import CatalogSource
-from sources.catalog.records import BundleItem, Category, Product, ProductPage, Sku, Supplier
+from sources.catalog.records import (
+    AttributeDefinition,
+    BundleItem,
+    Category,
+    Product,
+    ProductMedia,
+    ProductPage,
+    Sku,
+    Specification,
+    Supplier,
+)
 
 from ..cache import codec
 from ..cache.entities import ReadThrough
@@ -81,6 +91,31 @@ class CatalogLoaders:
             list,
         )
         self.supplier: Loader[int, Supplier | None] = make("supplier", store.suppliers_by_ids)
+        self.specifications: Loader[int, list[Specification]] = make(
+            "specifications",
+            read_through(
+                cache,
+                Kind.SPECIFICATIONS,
+                codec.SPECIFICATIONS,
+                store.specifications_by_product_ids,
+            ),
+            list,
+        )
+        self.media: Loader[int, list[ProductMedia]] = make(
+            "media",
+            read_through(cache, Kind.PRODUCT_MEDIA, codec.MEDIA, store.media_by_product_ids),
+            list,
+        )
+        self.category_attributes: Loader[int, list[AttributeDefinition]] = make(
+            "category_attributes",
+            read_through(
+                cache,
+                Kind.CATEGORY_ATTRIBUTES,
+                codec.ATTRIBUTES,
+                store.attributes_by_category_ids,
+            ),
+            list,
+        )
 
         self.audit = audit_loader("catalog.audit", store.audit_by_product_ids, metrics, batching)
         self.category_products: Loader[CategoryPageKey, ProductPage] = make(

@@ -50,6 +50,7 @@ async def products(
         min_price=flt.min_price,
         max_price=flt.max_price,
         include_unpublished=info.context.viewer.has(Permission.MANAGE_PRODUCTS),
+        attributes=flt.attribute_conditions(),
     )
     try:
         page = await info.context.sources.catalog.list_products(

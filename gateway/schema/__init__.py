@@ -16,12 +16,15 @@ from ..resolvers import backoffice as backoffice_resolvers
 from ..resolvers import bulk as bulk_resolvers
 from ..resolvers import cart as cart_resolvers
 from ..resolvers import catalog as catalog_resolvers
+from ..resolvers import catalog_manage as manage_resolvers
 from ..resolvers import customers as customer_resolvers
 from ..resolvers import deadlines as deadlines_resolvers
 from ..resolvers import imports as imports_resolvers
+from ..resolvers import media_manage as media_resolvers
 from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
 from ..resolvers import payments as payments_resolvers
+from ..resolvers import promotions_manage as promotion_resolvers
 from ..resolvers import shipments as shipments_resolvers
 from ..resolvers import shop as shop_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
@@ -30,6 +33,7 @@ from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
+from .catalog_manage import AttributePayload, CategoryPayload, SupplierPayload
 from .customers import (
     CustomerAddressDeletePayload,
     CustomerAddressPayload,
@@ -38,11 +42,13 @@ from .customers import (
 )
 from .deadlines import ShipmentDueConnection
 from .imports import ImportJob
+from .media_manage import ProductMediaPayload
 from .node import Node
 from .orders import CheckoutCompletePayload, Customer, Order, OrderConnection, OrderPayload
 from .payments import OrderPaymentPayload
 from .permissions import requires_permission, staff_list, staff_only
 from .pricing import Promotion
+from .promotions_manage import CouponCodesPayload, PromotionPayload, WarehousePayload
 from .scalars import SCALAR_OVERRIDES
 from .settlement import Settlement
 from .shipments import ServiceAppointmentPayload, ShipmentPayload
@@ -228,6 +234,112 @@ class Mutation:
         extensions=requires_permission(Permission.MANAGE_PRODUCTS),
         description="Publish or unpublish up to 1,000 products: the known ones, or with "
         "atomic: true all or none. A retry with the same idempotencyKey is applied once.",
+    )
+    product_create: ProductPayload = strawberry.field(
+        resolver=manage_resolvers.product_create,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="A new product, unpublished unless `published: true` (it sells once it "
+        "has an active, priced SKU with stock). A retry with the same idempotencyKey "
+        "returns the same product.",
+    )
+    product_update: ProductPayload = strawberry.field(
+        resolver=manage_resolvers.product_update,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Change the fields given (null clears a nullable one); options must "
+        "still offer every SKU's picks. Archived products take no changes.",
+    )
+    product_archive: ProductPayload = strawberry.field(
+        resolver=manage_resolvers.product_archive,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Withdraw a product for good: unpublished and archived, never deleted "
+        "(orders, refunds and the audit log keep naming it). Archiving twice is once.",
+    )
+    sku_create: SkuPayload = strawberry.field(
+        resolver=manage_resolvers.sku_create,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="A new SKU of a product, with its first price and one value of each of "
+        "the product's options. A retry with the same idempotencyKey returns the same SKU.",
+    )
+    sku_update: SkuPayload = strawberry.field(
+        resolver=manage_resolvers.sku_update,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Change the fields given (its price: priceSet).",
+    )
+    category_create: CategoryPayload = strawberry.field(
+        resolver=manage_resolvers.category_create,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="A new category, at the top or under parentId. A retry with the same "
+        "idempotencyKey returns the same category.",
+    )
+    category_update: CategoryPayload = strawberry.field(
+        resolver=manage_resolvers.category_update,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Rename, re-slug or reorder a category (moving it: categoryMove).",
+    )
+    category_move: CategoryPayload = strawberry.field(
+        resolver=manage_resolvers.category_move,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Move a category and everything under it below parentId (null: to the "
+        "top); never under itself or one of its subcategories (CATEGORY_CYCLE).",
+    )
+    attribute_define: AttributePayload = strawberry.field(
+        resolver=manage_resolvers.attribute_define,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Create a category's attribute, or change it (same category and code); "
+        "a change that would strand products' values is refused.",
+    )
+    supplier_create: SupplierPayload = strawberry.field(
+        resolver=manage_resolvers.supplier_create,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="A new drop-ship supplier (names are unique).",
+    )
+    product_media_add: ProductMediaPayload = strawberry.field(
+        resolver=media_resolvers.product_media_add,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Add an image, as a file (GraphQL multipart request) or by url: checked "
+        "by its content (JPEG, PNG or WebP, within the size and pixel limits), stored, "
+        "placed last; skuIds makes it their picture. A retry with the same "
+        "idempotencyKey adds it once.",
+    )
+    product_media_reorder: ProductMediaPayload = strawberry.field(
+        resolver=media_resolvers.product_media_reorder,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Put the product's images in this order (name every one, once).",
+    )
+    product_media_remove: ProductMediaPayload = strawberry.field(
+        resolver=media_resolvers.product_media_remove,
+        extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description="Remove an image and every resized copy of it; SKUs it pictured have "
+        "none afterwards.",
+    )
+    promotion_create: PromotionPayload = strawberry.field(
+        resolver=promotion_resolvers.promotion_create,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="A new promotion, judged by the engine's rules before it is saved. A "
+        "retry with the same idempotencyKey returns the same promotion.",
+    )
+    promotion_update: PromotionPayload = strawberry.field(
+        resolver=promotion_resolvers.promotion_update,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="Change the terms given, judged as a whole; its generated codes follow.",
+    )
+    promotion_end: PromotionPayload = strawberry.field(
+        resolver=promotion_resolvers.promotion_end,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="Close the promotion's window now (and its generated codes'); orders "
+        "already placed keep their discounts.",
+    )
+    coupon_codes_generate: CouponCodesPayload = strawberry.field(
+        resolver=promotion_resolvers.coupon_codes_generate,
+        extensions=requires_permission(Permission.MANAGE_PRICES),
+        description="Up to 10,000 unique, unguessable codes for a coupon promotion, each "
+        "usable usageLimit times (and within the promotion's per-customer limit). A retry "
+        "with the same idempotencyKey returns the same codes.",
+    )
+    warehouse_create: WarehousePayload = strawberry.field(
+        resolver=promotion_resolvers.warehouse_create,
+        extensions=requires_permission(Permission.MANAGE_STOCK),
+        description="A new, empty warehouse (stock arrives through stockAdjust).",
     )
     order_mark_paid: OrderPayload = strawberry.field(
         resolver=shipments_resolvers.order_mark_paid,

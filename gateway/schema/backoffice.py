@@ -13,12 +13,18 @@ from .errors import UserError
 class SkuPayload:
     sku: Sku | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+    replayed: bool = strawberry.field(
+        default=False, description="True when an earlier request with this key created it."
+    )
 
 
 @strawberry.type
 class ProductPayload:
     product: Product | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+    replayed: bool = strawberry.field(
+        default=False, description="True when an earlier request with this key created it."
+    )
 
 
 @strawberry.type

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import strawberry
 
+from sources.catalog.records import AttributeCondition as AttributeConditionRecord
 from sources.catalog.records import Category as CategoryRecord
 from sources.catalog.records import FulfillmentMode as FulfillmentRecord
 from sources.catalog.records import Product as ProductRecord
@@ -22,8 +23,20 @@ from ..auth import Permission
 from ..resilience.degrade import as_of, stale_if
 from ..resilience.listing import priced_edges
 from .audit import AuditEntry
+from .catalog_details import (
+    SEO_DESCRIPTION_FALLBACK,
+    AttributeDefinition,
+    Dimensions,
+    ProductOption,
+    SelectedOption,
+    SelectedOptionInput,
+    Seo,
+    Specification,
+    sku_matching,
+)
 from .common import BadUserInput, Info, Money, PageInfo, page_size
 from .inventory import StockLevel
+from .media import ProductMedia
 from .node import Node, encode_id
 from .permissions import staff_only
 from .pricing import Price, PriceRange, Promotion
@@ -77,6 +90,14 @@ class Category(Node):
         return Category.from_record(parent) if parent else None
 
     @strawberry.field(
+        description="The specifications this category's products carry: its own attributes "
+        "and its parent categories', the nearest category's first."
+    )
+    async def attributes(self, info: Info) -> list[AttributeDefinition]:
+        found = await info.context.loaders.catalog.category_attributes.load(self.record.id)
+        return [AttributeDefinition.from_record(a) for a in found]
+
+    @strawberry.field(
         description="Published products in this category and its subcategories, newest first."
     )
     async def products(
@@ -108,6 +129,21 @@ class Product(Node):
     presale: Presale | None = strawberry.field(
         description="Null unless sold on presale (deposit now, balance later)."
     )
+    options: list[ProductOption] = strawberry.field(
+        description="How the product's SKUs differ (e.g. Colour: Black, White), each "
+        "option's values in display order; empty for a product with one SKU."
+    )
+    tags: list[str] = strawberry.field(description="Merchandising tags, in the order set.")
+    weight_grams: int | None = strawberry.field(
+        description="Shipping weight in grams; null when not recorded."
+    )
+    dimensions: Dimensions | None = strawberry.field(
+        description="Shipping size; null when not recorded."
+    )
+    archived: bool = strawberry.field(
+        description="Archived products are withdrawn for good (never deleted: orders name "
+        "them); they are unpublished."
+    )
     record: strawberry.Private[ProductRecord]
 
     @classmethod
@@ -131,8 +167,52 @@ class Product(Node):
             published=record.is_published,
             brand=record.brand,
             presale=presale,
+            options=[ProductOption.from_record(o) for o in record.options],
+            tags=list(record.tags),
+            weight_grams=record.weight_grams,
+            dimensions=Dimensions.from_record(record.dimensions) if record.dimensions else None,
+            archived=record.archived_at is not None,
             record=record,
         )
+
+    @strawberry.field(description="Search-engine title and description, with fallbacks.")
+    def seo(self) -> Seo:
+        record = self.record
+        description = record.seo_description
+        if not description:
+            description = record.description[:SEO_DESCRIPTION_FALLBACK]
+        return Seo(title=record.seo_title or record.name, description=description)
+
+    @strawberry.field(
+        description="The SKU whose options are exactly these picks (one per option), so "
+        "a product page resolves a buyer's choice in the same request; null when none is."
+    )
+    async def sku_by_selected_options(
+        self, info: Info, selected_options: list[SelectedOptionInput]
+    ) -> Sku | None:
+        if len(selected_options) > 20:
+            raise BadUserInput("selectedOptions: at most 20 options")
+        skus = await info.context.loaders.catalog.skus_by_product.load(self.record.id)
+        found = sku_matching(skus, selected_options)
+        return Sku.from_record(found, self.record) if found else None
+
+    @strawberry.field(
+        description="The product's images in order (the first is its main picture); a "
+        "listing asking for them costs one catalog call for all its products."
+    )
+    async def media(self, info: Info, first: int = 20) -> list[ProductMedia]:
+        if not 0 <= first <= 100:
+            raise BadUserInput("first must be 0 to 100")
+        found = await info.context.loaders.catalog.media.load(self.record.id)
+        return [ProductMedia.from_record(m) for m in found[:first]]
+
+    @strawberry.field(
+        description="The product's specifications (typed attribute values), in the order "
+        "of their definitions."
+    )
+    async def specifications(self, info: Info) -> list[Specification]:
+        found = await info.context.loaders.catalog.specifications.load(self.record.id)
+        return [Specification.from_record(s) for s in found]
 
     @strawberry.field
     async def category(self, info: Info) -> Category | None:
@@ -216,6 +296,9 @@ class Sku(Node):
     name: str
     active: bool
     purchase_limit: int | None = strawberry.field(description="Per customer; null when unlimited.")
+    selected_options: list[SelectedOption] = strawberry.field(
+        description="This SKU's value of each of its product's options."
+    )
     record: strawberry.Private[SkuRecord]
     product_record: strawberry.Private[ProductRecord | None]
 
@@ -227,9 +310,21 @@ class Sku(Node):
             name=record.name,
             active=record.is_active,
             purchase_limit=record.purchase_limit,
+            selected_options=[SelectedOption.from_record(o) for o in record.selected_options],
             record=record,
             product_record=product,
         )
+
+    @strawberry.field(
+        description="The SKU's own picture (e.g. the photo of its colour); null when it "
+        "has none (show the product's first image)."
+    )
+    async def image(self, info: Info) -> ProductMedia | None:
+        if self.record.image_id is None:
+            return None
+        media = await info.context.loaders.catalog.media.load(self.record.product_id)
+        found = next((m for m in media if m.id == self.record.image_id), None)
+        return ProductMedia.from_record(found) if found else None
 
     @strawberry.field
     async def product(self, info: Info) -> Product:
@@ -306,6 +401,22 @@ class ProductConnection:
         )
 
 
+@strawberry.input(
+    description="A facet on a specification: products whose value of the attribute with "
+    "this code is one of values (TEXT, CHOICE), within min..max (NUMBER), or equal to "
+    "boolean (BOOLEAN)."
+)
+class AttributeFilterInput:
+    code: str = strawberry.field(description="The attribute's code, e.g. screen_size.")
+    values: list[str] | None = strawberry.field(default=None, description="Any of these.")
+    min: Decimal | None = strawberry.field(default=None, description="At least this.")
+    max: Decimal | None = strawberry.field(default=None, description="At most this.")
+    boolean: bool | None = strawberry.field(default=None, description="Exactly this.")
+
+
+MAX_ATTRIBUTE_FILTERS = 10
+
+
 @strawberry.input
 class ProductFilter:
     category_slug: str | None = None
@@ -314,6 +425,18 @@ class ProductFilter:
     search: str | None = None
     min_price: Decimal | None = None
     max_price: Decimal | None = None
+    attributes: list[AttributeFilterInput] | None = strawberry.field(
+        default=None,
+        description="Specification facets; each must hold (at most 10).",
+    )
+
+    def attribute_conditions(self) -> tuple[AttributeConditionRecord, ...]:
+        return tuple(
+            AttributeConditionRecord(
+                code=a.code, values=tuple(a.values or ()), min=a.min, max=a.max, boolean=a.boolean
+            )
+            for a in self.attributes or ()
+        )
 
     def validate(self) -> None:
         for name, value in (("minPrice", self.min_price), ("maxPrice", self.max_price)):
@@ -329,3 +452,16 @@ class ProductFilter:
             raise BadUserInput("filter.search must be at most 200 characters of text")
         if self.category_slug is not None and "\x00" in self.category_slug:
             raise BadUserInput("filter.categorySlug is not a slug")
+        facets = self.attributes or []
+        if len(facets) > MAX_ATTRIBUTE_FILTERS:
+            raise BadUserInput(f"filter.attributes: at most {MAX_ATTRIBUTE_FILTERS}")
+        for facet in facets:
+            if not 0 < len(facet.code) <= 64 or "\x00" in facet.code:
+                raise BadUserInput("filter.attributes.code is an attribute's code")
+            if len(facet.values or ()) > 50 or any(
+                len(v) > 500 or "\x00" in v for v in facet.values or ()
+            ):
+                raise BadUserInput("filter.attributes.values: at most 50 texts")
+            for bound in (facet.min, facet.max):
+                if bound is not None and (not bound.is_finite() or abs(bound) >= Decimal("1e14")):
+                    raise BadUserInput("filter.attributes.min and max are numbers")

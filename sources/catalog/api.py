@@ -16,16 +16,26 @@ from sources.common.batches import BatchKey
 from sources.common.wire import read
 
 from .records import (
+    AttributeDefinition,
+    AttributeFields,
     BundleItem,
+    CatalogWrite,
     Category,
+    CategoryFields,
     ListingUpdate,
+    MediaFields,
+    MediaWrite,
     Product,
+    ProductFields,
     ProductFilter,
+    ProductMedia,
     ProductPage,
     ProductSort,
     PublishBatch,
     PublishChange,
     Sku,
+    SkuFields,
+    Specification,
     Supplier,
 )
 
@@ -60,6 +70,24 @@ class CatalogSource(Protocol):
     @read
     async def all_categories(self) -> list[Category]:
         """Every category in tree order: each parent, then its children by position."""
+
+    @read
+    async def attributes_by_category_ids(
+        self, category_ids: Sequence[int]
+    ) -> dict[int, list[AttributeDefinition]]:
+        """The attributes that apply to each category: its own and its ancestors'."""
+
+    @read
+    async def specifications_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[Specification]]:
+        """Each product's attribute values (one query for all of them)."""
+
+    @read
+    async def media_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[ProductMedia]]:
+        """Each product's images in order (one query for a whole listing)."""
 
     @read
     async def bundle_items_by_product_ids(
@@ -124,3 +152,92 @@ class CatalogSource(Protocol):
 
     async def update_listings(self, updates: Sequence[ListingUpdate]) -> None:
         """Refresh many listing projections at once (see update_listing)."""
+
+    async def create_product(
+        self,
+        fields: ProductFields,
+        *,
+        currency: str,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        """A new product (unpublished unless asked); once per idempotency key. Audited."""
+
+    async def update_product(
+        self, product_id: int, fields: ProductFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        """Change the fields given; refused for an archived product. Audited."""
+
+    async def archive_product(self, product_id: int, *, actor: str, now: datetime) -> CatalogWrite:
+        """Unpublished for good; never deleted (orders, carts and after-sales name it)."""
+
+    async def create_sku(
+        self,
+        product_id: int,
+        fields: SkuFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        """A new SKU whose picks are one value of each of its product's options."""
+
+    async def update_sku(
+        self, sku_id: int, fields: SkuFields, *, actor: str, now: datetime
+    ) -> CatalogWrite: ...
+
+    async def create_category(
+        self,
+        fields: CategoryFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite: ...
+
+    async def update_category(
+        self, category_id: int, fields: CategoryFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        """Name, slug and position (moving is move_category)."""
+
+    async def move_category(
+        self,
+        category_id: int,
+        parent_id: int | None,
+        position: int | None,
+        *,
+        actor: str,
+        now: datetime,
+    ) -> CatalogWrite:
+        """Under another parent with its subtree; never under itself or a descendant."""
+
+    async def define_attribute(
+        self, fields: AttributeFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        """Create or change a category's attribute (by its code)."""
+
+    async def create_supplier(
+        self, name: str, *, actor: str, now: datetime, key: BatchKey | None = None
+    ) -> CatalogWrite: ...
+
+    async def add_media(
+        self,
+        product_id: int,
+        fields: MediaFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> MediaWrite:
+        """Attach a stored image (last in order); once per idempotency key. Audited."""
+
+    async def reorder_media(
+        self, product_id: int, media_ids: Sequence[int], *, actor: str, now: datetime
+    ) -> MediaWrite:
+        """Put the product's images in this order (every one named once). Audited."""
+
+    async def remove_media(
+        self, product_id: int, media_id: int, *, actor: str, now: datetime
+    ) -> MediaWrite:
+        """Detach an image; ``storage_key`` says which bytes storage may drop. Audited."""

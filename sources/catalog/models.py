@@ -6,8 +6,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sources.common.models import NAMING_CONVENTION, AuditColumns, IdempotencyColumns
@@ -64,6 +76,18 @@ class Product(Base):
     price_min: Mapped[Decimal | None] = mapped_column(MoneyColumn())
     price_max: Mapped[Decimal | None] = mapped_column(MoneyColumn())
     in_stock: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Options (name and ordered values) belong to the product and are read with it, so a
+    # listing showing them costs nothing more: [{"name": "Colour", "values": [...]}].
+    options: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    seo_title: Mapped[str | None] = mapped_column(String(200))
+    seo_description: Mapped[str | None] = mapped_column(String(500))
+    weight_grams: Mapped[int | None] = mapped_column(Integer)
+    length_mm: Mapped[int | None] = mapped_column(Integer)
+    width_mm: Mapped[int | None] = mapped_column(Integer)
+    height_mm: Mapped[int | None] = mapped_column(Integer)
+    # Archived products stay (orders, carts and after-sales name their SKUs); unpublished.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_products_listing_newest", "is_published", "created_at", "id"),
@@ -82,6 +106,26 @@ class Sku(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     purchase_limit: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The value this SKU takes for each of its product's options: [["Colour", "Black"]].
+    options: Mapped[list[list[str]]] = mapped_column(JSON, default=list, server_default="[]")
+    # Its picture: one of its product's media (the photo of its colour).
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("product_media.id"))
+
+
+class ProductMedia(Base):
+    """One image of a product. The bytes live in media storage under ``storage_key``;
+    resized copies are made from them on first request (gateway/media)."""
+
+    __tablename__ = "product_media"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    storage_key: Mapped[str] = mapped_column(String(300), unique=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # Alt text in each shop language: {"en": "...", "zh-CN": "..."}.
+    alt: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class BundleItem(Base):
@@ -97,6 +141,36 @@ class ServiceArea(Base):
     __tablename__ = "service_areas"
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
     region_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class Attribute(Base):
+    """A specification a category's products carry (and its subcategories' products):
+    typed, so a storefront can show "6.1 in" and a facet can range over numbers."""
+
+    __tablename__ = "attributes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # TEXT | NUMBER | BOOLEAN | CHOICE
+    unit: Mapped[str | None] = mapped_column(String(32))
+    choices: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (UniqueConstraint("category_id", "code"),)
+
+
+class ProductAttributeValue(Base):
+    """One product's value of one attribute, in the column its kind uses."""
+
+    __tablename__ = "product_attribute_values"
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    attribute_id: Mapped[int] = mapped_column(
+        ForeignKey("attributes.id"), primary_key=True, index=True
+    )
+    text_value: Mapped[str | None] = mapped_column(String(500))
+    number_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    bool_value: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class AuditEntry(AuditColumns, Base):

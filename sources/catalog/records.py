@@ -28,6 +28,36 @@ class ProductSort(StrEnum):
     NAME = "NAME"
 
 
+class AttributeKind(StrEnum):
+    TEXT = "TEXT"
+    NUMBER = "NUMBER"  # a decimal, with the attribute's unit
+    BOOLEAN = "BOOLEAN"
+    CHOICE = "CHOICE"  # one of the attribute's choices
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOption:
+    """One way a product's SKUs differ ("Colour": Black, White), values in display order."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedOption:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dimensions:
+    """A parcel's size for shipping, in millimetres."""
+
+    length_mm: int
+    width_mm: int
+    height_mm: int
+
+
 @dataclass(frozen=True, slots=True)
 class Category:
     id: int
@@ -64,6 +94,14 @@ class Product:
     price_max: Decimal | None
     currency: str
     in_stock: bool
+    # Defaulted so records built before they existed (tests, old callers) still construct.
+    options: tuple[ProductOption, ...] = ()
+    tags: tuple[str, ...] = ()
+    seo_title: str | None = None
+    seo_description: str | None = None
+    weight_grams: int | None = None
+    dimensions: Dimensions | None = None
+    archived_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +112,72 @@ class Sku:
     name: str
     is_active: bool
     purchase_limit: int | None
+    selected_options: tuple[SelectedOption, ...] = ()
+    image_id: int | None = None  # one of its product's media
+
+
+@dataclass(frozen=True, slots=True)
+class ProductMedia:
+    """One image of a product: where its bytes are stored, what they are, alt text by
+    language ("en", "zh-CN")."""
+
+    id: int
+    product_id: int
+    position: int
+    storage_key: str
+    content_type: str
+    width: int
+    height: int
+    alt: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFields:
+    """A stored image being attached to a product (the gateway has checked its bytes)."""
+
+    storage_key: str
+    content_type: str
+    width: int
+    height: int
+    alt: tuple[tuple[str, str], ...] = ()
+    sku_ids: tuple[int, ...] = ()  # SKUs this becomes the image of
+
+
+@dataclass(frozen=True, slots=True)
+class MediaWrite:
+    """The media written; for a removal, ``storage_key`` is what storage may now drop."""
+
+    id: int | None = None
+    refusal: CatalogRefusal | None = None
+    detail: str = ""
+    replayed: bool = False
+    storage_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDefinition:
+    """A typed specification defined on a category; it applies to the products of that
+    category and of every category under it."""
+
+    id: int
+    category_id: int
+    code: str
+    name: str
+    kind: AttributeKind
+    unit: str | None
+    choices: tuple[str, ...]
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Specification:
+    """A product's value of one attribute; exactly the field of its kind is set (TEXT and
+    CHOICE: ``text``)."""
+
+    attribute: AttributeDefinition
+    text: str | None = None
+    number: Decimal | None = None
+    boolean: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +198,18 @@ class Supplier:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributeCondition:
+    """A facet: products whose value of the attribute with this code is one of ``values``
+    (TEXT, CHOICE), within [``min``, ``max``] (NUMBER), or equal to ``boolean``."""
+
+    code: str
+    values: tuple[str, ...] = ()
+    min: Decimal | None = None
+    max: Decimal | None = None
+    boolean: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProductFilter:
     """Listing filter; every field is optional and they combine with AND."""
 
@@ -105,6 +221,7 @@ class ProductFilter:
     min_price: Decimal | None = None
     max_price: Decimal | None = None
     include_unpublished: bool = False
+    attributes: tuple[AttributeCondition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +257,96 @@ class ListingUpdate:
     product_id: int
     price_range: tuple[Decimal, Decimal] | None = None
     in_stock: bool | None = None
+
+
+class CatalogRefusal(StrEnum):
+    """Why the catalog refused a back-office write (nothing was written)."""
+
+    NOT_FOUND = "NOT_FOUND"  # the product, SKU, category or attribute named does not exist
+    SLUG_TAKEN = "SLUG_TAKEN"
+    CODE_TAKEN = "CODE_TAKEN"
+    NAME_TAKEN = "NAME_TAKEN"
+    CATEGORY_NOT_FOUND = "CATEGORY_NOT_FOUND"
+    SUPPLIER_NOT_FOUND = "SUPPLIER_NOT_FOUND"
+    CATEGORY_CYCLE = "CATEGORY_CYCLE"  # a category moved under itself or its descendant
+    OPTIONS_INVALID = "OPTIONS_INVALID"  # a SKU's picks do not match its product's options
+    OPTIONS_TAKEN = "OPTIONS_TAKEN"  # another SKU of the product has the same picks
+    OPTIONS_IN_USE = "OPTIONS_IN_USE"  # new options would leave a SKU's picks invalid
+    ATTRIBUTE_INVALID = "ATTRIBUTE_INVALID"  # not of the product's category, or mistyped
+    ARCHIVED = "ARCHIVED"  # an archived product takes no changes
+    KEY_REUSED = "KEY_REUSED"
+
+
+@dataclass(frozen=True, slots=True)
+class SpecificationValue:
+    """A value for one attribute, in the field of its kind (TEXT and CHOICE: ``text``)."""
+
+    attribute_id: int
+    text: str | None = None
+    number: Decimal | None = None
+    boolean: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFields:
+    """A product's writable fields. On create the gateway has checked the required ones;
+    on update None leaves a field as it is, and ``clear`` names nullable fields to empty."""
+
+    name: str | None = None
+    slug: str | None = None
+    description: str | None = None
+    kind: ProductKind | None = None
+    fulfillment: FulfillmentMode | None = None
+    category_id: int | None = None
+    brand: str | None = None
+    supplier_id: int | None = None
+    options: tuple[ProductOption, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    seo_title: str | None = None
+    seo_description: str | None = None
+    weight_grams: int | None = None
+    dimensions: Dimensions | None = None
+    specifications: tuple[SpecificationValue, ...] | None = None  # replaces all when set
+    is_published: bool | None = None
+    clear: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SkuFields:
+    name: str | None = None
+    code: str | None = None
+    is_active: bool | None = None
+    purchase_limit: int | None = None
+    selected_options: tuple[SelectedOption, ...] | None = None
+    clear: tuple[str, ...] = ()  # "purchase_limit"
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryFields:
+    name: str | None = None
+    slug: str | None = None
+    parent_id: int | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeFields:
+    category_id: int
+    code: str
+    name: str
+    kind: AttributeKind
+    unit: str | None = None
+    choices: tuple[str, ...] = ()
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogWrite:
+    """What a back-office write did: the id written (created or changed), or why nothing
+    was (``detail`` says what to fix); ``replayed`` when an earlier request with the same
+    idempotency key did it."""
+
+    id: int | None = None
+    refusal: CatalogRefusal | None = None
+    detail: str = ""
+    replayed: bool = False

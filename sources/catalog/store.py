@@ -18,22 +18,39 @@ from sources.common.batches import BatchKey
 from sources.common.db import Database
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
-from . import bulk
+from . import bulk, manage
+from . import media as media_writes
 from . import models as m
 from .records import (
+    AttributeCondition,
+    AttributeDefinition,
+    AttributeFields,
+    AttributeKind,
     BundleItem,
+    CatalogRefusal,
+    CatalogWrite,
     Category,
+    CategoryFields,
+    Dimensions,
     FulfillmentMode,
     ListingUpdate,
+    MediaFields,
+    MediaWrite,
     Presale,
     Product,
+    ProductFields,
     ProductFilter,
     ProductKind,
+    ProductMedia,
+    ProductOption,
     ProductPage,
     ProductSort,
     PublishBatch,
     PublishChange,
+    SelectedOption,
     Sku,
+    SkuFields,
+    Specification,
     Supplier,
 )
 
@@ -57,6 +74,15 @@ _PRODUCT_COLUMNS = (
     m.Product.price_max,
     m.Product.currency,
     m.Product.in_stock,
+    m.Product.options,
+    m.Product.tags,
+    m.Product.seo_title,
+    m.Product.seo_description,
+    m.Product.weight_grams,
+    m.Product.length_mm,
+    m.Product.width_mm,
+    m.Product.height_mm,
+    m.Product.archived_at,
 )
 
 
@@ -87,6 +113,17 @@ def _product(row: Row[Any]) -> Product:
         price_max=row.price_max,
         currency=row.currency,
         in_stock=row.in_stock,
+        options=tuple(ProductOption(o["name"], tuple(o["values"])) for o in row.options or ()),
+        tags=tuple(row.tags or ()),
+        seo_title=row.seo_title,
+        seo_description=row.seo_description,
+        weight_grams=row.weight_grams,
+        dimensions=(
+            Dimensions(row.length_mm, row.width_mm, row.height_mm)
+            if row.length_mm is not None
+            else None
+        ),
+        archived_at=row.archived_at,
     )
 
 
@@ -108,6 +145,52 @@ def _sku(row: Row[Any]) -> Sku:
         name=row.name,
         is_active=row.is_active,
         purchase_limit=row.purchase_limit,
+        selected_options=tuple(SelectedOption(name, value) for name, value in row.options or ()),
+        image_id=row.image_id,
+    )
+
+
+def _attribute(row: Row[Any]) -> AttributeDefinition:
+    return AttributeDefinition(
+        id=row.id,
+        category_id=row.category_id,
+        code=row.code,
+        name=row.name,
+        kind=AttributeKind(row.kind),
+        unit=row.unit,
+        choices=tuple(row.choices or ()),
+        position=row.position,
+    )
+
+
+def _number(value: Decimal | None) -> Decimal | None:
+    """A stored number as it was written: "6.1", not the column's "6.1000"."""
+    if value is None:
+        return None
+    return value.normalize() if value != value.to_integral_value() else value.quantize(Decimal(1))
+
+
+def _attribute_condition(condition: AttributeCondition) -> ColumnElement[bool]:
+    """The product has a value of an attribute with this code that meets the condition
+    (the code, not the id: a facet spans the categories that define the same code)."""
+    value = m.ProductAttributeValue
+    checks: list[ColumnElement[bool]] = [
+        value.product_id == m.Product.id,
+        m.Attribute.code == condition.code,
+    ]
+    if condition.values:
+        checks.append(value.text_value.in_(condition.values))
+    if condition.min is not None:
+        checks.append(value.number_value >= condition.min)
+    if condition.max is not None:
+        checks.append(value.number_value <= condition.max)
+    if condition.boolean is not None:
+        checks.append(value.bool_value.is_(condition.boolean))
+    return (
+        select(value.product_id)
+        .join(m.Attribute, m.Attribute.id == value.attribute_id)
+        .where(*checks)
+        .exists()
     )
 
 
@@ -229,6 +312,69 @@ class CatalogStore:
         categories = [_category(row) for row in rows]
         categories.sort(key=lambda c: [order[i] for i in c.path])
         return categories
+
+    async def attributes_by_category_ids(
+        self, category_ids: Sequence[int]
+    ) -> dict[int, list[AttributeDefinition]]:
+        """The attributes that apply to each category: its own and its ancestors', the
+        nearest category's first, each category's by position."""
+        wanted = m.Category.__table__.alias("wanted")
+        owner = m.Category.__table__.alias("owner")
+        result: dict[int, list[AttributeDefinition]] = defaultdict(list)
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(wanted.c.id.label("wanted_id"), *m.Attribute.__table__.c)
+                .select_from(wanted)
+                .join(owner, wanted.c.path.like(owner.c.path.concat("%")))
+                .join(m.Attribute, m.Attribute.category_id == owner.c.id)
+                .where(wanted.c.id.in_(set(category_ids)))
+                .order_by(wanted.c.id, func.length(owner.c.path).desc(), m.Attribute.position)
+            )
+            for row in rows:
+                result[row.wanted_id].append(_attribute(row))
+        return {cid: result.get(cid, []) for cid in category_ids}
+
+    async def specifications_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[Specification]]:
+        """Each product's attribute values, in the order its category lists them."""
+        result: dict[int, list[Specification]] = defaultdict(list)
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    m.ProductAttributeValue.product_id.label("owner_id"),
+                    m.ProductAttributeValue.text_value,
+                    m.ProductAttributeValue.number_value,
+                    m.ProductAttributeValue.bool_value,
+                    *m.Attribute.__table__.c,
+                )
+                .join(m.Attribute, m.Attribute.id == m.ProductAttributeValue.attribute_id)
+                .join(m.Category, m.Category.id == m.Attribute.category_id)
+                .where(m.ProductAttributeValue.product_id.in_(set(product_ids)))
+                .order_by(  # as the category lists its attributes: the nearest first
+                    m.ProductAttributeValue.product_id,
+                    func.length(m.Category.path).desc(),
+                    m.Attribute.position,
+                    m.Attribute.id,
+                )
+            )
+            for row in rows:
+                result[row.owner_id].append(
+                    Specification(
+                        _attribute(row),
+                        text=row.text_value,
+                        number=_number(row.number_value),
+                        boolean=row.bool_value,
+                    )
+                )
+        return {pid: result.get(pid, []) for pid in product_ids}
+
+    async def media_by_product_ids(
+        self, product_ids: Sequence[int]
+    ) -> dict[int, list[ProductMedia]]:
+        """Each product's images in order (one query for a whole listing)."""
+        async with self.db.connect() as conn:
+            return await media_writes.media_by_product_ids(conn, product_ids)
 
     async def bundle_items_by_product_ids(
         self, product_ids: Sequence[int]
@@ -433,6 +579,8 @@ class CatalogStore:
                     m.Product.description.ilike(pattern, escape="\\"),
                 )
             )
+        for condition in flt.attributes:
+            conditions.append(_attribute_condition(condition))
         # A product matches a price range when any of its prices falls inside it.
         if flt.min_price is not None:
             conditions.append(m.Product.price_max >= flt.min_price)
@@ -504,3 +652,180 @@ class CatalogStore:
                 total_count=totals.get(cid, 0),
             )
         return pages
+
+    # -----------------------------------------------------------------------------------
+    # Back-office writes (sources/catalog/manage.py): one transaction each, audited.
+
+    async def create_product(
+        self,
+        fields: ProductFields,
+        *,
+        currency: str,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        """A new product (unpublished unless asked); once per idempotency key."""
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.create_product(
+                conn, fields, currency=currency, actor=actor, now=now
+            ),
+            key=key,
+            now=now,
+        )
+
+    async def update_product(
+        self, product_id: int, fields: ProductFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.update_product(conn, product_id, fields, actor=actor, now=now),
+            now=now,
+        )
+
+    async def archive_product(self, product_id: int, *, actor: str, now: datetime) -> CatalogWrite:
+        """Unpublished for good; never deleted (orders, carts and after-sales name it)."""
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.archive_product(conn, product_id, actor=actor, now=now),
+            now=now,
+        )
+
+    async def create_sku(
+        self,
+        product_id: int,
+        fields: SkuFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.create_sku(conn, product_id, fields, actor=actor, now=now),
+            key=key,
+            now=now,
+            taken=CatalogRefusal.CODE_TAKEN,
+        )
+
+    async def update_sku(
+        self, sku_id: int, fields: SkuFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.update_sku(conn, sku_id, fields, actor=actor, now=now),
+            now=now,
+            taken=CatalogRefusal.CODE_TAKEN,
+        )
+
+    async def create_category(
+        self,
+        fields: CategoryFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.create_category(conn, fields, actor=actor, now=now),
+            key=key,
+            now=now,
+        )
+
+    async def update_category(
+        self, category_id: int, fields: CategoryFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.update_category(conn, category_id, fields, actor=actor, now=now),
+            now=now,
+        )
+
+    async def move_category(
+        self,
+        category_id: int,
+        parent_id: int | None,
+        position: int | None,
+        *,
+        actor: str,
+        now: datetime,
+    ) -> CatalogWrite:
+        """Under another parent with its subtree; never under itself or a descendant."""
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.move_category(
+                conn, category_id, parent_id, position, actor=actor, now=now
+            ),
+            now=now,
+        )
+
+    async def define_attribute(
+        self, fields: AttributeFields, *, actor: str, now: datetime
+    ) -> CatalogWrite:
+        """Create or change a category's attribute (by its code)."""
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.define_attribute(conn, fields, actor=actor, now=now),
+            now=now,
+        )
+
+    async def create_supplier(
+        self, name: str, *, actor: str, now: datetime, key: BatchKey | None = None
+    ) -> CatalogWrite:
+        return await manage.run_write(
+            self.db,
+            lambda conn: manage.create_supplier(conn, name, actor=actor, now=now),
+            key=key,
+            now=now,
+            taken=CatalogRefusal.NAME_TAKEN,
+        )
+
+    async def add_media(
+        self,
+        product_id: int,
+        fields: MediaFields,
+        *,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> MediaWrite:
+        """Attach a stored image (last in order); once per idempotency key."""
+        write = await manage.run_write(
+            self.db,
+            lambda conn: media_writes.add_media(conn, product_id, fields, actor=actor, now=now),
+            key=key,
+            now=now,
+        )
+        return MediaWrite(write.id, write.refusal, write.detail, write.replayed)
+
+    async def reorder_media(
+        self, product_id: int, media_ids: Sequence[int], *, actor: str, now: datetime
+    ) -> MediaWrite:
+        """Put the product's images in this order (every one named once)."""
+        write = await manage.run_write(
+            self.db,
+            lambda conn: media_writes.reorder_media(
+                conn, product_id, media_ids, actor=actor, now=now
+            ),
+            now=now,
+        )
+        return MediaWrite(write.id, write.refusal, write.detail)
+
+    async def remove_media(
+        self, product_id: int, media_id: int, *, actor: str, now: datetime
+    ) -> MediaWrite:
+        """Detach an image; ``storage_key`` says which bytes storage may drop."""
+        removed: list[str] = []
+
+        async def remove(conn: Any) -> int:
+            removed.append(
+                await media_writes.remove_media(conn, product_id, media_id, actor=actor, now=now)
+            )
+            return media_id
+
+        write = await manage.run_write(self.db, remove, now=now)
+        return MediaWrite(
+            write.id, write.refusal, write.detail, storage_key=removed[0] if removed else None
+        )

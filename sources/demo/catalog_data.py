@@ -21,6 +21,7 @@ class Variants:
     options: tuple[str, ...]
     is_ordered: bool = False
     price_step: float = 0.0
+    axis: str = "Colour"  # the option's name on the product page
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,21 +127,29 @@ COLOUR_NAMES = (
     "Rose Pink", "Sand Beige", "Crimson Red", "Sky Blue",
 )  # fmt: skip
 COLOURS = Variants(COLOUR_NAMES)
-APPLIANCE_FINISHES = Variants(("White", "Silver", "Graphite", "Champagne Gold"))
-WOOD_FINISHES = Variants(("Natural Oak", "Walnut", "White Ash", "Black Ash", "Teak"))
-STORAGE = Variants(("128 GB", "256 GB", "512 GB", "1 TB"), is_ordered=True, price_step=0.15)
+APPLIANCE_FINISHES = Variants(("White", "Silver", "Graphite", "Champagne Gold"), axis="Finish")
+WOOD_FINISHES = Variants(("Natural Oak", "Walnut", "White Ash", "Black Ash", "Teak"), axis="Finish")
+STORAGE = Variants(
+    ("128 GB", "256 GB", "512 GB", "1 TB"), is_ordered=True, price_step=0.15, axis="Storage"
+)
 LAPTOP_CONFIGS = Variants(
     ("16 GB / 512 GB", "16 GB / 1 TB", "32 GB / 1 TB", "32 GB / 2 TB"),
     is_ordered=True,
     price_step=0.12,
+    axis="Memory / Storage",
 )
 SCREEN_SIZES = Variants(
-    ("43-inch", "55-inch", "65-inch", "75-inch", "85-inch"), is_ordered=True, price_step=0.35
+    ("43-inch", "55-inch", "65-inch", "75-inch", "85-inch"),
+    is_ordered=True,
+    price_step=0.35,
+    axis="Screen Size",
 )
-BED_SIZES = Variants(("Single", "Double", "Queen", "King"), is_ordered=True, price_step=0.15)
-MEN_SIZES = Variants(("S", "M", "L", "XL", "XXL"), is_ordered=True)
-WOMEN_SIZES = Variants(("XS", "S", "M", "L", "XL"), is_ordered=True)
-SHOE_SIZES = Variants(tuple(f"EU {n}" for n in range(36, 46)), is_ordered=True)
+BED_SIZES = Variants(
+    ("Single", "Double", "Queen", "King"), is_ordered=True, price_step=0.15, axis="Size"
+)
+MEN_SIZES = Variants(("S", "M", "L", "XL", "XXL"), is_ordered=True, axis="Size")
+WOMEN_SIZES = Variants(("XS", "S", "M", "L", "XL"), is_ordered=True, axis="Size")
+SHOE_SIZES = Variants(tuple(f"EU {n}" for n in range(36, 46)), is_ordered=True, axis="Size")
 
 ELECTRONICS_BRANDS = ("Sonique", "Northwave", "Kestrel", "Luminar", "Veltro", "Quanta Labs")
 APPLIANCE_BRANDS = ("Homestead", "Brisa", "Cookwell", "Frostline")

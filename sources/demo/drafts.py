@@ -108,6 +108,7 @@ class ProductDraft:
     service_regions: tuple[str, ...] = ()
     bundle_of: tuple[SkuDraft, ...] = ()
     installs: tuple[str, ...] = ()  # services: categories whose products they install
+    option_name: str | None = None  # what its SKUs' labels are values of ("Colour")
 
     @property
     def kind(self) -> str:

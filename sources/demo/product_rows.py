@@ -47,7 +47,26 @@ def supplier_rows() -> list[Row]:
     return [{"id": n, "name": name} for n, name in enumerate(SUPPLIERS, start=1)]
 
 
-def product_rows(catalogue: list[ProductDraft], category_ids: dict[str, int]) -> list[Row]:
+def category_paths() -> dict[str, tuple[str, ...]]:
+    """Each category's slugs from the root down to itself."""
+    paths: dict[str, tuple[str, ...]] = {}
+
+    def walk(node: CategoryNode, above: tuple[str, ...]) -> None:
+        paths[node.slug] = (*above, node.slug)
+        for child in node.children:
+            walk(child, paths[node.slug])
+
+    for root in CATEGORY_TREE:
+        walk(root, ())
+    return paths
+
+
+def product_rows(
+    catalogue: list[ProductDraft],
+    category_ids: dict[str, int],
+    details: dict[int, Row] | None = None,
+) -> list[Row]:
+    """``details``: extra columns by product id (weight, size, tags)."""
     brand_ids = {row["name"]: row["id"] for row in brand_rows()}
     supplier_ids = {row["name"]: row["id"] for row in supplier_rows()}
     rows: list[Row] = []
@@ -75,9 +94,17 @@ def product_rows(catalogue: list[ProductDraft], category_ids: dict[str, int]) ->
                 "price_min": price_min,
                 "price_max": price_max,
                 "in_stock": p.is_in_stock,
+                "options": _options(p),
+                **(details or {}).get(p.id, {}),
             }
         )
     return rows
+
+
+def _options(p: ProductDraft) -> list[Row]:
+    if p.option_name is None:
+        return []
+    return [{"name": p.option_name, "values": [sku.label for sku in p.skus]}]
 
 
 def sku_rows(catalogue: list[ProductDraft]) -> list[Row]:
@@ -90,6 +117,7 @@ def sku_rows(catalogue: list[ProductDraft]) -> list[Row]:
             "is_active": sku.is_active,
             "purchase_limit": sku.purchase_limit,
             "position": position,
+            "options": [[p.option_name, sku.label]] if p.option_name else [],
         }
         for p in catalogue
         for position, sku in enumerate(p.skus)

@@ -203,6 +203,7 @@ class _Drafter:
             skus=skus,
             supplier=supplier,
             presale=presale,
+            option_name=line.variants.axis,
         )
 
     def _variant_labels(self, line: ProductLine) -> list[str]:
@@ -267,6 +268,7 @@ class _Drafter:
             skus=skus,
             service_regions=tuple(sorted(home + extra)),
             installs=offer.installs,
+            option_name="Plan",
         )
 
     def _bundle(self, i: int, created: datetime, bundler: _Bundler) -> ProductDraft:

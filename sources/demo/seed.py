@@ -27,7 +27,9 @@ from sources.orders import models as orders
 from sources.pricing import models as pricing
 
 from . import product_rows as rows
+from . import specifications as details
 from .drafts import MIN_PRODUCTS, CatalogueMix
+from .media import media_rows
 from .orders_rows import customer_rows, region_rows, staff_rows
 from .products import draft_catalogue
 from .promotions import DEMO_COUPON_CODES, promotion_rows
@@ -94,6 +96,14 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
     promotions, targets = promotion_rows(_rng("promotions"), now, catalogue, category_ids)
     customers, addresses = customer_rows(_rng("customers"), now)
     skus = rows.sku_rows(catalogue)
+    media, sku_images = media_rows(catalogue)
+    for sku in skus:
+        sku["image_id"] = sku_images.get(sku["id"])
+    paths = rows.category_paths()
+    detail_rng = _rng("details")
+    product_details = {
+        p.id: details.shipping_and_tags(detail_rng, p, paths[p.category][0]) for p in catalogue
+    }
     staff = staff_rows()
     warehouses = rows.warehouse_rows()
     tables: dict[str, TableRows] = {
@@ -101,8 +111,14 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
             (_table(catalog.Category), categories),
             (_table(catalog.Brand), rows.brand_rows()),
             (_table(catalog.Supplier), rows.supplier_rows()),
-            (_table(catalog.Product), rows.product_rows(catalogue, category_ids)),
+            (_table(catalog.Product), rows.product_rows(catalogue, category_ids, product_details)),
+            (_table(catalog.ProductMedia), media),
             (_table(catalog.Sku), skus),
+            (_table(catalog.Attribute), details.attribute_rows(category_ids)),
+            (
+                _table(catalog.ProductAttributeValue),
+                details.attribute_value_rows(_rng("specifications"), catalogue, paths),
+            ),
             (_table(catalog.BundleItem), rows.bundle_item_rows(catalogue)),
             (_table(catalog.ServiceArea), rows.service_area_rows(catalogue)),
         ],

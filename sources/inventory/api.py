@@ -62,6 +62,18 @@ class InventorySource(ImportJobsSource, Protocol):
         self, sku_ids: Sequence[int], limit: int
     ) -> dict[int, list[AuditRecord]]: ...
 
+    async def create_warehouse(
+        self,
+        *,
+        code: str,
+        name: str,
+        region_code: str,
+        priority: int | None,
+        actor: str,
+        now: datetime,
+    ) -> Warehouse | None:
+        """A new, empty warehouse; None when the code is taken. Audited."""
+
     @read
     async def warehouses(self) -> list[Warehouse]: ...
 

@@ -16,7 +16,7 @@ from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 from . import models as m
-from . import reservations
+from . import reservations, warehouses
 from .adjust import StockAdjustment, adjust_stock
 from .adjust_many import StockBatch, StockChange, adjust_stock_many
 from .records import (
@@ -156,6 +156,27 @@ class InventoryStore(ImportJobs):
     ) -> dict[int, list[AuditRecord]]:
         async with self.db.connect() as conn:
             return await read_audit(conn, m.AuditEntry, self.source, "sku", sku_ids, limit)
+
+    async def create_warehouse(
+        self,
+        *,
+        code: str,
+        name: str,
+        region_code: str,
+        priority: int | None,
+        actor: str,
+        now: datetime,
+    ) -> Warehouse | None:
+        """A new, empty warehouse; None when the code is taken. Audited."""
+        return await warehouses.create_warehouse(
+            self.db,
+            code=code,
+            name=name,
+            region_code=region_code,
+            priority=priority,
+            actor=actor,
+            now=now,
+        )
 
     async def warehouses(self) -> list[Warehouse]:
         async with self.db.connect() as conn:

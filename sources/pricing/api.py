@@ -14,7 +14,15 @@ from sources.common.import_jobs import ImportJobsSource
 from sources.common.wire import read
 
 from .engine import CouponUsage
-from .records import Price, PriceBatch, PriceChange, Promotion
+from .records import (
+    CouponBatch,
+    Price,
+    PriceBatch,
+    PriceChange,
+    Promotion,
+    PromotionFields,
+    PromotionWrite,
+)
 
 ERRORS: tuple[type[Exception], ...] = ()
 
@@ -100,3 +108,37 @@ class PricingSource(ImportJobsSource, Protocol):
         progress: ImportProgress | None = None,
     ) -> PriceBatch:
         """Many prices in one transaction, audited per item (bulk writes and imports)."""
+
+    async def create_promotion(
+        self,
+        fields: PromotionFields,
+        *,
+        currency: str,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> PromotionWrite:
+        """A promotion the engine can apply, or the problems that stop it; once per key."""
+
+    async def update_promotion(
+        self, promotion_id: int, fields: PromotionFields, *, actor: str, now: datetime
+    ) -> PromotionWrite:
+        """Its terms with these changes, judged as a whole (its codes follow)."""
+
+    async def end_promotion(
+        self, promotion_id: int, *, actor: str, now: datetime
+    ) -> PromotionWrite:
+        """Close its window now, with its generated codes'."""
+
+    async def generate_coupon_codes(
+        self,
+        promotion_id: int,
+        *,
+        count: int,
+        usage_limit: int,
+        prefix: str,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CouponBatch:
+        """Unique, unguessable codes for a coupon promotion, each with its own limit."""

@@ -68,6 +68,10 @@ class Promotion(Base):
     buy_quantity: Mapped[int | None] = mapped_column(Integer)
     get_quantity: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    # Codes made by couponCodesGenerate are promotions of their own (each with its own
+    # usage limit, so the engine and coupon accounting need nothing new) under the coupon
+    # promotion they copy; product pages show only the parent.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("promotions.id"), index=True)
 
 
 class PromotionTarget(Base):

@@ -97,3 +97,58 @@ class PriceBatch:
     before: tuple[Price | None, ...]
     replayed: bool = False
     refusal: BatchRefusal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionFields:
+    """A promotion's writable terms. On create None means "not set"; on update None leaves a
+    term as it is and ``clear`` names the nullable terms to empty (e.g. "ends_at")."""
+
+    name: str | None = None
+    kind: PromotionKind | None = None
+    description: str | None = None
+    scope: PromotionScope | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    coupon_code: str | None = None
+    usage_limit: int | None = None
+    per_customer_limit: int | None = None
+    priority: int | None = None
+    is_exclusive: bool | None = None
+    is_active: bool | None = None
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+    threshold: Decimal | None = None
+    buy_quantity: int | None = None
+    get_quantity: int | None = None
+    product_ids: tuple[int, ...] | None = None
+    category_ids: tuple[int, ...] | None = None
+    clear: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionProblem:
+    """Why a promotion is refused: ``code`` NEVER_APPLIES (the engine could never discount
+    anything with it), CONTRADICTORY (its terms say two things), TAKEN (its coupon code
+    is another's) or NOT_FOUND; ``field`` is the term at fault."""
+
+    code: str
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionWrite:
+    id: int | None = None
+    problems: tuple[PromotionProblem, ...] = ()
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CouponBatch:
+    """Codes made for a coupon promotion; ``problems`` when none were."""
+
+    promotion_id: int | None = None
+    codes: tuple[str, ...] = ()
+    problems: tuple[PromotionProblem, ...] = ()
+    replayed: bool = False

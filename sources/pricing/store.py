@@ -14,10 +14,20 @@ from sources.common.batches import BatchKey, ImportProgress
 from sources.common.db import Database
 from sources.common.import_jobs import ImportJobs
 
-from . import bulk, coupons
+from . import bulk, coupons, manage
 from . import models as m
 from .engine import CouponUsage, coupon_key
-from .records import Price, PriceBatch, PriceChange, Promotion, PromotionKind, PromotionScope
+from .records import (
+    CouponBatch,
+    Price,
+    PriceBatch,
+    PriceChange,
+    Promotion,
+    PromotionFields,
+    PromotionKind,
+    PromotionScope,
+    PromotionWrite,
+)
 
 
 def _live_at(at: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -196,7 +206,8 @@ class PricingStore(ImportJobs):
         The caller passes each product's category path (the catalog owns categories), so a
         promotion on a parent category reaches products in its subcategories.
         """
-        live = await self._promotions(*_live_at(at))
+        # Generated coupon codes stand in for their promotion, which the page shows.
+        live = await self._promotions(*_live_at(at), m.Promotion.parent_id.is_(None))
         return {
             pid: [p for p in live if p.targets(pid, path)] for pid, path in category_paths.items()
         }
@@ -238,3 +249,60 @@ class PricingStore(ImportJobs):
     async def release_coupon_uses(self, order_ref: str, at: datetime) -> int:
         """Give an order's coupon uses back, exactly once; returns how many were released."""
         return await coupons.release_coupon_uses(self.db, order_ref, at)
+
+    # -----------------------------------------------------------------------------------
+    # Back-office writes (sources/pricing/manage.py): judged by the engine's rules, audited.
+
+    async def create_promotion(
+        self,
+        fields: PromotionFields,
+        *,
+        currency: str,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> PromotionWrite:
+        """A promotion the engine can apply, or the problems that stop it; once per key."""
+        return await manage.create_promotion(
+            self.db, fields, currency=currency, actor=actor, now=now, key=key
+        )
+
+    async def update_promotion(
+        self, promotion_id: int, fields: PromotionFields, *, actor: str, now: datetime
+    ) -> PromotionWrite:
+        """Its terms with these changes, judged as a whole (its codes follow)."""
+        return await manage.update_promotion(
+            self.db, promotion_id, fields, load=self.promotions_by_ids, actor=actor, now=now
+        )
+
+    async def end_promotion(
+        self, promotion_id: int, *, actor: str, now: datetime
+    ) -> PromotionWrite:
+        """Close its window now, with its generated codes'."""
+        return await manage.end_promotion(
+            self.db, promotion_id, load=self.promotions_by_ids, actor=actor, now=now
+        )
+
+    async def generate_coupon_codes(
+        self,
+        promotion_id: int,
+        *,
+        count: int,
+        usage_limit: int,
+        prefix: str,
+        actor: str,
+        now: datetime,
+        key: BatchKey | None = None,
+    ) -> CouponBatch:
+        """Unique, unguessable codes for a coupon promotion, each with its own limit."""
+        return await manage.generate_codes(
+            self.db,
+            promotion_id,
+            count=count,
+            usage_limit=usage_limit,
+            prefix=prefix,
+            load=self.promotions_by_ids,
+            actor=actor,
+            now=now,
+            key=key,
+        )

@@ -674,9 +674,56 @@ MUTATION_CASES |= {
 }
 
 
+# Managing the catalog: productUpdate through the matrix here (its target exists before the
+# call); the creating ones and the rest in their own module's viewer matrix.
+PRODUCT_DETAILS_STATE = """
+query ProductDetails($id: ID!) {
+  node(id: $id) {
+    ... on Product { name tags seo { title } auditLog { action actor before after } }
+  }
+}
+"""
+MUTATION_CASES |= {
+    "Mutation.productUpdate": MutationCase(
+        document="""
+        mutation($productId: ID!, $input: ProductInput!) {
+          result: productUpdate(productId: $productId, input: $input) {
+            product { id name tags }
+            userErrors { code field message }
+          }
+        }""",
+        state_query=PRODUCT_DETAILS_STATE,
+        target=lambda s, n: s.spare_products[4 + n],
+        variables=lambda target, before: {
+            "productId": target,
+            "input": {"name": before["name"] + " (renamed)", "tags": ["permission-matrix"]},
+        },
+        applied=lambda before, after, variables: (
+            after["name"] == variables["input"]["name"] and after["tags"] == ["permission-matrix"]
+        ),
+        action="product.update",
+    ),
+}
+_CATALOG_MATRIX = "test_catalog_manage.py::test_catalog_mutations_need_manage_products"
+
 # Order and after-sales mutations act on orders in states this module's catalog samples do
 # not make (paid, shipped, with requests): their whole viewer matrix lives with them.
+_CATALOG_MUTATIONS = (
+    "productCreate", "productArchive", "skuCreate", "skuUpdate", "categoryCreate",
+    "categoryUpdate", "categoryMove", "attributeDefine", "supplierCreate",
+)  # fmt: skip
+_PROMOTION_MATRIX = (
+    "test_promotions_manage.py::test_promotion_and_warehouse_mutations_need_their_permission"
+)
+_PROMOTION_MUTATIONS = (
+    "promotionCreate", "promotionUpdate", "promotionEnd", "couponCodesGenerate", "warehouseCreate",
+)  # fmt: skip
+_MEDIA_MATRIX = "test_media.py::test_media_mutations_need_manage_products"
+_MEDIA_MUTATIONS = ("productMediaAdd", "productMediaReorder", "productMediaRemove")
 MUTATIONS_TESTED_ELSEWHERE: dict[str, str] = {
+    **{f"Mutation.{name}": _CATALOG_MATRIX for name in _CATALOG_MUTATIONS},
+    **{f"Mutation.{name}": _MEDIA_MATRIX for name in _MEDIA_MUTATIONS},
+    **{f"Mutation.{name}": _PROMOTION_MATRIX for name in _PROMOTION_MUTATIONS},
     "Mutation.orderMarkPaid": "test_order_lifecycle.py::test_order_mutations_need_manage_orders",
     "Mutation.shipmentMarkShipped": (
         "test_order_lifecycle.py::test_order_mutations_need_manage_orders"

@@ -140,6 +140,8 @@ def arguments_for(
         ],
         "Category.products": ["first: 10"],
         "Query.customerAuditLog": [f'customerId: "{ids.of("Customer")}"'],
+        # Which picks name a SKU differs by product; Product.skus reaches the same SKUs.
+        "Product.skuBySelectedOptions": ["selectedOptions: []"],
     }
     if coordinate in table:
         return table[coordinate]
@@ -275,9 +277,9 @@ GUARDED = set(guarded_fields(parse_schema()))
 
 @pytest.fixture(scope="module")
 def gateway(sqlite_shop: dict[str, str]) -> Iterator[LiveGateway]:
-    """The session's gateway, but with the query cost unbounded: these queries select every
+    """The session's gateway, but with the query cost and size unbounded: these queries select every
     field of every type (every Node type at once in nodes(ids:)), far past any real screen."""
-    yield from serve(settings_for(sqlite_shop, max_cost=10_000_000))
+    yield from serve(settings_for(sqlite_shop, max_cost=10_000_000, max_tokens=20_000))
 
 
 @pytest.fixture(scope="module")

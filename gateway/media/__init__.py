@@ -1,0 +1,2 @@
+"""Product media: where image bytes are stored, how uploads are checked, how resized
+copies are made (once) and served."""
