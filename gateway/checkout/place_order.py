@@ -63,6 +63,8 @@ class CheckoutPolicy:
 class CheckoutResult:
     order: Order | None
     problems: list[Problem]
+    # What the saga read from the sources of truth, for the payload to reuse.
+    snapshot: CartSnapshot | None = None
 
 
 def cart_fingerprint(cart: Cart) -> str:
@@ -221,7 +223,7 @@ async def _place(
         if not is_ambiguous(exc):
             await _undo(sources, order_ref, now)
         raise
-    return CheckoutResult(order, [])
+    return CheckoutResult(order, [], snapshot)
 
 
 async def _undo(sources: Sources, order_ref: str, now: datetime) -> None:
