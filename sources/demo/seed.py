@@ -31,7 +31,7 @@ from .drafts import MIN_PRODUCTS, CatalogueMix
 from .orders_rows import customer_rows, region_rows, staff_rows
 from .products import draft_catalogue
 from .promotions import DEMO_COUPON_CODES, promotion_rows
-from .shop_data import DEMO_STAFF, DemoStaffMember
+from .shop_data import DEMO_CUSTOMER_COUNT, DEMO_STAFF, DemoStaffMember
 
 __all__ = [
     "DEMO_COUPON_CODES",
@@ -80,7 +80,9 @@ class DemoShop:
     summary: SeedSummary
 
 
-def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
+def build_demo_shop(
+    *, products: int, now: datetime, customers: int = DEMO_CUSTOMER_COUNT
+) -> DemoShop:
     """The whole shop as rows, without touching a database."""
     if products < MIN_PRODUCTS:
         raise ValueError(f"the demo shop needs at least {MIN_PRODUCTS} products, got {products}")
@@ -92,7 +94,7 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
     categories = rows.category_rows()
     category_ids = {row["slug"]: row["id"] for row in categories}
     promotions, targets = promotion_rows(_rng("promotions"), now, catalogue, category_ids)
-    customers, addresses = customer_rows(_rng("customers"), now)
+    customer_table, addresses = customer_rows(_rng("customers"), now, customers)
     skus = rows.sku_rows(catalogue)
     staff = staff_rows()
     warehouses = rows.warehouse_rows()
@@ -118,7 +120,7 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
         ],
         "orders": [
             (_table(orders.Region), region_rows()),
-            (_table(orders.Customer), customers),
+            (_table(orders.Customer), customer_table),
             (_table(orders.Address), addresses),
             (_table(orders.StaffMember), staff),
         ],
@@ -127,7 +129,7 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
         products=len(catalogue),
         skus=len(skus),
         categories=len(categories),
-        customers=len(customers),
+        customers=len(customer_table),
         staff=len(staff),
         promotions=len(promotions),
         warehouses=len(warehouses),
@@ -136,14 +138,18 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
 
 
 async def seed_demo_shop(
-    dbs: Mapping[str, Database], *, products: int = 240, now: datetime | None = None
+    dbs: Mapping[str, Database],
+    *,
+    products: int = 240,
+    now: datetime | None = None,
+    customers: int = DEMO_CUSTOMER_COUNT,
 ) -> SeedSummary:
     """Write the demo shop into empty tables of existing schemas (``dbs`` maps catalog,
     inventory, pricing and orders to their databases). One transaction per source."""
     missing = [name for name in SOURCE_ORDER if name not in dbs]
     if missing:
         raise KeyError(f"no database for source(s): {', '.join(missing)}")
-    shop = build_demo_shop(products=products, now=now or datetime.now(UTC))
+    shop = build_demo_shop(products=products, now=now or datetime.now(UTC), customers=customers)
     for name in SOURCE_ORDER:
         async with dbs[name].begin() as conn:
             for table, table_rows in shop.tables[name]:
