@@ -370,7 +370,7 @@ async def _pg_admin(statement: str) -> None:
         await conn.close()
 
 
-async def prepare_shop(backend: str, products: int) -> CheckoutShop:
+async def prepare_shop(backend: str, products: int, customers: int = 50) -> CheckoutShop:
     """A freshly seeded shop for this run only (checkouts write orders and stock)."""
     if backend == "sqlite":
         directory = Path(tempfile.mkdtemp(prefix="bench-checkout-"))
@@ -395,7 +395,7 @@ async def prepare_shop(backend: str, products: int) -> CheckoutShop:
     try:
         for source in SOURCE_NAMES:
             await upgrade_source(source, dbs[source])
-        await seed_demo_shop(dbs, products=products, now=datetime.now(UTC))
+        await seed_demo_shop(dbs, products=products, now=datetime.now(UTC), customers=customers)
         sku_ids = await _plain_skus(dbs)
         async with dbs["inventory"].begin() as conn:
             await conn.execute(

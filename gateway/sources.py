@@ -14,6 +14,7 @@ from sources.catalog.api import CatalogSource
 from sources.common.client import RemoteSource
 from sources.common.db import Database
 from sources.inventory.api import InventorySource
+from sources.inventory.sold_out import SoldOutMarks
 from sources.orders.api import OrdersSource
 from sources.pricing.api import PricingSource
 
@@ -57,6 +58,10 @@ class Sources:
     pricing: PricingSource
     orders: OrdersSource
     remotes: dict[str, RemoteSource] = field(default_factory=dict)
+    # Sold-out marks the checkout consults before reading anything (sold_out.py): the
+    # embedded inventory store's own (cleared by its stock increases), or, with a remote
+    # inventory, the gateway's (expiring only).
+    sold_out: SoldOutMarks = field(default_factory=SoldOutMarks)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sources:
@@ -70,7 +75,13 @@ class Sources:
             else:
                 dbs[name] = built
                 handles[name] = APIS[name].make_store(built)
-        return cls(databases=dbs, remotes=remotes, **handles)
+        marks = getattr(handles["inventory"], "sold_out", None)
+        return cls(
+            databases=dbs,
+            remotes=remotes,
+            sold_out=marks if isinstance(marks, SoldOutMarks) else SoldOutMarks(),
+            **handles,
+        )
 
     def stores(self) -> tuple[CatalogSource, InventorySource, PricingSource, OrdersSource]:
         return (self.catalog, self.inventory, self.pricing, self.orders)
