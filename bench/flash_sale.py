@@ -82,7 +82,8 @@ async def run_flash_sale(
 ) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency)
     cart_input = {"lines": [{"skuId": _sku_gid(sku_id), "quantity": 1}], "shippingAddress": ADDRESS}
-    async with httpx.AsyncClient(base_url=base_url, timeout=request_seconds, limits=limits) as client:
+    client = httpx.AsyncClient(base_url=base_url, timeout=request_seconds, limits=limits)
+    async with client:
 
         def create(token: str) -> Any:
             return lambda: _post(client, CART_CREATE, {"input": cart_input}, token)
@@ -172,7 +173,7 @@ async def _stock_and_orders(urls: dict[str, str], sku_id: int) -> tuple[int, int
 async def bench_flash_sale(
     backend: str, *, buyers: int, units: int, concurrency: int, request_seconds: float
 ) -> dict[str, Any]:
-    shop = await prepare_shop(backend, 240, customers=buyers + 50)
+    shop = await prepare_shop(backend, 240, crowd=buyers + 50)
     sku_id = shop.sku_ids[0]
     db = Database(shop.urls["inventory"], pool_size=1)
     try:
