@@ -94,6 +94,8 @@ def profile_checkout(backend: str, checkouts: int, html: Path) -> dict[str, Any]
                 await shop.cleanup()
         html.parent.mkdir(parents=True, exist_ok=True)
         profiler.write_html(html)
+        if profiler.last_session is not None:
+            profiler.last_session.save(str(html.with_suffix(".pyisession")))
         root = profiler.last_session.root_frame() if profiler.last_session else None
         return {
             "cpu_ms": cpu_ms,
