@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import and_, case, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -315,13 +315,22 @@ async def _reserve_once(
 
         allocations: list[Allocation] = []
         lines: list[dict[str, object]] = []
+        await _take_from_warehouses(
+            conn,
+            {
+                (sku_id, warehouse.warehouse_id): quantity
+                for (sku_id, _supplier), plan in plans.items()
+                for warehouse, quantity in plan
+                if warehouse is not None
+            },
+            now,
+        )
         for (sku_id, supplier_id), plan in plans.items():
             for warehouse, quantity in plan:
                 if warehouse is None:
                     await _take_from_supplier(conn, sku_id, supplier_id, quantity, now)
                     code, warehouse_id = None, None
                 else:
-                    await _take_from_warehouse(conn, sku_id, warehouse.warehouse_id, quantity, now)
                     code, warehouse_id = warehouse.code, warehouse.warehouse_id
                 allocations.append(Allocation(sku_id, code, supplier_id, quantity))
                 lines.append(
@@ -392,6 +401,37 @@ async def _lock_supplier_stock(conn: AsyncConnection, keys: Sequence[_Want]) -> 
         .with_for_update()
     )
     return {(sku_id, supplier_id): available for sku_id, supplier_id, available in rows}
+
+
+async def _take_from_warehouses(
+    conn: AsyncConnection, takes: dict[tuple[int, int], int], now: datetime
+) -> None:
+    """Every warehouse row of the reservation in one conditional UPDATE (one round trip
+    however many lines): each row only if it still has its quantity free, and all of them
+    or the reservation is retried (the rows are locked, so a miss is not expected)."""
+    if not takes:
+        return
+    if len(takes) == 1:
+        ((sku_id, warehouse_id), quantity), *_ = takes.items()
+        await _take_from_warehouse(conn, sku_id, warehouse_id, quantity, now)
+        return
+    wanted = case(
+        *(
+            (and_(m.StockItem.sku_id == sku, m.StockItem.warehouse_id == warehouse), qty)
+            for (sku, warehouse), qty in takes.items()
+        ),
+        else_=0,
+    )
+    taken = await conn.execute(
+        update(m.StockItem)
+        .where(
+            tuple_(m.StockItem.sku_id, m.StockItem.warehouse_id).in_(list(takes)),
+            m.StockItem.on_hand - m.StockItem.reserved >= wanted,
+        )
+        .values(reserved=m.StockItem.reserved + wanted, updated_at=now)
+    )
+    if taken.rowcount != len(takes):
+        raise _StockMoved(sorted({sku for sku, _ in takes}))
 
 
 async def _take_from_warehouse(
