@@ -59,9 +59,10 @@ class Sources:
     orders: OrdersSource
     remotes: dict[str, RemoteSource] = field(default_factory=dict)
     # Sold-out marks the checkout consults before reading anything (sold_out.py): the
-    # embedded inventory store's own (cleared by its stock increases), or, with a remote
-    # inventory, the gateway's (expiring only).
-    sold_out: SoldOutMarks = field(default_factory=SoldOutMarks)
+    # embedded inventory store's own, cleared by its stock increases. A remote inventory
+    # keeps its marks in its own process (its reservations answer from them); the gateway
+    # keeps none, since it could not see every stock increase to clear them.
+    sold_out: SoldOutMarks | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sources:
@@ -79,7 +80,7 @@ class Sources:
         return cls(
             databases=dbs,
             remotes=remotes,
-            sold_out=marks if isinstance(marks, SoldOutMarks) else SoldOutMarks(),
+            sold_out=marks if isinstance(marks, SoldOutMarks) else None,
             **handles,
         )
 

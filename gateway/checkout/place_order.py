@@ -148,7 +148,8 @@ async def _place(
         return _fail(
             UserErrorCode.CART_COMPLETED, "this cart has already been checked out", "cartId"
         )
-    if sold_out := _marked_sold_out(sources.sold_out, cart):
+    marks = sources.sold_out
+    if marks is not None and (sold_out := _marked_sold_out(marks, cart)):
         return CheckoutResult(None, sold_out)
     snapshot = await load_snapshot(
         sources, cart, customer_id=customer_id, currency=policy.currency, now=now
@@ -156,8 +157,8 @@ async def _place(
     pricing = price(snapshot, free_shipping_over=policy.free_shipping_over)
     problems = validate(snapshot, pricing) + price_changed(pricing, expected_total)
     if problems:
-        if any(p.code is UserErrorCode.INSUFFICIENT_STOCK for p in problems):
-            _note_sold_out(sources.sold_out, snapshot)
+        if marks is not None and any(p.code is UserErrorCode.INSUFFICIENT_STOCK for p in problems):
+            _note_sold_out(marks, snapshot)
         return CheckoutResult(None, problems)
 
     inventory, coupons, orders = sources.inventory, sources.pricing, sources.orders
@@ -175,7 +176,8 @@ async def _place(
             return _fail(
                 UserErrorCode.INSUFFICIENT_STOCK, "the stock hold expired; please try again"
             )
-        sources.sold_out.note({(sku, None): free for sku, free in reservation.shortages.items()})
+        if marks is not None:
+            marks.note({(sku, None): free for sku, free in reservation.shortages.items()})
         return CheckoutResult(None, _shortage_problems(snapshot, reservation.shortages))
 
     try:
