@@ -12,11 +12,15 @@ others of its batch applied and itself untouched.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sources.common.audit import audit_row, write_audits
 
 from . import manage
 from . import models as m
@@ -31,19 +35,187 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:120]
 
 
-async def _category_id(
-    conn: AsyncConnection, name: str, known: dict[str, int], actor: str, now: datetime
-) -> int:
-    slug = _slug(name) or "imported"
-    if slug in known:
-        return known[slug]
-    found = await conn.scalar(select(m.Category.id).where(m.Category.slug == slug))
-    if found is None:
-        found = await manage.create_category(
-            conn, CategoryFields(name=name[:200], slug=slug), actor=actor, now=now
+async def _categories(
+    conn: AsyncConnection, drafts: Sequence[ProductDraft], actor: str, now: datetime
+) -> dict[str, int]:
+    """Category ids by name for the batch: found by slug, or made (categoryCreate's write)."""
+    names = {d.category for d in drafts if d.category and d.fields is not None}
+    slugs = {name: _slug(name) or "imported" for name in names}
+    found = {
+        row.slug: int(row.id)
+        for row in await conn.execute(
+            select(m.Category.id, m.Category.slug).where(m.Category.slug.in_(set(slugs.values())))
         )
-    known[slug] = int(found)
-    return known[slug]
+    }
+    for name, slug in sorted(slugs.items()):
+        if slug not in found:
+            found[slug] = await manage.create_category(
+                conn, CategoryFields(name=name[:200], slug=slug), actor=actor, now=now
+            )
+    return {name: found[slug] for name, slug in slugs.items()}
+
+
+async def _brands(conn: AsyncConnection, names: set[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    known = {
+        row.name: int(row.id)
+        for row in await conn.execute(
+            select(m.Brand.id, m.Brand.name).where(m.Brand.name.in_(names))
+        )
+    }
+    missing = sorted(names - set(known))
+    if missing:
+        await conn.execute(insert(m.Brand), [{"name": name} for name in missing])
+        rows = await conn.execute(select(m.Brand.id, m.Brand.name).where(m.Brand.name.in_(missing)))
+        known |= {row.name: int(row.id) for row in rows}
+    return known
+
+
+def _fresh(
+    draft: ProductDraft, products: dict[str, Any], skus: dict[str, Any], taken: set[str]
+) -> bool:
+    """A new product whose every rule needing the database is answered by the batch's
+    reads: its handle and codes are nobody's, its picks fit its own options."""
+    fields = draft.fields
+    if fields is None or draft.archived or draft.handle in products or draft.handle in taken:
+        return False
+    codes = [v.fields.code for v in draft.variants]
+    if len(set(codes)) != len(codes) or any(c in skus or c in taken for c in codes):
+        return False
+    options = manage.product_columns(fields).get("options", [])
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    for variant in draft.variants:
+        picks = tuple(sorted((o.name, o.value) for o in variant.fields.selected_options or ()))
+        if (options or picks) and manage.picks_problem(options, picks) is not None:
+            return False  # the single write says why
+        if picks in seen:
+            return False
+        seen.add(picks)
+    return True
+
+
+async def _create_fresh(
+    conn: AsyncConnection,
+    drafts: Sequence[ProductDraft],
+    categories: dict[str, int],
+    *,
+    currency: str,
+    actor: str,
+    now: datetime,
+) -> list[ImportedProduct]:
+    """New products, their SKUs, images and audit entries: one statement each for the
+    whole batch, with the values productCreate and skuCreate write."""
+    brands = await _brands(conn, {d.fields.brand for d in drafts if d.fields and d.fields.brand})
+    rows = []
+    for draft in drafts:
+        assert draft.fields is not None
+        values = manage.new_product_values(draft.fields, currency=currency, now=now)
+        values["category_id"] = categories.get(draft.category or "")
+        values["brand_id"] = brands.get(draft.fields.brand or "")
+        rows.append(values)
+    columns = sorted({k for r in rows for k in r})
+    product_rows = [{k: r.get(k) for k in columns} for r in rows]
+    # Ids found again by their unique slug and code: an INSERT ... RETURNING in parameter
+    # order is one statement per row on SQLite.
+    await conn.execute(insert(m.Product), product_rows)
+    by_slug = {
+        row.slug: int(row.id)
+        for row in await conn.execute(
+            select(m.Product.id, m.Product.slug).where(
+                m.Product.slug.in_([r["slug"] for r in product_rows])
+            )
+        )
+    }
+    ids = [by_slug[r["slug"]] for r in product_rows]
+    audits = [
+        audit_row(at=now, actor=actor, action="product.create", entity_type="product",
+                  entity_id=pid, before={}, after=manage._snapshot(values))
+        for pid, values in zip(ids, rows, strict=True)
+    ]  # fmt: skip
+    sku_rows = []
+    for pid, draft in zip(ids, drafts, strict=True):
+        for position, variant in enumerate(draft.variants):
+            values = manage.sku_columns(variant.fields)
+            values.setdefault("options", [])
+            values.setdefault("is_active", True)
+            values |= {"product_id": pid, "position": position}
+            sku_rows.append(
+                {k: values.get(k) for k in ("product_id", "code", "name", "is_active",
+                                            "purchase_limit", "options", "position")}
+            )  # fmt: skip
+    sku_ids: list[int] = []
+    if sku_rows:
+        await conn.execute(insert(m.Sku), sku_rows)
+        by_code = {
+            row.code: int(row.id)
+            for row in await conn.execute(
+                select(m.Sku.id, m.Sku.code).where(m.Sku.code.in_([r["code"] for r in sku_rows]))
+            )
+        }
+        sku_ids = [by_code[r["code"]] for r in sku_rows]
+    for sid, row in zip(sku_ids, sku_rows, strict=True):
+        after = manage._snapshot({k: v for k, v in row.items() if v is not None})
+        audits.append(
+            audit_row(at=now, actor=actor, action="sku.create", entity_type="sku",
+                      entity_id=sid, before={}, after=after)
+        )  # fmt: skip
+    await write_audits(conn, m.AuditEntry, audits)
+    images = [
+        _image_row(pid, image, now)
+        for pid, draft in zip(ids, drafts, strict=True)
+        for image in draft.images
+    ]
+    if images:
+        await conn.execute(insert(m.PendingImage), images)
+    results = []
+    codes = iter(zip(sku_ids, sku_rows, strict=True))
+    for pid, draft in zip(ids, drafts, strict=True):
+        own = {str(row["code"]): sid for sid, row in (next(codes) for _ in draft.variants)}
+        results.append(ImportedProduct(draft.handle, pid, own))
+    return results
+
+
+def _image_row(product_id: int, image: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "product_id": product_id,
+        "url": image.url,
+        "position": image.position,
+        "alt": image.alt,
+        "sku_codes": list(image.sku_codes),
+        "status": ImageStatus.PENDING,
+        "attempts": 0,
+        "message": "",
+        "created_at": now,
+    }
+
+
+def _unchanged(
+    draft: ProductDraft,
+    product: Any,
+    category_id: int | None,
+    skus: dict[str, Any],
+    images: set[tuple[int, str]],
+) -> bool:
+    """The product, its SKUs and images are already as the draft says (nothing to write:
+    a second import of a catalog costs reads only)."""
+    if draft.fields is not None:
+        if (
+            product.archived_at is not None
+        ) != draft.archived or product.brand != draft.fields.brand:
+            return False
+        wanted = manage.product_columns(draft.fields)
+        if draft.category:
+            wanted["category_id"] = category_id
+        if any(getattr(product, k) != v for k, v in wanted.items()):
+            return False
+    for variant in draft.variants:
+        sku = skus.get(variant.fields.code or "")
+        if sku is None or sku.product_id != product.id:
+            return False
+        if any(getattr(sku, k) != v for k, v in manage.sku_columns(variant.fields).items()):
+            return False
+    return all((product.id, i.url) in images for i in draft.images)
 
 
 async def import_products(
@@ -59,16 +231,13 @@ async def import_products(
     products: dict[str, Any] = {
         row.slug: row
         for row in await conn.execute(
-            select(m.Product.id, m.Product.slug, m.Product.archived_at).where(
-                m.Product.slug.in_(handles)
-            )
+            select(m.Product, m.Brand.name.label("brand"))
+            .outerjoin(m.Brand, m.Brand.id == m.Product.brand_id)
+            .where(m.Product.slug.in_(handles))
         )
     }
-    skus = {
-        row.code: row
-        for row in await conn.execute(
-            select(m.Sku.id, m.Sku.code, m.Sku.product_id).where(m.Sku.code.in_(codes))
-        )
+    skus: dict[str, Any] = {
+        row.code: row for row in await conn.execute(select(m.Sku).where(m.Sku.code.in_(codes)))
     }
     images: set[tuple[int, str]] = set()
     if products:
@@ -81,29 +250,60 @@ async def import_products(
                 )
             )
         }
-    categories: dict[str, int] = {}
-    results: list[ImportedProduct] = []
-    for draft in drafts:
+    categories = await _categories(conn, drafts, actor, now)
+    results: dict[int, ImportedProduct] = {}
+    fresh: list[int] = []
+    taken: set[str] = set()
+    for n, draft in enumerate(drafts):
+        if _fresh(draft, products, skus, taken):
+            fresh.append(n)
+            taken |= {draft.handle, *(v.fields.code or "" for v in draft.variants)}
+    if fresh:
+        savepoint = await conn.begin_nested()
+        try:
+            made = await _create_fresh(conn, [drafts[n] for n in fresh], categories,
+                                       currency=currency, actor=actor, now=now)  # fmt: skip
+        except IntegrityError:  # a concurrent writer took a slug or code: one by one
+            await savepoint.rollback()
+            fresh = []
+        else:
+            await savepoint.commit()
+            for n, result in zip(fresh, made, strict=True):
+                results[n] = result
+                products[drafts[n].handle] = _Owned(result.product_id or 0, drafts[n].handle, 0)
+                for code, sku_id in (result.sku_ids or {}).items():
+                    skus[code] = _Owned(sku_id, code, result.product_id or 0)
+    for n, draft in enumerate(drafts):
+        if n in results:
+            continue
+        existing = products.get(draft.handle)
+        category_id = categories.get(draft.category or "")
+        if (
+            existing is not None
+            and not isinstance(existing, _Owned)
+            and _unchanged(draft, existing, category_id, skus, images)
+        ):
+            own = {v.fields.code or "": int(skus[v.fields.code or ""].id) for v in draft.variants}
+            results[n] = ImportedProduct(draft.handle, int(existing.id), own)
+            continue
         savepoint = await conn.begin_nested()
         try:
             result = await _one(
-                conn, draft, products.get(draft.handle), skus, images, categories,
+                conn, draft, existing, skus, images, category_id,
                 currency=currency, actor=actor, now=now,
             )  # fmt: skip
         except Refused as refused:
             await savepoint.rollback()
-            categories.clear()  # a category made in the rolled-back savepoint is gone
             line = refused.line if isinstance(refused, _RefusedAt) else draft.line
-            results.append(
-                ImportedProduct(draft.handle, refusal=refused.refusal, detail=refused.detail,
-                                line=line)
-            )  # fmt: skip
+            results[n] = ImportedProduct(
+                draft.handle, refusal=refused.refusal, detail=refused.detail, line=line
+            )
             continue
         await savepoint.commit()
         if draft.handle not in products and result.product_id is not None:
             products[draft.handle] = _Owned(result.product_id, draft.handle, result.product_id)
-        results.append(result)
-    return results
+        results[n] = result
+    return [results[n] for n in range(len(drafts))]
 
 
 class _RefusedAt(Refused):
@@ -118,7 +318,7 @@ async def _one(
     existing: Any,
     skus: dict[str, Any],
     images: set[tuple[int, str]],
-    categories: dict[str, int],
+    category_id: int | None,
     *,
     currency: str,
     actor: str,
@@ -130,10 +330,7 @@ async def _one(
             f"no product with handle {draft.handle!r}: its first row needs a Title",
         )
     fields = draft.fields
-    if fields is not None and draft.category:
-        from dataclasses import replace
-
-        category_id = await _category_id(conn, draft.category, categories, actor, now)
+    if fields is not None and category_id is not None:
         fields = replace(fields, category_id=category_id)
     if existing is None:
         assert fields is not None
@@ -168,21 +365,7 @@ async def _one(
     new_images = [i for i in draft.images if (product_id, i.url) not in images]
     if new_images:
         await conn.execute(
-            insert(m.PendingImage),
-            [
-                {
-                    "product_id": product_id,
-                    "url": image.url,
-                    "position": image.position,
-                    "alt": image.alt,
-                    "sku_codes": list(image.sku_codes),
-                    "status": ImageStatus.PENDING,
-                    "attempts": 0,
-                    "message": "",
-                    "created_at": now,
-                }
-                for image in new_images
-            ],
+            insert(m.PendingImage), [_image_row(product_id, image, now) for image in new_images]
         )
     if draft.archived:
         await manage.archive_product(conn, product_id, actor=actor, now=now)

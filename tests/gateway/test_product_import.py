@@ -82,7 +82,7 @@ IMAGES = {
 @pytest.fixture(scope="module")
 def images() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = IMAGES.get(self.path)
             self.send_response(200 if body else 404)
             self.send_header("content-type", "image/png")
@@ -278,11 +278,18 @@ def _footprint(settings: Settings) -> dict[str, int]:
     """Every row an import can write, by table: equal before and after means unchanged."""
     urls = settings.database_urls()
     tables = {
-        "catalog": (catalog.Product, catalog.Sku, catalog.Category, catalog.Brand,
-                    catalog.ProductMedia, catalog.PendingImage, catalog.AuditEntry),
+        "catalog": (
+            catalog.Product,
+            catalog.Sku,
+            catalog.Category,
+            catalog.Brand,
+            catalog.ProductMedia,
+            catalog.PendingImage,
+            catalog.AuditEntry,
+        ),
         "pricing": (pricing.Price, pricing.AuditEntry),
         "inventory": (inventory.StockItem, inventory.AuditEntry),
-    }  # fmt: skip
+    }
     return {
         f"{source}.{model.__tablename__}": _count(urls[source], model)
         for source, models in tables.items()
@@ -301,14 +308,17 @@ FIELDS = """
          image { width } }
 """
 SLUGS = ("west-lake-longjing", "tea-gift-box", "brewing-guide", "porcelain-cup")
-PRODUCTS = "{ %s }" % " ".join(
-    f'p{n}: product(slug: "{slug}") {{ {FIELDS} }}' for n, slug in enumerate(SLUGS)
-)
+ALIASED = " ".join(f'p{n}: product(slug: "{slug}") {{ {FIELDS} }}' for n, slug in enumerate(SLUGS))
+PRODUCTS = "{ " + ALIASED + " }"
 
 
 def _catalog(settings: Settings) -> dict[str, Any]:
-    token = issue_token(settings, kind=ViewerKind.STAFF, subject="ops", permissions=[
-        "MANAGE_PRODUCTS", "MANAGE_STOCK"])  # fmt: skip
+    token = issue_token(
+        settings,
+        kind=ViewerKind.STAFF,
+        subject="ops",
+        permissions=["MANAGE_PRODUCTS", "MANAGE_STOCK"],
+    )
     for live in serve(settings):
         body = live.query(PRODUCTS, token=token)
         assert "errors" not in body, body
@@ -330,14 +340,14 @@ def test_a_shopify_export_becomes_the_shops_catalog(
     assert lines[0].endswith("COMPLETED: 10 rows, 6 applied, 4 refused"), out
     assert "line 9: INVALID_INPUT [Variant Price] Variant Price: 'abc' is not a number" in lines
     assert "line 10: INVALID_INPUT [Handle] Handle is empty" in lines
-    assert any(line.startswith("line 11: PRODUCT_NOT_FOUND") and "ghost-teapot" in line
-               for line in lines), out  # fmt: skip
+    assert any(
+        line.startswith("line 11: PRODUCT_NOT_FOUND") and "ghost-teapot" in line for line in lines
+    ), out
     assert "line 12: INVALID_INPUT [Image Src] Image Src must be an http(s) URL" in lines
     assert "images: 4 fetched, 0 failed" in lines
 
     products = _catalog(shop)
-    assert set(products) == {"west-lake-longjing", "tea-gift-box", "brewing-guide",
-                             "porcelain-cup"}  # fmt: skip
+    assert set(products) == {"west-lake-longjing", "tea-gift-box", "brewing-guide", "porcelain-cup"}
     tea = products["west-lake-longjing"]
     # Sanitised: the script and the event handler are gone, the markup stays.
     assert tea["description"] == '<p>Spring <b>green</b> tea.</p>\n<img src="x.png">'
@@ -346,8 +356,10 @@ def test_a_shopify_export_becomes_the_shops_catalog(
     assert tea["tags"] == ["green", "spring"]
     assert tea["published"] is True
     assert tea["weightGrams"] == 60
-    assert tea["seo"] == {"title": "Longjing green tea",
-                          "description": "First flush, from Hangzhou."}  # fmt: skip
+    assert tea["seo"] == {
+        "title": "Longjing green tea",
+        "description": "First flush, from Hangzhou.",
+    }
     assert tea["options"] == [{"name": "Weight", "values": ["50 g", "100 g", "250 g"]}]
     skus = {s["code"]: s for s in tea["skus"]}
     assert skus["LJ-50G"]["price"] == {"list": {"amount": "128.00"}, "sale": {"amount": "118.00"}}
@@ -374,8 +386,10 @@ def test_a_shopify_export_becomes_the_shops_catalog(
 
     cup = products["porcelain-cup"]
     assert [s["code"] for s in cup["skus"]] == ["CUP-W-S"]
-    assert cup["options"] == [{"name": "Colour", "values": ["White"]},
-                              {"name": "Size", "values": ["Small", "Large"]}]  # fmt: skip
+    assert cup["options"] == [
+        {"name": "Colour", "values": ["White"]},
+        {"name": "Size", "values": ["Small", "Large"]},
+    ]
 
     # The same file again: nothing applied. The same catalog in another file (one more
     # blank line, so other bytes): every product, SKU, price and stock already as it says.
@@ -420,17 +434,25 @@ def test_a_file_with_stock_and_several_warehouses_must_name_one(
 def test_an_uploaded_shopify_file_is_a_product_import_job(images: str, tmp_path: Path) -> None:
     settings = asyncio.run(_empty_shop(sqlite_urls(tmp_path / "db"), tmp_path / "media"))
     body = shopify_csv(images).encode()
-    token = issue_token(settings, kind=ViewerKind.STAFF, subject="ops",
-                        permissions=["MANAGE_PRODUCTS"])  # fmt: skip
-    prices_only = issue_token(settings, kind=ViewerKind.STAFF, subject="ops",
-                              permissions=["MANAGE_PRICES"])  # fmt: skip
+    token = issue_token(
+        settings, kind=ViewerKind.STAFF, subject="ops", permissions=["MANAGE_PRODUCTS"]
+    )
+    prices_only = issue_token(
+        settings, kind=ViewerKind.STAFF, subject="ops", permissions=["MANAGE_PRICES"]
+    )
     for live in serve(settings):
         headers = {"content-type": "text/csv"}
-        refused = live.client.post("/admin/imports/products", content=body,
-                                   headers=headers | {"Authorization": f"Bearer {prices_only}"})  # fmt: skip
+        refused = live.client.post(
+            "/admin/imports/products",
+            content=body,
+            headers=headers | {"Authorization": f"Bearer {prices_only}"},
+        )
         assert refused.status_code == 403
-        sent = live.client.post("/admin/imports/products?fileName=shopify.csv", content=body,
-                                headers=headers | {"Authorization": f"Bearer {token}"})  # fmt: skip
+        sent = live.client.post(
+            "/admin/imports/products?fileName=shopify.csv",
+            content=body,
+            headers=headers | {"Authorization": f"Bearer {token}"},
+        )
         assert sent.status_code == 202, sent.text
         job_id = sent.json()["job"]["id"]
         deadline = time.monotonic() + 60
@@ -438,13 +460,18 @@ def test_an_uploaded_shopify_file_is_a_product_import_job(images: str, tmp_path:
             job = live.query(
                 "query($id: ID!) { importJob(id: $id) { kind status processed failed"
                 " errors(first: 10) { edges { node { line code field } } } } }",
-                {"id": job_id}, token=token,
-            )["data"]["importJob"]  # fmt: skip
+                {"id": job_id},
+                token=token,
+            )["data"]["importJob"]
             if job["status"] != "RUNNING" or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         assert (job["kind"], job["status"], job["processed"], job["failed"]) == (
-            "PRODUCTS", "COMPLETED", 10, 4)  # fmt: skip
+            "PRODUCTS",
+            "COMPLETED",
+            10,
+            4,
+        )
         assert [e["node"]["line"] for e in job["errors"]["edges"]] == [9, 10, 11, 12]
         listed = live.query("{ products(first: 10) { totalCount } }")["data"]["products"]
         assert listed["totalCount"] == 3  # the brewing guide is a draft
