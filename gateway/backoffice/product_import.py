@@ -185,21 +185,27 @@ class _ProductImporter:
         return await self.sources.catalog.advance_import_job(done, self.clock())
 
     async def _prices(self, sku_terms: list[tuple[int, VariantTerms]]) -> None:
+        """The prices (and costs) that differ from the file's: a second import writes none."""
         if not sku_terms:
             return
-        current = await self.sources.pricing.prices_by_sku_ids(
-            [sku_id for sku_id, _ in sku_terms], self.currency
-        )
+        ids = [sku_id for sku_id, _ in sku_terms]
+        current = await self.sources.pricing.prices_by_sku_ids(ids, self.currency)
+        costs = {}
+        if any(t.cost is not None for _, t in sku_terms):
+            costs = await self.sources.pricing.cost_prices_by_sku_ids(ids, self.currency)
         changes = []
         for sku_id, t in sku_terms:
             price = current.get(sku_id)
-            if price is None or (price.list_amount, price.sale_amount) != (
+            same_price = price is not None and (price.list_amount, price.sale_amount) == (
                 t.list_amount,
                 t.sale_amount,
-            ):
+            )
+            same_cost = t.cost is None or costs.get(sku_id) == t.cost
+            if not (same_price and same_cost):
                 changes.append(
-                    PriceChange(sku_id, self.currency, t.list_amount, t.sale_amount, t.line)
-                )
+                    PriceChange(sku_id, self.currency, t.list_amount, t.sale_amount, t.line,
+                                t.cost)
+                )  # fmt: skip
         if changes:
             await self.sources.pricing.set_prices(changes, actor=self.actor, now=self.clock())
 

@@ -27,6 +27,7 @@ from sources.common.batches import RowError
 
 from ..errors import Problem, UserErrorCode
 from .catalog_manage import product_problems, sku_problems
+from .catalog_writes import MAX_AMOUNT
 
 # Shopify's product CSV columns (the sample file of its product import), in its order.
 SHOPIFY_COLUMNS = (
@@ -127,6 +128,7 @@ class VariantTerms:
     list_amount: Decimal
     sale_amount: Decimal
     quantity: int | None
+    cost: Decimal | None = None  # Cost per item
 
 
 @dataclass
@@ -305,11 +307,15 @@ def _variant(
             _invalid(line, f"Option{missing} Value is empty", f"Option{missing} Value"),
         )
     amounts: dict[str, Decimal | None] = {}
-    for column in ("Variant Price", "Variant Compare At Price"):
+    for column in ("Variant Price", "Variant Compare At Price", "Cost per item"):
         text = row.get(column, "")
         amounts[column] = _amount(text) if text else None
         if text and amounts[column] is None:
             return None, None, _invalid(line, f"{column}: {text[:40]!r} is not a number", column)
+    cost = amounts["Cost per item"]
+    if cost is not None and (cost < 0 or cost > MAX_AMOUNT or cost.as_tuple().exponent < -2):  # type: ignore[operator]
+        return None, None, _invalid(line, "Cost per item must be 0 or more, in cents at most",
+                                    "Cost per item")  # fmt: skip
     sale = amounts["Variant Price"]
     if sale is None:
         return None, None, _invalid(line, "a variant needs its Variant Price", "Variant Price")
@@ -331,6 +337,6 @@ def _variant(
         return None, None, _problem(line, problems[0])
     return (
         VariantDraft(line, fields),
-        VariantTerms(line, code, list_amount, sale, quantity),
+        VariantTerms(line, code, list_amount, sale, quantity, cost),
         None,
     )

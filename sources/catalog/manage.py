@@ -235,6 +235,11 @@ async def _insert(conn: AsyncConnection, model: Any, values: Any = None, **kw: A
     return int((await conn.execute(insert(model).values(**row).returning(model.id))).scalar_one())
 
 
+def audit_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's values as its audit entry keeps them (an import's batch writes the same)."""
+    return _snapshot(values)
+
+
 def _snapshot(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Decimal | datetime) else v) for k, v in values.items()}
 

@@ -130,7 +130,7 @@ async def _create_fresh(
     ids = [by_slug[r["slug"]] for r in product_rows]
     audits = [
         audit_row(at=now, actor=actor, action="product.create", entity_type="product",
-                  entity_id=pid, before={}, after=manage._snapshot(values))
+                  entity_id=pid, before={}, after=manage.audit_values(values))
         for pid, values in zip(ids, rows, strict=True)
     ]  # fmt: skip
     sku_rows = []
@@ -155,7 +155,7 @@ async def _create_fresh(
         }
         sku_ids = [by_code[r["code"]] for r in sku_rows]
     for sid, row in zip(sku_ids, sku_rows, strict=True):
-        after = manage._snapshot({k: v for k, v in row.items() if v is not None})
+        after = manage.audit_values({k: v for k, v in row.items() if v is not None})
         audits.append(
             audit_row(at=now, actor=actor, action="sku.create", entity_type="sku",
                       entity_id=sid, before={}, after=after)

@@ -15,6 +15,7 @@ import io
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from sources.common.db import Database
 from sources.inventory import models as inventory
 from sources.inventory.records import WarehouseSetup
 from sources.pricing import models as pricing
-from tests.conftest import require_postgres, serve, settings_for, sqlite_urls
+from tests.conftest import LiveGateway, require_postgres, serve, settings_for, sqlite_urls
 from tests.pg import create_temp_database, drop_database
 
 # Shopify's product CSV columns, as its help centre lists them (the sample file's header).
@@ -304,7 +305,7 @@ FIELDS = """
   category { name }
   media(first: 5) { width altTexts { language text } }
   skus { code name selectedOptions { name value }
-         price { list { amount } sale { amount } } stock { available }
+         price { list { amount } sale { amount } } stock { available } costPrice { amount }
          image { width } }
 """
 SLUGS = ("west-lake-longjing", "tea-gift-box", "brewing-guide", "porcelain-cup")
@@ -317,13 +318,22 @@ def _catalog(settings: Settings) -> dict[str, Any]:
         settings,
         kind=ViewerKind.STAFF,
         subject="ops",
-        permissions=["MANAGE_PRODUCTS", "MANAGE_STOCK"],
+        permissions=["MANAGE_PRODUCTS", "MANAGE_STOCK", "VIEW_FINANCE"],
     )
-    for live in serve(settings):
+    with _served(settings) as live:
         body = live.query(PRODUCTS, token=token)
-        assert "errors" not in body, body
-        return {p["slug"]: p for p in body["data"].values() if p is not None}
-    raise AssertionError("unreachable")
+    assert "errors" not in body, body
+    return {p["slug"]: p for p in body["data"].values() if p is not None}
+
+
+@contextmanager
+def _served(settings: Settings) -> Iterator[LiveGateway]:
+    """A gateway stopped on leaving (before the test's database goes)."""
+    running = serve(settings)
+    try:
+        yield next(running)
+    finally:
+        running.close()
 
 
 def test_a_shopify_export_becomes_the_shops_catalog(
@@ -364,6 +374,7 @@ def test_a_shopify_export_becomes_the_shops_catalog(
     skus = {s["code"]: s for s in tea["skus"]}
     assert skus["LJ-50G"]["price"] == {"list": {"amount": "128.00"}, "sale": {"amount": "118.00"}}
     assert skus["LJ-50G"]["stock"]["available"] == 40
+    assert skus["LJ-50G"]["costPrice"] == {"amount": "60.00"}
     assert skus["LJ-100G"]["selectedOptions"] == [{"name": "Weight", "value": "100 g"}]
     assert skus["LJ-100G"]["stock"]["available"] == 20
     # A compare-at price below the price means no sale; oversold stock (-3) is none.
@@ -440,7 +451,7 @@ def test_an_uploaded_shopify_file_is_a_product_import_job(images: str, tmp_path:
     prices_only = issue_token(
         settings, kind=ViewerKind.STAFF, subject="ops", permissions=["MANAGE_PRICES"]
     )
-    for live in serve(settings):
+    with _served(settings) as live:
         headers = {"content-type": "text/csv"}
         refused = live.client.post(
             "/admin/imports/products",
