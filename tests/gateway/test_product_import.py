@@ -26,13 +26,14 @@ from sqlalchemy import func, select
 
 from gateway.auth import ViewerKind, issue_token
 from gateway.backoffice.import_cli import run_import_command
-from gateway.backoffice.imports import ImportKind
+from gateway.backoffice.imports import ImportKind, apply_import, start_import
 from gateway.media.settings import MediaSettings
 from gateway.settings import SOURCE_NAMES, Settings
 from gateway.setup.databases import migrate_sources
 from gateway.sources import Sources
 from sources.catalog import models as catalog
 from sources.common.db import Database
+from sources.common.import_jobs import ImportStatus
 from sources.inventory import models as inventory
 from sources.inventory.records import WarehouseSetup
 from sources.pricing import models as pricing
@@ -486,3 +487,67 @@ def test_an_uploaded_shopify_file_is_a_product_import_job(images: str, tmp_path:
         assert [e["node"]["line"] for e in job["errors"]["edges"]] == [9, 10, 11, 12]
         listed = live.query("{ products(first: 10) { totalCount } }")["data"]["products"]
         assert listed["totalCount"] == 3  # the brewing guide is a draft
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_an_interrupted_product_import_resumes_and_makes_each_product_once(
+    shop: Settings, images: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "products.csv"
+    path.write_text(shopify_csv(images))
+
+    async def crash_then_resume() -> tuple[Any, Any]:
+        sources = Sources.from_settings(shop)
+        try:
+            job, _ = await start_import(
+                sources, ImportKind.PRODUCTS, path, file_name=path.name, actor="t", now=_now()
+            )
+            batches = 0
+
+            def crash_after_two_batches(lines: int) -> None:
+                nonlocal batches
+                batches += 1
+                if batches == 2:
+                    raise _Crash
+
+            with pytest.raises(_Crash):
+                await apply_import(
+                    sources, ImportKind.PRODUCTS, path, job, actor="t", currency="CNY",
+                    batch_rows=2, on_lines=crash_after_two_batches, warehouse="SH-01",
+                )  # fmt: skip
+            halfway = (await sources.catalog.import_jobs_by_ids([job.id]))[job.id]
+            again, _ = await start_import(
+                sources, ImportKind.PRODUCTS, path, file_name=path.name, actor="t", now=_now()
+            )
+            done = await apply_import(
+                sources, ImportKind.PRODUCTS, path, again, actor="t", currency="CNY",
+                batch_rows=2, warehouse="SH-01",
+            )  # fmt: skip
+            return halfway, done
+        finally:
+            await sources.close()
+
+    halfway, done = asyncio.run(crash_then_resume())
+    # Batches are whole products: longjing's three rows (lines 2-5), then the gift box
+    # and the guide (lines 6-7); the crash came after the second committed.
+    assert (halfway.status, halfway.processed, halfway.through_line) == (
+        ImportStatus.RUNNING, 5, 7)  # fmt: skip
+    assert (done.id, done.status, done.processed, done.failed) == (
+        halfway.id, ImportStatus.COMPLETED, 10, 4)  # fmt: skip
+    footprint = _footprint(shop)
+    assert footprint["catalog.products"] == 4
+    assert footprint["catalog.skus"] == 5
+    assert footprint["pricing.prices"] == 5
+    products = _catalog(shop)
+    skus = {s["code"]: s for p in products.values() for s in p["skus"]}
+    assert {code: s["stock"]["available"] for code, s in skus.items()} == {
+        "LJ-50G": 40, "LJ-100G": 20, "LJ-250G": 0, "tea-gift-box": 5, "CUP-W-S": 7}  # fmt: skip
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
