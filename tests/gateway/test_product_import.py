@@ -551,3 +551,27 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_a_file_that_is_not_a_shopify_export_is_refused_and_bad_bytes_are_a_bad_row(
+    tmp_path: Path,
+) -> None:
+    settings = asyncio.run(_empty_shop(sqlite_urls(tmp_path / "db"), tmp_path / "media"))
+    prices = tmp_path / "prices.csv"
+    prices.write_text("sku,list,sale\nLJ-50G,128.00,118.00\n")
+    status, out = _import(settings, prices)
+    assert status == 2
+    assert "the header lacks Handle, Title" in out
+
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(
+        b"Handle,Title,Variant SKU,Variant Price\n"
+        b"cup,Cup,CUP-1,9.00\n"
+        b"saucer,Saucer \xff\xfe,SAU-1,5.00\n"
+        b"bowl,Bowl,BOWL-1,12.00\n"
+    )
+    status, out = _import(settings, mixed)
+    assert status == 1
+    assert out.splitlines()[1].strip() == "line 3: INVALID_INPUT the row is not UTF-8 CSV text"
+    assert set(_catalog(settings)) == set()  # none of SLUGS; the two others are there
+    assert _footprint(settings)["catalog.products"] == 2
