@@ -230,10 +230,21 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("file")
 
     imports = commands.add_parser(
-        "import", help="apply a CSV file of prices (sku,list,sale) or stock (sku,warehouse,delta)"
+        "import",
+        help="apply a CSV file of prices (sku,list,sale), stock (sku,warehouse,delta) or "
+        "products (a Shopify product CSV export)",
     )
-    imports.add_argument("kind", choices=["prices", "stock"])
+    imports.add_argument("kind", choices=["prices", "stock", "products"])
     imports.add_argument("file")
+    imports.add_argument(
+        "--warehouse",
+        default=None,
+        help="products: the warehouse code that receives Variant Inventory Qty (default: the "
+        "shop's only warehouse)",
+    )
+    imports.add_argument(
+        "--no-images", action="store_true", help="products: record image URLs, fetch later"
+    )
     imports.add_argument("--batch-rows", type=int, default=1000, help="rows per transaction")
     imports.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -343,6 +354,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 Path(args.file),
                 batch_rows=args.batch_rows,
                 progress=not args.no_progress,
+                warehouse=args.warehouse,
+                fetch_images=not args.no_images,
             )
         )
     if args.command == "sweep":

@@ -1,6 +1,7 @@
 """Import jobs as back-office UIs poll them: status, counts, and the bad rows page by page.
 
-A price import is visible to MANAGE_PRICES staff and a stock import to MANAGE_STOCK staff;
+A price import is visible to MANAGE_PRICES staff, a stock import to MANAGE_STOCK staff and
+a product import to MANAGE_PRODUCTS staff;
 to anyone else the id reads as not found (null), like an order of another customer's."""
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ from .common import BadUserInput, Info, PageInfo, page_size
 from .node import encode_id
 
 strawberry.enum(ImportStatus, name="ImportJobStatus")
-strawberry.enum(ImportKind, name="ImportKind", description="What an import file holds.")
+strawberry.enum(
+    ImportKind,
+    name="ImportKind",
+    description="What an import file holds: PRICES, STOCK, or PRODUCTS (a product CSV as "
+    "Shopify exports it).",
+)
 
 PERMISSIONS = {
     ImportKind.PRICES: Permission.MANAGE_PRICES,
     ImportKind.STOCK: Permission.MANAGE_STOCK,
+    ImportKind.PRODUCTS: Permission.MANAGE_PRODUCTS,
 }
 _CURSOR = "IMPORT_ERRORS"
 
