@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from cross_web import HTTPException
@@ -73,6 +73,10 @@ from .schema import build_schema
 from .settings import ConfigurationError, Settings
 from .setup.shop import with_shop_profile
 from .sources import Sources
+from .tracing import install_tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 
 async def _viewer(verifier: TokenVerifier, accounts: CustomerAccounts, request: Request) -> Viewer:
@@ -311,7 +315,12 @@ async def _with_shop_profile(settings: Settings, sources: Sources) -> Settings:
     return with_shop_profile(settings, profile)
 
 
-def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    sources: Sources | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
     overdue = OverdueShipments(metrics.registry)
@@ -440,6 +449,15 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     )
     add_compression(app, settings.compression)  # inside the log line: its time counts
     app.add_middleware(RequestLogMiddleware)
+    # Last: the server span is outermost. Off (no OTLP endpoint, no provider): no-op.
+    install_tracing(
+        app,
+        settings.tracing,
+        schema=graphql_app.schema,
+        sources=sources,
+        cache=cache,
+        provider=tracer_provider,
+    )
     app.state.settings = settings
     app.state.sources = sources
     app.state.metrics = metrics

@@ -23,6 +23,7 @@ from .payments.settings import PaymentSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
 from .resilience.settings import ResilienceSettings
+from .tracing.settings import TracingSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
@@ -85,6 +86,7 @@ class Settings(BaseSettings):
     resilience: Annotated[ResilienceSettings, Field(default_factory=ResilienceSettings)]
     compression: Annotated[CompressionSettings, Field(default_factory=CompressionSettings)]
     payments: Annotated[PaymentSettings, Field(default_factory=PaymentSettings)]
+    tracing: Annotated[TracingSettings, Field(default_factory=TracingSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -334,6 +336,7 @@ def load_settings() -> Settings:
             **RateLimitSettings.model_fields,
             **CompressionSettings.model_fields,
             **PaymentSettings.model_fields,
+            **TracingSettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None
