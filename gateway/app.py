@@ -46,6 +46,7 @@ from .context import GatewayContext
 from .execution import executor_class
 from .graphiql.page import graphiql_page, graphiql_routes
 from .http_media import GraphQLMedia, is_multipart, refusal, shape_result
+from .lifecycle import DrainGate, Lifecycle
 from .limits import (
     CostLimit,
     NoSuggestions,
@@ -315,6 +316,18 @@ async def _with_shop_profile(settings: Settings, sources: Sources) -> Settings:
     return with_shop_profile(settings, profile)
 
 
+async def _cache_health(cache: ReadThrough | None, timeout_s: float) -> str:
+    """The shared cache's state for /readyz (it never makes the process unready: without
+    Redis the gateway serves from the sources, degraded), within its own timeout."""
+    if cache is None:
+        return "off"
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await cache.cache.health()
+    except TimeoutError:
+        return "degraded"
+
+
 def create_app(
     settings: Settings,
     *,
@@ -339,6 +352,7 @@ def create_app(
     rate_limiter = build_rate_limiter(settings, metrics.registry)
     cashier = Cashier.from_settings(settings)
     media = build_storage(settings.media)
+    lifecycle = Lifecycle()
     graphql_app = GatewayGraphQL(
         settings, browsing, metrics, cache, rate_limiter, cashier=cashier, media=media
     )
@@ -380,12 +394,17 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
-        sources_status = await sources.readiness()
+        if lifecycle.is_draining:  # shutting down: out of rotation at once
+            return JSONResponse({"status": "draining"}, status_code=503)
+        timeout_s = settings.readiness_timeout_seconds
+        sources_status, cache_status = await asyncio.gather(
+            sources.readiness(timeout_s), _cache_health(cache, timeout_s)
+        )
         ready = all(v == "ok" for v in sources_status.values())
         body = {
             "status": "ok" if ready else "unavailable",
             "sources": sources_status,
-            "cache": await cache.cache.health() if cache is not None else "off",
+            "cache": cache_status,
         }
         return JSONResponse(body, status_code=200 if ready else 503)
 
@@ -417,7 +436,8 @@ def create_app(
         # Every process hears every other's invalidations and drops its near-cache copies.
         listener = asyncio.create_task(cache.cache.listen()) if cache is not None else None
         try:
-            yield
+            with lifecycle.draining_on_signals():
+                yield
         finally:
             for task in (sweeper, listener):
                 if task is not None:
@@ -449,6 +469,7 @@ def create_app(
     )
     add_compression(app, settings.compression)  # inside the log line: its time counts
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(DrainGate, lifecycle=lifecycle)  # outside the log: refusals are cheap
     # Last: the server span is outermost. Off (no OTLP endpoint, no provider): no-op.
     install_tracing(
         app,
@@ -463,4 +484,5 @@ def create_app(
     app.state.metrics = metrics
     app.state.cache = cache
     app.state.cashier = cashier
+    app.state.lifecycle = lifecycle
     return app

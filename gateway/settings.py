@@ -148,6 +148,14 @@ class Settings(BaseSettings):
     reservation_ttl_seconds: Annotated[
         int, Field(ge=10, le=86_400, validation_alias=_env("RESERVATION_TTL"))
     ] = 900
+    # SIGTERM: how long the requests in flight may take to finish before they are cut
+    # (gateway/lifecycle.py); /readyz: how long each dependency may take to answer.
+    shutdown_grace_seconds: Annotated[
+        int, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_SHUTDOWN_GRACE"))
+    ] = 20
+    readiness_timeout_seconds: Annotated[
+        float, Field(gt=0, le=60, validation_alias=_env("GATEWAY_READINESS_TIMEOUT_SECONDS"))
+    ] = 2.0
     sweep_interval_seconds: Annotated[
         float, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_SWEEP_INTERVAL_SECONDS"))
     ] = 30.0

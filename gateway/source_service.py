@@ -64,6 +64,7 @@ def serve_source(name: str, settings: Settings, host: str | None, port: int | No
         port=port or DEFAULT_PORTS[name],
         access_log=False,
         log_level="warning",
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 
