@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     ] = 20
     readiness_timeout_seconds: Annotated[
         float, Field(gt=0, le=60, validation_alias=_env("GATEWAY_READINESS_TIMEOUT_SECONDS"))
-    ] = 2.0
+    ] = 5.0
     sweep_interval_seconds: Annotated[
         float, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_SWEEP_INTERVAL_SECONDS"))
     ] = 30.0
