@@ -100,6 +100,8 @@ bench: dev
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.imports $(IMPORT_BENCH_ARGS)
 	$(PY) -m bench.compression
+	$(PY) -m bench.processes
+	$(PY) -m bench.tracing
 
 ## make schema: re-export schema.graphql from the code
 schema: dev

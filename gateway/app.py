@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from cross_web import HTTPException
@@ -46,6 +46,7 @@ from .context import GatewayContext
 from .execution import executor_class
 from .graphiql.page import graphiql_page, graphiql_routes
 from .http_media import GraphQLMedia, is_multipart, refusal, shape_result
+from .lifecycle import DrainGate, Lifecycle
 from .limits import (
     CostLimit,
     NoSuggestions,
@@ -73,6 +74,10 @@ from .schema import build_schema
 from .settings import ConfigurationError, Settings
 from .setup.shop import with_shop_profile
 from .sources import Sources
+from .tracing import install_tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 
 async def _viewer(verifier: TokenVerifier, accounts: CustomerAccounts, request: Request) -> Viewer:
@@ -311,7 +316,24 @@ async def _with_shop_profile(settings: Settings, sources: Sources) -> Settings:
     return with_shop_profile(settings, profile)
 
 
-def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlette:
+async def _cache_health(cache: ReadThrough | None, timeout_s: float) -> str:
+    """The shared cache's state for /readyz (it never makes the process unready: without
+    Redis the gateway serves from the sources, degraded), within its own timeout."""
+    if cache is None:
+        return "off"
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await cache.cache.health()
+    except TimeoutError:
+        return "degraded"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sources: Sources | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
     overdue = OverdueShipments(metrics.registry)
@@ -330,6 +352,7 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     rate_limiter = build_rate_limiter(settings, metrics.registry)
     cashier = Cashier.from_settings(settings)
     media = build_storage(settings.media)
+    lifecycle = Lifecycle()
     graphql_app = GatewayGraphQL(
         settings, browsing, metrics, cache, rate_limiter, cashier=cashier, media=media
     )
@@ -371,12 +394,17 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
-        sources_status = await sources.readiness()
+        if lifecycle.is_draining:  # shutting down: out of rotation at once
+            return JSONResponse({"status": "draining"}, status_code=503)
+        timeout_s = settings.readiness_timeout_seconds
+        sources_status, cache_status = await asyncio.gather(
+            sources.readiness(timeout_s), _cache_health(cache, timeout_s)
+        )
         ready = all(v == "ok" for v in sources_status.values())
         body = {
             "status": "ok" if ready else "unavailable",
             "sources": sources_status,
-            "cache": await cache.cache.health() if cache is not None else "off",
+            "cache": cache_status,
         }
         return JSONResponse(body, status_code=200 if ready else 503)
 
@@ -408,7 +436,8 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
         # Every process hears every other's invalidations and drops its near-cache copies.
         listener = asyncio.create_task(cache.cache.listen()) if cache is not None else None
         try:
-            yield
+            with lifecycle.draining_on_signals():
+                yield
         finally:
             for task in (sweeper, listener):
                 if task is not None:
@@ -440,9 +469,20 @@ def create_app(settings: Settings, *, sources: Sources | None = None) -> Starlet
     )
     add_compression(app, settings.compression)  # inside the log line: its time counts
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(DrainGate, lifecycle=lifecycle)  # outside the log: refusals are cheap
+    # Last: the server span is outermost. Off (no OTLP endpoint, no provider): no-op.
+    install_tracing(
+        app,
+        settings.tracing,
+        schema=graphql_app.schema,
+        sources=sources,
+        cache=cache,
+        provider=tracer_provider,
+    )
     app.state.settings = settings
     app.state.sources = sources
     app.state.metrics = metrics
     app.state.cache = cache
     app.state.cashier = cashier
+    app.state.lifecycle = lifecycle
     return app

@@ -158,6 +158,7 @@ def _serve_distributed(args: argparse.Namespace) -> int:
             workers=args.workers or settings.workers,
             access_log=False,
             log_level="warning",
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
     return 0
 
@@ -397,6 +398,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             factory=False,
             access_log=False,
             log_level="warning",
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
         return 0
     if args.kind == "customer" and settings.customer_subjects == "identity-provider":

@@ -18,6 +18,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from .tracing.spans import active_tracer, source_call_span
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -89,7 +91,8 @@ class Metrics:
         )
 
     def count_calls(self, store: Any) -> None:
-        """Wrap every public coroutine method of ``store`` so each call is counted."""
+        """Wrap every public coroutine method of ``store`` so each call is counted (and,
+        with tracing on, gets its span: the same calls, seen in a trace)."""
         source = store.source
         for name, method in inspect.getmembers(store, inspect.iscoroutinefunction):
             if name.startswith("_"):
@@ -111,7 +114,10 @@ class Metrics:
             if stats is not None:
                 stats.source_calls += 1
                 stats.calls_by_method[key] = stats.calls_by_method.get(key, 0) + 1
-            return await method(*args, **kwargs)
+            if active_tracer.get() is None:  # tracing off: nothing more to pay
+                return await method(*args, **kwargs)
+            with source_call_span(source, method_name, args, kwargs):
+                return await method(*args, **kwargs)
 
         return counted
 

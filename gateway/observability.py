@@ -10,11 +10,12 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import structlog
 from graphql import GraphQLError
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
@@ -33,6 +34,7 @@ def configure_logging(level: str, fmt: str) -> None:
     )
     structlog.configure(
         processors=[
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -42,6 +44,17 @@ def configure_logging(level: str, fmt: str) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+def add_trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """A line written inside a trace names it (``trace_id``, ``span_id``), so a log search
+    and the trace of the same request lead to each other; sampled out or not, the id is the
+    one the sources' services see in ``traceparent``. Tracing off: nothing is added."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event["trace_id"] = format(context.trace_id, "032x")
+        event["span_id"] = format(context.span_id, "016x")
+    return event
 
 
 class RequestStatsState(RequestStats):

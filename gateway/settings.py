@@ -23,6 +23,7 @@ from .payments.settings import PaymentSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
 from .resilience.settings import ResilienceSettings
+from .tracing.settings import TracingSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
@@ -85,6 +86,7 @@ class Settings(BaseSettings):
     resilience: Annotated[ResilienceSettings, Field(default_factory=ResilienceSettings)]
     compression: Annotated[CompressionSettings, Field(default_factory=CompressionSettings)]
     payments: Annotated[PaymentSettings, Field(default_factory=PaymentSettings)]
+    tracing: Annotated[TracingSettings, Field(default_factory=TracingSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -146,6 +148,14 @@ class Settings(BaseSettings):
     reservation_ttl_seconds: Annotated[
         int, Field(ge=10, le=86_400, validation_alias=_env("RESERVATION_TTL"))
     ] = 900
+    # SIGTERM: how long the requests in flight may take to finish before they are cut
+    # (gateway/lifecycle.py); /readyz: how long each dependency may take to answer.
+    shutdown_grace_seconds: Annotated[
+        int, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_SHUTDOWN_GRACE"))
+    ] = 20
+    readiness_timeout_seconds: Annotated[
+        float, Field(gt=0, le=60, validation_alias=_env("GATEWAY_READINESS_TIMEOUT_SECONDS"))
+    ] = 5.0
     sweep_interval_seconds: Annotated[
         float, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_SWEEP_INTERVAL_SECONDS"))
     ] = 30.0
@@ -334,6 +344,7 @@ def load_settings() -> Settings:
             **RateLimitSettings.model_fields,
             **CompressionSettings.model_fields,
             **PaymentSettings.model_fields,
+            **TracingSettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None

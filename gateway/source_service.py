@@ -27,6 +27,7 @@ from sources.common.service import source_app
 
 from .remote_settings import DEFAULT_PORTS
 from .settings import SOURCE_NAMES, ConfigurationError, Settings
+from .tracing import install_source_tracing
 
 
 def build_source_app(name: str, settings: Settings) -> Starlette:
@@ -39,7 +40,7 @@ def build_source_app(name: str, settings: Settings) -> Starlette:
             "serve a source: callers present it as `Authorization: Bearer <secret>`"
         )
     api = APIS[name]
-    return source_app(
+    app = source_app(
         name,
         api.interface,
         api.errors,
@@ -49,6 +50,8 @@ def build_source_app(name: str, settings: Settings) -> Starlette:
         pool_size=settings.db_pool_size,
         latency_s=settings.source_latency_ms / 1000,
     )
+    install_source_tracing(app, settings.tracing, name)
+    return app
 
 
 def serve_source(name: str, settings: Settings, host: str | None, port: int | None) -> None:
@@ -61,6 +64,7 @@ def serve_source(name: str, settings: Settings, host: str | None, port: int | No
         port=port or DEFAULT_PORTS[name],
         access_log=False,
         log_level="warning",
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

@@ -6,6 +6,7 @@ source's Protocol (sources/<name>/api.py), so nothing above this module knows wh
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,20 +89,26 @@ class Sources:
     def stores(self) -> tuple[CatalogSource, InventorySource, PricingSource, OrdersSource]:
         return (self.catalog, self.inventory, self.pricing, self.orders)
 
-    async def readiness(self) -> dict[str, str]:
+    async def readiness(self, timeout_s: float = 2.0) -> dict[str, str]:
         """Each source's database answers for its migration revision, which must be the one
         this code expects (a remote source's service answers its /readyz), or says why not:
-        a database that is empty, behind or unreachable is never "ok"."""
-        status: dict[str, str] = {}
-        for name in SOURCE_NAMES:
-            if name in self.remotes:
-                status[name] = await self.remotes[name].service.readiness()
-                continue
-            try:
-                status[name] = (await database_state(name, self.databases[name])).readiness
-            except Exception as exc:
-                status[name] = f"error: {type(exc).__name__}"
-        return status
+        a database that is empty, behind or unreachable is never "ok". The sources are asked
+        at once, each within ``timeout_s`` of its own: one hung database makes its own
+        answer "timeout", not every probe of the process late."""
+        names = list(SOURCE_NAMES)
+        answers = await asyncio.gather(*(self._ready(name, timeout_s) for name in names))
+        return dict(zip(names, answers, strict=True))
+
+    async def _ready(self, name: str, timeout_s: float) -> str:
+        try:
+            async with asyncio.timeout(timeout_s):
+                if name in self.remotes:
+                    return await self.remotes[name].service.readiness()
+                return (await database_state(name, self.databases[name])).readiness
+        except TimeoutError:
+            return f"error: no answer within {timeout_s:g} s"
+        except Exception as exc:
+            return f"error: {type(exc).__name__}"
 
     async def close(self) -> None:
         for db in self.databases.values():

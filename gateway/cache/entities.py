@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from ..tracing.spans import batch_cache_hits, note_cache_lookup
 from .codec import Codec
 from .keys import Kind
 from .shared import InvalidationListener, SharedCache
@@ -76,6 +77,7 @@ class ReadThrough(InvalidationListener):
             raw = {i: found[key_of[i]] for i in ask if key_of[i] in found}
             self.metrics.hits.labels(kind.value).inc(len(raw))
             self.metrics.misses.labels(kind.value).inc(len(ask) - len(raw))
+            note_cache_lookup(kind.value, len(raw), len(ask) - len(raw))
         before = set(waits)
         mine = self._split([i for i in ask if i not in raw], key_of, waits, done_ok=True)
         # Missed in the cache yet just filled here (a flush, an eviction): write them back.
@@ -83,7 +85,12 @@ class ReadThrough(InvalidationListener):
         keep = last_known is not None
         try:
             if mine:
-                raw.update(await self._fill(kind, codec, mine, key_of, fetch, ident, ttl, keep))
+                hits = batch_cache_hits.set(len(unique) - len(mine))  # the source span says
+                try:
+                    filled = await self._fill(kind, codec, mine, key_of, fetch, ident, ttl, keep)
+                finally:
+                    batch_cache_hits.reset(hits)
+                raw.update(filled)
             if waits:
                 raw.update(await self._wait(kind, codec, waits, key_of, fetch, ident, ttl, keep))
         except Exception as exc:

@@ -13,6 +13,7 @@ import orjson
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
+from ..tracing.spans import note_response_cache
 from .persisted import PersistedQueries, PersistedQueryError
 from .responses import CachedResponse, ResponseCache
 from .tags import ReadSet, current_reads
@@ -141,8 +142,10 @@ class GraphQLFront:
         key = self.responses.key(query, op.operation_name, op.variables)
         hit = await self.responses.get(key)
         if hit is not None:
+            note_response_cache("hit", op.operation_name)
             await self._send(scope, receive, send, hit, "HIT")
             return
+        scope.setdefault("state", {})["response_cache"] = "miss"  # for the operation's span
         reads = ReadSet()
         token = current_reads.set(reads)
         started: Message | None = None

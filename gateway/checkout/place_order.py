@@ -43,6 +43,7 @@ from sources.orders.store import CartClosed, CheckoutAttemptLost, PurchaseLimitR
 from ..errors import Problem, UserErrorCode
 from ..resilience.errors import is_ambiguous
 from ..sources import Sources
+from ..tracing.spans import saga_step
 from .pricing import CartPricing, price
 from .snapshot import CartSnapshot, load_snapshot
 from .validation import price_changed, reservation_items, validate
@@ -99,12 +100,15 @@ async def complete_checkout(
     deadline = datetime.now(UTC) + policy.wait_for_other_attempt
     while True:
         now = datetime.now(UTC)
-        attempt = await orders.checkout_attempt(
-            customer_id=customer_id,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            now=now,
-            stale_after=policy.attempt_stale_after,
+        attempt = await saga_step(
+            "claim_key",
+            orders.checkout_attempt(
+                customer_id=customer_id,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                now=now,
+                stale_after=policy.attempt_stale_after,
+            ),
         )
         if attempt.state is AttemptState.KEY_REUSED:
             return _fail(
@@ -170,8 +174,9 @@ async def _place(
     marks = sources.sold_out
     if marks is not None and (sold_out := _marked_sold_out(marks, cart)):
         return CheckoutResult(None, sold_out)
-    snapshot = await load_snapshot(
-        sources, cart, customer_id=customer_id, currency=policy.currency, now=now
+    snapshot = await saga_step(
+        "snapshot",
+        load_snapshot(sources, cart, customer_id=customer_id, currency=policy.currency, now=now),
     )
     pricing = price(snapshot, free_shipping_over=policy.free_shipping_over)
     problems = validate(snapshot, pricing) + price_changed(pricing, expected_total)
@@ -182,14 +187,17 @@ async def _place(
 
     inventory, coupons, orders = sources.inventory, sources.pricing, sources.orders
     progress.has_written = True
-    reservation = await inventory.reserve(
-        order_ref=order_ref,
-        items=[
-            ReservationRequest(sku, qty, supplier)
-            for sku, qty, supplier in reservation_items(snapshot)
-        ],
-        now=now,
-        ttl=policy.reservation_ttl,
+    reservation = await saga_step(
+        "reserve_stock",
+        inventory.reserve(
+            order_ref=order_ref,
+            items=[
+                ReservationRequest(sku, qty, supplier)
+                for sku, qty, supplier in reservation_items(snapshot)
+            ],
+            now=now,
+            ttl=policy.reservation_ttl,
+        ),
     )
     if not reservation.ok:
         if reservation.status is ReservationStatus.RELEASED:  # a stale attempt's hold
@@ -205,8 +213,11 @@ async def _place(
             pid for pid in _applied(pricing) if pricing.promotions[pid].coupon_code is not None
         ]
         if coupon_ids:
-            refused = await coupons.record_coupon_uses(
-                order_ref=order_ref, customer_id=customer_id, promotion_ids=coupon_ids, at=now
+            refused = await saga_step(
+                "record_coupon_uses",
+                coupons.record_coupon_uses(
+                    order_ref=order_ref, customer_id=customer_id, promotion_ids=coupon_ids, at=now
+                ),
             )
             if refused:
                 await inventory.release_reservation(order_ref, now)
@@ -221,7 +232,9 @@ async def _place(
         # buyer hears so and no cancelled order is left in their history. A hold already
         # confirmed by a crashed attempt that this call took over stays as it is.
         if reservation.status is not ReservationStatus.CONFIRMED:
-            if not await inventory.confirm_reservation(order_ref, now):
+            if not await saga_step(
+                "confirm_reservation", inventory.confirm_reservation(order_ref, now)
+            ):
                 await coupons.release_coupon_uses(order_ref, now)
                 return _fail(EXPIRED, "the stock hold expired; please try again")
     except BaseException:  # a source failed before the order existed: nothing to keep
@@ -229,11 +242,14 @@ async def _place(
         raise
 
     try:
-        order = await orders.create_order(
-            _new_order(snapshot, pricing, customer_id, order_ref),
-            idempotency_key=idempotency_key,
-            actor=actor,
-            now=now,
+        order = await saga_step(
+            "create_order",
+            orders.create_order(
+                _new_order(snapshot, pricing, customer_id, order_ref),
+                idempotency_key=idempotency_key,
+                actor=actor,
+                now=now,
+            ),
         )
     except CartClosed:
         await _undo(sources, order_ref, now)
@@ -274,7 +290,7 @@ async def _undo(sources: Sources, order_ref: str, now: datetime) -> None:
     to the sweeper, and does not keep the other from running."""
     for release in (sources.pricing.release_coupon_uses, sources.inventory.release_reservation):
         try:
-            await release(order_ref, now)
+            await saga_step("undo", release(order_ref, now))
         except Exception as exc:
             log.warning("checkout undo left to the sweeper", order_ref=order_ref, error=repr(exc))
 

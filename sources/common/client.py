@@ -13,7 +13,9 @@ it counts each store call: one method call is one HTTP request (a loader batch s
   Reads retry freely. A write carries an ``Idempotency-Key`` that its retries reuse, so the
   service answers a retried write with the answer it stored instead of writing twice; a
   write still running on the service (409 InProgress) is waited for the same way;
-- the gateway's request id goes along as ``X-Request-ID``.
+- the gateway's request id goes along as ``X-Request-ID``; with tracing on, the W3C
+  ``traceparent`` too (the httpx instrumentation adds it to ``http``'s requests), so the
+  service's spans join the gateway's trace.
 
 Domain exceptions come back as their own class (wire_errors.py); anything else that fails
 is a :class:`RemoteSourceError`.
@@ -85,6 +87,7 @@ class RemoteSource:
                 "content-type": "application/json",
             },
         )
+        self.http = self._http  # for instrumentation: tracing passes traceparent along
         self.service = ServiceHandle(self._http)
         for name, spec in interface_methods(interface).items():
             setattr(self, name, self._method(spec))

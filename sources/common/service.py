@@ -9,8 +9,9 @@ method a 404, a missing or wrong ``Authorization: Bearer <service secret>`` a 40
 anything else a 500 that names the exception's class, never a stack trace.
 
 Writes (methods not marked ``@read``) with an ``Idempotency-Key`` header are answered once
-per key (request_keys.py). ``X-Request-ID`` is logged and echoed. ``/healthz`` says the
-process is up; ``/readyz`` that its database answers.
+per key (request_keys.py). ``X-Request-ID`` is logged and echoed; a W3C ``traceparent``
+continues the caller's trace when the service runs with tracing on (gateway/tracing).
+``/healthz`` says the process is up; ``/readyz`` that its database answers.
 """
 
 from __future__ import annotations
@@ -195,5 +196,6 @@ def source_app(
     routes += [Route("/healthz", healthz), Route("/readyz", readyz)]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.store = store
+    app.state.db = db  # for instrumentation (tracing: a span per SQL statement)
     app.state.methods = methods
     return app
