@@ -57,8 +57,19 @@ from .shop import Shop
 
 @strawberry.type
 class Query:
-    node: Node | None = strawberry.field(resolver=node_resolvers.node)
-    nodes: list[Node | None] = strawberry.field(resolver=node_resolvers.nodes)
+    node: Node | None = strawberry.field(
+        resolver=node_resolvers.node,
+        description=(
+            "Any object by its global id (Relay); null when it does not exist or is"
+            " not yours to see."
+        ),
+    )
+    nodes: list[Node | None] = strawberry.field(
+        resolver=node_resolvers.nodes,
+        description=(
+            "Objects by their global ids, in the order asked (null where one is not found)."
+        ),
+    )
     product: Product | None = strawberry.field(
         resolver=catalog_resolvers.product, description="A product by id or slug (exactly one)."
     )
@@ -133,7 +144,14 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    cart_create: CartPayload = strawberry.field(resolver=cart_resolvers.cart_create)
+    cart_create: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_create,
+        description=(
+            "Create a cart, empty or with lines, coupons and an address; a signed-"
+            "in customer's cart is theirs. userErrors: those of cartLinesAdd, "
+            "cartCouponsSet and cartShippingAddressSet."
+        ),
+    )
     cart_lines_add: CartPayload = strawberry.field(
         resolver=cart_resolvers.cart_lines_add,
         description="Adding a SKU already in the cart adds to its quantity.",
@@ -141,10 +159,28 @@ class Mutation:
     cart_lines_update: CartPayload = strawberry.field(
         resolver=cart_resolvers.cart_lines_update, description="Quantity 0 removes the line."
     )
-    cart_lines_remove: CartPayload = strawberry.field(resolver=cart_resolvers.cart_lines_remove)
-    cart_coupons_set: CartPayload = strawberry.field(resolver=cart_resolvers.cart_coupons_set)
+    cart_lines_remove: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_lines_remove,
+        description=(
+            "Remove lines from the cart. userErrors: CART_NOT_FOUND, "
+            "CART_COMPLETED, and INVALID_INPUT for a line not in the cart."
+        ),
+    )
+    cart_coupons_set: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_coupons_set,
+        description=(
+            "Replace the cart's coupon codes (an empty list removes them). "
+            "userErrors: COUPON_NOT_FOUND, COUPON_EXPIRED, COUPON_NOT_APPLICABLE, "
+            "COUPON_USAGE_LIMIT_REACHED, COUPON_NOT_COMBINABLE."
+        ),
+    )
     cart_shipping_address_set: CartPayload = strawberry.field(
-        resolver=cart_resolvers.cart_shipping_address_set
+        resolver=cart_resolvers.cart_shipping_address_set,
+        description=(
+            "Set where the cart ships. userErrors on the address field at fault: "
+            "INVALID_INPUT (a malformed phone, postal code or unknown region), "
+            "REGION_NOT_DELIVERABLE, SERVICE_AREA_UNAVAILABLE."
+        ),
     )
     customer_address_create: CustomerAddressPayload = strawberry.field(
         resolver=customer_resolvers.customer_address_create,
@@ -214,6 +250,10 @@ class Mutation:
     product_publish: ProductPayload = strawberry.field(
         resolver=backoffice_resolvers.product_publish,
         extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description=(
+            "Publish a product (buyers can see and order it) or unpublish it. "
+            "userErrors: PRODUCT_NOT_FOUND, PRODUCT_ARCHIVED."
+        ),
     )
     price_set_bulk: SkuBulkPayload = strawberry.field(
         resolver=bulk_resolvers.price_set_bulk,
