@@ -12,6 +12,7 @@ from sources.orders.store import CartClosed, CartNotFound
 
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
+from . import addresses
 from .validation import MAX_LINE_QUANTITY
 
 MAX_COUPONS = 5
@@ -237,6 +238,8 @@ async def set_address(sources: Sources, cart: Cart, address: Address, now: datet
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
     problems = address_problems(address)
+    if not problems:
+        address, problems = await addresses.checked(sources, address)
     if problems:
         return CartChange(cart, problems)
     return await _guarded(

@@ -83,7 +83,8 @@ class Query:
     )
     shop: Shop | None = strawberry.field(
         resolver=shop_resolvers.shop,
-        description="The shop's name, currency and languages; null until `gateway init`.",
+        description="The shop's name, currency, languages and the regions an address form "
+        "offers; null until `gateway init`.",
     )
     cart: Cart | None = strawberry.field(
         resolver=cart_resolvers.cart,

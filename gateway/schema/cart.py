@@ -94,7 +94,7 @@ class AddressInput:
             name=self.name.strip(),
             phone=self.phone.strip(),
             country=self.country.strip().upper(),
-            region=self.region.strip().upper(),
+            region=self.region.strip(),  # a name or a code: checkout/addresses.py
             city=self.city.strip(),
             line1=self.line1.strip(),
             postal_code=self.postal_code.strip() if self.postal_code else None,
