@@ -198,8 +198,9 @@ def unknown_region(text: str, country: str) -> Problem:
 
 async def checked(sources: Sources, address: Address) -> tuple[Address, list[Problem]]:
     """The address with its region as the ISO 3166-2 code, and what else is wrong with it.
-    A region given as a known code asks no source; a name or another code asks for the
-    shop's regions once. Whether the shop delivers there is checkout's question."""
+    A region ISO's data knows (code or name) asks no source; a name or code only the shop
+    gave asks for the shop's regions once. Whether the shop delivers there is checkout's
+    question."""
     problems: list[Problem] = []
     country = address.country.strip().upper()
     directory = RegionDirectory(country)
