@@ -34,6 +34,7 @@ from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
 from .catalog_manage import AttributePayload, CategoryPayload, SupplierPayload
+from .cost import declare_costs
 from .customers import (
     CustomerAddressDeletePayload,
     CustomerAddressPayload,
@@ -431,7 +432,7 @@ def build_schema(
 ) -> strawberry.Schema:
     """The schema with the runtime's extensions and executor (gateway/execution); the
     exported SDL never depends on them."""
-    return strawberry.Schema(
+    built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[Product, Sku, Category, Promotion, Customer, Cart, Order, AfterSalesRequest],
@@ -439,6 +440,8 @@ def build_schema(
         execution_context_class=execution_context_class,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
     )
+    declare_costs(built)
+    return built
 
 
 schema = build_schema()
