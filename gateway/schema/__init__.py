@@ -156,10 +156,16 @@ class Mutation:
     )
     cart_lines_add: CartPayload = strawberry.field(
         resolver=cart_resolvers.cart_lines_add,
-        description="Adding a SKU already in the cart adds to its quantity.",
+        description="Add SKUs to the cart; adding a SKU already in it adds to its quantity. "
+        "userErrors (per line, with lineId or field): CART_NOT_FOUND, CART_COMPLETED, "
+        "SKU_NOT_FOUND, SKU_INACTIVE, PRODUCT_UNAVAILABLE, INVALID_QUANTITY, "
+        "PURCHASE_LIMIT_EXCEEDED, INSUFFICIENT_STOCK.",
     )
     cart_lines_update: CartPayload = strawberry.field(
-        resolver=cart_resolvers.cart_lines_update, description="Quantity 0 removes the line."
+        resolver=cart_resolvers.cart_lines_update,
+        description="Change lines' quantities; quantity 0 removes the line. userErrors: "
+        "CART_NOT_FOUND, CART_COMPLETED, INVALID_INPUT (a line not in the cart), "
+        "INVALID_QUANTITY, PURCHASE_LIMIT_EXCEEDED, INSUFFICIENT_STOCK.",
     )
     cart_lines_remove: CartPayload = strawberry.field(
         resolver=cart_resolvers.cart_lines_remove,
@@ -187,7 +193,9 @@ class Mutation:
     customer_address_create: CustomerAddressPayload = strawberry.field(
         resolver=customer_resolvers.customer_address_create,
         description="Add an address to the signed-in customer's book; `isDefault` makes it "
-        "the one new carts ship to (a book's first address is the default anyway).",
+        "the one new carts ship to (a book's first address is the default anyway). "
+        "userErrors on the address field at fault: INVALID_INPUT, ADDRESS_BOOK_FULL, "
+        "LOGIN_REQUIRED.",
     )
     customer_address_update: CustomerAddressPayload = strawberry.field(
         resolver=customer_resolvers.customer_address_update,
@@ -218,7 +226,12 @@ class Mutation:
     checkout_complete: CheckoutCompletePayload = strawberry.field(
         resolver=orders_resolvers.checkout_complete,
         description="Place the order. The same idempotencyKey returns the same order; "
-        "expectedTotal must equal the total computed now (else PRICE_CHANGED).",
+        "expectedTotal must equal the total computed now (else PRICE_CHANGED). Other "
+        "userErrors: CART_NOT_FOUND, CART_EMPTY, CART_COMPLETED, SHIPPING_ADDRESS_REQUIRED, "
+        "REGION_NOT_DELIVERABLE, SERVICE_AREA_UNAVAILABLE, INSUFFICIENT_STOCK, "
+        "PURCHASE_LIMIT_EXCEEDED, SKU_INACTIVE, PRODUCT_UNAVAILABLE, PRESALE_NOT_STARTED, "
+        "PRESALE_ENDED, BUNDLE_INCOMPLETE, COUPON_USAGE_LIMIT_REACHED, CUSTOMER_BLOCKED, "
+        "IDEMPOTENCY_KEY_REUSED.",
     )
     order_payment_create: OrderPaymentPayload = strawberry.field(
         resolver=payments_resolvers.order_payment_create,
@@ -226,7 +239,8 @@ class Mutation:
         "or its balance once the presale ended) through a provider: the payload's payment "
         "carries what the page shows (redirectUrl or qrCode) and when it expires. Asked "
         "again, the same open payment comes back. The order is paid when the provider "
-        "notifies the shop (or when orderPaymentConfirm finds it paid).",
+        "notifies the shop (or when orderPaymentConfirm finds it paid). userErrors: "
+        "ORDER_NOT_FOUND, INVALID_STATUS_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.",
     )
     order_payment_confirm: OrderPayload = strawberry.field(
         resolver=payments_resolvers.order_payment_confirm,
@@ -236,7 +250,9 @@ class Mutation:
     )
     order_cancel: OrderPayload = strawberry.field(
         resolver=orders_resolvers.order_cancel,
-        description="The owner before payment, or MANAGE_ORDERS staff; gives the stock back.",
+        description="The owner before payment, or MANAGE_ORDERS staff; gives the stock back. "
+        "userErrors: ORDER_NOT_FOUND, INVALID_STATUS_TRANSITION, INVALID_INPUT, "
+        "LOGIN_REQUIRED.",
     )
     stock_adjust: SkuPayload = strawberry.field(
         resolver=backoffice_resolvers.stock_adjust,
@@ -410,7 +426,8 @@ class Mutation:
     after_sales_request_create: AfterSalesPayload = strawberry.field(
         resolver=aftersales_resolvers.after_sales_request_create,
         description="The order's owner asks to return, be refunded for or exchange units of "
-        "a paid order; the refund is what was paid for them.",
+        "a paid order; the refund is what was paid for them. userErrors: LOGIN_REQUIRED, "
+        "ORDER_NOT_FOUND, INVALID_INPUT, INVALID_QUANTITY, INVALID_STATUS_TRANSITION.",
     )
     after_sales_request_resolve: AfterSalesPayload = strawberry.field(
         resolver=aftersales_resolvers.after_sales_request_resolve,
