@@ -171,12 +171,12 @@ def phone_problem(phone: str, country: str) -> Problem | None:
         number is not None
         and phonenumbers.is_valid_number(number)
         and phonenumbers.region_code_for_number(number) == country
-        and phonenumbers.number_type(number) in mobile
+        and (country != "CN" or phonenumbers.number_type(number) in mobile)
     ):
         return None
     if country == "CN":
         return _problem("phone", "phone: a mainland mobile number, 11 digits starting with 1")
-    return _problem("phone", f"phone: a mobile number in {country}")
+    return _problem("phone", f"phone: a phone number in {country}")
 
 
 def postal_code_problem(postal_code: str | None, country: str) -> Problem | None:
@@ -188,9 +188,10 @@ def postal_code_problem(postal_code: str | None, country: str) -> Problem | None
 
 
 def unknown_region(text: str, country: str) -> Problem:
+    shown = text if len(text) <= 40 else text[:40] + "…"
     return _problem(
         "region",
-        f"region: {text!r} is not a region of {country}; give its ISO 3166-2 code (e.g. "
+        f"region: {shown!r} is not a region of {country}; give its ISO 3166-2 code (e.g. "
         "CN-SH) or its name in one of the shop's languages (e.g. Shanghai, 上海 or 上海市); "
         "the shop query lists the regions",
     )
