@@ -370,7 +370,7 @@ async def _pg_admin(statement: str) -> None:
         await conn.close()
 
 
-async def prepare_shop(backend: str, products: int) -> CheckoutShop:
+async def prepare_shop(backend: str, products: int, crowd: int = 50) -> CheckoutShop:
     """A freshly seeded shop for this run only (checkouts write orders and stock)."""
     if backend == "sqlite":
         directory = Path(tempfile.mkdtemp(prefix="bench-checkout-"))
@@ -395,7 +395,7 @@ async def prepare_shop(backend: str, products: int) -> CheckoutShop:
     try:
         for source in SOURCE_NAMES:
             await upgrade_source(source, dbs[source])
-        await seed_demo_shop(dbs, products=products, now=datetime.now(UTC))
+        await seed_demo_shop(dbs, products=products, now=datetime.now(UTC), customers=crowd)
         sku_ids = await _plain_skus(dbs)
         async with dbs["inventory"].begin() as conn:
             await conn.execute(
@@ -443,11 +443,32 @@ async def _plain_skus(dbs: dict[str, Database]) -> list[int]:
     return [s for s in candidates if s in priced and s in stocked]
 
 
+def _with_descendants(pids: Sequence[int]) -> list[int]:
+    """The processes and every live child of theirs (uvicorn's workers), from /proc."""
+    found: list[int] = []
+    stack = list(pids)
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                stack.extend(int(c) for c in task.read_text().split())
+            except OSError:
+                continue
+    return found
+
+
 class GatewayProcess:
     """``uvicorn gateway.asgi:app`` over the shop, as ``make run`` serves it (one worker)."""
 
     def __init__(
-        self, shop: CheckoutShop, log_path: Path, pool_size: int | None, *, remote: bool = False
+        self,
+        shop: CheckoutShop,
+        log_path: Path,
+        pool_size: int | None,
+        *,
+        remote: bool = False,
+        workers: int = 1,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -463,7 +484,7 @@ class GatewayProcess:
             env["GATEWAY_DB_POOL_SIZE"] = str(pool_size)
         command = [
             sys.executable, "-m", "uvicorn", "gateway.asgi:app", "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", "1", "--loop", LOOP, "--http", HTTP,
+            "--port", str(self.port), "--workers", str(workers), "--loop", LOOP, "--http", HTTP,
             "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -497,7 +518,8 @@ class GatewayProcess:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server processes so far (Linux /proc)."""
-        return sum(process_cpu_seconds(p.pid) for p in (self.process, *self.companions))
+        pids = [p.pid for p in (self.process, *self.companions)]
+        return sum(process_cpu_seconds(pid) for pid in _with_descendants(pids))
 
     def stop(self) -> None:
         for companion in self.companions:
@@ -520,6 +542,8 @@ async def bench_backend(
     pool_size: int | None = None,
     log: Any = None,
     remote: bool = False,
+    workers: int = 1,
+    floor: bool = True,
 ) -> list[dict[str, Any]]:
     """Seed a shop, start the gateway, measure each concurrency; the results, one dict per
     concurrency (see ``run_checkout_bench``) with ``backend`` added. Cleans up after."""
@@ -534,6 +558,7 @@ async def bench_backend(
         ROOT / "bench" / "results" / "logs" / f"checkout-{backend}-{sources}.log",
         pool_size,
         remote=remote,
+        workers=workers,
     )
     results: list[dict[str, Any]] = []
     try:
@@ -555,10 +580,22 @@ async def bench_backend(
             )
             result["backend"] = backend
             result["sources"] = sources
+            result["workers"] = workers
             result["server_cpu_ms_per_checkout"] = round(
                 (server.cpu_seconds() - cpu_before) * 1000 / max(result["checkouts"] + 1, 1), 1
             )
             result["load_average"] = round(os.getloadavg()[0], 1)
+            if floor:  # the database's own limit, on the same shop, in the same run
+                from .floor import run_floor
+
+                bare = await run_floor(backend, shop.urls, shop.sku_ids, conc, duration)
+                result["floor_orders_per_s"] = bare["orders_per_s"]
+                result["floor_client_cpu_ms_per_order"] = bare["client_cpu_ms_per_order"]
+                result["ratio_to_floor"] = (
+                    round(result["orders_per_s"] / bare["orders_per_s"], 3)
+                    if bare["orders_per_s"]
+                    else None
+                )
             results.append(result)
             say(format_row(result))
     finally:
@@ -578,6 +615,14 @@ def format_row(r: dict[str, Any]) -> str:
         f"{r['source_calls_per_checkout']} source calls  "
         f"server cpu {r.get('server_cpu_ms_per_checkout', float('nan')):.0f} ms/checkout  "
         f"lost {len(r['lost'])}  duplicates {len(r['duplicates'])}  failed {failed}"
+        + (
+            f"  workers {r.get('workers', 1)}  floor {r['floor_orders_per_s']:.0f} orders/s "
+            f"({r['floor_client_cpu_ms_per_order']} ms client CPU/order), "
+            f"gateway/floor {r['ratio_to_floor']}"
+            if "floor_orders_per_s" in r
+            else ""
+        )
+        + f"  load {r.get('load_average', '?')}"
     )
 
 
@@ -588,8 +633,9 @@ def render_markdown(results: Sequence[dict[str, Any]]) -> str:
         "",
         "| backend | sources | concurrency | orders/s | p50 ms | p99 ms "
         "| checkoutComplete p50 / p99 ms "
-        "| source calls per checkout | server CPU ms per checkout | lost | duplicates | failed |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| source calls per checkout | server CPU ms per checkout | lost | duplicates | failed "
+        "| workers | bare-SQL floor orders/s | gateway / floor |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         rows.append(
@@ -598,7 +644,8 @@ def render_markdown(results: Sequence[dict[str, Any]]) -> str:
             f"| {r['p99_ms']:.1f} | {r['complete_p50_ms']:.1f} / {r['complete_p99_ms']:.1f} "
             f"| {r['source_calls_per_checkout']} | {r.get('server_cpu_ms_per_checkout', '-')} "
             f"| {len(r['lost'])} | {len(r['duplicates'])} "
-            f"| {sum(r['failed'].values())} |"
+            f"| {sum(r['failed'].values())} | {r.get('workers', 1)} "
+            f"| {r.get('floor_orders_per_s', '-')} | {r.get('ratio_to_floor', '-')} |"
         )
     return "\n".join(rows) + "\n"
 
@@ -619,18 +666,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="remote: the four sources as `gateway source serve` processes, over HTTP",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1], help="uvicorn worker processes"
+    )
+    parser.add_argument("--no-floor", action="store_true", help="skip the bare-SQL floor")
     args = parser.parse_args(argv)
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     results: list[dict[str, Any]] = []
     modes = (False, True) if args.sources == "both" else (args.sources == "remote",)
     for backend in backends:
         for remote in modes:
-            results += asyncio.run(
-                bench_backend(
-                    backend, args.concurrency, args.duration, products=args.products,
-                    pool_size=args.pool_size, remote=remote,
-                )
-            )  # fmt: skip
+            for workers in args.workers:
+                results += asyncio.run(
+                    bench_backend(
+                        backend, args.concurrency, args.duration, products=args.products,
+                        pool_size=args.pool_size, remote=remote, workers=workers,
+                        floor=not args.no_floor,
+                    )
+                )  # fmt: skip
     print(render_markdown(results))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2, default=str))

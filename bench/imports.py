@@ -6,6 +6,12 @@
    interpreter and its imports alone), so the import's own memory shows.
 2. A 1,000-item ``priceSetBulk`` over the ASGI app: time per request (median of a few),
    the Python heap's peak during one (tracemalloc) and its source calls.
+3. A Shopify product export of 10,000 products (a third with Shopify's one "Default
+   Title" variant, a third with two sizes, a third with three colours: 20,000 SKUs, each
+   product with a picture URL and an HTML description) imported into an empty shop with
+   ``gateway import products FILE --no-images`` in its own process; then the same catalog
+   in a file one byte longer (a new job: every row matched, nothing written). The issue's
+   target: under a minute.
 
 Figures move with the machine's load: the CPU times and call counts are the steady ones.
 """
@@ -65,11 +71,13 @@ def _write_prices(path: Path, codes: Sequence[str], rows: int) -> None:
             f.write(f"{codes[i % len(codes)]},{100 + i % 90}.00,{50 + i % 40}.00\n")
 
 
-def _run_cli(env: dict[str, str], path: Path) -> tuple[float, float, int, str]:
-    """(wall s, CPU s, peak RSS KiB, output) of one `gateway import prices` process."""
+def _run_cli(
+    env: dict[str, str], path: Path, kind: str = "prices", *extra: str
+) -> tuple[float, float, int, str]:
+    """(wall s, CPU s, peak RSS KiB, output) of one `gateway import KIND` process."""
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "import", "prices", str(path), "--no-progress"],
+        [sys.executable, "-m", "gateway", "import", kind, str(path), "--no-progress", *extra],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -140,12 +148,96 @@ def _calls(app: Any) -> dict[str, float]:
     }
 
 
+def _write_shopify(path: Path, products: int) -> int:
+    """A product export as Shopify writes it; returns its data rows."""
+    import csv
+
+    from gateway.backoffice.shopify_rows import SHOPIFY_COLUMNS
+
+    rows = 0
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=SHOPIFY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for n in range(products):
+            handle = f"bench-product-{n}"
+            first = {
+                "Handle": handle, "Title": f"Bench Product {n}",
+                "Body (HTML)": f"<p>Product <b>{n}</b>, as described.</p><script>x()</script>",
+                "Vendor": f"Brand {n % 40}", "Type": f"Type {n % 25}", "Tags": "a, b",
+                "Published": "true", "Status": "active", "Variant Grams": "250.0",
+                "Image Src": f"https://cdn.example.com/{handle}.jpg", "Image Position": "1",
+                "SEO Title": f"Bench Product {n}",
+            }  # fmt: skip
+            if n % 3 == 0:
+                variants = [{"Option1 Name": "Title", "Option1 Value": "Default Title"}]
+            elif n % 3 == 1:
+                variants = [{"Option1 Name": "Size", "Option1 Value": v} for v in ("S", "L")]
+            else:
+                variants = [
+                    {"Option1 Name": "Colour", "Option1 Value": v} for v in ("Red", "Green", "Blue")
+                ]
+            for i, variant in enumerate(variants):
+                row = (first if i == 0 else {"Handle": handle}) | variant
+                if i:
+                    row.pop("Option1 Name")
+                row |= {
+                    "Variant SKU": f"B{n}-{i}", "Variant Price": f"{20 + n % 50}.00",
+                    "Variant Compare At Price": f"{30 + n % 50}.00",
+                    "Variant Inventory Qty": str(n % 17),
+                }  # fmt: skip
+                writer.writerow({c: row.get(c, "") for c in SHOPIFY_COLUMNS})
+                rows += 1
+    return rows
+
+
+def _product_import(products: int) -> None:
+    from gateway.setup.databases import migrate_sources
+    from gateway.sources import Sources
+    from sources.inventory.records import WarehouseSetup
+
+    with tempfile.TemporaryDirectory(prefix="bench-products-") as tmp:
+        directory = Path(tmp)
+        urls = {n: f"sqlite+aiosqlite:///{directory}/{n}.db" for n in SOURCE_NAMES}
+        settings = Settings(**{f"{n}_database_url": u for n, u in urls.items()})
+
+        async def empty_shop() -> None:
+            await migrate_sources(settings)
+            sources = Sources.from_settings(settings)
+            try:
+                await sources.inventory.save_warehouses([WarehouseSetup("W1", "W1", "CN-SH", 1)])
+            finally:
+                await sources.close()
+
+        asyncio.run(empty_shop())
+        env = dict(os.environ) | {f"{n.upper()}_DATABASE_URL": u for n, u in urls.items()}
+        path = directory / "products_export.csv"
+        rows = _write_shopify(path, products)
+        wall, cpu, _, out = _run_cli(env, path, "products", "--no-images")
+        again = directory / "products_export_again.csv"
+        again.write_bytes(path.read_bytes() + b"\n")
+        re_wall, re_cpu, _, re_out = _run_cli(env, again, "products", "--no-images")
+        print(f"import of a Shopify export of {products:,} products ({rows:,} rows, SQLite):")
+        print(f"  {out.splitlines()[0]}")
+        print(f"  wall {wall:.1f} s, CPU {cpu:.1f} s ({products / wall:,.0f} products/s)")
+        print(f"  the same catalog again: wall {re_wall:.1f} s, CPU {re_cpu:.1f} s")
+        print(f"  {re_out.splitlines()[0]}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.imports", description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000, help="import rows (100000)")
     parser.add_argument("--repeats", type=int, default=5, help="bulk requests timed (5)")
     parser.add_argument("--quick", action="store_true", help="10,000 rows, 3 bulk requests")
+    parser.add_argument(
+        "--products", type=int, default=10_000, help="products in the Shopify file (10000)"
+    )
+    parser.add_argument(
+        "--products-only", action="store_true", help="only the Shopify product import"
+    )
     args = parser.parse_args(argv)
+    if args.products_only:
+        _product_import(args.products)
+        return 0
     rows, repeats = (10_000, 3) if args.quick else (args.rows, args.repeats)
     with tempfile.TemporaryDirectory(prefix="bench-imports-") as tmp:
         directory = Path(tmp)
@@ -179,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{bulk['peak'] / 2**20:.1f} MiB, {sum(bulk['calls'].values()):.0f} source calls: "
             + ", ".join(f"{k} {v:.0f}" for k, v in sorted(bulk["calls"].items()))
         )
+    _product_import(args.products)
     return 0
 
 

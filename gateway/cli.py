@@ -19,7 +19,7 @@ from .setup.commands import init_shop, ready_with_profile, start_check
 from .setup.databases import migrate_sources
 
 
-async def _seed(settings: Settings, products: int, reset: bool) -> str:
+async def _seed(settings: Settings, products: int, reset: bool, customers: int) -> str:
     from sources.common.db import Database
     from sources.common.migrate import drop_source
     from sources.demo.seed import is_seeded, seed_demo_shop
@@ -40,7 +40,7 @@ async def _seed(settings: Settings, products: int, reset: bool) -> str:
         if await is_seeded(dbs):
             return "the demo shop is already seeded (use --reset to start over)"
         started = time.perf_counter()
-        summary = await seed_demo_shop(dbs, products=products)
+        summary = await seed_demo_shop(dbs, products=products, customers=customers)
         if reset:
             await _forget_cached_shop(settings)
         return f"seeded {summary} in {time.perf_counter() - started:.1f}s"
@@ -199,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
         "`make run`)",
     )
     seed.add_argument("--products", type=int, default=240, help="number of products (default 240)")
+    seed.add_argument(
+        "--customers",
+        type=int,
+        default=50,
+        help="number of customers, at least the 50 demo ones (default 50)",
+    )
     seed.add_argument("--reset", action="store_true", help="drop every source's data first")
 
     serve = commands.add_parser("serve", help="serve the gateway with uvicorn")
@@ -229,10 +235,21 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("file")
 
     imports = commands.add_parser(
-        "import", help="apply a CSV file of prices (sku,list,sale) or stock (sku,warehouse,delta)"
+        "import",
+        help="apply a CSV file of prices (sku,list,sale), stock (sku,warehouse,delta) or "
+        "products (a Shopify product CSV export)",
     )
-    imports.add_argument("kind", choices=["prices", "stock"])
+    imports.add_argument("kind", choices=["prices", "stock", "products"])
     imports.add_argument("file")
+    imports.add_argument(
+        "--warehouse",
+        default=None,
+        help="products: the warehouse code that receives Variant Inventory Qty (default: the "
+        "shop's only warehouse)",
+    )
+    imports.add_argument(
+        "--no-images", action="store_true", help="products: record image URLs, fetch later"
+    )
     imports.add_argument("--batch-rows", type=int, default=1000, help="rows per transaction")
     imports.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -310,7 +327,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.products < 1:
             print("--products must be at least 1", file=sys.stderr)
             return 2
-        print(asyncio.run(_seed(settings, args.products, args.reset)))
+        if args.customers < 50:
+            print("--customers must be at least 50 (the demo customers)", file=sys.stderr)
+            return 2
+        print(asyncio.run(_seed(settings, args.products, args.reset, args.customers)))
         return 0
     if args.command == "persisted":
         try:
@@ -339,6 +359,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 Path(args.file),
                 batch_rows=args.batch_rows,
                 progress=not args.no_progress,
+                warehouse=args.warehouse,
+                fetch_images=not args.no_images,
             )
         )
     if args.command == "sweep":

@@ -15,6 +15,7 @@ from sources.common.client import RemoteSource
 from sources.common.db import Database
 from sources.common.db_state import database_state
 from sources.inventory.api import InventorySource
+from sources.inventory.sold_out import SoldOutMarks
 from sources.orders.api import OrdersSource
 from sources.pricing.api import PricingSource
 
@@ -58,6 +59,11 @@ class Sources:
     pricing: PricingSource
     orders: OrdersSource
     remotes: dict[str, RemoteSource] = field(default_factory=dict)
+    # Sold-out marks the checkout consults before reading anything (sold_out.py): the
+    # embedded inventory store's own, cleared by its stock increases. A remote inventory
+    # keeps its marks in its own process (its reservations answer from them); the gateway
+    # keeps none, since it could not see every stock increase to clear them.
+    sold_out: SoldOutMarks | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sources:
@@ -71,7 +77,13 @@ class Sources:
             else:
                 dbs[name] = built
                 handles[name] = APIS[name].make_store(built)
-        return cls(databases=dbs, remotes=remotes, **handles)
+        marks = getattr(handles["inventory"], "sold_out", None)
+        return cls(
+            databases=dbs,
+            remotes=remotes,
+            sold_out=marks if isinstance(marks, SoldOutMarks) else None,
+            **handles,
+        )
 
     def stores(self) -> tuple[CatalogSource, InventorySource, PricingSource, OrdersSource]:
         return (self.catalog, self.inventory, self.pricing, self.orders)

@@ -184,6 +184,12 @@ def _refusal_problem(
     return Problem(code, write.detail or write.refusal.value.lower().replace("_", " "), field)
 
 
+def refusal_problem(write: CatalogWrite) -> Problem:
+    """What a catalog refusal of a product write means to staff (an import reports it on
+    the row at fault)."""
+    return _refusal_problem(write, PRODUCT_NOT_FOUND)
+
+
 def _outcome(write: CatalogWrite, not_found: tuple[UserErrorCode, tuple[str, ...]]) -> Outcome:
     if write.refusal is not None:
         return Outcome([_refusal_problem(write, not_found)])

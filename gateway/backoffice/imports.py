@@ -48,10 +48,15 @@ _CHUNK = 1 << 20
 class ImportKind(StrEnum):
     PRICES = "prices"
     STOCK = "stock"
+    PRODUCTS = "products"  # a Shopify product CSV (product_import.py)
 
 
 # The type name inside an import job's opaque id (importJob(id:)).
-JOB_TYPE_NAMES = {ImportKind.PRICES: "PriceImport", ImportKind.STOCK: "StockImport"}
+JOB_TYPE_NAMES = {
+    ImportKind.PRICES: "PriceImport",
+    ImportKind.STOCK: "StockImport",
+    ImportKind.PRODUCTS: "ProductImport",
+}
 
 
 def job_id(kind: ImportKind, job: ImportJob) -> str:
@@ -61,8 +66,13 @@ def job_id(kind: ImportKind, job: ImportJob) -> str:
 REQUIRED = {
     ImportKind.PRICES: ("sku", "list", "sale"),
     ImportKind.STOCK: ("sku", "warehouse", "delta"),
+    ImportKind.PRODUCTS: (),  # Shopify's columns: shopify_rows.py
 }
-OPTIONAL = {ImportKind.PRICES: (), ImportKind.STOCK: ("reason",)}
+OPTIONAL: dict[ImportKind, tuple[str, ...]] = {
+    ImportKind.PRICES: (),
+    ImportKind.STOCK: ("reason",),
+    ImportKind.PRODUCTS: (),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +94,9 @@ def file_facts(path: Path) -> FileFacts:
 
 
 def jobs_store(sources: Sources, kind: ImportKind) -> ImportJobsSource:
+    """The source owning the data a file changes keeps its jobs (products: the catalog)."""
+    if kind is ImportKind.PRODUCTS:
+        return sources.catalog
     return sources.pricing if kind is ImportKind.PRICES else sources.inventory
 
 
@@ -270,12 +283,21 @@ async def apply_import(
     batch_rows: int = BATCH_ROWS,
     on_lines: Callable[[int], object] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    warehouse: str | None = None,
 ) -> ImportJob:
     """Apply the rest of ``job`` from ``path`` (nothing when it is not RUNNING); returns the
-    job as it stands at the end. ``on_lines(n)``: n more lines are done (a progress bar)."""
+    job as it stands at the end. ``on_lines(n)``: n more lines are done (a progress bar).
+    ``warehouse``: where a product file's stock quantities go."""
     store = jobs_store(sources, kind)
     if job.status is not ImportStatus.RUNNING:
         return job
+    if kind is ImportKind.PRODUCTS:
+        from .product_import import apply_product_import
+
+        return await apply_product_import(
+            sources, path, job, actor=actor, currency=currency, warehouse=warehouse,
+            batch_rows=batch_rows, on_lines=on_lines, clock=clock,
+        )  # fmt: skip
     importer = _Importer(sources, kind, job, actor, currency, Path(job.file_name).name, clock)
     lines = _lines(path)
     first = next(lines, None)

@@ -1,10 +1,12 @@
-"""``POST /admin/imports/{prices|stock}``: a back-office UI uploads a CSV file and polls
-``importJob(id:)`` for its progress.
+"""``POST /admin/imports/{prices|stock|products}``: a back-office UI uploads a CSV file and
+polls ``importJob(id:)`` for its progress.
 
 The body (``text/csv``, or ``application/octet-stream``) is streamed to a temporary file,
 never held in memory, and capped at GATEWAY_IMPORT_MAX_BYTES (413 beyond). A staff bearer
-token with MANAGE_PRICES (prices) or MANAGE_STOCK (stock) is required: none or a bad one
-is 401, one without the permission 403. The answer is 202 with the job, which goes on in
+token with MANAGE_PRICES (prices), MANAGE_STOCK (stock) or MANAGE_PRODUCTS (products, a
+Shopify product CSV; ``?warehouse=CODE`` says where its quantities go) is required: none or
+a bad one is 401, one without the permission 403. A product file's images are fetched once
+its rows are applied. The answer is 202 with the job, which goes on in
 this process; the same file again answers 200 with the job it already has (nothing is
 applied twice). Errors are JSON ``{"errors": [{"message", "extensions": {"code"}}]}``.
 """
@@ -29,12 +31,14 @@ from ..auth import Permission, TokenError, TokenVerifier, Viewer
 from ..settings import Settings
 from ..sources import Sources
 from .imports import ImportKind, apply_import, job_id, start_import
+from .product_import import WarehouseUnclear, stock_warehouse
 
 log = logging.getLogger(__name__)
 
 PERMISSIONS = {
     ImportKind.PRICES: Permission.MANAGE_PRICES,
     ImportKind.STOCK: Permission.MANAGE_STOCK,
+    ImportKind.PRODUCTS: Permission.MANAGE_PRODUCTS,
 }
 CONTENT_TYPES = ("text/csv", "application/octet-stream", "text/plain")
 # Jobs running in this process, per app's sources (a reference keeps each task alive).
@@ -99,10 +103,16 @@ async def _spool(request: Request, limit: int) -> Path | JSONResponse:
 
 
 async def _run(
-    sources: Sources, kind: ImportKind, path: Path, job: ImportJob, actor: str, settings: Settings
+    sources: Sources,
+    kind: ImportKind,
+    path: Path,
+    job: ImportJob,
+    actor: str,
+    settings: Settings,
+    warehouse: str | None,
 ) -> None:
     try:
-        await apply_import(
+        done = await apply_import(
             sources,
             kind,
             path,
@@ -110,11 +120,25 @@ async def _run(
             actor=actor,
             currency=settings.currency,
             batch_rows=settings.import_batch_rows,
+            warehouse=warehouse,
         )
+        if kind is ImportKind.PRODUCTS and done.status is ImportStatus.COMPLETED:
+            await _fetch_images(sources, settings, actor)
     except Exception:  # the job stays RUNNING; the same file again resumes it
         log.exception("import job %s stopped", job_id(kind, job))
     finally:
         _discard(path)
+
+
+async def _fetch_images(sources: Sources, settings: Settings, actor: str) -> None:
+    from ..media.storage import build_storage
+    from .image_fetch import fetch_pending_images
+
+    profile = await sources.orders.shop_profile()
+    language = profile.languages[0] if profile and profile.languages else "en"
+    await fetch_pending_images(
+        sources, build_storage(settings.media), settings.media, actor=actor, language=language
+    )
 
 
 async def import_endpoint(
@@ -123,7 +147,7 @@ async def import_endpoint(
     try:
         kind = ImportKind(request.path_params["kind"])
     except ValueError:
-        return _error(404, "NOT_FOUND", "imports are /admin/imports/prices or /admin/imports/stock")
+        return _error(404, "NOT_FOUND", "imports are /admin/imports/prices, /stock or /products")
     viewer = _viewer(request, verifier)
     if isinstance(viewer, JSONResponse):
         return viewer
@@ -138,6 +162,13 @@ async def import_endpoint(
         return spooled
     actor = f"{viewer.kind.value}:{viewer.subject}"
     name = request.query_params.get("fileName") or f"upload.{kind.value}.csv"
+    warehouse = request.query_params.get("warehouse") or None
+    if kind is ImportKind.PRODUCTS:
+        try:
+            warehouse = await stock_warehouse(sources, spooled, warehouse)
+        except WarehouseUnclear as unclear:
+            _discard(spooled)
+            return _error(400, "WAREHOUSE_NOT_FOUND", str(unclear))
     try:
         job, _ = await start_import(
             sources, kind, spooled, file_name=name, actor=actor, now=datetime.now(UTC)
@@ -150,7 +181,7 @@ async def import_endpoint(
         return JSONResponse({"job": job_json(kind, job)}, status_code=200)
     # A new job, or one that stopped half-way (this upload resumes it after its last
     # committed line; a run of it still going wins every batch it reaches first).
-    task = asyncio.create_task(_run(sources, kind, spooled, job, actor, settings))
+    task = asyncio.create_task(_run(sources, kind, spooled, job, actor, settings, warehouse))
     running = _running.setdefault(id(sources), set())
     running.add(task)
     task.add_done_callback(running.discard)

@@ -13,6 +13,7 @@ from sources.orders.store import CartClosed, CartNotFound
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
 from . import addresses
+from .snapshot import KnownCatalog
 from .validation import MAX_LINE_QUANTITY
 
 MAX_COUPONS = 5
@@ -28,6 +29,7 @@ class LineRequest:
 class CartChange:
     cart: Cart | None
     problems: list[Problem]
+    known: KnownCatalog | None = None  # what the change read of the catalog, for its payload
 
 
 def not_found() -> CartChange:
@@ -50,7 +52,7 @@ async def cart_for(sources: Sources, cart_id: str, customer_id: int | None) -> C
 
 async def _sellable_lines(
     sources: Sources, lines: Sequence[LineRequest], field: str
-) -> tuple[list[tuple[int, int]], list[Problem]]:
+) -> tuple[list[tuple[int, int]], list[Problem], KnownCatalog]:
     ids = [line.sku_id for line in lines if line.sku_id is not None]
     skus = await sources.catalog.skus_by_ids(ids) if ids else {}
     products = (
@@ -90,7 +92,7 @@ async def _sellable_lines(
             )
         else:
             accepted.append((sku.id, line.quantity))
-    return accepted, problems
+    return accepted, problems, KnownCatalog(skus, products)
 
 
 def address_problems(address: Address) -> list[Problem]:
@@ -123,7 +125,7 @@ async def create_cart(
     """``ship_to_default``: without ``address``, a signed-in customer's cart ships to the
     default address of their book (if they have one)."""
     problems: list[Problem] = []
-    accepted, line_problems = await _sellable_lines(sources, lines, "lines")
+    accepted, line_problems, known = await _sellable_lines(sources, lines, "lines")
     problems += line_problems
     if address is None and ship_to_default and customer_id is not None:
         address = await default_address(sources, customer_id)
@@ -136,7 +138,7 @@ async def create_cart(
     if address is not None:
         change = await set_address(sources, cart, address, now)
         cart, problems = change.cart or cart, problems + change.problems
-    return CartChange(cart, problems)
+    return CartChange(cart, problems, known)
 
 
 async def add_lines(
@@ -144,13 +146,14 @@ async def add_lines(
 ) -> CartChange:
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
-    accepted, problems = await _sellable_lines(sources, lines, "lines")
-    return await _guarded(
+    accepted, problems, known = await _sellable_lines(sources, lines, "lines")
+    change = await _guarded(
         sources,
         cart,
         problems,
         lambda: sources.orders.add_cart_lines(cart.id, accepted, now) if accepted else None,
     )
+    return CartChange(change.cart, change.problems, known if change.cart else None)
 
 
 async def update_lines(

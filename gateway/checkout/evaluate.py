@@ -11,7 +11,7 @@ from sources.orders.records import Cart
 from ..errors import Problem
 from ..sources import Sources
 from .pricing import CartPricing, price
-from .snapshot import CartSnapshot, load_snapshot
+from .snapshot import CartSnapshot, KnownCatalog, load_snapshot
 from .validation import validate
 
 
@@ -30,9 +30,10 @@ async def evaluate_cart(
     currency: str,
     free_shipping_over: Decimal,
     now: datetime,
+    known: KnownCatalog | None = None,
 ) -> CartEvaluation:
     snapshot = await load_snapshot(
-        sources, cart, customer_id=customer_id, currency=currency, now=now
+        sources, cart, customer_id=customer_id, currency=currency, now=now, known=known
     )
     pricing = price(snapshot, free_shipping_over=free_shipping_over)
     return CartEvaluation(snapshot, pricing, validate(snapshot, pricing))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ import orjson
 import structlog
 
 from sources.inventory.records import ReservationRequest, ReservationStatus
+from sources.inventory.sold_out import SoldOutMarks
 from sources.orders.api import OrdersSource
 from sources.orders.records import (
     AttemptState,
@@ -64,6 +66,8 @@ class CheckoutPolicy:
 class CheckoutResult:
     order: Order | None
     problems: list[Problem]
+    # What the saga read from the sources of truth, for the payload to reuse.
+    snapshot: CartSnapshot | None = None
 
 
 def cart_fingerprint(cart: Cart) -> str:
@@ -163,12 +167,17 @@ async def _place(
         return _fail(
             UserErrorCode.CART_COMPLETED, "this cart has already been checked out", "cartId"
         )
+    marks = sources.sold_out
+    if marks is not None and (sold_out := _marked_sold_out(marks, cart)):
+        return CheckoutResult(None, sold_out)
     snapshot = await load_snapshot(
         sources, cart, customer_id=customer_id, currency=policy.currency, now=now
     )
     pricing = price(snapshot, free_shipping_over=policy.free_shipping_over)
     problems = validate(snapshot, pricing) + price_changed(pricing, expected_total)
     if problems:
+        if marks is not None and any(p.code is UserErrorCode.INSUFFICIENT_STOCK for p in problems):
+            _note_sold_out(marks, snapshot)
         return CheckoutResult(None, problems)
 
     inventory, coupons, orders = sources.inventory, sources.pricing, sources.orders
@@ -187,6 +196,8 @@ async def _place(
             return _fail(
                 UserErrorCode.INSUFFICIENT_STOCK, "the stock hold expired; please try again"
             )
+        if marks is not None:
+            marks.note({(sku, None): free for sku, free in reservation.shortages.items()})
         return CheckoutResult(None, _shortage_problems(snapshot, reservation.shortages))
 
     try:
@@ -241,7 +252,7 @@ async def _place(
         if not is_ambiguous(exc):
             await _undo(sources, order_ref, now)
         raise
-    return CheckoutResult(order, [])
+    return CheckoutResult(order, [], snapshot)
 
 
 @dataclass
@@ -266,6 +277,42 @@ async def _undo(sources: Sources, order_ref: str, now: datetime) -> None:
             await release(order_ref, now)
         except Exception as exc:
             log.warning("checkout undo left to the sweeper", order_ref=order_ref, error=repr(exc))
+
+
+def _marked_sold_out(marks: SoldOutMarks, cart: Cart) -> list[Problem]:
+    """A flash sale's losers, answered before any read: lines whose SKU a recent truth
+    (a locked reservation, or a read of the stock) found short. Only ever refuses; the
+    marks expire, and the embedded inventory clears them on any stock increase."""
+    wanted: Counter[tuple[int, int | None]] = Counter()
+    for line in cart.lines:
+        wanted[(line.sku_id, None)] += line.quantity
+    short = marks.shortages(wanted)
+    return [
+        Problem(
+            UserErrorCode.INSUFFICIENT_STOCK,
+            f"only {short[line.sku_id]} left in stock",
+            ("lines",),
+            str(line.id),
+        )
+        for line in cart.lines
+        if line.sku_id in short
+    ]
+
+
+def _note_sold_out(marks: SoldOutMarks, snapshot: CartSnapshot) -> None:
+    """Warehouse items the snapshot's stock read found short (a bundle's parts included)."""
+    wanted: Counter[int] = Counter()
+    for sku_id, quantity, supplier in reservation_items(snapshot):
+        if supplier is None:
+            wanted[sku_id] += quantity
+    marks.note(
+        {
+            (sku_id, None): level.warehouse_available
+            for sku_id, quantity in wanted.items()
+            if (level := snapshot.stock.get(sku_id)) is not None
+            and level.warehouse_available < quantity
+        }
+    )
 
 
 def _limit_problems(snapshot: CartSnapshot, sku_ids: list[int]) -> list[Problem]:

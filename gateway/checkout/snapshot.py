@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sources.catalog.records import BundleItem, Category, Product, ProductKind, Sku
 from sources.inventory.records import StockLevel
 from sources.orders.records import Cart, Customer, Region
 from sources.pricing.engine import CouponUsage
-from sources.pricing.records import Price, Promotion
+from sources.pricing.records import Price, Promotion, PromotionScope
 
 from ..sources import Sources
 
@@ -43,9 +44,27 @@ class CartSnapshot:
         return category.path if category else ()
 
 
+@dataclass(frozen=True, slots=True)
+class KnownCatalog:
+    """SKUs and products this request already read from the catalog (a cart mutation checks
+    them before writing its lines): the snapshot reuses them instead of asking again."""
+
+    skus: dict[int, Sku]
+    products: dict[int, Product]
+
+
 async def load_snapshot(
-    sources: Sources, cart: Cart, *, customer_id: int | None, currency: str, now: datetime
+    sources: Sources,
+    cart: Cart,
+    *,
+    customer_id: int | None,
+    currency: str,
+    now: datetime,
+    known: KnownCatalog | None = None,
 ) -> CartSnapshot:
+    """A read is skipped only where its answer cannot matter: bundle parts of a cart with
+    no bundle, purchases of a cart without a purchase limit, service areas without a
+    service, the region without an address, categories when no promotion targets one."""
     sku_ids = [line.sku_id for line in cart.lines]
     catalog, orders, pricing, inventory = (
         sources.catalog,
@@ -54,41 +73,57 @@ async def load_snapshot(
         sources.inventory,
     )
 
-    skus = await catalog.skus_by_ids(sku_ids)
+    skus = {i: known.skus[i] for i in sku_ids if i in known.skus} if known else {}
+    if missing := [i for i in sku_ids if i not in skus]:
+        skus.update(await catalog.skus_by_ids(missing))
     product_ids = sorted({s.product_id for s in skus.values()})
-    products, bundles = await asyncio.gather(
-        catalog.products_by_ids(product_ids), catalog.bundle_items_by_product_ids(product_ids)
-    )
+    products = {i: known.products[i] for i in product_ids if i in known.products} if known else {}
+    if missing := [i for i in product_ids if i not in products]:
+        products.update(await catalog.products_by_ids(missing))
+    bundle_ids = [p.id for p in products.values() if p.kind is ProductKind.BUNDLE]
+    bundles = await catalog.bundle_items_by_product_ids(bundle_ids) if bundle_ids else {}
     # Bundle parts count as cart contents for stock, service areas and prices.
     part_skus = {item.sku.id: item.sku for items in bundles.values() for item in items}
     part_products = {item.product.id: item.product for items in bundles.values() for item in items}
     all_sku_ids = sorted(set(sku_ids) | set(part_skus))
     all_products = {**part_products, **products}
+    all_skus = {**part_skus, **skus}
     service_ids = [p.id for p in all_products.values() if p.kind is ProductKind.SERVICE]
     category_ids = sorted({p.category_id for p in all_products.values() if p.category_id})
     region_code = cart.shipping_address.region if cart.shipping_address else None
     owner = customer_id or cart.customer_id
+    limited = [i for i in sku_ids if i in all_skus and all_skus[i].purchase_limit is not None]
 
     # One round of independent reads, one call per source method.
     async with asyncio.TaskGroup() as reads:
-        categories = reads.create_task(catalog.categories_by_ids(category_ids))
         prices = reads.create_task(pricing.prices_by_sku_ids(all_sku_ids, currency))
         stock = reads.create_task(inventory.stock_by_sku_ids(all_sku_ids))
-        service_areas = reads.create_task(catalog.service_areas_by_product_ids(service_ids))
-        regions = reads.create_task(orders.regions_by_codes([region_code] if region_code else []))
-        customers = reads.create_task(orders.customers_by_ids([owner] if owner else []))
+        service_areas = reads.create_task(
+            catalog.service_areas_by_product_ids(service_ids) if service_ids else _empty()
+        )
+        regions = reads.create_task(
+            orders.regions_by_codes([region_code]) if region_code else _empty()
+        )
+        customers = reads.create_task(orders.customers_by_ids([owner]) if owner else _empty())
         purchased = reads.create_task(
-            orders.purchased_quantities(owner, sku_ids) if owner else _no_purchases()
+            orders.purchased_quantities(owner, limited) if owner and limited else _empty()
         )
         promotions = reads.create_task(pricing.promotions_for_checkout(cart.coupon_codes, now))
     coupon_ids = [p.id for p in promotions.result() if p.coupon_code is not None]
-    usage = await pricing.coupon_usage(coupon_ids, owner) if coupon_ids else {}
+    by_category = any(p.scope is PromotionScope.CATEGORIES for p in promotions.result())
+    async with asyncio.TaskGroup() as reads:
+        usage = reads.create_task(
+            pricing.coupon_usage(coupon_ids, owner) if coupon_ids else _empty()
+        )
+        categories = reads.create_task(
+            catalog.categories_by_ids(category_ids) if by_category and category_ids else _empty()
+        )
     return CartSnapshot(
         cart=cart,
         customer=customers.result().get(owner) if owner else None,
         now=now,
         currency=currency,
-        skus={**part_skus, **skus},
+        skus=all_skus,
         products=all_products,
         categories=categories.result(),
         prices=prices.result(),
@@ -97,10 +132,10 @@ async def load_snapshot(
         service_areas=service_areas.result(),
         region=regions.result().get(region_code) if region_code else None,
         promotions=promotions.result(),
-        coupon_usage=usage,
+        coupon_usage=usage.result(),
         purchased=purchased.result(),
     )
 
 
-async def _no_purchases() -> dict[int, int]:
+async def _empty() -> dict[Any, Any]:
     return {}

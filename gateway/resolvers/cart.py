@@ -43,7 +43,7 @@ def _sku_pk(global_id: str) -> int | None:
 
 def _payload(change: CartChange) -> CartPayload:
     return CartPayload(
-        cart=Cart.from_record(change.cart) if change.cart else None,
+        cart=Cart.from_record(change.cart, change.known) if change.cart else None,
         user_errors=user_errors(change.problems),
     )
 
@@ -146,7 +146,7 @@ async def _with_coupon_problems(info: Info, change: CartChange) -> CartPayload:
     """Codes are kept as typed; the payload says which do not apply now, and why."""
     if change.cart is None or not change.cart.coupon_codes:
         return _payload(change)
-    cart = Cart.from_record(change.cart)
+    cart = Cart.from_record(change.cart, change.known)
     evaluation = await cart.evaluation(info)  # memoised: the cart's fields reuse it
     coupon_problems = [p for p in evaluation.problems if p.code.value.startswith("COUPON_")]
     return CartPayload(cart=cart, user_errors=user_errors([*change.problems, *coupon_problems]))

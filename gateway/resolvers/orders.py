@@ -193,6 +193,12 @@ async def checkout_complete(
         policy=_policy(info),
         actor=f"customer:{customer_id}",
     )
+    if result.snapshot is not None:  # the order's fields ask for what the saga just read
+        loaders = ctx.loaders
+        for sku in result.snapshot.skus.values():
+            loaders.catalog.sku.prime(sku.id, sku)
+        if result.snapshot.customer is not None:
+            loaders.orders.customer.prime(customer_id, result.snapshot.customer)
     return CheckoutCompletePayload(
         order=Order.from_record(result.order) if result.order else None,
         user_errors=user_errors(result.problems),

@@ -12,6 +12,7 @@ from sources.orders.records import Cart as CartRecord
 from sources.orders.records import LineDiscount
 
 from ..checkout.evaluate import CartEvaluation, evaluate_cart
+from ..checkout.snapshot import KnownCatalog
 from .catalog import Sku
 from .common import Info, Money
 from .errors import UserError, user_errors
@@ -201,13 +202,15 @@ class Cart(Node):
     memo: strawberry.Private[dict[str, Any]]
 
     @classmethod
-    def from_record(cls, record: CartRecord) -> Cart:
+    def from_record(cls, record: CartRecord, known: KnownCatalog | None = None) -> Cart:
+        """``known``: catalog records the mutation read in this request, reused by the
+        evaluation rather than read again."""
         return cls(
             id=encode_id("Cart", record.id),
             coupon_codes=list(record.coupon_codes),
             shipping_address=Address.from_record(record.shipping_address),
             record=record,
-            memo={},
+            memo={"known": known},
         )
 
     async def evaluation(self, info: Info) -> CartEvaluation:
@@ -222,9 +225,18 @@ class Cart(Node):
                     currency=ctx.settings.currency,
                     free_shipping_over=ctx.settings.free_shipping_over,
                     now=ctx.now,
+                    known=self.memo.get("known"),
                 )
             )
         result: CartEvaluation = await self.memo["evaluation"]
+        if not self.memo.get("primed"):
+            # The lines' ``sku`` field asks for records the evaluation just read.
+            self.memo["primed"] = True
+            catalog = info.context.loaders.catalog
+            for sku in result.snapshot.skus.values():
+                catalog.sku.prime(sku.id, sku)
+            for product in result.snapshot.products.values():
+                catalog.product.prime(product.id, product)
         return result
 
     @strawberry.field(description="The cart's lines, in the order added.")

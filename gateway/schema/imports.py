@@ -1,6 +1,7 @@
 """Import jobs as back-office UIs poll them: status, counts, and the bad rows page by page.
 
-A price import is visible to MANAGE_PRICES staff and a stock import to MANAGE_STOCK staff;
+A price import is visible to MANAGE_PRICES staff, a stock import to MANAGE_STOCK staff and
+a product import to MANAGE_PRODUCTS staff;
 to anyone else the id reads as not found (null), like an order of another customer's."""
 
 from __future__ import annotations
@@ -30,18 +31,25 @@ describe_values(
         "FAILED": "The file could not be read, or the import stopped; see errors.",
     },
 )
-strawberry.enum(ImportKind, name="ImportKind", description="What an import file holds.")
+strawberry.enum(
+    ImportKind,
+    name="ImportKind",
+    description="What an import file holds: PRICES, STOCK, or PRODUCTS (a product CSV as "
+    "Shopify exports it).",
+)
 describe_values(
     ImportKind,
     {
         "PRICES": "List and sale prices per SKU code (MANAGE_PRICES).",
         "STOCK": "Stock adjustments per SKU code and warehouse (MANAGE_STOCK).",
+        "PRODUCTS": "Products, SKUs and prices from a Shopify product CSV (MANAGE_PRODUCTS).",
     },
 )
 
 PERMISSIONS = {
     ImportKind.PRICES: Permission.MANAGE_PRICES,
     ImportKind.STOCK: Permission.MANAGE_STOCK,
+    ImportKind.PRODUCTS: Permission.MANAGE_PRODUCTS,
 }
 _CURSOR = "IMPORT_ERRORS"
 

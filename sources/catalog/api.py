@@ -13,8 +13,10 @@ from typing import Protocol
 
 from sources.common.audit import AuditRecord
 from sources.common.batches import BatchKey
+from sources.common.import_jobs import ImportJobsSource
 from sources.common.wire import read
 
+from .import_records import ImportedProduct, PendingImage, ProductDraft
 from .records import (
     AttributeDefinition,
     AttributeFields,
@@ -43,7 +45,7 @@ from .records import (
 ERRORS: tuple[type[Exception], ...] = ()
 
 
-class CatalogSource(Protocol):
+class CatalogSource(ImportJobsSource, Protocol):
     source: str
 
     @read
@@ -241,3 +243,18 @@ class CatalogSource(Protocol):
         self, product_id: int, media_id: int, *, actor: str, now: datetime
     ) -> MediaWrite:
         """Detach an image; ``storage_key`` says which bytes storage may drop. Audited."""
+
+    async def import_products(
+        self, drafts: Sequence[ProductDraft], *, currency: str, actor: str, now: datetime
+    ) -> list[ImportedProduct]:
+        """A batch of a product import in one transaction, matched by handle and SKU code
+        (see product_import.py); each product applied or refused whole."""
+
+    @read
+    async def pending_images(
+        self, after_id: int, limit: int, max_attempts: int
+    ) -> list[PendingImage]:
+        """Images imports named by URL and not fetched yet, by id after ``after_id``."""
+
+    async def record_image_fetch(self, image_id: int, media_id: int | None, message: str) -> None:
+        """A fetch of a pending image: done (the media it became) or failed (why)."""

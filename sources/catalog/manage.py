@@ -235,22 +235,34 @@ async def _insert(conn: AsyncConnection, model: Any, values: Any = None, **kw: A
     return int((await conn.execute(insert(model).values(**row).returning(model.id))).scalar_one())
 
 
+def audit_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's values as its audit entry keeps them (an import's batch writes the same)."""
+    return _snapshot(values)
+
+
 def _snapshot(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Decimal | datetime) else v) for k, v in values.items()}
 
 
-async def create_product(
-    conn: AsyncConnection, fields: ProductFields, *, currency: str, actor: str, now: datetime
-) -> int:
+def new_product_values(fields: ProductFields, *, currency: str, now: datetime) -> dict[str, Any]:
+    """A new product's row (brand and references apart): what productCreate writes, and
+    what an import's batch of new products writes in one statement."""
     values = _columns(fields)
-    await _check_references(conn, values, own=0)
-    if fields.brand:
-        values["brand_id"] = await _brand_id(conn, fields.brand)
     values.setdefault("kind", ProductKind.PHYSICAL.value)
     values.setdefault("fulfillment", "WAREHOUSE")
     values.setdefault("is_published", False)
     values.setdefault("description", "")
     values |= {"created_at": now, "currency": currency, "in_stock": False}
+    return values
+
+
+async def create_product(
+    conn: AsyncConnection, fields: ProductFields, *, currency: str, actor: str, now: datetime
+) -> int:
+    values = new_product_values(fields, currency=currency, now=now)
+    await _check_references(conn, values, own=0)
+    if fields.brand:
+        values["brand_id"] = await _brand_id(conn, fields.brand)
     product_id = await _insert(conn, m.Product, **values)
     after = _snapshot(values)
     if fields.specifications:
@@ -425,6 +437,21 @@ async def _check_code(conn: AsyncConnection, code: str, own: int) -> None:
     taken = await conn.scalar(select(m.Sku.id).where(m.Sku.code == code, m.Sku.id != own))
     if taken is not None:
         raise Refused(CatalogRefusal.CODE_TAKEN, f"code {code!r} is taken")
+
+
+def sku_columns(fields: SkuFields) -> dict[str, Any]:
+    """The SKU table's values for the fields given (an import compares and writes them)."""
+    return _sku_columns(fields)
+
+
+def picks_problem(options: list[dict[str, Any]], picks: Sequence[tuple[str, str]]) -> str | None:
+    """Why these picks are not one value of each option (None: they are)."""
+    return _picks_problem(options, picks)
+
+
+def product_columns(fields: ProductFields) -> dict[str, Any]:
+    """The product table's values for the fields given (an import compares them)."""
+    return _columns(fields)
 
 
 def _sku_columns(fields: SkuFields) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from sources.common.import_jobs import ImportJobColumns, ImportRowErrorColumns
 from sources.common.models import NAMING_CONVENTION, AuditColumns, IdempotencyColumns
 from sources.common.types import MoneyColumn, UTCDateTime
 
@@ -182,3 +183,35 @@ class IdempotencyKey(IdempotencyColumns, Base):
     """Bulk publishing applied once per key."""
 
     __tablename__ = "catalog_idempotency_keys"
+
+
+class ImportJob(ImportJobColumns, Base):
+    """A product file being applied (see sources/common/import_jobs.py)."""
+
+    __tablename__ = "catalog_import_jobs"
+
+
+class ImportRowError(ImportRowErrorColumns, Base):
+    __tablename__ = "catalog_import_row_errors"
+
+
+class PendingImage(Base):
+    """An image an import named by URL, waiting to be fetched (``gateway import products``
+    fetches them after the rows; a failed fetch stays for the next run). One per product
+    and URL, so importing the file again adds no second copy."""
+
+    __tablename__ = "pending_images"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    alt: Mapped[str] = mapped_column(String(500), default="")
+    # SKU codes this image becomes the picture of (Shopify's "Variant Image").
+    sku_codes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    status: Mapped[str] = mapped_column(String(16), index=True)  # PENDING | FETCHED | FAILED
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    media_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("product_id", "url"),)

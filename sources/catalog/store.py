@@ -16,11 +16,13 @@ from sqlalchemy.engine import Row
 from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.batches import BatchKey
 from sources.common.db import Database
+from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 from . import bulk, manage
 from . import media as media_writes
 from . import models as m
+from .product_import import ProductImports
 from .records import (
     AttributeCondition,
     AttributeDefinition,
@@ -250,10 +252,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class CatalogStore:
+class CatalogStore(ImportJobs, ProductImports):
     """Batch reads (and, later, writes) over the catalog database."""
 
     source = "catalog"
+    import_job_model = m.ImportJob
+    import_row_error_model = m.ImportRowError
 
     def __init__(self, db: Database) -> None:
         self.db = db

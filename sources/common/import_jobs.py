@@ -251,6 +251,10 @@ class ImportJobsSource(Protocol):
         self, job_id: int, first: int, after: int | None = None
     ) -> RowErrorPage: ...
 
+    async def advance_import_job(self, progress: ImportProgress, now: datetime) -> bool:
+        """Record a batch applied elsewhere (a product import writes to three sources):
+        False when another run of the job already moved past it."""
+
 
 class ImportJobs:
     """The import-job methods of a store that owns importable data (a mixin: the store
@@ -279,3 +283,14 @@ class ImportJobs:
         return await row_errors(
             self.db, self.import_row_error_model, job_id, first=first, after=after
         )
+
+    async def advance_import_job(self, progress: ImportProgress, now: datetime) -> bool:
+        """Record a batch applied elsewhere: False when another run moved past it."""
+        try:
+            async with self.db.begin() as conn:
+                await record_progress(
+                    conn, self.import_job_model, self.import_row_error_model, progress, (), now
+                )
+        except ImportMovedOn:
+            return False
+        return True

@@ -37,10 +37,17 @@ def region_rows() -> list[Row]:
     ]
 
 
-def customer_rows(rng: random.Random, now: datetime) -> tuple[list[Row], list[Row]]:
+def customer_rows(
+    rng: random.Random, now: datetime, count: int = DEMO_CUSTOMER_COUNT
+) -> tuple[list[Row], list[Row]]:
     """``customers`` and ``addresses``: customer1..50, lower numbers joined earlier, each
-    with one default address in a deliverable region; the last customer is blocked."""
+    with one default address in a deliverable region; customer50 is blocked. ``count``
+    above 50 adds customer51.. (for crowds such as bench.flash_sale's), drawn after the 50
+    so those stay exactly as they are, all joined in the last 30 days and none blocked."""
+    if count < DEMO_CUSTOMER_COUNT:
+        raise ValueError(f"the demo shop has at least {DEMO_CUSTOMER_COUNT} customers")
     ages = sorted(rng.sample(range(30, 730), DEMO_CUSTOMER_COUNT), reverse=True)
+    ages += [rng.randrange(30) for _ in range(count - DEMO_CUSTOMER_COUNT)]
     by_code = {r.code: r for r in DELIVERABLE_REGIONS}
     customers: list[Row] = []
     addresses: list[Row] = []

@@ -33,7 +33,7 @@ from .media import media_rows
 from .orders_rows import customer_rows, region_rows, staff_rows
 from .products import draft_catalogue
 from .promotions import DEMO_COUPON_CODES, promotion_rows
-from .shop_data import DEMO_STAFF, DemoStaffMember
+from .shop_data import DEMO_CUSTOMER_COUNT, DEMO_STAFF, DemoStaffMember
 
 __all__ = [
     "DEMO_COUPON_CODES",
@@ -82,7 +82,9 @@ class DemoShop:
     summary: SeedSummary
 
 
-def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
+def build_demo_shop(
+    *, products: int, now: datetime, customers: int = DEMO_CUSTOMER_COUNT
+) -> DemoShop:
     """The whole shop as rows, without touching a database."""
     if products < MIN_PRODUCTS:
         raise ValueError(f"the demo shop needs at least {MIN_PRODUCTS} products, got {products}")
@@ -94,7 +96,7 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
     categories = rows.category_rows()
     category_ids = {row["slug"]: row["id"] for row in categories}
     promotions, targets = promotion_rows(_rng("promotions"), now, catalogue, category_ids)
-    customers, addresses = customer_rows(_rng("customers"), now)
+    customer_table, addresses = customer_rows(_rng("customers"), now, customers)
     skus = rows.sku_rows(catalogue)
     media, sku_images = media_rows(catalogue)
     for sku in skus:
@@ -134,7 +136,7 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
         ],
         "orders": [
             (_table(orders.Region), region_rows()),
-            (_table(orders.Customer), customers),
+            (_table(orders.Customer), customer_table),
             (_table(orders.Address), addresses),
             (_table(orders.StaffMember), staff),
         ],
@@ -143,7 +145,7 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
         products=len(catalogue),
         skus=len(skus),
         categories=len(categories),
-        customers=len(customers),
+        customers=len(customer_table),
         staff=len(staff),
         promotions=len(promotions),
         warehouses=len(warehouses),
@@ -152,14 +154,18 @@ def build_demo_shop(*, products: int, now: datetime) -> DemoShop:
 
 
 async def seed_demo_shop(
-    dbs: Mapping[str, Database], *, products: int = 240, now: datetime | None = None
+    dbs: Mapping[str, Database],
+    *,
+    products: int = 240,
+    now: datetime | None = None,
+    customers: int = DEMO_CUSTOMER_COUNT,
 ) -> SeedSummary:
     """Write the demo shop into empty tables of existing schemas (``dbs`` maps catalog,
     inventory, pricing and orders to their databases). One transaction per source."""
     missing = [name for name in SOURCE_ORDER if name not in dbs]
     if missing:
         raise KeyError(f"no database for source(s): {', '.join(missing)}")
-    shop = build_demo_shop(products=products, now=now or datetime.now(UTC))
+    shop = build_demo_shop(products=products, now=now or datetime.now(UTC), customers=customers)
     for name in SOURCE_ORDER:
         async with dbs[name].begin() as conn:
             for table, table_rows in shop.tables[name]:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import and_, case, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,6 +35,7 @@ from .records import (
     ReservationResult,
     ReservationStatus,
 )
+from .sold_out import SoldOutMarks
 
 HELD = ReservationStatus.HELD.value
 CONFIRMED = ReservationStatus.CONFIRMED.value
@@ -80,11 +81,13 @@ def choose_warehouses(
 
 
 class _Shortfall(Exception):
-    """Some item cannot be fully served: raised to roll the whole reservation back."""
+    """Some item cannot be fully served: raised to roll the whole reservation back.
+    ``seen``: what the locked read found of each item that fell short."""
 
-    def __init__(self, shortages: dict[int, int]) -> None:
+    def __init__(self, shortages: dict[int, int], seen: dict[_Want, int]) -> None:
         super().__init__(shortages)
         self.shortages = shortages
+        self.seen = seen
 
 
 class _StockMoved(Exception):
@@ -99,6 +102,7 @@ async def reserve(
     items: Sequence[ReservationRequest],
     now: datetime,
     ttl: timedelta,
+    sold_out: SoldOutMarks | None = None,
 ) -> ReservationResult:
     """Hold stock for every item of an order, all or nothing, for ``ttl``.
 
@@ -111,14 +115,23 @@ async def reserve(
     available then (summed over both sources if a SKU was asked from both). Idempotent by
     ``order_ref``: an order already HELD, CONFIRMED or SOLD gets its stored allocations back
     (whatever ``items`` says now); a RELEASED one gets ``ok=False`` with its status.
+
+    ``sold_out``: items a recent locked read found short are refused without taking any
+    lock (see sold_out.py); the order's own stored reservation is still replayed.
     """
     if ttl <= timedelta(0):
         raise ValueError("a reservation needs a positive ttl")
     wanted = _merge(items)
+    if sold_out is not None and (marked := sold_out.shortages(wanted)):
+        async with db.connect() as conn:
+            stored = (await _load(conn, [order_ref])).get(order_ref)
+        return _replay(stored) if stored else ReservationResult(ok=False, shortages=marked)
     for attempt in range(_ATTEMPTS):
         try:
             return await _reserve_once(db, order_ref, wanted, now, now + ttl)
         except _Shortfall as shortfall:
+            if sold_out is not None:
+                sold_out.note(shortfall.seen)
             return ReservationResult(ok=False, shortages=shortfall.shortages)
         except (IntegrityError, _StockMoved):
             # IntegrityError: a concurrent reserve for this order_ref committed first (its
@@ -279,6 +292,7 @@ async def _reserve_once(
 
         plans: dict[_Want, list[tuple[WarehouseAvailability | None, int]]] = {}
         shortages: dict[int, int] = {}
+        seen: dict[_Want, int] = {}
         for (sku_id, supplier_id), quantity in wanted.items():
             if supplier_id is not None:
                 available = supplier_stock.get((sku_id, supplier_id), 0)
@@ -286,26 +300,37 @@ async def _reserve_once(
                     plans[(sku_id, supplier_id)] = [(None, quantity)]
                 else:
                     shortages[sku_id] = shortages.get(sku_id, 0) + available
+                    seen[(sku_id, supplier_id)] = available
                 continue
             stock = warehouse_stock.get(sku_id, [])
             chosen = choose_warehouses(stock, quantity)
             if chosen is None:
                 free = sum(max(w.available, 0) for w in stock)
                 shortages[sku_id] = shortages.get(sku_id, 0) + free
+                seen[(sku_id, None)] = free
             else:
                 plans[(sku_id, None)] = list(chosen)
         if shortages:
-            raise _Shortfall(shortages)
+            raise _Shortfall(shortages, seen)
 
         allocations: list[Allocation] = []
         lines: list[dict[str, object]] = []
+        await _take_from_warehouses(
+            conn,
+            {
+                (sku_id, warehouse.warehouse_id): quantity
+                for (sku_id, _supplier), plan in plans.items()
+                for warehouse, quantity in plan
+                if warehouse is not None
+            },
+            now,
+        )
         for (sku_id, supplier_id), plan in plans.items():
             for warehouse, quantity in plan:
                 if warehouse is None:
                     await _take_from_supplier(conn, sku_id, supplier_id, quantity, now)
                     code, warehouse_id = None, None
                 else:
-                    await _take_from_warehouse(conn, sku_id, warehouse.warehouse_id, quantity, now)
                     code, warehouse_id = warehouse.code, warehouse.warehouse_id
                 allocations.append(Allocation(sku_id, code, supplier_id, quantity))
                 lines.append(
@@ -376,6 +401,37 @@ async def _lock_supplier_stock(conn: AsyncConnection, keys: Sequence[_Want]) -> 
         .with_for_update()
     )
     return {(sku_id, supplier_id): available for sku_id, supplier_id, available in rows}
+
+
+async def _take_from_warehouses(
+    conn: AsyncConnection, takes: dict[tuple[int, int], int], now: datetime
+) -> None:
+    """Every warehouse row of the reservation in one conditional UPDATE (one round trip
+    however many lines): each row only if it still has its quantity free, and all of them
+    or the reservation is retried (the rows are locked, so a miss is not expected)."""
+    if not takes:
+        return
+    if len(takes) == 1:
+        ((sku_id, warehouse_id), quantity), *_ = takes.items()
+        await _take_from_warehouse(conn, sku_id, warehouse_id, quantity, now)
+        return
+    wanted = case(
+        *(
+            (and_(m.StockItem.sku_id == sku, m.StockItem.warehouse_id == warehouse), qty)
+            for (sku, warehouse), qty in takes.items()
+        ),
+        else_=0,
+    )
+    taken = await conn.execute(
+        update(m.StockItem)
+        .where(
+            tuple_(m.StockItem.sku_id, m.StockItem.warehouse_id).in_(list(takes)),
+            m.StockItem.on_hand - m.StockItem.reserved >= wanted,
+        )
+        .values(reserved=m.StockItem.reserved + wanted, updated_at=now)
+    )
+    if taken.rowcount != len(takes):
+        raise _StockMoved(sorted({sku for sku, _ in takes}))
 
 
 async def _take_from_warehouse(

@@ -31,6 +31,7 @@ from .records import (
     WarehouseStock,
 )
 from .restock import restock
+from .sold_out import SoldOutMarks
 
 
 class InventoryStore(ImportJobs):
@@ -38,8 +39,10 @@ class InventoryStore(ImportJobs):
     import_job_model = m.ImportJob
     import_row_error_model = m.ImportRowError
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, sold_out: SoldOutMarks | None = None) -> None:
         self.db = db
+        # Cleared by every write below that can raise stock; expiring in any case.
+        self.sold_out = sold_out if sold_out is not None else SoldOutMarks()
 
     async def stock_by_sku_ids(self, sku_ids: Sequence[int]) -> dict[int, StockLevel]:
         """Every SKU asked for gets a level; a SKU with no rows has zero stock."""
@@ -124,7 +127,7 @@ class InventoryStore(ImportJobs):
         now: datetime,
         idempotency_key: str | None = None,
     ) -> StockAdjustment:
-        return await adjust_stock(
+        adjusted = await adjust_stock(
             self.db,
             sku_id=sku_id,
             warehouse_code=warehouse_code,
@@ -134,6 +137,8 @@ class InventoryStore(ImportJobs):
             now=now,
             idempotency_key=idempotency_key,
         )
+        self.sold_out.clear()
+        return adjusted
 
     async def adjust_stock_many(
         self,
@@ -147,9 +152,11 @@ class InventoryStore(ImportJobs):
     ) -> StockBatch:
         """Apply every change in one transaction (audited, one entry each): the valid ones,
         or with ``atomic`` all or none. See adjust_many.py."""
-        return await adjust_stock_many(
+        batch = await adjust_stock_many(
             self.db, changes, actor=actor, now=now, atomic=atomic, key=key, progress=progress
         )
+        self.sold_out.clear()
+        return batch
 
     async def audit_by_sku_ids(
         self, sku_ids: Sequence[int], limit: int
@@ -231,7 +238,7 @@ class InventoryStore(ImportJobs):
         Idempotent by ``order_ref`` (see :func:`reservations.reserve`).
         """
         return await reservations.reserve(
-            self.db, order_ref=order_ref, items=items, now=now, ttl=ttl
+            self.db, order_ref=order_ref, items=items, now=now, ttl=ttl, sold_out=self.sold_out
         )
 
     async def confirm_reservation(self, order_ref: str, now: datetime) -> bool:
@@ -240,7 +247,10 @@ class InventoryStore(ImportJobs):
 
     async def release_reservation(self, order_ref: str, now: datetime) -> bool:
         """HELD or CONFIRMED -> RELEASED, giving the stock back exactly once."""
-        return await reservations.release_reservation(self.db, order_ref, now)
+        released = await reservations.release_reservation(self.db, order_ref, now)
+        if released:
+            self.sold_out.clear()
+        return released
 
     async def commit_sale(self, order_ref: str, now: datetime) -> bool:
         """CONFIRMED -> SOLD: on-hand and reserved go down together."""
@@ -251,13 +261,18 @@ class InventoryStore(ImportJobs):
     ) -> int:
         """Release every HELD reservation expired by ``now``, ``batch_size`` per
         transaction; returns how many. Safe to run beside confirmations and other sweeps."""
-        return await reservations.sweep_expired(self.db, now, batch_size=batch_size)
+        released = await reservations.sweep_expired(self.db, now, batch_size=batch_size)
+        if released:
+            self.sold_out.clear()
+        return released
 
     async def restock(
         self, *, return_ref: str, items: Sequence[tuple[int, str, int]], actor: str, now: datetime
     ) -> bool:
         """Returned units back to on-hand, once per return (see restock.py)."""
-        return await restock(self.db, return_ref=return_ref, items=items, actor=actor, now=now)
+        restocked = await restock(self.db, return_ref=return_ref, items=items, actor=actor, now=now)
+        self.sold_out.clear()
+        return restocked
 
     async def reservations_by_order_refs(self, order_refs: Sequence[str]) -> dict[str, Reservation]:
         return await reservations.reservations_by_order_refs(self.db, order_refs)

@@ -96,9 +96,15 @@ async def create_order(
                 .returning(m.Order.id)
             )
         ).scalar_one()
-        await conn.execute(
-            update(m.Order).where(m.Order.id == order_id).values(number=order_number(order_id, now))
-        )
+        # The order as stored comes back with its number: no read at the end.
+        row = (
+            await conn.execute(
+                update(m.Order)
+                .where(m.Order.id == order_id)
+                .values(number=order_number(order_id, now))
+                .returning(*m.Order.__table__.columns)
+            )
+        ).one()
         line_ids = (
             await conn.execute(
                 insert(m.OrderLine).returning(m.OrderLine.id, sort_by_parameter_order=True),
@@ -154,7 +160,6 @@ async def create_order(
             order_id=order_id,
             now=now,
         )
-        row = (await conn.execute(select(m.Order).where(m.Order.id == order_id))).one()
     return order_from_row(row)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -89,6 +90,7 @@ async def _set_once(
             )
             current = {(r[0], r[1]): Price(*r) for r in rows}
         existed = set(current)
+        costs: dict[tuple[int, str], Decimal] = {}  # only where a change names one
         before: list[Price | None] = []
         audits: list[dict[str, Any]] = []
         for c in changes:
@@ -97,6 +99,10 @@ async def _set_once(
             current[(c.sku_id, c.currency)] = Price(
                 c.sku_id, c.currency, c.list_amount, c.sale_amount
             )
+            after = {"list": c.list_amount, "sale": c.sale_amount, "currency": c.currency}
+            if c.cost_amount is not None:
+                after["cost"] = c.cost_amount
+                costs[(c.sku_id, c.currency)] = c.cost_amount
             audits.append(
                 audit_row(
                     at=now,
@@ -105,12 +111,12 @@ async def _set_once(
                     entity_type="sku",
                     entity_id=c.sku_id,
                     before={"list": old.list_amount, "sale": old.sale_amount} if old else {},
-                    after={"list": c.list_amount, "sale": c.sale_amount, "currency": c.currency},
+                    after=after,
                 )
             )
         touched = {(c.sku_id, c.currency) for c in changes}
         updates = [_values(current[k]) for k in touched & existed]
-        inserts = [_values(current[k]) for k in touched - existed]
+        inserts = [_values(current[k]) | {"b_cost": costs.get(k)} for k in touched - existed]
         if updates:
             await conn.execute(
                 update(m.Price)
@@ -131,10 +137,23 @@ async def _set_once(
                         "currency": v["b_cur"],
                         "list_amount": v["b_list"],
                         "sale_amount": v["b_sale"],
+                        "cost_amount": v["b_cost"],
                         "updated_at": now,
                     }
                     for v in inserts
                 ],
+            )
+        cost_updates = [
+            {"b_sku": sku_id, "b_cur": currency, "b_cost": cost}
+            for (sku_id, currency), cost in costs.items()
+            if (sku_id, currency) in existed
+        ]
+        if cost_updates:
+            await conn.execute(
+                update(m.Price)
+                .where(m.Price.sku_id == bindparam("b_sku"), m.Price.currency == bindparam("b_cur"))
+                .values(cost_amount=bindparam("b_cost")),
+                cost_updates,
             )
         await write_audits(conn, m.AuditEntry, audits)
         if progress is not None:

@@ -86,6 +86,8 @@ class PriceChange:
     list_amount: Decimal
     sale_amount: Decimal
     ref: int = 0
+    # What the shop pays for it (finance views only); None leaves the cost as it is.
+    cost_amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

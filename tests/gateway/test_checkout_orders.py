@@ -288,20 +288,18 @@ PIN_CHECKOUT = CHECKOUT
 # One call per source method: the cart's evaluation reads each source once (its snapshot),
 # whatever the number of lines; the rest are the writes and the fields the screen shows.
 CART_CREATE_CALLS = {
-    # the lines asked for, the snapshot, and the lines' ``sku`` field
-    "catalog.skus_by_ids": 3,
-    # the lines asked for, then the snapshot
-    "catalog.products_by_ids": 2,
-    "catalog.bundle_items_by_product_ids": 1,
+    # the lines asked for; the snapshot reuses them, the lines' ``sku`` field too
+    "catalog.skus_by_ids": 1,
+    "catalog.products_by_ids": 1,
+    # a demo promotion targets categories (no bundle, service or purchase limit here: those
+    # reads are skipped)
     "catalog.categories_by_ids": 1,
-    "catalog.service_areas_by_product_ids": 1,
     "inventory.stock_by_sku_ids": 1,
     "orders.create_cart": 1,
     "orders.add_cart_lines": 1,
     "orders.set_cart_address": 1,
     "orders.regions_by_codes": 1,
     "orders.customers_by_ids": 1,
-    "orders.purchased_quantities": 1,
     "pricing.prices_by_sku_ids": 1,
     "pricing.promotions_for_checkout": 1,
 }
@@ -311,13 +309,10 @@ CHECKOUT_CALLS = {
     # the snapshot (source of truth, never the cache)
     "catalog.skus_by_ids": 1,
     "catalog.products_by_ids": 1,
-    "catalog.bundle_items_by_product_ids": 1,
     "catalog.categories_by_ids": 1,
-    "catalog.service_areas_by_product_ids": 1,
     "inventory.stock_by_sku_ids": 1,
     "orders.regions_by_codes": 1,
     "orders.customers_by_ids": 1,
-    "orders.purchased_quantities": 1,
     "pricing.prices_by_sku_ids": 1,
     "pricing.promotions_for_checkout": 1,
     # the saga
@@ -325,11 +320,10 @@ CHECKOUT_CALLS = {
     "orders.create_order": 1,
     "inventory.confirm_reservation": 1,
 }
-# The order's fields the confirmation screen shows: its lines, their SKUs, its customer.
+# The order's fields the confirmation screen shows: its lines (its SKUs and its customer
+# are the ones the saga just read).
 ORDER_FIELD_CALLS = {
     "orders.order_lines_by_order_ids": 1,
-    "catalog.skus_by_ids": 1,
-    "orders.customers_by_ids": 1,
 }
 
 

@@ -1,11 +1,9 @@
 """docs/operations.md, done: a deployment that starts empty. On a fresh PostgreSQL
-database, as an operator would: ``gateway migrate``, ``gateway init``, a catalog, prices and
-stock imported, ``gateway serve`` in production behind an identity provider's JWKS, a staff
-token from the provider, a customer who signs up at the provider, and the first order. No
-demo data anywhere.
-
-The catalog's products are written straight into the catalog source's tables: no API
-creates products yet (productCreate arrives with issue 24; the guide says where it goes).
+database, as an operator would: ``gateway migrate``, ``gateway init``, a catalog brought
+from Shopify (``gateway import products`` on its product CSV: products, SKUs, prices and
+stock), a later price change imported, ``gateway serve`` in production behind an identity
+provider's JWKS, a staff token from the provider, a customer who signs up at the
+provider, and the first order. No demo data anywhere.
 """
 
 from __future__ import annotations
@@ -18,13 +16,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from sources.catalog import models as catalog
 from sources.common.db import Database
@@ -82,45 +79,14 @@ def _ok(run: Run) -> list[str]:
     return run.stdout.splitlines()
 
 
-async def _write_catalog(url: str) -> None:
-    """One category, one product with two SKUs: what productCreate will do through the API."""
-    db = Database(url)
-    try:
-        async with db.begin() as conn:
-            category = await conn.scalar(
-                insert(catalog.Category)
-                .values(slug="tea", name="Tea", path="", position=0)
-                .returning(catalog.Category.id)
-            )
-            await conn.execute(
-                catalog.Category.__table__.update()
-                .where(catalog.Category.id == category)
-                .values(path=f"{category}/")
-            )
-            product = await conn.scalar(
-                insert(catalog.Product)
-                .values(
-                    slug="west-lake-longjing",
-                    name="West Lake Longjing",
-                    description="Spring green tea.",
-                    kind="PHYSICAL",
-                    fulfillment="WAREHOUSE",
-                    is_published=True,
-                    category_id=category,
-                    created_at=datetime.now(UTC),
-                    currency="CNY",
-                )
-                .returning(catalog.Product.id)
-            )
-            await conn.execute(
-                insert(catalog.Sku),
-                [
-                    {"product_id": product, "code": "LJ-50G", "name": "50 g", "position": 0},
-                    {"product_id": product, "code": "LJ-100G", "name": "100 g", "position": 1},
-                ],
-            )
-    finally:
-        await db.dispose()
+# The shop's catalog as Shopify exports it (a subset of its columns, in its order).
+SHOPIFY_EXPORT = """\
+Handle,Title,Body (HTML),Vendor,Type,Tags,Published,Option1 Name,Option1 Value,\
+Variant SKU,Variant Grams,Variant Inventory Qty,Variant Price,Variant Compare At Price,Status
+west-lake-longjing,West Lake Longjing,<p>Spring green tea.</p>,Harbour Tea,Tea,"green, spring",\
+true,Weight,50 g,LJ-50G,60,40,118.00,128.00,active
+west-lake-longjing,,,,,,,,100 g,LJ-100G,110,20,238.00,,
+"""
 
 
 async def _counts(url: str) -> dict[str, int]:
@@ -211,16 +177,17 @@ def test_an_empty_shop_on_postgresql_takes_its_first_order(database: str, tmp_pa
             "shop: Harbour Tea (CNY"
         )
 
-        # 2. A catalog: products (straight into the catalog source, see the module
-        #    docstring), then prices and stock through the imports.
-        asyncio.run(_write_catalog(database))
+        # 2. A catalog brought from Shopify (products, SKUs, prices, stock into the
+        #    shop's only warehouse), then a price changed with a price import.
+        export = tmp_path / "products_export.csv"
+        export.write_text(SHOPIFY_EXPORT)
+        imported = gateway("import", "products", str(export), "--no-progress", env=env,
+                           cwd=tmp_path)  # fmt: skip
+        assert "2 rows, 2 applied, 0 refused" in _ok(imported)[0]
         prices = tmp_path / "prices.csv"
-        prices.write_text("sku,list,sale\nLJ-50G,128.00,118.00\nLJ-100G,238.00,228.00\n")
-        stock = tmp_path / "stock.csv"
-        stock.write_text("sku,warehouse,delta\nLJ-50G,SH-01,40\nLJ-100G,SH-01,20\n")
-        for kind, path in (("prices", prices), ("stock", stock)):
-            imported = gateway("import", kind, str(path), "--no-progress", env=env, cwd=tmp_path)
-            assert "2 applied, 0 refused" in _ok(imported)[0]
+        prices.write_text("sku,list,sale\nLJ-100G,238.00,228.00\n")
+        imported = gateway("import", "prices", str(prices), "--no-progress", env=env, cwd=tmp_path)
+        assert "1 applied, 0 refused" in _ok(imported)[0]
 
         # 3. The gateway, in production.
         url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,285 @@
+"""The flash sale: a crowd of distinct buyers, one SKU, a small stock, each buyer trying
+once.
+
+``python -m bench.flash_sale --backend sqlite|postgresql --buyers 2000 --units 100`` seeds
+a shop with that many customers (``gateway seed --customers``), gives one plain SKU
+exactly ``units`` free units, starts the gateway as a uvicorn process, lets every buyer
+put the SKU in a cart with an address (before the sale: not timed), then opens the sale:
+every buyer sends ``checkoutComplete`` once, at most ``--concurrency`` in flight.
+
+It reports attempts answered per second, orders, p50/p99 of the answers, the server's CPU
+per attempt, and checks what must hold: exactly ``units`` orders (in the orders table, not
+only in the answers), every other buyer answered ``INSUFFICIENT_STOCK``, no HTTP error, no
+GraphQL error, no timeout, the SKU's stock at zero and never below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from gateway.auth import ViewerKind, issue_token
+from gateway.settings import Settings
+from sources.common.db import Database
+
+from .checkout import ADDRESS, GatewayProcess, _percentile, _sku_gid, prepare_shop
+from .shop import ROOT
+
+CART_CREATE = """
+mutation CartCreate($input: CartCreateInput!) {
+  cartCreate(input: $input) {
+    cart { id cost { total { amount } } validation { ok } }
+    userErrors { code message }
+  }
+}"""
+CHECKOUT = """
+mutation CheckoutComplete($cartId: ID!, $key: String!, $total: Decimal!) {
+  checkoutComplete(cartId: $cartId, idempotencyKey: $key, expectedTotal: $total) {
+    order { id number }
+    userErrors { code message }
+  }
+}"""
+
+
+async def _post(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str
+) -> tuple[int, dict[str, Any] | None]:
+    try:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    except httpx.TimeoutException:
+        return -1, None
+    if response.status_code != 200:
+        return response.status_code, None
+    return 200, response.json()
+
+
+async def _bounded(concurrency: int, jobs: Sequence[Any]) -> list[Any]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(job: Any) -> Any:
+        async with gate:
+            return await job()
+
+    return list(await asyncio.gather(*(one(j) for j in jobs)))
+
+
+async def run_flash_sale(
+    base_url: str,
+    tokens: Sequence[str],
+    sku_id: int,
+    *,
+    concurrency: int,
+    request_seconds: float,
+    server_cpu: Callable[[], float] = lambda: 0.0,
+) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency)
+    cart_input = {"lines": [{"skuId": _sku_gid(sku_id), "quantity": 1}], "shippingAddress": ADDRESS}
+    client = httpx.AsyncClient(base_url=base_url, timeout=request_seconds, limits=limits)
+    async with client:
+
+        def create(token: str) -> Any:
+            return lambda: _post(client, CART_CREATE, {"input": cart_input}, token)
+
+        created = await _bounded(concurrency, [create(t) for t in tokens])
+        carts: list[tuple[str, dict[str, Any]]] = []
+        for token, (status, body) in zip(tokens, created, strict=True):
+            if status != 200 or body is None or body.get("errors"):
+                raise RuntimeError(f"cartCreate before the sale failed: {status} {body}")
+            carts.append((token, body["data"]["cartCreate"]["cart"]))
+
+        def attempt(token: str, cart: dict[str, Any]) -> Any:
+            async def go() -> tuple[float, int, dict[str, Any] | None]:
+                started = time.perf_counter()
+                variables = {
+                    "cartId": cart["id"],
+                    "key": uuid.uuid4().hex,
+                    "total": cart["cost"]["total"]["amount"],
+                }
+                status, body = await _post(client, CHECKOUT, variables, token)
+                return time.perf_counter() - started, status, body
+
+            return go
+
+        cpu_before, started = server_cpu(), time.perf_counter()
+        answers = await _bounded(concurrency, [attempt(t, c) for t, c in carts])
+        elapsed = time.perf_counter() - started
+        sale_cpu_ms = (server_cpu() - cpu_before) * 1000
+
+    outcomes: Counter[str] = Counter()
+    seconds: list[float] = []
+    loser_seconds: list[float] = []
+    numbers: list[str] = []
+    for took, status, body in answers:
+        if status != 200 or body is None:
+            outcomes["timeout" if status == -1 else f"HTTP {status}"] += 1
+            continue
+        if body.get("errors"):
+            outcomes["GraphQL error"] += 1
+            continue
+        seconds.append(took)
+        payload = body["data"]["checkoutComplete"]
+        if payload["order"] is not None:
+            outcomes["order"] += 1
+            numbers.append(payload["order"]["number"])
+        else:
+            loser_seconds.append(took)
+            outcomes[",".join(sorted(e["code"] for e in payload["userErrors"]))] += 1
+    return {
+        "attempts": len(answers),
+        "seconds": round(elapsed, 2),
+        "attempts_per_s": round(len(answers) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(_percentile([s * 1000 for s in seconds], 50), 1),
+        "p99_ms": round(_percentile([s * 1000 for s in seconds], 99), 1),
+        "loser_p50_ms": round(_percentile([s * 1000 for s in loser_seconds], 50), 1),
+        "loser_p99_ms": round(_percentile([s * 1000 for s in loser_seconds], 99), 1),
+        "server_cpu_ms_per_attempt": round(sale_cpu_ms / len(answers), 1) if answers else 0,
+        "outcomes": dict(outcomes),
+        "numbers": numbers,
+    }
+
+
+async def _stock_and_orders(urls: dict[str, str], sku_id: int) -> tuple[int, int, int]:
+    """(free units, rows below zero, order lines of the SKU), read from the tables."""
+    inventory = Database(urls["inventory"], pool_size=1)
+    orders = Database(urls["orders"], pool_size=1)
+    try:
+        async with inventory.connect() as conn:
+            free, negative = (
+                await conn.execute(
+                    text(
+                        "SELECT COALESCE(SUM(on_hand - reserved), 0), "
+                        "COALESCE(SUM(CASE WHEN reserved < 0 OR on_hand < reserved "
+                        "THEN 1 ELSE 0 END), 0) FROM stock_items WHERE sku_id = :s"
+                    ),
+                    {"s": sku_id},
+                )
+            ).one()
+        async with orders.connect() as conn:
+            sold = await conn.scalar(
+                text("SELECT COUNT(*) FROM order_lines WHERE sku_id = :s"), {"s": sku_id}
+            )
+    finally:
+        await inventory.dispose()
+        await orders.dispose()
+    return int(free), int(negative), int(sold or 0)
+
+
+async def bench_flash_sale(
+    backend: str, *, buyers: int, units: int, concurrency: int, request_seconds: float
+) -> dict[str, Any]:
+    shop = await prepare_shop(backend, 240, crowd=buyers + 50)
+    sku_id = shop.sku_ids[0]
+    db = Database(shop.urls["inventory"], pool_size=1)
+    try:
+        async with db.begin() as conn:  # exactly ``units`` free, in the first warehouse row
+            rows = await conn.execute(
+                text("SELECT warehouse_id FROM stock_items WHERE sku_id = :s ORDER BY 1"),
+                {"s": sku_id},
+            )
+            for index, (warehouse_id,) in enumerate(list(rows)):
+                await conn.execute(
+                    text(
+                        "UPDATE stock_items SET on_hand = reserved + :n "
+                        "WHERE sku_id = :s AND warehouse_id = :w"
+                    ),
+                    {"n": units if index == 0 else 0, "s": sku_id, "w": warehouse_id},
+                )
+    finally:
+        await db.dispose()
+    server = GatewayProcess(
+        shop, ROOT / "bench" / "results" / "logs" / f"flash-sale-{backend}.log", None
+    )
+    try:
+        settings = Settings()
+        crowd = [c for c in shop.customer_ids if c > 50][:buyers]
+        tokens = [issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c)) for c in crowd]
+        cpu_before = server.cpu_seconds()
+        result = await run_flash_sale(
+            server.url,
+            tokens,
+            sku_id,
+            concurrency=concurrency,
+            request_seconds=request_seconds,
+            server_cpu=server.cpu_seconds,
+        )
+        # The server's CPU over the whole run (carts before the sale included) per buyer.
+        result["server_cpu_ms_per_buyer"] = round(
+            (server.cpu_seconds() - cpu_before) * 1000 / max(len(tokens), 1), 1
+        )
+    finally:
+        server.stop()
+    try:
+        free, negative, sold = await _stock_and_orders(shop.urls, sku_id)
+    finally:
+        if shop.cleanup is not None:
+            await shop.cleanup()
+    orders = result["outcomes"].get("order", 0)
+    losers = result["outcomes"].get("INSUFFICIENT_STOCK", 0)
+    result.update(
+        backend=backend,
+        buyers=len(tokens),
+        units=units,
+        free_after=free,
+        negative_rows=negative,
+        order_lines_in_table=sold,
+        load_average=round(os.getloadavg()[0], 1),
+        ok=orders == units == sold and losers == len(tokens) - units and free == 0 and not negative,
+    )
+    result.pop("numbers")
+    return result
+
+
+def format_row(r: dict[str, Any]) -> str:
+    return (
+        f"  {r['backend']:10} {r['buyers']} buyers for {r['units']} units: "
+        f"{r['attempts_per_s']:7.1f} attempts/s  "
+        f"p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms "
+        f"(losers p50 {r['loser_p50_ms']:.1f} / p99 {r['loser_p99_ms']:.1f})  "
+        f"server cpu {r['server_cpu_ms_per_attempt']:.1f} ms/attempt "
+        f"({r['server_cpu_ms_per_buyer']:.1f} ms/buyer with the cart)  outcomes {r['outcomes']}  "
+        f"in table {r['order_lines_in_table']}  free after {r['free_after']}  "
+        f"{'OK' if r['ok'] else 'WRONG'}  (load {r['load_average']})"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.flash_sale", description=__doc__.split("\n\n")[0] if __doc__ else ""
+    )
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--buyers", type=int, default=2000)
+    parser.add_argument("--units", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    args = parser.parse_args(argv)
+    if not 0 < args.units < args.buyers:
+        parser.error("need 0 < units < buyers")
+    wrong = False
+    for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
+        result = asyncio.run(
+            bench_flash_sale(
+                backend, buyers=args.buyers, units=args.units,
+                concurrency=args.concurrency, request_seconds=args.timeout,
+            )
+        )  # fmt: skip
+        print(format_row(result), file=sys.stderr, flush=True)
+        wrong = wrong or not result["ok"]
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
