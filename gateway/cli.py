@@ -151,6 +151,11 @@ def _serve_distributed(args: argparse.Namespace) -> int:
             + ", ".join(f"{k}={v}" for k, v in remote_env.items() if k.endswith("_URL")),
             file=sys.stderr,
         )
+        from .ready_banner import announce_when_ready
+
+        announce_when_ready(
+            args.host or settings.host, args.port or settings.port, graphiql=settings.graphiql
+        )
         uvicorn.run(
             "gateway.asgi:app",
             host=args.host or settings.host,
@@ -387,9 +392,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         import uvicorn
 
+        from .ready_banner import announce_when_ready
+
         host = args.host or settings.host
         port = args.port or settings.port
         workers = args.workers or settings.workers
+        announce_when_ready(host, port, graphiql=settings.graphiql)
         uvicorn.run(
             "gateway.asgi:app",
             host=host,

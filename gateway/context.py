@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +17,9 @@ from .metrics import Metrics, RequestStats
 from .payments.cashier import Cashier
 from .settings import Settings
 from .sources import Sources
+
+if TYPE_CHECKING:
+    from .ratelimit.limiter import ThrottleStatus
 
 
 @dataclass
@@ -31,6 +35,7 @@ class GatewayContext:
     request_id: str
     response: Response | None = None  # headers and status a resolver or extension sets
     query_cost: int = 0  # computed before execution (gateway/limits.py)
+    throttle: ThrottleStatus | None = None  # the rate limit's budget left (gateway/ratelimit)
     cashier: Cashier | None = None  # the payment providers (gateway/payments)
     media: MediaStorage | None = None  # where product images are stored (gateway/media)
 

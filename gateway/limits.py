@@ -98,6 +98,8 @@ DIRECTIVE_LIMIT_EXCEEDED = "DIRECTIVE_LIMIT_EXCEEDED"
 TOKEN_LIMIT_EXCEEDED = "TOKEN_LIMIT_EXCEEDED"
 COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+# A request with this header set to "report" gets extensions.cost (Hot Chocolate's name).
+COST_HEADER = "graphql-cost"
 
 Fragments = Mapping[str, FragmentDefinitionNode]
 
@@ -461,10 +463,43 @@ class CostLimit(SchemaExtension):
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
 
+    cost: int | None = None
+
+    def get_results(self) -> dict[str, Any]:
+        """``extensions.cost`` for a request that asks with ``GraphQL-Cost: report`` (Hot
+        Chocolate's header): what this query cost, the most one may cost, and (rate limit
+        on) the viewer's budget left and how fast it refills, named as Shopify's clients
+        read them. Asked for, not always sent: a per-viewer, per-moment figure in every
+        answer would make equal queries' answers differ, and no cache or CDN could share
+        them."""
+        context = self.execution_context.context
+        request = getattr(context, "request", None)
+        if self.cost is None or request is None:
+            return {}
+        if request.headers.get(COST_HEADER, "").strip().lower() != "report":
+            return {}
+        response = getattr(context, "response", None)
+        if response is not None:
+            response.headers["Cache-Control"] = "private, no-store"
+        throttle = getattr(context, "throttle", None)
+        return {
+            "cost": {
+                "requestedQueryCost": self.cost,
+                "maximumQueryCost": self.limit,
+                "throttleStatus": None
+                if throttle is None
+                else {
+                    "maximumAvailable": throttle.maximum_available,
+                    "currentlyAvailable": round(throttle.currently_available, 1),
+                    "restoreRate": throttle.restore_rate,
+                },
+            }
+        }
+
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.graphql_document is not None and ctx.result is None:
-            cost = query_cost(
+            cost = self.cost = query_cost(
                 ctx.schema._schema,
                 ctx.graphql_document,
                 ctx.variables if isinstance(ctx.variables, dict) else None,

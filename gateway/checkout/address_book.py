@@ -6,6 +6,8 @@ from __future__ import annotations
 from sources.orders.records import Address
 
 from ..errors import Problem, UserErrorCode
+from ..sources import Sources
+from . import addresses
 from .carts import address_problems
 
 # The orders source's column widths: longer is refused here, not by the database.
@@ -13,7 +15,7 @@ MAX_LENGTHS = {
     "name": 200,
     "phone": 32,
     "country": 2,
-    "region": 16,
+    # region: what is stored is its code (checkout/addresses.py), whatever name was typed
     "city": 100,
     "line1": 300,
     "postal_code": 16,
@@ -39,3 +41,11 @@ def entry_problems(address: Address, field: str = "address") -> list[Problem]:
                 )
             )
     return problems
+
+
+async def checked_entry(
+    sources: Sources, address: Address, field: str = "address"
+) -> tuple[Address, list[Problem]]:
+    """The entry with its region as the code (addresses.checked), problems on ``field``."""
+    address, problems = await addresses.checked(sources, address)
+    return address, [Problem(p.code, p.message, (field, *(p.field or ())[1:])) for p in problems]

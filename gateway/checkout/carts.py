@@ -12,6 +12,7 @@ from sources.orders.store import CartClosed, CartNotFound
 
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
+from . import addresses
 from .snapshot import KnownCatalog
 from .validation import MAX_LINE_QUANTITY
 
@@ -240,6 +241,8 @@ async def set_address(sources: Sources, cart: Cart, address: Address, now: datet
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
     problems = address_problems(address)
+    if not problems:
+        address, problems = await addresses.checked(sources, address)
     if problems:
         return CartChange(cart, problems)
     return await _guarded(

@@ -9,6 +9,7 @@ A refusal is HTTP 429 with ``Retry-After`` and a GraphQL error ``RATE_LIMITED``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, cast
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType
@@ -33,6 +34,15 @@ RATE_LIMITED = "RATE_LIMITED"
 CHECKOUT_MUTATIONS = frozenset({"checkoutComplete"})
 
 
+@dataclass(frozen=True, slots=True)
+class ThrottleStatus:
+    """The viewer's query budget after this request, as Shopify's throttleStatus says it."""
+
+    maximum_available: float  # the burst
+    currently_available: float
+    restore_rate: float  # points per second
+
+
 class RateLimiter:
     def __init__(self, buckets: Buckets, cost: Bucket, checkout: Bucket, registry: Any) -> None:
         self.buckets = buckets
@@ -46,18 +56,30 @@ class RateLimiter:
         )
 
     async def check(self, key: str, cost: int, checkouts: int) -> Decision | None:
-        """The refusal, or None to go ahead. The checkout budget is asked first: a refused
+        """The refusal, or None to go ahead."""
+        refusal, _ = await self.admit(key, cost, checkouts)
+        return refusal
+
+    async def admit(
+        self, key: str, cost: int, checkouts: int
+    ) -> tuple[Decision | None, ThrottleStatus | None]:
+        """The refusal (or None to go ahead) and what is left of the viewer's query budget
+        (None when the store could not say). The checkout budget is asked first: a refused
         checkout does not also spend the viewer's query budget."""
         if checkouts:
             decision = await self.buckets.acquire(key, self.checkout, checkouts)
             if decision is not None and not decision.allowed:
                 self.limited.labels(self.checkout.name).inc()
-                return decision
+                return decision, None
         decision = await self.buckets.acquire(key, self.cost, max(cost, 1))
+        status = None
+        if decision is not None:
+            left = max(decision.remaining, 0.0)
+            status = ThrottleStatus(self.cost.capacity, left, self.cost.rate)
         if decision is not None and not decision.allowed:
             self.limited.labels(self.cost.name).inc()
-            return decision
-        return None
+            return decision, status
+        return None, status
 
     async def close(self) -> None:
         await self.buckets.close()
@@ -132,9 +154,11 @@ class RateLimit(SchemaExtension):
             client = request.scope.get("client")
             key = viewer_key(context.viewer, client[0] if client else None)
             operation = _operation(ctx.graphql_document.definitions, ctx.operation_name)
-            refused = await self.limiter.check(
+            refused, status = await self.limiter.admit(
                 key, getattr(context, "query_cost", 1), checkout_count(operation)
             )
+            if hasattr(context, "throttle"):
+                context.throttle = status  # extensions.cost shows it (gateway/limits.py)
             if refused is not None:
                 retry = retry_after_header(refused.retry_after)
                 response = getattr(context, "response", None)

@@ -45,7 +45,11 @@ def _forget(info: Info, request: RequestRecord) -> None:
 
 
 async def after_sales_request_create(
-    info: Info, input: AfterSalesRequestInput
+    info: Info,
+    input: Annotated[
+        AfterSalesRequestInput,
+        strawberry.argument(description="The order, lines, kind and reason."),
+    ],
 ) -> AfterSalesPayload:
     """The order's owner only; anyone else reads the order as not found."""
     ctx = info.context
@@ -87,10 +91,17 @@ def _payload(info: Info, outcome: ResolveOutcome) -> AfterSalesPayload:
 
 async def after_sales_request_resolve(
     info: Info,
-    request_id: strawberry.ID,
-    approve: bool,
-    note: str,
-    idempotency_key: str | None = None,
+    request_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The request's id (AfterSalesRequest.id).")
+    ],
+    approve: Annotated[bool, strawberry.argument(description="True approves, false rejects.")],
+    note: Annotated[str, strawberry.argument(description="Staff's note, shown to the buyer.")],
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A key the client makes up; a retry with it replays the answer."
+        ),
+    ] = None,
 ) -> AfterSalesPayload:
     ctx = info.context
     outcome = await resolve_request(
@@ -106,7 +117,13 @@ async def after_sales_request_resolve(
 
 
 async def after_sales_request_complete(
-    info: Info, request_id: strawberry.ID, note: str = ""
+    info: Info,
+    request_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The request's id (AfterSalesRequest.id).")
+    ],
+    note: Annotated[
+        str, strawberry.argument(description="Staff's note, kept in the request's history.")
+    ] = "",
 ) -> AfterSalesPayload:
     ctx = info.context
     outcome = await complete_request(
@@ -122,9 +139,26 @@ async def after_sales_request_complete(
 
 async def after_sales_requests(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    status: AfterSalesStatus | None = None,
+    first: Annotated[
+        int | None,
+        strawberry.argument(
+            description=(
+                "Page size: at most GATEWAY_MAX_PAGE_SIZE (100 by default); 20 when omitted."
+            )
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A cursor from a previous page's edges (or pageInfo.endCursor)."
+        ),
+    ] = None,
+    status: Annotated[
+        AfterSalesStatus | None,
+        strawberry.argument(
+            description="Only requests in this status (OPEN: the queue to work through)."
+        ),
+    ] = None,
 ) -> AfterSalesRequestConnection:
     size = page_size(info, first)
     try:
@@ -150,8 +184,19 @@ def _utc(value: datetime) -> datetime:
 
 async def settlement(
     info: Info,
-    created_from: Annotated[datetime, strawberry.argument(name="from")],
-    created_to: Annotated[datetime, strawberry.argument(name="to")],
+    created_from: Annotated[
+        datetime,
+        strawberry.argument(
+            name="from",
+            description="The period's start, included (DateTime, ISO 8601 with a time zone).",
+        ),
+    ],
+    created_to: Annotated[
+        datetime,
+        strawberry.argument(
+            name="to", description="The period's end, excluded; at most 366 days after `from`."
+        ),
+    ],
 ) -> Settlement | None:
     """Orders placed in [from, to) that were paid (VIEW_FINANCE)."""
     start, end = _utc(created_from), _utc(created_to)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
@@ -40,11 +41,26 @@ def _actor(info: Info) -> str:
 
 async def stock_adjust(
     info: Info,
-    sku_id: strawberry.ID,
-    warehouse_code: str,
-    delta: int,
-    reason: str,
-    idempotency_key: str | None = None,
+    sku_id: Annotated[strawberry.ID, strawberry.argument(description="The SKU's id (Sku.id).")],
+    warehouse_code: Annotated[
+        str, strawberry.argument(description="The warehouse's code (WarehouseStock.warehouseCode).")
+    ],
+    delta: Annotated[
+        int,
+        strawberry.argument(
+            description=(
+                "Units to add (positive) or take away (negative); on-hand never goes "
+                "below what is reserved."
+            )
+        ),
+    ],
+    reason: Annotated[str, strawberry.argument(description="Why, kept in the SKU's audit log.")],
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A key the client makes up; a retry with it is applied once."
+        ),
+    ] = None,
 ) -> SkuPayload:
     ctx = info.context
     outcome = await catalog_writes.adjust_stock(
@@ -65,7 +81,25 @@ async def stock_adjust(
     )
 
 
-async def price_set(info: Info, sku_id: strawberry.ID, list: Decimal, sale: Decimal) -> SkuPayload:
+async def price_set(
+    info: Info,
+    sku_id: Annotated[strawberry.ID, strawberry.argument(description="The SKU's id (Sku.id).")],
+    list: Annotated[
+        Decimal,
+        strawberry.argument(
+            description=("The list price, a Decimal string in the shop's currency (two decimals).")
+        ),
+    ],
+    sale: Annotated[
+        Decimal,
+        strawberry.argument(
+            description=(
+                "The sale price buyers pay, a Decimal string: above zero and at most "
+                "the list price."
+            )
+        ),
+    ],
+) -> SkuPayload:
     ctx = info.context
     outcome = await catalog_writes.set_price(
         ctx.sources,
@@ -84,7 +118,15 @@ async def price_set(info: Info, sku_id: strawberry.ID, list: Decimal, sale: Deci
     )
 
 
-async def product_publish(info: Info, product_id: strawberry.ID, published: bool) -> ProductPayload:
+async def product_publish(
+    info: Info,
+    product_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The product's id (Product.id).")
+    ],
+    published: Annotated[
+        bool, strawberry.argument(description="True to publish, false to withdraw from sale.")
+    ],
+) -> ProductPayload:
     ctx = info.context
     outcome = await catalog_writes.publish_product(
         ctx.sources,
@@ -102,7 +144,24 @@ async def product_publish(info: Info, product_id: strawberry.ID, published: bool
 
 
 async def low_stock(
-    info: Info, threshold: int = 10, first: int | None = None, after: str | None = None
+    info: Info,
+    threshold: Annotated[
+        int, strawberry.argument(description="SKUs with fewer units available than this.")
+    ] = 10,
+    first: Annotated[
+        int | None,
+        strawberry.argument(
+            description=(
+                "Page size: at most GATEWAY_MAX_PAGE_SIZE (100 by default); 20 when omitted."
+            )
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A cursor from a previous page's edges (or pageInfo.endCursor)."
+        ),
+    ] = None,
 ) -> LowStockConnection | None:
     if not 0 < threshold <= 1_000_000:
         raise BadUserInput("threshold must be between 1 and 1000000")

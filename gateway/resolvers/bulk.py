@@ -5,6 +5,8 @@ an unpublished product's SKU shows only to MANAGE_PRODUCTS staff."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from ..backoffice import bulk
@@ -54,9 +56,19 @@ async def _sku_payload(
 
 async def price_set_bulk(
     info: Info,
-    items: list[PriceSetItemInput],
-    atomic: bool = False,
-    idempotency_key: str | None = None,
+    items: Annotated[
+        list[PriceSetItemInput],
+        strawberry.argument(description="The prices to set (at most 1,000)."),
+    ],
+    atomic: Annotated[bool, strawberry.argument(description="True: apply all or none.")] = False,
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description=(
+                "A key the client makes up; a retry with it is applied once and answers the same."
+            )
+        ),
+    ] = None,
 ) -> SkuBulkPayload:
     ctx = info.context
     outcome = await bulk.set_prices(
@@ -73,9 +85,19 @@ async def price_set_bulk(
 
 async def stock_adjust_bulk(
     info: Info,
-    items: list[StockAdjustItemInput],
-    atomic: bool = False,
-    idempotency_key: str | None = None,
+    items: Annotated[
+        list[StockAdjustItemInput],
+        strawberry.argument(description="The adjustments (at most 1,000)."),
+    ],
+    atomic: Annotated[bool, strawberry.argument(description="True: apply all or none.")] = False,
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description=(
+                "A key the client makes up; a retry with it is applied once and answers the same."
+            )
+        ),
+    ] = None,
 ) -> SkuBulkPayload:
     ctx = info.context
     outcome = await bulk.adjust_stock(
@@ -92,9 +114,21 @@ async def stock_adjust_bulk(
 
 async def product_publish_bulk(
     info: Info,
-    items: list[ProductPublishItemInput],
-    atomic: bool = False,
-    idempotency_key: str | None = None,
+    items: Annotated[
+        list[ProductPublishItemInput],
+        strawberry.argument(
+            description="The products and whether to publish each (at most 1,000)."
+        ),
+    ],
+    atomic: Annotated[bool, strawberry.argument(description="True: apply all or none.")] = False,
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description=(
+                "A key the client makes up; a retry with it is applied once and answers the same."
+            )
+        ),
+    ] = None,
 ) -> ProductBulkPayload:
     ctx = info.context
     outcome = await bulk.publish_products(

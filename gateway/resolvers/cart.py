@@ -55,12 +55,20 @@ async def _cart(info: Info, cart_id: str) -> CartRecord | None:
     return await carts.cart_for(info.context.sources, token, info.context.viewer.customer_id)
 
 
-async def cart(info: Info, id: strawberry.ID) -> Cart | None:
+async def cart(
+    info: Info,
+    id: Annotated[strawberry.ID, strawberry.argument(description="The cart's id (Cart.id).")],
+) -> Cart | None:
     record = await _cart(info, id)
     return Cart.from_record(record) if record else None
 
 
-async def cart_create(info: Info, input: CartCreateInput) -> CartPayload:
+async def cart_create(
+    info: Info,
+    input: Annotated[
+        CartCreateInput, strawberry.argument(description="What the cart starts with.")
+    ],
+) -> CartPayload:
     ctx = info.context
     change = await carts.create_cart(
         ctx.sources,
@@ -75,7 +83,12 @@ async def cart_create(info: Info, input: CartCreateInput) -> CartPayload:
 
 
 async def cart_lines_add(
-    info: Info, cart_id: strawberry.ID, lines: list[CartLineInput]
+    info: Info,
+    cart_id: Annotated[strawberry.ID, strawberry.argument(description="The cart's id (Cart.id).")],
+    lines: Annotated[
+        list[CartLineInput],
+        strawberry.argument(description="SKUs and quantities to add (at most 100 lines)."),
+    ],
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
@@ -85,7 +98,12 @@ async def cart_lines_add(
 
 
 async def cart_lines_update(
-    info: Info, cart_id: strawberry.ID, lines: list[CartLineUpdateInput]
+    info: Info,
+    cart_id: Annotated[strawberry.ID, strawberry.argument(description="The cart's id (Cart.id).")],
+    lines: Annotated[
+        list[CartLineUpdateInput],
+        strawberry.argument(description="Lines and their new quantities."),
+    ],
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
@@ -97,7 +115,11 @@ async def cart_lines_update(
 
 
 async def cart_lines_remove(
-    info: Info, cart_id: strawberry.ID, line_ids: list[strawberry.ID]
+    info: Info,
+    cart_id: Annotated[strawberry.ID, strawberry.argument(description="The cart's id (Cart.id).")],
+    line_ids: Annotated[
+        list[strawberry.ID], strawberry.argument(description="The lines to remove (CartLine.id).")
+    ],
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
@@ -107,7 +129,11 @@ async def cart_lines_remove(
 
 
 async def cart_coupons_set(
-    info: Info, cart_id: strawberry.ID, coupon_codes: list[str]
+    info: Info,
+    cart_id: Annotated[strawberry.ID, strawberry.argument(description="The cart's id (Cart.id).")],
+    coupon_codes: Annotated[
+        list[str], strawberry.argument(description="The codes to apply, as the buyer typed them.")
+    ],
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
@@ -127,7 +153,14 @@ async def _with_coupon_problems(info: Info, change: CartChange) -> CartPayload:
 
 
 async def cart_shipping_address_set(
-    info: Info, cart_id: strawberry.ID, address: AddressInput
+    info: Info,
+    cart_id: Annotated[strawberry.ID, strawberry.argument(description="The cart's id (Cart.id).")],
+    address: Annotated[
+        AddressInput,
+        strawberry.argument(
+            description="The address; `region` takes a code (CN-SH) or a name (上海)."
+        ),
+    ],
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:

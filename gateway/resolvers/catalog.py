@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from sources.catalog.records import ProductFilter as FilterRecord
@@ -16,7 +18,13 @@ from ..schema.node import decode_int_id
 
 
 async def product(
-    info: Info, id: strawberry.ID | None = None, slug: str | None = None
+    info: Info,
+    id: Annotated[
+        strawberry.ID | None, strawberry.argument(description="The product's id (Product.id).")
+    ] = None,
+    slug: Annotated[
+        str | None, strawberry.argument(description="The product's slug (Product.slug).")
+    ] = None,
 ) -> Product | None:
     if (id is None) == (slug is None):
         raise BadUserInput("give exactly one of id or slug")
@@ -34,10 +42,27 @@ async def product(
 
 async def products(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    filter: ProductFilter | None = None,
-    sort: SortRecord | None = None,
+    first: Annotated[
+        int | None,
+        strawberry.argument(
+            description=(
+                "Page size: at most GATEWAY_MAX_PAGE_SIZE (100 by default); 20 when omitted."
+            )
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A cursor from a previous page's edges (or pageInfo.endCursor)."
+        ),
+    ] = None,
+    filter: Annotated[
+        ProductFilter | None,
+        strawberry.argument(description="Conditions every product listed meets."),
+    ] = None,
+    sort: Annotated[
+        SortRecord | None, strawberry.argument(description="The order; NEWEST when omitted.")
+    ] = None,
 ) -> ProductConnection:
     size = page_size(info, first)
     flt = filter or ProductFilter()

@@ -3,7 +3,7 @@ them to gateway/backoffice/catalog_manage.py, read the result back for the paylo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -134,7 +134,14 @@ async def _product_payload(info: Info, outcome: manage.Outcome) -> ProductPayloa
 
 
 async def product_create(
-    info: Info, input: ProductInput, idempotency_key: str | None = None
+    info: Info,
+    input: Annotated[ProductInput, strawberry.argument(description="The new product's fields.")],
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A key the client makes up; a retry with it returns the same product."
+        ),
+    ] = None,
 ) -> ProductPayload:
     ctx = info.context
     outcome = await manage.create_product(
@@ -149,7 +156,14 @@ async def product_create(
 
 
 async def product_update(
-    info: Info, product_id: strawberry.ID, input: ProductInput
+    info: Info,
+    product_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The product's id (Product.id).")
+    ],
+    input: Annotated[
+        ProductInput,
+        strawberry.argument(description="The fields to change; those left out stay as they are."),
+    ],
 ) -> ProductPayload:
     ctx = info.context
     outcome = await manage.update_product(
@@ -163,7 +177,12 @@ async def product_update(
     return await _product_payload(info, outcome)
 
 
-async def product_archive(info: Info, product_id: strawberry.ID) -> ProductPayload:
+async def product_archive(
+    info: Info,
+    product_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The product's id (Product.id).")
+    ],
+) -> ProductPayload:
     ctx = info.context
     outcome = await manage.archive_product(
         ctx.sources, _pk(product_id, "Product"), actor=_actor(info), now=ctx.now
@@ -186,7 +205,18 @@ async def _sku_payload(info: Info, outcome: manage.Outcome) -> SkuPayload:
 
 
 async def sku_create(
-    info: Info, product_id: strawberry.ID, input: SkuInput, idempotency_key: str | None = None
+    info: Info,
+    product_id: Annotated[
+        strawberry.ID,
+        strawberry.argument(description="The product the SKU belongs to (Product.id)."),
+    ],
+    input: Annotated[SkuInput, strawberry.argument(description="The new SKU's fields.")],
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A key the client makes up; a retry with it returns the same SKU."
+        ),
+    ] = None,
 ) -> SkuPayload:
     ctx = info.context
     price = input.price if _given(input.price) and input.price is not None else None
@@ -203,7 +233,14 @@ async def sku_create(
     return await _sku_payload(info, outcome)
 
 
-async def sku_update(info: Info, sku_id: strawberry.ID, input: SkuInput) -> SkuPayload:
+async def sku_update(
+    info: Info,
+    sku_id: Annotated[strawberry.ID, strawberry.argument(description="The SKU's id (Sku.id).")],
+    input: Annotated[
+        SkuInput,
+        strawberry.argument(description="The fields to change; those left out stay as they are."),
+    ],
+) -> SkuPayload:
     ctx = info.context
     outcome = await manage.update_sku(
         ctx.sources,
@@ -240,7 +277,14 @@ async def _category_payload(info: Info, outcome: manage.Outcome) -> CategoryPayl
 
 
 async def category_create(
-    info: Info, input: CategoryInput, idempotency_key: str | None = None
+    info: Info,
+    input: Annotated[CategoryInput, strawberry.argument(description="The new category's fields.")],
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description=("A key the client makes up; a retry with it returns the same category.")
+        ),
+    ] = None,
 ) -> CategoryPayload:
     ctx = info.context
     outcome = await manage.create_category(
@@ -254,7 +298,11 @@ async def category_create(
 
 
 async def category_update(
-    info: Info, category_id: strawberry.ID, input: CategoryInput
+    info: Info,
+    category_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The category's id (Category.id).")
+    ],
+    input: Annotated[CategoryInput, strawberry.argument(description="The fields to change.")],
 ) -> CategoryPayload:
     ctx = info.context
     outcome = await manage.update_category(
@@ -269,9 +317,19 @@ async def category_update(
 
 async def category_move(
     info: Info,
-    category_id: strawberry.ID,
-    parent_id: strawberry.ID | None = None,
-    position: int | None = None,
+    category_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The category to move (Category.id).")
+    ],
+    parent_id: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(description="Its new parent (Category.id); null moves it to the top."),
+    ] = None,
+    position: Annotated[
+        int | None,
+        strawberry.argument(
+            description="Its place among its new siblings, from 0; last when omitted."
+        ),
+    ] = None,
 ) -> CategoryPayload:
     ctx = info.context
     outcome = await manage.move_category(
@@ -286,7 +344,13 @@ async def category_move(
     return await _category_payload(info, outcome)
 
 
-async def attribute_define(info: Info, input: AttributeDefineInput) -> AttributePayload:
+async def attribute_define(
+    info: Info,
+    input: Annotated[
+        AttributeDefineInput,
+        strawberry.argument(description="The attribute: its category, code, kind and names."),
+    ],
+) -> AttributePayload:
     ctx = info.context
     category_id = _pk(input.category_id, "Category")
     fields = (
@@ -312,7 +376,19 @@ async def attribute_define(info: Info, input: AttributeDefineInput) -> Attribute
 
 
 async def supplier_create(
-    info: Info, name: str, idempotency_key: str | None = None
+    info: Info,
+    name: Annotated[
+        str,
+        strawberry.argument(
+            description="The supplier's name, unique in the shop (else NAME_TAKEN)."
+        ),
+    ],
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description=("A key the client makes up; a retry with it returns the same supplier.")
+        ),
+    ] = None,
 ) -> SupplierPayload:
     ctx = info.context
     outcome = await manage.create_supplier(

@@ -10,7 +10,7 @@ import strawberry
 
 from sources.common.pagination import InvalidCursor
 
-from ..checkout.address_book import entry_problems
+from ..checkout.address_book import checked_entry, entry_problems
 from ..errors import Problem, UserErrorCode
 from ..schema.audit import AuditEntry
 from ..schema.cart import AddressInput
@@ -65,6 +65,8 @@ async def customer_address_create(
         return CustomerAddressPayload(user_errors=user_errors(_login_required()))
     record = address.to_record()
     problems = entry_problems(record)
+    if not problems:
+        record, problems = await checked_entry(ctx.sources, record)
     if problems:
         return CustomerAddressPayload(user_errors=user_errors(problems))
     saved = await ctx.sources.orders.create_address(customer_id, record, is_default=is_default)
@@ -98,6 +100,8 @@ async def customer_address_update(
         return CustomerAddressPayload(user_errors=user_errors(_not_found()))
     record = address.to_record() if address is not None else None
     problems = entry_problems(record) if record is not None else []
+    if record is not None and not problems:
+        record, problems = await checked_entry(ctx.sources, record)
     if problems:
         return CustomerAddressPayload(user_errors=user_errors(problems))
     saved = await ctx.sources.orders.update_address(customer_id, pk, record, is_default=is_default)

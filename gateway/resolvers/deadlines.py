@@ -17,11 +17,39 @@ from ..schema.shipments import Shipment
 
 async def shipments_due(
     info: Info,
-    before: datetime,
+    before: Annotated[
+        datetime,
+        strawberry.argument(
+            description=(
+                "Parcels whose ship-by promise falls before this time (DateTime, ISO "
+                "8601 with a time zone)."
+            )
+        ),
+    ],
     # Named apart in Python: the field extensions' own ``source`` parameter takes that name.
-    source_label: Annotated[str | None, strawberry.argument(name="source")] = None,
-    first: int | None = None,
-    after: str | None = None,
+    source_label: Annotated[
+        str | None,
+        strawberry.argument(
+            name="source",
+            description=(
+                "Only from this source: a warehouse code, or supplier:<id>; all when omitted."
+            ),
+        ),
+    ] = None,
+    first: Annotated[
+        int | None,
+        strawberry.argument(
+            description=(
+                "Page size: at most GATEWAY_MAX_PAGE_SIZE (100 by default); 20 when omitted."
+            )
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A cursor from a previous page's edges (or pageInfo.endCursor)."
+        ),
+    ] = None,
 ) -> ShipmentDueConnection:
     if before.tzinfo is None:
         raise BadUserInput("before must carry a time zone (UTC: ...Z)")

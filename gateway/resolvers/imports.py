@@ -3,6 +3,8 @@ staff; anyone else reads it as not found."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from ..backoffice.imports import JOB_TYPE_NAMES, ImportKind, jobs_store
@@ -14,7 +16,12 @@ from ..schema.node import decode_id
 _KINDS = {name: kind for kind, name in JOB_TYPE_NAMES.items()}
 
 
-async def import_job(info: Info, id: strawberry.ID) -> ImportJob | None:
+async def import_job(
+    info: Info,
+    id: Annotated[
+        strawberry.ID, strawberry.argument(description="The import's id, as the upload answered.")
+    ],
+) -> ImportJob | None:
     type_name, raw = decode_id(id)
     kind: ImportKind | None = _KINDS.get(type_name)
     pk = row_id(raw)

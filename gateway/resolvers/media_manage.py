@@ -3,6 +3,8 @@ gateway/backoffice/media_manage.py, read the product's images back for the paylo
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.file_uploads import Upload
 
@@ -43,12 +45,35 @@ def _storage(info: Info) -> MediaStorage:
 
 async def product_media_add(
     info: Info,
-    product_id: strawberry.ID,
-    file: Upload | None = None,
-    url: str | None = None,
-    alt: list[LocalizedTextInput] | None = None,
-    sku_ids: list[strawberry.ID] | None = None,
-    idempotency_key: str | None = None,
+    product_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The product's id (Product.id).")
+    ],
+    file: Annotated[
+        Upload | None,
+        strawberry.argument(
+            description="The image file, as a GraphQL multipart upload; or give url."
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        strawberry.argument(
+            description="An https URL the shop downloads the image from; or give file."
+        ),
+    ] = None,
+    alt: Annotated[
+        list[LocalizedTextInput] | None,
+        strawberry.argument(description="The image's alternative text, per language."),
+    ] = None,
+    sku_ids: Annotated[
+        list[strawberry.ID] | None,
+        strawberry.argument(description="SKUs this image pictures (Sku.id)."),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A key the client makes up; a retry with it adds the image once."
+        ),
+    ] = None,
 ) -> ProductMediaPayload:
     ctx = info.context
     pk = _pk(product_id, "Product")
@@ -70,7 +95,16 @@ async def product_media_add(
 
 
 async def product_media_reorder(
-    info: Info, product_id: strawberry.ID, media_ids: list[strawberry.ID]
+    info: Info,
+    product_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The product's id (Product.id).")
+    ],
+    media_ids: Annotated[
+        list[strawberry.ID],
+        strawberry.argument(
+            description=("Every one of the product's images (ProductMedia.id), in the new order.")
+        ),
+    ],
 ) -> ProductMediaPayload:
     ctx = info.context
     pk = _pk(product_id, "Product")
@@ -82,7 +116,13 @@ async def product_media_reorder(
 
 
 async def product_media_remove(
-    info: Info, product_id: strawberry.ID, media_id: strawberry.ID
+    info: Info,
+    product_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The product's id (Product.id).")
+    ],
+    media_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The image's id (ProductMedia.id).")
+    ],
 ) -> ProductMediaPayload:
     ctx = info.context
     pk = _pk(product_id, "Product")

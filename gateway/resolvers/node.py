@@ -4,6 +4,7 @@ the typed queries, so no object leaks through the generic path."""
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import strawberry
 
@@ -22,7 +23,13 @@ from .customers import customer_address_node
 MAX_NODES = 100
 
 
-async def node(info: Info, id: strawberry.ID) -> Node | None:
+async def node(
+    info: Info,
+    id: Annotated[
+        strawberry.ID,
+        strawberry.argument(description="A global id, as any type's `id` field gives it."),
+    ],
+) -> Node | None:
     type_name, pk = decode_id(id)
     if type_name == "Cart":
         cart = await carts.cart_for(info.context.sources, pk, info.context.viewer.customer_id)
@@ -64,7 +71,10 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     return None
 
 
-async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+async def nodes(
+    info: Info,
+    ids: Annotated[list[strawberry.ID], strawberry.argument(description="At most 100 global ids.")],
+) -> list[Node | None]:
     if len(ids) > MAX_NODES:
         raise BadUserInput(f"at most {MAX_NODES} ids per nodes query")
     return list(await asyncio.gather(*(node(info, i) for i in ids)))

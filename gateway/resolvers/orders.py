@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
@@ -54,18 +55,48 @@ async def _visible_order(info: Info, global_id: str) -> Order | None:
     return Order.from_record(record)
 
 
-async def order(info: Info, id: strawberry.ID) -> Order | None:
+async def order(
+    info: Info,
+    id: Annotated[strawberry.ID, strawberry.argument(description="The order's id (Order.id).")],
+) -> Order | None:
     return await _visible_order(info, id)
 
 
 async def orders(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    status: OrderStatus | None = None,
-    customer_id: strawberry.ID | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    first: Annotated[
+        int | None,
+        strawberry.argument(
+            description=(
+                "Page size: at most GATEWAY_MAX_PAGE_SIZE (100 by default); 20 when omitted."
+            )
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A cursor from a previous page's edges (or pageInfo.endCursor)."
+        ),
+    ] = None,
+    status: Annotated[
+        OrderStatus | None, strawberry.argument(description="Only orders in this status.")
+    ] = None,
+    customer_id: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(description="Only this customer's orders (Customer.id)."),
+    ] = None,
+    created_from: Annotated[
+        datetime | None,
+        strawberry.argument(
+            description="Placed at or after this time (DateTime, ISO 8601 with a time zone)."
+        ),
+    ] = None,
+    created_to: Annotated[
+        datetime | None,
+        strawberry.argument(
+            description="Placed before this time (DateTime, ISO 8601 with a time zone)."
+        ),
+    ] = None,
 ) -> OrderConnection:
     """Newest first; ``createdFrom``/``createdTo`` bound the placement time [from, to)."""
     size = page_size(info, first)
@@ -113,7 +144,28 @@ def _error(code: UserErrorCode, message: str, *field: str) -> list[Problem]:
 
 
 async def checkout_complete(
-    info: Info, cart_id: strawberry.ID, idempotency_key: str, expected_total: Decimal
+    info: Info,
+    cart_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The cart to order (Cart.id).")
+    ],
+    idempotency_key: Annotated[
+        str,
+        strawberry.argument(
+            description=(
+                "A key the client makes up per checkout attempt (e.g. a UUID); a retry "
+                "with it returns the same order, never a second one."
+            )
+        ),
+    ],
+    expected_total: Annotated[
+        Decimal,
+        strawberry.argument(
+            description=(
+                "The total the buyer saw (cart.cost.total.amount, a Decimal string); a "
+                "different total now answers PRICE_CHANGED."
+            )
+        ),
+    ],
 ) -> CheckoutCompletePayload:
     ctx = info.context
     customer_id = ctx.viewer.customer_id
@@ -153,7 +205,13 @@ async def checkout_complete(
     )
 
 
-async def order_cancel(info: Info, order_id: strawberry.ID, reason: str) -> OrderPayload:
+async def order_cancel(
+    info: Info,
+    order_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The order's id (Order.id).")
+    ],
+    reason: Annotated[str, strawberry.argument(description="Why, kept in the order's history.")],
+) -> OrderPayload:
     """The owner before payment, or MANAGE_ORDERS staff; anyone else reads not found."""
     ctx = info.context
     visible = await _visible_order(info, order_id)

@@ -3,7 +3,7 @@ records, gateway/backoffice/promotions_manage.py, the result back for the payloa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -68,7 +68,14 @@ async def _payload(info: Info, outcome: manage.Outcome, replayed: bool = False) 
 
 
 async def promotion_create(
-    info: Info, input: PromotionInput, idempotency_key: str | None = None
+    info: Info,
+    input: Annotated[PromotionInput, strawberry.argument(description="The promotion's terms.")],
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description=("A key the client makes up; a retry with it returns the same promotion.")
+        ),
+    ] = None,
 ) -> PromotionPayload:
     ctx = info.context
     outcome = await manage.create_promotion(
@@ -83,7 +90,11 @@ async def promotion_create(
 
 
 async def promotion_update(
-    info: Info, promotion_id: strawberry.ID, input: PromotionInput
+    info: Info,
+    promotion_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The promotion's id (Promotion.id).")
+    ],
+    input: Annotated[PromotionInput, strawberry.argument(description="The promotion's new terms.")],
 ) -> PromotionPayload:
     ctx = info.context
     outcome = await manage.update_promotion(
@@ -92,7 +103,12 @@ async def promotion_update(
     return await _payload(info, outcome)
 
 
-async def promotion_end(info: Info, promotion_id: strawberry.ID) -> PromotionPayload:
+async def promotion_end(
+    info: Info,
+    promotion_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The promotion's id (Promotion.id).")
+    ],
+) -> PromotionPayload:
     ctx = info.context
     outcome = await manage.end_promotion(
         ctx.sources, _pk(promotion_id, "Promotion"), actor=_actor(info), now=ctx.now
@@ -102,11 +118,23 @@ async def promotion_end(info: Info, promotion_id: strawberry.ID) -> PromotionPay
 
 async def coupon_codes_generate(
     info: Info,
-    promotion_id: strawberry.ID,
-    count: int,
-    usage_limit: int = 1,
-    prefix: str = "",
-    idempotency_key: str | None = None,
+    promotion_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The coupon promotion's id (Promotion.id).")
+    ],
+    count: Annotated[int, strawberry.argument(description="How many codes (1 to 10,000).")],
+    usage_limit: Annotated[
+        int,
+        strawberry.argument(description="How many orders each code may be used on (at least 1)."),
+    ] = 1,
+    prefix: Annotated[
+        str, strawberry.argument(description="Letters every code starts with, e.g. SPRING.")
+    ] = "",
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A key the client makes up; a retry with it returns the same codes."
+        ),
+    ] = None,
 ) -> CouponCodesPayload:
     ctx = info.context
     outcome = await manage.generate_codes(
@@ -128,7 +156,12 @@ async def coupon_codes_generate(
     )
 
 
-async def warehouse_create(info: Info, input: WarehouseInput) -> WarehousePayload:
+async def warehouse_create(
+    info: Info,
+    input: Annotated[
+        WarehouseInput, strawberry.argument(description="The warehouse's code, name and region.")
+    ],
+) -> WarehousePayload:
     ctx = info.context
     outcome = await manage.create_warehouse(
         ctx.sources,

@@ -3,6 +3,8 @@ shipmentMarkShipped, shipmentMarkDelivered, serviceAppointmentComplete (MANAGE_O
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from sources.orders.records import Order as OrderRecord
@@ -52,7 +54,12 @@ def forget_order(info: Info, order: OrderRecord) -> None:
     loaders.order.prime(order.id, order)
 
 
-async def order_mark_paid(info: Info, order_id: strawberry.ID) -> OrderPayload:
+async def order_mark_paid(
+    info: Info,
+    order_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The order's id (Order.id).")
+    ],
+) -> OrderPayload:
     ctx = info.context
     outcome = await mark_paid(
         ctx.sources,
@@ -79,7 +86,16 @@ def _payload(info: Info, outcome: ShipmentOutcome) -> ShipmentPayload:
 
 
 async def shipment_mark_shipped(
-    info: Info, shipment_id: strawberry.ID, carrier: str, tracking_number: str
+    info: Info,
+    shipment_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The parcel's id (Shipment.id).")
+    ],
+    carrier: Annotated[
+        str, strawberry.argument(description="The carrier's name, e.g. SF Express.")
+    ],
+    tracking_number: Annotated[
+        str, strawberry.argument(description="The carrier's tracking number.")
+    ],
 ) -> ShipmentPayload:
     ctx = info.context
     outcome = await mark_shipment(
@@ -94,7 +110,12 @@ async def shipment_mark_shipped(
     return _payload(info, outcome)
 
 
-async def shipment_mark_delivered(info: Info, shipment_id: strawberry.ID) -> ShipmentPayload:
+async def shipment_mark_delivered(
+    info: Info,
+    shipment_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The parcel's id (Shipment.id).")
+    ],
+) -> ShipmentPayload:
     ctx = info.context
     outcome = await mark_shipment(
         ctx.sources,
@@ -109,7 +130,11 @@ async def shipment_mark_delivered(info: Info, shipment_id: strawberry.ID) -> Shi
 
 
 async def service_appointment_complete(
-    info: Info, appointment_id: strawberry.ID
+    info: Info,
+    appointment_id: Annotated[
+        strawberry.ID,
+        strawberry.argument(description="The appointment's id (ServiceAppointment.id)."),
+    ],
 ) -> ServiceAppointmentPayload:
     ctx = info.context
     outcome = await complete_appointment(

@@ -34,6 +34,7 @@ from .bulk import ProductBulkPayload, SkuBulkPayload
 from .cart import Cart, CartPayload
 from .catalog import Category, Product, ProductConnection, Sku
 from .catalog_manage import AttributePayload, CategoryPayload, SupplierPayload
+from .cost import declare_costs
 from .customers import (
     CustomerAddressDeletePayload,
     CustomerAddressPayload,
@@ -57,8 +58,19 @@ from .shop import Shop
 
 @strawberry.type
 class Query:
-    node: Node | None = strawberry.field(resolver=node_resolvers.node)
-    nodes: list[Node | None] = strawberry.field(resolver=node_resolvers.nodes)
+    node: Node | None = strawberry.field(
+        resolver=node_resolvers.node,
+        description=(
+            "Any object by its global id (Relay); null when it does not exist or is"
+            " not yours to see."
+        ),
+    )
+    nodes: list[Node | None] = strawberry.field(
+        resolver=node_resolvers.nodes,
+        description=(
+            "Objects by their global ids, in the order asked (null where one is not found)."
+        ),
+    )
     product: Product | None = strawberry.field(
         resolver=catalog_resolvers.product, description="A product by id or slug (exactly one)."
     )
@@ -72,7 +84,8 @@ class Query:
     )
     shop: Shop | None = strawberry.field(
         resolver=shop_resolvers.shop,
-        description="The shop's name, currency and languages; null until `gateway init`.",
+        description="The shop's name, currency, languages and the regions an address form "
+        "offers; null until `gateway init`.",
     )
     cart: Cart | None = strawberry.field(
         resolver=cart_resolvers.cart,
@@ -133,23 +146,56 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    cart_create: CartPayload = strawberry.field(resolver=cart_resolvers.cart_create)
+    cart_create: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_create,
+        description=(
+            "Create a cart, empty or with lines, coupons and an address; a signed-"
+            "in customer's cart is theirs. userErrors: those of cartLinesAdd, "
+            "cartCouponsSet and cartShippingAddressSet."
+        ),
+    )
     cart_lines_add: CartPayload = strawberry.field(
         resolver=cart_resolvers.cart_lines_add,
-        description="Adding a SKU already in the cart adds to its quantity.",
+        description="Add SKUs to the cart; adding a SKU already in it adds to its quantity. "
+        "userErrors (per line, with lineId or field): CART_NOT_FOUND, CART_COMPLETED, "
+        "SKU_NOT_FOUND, SKU_INACTIVE, PRODUCT_UNAVAILABLE, INVALID_QUANTITY, "
+        "PURCHASE_LIMIT_EXCEEDED, INSUFFICIENT_STOCK.",
     )
     cart_lines_update: CartPayload = strawberry.field(
-        resolver=cart_resolvers.cart_lines_update, description="Quantity 0 removes the line."
+        resolver=cart_resolvers.cart_lines_update,
+        description="Change lines' quantities; quantity 0 removes the line. userErrors: "
+        "CART_NOT_FOUND, CART_COMPLETED, INVALID_INPUT (a line not in the cart), "
+        "INVALID_QUANTITY, PURCHASE_LIMIT_EXCEEDED, INSUFFICIENT_STOCK.",
     )
-    cart_lines_remove: CartPayload = strawberry.field(resolver=cart_resolvers.cart_lines_remove)
-    cart_coupons_set: CartPayload = strawberry.field(resolver=cart_resolvers.cart_coupons_set)
+    cart_lines_remove: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_lines_remove,
+        description=(
+            "Remove lines from the cart. userErrors: CART_NOT_FOUND, "
+            "CART_COMPLETED, and INVALID_INPUT for a line not in the cart."
+        ),
+    )
+    cart_coupons_set: CartPayload = strawberry.field(
+        resolver=cart_resolvers.cart_coupons_set,
+        description=(
+            "Replace the cart's coupon codes (an empty list removes them). "
+            "userErrors: COUPON_NOT_FOUND, COUPON_EXPIRED, COUPON_NOT_APPLICABLE, "
+            "COUPON_USAGE_LIMIT_REACHED, COUPON_NOT_COMBINABLE."
+        ),
+    )
     cart_shipping_address_set: CartPayload = strawberry.field(
-        resolver=cart_resolvers.cart_shipping_address_set
+        resolver=cart_resolvers.cart_shipping_address_set,
+        description=(
+            "Set where the cart ships. userErrors on the address field at fault: "
+            "INVALID_INPUT (a malformed phone, postal code or unknown region), "
+            "REGION_NOT_DELIVERABLE, SERVICE_AREA_UNAVAILABLE."
+        ),
     )
     customer_address_create: CustomerAddressPayload = strawberry.field(
         resolver=customer_resolvers.customer_address_create,
         description="Add an address to the signed-in customer's book; `isDefault` makes it "
-        "the one new carts ship to (a book's first address is the default anyway).",
+        "the one new carts ship to (a book's first address is the default anyway). "
+        "userErrors on the address field at fault: INVALID_INPUT, ADDRESS_BOOK_FULL, "
+        "LOGIN_REQUIRED.",
     )
     customer_address_update: CustomerAddressPayload = strawberry.field(
         resolver=customer_resolvers.customer_address_update,
@@ -180,7 +226,12 @@ class Mutation:
     checkout_complete: CheckoutCompletePayload = strawberry.field(
         resolver=orders_resolvers.checkout_complete,
         description="Place the order. The same idempotencyKey returns the same order; "
-        "expectedTotal must equal the total computed now (else PRICE_CHANGED).",
+        "expectedTotal must equal the total computed now (else PRICE_CHANGED). Other "
+        "userErrors: CART_NOT_FOUND, CART_EMPTY, CART_COMPLETED, SHIPPING_ADDRESS_REQUIRED, "
+        "REGION_NOT_DELIVERABLE, SERVICE_AREA_UNAVAILABLE, INSUFFICIENT_STOCK, "
+        "PURCHASE_LIMIT_EXCEEDED, SKU_INACTIVE, PRODUCT_UNAVAILABLE, PRESALE_NOT_STARTED, "
+        "PRESALE_ENDED, BUNDLE_INCOMPLETE, COUPON_USAGE_LIMIT_REACHED, CUSTOMER_BLOCKED, "
+        "IDEMPOTENCY_KEY_REUSED.",
     )
     order_payment_create: OrderPaymentPayload = strawberry.field(
         resolver=payments_resolvers.order_payment_create,
@@ -188,7 +239,8 @@ class Mutation:
         "or its balance once the presale ended) through a provider: the payload's payment "
         "carries what the page shows (redirectUrl or qrCode) and when it expires. Asked "
         "again, the same open payment comes back. The order is paid when the provider "
-        "notifies the shop (or when orderPaymentConfirm finds it paid).",
+        "notifies the shop (or when orderPaymentConfirm finds it paid). userErrors: "
+        "ORDER_NOT_FOUND, INVALID_STATUS_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.",
     )
     order_payment_confirm: OrderPayload = strawberry.field(
         resolver=payments_resolvers.order_payment_confirm,
@@ -198,7 +250,9 @@ class Mutation:
     )
     order_cancel: OrderPayload = strawberry.field(
         resolver=orders_resolvers.order_cancel,
-        description="The owner before payment, or MANAGE_ORDERS staff; gives the stock back.",
+        description="The owner before payment, or MANAGE_ORDERS staff; gives the stock back. "
+        "userErrors: ORDER_NOT_FOUND, INVALID_STATUS_TRANSITION, INVALID_INPUT, "
+        "LOGIN_REQUIRED.",
     )
     stock_adjust: SkuPayload = strawberry.field(
         resolver=backoffice_resolvers.stock_adjust,
@@ -214,6 +268,10 @@ class Mutation:
     product_publish: ProductPayload = strawberry.field(
         resolver=backoffice_resolvers.product_publish,
         extensions=requires_permission(Permission.MANAGE_PRODUCTS),
+        description=(
+            "Publish a product (buyers can see and order it) or unpublish it. "
+            "userErrors: PRODUCT_NOT_FOUND, PRODUCT_ARCHIVED."
+        ),
     )
     price_set_bulk: SkuBulkPayload = strawberry.field(
         resolver=bulk_resolvers.price_set_bulk,
@@ -368,7 +426,8 @@ class Mutation:
     after_sales_request_create: AfterSalesPayload = strawberry.field(
         resolver=aftersales_resolvers.after_sales_request_create,
         description="The order's owner asks to return, be refunded for or exchange units of "
-        "a paid order; the refund is what was paid for them.",
+        "a paid order; the refund is what was paid for them. userErrors: LOGIN_REQUIRED, "
+        "ORDER_NOT_FOUND, INVALID_INPUT, INVALID_QUANTITY, INVALID_STATUS_TRANSITION.",
     )
     after_sales_request_resolve: AfterSalesPayload = strawberry.field(
         resolver=aftersales_resolvers.after_sales_request_resolve,
@@ -390,7 +449,7 @@ def build_schema(
 ) -> strawberry.Schema:
     """The schema with the runtime's extensions and executor (gateway/execution); the
     exported SDL never depends on them."""
-    return strawberry.Schema(
+    built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[Product, Sku, Category, Promotion, Customer, Cart, Order, AfterSalesRequest],
@@ -398,6 +457,8 @@ def build_schema(
         execution_context_class=execution_context_class,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
     )
+    declare_costs(built)
+    return built
 
 
 schema = build_schema()

@@ -14,12 +14,35 @@ from sources.orders.records import AfterSalesStatusChange as ChangeRecord
 
 from ..auth import Permission, Viewer
 from .common import Info, Money, PageInfo
+from .enums import describe_values
 from .errors import UserError
 from .node import Node, encode_id
 from .orders import Order, OrderLine, shown_actor
 
-strawberry.enum(AfterSalesKindRecord, name="AfterSalesKind")
-strawberry.enum(AfterSalesStatusRecord, name="AfterSalesStatus")
+strawberry.enum(AfterSalesKindRecord, name="AfterSalesKind", description="What a buyer asks for.")
+describe_values(
+    AfterSalesKindRecord,
+    {
+        "RETURN": "Send the units back for a refund.",
+        "REFUND_ONLY": "A refund without sending anything back.",
+        "EXCHANGE": "Send the units back for the same SKU again.",
+    },
+)
+strawberry.enum(
+    AfterSalesStatusRecord,
+    name="AfterSalesStatus",
+    description="Where an after-sales request stands: OPEN, then APPROVED or REJECTED, "
+    "then (approved) COMPLETED.",
+)
+describe_values(
+    AfterSalesStatusRecord,
+    {
+        "OPEN": "Waiting for staff to decide.",
+        "APPROVED": "Accepted; waiting for the units back or the refund.",
+        "REJECTED": "Refused, with staff's note; final.",
+        "COMPLETED": "Done: refunded or exchanged (a return's units are back on the shelf).",
+    },
+)
 
 STAFF = (Permission.MANAGE_AFTER_SALES, Permission.MANAGE_ORDERS)
 
@@ -29,21 +52,23 @@ def may_see_request(viewer: Viewer, record: RequestRecord) -> bool:
     return viewer.customer_id == record.customer_id or any(viewer.has(p) for p in STAFF)
 
 
-@strawberry.type
+@strawberry.type(description="Units of one order line that an after-sales request covers.")
 class AfterSalesItem:
-    line: OrderLine
+    line: OrderLine = strawberry.field(description="The order line the units come from.")
     quantity: int = strawberry.field(description="Units of the line in this request.")
     refund_amount: Money = strawberry.field(
         description="What the buyer paid for these units (zero for an exchange)."
     )
 
 
-@strawberry.type
+@strawberry.type(description="One step in an after-sales request's history.")
 class AfterSalesStatusChange:
-    from_status: AfterSalesStatusRecord | None
-    to_status: AfterSalesStatusRecord
-    at: datetime
-    note: str
+    from_status: AfterSalesStatusRecord | None = strawberry.field(
+        description="The status before; null for the request being opened."
+    )
+    to_status: AfterSalesStatusRecord = strawberry.field(description="The status after.")
+    at: datetime = strawberry.field(description="When it changed (UTC).")
+    note: str = strawberry.field(description="The note given with the change (empty when none).")
     record: strawberry.Private[ChangeRecord]
 
     @strawberry.field(
@@ -54,14 +79,23 @@ class AfterSalesStatusChange:
         return shown_actor(info.context.viewer, self.record.actor)
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "A buyer's request to return, be refunded for or exchange units of a "
+        "paid order. The order's owner and MANAGE_AFTER_SALES staff see it."
+    )
+)
 class AfterSalesRequest(Node):
-    kind: AfterSalesKindRecord
-    status: AfterSalesStatusRecord
-    reason: str
-    created_at: datetime
-    updated_at: datetime
-    resolution_note: str | None
+    kind: AfterSalesKindRecord = strawberry.field(description="Return, refund only or exchange.")
+    status: AfterSalesStatusRecord = strawberry.field(
+        description=("Where the request stands: OPEN, then APPROVED or REJECTED, then COMPLETED.")
+    )
+    reason: str = strawberry.field(description="Why the buyer asked, in their words.")
+    created_at: datetime = strawberry.field(description="When the buyer asked (UTC).")
+    updated_at: datetime = strawberry.field(description="When its status last changed (UTC).")
+    resolution_note: str | None = strawberry.field(
+        description="Staff's note when approving or rejecting; null while OPEN."
+    )
     record: strawberry.Private[RequestRecord]
 
     @classmethod
@@ -86,7 +120,7 @@ class AfterSalesRequest(Node):
         lines = await info.context.loaders.orders.order_lines.load(self.record.order_id)
         return {line.id: OrderLine.from_record(line, currency) for line in lines}
 
-    @strawberry.field
+    @strawberry.field(description="The order the units were bought in.")
     async def order(self, info: Info) -> Order:
         record = await info.context.loaders.orders.order.load(self.record.order_id)
         if record is None:
@@ -144,17 +178,23 @@ class AfterSalesRequest(Node):
         ]
 
 
-@strawberry.type
+@strawberry.type(description="One after-sales request and its cursor.")
 class AfterSalesRequestEdge:
-    cursor: str
-    node: AfterSalesRequest
+    cursor: str = strawberry.field(
+        description="Pass as `after` to get the requests after this one."
+    )
+    node: AfterSalesRequest = strawberry.field(description="The request.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of after-sales requests (Relay connection).")
 class AfterSalesRequestConnection:
-    edges: list[AfterSalesRequestEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[AfterSalesRequestEdge] = strawberry.field(
+        description="The requests on this page, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more pages, and the cursors to reach them."
+    )
+    total_count: int = strawberry.field(description="How many requests match, across all pages.")
 
     @classmethod
     def from_page(cls, page: AfterSalesPage, *, after: str | None) -> AfterSalesRequestConnection:
@@ -168,21 +208,40 @@ class AfterSalesRequestConnection:
         )
 
 
-@strawberry.input
+@strawberry.input(description="Units of one line of the order to return, refund or exchange.")
 class AfterSalesLineInput:
-    order_line_id: strawberry.ID
-    quantity: int
+    order_line_id: strawberry.ID = strawberry.field(
+        description="The order line's id (OrderLine.id)."
+    )
+    quantity: int = strawberry.field(
+        description=("How many units (at least 1, at most those bought and not already requested).")
+    )
 
 
-@strawberry.input
+@strawberry.input(description="What the buyer asks for, on which order's lines, and why.")
 class AfterSalesRequestInput:
-    order_id: strawberry.ID
-    kind: AfterSalesKindRecord
-    lines: list[AfterSalesLineInput]
-    reason: str
+    order_id: strawberry.ID = strawberry.field(
+        description="The order's id (Order.id); it must be the buyer's own and paid."
+    )
+    kind: AfterSalesKindRecord = strawberry.field(description="Return, refund only or exchange.")
+    lines: list[AfterSalesLineInput] = strawberry.field(
+        description="The units asked about, by order line (at least one)."
+    )
+    reason: str = strawberry.field(description="Why, in the buyer's words (not empty).")
 
 
-@strawberry.type
+@strawberry.type(
+    description="The after-sales request as it stands after the mutation, or userErrors."
+)
 class AfterSalesPayload:
-    request: AfterSalesRequest | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    request: AfterSalesRequest | None = strawberry.field(
+        default=None, description="The request; null when userErrors say why not."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=(
+            "What could not be done: AFTER_SALES_REQUEST_NOT_FOUND, "
+            "ORDER_NOT_FOUND, INVALID_INPUT, INVALID_QUANTITY, "
+            "INVALID_STATUS_TRANSITION, LOGIN_REQUIRED, IDEMPOTENCY_KEY_REUSED."
+        ),
+    )

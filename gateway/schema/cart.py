@@ -20,15 +20,29 @@ from .node import Node, encode_id
 from .pricing import Promotion
 
 
-@strawberry.type
+@strawberry.type(
+    description="A postal address in the shop's country, as stored on a cart or order."
+)
 class Address:
-    name: str
-    phone: str
-    country: str
-    region: str
-    city: str
-    line1: str
-    postal_code: str | None
+    name: str = strawberry.field(description="The recipient's name.")
+    phone: str = strawberry.field(
+        description=(
+            "The recipient's mobile number, as given (a mainland number: 11 digits "
+            "starting with 1)."
+        )
+    )
+    country: str = strawberry.field(description="The country, an ISO 3166-1 alpha-2 code (CN).")
+    region: str = strawberry.field(
+        description=(
+            "The province-level region, an ISO 3166-2 code (CN-SH for Shanghai); "
+            "`shop.regions` names it."
+        )
+    )
+    city: str = strawberry.field(description="The city or district.")
+    line1: str = strawberry.field(description="Street, building and door number.")
+    postal_code: str | None = strawberry.field(
+        description="The postal code (six digits in CN); null when not given."
+    )
 
     @classmethod
     def from_record(cls, record: AddressRecord | None) -> Address | None:
@@ -45,34 +59,57 @@ class Address:
         )
 
 
-@strawberry.input
+@strawberry.input(
+    description=(
+        "A postal address to ship to. Problems come back as userErrors on the "
+        "field at fault (INVALID_INPUT, REGION_NOT_DELIVERABLE)."
+    )
+)
 class AddressInput:
-    name: str
-    phone: str
-    country: str
-    region: str
-    city: str
-    line1: str
-    postal_code: str | None = None
+    name: str = strawberry.field(description="The recipient's name.")
+    phone: str = strawberry.field(
+        description=(
+            "The recipient's mobile number: 11 digits starting with 1 (a leading "
+            "+86 or spaces are accepted)."
+        )
+    )
+    country: str = strawberry.field(description="The country, an ISO 3166-1 alpha-2 code (CN).")
+    region: str = strawberry.field(
+        description=(
+            "The province-level region: its ISO 3166-2 code (CN-SH) or its name in "
+            "one of the shop's languages (Shanghai, 上海, 上海市); stored as the code. "
+            "`shop.regions` lists them."
+        )
+    )
+    city: str = strawberry.field(description="The city or district.")
+    line1: str = strawberry.field(description="Street, building and door number.")
+    postal_code: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The postal code: six digits in CN, and it must belong to the region. Optional."
+        ),
+    )
 
     def to_record(self) -> AddressRecord:
         return AddressRecord(
             name=self.name.strip(),
             phone=self.phone.strip(),
             country=self.country.strip().upper(),
-            region=self.region.strip().upper(),
+            region=self.region.strip(),  # a name or a code: checkout/addresses.py
             city=self.city.strip(),
             line1=self.line1.strip(),
             postal_code=self.postal_code.strip() if self.postal_code else None,
         )
 
 
-@strawberry.type
+@strawberry.type(description="The part of a discount one promotion gives a line.")
 class DiscountAllocation:
-    amount: Money
+    amount: Money = strawberry.field(
+        description="The discount, a positive amount in the shop's currency."
+    )
     promotion_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The promotion that gives it.")
     async def promotion(self, info: Info) -> Promotion:
         record = await info.context.loaders.pricing.promotion.load(self.promotion_id)
         if record is None:
@@ -89,31 +126,57 @@ def allocations(discounts: Any, currency: str) -> list[DiscountAllocation]:
     return result
 
 
-@strawberry.type
+@strawberry.type(
+    description="Money owed for a cart or order; every amount is in the shop's currency."
+)
 class CartCost:
-    subtotal: Money
-    discount_total: Money
-    shipping_total: Money
-    total: Money
-    deposit_due: Money | None
+    subtotal: Money = strawberry.field(
+        description="Lines' unit prices times quantities, before discounts."
+    )
+    discount_total: Money = strawberry.field(
+        description="All discounts applied (lines and order), as a positive amount."
+    )
+    shipping_total: Money = strawberry.field(
+        description=(
+            "Shipping, zero when the goods reach the shop's free-shipping threshold"
+            " or no address is set."
+        )
+    )
+    total: Money = strawberry.field(
+        description="What the buyer pays: subtotal minus discounts plus shipping."
+    )
+    deposit_due: Money | None = strawberry.field(
+        description=(
+            "For a presale, the deposit to pay now (the balance follows when the "
+            "presale ends); null otherwise."
+        )
+    )
 
 
-@strawberry.type
+@strawberry.type(description="Whether the cart could be ordered now, and if not, why.")
 class CheckoutValidation:
-    ok: bool
-    errors: list[UserError]
+    ok: bool = strawberry.field(description="True when checkoutComplete would accept the cart now.")
+    errors: list[UserError] = strawberry.field(
+        description="What stands in the way (the userErrors checkoutComplete would answer)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One SKU in a cart, its quantity and price now.")
 class CartLine:
-    id: strawberry.ID
-    quantity: int
-    unit_price: Money
-    discounts: list[DiscountAllocation]
-    total: Money
+    id: strawberry.ID = strawberry.field(
+        description="The line's id, used by cartLinesUpdate and cartLinesRemove."
+    )
+    quantity: int = strawberry.field(description="Units of the SKU.")
+    unit_price: Money = strawberry.field(description="The SKU's sale price now, per unit.")
+    discounts: list[DiscountAllocation] = strawberry.field(
+        description="The discounts on this line, per promotion."
+    )
+    total: Money = strawberry.field(
+        description="Unit price times quantity, minus this line's discounts."
+    )
     sku_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The SKU being bought.")
     async def sku(self, info: Info) -> Sku:
         record = await info.context.loaders.catalog.sku.load(self.sku_id)
         if record is None:
@@ -121,10 +184,20 @@ class CartLine:
         return Sku.from_record(record)
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "A buyer's cart: lines, coupons and where it ships. Anonymous carts are"
+        " reachable by whoever holds their id; a signed-in customer's only by "
+        "them."
+    )
+)
 class Cart(Node):
-    coupon_codes: list[str]
-    shipping_address: Address | None
+    coupon_codes: list[str] = strawberry.field(
+        description="The coupon codes applied, in the order given."
+    )
+    shipping_address: Address | None = strawberry.field(
+        description="Where the cart ships; null until set."
+    )
     record: strawberry.Private[CartRecord]
     memo: strawberry.Private[dict[str, Any]]
 
@@ -166,7 +239,7 @@ class Cart(Node):
                 catalog.product.prime(product.id, product)
         return result
 
-    @strawberry.field
+    @strawberry.field(description="The cart's lines, in the order added.")
     async def lines(self, info: Info) -> list[CartLine]:
         pricing = (await self.evaluation(info)).pricing
         currency = pricing.currency
@@ -185,7 +258,9 @@ class Cart(Node):
             )
         return lines
 
-    @strawberry.field
+    @strawberry.field(
+        description="What the cart costs if ordered now, with discounts and shipping."
+    )
     async def cost(self, info: Info) -> CartCost:
         p = (await self.evaluation(info)).pricing
         return CartCost(
@@ -202,23 +277,31 @@ class Cart(Node):
         return CheckoutValidation(ok=not problems, errors=user_errors(problems))
 
 
-@strawberry.input
+@strawberry.input(description="A SKU and how many units of it to add.")
 class CartLineInput:
-    sku_id: strawberry.ID
-    quantity: int
+    sku_id: strawberry.ID = strawberry.field(description="The SKU's id (Sku.id).")
+    quantity: int = strawberry.field(
+        description="Units to add (at least 1, within the SKU's purchase limit)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new quantity for a line already in the cart.")
 class CartLineUpdateInput:
-    line_id: strawberry.ID
-    quantity: int
+    line_id: strawberry.ID = strawberry.field(description="The line's id (CartLine.id).")
+    quantity: int = strawberry.field(description="The new quantity; 0 removes the line.")
 
 
-@strawberry.input
+@strawberry.input(description="What a new cart starts with; every part is optional.")
 class CartCreateInput:
-    lines: list[CartLineInput] | None = None
-    coupon_codes: list[str] | None = None
-    shipping_address: AddressInput | None = None
+    lines: list[CartLineInput] | None = strawberry.field(
+        default=None, description="SKUs and quantities to add."
+    )
+    coupon_codes: list[str] | None = strawberry.field(
+        default=None, description="Coupon codes to apply."
+    )
+    shipping_address: AddressInput | None = strawberry.field(
+        default=None, description="Where it ships (same rules as cartShippingAddressSet)."
+    )
     ship_to_default_address: bool | None = strawberry.field(
         default=None,
         description="Without shippingAddress: ship to the signed-in customer's default "
@@ -226,7 +309,19 @@ class CartCreateInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The cart after a cart mutation, with what could not be done.")
 class CartPayload:
-    cart: Cart | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    cart: Cart | None = strawberry.field(
+        default=None, description="The cart as it is now; null when the cart was not found."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=(
+            "What could not be done, with `field` and `lineId` pointing at the "
+            "input at fault: CART_NOT_FOUND, CART_COMPLETED, SKU_NOT_FOUND, "
+            "SKU_INACTIVE, PRODUCT_UNAVAILABLE, INVALID_QUANTITY, "
+            "PURCHASE_LIMIT_EXCEEDED, INSUFFICIENT_STOCK, PRESALE_NOT_STARTED, "
+            "PRESALE_ENDED, COUPON_*, INVALID_INPUT, REGION_NOT_DELIVERABLE, "
+            "SERVICE_AREA_UNAVAILABLE, LOGIN_REQUIRED, ADDRESS_NOT_FOUND."
+        ),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
@@ -35,6 +36,7 @@ from .catalog_details import (
     sku_matching,
 )
 from .common import BadUserInput, Info, Money, PageInfo, page_size
+from .enums import describe_values
 from .inventory import StockLevel
 from .media import ProductMedia
 from .node import Node, encode_id
@@ -42,9 +44,39 @@ from .permissions import staff_only
 from .pricing import Price, PriceRange, Promotion
 
 # The sources' enums are the schema's: one list of values, no mapping to drift.
-ProductKind = strawberry.enum(ProductKindRecord, name="ProductKind")
-FulfillmentMode = strawberry.enum(FulfillmentRecord, name="FulfillmentMode")
-ProductSort = strawberry.enum(ProductSortRecord, name="ProductSort")
+ProductKind = strawberry.enum(
+    ProductKindRecord, name="ProductKind", description="What kind of thing a product sells."
+)
+describe_values(
+    ProductKindRecord,
+    {
+        "PHYSICAL": "Goods that ship in a parcel.",
+        "SERVICE": "A service done at the buyer's address (an appointment, no parcel).",
+        "BUNDLE": "A set of other SKUs sold together (bundleItems), shipped as they are.",
+    },
+)
+FulfillmentMode = strawberry.enum(
+    FulfillmentRecord, name="FulfillmentMode", description="Who ships a product."
+)
+describe_values(
+    FulfillmentRecord,
+    {
+        "WAREHOUSE": "The shop, from its own warehouses.",
+        "DROPSHIP": "A drop-ship supplier, straight to the buyer.",
+    },
+)
+ProductSort = strawberry.enum(
+    ProductSortRecord, name="ProductSort", description="The order of a product listing."
+)
+describe_values(
+    ProductSortRecord,
+    {
+        "NEWEST": "Most recently created first.",
+        "PRICE_ASC": "Lowest sale price first.",
+        "PRICE_DESC": "Highest sale price first.",
+        "NAME": "By name, A to Z.",
+    },
+)
 
 
 def visible(info: Info, product: ProductRecord | None) -> ProductRecord | None:
@@ -56,24 +88,31 @@ def visible(info: Info, product: ProductRecord | None) -> ProductRecord | None:
     return None
 
 
-@strawberry.type
+@strawberry.type(description="A drop-ship supplier: it ships its products to buyers itself.")
 class Supplier:
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = strawberry.field(description="The supplier's global id (Relay).")
+    name: str = strawberry.field(description="The supplier's name, unique in the shop.")
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "A presale: buyers pay a deposit now and the balance when it ends; "
+        "goods ship from shipsFrom."
+    )
+)
 class Presale:
-    deposit: Money
-    starts_at: datetime
-    ends_at: datetime
-    ships_from: datetime
+    deposit: Money = strawberry.field(description="The deposit per unit, paid at checkout.")
+    starts_at: datetime = strawberry.field(description="When buyers can start ordering (UTC).")
+    ends_at: datetime = strawberry.field(
+        description="When ordering ends and the balance falls due (UTC)."
+    )
+    ships_from: datetime = strawberry.field(description="The earliest the goods ship (UTC).")
 
 
-@strawberry.type
+@strawberry.type(description="A catalog category; categories form a tree.")
 class Category(Node):
-    slug: str
-    name: str
+    slug: str = strawberry.field(description="The category's URL name, unique in the shop.")
+    name: str = strawberry.field(description="The category's display name.")
     record: strawberry.Private[CategoryRecord]
 
     @classmethod
@@ -82,7 +121,7 @@ class Category(Node):
             id=encode_id("Category", record.id), slug=record.slug, name=record.name, record=record
         )
 
-    @strawberry.field
+    @strawberry.field(description="The category it sits under; null at the top.")
     async def parent(self, info: Info) -> Category | None:
         if self.record.parent_id is None:
             return None
@@ -101,7 +140,22 @@ class Category(Node):
         description="Published products in this category and its subcategories, newest first."
     )
     async def products(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description=(
+                    "Page size: at most GATEWAY_MAX_PAGE_SIZE (100 by default); 20 when omitted."
+                )
+            ),
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A cursor from a previous page's edges (or pageInfo.endCursor)."
+            ),
+        ] = None,
     ) -> ProductConnection:
         size = page_size(info, first)
         if after is not None:
@@ -117,15 +171,24 @@ class Category(Node):
         return connection
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "A product: what a listing shows, with the SKUs a buyer picks from. "
+        "Unpublished products are visible to MANAGE_PRODUCTS staff only."
+    )
+)
 class Product(Node):
-    slug: str
-    name: str
-    description: str
-    kind: ProductKindRecord
-    fulfillment: FulfillmentRecord
-    published: bool
-    brand: str | None
+    slug: str = strawberry.field(description="The product's URL name, unique in the shop.")
+    name: str = strawberry.field(description="The product's display name.")
+    description: str = strawberry.field(description="The product's description, plain text.")
+    kind: ProductKindRecord = strawberry.field(
+        description="Physical goods, a service or a bundle of other SKUs."
+    )
+    fulfillment: FulfillmentRecord = strawberry.field(
+        description="Who ships it: the shop's warehouses or a drop-ship supplier."
+    )
+    published: bool = strawberry.field(description="Whether buyers can see and order it.")
+    brand: str | None = strawberry.field(description="The brand; null when none.")
     presale: Presale | None = strawberry.field(
         description="Null unless sold on presale (deposit now, balance later)."
     )
@@ -188,7 +251,16 @@ class Product(Node):
         "a product page resolves a buyer's choice in the same request; null when none is."
     )
     async def sku_by_selected_options(
-        self, info: Info, selected_options: list[SelectedOptionInput]
+        self,
+        info: Info,
+        selected_options: Annotated[
+            list[SelectedOptionInput],
+            strawberry.argument(
+                description=(
+                    'One value per option, e.g. [{name: "Colour", value: "Black"}] (at most 20).'
+                )
+            ),
+        ],
     ) -> Sku | None:
         if len(selected_options) > 20:
             raise BadUserInput("selectedOptions: at most 20 options")
@@ -200,7 +272,16 @@ class Product(Node):
         description="The product's images in order (the first is its main picture); a "
         "listing asking for them costs one catalog call for all its products."
     )
-    async def media(self, info: Info, first: int = 20) -> list[ProductMedia]:
+    async def media(
+        self,
+        info: Info,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description="How many images, first to last (at most GATEWAY_MAX_PAGE_SIZE)."
+            ),
+        ] = 20,
+    ) -> list[ProductMedia]:
         if not 0 <= first <= 100:
             raise BadUserInput("first must be 0 to 100")
         found = await info.context.loaders.catalog.media.load(self.record.id)
@@ -214,14 +295,14 @@ class Product(Node):
         found = await info.context.loaders.catalog.specifications.load(self.record.id)
         return [Specification.from_record(s) for s in found]
 
-    @strawberry.field
+    @strawberry.field(description="The category it is listed in; null when none.")
     async def category(self, info: Info) -> Category | None:
         if self.record.category_id is None:
             return None
         category = await info.context.loaders.catalog.category.load(self.record.category_id)
         return Category.from_record(category) if category else None
 
-    @strawberry.field
+    @strawberry.field(description="The product's SKUs, in the order created.")
     async def skus(self, info: Info) -> list[Sku]:
         skus = await info.context.loaders.catalog.skus_by_product.load(self.record.id)
         return [Sku.from_record(s, self.record) for s in skus]
@@ -274,13 +355,28 @@ class Product(Node):
         extensions=staff_only(Permission.MANAGE_PRODUCTS),
         description="Publishing changes, newest first.",
     )
-    async def audit_log(self, info: Info, first: int = 20) -> list[AuditEntry] | None:
+    async def audit_log(
+        self,
+        info: Info,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description="How many entries, newest first (at most GATEWAY_MAX_PAGE_SIZE)."
+            ),
+        ] = 20,
+    ) -> list[AuditEntry] | None:
         entries = await info.context.loaders.catalog.audit.load(
             (self.record.id, page_size(info, first))
         )
         return [AuditEntry.from_record(e) for e in entries]
 
-    @strawberry.field(extensions=staff_only(Permission.MANAGE_PRODUCTS))
+    @strawberry.field(
+        extensions=staff_only(Permission.MANAGE_PRODUCTS),
+        description=(
+            "The drop-ship supplier; null for warehouse goods. MANAGE_PRODUCTS "
+            "staff only (null for others)."
+        ),
+    )
     async def supplier(self, info: Info) -> Supplier | None:
         if self.record.supplier_id is None:
             return None
@@ -290,11 +386,19 @@ class Product(Node):
         return Supplier(id=encode_id("Supplier", supplier.id), name=supplier.name)
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "A stock-keeping unit: one buyable variant of a product, with its own price and stock."
+    )
+)
 class Sku(Node):
-    code: str
-    name: str
-    active: bool
+    code: str = strawberry.field(description="The merchant's SKU code, unique in the shop.")
+    name: str = strawberry.field(
+        description="The SKU's display name, e.g. the product name with its options."
+    )
+    active: bool = strawberry.field(
+        description="Whether it can be ordered (an inactive SKU stays visible but unbuyable)."
+    )
     purchase_limit: int | None = strawberry.field(description="Per customer; null when unlimited.")
     selected_options: list[SelectedOption] = strawberry.field(
         description="This SKU's value of each of its product's options."
@@ -326,7 +430,7 @@ class Sku(Node):
         found = next((m for m in media if m.id == self.record.image_id), None)
         return ProductMedia.from_record(found) if found else None
 
-    @strawberry.field
+    @strawberry.field(description="The product it belongs to.")
     async def product(self, info: Info) -> Product:
         product = self.product_record or await info.context.loaders.catalog.product.load(
             self.record.product_id
@@ -335,7 +439,7 @@ class Sku(Node):
             raise RuntimeError(f"SKU {self.record.id} has no product")
         return Product.from_record(product)
 
-    @strawberry.field
+    @strawberry.field(description="Its prices now.")
     async def price(self, info: Info) -> Price:
         price = await info.context.loaders.pricing.price.load(self.record.id)
         if price is None:
@@ -344,7 +448,9 @@ class Sku(Node):
             )
         return stale_if(Price.from_record(price, as_of(price)), price)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(
+        description="Its stock: what buyers may know, and more for MANAGE_STOCK staff."
+    )
     async def stock(self, info: Info) -> StockLevel:
         level = await info.context.loaders.inventory.stock.load(self.record.id)
         return stale_if(StockLevel.from_record(level), level)  # type: ignore[return-value]
@@ -355,7 +461,16 @@ class Sku(Node):
         ),
         description="Stock and price changes, newest first.",
     )
-    async def audit_log(self, info: Info, first: int = 20) -> list[AuditEntry] | None:
+    async def audit_log(
+        self,
+        info: Info,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description="How many entries, newest first (at most GATEWAY_MAX_PAGE_SIZE)."
+            ),
+        ] = 20,
+    ) -> list[AuditEntry] | None:
         key = (self.record.id, page_size(info, first))
         loaders = info.context.loaders
         stock, prices = await asyncio.gather(
@@ -364,29 +479,43 @@ class Sku(Node):
         merged = sorted([*stock, *prices], key=lambda e: e.at, reverse=True)[: key[1]]
         return [AuditEntry.from_record(e) for e in merged]
 
-    @strawberry.field(extensions=staff_only(Permission.VIEW_FINANCE, Permission.MANAGE_PRICES))
+    @strawberry.field(
+        extensions=staff_only(Permission.VIEW_FINANCE, Permission.MANAGE_PRICES),
+        description=(
+            "What the shop pays for one unit, in the shop's currency. VIEW_FINANCE "
+            "or MANAGE_PRICES staff only (null for others)."
+        ),
+    )
     async def cost_price(self, info: Info) -> Money | None:
         cost = await info.context.loaders.pricing.cost_price.load(self.record.id)
         return Money.of(cost, info.context.settings.currency) if cost is not None else None
 
 
-@strawberry.type
+@strawberry.type(description="One SKU in a bundle and how many of it a bundle holds.")
 class BundleItem:
-    sku: Sku
-    quantity: int
+    sku: Sku = strawberry.field(description="The SKU included.")
+    quantity: int = strawberry.field(description="Units of it in one bundle.")
 
 
-@strawberry.type
+@strawberry.type(description="One product and its cursor.")
 class ProductEdge:
-    cursor: str
-    node: Product
+    cursor: str = strawberry.field(
+        description="Pass as `after` to get the products after this one."
+    )
+    node: Product = strawberry.field(description="The product.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of products (Relay connection).")
 class ProductConnection:
-    edges: list[ProductEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[ProductEdge] = strawberry.field(
+        description="The products on this page, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more pages, and the cursors to reach them."
+    )
+    total_count: int = strawberry.field(
+        description="How many products match the filter, across all pages."
+    )
 
     @classmethod
     def from_page(cls, page: ProductPage, *, after: str | None) -> ProductConnection:
@@ -417,14 +546,28 @@ class AttributeFilterInput:
 MAX_ATTRIBUTE_FILTERS = 10
 
 
-@strawberry.input
+@strawberry.input(description="Narrows a product listing; the conditions given must all hold.")
 class ProductFilter:
-    category_slug: str | None = None
-    kind: ProductKindRecord | None = None
-    in_stock: bool | None = None
-    search: str | None = None
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
+    category_slug: str | None = strawberry.field(
+        default=None, description="In this category or any below it (Category.slug)."
+    )
+    kind: ProductKindRecord | None = strawberry.field(
+        default=None, description="Of this kind only."
+    )
+    in_stock: bool | None = strawberry.field(
+        default=None, description="True: only products a buyer can order now."
+    )
+    search: str | None = strawberry.field(
+        default=None, description="Words to find in the name, brand or description."
+    )
+    min_price: Decimal | None = strawberry.field(
+        default=None,
+        description="Sale price at least this, a Decimal string in the shop's currency.",
+    )
+    max_price: Decimal | None = strawberry.field(
+        default=None,
+        description="Sale price at most this, a Decimal string in the shop's currency.",
+    )
     attributes: list[AttributeFilterInput] | None = strawberry.field(
         default=None,
         description="Specification facets; each must hold (at most 10).",

@@ -15,6 +15,7 @@ from sources.catalog.records import SelectedOption as SelectedOptionRecord
 from sources.catalog.records import Sku as SkuRecord
 from sources.catalog.records import Specification as SpecificationRecord
 
+from .enums import describe_values
 from .node import encode_id
 
 AttributeKind = strawberry.enum(
@@ -22,6 +23,15 @@ AttributeKind = strawberry.enum(
     name="AttributeKind",
     description="How an attribute's value is typed: free text, a number with the "
     "attribute's unit, yes or no, or one of the attribute's choices.",
+)
+describe_values(
+    AttributeKindRecord,
+    {
+        "TEXT": "Free text.",
+        "NUMBER": "A Decimal number in the attribute's unit.",
+        "BOOLEAN": "Yes or no.",
+        "CHOICE": "One of the attribute's choices, by its code.",
+    },
 )
 
 

@@ -16,22 +16,37 @@ from ..context import GatewayContext
 Info: TypeAlias = strawberry.Info[GatewayContext, None]
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "An amount of money: a Decimal string, exact, quantized to the "
+        "currency's minor unit (two decimals for CNY), with its currency."
+    )
+)
 class Money:
-    amount: Decimal
-    currency: str
+    amount: Decimal = strawberry.field(
+        description='The amount as a Decimal string, e.g. "199.00"; never a float.'
+    )
+    currency: str = strawberry.field(description="The currency, an ISO 4217 code (CNY).")
 
     @classmethod
     def of(cls, amount: Decimal, currency: str) -> Money:
         return cls(amount=quantize(amount), currency=currency)
 
 
-@strawberry.type
+@strawberry.type(description="Where a page sits in a cursor-paged list (Relay).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="True when another page follows; fetch it with `after: endCursor`."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="True when this page was reached with a cursor."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The first edge's cursor; null on an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor; null on an empty page."
+    )
 
     @classmethod
     def of(cls, cursors: Sequence[str], *, has_next_page: bool, after: str | None) -> PageInfo:

@@ -37,7 +37,14 @@ class CustomerAddressPayload:
     address: CustomerAddress | None = strawberry.field(
         default=None, description="The entry as saved; null when nothing was saved."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=(
+            "What could not be done, on the field at fault: LOGIN_REQUIRED, "
+            "ADDRESS_NOT_FOUND, ADDRESS_BOOK_FULL, INVALID_INPUT, "
+            "REGION_NOT_DELIVERABLE."
+        ),
+    )
 
 
 @strawberry.type(description="The result of deleting an address-book entry.")
@@ -45,7 +52,10 @@ class CustomerAddressDeletePayload:
     deleted_address_id: strawberry.ID | None = strawberry.field(
         default=None, description="The id of the entry deleted; null when none was."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="What could not be done: LOGIN_REQUIRED, ADDRESS_NOT_FOUND.",
+    )
 
 
 @strawberry.type(description="The result of blocking or unblocking a customer.")
@@ -53,20 +63,31 @@ class CustomerPayload:
     customer: Customer | None = strawberry.field(
         default=None, description="The customer after the change."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=(
+            "What could not be done: CUSTOMER_NOT_FOUND, INVALID_INPUT, PERMISSION_DENIED."
+        ),
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One customer and its cursor.")
 class CustomerEdge:
-    cursor: str
-    node: Customer
+    cursor: str = strawberry.field(
+        description="Pass as `after` to get the customers after this one."
+    )
+    node: Customer = strawberry.field(description="The customer.")
 
 
 @strawberry.type(description="Customers for support staff, newest first.")
 class CustomerConnection:
-    edges: list[CustomerEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[CustomerEdge] = strawberry.field(
+        description="The customers on this page, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more pages, and the cursors to reach them."
+    )
+    total_count: int = strawberry.field(description="How many customers match, across all pages.")
 
     @classmethod
     def from_page(cls, page: CustomerPage, *, after: str | None) -> CustomerConnection:

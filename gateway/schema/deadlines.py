@@ -8,14 +8,18 @@ from .common import PageInfo
 from .shipments import Shipment
 
 
-@strawberry.type
+@strawberry.type(description="One parcel due to ship and its cursor.")
 class ShipmentDueEdge:
-    cursor: str
-    node: Shipment
+    cursor: str = strawberry.field(description="Pass as `after` to get the parcels after this one.")
+    node: Shipment = strawberry.field(description="The parcel.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of parcels due to ship (Relay connection).")
 class ShipmentDueConnection:
-    edges: list[ShipmentDueEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[ShipmentDueEdge] = strawberry.field(
+        description="The parcels on this page, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more pages, and the cursors to reach them."
+    )
+    total_count: int = strawberry.field(description="How many parcels are due, across all pages.")

@@ -3,6 +3,8 @@ of a copy resized to fit a box (Shopify's ``url(transform:)``)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from sources.catalog.records import ProductMedia as MediaRecord
@@ -10,10 +12,19 @@ from sources.catalog.records import ProductMedia as MediaRecord
 from ..media.images import ImageFormat as ImageFormatValue
 from ..media.serve import url_for
 from .common import BadUserInput, Info
+from .enums import describe_values
 from .node import encode_id
 
 ImageFormat = strawberry.enum(
     ImageFormatValue, name="ImageFormat", description="The file format of a resized copy."
+)
+describe_values(
+    ImageFormatValue,
+    {
+        "WEBP": "WebP: smallest for the same quality; every current browser shows it.",
+        "JPEG": "JPEG, for photographs where WebP is not an option.",
+        "PNG": "PNG, lossless (logos, line art, transparency).",
+    },
 )
 DEFAULT_LANGUAGE = "en"
 MAX_SIDE = 4096
@@ -68,7 +79,17 @@ class ProductMedia:
     @strawberry.field(
         description="Alt text in this language, else in English, else in any; empty if none."
     )
-    def alt(self, language: str | None = None) -> str:
+    def alt(
+        self,
+        language: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "A language tag (BCP 47, e.g. zh-CN); the shop's default language when omitted."
+                )
+            ),
+        ] = None,
+    ) -> str:
         texts = dict(self.record.alt)
         for wanted in (language, DEFAULT_LANGUAGE):
             if wanted and wanted in texts:
@@ -79,7 +100,16 @@ class ProductMedia:
         description="The image's address; with transform, the address of a resized copy "
         "(made on its first request, then served from storage)."
     )
-    def url(self, info: Info, transform: ImageTransformInput | None = None) -> str:
+    def url(
+        self,
+        info: Info,
+        transform: Annotated[
+            ImageTransformInput | None,
+            strawberry.argument(
+                description="A resized copy (width, height, format); the original when omitted."
+            ),
+        ] = None,
+    ) -> str:
         width = height = None
         fmt = None
         if transform is not None:

@@ -14,7 +14,9 @@ from .common import BadUserInput
 
 @strawberry.interface(description="An object with a global ID.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="A global id (Relay): opaque, stable, and accepted by `node(id:)`."
+    )
 
 
 def encode_id(type_name: str, pk: int | str) -> strawberry.ID:

@@ -21,6 +21,7 @@ from ..auth import Permission, Viewer
 from .cart import Address, CartCost, DiscountAllocation, allocations
 from .catalog import Sku
 from .common import BadUserInput, Info, Money, PageInfo, page_size
+from .enums import describe_values
 from .errors import UserError
 from .node import Node, encode_id
 
@@ -30,8 +31,29 @@ if TYPE_CHECKING:
     from .payments import PaymentAttempt, PaymentProvider, Refund
     from .shipments import ServiceAppointment, Shipment
 
-strawberry.enum(OrderStatusRecord, name="OrderStatus")
-strawberry.enum(PaymentStageRecord, name="PaymentStage")
+strawberry.enum(OrderStatusRecord, name="OrderStatus", description="Where an order stands.")
+describe_values(
+    OrderStatusRecord,
+    {
+        "PENDING_PAYMENT": "Placed, stock reserved, waiting for payment (it expires unpaid).",
+        "PAID": "Paid (for a presale: its deposit or in full); parcels are being prepared.",
+        "PARTIALLY_SHIPPED": "Some parcels have shipped, others not yet.",
+        "SHIPPED": "Every parcel has shipped; not everything delivered or done yet.",
+        "COMPLETED": "Every parcel delivered and every service appointment done.",
+        "CANCELLED": "Cancelled before shipping; its stock went back on sale.",
+    },
+)
+strawberry.enum(
+    PaymentStageRecord, name="PaymentStage", description="Which part of an order a payment pays."
+)
+describe_values(
+    PaymentStageRecord,
+    {
+        "FULL": "The whole order at once.",
+        "DEPOSIT": "A presale's deposit, at checkout.",
+        "BALANCE": "A presale's balance, once the presale has ended.",
+    },
+)
 
 
 def shown_actor(viewer: Viewer, actor: str) -> str:
@@ -46,14 +68,22 @@ def may_see_customer(viewer: Viewer, customer_id: int) -> bool:
     return viewer.customer_id == customer_id or viewer.has(Permission.MANAGE_ORDERS)
 
 
-@strawberry.type
+@strawberry.type(description="One SKU bought in an order, at the price fixed at checkout.")
 class OrderLine:
-    id: strawberry.ID
-    product_name: str
-    quantity: int
-    unit_price: Money
-    discounts: list[DiscountAllocation]
-    total: Money
+    id: strawberry.ID = strawberry.field(
+        description="The line's global id (Relay); after-sales requests name it."
+    )
+    product_name: str = strawberry.field(
+        description="The product's name when ordered (kept if the product is renamed)."
+    )
+    quantity: int = strawberry.field(description="Units bought.")
+    unit_price: Money = strawberry.field(description="The price paid per unit, before discounts.")
+    discounts: list[DiscountAllocation] = strawberry.field(
+        description="The discounts on this line, per promotion."
+    )
+    total: Money = strawberry.field(
+        description="Unit price times quantity, minus this line's discounts."
+    )
     record: strawberry.Private[OrderLineRecord]
 
     @classmethod
@@ -68,7 +98,7 @@ class OrderLine:
             record=record,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The SKU bought.")
     async def sku(self, info: Info) -> Sku:
         record = await info.context.loaders.catalog.sku.load(self.record.sku_id)
         if record is None:
@@ -91,10 +121,14 @@ class OrderLine:
 
 @strawberry.type(description="One move of an order's status: who, when, why.")
 class OrderStatusChange:
-    from_status: OrderStatusRecord | None
-    to_status: OrderStatusRecord
-    at: datetime
-    reason: str
+    from_status: OrderStatusRecord | None = strawberry.field(
+        description="The status before; null for the order being placed."
+    )
+    to_status: OrderStatusRecord = strawberry.field(description="The status after.")
+    at: datetime = strawberry.field(description="When it changed (UTC).")
+    reason: str = strawberry.field(
+        description="Why (e.g. a cancellation's reason); empty when none."
+    )
     record: strawberry.Private[StatusChangeRecord]
 
     @strawberry.field(
@@ -109,9 +143,11 @@ class OrderStatusChange:
     description="Money received for an order: in full, or a presale's deposit then its balance."
 )
 class Payment:
-    stage: PaymentStageRecord
-    amount: Money
-    at: datetime
+    stage: PaymentStageRecord = strawberry.field(
+        description="Which part of the order it paid: in full, a deposit or a balance."
+    )
+    amount: Money = strawberry.field(description="The amount received, in the shop's currency.")
+    at: datetime = strawberry.field(description="When it was received (UTC).")
 
     record: strawberry.Private[PaymentRecord]
 
@@ -135,13 +171,23 @@ class Payment:
         return self.record.reference
 
 
-@strawberry.type
+@strawberry.type(
+    description="An order placed from a cart. Its owner and MANAGE_ORDERS staff see it."
+)
 class Order(Node):
-    number: str
-    status: OrderStatusRecord
-    created_at: datetime
-    cost: CartCost
-    shipping_address: Address | None
+    number: str = strawberry.field(
+        description="The order number shown to the buyer and on parcels."
+    )
+    status: OrderStatusRecord = strawberry.field(description="Where the order stands.")
+    created_at: datetime = strawberry.field(description="When it was placed (UTC).")
+    cost: CartCost = strawberry.field(
+        description=(
+            "What it cost when placed (prices, discounts and shipping are fixed at checkout)."
+        )
+    )
+    shipping_address: Address | None = strawberry.field(
+        description="Where it ships; null for an order of services only."
+    )
     record: strawberry.Private[OrderRecord]
 
     @classmethod
@@ -165,7 +211,7 @@ class Order(Node):
             record=record,
         )
 
-    @strawberry.field
+    @strawberry.field(description="What was bought, one line per SKU.")
     async def lines(self, info: Info) -> list[OrderLine]:
         lines = await info.context.loaders.orders.order_lines.load(self.record.id)
         return [OrderLine.from_record(line, self.record.currency) for line in lines]
@@ -254,17 +300,21 @@ class Order(Node):
         return Customer.from_record(record) if record else None
 
 
-@strawberry.type
+@strawberry.type(description="One order and its cursor.")
 class OrderEdge:
-    cursor: str
-    node: Order
+    cursor: str = strawberry.field(description="Pass as `after` to get the orders after this one.")
+    node: Order = strawberry.field(description="The order.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of orders (Relay connection).")
 class OrderConnection:
-    edges: list[OrderEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[OrderEdge] = strawberry.field(
+        description="The orders on this page, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more pages, and the cursors to reach them."
+    )
+    total_count: int = strawberry.field(description="How many orders match, across all pages.")
 
     @classmethod
     def from_page(cls, page: OrderPage, *, after: str | None) -> OrderConnection:
@@ -278,10 +328,14 @@ class OrderConnection:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "A customer account. Visible to the customer themselves and to MANAGE_CUSTOMERS staff."
+    )
+)
 class Customer(Node):
-    email: str
-    name: str
+    email: str = strawberry.field(description="The customer's email address.")
+    name: str = strawberry.field(description="The customer's display name.")
     record: strawberry.Private[CustomerRecord]
 
     @classmethod
@@ -314,7 +368,22 @@ class Customer(Node):
 
     @strawberry.field(description="Newest first.")
     async def orders(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description=(
+                    "Page size: at most GATEWAY_MAX_PAGE_SIZE (100 by default); 20 when omitted."
+                )
+            ),
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A cursor from a previous page's edges (or pageInfo.endCursor)."
+            ),
+        ] = None,
     ) -> OrderConnection:
         if not may_see_customer(info.context.viewer, self.record.id):
             # Support staff find customers without seeing their orders (MANAGE_ORDERS does).
@@ -333,13 +402,36 @@ class Customer(Node):
         return OrderConnection.from_page(page, after=after)
 
 
-@strawberry.type
+@strawberry.type(description="The order placed, or why it was not.")
 class CheckoutCompletePayload:
-    order: Order | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    order: Order | None = strawberry.field(
+        default=None,
+        description=(
+            "The new order (or the one this idempotencyKey already placed); null "
+            "when userErrors say why not."
+        ),
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=(
+            "Why the order was not placed: CART_NOT_FOUND, CART_EMPTY, "
+            "CART_COMPLETED, SHIPPING_ADDRESS_REQUIRED, REGION_NOT_DELIVERABLE, "
+            "SERVICE_AREA_UNAVAILABLE, INSUFFICIENT_STOCK, PURCHASE_LIMIT_EXCEEDED,"
+            " SKU_INACTIVE, PRODUCT_UNAVAILABLE, PRESALE_*, BUNDLE_INCOMPLETE, "
+            "COUPON_*, PRICE_CHANGED, CUSTOMER_BLOCKED, IDEMPOTENCY_KEY_REUSED."
+        ),
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The order after the mutation, or why not.")
 class OrderPayload:
-    order: Order | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    order: Order | None = strawberry.field(
+        default=None, description="The order as it is now; null when userErrors say why not."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=(
+            "What could not be done: ORDER_NOT_FOUND, INVALID_STATUS_TRANSITION, "
+            "PERMISSION_DENIED, LOGIN_REQUIRED, PAYMENT_PROVIDER_UNAVAILABLE."
+        ),
+    )

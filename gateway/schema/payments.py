@@ -20,6 +20,7 @@ from sources.orders.records import RefundStatus as RefundStatusRecord
 from ..auth import Permission, Viewer
 from ..payments.provider import Channel
 from .common import Info, Money
+from .enums import describe_values
 from .errors import UserError
 
 if TYPE_CHECKING:
@@ -33,17 +34,42 @@ strawberry.enum(
     "amount or currency (staff look, nothing is paid); LATE: the money came after the "
     "order was cancelled and is refunded.",
 )
+describe_values(
+    AttemptStatusRecord,
+    {
+        "PENDING": "Waiting for the buyer to pay on the provider's page.",
+        "PAID": "The provider confirmed the payment.",
+        "CLOSED": "The order expired or was cancelled before payment.",
+        "FLAGGED": "The provider reported another amount or currency; staff look, nothing is paid.",
+        "LATE": "The money came after the order was cancelled; it is refunded.",
+    },
+)
 strawberry.enum(
     RefundStatusRecord,
     name="RefundStatus",
     description="PENDING: asked; SUCCEEDED: the provider took it; FAILED: the provider "
     "refused or was unreachable: it is retried until it succeeds, and shown to staff.",
 )
+describe_values(
+    RefundStatusRecord,
+    {
+        "PENDING": "Asked of the provider; no answer yet.",
+        "SUCCEEDED": "The provider refunded the buyer.",
+        "FAILED": "The provider refused or was unreachable; it is retried and shown to staff.",
+    },
+)
 strawberry.enum(
     Channel,
     name="PaymentChannel",
     description="Where the buyer pays: QR_CODE for a desktop page (the buyer scans it with "
     "the provider's app), MOBILE_WEB for a phone (the page redirects to the provider).",
+)
+describe_values(
+    Channel,
+    {
+        "QR_CODE": "A desktop page shows payment.qrCode; the buyer scans it with the app.",
+        "MOBILE_WEB": "A phone browser goes to payment.redirectUrl, the provider's page.",
+    },
 )
 
 

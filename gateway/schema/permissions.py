@@ -19,10 +19,23 @@ from strawberry.types.field import StrawberryField
 
 from ..auth import Permission
 from ..errors import Problem, UserErrorCode
+from .enums import describe_values
 from .errors import UserError
 
 strawberry.enum(
     Permission, name="Permission", description="Back-office permissions carried by staff tokens."
+)
+describe_values(
+    Permission,
+    {
+        "MANAGE_PRODUCTS": "Create, change, publish and archive products, SKUs and categories.",
+        "MANAGE_PRICES": "Set prices, import price files, and run promotions and coupons.",
+        "MANAGE_STOCK": "Adjust and import stock, create warehouses, see stock counts.",
+        "MANAGE_ORDERS": "See every order; mark it paid, shipped, delivered; cancel it.",
+        "MANAGE_AFTER_SALES": "See and resolve buyers' after-sales requests.",
+        "VIEW_FINANCE": "See cost prices, settlements and payment reconciliation.",
+        "MANAGE_CUSTOMERS": "See customers, block and unblock them.",
+    },
 )
 
 

@@ -11,16 +11,28 @@ from sources.pricing.records import Promotion as PromotionRecord
 from sources.pricing.records import PromotionKind as PromotionKindRecord
 
 from .common import Money
+from .enums import describe_values
 from .node import Node, encode_id
 
 # The source's enum is the schema's: one list of kinds, no mapping to drift.
-PromotionKind = strawberry.enum(PromotionKindRecord, name="PromotionKind")
+PromotionKind = strawberry.enum(
+    PromotionKindRecord, name="PromotionKind", description="How a promotion discounts."
+)
+describe_values(
+    PromotionKindRecord,
+    {
+        "PERCENTAGE": "A percentage off the goods it covers.",
+        "FIXED_AMOUNT": "A fixed amount off the goods it covers.",
+        "THRESHOLD": "An amount off once the goods it covers reach a threshold (满减).",
+        "BUY_X_GET_Y": "Buy X units, get Y of them free (the cheapest ones).",
+    },
+)
 
 
-@strawberry.type
+@strawberry.type(description="A SKU's prices, in the shop's currency.")
 class Price:
-    list: Money
-    sale: Money
+    list: Money = strawberry.field(description="The list (crossed-out) price.")
+    sale: Money = strawberry.field(description="The price a buyer pays before promotions.")
     as_of: datetime | None = strawberry.field(
         default=None,
         description=(
@@ -39,20 +51,29 @@ class Price:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The lowest and highest sale price of a product's active SKUs.")
 class PriceRange:
-    min: Money
-    max: Money
+    min: Money = strawberry.field(description="The lowest sale price.")
+    max: Money = strawberry.field(description="The highest sale price.")
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "A promotion: a discount the engine applies to carts that meet its "
+        "terms (with a coupon code when couponRequired)."
+    )
+)
 class Promotion(Node):
-    name: str
-    kind: PromotionKindRecord
-    description: str
-    starts_at: datetime | None
-    ends_at: datetime | None
-    coupon_required: bool
+    name: str = strawberry.field(description="Its name, as shown to buyers.")
+    kind: PromotionKindRecord = strawberry.field(description="How it discounts.")
+    description: str = strawberry.field(description="Its terms, for buyers.")
+    starts_at: datetime | None = strawberry.field(
+        description="When it starts (UTC); null: already running."
+    )
+    ends_at: datetime | None = strawberry.field(description="When it ends (UTC); null: open-ended.")
+    coupon_required: bool = strawberry.field(
+        description="True when it applies only with a coupon code."
+    )
 
     @classmethod
     def from_record(cls, record: PromotionRecord) -> Promotion:

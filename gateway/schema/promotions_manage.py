@@ -10,6 +10,7 @@ import strawberry
 from sources.pricing.records import PromotionKind as PromotionKindRecord
 from sources.pricing.records import PromotionScope as PromotionScopeRecord
 
+from .enums import describe_values
 from .errors import UserError
 from .pricing import Promotion
 
@@ -18,6 +19,14 @@ PromotionScope = strawberry.enum(
     name="PromotionScope",
     description="What a promotion acts on: the whole order, listed products, or the "
     "products of listed categories (and their subcategories).",
+)
+describe_values(
+    PromotionScopeRecord,
+    {
+        "ORDER": "Every line of the order.",
+        "PRODUCTS": "The lines of the listed products.",
+        "CATEGORIES": "The lines of products in the listed categories or below them.",
+    },
 )
 
 _U = strawberry.UNSET

@@ -20,10 +20,10 @@ from .orders import Order
 from .pricing import Promotion
 
 
-@strawberry.type
+@strawberry.type(description="What one promotion gave away over a settlement period.")
 class PromotionDiscount:
     name: str = strawberry.field(description="The promotion's name when the order was placed.")
-    amount: Money
+    amount: Money = strawberry.field(description="The discounts it gave, in the shop's currency.")
     promotion_id: strawberry.Private[int]
 
     @classmethod
@@ -40,13 +40,15 @@ class PromotionDiscount:
         return Promotion.from_record(record) if record else None
 
 
-@strawberry.type
+@strawberry.type(description="Sales, discounts, refunds and margin, in the shop's currency.")
 class SettlementFigures:
     gross_sales: Money = strawberry.field(description="Unit prices times quantities.")
-    discounts: Money
-    discounts_by_promotion: list[PromotionDiscount]
+    discounts: Money = strawberry.field(description="Discounts given, as a positive amount.")
+    discounts_by_promotion: list[PromotionDiscount] = strawberry.field(
+        description="The discounts, per promotion."
+    )
     net_sales: Money = strawberry.field(description="Gross sales minus discounts.")
-    shipping: Money
+    shipping: Money = strawberry.field(description="Shipping charged.")
     refunds: Money = strawberry.field(description="Lines and shipping given back.")
     cost_of_goods: Money = strawberry.field(
         description="Cost prices of the units the shop no longer has (returned and "
@@ -74,15 +76,17 @@ class SettlementFigures:
         )
 
 
-@strawberry.type
+@strawberry.type(description="One paid order's settlement figures.")
 class OrderSettlement:
-    figures: SettlementFigures
+    figures: SettlementFigures = strawberry.field(
+        description="The order's sales, discounts, refunds and margin."
+    )
     skus_without_cost: list[strawberry.ID] = strawberry.field(
         description="SKUs sold with no cost price: their cost counts as zero."
     )
     record: strawberry.Private[OrderSettlementRecord]
 
-    @strawberry.field
+    @strawberry.field(description="The order.")
     async def order(self, info: Info) -> Order:
         record = await info.context.loaders.orders.order.load(self.record.order_id)
         if record is None:
@@ -146,16 +150,28 @@ class PaymentReconciliation:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "What a period's paid orders sold, gave away, refunded and earned. VIEW_FINANCE staff only."
+    )
+)
 class Settlement:
-    created_from: datetime = strawberry.field(name="from")
-    created_to: datetime = strawberry.field(name="to")
-    currency: str
-    totals: SettlementFigures
+    created_from: datetime = strawberry.field(
+        name="from", description="The period's start, included (UTC)."
+    )
+    created_to: datetime = strawberry.field(
+        name="to", description="The period's end, excluded (UTC)."
+    )
+    currency: str = strawberry.field(description="The currency of every amount (ISO 4217).")
+    totals: SettlementFigures = strawberry.field(
+        description="The period's figures, all orders together."
+    )
     orders: list[OrderSettlement] = strawberry.field(
         description="Orders placed in the period that were paid, oldest first."
     )
-    skus_without_cost: list[strawberry.ID]
+    skus_without_cost: list[strawberry.ID] = strawberry.field(
+        description="SKUs sold in the period with no cost price: their cost counts as zero."
+    )
 
     @strawberry.field(
         description="The payment providers' bills for the days of the period (China time), "

@@ -27,21 +27,31 @@ async def _order_lines(info: Info, order_id: int) -> dict[int, OrderLine]:
     return {line.id: OrderLine.from_record(line, currency) for line in lines}
 
 
-@strawberry.type
+@strawberry.type(description="Units of one order line in a parcel.")
 class ShipmentItem:
-    line: OrderLine
+    line: OrderLine = strawberry.field(description="The order line.")
     quantity: int = strawberry.field(description="Units of the line in this parcel.")
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "A parcel: the units of an order that ship together from one warehouse or supplier."
+    )
+)
 class Shipment:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The parcel's global id (Relay).")
     status: str = strawberry.field(description="PENDING, SHIPPED or DELIVERED.")
-    carrier: str | None
-    tracking_number: str | None
-    created_at: datetime
-    shipped_at: datetime | None
-    delivered_at: datetime | None
+    carrier: str | None = strawberry.field(description="The carrier's name; null until shipped.")
+    tracking_number: str | None = strawberry.field(
+        description="The carrier's tracking number; null until shipped."
+    )
+    created_at: datetime = strawberry.field(description="When the parcel was planned (UTC).")
+    shipped_at: datetime | None = strawberry.field(
+        description="When it was handed to the carrier (UTC); null until then."
+    )
+    delivered_at: datetime | None = strawberry.field(
+        description="When it was delivered (UTC); null until then."
+    )
     record: strawberry.Private[ShipmentRecord]
 
     @classmethod
@@ -95,7 +105,7 @@ class Shipment:
             if i.order_line_id in lines
         ]
 
-    @strawberry.field
+    @strawberry.field(description="The order it belongs to.")
     async def order(self, info: Info) -> Order:
         record = await info.context.loaders.orders.order.load(self.record.order_id)
         if record is None:
@@ -105,9 +115,9 @@ class Shipment:
 
 @strawberry.type(description="A service line (installation, warranty visit) to schedule.")
 class ServiceAppointment:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The appointment's global id (Relay).")
     status: str = strawberry.field(description="TO_SCHEDULE, SCHEDULED or DONE.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the order created it (UTC).")
     record: strawberry.Private[AppointmentRecord]
 
     @classmethod
@@ -119,20 +129,34 @@ class ServiceAppointment:
             record=record,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The order line for the service.")
     async def line(self, info: Info) -> OrderLine:
         lines = await _order_lines(info, self.record.order_id)
         return lines[self.record.order_line_id]
 
 
-@strawberry.type
+@strawberry.type(description="The parcel after the mutation, or why not.")
 class ShipmentPayload:
-    shipment: Shipment | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    shipment: Shipment | None = strawberry.field(
+        default=None, description="The parcel as it is now; null when userErrors say why not."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=(
+            "What could not be done: SHIPMENT_NOT_FOUND, INVALID_STATUS_TRANSITION, INVALID_INPUT."
+        ),
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The appointment and its order after the mutation, or why not.")
 class ServiceAppointmentPayload:
-    appointment: ServiceAppointment | None = None
-    order: Order | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    appointment: ServiceAppointment | None = strawberry.field(
+        default=None, description="The appointment as it is now; null when userErrors say why not."
+    )
+    order: Order | None = strawberry.field(
+        default=None, description="The appointment's order as it is now."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=("What could not be done: APPOINTMENT_NOT_FOUND, INVALID_STATUS_TRANSITION."),
+    )
