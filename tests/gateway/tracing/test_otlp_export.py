@@ -170,7 +170,6 @@ def test_without_an_endpoint_nothing_is_instrumented(tmp_path: Path) -> None:
     from tests.conftest import settings_for
 
     app = create_app(settings_for(sqlite_urls(tmp_path)))
-    assert [getattr(m.cls, "__name__", "") for m in app.user_middleware] == [
-        "RequestLogMiddleware",
-        "CompressMiddleware",
-    ]
+    names = [getattr(m.cls, "__name__", "") for m in app.user_middleware]
+    assert "RequestLogMiddleware" in names
+    assert not [n for n in names if "OpenTelemetry" in n or "Trac" in n], names
