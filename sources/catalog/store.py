@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,7 +19,7 @@ from sources.common.batches import BatchKey
 from sources.common.db import Database
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
-from . import bulk, manage
+from . import bulk, manage, search
 from . import media as media_writes
 from . import models as m
 from .records import (
@@ -47,6 +48,9 @@ from .records import (
     ProductSort,
     PublishBatch,
     PublishChange,
+    SearchPage,
+    SearchSort,
+    SearchSuggestions,
     SelectedOption,
     Sku,
     SkuFields,
@@ -571,14 +575,29 @@ class CatalogStore:
             conditions.append(m.Product.kind == flt.kind.value)
         if flt.in_stock is not None:
             conditions.append(m.Product.in_stock.is_(flt.in_stock))
-        if flt.search:
-            pattern = f"%{_escape_like(flt.search.strip())}%"
+        if flt.search and flt.search.strip():  # blank: no search, as before the engine
+            matched, _ = await search.match(conn, flt.search)
+            if matched is None:
+                return None
+            conditions.append(m.Product.id.in_(select(matched.c.product_id)))
+        if flt.category_ids:
+            chosen = m.Category.__table__.alias("chosen")
             conditions.append(
-                or_(
-                    m.Product.name.ilike(pattern, escape="\\"),
-                    m.Product.description.ilike(pattern, escape="\\"),
+                m.Product.category_id.in_(
+                    select(m.Category.id)
+                    .join(chosen, m.Category.path.like(chosen.c.path.concat("%")))
+                    .where(chosen.c.id.in_(flt.category_ids))
                 )
             )
+        if flt.brands:
+            conditions.append(
+                m.Product.brand_id.in_(select(m.Brand.id).where(m.Brand.name.in_(flt.brands)))
+            )
+        if flt.price_band is not None:
+            band = search.price_band_condition(flt.price_band)
+            if band is None:
+                return None
+            conditions.append(band)
         for condition in flt.attributes:
             conditions.append(_attribute_condition(condition))
         # A product matches a price range when any of its prices falls inside it.
@@ -587,6 +606,64 @@ class CatalogStore:
         if flt.max_price is not None:
             conditions.append(m.Product.price_min <= flt.max_price)
         return conditions
+
+    async def search_products(
+        self,
+        query: str,
+        *,
+        first: int,
+        after: str | None = None,
+        filter: ProductFilter = ProductFilter(),
+        sort: SearchSort = SearchSort.RELEVANCE,
+        with_facets: bool = True,
+    ) -> SearchPage:
+        """Ranked products matching the query and the filter, with facet counts."""
+        offset = search.offset_after(after, sort)
+        async with self.db.connect() as conn:
+            matched, parsed = await search.match(conn, query)
+            if matched is None:
+                return SearchPage([], [], False, 0)
+            rest = replace(filter, search=None)
+
+            async def conditions(flt: ProductFilter) -> list[ColumnElement[bool]] | None:
+                return await self._filter_conditions(conn, flt)
+
+            where = await conditions(rest)
+            if where is None:
+                return SearchPage([], [], False, 0, corrected_query=parsed.corrected_text())
+            joined = _product_select().join(matched, matched.c.product_id == m.Product.id)
+            rows = (
+                await conn.execute(
+                    joined.where(*where)
+                    .order_by(*search.order_for(sort, matched.c.score))
+                    .offset(offset)
+                    .limit(first + 1)
+                )
+            ).all()
+            total = await conn.scalar(
+                select(func.count())
+                .select_from(
+                    m.Product.__table__.join(matched, matched.c.product_id == m.Product.id)
+                )
+                .where(*where)
+            )
+            facets = await search.facets(conn, matched, rest, conditions) if with_facets else ()
+        products = [_product(row) for row in rows[:first]]
+        return SearchPage(
+            products,
+            search.cursors_for(sort, offset, [p.id for p in products]),
+            len(rows) > first,
+            int(total or 0),
+            facets,
+            parsed.corrected_text(),
+        )
+
+    async def predictive_search(self, query: str, *, limit: int) -> SearchSuggestions:
+        """Products, categories and words for what the buyer has typed so far (the
+        last word may be unfinished: it matches as a prefix)."""
+        async with self.db.connect() as conn:
+            return await search.suggest(conn, query, limit=limit, product_select=_product_select,
+                                        to_product=_product)  # fmt: skip
 
     async def products_in_categories(
         self, category_ids: Sequence[int], *, first: int, after: str | None = None
