@@ -38,8 +38,11 @@ def _segmenter() -> Any:
         with _jieba_lock:
             if _jieba is None:
                 import logging
+                import warnings
 
-                import jieba
+                with warnings.catch_warnings():  # its regexes predate Python 3.12's warnings
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    import jieba
 
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()
