@@ -225,7 +225,7 @@ class ProductFilter:
     # What search facets select: any of these brands, any of these categories (each with
     # its subcategories).
     brands: tuple[str, ...] = ()
-    category_ids: tuple[int, ...] = ()
+    category_slugs: tuple[str, ...] = ()
     price_band: str | None = None  # a price facet value: "100-300" (lowest price within)
 
 

@@ -131,6 +131,16 @@ def _product(row: Row[Any]) -> Product:
     )
 
 
+_CATEGORY_COLUMNS = (
+    m.Category.id,
+    m.Category.slug,
+    m.Category.name,
+    m.Category.parent_id,
+    m.Category.path,
+    m.Category.position,
+)
+
+
 def _category(row: Row[Any]) -> Category:
     return Category(
         id=row.id,
@@ -301,7 +311,8 @@ class CatalogStore:
         wanted = m.Category.__table__.alias("wanted")
         async with self.db.connect() as conn:
             rows = await conn.execute(
-                select(m.Category)
+                # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
+                select(*_CATEGORY_COLUMNS)
                 .join(wanted, wanted.c.path.like(m.Category.path.concat("%")))
                 .where(wanted.c.id.in_(set(ids)))
                 .distinct()
@@ -580,13 +591,13 @@ class CatalogStore:
             if matched is None:
                 return None
             conditions.append(m.Product.id.in_(select(matched.c.product_id)))
-        if flt.category_ids:
+        if flt.category_slugs:
             chosen = m.Category.__table__.alias("chosen")
             conditions.append(
                 m.Product.category_id.in_(
                     select(m.Category.id)
                     .join(chosen, m.Category.path.like(chosen.c.path.concat("%")))
-                    .where(chosen.c.id.in_(flt.category_ids))
+                    .where(chosen.c.slug.in_(flt.category_slugs))
                 )
             )
         if flt.brands:

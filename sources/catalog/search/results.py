@@ -130,7 +130,7 @@ async def facets(
             query = query.join(target, on)
         arms.append(query.where(*where, value.is_not(None)).group_by(value, label))
 
-    await arm(replace(flt, category_ids=()), "category", m.Category.id, m.Category.name,
+    await arm(replace(flt, category_slugs=()), "category", m.Category.slug, m.Category.name,
               [(m.Category, m.Category.id == m.Product.category_id)])  # fmt: skip
     await arm(replace(flt, brands=()), "brand", m.Brand.name, m.Brand.name,
               [(m.Brand, m.Brand.id == m.Product.brand_id)])  # fmt: skip

@@ -30,7 +30,9 @@ async def build_shop(url: str, products: int = 240) -> None:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def shop_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shop_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         directory: Path = tmp_path_factory.mktemp("search")
         url = f"sqlite+aiosqlite:///{directory}/shop.db"

@@ -109,7 +109,9 @@ async def test_each_facet_adds_up_to_the_total_and_selecting_a_value_gives_its_c
     # the brand facet still counts the other brands (it is not narrowed by its own pick)
     assert {f.name: f for f in chosen.facets}["brand"].values == facets["brand"].values
     band = facets["price"].values[0]
-    priced = await store.search_products("耳机", first=1, filter=ProductFilter(price_band=band.value))
+    priced = await store.search_products(
+        "耳机", first=1, filter=ProductFilter(price_band=band.value)
+    )
     assert priced.total_count == band.count
     spec = next(f for f in page.facets if f.name.startswith("spec:"))
     assert all(v.count <= page.total_count for v in spec.values)
