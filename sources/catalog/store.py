@@ -131,7 +131,7 @@ def _product(row: Row[Any]) -> Product:
     )
 
 
-_CATEGORY_COLUMNS = (
+_CATEGORY_COLUMNS: tuple[Any, ...] = (
     m.Category.id,
     m.Category.slug,
     m.Category.name,
