@@ -587,10 +587,10 @@ class CatalogStore:
         if flt.in_stock is not None:
             conditions.append(m.Product.in_stock.is_(flt.in_stock))
         if flt.search and flt.search.strip():  # blank: no search, as before the engine
-            matched, _ = await search.match(conn, flt.search)
-            if matched is None:
+            found, _ = await search.match(conn, flt.search)
+            if found is None:
                 return None
-            conditions.append(m.Product.id.in_(select(matched.c.product_id)))
+            conditions.append(m.Product.id.in_(select(found.unranked.c.product_id)))
         if flt.category_slugs:
             chosen = m.Category.__table__.alias("chosen")
             conditions.append(
@@ -631,8 +631,8 @@ class CatalogStore:
         """Ranked products matching the query and the filter, with facet counts."""
         offset = search.offset_after(after, sort)
         async with self.db.connect() as conn:
-            matched, parsed = await search.match(conn, query)
-            if matched is None:
+            found, parsed = await search.match(conn, query)
+            if found is None:
                 return SearchPage([], [], False, 0)
             rest = replace(filter, search=None)
 
@@ -642,6 +642,8 @@ class CatalogStore:
             where = await conditions(rest)
             if where is None:
                 return SearchPage([], [], False, 0, corrected_query=parsed.corrected_text())
+            unranked = found.unranked
+            matched = found.ranked if sort is SearchSort.RELEVANCE else unranked
             joined = _product_select().join(matched, matched.c.product_id == m.Product.id)
             rows = (
                 await conn.execute(
@@ -654,11 +656,11 @@ class CatalogStore:
             total = await conn.scalar(
                 select(func.count())
                 .select_from(
-                    m.Product.__table__.join(matched, matched.c.product_id == m.Product.id)
+                    m.Product.__table__.join(unranked, unranked.c.product_id == m.Product.id)
                 )
                 .where(*where)
             )
-            facets = await search.facets(conn, matched, rest, conditions) if with_facets else ()
+            facets = await search.facets(conn, unranked, rest, conditions) if with_facets else ()
         products = [_product(row) for row in rows[:first]]
         return SearchPage(
             products,

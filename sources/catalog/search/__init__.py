@@ -5,6 +5,7 @@ PostgreSQL full-text search with pg_trgm), kept in step by every catalog write
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from .results import cursors_for, facets, offset_after, order_for, price_band_co
 from .text import ParsedQuery, document_terms, is_chinese, parse_query
 
 __all__ = [
+    "Match",
     "cursors_for",
     "facets",
     "match",
@@ -29,11 +31,20 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The matching products as (product_id, score) selectables: ``ranked`` for a page,
+    ``unranked`` (score 0, cheaper) for counts, facets and filters."""
+
+    ranked: Any
+    unranked: Any
+
+
 async def match(
     conn: AsyncConnection, query: str, *, prefix_last: bool = False
-) -> tuple[Any | None, ParsedQuery]:
-    """The matching products as a (product_id, score) subquery, typos corrected; None
-    when the query holds nothing to search for (blank, only punctuation or emoji)."""
+) -> tuple[Match | None, ParsedQuery]:
+    """The matching products, typos corrected; None when the query holds nothing to
+    search for (blank, only punctuation or emoji)."""
     parsed = parse_query(query, prefix_last=prefix_last)
     if parsed.is_empty:
         return None, parsed
@@ -43,7 +54,7 @@ async def match(
         typos = typos[:-1] if typos[-1] == parsed.clauses[-1].typed else typos
     if typos:
         parsed = parsed.corrected(await engine.corrections(conn, typos))
-    return engine.matches(parsed), parsed
+    return Match(engine.matches(parsed), engine.matches(parsed, scored=False)), parsed
 
 
 def _category_matches(parsed: ParsedQuery, terms: set[str]) -> bool:
@@ -65,9 +76,10 @@ async def suggest(
     product_select: Callable[[], Any],
     to_product: Callable[[Row[Any]], Product],
 ) -> SearchSuggestions:
-    matched, parsed = await match(conn, query, prefix_last=True)
-    if matched is None:
+    found, parsed = await match(conn, query, prefix_last=True)
+    if found is None:
         return SearchSuggestions([], [], [])
+    matched = found.ranked
     rows = await conn.execute(
         product_select()
         .join(matched, matched.c.product_id == m.Product.id)

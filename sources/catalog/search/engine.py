@@ -63,9 +63,10 @@ class SearchEngine(Protocol):
 
     async def remove_all(self, conn: AsyncConnection) -> None: ...
 
-    def matches(self, query: ParsedQuery) -> Any:
+    def matches(self, query: ParsedQuery, *, scored: bool = True) -> Any:
         """A selectable of (product_id, score) for the products matching every clause,
-        score higher for a better match."""
+        score higher for a better match (0 when not ``scored``: a count or a facet needs
+        no ranking, and ranking every match costs more than matching)."""
 
     async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
         """A correction for each word that is not in the vocabulary and has a near one."""
@@ -144,14 +145,19 @@ class SqliteEngine:
         await conn.execute(text("DELETE FROM search_products"))
         await conn.execute(text("DELETE FROM search_terms"))
 
-    def matches(self, query: ParsedQuery) -> Any:
+    def matches(self, query: ParsedQuery, *, scored: bool = True) -> Any:
         expression = " AND ".join(_fts_clause(c) for c in query.clauses)
+        score = "-bm25(search_products, 10.0, 4.0, 1.0)" if scored else "0.0"
         statement: TextClause = text(
-            "SELECT rowid AS product_id, -bm25(search_products, 10.0, 4.0, 1.0) AS score "
+            f"SELECT rowid AS product_id, {score} AS score "
             "FROM search_products WHERE search_products MATCH :match_expression"
         ).bindparams(match_expression=expression)
-        return statement.columns(column("product_id", Integer), column("score", Float)).subquery(
-            "matched"
+        # Materialised: otherwise SQLite's planner loops over products and runs the full
+        # text match once per product (0.7 s instead of 2 ms on 20,000 products).
+        return (
+            statement.columns(column("product_id", Integer), column("score", Float))
+            .cte("matched")
+            .prefix_with("MATERIALIZED")
         )
 
     async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
@@ -230,11 +236,15 @@ class PostgresEngine:
         await conn.execute(text("DELETE FROM search_products"))
         await conn.execute(text("DELETE FROM search_terms"))
 
-    def matches(self, query: ParsedQuery) -> Any:
+    def matches(self, query: ParsedQuery, *, scored: bool = True) -> Any:
         expression = " & ".join(_ts_clause(c) for c in query.clauses)
+        score = (
+            "ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
+            if scored
+            else "0.0"
+        )
         statement: TextClause = text(
-            "SELECT product_id, ts_rank('{0.1, 0.2, 0.4, 1.0}', document, "
-            "CAST(:ts_expression AS tsquery)) AS score FROM search_products "
+            f"SELECT product_id, {score} AS score FROM search_products "
             "WHERE document @@ CAST(:ts_expression AS tsquery)"
         ).bindparams(ts_expression=expression)
         return statement.columns(column("product_id", Integer), column("score", Float)).subquery(

@@ -113,33 +113,64 @@ def cursors_for(sort: SearchSort, offset: int, ids: list[int]) -> list[str]:
 async def facets(
     conn: AsyncConnection, matched: Any, flt: ProductFilter, conditions: Conditions
 ) -> tuple[SearchFacet, ...]:
-    """Every facet's value counts in one query (see the module docstring)."""
-    arms: list[Any] = []
+    """Every facet's value counts (see the module docstring). The facets nothing is
+    selected in share their conditions: they are counted together, in one pass over the
+    matches grouped by all their values at once; a facet with a selection is counted
+    apart, under the other facets' selections. Specification facets come with it, in one
+    UNION ALL: two queries in all."""
+    band = _band_expression()
+    in_stock = case((m.Product.in_stock, "IN_STOCK"), else_="OUT_OF_STOCK")
+    in_stock_label = case((m.Product.in_stock, "In stock"), else_="Out of stock")
+    facet_defs: list[tuple[str, ProductFilter, Any, Any]] = [
+        ("category", replace(flt, category_slugs=()), m.Category.slug, m.Category.name),
+        ("brand", replace(flt, brands=()), m.Brand.name, m.Brand.name),
+        ("kind", replace(flt, kind=None), m.Product.kind, m.Product.kind),
+        ("availability", replace(flt, in_stock=None), in_stock, in_stock_label),
+        ("price", replace(flt, price_band=None), band, band),
+    ]
+    if flt.category_slug is not None:  # a category page: its facet is what lies under it
+        facet_defs[0] = ("category", flt, m.Category.slug, m.Category.name)
 
-    async def arm(own: ProductFilter, name: str, value: Any, label: Any, joins: Any = None) -> None:
+    def source() -> Any:
+        return (
+            m.Product.__table__.join(matched, matched.c.product_id == m.Product.id)
+            .outerjoin(m.Category, m.Category.id == m.Product.category_id)
+            .outerjoin(m.Brand, m.Brand.id == m.Product.brand_id)
+        )
+
+    arms: list[Any] = []
+    shared = [d for d in facet_defs if d[1] == flt]
+    for name, own, expr, shown in facet_defs:
+        if own == flt:
+            continue
         where = await conditions(own)
         if where is None:
-            return
-        query = select(
-            literal(name, String).label("facet"),
-            cast(value, Text).label("value"),
-            cast(label, Text).label("label"),
-            func.count(m.Product.id).label("n"),
-        ).select_from(m.Product.__table__.join(matched, matched.c.product_id == m.Product.id))
-        for target, on in joins or ():
-            query = query.join(target, on)
-        arms.append(query.where(*where, value.is_not(None)).group_by(value, label))
-
-    await arm(replace(flt, category_slugs=()), "category", m.Category.slug, m.Category.name,
-              [(m.Category, m.Category.id == m.Product.category_id)])  # fmt: skip
-    await arm(replace(flt, brands=()), "brand", m.Brand.name, m.Brand.name,
-              [(m.Brand, m.Brand.id == m.Product.brand_id)])  # fmt: skip
-    await arm(replace(flt, kind=None), "kind", m.Product.kind, m.Product.kind)
-    await arm(replace(flt, in_stock=None), "availability",
-              case((m.Product.in_stock, "IN_STOCK"), else_="OUT_OF_STOCK"),
-              case((m.Product.in_stock, "In stock"), else_="Out of stock"))  # fmt: skip
-    band = _band_expression()
-    await arm(replace(flt, price_band=None), "price", band, band)
+            continue
+        arms.append(
+            select(
+                literal(name, String).label("facet"),
+                cast(expr, Text).label("value"),
+                cast(shown, Text).label("label"),
+                func.count(m.Product.id).label("n"),
+            )
+            .select_from(source())
+            .where(*where, expr.is_not(None))
+            .group_by(expr, shown)
+        )
+    counted: dict[str, dict[tuple[str, str], int]] = {}
+    where = await conditions(flt)
+    if shared and where is not None:
+        columns = [c for _, _, expr, shown in shared for c in (expr, shown)]
+        combined = await conn.execute(
+            select(*columns, func.count(m.Product.id)).select_from(source()).where(*where)
+            .group_by(*columns)
+        )  # fmt: skip
+        for row in combined:
+            for n, (name, _, _, _) in enumerate(shared):
+                if row[2 * n] is not None:
+                    tally = counted.setdefault(name, {})
+                    key = (str(row[2 * n]), str(row[2 * n + 1]))
+                    tally[key] = tally.get(key, 0) + int(row[-1])
     where = await conditions(flt)
     if where is not None:
         value = m.ProductAttributeValue
@@ -150,15 +181,19 @@ async def facets(
                 func.min(m.Attribute.name).label("label"),
                 func.count(func.distinct(m.Product.id)).label("n"),
             )
-            .select_from(m.Product.__table__.join(matched, matched.c.product_id == m.Product.id))
-            .join(value, value.product_id == m.Product.id)
+            # From the matches to their values, then the product: SQLite would otherwise
+            # walk every published product's values and look each up in the matches.
+            .select_from(matched)
+            .join(value, value.product_id == matched.c.product_id)
+            .join(m.Product, m.Product.id == value.product_id)
             .join(m.Attribute, m.Attribute.id == value.attribute_id)
             .where(*where, m.Attribute.kind == "CHOICE", value.text_value.is_not(None))
             .group_by(m.Attribute.code, value.text_value)
         )
-    if not arms:
-        return ()
-    rows = (await conn.execute(union_all(*arms))).all()
+    rows: list[Any] = list((await conn.execute(union_all(*arms))).all()) if arms else []
+    rows += [
+        (name, v, shown, n) for name, tally in counted.items() for (v, shown), n in tally.items()
+    ]
     grouped: dict[str, list[SearchFacetValue]] = {}
     labels: dict[str, str] = dict(FACET_LABELS)
     for facet, value, label, count in rows:
