@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import models as m
@@ -128,6 +128,10 @@ async def rebuild(conn: AsyncConnection, progress: Callable[[int, int], None] | 
             )
         )
         if not ids:
+            if conn.dialect.name == "postgresql":
+                # Fresh statistics, or the planner, guessing, hashes the whole catalogue
+                # to join a few matches (40 ms instead of 2 on 20,000 products).
+                await conn.execute(text("ANALYZE products, search_products, search_terms"))
             return done
         await engine.write(conn, await documents_for(conn, ids, categories))
         done += len(ids)
