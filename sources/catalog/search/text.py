@@ -25,6 +25,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 MAX_QUERY_CHARS = 200  # a longer query is cut here: no buyer types more into a search box
 MAX_QUERY_WORDS = 12
 MIN_TYPO_LENGTH = 5  # "one edit in words of 5+ letters"
+MAX_PHRASE = 8  # Chinese characters: a run this long is also indexed whole, with its pinyin
 
 _jieba_lock = threading.Lock()
 _jieba: Any = None
@@ -76,13 +77,18 @@ def document_terms(text: str) -> list[str]:
     terms: list[str] = []
     for run in _RUN.findall(_normalise(text)):
         if is_chinese(run):
-            for word in _segmenter().lcut_for_search(run):
+            words = _segmenter().lcut_for_search(run)
+            if len(run) <= MAX_PHRASE and run not in words:
+                words.append(run)  # a whole name (跑步鞋: paobuxie, pbx), not only its words
+            for word in words:
                 terms.append(word)
                 full, initials = pinyin_forms(word)
                 if full:
                     terms.append(full)
                 if len(initials) >= 2:
                     terms.append(initials)
+            # Single characters too: a buyer's 公路车 is the shop's 公路自行车 (车 of 自行车).
+            terms.extend(char for char in dict.fromkeys(run) if len(run) > 1)
         else:
             terms.append(stem(run))
     return terms
@@ -165,8 +171,7 @@ def parse_query(text: str, *, prefix_last: bool = False) -> ParsedQuery:
             for word in _segmenter().lcut(run):
                 parts = tuple(w for w in _segmenter().lcut_for_search(word) if w != word)
                 if len(word) == 1:
-                    # A single character is rarely a word of its own in the index; its
-                    # pinyin is (所 of 所有 aside); match either.
+                    # A single character: as indexed (every character is), or its pinyin.
                     clauses.append(Clause(word, (word, pinyin_forms(word)[0])))
                 else:
                     clauses.append(Clause(word, (word,), parts if len(parts) > 1 else ()))
