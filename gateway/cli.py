@@ -49,6 +49,31 @@ async def _seed(settings: Settings, products: int, reset: bool, customers: int) 
             await db.dispose()
 
 
+async def _reindex(settings: Settings, *, progress: bool) -> str:
+    """The whole search index again, in one transaction: searches keep the old index
+    until it commits."""
+    from tqdm import tqdm
+
+    from sources.catalog.search.index import rebuild
+    from sources.common.db import Database
+
+    db = Database(settings.database_urls()["catalog"])
+    bar = tqdm(unit=" products", disable=not progress, file=sys.stderr)
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        started = time.perf_counter()
+        async with db.begin() as conn:
+            count = await rebuild(conn, advance)
+        return f"indexed {count} products in {time.perf_counter() - started:.1f}s"
+    finally:
+        bar.close()
+        await db.dispose()
+
+
 async def _forget_cached_shop(settings: Settings) -> None:
     """A reseeded shop shares no ids' meaning with the old one: drop the shared cache (and,
     through its channel, every running gateway's near copies)."""
@@ -254,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--batch-rows", type=int, default=1000, help="rows per transaction")
     imports.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    search = commands.add_parser("search", help="the catalog's search index")
+    search_commands = search.add_subparsers(dest="search_command", required=True)
+    reindex = search_commands.add_parser(
+        "reindex", help="rebuild the search index from the catalogue (one transaction)"
+    )
+    reindex.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     commands.add_parser(
         "sweep", help="release expired stock holds and abandoned checkouts' coupon uses"
     )
@@ -364,6 +396,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 fetch_images=not args.no_images,
             )
         )
+    if args.command == "search":
+        print(asyncio.run(_reindex(settings, progress=not args.no_progress)))
+        return 0
     if args.command == "sweep":
         print(asyncio.run(_sweep(settings)))
         return 0

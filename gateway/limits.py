@@ -87,6 +87,13 @@ LIST_SIZES: dict[str, int] = {
     "AfterSalesRequest.statusHistory": 3,
     "SettlementFigures.discountsByPromotion": 5,
     "CheckoutValidation.errors": 3,
+    # Search: the result's edges are its page (`first` already multiplied); facets are few.
+    "ProductSearchResult.edges": 1,
+    "ProductSearchResult.facets": 8,
+    "SearchFacet.values": 8,
+    "PredictiveSearchResult.products": 8,
+    "PredictiveSearchResult.categories": 4,
+    "PredictiveSearchResult.queries": 8,
     # By field name, on any type: every mutation payload's userErrors, a UserError's path.
     ".userErrors": 3,
     ".field": 2,

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from sources.catalog.records import ProductFilter as FilterRecord
+from sources.catalog.records import ProductPage
 from sources.catalog.records import ProductSort as SortRecord
 from sources.common.pagination import InvalidCursor
 
@@ -67,20 +68,22 @@ async def products(
     size = page_size(info, first)
     flt = filter or ProductFilter()
     flt.validate()
-    record_filter = FilterRecord(
-        category_slug=flt.category_slug,
-        kind=flt.kind,
-        in_stock=flt.in_stock,
-        search=flt.search.strip() if flt.search and flt.search.strip() else None,
-        min_price=flt.min_price,
-        max_price=flt.max_price,
-        include_unpublished=info.context.viewer.has(Permission.MANAGE_PRODUCTS),
-        attributes=flt.attribute_conditions(),
-    )
+    record_filter = filter_record(info, flt)
+    catalog = info.context.sources.catalog
     try:
-        page = await info.context.sources.catalog.list_products(
-            first=size, after=after, filter=record_filter, sort=sort or SortRecord.NEWEST
-        )
+        if record_filter.search and sort is None:
+            # Searching without a sort: the engine's ranking is the order.
+            ranked = await catalog.search_products(
+                record_filter.search, first=size, after=after, filter=record_filter,
+                with_facets=False,
+            )  # fmt: skip
+            page = ProductPage(
+                ranked.products, ranked.cursors, ranked.has_next_page, ranked.total_count
+            )
+        else:
+            page = await catalog.list_products(
+                first=size, after=after, filter=record_filter, sort=sort or SortRecord.NEWEST
+            )
     except InvalidCursor as exc:
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
     connection = ProductConnection.from_page(page, after=after)
@@ -89,6 +92,23 @@ async def products(
         info.context.loaders.catalog.product.prime(product_record.id, product_record)
     connection.edges = await priced_edges(info, connection.edges)
     return connection
+
+
+def filter_record(info: Info, flt: ProductFilter) -> FilterRecord:
+    """The source's filter for a validated input (staff see unpublished products too)."""
+    return FilterRecord(
+        category_slug=flt.category_slug,
+        kind=flt.kind,
+        in_stock=flt.in_stock,
+        search=flt.search.strip() if flt.search and flt.search.strip() else None,
+        min_price=flt.min_price,
+        max_price=flt.max_price,
+        include_unpublished=info.context.viewer.has(Permission.MANAGE_PRODUCTS),
+        attributes=flt.attribute_conditions(),
+        brands=tuple(flt.brands or ()),
+        category_slugs=tuple(flt.category_slugs or ()),
+        price_band=flt.price_band,
+    )
 
 
 async def categories(info: Info) -> list[Category]:

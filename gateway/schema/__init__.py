@@ -25,6 +25,7 @@ from ..resolvers import node as node_resolvers
 from ..resolvers import orders as orders_resolvers
 from ..resolvers import payments as payments_resolvers
 from ..resolvers import promotions_manage as promotion_resolvers
+from ..resolvers import search as search_resolvers
 from ..resolvers import shipments as shipments_resolvers
 from ..resolvers import shop as shop_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
@@ -51,6 +52,7 @@ from .permissions import requires_permission, staff_list, staff_only
 from .pricing import Promotion
 from .promotions_manage import CouponCodesPayload, PromotionPayload, WarehousePayload
 from .scalars import SCALAR_OVERRIDES
+from .search import PredictiveSearchResult, ProductSearchResult
 from .settlement import Settlement
 from .shipments import ServiceAppointmentPayload, ShipmentPayload
 from .shop import Shop
@@ -81,6 +83,17 @@ class Query:
     categories: list[Category] = strawberry.field(
         resolver=catalog_resolvers.categories,
         description="Every category, parents before children.",
+    )
+    search: ProductSearchResult = strawberry.field(
+        resolver=search_resolvers.search,
+        description="Products for a buyer's typing, ranked (name over brand and category over "
+        "description): Chinese words, pinyin in full or by initials (erji, ej), English with a "
+        "typo (headst); with facet counts. A blank query has no results; over 200 characters "
+        "or a NUL is BAD_USER_INPUT.",
+    )
+    predictive_search: PredictiveSearchResult = strawberry.field(
+        resolver=search_resolvers.predictive_search,
+        description="Suggestions while the buyer types: the last word matches as a prefix.",
     )
     shop: Shop | None = strawberry.field(
         resolver=shop_resolvers.shop,

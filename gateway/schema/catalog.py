@@ -572,6 +572,17 @@ class ProductFilter:
         default=None,
         description="Specification facets; each must hold (at most 10).",
     )
+    brands: list[str] | None = strawberry.field(
+        default=None, description="Products of any of these brands (a search facet's values)."
+    )
+    category_slugs: list[str] | None = strawberry.field(
+        default=None,
+        description="Products in any of these categories or their subcategories.",
+    )
+    price_band: str | None = strawberry.field(
+        default=None,
+        description="A price facet value such as 100-300: lowest price from 100, below 300.",
+    )
 
     def attribute_conditions(self) -> tuple[AttributeConditionRecord, ...]:
         return tuple(
@@ -595,6 +606,11 @@ class ProductFilter:
             raise BadUserInput("filter.search must be at most 200 characters of text")
         if self.category_slug is not None and "\x00" in self.category_slug:
             raise BadUserInput("filter.categorySlug is not a slug")
+        for name, texts in (("brands", self.brands), ("categorySlugs", self.category_slugs)):
+            if len(texts or ()) > 50 or any(len(t) > 200 or "\x00" in t for t in texts or ()):
+                raise BadUserInput(f"filter.{name}: at most 50 names")
+        if self.price_band is not None and (len(self.price_band) > 40 or "\x00" in self.price_band):
+            raise BadUserInput("filter.priceBand is a price facet's value")
         facets = self.attributes or []
         if len(facets) > MAX_ATTRIBUTE_FILTERS:
             raise BadUserInput(f"filter.attributes: at most {MAX_ATTRIBUTE_FILTERS}")

@@ -35,6 +35,9 @@ from .records import (
     ProductSort,
     PublishBatch,
     PublishChange,
+    SearchPage,
+    SearchSort,
+    SearchSuggestions,
     Sku,
     SkuFields,
     Specification,
@@ -133,6 +136,24 @@ class CatalogSource(ImportJobsSource, Protocol):
         sort: ProductSort = ProductSort.NEWEST,
     ) -> ProductPage:
         """One page of a filtered, sorted listing, with its total, in SQL (keyset paging)."""
+
+    @read
+    async def search_products(
+        self,
+        query: str,
+        *,
+        first: int,
+        after: str | None = None,
+        filter: ProductFilter = ProductFilter(),
+        sort: SearchSort = SearchSort.RELEVANCE,
+        with_facets: bool = True,
+    ) -> SearchPage:
+        """Ranked products matching a buyer's typing (Chinese, pinyin, English with
+        typos) and the filter, with facet value counts; three queries per page."""
+
+    @read
+    async def predictive_search(self, query: str, *, limit: int) -> SearchSuggestions:
+        """Products, categories and completed words while the buyer types."""
 
     @read
     async def products_in_categories(

@@ -35,6 +35,7 @@ from .records import (
     SkuFields,
     SpecificationValue,
 )
+from .search.index import reindex_category, reindex_products
 
 
 class Refused(Exception):
@@ -125,6 +126,8 @@ def _columns(fields: ProductFields) -> dict[str, Any]:
         values["options"] = [{"name": o.name, "values": list(o.values)} for o in fields.options]
     if fields.tags is not None:
         values["tags"] = list(fields.tags)
+    if fields.translations is not None:
+        values["translations"] = {lang: dict(t) for lang, t in fields.translations.items()}
     if fields.dimensions is not None:
         d = fields.dimensions
         values |= {"length_mm": d.length_mm, "width_mm": d.width_mm, "height_mm": d.height_mm}
@@ -273,6 +276,7 @@ async def create_product(
         )
     await _audit(conn, actor=actor, now=now, action="product.create", entity_type="product",
                  entity_id=product_id, before={}, after=after)  # fmt: skip
+    await reindex_products(conn, [product_id])
     return product_id
 
 
@@ -328,6 +332,7 @@ async def update_product(
     if audit_after or audit_before:
         await _audit(conn, actor=actor, now=now, action="product.update", entity_type="product",
                      entity_id=product_id, before=audit_before, after=audit_after)  # fmt: skip
+        await reindex_products(conn, [product_id])
     return product_id
 
 
@@ -571,6 +576,8 @@ async def update_category(
         await _audit(conn, actor=actor, now=now, action="category.update",
                      entity_type="category", entity_id=category_id,
                      before={k: getattr(current, k) for k in changed}, after=changed)  # fmt: skip
+        if "name" in changed:
+            await reindex_category(conn, category_id)
     return category_id
 
 

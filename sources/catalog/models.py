@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -41,6 +42,10 @@ class Category(Base):
     # prefix match and promotions scoped to a parent category reach its products.
     path: Mapped[str] = mapped_column(String(200), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The name in each shop language beyond ``name``: {"zh-CN": {"name": "耳机"}}.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
 
 
 class Brand(Base):
@@ -87,6 +92,11 @@ class Product(Base):
     length_mm: Mapped[int | None] = mapped_column(Integer)
     width_mm: Mapped[int | None] = mapped_column(Integer)
     height_mm: Mapped[int | None] = mapped_column(Integer)
+    # Name and description in each shop language beyond the base ones:
+    # {"zh-CN": {"name": "...", "description": "..."}}; search indexes them all.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     # Archived products stay (orders, carts and after-sales name their SKUs); unpublished.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -215,3 +225,24 @@ class PendingImage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("product_id", "url"),)
+
+
+def _create_search_tables(target: Any, connection: Any, **_: Any) -> None:
+    """The search engine's tables are the engine's own DDL (an FTS5 virtual table, a
+    tsvector with a GIN index), not models; ``create_all``/``drop_all`` (tests, the demo)
+    make and drop them with the rest, as the migration does."""
+    from .search.engine import engine_for
+
+    for statement in engine_for(connection.dialect.name).create_statements():
+        connection.exec_driver_sql(statement)
+
+
+def _drop_search_tables(target: Any, connection: Any, **_: Any) -> None:
+    from .search.engine import engine_for
+
+    for statement in engine_for(connection.dialect.name).drop_statements():
+        connection.exec_driver_sql(statement)
+
+
+event.listen(Base.metadata, "after_create", _create_search_tables)
+event.listen(Base.metadata, "before_drop", _drop_search_tables)

@@ -222,6 +222,55 @@ class ProductFilter:
     max_price: Decimal | None = None
     include_unpublished: bool = False
     attributes: tuple[AttributeCondition, ...] = ()
+    # What search facets select: any of these brands, any of these categories (each with
+    # its subcategories).
+    brands: tuple[str, ...] = ()
+    category_slugs: tuple[str, ...] = ()
+    price_band: str | None = None  # a price facet value: "100-300" (lowest price within)
+
+
+class SearchSort(StrEnum):
+    RELEVANCE = "RELEVANCE"
+    PRICE_ASC = "PRICE_ASC"
+    PRICE_DESC = "PRICE_DESC"
+    NEWEST = "NEWEST"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFacetValue:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFacet:
+    name: str  # "category", "brand", "kind", "price", "availability", "spec:<code>"
+    label: str
+    values: tuple[SearchFacetValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of ranked results, with the facet value counts of the whole result
+    (each facet counted under the other filters, not its own) and, when the engine
+    searched for a corrected spelling, what it searched for."""
+
+    products: list[Product]
+    cursors: list[str]
+    has_next_page: bool
+    total_count: int
+    facets: tuple[SearchFacet, ...] = ()
+    corrected_query: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSuggestions:
+    """What to offer while the buyer types: products, categories and completed words."""
+
+    products: list[Product]
+    category_ids: list[int]
+    queries: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +358,9 @@ class ProductFields:
     specifications: tuple[SpecificationValue, ...] | None = None  # replaces all when set
     is_published: bool | None = None
     clear: tuple[str, ...] = ()
+    # Name and description by language ({"zh-CN": {"name": ..., "description": ...}});
+    # replaces all when set.
+    translations: dict[str, dict[str, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

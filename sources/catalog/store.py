@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,7 +20,7 @@ from sources.common.db import Database
 from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
-from . import bulk, manage
+from . import bulk, manage, search
 from . import media as media_writes
 from . import models as m
 from .product_import import ProductImports
@@ -49,6 +50,9 @@ from .records import (
     ProductSort,
     PublishBatch,
     PublishChange,
+    SearchPage,
+    SearchSort,
+    SearchSuggestions,
     SelectedOption,
     Sku,
     SkuFields,
@@ -127,6 +131,16 @@ def _product(row: Row[Any]) -> Product:
         ),
         archived_at=row.archived_at,
     )
+
+
+_CATEGORY_COLUMNS: tuple[Any, ...] = (
+    m.Category.id,
+    m.Category.slug,
+    m.Category.name,
+    m.Category.parent_id,
+    m.Category.path,
+    m.Category.position,
+)
 
 
 def _category(row: Row[Any]) -> Category:
@@ -301,7 +315,8 @@ class CatalogStore(ImportJobs, ProductImports):
         wanted = m.Category.__table__.alias("wanted")
         async with self.db.connect() as conn:
             rows = await conn.execute(
-                select(m.Category)
+                # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
+                select(*_CATEGORY_COLUMNS)
                 .join(wanted, wanted.c.path.like(m.Category.path.concat("%")))
                 .where(wanted.c.id.in_(set(ids)))
                 .distinct()
@@ -575,14 +590,29 @@ class CatalogStore(ImportJobs, ProductImports):
             conditions.append(m.Product.kind == flt.kind.value)
         if flt.in_stock is not None:
             conditions.append(m.Product.in_stock.is_(flt.in_stock))
-        if flt.search:
-            pattern = f"%{_escape_like(flt.search.strip())}%"
+        if flt.search and flt.search.strip():  # blank: no search, as before the engine
+            found, _ = await search.match(conn, flt.search)
+            if found is None:
+                return None
+            conditions.append(m.Product.id.in_(select(found.unranked.c.product_id)))
+        if flt.category_slugs:
+            chosen = m.Category.__table__.alias("chosen")
             conditions.append(
-                or_(
-                    m.Product.name.ilike(pattern, escape="\\"),
-                    m.Product.description.ilike(pattern, escape="\\"),
+                m.Product.category_id.in_(
+                    select(m.Category.id)
+                    .join(chosen, m.Category.path.like(chosen.c.path.concat("%")))
+                    .where(chosen.c.slug.in_(flt.category_slugs))
                 )
             )
+        if flt.brands:
+            conditions.append(
+                m.Product.brand_id.in_(select(m.Brand.id).where(m.Brand.name.in_(flt.brands)))
+            )
+        if flt.price_band is not None:
+            band = search.price_band_condition(flt.price_band)
+            if band is None:
+                return None
+            conditions.append(band)
         for condition in flt.attributes:
             conditions.append(_attribute_condition(condition))
         # A product matches a price range when any of its prices falls inside it.
@@ -591,6 +621,66 @@ class CatalogStore(ImportJobs, ProductImports):
         if flt.max_price is not None:
             conditions.append(m.Product.price_min <= flt.max_price)
         return conditions
+
+    async def search_products(
+        self,
+        query: str,
+        *,
+        first: int,
+        after: str | None = None,
+        filter: ProductFilter = ProductFilter(),
+        sort: SearchSort = SearchSort.RELEVANCE,
+        with_facets: bool = True,
+    ) -> SearchPage:
+        """Ranked products matching the query and the filter, with facet counts."""
+        offset = search.offset_after(after, sort)
+        async with self.db.connect() as conn:
+            found, parsed = await search.match(conn, query)
+            if found is None:
+                return SearchPage([], [], False, 0)
+            rest = replace(filter, search=None)
+
+            async def conditions(flt: ProductFilter) -> list[ColumnElement[bool]] | None:
+                return await self._filter_conditions(conn, flt)
+
+            where = await conditions(rest)
+            if where is None:
+                return SearchPage([], [], False, 0, corrected_query=parsed.corrected_text())
+            unranked = found.unranked
+            matched = found.ranked if sort is SearchSort.RELEVANCE else unranked
+            joined = _product_select().join(matched, matched.c.product_id == m.Product.id)
+            rows = (
+                await conn.execute(
+                    joined.where(*where)
+                    .order_by(*search.order_for(sort, matched.c.score))
+                    .offset(offset)
+                    .limit(first + 1)
+                )
+            ).all()
+            total = await conn.scalar(
+                select(func.count())
+                .select_from(
+                    m.Product.__table__.join(unranked, unranked.c.product_id == m.Product.id)
+                )
+                .where(*where)
+            )
+            facets = await search.facets(conn, unranked, rest, conditions) if with_facets else ()
+        products = [_product(row) for row in rows[:first]]
+        return SearchPage(
+            products,
+            search.cursors_for(sort, offset, [p.id for p in products]),
+            len(rows) > first,
+            int(total or 0),
+            facets,
+            parsed.corrected_text(),
+        )
+
+    async def predictive_search(self, query: str, *, limit: int) -> SearchSuggestions:
+        """Products, categories and words for what the buyer has typed so far (the
+        last word may be unfinished: it matches as a prefix)."""
+        async with self.db.connect() as conn:
+            return await search.suggest(conn, query, limit=limit, product_select=_product_select,
+                                        to_product=_product)  # fmt: skip
 
     async def products_in_categories(
         self, category_ids: Sequence[int], *, first: int, after: str | None = None

@@ -221,9 +221,10 @@ def _context_options(name: str) -> dict[str, Any]:
         # In a database shared by several sources, the other sources' tables (and their
         # version tables) are not this source's to drop.
         if type_ == "table":
-            # The services' request-key tables belong to the transport, not the models.
+            # The services' request-key tables belong to the transport, not the models;
+            # search_* tables to the catalog's search engine (its own DDL per dialect).
             return obj_name not in other_tables and not (obj_name or "").startswith(
-                ("alembic_version", "service_requests_")
+                ("alembic_version", "service_requests_", "search_")
             )
         return True
 

@@ -8,7 +8,9 @@ import re
 from collections import deque
 from typing import Any
 
+from . import chinese
 from .catalog_data import BRANDS, CATEGORY_TREE, SUPPLIERS, CategoryNode
+from .chinese import category_translations
 from .drafts import ProductDraft
 from .shop_data import CURRENCY, WAREHOUSES
 
@@ -33,6 +35,7 @@ def category_rows() -> list[Row]:
             "parent_id": parent["id"] if parent else None,
             "path": f"{parent['path'] if parent else ''}{row_id}/",
             "position": position,
+            "translations": category_translations(node.slug),
         }
         rows.append(row)
         queue.extend((child, row, n) for n, child in enumerate(node.children))
@@ -95,10 +98,21 @@ def product_rows(
                 "price_max": price_max,
                 "in_stock": p.is_in_stock,
                 "options": _options(p),
+                "translations": _translations(p),
                 **(details or {}).get(p.id, {}),
             }
         )
     return rows
+
+
+def _translations(p: ProductDraft) -> dict[str, dict[str, str]]:
+    name = chinese.chinese_name(p.name, p.brand)
+    return {
+        chinese.LANGUAGE: {
+            "name": name,
+            "description": chinese.chinese_description(name, p.category),
+        }
+    }
 
 
 def _options(p: ProductDraft) -> list[Row]:

@@ -21,6 +21,7 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.catalog import models as catalog
+from sources.catalog.search.index import rebuild as rebuild_search_index
 from sources.common.db import Database
 from sources.inventory import models as inventory
 from sources.orders import models as orders
@@ -172,6 +173,8 @@ async def seed_demo_shop(
                 for start in range(0, len(table_rows), CHUNK_ROWS):
                     await conn.execute(insert(table), table_rows[start : start + CHUNK_ROWS])
             await _continue_id_sequences(conn, [table for table, _ in shop.tables[name]])
+            if name == "catalog":
+                await rebuild_search_index(conn)
     return shop.summary
 
 

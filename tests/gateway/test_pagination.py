@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -147,8 +148,14 @@ def test_first_zero_is_an_empty_page_that_still_counts(
 
 
 def search_matches(needle: str) -> Callable[[Node, dict[str, set[str]]], bool]:
-    text = needle.strip().lower()
-    return lambda n, _: text in n["name"].lower() or text in n["description"].lower()
+    """The search engine matches words (punctuation separates them, and matches nothing)."""
+    word = needle.strip().lower()
+
+    def match(n: Node, _: dict[str, set[str]]) -> bool:
+        text = f"{n['name']} {n['description']}".lower()
+        return bool(word.isalnum()) and word in re.findall(r"[a-z0-9]+", text)
+
+    return match
 
 
 def in_category(slug: str) -> Callable[[Node, dict[str, set[str]]], bool]:

@@ -1,7 +1,7 @@
 """product import jobs and pending images
 
 Revision ID: catalog_0007
-Revises: catalog_0005
+Revises: catalog_0006
 Create Date: 2026-12-03 14:31:30.848347
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "catalog_0007"
-down_revision: str | Sequence[str] | None = "catalog_0005"
+down_revision: str | Sequence[str] | None = "catalog_0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,114 @@
+"""Search over the catalogue: one interface, two embedded engines (SQLite FTS5 and
+PostgreSQL full-text search with pg_trgm), kept in step by every catalog write
+(``index.py``). See docs/search.md for how matching and ranking work, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy import text as sql
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .. import models as m
+from ..records import Product, SearchSuggestions
+from .engine import engine_for
+from .results import cursors_for, facets, offset_after, order_for, price_band_condition
+from .text import ParsedQuery, document_terms, is_chinese, parse_query
+
+__all__ = [
+    "Match",
+    "cursors_for",
+    "facets",
+    "match",
+    "offset_after",
+    "order_for",
+    "price_band_condition",
+    "suggest",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The matching products as (product_id, score) selectables: ``ranked`` for a page,
+    ``unranked`` (score 0, cheaper) for counts, facets and filters."""
+
+    ranked: Any
+    unranked: Any
+
+
+async def match(
+    conn: AsyncConnection, query: str, *, prefix_last: bool = False
+) -> tuple[Match | None, ParsedQuery]:
+    """The matching products, typos corrected; None when the query holds nothing to
+    search for (blank, only punctuation or emoji)."""
+    parsed = parse_query(query, prefix_last=prefix_last)
+    if parsed.is_empty:
+        return None, parsed
+    engine = engine_for(conn.dialect.name)
+    typos = parsed.typo_candidates()
+    if prefix_last and typos and parsed.clauses[-1].is_prefix:
+        typos = typos[:-1] if typos[-1] == parsed.clauses[-1].typed else typos
+    if typos:
+        parsed = parsed.corrected(await engine.corrections(conn, typos))
+    return Match(engine.matches(parsed), engine.matches(parsed, scored=False)), parsed
+
+
+def _category_matches(parsed: ParsedQuery, terms: set[str]) -> bool:
+    for clause in parsed.clauses:
+        options = (*clause.terms, *clause.corrections)
+        if clause.is_prefix:
+            if not any(t.startswith(o) for o in options for t in terms):
+                return False
+        elif not any(o in terms for o in options):
+            return False
+    return True
+
+
+async def suggest(
+    conn: AsyncConnection,
+    query: str,
+    *,
+    limit: int,
+    product_select: Callable[[], Any],
+    to_product: Callable[[Row[Any]], Product],
+) -> SearchSuggestions:
+    found, parsed = await match(conn, query, prefix_last=True)
+    if found is None:
+        return SearchSuggestions([], [], [])
+    matched = found.ranked
+    rows = await conn.execute(
+        product_select()
+        .join(matched, matched.c.product_id == m.Product.id)
+        .where(m.Product.is_published.is_(True))
+        .order_by(matched.c.score.desc(), m.Product.id)
+        .limit(limit)
+    )
+    products = [to_product(row) for row in rows]
+    categories: list[int] = []
+    names: list[str] = []
+    for row in await conn.execute(
+        select(m.Category.id, m.Category.name, m.Category.translations).order_by(m.Category.id)
+    ):
+        translated = [t["name"] for t in (row.translations or {}).values() if "name" in t]
+        terms = {t for name in (row.name, *translated) for t in document_terms(name)}
+        if _category_matches(parsed, terms):
+            categories.append(row.id)
+            names.extend(translated if is_chinese(parsed.clauses[0].typed) else [row.name])
+    queries: list[str] = []
+    last = parsed.clauses[-1]
+    if last.is_prefix:
+        head = " ".join(c.corrections[0] if c.corrections else c.typed for c in parsed.clauses[:-1])
+        completions = await conn.scalars(
+            sql(
+                "SELECT term FROM search_terms WHERE term >= :low AND term < :high "
+                "ORDER BY length(term), term LIMIT :limit"
+            ),
+            {"low": last.typed, "high": last.typed + "\uffff", "limit": limit},
+        )
+        queries = [f"{head} {word}".strip() for word in completions]
+    queries = list(dict.fromkeys([*queries, *(n.lower() for n in names)]))[:limit]
+    return SearchSuggestions(products, categories[:limit], queries)

@@ -1,0 +1,278 @@
+"""The two embedded engines behind one interface: SQLite FTS5 and PostgreSQL full-text
+search with pg_trgm. Neither needs a server of its own; both index the terms
+``text.py`` makes, so they find the same products for the same typing.
+
+Ranking: BM25 on FTS5 (weights title 10, labels 4, body 1), ``ts_rank`` on PostgreSQL
+(weights A 1.0, B 0.4, D 0.1): a word in the name outranks the same word in the brand,
+category or specifications, which outranks the description. Typos: the Latin words of
+the catalogue are kept in ``search_terms``; a query word of five letters or more that is
+not one of them is corrected to the nearest within one edit (two from nine letters),
+found by first letter and length on SQLite and by trigram similarity on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import Float, Integer, column, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import TextClause
+
+from .text import Clause, ParsedQuery
+
+# Every table an engine owns starts with this, so schema comparison leaves them alone.
+TABLE_PREFIX = "search_"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    product_id: int
+    title: list[str]
+    labels: list[str]
+    body: list[str]
+    words: set[str]
+
+
+def allowed_edits(word: str) -> int:
+    return 2 if len(word) >= 9 else 1
+
+
+def nearest(word: str, candidates: Sequence[str]) -> str | None:
+    """The candidate fewest edits away (within the allowance), ties to the shorter."""
+    best: tuple[int, int, str] | None = None
+    limit = allowed_edits(word)
+    for candidate in candidates:
+        distance = Levenshtein.distance(word, candidate, score_cutoff=limit)
+        if distance <= limit:
+            key = (distance, len(candidate), candidate)
+            best = key if best is None or key < best else best
+    return best[2] if best else None
+
+
+class SearchEngine(Protocol):
+    name: str
+
+    def create_statements(self) -> list[str]: ...
+
+    def drop_statements(self) -> list[str]: ...
+
+    async def write(self, conn: AsyncConnection, documents: Sequence[Document]) -> None: ...
+
+    async def remove_all(self, conn: AsyncConnection) -> None: ...
+
+    def matches(self, query: ParsedQuery, *, scored: bool = True) -> Any:
+        """A selectable of (product_id, score) for the products matching every clause,
+        score higher for a better match (0 when not ``scored``: a count or a facet needs
+        no ranking, and ranking every match costs more than matching)."""
+
+    async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
+        """A correction for each word that is not in the vocabulary and has a near one."""
+
+
+def _quote_fts(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _fts_clause(clause: Clause) -> str:
+    star = " *" if clause.is_prefix else ""
+    options = [_quote_fts(t) + star for t in clause.terms]
+    if clause.parts:
+        options.append("(" + " AND ".join(_quote_fts(p) for p in clause.parts) + ")")
+    return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
+
+
+def _ts_lexeme(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _ts_clause(clause: Clause) -> str:
+    star = ":*" if clause.is_prefix else ""
+    options = [_ts_lexeme(t) + star for t in clause.terms]
+    if clause.parts:
+        options.append("(" + " & ".join(_ts_lexeme(p) for p in clause.parts) + ")")
+    return options[0] if len(options) == 1 else "(" + " | ".join(options) + ")"
+
+
+def _vocabulary_rows(documents: Sequence[Document]) -> list[dict[str, str]]:
+    return [{"term": w} for w in sorted({w for d in documents for w in d.words})]
+
+
+class SqliteEngine:
+    name = "sqlite-fts5"
+
+    def create_statements(self) -> list[str]:
+        return [
+            "CREATE VIRTUAL TABLE IF NOT EXISTS search_products USING fts5("
+            "title, labels, body, tokenize = 'unicode61 remove_diacritics 2')",
+            "CREATE TABLE IF NOT EXISTS search_terms (term VARCHAR(64) PRIMARY KEY)",
+        ]
+
+    def drop_statements(self) -> list[str]:
+        return ["DROP TABLE IF EXISTS search_products", "DROP TABLE IF EXISTS search_terms"]
+
+    async def write(self, conn: AsyncConnection, documents: Sequence[Document]) -> None:
+        if not documents:
+            return
+        await conn.execute(
+            text("DELETE FROM search_products WHERE rowid = :id"),
+            [{"id": d.product_id} for d in documents],
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO search_products (rowid, title, labels, body) "
+                "VALUES (:id, :title, :labels, :body)"
+            ),
+            [
+                {
+                    "id": d.product_id,
+                    "title": " ".join(d.title),
+                    "labels": " ".join(d.labels),
+                    "body": " ".join(d.body),
+                }
+                for d in documents
+            ],
+        )
+        rows = _vocabulary_rows(documents)
+        if rows:
+            await conn.execute(
+                text("INSERT OR IGNORE INTO search_terms (term) VALUES (:term)"), rows
+            )
+
+    async def remove_all(self, conn: AsyncConnection) -> None:
+        await conn.execute(text("DELETE FROM search_products"))
+        await conn.execute(text("DELETE FROM search_terms"))
+
+    def matches(self, query: ParsedQuery, *, scored: bool = True) -> Any:
+        expression = " AND ".join(_fts_clause(c) for c in query.clauses)
+        score = "-bm25(search_products, 10.0, 4.0, 1.0)" if scored else "0.0"
+        statement: TextClause = text(
+            f"SELECT rowid AS product_id, {score} AS score "
+            "FROM search_products WHERE search_products MATCH :match_expression"
+        ).bindparams(match_expression=expression)
+        # Materialised: otherwise SQLite's planner loops over products and runs the full
+        # text match once per product (0.7 s instead of 2 ms on 20,000 products).
+        return (
+            statement.columns(column("product_id", Integer), column("score", Float))
+            .cte("matched")
+            .prefix_with("MATERIALIZED")
+        )
+
+    async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for word in words:
+            rows = await conn.execute(
+                text(
+                    "SELECT term FROM search_terms WHERE term >= :low AND term < :high "
+                    "AND length(term) BETWEEN :shortest AND :longest"
+                ),
+                {
+                    "low": word[0],
+                    "high": chr(ord(word[0]) + 1),
+                    "shortest": len(word) - allowed_edits(word),
+                    "longest": len(word) + allowed_edits(word),
+                },
+            )
+            candidates = [r[0] for r in rows]
+            if word in candidates:
+                continue
+            fix = nearest(word, candidates)
+            if fix is not None:
+                found[word] = fix
+        return found
+
+
+class PostgresEngine:
+    name = "postgresql-fts"
+
+    def create_statements(self) -> list[str]:
+        return [
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+            "CREATE TABLE IF NOT EXISTS search_products "
+            "(product_id INTEGER PRIMARY KEY, document TSVECTOR NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS ix_search_products_document "
+            "ON search_products USING GIN (document)",
+            "CREATE TABLE IF NOT EXISTS search_terms (term VARCHAR(64) PRIMARY KEY)",
+            "CREATE INDEX IF NOT EXISTS ix_search_terms_trigram "
+            "ON search_terms USING GIN (term gin_trgm_ops)",
+        ]
+
+    def drop_statements(self) -> list[str]:
+        return ["DROP TABLE IF EXISTS search_products", "DROP TABLE IF EXISTS search_terms"]
+
+    @staticmethod
+    def _vector(document: Document) -> str:
+        """The tsvector's text form with positions and weights: terms come from text.py
+        (no tokenizer of PostgreSQL's own runs on them, so CJK words stay whole)."""
+        parts: list[str] = []
+        position = 0
+        for terms, weight in ((document.title, "A"), (document.labels, "B"), (document.body, "")):
+            for term in terms:
+                position = min(position + 1, 16383)
+                parts.append(f"{_ts_lexeme(term)}:{position}{weight}")
+        return " ".join(parts)
+
+    async def write(self, conn: AsyncConnection, documents: Sequence[Document]) -> None:
+        if not documents:
+            return
+        await conn.execute(
+            text(
+                "INSERT INTO search_products (product_id, document) "
+                "VALUES (:id, CAST(:document AS tsvector)) "
+                "ON CONFLICT (product_id) DO UPDATE SET document = EXCLUDED.document"
+            ),
+            [{"id": d.product_id, "document": self._vector(d)} for d in documents],
+        )
+        rows = _vocabulary_rows(documents)
+        if rows:
+            await conn.execute(
+                text("INSERT INTO search_terms (term) VALUES (:term) ON CONFLICT DO NOTHING"),
+                rows,
+            )
+
+    async def remove_all(self, conn: AsyncConnection) -> None:
+        await conn.execute(text("DELETE FROM search_products"))
+        await conn.execute(text("DELETE FROM search_terms"))
+
+    def matches(self, query: ParsedQuery, *, scored: bool = True) -> Any:
+        expression = " & ".join(_ts_clause(c) for c in query.clauses)
+        score = (
+            "ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
+            if scored
+            else "0.0"
+        )
+        statement: TextClause = text(
+            f"SELECT product_id, {score} AS score FROM search_products "
+            "WHERE document @@ CAST(:ts_expression AS tsquery)"
+        ).bindparams(ts_expression=expression)
+        return statement.columns(column("product_id", Integer), column("score", Float)).subquery(
+            "matched"
+        )
+
+    async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
+        if not words:
+            return {}
+        rows = await conn.execute(
+            text(
+                "SELECT w.word, t.term FROM unnest(CAST(:words AS text[])) AS w(word) "
+                "JOIN search_terms t ON t.term % w.word"
+            ),
+            {"words": list(words)},
+        )
+        candidates: dict[str, list[str]] = {w: [] for w in words}
+        for word, term in rows:
+            candidates[word].append(term)
+        found: dict[str, str] = {}
+        for word, terms in candidates.items():
+            if word in terms:
+                continue
+            fix = nearest(word, terms)
+            if fix is not None:
+                found[word] = fix
+        return found
+
+
+def engine_for(dialect: str) -> SearchEngine:
+    return PostgresEngine() if dialect == "postgresql" else SqliteEngine()

@@ -1,0 +1,219 @@
+"""A search result page: ranked products, their total and the facet value counts, in three
+queries whatever the page size (the page, the count, every facet in one UNION ALL).
+
+Facets count "disjunctively", as shops' filter sidebars do: each facet is counted under
+the query and every other filter but its own, so a buyer who picked one brand still sees
+how many the other brands have. Specification facets (choice attributes) are counted
+under all filters. With no selection in a facet, its counts add up to ``total_count``
+(single-valued facets), and picking a value gives exactly that many results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
+
+from .. import models as m
+from ..records import ProductFilter, SearchFacet, SearchFacetValue, SearchSort
+
+Conditions = Callable[[ProductFilter], Awaitable[list[ColumnElement[bool]] | None]]
+
+# Price bands by lowest price, in the shop's currency: (value, low, high or None).
+PRICE_BANDS: tuple[tuple[str, Decimal, Decimal | None], ...] = (
+    ("0-100", Decimal(0), Decimal(100)),
+    ("100-300", Decimal(100), Decimal(300)),
+    ("300-1000", Decimal(300), Decimal(1000)),
+    ("1000-3000", Decimal(1000), Decimal(3000)),
+    ("3000-10000", Decimal(3000), Decimal(10000)),
+    ("10000-", Decimal(10000), None),
+)
+_BAND_LABELS = {v: (f"¥{lo}-{hi}" if hi is not None else f"¥{lo}+") for v, lo, hi in PRICE_BANDS}
+FACET_LABELS = {
+    "category": "Category",
+    "brand": "Brand",
+    "kind": "Kind",
+    "price": "Price",
+    "availability": "Availability",
+}
+_NO_PRICE_ASC = Decimal("1e12")
+_MAX_OFFSET = 10_000  # deeper than any buyer pages; refuses a forged cursor's scan
+
+
+def price_band_condition(band: str) -> ColumnElement[bool] | None:
+    """The condition a price facet value selects; None for a value no facet offers."""
+    for value, low, high in PRICE_BANDS:
+        if value == band:
+            condition = m.Product.price_min >= low
+            if high is not None:
+                condition = condition & (m.Product.price_min < high)
+            return condition
+    return None
+
+
+def _band_expression() -> Any:
+    whens = [
+        (
+            (m.Product.price_min >= low) & (m.Product.price_min < high)
+            if high is not None
+            else m.Product.price_min >= low,
+            value,
+        )
+        for value, low, high in PRICE_BANDS
+    ]
+    return case(*whens, else_=None)
+
+
+def order_for(sort: SearchSort, score: Any) -> tuple[Any, ...]:
+    if sort is SearchSort.PRICE_ASC:
+        return (func.coalesce(m.Product.price_min, _NO_PRICE_ASC).asc(), m.Product.id.asc())
+    if sort is SearchSort.PRICE_DESC:
+        return (func.coalesce(m.Product.price_min, -1).desc(), m.Product.id.asc())
+    if sort is SearchSort.NEWEST:
+        return (m.Product.created_at.desc(), m.Product.id.desc())
+    return (score.desc(), m.Product.id.asc())
+
+
+def cursor_sort(sort: SearchSort) -> str:
+    return f"SEARCH_{sort.value}"
+
+
+def offset_after(after: str | None, sort: SearchSort) -> int:
+    """Ranked results page by position (a score is no stable key: the next write may
+    change it); the cursor names the sort so one from another ordering is refused."""
+    if after is None:
+        return 0
+    key, _ = decode_cursor(after, cursor_sort(sort))
+    if key is None or not key.isdigit() or int(key) > _MAX_OFFSET:
+        raise InvalidCursor("the cursor is malformed")
+    return int(key)
+
+
+def cursors_for(sort: SearchSort, offset: int, ids: list[int]) -> list[str]:
+    return [encode_cursor(cursor_sort(sort), str(offset + n + 1), pid) for n, pid in enumerate(ids)]
+
+
+async def facets(
+    conn: AsyncConnection, matched: Any, flt: ProductFilter, conditions: Conditions
+) -> tuple[SearchFacet, ...]:
+    """Every facet's value counts (see the module docstring). The facets nothing is
+    selected in share their conditions: they are counted together, in one pass over the
+    matches grouped by all their values at once; a facet with a selection is counted
+    apart, under the other facets' selections. Specification facets come with it, in one
+    UNION ALL: two queries in all."""
+    band = _band_expression()
+    in_stock = case((m.Product.in_stock, "IN_STOCK"), else_="OUT_OF_STOCK")
+    in_stock_label = case((m.Product.in_stock, "In stock"), else_="Out of stock")
+    facet_defs: list[tuple[str, ProductFilter, Any, Any]] = [
+        ("category", replace(flt, category_slugs=()), m.Category.slug, m.Category.name),
+        ("brand", replace(flt, brands=()), m.Brand.name, m.Brand.name),
+        ("kind", replace(flt, kind=None), m.Product.kind, m.Product.kind),
+        ("availability", replace(flt, in_stock=None), in_stock, in_stock_label),
+        ("price", replace(flt, price_band=None), band, band),
+    ]
+    if flt.category_slug is not None:  # a category page: its facet is what lies under it
+        facet_defs[0] = ("category", flt, m.Category.slug, m.Category.name)
+
+    def source() -> Any:
+        return (
+            m.Product.__table__.join(matched, matched.c.product_id == m.Product.id)
+            .outerjoin(m.Category, m.Category.id == m.Product.category_id)
+            .outerjoin(m.Brand, m.Brand.id == m.Product.brand_id)
+        )
+
+    arms: list[Any] = []
+    shared = [d for d in facet_defs if d[1] == flt]
+    for name, own, expr, shown in facet_defs:
+        if own == flt:
+            continue
+        where = await conditions(own)
+        if where is None:
+            continue
+        arms.append(
+            select(
+                literal(name, String).label("facet"),
+                cast(expr, Text).label("value"),
+                cast(shown, Text).label("label"),
+                func.count(m.Product.id).label("n"),
+            )
+            .select_from(source())
+            .where(*where, expr.is_not(None))
+            .group_by(expr, shown)
+        )
+    counted: dict[str, dict[tuple[str, str], int]] = {}
+    where = await conditions(flt)
+    if shared and where is not None:
+        columns = [c for _, _, expr, shown in shared for c in (expr, shown)]
+        combined = await conn.execute(
+            select(*columns, func.count(m.Product.id)).select_from(source()).where(*where)
+            .group_by(*columns)
+        )  # fmt: skip
+        for row in combined:
+            for n, (name, _, _, _) in enumerate(shared):
+                if row[2 * n] is not None:
+                    tally = counted.setdefault(name, {})
+                    key = (str(row[2 * n]), str(row[2 * n + 1]))
+                    tally[key] = tally.get(key, 0) + int(row[-1])
+    where = await conditions(flt)
+    if where is not None:
+        value = m.ProductAttributeValue
+        arms.append(
+            select(
+                (literal_column("'spec:'") + m.Attribute.code).label("facet"),
+                cast(value.text_value, Text).label("value"),
+                func.min(m.Attribute.name).label("label"),
+                func.count(func.distinct(m.Product.id)).label("n"),
+            )
+            # From the matches to their values, then the product: SQLite would otherwise
+            # walk every published product's values and look each up in the matches.
+            .select_from(matched)
+            .join(value, value.product_id == matched.c.product_id)
+            .join(m.Product, m.Product.id == value.product_id)
+            .join(m.Attribute, m.Attribute.id == value.attribute_id)
+            .where(*where, m.Attribute.kind == "CHOICE", value.text_value.is_not(None))
+            .group_by(m.Attribute.code, value.text_value)
+        )
+    rows: list[Any] = list((await conn.execute(union_all(*arms))).all()) if arms else []
+    rows += [
+        (name, v, shown, n) for name, tally in counted.items() for (v, shown), n in tally.items()
+    ]
+    grouped: dict[str, list[SearchFacetValue]] = {}
+    labels: dict[str, str] = dict(FACET_LABELS)
+    for facet, value, label, count in rows:
+        if facet.startswith("spec:"):
+            labels[facet] = label  # the attribute's name; its values label themselves
+            label = value
+        elif facet == "price":
+            label = _BAND_LABELS.get(value, value)
+        grouped.setdefault(facet, []).append(SearchFacetValue(value, label, int(count)))
+    ordered = ["category", "brand", "price", "kind", "availability"]
+    ordered += sorted(name for name in grouped if name not in ordered)
+    band_order = {v: n for n, (v, _, _) in enumerate(PRICE_BANDS)}
+    result = []
+    for name in ordered:
+        values = grouped.get(name)
+        if not values:
+            continue
+        if name == "price":
+            values.sort(key=lambda v: band_order.get(v.value, 99))
+        else:
+            values.sort(key=lambda v: (-v.count, v.label))
+        result.append(SearchFacet(name, labels.get(name, name), tuple(values)))
+    return tuple(result)
