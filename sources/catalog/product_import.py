@@ -24,6 +24,7 @@ from sources.common.audit import audit_row, write_audits
 
 from . import manage
 from . import models as m
+from .search.index import reindex_products
 from .import_records import ImageStatus, ImportedProduct, PendingImage, ProductDraft
 from .manage import Refused
 from .records import CatalogRefusal, CategoryFields
@@ -161,6 +162,7 @@ async def _create_fresh(
                       entity_id=sid, before={}, after=after)
         )  # fmt: skip
     await write_audits(conn, m.AuditEntry, audits)
+    await reindex_products(conn, ids)  # searchable in the same transaction, as productCreate
     images = [
         _image_row(pid, image, now)
         for pid, draft in zip(ids, drafts, strict=True)

@@ -396,6 +396,13 @@ def test_a_shopify_export_becomes_the_shops_catalog(
     guide = products["brewing-guide"]
     assert (guide["skus"], guide["published"]) == ([], False)
 
+    # Searchable at once, as a product made by productCreate is (one transaction).
+    with _served(shop) as live:
+        found = live.query(
+            '{ products(first: 5, filter: {search: "longjing"}) { edges { node { slug } } } }'
+        )
+    assert [e["node"]["slug"] for e in found["data"]["products"]["edges"]] == ["west-lake-longjing"]
+
     cup = products["porcelain-cup"]
     assert [s["code"] for s in cup["skus"]] == ["CUP-W-S"]
     assert cup["options"] == [
