@@ -24,10 +24,10 @@ from sources.common.audit import audit_row, write_audits
 
 from . import manage
 from . import models as m
-from .search.index import reindex_products
 from .import_records import ImageStatus, ImportedProduct, PendingImage, ProductDraft
 from .manage import Refused
 from .records import CatalogRefusal, CategoryFields
+from .search.index import reindex_products
 
 
 def _slug(name: str) -> str:
