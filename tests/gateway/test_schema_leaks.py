@@ -142,6 +142,9 @@ def arguments_for(
         "Query.customerAuditLog": [f'customerId: "{ids.of("Customer")}"'],
         # Which picks name a SKU differs by product; Product.skus reaches the same SKUs.
         "Product.skuBySelectedOptions": ["selectedOptions: []"],
+        # Search reaches products (and their staff-only fields) by a word the demo uses.
+        "Query.search": ['query: "headset", first: 10'],
+        "Query.predictiveSearch": ['query: "head", limit: 5'],
     }
     if coordinate in table:
         return table[coordinate]
