@@ -7,7 +7,9 @@ for every key of the level at once.
 Where the price range and "in stock" read prices and stock of a product's active SKUs,
 these ask for all of its SKUs: the SKUs' own ``price``/``stock`` one level down then find
 every key memoised instead of making a second source call for the inactive ones (under
-depth-first execution the two land in one DataLoader batch by timing).
+depth-first execution the two land in one DataLoader batch by timing). For a bundle whose
+parts the same request reads (``bundleItems``), they ask for the parts' SKUs too, so a
+bundle's page reads prices and stock once, not once for its SKUs and again for its parts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
+
+from sources.catalog.records import ProductKind
 
 from ..resilience.degrade import as_of, stale_if
 from ..schema.catalog import Category, Product, Sku
@@ -63,13 +67,27 @@ async def product_skus(parents: Sequence[Product], info: Info, _: dict[str, Any]
     ]
 
 
+async def _sku_ids_to_read(parents: Sequence[Product], info: Info) -> tuple[list[Any], list[int]]:
+    """Each parent's SKUs, and the SKU ids whose price or stock to read: theirs, and the
+    parts' of the bundles whose ``bundleItems`` this request has asked for (a sibling
+    field started that read in this level; awaiting it costs no call)."""
+    catalog = info.context.loaders.catalog
+    skus = await catalog.skus_by_product.load_all([p.record.id for p in parents])
+    sku_ids = [s.id for product_skus in skus for s in product_skus]
+    bundles = [p.record.id for p in parents if p.record.kind is ProductKind.BUNDLE]
+    asked = catalog.bundle_items.requested(bundles) if bundles else []
+    if asked:
+        parts = await catalog.bundle_items.load_all(asked)
+        sku_ids += [item.sku.id for items in parts for item in items]
+    return skus, sku_ids
+
+
 @batch_field("Product", "priceRange")
 async def product_price_range(
     parents: Sequence[Product], info: Info, _: dict[str, Any]
 ) -> list[Any]:
     loaders = info.context.loaders
-    skus = await loaders.catalog.skus_by_product.load_all([p.record.id for p in parents])
-    sku_ids = [s.id for product_skus in skus for s in product_skus]
+    skus, sku_ids = await _sku_ids_to_read(parents, info)
     prices = dict(zip(sku_ids, await loaders.pricing.price.load_each(sku_ids), strict=True))
     currency = info.context.settings.currency
 
@@ -88,8 +106,7 @@ async def product_price_range(
 @batch_field("Product", "inStock")
 async def product_in_stock(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
     loaders = info.context.loaders
-    skus = await loaders.catalog.skus_by_product.load_all([p.record.id for p in parents])
-    sku_ids = [s.id for product_skus in skus for s in product_skus]
+    skus, sku_ids = await _sku_ids_to_read(parents, info)
     levels = dict(zip(sku_ids, await loaders.inventory.stock.load_each(sku_ids), strict=True))
 
     def in_stock(product_skus: list[Any]) -> Any:

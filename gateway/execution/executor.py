@@ -175,7 +175,37 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         self._next: dict[ObjectPlan, Batch] = {}
         for field_plan, batch, results in jobs:
             self._complete_field(field_plan, batch, results)
-        return self._next
+        return self._fold_synchronous(self._next)
+
+    def _fold_synchronous(self, upcoming: dict[ObjectPlan, Batch]) -> dict[ObjectPlan, Batch]:
+        """Complete now the positions that await nothing (objects of attributes only),
+        so what they lead to joins the next level beside its cousins. A bundle's
+        ``bundleItems { sku { price } }`` then asks for its parts' prices in the same
+        level, and the same loader call, as ``skus { price }`` does, instead of a level
+        (and a source call) later."""
+        while any(plan.synchronous for plan in upcoming):
+            self._next = {}
+            later: dict[ObjectPlan, Batch] = {}
+            for object_plan, batch in upcoming.items():
+                if not object_plan.synchronous:
+                    later[object_plan] = batch
+                    continue
+                if self._nulled or self._root_nulled:
+                    batch = self._alive(batch)
+                if not batch[0]:
+                    continue
+                for field_plan in object_plan.fields:
+                    self._complete_field(field_plan, batch, self._resolve(field_plan, batch))
+            for object_plan, batch in self._next.items():
+                if object_plan in later:  # one position reached along two paths
+                    values, dicts, slots = later[object_plan]
+                    values.extend(batch[0])
+                    dicts.extend(batch[1])
+                    slots.extend(batch[2])
+                else:
+                    later[object_plan] = batch
+            upcoming = later
+        return upcoming
 
     def _alive(self, batch: Batch) -> Batch:
         values, dicts, slots = batch

@@ -102,6 +102,9 @@ class ObjectPlan:
     fields: list[FieldPlan]
     is_type_of: Callable[..., Any] | None
     known_classes: dict[Any, bool] = field(default_factory=dict)  # is_type_of per class
+    # Every field an attribute read or __typename: the position completes without
+    # awaiting anything, so the executor folds it into the level that reached it.
+    synchronous: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -154,7 +157,8 @@ class Planner:
             planned = self._field(type_, response_name, details)
             if planned is not None:
                 fields.append(planned)
-        return ObjectPlan(type_, fields, type_.is_type_of)
+        synchronous = all(f.kind in (ATTRIBUTE, TYPENAME) for f in fields)
+        return ObjectPlan(type_, fields, type_.is_type_of, synchronous=synchronous)
 
     def _field(
         self, parent: GraphQLObjectType, response_name: str, details: FieldDetailsList

@@ -103,6 +103,12 @@ class Loader(Generic[K, V]):
     def prime(self, key: K, value: V) -> None:
         self._loader.prime(key, value)
 
+    def requested(self, keys: Sequence[K]) -> list[K]:
+        """Those of ``keys`` this request has already asked for (loaded or in flight), so
+        a field can piggy-back on a sibling's read without causing one of its own."""
+        asked = self._loader._cache  # aiodataloader's memo: key -> future
+        return [key for key in keys if key in asked]
+
     def clear(self, key: K) -> None:
         """Forget a key after this request wrote it, so the payload shows the new value."""
         self._loader.clear(key)

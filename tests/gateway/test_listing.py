@@ -110,12 +110,6 @@ TREE_CALLS = {
     "inventory.stock_by_sku_ids": 1,
     "pricing.prices_by_sku_ids": 1,
 }
-# What a bundle's page costs today: its parts' SKUs sit one level deeper in the response
-# (bundleItems[].sku) than the product's own SKUs, and loaders dispatch once per event-loop
-# tick, so their prices and stock usually come in a second batch (a first one only when
-# both database answers land in the same tick). See
-# test_bundle_page_costs_one_call_per_store_method (xfail) for the target above.
-TICK_DEPENDENT = {"inventory.stock_by_sku_ids", "pricing.prices_by_sku_ids"}
 
 
 @pytest.fixture(scope="module")
@@ -210,9 +204,7 @@ def test_bundle_page_shows_its_parts_with_price_and_stock(
         assert_money(item["sku"]["price"]["sale"])
         assert item["sku"]["stock"]["available"] >= 0
         assert item["sku"]["product"]["slug"] != product["slug"]
-    assert calls.keys() == BUNDLE_DETAIL_CALLS.keys()
-    for method, count in calls.items():
-        assert count in ((1, 2) if method in TICK_DEPENDENT else (1,)), (method, count)
+    assert calls == BUNDLE_DETAIL_CALLS
 
 
 def test_presale_page_shows_the_deposit_and_window(
@@ -228,19 +220,12 @@ def test_presale_page_shows_the_deposit_and_window(
     assert calls == DETAIL_CALLS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a bundle's page costs 2 calls each of inventory.stock_by_sku_ids and "
-        "pricing.prices_by_sku_ids: bundleItems[].sku.price/stock resolve a tick after "
-        "skus[].price/stock, and each Loader (aiodataloader) dispatches once per tick "
-        "(gateway/loaders/base.py)"
-    ),
-)
 def test_bundle_page_costs_one_call_per_store_method(
     uncached_on: LiveGateway, product_pages: dict[str, str]
 ) -> None:
-    # Five in a row: one lucky tick must not pass for a fix.
+    # Five in a row: one lucky tick must not pass. The parts' prices and stock share the
+    # product's own SKUs' loader calls because the executor folds the attribute-only
+    # position bundleItems[] into the level that reached it (gateway/execution/executor.py).
     for _ in range(5):
         _, calls = read_product_page(uncached_on, product_pages["bundle"])
         assert calls == BUNDLE_DETAIL_CALLS
