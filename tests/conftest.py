@@ -7,8 +7,11 @@ backend per session; tests that write make their own.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +30,7 @@ from gateway.settings import SOURCE_NAMES, Settings
 from sources.common.db import Database
 from sources.common.migrate import upgrade_source
 from sources.demo.seed import seed_demo_shop
-from tests.pg import create_temp_database, drop_database, postgres_available
+from tests.pg import clone_database, create_temp_database, drop_database, postgres_available
 
 SEED_TIME = datetime.now(UTC)
 # `pytest --sources=remote`: every gateway served by `serve()` reaches its four sources
@@ -54,6 +57,64 @@ def sqlite_urls(directory: Path) -> dict[str, str]:
 
 
 async def _migrate_and_seed(urls: dict[str, str], products: int) -> None:
+    """Migrate and seed the demo shop at ``urls``. The first shop of a size in this worker
+    is built for real and kept as a template; later ones are copies of it (SQLite files
+    copied, PostgreSQL ``CREATE DATABASE ... TEMPLATE``): the same rows, since the seed is
+    deterministic and SEED_TIME is fixed per worker, for a fraction of the time."""
+    layout = _layout(urls)
+    if layout is None:
+        await _build_shop(urls, products)
+        return
+    key = (layout, products)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = await _make_template(layout, products)
+        _TEMPLATES[key] = template
+    if layout == "sqlite":
+        for name, url in urls.items():
+            _copy_sqlite(template[name], url)
+    else:
+        await clone_database(template["all"], next(iter(urls.values())))
+
+
+# (layout, products) -> the template's URLs: per source for SQLite, "all" for PostgreSQL.
+_TEMPLATES: dict[tuple[str, int], dict[str, str]] = {}
+
+
+def _layout(urls: dict[str, str]) -> str | None:
+    """ "sqlite" (a file per source) or "postgresql" (every source in one database) when
+    a template can stand in for seeding; None for any other arrangement."""
+    values = list(urls.values())
+    if set(urls) != set(SOURCE_NAMES):
+        return None
+    if all(u.startswith("sqlite+aiosqlite:///") for u in values) and len(set(values)) == 4:
+        return "sqlite"
+    if len(set(values)) == 1 and values[0].startswith("postgresql+asyncpg://"):
+        return "postgresql"
+    return None
+
+
+async def _make_template(layout: str, products: int) -> dict[str, str]:
+    if layout == "sqlite":
+        urls = sqlite_urls(Path(tempfile.mkdtemp(prefix=f"shop-template-{products}-")))
+    else:
+        url = await create_temp_database()
+        atexit.register(lambda: asyncio.run(drop_database(url)))
+        urls = dict.fromkeys(SOURCE_NAMES, url)
+    await _build_shop(urls, products)
+    return urls if layout == "sqlite" else {"all": urls[SOURCE_NAMES[0]]}
+
+
+def _copy_sqlite(template_url: str, url: str) -> None:
+    source = Path(template_url.removeprefix("sqlite+aiosqlite:///"))
+    target = Path(url.removeprefix("sqlite+aiosqlite:///"))
+    for suffix in ("", "-wal", "-shm"):  # a closed database has no WAL left, but be exact
+        extra = source.with_name(source.name + suffix)
+        if extra.exists():
+            shutil.copyfile(extra, target.with_name(target.name + suffix))
+
+
+async def _build_shop(urls: dict[str, str], products: int) -> None:
     dbs = {name: Database(url) for name, url in urls.items()}
     try:
         for name in SOURCE_NAMES:

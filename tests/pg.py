@@ -51,6 +51,22 @@ async def create_temp_database() -> str:
     return f"postgresql+asyncpg://{USER}@{HOST}:{PORT}/{name}"
 
 
+async def clone_database(template_url: str, url: str) -> None:
+    """Replace the (empty, unused) database at ``url`` with a copy of ``template_url``:
+    PostgreSQL copies the files, a few hundred times cheaper than migrating and seeding."""
+    template = make_url(template_url).database or ""
+    name = make_url(url).database or ""
+    for database in (template, name):
+        if not database.startswith(_NAME_PREFIX):
+            raise ValueError(f"refusing to replace {database!r}: not a temporary test database")
+    conn = await _admin_connection()
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+
+
 async def drop_database(url: str) -> None:
     """Drop a database made by ``create_temp_database``, even with connections still open."""
     name = make_url(url).database or ""
