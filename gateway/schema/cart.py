@@ -11,8 +11,10 @@ from sources.orders.records import Address as AddressRecord
 from sources.orders.records import Cart as CartRecord
 from sources.orders.records import LineDiscount
 
+from ..checkout import hints as hint_rules
 from ..checkout.evaluate import CartEvaluation, evaluate_cart
 from ..checkout.snapshot import KnownCatalog
+from .cart_hints import PromotionHint, PromotionNotApplied, not_applied_list
 from .catalog import Sku
 from .common import Info, Money
 from .errors import UserError, user_errors
@@ -174,6 +176,15 @@ class CartLine:
     total: Money = strawberry.field(
         description="Unit price times quantity, minus this line's discounts."
     )
+    promotions_not_applied: list[PromotionNotApplied] = strawberry.field(
+        description=(
+            "Promotions that cover this line's product but give it nothing, each with the "
+            "first reason that holds, in the order the engine applies promotions. Lists live "
+            "ones, the shop's shared coupons, coupons typed into the cart, and promotions "
+            "that ended or start within PROMOTION_HINTS_HORIZON_DAYS; one that applied to "
+            "the cart is not listed on its other lines."
+        )
+    )
     sku_id: strawberry.Private[int]
 
     @strawberry.field(description="The SKU being bought.")
@@ -226,6 +237,7 @@ class Cart(Node):
                     free_shipping_over=ctx.settings.free_shipping_over,
                     now=ctx.now,
                     known=self.memo.get("known"),
+                    hint_days=ctx.settings.promotion_hints.horizon_days,
                 )
             )
         result: CartEvaluation = await self.memo["evaluation"]
@@ -241,8 +253,10 @@ class Cart(Node):
 
     @strawberry.field(description="The cart's lines, in the order added.")
     async def lines(self, info: Info) -> list[CartLine]:
-        pricing = (await self.evaluation(info)).pricing
+        evaluation = await self.evaluation(info)
+        pricing = evaluation.pricing
         currency = pricing.currency
+        not_applied = hint_rules.not_applied(evaluation.snapshot, pricing)
         lines = []
         for line in self.record.lines:
             priced = pricing.lines[line.id]
@@ -253,10 +267,34 @@ class Cart(Node):
                     unit_price=Money.of(priced.unit_price, currency),
                     discounts=allocations(priced.discounts, currency),
                     total=Money.of(priced.total, currency),
+                    promotions_not_applied=not_applied_list(
+                        not_applied.get(line.id, []), pricing.promotions
+                    ),
                     sku_id=line.sku_id,
                 )
             )
         return lines
+
+    @strawberry.field(
+        description=(
+            "Promotions the cart nearly qualifies for (凑单), each with what unlocks it, the "
+            "largest saving first, at most PROMOTION_HINTS_LIMIT. Computed by the promotion "
+            "engine on the cart as it would be, so doing what a hint says applies it."
+        )
+    )
+    async def promotion_hints(self, info: Info) -> list[PromotionHint]:
+        evaluation = await self.evaluation(info)
+        snapshot, pricing = evaluation.snapshot, evaluation.pricing
+        found = hint_rules.hints(snapshot, pricing, info.context.settings.promotion_hints)
+        return [
+            PromotionHint.of(
+                hint,
+                pricing.promotions[hint.promotion_id],
+                pricing.currency,
+                snapshot.product_of(hint.sku_id) if hint.sku_id is not None else None,
+            )
+            for hint in found
+        ]
 
     @strawberry.field(
         description="What the cart costs if ordered now, with discounts and shipping."
