@@ -33,12 +33,17 @@ A promotion *nearly qualifies* when one of these unlocks it:
   (``may_name``): enter it, after adding the above for a threshold or buy X get Y coupon.
 
 Each candidate is priced as the cart would be after it (the missing spend as one line of the
-goods the promotion covers, at exactly the shortfall); it becomes a hint only when the
-engine then applies the promotion and it saves the buyer something. Its ``saving`` is what
-the promotion is worth in that cart: the total without it minus the total with it (so an
-exclusive promotion that would displace others is worth only what it adds). Hints are
-sorted by saving, largest first (then by promotion id), one per promotion, at most
-``limit``.
+promotion's first product, or of its first category, or of any goods for an order-wide one,
+at exactly the shortfall); it becomes a hint only when the engine then applies the promotion
+and it saves the buyer something more. Its ``saving`` is what the promotion is worth in that
+cart (the total without it minus the total with it, so an exclusive promotion that would
+displace others is worth only what it adds) less what it is worth already (a buy X get Y
+that gives other SKUs their free units). Hints are sorted by saving, largest first (then by
+promotion id), one per promotion, at most ``limit``.
+
+The promise is for the goods the engine priced: spending the shortfall on another of the
+promotion's products can meet other promotions too (an exclusive one on that product may
+then save more), and never costs the buyer more than what they added.
 """
 
 from __future__ import annotations
@@ -257,6 +262,7 @@ class _Pricing:
     ) -> None:
         self.lines, self.promotions, self.codes = list(lines), list(promotions), list(coupon_codes)
         self.usage, self.at, self.result = usage, at, result
+        self.worth_now: dict[int, Decimal] = {}
 
     def hint(
         self, promotion: Promotion, extra: CartLine | None, needs_code: bool
@@ -269,19 +275,9 @@ class _Pricing:
         )
         if after.outcomes.get(promotion.id) is not PromotionOutcome.APPLIED:
             return None
-        if extra is not None and promotion.kind is PromotionKind.BUY_X_GET_Y:
-            gained = dict(after.promotion_discounts).get(promotion.id, ZERO)
-            before = dict(self.result.promotion_discounts).get(promotion.id, ZERO)
-            if gained <= before:
-                return None  # the added units bring no free one
-        others = [p for p in self.promotions if p.id != promotion.id]
-        kept = [c for c in codes if code is None or coupon_key(c) != coupon_key(code)]
-        without = price_cart(
-            lines, promotions=others, coupon_codes=kept, usage=self.usage, at=self.at
-        )
-        saving = without.total - after.total
+        saving = self._worth(promotion, lines, codes, after) - self._worth_now(promotion)
         if saving <= 0:
-            return None
+            return None  # e.g. the added units bring no free one
         is_units = extra is not None and extra.sku_id != HINT_SKU
         return PromotionHint(
             promotion_id=promotion.id,
@@ -293,6 +289,33 @@ class _Pricing:
             coupon_code=code,
             saving=saving,
         )
+
+    def _worth(
+        self,
+        promotion: Promotion,
+        lines: Sequence[CartLine],
+        codes: Sequence[str],
+        with_it: PricingResult,
+    ) -> Decimal:
+        """What the promotion saves in a cart: its total without it minus its total with it
+        (an exclusive one that displaces others is worth only what it adds)."""
+        if with_it.outcomes.get(promotion.id) is not PromotionOutcome.APPLIED:
+            return ZERO
+        others = [p for p in self.promotions if p.id != promotion.id]
+        code = promotion.coupon_code
+        kept = [c for c in codes if code is None or coupon_key(c) != coupon_key(code)]
+        without = price_cart(
+            lines, promotions=others, coupon_codes=kept, usage=self.usage, at=self.at
+        )
+        return without.total - with_it.total
+
+    def _worth_now(self, promotion: Promotion) -> Decimal:
+        """Its worth in the cart as it is (a buy X get Y may already apply to other SKUs)."""
+        if promotion.id not in self.worth_now:
+            self.worth_now[promotion.id] = self._worth(
+                promotion, self.lines, self.codes, self.result
+            )
+        return self.worth_now[promotion.id]
 
 
 def _shares(result: PricingResult) -> list[tuple[str, tuple[tuple[int, Decimal], ...]]]:
