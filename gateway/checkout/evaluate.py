@@ -31,16 +31,9 @@ async def evaluate_cart(
     free_shipping_over: Decimal,
     now: datetime,
     known: KnownCatalog | None = None,
-    hint_days: int | None = None,
 ) -> CartEvaluation:
     snapshot = await load_snapshot(
-        sources,
-        cart,
-        customer_id=customer_id,
-        currency=currency,
-        now=now,
-        known=known,
-        hint_days=hint_days,
+        sources, cart, customer_id=customer_id, currency=currency, now=now, known=known
     )
     pricing = price(snapshot, free_shipping_over=free_shipping_over)
     return CartEvaluation(snapshot, pricing, validate(snapshot, pricing))

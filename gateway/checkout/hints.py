@@ -9,13 +9,17 @@ fields (missing, amountToAdd, unitsToAdd, couponCode, saving).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
+from sources.pricing.engine import CouponUsage, PricingResult, price_cart
 from sources.pricing.hints import Missing, NotAppliedReason, PromotionHint
 from sources.pricing.hints import not_applied as engine_not_applied
 from sources.pricing.hints import promotion_hints as engine_hints
 from sources.pricing.records import Promotion, PromotionScope
 
+from ..sources import Sources
+from .evaluate import CartEvaluation
 from .hint_settings import PromotionHintSettings
 from .pricing import CartPricing
 from .snapshot import CartSnapshot
@@ -23,35 +27,67 @@ from .snapshot import CartSnapshot
 SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
 
 
-def hints(
-    snapshot: CartSnapshot, pricing: CartPricing, settings: PromotionHintSettings
-) -> list[PromotionHint]:
-    if pricing.engine_result is None:
+@dataclass(frozen=True, slots=True)
+class HintView:
+    """The cart priced again by the engine with every promotion a hint can name: the
+    shared coupons and the promotions near their window, which a checkout never reads."""
+
+    snapshot: CartSnapshot
+    pricing: CartPricing
+    promotions: dict[int, Promotion]
+    usage: dict[int, CouponUsage]
+    result: PricingResult | None
+
+
+async def load_hint_view(
+    sources: Sources, evaluation: CartEvaluation, settings: PromotionHintSettings
+) -> HintView:
+    """Two reads per cart, whatever its lines: the promotions (one call) and their coupons'
+    uses (one call, when there are coupons); the cart's own reads are reused."""
+    snapshot, pricing = evaluation.snapshot, evaluation.pricing
+    promotions = await sources.pricing.promotions_for_checkout(
+        snapshot.cart.coupon_codes, snapshot.now, hint_days=settings.horizon_days
+    )
+    coupon_ids = [p.id for p in promotions if p.coupon_code is not None]
+    owner = snapshot.customer.id if snapshot.customer else snapshot.cart.customer_id
+    usage = await sources.pricing.coupon_usage(coupon_ids, owner) if coupon_ids else {}
+    result = None
+    if pricing.engine_result is not None:
+        result = price_cart(
+            pricing.engine_lines,
+            promotions=promotions,
+            coupon_codes=snapshot.cart.coupon_codes,
+            usage=usage,
+            at=snapshot.now,
+        )
+    return HintView(snapshot, pricing, {p.id: p for p in promotions}, usage, result)
+
+
+def hints(view: HintView, settings: PromotionHintSettings) -> list[PromotionHint]:
+    if view.result is None:
         return []
     return engine_hints(
-        pricing.engine_lines,
-        promotions=snapshot.promotions,
-        coupon_codes=snapshot.cart.coupon_codes,
-        usage=snapshot.coupon_usage,
-        at=snapshot.now,
-        result=pricing.engine_result,
+        view.pricing.engine_lines,
+        promotions=list(view.promotions.values()),
+        coupon_codes=view.snapshot.cart.coupon_codes,
+        usage=view.usage,
+        at=view.snapshot.now,
+        result=view.result,
         max_shortfall=settings.max_shortfall,
         limit=settings.limit,
         may_name=settings.may_name,
     )
 
 
-def not_applied(
-    snapshot: CartSnapshot, pricing: CartPricing
-) -> dict[int, list[tuple[int, NotAppliedReason]]]:
+def not_applied(view: HintView) -> dict[int, list[tuple[int, NotAppliedReason]]]:
     """Per cart line id; a line the engine could not price (validation says why) has none."""
-    if pricing.engine_result is None:
+    if view.result is None:
         return {}
     found = engine_not_applied(
-        pricing.engine_lines,
-        promotions=snapshot.promotions,
-        result=pricing.engine_result,
-        at=snapshot.now,
+        view.pricing.engine_lines,
+        promotions=list(view.promotions.values()),
+        result=view.result,
+        at=view.snapshot.now,
     )
     return {int(line_id): reasons for line_id, reasons in found.items()}
 

@@ -61,14 +61,10 @@ async def load_snapshot(
     currency: str,
     now: datetime,
     known: KnownCatalog | None = None,
-    hint_days: int | None = None,
 ) -> CartSnapshot:
     """A read is skipped only where its answer cannot matter: bundle parts of a cart with
     no bundle, purchases of a cart without a purchase limit, service areas without a
-    service, the region without an address, categories when no promotion targets one.
-
-    ``hint_days``: a cart shown to its buyer also reads the promotions its hints need
-    (PricingSource.promotions_for_checkout), in the same one call."""
+    service, the region without an address, categories when no promotion targets one."""
     sku_ids = [line.sku_id for line in cart.lines]
     catalog, orders, pricing, inventory = (
         sources.catalog,
@@ -112,9 +108,7 @@ async def load_snapshot(
         purchased = reads.create_task(
             orders.purchased_quantities(owner, limited) if owner and limited else _empty()
         )
-        promotions = reads.create_task(
-            pricing.promotions_for_checkout(cart.coupon_codes, now, hint_days)
-        )
+        promotions = reads.create_task(pricing.promotions_for_checkout(cart.coupon_codes, now))
     coupon_ids = [p.id for p in promotions.result() if p.coupon_code is not None]
     by_category = any(p.scope is PromotionScope.CATEGORIES for p in promotions.result())
     async with asyncio.TaskGroup() as reads:

@@ -176,7 +176,10 @@ class CartLine:
     total: Money = strawberry.field(
         description="Unit price times quantity, minus this line's discounts."
     )
-    promotions_not_applied: list[PromotionNotApplied] = strawberry.field(
+    sku_id: strawberry.Private[int]
+    cart: strawberry.Private[Cart]
+
+    @strawberry.field(
         description=(
             "Promotions that cover this line's product but give it nothing, each with the "
             "first reason that holds, in the order the engine applies promotions. Lists live "
@@ -185,7 +188,12 @@ class CartLine:
             "the cart is not listed on its other lines."
         )
     )
-    sku_id: strawberry.Private[int]
+    async def promotions_not_applied(self, info: Info) -> list[PromotionNotApplied]:
+        view = await self.cart.hint_view(info)
+        if "not_applied" not in self.cart.memo:
+            self.cart.memo["not_applied"] = hint_rules.not_applied(view)
+        reasons = self.cart.memo["not_applied"].get(int(self.id), [])
+        return not_applied_list(reasons, view.promotions)
 
     @strawberry.field(description="The SKU being bought.")
     async def sku(self, info: Info) -> Sku:
@@ -237,7 +245,6 @@ class Cart(Node):
                     free_shipping_over=ctx.settings.free_shipping_over,
                     now=ctx.now,
                     known=self.memo.get("known"),
-                    hint_days=ctx.settings.promotion_hints.horizon_days,
                 )
             )
         result: CartEvaluation = await self.memo["evaluation"]
@@ -251,12 +258,22 @@ class Cart(Node):
                 catalog.product.prime(product.id, product)
         return result
 
+    async def hint_view(self, info: Info) -> hint_rules.HintView:
+        """The promotions hints need, read and priced once per cart per request, and only
+        when a hint field is asked for (a checkout never reads them)."""
+        if "hints" not in self.memo:
+            evaluation = await self.evaluation(info)
+            ctx = info.context
+            self.memo["hints"] = asyncio.ensure_future(
+                hint_rules.load_hint_view(ctx.sources, evaluation, ctx.settings.promotion_hints)
+            )
+        view: hint_rules.HintView = await self.memo["hints"]
+        return view
+
     @strawberry.field(description="The cart's lines, in the order added.")
     async def lines(self, info: Info) -> list[CartLine]:
-        evaluation = await self.evaluation(info)
-        pricing = evaluation.pricing
+        pricing = (await self.evaluation(info)).pricing
         currency = pricing.currency
-        not_applied = hint_rules.not_applied(evaluation.snapshot, pricing)
         lines = []
         for line in self.record.lines:
             priced = pricing.lines[line.id]
@@ -267,10 +284,8 @@ class Cart(Node):
                     unit_price=Money.of(priced.unit_price, currency),
                     discounts=allocations(priced.discounts, currency),
                     total=Money.of(priced.total, currency),
-                    promotions_not_applied=not_applied_list(
-                        not_applied.get(line.id, []), pricing.promotions
-                    ),
                     sku_id=line.sku_id,
+                    cart=self,
                 )
             )
         return lines
@@ -283,15 +298,14 @@ class Cart(Node):
         )
     )
     async def promotion_hints(self, info: Info) -> list[PromotionHint]:
-        evaluation = await self.evaluation(info)
-        snapshot, pricing = evaluation.snapshot, evaluation.pricing
-        found = hint_rules.hints(snapshot, pricing, info.context.settings.promotion_hints)
+        view = await self.hint_view(info)
+        found = hint_rules.hints(view, info.context.settings.promotion_hints)
         return [
             PromotionHint.of(
                 hint,
-                pricing.promotions[hint.promotion_id],
-                pricing.currency,
-                snapshot.product_of(hint.sku_id) if hint.sku_id is not None else None,
+                view.promotions[hint.promotion_id],
+                view.pricing.currency,
+                view.snapshot.product_of(hint.sku_id) if hint.sku_id is not None else None,
             )
             for hint in found
         ]
