@@ -143,6 +143,11 @@ def test_a_cart_short_of_a_threshold_is_told_what_unlocks_it_and_that_does(
     assert money(hints[WELCOME]["saving"]) == (subtotal / 10).quantize(Decimal("0.01"))
     savings = [money(h["saving"]) for h in before["promotionHints"]]
     assert savings == sorted(savings, reverse=True) and len(savings) <= 3
+    # Entering a hinted code lowers the total by exactly the saving it showed.
+    welcome = shop.query(CART_COUPONS_SET, {"cartId": cart_id, "codes": ["WELCOME10"]})
+    welcome_total = money(welcome["cartCouponsSet"]["cart"]["cost"]["total"])
+    assert welcome_total == money(before["cost"]["total"]) - money(hints[WELCOME]["saving"])
+    shop.query(CART_COUPONS_SET, {"cartId": cart_id, "codes": []})
 
     # Do what it says: goods worth the missing amount, and the code.
     other = next(s for s in catalog["plain"] if s.gid != before["lines"][0]["sku"]["id"])

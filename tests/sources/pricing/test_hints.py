@@ -308,6 +308,8 @@ def test_doing_what_a_hint_asks_applies_its_promotion_and_never_costs_more(
         after = priced(cart, promos, typed, usage)
         assert hint.promotion_id in after.applied_promotion_ids
         assert after.total <= before.total + hint.amount_to_add
+        if hint.missing is Missing.COUPON:  # the total drops by exactly what it said
+            assert after.total == before.total - hint.saving
 
 
 @PROPERTY
