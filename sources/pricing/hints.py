@@ -177,6 +177,8 @@ def promotion_hints(
 ) -> list[PromotionHint]:
     """What the buyer is missing for each promotion they nearly qualify for, best saving
     first (see the module docstring)."""
+    if limit <= 0:
+        return []
     pricing = _Pricing(lines, promotions, coupon_codes, usage, at, result)
     hints: list[PromotionHint] = []
     for promotion in sorted({p.id: p for p in promotions}.values(), key=lambda p: p.id):
