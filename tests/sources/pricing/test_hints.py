@@ -16,6 +16,7 @@ from sources.pricing.engine import (
     CartLine,
     CouponUsage,
     PricingResult,
+    PromotionOutcome,
     price_cart,
     targeted_lines,
 )
@@ -314,11 +315,17 @@ def test_doing_what_a_hint_asks_applies_its_promotion_and_never_costs_more(
 
 @PROPERTY
 @given(near_misses())
-def test_a_line_lists_only_promotions_that_gave_it_nothing(scenario: Scenario) -> None:
+def test_every_promotion_has_a_verdict_and_a_line_lists_only_those_that_gave_it_nothing(
+    scenario: Scenario,
+) -> None:
     lines, promos, codes, usage = scenario
     result = priced(lines, promos, codes, usage)
     found = reasons(lines, promos, codes, usage)
 
+    # Every promotion has a verdict, and APPLIED is exactly the ones that saved something.
+    assert set(result.outcomes) == {p.id for p in promos}
+    applied = {pid for pid, o in result.outcomes.items() if o is PromotionOutcome.APPLIED}
+    assert applied == set(result.applied_promotion_ids)
     by_id = {p.id: p for p in promos}
     for result_line in result.lines:
         listed = [pid for pid, _ in found[result_line.line_id]]
