@@ -119,7 +119,7 @@ def not_applied(
 ) -> dict[str, list[tuple[int, NotAppliedReason]]]:
     """Per line id: (promotion id, reason) for every promotion that targets the line and
     gave it nothing, in the engine's application order (priority, then id)."""
-    shared = {line_id: {pid for pid, _ in discounts} for line_id, discounts in _shares(result)}
+    shared = {r.line_id: {pid for pid, _ in r.discounts} for r in result.lines}
     ranked = sorted({p.id: p for p in promotions}.values(), key=lambda p: (-p.priority, p.id))
     found: dict[str, list[tuple[int, NotAppliedReason]]] = {line.line_id: [] for line in lines}
     for promotion in ranked:
@@ -318,7 +318,3 @@ class _Pricing:
                 promotion, self.lines, self.codes, self.result
             )
         return self.worth_now[promotion.id]
-
-
-def _shares(result: PricingResult) -> list[tuple[str, tuple[tuple[int, Decimal], ...]]]:
-    return [(line.line_id, line.discounts) for line in result.lines]
