@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from .cache.settings import CacheSettings
+from .checkout.hint_settings import PromotionHintSettings
 from .compression import CompressionSettings
 from .media.settings import MediaSettings
 from .payments.settings import PaymentSettings
@@ -87,6 +88,7 @@ class Settings(BaseSettings):
     compression: Annotated[CompressionSettings, Field(default_factory=CompressionSettings)]
     payments: Annotated[PaymentSettings, Field(default_factory=PaymentSettings)]
     tracing: Annotated[TracingSettings, Field(default_factory=TracingSettings)]
+    promotion_hints: Annotated[PromotionHintSettings, Field(default_factory=PromotionHintSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -345,6 +347,7 @@ def load_settings() -> Settings:
             **CompressionSettings.model_fields,
             **PaymentSettings.model_fields,
             **TracingSettings.model_fields,
+            **PromotionHintSettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sources.catalog.records import ProductKind
 from sources.common.money import quantize
 from sources.pricing.engine import CartLine as EngineLine
-from sources.pricing.engine import CouponProblem, price_cart
+from sources.pricing.engine import CouponProblem, PricingResult, price_cart
 from sources.pricing.records import Promotion
 
 from .snapshot import CartSnapshot
@@ -44,6 +44,9 @@ class CartPricing:
     coupon_problems: tuple[tuple[str, CouponProblem], ...]
     promotions: dict[int, Promotion]
     needs_shipping: bool
+    # What the engine was given and said, for the promotion hints (gateway/checkout/hints.py).
+    engine_lines: tuple[EngineLine, ...] = ()
+    engine_result: PricingResult | None = None
 
 
 def needs_shipping(snapshot: CartSnapshot) -> bool:
@@ -122,4 +125,6 @@ def price(snapshot: CartSnapshot, *, free_shipping_over: Decimal) -> CartPricing
         coupon_problems=result.coupon_problems,
         promotions={p.id: p for p in snapshot.promotions},
         needs_shipping=physical,
+        engine_lines=tuple(engine_lines),
+        engine_result=result,
     )

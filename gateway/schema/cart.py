@@ -11,8 +11,10 @@ from sources.orders.records import Address as AddressRecord
 from sources.orders.records import Cart as CartRecord
 from sources.orders.records import LineDiscount
 
+from ..checkout import hints as hint_rules
 from ..checkout.evaluate import CartEvaluation, evaluate_cart
 from ..checkout.snapshot import KnownCatalog
+from .cart_hints import PromotionHint, PromotionNotApplied, not_applied_list
 from .catalog import Sku
 from .common import Info, Money
 from .errors import UserError, user_errors
@@ -175,6 +177,23 @@ class CartLine:
         description="Unit price times quantity, minus this line's discounts."
     )
     sku_id: strawberry.Private[int]
+    cart: strawberry.Private[Cart]
+
+    @strawberry.field(
+        description=(
+            "Promotions that cover this line's product but give it nothing, each with the "
+            "first reason that holds, in the order the engine applies promotions. Lists live "
+            "ones, the shop's shared coupons, coupons typed into the cart, and promotions "
+            "that ended or start within PROMOTION_HINTS_HORIZON_DAYS; one that applied to "
+            "the cart is not listed on its other lines."
+        )
+    )
+    async def promotions_not_applied(self, info: Info) -> list[PromotionNotApplied]:
+        view = await self.cart.hint_view(info)
+        if "not_applied" not in self.cart.memo:
+            self.cart.memo["not_applied"] = hint_rules.not_applied(view)
+        reasons = self.cart.memo["not_applied"].get(int(self.id), [])
+        return not_applied_list(reasons, view.promotions)
 
     @strawberry.field(description="The SKU being bought.")
     async def sku(self, info: Info) -> Sku:
@@ -239,6 +258,18 @@ class Cart(Node):
                 catalog.product.prime(product.id, product)
         return result
 
+    async def hint_view(self, info: Info) -> hint_rules.HintView:
+        """The promotions hints need, read and priced once per cart per request, and only
+        when a hint field is asked for (a checkout never reads them)."""
+        if "hints" not in self.memo:
+            evaluation = await self.evaluation(info)
+            ctx = info.context
+            self.memo["hints"] = asyncio.ensure_future(
+                hint_rules.load_hint_view(ctx.sources, evaluation, ctx.settings.promotion_hints)
+            )
+        view: hint_rules.HintView = await self.memo["hints"]
+        return view
+
     @strawberry.field(description="The cart's lines, in the order added.")
     async def lines(self, info: Info) -> list[CartLine]:
         pricing = (await self.evaluation(info)).pricing
@@ -254,9 +285,30 @@ class Cart(Node):
                     discounts=allocations(priced.discounts, currency),
                     total=Money.of(priced.total, currency),
                     sku_id=line.sku_id,
+                    cart=self,
                 )
             )
         return lines
+
+    @strawberry.field(
+        description=(
+            "Promotions the cart nearly qualifies for (凑单), each with what unlocks it, the "
+            "largest saving first, at most PROMOTION_HINTS_LIMIT. Computed by the promotion "
+            "engine on the cart as it would be, so doing what a hint says applies it."
+        )
+    )
+    async def promotion_hints(self, info: Info) -> list[PromotionHint]:
+        view = await self.hint_view(info)
+        found = hint_rules.hints(view, info.context.settings.promotion_hints)
+        return [
+            PromotionHint.of(
+                hint,
+                view.promotions[hint.promotion_id],
+                view.pricing.currency,
+                view.snapshot.product_of(hint.sku_id) if hint.sku_id is not None else None,
+            )
+            for hint in found
+        ]
 
     @strawberry.field(
         description="What the cart costs if ordered now, with discounts and shipping."

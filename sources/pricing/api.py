@@ -75,11 +75,13 @@ class PricingSource(ImportJobsSource, Protocol):
 
     @read
     async def promotions_for_checkout(
-        self, coupon_codes: Sequence[str], at: datetime
+        self, coupon_codes: Sequence[str], at: datetime, hint_days: int | None = None
     ) -> list[Promotion]:
         """What the promotion engine needs to price a cart: the live automatic promotions,
         plus every promotion whose coupon code matches a typed code (case-insensitive),
-        whatever its window or pause switch, so the engine can say EXPIRED, not NOT_FOUND."""
+        whatever its window or pause switch, so the engine can say EXPIRED, not NOT_FOUND.
+        With ``hint_days`` (a cart shown to its buyer): also the shared coupons and the
+        unpaused promotions whose window is open or within that many days (hints.py)."""
 
     @read
     async def coupon_usage(

@@ -66,6 +66,16 @@ Stacking and exclusivity
 The chosen combination never costs the buyer more than any single candidate alone: each
 kind's discount shrinks by at most what the promotions before it already took off.
 
+What became of each promotion
+-----------------------------
+``PricingResult.outcomes`` says, for every promotion given, what the engine made of it, in
+the order of the rules above: NOT_LIVE (paused or outside its window), a coupon's
+COUPON_NOT_ENTERED or USAGE_LIMIT_REACHED, SAVES_NOTHING (alone it would discount nothing
+here), NOT_COMBINABLE (left out of the chosen combination), NOTHING_LEFT (chosen, but the
+promotions before it left its lines at zero) or APPLIED. ``hints.py`` turns these, with
+:func:`threshold_shortfall` and :func:`units_to_next_free` (the very functions the rules
+use), into what a buyer is missing; it never re-decides a rule.
+
 Allocation
 ----------
 Each promotion's discount is split across the lines it applies to in proportion to their
@@ -83,7 +93,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -116,6 +126,19 @@ class CouponUsage:
     customer_uses: int  # this customer (0 when anonymous)
 
 
+class PromotionOutcome(StrEnum):
+    """What the engine made of one promotion on one cart, for every promotion it was given;
+    ``hints.py`` words it for the buyer and works out what is missing."""
+
+    APPLIED = "APPLIED"  # it saved something
+    NOT_LIVE = "NOT_LIVE"  # paused, or outside its window
+    COUPON_NOT_ENTERED = "COUPON_NOT_ENTERED"  # a coupon whose code the cart does not hold
+    USAGE_LIMIT_REACHED = "USAGE_LIMIT_REACHED"  # its uses, or this customer's, are used up
+    SAVES_NOTHING = "SAVES_NOTHING"  # alone on this cart it would discount nothing
+    NOT_COMBINABLE = "NOT_COMBINABLE"  # left out of the combination that saves the most
+    NOTHING_LEFT = "NOTHING_LEFT"  # chosen, but the promotions before it left nothing
+
+
 class CouponProblem(StrEnum):
     """Why a typed coupon does not apply; the values are the contract's UserErrorCodes."""
 
@@ -145,6 +168,8 @@ class PricingResult:
     # (promotion id, its whole discount), parallel to applied_promotion_ids: the lines'
     # shares of a promotion sum to exactly this.
     promotion_discounts: tuple[tuple[int, Decimal], ...] = ()
+    # Every promotion given, by id: what became of it (APPLIED for applied_promotion_ids).
+    outcomes: Mapping[int, PromotionOutcome] = field(default_factory=dict)
 
 
 def coupon_key(code: str) -> str:
@@ -170,8 +195,19 @@ def price_cart(
         if promotion.coupon_code is not None:
             by_code.setdefault(coupon_key(promotion.coupon_code), promotion)
 
+    outcomes: dict[int, PromotionOutcome] = {}
+    for promotion in ranked:
+        if not promotion.is_live(at):
+            outcomes[promotion.id] = PromotionOutcome.NOT_LIVE
+        elif promotion.coupon_code is not None:
+            outcomes[promotion.id] = (
+                PromotionOutcome.USAGE_LIMIT_REACHED
+                if _is_used_up(promotion, usage.get(promotion.id))
+                else PromotionOutcome.COUPON_NOT_ENTERED
+            )
     automatic = [p for p in ranked if p.coupon_code is None and p.is_live(at)]
     candidates = [p for p in automatic if _saves_something(p, cart)]
+    outcomes.update((p.id, PromotionOutcome.SAVES_NOTHING) for p in automatic)
     problems: dict[str, CouponProblem] = {}
     typed: dict[int, tuple[int, str]] = {}  # promotion id -> (position typed, code as typed)
     for position, (key, code) in enumerate(_typed_codes(coupon_codes).items()):
@@ -179,6 +215,8 @@ def price_cart(
         problem = _coupon_problem(coupon, cart, usage, at)
         if problem is not None:
             problems[code] = problem
+            if coupon is not None and problem is CouponProblem.NOT_APPLICABLE:
+                outcomes[coupon.id] = PromotionOutcome.SAVES_NOTHING
         elif coupon is not None:
             typed[coupon.id] = (position, code)
             candidates.append(coupon)
@@ -203,7 +241,15 @@ def price_cart(
             problems[code] = CouponProblem.NOT_COMBINABLE
         elif promotion_id not in applied:
             problems[code] = CouponProblem.NOT_APPLICABLE
-    return _result(lines, remaining, applied, problems, coupon_codes)
+    for promotion in candidates:
+        outcomes[promotion.id] = (
+            PromotionOutcome.APPLIED
+            if promotion.id in applied
+            else PromotionOutcome.NOTHING_LEFT
+            if promotion.id in chosen_ids
+            else PromotionOutcome.NOT_COMBINABLE
+        )
+    return _result(lines, remaining, applied, problems, coupon_codes, outcomes)
 
 
 def allocate_discount(amount: Decimal, weights: Mapping[str, Decimal]) -> dict[str, Decimal]:
@@ -254,7 +300,7 @@ def _apply(
 def _discount_shares(
     promotion: Promotion, cart: Sequence[CartLine], remaining: Mapping[str, Decimal]
 ) -> Shares:
-    targeted = [line for line in cart if promotion.targets(line.product_id, line.category_path)]
+    targeted = targeted_lines(promotion, cart)
     if promotion.kind is PromotionKind.BUY_X_GET_Y:
         return _buy_x_get_y(promotion, targeted, remaining)
     weights = {line.line_id: remaining[line.line_id] for line in targeted}
@@ -269,9 +315,7 @@ def _amount_off(promotion: Promotion, targeted: Sequence[CartLine], base: Decima
     if promotion.kind is PromotionKind.FIXED_AMOUNT:
         return _positive(promotion.amount)
     # THRESHOLD: judged on the undiscounted subtotal (see the module docstring).
-    if promotion.threshold is None:
-        return ZERO
-    if sum((_subtotal(line) for line in targeted), ZERO) < promotion.threshold:
+    if promotion.threshold is None or threshold_shortfall(promotion, targeted) > 0:
         return ZERO
     if promotion.amount is not None:
         return _positive(promotion.amount)
@@ -281,21 +325,54 @@ def _amount_off(promotion: Promotion, targeted: Sequence[CartLine], base: Decima
 def _buy_x_get_y(
     promotion: Promotion, targeted: Sequence[CartLine], remaining: Mapping[str, Decimal]
 ) -> Shares:
-    buy, get = promotion.buy_quantity or 0, promotion.get_quantity or 0
-    if buy < 1 or get < 1:
-        return {}
-    by_sku: dict[int, list[CartLine]] = defaultdict(list)
-    for line in targeted:
-        by_sku[line.sku_id].append(line)
     shares: Shares = {}
-    for sku_lines in by_sku.values():
+    for sku_lines in lines_by_sku(targeted).values():
         units = sum(line.quantity for line in sku_lines)
-        free = units // (buy + get) * get
+        free = free_units(promotion, units)
         if free:
             weights = {line.line_id: remaining[line.line_id] for line in sku_lines}
             value = quantize(sum(weights.values(), ZERO) * free / units)
             shares.update(allocate_discount(value, weights))
     return shares
+
+
+def targeted_lines(promotion: Promotion, cart: Sequence[CartLine]) -> list[CartLine]:
+    """The lines a promotion acts on (its scope)."""
+    return [line for line in cart if promotion.targets(line.product_id, line.category_path)]
+
+
+def threshold_shortfall(promotion: Promotion, targeted: Sequence[CartLine]) -> Decimal:
+    """How much more of the goods it covers a THRESHOLD promotion needs (zero once met),
+    judged on their undiscounted subtotal; zero without a threshold."""
+    if promotion.threshold is None:
+        return ZERO
+    spent = sum((_subtotal(line) for line in targeted), ZERO)
+    return max(promotion.threshold - spent, ZERO)
+
+
+def free_units(promotion: Promotion, units: int) -> int:
+    """BUY_X_GET_Y: the free units among ``units`` of one SKU (zero when misconfigured)."""
+    buy, get = promotion.buy_quantity or 0, promotion.get_quantity or 0
+    if buy < 1 or get < 1:
+        return 0
+    return units // (buy + get) * get
+
+
+def units_to_next_free(promotion: Promotion, units: int) -> int:
+    """BUY_X_GET_Y: how many more units of one SKU bring its next free units (0 when the
+    promotion is misconfigured)."""
+    buy, get = promotion.buy_quantity or 0, promotion.get_quantity or 0
+    if buy < 1 or get < 1:
+        return 0
+    return buy + get - units % (buy + get)
+
+
+def lines_by_sku(lines: Sequence[CartLine]) -> dict[int, list[CartLine]]:
+    """Units of different SKUs are never pooled (BUY_X_GET_Y counts per SKU)."""
+    by_sku: dict[int, list[CartLine]] = defaultdict(list)
+    for line in lines:
+        by_sku[line.sku_id].append(line)
+    return by_sku
 
 
 def _percent_of(base: Decimal, percent: Decimal | None) -> Decimal:
@@ -383,6 +460,7 @@ def _result(
     applied: Mapping[int, Shares],
     problems: Mapping[str, CouponProblem],
     coupon_codes: Sequence[str],
+    outcomes: Mapping[int, PromotionOutcome],
 ) -> PricingResult:
     results = tuple(
         LineResult(
@@ -410,4 +488,5 @@ def _result(
         promotion_discounts=tuple(
             (promotion_id, sum(shares.values(), ZERO)) for promotion_id, shares in applied.items()
         ),
+        outcomes=outcomes,
     )

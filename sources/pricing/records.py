@@ -63,11 +63,16 @@ class Promotion:
 
     def is_live(self, at: datetime) -> bool:
         """Active and inside its window (``starts_at`` inclusive, ``ends_at`` exclusive)."""
-        return (
-            self.is_active
-            and (self.starts_at is None or self.starts_at <= at)
-            and (self.ends_at is None or at < self.ends_at)
-        )
+        return self.not_live_because(at) is None
+
+    def not_live_because(self, at: datetime) -> str | None:
+        """Why it is not live at ``at``: "NOT_STARTED", "ENDED" or "PAUSED" (a window
+        reason first: a paused promotion that has ended has ended); None when live."""
+        if self.starts_at is not None and at < self.starts_at:
+            return "NOT_STARTED"
+        if self.ends_at is not None and at >= self.ends_at:
+            return "ENDED"
+        return None if self.is_active else "PAUSED"
 
     def targets(self, product_id: int, category_path: tuple[int, ...]) -> bool:
         if self.scope is PromotionScope.ORDER:

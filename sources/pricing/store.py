@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
@@ -213,12 +213,26 @@ class PricingStore(ImportJobs):
         }
 
     async def promotions_for_checkout(
-        self, coupon_codes: Sequence[str], at: datetime
+        self, coupon_codes: Sequence[str], at: datetime, hint_days: int | None = None
     ) -> list[Promotion]:
         """What the promotion engine needs to price a cart: the live automatic promotions,
         plus every promotion whose coupon code matches a typed code (case-insensitive),
-        whatever its window or pause switch, so the engine can say EXPIRED, not NOT_FOUND."""
+        whatever its window or pause switch, so the engine can say EXPIRED, not NOT_FOUND.
+
+        With ``hint_days`` (a cart shown to its buyer, never a checkout): also the shared
+        coupon promotions (not generated codes) and the automatic ones that are not paused
+        and whose window is open, or ended or opens within that many days, so the engine
+        can say what each line is missing. The engine prices the cart the same either way.
+        """
         automatic = and_(m.Promotion.coupon_code.is_(None), *_live_at(at))
+        if hint_days is not None:
+            near = timedelta(days=hint_days)
+            automatic = and_(
+                m.Promotion.parent_id.is_(None),
+                m.Promotion.is_active.is_(True),
+                or_(m.Promotion.starts_at.is_(None), m.Promotion.starts_at <= at + near),
+                or_(m.Promotion.ends_at.is_(None), m.Promotion.ends_at > at - near),
+            )
         keys = sorted({coupon_key(code) for code in coupon_codes} - {""})
         if not keys:
             return await self._promotions(automatic)
