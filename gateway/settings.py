@@ -23,6 +23,7 @@ from .payments.settings import PaymentSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
 from .resilience.settings import ResilienceSettings
+from .stock.settings import StockVisibilitySettings
 from .tracing.settings import TracingSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
@@ -87,6 +88,7 @@ class Settings(BaseSettings):
     compression: Annotated[CompressionSettings, Field(default_factory=CompressionSettings)]
     payments: Annotated[PaymentSettings, Field(default_factory=PaymentSettings)]
     tracing: Annotated[TracingSettings, Field(default_factory=TracingSettings)]
+    stock: Annotated[StockVisibilitySettings, Field(default_factory=StockVisibilitySettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -345,6 +347,7 @@ def load_settings() -> Settings:
             **CompressionSettings.model_fields,
             **PaymentSettings.model_fields,
             **TracingSettings.model_fields,
+            **StockVisibilitySettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None

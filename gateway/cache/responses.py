@@ -46,8 +46,11 @@ class CachedResponse:
 
 
 class ResponseCache:
-    def __init__(self, cache: ReadThrough) -> None:
+    def __init__(self, cache: ReadThrough, variant: str = "") -> None:
         self.cache = cache.cache
+        # What else an anonymous answer depends on (the shop's stock visibility): a process
+        # configured otherwise never serves another's answers from the shared store.
+        self.variant = variant.encode()
         self._browsing: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
 
     def is_browsing(self, query: str, operation_name: str | None) -> bool:
@@ -64,7 +67,13 @@ class ResponseCache:
     def key(self, query: str, operation_name: str | None, variables: object) -> str:
         variables_json = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
         digest = hashlib.sha256(
-            query.encode() + b"\0" + (operation_name or "").encode() + b"\0" + variables_json
+            query.encode()
+            + b"\0"
+            + (operation_name or "").encode()
+            + b"\0"
+            + variables_json
+            + b"\0"
+            + self.variant
         ).hexdigest()
         return self.cache.keys.key(Kind.RESPONSE, digest)
 
