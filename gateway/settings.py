@@ -187,6 +187,11 @@ class Settings(BaseSettings):
     after_sales_overdue_hours: Annotated[
         float, Field(gt=0, le=24 * 365, validation_alias=_env("GATEWAY_AFTER_SALES_OVERDUE_HOURS"))
     ] = 48.0
+    # A refund above this (shop currency) needs a second approval by another staff member.
+    refund_second_approval_above: Annotated[
+        Decimal,
+        Field(ge=0, decimal_places=2, validation_alias=_env("REFUND_SECOND_APPROVAL_ABOVE")),
+    ] = Decimal("2000.00")
 
     # Imports (gateway import, POST /admin/imports/{prices,stock}) and shipping deadlines.
     import_batch_rows: Annotated[
