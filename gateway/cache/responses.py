@@ -1,6 +1,7 @@
 """Whole-response cache for anonymous storefront queries.
 
-A response is stored under a hash of its query, operation name and variables, and tagged
+A response is stored under a hash of its query, operation name, variables and the shop's
+stock visibility (what buyers are shown of stock counts; gateway/stock), and tagged
 with every entity key it read, so the invalidation that drops an entity also drops every
 response that showed it. It lives no longer than the shortest-lived data in it (a response
 with stock lives a few seconds). Only queries whose root fields are catalog browsing
