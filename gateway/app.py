@@ -361,7 +361,9 @@ def create_app(
     front = GraphQLFront(
         graphql_app,
         _persisted_queries(settings, cache),
-        ResponseCache(cache) if cache is not None and settings.cache.response_cache else None,
+        ResponseCache(cache, settings.stock.variant)
+        if cache is not None and settings.cache.response_cache
+        else None,
     )
 
     async def graphql(scope: Scope, receive: Receive, send: Send) -> None:

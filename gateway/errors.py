@@ -72,3 +72,7 @@ class Problem:
     message: str
     field: tuple[str, ...] | None = None
     line_id: str | None = None
+    # INSUFFICIENT_STOCK: the units left, exact. The message a viewer reads is made from it
+    # by their stock view (STOCK_VISIBILITY), so an error never tells a buyer more than
+    # `StockLevel.available` does.
+    units_left: int | None = None

@@ -24,6 +24,7 @@ from .payments.settings import PaymentSettings
 from .ratelimit.settings import RateLimitSettings
 from .remote_settings import RemoteSettings
 from .resilience.settings import ResilienceSettings
+from .stock.settings import StockVisibilitySettings
 from .tracing.settings import TracingSettings
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     payments: Annotated[PaymentSettings, Field(default_factory=PaymentSettings)]
     tracing: Annotated[TracingSettings, Field(default_factory=TracingSettings)]
     promotion_hints: Annotated[PromotionHintSettings, Field(default_factory=PromotionHintSettings)]
+    stock: Annotated[StockVisibilitySettings, Field(default_factory=StockVisibilitySettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -187,6 +189,11 @@ class Settings(BaseSettings):
     after_sales_overdue_hours: Annotated[
         float, Field(gt=0, le=24 * 365, validation_alias=_env("GATEWAY_AFTER_SALES_OVERDUE_HOURS"))
     ] = 48.0
+    # A refund above this (shop currency) needs a second approval by another staff member.
+    refund_second_approval_above: Annotated[
+        Decimal,
+        Field(ge=0, decimal_places=2, validation_alias=_env("REFUND_SECOND_APPROVAL_ABOVE")),
+    ] = Decimal("2000.00")
 
     # Imports (gateway import, POST /admin/imports/{prices,stock}) and shipping deadlines.
     import_batch_rows: Annotated[
@@ -348,6 +355,7 @@ def load_settings() -> Settings:
             **PaymentSettings.model_fields,
             **TracingSettings.model_fields,
             **PromotionHintSettings.model_fields,
+            **StockVisibilitySettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None

@@ -33,6 +33,7 @@ from .refunds import REFUNDING_KINDS, ZERO
 
 MAX_REASON = 500
 _SETTLED = frozenset({AfterSalesStatus.APPROVED, AfterSalesStatus.COMPLETED})
+_UNDECIDED = frozenset({AfterSalesStatus.OPEN, AfterSalesStatus.AWAITING_SECOND_APPROVAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +105,11 @@ async def cancel_paid_order(
     if moved is None:
         return _refused("this order was shipped or cancelled meanwhile")
     for request in requests:
-        if request.status is AfterSalesStatus.OPEN:
+        if request.status in _UNDECIDED:
             await orders.transition_after_sales(
                 request.id,
                 to=AfterSalesStatus.REJECTED,
-                allowed_from=[AfterSalesStatus.OPEN],
+                allowed_from=_UNDECIDED,
                 actor=actor,
                 note="superseded: the order was cancelled and refunded in full",
                 now=now,

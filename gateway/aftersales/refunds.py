@@ -29,7 +29,12 @@ ZERO = Decimal("0.00")
 REFUNDING_KINDS = frozenset({AfterSalesKind.RETURN, AfterSalesKind.REFUND_ONLY})
 # A REJECTED request gives its units back; every other status keeps them.
 LIVE_STATUSES = frozenset(
-    {AfterSalesStatus.OPEN, AfterSalesStatus.APPROVED, AfterSalesStatus.COMPLETED}
+    {
+        AfterSalesStatus.OPEN,
+        AfterSalesStatus.AWAITING_SECOND_APPROVAL,
+        AfterSalesStatus.APPROVED,
+        AfterSalesStatus.COMPLETED,
+    }
 )
 
 

@@ -2,6 +2,9 @@
 
 OPEN -> APPROVED or REJECTED is a conditional move in the orders source: of two staff
 resolving one request at once, one wins and the other is told INVALID_STATUS_TRANSITION.
+A refund above REFUND_SECOND_APPROVAL_ABOVE takes two approvals by two staff members
+(OPEN -> AWAITING_SECOND_APPROVAL -> APPROVED, see four_eyes.py); the first approver
+trying the second is PERMISSION_DENIED.
 With an idempotency key a retry replays the first answer; the same key with other
 arguments is IDEMPOTENCY_KEY_REUSED. APPROVED -> COMPLETED closes a request; for a RETURN
 that is when the goods are back, so their units go back on the shelf (once per request,
@@ -14,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sources.catalog.records import BundleItem, Product, ProductKind
 from sources.common.idempotency import IdempotencyKeyReused, fingerprint
+from sources.orders.errors import SameApprover
 from sources.orders.records import (
     AfterSalesKind,
     AfterSalesRequest,
@@ -29,8 +34,10 @@ from ..errors import Problem, UserErrorCode
 from ..payments.cashier import Cashier
 from ..payments.refunding import refund_order
 from ..sources import Sources
+from . import four_eyes
 from .refunds import REFUNDING_KINDS
 
+_SINGLE_APPROVAL = four_eyes.Move(AfterSalesStatus.APPROVED, (four_eyes.OPEN, four_eyes.AWAITING))
 MAX_NOTE = 1000
 MAX_KEY = 200
 _DEFAULT_COMPLETION_NOTE = {
@@ -63,6 +70,13 @@ async def _status_refusal(
     current = (await sources.orders.after_sales_by_ids([request_id])).get(request_id)
     if current is None:
         return _not_found()
+    if current.status is to is four_eyes.AWAITING:
+        return _refused(
+            UserErrorCode.INVALID_STATUS_TRANSITION,
+            "another staff member approved this request meanwhile; it now awaits a second "
+            "approval (approve it again to give it)",
+            "requestId",
+        )
     return _refused(
         UserErrorCode.INVALID_STATUS_TRANSITION,
         f"a request that is {current.status.value} cannot become {to.value}",
@@ -79,7 +93,9 @@ async def resolve_request(
     idempotency_key: str | None,
     actor: str,
     now: datetime,
+    second_approval_above: Decimal | None = None,
 ) -> ResolveOutcome:
+    """``second_approval_above``: refunds above it need two staff members (None: never)."""
     problems: list[Problem] = []
     if len(note) > MAX_NOTE or "\x00" in note:
         problems.append(
@@ -97,12 +113,20 @@ async def resolve_request(
         return ResolveOutcome(None, problems)
     if request_id is None:
         return _not_found()
-    to = AfterSalesStatus.APPROVED if approve else AfterSalesStatus.REJECTED
+    move = four_eyes.REJECTION
+    if approve:
+        found = (await sources.orders.after_sales_by_ids([request_id])).get(request_id)
+        if found is None:
+            return _not_found()
+        above = second_approval_above
+        move = four_eyes.approval(found, above) if above is not None else _SINGLE_APPROVAL
+    to = move.to
     try:
         request, replayed = await sources.orders.transition_after_sales(
             request_id,
             to=to,
-            allowed_from=[AfterSalesStatus.OPEN],
+            allowed_from=move.allowed_from,
+            distinct_actor=move.distinct_actor,
             actor=actor,
             note=note.strip(),
             now=now,
@@ -116,6 +140,13 @@ async def resolve_request(
             UserErrorCode.IDEMPOTENCY_KEY_REUSED,
             "this idempotency key was used with other arguments",
             "idempotencyKey",
+        )
+    except SameApprover:
+        return _refused(
+            UserErrorCode.PERMISSION_DENIED,
+            "you gave this refund its first approval: a refund this large needs a second "
+            "approval by another staff member with MANAGE_AFTER_SALES",
+            "requestId",
         )
     if request is None:
         return await _status_refusal(sources, request_id, to)

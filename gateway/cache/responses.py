@@ -1,6 +1,7 @@
 """Whole-response cache for anonymous storefront queries.
 
-A response is stored under a hash of its query, operation name and variables, and tagged
+A response is stored under a hash of its query, operation name, variables and the shop's
+stock visibility (what buyers are shown of stock counts; gateway/stock), and tagged
 with every entity key it read, so the invalidation that drops an entity also drops every
 response that showed it. It lives no longer than the shortest-lived data in it (a response
 with stock lives a few seconds). Only queries whose root fields are catalog browsing
@@ -46,8 +47,11 @@ class CachedResponse:
 
 
 class ResponseCache:
-    def __init__(self, cache: ReadThrough) -> None:
+    def __init__(self, cache: ReadThrough, variant: str = "") -> None:
         self.cache = cache.cache
+        # What else an anonymous answer depends on (the shop's stock visibility): a process
+        # configured otherwise never serves another's answers from the shared store.
+        self.variant = variant.encode()
         self._browsing: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
 
     def is_browsing(self, query: str, operation_name: str | None) -> bool:
@@ -64,7 +68,13 @@ class ResponseCache:
     def key(self, query: str, operation_name: str | None, variables: object) -> str:
         variables_json = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
         digest = hashlib.sha256(
-            query.encode() + b"\0" + (operation_name or "").encode() + b"\0" + variables_json
+            query.encode()
+            + b"\0"
+            + (operation_name or "").encode()
+            + b"\0"
+            + variables_json
+            + b"\0"
+            + self.variant
         ).hexdigest()
         return self.cache.keys.key(Kind.RESPONSE, digest)
 

@@ -43,6 +43,7 @@ from sources.orders.store import CartClosed, CheckoutAttemptLost, PurchaseLimitR
 from ..errors import Problem, UserErrorCode
 from ..resilience.errors import is_ambiguous
 from ..sources import Sources
+from ..stock.view import left_in_stock
 from ..tracing.spans import saga_step
 from .pricing import CartPricing, price
 from .snapshot import CartSnapshot, load_snapshot
@@ -306,9 +307,10 @@ def _marked_sold_out(marks: SoldOutMarks, cart: Cart) -> list[Problem]:
     return [
         Problem(
             UserErrorCode.INSUFFICIENT_STOCK,
-            f"only {short[line.sku_id]} left in stock",
+            left_in_stock(short[line.sku_id]),
             ("lines",),
             str(line.id),
+            units_left=short[line.sku_id],
         )
         for line in cart.lines
         if line.sku_id in short
@@ -362,9 +364,10 @@ def _shortage_problems(snapshot: CartSnapshot, shortages: Mapping[int, int]) -> 
             problems.append(
                 Problem(
                     UserErrorCode.INSUFFICIENT_STOCK,
-                    f"only {min(shortages[s] for s in short)} left in stock",
+                    left_in_stock(min(shortages[s] for s in short)),
                     ("lines",),
                     str(line.id),
+                    units_left=min(shortages[s] for s in short),
                 )
             )
     return problems or [Problem(UserErrorCode.INSUFFICIENT_STOCK, "not enough stock")]

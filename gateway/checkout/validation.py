@@ -11,6 +11,7 @@ from sources.catalog.records import FulfillmentMode, ProductKind
 from sources.orders.records import CartLine
 
 from ..errors import Problem, UserErrorCode
+from ..stock.view import left_in_stock
 from .pricing import CartPricing
 from .snapshot import CartSnapshot
 
@@ -106,8 +107,12 @@ def stock_is_available(snapshot: CartSnapshot, _: CartPricing) -> list[Problem]:
         available = _available(snapshot, line.sku_id)
         if available < demand[line.sku_id]:
             problems.append(
-                _line_problem(
-                    UserErrorCode.INSUFFICIENT_STOCK, line, f"only {available} left in stock"
+                Problem(
+                    UserErrorCode.INSUFFICIENT_STOCK,
+                    left_in_stock(available),
+                    ("lines",),
+                    str(line.id),
+                    units_left=available,
                 )
             )
     return problems

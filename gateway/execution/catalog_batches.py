@@ -23,7 +23,7 @@ from sources.catalog.records import ProductKind
 from ..resilience.degrade import as_of, stale_if
 from ..schema.catalog import Category, Product, Sku
 from ..schema.common import Info, Money
-from ..schema.inventory import StockLevel
+from ..schema.inventory import StockLevel, stock_view
 from ..schema.pricing import Price, PriceRange, Promotion
 from .batch import batch_field
 
@@ -158,7 +158,8 @@ async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> li
 @batch_field("Sku", "stock")
 async def sku_stock(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
     found = await info.context.loaders.inventory.stock.load_each([s.record.id for s in parents])
-    return each(found, lambda level: stale_if(StockLevel.from_record(_value(level)), level))
+    view = stock_view(info)  # the viewer's figures, made from the (shared, exact) records
+    return each(found, lambda level: stale_if(StockLevel.from_record(_value(level), view), level))
 
 
 def _value(found: T | Exception) -> T:

@@ -42,6 +42,9 @@ class OrdersLoaders:
         self.customer_audit = audit_loader(
             "orders.customer_audit", store.audit_by_customer_ids, metrics, batching
         )
+        self.after_sales_audit = audit_loader(
+            "orders.after_sales_audit", store.audit_by_after_sales_ids, metrics, batching
+        )
         self.order: Loader[int, Order | None] = Loader(
             "orders.order", store.orders_by_ids, metrics=metrics, batching=batching
         )

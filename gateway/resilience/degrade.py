@@ -161,10 +161,12 @@ def unwrap_stale(value: Any, path: list[str | int]) -> Any:
 
 def _unknown_stock() -> Any:
     from ..schema.inventory import StockLevel
+    from ..stock.view import StockStatus
 
     return StockLevel(
         available=0,
         in_stock=False,
+        status=StockStatus.OUT_OF_STOCK,
         record=StockRecord(sku_id=0, warehouses=(), supplier_available=0),
     )
 

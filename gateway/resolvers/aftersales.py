@@ -24,6 +24,7 @@ from ..schema.aftersales import (
     AfterSalesRequestInput,
     may_see_request,
 )
+from ..schema.audit import AuditEntry
 from ..schema.common import BadUserInput, Info, page_size
 from ..schema.errors import user_errors
 from ..schema.settlement import Settlement
@@ -112,6 +113,7 @@ async def after_sales_request_resolve(
         idempotency_key=idempotency_key,
         actor=actor(info),
         now=ctx.now,
+        second_approval_above=ctx.settings.refund_second_approval_above,
     )
     return _payload(info, outcome)
 
@@ -168,6 +170,27 @@ async def after_sales_requests(
     except InvalidCursor as exc:
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
     return AfterSalesRequestConnection.from_page(page, after=after)
+
+
+async def after_sales_audit_log(
+    info: Info,
+    request_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The request's id (AfterSalesRequest.id).")
+    ],
+    first: Annotated[
+        int,
+        strawberry.argument(
+            description="How many entries, newest first (at most GATEWAY_MAX_PAGE_SIZE)."
+        ),
+    ] = 20,
+) -> list[AuditEntry] | None:
+    key = pk(request_id, "AfterSalesRequest")
+    if key is None:
+        return []
+    entries = await info.context.loaders.orders.after_sales_audit.load(
+        (key, page_size(info, first))
+    )
+    return [AuditEntry.from_record(e) for e in entries]
 
 
 async def after_sales_node(info: Info, key: int) -> AfterSalesRequest | None:

@@ -21,6 +21,7 @@ from ..checkout.place_order import CheckoutPolicy, complete_checkout
 from ..errors import Problem, UserErrorCode
 from ..schema.common import BadUserInput, Info, page_size
 from ..schema.errors import user_errors
+from ..schema.inventory import stock_view
 from ..schema.node import decode_int_id
 from ..schema.orders import (
     CheckoutCompletePayload,
@@ -201,7 +202,7 @@ async def checkout_complete(
             loaders.orders.customer.prime(customer_id, result.snapshot.customer)
     return CheckoutCompletePayload(
         order=Order.from_record(result.order) if result.order else None,
-        user_errors=user_errors(result.problems),
+        user_errors=user_errors(stock_view(info).shown(result.problems)),
     )
 
 

@@ -121,6 +121,12 @@ class Query:
         extensions=staff_only(Permission.MANAGE_CUSTOMERS),
         description="A customer's blocking and unblocking, newest first, with who and why.",
     )
+    after_sales_audit_log: list[AuditEntry] | None = strawberry.field(
+        resolver=aftersales_resolvers.after_sales_audit_log,
+        extensions=staff_only(Permission.MANAGE_AFTER_SALES),
+        description="Staff's moves of one after-sales request, newest first: each approval "
+        "(both of a four-eyes refund), rejection and completion, with who, when and why.",
+    )
     orders: OrderConnection = strawberry.field(
         resolver=orders_resolvers.orders,
         extensions=staff_list(Permission.MANAGE_ORDERS),

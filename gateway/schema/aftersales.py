@@ -32,12 +32,18 @@ strawberry.enum(
     AfterSalesStatusRecord,
     name="AfterSalesStatus",
     description="Where an after-sales request stands: OPEN, then APPROVED or REJECTED, "
-    "then (approved) COMPLETED.",
+    "then (approved) COMPLETED; a refund above REFUND_SECOND_APPROVAL_ABOVE passes through "
+    "AWAITING_SECOND_APPROVAL on its way to APPROVED.",
 )
 describe_values(
     AfterSalesStatusRecord,
     {
         "OPEN": "Waiting for staff to decide.",
+        "AWAITING_SECOND_APPROVAL": (
+            "A refund above the shop's four-eyes threshold (REFUND_SECOND_APPROVAL_ABOVE), "
+            "approved once: another staff member (not the first approver) approves it to "
+            "APPROVED, or rejects it. Nothing is refunded yet."
+        ),
         "APPROVED": "Accepted; waiting for the units back or the refund.",
         "REJECTED": "Refused, with staff's note; final.",
         "COMPLETED": "Done: refunded or exchanged (a return's units are back on the shelf).",
@@ -45,6 +51,9 @@ describe_values(
 )
 
 STAFF = (Permission.MANAGE_AFTER_SALES, Permission.MANAGE_ORDERS)
+_UNDECIDED = frozenset(
+    {AfterSalesStatusRecord.OPEN, AfterSalesStatusRecord.AWAITING_SECOND_APPROVAL}
+)
 
 
 def may_see_request(viewer: Viewer, record: RequestRecord) -> bool:
@@ -88,7 +97,10 @@ class AfterSalesStatusChange:
 class AfterSalesRequest(Node):
     kind: AfterSalesKindRecord = strawberry.field(description="Return, refund only or exchange.")
     status: AfterSalesStatusRecord = strawberry.field(
-        description=("Where the request stands: OPEN, then APPROVED or REJECTED, then COMPLETED.")
+        description=(
+            "Where the request stands: OPEN, then APPROVED or REJECTED, then COMPLETED "
+            "(a large refund is AWAITING_SECOND_APPROVAL between OPEN and APPROVED)."
+        )
     )
     reason: str = strawberry.field(description="Why the buyer asked, in their words.")
     created_at: datetime = strawberry.field(description="When the buyer asked (UTC).")
@@ -156,16 +168,13 @@ class AfterSalesRequest(Node):
         return Money.of(self.record.refund_amount, await self._currency(info))
 
     @strawberry.field(
-        description="Still OPEN longer than the shop's after-sales deadline "
-        "(GATEWAY_AFTER_SALES_OVERDUE_HOURS)."
+        description="Still OPEN (or AWAITING_SECOND_APPROVAL) longer than the shop's "
+        "after-sales deadline (GATEWAY_AFTER_SALES_OVERDUE_HOURS)."
     )
     def overdue(self, info: Info) -> bool:
         ctx = info.context
         limit = timedelta(hours=ctx.settings.after_sales_overdue_hours)
-        return (
-            self.record.status is AfterSalesStatusRecord.OPEN
-            and ctx.now - self.record.created_at > limit
-        )
+        return self.record.status in _UNDECIDED and ctx.now - self.record.created_at > limit
 
     @strawberry.field(description="Every move, oldest first: who (staff only), when, why.")
     async def status_history(self, info: Info) -> list[AfterSalesStatusChange]:

@@ -18,6 +18,7 @@ from .cart_hints import PromotionHint, PromotionNotApplied, not_applied_list
 from .catalog import Sku
 from .common import Info, Money
 from .errors import UserError, user_errors
+from .inventory import stock_view
 from .node import Node, encode_id
 from .pricing import Promotion
 
@@ -325,7 +326,7 @@ class Cart(Node):
 
     @strawberry.field(description="Computed now, against the sources of truth.")
     async def validation(self, info: Info) -> CheckoutValidation:
-        problems = (await self.evaluation(info)).problems
+        problems = stock_view(info).shown((await self.evaluation(info)).problems)
         return CheckoutValidation(ok=not problems, errors=user_errors(problems))
 
 

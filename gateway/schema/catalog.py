@@ -37,7 +37,7 @@ from .catalog_details import (
 )
 from .common import BadUserInput, Info, Money, PageInfo, page_size
 from .enums import describe_values
-from .inventory import StockLevel
+from .inventory import StockLevel, stock_view
 from .media import ProductMedia
 from .node import Node, encode_id
 from .permissions import staff_only
@@ -453,7 +453,7 @@ class Sku(Node):
     )
     async def stock(self, info: Info) -> StockLevel:
         level = await info.context.loaders.inventory.stock.load(self.record.id)
-        return stale_if(StockLevel.from_record(level), level)  # type: ignore[return-value]
+        return stale_if(StockLevel.from_record(level, stock_view(info)), level)  # type: ignore[return-value]
 
     @strawberry.field(
         extensions=staff_only(

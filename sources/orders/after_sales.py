@@ -10,6 +10,12 @@ Two guarantees hold whatever the concurrency:
   from an allowed status, with a history row (who, when, why). A REJECTED request is final:
   its units went back to the line, and reopening it could exceed the line's quantity.
 
+A move may require a new actor (``distinct_actor``): four-eyes refunds need a second
+approval by someone other than the first approver. Who moved the request into its current
+status is read under the same row lock, so two approvals by one staff member can never both
+count, whatever the timing; every move by staff is written to the audit trail
+(``orders_audit``, entity ``after_sales_request``) in the same transaction as the move.
+
 A resolution may carry an idempotency key: the key row is written in the transaction of the
 move it guards, so a retry replays the move instead of failing as a second resolution.
 """
@@ -23,13 +29,14 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sources.common.audit import write_audit
 from sources.common.db import Database
 from sources.common.idempotency import fingerprint as fingerprint_of
 from sources.common.idempotency import remember, replay
 
 from . import models as m
 from .after_sales_queries import load_requests
-from .errors import QuantityAlreadyRequested
+from .errors import QuantityAlreadyRequested, SameApprover
 from .orders import lock_order_status
 from .records import AfterSalesRequest, AfterSalesStatus, NewAfterSalesRequest
 
@@ -103,18 +110,29 @@ async def transition_after_sales(
     now: datetime,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
+    distinct_actor: bool = False,
 ) -> tuple[AfterSalesRequest | None, bool]:
     """(the request after the move, False); (the request as it is, True) for a retry with
     the same key and arguments; (None, False) with nothing written when the request is
     missing or not in ``allowed_from``. IdempotencyKeyReused when the key was used with
-    other arguments. Without a ``fingerprint``, one is made of the request, ``to`` and
-    ``note``."""
+    other arguments; SameApprover, with ``distinct_actor``, when ``actor`` is who moved the
+    request into its current status. Without a ``fingerprint``, one is made of the
+    request, ``to`` and ``note``."""
     print_ = fingerprint or fingerprint_of({"request": request_id, "to": to.value, "note": note})
     allowed = {s.value for s in allowed_from} - {AfterSalesStatus.REJECTED.value}
     for attempt in range(2):
         try:
             return await _transition_once(
-                db, request_id, to, allowed, actor, note, now, idempotency_key, print_
+                db,
+                request_id,
+                to,
+                allowed,
+                actor,
+                note,
+                now,
+                idempotency_key,
+                print_,
+                distinct_actor,
             )
         except IntegrityError:
             # Another request under this key (for another after-sales request, which holds
@@ -134,6 +152,7 @@ async def _transition_once(
     now: datetime,
     key: str | None,
     print_: str,
+    distinct_actor: bool,
 ) -> tuple[AfterSalesRequest | None, bool]:
     requests = m.AfterSalesRequest
     async with db.begin() as conn:
@@ -151,6 +170,8 @@ async def _transition_once(
                 return (found[0] if found else None), True
         if current is None or current not in allowed:
             return None, False
+        if distinct_actor and await _moved_in_by(conn, request_id, current) == actor:
+            raise SameApprover(request_id, actor)
         moved = (
             await conn.execute(
                 update(requests)
@@ -162,6 +183,18 @@ async def _transition_once(
         if moved is None:
             return None, False
         await _record_change(conn, request_id, AfterSalesStatus(current), to, actor, note, now)
+        await write_audit(
+            conn,
+            m.AuditEntry,
+            at=now,
+            actor=actor,
+            action=f"after_sales.{to.value.lower()}",
+            entity_type="after_sales_request",
+            entity_id=request_id,
+            before={"status": current},
+            after={"status": to.value},
+            reason=note,
+        )
         if key is not None:
             result = {"request_id": request_id, "status": to.value}
             await remember(conn, m.IdempotencyKey, key, print_, result, now)
@@ -221,3 +254,16 @@ async def _record_change(
             note=note,
         )
     )
+
+
+async def _moved_in_by(conn: AsyncConnection, request_id: int, status: str) -> str | None:
+    """Who made the latest move of a request into ``status`` (read under its row lock)."""
+    changes = m.AfterSalesStatusChange
+    return (
+        await conn.execute(
+            select(changes.actor)
+            .where(changes.request_id == request_id, changes.to_status == status)
+            .order_by(changes.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()

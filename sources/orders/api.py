@@ -21,6 +21,7 @@ from .errors import (
     CustomerEmailTaken,
     PurchaseLimitReached,
     QuantityAlreadyRequested,
+    SameApprover,
 )
 from .records import (
     Address,
@@ -70,6 +71,7 @@ ERRORS: tuple[type[Exception], ...] = (
     CustomerEmailTaken,
     PurchaseLimitReached,
     QuantityAlreadyRequested,
+    SameApprover,
 )
 
 
@@ -134,6 +136,13 @@ class OrdersSource(Protocol):
     async def audit_by_customer_ids(
         self, customer_ids: Sequence[int], limit: int
     ) -> dict[int, list[AuditRecord]]: ...
+
+    @read
+    async def audit_by_after_sales_ids(
+        self, request_ids: Sequence[int], limit: int
+    ) -> dict[int, list[AuditRecord]]:
+        """Staff's moves of after-sales requests (approvals, rejections, completions)."""
+        ...
 
     @read
     async def shop_profile(self) -> ShopProfile | None: ...
@@ -410,9 +419,11 @@ class OrdersSource(Protocol):
         now: datetime,
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
+        distinct_actor: bool = False,
     ) -> tuple[AfterSalesRequest | None, bool]:
         """(request, replayed); (None, False) when refused. IdempotencyKeyReused when the
-        key was used with another fingerprint."""
+        key was used with another fingerprint; SameApprover, with ``distinct_actor``, when
+        ``actor`` moved the request into its current status (four eyes)."""
 
     async def forget_expired_idempotency_keys(self, now: datetime) -> None:
         """For the sweeper: keys older than their 24 hours of retention."""

@@ -57,6 +57,16 @@ class QuantityAlreadyRequested(Exception):
         super().__init__(f"order lines {list(self.line_ids)} have no more units left to request")
 
 
+class SameApprover(Exception):
+    """The staff member who gave a request its first approval tried to give the second:
+    four eyes means two people. Nothing was written."""
+
+    def __init__(self, request_id: int, actor: str) -> None:
+        super().__init__(f"{actor} already approved after-sales request {request_id} once")
+        self.request_id = request_id
+        self.actor = actor
+
+
 class PurchaseLimitReached(Exception):
     """``create_order`` found that these SKUs would exceed the customer's purchase limit,
     counting their other orders placed meanwhile. Nothing was written."""

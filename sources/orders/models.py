@@ -388,7 +388,7 @@ class AfterSalesRequest(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))  # AWAITING_SECOND_APPROVAL: 24
     reason: Mapped[str] = mapped_column(Text, default="")
     refund_amount: Mapped[Decimal | None] = mapped_column(MoneyColumn())
     resolution_note: Mapped[str | None] = mapped_column(Text)
@@ -423,8 +423,8 @@ class AfterSalesStatusChange(Base):
     __tablename__ = "after_sales_status_changes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("after_sales_requests.id"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(120))
     note: Mapped[str] = mapped_column(Text, default="")

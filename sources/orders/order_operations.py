@@ -182,9 +182,11 @@ class OrderOperations:
         now: datetime,
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
+        distinct_actor: bool = False,
     ) -> tuple[AfterSalesRequest | None, bool]:
         """(request, replayed); (None, False) when refused. IdempotencyKeyReused when the
-        key was used with another fingerprint."""
+        key was used with another fingerprint; SameApprover, with ``distinct_actor``, when
+        ``actor`` moved the request into its current status (four eyes)."""
         return await after_sales.transition_after_sales(
             self.db,
             request_id,
@@ -195,6 +197,7 @@ class OrderOperations:
             now=now,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
+            distinct_actor=distinct_actor,
         )
 
     async def forget_expired_idempotency_keys(self, now: datetime) -> None:

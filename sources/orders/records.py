@@ -381,6 +381,9 @@ class AfterSalesKind(StrEnum):
 
 class AfterSalesStatus(StrEnum):
     OPEN = "OPEN"
+    # A refund above the shop's four-eyes threshold, approved once: a second staff member
+    # (not the first) moves it to APPROVED.
+    AWAITING_SECOND_APPROVAL = "AWAITING_SECOND_APPROVAL"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     COMPLETED = "COMPLETED"

@@ -33,6 +33,7 @@ from .errors import (
     CustomerEmailTaken,
     PurchaseLimitReached,
     QuantityAlreadyRequested,
+    SameApprover,
 )
 from .order_operations import OrderOperations
 from .payment_operations import PaymentOperations
@@ -65,6 +66,7 @@ __all__ = [
     "OrdersStore",
     "PurchaseLimitReached",
     "QuantityAlreadyRequested",
+    "SameApprover",
 ]
 
 
@@ -176,6 +178,14 @@ class OrdersStore(OrderOperations, PaymentOperations):
         async with self.db.connect() as conn:
             return await read_audit(
                 conn, m.AuditEntry, self.source, "customer", customer_ids, limit
+            )
+
+    async def audit_by_after_sales_ids(
+        self, request_ids: Sequence[int], limit: int
+    ) -> dict[int, list[AuditRecord]]:
+        async with self.db.connect() as conn:
+            return await read_audit(
+                conn, m.AuditEntry, self.source, "after_sales_request", request_ids, limit
             )
 
     # The shop's profile and delivery regions (gateway init)

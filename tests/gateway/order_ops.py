@@ -92,6 +92,9 @@ def order_shop(
     """A freshly seeded shop for one module on ``backend`` (writes never reach the session
     shop), its shared cache off so the stock a test reads is the stock the sources hold."""
     kw.setdefault("cache", {"enabled": False})
+    # One approval per request, as these tests were written (the demo shop's refunds often
+    # pass the default ¥2,000.00); test_four_eyes_refunds.py sets its own threshold.
+    kw.setdefault("refund_second_approval_above", Decimal("1000000000.00"))
     yield from open_shop(backend, tmp_path_factory.mktemp(f"{name}-{backend}"), **kw)
 
 

@@ -339,6 +339,11 @@ FIELD_CASES: dict[str, FieldCase] = {
         shows=lambda v: v is not None and v["totalCount"] >= 1 and len(v["edges"]) >= 1,
         hides=_empty_connection,
     ),
+    "Query.afterSalesAuditLog": FieldCase(
+        "query { guarded: afterSalesAuditLog("
+        'requestId: "QWZ0ZXJTYWxlc1JlcXVlc3Q6MQ==") { action } }',
+        lambda s: {},
+    ),
     "Query.customerAuditLog": FieldCase(
         'query { guarded: customerAuditLog(customerId: "Q3VzdG9tZXI6MQ==") { action } }',
         lambda s: {},

@@ -140,6 +140,7 @@ def arguments_for(
         ],
         "Category.products": ["first: 10"],
         "Query.customerAuditLog": [f'customerId: "{ids.of("Customer")}"'],
+        "Query.afterSalesAuditLog": [f'requestId: "{global_id("AfterSalesRequest", 1)}"'],
         # Which picks name a SKU differs by product; Product.skus reaches the same SKUs.
         "Product.skuBySelectedOptions": ["selectedOptions: []"],
         # Search reaches products (and their staff-only fields) by a word the demo uses.
