@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 from gateway.auth import ViewerKind, issue_token
 from tests.conftest import LiveGateway
 from tests.examples.conftest import Tabs
-from tests.examples.operations import CATALOG, ORDER
+from tests.examples.operations import CATALOG, ORDER, ORDERS_OF_SKU, SKU_STOCK, STOCK_ADJUST
 
 ADDRESS = {
     "name": "Wang Wei",
@@ -191,4 +191,60 @@ def test_a_buyer_orders_staff_ships_and_refunds_a_returned_unit(
         strict=True,
     ):
         assert shown == _yuan(line["total"]["amount"])
+    assert tabs.offline.problems == []
+
+
+def _leave_one_unit(gateway: LiveGateway, sku_id: str) -> None:
+    token = _staff_token(gateway)
+    stock = gateway.query(SKU_STOCK, {"id": sku_id}, token=token)["data"]["node"]["stock"]
+    keep = 1
+    for warehouse in stock["warehouses"]:
+        delta = min(keep, warehouse["available"]) - warehouse["available"]
+        keep -= min(keep, warehouse["available"])
+        if delta:
+            code = warehouse["warehouseCode"]
+            variables = {"skuId": sku_id, "warehouseCode": code, "delta": delta}
+            result = gateway.query(STOCK_ADJUST, variables, token=token)
+            assert result["data"]["stockAdjust"]["userErrors"] == [], result
+    after = gateway.query(SKU_STOCK, {"id": sku_id}, token=token)["data"]["node"]["stock"]
+    assert after["available"] == 1, after
+
+
+def test_two_buyers_race_for_the_last_unit_and_exactly_one_order_is_placed(
+    shop_gateway: LiveGateway, tabs: Tabs
+) -> None:
+    gateway = shop_gateway
+    product, sku = _plain_skus(gateway, 3)[2]
+    _leave_one_unit(gateway, sku["id"])
+    buyers = []
+    for who in ("Gao Jing (customer2@example.com)", "Zhang Yang (customer3@example.com)"):
+        page = tabs.open()
+        _sign_in(page, f"{gateway.url}/shop", f"Sign in as {who}")
+        page.goto(f"{gateway.url}/shop#/p/{product['slug']}")
+        expect(page.locator(".skus")).to_contain_text("1 in stock")
+        _add_to_cart(page, sku)
+        page.get_by_role("link", name="View cart").click()
+        _enter_address(page)
+        buyers.append(page)
+
+    for page in buyers:  # both in flight at once: a click does not wait for the answer
+        page.get_by_role("button", name=re.compile("Place order")).click()
+    outcomes = []
+    for page in buyers:
+        settled = page.locator(".confirmation, .cart-line .problems")
+        expect(settled.first).to_be_visible()
+        outcomes.append("placed" if page.locator(".confirmation").count() else "refused")
+    assert sorted(outcomes) == ["placed", "refused"]
+    loser = buyers[outcomes.index("refused")]
+    expect(loser.locator(".cart-line .problems li[data-code='INSUFFICIENT_STOCK']")).to_be_visible()
+    expect(loser.get_by_role("button", name=re.compile("Place order"))).to_be_enabled()
+
+    token = _staff_token(gateway)
+    orders = gateway.query(ORDERS_OF_SKU, token=token)["data"]["orders"]["edges"]
+    with_sku = [
+        o["node"]["number"]
+        for o in orders
+        if any(line["sku"]["id"] == sku["id"] for line in o["node"]["lines"])
+    ]
+    assert len(with_sku) == 1, with_sku
     assert tabs.offline.problems == []
