@@ -64,4 +64,6 @@ function App() {
   return html`<${Header} staff=${staff} /><main id="main" tabindex="-1"><${Page} staff=${staff} /></main>`;
 }
 
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = ""; // the "Loading…" placeholder
+render(html`<${App} />`, root);

@@ -82,6 +82,7 @@ export function StaffOrderPage({ id }) {
           <dt>Shipping</dt><dd>${money(order.cost.shippingTotal)}</dd><dt class="total">Total</dt><dd class="total">${money(order.cost.total)}</dd>
         </dl>
         <h2>Parcels</h2>
+        ${order.shipments.length === 0 && html`<p class="muted">None yet: parcels are made when the order is paid.</p>`}
         <ul class="lines">${order.shipments.map((s) => html`<li class="shipment" data-status=${s.status}>
           <strong>${s.source}</strong> <span class="tag">${s.status}</span>${s.overdue ? html` <span class="tag bad">overdue</span>` : ""}
           <div class="muted">${s.items.map((i) => `${i.quantity} × ${i.line.productName}`).join(", ")}${s.shipBy ? ` · ship by ${when(s.shipBy)}` : ""}</div>

@@ -89,6 +89,10 @@ export function money(value) {
   return `${symbol}${Number(value.amount).toFixed(2)}`;
 }
 
+export function day(iso) {
+  return iso ? new Date(iso).toLocaleDateString() : "";
+}
+
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "";
 }

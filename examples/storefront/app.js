@@ -56,4 +56,6 @@ function App() {
     <main id="main" tabindex="-1"><${Page} /></main>`;
 }
 
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = ""; // the "Loading…" placeholder
+render(html`<${App} />`, root);

@@ -77,8 +77,7 @@ function AddressForm({ cart, problems, save, busy }) {
   const formProblems = problems.filter((p) => !ADDRESS_FIELDS.includes((p.field || []).at(-1)));
   return html`<form onSubmit=${submit} aria-labelledby="address-heading" class="address-form">
     <h2 id="address-heading">Shipping address</h2>
-    ${cart.shippingAddress && html`<p class="muted saved-address" role="status">Ships to ${cart.shippingAddress.name},
-      ${cart.shippingAddress.line1}, ${cart.shippingAddress.city} (${cart.shippingAddress.region})</p>`}
+    ${cart.shippingAddress && html`<p class="muted saved-address" role="status">${`Ships to ${cart.shippingAddress.name}, ${cart.shippingAddress.line1}, ${cart.shippingAddress.city} (${cart.shippingAddress.region})`}</p>`}
     <${Problems} problems=${formProblems} id="address-problems" />
     <${Field} label="Recipient" name="name" value=${address.name} onInput=${set("name")} required autocomplete="name" problems=${fieldProblems(problems, "name")} />
     <${Field} label="Mobile phone" name="phone" type="tel" value=${address.phone} onInput=${set("phone")} required autocomplete="tel" inputmode="tel" problems=${fieldProblems(problems, "phone")} />

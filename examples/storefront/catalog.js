@@ -1,7 +1,7 @@
 // Browsing: categories, a category's listing with filters, sort and "load more" by
 // cursor, search with facets, and a product's page.
 import { useEffect, useState } from "preact/hooks";
-import { html, gql, money, when } from "../shared/client.js";
+import { html, gql, money, day } from "../shared/client.js";
 import { useQuery, Loading, Problems } from "../shared/ui.js";
 import { addToCart } from "./cart-store.js";
 
@@ -186,15 +186,15 @@ export function ProductPage({ slug }) {
           <p class="muted">${product.brand}</p>
           <p>${product.description}</p>
           ${product.presale && html`<div class="notice warn presale">
-            <strong>Presale.</strong> Deposit ${money(product.presale.deposit)} now; orders from ${when(product.presale.startsAt)}
-            to ${when(product.presale.endsAt)}; ships from ${when(product.presale.shipsFrom)}.</div>`}
+            <strong>Presale.</strong> Deposit ${money(product.presale.deposit)} now; orders from ${day(product.presale.startsAt)}
+            to ${day(product.presale.endsAt)}; ships from ${day(product.presale.shipsFrom)}.</div>`}
           ${product.promotions.length > 0 && html`<h2>Promotions</h2><ul>${product.promotions.map((p) => html`<li>
-            <strong>${p.name}</strong> — ${p.description}${p.couponRequired ? " (with a coupon)" : ""}${p.endsAt ? `, until ${when(p.endsAt)}` : ""}</li>`)}</ul>`}
+            <strong>${p.name}</strong> — ${p.description}${p.couponRequired ? " (with a coupon)" : ""}${p.endsAt ? `, until ${day(p.endsAt)}` : ""}</li>`)}</ul>`}
           ${product.bundleItems.length > 0 && html`<h2>In this bundle</h2><ul class="bundle">${product.bundleItems.map((b) => html`<li>
             ${b.quantity} × <a href=${`#/p/${b.sku.product.slug}`}>${b.sku.product.name}</a> <span class="muted">${b.sku.name}</span></li>`)}</ul>`}
           ${product.fulfillment && product.fulfillment !== "WAREHOUSE" && html`<p class="muted">Fulfilment: ${product.fulfillment.toLowerCase().replace(/_/g, " ")}</p>`}
         </div>
-        <form onSubmit=${add} aria-label="Add to cart">
+        <form class="buy-box" onSubmit=${add} aria-label="Add to cart">
           <fieldset><legend>Choose a variant</legend>
             <ul class="skus">${product.skus.map((s) => html`<${SkuChoice} sku=${s} checked=${s.id === chosen.id} onChoose=${() => setSkuId(s.id)} />`)}</ul>
           </fieldset>
