@@ -4,7 +4,7 @@ every request beyond loopback refused. Module-scoped: a story test shares both."
 
 from __future__ import annotations
 
-import asyncio
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from gateway.cache.persisted import add_to_allow_list, sha256
-from tests.conftest import LiveGateway, _migrate_and_seed, serve, settings_for, sqlite_urls
+from tests.conftest import LiveGateway, serve, settings_for, sqlite_urls
 from tests.examples.operations import TEST_OPERATIONS
 from tests.graphiql.test_browser import CHROMIUM_ARGS, Offline, _chromium
 
@@ -23,10 +23,18 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="module")
-def shop_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
+def shop_gateway(
+    sqlite_shop: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveGateway]:
+    """A copy of the session's seeded demo shop (copying its files takes milliseconds,
+    seeding again seconds), for the stories to write to."""
     folder = tmp_path_factory.mktemp("examples-shop")
+    for url in sqlite_shop.values():
+        source = Path(url.removeprefix("sqlite+aiosqlite:///"))
+        for suffix in ("", "-wal"):
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", folder / f"{source.name}{suffix}")
     urls = sqlite_urls(folder)
-    asyncio.run(_migrate_and_seed(urls, products=60))
     allow_list = folder / "persisted-queries.json"
     add_to_allow_list(allow_list, {sha256(text): text for text in TEST_OPERATIONS})
     settings = settings_for(

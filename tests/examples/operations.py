@@ -42,4 +42,9 @@ query StoryOrders {
   orders(first: 50) { edges { node { number status lines { sku { id } } } } }
 }
 """
-TEST_OPERATIONS = (CATALOG, ORDER, SKU_STOCK, STOCK_ADJUST, ORDERS_OF_SKU)
+PRICE_SET = """
+mutation StoryPriceSet($skuId: ID!, $price: Decimal!) {
+  priceSet(skuId: $skuId, list: $price, sale: $price) { userErrors { code message } }
+}
+"""
+TEST_OPERATIONS = (CATALOG, ORDER, SKU_STOCK, STOCK_ADJUST, ORDERS_OF_SKU, PRICE_SET)

@@ -20,7 +20,14 @@ from playwright.sync_api import Page, expect
 from gateway.auth import ViewerKind, issue_token
 from tests.conftest import LiveGateway
 from tests.examples.conftest import Tabs
-from tests.examples.operations import CATALOG, ORDER, ORDERS_OF_SKU, SKU_STOCK, STOCK_ADJUST
+from tests.examples.operations import (
+    CATALOG,
+    ORDER,
+    ORDERS_OF_SKU,
+    PRICE_SET,
+    SKU_STOCK,
+    STOCK_ADJUST,
+)
 
 ADDRESS = {
     "name": "Wang Wei",
@@ -67,7 +74,7 @@ def _staff_token(gateway: LiveGateway) -> str:
         gateway.settings,
         kind=ViewerKind.STAFF,
         subject="staff-1",
-        permissions=["MANAGE_ORDERS", "MANAGE_STOCK", "MANAGE_AFTER_SALES"],
+        permissions=["MANAGE_ORDERS", "MANAGE_STOCK", "MANAGE_AFTER_SALES", "MANAGE_PRICES"],
     )
 
 
@@ -125,13 +132,27 @@ def test_a_buyer_orders_staff_ships_and_refunds_a_returned_unit(
     buyer.get_by_role("button", name="Apply").click()
     expect(buyer.locator(".tag.coupon")).to_have_text(re.compile(r"^WELCOME10\W*$"))
     _enter_address(buyer)
+    seen_total = buyer.locator(".cart-total").inner_text()
+
+    # The price rises while the buyer looks: checkout says so, with the new total.
+    staff_token = _staff_token(gateway)
+    raised = Decimal(second_sku["price"]["sale"]["amount"]) + 10
+    variables = {"skuId": second_sku["id"], "price": str(raised)}
+    assert gateway.query(PRICE_SET, variables, token=staff_token)["data"]["priceSet"] == {
+        "userErrors": []
+    }
+    buyer.get_by_role("button", name=re.compile("Place order")).click()
+    notice = buyer.locator(".price-changed")
+    expect(notice).to_contain_text("The price changed: the new total is")
     shown_total = buyer.locator(".cart-total").inner_text()
+    assert shown_total != seen_total
+    expect(notice.locator("strong")).to_have_text(shown_total)
+    expect(buyer.locator(".confirmation")).to_have_count(0)  # nothing placed at a new price
 
     buyer.get_by_role("button", name=re.compile("Place order")).click()
     expect(buyer.locator(".confirmation")).to_be_visible()
     number = buyer.locator(".confirmation strong").inner_text()
     order_id = buyer.evaluate("decodeURIComponent(location.hash.split('/')[2].split('?')[0])")
-    staff_token = _staff_token(gateway)
     placed = gateway.query(ORDER, {"id": order_id}, token=staff_token)["data"]["order"]
     assert placed["number"] == number and placed["status"] == "PENDING_PAYMENT"
     assert Decimal(placed["cost"]["discountTotal"]["amount"]) > 0  # the coupon counted
