@@ -167,6 +167,9 @@ def test_a_buyer_orders_staff_ships_and_refunds_a_returned_unit(
     staff.get_by_role("link", name=number).click()
     staff.get_by_role("button", name="Mark paid").click()
     expect(staff.locator(".order-status")).to_have_text("PAID")
+    # Its parcels are now due: the shipments-due list leads back to the order.
+    staff.get_by_role("link", name="Shipments due").click()
+    staff.locator(".shipments-due").get_by_role("link", name=number).first.click()
     expect(staff.locator(".ship-form").first).to_be_visible()
     remaining = staff.locator(".ship-form").count()
     while remaining:
@@ -196,6 +199,8 @@ def test_a_buyer_orders_staff_ships_and_refunds_a_returned_unit(
         "button", name="Complete (refund)"
     ).click()
     expect(staff.locator(".after-sales[data-status='COMPLETED']")).to_be_visible()
+    staff.get_by_role("link", name="Settlement").click()
+    expect(staff.get_by_role("row", name=re.compile(number))).to_be_visible()
 
     # The buyer sees the refund; to the cent what the API says.
     final = gateway.query(ORDER, {"id": order_id}, token=staff_token)["data"]["order"]
