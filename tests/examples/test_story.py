@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from gateway.auth import ViewerKind, issue_token
 from tests.conftest import LiveGateway
-from tests.examples.conftest import Tabs
+from tests.examples.conftest import DESKTOP, PHONE, Tabs
 from tests.examples.operations import (
     CATALOG,
     ORDER,
@@ -111,7 +111,7 @@ def test_a_buyer_orders_staff_ships_and_refunds_a_returned_unit(
 
     # Search finds the first product; the second is reached from the home page's category.
     buyer.get_by_label("Search products").fill(first["name"])
-    buyer.get_by_role("button", name="Search", exact=True).click()
+    buyer.get_by_label("Search products").press("Enter")  # the keyboard is enough
     buyer.get_by_role("link", name=first["name"], exact=True).first.click()
     expect(buyer.get_by_role("heading", level=1)).to_have_text(first["name"])
     expect(buyer.locator(".skus")).to_contain_text(_yuan(first_sku["price"]["sale"]["amount"]))
@@ -220,6 +220,11 @@ def test_a_buyer_orders_staff_ships_and_refunds_a_returned_unit(
     assert tabs.offline.problems == []
 
 
+def _fits_the_width(page: Page) -> None:
+    """Readable on a phone: nothing wider than the screen (no sideways scrolling)."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def _leave_one_unit(gateway: LiveGateway, sku_id: str) -> None:
     token = _staff_token(gateway)
     stock = gateway.query(SKU_STOCK, {"id": sku_id}, token=token)["data"]["node"]["stock"]
@@ -243,14 +248,19 @@ def test_two_buyers_race_for_the_last_unit_and_exactly_one_order_is_placed(
     product, sku = _plain_skus(gateway, 3)[2]
     _leave_one_unit(gateway, sku["id"])
     buyers = []
-    for who in ("Gao Jing (customer2@example.com)", "Zhang Yang (customer3@example.com)"):
-        page = tabs.open()
+    for who, viewport in (
+        ("Gao Jing (customer2@example.com)", PHONE),
+        ("Zhang Yang (customer3@example.com)", DESKTOP),
+    ):
+        page = tabs.open(viewport)
         _sign_in(page, f"{gateway.url}/shop", f"Sign in as {who}")
         page.goto(f"{gateway.url}/shop#/p/{product['slug']}")
         expect(page.locator(".skus")).to_contain_text("1 in stock")
+        _fits_the_width(page)
         _add_to_cart(page, sku)
         page.get_by_role("link", name="View cart").click()
         _enter_address(page)
+        _fits_the_width(page)
         buyers.append(page)
 
     for page in buyers:  # both in flight at once: a click does not wait for the answer
