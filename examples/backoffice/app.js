@@ -1,7 +1,7 @@
 // The reference back office: what staff do with orders, after-sales and stock, on the
 // public GraphQL API alone. Each page shows only what the signed-in staff member's
 // permissions allow (the API refuses the rest anyway). Routes: #/ (orders queue),
-// #/order/<id>, #/after-sales, #/shipments-due, #/stock, #/settlement, #/signin.
+// #/order/<id>, #/after-sales, #/shipments-due, #/stock, #/prices, #/settlement, #/signin.
 import { render } from "preact";
 import { useState } from "preact/hooks";
 import { html, session, setSession, demoAccounts, signIn } from "../shared/client.js";
@@ -10,6 +10,7 @@ import { OrdersQueue, StaffOrderPage } from "./orders.js";
 import { AfterSalesQueue } from "./aftersales.js";
 import { LowStockPage } from "./stock.js";
 import { SettlementPage, ShipmentsDuePage } from "./finance.js";
+import { PricesPage } from "./prices.js";
 
 export const can = (staff, permission) => Boolean(staff?.permissions?.includes(permission));
 
@@ -37,6 +38,7 @@ function Header({ staff }) {
       ${can(staff, "MANAGE_AFTER_SALES") && html`<a href="#/after-sales">After-sales</a>`}
       ${can(staff, "MANAGE_ORDERS") && html`<a href="#/shipments-due">Shipments due</a>`}
       ${can(staff, "MANAGE_STOCK") && html`<a href="#/stock">Low stock</a>`}
+      ${can(staff, "MANAGE_PRICES") && html`<a href="#/prices">Prices</a>`}
       ${can(staff, "VIEW_FINANCE") && html`<a href="#/settlement">Settlement</a>`}
       ${staff
         ? html`<span style="color:#cfd6df">${staff.name}</span>
@@ -55,10 +57,12 @@ function Page({ staff }) {
   if (first === "stock") return html`<${LowStockPage} staff=${staff} />`;
   if (first === "shipments-due") return html`<${ShipmentsDuePage} />`;
   if (first === "settlement") return html`<${SettlementPage} />`;
+  if (first === "prices") return html`<${PricesPage} />`;
   if (!first) {
     if (can(staff, "MANAGE_ORDERS")) return html`<${OrdersQueue} />`;
     if (can(staff, "MANAGE_AFTER_SALES")) return html`<${AfterSalesQueue} staff=${staff} />`;
     if (can(staff, "MANAGE_STOCK")) return html`<${LowStockPage} staff=${staff} />`;
+    if (can(staff, "MANAGE_PRICES")) return html`<${PricesPage} />`;
     if (can(staff, "VIEW_FINANCE")) return html`<${SettlementPage} />`;
     return html`<h1>Nothing to do here</h1><p>Your account has no permission these pages use.</p>`;
   }

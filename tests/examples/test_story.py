@@ -284,3 +284,45 @@ def test_two_buyers_race_for_the_last_unit_and_exactly_one_order_is_placed(
     ]
     assert len(with_sku) == 1, with_sku
     assert tabs.offline.problems == []
+
+
+def test_a_merchandiser_edits_prices_in_bulk_and_imports_a_price_file(
+    shop_gateway: LiveGateway, tabs: Tabs
+) -> None:
+    page = tabs.open()
+    _sign_in(page, f"{shop_gateway.url}/backoffice", "Sign in as Demo Merchandiser")
+    # Only what this account's permissions allow: prices, no orders, stock or finance.
+    expect(page.get_by_role("heading", name="Prices")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Sections")
+    expect(nav.get_by_role("link")).to_have_text(["Prices"])
+    expect(page.locator(".prices tbody tr").nth(1)).to_be_visible()
+    first, second = page.locator(".prices tbody tr").all()[:2]
+    code, other = first.get_attribute("data-code"), second.get_attribute("data-code")
+    assert code and other
+
+    # A sale price above the list price is refused by its row; the other row is saved.
+    page.get_by_label(f"Sale price of {code}").fill("99999.00")
+    page.get_by_label(f"List price of {other}").fill("888.00")
+    page.get_by_label(f"Sale price of {other}").fill("777.00")
+    page.get_by_role("button", name=re.compile("Save 2 changes")).click()
+    expect(first.locator(".problems")).to_be_visible()
+    expect(second.locator(".tag.good")).to_have_text("saved")
+    expect(page.get_by_label(f"Sale price of {other}")).to_have_value("777.00")
+
+    page.get_by_label("CSV file").set_input_files(
+        files=[
+            {
+                "name": "autumn.csv",
+                "mimeType": "text/csv",
+                "buffer": f"sku,list,sale\n{code},120.00,99.50\nNO-SUCH-SKU,1,1\n".encode(),
+            }
+        ]
+    )
+    page.get_by_role("button", name="Upload").click()
+    job = page.locator(".import-job")
+    expect(job).to_contain_text("1 refused")
+    expect(job).not_to_contain_text("RUNNING")
+    expect(job).to_contain_text("line 3")
+    page.get_by_role("button", name="Find").click()  # the list again, from the API
+    expect(page.get_by_label(f"Sale price of {code}")).to_have_value("99.50")
+    assert tabs.offline.problems == []
