@@ -61,6 +61,10 @@ export async function gql(name, variables = {}) {
   if (result.errors?.some((e) => e.extensions?.code === "PERSISTED_QUERY_NOT_FOUND")) {
     result = await post({ operationName: name, variables, extensions, query });
   }
+  const code = result.errors?.[0]?.extensions?.code;
+  if (code === "TOKEN_EXPIRED" || code === "TOKEN_INVALID") {
+    setSession(null); // signed out: the page offers to sign in again
+  }
   if (result.errors && !result.data) throw new GraphQLError(result.errors);
   if (result.errors) console.warn(name, result.errors);
   return result.data;

@@ -94,5 +94,5 @@ export function MyOrders() {
   return html`<h1>My orders</h1>
     <${Loading} state=${state}>${({ viewer }) => viewer.orders.edges.length === 0
       ? html`<p>No orders yet.</p>`
-      : html`<p class="muted">${viewer.orders.totalCount} orders</p>${viewer.orders.edges.map((e) => html`<${OrderView} key=${e.node.id} order=${e.node} onChange=${state.reload} />`)}`}<//>`;
+      : html`<p class="muted">${viewer.orders.totalCount} ${viewer.orders.totalCount === 1 ? "order" : "orders"}</p>${viewer.orders.edges.map((e) => html`<${OrderView} key=${e.node.id} order=${e.node} onChange=${state.reload} />`)}`}<//>`;
 }

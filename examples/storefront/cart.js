@@ -132,6 +132,9 @@ export function CartPage() {
       if (payload.cart) setCart(payload.cart);
       setMutationProblems(payload.userErrors);
       return payload.userErrors.length === 0;
+    } catch (error) {
+      setMutationProblems([{ code: error.code || "NETWORK", message: error.message }]);
+      return false;
     } finally {
       setBusy(false);
     }

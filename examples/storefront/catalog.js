@@ -176,8 +176,13 @@ export function ProductPage({ slug }) {
     const add = async (event) => {
       event.preventDefault();
       setBusy(true);
-      setResult(await addToCart(chosen.id, Number(quantity)));
-      setBusy(false);
+      try {
+        setResult(await addToCart(chosen.id, Number(quantity)));
+      } catch (error) {
+        setResult({ ok: false, problems: [{ code: error.code || "NETWORK", message: error.message }] });
+      } finally {
+        setBusy(false);
+      }
     };
     return html`<nav class="muted" aria-label="Breadcrumb"><a href="#/">Home</a>${product.category && html` › <a href=${`#/c/${product.category.slug}`}>${product.category.name}</a>`}</nav>
       <h1>${product.name}</h1>

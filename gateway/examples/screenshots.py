@@ -151,6 +151,9 @@ def _shoot(url: str, chromium: str) -> list[Path]:
             office.goto(f"{url}/backoffice#/stock")
             expect(office.locator(".low-stock").first).to_be_visible()
             save(office, "backoffice-stock", size)
+            office.goto(f"{url}/backoffice#/prices")
+            expect(office.locator(".prices tbody tr").first).to_be_visible()
+            save(office, "backoffice-prices", size)
             context.close()
         browser.close()
     return taken
