@@ -1,6 +1,6 @@
 // Browsing: categories, a category's listing with filters, sort and "load more" by
 // cursor, search with facets, and a product's page.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { html, gql, money, day } from "../shared/client.js";
 import { useQuery, Loading, Problems } from "../shared/ui.js";
 import { addToCart } from "./cart-store.js";
@@ -43,18 +43,23 @@ export function Home() {
 }
 
 // Pages of a connection, appended by cursor; restarts when `key` changes.
+// Results of an older key are never shown (nor extended) once the key has changed.
 function usePages(load, key) {
-  const [state, setState] = useState({ edges: [], page: null, loading: true, error: null });
+  const [state, setState] = useState({ key: null, edges: [], page: null, loading: true, error: null });
+  const latest = useRef(key);
+  latest.current = key;
   const fetchPage = async (after, reset) => {
     setState((s) => ({ ...s, loading: true }));
     try {
       const page = await load(after);
-      setState((s) => ({ edges: [...(reset ? [] : s.edges), ...page.edges], page, loading: false, error: null }));
+      if (latest.current !== key) return; // an answer for filters the buyer has left
+      setState((s) => ({ key, edges: [...(reset ? [] : s.edges), ...page.edges], page, loading: false, error: null }));
     } catch (error) {
-      setState((s) => ({ ...s, loading: false, error }));
+      setState((s) => ({ ...s, key, loading: false, error }));
     }
   };
   useEffect(() => { fetchPage(null, true); }, [key]);
+  if (state.key !== key) return { edges: [], page: null, loading: true, error: null, more: () => {} };
   return { ...state, more: () => fetchPage(state.page.pageInfo.endCursor, false) };
 }
 

@@ -326,3 +326,27 @@ def test_a_merchandiser_edits_prices_in_bulk_and_imports_a_price_file(
     page.get_by_role("button", name="Find").click()  # the list again, from the API
     expect(page.get_by_label(f"Sale price of {code}")).to_have_value("99.50")
     assert tabs.offline.problems == []
+
+
+def test_a_buyer_browses_a_category_sorted_by_price_and_loads_more(
+    shop_gateway: LiveGateway, tabs: Tabs
+) -> None:
+    page = tabs.open(PHONE)
+    page.goto(f"{shop_gateway.url}/shop")
+    page.get_by_role("link", name="Electronics", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Electronics")
+    cards = page.locator(".product-card")
+    expect(cards).to_have_count(12)
+    page.get_by_label("Sort by").select_option("PRICE_ASC")
+    page.get_by_label("In stock only").check()
+    expect(page.locator("[aria-live=polite]").first).to_contain_text("12 shown")
+    page.get_by_role("button", name="Load more").click()
+    expect(page.locator("[aria-live=polite]").first).to_contain_text("24 shown")
+    prices = [
+        Decimal(re.findall(r"[0-9]+\.[0-9]{2}", text)[0])  # a range: its minimum
+        for text in cards.locator(".price").all_inner_texts()
+    ]
+    assert len(prices) == 24 and prices == sorted(prices)
+    assert "Out of stock" not in "".join(cards.all_inner_texts())
+    _fits_the_width(page)
+    assert tabs.offline.problems == []
