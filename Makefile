@@ -5,16 +5,17 @@ UV     := $(VENV)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
 GRAPHIQL := gateway/graphiql
+EXAMPLES := examples
 NPM      ?= npm
 
-.PHONY: run run-distributed test install dev node-deps fuzz soak seed serve lint typecheck pytest pytest-remote bench schema clean graphiql chromium
+.PHONY: run run-distributed test install dev node-deps fuzz soak seed serve lint typecheck pytest pytest-remote bench schema clean graphiql examples chromium screenshots
 
 $(UV):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet "uv>=0.5,<1"
 
 # --inexact keeps uv itself, which lives in the same venv.
-install: $(UV) graphiql
+install: $(UV) graphiql examples
 	$(UV) sync --frozen --inexact --no-dev --quiet
 
 ## make graphiql: GraphiQL's browser files, from the npm packages pinned in gateway/graphiql
@@ -26,6 +27,20 @@ $(GRAPHIQL)/static/manifest.json: $(GRAPHIQL)/package-lock.json $(GRAPHIQL)/asse
 	(Debian: apt-get install npm) and run make again." >&2; exit 1; }
 	cd $(GRAPHIQL) && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	$(PY) -m gateway.graphiql.build
+
+## make examples: the storefront's and back office's libraries, pinned in examples/package-lock.json
+examples: $(EXAMPLES)/static/manifest.json
+
+$(EXAMPLES)/static/manifest.json: $(EXAMPLES)/package-lock.json gateway/examples/assets.py gateway/examples/build.py $(wildcard $(EXAMPLES)/operations/*.graphql $(EXAMPLES)/operations/*/*.graphql) | $(UV)
+	@command -v $(NPM) >/dev/null 2>&1 || { echo "make: $(NPM) not found. The examples' libraries come \
+	from the npm packages pinned in $(EXAMPLES)/package-lock.json: install Node.js 18+ with npm \
+	(Debian: apt-get install npm) and run make again." >&2; exit 1; }
+	cd $(EXAMPLES) && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(PY) -m gateway.examples.build
+
+## make screenshots: docs/screenshots/*.png of the storefront and back office, phone and desktop
+screenshots: dev examples chromium
+	$(PY) -m gateway.examples.screenshots
 
 # Debian's chromium for the GraphiQL browser test, installed where missing when root (as CI
 # is); otherwise the test says how (and fails with CI=true).
@@ -56,7 +71,7 @@ serve: install
 	$(PY) -m gateway serve
 
 ## make test: dev dependencies, lint, types, the whole suite (PostgreSQL and Redis included)
-test: dev graphiql chromium node-deps lint typecheck pytest pytest-remote
+test: dev graphiql examples chromium node-deps lint typecheck pytest pytest-remote
 
 # npm packages of the GraphQL-over-HTTP audits (tests/http_audit), from its lock file.
 node-deps:
@@ -108,4 +123,5 @@ schema: dev
 	$(PY) -m strawberry export-schema gateway.schema:schema --output schema.graphql
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache $(GRAPHIQL)/node_modules $(GRAPHIQL)/static
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache $(GRAPHIQL)/node_modules $(GRAPHIQL)/static \
+		$(EXAMPLES)/node_modules $(EXAMPLES)/static

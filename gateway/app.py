@@ -43,6 +43,10 @@ from .cache.responses import ResponseCache
 from .checkout.sweeper import run_forever
 from .compression import add_compression
 from .context import GatewayContext
+from .examples.assets import ROOT as EXAMPLES_ROOT
+from .examples.operations import allow_list as example_operations
+from .examples.page import example_routes
+from .examples.tokens import DevTokens
 from .execution import executor_class
 from .graphiql.page import graphiql_page, graphiql_routes
 from .http_media import GraphQLMedia, is_multipart, refusal, shape_result
@@ -291,6 +295,11 @@ def _persisted_queries(settings: Settings, cache: ReadThrough | None) -> Persist
         allow_list = load_allow_list(path)
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"configuration error: PERSISTED_QUERIES_FILE: {exc}") from None
+    if settings.examples:  # the example pages' operations, so they run with the list alone
+        try:
+            allow_list = {**example_operations(EXAMPLES_ROOT), **allow_list}
+        except (OSError, ValueError) as exc:
+            logging.getLogger(__name__).warning("the examples' operations: %s", exc)
     if settings.persisted_queries_only and not allow_list:
         raise ConfigurationError(
             f"configuration error: PERSISTED_QUERIES_ONLY=true but {path} registers no "
@@ -464,6 +473,7 @@ def create_app(
             Route("/metrics", metrics_endpoint),
             Route("/admin/invalidate", admin_invalidate, methods=["POST"]),
             *graphiql_routes(settings.graphiql),
+            *example_routes(settings.examples, DevTokens(settings, sources)),
             Route("/admin/imports/{kind}", admin_import, methods=["POST"]),
             Route("/payments/{provider}/notify", payment_notify, methods=["POST"]),
         ],

@@ -432,7 +432,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         host = args.host or settings.host
         port = args.port or settings.port
         workers = args.workers or settings.workers
-        announce_when_ready(host, port, graphiql=settings.graphiql)
+        announce_when_ready(host, port, graphiql=settings.graphiql, examples=settings.examples)
         uvicorn.run(
             "gateway.asgi:app",
             host=host,

@@ -18,17 +18,19 @@ def public_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
-def banner(base_url: str, *, graphiql: bool) -> str:
+def banner(base_url: str, *, graphiql: bool, examples: bool = False) -> str:
     where = "GraphiQL" if graphiql else "GraphQL "
+    shop = f"Shop:     {base_url}/shop   (back office: {base_url}/backoffice)\n" if examples else ""
     return (
         f"{where}: {base_url}/graphql\n"
-        "A token:  .venv/bin/gateway token customer customer1@example.com"
+        + shop
+        + "A token:  .venv/bin/gateway token customer customer1@example.com"
         "   (staff: .venv/bin/gateway token staff admin@example.com)\n"
     )
 
 
 def announce_when_ready(
-    host: str, port: int, *, graphiql: bool, out: TextIO = sys.stderr
+    host: str, port: int, *, graphiql: bool, examples: bool = False, out: TextIO = sys.stderr
 ) -> threading.Thread:
     """Watch the server from a daemon thread; print the banner once /healthz answers (or
     nothing if it never does: uvicorn has said why)."""
@@ -40,7 +42,7 @@ def announce_when_ready(
             for _ in range(int(STARTUP_TIMEOUT / 0.1)):
                 try:
                     if client.get(f"{base_url}/healthz").status_code == 200:
-                        out.write(banner(base_url, graphiql=graphiql))
+                        out.write(banner(base_url, graphiql=graphiql, examples=examples))
                         out.flush()
                         return
                 except httpx.TransportError:

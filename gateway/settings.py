@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     ] = 86_400
 
     graphiql: Annotated[bool, Field(validation_alias=_env("GATEWAY_GRAPHIQL"))] = True
+    # The reference storefront (/shop), back office (/backoffice) and their development-token
+    # endpoint. Unset: on in development, off in production (where it may not be turned on).
+    examples_setting: Annotated[bool | None, Field(validation_alias=_env("GATEWAY_EXAMPLES"))] = (
+        None
+    )
     currency: Annotated[
         str, Field(pattern=r"^[A-Z]{3}$", validation_alias=_env("GATEWAY_CURRENCY"))
     ] = "CNY"
@@ -288,7 +293,9 @@ class Settings(BaseSettings):
             raise ValueError("must be an https:// (or http://) URL of the JSON Web Key Set")
         return value
 
-    @field_validator("introspection_setting", "field_suggestions_setting", mode="before")
+    @field_validator(
+        "introspection_setting", "field_suggestions_setting", "examples_setting", mode="before"
+    )
     @classmethod
     def _blank_is_default(cls, value: object) -> object:
         return None if value == "" else value
@@ -313,6 +320,12 @@ class Settings(BaseSettings):
         if self.field_suggestions_setting is None:
             return not self.is_production
         return self.field_suggestions_setting
+
+    @property
+    def examples(self) -> bool:
+        if self.examples_setting is None:
+            return not self.is_production
+        return self.examples_setting
 
     @property
     def uses_redis(self) -> bool:
@@ -375,6 +388,11 @@ def load_settings() -> Settings:
     if settings.media.storage == "s3" and not settings.media.s3_bucket:
         raise ConfigurationError(
             "configuration error: MEDIA_S3_BUCKET must be set when MEDIA_STORAGE=s3"
+        )
+    if settings.is_production and settings.examples:
+        raise ConfigurationError(
+            "configuration error: GATEWAY_EXAMPLES=true in production: the examples' "
+            "development-token endpoint would let anyone sign in as staff"
         )
     if settings.jwt_algorithm == "HS256":
         if settings.jwt_jwks_url:

@@ -4,7 +4,10 @@ force (the environment may override them)."""
 from __future__ import annotations
 
 from ..schema.common import Info, Money
-from ..schema.shop import Shop
+from ..schema.shop import Shop, ShopRegion, shop_regions
+
+# Region names where no profile says which languages: English, then Chinese.
+DEFAULT_LANGUAGES = ["en", "zh-CN"]
 
 
 async def shop(info: Info) -> Shop | None:
@@ -19,3 +22,11 @@ async def shop(info: Info) -> Shop | None:
         languages=list(profile.languages),
         free_shipping_over=Money.of(settings.free_shipping_over, settings.currency),
     )
+
+
+async def shipping_regions(info: Info) -> list[ShopRegion]:
+    """As shop.regions, also before `gateway init` (the demo shop has regions, no profile):
+    an address form needs them either way."""
+    profile = await info.context.sources.orders.shop_profile()
+    languages = list(profile.languages) if profile is not None else DEFAULT_LANGUAGES
+    return await shop_regions(info, languages)

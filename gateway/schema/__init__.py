@@ -55,7 +55,7 @@ from .scalars import SCALAR_OVERRIDES
 from .search import PredictiveSearchResult, ProductSearchResult
 from .settlement import Settlement
 from .shipments import ServiceAppointmentPayload, ShipmentPayload
-from .shop import Shop
+from .shop import Shop, ShopRegion
 
 
 @strawberry.type
@@ -99,6 +99,11 @@ class Query:
         resolver=shop_resolvers.shop,
         description="The shop's name, currency, languages and the regions an address form "
         "offers; null until `gateway init`.",
+    )
+    shipping_regions: list[ShopRegion] = strawberry.field(
+        resolver=shop_resolvers.shipping_regions,
+        description="The regions an address form offers (as shop.regions), also before "
+        "`gateway init`: names in the shop's languages, else English and Chinese.",
     )
     cart: Cart | None = strawberry.field(
         resolver=cart_resolvers.cart,

@@ -52,19 +52,24 @@ class Shop:
         "was set up with, deliverable or not."
     )
     async def regions(self, info: Info) -> list[ShopRegion]:
-        settings = info.context.settings
-        found = []
-        for region in await info.context.sources.orders.regions():
-            names = region_names(region, self.languages, known_regions(region.country))
-            rate = region.shipping_rate if region.is_deliverable else None
-            found.append(
-                ShopRegion(
-                    code=region.code,
-                    country=region.country,
-                    name=names[self.languages[0]] if self.languages else region.name,
-                    names=[LocalizedText(language=lang, text=text) for lang, text in names.items()],
-                    is_deliverable=region.is_deliverable,
-                    shipping_rate=Money.of(rate, settings.currency) if rate is not None else None,
-                )
+        return await shop_regions(info, self.languages)
+
+
+async def shop_regions(info: Info, languages: list[str]) -> list[ShopRegion]:
+    """Every region of the orders source, named in ``languages`` (the first is the default)."""
+    settings = info.context.settings
+    found = []
+    for region in await info.context.sources.orders.regions():
+        names = region_names(region, languages, known_regions(region.country))
+        rate = region.shipping_rate if region.is_deliverable else None
+        found.append(
+            ShopRegion(
+                code=region.code,
+                country=region.country,
+                name=names[languages[0]] if languages else region.name,
+                names=[LocalizedText(language=lang, text=text) for lang, text in names.items()],
+                is_deliverable=region.is_deliverable,
+                shipping_rate=Money.of(rate, settings.currency) if rate is not None else None,
             )
-        return found
+        )
+    return found

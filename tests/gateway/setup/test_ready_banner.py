@@ -62,3 +62,9 @@ def test_a_bind_all_address_is_printed_as_one_a_browser_opens() -> None:
     assert public_host("0.0.0.0") == "127.0.0.1"
     assert public_host("gateway.internal") == "gateway.internal"
     assert banner("http://127.0.0.1:8000", graphiql=False).startswith("GraphQL : ")
+
+
+def test_with_the_examples_on_the_banner_says_where_the_shop_is() -> None:
+    text = banner("http://127.0.0.1:8000", graphiql=True, examples=True)
+    assert "http://127.0.0.1:8000/shop" in text and "/backoffice" in text
+    assert "/shop" not in banner("http://127.0.0.1:8000", graphiql=True)
