@@ -207,6 +207,10 @@ class Product(Node):
         description="Archived products are withdrawn for good (never deleted: orders name "
         "them); they are unpublished."
     )
+    reserve_on_add: bool = strawberry.field(
+        description="A flash-sale item: adding one of its SKUs to a cart holds the stock at "
+        "once (CartLine.reservedUntil), so the buyer who has it in the cart can check it out."
+    )
     record: strawberry.Private[ProductRecord]
 
     @classmethod
@@ -235,6 +239,7 @@ class Product(Node):
             weight_grams=record.weight_grams,
             dimensions=Dimensions.from_record(record.dimensions) if record.dimensions else None,
             archived=record.archived_at is not None,
+            reserve_on_add=record.reserve_on_add,
             record=record,
         )
 
