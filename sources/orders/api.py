@@ -161,6 +161,11 @@ class OrdersSource(Protocol):
         self, cart_id: str, line_ids: Collection[int], now: datetime
     ) -> Cart: ...
 
+    async def set_cart_line_holds(
+        self, cart_id: str, until: Mapping[int, datetime | None], now: datetime
+    ) -> Cart:
+        """Until when the inventory holds each line's stock, by line id (None: no hold)."""
+
     async def set_cart_coupons(self, cart_id: str, codes: Sequence[str], now: datetime) -> Cart: ...
 
     async def set_cart_address(

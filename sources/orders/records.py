@@ -63,6 +63,7 @@ class CartLine:
     id: int
     sku_id: int
     quantity: int
+    reserved_until: datetime | None = None  # a flash-sale line's stock hold, when it lapses
 
 
 @dataclass(frozen=True, slots=True)
