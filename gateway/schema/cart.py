@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -12,6 +13,7 @@ from sources.orders.records import Cart as CartRecord
 from sources.orders.records import LineDiscount
 
 from ..checkout.evaluate import CartEvaluation, evaluate_cart
+from ..checkout.holds import hold_ref, live_until
 from ..checkout.snapshot import KnownCatalog
 from .catalog import Sku
 from .common import Info, Money
@@ -174,6 +176,14 @@ class CartLine:
     total: Money = strawberry.field(
         description="Unit price times quantity, minus this line's discounts."
     )
+    reserved_until: datetime | None = strawberry.field(
+        default=None,
+        description="Until when this line's units are held for the cart (UTC): a "
+        "flash-sale product's (Product.reserveOnAdd) stock is held from the moment it is "
+        "added, for CART_RESERVATION_TTL, extended once by the buyer's next activity on the "
+        "cart. Null when the line holds nothing (not a flash-sale item, or the hold lapsed "
+        "and its units went back: checkout then takes them again if they are still there).",
+    )
     sku_id: strawberry.Private[int]
 
     @strawberry.field(description="The SKU being bought.")
@@ -241,10 +251,12 @@ class Cart(Node):
 
     @strawberry.field(description="The cart's lines, in the order added.")
     async def lines(self, info: Info) -> list[CartLine]:
-        pricing = (await self.evaluation(info)).pricing
+        evaluation = await self.evaluation(info)
+        pricing, held = evaluation.pricing, evaluation.snapshot.holds
         currency = pricing.currency
         lines = []
         for line in self.record.lines:
+            hold = held.get(hold_ref(self.record.id, line.sku_id)) if held else None
             priced = pricing.lines[line.id]
             lines.append(
                 CartLine(
@@ -253,6 +265,7 @@ class Cart(Node):
                     unit_price=Money.of(priced.unit_price, currency),
                     discounts=allocations(priced.discounts, currency),
                     total=Money.of(priced.total, currency),
+                    reserved_until=live_until(hold, info.context.now),
                     sku_id=line.sku_id,
                 )
             )

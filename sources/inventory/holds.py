@@ -177,7 +177,9 @@ async def _hold_once(
             return ReservationResult(ok=False, status=ReservationStatus(row.status))
         if not live and not create:
             return ReservationResult(ok=False, status=ReservationStatus.RELEASED)
-        keeps_expiry = live and row is not None and row.expires_at is not None and row.expires_at > now
+        keeps_expiry = (
+            live and row is not None and row.expires_at is not None and row.expires_at > now
+        )
         expires_at = row.expires_at if keeps_expiry and row is not None else now + ttl
         if row is None:
             reservation_id = (
@@ -365,4 +367,3 @@ async def _take(
     if lines:
         await conn.execute(insert(m.ReservationLine), lines)
     return tuple(allocations)
-

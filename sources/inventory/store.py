@@ -15,8 +15,8 @@ from sources.common.db import Database
 from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
-from . import models as m
 from . import holds, reservations, warehouses
+from . import models as m
 from .adjust import StockAdjustment, adjust_stock
 from .adjust_many import StockBatch, StockChange, adjust_stock_many
 from .records import (

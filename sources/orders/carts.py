@@ -71,9 +71,7 @@ async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, C
         carts.setdefault(row.id, row)
         if row.line_id is not None:
             lines[row.id].append(
-                CartLine(
-                    row.line_id, row.line_sku_id, row.line_quantity, row.line_reserved_until
-                )
+                CartLine(row.line_id, row.line_sku_id, row.line_quantity, row.line_reserved_until)
             )
     return {cart_id: _cart(row, lines.get(cart_id, [])) for cart_id, row in carts.items()}
 
