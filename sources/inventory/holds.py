@@ -48,6 +48,11 @@ from .reservations import (
     _Want,
     choose_warehouses,
 )
+from .sold_out import SoldOutMarks
+
+
+class _FreshShortfall(_Shortfall):
+    """A hold short with nothing of its own given back: its locked read is the truth."""
 
 
 async def hold(
@@ -58,20 +63,32 @@ async def hold(
     now: datetime,
     ttl: timedelta,
     create: bool = True,
+    sold_out: SoldOutMarks | None = None,
 ) -> ReservationResult:
     """Make the hold ``hold_ref`` hold exactly ``items``, all or nothing.
 
     A new hold (or one released meanwhile) lives ``ttl`` from now; a live one keeps its
     expiry. Short: nothing changes (the old hold stays whole) and ``shortages`` says what
     was free besides what this hold already had. ``create=False`` only resizes a live hold
-    (a quantity decrease must not take stock for a hold that lapsed)."""
+    (a quantity decrease must not take stock for a hold that lapsed).
+
+    ``sold_out``: a flash sale's losers are refused from a recent locked read's marks
+    (sold_out.py) without queuing behind the winners' locks, unless this cart already
+    holds some (its own units may be enough); a new hold refused notes what it saw."""
     if ttl <= timedelta(0):
         raise ValueError("a hold needs a positive ttl")
     wanted = _merge(items)
+    if sold_out is not None and (marked := sold_out.shortages(wanted)):
+        async with db.connect() as conn:
+            stored = (await _load(conn, [hold_ref])).get(hold_ref)
+        if stored is None or stored.status is not ReservationStatus.HELD:
+            return ReservationResult(ok=False, shortages=marked)
     for attempt in range(_ATTEMPTS):
         try:
             return await _hold_once(db, hold_ref, wanted, now, ttl, create)
         except _Shortfall as shortfall:
+            if sold_out is not None and isinstance(shortfall, _FreshShortfall):
+                sold_out.note(shortfall.seen)
             return ReservationResult(ok=False, shortages=shortfall.shortages)
         except (IntegrityError, _StockMoved):
             if attempt == _ATTEMPTS - 1:  # a concurrent first hold of this ref won: replay
@@ -197,12 +214,25 @@ async def _hold_once(
             ).scalar_one()
         else:
             reservation_id = row.id
-        returning = [reservation_id] if live else []
-        await _lock_everything(conn, returning, wanted)
-        await _give_back(conn, returning, now)
+        returning = [reservation_id] if row is not None and row.status == HELD else []
+        if returning:  # a new hold has nothing to give back nor old lines to drop
+            await _lock_everything(conn, returning, wanted)
+            await _give_back(conn, returning, now)
         # Short: the rollback puts the old hold back; the shortage counts what it had too,
         # which is what this line could have.
-        allocations = await _take(conn, reservation_id, wanted, now)
+        try:
+            allocations = await _take(conn, reservation_id, wanted, now, fresh=row is None)
+        except _Shortfall as shortfall:
+            if not returning:  # what it saw is what anyone could have: worth a mark
+                raise _FreshShortfall(shortfall.shortages, shortfall.seen) from None
+            raise
+        if row is None:  # inserted as it is meant to be
+            return ReservationResult(
+                ok=True,
+                status=ReservationStatus.HELD,
+                allocations=allocations,
+                expires_at=expires_at,
+            )
         values: dict[str, object] = {"status": HELD, "expires_at": expires_at, "updated_at": now}
         if not live:  # a lapsed hold taken again starts afresh
             values.update(created_at=now, extended_at=None)
@@ -248,7 +278,7 @@ async def _convert_once(
                 .values(status=RELEASED, updated_at=now)
             )
             await _give_back(conn, held, now)
-        allocations = await _take(conn, reservation_id, wanted, now)
+        allocations = await _take(conn, reservation_id, wanted, now, fresh=True)
         return ReservationResult(
             ok=True, status=ReservationStatus.HELD, allocations=allocations, expires_at=expires_at
         )
@@ -300,13 +330,20 @@ async def _give_back(conn: AsyncConnection, reservation_ids: Sequence[int], now:
 
 
 async def _take(
-    conn: AsyncConnection, reservation_id: int, wanted: dict[_Want, int], now: datetime
+    conn: AsyncConnection,
+    reservation_id: int,
+    wanted: dict[_Want, int],
+    now: datetime,
+    *,
+    fresh: bool = False,
 ) -> tuple[Allocation, ...]:
     """The same plan and conditional UPDATEs as reservations._reserve_once, on a
-    transaction that may just have given stock back (the locked read sees it)."""
-    await conn.execute(
-        delete(m.ReservationLine).where(m.ReservationLine.reservation_id == reservation_id)
-    )
+    transaction that may just have given stock back (the locked read sees it). ``fresh``:
+    a reservation row inserted by this transaction, with no lines to drop."""
+    if not fresh:
+        await conn.execute(
+            delete(m.ReservationLine).where(m.ReservationLine.reservation_id == reservation_id)
+        )
     warehouse_stock = await _lock_warehouse_stock(
         conn, sorted({sku for sku, supplier in wanted if supplier is None})
     )

@@ -263,9 +263,15 @@ class InventoryStore(ImportJobs):
     ) -> ReservationResult:
         """A cart line's hold set to exactly ``items``, all or nothing (see holds.py)."""
         result = await holds.hold(
-            self.db, hold_ref=hold_ref, items=items, now=now, ttl=ttl, create=create
+            self.db,
+            hold_ref=hold_ref,
+            items=items,
+            now=now,
+            ttl=ttl,
+            create=create,
+            sold_out=self.sold_out,
         )
-        if result.ok:  # a smaller hold gives stock back
+        if result.ok and not create:  # a decrease gives stock back
             self.sold_out.clear()
         return result
 
