@@ -34,6 +34,7 @@ from .records import (
     Customer,
     CustomerAddress,
     CustomerPage,
+    ForfeitedDeposit,
     LedgerLine,
     NewAfterSalesRequest,
     NewOrder,
@@ -429,6 +430,13 @@ class OrdersSource(Protocol):
     async def shipping_ledger(
         self, *, created_from: datetime, created_to: datetime
     ) -> list[ShippingLedgerLine]: ...
+
+    @read
+    async def forfeited_deposits(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[ForfeitedDeposit]:
+        """Presale deposits kept of orders placed in the period and cancelled for an
+        unpaid balance (minus any part refunded), by order id."""
 
     @read
     async def shipments_due(

@@ -455,6 +455,16 @@ class LedgerLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ForfeitedDeposit:
+    """A presale deposit the shop kept: the order was cancelled because its balance was
+    not paid by the presale's deadline (sources/orders/forfeits.py)."""
+
+    order_id: int
+    amount: Decimal  # what was paid as deposit, minus any of it refunded
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class ShippingLedgerLine:
     """An order's shipping charge and how much of it was refunded (shipping goes back with
     a request that returns the whole order, or with the cancellation of a paid order), so
