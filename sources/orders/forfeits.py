@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import aliased
 
 from sources.common.db import Database
 
@@ -30,9 +31,10 @@ async def forfeited_deposits(
         .where(m.Refund.order_id == m.Order.id, m.Refund.stage == _DEPOSIT)
         .scalar_subquery()
     )
+    rest = aliased(m.Payment)  # the outer query joins the deposit's row: not that one
     paid_in_full = exists().where(
-        m.Payment.order_id == m.Order.id,
-        m.Payment.stage.in_([PaymentStage.FULL.value, PaymentStage.BALANCE.value]),
+        rest.order_id == m.Order.id,
+        rest.stage.in_([PaymentStage.FULL.value, PaymentStage.BALANCE.value]),
     )
     async with db.connect() as conn:
         rows = await conn.execute(
