@@ -140,10 +140,10 @@ async def create_cart(
         cart = await sources.orders.add_cart_lines(cart.id, list(held.accepted), now)
         cart = await cart_holds.after_write(sources, cart, held.until, now, hold_ttl)
     if coupon_codes:
-        change = await set_coupons(sources, cart, coupon_codes, now)
+        change = await set_coupons(sources, cart, coupon_codes, now, hold_ttl)
         cart, problems = change.cart or cart, problems + change.problems
     if address is not None:
-        change = await set_address(sources, cart, address, now)
+        change = await set_address(sources, cart, address, now, hold_ttl)
         cart, problems = change.cart or cart, problems + change.problems
     return CartChange(cart, problems, known)
 

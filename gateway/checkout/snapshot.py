@@ -97,6 +97,10 @@ async def load_snapshot(
     owner = customer_id or cart.customer_id
     limited = [i for i in sku_ids if i in all_skus and all_skus[i].purchase_limit is not None]
     own_holds = hold_refs(cart)
+    # The cart's holds are read BEFORE its stock, not beside it: a hold the sweeper releases
+    # in between is then counted twice (the checkout's conversion decides, under its locks)
+    # rather than not at all (a buyer refused units that are free).
+    held = await inventory.reservations_by_order_refs(own_holds) if own_holds else {}
 
     # One round of independent reads, one call per source method.
     async with asyncio.TaskGroup() as reads:
@@ -113,9 +117,6 @@ async def load_snapshot(
             orders.purchased_quantities(owner, limited) if owner and limited else _empty()
         )
         promotions = reads.create_task(pricing.promotions_for_checkout(cart.coupon_codes, now))
-        held = reads.create_task(
-            inventory.reservations_by_order_refs(own_holds) if own_holds else _empty()
-        )
     coupon_ids = [p.id for p in promotions.result() if p.coupon_code is not None]
     by_category = any(p.scope is PromotionScope.CATEGORIES for p in promotions.result())
     async with asyncio.TaskGroup() as reads:
@@ -134,14 +135,14 @@ async def load_snapshot(
         products=all_products,
         categories=categories.result(),
         prices=prices.result(),
-        stock=credit_own_holds(stock.result(), held.result()),
+        stock=credit_own_holds(stock.result(), held),
         bundles=bundles,
         service_areas=service_areas.result(),
         region=regions.result().get(region_code) if region_code else None,
         promotions=promotions.result(),
         coupon_usage=usage.result(),
         purchased=purchased.result(),
-        holds=held.result(),
+        holds=held,
     )
 
 
