@@ -189,15 +189,19 @@ async def _hold_once(
                 .with_for_update()
             )
         ).first()
-        live = row is not None and row.status == HELD
         if row is not None and row.status not in (HELD, RELEASED):
             return ReservationResult(ok=False, status=ReservationStatus(row.status))
+        # Live: HELD and not yet expired. A HELD one past its expiry still holds its stock
+        # until the sweeper comes (given back below), but is a lapsed hold like a released one.
+        live = (
+            row is not None
+            and row.status == HELD
+            and row.expires_at is not None
+            and row.expires_at > now
+        )
         if not live and not create:
             return ReservationResult(ok=False, status=ReservationStatus.RELEASED)
-        keeps_expiry = (
-            live and row is not None and row.expires_at is not None and row.expires_at > now
-        )
-        expires_at = row.expires_at if keeps_expiry and row is not None else now + ttl
+        expires_at = row.expires_at if live and row is not None else now + ttl
         if row is None:
             reservation_id = (
                 await conn.execute(
