@@ -159,7 +159,10 @@ async def extend_on_activity(
     refs = {
         hold_ref(cart.id, line.sku_id): line.sku_id
         for line in cart.lines
-        if line.reserved_until is not None and line.reserved_until > now and line.sku_id not in skip
+        # live, and not already as long as it can be (held in this very request)
+        if line.reserved_until is not None
+        and now < line.reserved_until < now + ttl
+        and line.sku_id not in skip
     }
     if not refs:
         return cart
