@@ -157,6 +157,11 @@ class Settings(BaseSettings):
     reservation_ttl_seconds: Annotated[
         int, Field(ge=10, le=86_400, validation_alias=_env("RESERVATION_TTL"))
     ] = 900
+    # A flash-sale item's stock held by a cart line from the moment it is added
+    # (gateway/checkout/holds.py); the buyer's next activity on the cart extends it once.
+    cart_reservation_ttl_seconds: Annotated[
+        int, Field(ge=10, le=86_400, validation_alias=_env("CART_RESERVATION_TTL"))
+    ] = 600
     # SIGTERM: how long the requests in flight may take to finish before they are cut
     # (gateway/lifecycle.py); /readyz: how long each dependency may take to answer.
     shutdown_grace_seconds: Annotated[

@@ -12,7 +12,7 @@ stage due is another one (the buyer paid an attempt made before the order moved 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sources.common.money import quantize
@@ -20,6 +20,7 @@ from sources.orders.records import Order, OrderStatus, Payment, PaymentStage, Pr
 
 from ..backoffice.ship_by import ShipByRules
 from ..errors import Problem, UserErrorCode
+from ..payments.presale_deadline import is_overdue, overdue
 from ..sources import Sources
 from .shipments import fulfil_paid_order
 
@@ -79,7 +80,11 @@ async def mark_paid(
     promises: ShipByRules | None = None,
     receipt: ProviderReceipt | None = None,
     stage: PaymentStage | None = None,
+    balance_ttl: timedelta | None = None,
 ) -> PaymentOutcome:
+    """``balance_ttl``: given (staff marking money taken by hand), a presale's balance past
+    its deadline is refused (PRESALE_BALANCE_OVERDUE); a provider's receipt is not given
+    it, since its trade was opened in time and could not outlive the deadline."""
     orders = sources.orders
     order = (await orders.orders_by_ids([order_id])).get(order_id) if order_id else None
     if order is None:
@@ -100,6 +105,9 @@ async def mark_paid(
         ends_at = await presale_ends_at(sources, order)
         if ends_at is not None and now < ends_at:
             return _refused(f"the balance is due when the presale ends, at {ends_at.isoformat()}")
+        late = balance_ttl is not None and is_overdue(ends_at, balance_ttl, now)
+        if ends_at is not None and balance_ttl is not None and late:
+            return PaymentOutcome(None, [overdue(ends_at, balance_ttl)])
     paid = await orders.record_payment(
         order.id,
         stage=step.stage,

@@ -78,7 +78,7 @@ def product_raw(p: Product) -> Raw:
         p.seo_description, p.weight_grams,
         None if p.dimensions is None else [
             p.dimensions.length_mm, p.dimensions.width_mm, p.dimensions.height_mm],
-        _dt(p.archived_at),
+        _dt(p.archived_at), p.reserve_on_add,
     ]  # fmt: skip
 
 
@@ -88,6 +88,7 @@ def product_unraw(r: Raw) -> Product:
         r[9], datetime.fromisoformat(r[10]), _unpresale(r[11]), _undec(r[12]), _undec(r[13]),
         r[14], r[15], tuple(ProductOption(o[0], tuple(o[1])) for o in r[16]), tuple(r[17]),
         r[18], r[19], r[20], None if r[21] is None else Dimensions(*r[21]), _undt(r[22]),
+        bool(r[23]) if len(r) > 23 else False,  # an entry cached before the field existed
     )  # fmt: skip
 
 

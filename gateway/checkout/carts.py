@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sources.orders.records import Address, Cart, CartStatus
 from sources.orders.store import CartClosed, CartNotFound
 
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
-from . import addresses
+from . import addresses, cart_holds
+from .holds import DEFAULT_TTL
 from .snapshot import KnownCatalog
 from .validation import MAX_LINE_QUANTITY
 
@@ -121,6 +122,7 @@ async def create_cart(
     address: Address | None,
     now: datetime,
     ship_to_default: bool = False,
+    hold_ttl: timedelta = DEFAULT_TTL,
 ) -> CartChange:
     """``ship_to_default``: without ``address``, a signed-in customer's cart ships to the
     default address of their book (if they have one)."""
@@ -130,34 +132,54 @@ async def create_cart(
     if address is None and ship_to_default and customer_id is not None:
         address = await default_address(sources, customer_id)
     cart = await sources.orders.create_cart(customer_id=customer_id, now=now)
-    if accepted:
-        cart = await sources.orders.add_cart_lines(cart.id, accepted, now)
+    held = await cart_holds.for_added(
+        sources, cart, accepted, [line.sku_id for line in lines], known, now, hold_ttl
+    )
+    problems += held.problems
+    if held.accepted:
+        cart = await sources.orders.add_cart_lines(cart.id, list(held.accepted), now)
+        cart = await cart_holds.after_write(sources, cart, held.until, now, hold_ttl)
     if coupon_codes:
-        change = await set_coupons(sources, cart, coupon_codes, now)
+        change = await set_coupons(sources, cart, coupon_codes, now, hold_ttl)
         cart, problems = change.cart or cart, problems + change.problems
     if address is not None:
-        change = await set_address(sources, cart, address, now)
+        change = await set_address(sources, cart, address, now, hold_ttl)
         cart, problems = change.cart or cart, problems + change.problems
     return CartChange(cart, problems, known)
 
 
 async def add_lines(
-    sources: Sources, cart: Cart, lines: Sequence[LineRequest], now: datetime
+    sources: Sources,
+    cart: Cart,
+    lines: Sequence[LineRequest],
+    now: datetime,
+    hold_ttl: timedelta = DEFAULT_TTL,
 ) -> CartChange:
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
     accepted, problems, known = await _sellable_lines(sources, lines, "lines")
-    change = await _guarded(
+    held = await cart_holds.for_added(
+        sources, cart, accepted, [line.sku_id for line in lines], known, now, hold_ttl
+    )
+    adding = list(held.accepted)
+    change = await _held(
         sources,
         cart,
-        problems,
-        lambda: sources.orders.add_cart_lines(cart.id, accepted, now) if accepted else None,
+        problems + held.problems,
+        lambda: sources.orders.add_cart_lines(cart.id, adding, now) if adding else None,
+        held.until,
+        now,
+        hold_ttl,
     )
     return CartChange(change.cart, change.problems, known if change.cart else None)
 
 
 async def update_lines(
-    sources: Sources, cart: Cart, updates: Sequence[tuple[str, int]], now: datetime
+    sources: Sources,
+    cart: Cart,
+    updates: Sequence[tuple[str, int]],
+    now: datetime,
+    hold_ttl: timedelta = DEFAULT_TTL,
 ) -> CartChange:
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
@@ -185,18 +207,29 @@ async def update_lines(
             )
         else:
             accepted[known[line_id]] = quantity
-    return await _guarded(
+    held = await cart_holds.for_updated(sources, cart, accepted, now, hold_ttl)
+    setting = dict(held.accepted)
+    change = await _held(
         sources,
         cart,
-        problems,
-        lambda: (
-            sources.orders.set_cart_line_quantities(cart.id, accepted, now) if accepted else None
-        ),
+        problems + held.problems,
+        lambda: sources.orders.set_cart_line_quantities(cart.id, setting, now) if setting else None,
+        held.until,
+        now,
+        hold_ttl,
     )
+    if change.cart is not None:
+        removed = [line_id for line_id, quantity in setting.items() if quantity == 0]
+        await cart_holds.after_removal(sources, cart, removed, now)
+    return change
 
 
 async def remove_lines(
-    sources: Sources, cart: Cart, line_ids: Sequence[str], now: datetime
+    sources: Sources,
+    cart: Cart,
+    line_ids: Sequence[str],
+    now: datetime,
+    hold_ttl: timedelta = DEFAULT_TTL,
 ) -> CartChange:
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
@@ -207,16 +240,26 @@ async def remove_lines(
         if lid not in known
     ]
     remove = [known[lid] for lid in line_ids if lid in known]
-    return await _guarded(
+    change = await _held(
         sources,
         cart,
         problems,
         lambda: sources.orders.remove_cart_lines(cart.id, remove, now) if remove else None,
+        {},
+        now,
+        hold_ttl,
     )
+    if change.cart is not None:
+        await cart_holds.after_removal(sources, cart, remove, now)
+    return change
 
 
 async def set_coupons(
-    sources: Sources, cart: Cart, codes: Sequence[str], now: datetime
+    sources: Sources,
+    cart: Cart,
+    codes: Sequence[str],
+    now: datetime,
+    hold_ttl: timedelta = DEFAULT_TTL,
 ) -> CartChange:
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
@@ -232,12 +275,24 @@ async def set_coupons(
                 )
             ],
         )
-    return await _guarded(
-        sources, cart, [], lambda: sources.orders.set_cart_coupons(cart.id, cleaned, now)
+    return await _held(
+        sources,
+        cart,
+        [],
+        lambda: sources.orders.set_cart_coupons(cart.id, cleaned, now),
+        {},
+        now,
+        hold_ttl,
     )
 
 
-async def set_address(sources: Sources, cart: Cart, address: Address, now: datetime) -> CartChange:
+async def set_address(
+    sources: Sources,
+    cart: Cart,
+    address: Address,
+    now: datetime,
+    hold_ttl: timedelta = DEFAULT_TTL,
+) -> CartChange:
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
     problems = address_problems(address)
@@ -245,8 +300,14 @@ async def set_address(sources: Sources, cart: Cart, address: Address, now: datet
         address, problems = await addresses.checked(sources, address)
     if problems:
         return CartChange(cart, problems)
-    return await _guarded(
-        sources, cart, [], lambda: sources.orders.set_cart_address(cart.id, address, now)
+    return await _held(
+        sources,
+        cart,
+        [],
+        lambda: sources.orders.set_cart_address(cart.id, address, now),
+        {},
+        now,
+        hold_ttl,
     )
 
 
@@ -256,7 +317,11 @@ async def default_address(sources: Sources, customer_id: int) -> Address | None:
 
 
 async def use_default_address(
-    sources: Sources, cart: Cart, customer_id: int | None, now: datetime
+    sources: Sources,
+    cart: Cart,
+    customer_id: int | None,
+    now: datetime,
+    hold_ttl: timedelta = DEFAULT_TTL,
 ) -> CartChange:
     """Ship the cart to the signed-in customer's default address."""
     if customer_id is None:
@@ -270,7 +335,26 @@ async def use_default_address(
             cart,
             [Problem(UserErrorCode.ADDRESS_NOT_FOUND, "your address book has no default", None)],
         )
-    return await set_address(sources, cart, address, now)
+    return await set_address(sources, cart, address, now, hold_ttl)
+
+
+async def _held(
+    sources: Sources,
+    cart: Cart,
+    problems: list[Problem],
+    write: object,
+    until: dict[int, datetime | None],
+    now: datetime,
+    hold_ttl: timedelta,
+) -> CartChange:
+    """:func:`_guarded`, then the holds: those this change made are recorded on their
+    lines (or given back when the write failed) and the others extended once."""
+    change = await _guarded(sources, cart, problems, write)
+    if change.cart is None or any(p.code is UserErrorCode.CART_COMPLETED for p in change.problems):
+        await cart_holds.undo(sources, cart.id, until)
+        return change
+    updated = await cart_holds.after_write(sources, change.cart, until, now, hold_ttl)
+    return CartChange(updated, change.problems, change.known)
 
 
 async def _guarded(

@@ -45,6 +45,7 @@ from ..resilience.errors import is_ambiguous
 from ..sources import Sources
 from ..stock.view import left_in_stock
 from ..tracing.spans import saga_step
+from .holds import may_hold, reserve_for_order
 from .pricing import CartPricing, price
 from .snapshot import CartSnapshot, load_snapshot
 from .validation import price_changed, reservation_items, validate
@@ -190,7 +191,9 @@ async def _place(
     progress.has_written = True
     reservation = await saga_step(
         "reserve_stock",
-        inventory.reserve(
+        reserve_for_order(  # a cart's flash-sale holds are converted, not taken again
+            sources,
+            cart,
             order_ref=order_ref,
             items=[
                 ReservationRequest(sku, qty, supplier)
@@ -302,7 +305,8 @@ def _marked_sold_out(marks: SoldOutMarks, cart: Cart) -> list[Problem]:
     marks expire, and the embedded inventory clears them on any stock increase."""
     wanted: Counter[tuple[int, int | None]] = Counter()
     for line in cart.lines:
-        wanted[(line.sku_id, None)] += line.quantity
+        if not may_hold(line):  # a flash-sale line's own hold is no loser's: check it
+            wanted[(line.sku_id, None)] += line.quantity
     short = marks.shortages(wanted)
     return [
         Problem(

@@ -4,17 +4,18 @@ one batch per source method (never from the cache: these reads decide money and 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sources.catalog.records import BundleItem, Category, Product, ProductKind, Sku
-from sources.inventory.records import StockLevel
+from sources.inventory.records import Reservation, StockLevel
 from sources.orders.records import Cart, Customer, Region
 from sources.pricing.engine import CouponUsage
 from sources.pricing.records import Price, Promotion, PromotionScope
 
 from ..sources import Sources
+from .holds import credit_own_holds, hold_refs
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class CartSnapshot:
     promotions: list[Promotion]
     coupon_usage: dict[int, CouponUsage]
     purchased: dict[int, int]
+    # The cart's own stock holds (reserve on add), by hold ref; ``stock`` counts them free.
+    holds: dict[str, Reservation] = field(default_factory=dict)
 
     def product_of(self, sku_id: int) -> Product | None:
         sku = self.skus.get(sku_id)
@@ -93,6 +96,11 @@ async def load_snapshot(
     region_code = cart.shipping_address.region if cart.shipping_address else None
     owner = customer_id or cart.customer_id
     limited = [i for i in sku_ids if i in all_skus and all_skus[i].purchase_limit is not None]
+    own_holds = hold_refs(cart)
+    # The cart's holds are read BEFORE its stock, not beside it: a hold the sweeper releases
+    # in between is then counted twice (the checkout's conversion decides, under its locks)
+    # rather than not at all (a buyer refused units that are free).
+    held = await inventory.reservations_by_order_refs(own_holds) if own_holds else {}
 
     # One round of independent reads, one call per source method.
     async with asyncio.TaskGroup() as reads:
@@ -127,13 +135,14 @@ async def load_snapshot(
         products=all_products,
         categories=categories.result(),
         prices=prices.result(),
-        stock=stock.result(),
+        stock=credit_own_holds(stock.result(), held),
         bundles=bundles,
         service_areas=service_areas.result(),
         region=regions.result().get(region_code) if region_code else None,
         promotions=promotions.result(),
         coupon_usage=usage.result(),
         purchased=purchased.result(),
+        holds=held,
     )
 
 

@@ -25,6 +25,7 @@ from ..checkout.cancel import cancel_order
 from ..sources import Sources
 from .cashier import Cashier
 from .paying import Settled, confirm_payments
+from .presale_deadline import is_overdue
 from .provider import ProviderRefused, ProviderUnavailable
 
 log = logging.getLogger("gateway.payments")
@@ -73,6 +74,6 @@ async def _balances_due(sources: Sources, cashier: Cashier, now: datetime) -> li
             for line in lines.get(order.id, [])
             if line.deposit is not None and line.product_id in presale_ends
         ]
-        if ends and max(ends) + cashier.balance_ttl <= now:
+        if ends and is_overdue(max(ends), cashier.balance_ttl, now):
             due.append(order)
     return due

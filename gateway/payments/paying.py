@@ -35,6 +35,7 @@ from ..aftersales.payment import mark_paid, next_payment, presale_ends_at
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
 from .cashier import Cashier
+from .presale_deadline import balance_due_at, is_overdue, overdue
 from .provider import Channel, PaymentOrder, ProviderRefused, ProviderTrade, ProviderUnavailable
 from .refunding import refund_late_payment
 
@@ -102,7 +103,11 @@ async def start_payment(
                 f"the balance is due when the presale ends, at {ends_at.isoformat()}",
                 "orderId",
             )
+        if ends_at is not None and is_overdue(ends_at, cashier.balance_ttl, now):
+            return StartOutcome(None, [overdue(ends_at, cashier.balance_ttl)])
     deadline = payment_deadline(order, step.stage, cashier, now)
+    if step.stage is PaymentStage.BALANCE and ends_at is not None:  # no trade outlives it
+        deadline = min(deadline, balance_due_at(ends_at, cashier.balance_ttl))
     if now >= deadline:
         return _problem(
             UserErrorCode.INVALID_STATUS_TRANSITION,

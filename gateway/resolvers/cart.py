@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import strawberry
@@ -41,6 +42,11 @@ def _sku_pk(global_id: str) -> int | None:
     return row_id(pk) if type_name == "Sku" else None
 
 
+def _hold_ttl(info: Info) -> timedelta:
+    """How long a flash-sale line holds its stock (CART_RESERVATION_TTL)."""
+    return timedelta(seconds=info.context.settings.cart_reservation_ttl_seconds)
+
+
 def _payload(change: CartChange) -> CartPayload:
     return CartPayload(
         cart=Cart.from_record(change.cart, change.known) if change.cart else None,
@@ -78,6 +84,7 @@ async def cart_create(
         address=input.shipping_address.to_record() if input.shipping_address else None,
         now=ctx.now,
         ship_to_default=bool(input.ship_to_default_address),
+        hold_ttl=_hold_ttl(info),
     )
     return await _with_coupon_problems(info, change)
 
@@ -94,7 +101,11 @@ async def cart_lines_add(
     if record is None:
         return _payload(carts.not_found())
     requests = [LineRequest(_sku_pk(line.sku_id), line.quantity) for line in lines]
-    return _payload(await carts.add_lines(info.context.sources, record, requests, info.context.now))
+    return _payload(
+        await carts.add_lines(
+            info.context.sources, record, requests, info.context.now, _hold_ttl(info)
+        )
+    )
 
 
 async def cart_lines_update(
@@ -110,7 +121,9 @@ async def cart_lines_update(
         return _payload(carts.not_found())
     updates = [(str(line.line_id), line.quantity) for line in lines]
     return _payload(
-        await carts.update_lines(info.context.sources, record, updates, info.context.now)
+        await carts.update_lines(
+            info.context.sources, record, updates, info.context.now, _hold_ttl(info)
+        )
     )
 
 
@@ -125,7 +138,11 @@ async def cart_lines_remove(
     if record is None:
         return _payload(carts.not_found())
     ids = [str(i) for i in line_ids]
-    return _payload(await carts.remove_lines(info.context.sources, record, ids, info.context.now))
+    return _payload(
+        await carts.remove_lines(
+            info.context.sources, record, ids, info.context.now, _hold_ttl(info)
+        )
+    )
 
 
 async def cart_coupons_set(
@@ -138,7 +155,9 @@ async def cart_coupons_set(
     record = await _cart(info, cart_id)
     if record is None:
         return _payload(carts.not_found())
-    change = await carts.set_coupons(info.context.sources, record, coupon_codes, info.context.now)
+    change = await carts.set_coupons(
+        info.context.sources, record, coupon_codes, info.context.now, _hold_ttl(info)
+    )
     return await _with_coupon_problems(info, change)
 
 
@@ -166,7 +185,7 @@ async def cart_shipping_address_set(
     if record is None:
         return _payload(carts.not_found())
     change = await carts.set_address(
-        info.context.sources, record, address.to_record(), info.context.now
+        info.context.sources, record, address.to_record(), info.context.now, _hold_ttl(info)
     )
     return _payload(change)
 
@@ -179,5 +198,7 @@ async def cart_shipping_address_use_default(
     if record is None:
         return _payload(carts.not_found())
     ctx = info.context
-    change = await carts.use_default_address(ctx.sources, record, ctx.viewer.customer_id, ctx.now)
+    change = await carts.use_default_address(
+        ctx.sources, record, ctx.viewer.customer_id, ctx.now, _hold_ttl(info)
+    )
     return _payload(change)

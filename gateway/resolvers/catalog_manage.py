@@ -97,6 +97,7 @@ def _product_fields(data: ProductInput) -> ProductFields:
         if _given(data.specifications) and data.specifications is not None
         else None,
         is_published=get("published"),
+        reserve_on_add=get("reserve_on_add"),
         clear=clear,
     )
 

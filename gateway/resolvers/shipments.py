@@ -3,6 +3,7 @@ shipmentMarkShipped, shipmentMarkDelivered, serviceAppointmentComplete (MANAGE_O
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import strawberry
@@ -67,6 +68,7 @@ async def order_mark_paid(
         actor=actor(info),
         now=ctx.now,
         promises=ShipByRules.from_settings(ctx.settings),
+        balance_ttl=timedelta(seconds=ctx.settings.payments.order_balance_ttl_seconds),
     )
     if outcome.order is not None:
         forget_order(info, outcome.order)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -13,6 +14,7 @@ from sources.orders.records import LineDiscount
 
 from ..checkout import hints as hint_rules
 from ..checkout.evaluate import CartEvaluation, evaluate_cart
+from ..checkout.holds import hold_ref, live_until
 from ..checkout.snapshot import KnownCatalog
 from .cart_hints import PromotionHint, PromotionNotApplied, not_applied_list
 from .catalog import Sku
@@ -177,6 +179,14 @@ class CartLine:
     total: Money = strawberry.field(
         description="Unit price times quantity, minus this line's discounts."
     )
+    reserved_until: datetime | None = strawberry.field(
+        default=None,
+        description="Until when this line's units are held for the cart (UTC): a "
+        "flash-sale product's (Product.reserveOnAdd) stock is held from the moment it is "
+        "added, for CART_RESERVATION_TTL, extended once by the buyer's next activity on the "
+        "cart. Null when the line holds nothing (not a flash-sale item, or the hold lapsed "
+        "and its units went back: checkout then takes them again if they are still there).",
+    )
     sku_id: strawberry.Private[int]
     cart: strawberry.Private[Cart]
 
@@ -273,10 +283,12 @@ class Cart(Node):
 
     @strawberry.field(description="The cart's lines, in the order added.")
     async def lines(self, info: Info) -> list[CartLine]:
-        pricing = (await self.evaluation(info)).pricing
+        evaluation = await self.evaluation(info)
+        pricing, held = evaluation.pricing, evaluation.snapshot.holds
         currency = pricing.currency
         lines = []
         for line in self.record.lines:
+            hold = held.get(hold_ref(self.record.id, line.sku_id)) if held else None
             priced = pricing.lines[line.id]
             lines.append(
                 CartLine(
@@ -285,6 +297,7 @@ class Cart(Node):
                     unit_price=Money.of(priced.unit_price, currency),
                     discounts=allocations(priced.discounts, currency),
                     total=Money.of(priced.total, currency),
+                    reserved_until=live_until(hold, info.context.now),
                     sku_id=line.sku_id,
                     cart=self,
                 )

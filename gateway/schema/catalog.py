@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 
@@ -21,6 +21,7 @@ from sources.catalog.store import parse_newest_cursor
 from sources.common.pagination import InvalidCursor
 
 from ..auth import Permission
+from ..payments.presale_deadline import balance_due_at
 from ..resilience.degrade import as_of, stale_if
 from ..resilience.listing import priced_edges
 from .audit import AuditEntry
@@ -107,6 +108,15 @@ class Presale:
         description="When ordering ends and the balance falls due (UTC)."
     )
     ships_from: datetime = strawberry.field(description="The earliest the goods ship (UTC).")
+
+    @strawberry.field(
+        description="The presale's terms: the balance must be paid by then (UTC; "
+        "ORDER_BALANCE_TTL after endsAt). An order whose balance is still unpaid is "
+        "cancelled then and its deposit is kept, not refunded (定金不退)."
+    )
+    def balance_due_at(self, info: Info) -> datetime:
+        ttl = timedelta(seconds=info.context.settings.payments.order_balance_ttl_seconds)
+        return balance_due_at(self.ends_at, ttl)
 
 
 @strawberry.type(description="A catalog category; categories form a tree.")
@@ -207,6 +217,10 @@ class Product(Node):
         description="Archived products are withdrawn for good (never deleted: orders name "
         "them); they are unpublished."
     )
+    reserve_on_add: bool = strawberry.field(
+        description="A flash-sale item: adding one of its SKUs to a cart holds the stock at "
+        "once (CartLine.reservedUntil), so the buyer who has it in the cart can check it out."
+    )
     record: strawberry.Private[ProductRecord]
 
     @classmethod
@@ -235,6 +249,7 @@ class Product(Node):
             weight_grams=record.weight_grams,
             dimensions=Dimensions.from_record(record.dimensions) if record.dimensions else None,
             archived=record.archived_at is not None,
+            reserve_on_add=record.reserve_on_add,
             record=record,
         )
 

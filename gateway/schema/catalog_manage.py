@@ -86,6 +86,11 @@ class ProductInput:
     published: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Unpublished unless given (create)."
     )
+    reserve_on_add: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A flash-sale item: adding one of its SKUs to a cart holds the stock at "
+        "once for CART_RESERVATION_TTL (CartLine.reservedUntil). False unless given (create).",
+    )
 
 
 @strawberry.input(description="A SKU's sale and list price in the shop's currency.")

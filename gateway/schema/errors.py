@@ -26,6 +26,9 @@ describe_values(
         "INSUFFICIENT_STOCK": "Fewer units available than asked for; the message says how many.",
         "PRESALE_NOT_STARTED": "The presale opens later (Presale.startsAt).",
         "PRESALE_ENDED": "The presale has closed (Presale.endsAt).",
+        "PRESALE_BALANCE_OVERDUE": "The presale's balance deadline (Presale.balanceDueAt) has "
+        "passed: the balance can no longer be paid; the order is cancelled and its deposit "
+        "kept, as the presale's terms say.",
         "BUNDLE_INCOMPLETE": "One of the bundle's SKUs cannot be sold now.",
         "SHIPPING_ADDRESS_REQUIRED": "Set a shipping address before checking out.",
         "REGION_NOT_DELIVERABLE": "A known region the shop does not deliver to (shop.regions).",

@@ -15,6 +15,7 @@ from ..aftersales.settlement import OrderSettlement as OrderSettlementRecord
 from ..aftersales.settlement import PromotionDiscount as PromotionDiscountRecord
 from ..aftersales.settlement import Settlement as SettlementRecord
 from .common import Info, Money
+from .forfeits import ForfeitedDeposits
 from .node import encode_id
 from .orders import Order
 from .pricing import Promotion
@@ -184,6 +185,17 @@ class Settlement:
             day_from=first, day_to=last + timedelta(days=1)
         )
         return [PaymentReconciliation.from_record(r) for r in found]
+
+    @strawberry.field(
+        description="Presale deposits kept from orders placed in the period and cancelled "
+        "because their balance was not paid by the deadline: their own line, not in totals "
+        "(no goods were sold)."
+    )
+    async def forfeited_deposits(self, info: Info) -> ForfeitedDeposits:
+        found = await info.context.sources.orders.forfeited_deposits(
+            created_from=self.created_from, created_to=self.created_to
+        )
+        return ForfeitedDeposits.from_records(found, self.currency)
 
     @classmethod
     def from_record(cls, record: SettlementRecord) -> Settlement:

@@ -109,7 +109,7 @@ async def _audit(
 
 _SCALARS = (
     "name", "slug", "description", "category_id", "supplier_id", "seo_title",
-    "seo_description", "weight_grams", "is_published",
+    "seo_description", "weight_grams", "is_published", "reserve_on_add",
 )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -99,6 +100,8 @@ class Product(Base):
     )
     # Archived products stay (orders, carts and after-sales name their SKUs); unpublished.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Flash-sale items: adding a SKU to a cart holds its stock at once (gateway/checkout/holds.py).
+    reserve_on_add: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         Index("ix_products_listing_newest", "is_published", "created_at", "id"),

@@ -102,6 +102,7 @@ class Product:
     weight_grams: int | None = None
     dimensions: Dimensions | None = None
     archived_at: datetime | None = None
+    reserve_on_add: bool = False  # a cart holds its stock on add (flash sales)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +358,7 @@ class ProductFields:
     dimensions: Dimensions | None = None
     specifications: tuple[SpecificationValue, ...] | None = None  # replaces all when set
     is_published: bool | None = None
+    reserve_on_add: bool | None = None
     clear: tuple[str, ...] = ()
     # Name and description by language ({"zh-CN": {"name": ..., "description": ...}});
     # replaces all when set.

@@ -89,6 +89,7 @@ _PRODUCT_COLUMNS = (
     m.Product.width_mm,
     m.Product.height_mm,
     m.Product.archived_at,
+    m.Product.reserve_on_add,
 )
 
 
@@ -130,6 +131,7 @@ def _product(row: Row[Any]) -> Product:
             else None
         ),
         archived_at=row.archived_at,
+        reserve_on_add=bool(row.reserve_on_add),
     )
 
 

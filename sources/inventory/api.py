@@ -94,6 +94,38 @@ class InventorySource(ImportJobsSource, Protocol):
     async def confirm_reservation(self, order_ref: str, now: datetime) -> bool:
         """HELD -> CONFIRMED (no expiry any more); False when not HELD: undo the order."""
 
+    async def hold_stock(
+        self,
+        *,
+        hold_ref: str,
+        items: Sequence[ReservationRequest],
+        now: datetime,
+        ttl: timedelta,
+        create: bool = True,
+    ) -> ReservationResult:
+        """A cart line's hold set to exactly ``items``, all or nothing (see holds.py): a
+        refused resize leaves the old hold whole; ``create=False`` only resizes a live one."""
+
+    async def release_holds(self, hold_refs: Sequence[str], now: datetime) -> int:
+        """The live holds among ``hold_refs`` released, their stock back once each."""
+
+    async def extend_holds(
+        self, hold_refs: Sequence[str], now: datetime, ttl: timedelta
+    ) -> dict[str, datetime]:
+        """Each live hold not extended before lives ``ttl`` from now; the new expiries."""
+
+    async def reserve_converting_holds(
+        self,
+        *,
+        order_ref: str,
+        items: Sequence[ReservationRequest],
+        hold_refs: Sequence[str],
+        now: datetime,
+        ttl: timedelta,
+    ) -> ReservationResult:
+        """:meth:`reserve`, the cart's live holds given back in the same transaction so
+        the order takes the buyer's held units instead of taking stock twice."""
+
     async def release_reservation(self, order_ref: str, now: datetime) -> bool:
         """HELD or CONFIRMED -> RELEASED, giving the stock back exactly once."""
 

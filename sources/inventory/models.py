@@ -76,6 +76,8 @@ class Reservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A cart's hold (holds.py) is extended once by the buyer's activity: when it was.
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         CheckConstraint("status IN ('HELD', 'CONFIRMED', 'RELEASED', 'SOLD')", name="status_known"),

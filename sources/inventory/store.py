@@ -15,8 +15,8 @@ from sources.common.db import Database
 from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 
+from . import holds, reservations, warehouses
 from . import models as m
-from . import reservations, warehouses
 from .adjust import StockAdjustment, adjust_stock
 from .adjust_many import StockBatch, StockChange, adjust_stock_many
 from .records import (
@@ -251,6 +251,56 @@ class InventoryStore(ImportJobs):
         if released:
             self.sold_out.clear()
         return released
+
+    async def hold_stock(
+        self,
+        *,
+        hold_ref: str,
+        items: Sequence[ReservationRequest],
+        now: datetime,
+        ttl: timedelta,
+        create: bool = True,
+    ) -> ReservationResult:
+        """A cart line's hold set to exactly ``items``, all or nothing (see holds.py)."""
+        result = await holds.hold(
+            self.db,
+            hold_ref=hold_ref,
+            items=items,
+            now=now,
+            ttl=ttl,
+            create=create,
+            sold_out=self.sold_out,
+        )
+        if result.ok and not create:  # a decrease gives stock back
+            self.sold_out.clear()
+        return result
+
+    async def release_holds(self, hold_refs: Sequence[str], now: datetime) -> int:
+        """The live holds among ``hold_refs`` released, their stock back once each."""
+        released = await holds.release_holds(self.db, hold_refs, now)
+        if released:
+            self.sold_out.clear()
+        return released
+
+    async def extend_holds(
+        self, hold_refs: Sequence[str], now: datetime, ttl: timedelta
+    ) -> dict[str, datetime]:
+        """Each live hold not extended before lives ``ttl`` from now; the new expiries."""
+        return await holds.extend_holds(self.db, hold_refs, now, ttl)
+
+    async def reserve_converting_holds(
+        self,
+        *,
+        order_ref: str,
+        items: Sequence[ReservationRequest],
+        hold_refs: Sequence[str],
+        now: datetime,
+        ttl: timedelta,
+    ) -> ReservationResult:
+        """reserve(), the cart's live holds given back in the same transaction."""
+        return await holds.reserve_converting_holds(
+            self.db, order_ref=order_ref, items=items, hold_refs=hold_refs, now=now, ttl=ttl
+        )
 
     async def commit_sale(self, order_ref: str, now: datetime) -> bool:
         """CONFIRMED -> SOLD: on-hand and reserved go down together."""

@@ -35,6 +35,7 @@ from .records import (
     Customer,
     CustomerAddress,
     CustomerPage,
+    ForfeitedDeposit,
     LedgerLine,
     NewAfterSalesRequest,
     NewOrder,
@@ -169,6 +170,11 @@ class OrdersSource(Protocol):
     async def remove_cart_lines(
         self, cart_id: str, line_ids: Collection[int], now: datetime
     ) -> Cart: ...
+
+    async def set_cart_line_holds(
+        self, cart_id: str, until: Mapping[int, datetime | None], now: datetime
+    ) -> Cart:
+        """Until when the inventory holds each line's stock, by line id (None: no hold)."""
 
     async def set_cart_coupons(self, cart_id: str, codes: Sequence[str], now: datetime) -> Cart: ...
 
@@ -435,6 +441,13 @@ class OrdersSource(Protocol):
     async def shipping_ledger(
         self, *, created_from: datetime, created_to: datetime
     ) -> list[ShippingLedgerLine]: ...
+
+    @read
+    async def forfeited_deposits(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[ForfeitedDeposit]:
+        """Presale deposits kept of orders placed in the period and cancelled for an
+        unpaid balance (minus any part refunded), by order id."""
 
     @read
     async def shipments_due(

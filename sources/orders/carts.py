@@ -59,6 +59,7 @@ async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, C
             m.CartLine.id.label("line_id"),
             m.CartLine.sku_id.label("line_sku_id"),
             m.CartLine.quantity.label("line_quantity"),
+            m.CartLine.reserved_until.label("line_reserved_until"),
         )
         .outerjoin(m.CartLine, m.CartLine.cart_id == m.Cart.id)
         .where(m.Cart.id.in_(ids))
@@ -69,7 +70,9 @@ async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, C
     for row in rows:
         carts.setdefault(row.id, row)
         if row.line_id is not None:
-            lines[row.id].append(CartLine(row.line_id, row.line_sku_id, row.line_quantity))
+            lines[row.id].append(
+                CartLine(row.line_id, row.line_sku_id, row.line_quantity, row.line_reserved_until)
+            )
     return {cart_id: _cart(row, lines.get(cart_id, [])) for cart_id, row in carts.items()}
 
 
@@ -129,6 +132,21 @@ async def remove_cart_lines(
         await _require_lines(conn, cart_id, line_ids)
         if line_ids:
             await conn.execute(delete(m.CartLine).where(m.CartLine.id.in_(set(line_ids))))
+        return await _reload(conn, cart_id)
+
+
+async def set_cart_line_holds(
+    db: Database, cart_id: str, until: Mapping[int, datetime | None], now: datetime
+) -> Cart:
+    """Records until when the inventory holds each line's stock (None: no hold). Lines
+    removed meanwhile are skipped: their hold was released with them."""
+    async with _open_cart(db, cart_id, now) as conn:
+        for line_id, reserved_until in until.items():
+            await conn.execute(
+                update(m.CartLine)
+                .where(m.CartLine.id == line_id, m.CartLine.cart_id == cart_id)
+                .values(reserved_until=reserved_until)
+            )
         return await _reload(conn, cart_id)
 
 

@@ -138,6 +138,9 @@ class CartLine(Base):
     cart_id: Mapped[str] = mapped_column(ForeignKey("carts.id"))
     sku_id: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
+    # Until when the inventory holds this line's stock (a flash-sale item; see
+    # gateway/checkout/holds.py); null when it holds none. Inventory's hold is the truth.
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         # One line per SKU: adding a SKU again adds to this line (an upsert on this key).

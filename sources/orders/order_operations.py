@@ -11,7 +11,7 @@ from decimal import Decimal
 from sources.common.db import Database
 from sources.common.idempotency import forget_expired
 
-from . import after_sales, after_sales_queries, appointments, deadlines, payments
+from . import after_sales, after_sales_queries, appointments, deadlines, forfeits, payments
 from . import ledger as ledger_module
 from . import models as m
 from . import shipments as shipments_module
@@ -20,6 +20,7 @@ from .records import (
     AfterSalesRequest,
     AfterSalesStatus,
     AfterSalesStatusChange,
+    ForfeitedDeposit,
     LedgerLine,
     NewAfterSalesRequest,
     NewShipment,
@@ -209,6 +210,14 @@ class OrderOperations:
 
     async def ledger(self, *, created_from: datetime, created_to: datetime) -> list[LedgerLine]:
         return await ledger_module.ledger(self.db, created_from=created_from, created_to=created_to)
+
+    async def forfeited_deposits(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[ForfeitedDeposit]:
+        """Presale deposits kept of orders placed in the period (see forfeits.py)."""
+        return await forfeits.forfeited_deposits(
+            self.db, created_from=created_from, created_to=created_to
+        )
 
     async def shipping_ledger(
         self, *, created_from: datetime, created_to: datetime

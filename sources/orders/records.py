@@ -63,6 +63,7 @@ class CartLine:
     id: int
     sku_id: int
     quantity: int
+    reserved_until: datetime | None = None  # a flash-sale line's stock hold, when it lapses
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,6 +455,16 @@ class LedgerLine:
     discounts: tuple[LineDiscount, ...]
     total: Decimal
     refunded: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ForfeitedDeposit:
+    """A presale deposit the shop kept: the order was cancelled because its balance was
+    not paid by the presale's deadline (sources/orders/forfeits.py)."""
+
+    order_id: int
+    amount: Decimal  # what was paid as deposit, minus any of it refunded
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)

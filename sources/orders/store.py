@@ -225,6 +225,12 @@ class OrdersStore(OrderOperations, PaymentOperations):
     ) -> Cart:
         return await carts.remove_cart_lines(self.db, cart_id, line_ids, now)
 
+    async def set_cart_line_holds(
+        self, cart_id: str, until: Mapping[int, datetime | None], now: datetime
+    ) -> Cart:
+        """Until when the inventory holds each line's stock, by line id (None: no hold)."""
+        return await carts.set_cart_line_holds(self.db, cart_id, until, now)
+
     async def set_cart_coupons(self, cart_id: str, codes: Sequence[str], now: datetime) -> Cart:
         return await carts.set_cart_coupons(self.db, cart_id, codes, now)
 
