@@ -137,6 +137,7 @@ def refusal(field: tuple[str, ...], line_id: int | None, free: int) -> Problem:
         f"only {free} left to hold for your cart" if free else "sold out: none left to hold",
         field,
         str(line_id) if line_id is not None else None,
+        units_left=free,
     )
 
 

@@ -22,6 +22,7 @@ from ..schema.cart import (
 )
 from ..schema.common import BadUserInput, Info
 from ..schema.errors import user_errors
+from ..schema.inventory import stock_view
 from ..schema.node import decode_id
 
 
@@ -47,10 +48,11 @@ def _hold_ttl(info: Info) -> timedelta:
     return timedelta(seconds=info.context.settings.cart_reservation_ttl_seconds)
 
 
-def _payload(change: CartChange) -> CartPayload:
+def _payload(info: Info, change: CartChange) -> CartPayload:
     return CartPayload(
         cart=Cart.from_record(change.cart, change.known) if change.cart else None,
-        user_errors=user_errors(change.problems),
+        # A refused hold names the units left as this viewer may see them (STOCK_VISIBILITY).
+        user_errors=user_errors(stock_view(info).shown(change.problems)),
     )
 
 
@@ -99,12 +101,13 @@ async def cart_lines_add(
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
-        return _payload(carts.not_found())
+        return _payload(info, carts.not_found())
     requests = [LineRequest(_sku_pk(line.sku_id), line.quantity) for line in lines]
     return _payload(
+        info,
         await carts.add_lines(
             info.context.sources, record, requests, info.context.now, _hold_ttl(info)
-        )
+        ),
     )
 
 
@@ -118,12 +121,13 @@ async def cart_lines_update(
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
-        return _payload(carts.not_found())
+        return _payload(info, carts.not_found())
     updates = [(str(line.line_id), line.quantity) for line in lines]
     return _payload(
+        info,
         await carts.update_lines(
             info.context.sources, record, updates, info.context.now, _hold_ttl(info)
-        )
+        ),
     )
 
 
@@ -136,12 +140,13 @@ async def cart_lines_remove(
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
-        return _payload(carts.not_found())
+        return _payload(info, carts.not_found())
     ids = [str(i) for i in line_ids]
     return _payload(
+        info,
         await carts.remove_lines(
             info.context.sources, record, ids, info.context.now, _hold_ttl(info)
-        )
+        ),
     )
 
 
@@ -154,7 +159,7 @@ async def cart_coupons_set(
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
-        return _payload(carts.not_found())
+        return _payload(info, carts.not_found())
     change = await carts.set_coupons(
         info.context.sources, record, coupon_codes, info.context.now, _hold_ttl(info)
     )
@@ -164,11 +169,14 @@ async def cart_coupons_set(
 async def _with_coupon_problems(info: Info, change: CartChange) -> CartPayload:
     """Codes are kept as typed; the payload says which do not apply now, and why."""
     if change.cart is None or not change.cart.coupon_codes:
-        return _payload(change)
+        return _payload(info, change)
     cart = Cart.from_record(change.cart, change.known)
     evaluation = await cart.evaluation(info)  # memoised: the cart's fields reuse it
     coupon_problems = [p for p in evaluation.problems if p.code.value.startswith("COUPON_")]
-    return CartPayload(cart=cart, user_errors=user_errors([*change.problems, *coupon_problems]))
+    return CartPayload(
+        cart=cart,
+        user_errors=user_errors(stock_view(info).shown([*change.problems, *coupon_problems])),
+    )
 
 
 async def cart_shipping_address_set(
@@ -183,11 +191,11 @@ async def cart_shipping_address_set(
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
-        return _payload(carts.not_found())
+        return _payload(info, carts.not_found())
     change = await carts.set_address(
         info.context.sources, record, address.to_record(), info.context.now, _hold_ttl(info)
     )
-    return _payload(change)
+    return _payload(info, change)
 
 
 async def cart_shipping_address_use_default(
@@ -196,9 +204,9 @@ async def cart_shipping_address_use_default(
 ) -> CartPayload:
     record = await _cart(info, cart_id)
     if record is None:
-        return _payload(carts.not_found())
+        return _payload(info, carts.not_found())
     ctx = info.context
     change = await carts.use_default_address(
         ctx.sources, record, ctx.viewer.customer_id, ctx.now, _hold_ttl(info)
     )
-    return _payload(change)
+    return _payload(info, change)
