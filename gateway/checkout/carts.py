@@ -129,9 +129,7 @@ async def create_cart(
     problems += line_problems
     if address is None and ship_to_default and customer_id is not None:
         address = await default_address(sources, customer_id)
-    cart = await sources.orders.create_cart(customer_id=customer_id, now=now)
-    if accepted:
-        cart = await sources.orders.add_cart_lines(cart.id, accepted, now)
+    cart = await sources.orders.create_cart(customer_id=customer_id, now=now, lines=accepted)
     if coupon_codes:
         change = await set_coupons(sources, cart, coupon_codes, now)
         cart, problems = change.cart or cart, problems + change.problems

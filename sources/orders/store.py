@@ -191,8 +191,11 @@ class OrdersStore(OrderOperations, PaymentOperations):
 
     # Carts
 
-    async def create_cart(self, *, customer_id: int | None, now: datetime) -> Cart:
-        return await carts.create_cart(self.db, customer_id=customer_id, now=now)
+    async def create_cart(
+        self, *, customer_id: int | None, now: datetime, lines: Sequence[tuple[int, int]] = ()
+    ) -> Cart:
+        """``lines`` are (sku_id, quantity), written with the cart in one transaction."""
+        return await carts.create_cart(self.db, customer_id=customer_id, now=now, lines=lines)
 
     async def carts_by_ids(self, ids: Sequence[str]) -> dict[str, Cart]:
         async with self.db.connect() as conn:
