@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from sources.common.audit import AuditRecord, read_audit
 from sources.common.batches import BatchKey, ImportProgress
@@ -33,6 +33,20 @@ from .records import (
 from .restock import restock
 from .sold_out import SoldOutMarks
 
+# The checkout's stock read, built once: a statement kept between calls keeps its
+# SQLAlchemy cache key, so a call pays neither building it nor the key.
+_WAREHOUSE_STOCK = (
+    select(m.StockItem.sku_id, m.Warehouse.code, m.StockItem.on_hand, m.StockItem.reserved)
+    .join(m.Warehouse, m.Warehouse.id == m.StockItem.warehouse_id)
+    .where(m.StockItem.sku_id.in_(bindparam("ids", expanding=True)))
+    .order_by(m.StockItem.sku_id, m.Warehouse.priority, m.Warehouse.code)
+)
+_SUPPLIER_STOCK = (
+    select(m.SupplierStock.sku_id, func.sum(m.SupplierStock.available))
+    .where(m.SupplierStock.sku_id.in_(bindparam("ids", expanding=True)))
+    .group_by(m.SupplierStock.sku_id)
+)
+
 
 class InventoryStore(ImportJobs):
     source = "inventory"
@@ -50,24 +64,10 @@ class InventoryStore(ImportJobs):
         per_sku: dict[int, list[WarehouseStock]] = defaultdict(list)
         supplier: dict[int, int] = {}
         async with self.db.connect() as conn:
-            rows = await conn.execute(
-                select(
-                    m.StockItem.sku_id,
-                    m.Warehouse.code,
-                    m.StockItem.on_hand,
-                    m.StockItem.reserved,
-                )
-                .join(m.Warehouse, m.Warehouse.id == m.StockItem.warehouse_id)
-                .where(m.StockItem.sku_id.in_(ids))
-                .order_by(m.StockItem.sku_id, m.Warehouse.priority, m.Warehouse.code)
-            )
+            rows = await conn.execute(_WAREHOUSE_STOCK, {"ids": list(ids)})
             for sku_id, code, on_hand, reserved in rows:
                 per_sku[sku_id].append(WarehouseStock(code, on_hand, reserved))
-            feed = await conn.execute(
-                select(m.SupplierStock.sku_id, func.sum(m.SupplierStock.available))
-                .where(m.SupplierStock.sku_id.in_(ids))
-                .group_by(m.SupplierStock.sku_id)
-            )
+            feed = await conn.execute(_SUPPLIER_STOCK, {"ids": list(ids)})
             supplier = {sku_id: int(total or 0) for sku_id, total in feed}
         return {
             sku_id: StockLevel(sku_id, tuple(per_sku.get(sku_id, ())), supplier.get(sku_id, 0))

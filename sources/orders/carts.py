@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import case, delete, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
@@ -71,21 +71,25 @@ async def create_cart(
         return _cart(row, sorted(added, key=lambda line: line.id))
 
 
+# Built once (its SQLAlchemy cache key with it): the cart is read in every cart request.
+_CARTS_WITH_LINES = (
+    select(
+        *m.Cart.__table__.columns,
+        m.CartLine.id.label("line_id"),
+        m.CartLine.sku_id.label("line_sku_id"),
+        m.CartLine.quantity.label("line_quantity"),
+    )
+    .outerjoin(m.CartLine, m.CartLine.cart_id == m.Cart.id)
+    .where(m.Cart.id.in_(bindparam("ids", expanding=True)))
+    .order_by(m.Cart.id, m.CartLine.id)
+)
+
+
 async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Cart]:
     """Carts with their lines in line-id order (the order the buyer added them), in one
     statement: a cart is read several times per checkout, and each statement costs more
     CPU in SQLAlchemy and the driver than the database spends on it."""
-    rows = await conn.execute(
-        select(
-            *m.Cart.__table__.columns,
-            m.CartLine.id.label("line_id"),
-            m.CartLine.sku_id.label("line_sku_id"),
-            m.CartLine.quantity.label("line_quantity"),
-        )
-        .outerjoin(m.CartLine, m.CartLine.cart_id == m.Cart.id)
-        .where(m.Cart.id.in_(ids))
-        .order_by(m.Cart.id, m.CartLine.id)
-    )
+    rows = await conn.execute(_CARTS_WITH_LINES, {"ids": list(ids)})
     carts: dict[str, Any] = {}
     lines: dict[str, list[CartLine]] = defaultdict(list)
     for row in rows:

@@ -7,7 +7,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.batches import BatchKey, ImportProgress
@@ -30,12 +40,31 @@ from .records import (
 )
 
 
-def _live_at(at: datetime) -> tuple[ColumnElement[bool], ...]:
+def _live_at(at: datetime | BindParameter[datetime]) -> tuple[ColumnElement[bool], ...]:
     return (
         m.Promotion.is_active.is_(True),
         or_(m.Promotion.starts_at.is_(None), m.Promotion.starts_at <= at),
         or_(m.Promotion.ends_at.is_(None), m.Promotion.ends_at > at),
     )
+
+
+# The checkout's reads, built once: a statement kept between calls keeps its SQLAlchemy
+# cache key, so a call pays neither building it nor the key.
+_PRICES = select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where(
+    m.Price.sku_id.in_(bindparam("sku_ids", expanding=True)),
+    m.Price.currency == bindparam("currency"),
+)
+_AUTOMATIC_LIVE = (
+    select(m.Promotion)
+    .where(
+        m.Promotion.coupon_code.is_(None),
+        *_live_at(bindparam("at", type_=m.Promotion.starts_at.type)),
+    )
+    .order_by(m.Promotion.priority.desc(), m.Promotion.id)
+)
+_TARGETS = select(m.PromotionTarget).where(
+    m.PromotionTarget.promotion_id.in_(bindparam("ids", expanding=True))
+)
 
 
 class PricingStore(ImportJobs):
@@ -49,9 +78,7 @@ class PricingStore(ImportJobs):
     async def prices_by_sku_ids(self, sku_ids: Sequence[int], currency: str) -> dict[int, Price]:
         async with self.db.connect() as conn:
             rows = await conn.execute(
-                select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where(
-                    m.Price.sku_id.in_(set(sku_ids)), m.Price.currency == currency
-                )
+                _PRICES, {"sku_ids": list(set(sku_ids)), "currency": currency}
             )
             return {
                 sku_id: Price(sku_id, currency, list_amount, sale_amount)
@@ -150,22 +177,25 @@ class PricingStore(ImportJobs):
     async def live_promotions(self, at: datetime) -> list[Promotion]:
         return await self._promotions(*_live_at(at))
 
-    async def _promotions(self, *conditions: ColumnElement[bool]) -> list[Promotion]:
+    async def _promotions(
+        self, *conditions: ColumnElement[bool], at: datetime | None = None
+    ) -> list[Promotion]:
+        """``at`` alone: the live automatic promotions (the checkout's case, one statement
+        kept between calls); otherwise those matching ``conditions``."""
         async with self.db.connect() as conn:
-            promos = (
-                await conn.execute(
-                    select(m.Promotion)
-                    .where(*conditions)
-                    .order_by(m.Promotion.priority.desc(), m.Promotion.id)
-                )
-            ).all()
+            if at is not None and not conditions:
+                promos = (await conn.execute(_AUTOMATIC_LIVE, {"at": at})).all()
+            else:
+                promos = (
+                    await conn.execute(
+                        select(m.Promotion)
+                        .where(*conditions)
+                        .order_by(m.Promotion.priority.desc(), m.Promotion.id)
+                    )
+                ).all()
             products: dict[int, set[int]] = defaultdict(set)
             categories: dict[int, set[int]] = defaultdict(set)
-            targets = await conn.execute(
-                select(m.PromotionTarget).where(
-                    m.PromotionTarget.promotion_id.in_([p.id for p in promos])
-                )
-            )
+            targets = await conn.execute(_TARGETS, {"ids": [p.id for p in promos]})
             for t in targets:
                 if t.product_id is not None:
                     products[t.promotion_id].add(t.product_id)
@@ -218,10 +248,10 @@ class PricingStore(ImportJobs):
         """What the promotion engine needs to price a cart: the live automatic promotions,
         plus every promotion whose coupon code matches a typed code (case-insensitive),
         whatever its window or pause switch, so the engine can say EXPIRED, not NOT_FOUND."""
-        automatic = and_(m.Promotion.coupon_code.is_(None), *_live_at(at))
         keys = sorted({coupon_key(code) for code in coupon_codes} - {""})
         if not keys:
-            return await self._promotions(automatic)
+            return await self._promotions(at=at)
+        automatic = and_(m.Promotion.coupon_code.is_(None), *_live_at(at))
         typed = func.lower(m.Promotion.coupon_code).in_(keys)
         return await self._promotions(or_(automatic, typed))
 
