@@ -6,10 +6,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Select,
     and_,
     bindparam,
     func,
@@ -54,16 +56,28 @@ _PRICES = select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where
     m.Price.sku_id.in_(bindparam("sku_ids", expanding=True)),
     m.Price.currency == bindparam("currency"),
 )
-_AUTOMATIC_LIVE = (
-    select(m.Promotion)
-    .where(
-        m.Promotion.coupon_code.is_(None),
-        *_live_at(bindparam("at", type_=m.Promotion.starts_at.type)),
+
+
+def _with_targets(
+    *conditions: ColumnElement[bool],
+) -> Select[m.Promotion, int | None, int | None]:
+    """Promotions and their targets in one statement: a promotion's row comes once per
+    target (once with none), in the engine's order (priority, then id)."""
+    return (
+        select(
+            m.Promotion,
+            m.PromotionTarget.product_id.label("target_product_id"),
+            m.PromotionTarget.category_id.label("target_category_id"),
+        )
+        .outerjoin(m.PromotionTarget, m.PromotionTarget.promotion_id == m.Promotion.id)
+        .where(*conditions)
+        .order_by(m.Promotion.priority.desc(), m.Promotion.id)
     )
-    .order_by(m.Promotion.priority.desc(), m.Promotion.id)
-)
-_TARGETS = select(m.PromotionTarget).where(
-    m.PromotionTarget.promotion_id.in_(bindparam("ids", expanding=True))
+
+
+_AUTOMATIC_LIVE = _with_targets(
+    m.Promotion.coupon_code.is_(None),
+    *_live_at(bindparam("at", type_=m.Promotion.starts_at.type)),
 )
 
 
@@ -182,25 +196,20 @@ class PricingStore(ImportJobs):
     ) -> list[Promotion]:
         """``at`` alone: the live automatic promotions (the checkout's case, one statement
         kept between calls); otherwise those matching ``conditions``."""
+        if at is not None and not conditions:
+            statement, params = _AUTOMATIC_LIVE, {"at": at}
+        else:
+            statement, params = _with_targets(*conditions), {}
+        promos: dict[int, Any] = {}
+        products: dict[int, set[int]] = defaultdict(set)
+        categories: dict[int, set[int]] = defaultdict(set)
         async with self.db.connect() as conn:
-            if at is not None and not conditions:
-                promos = (await conn.execute(_AUTOMATIC_LIVE, {"at": at})).all()
-            else:
-                promos = (
-                    await conn.execute(
-                        select(m.Promotion)
-                        .where(*conditions)
-                        .order_by(m.Promotion.priority.desc(), m.Promotion.id)
-                    )
-                ).all()
-            products: dict[int, set[int]] = defaultdict(set)
-            categories: dict[int, set[int]] = defaultdict(set)
-            targets = await conn.execute(_TARGETS, {"ids": [p.id for p in promos]})
-            for t in targets:
-                if t.product_id is not None:
-                    products[t.promotion_id].add(t.product_id)
-                if t.category_id is not None:
-                    categories[t.promotion_id].add(t.category_id)
+            for row in await conn.execute(statement, params):
+                promos.setdefault(row.id, row)
+                if row.target_product_id is not None:
+                    products[row.id].add(row.target_product_id)
+                if row.target_category_id is not None:
+                    categories[row.id].add(row.target_category_id)
         return [
             Promotion(
                 id=p.id,
@@ -225,7 +234,7 @@ class PricingStore(ImportJobs):
                 per_customer_limit=p.per_customer_limit,
                 is_active=p.is_active,
             )
-            for p in promos
+            for p in promos.values()
         ]
 
     async def promotions_for_products(
