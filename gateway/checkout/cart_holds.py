@@ -26,6 +26,15 @@ class HoldOutcome:
     until: dict[int, datetime | None] = field(default_factory=dict)
 
 
+def holds_any(accepted: Sequence[tuple[int, int]], known: KnownCatalog) -> bool:
+    """Whether any of these SKUs belongs to a reserve-on-add product."""
+    for sku_id, _ in accepted:
+        product = known.products.get(known.skus[sku_id].product_id)
+        if product is not None and product.reserve_on_add:
+            return True
+    return False
+
+
 async def for_added(
     sources: Sources,
     cart: Cart,
@@ -45,7 +54,7 @@ async def for_added(
     plans = []
     for sku_id, quantity in adding.items():
         product = known.products.get(known.skus[sku_id].product_id)
-        if product is not None and product.reserve_on_add:
+        if product is not None and product.reserve_on_add:  # as holds_any
             current = lines[sku_id].quantity if sku_id in lines else 0
             plans.append(HoldPlan(sku_id, product, current + quantity))
     if not plans:

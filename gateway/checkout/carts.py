@@ -131,14 +131,17 @@ async def create_cart(
     problems += line_problems
     if address is None and ship_to_default and customer_id is not None:
         address = await default_address(sources, customer_id)
-    cart = await sources.orders.create_cart(customer_id=customer_id, now=now)
-    held = await cart_holds.for_added(
-        sources, cart, accepted, [line.sku_id for line in lines], known, now, hold_ttl
-    )
-    problems += held.problems
-    if held.accepted:
-        cart = await sources.orders.add_cart_lines(cart.id, list(held.accepted), now)
-        cart = await cart_holds.after_write(sources, cart, held.until, now, hold_ttl)
+    if not cart_holds.holds_any(accepted, known):  # the common cart: one call
+        cart = await sources.orders.create_cart(customer_id=customer_id, now=now, lines=accepted)
+    else:  # a hold names the cart: create it, hold, then add what was held
+        cart = await sources.orders.create_cart(customer_id=customer_id, now=now)
+        held = await cart_holds.for_added(
+            sources, cart, accepted, [line.sku_id for line in lines], known, now, hold_ttl
+        )
+        problems += held.problems
+        if held.accepted:
+            cart = await sources.orders.add_cart_lines(cart.id, list(held.accepted), now)
+            cart = await cart_holds.after_write(sources, cart, held.until, now, hold_ttl)
     if coupon_codes:
         change = await set_coupons(sources, cart, coupon_codes, now, hold_ttl)
         cart, problems = change.cart or cart, problems + change.problems

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
@@ -268,6 +268,22 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# The checkout's reads, built once: a statement object kept between calls keeps its
+# SQLAlchemy cache key, so each call pays neither the building nor the key (about a
+# third of a read's CPU); the ids go in as one expanding parameter.
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_PRODUCTS_BY_IDS = _product_select().where(m.Product.id.in_(_IDS))
+_SKUS_BY_IDS = select(m.Sku).where(m.Sku.id.in_(_IDS))
+_WANTED = m.Category.__table__.alias("wanted")
+_CATEGORIES_WITH_ANCESTORS = (
+    # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
+    select(*_CATEGORY_COLUMNS)
+    .join(_WANTED, _WANTED.c.path.like(m.Category.path.concat("%")))
+    .where(_WANTED.c.id.in_(_IDS))
+    .distinct()
+)
+
+
 class CatalogStore(ImportJobs, ProductImports):
     """Batch reads (and, later, writes) over the catalog database."""
 
@@ -280,7 +296,7 @@ class CatalogStore(ImportJobs, ProductImports):
 
     async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
         async with self.db.connect() as conn:
-            rows = await conn.execute(_product_select().where(m.Product.id.in_(set(ids))))
+            rows = await conn.execute(_PRODUCTS_BY_IDS, {"ids": list(set(ids))})
             return {row.id: _product(row) for row in rows}
 
     async def products_by_slugs(self, slugs: Sequence[str]) -> dict[str, Product]:
@@ -290,7 +306,7 @@ class CatalogStore(ImportJobs, ProductImports):
 
     async def skus_by_ids(self, ids: Sequence[int]) -> dict[int, Sku]:
         async with self.db.connect() as conn:
-            rows = await conn.execute(select(m.Sku).where(m.Sku.id.in_(set(ids))))
+            rows = await conn.execute(_SKUS_BY_IDS, {"ids": list(set(ids))})
             return {row.id: _sku(row) for row in rows}
 
     async def skus_by_codes(self, codes: Sequence[str]) -> dict[str, Sku]:
@@ -314,15 +330,8 @@ class CatalogStore(ImportJobs, ProductImports):
     async def categories_by_ids(self, ids: Sequence[int]) -> dict[int, Category]:
         """The categories asked for and all their ancestors (a page showing a category
         usually shows its parents; they come in the same round trip)."""
-        wanted = m.Category.__table__.alias("wanted")
         async with self.db.connect() as conn:
-            rows = await conn.execute(
-                # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
-                select(*_CATEGORY_COLUMNS)
-                .join(wanted, wanted.c.path.like(m.Category.path.concat("%")))
-                .where(wanted.c.id.in_(set(ids)))
-                .distinct()
-            )
+            rows = await conn.execute(_CATEGORIES_WITH_ANCESTORS, {"ids": list(set(ids))})
             return {row.id: _category(row) for row in rows}
 
     async def all_categories(self) -> list[Category]:
@@ -486,7 +495,7 @@ class CatalogStore(ImportJobs, ProductImports):
         each); unknown products are skipped, or with ``atomic`` refuse the whole batch."""
 
         async def load(conn: Any, ids: Sequence[int]) -> dict[int, Product]:
-            rows = await conn.execute(_product_select().where(m.Product.id.in_(set(ids))))
+            rows = await conn.execute(_PRODUCTS_BY_IDS, {"ids": list(set(ids))})
             return {row.id: _product(row) for row in rows}
 
         return await bulk.set_published_many(

@@ -54,8 +54,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         def _sqlite_begin(conn: Any) -> None:
             # Writers take the write lock up front (BEGIN IMMEDIATE) and queue on the busy
             # timeout; a deferred transaction that read first would instead fail with
-            # "database is locked" when another writer committed in between.
-            conn.exec_driver_sql(conn.info.pop(_BEGIN_KEY, "BEGIN"))
+            # "database is locked" when another writer committed in between. A read
+            # (Database.connect) opens none: each statement is its own snapshot.
+            begin = conn.info.pop(_BEGIN_KEY, "BEGIN")
+            if begin:
+                conn.exec_driver_sql(begin)
 
         return engine
     return create_async_engine(
@@ -78,10 +81,24 @@ class Database:
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads, outside any transaction: each statement sees what was
+        committed when it ran (READ COMMITTED, as inside a transaction on PostgreSQL) and
+        no BEGIN and ROLLBACK round trips are paid. Writes go through ``begin``."""
         async with self.engine.connect() as conn:
-            if self.latency_s:
-                await asyncio.sleep(self.latency_s)
-            yield conn
+            if not self.is_sqlite:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                if self.latency_s:
+                    await asyncio.sleep(self.latency_s)
+                yield conn
+                return
+            info = conn.sync_connection.info  # type: ignore[union-attr]
+            info[_BEGIN_KEY] = ""
+            try:
+                if self.latency_s:
+                    await asyncio.sleep(self.latency_s)
+                yield conn
+            finally:  # nothing ran: the next user of this connection begins as usual
+                info.pop(_BEGIN_KEY, None)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:

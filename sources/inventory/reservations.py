@@ -20,8 +20,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -265,14 +268,12 @@ async def _reserve_once(
     expires_at: datetime,
 ) -> ReservationResult:
     async with db.begin() as conn:
-        stored = (await _load(conn, [order_ref])).get(order_ref)
-        if stored is not None:
-            return _replay(stored)
         # The reservation row first: a concurrent reserve of the same order waits on its
-        # unique key here, before touching any stock.
+        # unique key here, before touching any stock. A reservation already stored for the
+        # order (a retry) makes it a no-op, and only then is the stored one read back.
         reservation_id = (
             await conn.execute(
-                insert(m.Reservation)
+                _insert_if_absent(conn)
                 .values(
                     order_ref=order_ref,
                     status=HELD,
@@ -280,9 +281,15 @@ async def _reserve_once(
                     expires_at=expires_at,
                     updated_at=now,
                 )
+                .on_conflict_do_nothing(index_elements=[m.Reservation.order_ref])
                 .returning(m.Reservation.id)
             )
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if reservation_id is None:
+            stored = (await _load(conn, [order_ref])).get(order_ref)
+            if stored is None:  # deleted between the two statements: start again
+                raise _StockMoved([])
+            return _replay(stored)
         warehouse_stock = await _lock_warehouse_stock(
             conn, sorted({sku for sku, supplier in wanted if supplier is None})
         )
@@ -350,6 +357,13 @@ async def _reserve_once(
             allocations=tuple(allocations),
             expires_at=expires_at,
         )
+
+
+def _insert_if_absent(conn: AsyncConnection) -> Any:
+    """``insert(Reservation)`` with ``on_conflict_do_nothing`` in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql_insert(m.Reservation)
+    return sqlite_insert(m.Reservation)
 
 
 def _replay(stored: Reservation) -> ReservationResult:

@@ -7,7 +7,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from sources.common.audit import AuditRecord, read_audit
 from sources.common.batches import BatchKey, ImportProgress
@@ -33,6 +44,37 @@ from .records import (
 from .restock import restock
 from .sold_out import SoldOutMarks
 
+# The checkout's stock read, built once: a statement kept between calls keeps its
+# SQLAlchemy cache key, so a call pays neither building it nor the key.
+# Warehouse rows and the supplier feeds' sums in one statement (``feed`` tells them apart).
+_STOCK = union_all(
+    select(
+        m.StockItem.sku_id,
+        literal(0).label("feed"),
+        m.Warehouse.priority,
+        m.Warehouse.code,
+        m.StockItem.on_hand,
+        m.StockItem.reserved,
+    )
+    .join(m.Warehouse, m.Warehouse.id == m.StockItem.warehouse_id)
+    .where(m.StockItem.sku_id.in_(bindparam("ids", expanding=True))),
+    select(
+        m.SupplierStock.sku_id,
+        literal(1),
+        literal(0),
+        literal(""),
+        func.coalesce(func.sum(m.SupplierStock.available), 0),
+        literal(0),
+    )
+    .where(m.SupplierStock.sku_id.in_(bindparam("ids", expanding=True)))
+    .group_by(m.SupplierStock.sku_id),
+).order_by(
+    literal_column("sku_id"),
+    literal_column("feed"),
+    literal_column("priority"),
+    literal_column("code"),
+)
+
 
 class InventoryStore(ImportJobs):
     source = "inventory"
@@ -50,25 +92,12 @@ class InventoryStore(ImportJobs):
         per_sku: dict[int, list[WarehouseStock]] = defaultdict(list)
         supplier: dict[int, int] = {}
         async with self.db.connect() as conn:
-            rows = await conn.execute(
-                select(
-                    m.StockItem.sku_id,
-                    m.Warehouse.code,
-                    m.StockItem.on_hand,
-                    m.StockItem.reserved,
-                )
-                .join(m.Warehouse, m.Warehouse.id == m.StockItem.warehouse_id)
-                .where(m.StockItem.sku_id.in_(ids))
-                .order_by(m.StockItem.sku_id, m.Warehouse.priority, m.Warehouse.code)
-            )
-            for sku_id, code, on_hand, reserved in rows:
-                per_sku[sku_id].append(WarehouseStock(code, on_hand, reserved))
-            feed = await conn.execute(
-                select(m.SupplierStock.sku_id, func.sum(m.SupplierStock.available))
-                .where(m.SupplierStock.sku_id.in_(ids))
-                .group_by(m.SupplierStock.sku_id)
-            )
-            supplier = {sku_id: int(total or 0) for sku_id, total in feed}
+            rows = await conn.execute(_STOCK, {"ids": list(ids)})
+            for sku_id, feed, _priority, code, on_hand, reserved in rows:
+                if feed:
+                    supplier[sku_id] = int(on_hand or 0)
+                else:
+                    per_sku[sku_id].append(WarehouseStock(code, on_hand, reserved))
         return {
             sku_id: StockLevel(sku_id, tuple(per_sku.get(sku_id, ())), supplier.get(sku_id, 0))
             for sku_id in sku_ids

@@ -152,7 +152,10 @@ class OrdersSource(Protocol):
 
     async def save_regions(self, regions: Sequence[Region]) -> SetupChanges: ...
 
-    async def create_cart(self, *, customer_id: int | None, now: datetime) -> Cart: ...
+    async def create_cart(
+        self, *, customer_id: int | None, now: datetime, lines: Sequence[tuple[int, int]] = ()
+    ) -> Cart:
+        """``lines`` are (sku_id, quantity), written with the cart in one transaction."""
 
     @read
     async def carts_by_ids(self, ids: Sequence[str]) -> dict[str, Cart]: ...

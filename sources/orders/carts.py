@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import case, delete, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
@@ -29,7 +29,16 @@ from .errors import CartClosed, CartLineNotFound, CartNotFound
 from .records import Address, Cart, CartLine, CartStatus
 
 
-async def create_cart(db: Database, *, customer_id: int | None, now: datetime) -> Cart:
+async def create_cart(
+    db: Database,
+    *,
+    customer_id: int | None,
+    now: datetime,
+    lines: Sequence[tuple[int, int]] = (),
+) -> Cart:
+    """A new cart, with its first lines in the same transaction: a cart nobody else can
+    know yet needs no lock, and what was written comes back from RETURNING, not a read."""
+    merged = _merged(lines)
     cart_id = secrets.token_urlsafe(16)
     async with db.begin() as conn:
         row = (
@@ -46,25 +55,42 @@ async def create_cart(db: Database, *, customer_id: int | None, now: datetime) -
                 .returning(*m.Cart.__table__.columns)
             )
         ).one()
-        return _cart(row, [])  # a new cart has no lines: nothing to read back
+        if not merged:
+            return _cart(row, [])
+        written = await conn.execute(
+            insert(m.CartLine)
+            .values(
+                [
+                    {"cart_id": cart_id, "sku_id": sku_id, "quantity": quantity}
+                    for sku_id, quantity in merged.items()
+                ]
+            )
+            .returning(m.CartLine.id, m.CartLine.sku_id, m.CartLine.quantity)
+        )
+        added = [CartLine(r.id, r.sku_id, r.quantity) for r in written]
+        return _cart(row, sorted(added, key=lambda line: line.id))
+
+
+# Built once (its SQLAlchemy cache key with it): the cart is read in every cart request.
+_CARTS_WITH_LINES = (
+    select(
+        *m.Cart.__table__.columns,
+        m.CartLine.id.label("line_id"),
+        m.CartLine.sku_id.label("line_sku_id"),
+        m.CartLine.quantity.label("line_quantity"),
+        m.CartLine.reserved_until.label("line_reserved_until"),
+    )
+    .outerjoin(m.CartLine, m.CartLine.cart_id == m.Cart.id)
+    .where(m.Cart.id.in_(bindparam("ids", expanding=True)))
+    .order_by(m.Cart.id, m.CartLine.id)
+)
 
 
 async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Cart]:
     """Carts with their lines in line-id order (the order the buyer added them), in one
     statement: a cart is read several times per checkout, and each statement costs more
     CPU in SQLAlchemy and the driver than the database spends on it."""
-    rows = await conn.execute(
-        select(
-            *m.Cart.__table__.columns,
-            m.CartLine.id.label("line_id"),
-            m.CartLine.sku_id.label("line_sku_id"),
-            m.CartLine.quantity.label("line_quantity"),
-            m.CartLine.reserved_until.label("line_reserved_until"),
-        )
-        .outerjoin(m.CartLine, m.CartLine.cart_id == m.Cart.id)
-        .where(m.Cart.id.in_(ids))
-        .order_by(m.Cart.id, m.CartLine.id)
-    )
+    rows = await conn.execute(_CARTS_WITH_LINES, {"ids": list(ids)})
     carts: dict[str, Any] = {}
     lines: dict[str, list[CartLine]] = defaultdict(list)
     for row in rows:
@@ -81,11 +107,7 @@ async def add_cart_lines(
 ) -> Cart:
     """Adds to the SKU's line when the cart has one: an upsert on (cart, SKU), so two
     concurrent adds of one SKU both count."""
-    merged: dict[int, int] = {}
-    for sku_id, quantity in items:
-        if quantity <= 0:
-            raise ValueError(f"quantity must be positive, got {quantity} for SKU {sku_id}")
-        merged[sku_id] = merged.get(sku_id, 0) + quantity
+    merged = _merged(items)
     async with _open_cart(db, cart_id, now) as conn:
         if merged:
             upsert = upsert_insert(conn, m.CartLine).values(
@@ -101,6 +123,15 @@ async def add_cart_lines(
                 )
             )
         return await _reload(conn, cart_id)
+
+
+def _merged(items: Sequence[tuple[int, int]]) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for sku_id, quantity in items:
+        if quantity <= 0:
+            raise ValueError(f"quantity must be positive, got {quantity} for SKU {sku_id}")
+        merged[sku_id] = merged.get(sku_id, 0) + quantity
+    return merged
 
 
 async def set_cart_line_quantities(
@@ -156,12 +187,9 @@ async def set_cart_coupons(db: Database, cart_id: str, codes: Sequence[str], now
     kept: dict[str, str] = {}
     for code in codes:
         kept.setdefault(code.casefold(), code)
-    async with _open_cart(db, cart_id, now) as conn:
-        await conn.execute(
-            update(m.Cart)
-            .where(m.Cart.id == cart_id)
-            .values(coupon_codes=orjson.dumps(list(kept.values())).decode())
-        )
+    coupon_codes = orjson.dumps(list(kept.values())).decode()
+    async with db.begin() as conn:
+        await _update_open_cart(conn, cart_id, {"coupon_codes": coupon_codes, "updated_at": now})
         return await _reload(conn, cart_id)
 
 
@@ -169,10 +197,8 @@ async def set_cart_address(
     db: Database, cart_id: str, address: Address | None, now: datetime
 ) -> Cart:
     """Sets (or, with None, clears) the cart's shipping address."""
-    async with _open_cart(db, cart_id, now) as conn:
-        await conn.execute(
-            update(m.Cart).where(m.Cart.id == cart_id).values(**address_values(address))
-        )
+    async with db.begin() as conn:
+        await _update_open_cart(conn, cart_id, {**address_values(address), "updated_at": now})
         return await _reload(conn, cart_id)
 
 
@@ -183,12 +209,39 @@ async def attach_cart(db: Database, cart_id: str, customer_id: int, now: datetim
         return await _reload(conn, cart_id)
 
 
-async def complete_cart(
-    conn: AsyncConnection, cart_id: str, *, customer_id: int, order_id: int, now: datetime
+async def claim_open_cart(
+    conn: AsyncConnection, cart_id: str, *, customer_id: int, now: datetime
 ) -> None:
-    """Checkout's step, in the order's transaction: the cart becomes the customer's and
-    COMPLETED exactly once; a second order for it fails here with CartClosed."""
-    await _attach(conn, cart_id, customer_id)
+    """Checkout's first step, in the order's transaction: an OPEN cart becomes the
+    customer's, its row locked, in one statement (the lock every cart writer takes first,
+    so two checkouts cannot deadlock). CartClosed for a completed cart, CartNotFound for a
+    missing one or another customer's."""
+    claimed = (
+        await conn.execute(
+            update(m.Cart)
+            .where(
+                m.Cart.id == cart_id,
+                m.Cart.status == CartStatus.OPEN.value,
+                or_(m.Cart.customer_id.is_(None), m.Cart.customer_id == customer_id),
+            )
+            .values(customer_id=customer_id, updated_at=now)
+            .returning(m.Cart.id)
+        )
+    ).scalar_one_or_none()
+    if claimed is None:
+        status = (
+            await conn.execute(select(m.Cart.status).where(m.Cart.id == cart_id))
+        ).scalar_one_or_none()
+        if status is not None and status != CartStatus.OPEN.value:
+            raise CartClosed(cart_id)
+        raise CartNotFound(cart_id)
+
+
+async def complete_cart(
+    conn: AsyncConnection, cart_id: str, *, order_id: int, now: datetime
+) -> None:
+    """Checkout's step, in the order's transaction, after ``claim_open_cart``: the cart
+    becomes COMPLETED exactly once; a second order for it fails here with CartClosed."""
     completed = (
         await conn.execute(
             update(m.Cart)
@@ -203,11 +256,17 @@ async def complete_cart(
 
 async def lock_open_cart(conn: AsyncConnection, cart_id: str, now: datetime) -> None:
     """Touches an OPEN cart (taking its row lock); CartNotFound or CartClosed otherwise."""
+    await _update_open_cart(conn, cart_id, {"updated_at": now})
+
+
+async def _update_open_cart(conn: AsyncConnection, cart_id: str, values: dict[str, Any]) -> None:
+    """Writes ``values`` to an OPEN cart: the write is the lock (one statement, not a
+    touch and then the change); CartNotFound or CartClosed otherwise."""
     touched = (
         await conn.execute(
             update(m.Cart)
             .where(m.Cart.id == cart_id, m.Cart.status == CartStatus.OPEN.value)
-            .values(updated_at=now)
+            .values(**values)
             .returning(m.Cart.id)
         )
     ).scalar_one_or_none()

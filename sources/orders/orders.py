@@ -20,7 +20,7 @@ from sources.common.db import Database
 
 from . import models as m
 from .addresses import address_from_row, address_values
-from .carts import complete_cart, lock_open_cart
+from .carts import claim_open_cart, complete_cart
 from .checkout_attempts import finish_checkout_attempt
 from .errors import PurchaseLimitReached
 from .records import NewOrder, Order, OrderStatus
@@ -71,7 +71,7 @@ async def create_order(
     async with db.begin() as conn:
         # The cart first: it fails fast on a completed cart, and every writer of a cart
         # takes its lock before anything else, so two checkouts cannot deadlock.
-        await lock_open_cart(conn, new.cart_id, now)
+        await claim_open_cart(conn, new.cart_id, customer_id=new.customer_id, now=now)
         await _check_purchase_limits(conn, new)
         order_id: int = (
             await conn.execute(
@@ -149,9 +149,7 @@ async def create_order(
                 reason="order placed",
             )
         )
-        await complete_cart(
-            conn, new.cart_id, customer_id=new.customer_id, order_id=order_id, now=now
-        )
+        await complete_cart(conn, new.cart_id, order_id=order_id, now=now)
         await finish_checkout_attempt(
             conn,
             customer_id=new.customer_id,

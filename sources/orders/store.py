@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from sources.common.audit import AuditRecord, read_audit
 from sources.common.db import Database
@@ -70,6 +70,12 @@ __all__ = [
 ]
 
 
+# The checkout's reads, built once: a statement kept between calls keeps its SQLAlchemy
+# cache key, so a call pays neither building it nor the key.
+_CUSTOMERS_BY_IDS = select(m.Customer).where(m.Customer.id.in_(bindparam("ids", expanding=True)))
+_REGIONS_BY_CODES = select(m.Region).where(m.Region.code.in_(bindparam("codes", expanding=True)))
+
+
 class OrdersStore(OrderOperations, PaymentOperations):
     source = "orders"
 
@@ -78,7 +84,7 @@ class OrdersStore(OrderOperations, PaymentOperations):
 
     async def customers_by_ids(self, ids: Sequence[int]) -> dict[int, Customer]:
         async with self.db.connect() as conn:
-            rows = await conn.execute(select(m.Customer).where(m.Customer.id.in_(set(ids))))
+            rows = await conn.execute(_CUSTOMERS_BY_IDS, {"ids": list(set(ids))})
             return {r.id: Customer(r.id, r.email, r.name, r.is_blocked) for r in rows}
 
     async def customers_by_emails(self, emails: Sequence[str]) -> dict[str, Customer]:
@@ -109,7 +115,7 @@ class OrdersStore(OrderOperations, PaymentOperations):
 
     async def regions_by_codes(self, codes: Sequence[str]) -> dict[str, Region]:
         async with self.db.connect() as conn:
-            rows = await conn.execute(select(m.Region).where(m.Region.code.in_(set(codes))))
+            rows = await conn.execute(_REGIONS_BY_CODES, {"codes": list(set(codes))})
             return {
                 r.code: Region(r.code, r.country, r.name, r.is_deliverable, r.shipping_rate)
                 for r in rows
@@ -201,8 +207,11 @@ class OrdersStore(OrderOperations, PaymentOperations):
 
     # Carts
 
-    async def create_cart(self, *, customer_id: int | None, now: datetime) -> Cart:
-        return await carts.create_cart(self.db, customer_id=customer_id, now=now)
+    async def create_cart(
+        self, *, customer_id: int | None, now: datetime, lines: Sequence[tuple[int, int]] = ()
+    ) -> Cart:
+        """``lines`` are (sku_id, quantity), written with the cart in one transaction."""
+        return await carts.create_cart(self.db, customer_id=customer_id, now=now, lines=lines)
 
     async def carts_by_ids(self, ids: Sequence[str]) -> dict[str, Cart]:
         async with self.db.connect() as conn:

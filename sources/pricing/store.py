@@ -6,8 +6,20 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.batches import BatchKey, ImportProgress
@@ -30,12 +42,43 @@ from .records import (
 )
 
 
-def _live_at(at: datetime) -> tuple[ColumnElement[bool], ...]:
+def _live_at(at: datetime | BindParameter[datetime]) -> tuple[ColumnElement[bool], ...]:
     return (
         m.Promotion.is_active.is_(True),
         or_(m.Promotion.starts_at.is_(None), m.Promotion.starts_at <= at),
         or_(m.Promotion.ends_at.is_(None), m.Promotion.ends_at > at),
     )
+
+
+# The checkout's reads, built once: a statement kept between calls keeps its SQLAlchemy
+# cache key, so a call pays neither building it nor the key.
+_PRICES = select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where(
+    m.Price.sku_id.in_(bindparam("sku_ids", expanding=True)),
+    m.Price.currency == bindparam("currency"),
+)
+
+
+def _with_targets(
+    *conditions: ColumnElement[bool],
+) -> Select[m.Promotion, int | None, int | None]:
+    """Promotions and their targets in one statement: a promotion's row comes once per
+    target (once with none), in the engine's order (priority, then id)."""
+    return (
+        select(
+            m.Promotion,
+            m.PromotionTarget.product_id.label("target_product_id"),
+            m.PromotionTarget.category_id.label("target_category_id"),
+        )
+        .outerjoin(m.PromotionTarget, m.PromotionTarget.promotion_id == m.Promotion.id)
+        .where(*conditions)
+        .order_by(m.Promotion.priority.desc(), m.Promotion.id)
+    )
+
+
+_AUTOMATIC_LIVE = _with_targets(
+    m.Promotion.coupon_code.is_(None),
+    *_live_at(bindparam("at", type_=m.Promotion.starts_at.type)),
+)
 
 
 class PricingStore(ImportJobs):
@@ -49,9 +92,7 @@ class PricingStore(ImportJobs):
     async def prices_by_sku_ids(self, sku_ids: Sequence[int], currency: str) -> dict[int, Price]:
         async with self.db.connect() as conn:
             rows = await conn.execute(
-                select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where(
-                    m.Price.sku_id.in_(set(sku_ids)), m.Price.currency == currency
-                )
+                _PRICES, {"sku_ids": list(set(sku_ids)), "currency": currency}
             )
             return {
                 sku_id: Price(sku_id, currency, list_amount, sale_amount)
@@ -150,27 +191,25 @@ class PricingStore(ImportJobs):
     async def live_promotions(self, at: datetime) -> list[Promotion]:
         return await self._promotions(*_live_at(at))
 
-    async def _promotions(self, *conditions: ColumnElement[bool]) -> list[Promotion]:
+    async def _promotions(
+        self, *conditions: ColumnElement[bool], at: datetime | None = None
+    ) -> list[Promotion]:
+        """``at`` alone: the live automatic promotions (the checkout's case, one statement
+        kept between calls); otherwise those matching ``conditions``."""
+        if at is not None and not conditions:
+            statement, params = _AUTOMATIC_LIVE, {"at": at}
+        else:
+            statement, params = _with_targets(*conditions), {}
+        promos: dict[int, Any] = {}
+        products: dict[int, set[int]] = defaultdict(set)
+        categories: dict[int, set[int]] = defaultdict(set)
         async with self.db.connect() as conn:
-            promos = (
-                await conn.execute(
-                    select(m.Promotion)
-                    .where(*conditions)
-                    .order_by(m.Promotion.priority.desc(), m.Promotion.id)
-                )
-            ).all()
-            products: dict[int, set[int]] = defaultdict(set)
-            categories: dict[int, set[int]] = defaultdict(set)
-            targets = await conn.execute(
-                select(m.PromotionTarget).where(
-                    m.PromotionTarget.promotion_id.in_([p.id for p in promos])
-                )
-            )
-            for t in targets:
-                if t.product_id is not None:
-                    products[t.promotion_id].add(t.product_id)
-                if t.category_id is not None:
-                    categories[t.promotion_id].add(t.category_id)
+            for row in await conn.execute(statement, params):
+                promos.setdefault(row.id, row)
+                if row.target_product_id is not None:
+                    products[row.id].add(row.target_product_id)
+                if row.target_category_id is not None:
+                    categories[row.id].add(row.target_category_id)
         return [
             Promotion(
                 id=p.id,
@@ -195,7 +234,7 @@ class PricingStore(ImportJobs):
                 per_customer_limit=p.per_customer_limit,
                 is_active=p.is_active,
             )
-            for p in promos
+            for p in promos.values()
         ]
 
     async def promotions_for_products(
@@ -224,6 +263,9 @@ class PricingStore(ImportJobs):
         and whose window is open, or ended or opens within that many days, so the engine
         can say what each line is missing. The engine prices the cart the same either way.
         """
+        keys = sorted({coupon_key(code) for code in coupon_codes} - {""})
+        if hint_days is None and not keys:
+            return await self._promotions(at=at)  # the checkout's case: a kept statement
         automatic = and_(m.Promotion.coupon_code.is_(None), *_live_at(at))
         if hint_days is not None:
             near = timedelta(days=hint_days)
@@ -233,7 +275,6 @@ class PricingStore(ImportJobs):
                 or_(m.Promotion.starts_at.is_(None), m.Promotion.starts_at <= at + near),
                 or_(m.Promotion.ends_at.is_(None), m.Promotion.ends_at > at - near),
             )
-        keys = sorted({coupon_key(code) for code in coupon_codes} - {""})
         if not keys:
             return await self._promotions(automatic)
         typed = func.lower(m.Promotion.coupon_code).in_(keys)

@@ -295,8 +295,7 @@ CART_CREATE_CALLS = {
     # reads are skipped)
     "catalog.categories_by_ids": 1,
     "inventory.stock_by_sku_ids": 1,
-    "orders.create_cart": 1,
-    "orders.add_cart_lines": 1,
+    "orders.create_cart": 1,  # with its lines
     "orders.set_cart_address": 1,
     "orders.regions_by_codes": 1,
     "orders.customers_by_ids": 1,

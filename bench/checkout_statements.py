@@ -1,0 +1,101 @@
+"""CPU, source calls and SQL statements of one checkout, in-process, for comparing two
+commits: ``cartCreate`` with 3 lines, ``cartShippingAddressSet``, ``checkoutComplete`` through
+httpx's ASGITransport on a freshly seeded shop (no profiler, so the CPU is the real one).
+
+``python -m bench.checkout_statements --backend postgresql --checkouts 10 --rounds 3``
+prints the source calls and the statements the driver ran for one checkout (by verb:
+SQLite's BEGINs are statements of their own; PostgreSQL's BEGIN/COMMIT are not counted),
+then the process CPU per checkout of each round and their median. To compare with an older
+commit on a shared machine, run it alternately from that commit's tree
+(``git archive <commit> | tar -x -C /tmp/old``, then ``cd /tmp/old`` and the same command
+with this worktree's ``.venv/bin/python``) and compare medians taken minutes apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from gateway.app import create_app
+from gateway.auth import ViewerKind, issue_token
+from gateway.settings import Settings
+
+from .checkout import prepare_shop
+from .checkout_profile import one_checkout, source_call_counts
+from .profile import _run
+
+
+def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
+    statements: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements[statement.split(None, 1)[0].upper()] += 1
+
+    async def session() -> dict[str, Any]:
+        shop = await prepare_shop(backend, 60)
+        os.environ["CACHE_ENABLED"] = "false"
+        values: dict[str, Any] = {f"{n}_database_url": u for n, u in shop.urls.items()}
+        settings = Settings(**values, log_level="WARNING", log_format="console")
+        app = create_app(settings)
+        tokens = [
+            issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c))
+            for c in shop.customer_ids
+        ]
+        rng = random.Random(1)
+        picks = [rng.sample(shop.sku_ids, 3) for _ in range(11 + rounds * checkouts)]
+        cpu: list[float] = []
+        try:
+            async with app.router.lifespan_context(app):
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+                    for i in range(10):  # warm: compiled SQL, parsed documents, pools
+                        await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                    before = source_call_counts(app)
+                    event.listen(Engine, "before_cursor_execute", count)
+                    try:
+                        await one_checkout(client, tokens[0], picks.pop())
+                    finally:
+                        event.remove(Engine, "before_cursor_execute", count)
+                    calls = source_call_counts(app) - before
+                    for _ in range(rounds):
+                        started = time.process_time()
+                        for i in range(checkouts):
+                            await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                        cpu.append((time.process_time() - started) * 1000 / checkouts)
+        finally:
+            if shop.cleanup is not None:
+                await shop.cleanup()
+        return {"calls": calls, "statements": dict(statements), "cpu_ms": cpu}
+
+    result: dict[str, Any] = _run(session)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.checkout_statements")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--checkouts", type=int, default=10, help="per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
+        r = measure(backend, args.checkouts, args.rounds)
+        print(f"## {backend}: {sum(r['calls'].values())} source calls, "
+              f"{sum(r['statements'].values())} statements {r['statements']}; "
+              f"process CPU per checkout {statistics.median(r['cpu_ms']):.1f} ms (median; rounds "
+              f"{', '.join(f'{x:.1f}' for x in r['cpu_ms'])}); "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
