@@ -132,6 +132,7 @@ class Scenario:
     query: str
     handwritten_path: str  # the hand-written app's endpoint for the same screen
     staff: tuple[str, ...] = ()  # permissions of the staff token sent with it (none: anonymous)
+    signed_in: bool = False  # sent with a customer's token (a signed-in buyer)
 
     def variables(self, detail_slug: str) -> dict[str, Any]:
         return {"slug": detail_slug} if self.name == "detail" else {}
@@ -146,6 +147,13 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("listing", "listing (50 products)", LISTING, "/listing"),
+        Scenario(
+            "listing-signed-in",
+            "listing, signed in (50 products)",
+            LISTING,
+            "/listing",
+            signed_in=True,
+        ),
         Scenario("large", "large (250 products x SKUs x price, stock)", LARGE, "/large"),
         Scenario("detail", "product detail", DETAIL, "/product"),
         Scenario("categories", "category tree", CATEGORY_TREE, "/categories"),
