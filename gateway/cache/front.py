@@ -236,7 +236,7 @@ def _asks_for_cost(scope: Scope) -> bool:
     budget, so it is computed for them and never shared."""
     for name, value in scope["headers"]:
         if name == b"graphql-cost":
-            return value.strip().lower() == b"report"
+            return bool(value.strip().lower() == b"report")
     return False
 
 
