@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
@@ -226,6 +226,26 @@ _SORTS: dict[ProductSort, tuple[Any, bool]] = {
 }
 
 
+# The storefront's batch reads, built once (Database.read): one statement per method, the
+# keys an expanding bound list.
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_PRODUCTS_BY_IDS = _product_select().where(m.Product.id.in_(_IDS))
+_SKUS_BY_IDS = select(m.Sku).where(m.Sku.id.in_(_IDS))
+_SKUS_BY_PRODUCT_IDS = (
+    select(m.Sku)
+    .where(m.Sku.product_id.in_(_IDS))
+    .order_by(m.Sku.product_id, m.Sku.position, m.Sku.id)
+)
+_WANTED = m.Category.__table__.alias("wanted")
+_CATEGORIES_WITH_ANCESTORS = (
+    # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
+    select(*_CATEGORY_COLUMNS)
+    .join(_WANTED, _WANTED.c.path.like(m.Category.path.concat("%")))
+    .where(_WANTED.c.id.in_(_IDS))
+    .distinct()
+)
+
+
 def _sort_key(product: Product, sort: ProductSort) -> str:
     if sort is ProductSort.NEWEST:
         return product.created_at.isoformat()
@@ -277,9 +297,8 @@ class CatalogStore(ImportJobs, ProductImports):
         self.db = db
 
     async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
-        async with self.db.connect() as conn:
-            rows = await conn.execute(_product_select().where(m.Product.id.in_(set(ids))))
-            return {row.id: _product(row) for row in rows}
+        rows = await self.db.read(_PRODUCTS_BY_IDS, {"ids": sorted(set(ids))})
+        return {row.id: _product(row) for row in rows}
 
     async def products_by_slugs(self, slugs: Sequence[str]) -> dict[str, Product]:
         async with self.db.connect() as conn:
@@ -287,9 +306,8 @@ class CatalogStore(ImportJobs, ProductImports):
             return {row.slug: _product(row) for row in rows}
 
     async def skus_by_ids(self, ids: Sequence[int]) -> dict[int, Sku]:
-        async with self.db.connect() as conn:
-            rows = await conn.execute(select(m.Sku).where(m.Sku.id.in_(set(ids))))
-            return {row.id: _sku(row) for row in rows}
+        rows = await self.db.read(_SKUS_BY_IDS, {"ids": sorted(set(ids))})
+        return {row.id: _sku(row) for row in rows}
 
     async def skus_by_codes(self, codes: Sequence[str]) -> dict[str, Sku]:
         """SKUs by their code (what warehouse and price files name them by)."""
@@ -299,29 +317,15 @@ class CatalogStore(ImportJobs, ProductImports):
 
     async def skus_by_product_ids(self, product_ids: Sequence[int]) -> dict[int, list[Sku]]:
         result: dict[int, list[Sku]] = defaultdict(list)
-        async with self.db.connect() as conn:
-            rows = await conn.execute(
-                select(m.Sku)
-                .where(m.Sku.product_id.in_(set(product_ids)))
-                .order_by(m.Sku.product_id, m.Sku.position, m.Sku.id)
-            )
-            for row in rows:
-                result[row.product_id].append(_sku(row))
+        for row in await self.db.read(_SKUS_BY_PRODUCT_IDS, {"ids": sorted(set(product_ids))}):
+            result[row.product_id].append(_sku(row))
         return {pid: result.get(pid, []) for pid in product_ids}
 
     async def categories_by_ids(self, ids: Sequence[int]) -> dict[int, Category]:
         """The categories asked for and all their ancestors (a page showing a category
         usually shows its parents; they come in the same round trip)."""
-        wanted = m.Category.__table__.alias("wanted")
-        async with self.db.connect() as conn:
-            rows = await conn.execute(
-                # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
-                select(*_CATEGORY_COLUMNS)
-                .join(wanted, wanted.c.path.like(m.Category.path.concat("%")))
-                .where(wanted.c.id.in_(set(ids)))
-                .distinct()
-            )
-            return {row.id: _category(row) for row in rows}
+        rows = await self.db.read(_CATEGORIES_WITH_ANCESTORS, {"ids": sorted(set(ids))})
+        return {row.id: _category(row) for row in rows}
 
     async def all_categories(self) -> list[Category]:
         """Every category in tree order: each parent, then its children by position."""

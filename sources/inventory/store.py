@@ -6,8 +6,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from sources.common.audit import AuditRecord, read_audit
 from sources.common.batches import BatchKey, ImportProgress
@@ -33,6 +47,32 @@ from .records import (
 from .restock import restock
 from .sold_out import SoldOutMarks
 
+# Built once (Database.read): a batch's warehouse rows (part 0, in warehouse priority) and
+# its supplier feeds' totals (part 1), in one statement.
+_STOCK_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_STOCK_BY_SKU_IDS: Any = union_all(
+    select(
+        literal(0).label("part"),
+        m.StockItem.sku_id.label("sku_id"),
+        m.Warehouse.code.label("code"),
+        m.StockItem.on_hand.label("on_hand"),
+        m.StockItem.reserved.label("reserved"),
+        m.Warehouse.priority.label("priority"),
+    )
+    .join(m.Warehouse, m.Warehouse.id == m.StockItem.warehouse_id)
+    .where(m.StockItem.sku_id.in_(_STOCK_IDS)),
+    select(
+        literal(1),
+        m.SupplierStock.sku_id,
+        null(),
+        func.sum(m.SupplierStock.available),
+        literal(0),
+        literal(0),
+    )
+    .where(m.SupplierStock.sku_id.in_(_STOCK_IDS))
+    .group_by(m.SupplierStock.sku_id),
+).order_by(*(literal_column(c) for c in ("part", "sku_id", "priority", "code")))
+
 
 class InventoryStore(ImportJobs):
     source = "inventory"
@@ -49,26 +89,15 @@ class InventoryStore(ImportJobs):
         ids = set(sku_ids)
         per_sku: dict[int, list[WarehouseStock]] = defaultdict(list)
         supplier: dict[int, int] = {}
-        async with self.db.connect() as conn:
-            rows = await conn.execute(
-                select(
-                    m.StockItem.sku_id,
-                    m.Warehouse.code,
-                    m.StockItem.on_hand,
-                    m.StockItem.reserved,
-                )
-                .join(m.Warehouse, m.Warehouse.id == m.StockItem.warehouse_id)
-                .where(m.StockItem.sku_id.in_(ids))
-                .order_by(m.StockItem.sku_id, m.Warehouse.priority, m.Warehouse.code)
-            )
-            for sku_id, code, on_hand, reserved in rows:
+        # One round trip: the warehouses' rows in their order, then one row per SKU with a
+        # supplier feed (code NULL), told apart by the ``part`` column.
+        for part, sku_id, code, on_hand, reserved, _ in await self.db.read(
+            _STOCK_BY_SKU_IDS, {"ids": sorted(ids)}
+        ):
+            if part == 0:
                 per_sku[sku_id].append(WarehouseStock(code, on_hand, reserved))
-            feed = await conn.execute(
-                select(m.SupplierStock.sku_id, func.sum(m.SupplierStock.available))
-                .where(m.SupplierStock.sku_id.in_(ids))
-                .group_by(m.SupplierStock.sku_id)
-            )
-            supplier = {sku_id: int(total or 0) for sku_id, total in feed}
+            else:
+                supplier[sku_id] = int(on_hand or 0)
         return {
             sku_id: StockLevel(sku_id, tuple(per_sku.get(sku_id, ())), supplier.get(sku_id, 0))
             for sku_id in sku_ids

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, update
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.batches import BatchKey, ImportProgress
@@ -38,6 +38,13 @@ def _live_at(at: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+# Built once (Database.read): the listing's price batch.
+_PRICES_BY_SKU_IDS = select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where(
+    m.Price.sku_id.in_(bindparam("ids", expanding=True)),
+    m.Price.currency == bindparam("currency"),
+)
+
+
 class PricingStore(ImportJobs):
     source = "pricing"
     import_job_model = m.ImportJob
@@ -47,16 +54,13 @@ class PricingStore(ImportJobs):
         self.db = db
 
     async def prices_by_sku_ids(self, sku_ids: Sequence[int], currency: str) -> dict[int, Price]:
-        async with self.db.connect() as conn:
-            rows = await conn.execute(
-                select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where(
-                    m.Price.sku_id.in_(set(sku_ids)), m.Price.currency == currency
-                )
-            )
-            return {
-                sku_id: Price(sku_id, currency, list_amount, sale_amount)
-                for sku_id, list_amount, sale_amount in rows
-            }
+        rows = await self.db.read(
+            _PRICES_BY_SKU_IDS, {"ids": sorted(set(sku_ids)), "currency": currency}
+        )
+        return {
+            sku_id: Price(sku_id, currency, list_amount, sale_amount)
+            for sku_id, list_amount, sale_amount in rows
+        }
 
     async def cost_prices_by_sku_ids(
         self, sku_ids: Sequence[int], currency: str
