@@ -237,7 +237,7 @@ def launch(
     return Server(variant, "127.0.0.1", port, process, log_path, companions)
 
 
-def wait_ready(server: Server, timeout: float = 120) -> Server:
+def wait_ready(server: Server, timeout: float = 300) -> Server:
     deadline = time.monotonic() + timeout
     while True:
         if server.process.poll() is not None:

@@ -11,7 +11,18 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Row
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
@@ -220,8 +231,10 @@ _NO_PRICE_ASC = Decimal("1e12")
 _NO_PRICE_DESC = Decimal(-1)
 _SORTS: dict[ProductSort, tuple[Any, bool]] = {
     ProductSort.NEWEST: (m.Product.created_at, True),
-    ProductSort.PRICE_ASC: (func.coalesce(m.Product.price_min, _NO_PRICE_ASC), False),
-    ProductSort.PRICE_DESC: (func.coalesce(m.Product.price_min, _NO_PRICE_DESC), True),
+    # The sentinels are written into the SQL (not bound): the expression then matches the
+    # price indexes' (models.PRICE_SORT_ASC/DESC), so a price-sorted page is an index walk.
+    ProductSort.PRICE_ASC: (m.PRICE_SORT_ASC, False),
+    ProductSort.PRICE_DESC: (m.PRICE_SORT_DESC, True),
     ProductSort.NAME: (m.Product.name, False),
 }
 
@@ -541,14 +554,11 @@ class CatalogStore(ImportJobs, ProductImports):
             if after is not None:
                 key, last_id = decode_cursor(after, sort.value)
                 value = _parse_key(sort, key)
-                if descending:
-                    page_conditions.append(
-                        or_(sort_expr < value, and_(sort_expr == value, m.Product.id < last_id))
-                    )
-                else:
-                    page_conditions.append(
-                        or_(sort_expr > value, and_(sort_expr == value, m.Product.id > last_id))
-                    )
+                # A row value: the index's range starts at the cursor (an OR of the two
+                # cases made the database walk the index from the first page).
+                here = tuple_(sort_expr, m.Product.id)
+                cursor = tuple_(literal(value, sort_expr.type), literal(last_id))
+                page_conditions.append(here < cursor if descending else here > cursor)
             order = (
                 (sort_expr.desc(), m.Product.id.desc())
                 if descending
