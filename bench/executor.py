@@ -48,6 +48,8 @@ async def _measure(shop: Shop, scenarios: list[str], runs: int) -> ExecutorResul
             viewer = (
                 Viewer(ViewerKind.STAFF, "1", frozenset(Permission(p) for p in scenario.staff))
                 if scenario.staff
+                else Viewer(ViewerKind.CUSTOMER, "1")
+                if scenario.signed_in
                 else ANONYMOUS
             )
             answers = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -546,3 +547,44 @@ def create_app(settings: Settings | None = None, *, sources: Sources | None = No
         ],
         lifespan=lifespan,
     )
+
+
+class _Remembered:
+    """A store whose every answer is kept after its first call (keyed by the arguments,
+    moments in time left out: the listing passes ``now`` to promotions), so the in-memory
+    endpoint builds each response from records already in memory: no SQL, no drivers."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._answers: dict[tuple[str, str], Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+        if not callable(method):
+            return method
+
+        async def remembered(*args: Any, **kwargs: Any) -> Any:
+            kept = [a for a in args if not isinstance(a, datetime)]
+            key = (name, repr((kept, sorted(kwargs.items()))))
+            if key not in self._answers:
+                self._answers[key] = await method(*args, **kwargs)
+            return self._answers[key]
+
+        return remembered
+
+
+def create_memory_app(settings: Settings | None = None) -> Starlette:
+    """The physical limit of this web stack: the floor's endpoints (the same JSON, built by
+    the same code) over records read once and then kept in memory. What is left per request
+    is Starlette, building the response dicts and orjson."""
+    settings = settings or load_settings()
+    sources = Sources.from_settings(settings)
+    remembered = dataclasses.replace(
+        sources,
+        catalog=_Remembered(sources.catalog),
+        inventory=_Remembered(sources.inventory),
+        pricing=_Remembered(sources.pricing),
+        orders=_Remembered(sources.orders),
+    )
+    app = create_app(settings, sources=remembered)
+    return app

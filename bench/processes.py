@@ -33,7 +33,7 @@ from gateway.settings import Settings
 
 from .checkout import CheckoutShop, prepare_shop, run_checkout_bench
 from .load import build_request, run_cell
-from .queries import LISTING
+from .queries import LISTING_PERSONAL
 from .servers import CLOCK_TICKS, SCRUBBED_PREFIXES, free_port
 from .shop import ROOT
 
@@ -122,7 +122,7 @@ def start_serve(shop: CheckoutShop, workers: int, prefix: str, log: Path) -> Ser
 async def listing_rate(
     serves: list[Serve], token: str, concurrency: int, duration: float
 ) -> tuple[float, int]:
-    body = orjson.dumps({"query": LISTING, "operationName": "BenchListing"})
+    body = orjson.dumps({"query": LISTING_PERSONAL, "operationName": "BenchListingPersonal"})
     headers = {"Authorization": f"Bearer {token}"}
     share = max(1, concurrency // len(serves))
     cells = await asyncio.gather(

@@ -30,6 +30,13 @@ query BenchListing {{
 }}
 """
 
+# The listing with the customer's own account beside it: a personal field, so the answer is
+# the viewer's and always executes (the entity cache still serves the catalog part). What
+# bench.tracing and bench.processes measure: execution, not the response cache.
+LISTING_PERSONAL = LISTING.replace(
+    "query BenchListing {", "query BenchListingPersonal {\n  viewer { id email }", 1
+)
+
 DETAIL = f"""
 query BenchDetail($slug: String!) {{
   product(slug: $slug) {{
@@ -132,6 +139,7 @@ class Scenario:
     query: str
     handwritten_path: str  # the hand-written app's endpoint for the same screen
     staff: tuple[str, ...] = ()  # permissions of the staff token sent with it (none: anonymous)
+    signed_in: bool = False  # sent with a customer's token (a signed-in buyer)
 
     def variables(self, detail_slug: str) -> dict[str, Any]:
         return {"slug": detail_slug} if self.name == "detail" else {}
@@ -146,6 +154,13 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("listing", "listing (50 products)", LISTING, "/listing"),
+        Scenario(
+            "listing-signed-in",
+            "listing, signed in (50 products)",
+            LISTING,
+            "/listing",
+            signed_in=True,
+        ),
         Scenario("large", "large (250 products x SKUs x price, stock)", LARGE, "/large"),
         Scenario("detail", "product detail", DETAIL, "/product"),
         Scenario("categories", "category tree", CATEGORY_TREE, "/categories"),

@@ -16,6 +16,7 @@ VARIANT_TITLES = {
     "remote": "gateway, sources remote",
     "n+1": "N+1 (loaders off)",
     "floor": "hand-written floor",
+    "memory": "hand-written, in memory",
     "cached": "gateway, caches on",
 }
 BACKEND_TITLES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -69,7 +70,9 @@ LEGEND = (
     "schema with loaders off "
     "(GATEWAY_BATCHING=false: one source call per field); **floor** a hand-written Starlette "
     "endpoint per screen (bench/handwritten.py) returning the same JSON straight from the "
-    "stores, checked equal to the gateway's before measuring; **gateway, sources remote** "
+    "stores, checked equal to the gateway's before measuring; **in memory** the same "
+    "endpoints over records read once and kept (no SQL: Starlette, dicts and orjson, the "
+    "web stack's physical limit); **gateway, sources remote** "
     "the gateway (caches off) reaching its four sources over HTTP, each a `gateway source "
     "serve` process on loopback (server CPU adds up the five processes; its ratio is its "
     "req/s over the embedded gateway's); **gateway, caches on** the "
@@ -152,8 +155,8 @@ def config_table(result: ConfigResult, scenarios: list[str], concurrencies: list
         "",
         "| screen | variant | conc. | req/s | p50 ms | p99 ms | n | server CPU ms/req "
         "| source calls/query | gateway ÷ standard | gateway ÷ N+1 | gateway ÷ floor "
-        "| remote ÷ embedded |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| remote ÷ embedded | ÷ in memory |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     notes: list[str] = []
     for scenario in scenarios:
@@ -166,7 +169,7 @@ def config_table(result: ConfigResult, scenarios: list[str], concurrencies: list
                     notes.append(skipped)
                     lines.append(
                         f"| {SCENARIOS[scenario].title} | {VARIANT_TITLES[variant]} | {conc} "
-                        f"| not run [{len(notes)}] | | | | | {calls} | | | | |"
+                        f"| not run [{len(notes)}] | | | | | {calls} | | | | | |"
                     )
                     continue
                 if cell is None:
@@ -181,12 +184,18 @@ def config_table(result: ConfigResult, scenarios: list[str], concurrencies: list
                 embedded = result.cells.get((scenario, "gateway", conc))
                 if variant == "remote" and embedded is not None:
                     ratios[3] = _ratio_cells(cell, embedded)
+                memory = result.cells.get((scenario, "memory", conc))
+                ratios.append(
+                    _ratio_cells(cell, memory)
+                    if memory is not None and variant in ("gateway", "cached", "floor")
+                    else ""
+                )
                 errors = f" ⚠ {cell.errors} errors" if cell.errors else ""
                 lines.append(
                     f"| {SCENARIOS[scenario].title} | {VARIANT_TITLES[variant]}{errors} | {conc} "
                     f"| {_cell_rps(cell)} | {_cell_ms(cell, 50)} | {_cell_ms(cell, 99)} "
                     f"| {cell.requests}{'*' if cell.truncated else ''} | {_cpu(cell)} | {calls} "
-                    f"| {ratios[0]} | {ratios[1]} | {ratios[2]} | {ratios[3]} |"
+                    f"| {ratios[0]} | {ratios[1]} | {ratios[2]} | {ratios[3]} | {ratios[4]} |"
                 )
     lines += [""] + [f"[{i}] Not run: {note}." for i, note in enumerate(notes, 1)]
     return "\n".join(lines).rstrip()
@@ -211,6 +220,37 @@ def summary_table(run: RunResult, scenarios: list[str], concurrencies: list[int]
                 ratios = [
                     _gateway_ratio(r, scenario, b, conc) for b in ("standard", "n+1", "floor")
                 ]
+                row.append(" / ".join(ratios))
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def limit_table(run: RunResult, scenarios: list[str], concurrencies: list[int]) -> str:
+    """The physical limit: the gateway with its caches on (as ``make run`` starts it) and
+    the hand-written floor, as multiples of the hand-written endpoint over records in memory,
+    in the same run (empty when the in-memory variant did not run)."""
+    if not any(v == "memory" for r in run.configs for (_, v, _) in r.cells):
+        return ""
+    header = "| screen | conc. | " + " | ".join(
+        f"{BACKEND_TITLES[r.config.backend]} {r.config.latency_ms:g} ms" for r in run.configs
+    )
+    lines = [
+        "caches on ÷ in memory / gateway (caches off) ÷ in memory / floor ÷ in memory "
+        "(req/s, same run):",
+        "",
+        header + " |",
+        "|---|--:|" + "--:|" * len(run.configs),
+    ]
+    for scenario in scenarios:
+        for conc in concurrencies:
+            row = [SCENARIOS[scenario].title, str(conc)]
+            for r in run.configs:
+                memory = r.cells.get((scenario, "memory", conc))
+                ratios = []
+                for variant in ("cached", "gateway", "floor"):
+                    cell = r.cells.get((scenario, variant, conc))
+                    ok = cell is not None and memory is not None
+                    ratios.append(_ratio_cells(cell, memory) if ok else "-")  # type: ignore[arg-type]
                 row.append(" / ".join(ratios))
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -317,6 +357,9 @@ def render(run: RunResult, scenarios: list[str], concurrencies: list[int]) -> st
         parts += [config_table(result, scenarios, concurrencies), ""]
     if run.configs:
         parts += ["#### Summary", "", summary_table(run, scenarios, concurrencies), ""]
+        limits = limit_table(run, scenarios, concurrencies)
+        if limits:
+            parts += [limits, ""]
         parts += ["#### Source calls per query", "", calls_table(run, scenarios), ""]
     note = client_note(run)
     if note:

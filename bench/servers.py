@@ -4,7 +4,9 @@ Five variants over the same shop and the same simulated source latency:
 ``gateway`` (the app with its caches off, so every screen really reaches the sources; the
 breadth-first executor), ``standard`` (the same with GATEWAY_EXECUTOR=standard),
 ``n+1`` (the same with GATEWAY_BATCHING=false: one source call per field), ``floor``
-(bench.handwritten: the same JSON straight from the stores) and ``cached`` (the gateway as
+(bench.handwritten: the same JSON straight from the stores), ``memory`` (the floor's
+endpoints over records read once and kept in memory: the web stack's physical limit) and
+``cached`` (the gateway as
 ``make run`` starts it: entity and response caches on, in-process, no Redis). One worker
 each, uvloop/httptools when installed, no access log. ``remote`` is ``gateway`` with its
 four sources as ``gateway source serve`` processes of their own, reached over HTTP on
@@ -29,7 +31,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from .queries import Scenario
 from .shop import ROOT, Shop
 
-VARIANTS = ("gateway", "standard", "remote", "n+1", "floor", "cached")
+VARIANTS = ("gateway", "standard", "remote", "n+1", "floor", "memory", "cached")
+HANDWRITTEN = {"floor": "create_app", "memory": "create_memory_app"}
 # Settings each variant runs with (on top of the shop's database URLs and the latency).
 _CACHES_OFF = {"CACHE_ENABLED": "false", "RESPONSE_CACHE_ENABLED": "false"}
 _CACHES_ON = {"CACHE_ENABLED": "true", "RESPONSE_CACHE_ENABLED": "true"}
@@ -41,6 +44,7 @@ VARIANT_ENV = {
     "remote": {"GATEWAY_BATCHING": "true", "GATEWAY_EXECUTOR": "breadth-first", **_CACHES_OFF},
     "n+1": {"GATEWAY_BATCHING": "false", "GATEWAY_EXECUTOR": "standard", **_CACHES_OFF},
     "floor": _CACHES_OFF,
+    "memory": _CACHES_OFF,
     "cached": {"GATEWAY_BATCHING": "true", **_CACHES_ON},
 }
 # Inherited settings that would make runs differ from one shell to the next.
@@ -59,17 +63,20 @@ BENCH_JWT_SECRET = "bench-only-secret-never-used-in-production-0123456789"
 
 
 def auth_headers(scenario: Scenario) -> dict[str, str]:
-    """A staff bearer token for a back-office screen (the floor is sent it too, and ignores
-    it); none for a storefront screen."""
-    if not scenario.staff:
+    """A staff bearer token for a back-office screen, a customer's for a signed-in screen
+    (the hand-written apps are sent them too, and ignore them); none for an anonymous one."""
+    if not scenario.staff and not scenario.signed_in:
         return {}
     from gateway.auth import ViewerKind, issue_token
     from gateway.settings import Settings
 
     settings = Settings(jwt_secret=BENCH_JWT_SECRET, jwt_audience=None, jwt_issuer=None)
-    token = issue_token(
-        settings, kind=ViewerKind.STAFF, subject="1", permissions=list(scenario.staff)
-    )
+    if scenario.staff:
+        token = issue_token(
+            settings, kind=ViewerKind.STAFF, subject="1", permissions=list(scenario.staff)
+        )
+    else:  # customer 1 of the seed (GATEWAY_CUSTOMER_SUBJECTS=customer-id: no lookup)
+        token = issue_token(settings, kind=ViewerKind.CUSTOMER, subject="1")
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -106,7 +113,7 @@ class Server:
 
     # What one screen's request is, for this variant.
     def request(self, scenario: Scenario, detail_slug: str) -> tuple[str, str, bytes | None]:
-        if self.variant == "floor":
+        if self.variant in HANDWRITTEN:
             return "GET", scenario.path(detail_slug), None
         import orjson
 
@@ -204,7 +211,8 @@ def launch(
             spawned = start_sources(env, ports, output=log)
         companions = spawned.processes
         env.update(spawned.env)
-    target = ["--factory", "bench.handwritten:create_app"] if variant == "floor" else []
+    factory = HANDWRITTEN.get(variant)
+    target = ["--factory", f"bench.handwritten:{factory}"] if factory else []
     command = [
         sys.executable,
         "-m",
@@ -229,7 +237,7 @@ def launch(
     return Server(variant, "127.0.0.1", port, process, log_path, companions)
 
 
-def wait_ready(server: Server, timeout: float = 120) -> Server:
+def wait_ready(server: Server, timeout: float = 300) -> Server:
     deadline = time.monotonic() + timeout
     while True:
         if server.process.poll() is not None:

@@ -1,12 +1,12 @@
 """What tracing costs: the signed-in listing's server CPU per request with tracing off and
 with tracing on (OTLP over HTTP to a receiver on loopback) at a sampling rate.
 
-The same gateway (caches on, as `make run` starts it; a signed-in answer is never served
-from the response cache, so every request executes) is started once per setting, and the
-settings take turns for several rounds, so a machine busy with other work weighs on both
-alike. CPU per request (the server process's user + system time over the requests it
-answered) is the figure: it holds on a busy machine, where req/s does not. Target: under
-5% more CPU at 10% sampling.
+The same gateway (caches on, as `make run` starts it; the listing asks for the customer's
+own ``viewer`` too, so the response cache cannot answer it and every request executes) is
+started once per setting, and the settings take turns for several rounds, so a machine busy
+with other work weighs on both alike. CPU per request (the server process's user + system
+time over the requests it answered) is the figure: it holds on a busy machine, where req/s
+does not. Target: under 5% more CPU at 10% sampling.
 
     python -m bench.tracing [--products 1000] [--ratio 0.1] [--rounds 3] [--duration 5]
 """
@@ -34,7 +34,7 @@ from gateway.auth import ViewerKind, issue_token
 from gateway.settings import Settings
 
 from .load import build_request, run_cell
-from .queries import LISTING
+from .queries import LISTING_PERSONAL
 from .servers import BENCH_JWT_SECRET, free_port, start
 from .shop import prepare
 
@@ -93,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
 
     shop = asyncio.run(prepare("sqlite", args.products))
-    body = orjson.dumps({"query": LISTING, "operationName": "BenchListing"})
+    body = orjson.dumps({"query": LISTING_PERSONAL, "operationName": "BenchListingPersonal"})
     headers = {"Authorization": f"Bearer {customer_token()}"}
     logs = Path(tempfile.mkdtemp(prefix="bench-tracing-"))
     cpu_ms: dict[str, list[float]] = {"off": [], "on": []}

@@ -29,7 +29,7 @@ from strawberry.types import ExecutionResult
 from sources.common.db_state import database_state, describe_database_error
 
 from .accounts import CustomerAccounts
-from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer
+from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer, is_buyer
 from .backoffice.overdue_gauge import OverdueShipments
 from .backoffice.upload import import_endpoint, stop_running_imports
 from .cache import invalidation
@@ -391,7 +391,8 @@ def create_app(
             )
             await response(scope, receive, send)
             return
-        anonymous = scope["state"]["viewer"] is ANONYMOUS
+        viewer = scope["state"]["viewer"]
+        anonymous = viewer is ANONYMOUS
         limit = settings.max_body_bytes
         if is_multipart(scope):  # an upload: the image's own limit, and room for the form
             limit = max(limit, settings.media.max_upload_bytes + 64 * 1024)
@@ -399,7 +400,7 @@ def create_app(
         if limited is None:
             metrics.errors.labels("PAYLOAD_TOO_LARGE").inc()
             return
-        await front(scope, limited, send, anonymous)
+        await front(scope, limited, send, anonymous, is_buyer(viewer))
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -83,6 +83,14 @@ class Viewer:
 
 
 ANONYMOUS = Viewer()
+
+
+def is_buyer(viewer: Viewer) -> bool:
+    """Anonymous or a customer: whoever sees the public catalog (staff see unpublished
+    products and staff-only fields), so a browsing answer is the same for every buyer."""
+    return viewer.kind in (ViewerKind.ANONYMOUS, ViewerKind.CUSTOMER) and not viewer.permissions
+
+
 MAX_SUBJECT_LENGTH = 255  # customers.subject
 MAX_HEADER_LENGTH = 4096
 

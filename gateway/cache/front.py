@@ -1,6 +1,15 @@
 """What happens to a GraphQL HTTP request before the executor sees it: persisted-query
-hashes become queries, and an anonymous browsing query may be answered from the response
-cache (with an ETag; 304 when the client already has it)."""
+hashes become queries, and a buyer's browsing query may be answered from the response
+cache (with an ETag; 304 when the client already has it).
+
+A browsing query (catalog root fields only) answers the same for every buyer, anonymous or
+signed in: nothing under ``product``/``products``/``categories`` reads who the customer is
+(tests/cache/test_buyer_responses.py walks the schema to hold that), and a field kept for
+staff answers a buyer with the same error whoever the buyer is. So a signed-in customer's
+browsing query shares the anonymous entry; only its headers differ (``private, no-store``:
+no CDN or browser cache keeps what was asked with a token). Staff never share it: they see
+unpublished products and staff-only fields.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +79,13 @@ class GraphQLFront:
         self.persisted = persisted
         self.responses = responses
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send, anonymous: bool) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, anonymous: bool, buyer: bool | None = None
+    ) -> None:
+        """``anonymous``: no token; ``buyer``: anonymous or a customer without permissions
+        (default: ``anonymous``), whose browsing answers are the same as anyone's."""
+        if buyer is None:
+            buyer = anonymous
         method = scope["method"]
         content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
         params: dict[str, str] | None = None
@@ -110,14 +125,15 @@ class GraphQLFront:
             send = _private(send)
         if (
             self.responses is None
-            or not anonymous
+            or not buyer
             or query is None
+            or _asks_for_cost(scope)
             or not isinstance(op.variables, dict | None)
             or not self.responses.is_browsing(query, op.operation_name)
         ):
             await self.app(scope, receive, send)
             return
-        await self._cached(scope, receive, send, query, op)
+        await self._cached(scope, receive, send, query, op, public=anonymous)
 
     def _with_query(
         self,
@@ -136,14 +152,14 @@ class GraphQLFront:
         return {**scope, "headers": headers}, _replay(body, receive)
 
     async def _cached(
-        self, scope: Scope, receive: Receive, send: Send, query: str, op: Operation
+        self, scope: Scope, receive: Receive, send: Send, query: str, op: Operation, public: bool
     ) -> None:
         assert self.responses is not None
         key = self.responses.key(query, op.operation_name, op.variables)
         hit = await self.responses.get(key)
         if hit is not None:
             note_response_cache("hit", op.operation_name)
-            await self._send(scope, receive, send, hit, "HIT")
+            await self._send(scope, receive, send, hit, "HIT", public)
             return
         scope.setdefault("state", {})["response_cache"] = "miss"  # for the operation's span
         reads = ReadSet()
@@ -167,18 +183,26 @@ class GraphQLFront:
         if started is not None and started["status"] == 200 and _has_no_errors(body):
             stored = await self.responses.put(key, body, reads)
         if stored is not None:
-            await self._send(scope, receive, send, stored, "MISS")
+            await self._send(scope, receive, send, stored, "MISS", public)
             return
         assert started is not None
         await send(started)
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _send(
-        self, scope: Scope, receive: Receive, send: Send, cached: CachedResponse, state: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        cached: CachedResponse,
+        state: str,
+        public: bool,
     ) -> None:
+        """``public``: asked without a token, so shared caches (a CDN) may keep it too;
+        otherwise ``send`` already marks it ``private, no-store`` and no purge tags go out."""
         etag = cached.etag
         headers = {"ETag": etag, "Vary": "Authorization", "X-Cache": state}
-        if scope["method"] == "GET":  # what a CDN caches (by URL): see gateway/cache/cdn.py
+        if public and scope["method"] == "GET":  # what a CDN caches (by URL): cdn.py
             assert self.responses is not None
             swr = int(self.responses.cache.settings.cdn_stale_while_revalidate)
             headers["Cache-Control"] = (
@@ -187,7 +211,7 @@ class GraphQLFront:
             )
             headers["Surrogate-Key"] = " ".join(cached.tags)
             headers["Cache-Tag"] = ",".join(cached.tags)
-        else:
+        elif public:
             headers["Cache-Control"] = f"public, max-age={int(cached.ttl)}"
         if _matches(dict(scope["headers"]).get(b"if-none-match", b""), etag):
             await Response(status_code=304, headers=headers)(scope, receive, send)
@@ -207,6 +231,15 @@ def _private(send: Send) -> Send:
     return send_private
 
 
+def _asks_for_cost(scope: Scope) -> bool:
+    """``GraphQL-Cost: report`` (gateway/limits.py): the answer carries this viewer's own
+    budget, so it is computed for them and never shared."""
+    for name, value in scope["headers"]:
+        if name == b"graphql-cost":
+            return bool(value.strip().lower() == b"report")
+    return False
+
+
 def _is_well_formed(op: Operation) -> bool:
     return (
         isinstance(op.query, str | None)
@@ -221,11 +254,13 @@ def _has_no_errors(body: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     # A response served from stale copies (a source down) must not outlive the outage.
+    # Nor one with per-request extensions (served stale while a source is down, or the
+    # cost report with a viewer's own rate-limit budget): equal queries must answer alike.
     return (
         isinstance(parsed, dict)
         and not parsed.get("errors")
         and "data" in parsed
-        and "stale" not in (parsed.get("extensions") or {})
+        and not parsed.get("extensions")
     )
 
 

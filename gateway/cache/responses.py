@@ -1,4 +1,4 @@
-"""Whole-response cache for anonymous storefront queries.
+"""Whole-response cache for buyers' storefront queries (anonymous or signed in: see front.py).
 
 A response is stored under a hash of its query, operation name, variables and the shop's
 stock visibility (what buyers are shown of stock counts; gateway/stock), and tagged
@@ -6,7 +6,7 @@ with every entity key it read, so the invalidation that drops an entity also dro
 response that showed it. It lives no longer than the shortest-lived data in it (a response
 with stock lives a few seconds). Only queries whose root fields are catalog browsing
 (``product``, ``products``, ``categories``) qualify: ``node`` can reach a cart. Responses
-with errors, for customers or staff, and mutations are never stored.
+with errors, for staff, and mutations are never stored.
 """
 
 from __future__ import annotations

@@ -11,7 +11,18 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Row
 
 from sources.common.audit import AuditRecord, read_audit, write_audit
@@ -222,10 +233,33 @@ _NO_PRICE_ASC = Decimal("1e12")
 _NO_PRICE_DESC = Decimal(-1)
 _SORTS: dict[ProductSort, tuple[Any, bool]] = {
     ProductSort.NEWEST: (m.Product.created_at, True),
-    ProductSort.PRICE_ASC: (func.coalesce(m.Product.price_min, _NO_PRICE_ASC), False),
-    ProductSort.PRICE_DESC: (func.coalesce(m.Product.price_min, _NO_PRICE_DESC), True),
+    # The sentinels are written into the SQL (not bound): the expression then matches the
+    # price indexes' (models.PRICE_SORT_ASC/DESC), so a price-sorted page is an index walk.
+    ProductSort.PRICE_ASC: (m.PRICE_SORT_ASC, False),
+    ProductSort.PRICE_DESC: (m.PRICE_SORT_DESC, True),
     ProductSort.NAME: (m.Product.name, False),
 }
+
+
+# The storefront's and the checkout's batch reads, built once (Database.read): a statement
+# object kept between calls keeps its SQLAlchemy cache key, so each call pays neither the
+# building nor the key; one statement per method, the keys an expanding bound list.
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_PRODUCTS_BY_IDS = _product_select().where(m.Product.id.in_(_IDS))
+_SKUS_BY_IDS = select(m.Sku).where(m.Sku.id.in_(_IDS))
+_SKUS_BY_PRODUCT_IDS = (
+    select(m.Sku)
+    .where(m.Sku.product_id.in_(_IDS))
+    .order_by(m.Sku.product_id, m.Sku.position, m.Sku.id)
+)
+_WANTED = m.Category.__table__.alias("wanted")
+_CATEGORIES_WITH_ANCESTORS = (
+    # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
+    select(*_CATEGORY_COLUMNS)
+    .join(_WANTED, _WANTED.c.path.like(m.Category.path.concat("%")))
+    .where(_WANTED.c.id.in_(_IDS))
+    .distinct()
+)
 
 
 def _sort_key(product: Product, sort: ProductSort) -> str:
@@ -268,22 +302,6 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# The checkout's reads, built once: a statement object kept between calls keeps its
-# SQLAlchemy cache key, so each call pays neither the building nor the key (about a
-# third of a read's CPU); the ids go in as one expanding parameter.
-_IDS: BindParameter[int] = bindparam("ids", expanding=True)
-_PRODUCTS_BY_IDS = _product_select().where(m.Product.id.in_(_IDS))
-_SKUS_BY_IDS = select(m.Sku).where(m.Sku.id.in_(_IDS))
-_WANTED = m.Category.__table__.alias("wanted")
-_CATEGORIES_WITH_ANCESTORS = (
-    # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
-    select(*_CATEGORY_COLUMNS)
-    .join(_WANTED, _WANTED.c.path.like(m.Category.path.concat("%")))
-    .where(_WANTED.c.id.in_(_IDS))
-    .distinct()
-)
-
-
 class CatalogStore(ImportJobs, ProductImports):
     """Batch reads (and, later, writes) over the catalog database."""
 
@@ -295,9 +313,8 @@ class CatalogStore(ImportJobs, ProductImports):
         self.db = db
 
     async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
-        async with self.db.connect() as conn:
-            rows = await conn.execute(_PRODUCTS_BY_IDS, {"ids": list(set(ids))})
-            return {row.id: _product(row) for row in rows}
+        rows = await self.db.read(_PRODUCTS_BY_IDS, {"ids": sorted(set(ids))})
+        return {row.id: _product(row) for row in rows}
 
     async def products_by_slugs(self, slugs: Sequence[str]) -> dict[str, Product]:
         async with self.db.connect() as conn:
@@ -305,9 +322,8 @@ class CatalogStore(ImportJobs, ProductImports):
             return {row.slug: _product(row) for row in rows}
 
     async def skus_by_ids(self, ids: Sequence[int]) -> dict[int, Sku]:
-        async with self.db.connect() as conn:
-            rows = await conn.execute(_SKUS_BY_IDS, {"ids": list(set(ids))})
-            return {row.id: _sku(row) for row in rows}
+        rows = await self.db.read(_SKUS_BY_IDS, {"ids": sorted(set(ids))})
+        return {row.id: _sku(row) for row in rows}
 
     async def skus_by_codes(self, codes: Sequence[str]) -> dict[str, Sku]:
         """SKUs by their code (what warehouse and price files name them by)."""
@@ -317,22 +333,15 @@ class CatalogStore(ImportJobs, ProductImports):
 
     async def skus_by_product_ids(self, product_ids: Sequence[int]) -> dict[int, list[Sku]]:
         result: dict[int, list[Sku]] = defaultdict(list)
-        async with self.db.connect() as conn:
-            rows = await conn.execute(
-                select(m.Sku)
-                .where(m.Sku.product_id.in_(set(product_ids)))
-                .order_by(m.Sku.product_id, m.Sku.position, m.Sku.id)
-            )
-            for row in rows:
-                result[row.product_id].append(_sku(row))
+        for row in await self.db.read(_SKUS_BY_PRODUCT_IDS, {"ids": sorted(set(product_ids))}):
+            result[row.product_id].append(_sku(row))
         return {pid: result.get(pid, []) for pid in product_ids}
 
     async def categories_by_ids(self, ids: Sequence[int]) -> dict[int, Category]:
         """The categories asked for and all their ancestors (a page showing a category
         usually shows its parents; they come in the same round trip)."""
-        async with self.db.connect() as conn:
-            rows = await conn.execute(_CATEGORIES_WITH_ANCESTORS, {"ids": list(set(ids))})
-            return {row.id: _category(row) for row in rows}
+        rows = await self.db.read(_CATEGORIES_WITH_ANCESTORS, {"ids": sorted(set(ids))})
+        return {row.id: _category(row) for row in rows}
 
     async def all_categories(self) -> list[Category]:
         """Every category in tree order: each parent, then its children by position."""
@@ -548,14 +557,11 @@ class CatalogStore(ImportJobs, ProductImports):
             if after is not None:
                 key, last_id = decode_cursor(after, sort.value)
                 value = _parse_key(sort, key)
-                if descending:
-                    page_conditions.append(
-                        or_(sort_expr < value, and_(sort_expr == value, m.Product.id < last_id))
-                    )
-                else:
-                    page_conditions.append(
-                        or_(sort_expr > value, and_(sort_expr == value, m.Product.id > last_id))
-                    )
+                # A row value: the index's range starts at the cursor (an OR of the two
+                # cases made the database walk the index from the first page).
+                here = tuple_(sort_expr, m.Product.id)
+                cursor = tuple_(literal(value, sort_expr.type), literal(last_id))
+                page_conditions.append(here < cursor if descending else here > cursor)
             order = (
                 (sort_expr.desc(), m.Product.id.desc())
                 if descending

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Executable, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -99,6 +99,14 @@ class Database:
                 yield conn
             finally:  # nothing ran: the next user of this connection begins as usual
                 info.pop(_BEGIN_KEY, None)
+
+    async def read(self, statement: Executable, params: dict[str, Any]) -> list[Any]:
+        """One batch read: a statement built once (module level, ``bindparam`` keys with
+        ``expanding=True`` for the id lists), so each call skips building and coercing it and
+        SQLAlchemy finds its compiled form by the statement's memoised cache key; plain rows,
+        all fetched in the one round trip, no ORM session or identity map."""
+        async with self.connect() as conn:
+            return list((await conn.execute(statement, params)).all())
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:

@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     and_,
     bindparam,
     func,
     insert,
     literal,
     literal_column,
+    null,
     or_,
     select,
     union_all,
@@ -44,36 +47,31 @@ from .records import (
 from .restock import restock
 from .sold_out import SoldOutMarks
 
-# The checkout's stock read, built once: a statement kept between calls keeps its
-# SQLAlchemy cache key, so a call pays neither building it nor the key.
-# Warehouse rows and the supplier feeds' sums in one statement (``feed`` tells them apart).
-_STOCK = union_all(
+# Built once (Database.read): a batch's warehouse rows (part 0, in warehouse priority) and
+# its supplier feeds' totals (part 1), in one statement.
+_STOCK_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_STOCK_BY_SKU_IDS: Any = union_all(
     select(
-        m.StockItem.sku_id,
-        literal(0).label("feed"),
-        m.Warehouse.priority,
-        m.Warehouse.code,
-        m.StockItem.on_hand,
-        m.StockItem.reserved,
+        literal(0).label("part"),
+        m.StockItem.sku_id.label("sku_id"),
+        m.Warehouse.code.label("code"),
+        m.StockItem.on_hand.label("on_hand"),
+        m.StockItem.reserved.label("reserved"),
+        m.Warehouse.priority.label("priority"),
     )
     .join(m.Warehouse, m.Warehouse.id == m.StockItem.warehouse_id)
-    .where(m.StockItem.sku_id.in_(bindparam("ids", expanding=True))),
+    .where(m.StockItem.sku_id.in_(_STOCK_IDS)),
     select(
-        m.SupplierStock.sku_id,
         literal(1),
+        m.SupplierStock.sku_id,
+        null(),
+        func.sum(m.SupplierStock.available),
         literal(0),
-        literal(""),
-        func.coalesce(func.sum(m.SupplierStock.available), 0),
         literal(0),
     )
-    .where(m.SupplierStock.sku_id.in_(bindparam("ids", expanding=True)))
+    .where(m.SupplierStock.sku_id.in_(_STOCK_IDS))
     .group_by(m.SupplierStock.sku_id),
-).order_by(
-    literal_column("sku_id"),
-    literal_column("feed"),
-    literal_column("priority"),
-    literal_column("code"),
-)
+).order_by(*(literal_column(c) for c in ("part", "sku_id", "priority", "code")))
 
 
 class InventoryStore(ImportJobs):
@@ -91,13 +89,15 @@ class InventoryStore(ImportJobs):
         ids = set(sku_ids)
         per_sku: dict[int, list[WarehouseStock]] = defaultdict(list)
         supplier: dict[int, int] = {}
-        async with self.db.connect() as conn:
-            rows = await conn.execute(_STOCK, {"ids": list(ids)})
-            for sku_id, feed, _priority, code, on_hand, reserved in rows:
-                if feed:
-                    supplier[sku_id] = int(on_hand or 0)
-                else:
-                    per_sku[sku_id].append(WarehouseStock(code, on_hand, reserved))
+        # One round trip: the warehouses' rows in their order, then one row per SKU with a
+        # supplier feed (code NULL), told apart by the ``part`` column.
+        for part, sku_id, code, on_hand, reserved, _ in await self.db.read(
+            _STOCK_BY_SKU_IDS, {"ids": sorted(ids)}
+        ):
+            if part == 0:
+                per_sku[sku_id].append(WarehouseStock(code, on_hand, reserved))
+            else:
+                supplier[sku_id] = int(on_hand or 0)
         return {
             sku_id: StockLevel(sku_id, tuple(per_sku.get(sku_id, ())), supplier.get(sku_id, 0))
             for sku_id in sku_ids

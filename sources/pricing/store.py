@@ -50,10 +50,9 @@ def _live_at(at: datetime | BindParameter[datetime]) -> tuple[ColumnElement[bool
     )
 
 
-# The checkout's reads, built once: a statement kept between calls keeps its SQLAlchemy
-# cache key, so a call pays neither building it nor the key.
-_PRICES = select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where(
-    m.Price.sku_id.in_(bindparam("sku_ids", expanding=True)),
+# Built once (Database.read): the listing's price batch.
+_PRICES_BY_SKU_IDS = select(m.Price.sku_id, m.Price.list_amount, m.Price.sale_amount).where(
+    m.Price.sku_id.in_(bindparam("ids", expanding=True)),
     m.Price.currency == bindparam("currency"),
 )
 
@@ -90,14 +89,13 @@ class PricingStore(ImportJobs):
         self.db = db
 
     async def prices_by_sku_ids(self, sku_ids: Sequence[int], currency: str) -> dict[int, Price]:
-        async with self.db.connect() as conn:
-            rows = await conn.execute(
-                _PRICES, {"sku_ids": list(set(sku_ids)), "currency": currency}
-            )
-            return {
-                sku_id: Price(sku_id, currency, list_amount, sale_amount)
-                for sku_id, list_amount, sale_amount in rows
-            }
+        rows = await self.db.read(
+            _PRICES_BY_SKU_IDS, {"ids": sorted(set(sku_ids)), "currency": currency}
+        )
+        return {
+            sku_id: Price(sku_id, currency, list_amount, sale_amount)
+            for sku_id, list_amount, sale_amount in rows
+        }
 
     async def cost_prices_by_sku_ids(
         self, sku_ids: Sequence[int], currency: str
