@@ -1,7 +1,7 @@
 """listing indexes: price sorts by their sort key, counts by filter from an index
 
 Revision ID: catalog_0009
-Revises: catalog_0007
+Revises: catalog_0008
 Create Date: 2026-12-03 18:55:00
 
 The price sorts order by ``coalesce(price_min, sentinel)`` (a product without a price last
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "catalog_0009"
-down_revision: str | Sequence[str] | None = "catalog_0007"
+down_revision: str | Sequence[str] | None = "catalog_0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
