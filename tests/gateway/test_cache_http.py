@@ -192,8 +192,12 @@ def test_allow_list_mode_runs_registered_queries_only(shop: dict[str, str], tmp_
 def test_allow_list_mode_without_a_list_refuses_to_start(tmp_path: Path) -> None:
     from gateway.app import create_app
 
+    # (With GATEWAY_EXAMPLES on, the example pages' operations would be a list of their own.)
     settings = settings_for(
-        {}, persisted_queries_only=True, persisted_queries_file=str(tmp_path / "none.json")
+        {},
+        persisted_queries_only=True,
+        persisted_queries_file=str(tmp_path / "none.json"),
+        examples_setting=False,
     )
     with pytest.raises(ConfigurationError, match="PERSISTED_QUERIES_ONLY"):
         create_app(settings)
