@@ -87,9 +87,11 @@ lint:
 typecheck:
 	$(VENV)/bin/mypy gateway sources
 
-# Every core (pytest-xdist); each worker has its own SQLite files, PostgreSQL databases,
-# Redis key prefixes and ports. worksteal: the few long tests do not leave a core idle.
-PYTEST_WORKERS ?= auto
+# pytest-xdist; each worker has its own SQLite files, PostgreSQL databases, Redis key
+# prefixes and ports. One worker more than the cores: the suite waits on servers (the
+# database's own CPU, subprocesses, HTTP) about a third of the time, and a third worker
+# fills it. worksteal: the few long tests do not leave a core idle.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 pytest:
 	$(PY) -m pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS)
