@@ -34,11 +34,11 @@ from .reservations import (
     _ATTEMPTS,
     HELD,
     RELEASED,
-    WarehouseAvailability,
     _load,
     _lock_supplier_stock,
     _lock_warehouse_stock,
     _merge,
+    _plan_takes,
     _replay,
     _return_stock,
     _Shortfall,
@@ -46,7 +46,6 @@ from .reservations import (
     _take_from_supplier,
     _take_from_warehouses,
     _Want,
-    choose_warehouses,
 )
 from .sold_out import SoldOutMarks
 
@@ -348,34 +347,7 @@ async def _take(
         await conn.execute(
             delete(m.ReservationLine).where(m.ReservationLine.reservation_id == reservation_id)
         )
-    warehouse_stock = await _lock_warehouse_stock(
-        conn, sorted({sku for sku, supplier in wanted if supplier is None})
-    )
-    supplier_stock = await _lock_supplier_stock(
-        conn, sorted(key for key in wanted if key[1] is not None)
-    )
-    plans: dict[_Want, list[tuple[WarehouseAvailability | None, int]]] = {}
-    shortages: dict[int, int] = {}
-    seen: dict[_Want, int] = {}
-    for (sku_id, supplier_id), quantity in wanted.items():
-        if supplier_id is not None:
-            available = supplier_stock.get((sku_id, supplier_id), 0)
-            if available >= quantity:
-                plans[(sku_id, supplier_id)] = [(None, quantity)]
-            else:
-                shortages[sku_id] = shortages.get(sku_id, 0) + available
-                seen[(sku_id, supplier_id)] = available
-            continue
-        stock = warehouse_stock.get(sku_id, [])
-        chosen = choose_warehouses(stock, quantity)
-        if chosen is None:
-            free = sum(max(w.available, 0) for w in stock)
-            shortages[sku_id] = shortages.get(sku_id, 0) + free
-            seen[(sku_id, None)] = free
-        else:
-            plans[(sku_id, None)] = list(chosen)
-    if shortages:
-        raise _Shortfall(shortages, seen)
+    plans = await _plan_takes(conn, wanted)
     await _take_from_warehouses(
         conn,
         {

@@ -17,7 +17,7 @@ IMMEDIATE), so its transactions simply run one at a time.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -260,6 +260,44 @@ def _merge(items: Iterable[ReservationRequest]) -> dict[_Want, int]:
     return wanted
 
 
+_Plan = dict[_Want, list[tuple[WarehouseAvailability | None, int]]]
+
+
+async def _plan_takes(conn: AsyncConnection, wanted: Mapping[_Want, int]) -> _Plan:
+    """Lock the stock rows ``wanted`` names (in id order: no deadlock between checkouts)
+    and choose where each unit comes from, or raise _Shortfall with what is free: the one
+    planning step of every take (a checkout's reservation, a cart's hold)."""
+    warehouse_stock = await _lock_warehouse_stock(
+        conn, sorted({sku for sku, supplier in wanted if supplier is None})
+    )
+    supplier_stock = await _lock_supplier_stock(
+        conn, sorted(key for key in wanted if key[1] is not None)
+    )
+    plans: _Plan = {}
+    shortages: dict[int, int] = {}
+    seen: dict[_Want, int] = {}
+    for (sku_id, supplier_id), quantity in wanted.items():
+        if supplier_id is not None:
+            available = supplier_stock.get((sku_id, supplier_id), 0)
+            if available >= quantity:
+                plans[(sku_id, supplier_id)] = [(None, quantity)]
+            else:
+                shortages[sku_id] = shortages.get(sku_id, 0) + available
+                seen[(sku_id, supplier_id)] = available
+            continue
+        stock = warehouse_stock.get(sku_id, [])
+        chosen = choose_warehouses(stock, quantity)
+        if chosen is None:
+            free = sum(max(w.available, 0) for w in stock)
+            shortages[sku_id] = shortages.get(sku_id, 0) + free
+            seen[(sku_id, None)] = free
+        else:
+            plans[(sku_id, None)] = list(chosen)
+    if shortages:
+        raise _Shortfall(shortages, seen)
+    return plans
+
+
 async def _reserve_once(
     db: Database,
     order_ref: str,
@@ -290,35 +328,7 @@ async def _reserve_once(
             if stored is None:  # deleted between the two statements: start again
                 raise _StockMoved([])
             return _replay(stored)
-        warehouse_stock = await _lock_warehouse_stock(
-            conn, sorted({sku for sku, supplier in wanted if supplier is None})
-        )
-        supplier_stock = await _lock_supplier_stock(
-            conn, sorted(key for key in wanted if key[1] is not None)
-        )
-
-        plans: dict[_Want, list[tuple[WarehouseAvailability | None, int]]] = {}
-        shortages: dict[int, int] = {}
-        seen: dict[_Want, int] = {}
-        for (sku_id, supplier_id), quantity in wanted.items():
-            if supplier_id is not None:
-                available = supplier_stock.get((sku_id, supplier_id), 0)
-                if available >= quantity:
-                    plans[(sku_id, supplier_id)] = [(None, quantity)]
-                else:
-                    shortages[sku_id] = shortages.get(sku_id, 0) + available
-                    seen[(sku_id, supplier_id)] = available
-                continue
-            stock = warehouse_stock.get(sku_id, [])
-            chosen = choose_warehouses(stock, quantity)
-            if chosen is None:
-                free = sum(max(w.available, 0) for w in stock)
-                shortages[sku_id] = shortages.get(sku_id, 0) + free
-                seen[(sku_id, None)] = free
-            else:
-                plans[(sku_id, None)] = list(chosen)
-        if shortages:
-            raise _Shortfall(shortages, seen)
+        plans = await _plan_takes(conn, wanted)
 
         allocations: list[Allocation] = []
         lines: list[dict[str, object]] = []
