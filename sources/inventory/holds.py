@@ -43,8 +43,7 @@ from .reservations import (
     _return_stock,
     _Shortfall,
     _StockMoved,
-    _take_from_supplier,
-    _take_from_warehouses,
+    _take_planned,
     _Want,
 )
 from .sold_out import SoldOutMarks
@@ -348,35 +347,4 @@ async def _take(
             delete(m.ReservationLine).where(m.ReservationLine.reservation_id == reservation_id)
         )
     plans = await _plan_takes(conn, wanted)
-    await _take_from_warehouses(
-        conn,
-        {
-            (sku_id, warehouse.warehouse_id): quantity
-            for (sku_id, _supplier), plan in plans.items()
-            for warehouse, quantity in plan
-            if warehouse is not None
-        },
-        now,
-    )
-    allocations: list[Allocation] = []
-    lines: list[dict[str, object]] = []
-    for (sku_id, supplier_id), plan in plans.items():
-        for warehouse, quantity in plan:
-            if warehouse is None:
-                await _take_from_supplier(conn, sku_id, supplier_id, quantity, now)
-                code, warehouse_id = None, None
-            else:
-                code, warehouse_id = warehouse.code, warehouse.warehouse_id
-            allocations.append(Allocation(sku_id, code, supplier_id, quantity))
-            lines.append(
-                {
-                    "reservation_id": reservation_id,
-                    "sku_id": sku_id,
-                    "warehouse_id": warehouse_id,
-                    "supplier_id": supplier_id,
-                    "quantity": quantity,
-                }
-            )
-    if lines:
-        await conn.execute(insert(m.ReservationLine), lines)
-    return tuple(allocations)
+    return await _take_planned(conn, reservation_id, plans, now)

@@ -330,43 +330,52 @@ async def _reserve_once(
             return _replay(stored)
         plans = await _plan_takes(conn, wanted)
 
-        allocations: list[Allocation] = []
-        lines: list[dict[str, object]] = []
-        await _take_from_warehouses(
-            conn,
-            {
-                (sku_id, warehouse.warehouse_id): quantity
-                for (sku_id, _supplier), plan in plans.items()
-                for warehouse, quantity in plan
-                if warehouse is not None
-            },
-            now,
-        )
-        for (sku_id, supplier_id), plan in plans.items():
-            for warehouse, quantity in plan:
-                if warehouse is None:
-                    await _take_from_supplier(conn, sku_id, supplier_id, quantity, now)
-                    code, warehouse_id = None, None
-                else:
-                    code, warehouse_id = warehouse.code, warehouse.warehouse_id
-                allocations.append(Allocation(sku_id, code, supplier_id, quantity))
-                lines.append(
-                    {
-                        "reservation_id": reservation_id,
-                        "sku_id": sku_id,
-                        "warehouse_id": warehouse_id,
-                        "supplier_id": supplier_id,
-                        "quantity": quantity,
-                    }
-                )
-        if lines:
-            await conn.execute(insert(m.ReservationLine), lines)
+        allocations = await _take_planned(conn, reservation_id, plans, now)
         return ReservationResult(
             ok=True,
             status=ReservationStatus.HELD,
-            allocations=tuple(allocations),
+            allocations=allocations,
             expires_at=expires_at,
         )
+
+
+async def _take_planned(
+    conn: AsyncConnection, reservation_id: int, plans: _Plan, now: datetime
+) -> tuple[Allocation, ...]:
+    """Take what ``_plan_takes`` chose (conditional UPDATEs on the rows it locked) and record
+    each take as a line of the reservation."""
+    await _take_from_warehouses(
+        conn,
+        {
+            (sku_id, warehouse.warehouse_id): quantity
+            for (sku_id, _supplier), plan in plans.items()
+            for warehouse, quantity in plan
+            if warehouse is not None
+        },
+        now,
+    )
+    allocations: list[Allocation] = []
+    lines: list[dict[str, object]] = []
+    for (sku_id, supplier_id), plan in plans.items():
+        for warehouse, quantity in plan:
+            if warehouse is None:
+                await _take_from_supplier(conn, sku_id, supplier_id, quantity, now)
+                code, warehouse_id = None, None
+            else:
+                code, warehouse_id = warehouse.code, warehouse.warehouse_id
+            allocations.append(Allocation(sku_id, code, supplier_id, quantity))
+            lines.append(
+                {
+                    "reservation_id": reservation_id,
+                    "sku_id": sku_id,
+                    "warehouse_id": warehouse_id,
+                    "supplier_id": supplier_id,
+                    "quantity": quantity,
+                }
+            )
+    if lines:
+        await conn.execute(insert(m.ReservationLine), lines)
+    return tuple(allocations)
 
 
 def _insert_if_absent(conn: AsyncConnection) -> Any:
