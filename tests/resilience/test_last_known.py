@@ -38,6 +38,8 @@ CHECKOUT = """mutation($c: ID!, $k: String!, $t: Decimal!) { checkoutComplete(ca
   idempotencyKey: $k, expectedTotal: $t) { order { id } userErrors { code } } }"""
 # What takes each source down on SQLite: its tables renamed away.
 DOWN = {"pricing": ("prices", "promotions"), "inventory": ("stock_items",)}
+PRICING_FIELDS = {"price", "priceRange", "promotions"}
+STOCK_FIELDS = {"stock", "inStock"}
 FRESH_TTLS_OFF = {  # every read reaches the source (and writes its last-known copy)
     "price_ttl": 0,
     "promotion_ttl": 0,
@@ -233,11 +235,11 @@ def test_last_known_copies_are_shared_through_redis_and_outlive_the_fresh_copies
                 for body in (first, second):
                     assert "errors" not in body, body
                     assert without_as_of(body["data"]) == without_as_of(fresh["data"])
-                    assert {p[-1] for p in stale_paths(body)} == {
-                        "price",
-                        "priceRange",
-                        "promotions",
-                    }
+                    # Pricing refuses: its fields come from the last-known copies. The
+                    # stock fields are read fresh, but a read that misses its timeout on a
+                    # loaded machine is answered from its last-known copy the same way.
+                    stale = {p[-1] for p in stale_paths(body)}
+                    assert PRICING_FIELDS <= stale <= PRICING_FIELDS | STOCK_FIELDS, stale
                 # Back: current again, nothing stale was kept by the response cache.
                 _wait_for_breaker()
                 assert other.query(LISTING) == fresh
