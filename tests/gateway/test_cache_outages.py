@@ -15,6 +15,8 @@ from tests.cache.live import LISTING, browsing_calls, cache_settings, live_gatew
 from tests.cache.redis_support import PrivateRedis, private_redis
 from tests.conftest import LiveGateway
 
+pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
+
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:

@@ -16,6 +16,8 @@ from gateway.auth import ViewerKind, issue_token
 from tests.cache.redis_support import PrivateRedis, private_redis
 from tests.conftest import LiveGateway, serve, settings_for
 
+pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
+
 # Costs 3 + 5 * (1 + 1 + 1) = 18 points (see gateway/limits.py).
 QUERY = "{ products(first: 5) { edges { node { id } } } }"
 CHECKOUT = """mutation { checkoutComplete(cartId: "Q2FydDo5OTk5OTk=", idempotencyKey: "k",

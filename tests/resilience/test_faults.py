@@ -21,6 +21,8 @@ from tests.conftest import LiveGateway, serve, settings_for
 from tests.gateway.checkout_helpers import Shop, open_shop, run
 from tests.resilience.tcp_fault import FaultyProxy, faulty_proxy
 
+pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
+
 RESILIENCE = {
     "read_timeout": 1.5,  # a healthy read on a loaded test machine stays well under it
     "write_timeout": 5.0,

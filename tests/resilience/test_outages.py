@@ -27,6 +27,8 @@ from tests.resilience.outages import (
     outage_shop,
 )
 
+pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
+
 SOURCES = ("catalog", "inventory", "pricing", "orders")
 JWT_SECRET = "outage-tests-secret-0123456789abcdef"
 LISTING = """{ products(first: 4, sort: NEWEST) { totalCount edges { node {

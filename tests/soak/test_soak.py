@@ -12,7 +12,9 @@ import shutil
 import pytest
 
 from bench.soak import run_soak
-from tests.conftest import require_postgres
+from tests.conftest import INVARIANT, require_postgres
+
+pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
 
 
 def test_thirty_seconds_of_mixed_load_with_faults_loses_nothing() -> None:
@@ -23,10 +25,11 @@ def test_thirty_seconds_of_mixed_load_with_faults_loses_nothing() -> None:
         pytest.skip("redis-server is not installed")
     result = run_soak(seconds=30, users=4, products=60)
     print("\n" + result.report())
-    assert not result.violations, result.violations
+    assert not result.violations, f"{INVARIANT} {result.violations}"
     assert not any(status >= 500 for status in result.tally.statuses), result.report()
-    assert result.counts["units_ordered"] == result.counts["units_held_or_sold"], result.counts
-    assert result.counts["holds_pending"] == 0, result.counts
+    sold = result.counts["units_ordered"] == result.counts["units_held_or_sold"]
+    assert sold, f"{INVARIANT} {result.counts}"
+    assert result.counts["holds_pending"] == 0, f"{INVARIANT} {result.counts}"
     assert result.tally.orders > 0, result.report()
     assert len(result.chaos) == 4, result.chaos
     assert result.outage.reads(result.tally)[1] > 0, result.report()

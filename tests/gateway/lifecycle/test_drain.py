@@ -17,6 +17,8 @@ from tests.conftest import serve, settings_for
 from tests.gateway.tracing.support import served
 from tests.remote import SECRET
 
+pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
+
 
 @pytest.fixture
 def app(sqlite_shop: dict[str, str]) -> Starlette:

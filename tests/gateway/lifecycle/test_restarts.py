@@ -37,10 +37,12 @@ from gateway.settings import SOURCE_NAMES, Settings
 from gateway.source_service import wait_until_healthy
 from gateway.sources import Sources
 from sources.common.db import Database
-from tests.conftest import _migrate_and_seed, require_postgres, sqlite_urls
+from tests.conftest import INVARIANT, _migrate_and_seed, require_postgres, sqlite_urls
 from tests.gateway.checkout_helpers import BACKENDS, CART_CREATE, CHECKOUT, address, run
 from tests.pg import create_temp_database, drop_database
 from tests.remote import free_port
+
+pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
 
 PRODUCTS = 60
 BUYERS = 4
@@ -292,15 +294,17 @@ def _assert_nothing_lost(
     told = _orders_told(buyers)
     rows = _sql(urls["orders"], "SELECT number, COUNT(*) FROM orders GROUP BY number")
     counts = {str(number): int(n) for number, n in rows}
-    assert all(counts.get(number) == 1 for number in told.values()), "an order told is missing"
-    assert len(set(told.values())) == len(told), "two keys were answered with one order"
+    missing = [number for number in told.values() if counts.get(number) != 1]
+    assert not missing, f"{INVARIANT} orders told but not stored once: {missing}"
+    assert len(set(told.values())) == len(told), f"{INVARIANT} two keys answered with one order"
     held = _sql(urls["inventory"], "SELECT COUNT(*) FROM reservations WHERE status = 'HELD'")
-    assert held[0][0] == 0, "a hold without an order outlived the sweeper"
+    assert held[0][0] == 0, f"{INVARIANT} a hold without an order outlived the sweeper"
     # The stock taken is exactly what the orders hold: nothing sold twice, no hold leaked.
     lines = _sql(urls["orders"], "SELECT sku_id, SUM(quantity) FROM order_lines GROUP BY sku_id")
     ordered = {int(sku): int(n) for sku, n in lines}
     after = _available(urls, skus)
-    assert {s: before[s] - after[s] for s in skus} == {s: ordered.get(s, 0) for s in skus}
+    taken = {s: before[s] - after[s] for s in skus}
+    assert taken == {s: ordered.get(s, 0) for s in skus}, f"{INVARIANT} stock taken {taken}"
 
 
 def _stop(gateway: Gateway) -> None:
