@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway.cache.breaker import CircuitBreaker
@@ -50,6 +51,7 @@ def test_a_cluster_reads_and_purges_keys_of_many_slots_in_one_batch() -> None:
         assert sum(1 for n in nodes if n.client().dbsize() == 0) == len(nodes)
 
 
+@pytest.mark.load_sensitive
 def test_a_dead_server_costs_misses_not_errors_and_is_used_again_when_back() -> None:
     with private_redis() as server:
 

@@ -144,6 +144,7 @@ async def test_a_burst_is_held_to_the_concurrency_limit(stand_in: StandIn) -> No
     assert stand_in.most_in_flight == 2
 
 
+@pytest.mark.load_sensitive
 async def test_a_slow_service_times_out_as_a_remote_error(stand_in: StandIn) -> None:
     stand_in.delay_s = 1.0
     client = remote_client("orders", stand_in.url, timeout_s=0.1, retries=0)
