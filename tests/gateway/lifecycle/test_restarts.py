@@ -46,6 +46,9 @@ pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the m
 
 PRODUCTS = 60
 BUYERS = 4
+# Orders placed before the SIGTERM and again after it: the buyers never pause, so checkouts
+# are in flight whenever the signal lands; more orders would only take longer.
+ORDERS_EACH_SIDE = 4
 SKUS = 6
 
 
@@ -330,7 +333,7 @@ def test_a_rolling_restart_under_checkout_load_loses_no_order(
     try:
         for thread in threads:
             thread.start()
-        _wait_for_orders(buyers, 8)
+        _wait_for_orders(buyers, ORDERS_EACH_SIDE)
 
         first.process.send_signal(signal.SIGTERM)  # mid-run: checkouts are in flight
         try:  # out of rotation at once: draining, or no longer listening, never "ok"
@@ -343,7 +346,7 @@ def test_a_rolling_restart_under_checkout_load_loses_no_order(
             balancer.backends = [second.url, replacement.url]
         assert first.process.wait(timeout=60) in (0, -signal.SIGTERM)
         told = len(_orders_told(buyers))
-        _wait_for_orders(buyers, told + 8)
+        _wait_for_orders(buyers, told + ORDERS_EACH_SIDE)
     finally:
         buyers[0].stop.set()
         for thread in threads:
