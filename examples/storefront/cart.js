@@ -2,7 +2,7 @@
 // every problem next to the line or field it concerns, and checkout with one idempotency
 // key per attempt.
 import { useEffect, useState } from "preact/hooks";
-import { html, gql, money, newKey, session } from "../shared/client.js";
+import { html, gql, money, newKey, session, when } from "../shared/client.js";
 import { Field, Problems, useSession } from "../shared/ui.js";
 import { cartId, forgetCart } from "./cart-store.js";
 
@@ -23,6 +23,7 @@ function Line({ line, problems, onQuantity, onRemove, busy }) {
       <div><a href=${`#/p/${line.sku.product.slug}`}><strong>${line.sku.product.name}</strong></a>
         <div class="muted">${line.sku.name} · ${line.sku.code} · ${money(line.unitPrice)} each</div>
         ${line.discounts.map((d) => html`<div class="sale">−${money(d.amount)} ${d.promotion.name}</div>`)}
+        ${line.reservedUntil && html`<div class="tag warn held">Held for you until ${when(line.reservedUntil)}</div>`}
       </div>
       <div class="price line-total">${money(line.total)}</div>
     </div>
@@ -95,6 +96,18 @@ function AddressForm({ cart, problems, save, busy }) {
     <${Field} label="Postal code (optional)" name="postalCode" value=${address.postalCode} onInput=${set("postalCode")} autocomplete="postal-code" inputmode="numeric" problems=${fieldProblems(problems, "postalCode")} />
     <button type="submit" class="secondary" disabled=${busy}>Save address</button>
   </form>`;
+}
+
+// 凑单: what would unlock a promotion the cart misses, in the API's own words; a coupon
+// hint applies its code in one click.
+function Hints({ cart, apply, busy }) {
+  if (cart.promotionHints.length === 0) return null;
+  return html`<section aria-labelledby="hints-heading" class="promotion-hints">
+    <h2 id="hints-heading">Save more</h2>
+    <ul>${cart.promotionHints.map((h) => html`<li data-kind=${h.kind}>${h.message}
+      ${h.couponCode && !cart.couponCodes.includes(h.couponCode) && html` <button type="button" class="secondary"
+        disabled=${busy} onClick=${() => apply([...cart.couponCodes, h.couponCode])}>Use ${h.couponCode}</button>`}</li>`)}</ul>
+  </section>`;
 }
 
 function Totals({ cost }) {
@@ -190,6 +203,8 @@ export function CartPage() {
             onQuantity=${(l, q) => change("CartLinesUpdate", { lines: [{ lineId: l.id, quantity: q }] }, "cartLinesUpdate")}
             onRemove=${(l) => change("CartLinesRemove", { lineIds: [l.id] }, "cartLinesRemove")} />`)}
         </ul>
+        <${Hints} cart=${cart} busy=${busy}
+          apply=${(codes) => change("CartCouponsSet", { couponCodes: codes }, "cartCouponsSet")} />
         <${Coupons} cart=${cart} problems=${coupons} busy=${busy}
           apply=${(codes) => change("CartCouponsSet", { couponCodes: codes }, "cartCouponsSet")} />
         <${AddressForm} cart=${cart} problems=${address} busy=${busy}

@@ -153,6 +153,19 @@ export function SearchPage({ query }) {
     <${Results} pages=${pages} label="results" />`;
 }
 
+// The stock a buyer sees by its status, not its figure: a shop may hide exact counts
+// (STOCK_VISIBILITY), and the status reads the same whatever it shows.
+const STOCK_TAGS = {
+  IN_STOCK: ["good", "In stock"],
+  LOW_STOCK: ["warn", "Only a few left"],
+  OUT_OF_STOCK: ["bad", "Out of stock"],
+};
+
+function StockTag({ stock }) {
+  const [tone, text] = STOCK_TAGS[stock.status];
+  return html`<span class=${`tag ${tone} stock-status`} data-status=${stock.status}>${text}</span>`;
+}
+
 function SkuChoice({ sku, checked, onChoose }) {
   const onSale = Number(sku.price.sale.amount) < Number(sku.price.list.amount);
   const options = sku.selectedOptions.map((o) => `${o.name}: ${o.value}`).join(", ");
@@ -161,9 +174,7 @@ function SkuChoice({ sku, checked, onChoose }) {
     <span style="flex:1"><strong>${sku.name}</strong> <span class="muted">${sku.code}${options ? ` · ${options}` : ""}</span><br />
       <span class="price ${onSale ? "sale" : ""}">${money(sku.price.sale)}</span>
       ${onSale && html`<s class="muted" aria-label=${`list price ${money(sku.price.list)}`}>${money(sku.price.list)}</s>`}
-      ${" "}${sku.stock.inStock
-        ? html`<span class="tag good">${sku.stock.available} in stock</span>`
-        : html`<span class="tag bad">Out of stock</span>`}
+      ${" "}<${StockTag} stock=${sku.stock} />
       ${sku.purchaseLimit ? html`<span class="tag warn">Limit ${sku.purchaseLimit} per order</span>` : ""}
     </span>
   </label></li>`;
@@ -197,7 +208,10 @@ export function ProductPage({ slug }) {
           <p>${product.description}</p>
           ${product.presale && html`<div class="notice warn presale">
             <strong>Presale.</strong> Deposit ${money(product.presale.deposit)} now; orders from ${day(product.presale.startsAt)}
-            to ${day(product.presale.endsAt)}; ships from ${day(product.presale.shipsFrom)}.</div>`}
+            to ${day(product.presale.endsAt)}; ships from ${day(product.presale.shipsFrom)}. The balance is due by
+            ${day(product.presale.balanceDueAt)}: an order still unpaid then is cancelled and its deposit is kept.</div>`}
+          ${product.reserveOnAdd && html`<div class="notice warn flash-sale"><strong>Flash sale.</strong> Units you add
+            to your cart are held for you for a few minutes, so nobody can buy them from under you.</div>`}
           ${product.promotions.length > 0 && html`<h2>Promotions</h2><ul>${product.promotions.map((p) => html`<li>
             <strong>${p.name}</strong> — ${p.description}${p.couponRequired ? " (with a coupon)" : ""}${p.endsAt ? `, until ${day(p.endsAt)}` : ""}</li>`)}</ul>`}
           ${product.bundleItems.length > 0 && html`<h2>In this bundle</h2><ul class="bundle">${product.bundleItems.map((b) => html`<li>
