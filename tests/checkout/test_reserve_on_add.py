@@ -345,3 +345,25 @@ def test_concurrent_holders_and_the_sweeper_never_oversell(shop: Shop, goods: Go
     assert all(b["data"]["checkoutComplete"]["order"] for b in bodies), refused
     assert shop.available(sku) == 0 and _held(shop, sku) == 10
     assert all(reserved <= on_hand for _, on_hand, reserved in shop.stock_rows(sku))
+
+
+def test_a_flash_sale_cart_costs_only_the_hold_calls_more(shop: Shop, goods: Goods) -> None:
+    """The hold is the checkout's conditional update, made once when the line is added:
+    a flash-sale cartCreate makes the plain one's calls plus the hold's, none per line."""
+    token = shop.customer_token(5)
+    plain, flash = goods.take().id, _flash(shop, goods, 5)
+
+    def create_calls(sku: int) -> dict[str, int]:
+        payload = {"lines": [{"skuId": sku_gid(sku), "quantity": 2}], "shippingAddress": address()}
+        body, calls = shop.live.calls_during(CREATE, {"input": payload}, token=token)
+        assert body["data"]["cartCreate"]["userErrors"] == [], body
+        return calls
+
+    plain_calls, flash_calls = create_calls(plain), create_calls(flash)
+    extra = {k: n - plain_calls.get(k, 0) for k, n in flash_calls.items()}
+    assert {k: n for k, n in extra.items() if n} == {
+        "orders.add_cart_lines": 1,  # the cart exists before its held lines join it
+        "inventory.hold_stock": 1,  # the conditional update, all held lines at once
+        "orders.set_cart_line_holds": 1,  # each line's reservedUntil
+        "inventory.reservations_by_order_refs": 1,  # the snapshot credits the cart's holds
+    }
