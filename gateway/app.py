@@ -349,8 +349,16 @@ def create_app(
     sources = sources or Sources.from_settings(settings)
     for store in sources.stores():
         metrics.count_calls(store)
-    guard_sources(sources, settings.resilience, metrics.registry)
     cache = build_cache(settings, metrics.registry)
+    # The catalog's last good answers are kept in the shared cache, so any process can
+    # serve them while the catalog is down (in this process when the cache is off).
+    guard_sources(
+        sources,
+        settings.resilience,
+        metrics.registry,
+        shared=cache.cache if cache is not None else None,
+        keep_hours=settings.cache.last_known_hours,
+    )
     # Browsing reads listings through the cache; checkout, handed the same object, reads
     # every other method straight from the stores (see gateway/cache/browsing.py).
     browsing = browsing_sources(sources, cache)
