@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
+import structlog
 from cross_web import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -459,12 +461,14 @@ def create_app(
             with lifecycle.draining_on_signals():
                 yield
         finally:
+            started = time.monotonic()
             for task in (sweeper, listener):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            await stop_running_imports(sources)  # they resume when their file is sent again
+            # They resume when their file is sent again.
+            imports = await stop_running_imports(sources)
             if cache is not None:
                 await cache.cache.close()
                 for handle in (sources, browsing):
@@ -472,6 +476,14 @@ def create_app(
             if rate_limiter is not None:
                 await rate_limiter.close()
             await sources.close()
+            # The operator's (and the shutdown test's) word that nothing was left running.
+            structlog.get_logger("gateway.lifecycle").info(
+                "background work stopped, pools closed",
+                sweeper="stopped" if sweeper is not None else "off",
+                import_jobs=imports,
+                invalidation_listener="stopped" if listener is not None else "off",
+                seconds=round(time.monotonic() - started, 3),
+            )
 
     app = Starlette(
         routes=[
