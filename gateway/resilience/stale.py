@@ -103,7 +103,10 @@ class StaleCopies:
         if spec is None:
             return MISSING
         batch = bool(args) and isinstance(args[0], list | tuple)
-        whole, keys = self._keys(spec, args, kwargs, batch=batch)
+        try:
+            whole, keys = self._keys(spec, args, kwargs, batch=batch)
+        except (TypeError, ValueError, NotImplementedError, msgspec.EncodeError):
+            return MISSING  # arguments no copy could have been kept under
         try:
             if keys:
                 found = await self.store.get_many(keys)
