@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
+import structlog
 from cross_web import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -349,8 +351,16 @@ def create_app(
     sources = sources or Sources.from_settings(settings)
     for store in sources.stores():
         metrics.count_calls(store)
-    guard_sources(sources, settings.resilience, metrics.registry)
     cache = build_cache(settings, metrics.registry)
+    # The catalog's last good answers are kept in the shared cache, so any process can
+    # serve them while the catalog is down (in this process when the cache is off).
+    guard_sources(
+        sources,
+        settings.resilience,
+        metrics.registry,
+        shared=cache.cache if cache is not None else None,
+        keep_hours=settings.cache.last_known_hours,
+    )
     # Browsing reads listings through the cache; checkout, handed the same object, reads
     # every other method straight from the stores (see gateway/cache/browsing.py).
     browsing = browsing_sources(sources, cache)
@@ -451,12 +461,14 @@ def create_app(
             with lifecycle.draining_on_signals():
                 yield
         finally:
+            started = time.monotonic()
             for task in (sweeper, listener):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            await stop_running_imports(sources)  # they resume when their file is sent again
+            # They resume when their file is sent again.
+            imports = await stop_running_imports(sources)
             if cache is not None:
                 await cache.cache.close()
                 for handle in (sources, browsing):
@@ -464,6 +476,14 @@ def create_app(
             if rate_limiter is not None:
                 await rate_limiter.close()
             await sources.close()
+            # The operator's (and the shutdown test's) word that nothing was left running.
+            structlog.get_logger("gateway.lifecycle").info(
+                "background work stopped, pools closed",
+                sweeper="stopped" if sweeper is not None else "off",
+                import_jobs=imports,
+                invalidation_listener="stopped" if listener is not None else "off",
+                seconds=round(time.monotonic() - started, 3),
+            )
 
     app = Starlette(
         routes=[

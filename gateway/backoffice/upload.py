@@ -188,9 +188,12 @@ async def import_endpoint(
     return JSONResponse({"job": job_json(kind, job)}, status_code=202)
 
 
-async def stop_running_imports(sources: Sources) -> None:
-    """At shutdown: the jobs stay RUNNING and resume when their file is sent again."""
-    for task in list(_running.pop(id(sources), ())):
+async def stop_running_imports(sources: Sources) -> int:
+    """At shutdown: the jobs stay RUNNING and resume when their file is sent again. How
+    many were stopped."""
+    tasks = list(_running.pop(id(sources), ()))
+    for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    return len(tasks)

@@ -1,7 +1,8 @@
 """A guard around every source call: a timeout, a circuit breaker per source, one retry of
 a read whose pooled connection died, and (catalog) the last good answer when the source
-fails. Wraps whatever object gateway/sources.py built (embedded store or remote client),
-method by method, like gateway/metrics.py counts them.
+fails, from copies every gateway process shares (stale.py). Wraps whatever object
+gateway/sources.py built (embedded store or remote client), method by method, like
+gateway/metrics.py counts them.
 
 A failure the guard recognises as an outage (gateway/resilience/errors.py) becomes
 ``SourceUnavailable``; any other exception (a bug, a conflict) passes through untouched
@@ -20,12 +21,15 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
+from sources.apis import APIS
+
 from ..cache.breaker import CircuitBreaker
+from ..cache.shared import SharedCache
 from ..metrics import current_request
 from .degrade import Degradation, current_degradation, stale_allowed
 from .errors import SourceUnavailable, is_disconnect, is_lasting, is_outage
 from .settings import ResilienceSettings
-from .stale import MISSING, StaleCopies
+from .stale import MISSING, StaleCopies, stale_copies
 
 log = structlog.get_logger("gateway.resilience")
 
@@ -99,7 +103,7 @@ class SourceGuard:
         probing = self.breaker.is_open
         if not self.breaker.allow():
             if not await self._after_probe(limit_s):
-                return self._unavailable(name, args, kwargs, stale, "circuit open", None)
+                return await self._unavailable(name, args, kwargs, stale, "circuit open", None)
             probing = False
         elif probing:
             self._probe = asyncio.get_running_loop().create_future()
@@ -149,13 +153,13 @@ class SourceGuard:
             self.breaker.failed()
             self.is_lasting = is_lasting(exc)
             reason = _reason(exc, self.is_lasting)
-            return self._unavailable(name, args, kwargs, stale, reason, exc)
+            return await self._unavailable(name, args, kwargs, stale, reason, exc)
         self.breaker.succeeded()
         if stale is not None:
-            stale.remember(name, args, kwargs, result)
+            await stale.remember(name, args, kwargs, result)
         return result
 
-    def _unavailable(
+    async def _unavailable(
         self,
         name: str,
         args: tuple[Any, ...],
@@ -167,7 +171,7 @@ class SourceGuard:
         self.metrics.failures.labels(self.source, reason).inc()
         degradation = current_degradation.get()
         if stale is not None and stale_allowed.get():
-            copy = stale.recall(name, args, kwargs)
+            copy = await stale.recall(name, args, kwargs)
             if copy is not MISSING:
                 self.metrics.stale.labels(self.source).inc()
                 if degradation is not None:
@@ -206,14 +210,29 @@ def _detail(error: BaseException | None) -> str | None:
     return f"{type(error).__name__}: {text}"[:500]
 
 
-def guard_sources(sources: Any, settings: ResilienceSettings, registry: CollectorRegistry) -> None:
-    """Wrap every public coroutine method of each source object, in place."""
+def guard_sources(
+    sources: Any,
+    settings: ResilienceSettings,
+    registry: CollectorRegistry,
+    *,
+    shared: SharedCache | None = None,
+    keep_hours: float = 24.0,
+) -> None:
+    """Wrap every public coroutine method of each source object, in place. The catalog's
+    last good answers go to ``shared`` (the process's cache, Redis when configured) for
+    ``keep_hours``, or stay in this process when there is no cache."""
     metrics = GuardMetrics(registry)
     for store in sources.stores():
         source = store.source
         stale = (
-            StaleCopies(settings.stale_max_entries)
-            if source in STALE_SOURCES and settings.stale_max_entries > 0
+            stale_copies(
+                source,
+                APIS[source].interface,
+                shared=shared,
+                hours=keep_hours,
+                max_entries=settings.stale_max_entries,
+            )
+            if source in STALE_SOURCES
             else None
         )
         guard = SourceGuard(source, settings, metrics, stale=stale)

@@ -1,69 +1,141 @@
-"""The last good answer of each catalog read, kept in this process (bounded, least recently
-used dropped first) to serve while the catalog is down: stale-if-error. The shared cache
-cannot do it: its entries expire at their TTL, which is exactly when they would be needed.
+"""The last good answer of each catalog read, kept to serve while the catalog is down:
+stale-if-error. The fresh cache entries cannot do it: they expire at their TTL, which is
+exactly when they would be needed.
 
-Batch reads (``products_by_ids([...]) -> {id: record}``) are remembered per id, so any
-later batch of known ids can be answered; other reads by their whole argument list.
+The copies live where the last-known prices do (gateway/cache/entities.py): in the shared
+cache, under ``LastKnown`` keys kept ``CACHE_LAST_KNOWN_HOURS``, so with Redis every
+gateway process can serve what any one of them read (a process started during the outage
+included); with the cache off, in this process only (bounded by
+``SOURCE_STALE_MAX_ENTRIES``, least recently used dropped first).
+
+A copy is the source's own wire encoding of the answer (sources/common/wire.py), so it
+decodes to the same frozen records in whichever process reads it. Batch reads
+(``products_by_ids([...]) -> {id: record}``) are kept per id, so any later batch of known
+ids can be answered, "does not exist" included; other reads by their whole argument list.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Hashable, Mapping
-from typing import Any
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import msgspec
+import structlog
+
+from sources.common.wire import MethodSpec, encode, interface_methods
+
+from ..cache.keys import Kind
+from ..cache.memory import InProcessCache
+from ..cache.shared import SharedCache
+
+log = structlog.get_logger("gateway.resilience")
 
 MISSING: Any = object()
-_ABSENT: Any = object()  # asked for and not found: "does not exist" is an answer too
+_NOTHING = b"{}"  # a batch's id asked for and not found: "does not exist" is an answer too
+
+
+class CopyStore(Protocol):
+    """Bytes by key, in batches: the shared cache, or an in-process map."""
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]: ...
+
+    async def set_many(self, items: Mapping[str, bytes], ttl: float) -> None: ...
 
 
 def _is_batch(args: tuple[Any, ...], result: Any) -> bool:
     return bool(args) and isinstance(args[0], list | tuple) and isinstance(result, Mapping)
 
 
-def _hashable(value: Any) -> Hashable:
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value  # type: ignore[no-any-return]
+def _digest(arguments: Mapping[str, Any]) -> str:
+    if not arguments:
+        return "-"
+    data = encode(dict(sorted(arguments.items())))
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 class StaleCopies:
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+    """One source's last good answers, by method and arguments, in ``store``."""
 
-    def _key(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
-        return (name, tuple(_hashable(a) for a in args), _hashable(tuple(sorted(kwargs.items()))))
+    def __init__(self, interface: type, store: CopyStore, *, prefix: str, ttl: float) -> None:
+        self.specs: dict[str, MethodSpec] = interface_methods(interface)
+        self.store = store
+        self.prefix = prefix
+        self.ttl = ttl
 
-    def _put(self, key: Hashable, value: Any) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+    def _keys(
+        self, spec: MethodSpec, args: tuple[Any, ...], kwargs: dict[str, Any], *, batch: bool
+    ) -> tuple[str, list[str]]:
+        """The key of the whole call, and (``batch``) one key per id of its first argument."""
+        bound = spec.bind(args, kwargs)
+        whole = f"{self.prefix}{spec.name}:{_digest(bound)}"
+        if not batch:
+            return whole, []
+        first = spec.parameters[0].name
+        rest = _digest({name: value for name, value in bound.items() if name != first})
+        return whole, [f"{self.prefix}{spec.name}:{rest}:{item}" for item in args[0]]
 
-    def remember(
+    async def remember(
         self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any
     ) -> None:
-        if _is_batch(args, result):
-            rest = args[1:]
-            for item in args[0]:
-                key = self._key(name, (_hashable(item), *rest), kwargs)
-                self._put(key, result.get(item, _ABSENT))
+        spec = self.specs.get(name)
+        if spec is None:  # not part of the interface: no encoding to keep it in
             return
-        self._put(self._key(name, args, kwargs), result)
-
-    def recall(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if args and isinstance(args[0], list | tuple):
-            found: dict[Any, Any] = {}
-            rest = args[1:]
-            for item in args[0]:
-                key = self._key(name, (_hashable(item), *rest), kwargs)
-                if key not in self._entries:
-                    break
-                value = self._entries[key]
-                if value is not _ABSENT:
-                    found[item] = value
+        try:
+            if _is_batch(args, result):
+                _, keys = self._keys(spec, args, kwargs, batch=True)
+                items = {
+                    key: encode({item: result[item]}) if item in result else _NOTHING
+                    for key, item in zip(keys, args[0], strict=True)
+                }
             else:
-                return found
-        return self._entries.get(self._key(name, args, kwargs), MISSING)
+                whole, _ = self._keys(spec, args, kwargs, batch=False)
+                items = {whole: encode(result)}
+        except (TypeError, ValueError, NotImplementedError, msgspec.EncodeError) as exc:
+            log.warning("stale copy not kept", method=name, error=repr(exc))
+            return
+        await self.store.set_many(items, self.ttl)
+
+    async def recall(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The answer kept for this call, or ``MISSING``; a batch only when every id has
+        a copy (half an answer would pass for a whole one)."""
+        spec = self.specs.get(name)
+        if spec is None:
+            return MISSING
+        batch = bool(args) and isinstance(args[0], list | tuple)
+        try:
+            whole, keys = self._keys(spec, args, kwargs, batch=batch)
+        except (TypeError, ValueError, NotImplementedError, msgspec.EncodeError):
+            return MISSING  # arguments no copy could have been kept under
+        try:
+            if keys:
+                found = await self.store.get_many(keys)
+                if all(key in found for key in keys):
+                    answer: dict[Any, Any] = {}
+                    for key in keys:
+                        answer.update(spec.result.decode(found[key]))
+                    return answer
+            copy = (await self.store.get_many([whole])).get(whole)
+            return MISSING if copy is None else spec.result.decode(copy)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:  # an older shape
+            log.warning("stale copy unreadable", method=name, error=repr(exc))
+            return MISSING
+
+
+def stale_copies(
+    source: str,
+    interface: type,
+    *,
+    shared: SharedCache | None,
+    hours: float,
+    max_entries: int,
+) -> StaleCopies | None:
+    """Where ``source``'s copies are kept: the shared cache when there is one, else a map
+    of this process; None when they are switched off (either setting 0)."""
+    if hours <= 0 or max_entries <= 0:
+        return None
+    if shared is not None:
+        prefix = shared.keys.key(Kind.LAST_KNOWN, f"{source}:")
+        return StaleCopies(interface, shared, prefix=prefix, ttl=hours * 3600)
+    store = InProcessCache(max_entries)
+    return StaleCopies(interface, store, prefix=f"{source}:", ttl=hours * 3600)

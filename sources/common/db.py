@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Executable, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 _BEGIN_KEY = "sqlite_begin"
@@ -62,8 +62,34 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        connect_args=_asyncpg_connect_args(parsed),
     )
+
+
+def _asyncpg_connect_args(url: URL) -> dict[str, Any]:
+    """Behind a pooler in transaction mode (PgBouncer before 1.21), a prepared statement
+    made on one server connection is not there on the next transaction's, so the URL's
+    ``?prepared_statement_cache_size=0`` (SQLAlchemy's cache of them) must also turn off
+    asyncpg's own cache: only then does asyncpg use the unnamed statement, which lives
+    exactly as long as the one statement it runs (parse and execute are sent without a
+    sync between them, so the pooler keeps them on one server connection). A URL's
+    ``statement_cache_size`` is passed to asyncpg as the number it is."""
+    query = url.query
+    args: dict[str, Any] = {}
+    for name in ("prepared_statement_cache_size", "statement_cache_size"):
+        value = query.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.isdigit():
+            raise ValueError(f"{name} in the database URL must be a whole number, not {value!r}")
+        args[name] = int(value)
+    if args.get("prepared_statement_cache_size") == 0:
+        args.setdefault("statement_cache_size", 0)
+    return args
 
 
 class Database:

@@ -5,7 +5,8 @@ by the response cache, never used by the checkout; and a development gateway sho
 driver's words under ``extensions.debug`` only.
 
 SQLite here (a table renamed away is a source that cannot answer), PostgreSQL and Redis in
-the shared-cache test (two gateway processes, one Redis).
+the shared-cache tests (two gateway processes, one Redis): the last-known prices, and the
+catalog's last good answers, which a second gateway serves while the catalog refuses.
 """
 
 from __future__ import annotations
@@ -245,6 +246,56 @@ def test_last_known_copies_are_shared_through_redis_and_outlive_the_fresh_copies
                 # Back: current again, nothing stale was kept by the response cache.
                 _wait_for_breaker()
                 assert other.query(LISTING) == fresh
+        finally:
+            for key in client.scan_iter(match=f"{prefix}:*"):
+                client.delete(key)
+            client.close()
+
+
+CATALOG_PAGE = """query P($slug: String!) { product(slug: $slug) { name kind
+  skus { code active price { sale { amount } } } } }"""
+CATALOG_LISTING = "{ products(first: 5, sort: NEWEST) { edges { node { slug name } } } }"
+
+
+def test_the_catalogs_last_good_answers_are_shared_through_redis() -> None:
+    """A gateway that never read the catalog itself answers from the copies another
+    process kept, while the catalog refuses every connection."""
+    require_redis()
+    prefix = unique_prefix()
+    with outage_shop(
+        remote=False, redis_url=SHARED_URL, cache={"key_prefix": prefix}, jwt_secret="x" * 32
+    ) as outage:
+        listing = outage.live.query(CATALOG_LISTING)
+        assert "errors" not in listing, listing
+        slugs = [e["node"]["slug"] for e in listing["data"]["products"]["edges"]]
+        page = outage.live.query(CATALOG_PAGE, {"slug": slugs[0]})
+        assert "errors" not in page and page["data"]["product"], page
+        client = redis.Redis.from_url(SHARED_URL)
+        base = f"{prefix}:v{RECORD_VERSION}:"
+        try:
+            assert any(client.scan_iter(match=f"{base}LastKnown:catalog:*"))
+            # Only the copies are left: no fresh entry, no response, can answer for it.
+            for key in client.scan_iter(match=f"{prefix}:*"):
+                if not key.decode().startswith(f"{base}LastKnown:"):
+                    client.delete(key)
+            for other in serve(outage.live.settings):
+                outage.break_("catalog", "refused")
+                try:
+                    stale_listing = other.query(CATALOG_LISTING)
+                    stale_page = other.query(CATALOG_PAGE, {"slug": slugs[0]})
+                    # Never read by anyone: nothing to stand in, the product is null.
+                    unseen = other.query(CATALOG_PAGE, {"slug": "never-seen-anywhere"})
+                finally:
+                    outage.recover()
+                for body, fresh in ((stale_listing, listing), (stale_page, page)):
+                    assert "errors" not in body, body
+                    assert without_as_of(body["data"]) == without_as_of(fresh["data"])
+                    assert {"source": "catalog"} in body["extensions"]["stale"], body
+                assert unseen["data"] == {"product": None}
+                assert {e["extensions"]["code"] for e in unseen["errors"]} == {"SOURCE_UNAVAILABLE"}
+                # Back: current again, and not marked.
+                _wait_for_breaker()
+                assert other.query(CATALOG_PAGE, {"slug": slugs[0]}) == page
         finally:
             for key in client.scan_iter(match=f"{prefix}:*"):
                 client.delete(key)

@@ -8,6 +8,8 @@ idempotency key: a retry can never buy twice).
   the stock taken is exactly the orders' quantities, no hold is left, and no buyer saw a
   5xx other than a retryable 503 with Retry-After. The draining process finishes its
   requests in flight within the grace (its log never says it had to cut one).
+- The same holds for a SIGTERM to one of a `GATEWAY_WORKERS=2` gateway's workers: it
+  drains alone, the other serves on, and uvicorn starts a new worker in its place.
 - A SIGKILL mid-checkout leaves at worst a hold without an order, and the sweeper gives
   it back: after the sweep the stock taken is again exactly the orders' quantities.
 """
@@ -89,9 +91,10 @@ class Gateway:
     log: Path
 
 
-def start_gateway(urls: dict[str, str], tmp_path: Path, name: str) -> Gateway:
+def start_gateway(urls: dict[str, str], tmp_path: Path, name: str, workers: int = 1) -> Gateway:
     port = free_port()
     env = {
+        "GATEWAY_WORKERS": str(workers),
         **os.environ,
         **{f"{source.upper()}_DATABASE_URL": url for source, url in urls.items()},
         "GATEWAY_SHUTDOWN_GRACE": "20",
@@ -387,5 +390,75 @@ def test_a_gateway_killed_mid_checkout_leaves_only_a_hold_the_sweeper_releases(
             doomed.process.kill()
 
     assert not balancer.failures
+    _sweep_as_if_later(shop_urls)
+    _assert_nothing_lost(shop_urls, buyers, before, skus)
+
+
+def _workers(parent: int) -> set[int]:
+    """The pids of uvicorn's worker processes under ``parent`` (spawned interpreters)."""
+    found: set[int] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            command = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"spawn_main" in command:
+            found.add(int(proc.name))
+    return found
+
+
+def _wait_for_workers(parent: int, count: int, timeout: float = 90) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        workers = _workers(parent)
+        if len(workers) == count:
+            return workers
+        assert time.monotonic() < deadline, f"{len(workers)} workers, not {count}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("shop_urls", ["postgresql"], indirect=True)
+def test_a_worker_restarted_under_checkout_load_loses_no_order(
+    shop_urls: dict[str, str], tmp_path: Path
+) -> None:
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("finding a gateway's workers needs /proc")
+    skus = _plain_skus(shop_urls)
+    before = _available(shop_urls, skus)
+    gateway = start_gateway(shop_urls, tmp_path, "workers", workers=2)
+    balancer = Balancer([gateway.url])
+    buyers = _buyers(shop_urls, skus, balancer)
+    threads = [threading.Thread(target=b.run, daemon=True) for b in buyers]
+    try:
+        old = _wait_for_workers(gateway.process.pid, 2)
+        for thread in threads:
+            thread.start()
+        _wait_for_orders(buyers, 8)
+
+        doomed = min(old)
+        os.kill(doomed, signal.SIGTERM)  # mid-run: checkouts are in flight on it
+        deadline = time.monotonic() + 90
+        while doomed in _workers(gateway.process.pid) or len(_workers(gateway.process.pid)) < 2:
+            assert time.monotonic() < deadline, "no new worker took the restarted one's place"
+            assert gateway.process.poll() is None, "the gateway itself stopped"
+            time.sleep(0.05)
+        told = len(_orders_told(buyers))
+        _wait_for_orders(buyers, told + 8)  # served by the new worker and the other one
+    finally:
+        buyers[0].stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
+        _stop(gateway)
+
+    assert not [e for b in buyers for e in b.errors]
+    assert not balancer.failures  # no 5xx but the retryable 503
+    said = gateway.log.read_text()
+    assert "timeout graceful shutdown exceeded" not in said, said[-2000:]
+    # The restarted worker shut down cleanly, and so did both at the end.
+    assert said.count("background work stopped, pools closed") == 3, said[-2000:]
     _sweep_as_if_later(shop_urls)
     _assert_nothing_lost(shop_urls, buyers, before, skus)
