@@ -17,6 +17,7 @@ import argparse
 import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,20 @@ def provenance(data: dict[str, Any]) -> str:
     dirty = " plus uncommitted changes" if commit.get("dirty") else ""
     load = data.get("load_average") or {}
     before, after = load.get("before") or [None], load.get("after") or [None]
+    cores = data.get("cores") or int(str(data.get("machine", "0")).split()[0] or 0)
+    busiest = max(x for x in (before[0], after[0], 0.0) if x is not None)
+    busy = (
+        f" The machine was loaded (load above its {cores} cores): req/s is "
+        "rough there, CPU per request steadier."
+        if cores and busiest > cores
+        else ""
+    )
+    when = datetime.fromisoformat(data["date"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
-        f"Measured {data['date'].replace('T', ' ')} at commit `{sha}`{dirty} with "
+        f"Measured {when} at commit `{sha}`{dirty} with "
         f"`{data['command']}` ({_num(data.get('seconds'), 0)} s), 1-minute load average "
         f"{_num(before[0])} at the start and {_num(after[0])} at the end, on "
-        f"{data.get('machine', 'an unknown machine')}."
+        f"{data.get('machine', 'an unknown machine')}.{busy}"
     )
 
 
@@ -94,9 +104,8 @@ def storefront(figures: dict[str, Any]) -> str:
                         continue
                     capped = "*" if cell["capped"] else ""
                     errors = f" ⚠ {cell['errors']} errors" if cell["errors"] else ""
-                    row.append(
-                        f"{_num(cell['rps'])}{capped} · {_num(cell['server_cpu_ms'])}{errors}"
-                    )
+                    rps = "none done" if cell["rps"] is None else _num(cell["rps"])
+                    row.append(f"{rps}{capped} · {_num(cell['server_cpu_ms'])}{errors}")
                 rows.append(row)
         header = ["screen", "conc.", *(VARIANT_TITLES[v] for v in variants)]
         parts += ["", _table(header, rows, numeric_from=1), ""]
@@ -155,10 +164,11 @@ def imports(figures: dict[str, Any]) -> str:
             [
                 f"`gateway import prices` of {price['rows']:,} rows "
                 f"({price['mib']:.1f} MiB, SQLite)",
-                f"{_num(price['wall_s'])} s ({price['rows'] / price['wall_s']:,.0f} rows/s)",
-                f"{_num(price['cpu_s'])} s",
-                f"peak RSS {price['peak_rss_mib']:.0f} MiB (the same command with nothing "
-                f"to do: {price['idle_peak_rss_mib']:.0f} MiB)",
+                f"{_num(price['wall_s'])} s ({price['rows'] / price['wall_s']:,.0f} rows/s; "
+                f"with nothing to do {_num(price['idle_wall_s'])} s)",
+                f"{_num(price['cpu_s'])} s (with nothing to do {_num(price['idle_cpu_s'])} s)",
+                f"peak RSS {price['peak_rss_mib']:.0f} MiB (with nothing to do "
+                f"{price['idle_peak_rss_mib']:.0f} MiB)",
                 "",
             ]
         )

@@ -79,13 +79,15 @@ def _plain(value: Any) -> Any:
 
 @dataclass
 class Measurement:
-    """One benchmark run, begun before its first measurement so the load average and the
-    duration cover the whole of it."""
+    """One benchmark run, begun before its first measurement so the load average, the
+    duration and the commit cover the whole of it."""
 
     name: str
     command: str
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     load_before: tuple[float, float, float] = field(default_factory=os.getloadavg)
+    # Taken at the start: the code that runs is what was checked out when it began.
+    source: dict[str, Any] = field(default_factory=commit)
     _clock: float = field(default_factory=time.perf_counter)
 
     @classmethod
@@ -97,8 +99,9 @@ class Measurement:
             "name": self.name,
             "date": self.started.isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - self._clock, 1),
-            "commit": commit(),
+            "commit": self.source,
             "machine": machine(),
+            "cores": os.cpu_count(),
             "load_average": {"before": list(self.load_before), "after": list(os.getloadavg())},
             "command": self.command,
             "figures": _plain(figures),

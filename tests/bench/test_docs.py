@@ -60,7 +60,7 @@ def test_a_saved_run_carries_its_command_date_commit_and_load(tmp_path: Path) ->
     shown = docs.block("tracing", tmp_path)
     assert "`python -m bench.tracing --rounds 2`" in shown
     assert f"`{_git_head()[:10]}`" in shown
-    assert saved["date"].replace("T", " ") in shown
+    assert measurement.started.strftime("%Y-%m-%d %H:%M UTC") in shown
     assert "load average" in shown
     assert "21.00 ms off, 22.00 ms on, +4.8%" in shown
 
