@@ -59,8 +59,8 @@ def provenance(data: dict[str, Any]) -> str:
     cores = data.get("cores") or int(str(data.get("machine", "0")).split()[0] or 0)
     busiest = max(x for x in (before[0], after[0], 0.0) if x is not None)
     busy = (
-        f" The machine was loaded (load above its {cores} cores): req/s is "
-        "rough there, CPU per request steadier."
+        f" The machine was loaded (load above its {cores} cores): wall times and req/s are "
+        "rough there, CPU figures steadier."
         if cores and busiest > cores
         else ""
     )
