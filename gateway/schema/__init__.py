@@ -187,13 +187,15 @@ class Mutation:
         description="Add SKUs to the cart; adding a SKU already in it adds to its quantity. "
         "userErrors (per line, with lineId or field): CART_NOT_FOUND, CART_COMPLETED, "
         "SKU_NOT_FOUND, SKU_INACTIVE, PRODUCT_UNAVAILABLE, INVALID_QUANTITY, "
-        "PURCHASE_LIMIT_EXCEEDED, INSUFFICIENT_STOCK.",
+        "INSUFFICIENT_STOCK (a SKU held for carts with too few left to hold). A purchase "
+        "limit shows in cart.validation and at checkoutComplete, not here.",
     )
     cart_lines_update: CartPayload = strawberry.field(
         resolver=cart_resolvers.cart_lines_update,
         description="Change lines' quantities; quantity 0 removes the line. userErrors: "
         "CART_NOT_FOUND, CART_COMPLETED, INVALID_INPUT (a line not in the cart), "
-        "INVALID_QUANTITY, PURCHASE_LIMIT_EXCEEDED, INSUFFICIENT_STOCK.",
+        "INVALID_QUANTITY, INSUFFICIENT_STOCK (a SKU held for carts with too few left to "
+        "hold). A purchase limit shows in cart.validation and at checkoutComplete.",
     )
     cart_lines_remove: CartPayload = strawberry.field(
         resolver=cart_resolvers.cart_lines_remove,
