@@ -112,13 +112,15 @@ fuzz: dev
 soak: dev
 	$(PY) -m bench.soak $(SOAK_ARGS)
 
-## make bench: benchmarks against a seeded shop (see README for the table)
+## make bench: benchmarks against a seeded shop; figures in bench/results/*.json, rendered
+## into docs/benchmarks.md with their command, date, commit and load
 bench: dev
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.imports $(IMPORT_BENCH_ARGS)
 	$(PY) -m bench.compression
 	$(PY) -m bench.processes
 	$(PY) -m bench.tracing
+	$(PY) -m bench.docs
 
 ## make schema: re-export schema.graphql from the code
 schema: dev

@@ -5,7 +5,9 @@ For each backend and latency: start the gateway, the gateway with loaders off (N
 the hand-written floor, one at a time, as uvicorn processes over the same seeded shop;
 check that each answers every screen with the gateway's exact JSON; count the source calls
 of one request; then measure req/s and p50/p99 at each concurrency. Prints the tables
-(also written to bench/results/latest.md) and a profile of the gateway's listing.
+(also written to bench/results/latest.md) and a profile of the gateway's listing, and
+writes the figures with their command, date, commit and load to
+bench/results/storefront.json, which docs/benchmarks.md is rendered from (bench/docs.py).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from gateway.settings import Settings
 
 from . import servers
 from .load import CellResult, build_request, run_cell
+from .provenance import Measurement
 from .queries import SCENARIOS
-from .report import Config, ConfigResult, RunResult, render
+from .report import Config, ConfigResult, RunResult, render, run_figures
 from .shop import ROOT, Shop, postgres_unavailable, prepare
 
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -379,6 +382,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    measurement = Measurement.begin("storefront", "bench", argv)
     started = time.perf_counter()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else list(argv))
@@ -428,13 +432,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )
                     raise
 
+    executors: dict[str, Any] | None = None
     if args.executors:
-        from .executor import measure, section
+        from .executor import figures, measure, section
 
         shop = shops.get("sqlite") or asyncio.run(prepare("sqlite", args.products))
         runs = 5 if args.quick else 20
         log(f"the executors in-process ({runs} executions per screen)")
-        run.executors = section(measure(shop, args.scenarios, runs))
+        measured = measure(shop, args.scenarios, runs)
+        run.executors = section(measured)
+        executors = figures(measured)
 
     if args.profile:
         from .profile import profile_listing
@@ -451,6 +458,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.write_text(report + "\n")
     print(report)
     log(f"written to {args.output}")
+    if not args.profile_only:
+        measurement.save(
+            run_figures(run)
+            | {
+                "products": args.products,
+                "quick": args.quick,
+                "scenarios": args.scenarios,
+                "variants": args.variants,
+                "concurrency": args.concurrency,
+                "executors": executors,
+            }
+        )
     if run.errors:
         log(f"{run.errors} failed requests (see the tables)")
         return 1

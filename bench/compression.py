@@ -4,7 +4,8 @@ The 50-product listing (bench/queries.py) is fetched once from a gateway over th
 SQLite shop; each encoder then compresses that same body at several levels, and the table
 shows the bytes on the wire beside the CPU each response costs (process time, so the
 figures hold on a busy machine), with the gateway's configured level marked. The targets:
-at most 6 KB with brotli, at most 1 ms of CPU per response.
+at most 6 KB with brotli, at most 1 ms of CPU per response. The figures are also written
+to bench/results/compression.json (docs/benchmarks.md is rendered from it).
 
     python -m bench.compression [--products 1000] [--repeats 300]
 """
@@ -21,6 +22,7 @@ import brotli
 import httpx
 import zstandard
 
+from bench.provenance import Measurement
 from bench.queries import LISTING
 from bench.shop import prepare
 from gateway.app import create_app
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=300)
     args = parser.parse_args()
+    measurement = Measurement.begin("compression", "bench.compression")
     body = asyncio.run(listing_body(args.products))
     chosen = CompressionSettings()
     configured = {
@@ -77,11 +80,24 @@ def main() -> None:
     }
     print(f"50-product listing: {len(body):,} bytes of JSON ({args.products} products seeded)")
     print(f"{'encoding':<8} {'level':>5} {'bytes':>8} {'ratio':>6} {'CPU ms':>7}")
+    rows = []
     for name, level_now in configured.items():
         for level in sorted({1, 3, 4, 5, 6, 9, level_now}):
             ms, size = cpu_ms(encoder(name, level), body, args.repeats)
             mark = "  <- configured" if level == level_now else ""
             print(f"{name:<8} {level:>5} {size:>8,} {len(body) / size:>6.1f} {ms:>7.3f}{mark}")
+            rows.append(
+                {
+                    "encoding": name,
+                    "level": level,
+                    "bytes": size,
+                    "cpu_ms": ms,
+                    "configured": level == level_now,
+                }
+            )
+    measurement.save(
+        {"products": args.products, "repeats": args.repeats, "json_bytes": len(body), "rows": rows}
+    )
 
 
 if __name__ == "__main__":

@@ -85,6 +85,19 @@ def measure(shop: Shop, scenarios: list[str], runs: int) -> ExecutorResult:
     return asyncio.run(_measure(shop, scenarios, runs))
 
 
+def figures(result: ExecutorResult) -> dict[str, Any]:
+    """CPU per execution by screen and executor, and the large screen's peak memory, for
+    bench/results/storefront.json."""
+    return {
+        "runs": result.runs,
+        "cpu_ms": [
+            {"scenario": name, "executor": executor, "ms": ms}
+            for (name, executor), ms in result.cpu_ms.items()
+        ],
+        "peak_kib": result.peak_kib,
+    }
+
+
 def section(result: ExecutorResult) -> str:
     lines = [
         "### The executors in-process",

@@ -14,6 +14,7 @@
    target: under a minute.
 
 Figures move with the machine's load: the CPU times and call counts are the steady ones.
+They are also written to bench/results/imports.json (docs/benchmarks.md is rendered from it).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from sources.catalog import models as catalog
 from sources.common.db import Database
 from sources.common.migrate import upgrade_source
 from sources.demo.seed import seed_demo_shop
+
+from .provenance import Measurement
 
 ROOT = Path(__file__).resolve().parents[1]
 BULK = """
@@ -190,7 +193,7 @@ def _write_shopify(path: Path, products: int) -> int:
     return rows
 
 
-def _product_import(products: int) -> None:
+def _product_import(products: int) -> dict[str, Any]:
     from gateway.setup.databases import migrate_sources
     from gateway.sources import Sources
     from sources.inventory.records import WarehouseSetup
@@ -221,6 +224,16 @@ def _product_import(products: int) -> None:
         print(f"  wall {wall:.1f} s, CPU {cpu:.1f} s ({products / wall:,.0f} products/s)")
         print(f"  the same catalog again: wall {re_wall:.1f} s, CPU {re_cpu:.1f} s")
         print(f"  {re_out.splitlines()[0]}")
+    return {
+        "products": products,
+        "rows": rows,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "summary": out.splitlines()[0],
+        "again_wall_s": re_wall,
+        "again_cpu_s": re_cpu,
+        "again_summary": re_out.splitlines()[0],
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,8 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--products-only", action="store_true", help="only the Shopify product import"
     )
     args = parser.parse_args(argv)
+    measurement = Measurement.begin("imports", "bench.imports", argv)
     if args.products_only:
-        _product_import(args.products)
+        measurement.save({"product_import": _product_import(args.products)})
         return 0
     rows, repeats = (10_000, 3) if args.quick else (args.rows, args.repeats)
     with tempfile.TemporaryDirectory(prefix="bench-imports-") as tmp:
@@ -271,7 +285,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{bulk['peak'] / 2**20:.1f} MiB, {sum(bulk['calls'].values()):.0f} source calls: "
             + ", ".join(f"{k} {v:.0f}" for k, v in sorted(bulk["calls"].items()))
         )
-    _product_import(args.products)
+    figures: dict[str, Any] = {
+        "price_import": {
+            "rows": rows,
+            "mib": size / 2**20,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "peak_rss_mib": rss / 1024,
+            "summary": out.splitlines()[0],
+            "idle_wall_s": base_wall,
+            "idle_cpu_s": base_cpu,
+            "idle_peak_rss_mib": base_rss / 1024,
+        },
+        "price_set_bulk": {
+            "items": 1000,
+            "requests": len(times),
+            "median_ms": statistics.median(times) * 1000,
+            "min_ms": min(times) * 1000,
+            "max_ms": max(times) * 1000,
+            "heap_peak_mib": bulk["peak"] / 2**20,
+            "calls": bulk["calls"],
+        },
+    }
+    figures["product_import"] = _product_import(args.products)
+    measurement.save(figures)
     return 0
 
 

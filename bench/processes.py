@@ -7,7 +7,9 @@ For each layout: throughput (listings/s, checkouts/s) and server CPU per request
 process of the layout, workers included, from /proc), the load generator keeping
 ``--concurrency`` requests in flight (split evenly over the ports of the two-process
 layout). On a machine with C cores, N workers can give at most min(N, C) times one
-worker's throughput; CPU per request should stay flat (it rising means contention).
+worker's throughput; CPU per request should stay flat (it rising means contention). The
+figures are also written to bench/results/processes.json (docs/benchmarks.md is rendered
+from it).
 
     python -m bench.processes [--duration 5] [--concurrency 8] [--layouts 1,2,4,2x1]
 """
@@ -33,6 +35,7 @@ from gateway.settings import Settings
 
 from .checkout import CheckoutShop, prepare_shop, run_checkout_bench
 from .load import build_request, run_cell
+from .provenance import Measurement
 from .queries import LISTING_PERSONAL
 from .servers import CLOCK_TICKS, SCRUBBED_PREFIXES, free_port
 from .shop import ROOT
@@ -183,7 +186,7 @@ def layouts(spec: str) -> list[tuple[str, int, int]]:
     return found
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     shop = await prepare_shop("postgresql", args.products)
     logs = ROOT / "bench" / "results" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -231,6 +234,7 @@ async def main_async(args: argparse.Namespace) -> None:
           f"{'CPU ms':>7} {'lost':>5} {'load':>5}")  # fmt: skip
     for row in rows:
         print(_row(row, base))
+    return rows
 
 
 def _row(row: dict[str, Any], base: float = 0) -> str:
@@ -248,7 +252,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--layouts", default="1,2,4,2x1")
-    asyncio.run(main_async(parser.parse_args()))
+    args = parser.parse_args()
+    measurement = Measurement.begin("processes", "bench.processes")
+    rows = asyncio.run(main_async(args))
+    measurement.save(
+        {
+            "products": args.products,
+            "duration_s": args.duration,
+            "concurrency": args.concurrency,
+            "rows": rows,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from .load import CellResult
 from .profile import ProfileResult
@@ -372,3 +373,59 @@ def render(run: RunResult, scenarios: list[str], concurrencies: list[int]) -> st
     if run.profile is not None:
         parts += ["#### Profile", "", profile_section(run.profile), ""]
     return "\n".join(parts)
+
+
+def _cell_figures(key: tuple[str, str, int], cell: CellResult) -> dict[str, Any]:
+    scenario, variant, conc = key
+    return {
+        "scenario": scenario,
+        "variant": variant,
+        "concurrency": conc,
+        "rps": cell.rps if cell.requests else None,
+        "p50_ms": cell.percentile(50),
+        "p99_ms": cell.percentile(99),
+        "requests": cell.requests,
+        "server_cpu_ms": cell.server_cpu_ms,
+        "errors": cell.errors,
+        "capped": cell.truncated,
+    }
+
+
+def run_figures(run: RunResult) -> dict[str, Any]:
+    """What bench/results/storefront.json keeps of a run: each cell's derived figures (not
+    its latencies), source calls and skipped cells per config, and the profile's shares."""
+    configs = []
+    for result in run.configs:
+        configs.append(
+            {
+                "backend": result.config.backend,
+                "latency_ms": result.config.latency_ms,
+                "load_before": result.load_before,
+                "load_after": result.load_after,
+                "cells": [_cell_figures(k, c) for k, c in result.cells.items()],
+                "calls": [
+                    {"scenario": s, "variant": v, "by_method": calls}
+                    for (s, v), calls in result.calls.items()
+                ],
+                "skipped": [
+                    {"scenario": s, "variant": v, "concurrency": c, "why": why}
+                    for (s, v, c), why in result.skipped.items()
+                ],
+            }
+        )
+    profile = None
+    if run.profile is not None:
+        profile = {
+            "requests": run.profile.requests,
+            "ms_per_request": run.profile.ms_per_request,
+            "plain_ms_per_request": run.profile.plain_ms_per_request,
+            "components": [[name, share] for name, share in run.profile.components],
+        }
+    return {
+        "machine": run.machine,
+        "settings": run.settings,
+        "configs": configs,
+        "client_ceiling_rps": run.client_ceiling.rps if run.client_ceiling else None,
+        "profile": profile,
+        "errors": run.errors,
+    }

@@ -6,7 +6,8 @@ own ``viewer`` too, so the response cache cannot answer it and every request exe
 started once per setting, and the settings take turns for several rounds, so a machine busy
 with other work weighs on both alike. CPU per request (the server process's user + system
 time over the requests it answered) is the figure: it holds on a busy machine, where req/s
-does not. Target: under 5% more CPU at 10% sampling.
+does not. Target: under 5% more CPU at 10% sampling. The figures are also written to
+bench/results/tracing.json (docs/benchmarks.md is rendered from it).
 
     python -m bench.tracing [--products 1000] [--ratio 0.1] [--rounds 3] [--duration 5]
 """
@@ -34,6 +35,7 @@ from gateway.auth import ViewerKind, issue_token
 from gateway.settings import Settings
 
 from .load import build_request, run_cell
+from .provenance import Measurement
 from .queries import LISTING_PERSONAL
 from .servers import BENCH_JWT_SECRET, free_port, start
 from .shop import prepare
@@ -91,6 +93,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
+    measurement = Measurement.begin("tracing", "bench.tracing")
 
     shop = asyncio.run(prepare("sqlite", args.products))
     body = orjson.dumps({"query": LISTING_PERSONAL, "operationName": "BenchListingPersonal"})
@@ -130,6 +133,21 @@ def main() -> None:
         f"signed-in listing, {args.products} products, sampling {args.ratio:g}: "
         f"{off:.2f} ms CPU/request off, {on:.2f} ms on: {(on / off - 1) * 100:+.1f}% "
         f"({len(received)} OTLP exports, {sum(received):,} bytes received)"
+    )
+    measurement.save(
+        {
+            "products": args.products,
+            "ratio": args.ratio,
+            "rounds": args.rounds,
+            "duration_s": args.duration,
+            "concurrency": args.concurrency,
+            "cpu_ms_off": cpu_ms["off"],
+            "cpu_ms_on": cpu_ms["on"],
+            "median_off_ms": off,
+            "median_on_ms": on,
+            "exports": len(received),
+            "export_bytes": sum(received),
+        }
     )
 
 

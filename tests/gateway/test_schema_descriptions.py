@@ -1,8 +1,12 @@
 """Every public type, field, argument, enum value and input field carries a description,
 because GraphiQL's docs pane and the types a client generates are where a storefront
-developer learns the API; a name alone does not say a unit, a format or a permission."""
+developer learns the API; a name alone does not say a unit, a format or a permission. A
+mutation's description also names the userError codes it answers with, so a client can
+write its error handling from the schema alone."""
 
 from __future__ import annotations
+
+import re
 
 from graphql import (
     GraphQLEnumType,
@@ -10,6 +14,7 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    get_named_type,
 )
 
 from gateway.schema import schema
@@ -56,3 +61,69 @@ def test_the_walker_sees_a_missing_description() -> None:
 
     bare = build_schema('type Query { "Described." a(x: Int): Int  b: Int }')
     assert undescribed(bare) == ["Query.a(x:)", "Query.b"]
+
+
+# A code is an enum value's shape: capitals joined by underscores (INSUFFICIENT_STOCK).
+_CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
+
+
+def mutations_without_codes(graphql_schema: GraphQLSchema) -> list[str]:
+    """Mutations whose payload has ``userErrors`` but whose description names no
+    UserErrorCode after the word userErrors, or names one that does not exist (a typo or a
+    renamed code); each with the reason."""
+    mutation = graphql_schema.mutation_type
+    error_codes = graphql_schema.type_map.get("UserErrorCode")
+    if mutation is None or not isinstance(error_codes, GraphQLEnumType):
+        return []
+    # Other enums' values (statuses, permissions) may appear in the prose beside the codes.
+    known = {
+        value
+        for named in graphql_schema.type_map.values()
+        if isinstance(named, GraphQLEnumType)
+        for value in named.values
+    }
+    found: list[str] = []
+    for name, field in mutation.fields.items():
+        payload = get_named_type(field.type)
+        if not isinstance(payload, GraphQLObjectType) or "userErrors" not in payload.fields:
+            continue
+        description = field.description or ""
+        _, said, listed = description.partition("userErrors")
+        named = _CODE.findall(listed)
+        if not said or not set(named) & set(error_codes.values):
+            found.append(f"{name}: names no userError code after 'userErrors'")
+        for unknown in sorted(set(named) - known):
+            found.append(f"{name}: {unknown} is not a UserErrorCode")
+    return found
+
+
+def test_every_mutation_names_the_user_error_codes_it_answers() -> None:
+    missing = mutations_without_codes(schema._schema)
+    assert not missing, f"{len(missing)} mutations:\n" + "\n".join(missing)
+
+
+def test_the_walker_sees_a_mutation_that_names_no_codes() -> None:
+    from graphql import build_schema
+
+    sdl = """
+    enum UserErrorCode { CART_NOT_FOUND INVALID_INPUT }
+    type UserError { code: UserErrorCode! }
+    type Payload { ok: Boolean userErrors: [UserError!]! }
+    type Query { a: Int }
+    type Mutation {
+      "Named. userErrors: CART_NOT_FOUND."
+      named: Payload
+      "Says nothing of its errors."
+      silent: Payload
+      "Mentions CART_NOT_FOUND, but not as its userErrors."
+      aside: Payload
+      "userErrors: CART_NOT_FOUND, CART_NOT_FOUNDD."
+      typo: Payload
+      noPayload: Int
+    }
+    """
+    assert mutations_without_codes(build_schema(sdl)) == [
+        "silent: names no userError code after 'userErrors'",
+        "aside: names no userError code after 'userErrors'",
+        "typo: CART_NOT_FOUNDD is not a UserErrorCode",
+    ]

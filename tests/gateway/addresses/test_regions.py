@@ -150,3 +150,44 @@ def test_iso_codes_and_names_ask_no_source_and_the_shops_own_names_ask_once(
     assert "orders.regions" not in calls("CN-SH")
     assert "orders.regions" not in calls("上海")
     assert calls("Tibet").get("orders.regions") == 1, "the shop's own English name"
+
+
+@pytest.mark.parametrize(
+    ("region", "postal_code"),
+    [("CN-HK", "200120"), ("香港", "100080"), ("CN-MO", "999077")],
+)
+def test_a_postal_code_of_another_region_is_refused_where_googles_data_knows_the_regions_codes(
+    live: LiveGateway, region: str, postal_code: str
+) -> None:
+    payload = _set(live, _cart(live), region=region, postalCode=postal_code)
+
+    [error] = payload["userErrors"]
+    assert (error["code"], error["field"]) == ("INVALID_INPUT", ["shippingAddress", "postalCode"])
+    assert postal_code in error["message"], "the message names what was typed"
+    assert "is not a postal code of" in error["message"]
+    assert ("999077" if "HK" in error["message"] else "999078") in error["message"], (
+        "and the region's own code"
+    )
+    assert payload["cart"]["shippingAddress"] is None, "nothing half-set"
+
+
+@pytest.mark.parametrize(
+    ("region", "postal_code"),
+    [("CN-HK", "999077"), ("Macao", "999078"), ("CN-TW", "100"), ("台湾", "10048")],
+)
+def test_a_regions_own_postal_code_form_is_taken_even_where_it_is_not_six_digits(
+    live: LiveGateway, region: str, postal_code: str
+) -> None:
+    payload = _set(live, _cart(live), region=region, postalCode=postal_code)
+
+    assert payload["userErrors"] == []
+    assert payload["cart"]["shippingAddress"]["region"] in {"CN-HK", "CN-MO", "CN-TW"}
+
+
+def test_a_mainland_postal_code_is_checked_for_its_form_only(live: LiveGateway) -> None:
+    # Google's data gives the mainland's provinces no postal-code prefixes (only examples,
+    # and Inner Mongolia's include 750306, a Ningxia-looking code), so a Beijing code on a
+    # Shanghai address is not refused: docs/addresses.md says so.
+    payload = _set(live, _cart(live), region="CN-SH", postalCode="100080")
+
+    assert payload["userErrors"] == []
