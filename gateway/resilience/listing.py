@@ -1,15 +1,19 @@
-"""A listing never goes blank because one product cannot be priced.
+"""A listing never goes blank because one product cannot be priced or its stock read.
 
-``Product.skus[].price`` and ``Product.priceRange`` are non-null all the way up to the
-listing's ``edges`` (the contract's, and keeping it matters: a client may rely on every
-shown product having a price). A product whose price cannot be had from anywhere (its
-source down, no last-known copy) would null its edge, the edge list and the whole
-connection. So a listing that shows prices asks for them before its edges are laid out,
-and leaves out the products it could not price, with one error each naming the product
-(``SOURCE_UNAVAILABLE``, the source, retryable, ``extensions.productId``).
+``Product.skus[].price``, ``Product.priceRange``, ``Sku.stock`` and ``Product.inStock``
+are non-null all the way up to the listing's ``edges`` (the contract's, and keeping it
+matters: a client may rely on every shown product having a price and a stock level). A
+product whose price or stock cannot be had from anywhere (its source down, no last-known
+copy) would null its edge, the edge list and the whole connection. Stock has no honest
+stand-in either: "none available" for a product that is in stock is a wrong answer a
+buyer acts on. So a listing that shows prices or stock asks for them before its edges are
+laid out, and leaves out the products it could not price or stock, with one error each
+naming the product (``SOURCE_UNAVAILABLE``, the source, retryable,
+``extensions.productId``). Elsewhere (``product(id)``) the null travels up as the spec
+says.
 
 The reads are the ones the page's fields make anyway, issued a little earlier: the SKUs,
-then prices with stock and promotions beside them, so the fields below find them memoised
+then prices and stock with promotions beside them, so the fields below find them memoised
 and the page costs the same source calls, in the same number of rounds.
 """
 
@@ -28,6 +32,7 @@ from .errors import SourceUnavailable
 PRICE_FIELDS = frozenset({"price", "priceRange"})
 STOCK_FIELDS = frozenset({"stock", "inStock"})
 PROMOTION_FIELDS = frozenset({"promotions"})
+WHAT = {"pricing": "price", "inventory": "stock"}
 
 
 def _fields(selections: Iterable[Any]) -> Iterator[Any]:
@@ -57,12 +62,13 @@ def _selected(info: Any) -> set[str]:
     return names
 
 
-async def priced_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
-    """``edges`` without the products whose price cannot be had (see the module)."""
+async def listable_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
+    """``edges`` without the products whose price or stock cannot be had (see the
+    module)."""
     if not edges:
         return list(edges)
     names = _selected(info)
-    if not names & PRICE_FIELDS:
+    if not names & (PRICE_FIELDS | STOCK_FIELDS):
         return list(edges)
     loaders = info.context.loaders
     products = [edge.node.record for edge in edges]
@@ -70,26 +76,46 @@ async def priced_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
         skus = await loaders.catalog.skus_by_product.load_many([p.id for p in products])
     except SourceUnavailable:
         return list(edges)  # the SKUs' own field reports it (an empty list)
-    sku_ids = [s.id for product_skus in skus for s in product_skus]
-    reads: list[Any] = [loaders.pricing.price.load_each(sku_ids)]
-    if names & STOCK_FIELDS:
-        reads.append(loaders.inventory.stock.load_each(sku_ids))
+    # Every SKU's, as the fields' batch forms read them; a failure counts only for the SKUs
+    # shown: Sku.price and Sku.stock show them all, priceRange and Product.inStock the active.
+    every_sku = [s for product_skus in skus for s in product_skus]
+    sku_ids = [s.id for s in every_sku]
+    reads: list[Any] = [
+        loaders.pricing.price.load_each(sku_ids if names & PRICE_FIELDS else []),
+        loaders.inventory.stock.load_each(sku_ids if names & STOCK_FIELDS else []),
+    ]
     if names & PROMOTION_FIELDS:
         reads.append(_promotions(loaders, products))
     found = await asyncio.gather(*reads, return_exceptions=True)
-    prices = found[0]
-    if isinstance(prices, BaseException):
-        prices = [prices] * len(sku_ids)
-    failures = dict(zip(sku_ids, prices, strict=True))
+    failures: dict[tuple[str, int], Any] = {}
+    for kind, fields, values in (
+        ("price", PRICE_FIELDS, found[0]),
+        ("stock", STOCK_FIELDS, found[1]),
+    ):
+        if not names & fields:
+            continue
+        if isinstance(values, BaseException):
+            values = [values] * len(sku_ids)
+        every = kind in names  # "price" / "stock": the SKUs' own fields
+        failures.update(
+            ((kind, sku.id), value)
+            for sku, value in zip(every_sku, values, strict=True)
+            if every or sku.is_active
+        )
     kept: list[Any] = []
     degradation = current_degradation.get()
     for edge, product_skus in zip(edges, skus, strict=True):
         failure = next(
-            (failures[s.id] for s in product_skus if isinstance(failures[s.id], Exception)),
+            (
+                failures[(kind, s.id)]
+                for kind in ("price", "stock")
+                for s in product_skus
+                if isinstance(failures.get((kind, s.id)), Exception)
+            ),
             None,
         )
         if not isinstance(failure, SourceUnavailable):
-            kept.append(edge)  # priced, or a failure that is not an outage: the field says
+            kept.append(edge)  # shown, or a failure that is not an outage: the field says
             continue
         if degradation is None:
             raise failure
@@ -111,8 +137,9 @@ async def _promotions(loaders: Any, products: Sequence[Any]) -> None:
 def _left_out(info: Any, product: Any, failure: SourceUnavailable) -> GraphQLError:
     extensions = source_extensions(failure)
     extensions["productId"] = product.id
+    what = WHAT.get(failure.source, failure.source)
     return GraphQLError(
-        f"product {product.slug!r} is left out of this page, unpriced: {failure}",
+        f"product {product.slug!r} is left out of this page, its {what} unknown: {failure}",
         path=[*info.path.as_list(), "edges"],
         extensions=extensions,
     )

@@ -9,7 +9,7 @@ import strawberry
 from sources.catalog.records import ProductFilter as FilterRecord
 from sources.common.pagination import InvalidCursor
 
-from ..resilience.listing import priced_edges
+from ..resilience.listing import listable_edges
 from ..schema.catalog import Category, Product, ProductEdge, ProductFilter
 from ..schema.common import BadUserInput, Info, PageInfo, page_size
 from ..schema.search import (
@@ -74,7 +74,7 @@ async def search(
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
     for record in page.products:
         info.context.loaders.catalog.product.prime(record.id, record)
-    edges: list[ProductEdge] = await priced_edges(
+    edges: list[ProductEdge] = await listable_edges(
         info,
         [
             ProductEdge(cursor=cursor, node=Product.from_record(record))

@@ -288,3 +288,70 @@ def test_a_product_nothing_is_known_of_is_left_out_not_the_page(shop: Shop) -> N
     assert page["data"] == {"product": None}
     assert page["errors"]
     assert all(e["path"][0] == "product" and e["path"][-1] == "price" for e in page["errors"])
+
+
+def test_a_product_whose_stock_nothing_is_known_of_is_left_out_not_shown_as_none(
+    shop: Shop,
+) -> None:
+    """Under both executors, inventory down: a product whose stock was read before stands
+    in from its last-known copy, marked; one whose stock was never read is left out of the
+    listing, named, rather than shown as "none available"; its product page answers the
+    spec's way, the error on the stock path and the null up to ``product``."""
+    seen = shop.live.query("{ products(first: 40) { pageInfo { endCursor } } }")
+    after = {"after": seen["data"]["products"]["pageInfo"]["endCursor"]}
+    listing_query = """query($after: String) { products(first: 4, after: $after) {
+        totalCount edges { node { id slug inStock
+          skus { price { sale { amount } } stock { available inStock } } } } } }"""
+    nodes = [
+        e["node"]
+        for e in shop.live.query(
+            """query($after: String) {
+                 products(first: 4, after: $after) { edges { node { id slug } } } }""",
+            after,
+        )["data"]["products"]["edges"]
+    ]
+    stock_page = """query P($slug: String!) { product(slug: $slug) { name inStock
+      skus { code stock { available inStock } } } }"""
+    known = [shop.live.query(stock_page, {"slug": n["slug"]}) for n in nodes[:2]]
+    assert all("errors" not in body for body in known), known
+    take_down(shop, "inventory")
+    try:
+        listing = shop.live.query(listing_query, after)
+        stale_known = shop.live.query(stock_page, {"slug": nodes[0]["slug"]})
+        unknown = shop.live.query(stock_page, {"slug": nodes[3]["slug"]})
+    finally:
+        bring_back(shop, "inventory")
+    _wait_for_breaker()
+
+    products = listing["data"]["products"]
+    assert products["totalCount"] > 40
+    # Known from before: shown from the copies, as they were, and marked.
+    assert [e["node"]["id"] for e in products["edges"]] == [n["id"] for n in nodes[:2]]
+    for edge, page in zip(products["edges"], known, strict=True):
+        assert edge["node"]["inStock"] == page["data"]["product"]["inStock"]
+        assert [s["stock"] for s in edge["node"]["skus"]] == [
+            s["stock"] for s in page["data"]["product"]["skus"]
+        ]
+        for sku in edge["node"]["skus"]:
+            assert sku["price"]["sale"]["amount"]  # pricing still answers
+    assert {p[-1] for p in stale_paths(listing)} == {"stock", "inStock"}
+    # Never read: left out, one error each, naming the product and the source.
+    assert sorted(e["extensions"]["productId"] for e in listing["errors"]) == sorted(
+        n["id"] for n in nodes[2:]
+    )
+    for error in listing["errors"]:
+        assert error["path"] == ["products", "edges"]
+        assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+        assert error["extensions"]["source"] == "inventory"
+        assert "stock unknown" in error["message"]
+    # The product pages: the known one as before, marked; the unknown one the spec's way.
+    assert "errors" not in stale_known
+    assert stale_known["data"] == known[0]["data"]
+    assert stale_paths(stale_known)
+    assert unknown["data"] == {"product": None}
+    assert unknown["errors"]
+    for error in unknown["errors"]:
+        assert error["path"][0] == "product"
+        assert error["path"][-1] in ("stock", "inStock")
+        assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+        assert error["extensions"]["source"] == "inventory"
