@@ -141,12 +141,10 @@ def coded(body: dict[str, Any], source: str, retryable: bool) -> list[dict[str, 
     return errors
 
 
-def expected_retryable(shop: OutageShop, kind: str) -> bool:
-    if kind in ("missing_database", "missing_table", "auth"):
-        # Embedded, the gateway sees the driver's reason; remote, the service's 500 says
-        # only that it failed.
-        return shop.remote
-    return True
+def expected_retryable(kind: str) -> bool:
+    # Someone must act first; embedded, the gateway sees the driver's reason, remote, the
+    # service's 503 says it (``lasting``).
+    return kind not in ("missing_database", "missing_table", "auth")
 
 
 def check_outage(front: Storefront, source: str, kind: str) -> None:
@@ -154,7 +152,7 @@ def check_outage(front: Storefront, source: str, kind: str) -> None:
     healthy = front.healthy
     cart = front.new_cart()
     reserved, orders = front.reserved(), front.orders()
-    retryable = expected_retryable(shop, kind)
+    retryable = expected_retryable(kind)
     shop.break_(source, kind)
     try:
         listing = front.ask(LISTING)
