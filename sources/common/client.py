@@ -12,8 +12,9 @@ it counts each store call: one method call is one HTTP request (a loader batch s
 - retries with exponential backoff and full jitter on transport errors and 502/503/504,
   except a 503 that says the service's database is missing or refuses it (``lasting``:
   a retry now cannot help). Reads retry freely. A write carries an ``Idempotency-Key``
-  that its retries reuse, so the service answers a retried write with the answer it stored instead of writing twice; a
-  write still running on the service (409 InProgress) is waited for the same way;
+  that its retries reuse, so the service answers a retried write with the answer it
+  stored instead of writing twice; a write still running on the service (409 InProgress)
+  is waited for the same way;
 - the gateway's request id goes along as ``X-Request-ID``; with tracing on, the W3C
   ``traceparent`` too (the httpx instrumentation adds it to ``http``'s requests), so the
   service's spans join the gateway's trace.
