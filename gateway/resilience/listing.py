@@ -12,9 +12,10 @@ naming the product (``SOURCE_UNAVAILABLE``, the source, retryable,
 ``extensions.productId``). Elsewhere (``product(id)``) the null travels up as the spec
 says.
 
-The reads are the ones the page's fields make anyway, issued a little earlier: the SKUs,
-then prices and stock with promotions beside them, so the fields below find them memoised
-and the page costs the same source calls, in the same number of rounds.
+The reads are the ones the page's fields make anyway, issued a little earlier: the SKUs
+(and, when the page shows ``bundleItems``, the bundles' parts, whose prices and stock are
+shown too), then prices and stock with promotions beside them, so the fields below find
+them memoised and the page costs no more source calls, in the same number of rounds.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .errors import SourceUnavailable
 PRICE_FIELDS = frozenset({"price", "priceRange"})
 STOCK_FIELDS = frozenset({"stock", "inStock"})
 PROMOTION_FIELDS = frozenset({"promotions"})
+KINDS = {"price": PRICE_FIELDS, "stock": STOCK_FIELDS}
 WHAT = {"pricing": "price", "inventory": "stock"}
 
 
@@ -68,52 +70,44 @@ async def listable_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
     if not edges:
         return list(edges)
     names = _selected(info)
-    if not names & (PRICE_FIELDS | STOCK_FIELDS):
+    kinds = [kind for kind, fields in KINDS.items() if names & fields]
+    if not kinds:
         return list(edges)
     loaders = info.context.loaders
     products = [edge.node.record for edge in edges]
+    ids = [p.id for p in products]
     try:
-        skus = await loaders.catalog.skus_by_product.load_many([p.id for p in products])
+        skus, parts = await asyncio.gather(
+            loaders.catalog.skus_by_product.load_many(ids), _parts(loaders, ids, names)
+        )
     except SourceUnavailable:
         return list(edges)  # the SKUs' own field reports it (an empty list)
-    # Every SKU's, as the fields' batch forms read them; a failure counts only for the SKUs
-    # shown: Sku.price and Sku.stock show them all, priceRange and Product.inStock the active.
-    every_sku = [s for product_skus in skus for s in product_skus]
-    sku_ids = [s.id for s in every_sku]
+    # A failure counts only for the SKUs shown: Sku.price and Sku.stock show them all (a
+    # bundle's parts' too, under bundleItems), priceRange and Product.inStock the active
+    # ones. All are read, as the fields' batch forms read them.
+    shown = [
+        [(kind, s.id) for kind in kinds for s in own if kind in names or s.is_active]
+        + [(kind, item.sku.id) for kind in kinds if kind in names for item in items]
+        for own, items in zip(skus, parts, strict=True)
+    ]
+    every_sku = [s.id for own in skus for s in own]
+    sku_ids = list(dict.fromkeys(every_sku + [i.sku.id for items in parts for i in items]))
     reads: list[Any] = [
-        loaders.pricing.price.load_each(sku_ids if names & PRICE_FIELDS else []),
-        loaders.inventory.stock.load_each(sku_ids if names & STOCK_FIELDS else []),
+        loaders.pricing.price.load_each(sku_ids if "price" in kinds else []),
+        loaders.inventory.stock.load_each(sku_ids if "stock" in kinds else []),
     ]
     if names & PROMOTION_FIELDS:
         reads.append(_promotions(loaders, products))
     found = await asyncio.gather(*reads, return_exceptions=True)
-    failures: dict[tuple[str, int], Any] = {}
-    for kind, fields, values in (
-        ("price", PRICE_FIELDS, found[0]),
-        ("stock", STOCK_FIELDS, found[1]),
-    ):
-        if not names & fields:
-            continue
-        if isinstance(values, BaseException):
-            values = [values] * len(sku_ids)
-        every = kind in names  # "price" / "stock": the SKUs' own fields
-        failures.update(
-            ((kind, sku.id), value)
-            for sku, value in zip(every_sku, values, strict=True)
-            if every or sku.is_active
-        )
+    values: dict[tuple[str, int], Any] = {}
+    for kind, read in zip(("price", "stock"), found, strict=False):
+        if kind in kinds:
+            each = [read] * len(sku_ids) if isinstance(read, BaseException) else read
+            values.update(((kind, i), v) for i, v in zip(sku_ids, each, strict=True))
     kept: list[Any] = []
     degradation = current_degradation.get()
-    for edge, product_skus in zip(edges, skus, strict=True):
-        failure = next(
-            (
-                failures[(kind, s.id)]
-                for kind in ("price", "stock")
-                for s in product_skus
-                if isinstance(failures.get((kind, s.id)), Exception)
-            ),
-            None,
-        )
+    for edge, checks in zip(edges, shown, strict=True):
+        failure = next((values[c] for c in checks if isinstance(values[c], Exception)), None)
         if not isinstance(failure, SourceUnavailable):
             kept.append(edge)  # shown, or a failure that is not an outage: the field says
             continue
@@ -121,6 +115,16 @@ async def listable_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
             raise failure
         degradation.errors.append(_left_out(info, edge.node, failure))
     return kept
+
+
+async def _parts(loaders: Any, ids: list[int], names: set[str]) -> list[list[Any]]:
+    """Each product's bundle parts when the page shows them (every product's, as the
+    field reads them: one batch either way); none when it cannot read them (the field
+    then reports it)."""
+    if "bundleItems" not in names:
+        return [[] for _ in ids]
+    found = await loaders.catalog.bundle_items.load_each(ids)
+    return [[] if isinstance(items, Exception) else items for items in found]
 
 
 async def _promotions(loaders: Any, products: Sequence[Any]) -> None:

@@ -355,3 +355,31 @@ def test_a_product_whose_stock_nothing_is_known_of_is_left_out_not_shown_as_none
         assert error["path"][-1] in ("stock", "inStock")
         assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
         assert error["extensions"]["source"] == "inventory"
+
+
+def test_a_bundle_whose_parts_stock_is_unknown_is_left_out_not_the_page(shop: Shop) -> None:
+    """A bundle shows its parts' SKUs: its own stock known from before, a part's not, and
+    inventory down. Without the part's stock its ``bundleItems`` could only be null, which
+    the non-null fields up to the connection would turn into a blank page; the bundle is
+    left out instead, named, and the page stands."""
+    listing = """{ products(first: 1, filter: {kind: BUNDLE}) { totalCount edges { node {
+        id skus { stock { available } } bundleItems { sku { code stock { available } } } } } } }"""
+    bundles = shop.live.query(
+        "{ products(first: 1, filter: {kind: BUNDLE}) { edges { node { id slug } } } }"
+    )
+    bundle = bundles["data"]["products"]["edges"][0]["node"]
+    own_only = (
+        """query P($slug: String!) { product(slug: $slug) { skus { stock { available } } } }"""
+    )
+    assert "errors" not in shop.live.query(own_only, {"slug": bundle["slug"]})  # copies made
+    take_down(shop, "inventory")
+    try:
+        body = shop.live.query(listing)
+    finally:
+        bring_back(shop, "inventory")
+    _wait_for_breaker()
+    assert body["data"] is not None, body
+    assert body["data"]["products"]["edges"] == []
+    assert body["data"]["products"]["totalCount"] >= 1
+    assert [e["extensions"]["productId"] for e in body["errors"]] == [bundle["id"]]
+    assert body["errors"][0]["extensions"]["source"] == "inventory"
