@@ -9,7 +9,7 @@ stand-in either: "none available" for a product that is in stock is a wrong answ
 buyer acts on. So a listing that shows prices or stock asks for them before its edges are
 laid out, and leaves out the products it could not price or stock, with one error each
 naming the product (``SOURCE_UNAVAILABLE``, the source, retryable,
-``extensions.productId``). Elsewhere (``product(id)``) the null travels up as the spec
+``extensions.productId``); so does predictive search's non-null list of suggestions. Elsewhere (``product(id)``) the null travels up as the spec
 says.
 
 The reads are the ones the page's fields make anyway, issued a little earlier: the SKUs
@@ -46,17 +46,15 @@ def _fields(selections: Iterable[Any]) -> Iterator[Any]:
             yield from _fields(selection.selections)
 
 
-def _selected(info: Any) -> set[str]:
-    """Every field name selected anywhere under the connection's ``edges.node``."""
+def _selected(info: Any, trail: Sequence[str]) -> set[str]:
+    """Every field name selected anywhere under the field's ``trail`` (``edges.node`` of
+    a connection, ``products`` of a list of suggestions)."""
     names: set[str] = set()
-    todo = [
-        node
-        for connection in info.selected_fields
-        for edges in _fields(connection.selections)
-        if edges.name == "edges"
-        for node in _fields(edges.selections)
-        if node.name == "node"
-    ]
+    todo = list(info.selected_fields)
+    for step in trail:
+        todo = [
+            child for parent in todo for child in _fields(parent.selections) if child.name == step
+        ]
     while todo:
         for child in _fields(todo.pop().selections):
             names.add(child.name)
@@ -67,21 +65,54 @@ def _selected(info: Any) -> set[str]:
 async def listable_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
     """``edges`` without the products whose price or stock cannot be had (see the
     module)."""
-    if not edges:
-        return list(edges)
-    names = _selected(info)
+    failures = await _failures(info, [e.node.record for e in edges], ("edges", "node"))
+    return _kept(info, edges, [e.node for e in edges], failures, "edges")
+
+
+async def listable_products(info: Any, products: Sequence[Any]) -> list[Any]:
+    """The same for a plain list of products under ``products`` (predictive search)."""
+    failures = await _failures(info, [p.record for p in products], ("products",))
+    return _kept(info, products, products, failures, "products")
+
+
+def _kept(
+    info: Any,
+    items: Sequence[Any],
+    products: Sequence[Any],
+    failures: Sequence[SourceUnavailable | None],
+    at: str,
+) -> list[Any]:
+    kept: list[Any] = []
+    degradation = current_degradation.get()
+    for item, product, failure in zip(items, products, failures, strict=True):
+        if failure is None:
+            kept.append(item)
+            continue
+        if degradation is None:
+            raise failure
+        degradation.errors.append(_left_out(info, product, failure, at))
+    return kept
+
+
+async def _failures(
+    info: Any, products: Sequence[Any], trail: Sequence[str]
+) -> list[SourceUnavailable | None]:
+    """Per product, the outage that leaves it without a price or stock it would show."""
+    nothing: list[SourceUnavailable | None] = [None] * len(products)
+    if not products:
+        return nothing
+    names = _selected(info, trail)
     kinds = [kind for kind, fields in KINDS.items() if names & fields]
     if not kinds:
-        return list(edges)
+        return nothing
     loaders = info.context.loaders
-    products = [edge.node.record for edge in edges]
     ids = [p.id for p in products]
     try:
         skus, parts = await asyncio.gather(
             loaders.catalog.skus_by_product.load_many(ids), _parts(loaders, ids, names)
         )
     except SourceUnavailable:
-        return list(edges)  # the SKUs' own field reports it (an empty list)
+        return nothing  # the SKUs' own field reports it (an empty list)
     # A failure counts only for the SKUs shown: Sku.price and Sku.stock show them all (a
     # bundle's parts' too, under bundleItems), priceRange and Product.inStock the active
     # ones. All are read, as the fields' batch forms read them.
@@ -104,17 +135,11 @@ async def listable_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
         if kind in kinds:
             each = [read] * len(sku_ids) if isinstance(read, BaseException) else read
             values.update(((kind, i), v) for i, v in zip(sku_ids, each, strict=True))
-    kept: list[Any] = []
-    degradation = current_degradation.get()
-    for edge, checks in zip(edges, shown, strict=True):
-        failure = next((values[c] for c in checks if isinstance(values[c], Exception)), None)
-        if not isinstance(failure, SourceUnavailable):
-            kept.append(edge)  # shown, or a failure that is not an outage: the field says
-            continue
-        if degradation is None:
-            raise failure
-        degradation.errors.append(_left_out(info, edge.node, failure))
-    return kept
+    # Only an outage leaves a product out; any other failure is its field's to report.
+    return [
+        next((values[c] for c in checks if isinstance(values[c], SourceUnavailable)), None)
+        for checks in shown
+    ]
 
 
 async def _parts(loaders: Any, ids: list[int], names: set[str]) -> list[list[Any]]:
@@ -138,12 +163,12 @@ async def _promotions(loaders: Any, products: Sequence[Any]) -> None:
     await loaders.pricing.promotions.load_each(keys)
 
 
-def _left_out(info: Any, product: Any, failure: SourceUnavailable) -> GraphQLError:
+def _left_out(info: Any, product: Any, failure: SourceUnavailable, at: str) -> GraphQLError:
     extensions = source_extensions(failure)
     extensions["productId"] = product.id
     what = WHAT.get(failure.source, failure.source)
     return GraphQLError(
         f"product {product.slug!r} is left out of this page, its {what} unknown: {failure}",
-        path=[*info.path.as_list(), "edges"],
+        path=[*info.path.as_list(), at],
         extensions=extensions,
     )

@@ -383,3 +383,34 @@ def test_a_bundle_whose_parts_stock_is_unknown_is_left_out_not_the_page(shop: Sh
     assert body["data"]["products"]["totalCount"] >= 1
     assert [e["extensions"]["productId"] for e in body["errors"]] == [bundle["id"]]
     assert body["errors"][0]["extensions"]["source"] == "inventory"
+
+
+def test_a_suggestion_whose_price_is_unknown_is_left_out_of_predictive_search(
+    shop: Shop,
+) -> None:
+    seen = shop.live.query("{ products(first: 50) { pageInfo { endCursor } } }")
+    after = {"after": seen["data"]["products"]["pageInfo"]["endCursor"]}
+    node = shop.live.query(
+        """query($after: String) {
+             products(first: 1, after: $after) { edges { node { id name } } } }""",
+        after,
+    )["data"]["products"]["edges"][0]["node"]
+    suggest = """query S($q: String!) { predictiveSearch(query: $q) {
+        products { id name priceRange { min { amount } } } queries } }"""
+    names_only = """query S($q: String!) { predictiveSearch(query: $q) { products { id } } }"""
+    found = shop.live.query(names_only, {"q": node["name"]})  # reads no price
+    assert node["id"] in [p["id"] for p in found["data"]["predictiveSearch"]["products"]]
+    take_down(shop, "pricing")
+    try:
+        body = shop.live.query(suggest, {"q": node["name"]})
+    finally:
+        bring_back(shop, "pricing")
+    _wait_for_breaker()
+    assert body["data"] is not None and body["data"]["predictiveSearch"] is not None, body
+    shown = [p["id"] for p in body["data"]["predictiveSearch"]["products"]]
+    named = [e["extensions"]["productId"] for e in body["errors"]]
+    assert node["id"] in named and node["id"] not in shown
+    for error in body["errors"]:
+        assert error["path"] == ["predictiveSearch", "products"]
+        assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+        assert error["extensions"]["source"] == "pricing"
