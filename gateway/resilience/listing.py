@@ -9,8 +9,8 @@ stand-in either: "none available" for a product that is in stock is a wrong answ
 buyer acts on. So a listing that shows prices or stock asks for them before its edges are
 laid out, and leaves out the products it could not price or stock, with one error each
 naming the product (``SOURCE_UNAVAILABLE``, the source, retryable,
-``extensions.productId``); so does predictive search's non-null list of suggestions. Elsewhere (``product(id)``) the null travels up as the spec
-says.
+``extensions.productId``); so does predictive search's non-null list of suggestions.
+Elsewhere (``product(id)``) the null travels up as the spec says.
 
 The reads are the ones the page's fields make anyway, issued a little earlier: the SKUs
 (and, when the page shows ``bundleItems``, the bundles' parts, whose prices and stock are
