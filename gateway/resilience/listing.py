@@ -8,7 +8,7 @@ copy) would null its edge, the edge list and the whole connection. Stock has no 
 stand-in either: "none available" for a product that is in stock is a wrong answer a
 buyer acts on. So a listing that shows prices or stock asks for them before its edges are
 laid out, and leaves out the products it could not price or stock, with one error each
-naming the product (``SOURCE_UNAVAILABLE``, the source, retryable,
+naming the product (``SOURCE_UNAVAILABLE``, the source, whether a retry may help,
 ``extensions.productId``); so does predictive search's non-null list of suggestions.
 Elsewhere (``product(id)``) the null travels up as the spec says.
 
