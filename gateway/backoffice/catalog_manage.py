@@ -499,16 +499,24 @@ def attribute_problems(fields: AttributeFields) -> list[Problem]:
 
 
 async def define_attribute(
-    sources: Sources, fields: AttributeFields | None, *, actor: str, now: datetime
+    sources: Sources,
+    fields: AttributeFields | None,
+    *,
+    idempotency_key: str | None,
+    actor: str,
+    now: datetime,
 ) -> Outcome:
     if fields is None:
-        return Outcome(
-            [Problem(UserErrorCode.CATEGORY_NOT_FOUND, "no such category", ("input", "categoryId"))]
+        missing = Problem(
+            UserErrorCode.CATEGORY_NOT_FOUND, "no such category", ("input", "categoryId")
         )
-    problems = attribute_problems(fields)
+        return Outcome([missing, *key_problems(idempotency_key)])
+    problems = attribute_problems(fields) + key_problems(idempotency_key)
     if problems:
         return Outcome(problems)
-    write = await sources.catalog.define_attribute(fields, actor=actor, now=now)
+    write = await sources.catalog.define_attribute(
+        fields, actor=actor, now=now, key=batch_key(idempotency_key, "attributeDefine", fields)
+    )
     outcome = _outcome(write, (UserErrorCode.CATEGORY_NOT_FOUND, ("input", "categoryId")))
     if outcome.id is not None:
         await invalidation.invalidate(sources, (), (Kind.CATEGORY_ATTRIBUTES, Kind.SPECIFICATIONS))

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from sources.common.idempotency import IdempotencyKeyReused
 from sources.inventory.records import Warehouse
 from sources.pricing.records import PromotionFields, PromotionProblem
 
@@ -32,6 +33,11 @@ _CODES = {
     "KEY_REUSED": UserErrorCode.IDEMPOTENCY_KEY_REUSED,
 }
 _ARGUMENTS = {"promotionId", "idempotencyKey"}  # not in the input: the mutation's own
+KEY_REUSED = Problem(
+    UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+    "this idempotency key was used with other arguments",
+    ("idempotencyKey",),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,10 +196,11 @@ async def create_warehouse(
     name: str,
     region_code: str,
     priority: int | None,
+    idempotency_key: str | None,
     actor: str,
     now: datetime,
 ) -> Outcome:
-    problems: list[Problem] = []
+    problems: list[Problem] = key_problems(idempotency_key)
     if not WAREHOUSE_CODE.match(code):
         problems.append(
             Problem(
@@ -220,12 +227,17 @@ async def create_warehouse(
         )
     if problems:
         return Outcome(problems)
-    warehouse = await sources.inventory.create_warehouse(
-        code=code, name=name.strip(), region_code=region_code, priority=priority, actor=actor,
-        now=now,
-    )  # fmt: skip
+    key = batch_key(idempotency_key, "warehouseCreate", [code, name, region_code, priority])
+    try:
+        created = await sources.inventory.create_warehouse(
+            code=code, name=name.strip(), region_code=region_code, priority=priority,
+            actor=actor, now=now, key=key,
+        )  # fmt: skip
+    except IdempotencyKeyReused:
+        return Outcome([KEY_REUSED])
+    warehouse = created.warehouse
     if warehouse is None:
         return Outcome(
             [Problem(UserErrorCode.CODE_TAKEN, f"code {code!r} is taken", ("input", "code"))]
         )
-    return Outcome([], id=warehouse.id, warehouse=warehouse)
+    return Outcome([], id=warehouse.id, warehouse=warehouse, replayed=created.replayed)

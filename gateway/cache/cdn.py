@@ -26,6 +26,7 @@ log = structlog.get_logger("gateway.cdn")
 # response is tagged by the kinds of data it showed: coarser purges, never missed ones.
 MAX_TAG_HEADER_BYTES = 8_000
 PURGE_ATTEMPTS = 5
+PURGE_TIMEOUT_SECONDS = 5.0  # per attempt
 
 
 def kind_tag(kind: Kind) -> str:
@@ -51,7 +52,9 @@ class PurgeHook:
     Header values may hold ``{tags}``, replaced by the space-separated tags, for CDN APIs
     that take them in a header (Fastly's ``Surrogate-Key``)."""
 
-    def __init__(self, url: str, headers: Mapping[str, str], timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, headers: Mapping[str, str], timeout: float = PURGE_TIMEOUT_SECONDS
+    ) -> None:
         self.url = url
         self.headers = dict(headers)
         self._client = httpx.AsyncClient(timeout=timeout)

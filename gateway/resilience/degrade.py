@@ -3,10 +3,10 @@ are lost, with an error each (code SOURCE_UNAVAILABLE, the source, retryable), a
 rest of the response stands.
 
 A nullable field simply resolves to null. A non-null field would null its parent, and the
-contract's lists and stock are non-null: a listing would vanish because stock is down. So
-a few non-null fields degrade to an honest placeholder plus the same error: a list to
-``[]``, stock to "unknown, none available" (checkout reads stock afresh). Prices have no
-honest placeholder: a listing leaves out the products it cannot price (gateway/resilience/
+contract's lists are non-null: a listing would vanish because one list could not be read.
+So non-null lists degrade to ``[]`` plus the same error. Prices and stock have no honest
+placeholder ("none available" for a product on the shelf is a wrong answer a buyer acts
+on): a listing leaves out the products it cannot price or stock (gateway/resilience/
 listing.py), and elsewhere their null travels up as the spec says.
 
 Queries may be answered from stale copies: the catalog's last good answers (guard.py), and
@@ -37,8 +37,6 @@ from graphql import (
     OperationType,
 )
 from strawberry.extensions import SchemaExtension
-
-from sources.inventory.records import StockLevel as StockRecord
 
 from ..cache.entities import LastKnown
 from .errors import SOURCE_UNAVAILABLE, SourceUnavailable
@@ -159,22 +157,6 @@ def unwrap_stale(value: Any, path: list[str | int]) -> Any:
     return value.value
 
 
-def _unknown_stock() -> Any:
-    from ..schema.inventory import StockLevel
-    from ..stock.view import StockStatus
-
-    return StockLevel(
-        available=0,
-        in_stock=False,
-        status=StockStatus.OUT_OF_STOCK,
-        record=StockRecord(sku_id=0, warehouses=(), supplier_available=0),
-    )
-
-
-def _not_in_stock() -> bool:
-    return False
-
-
 def _empty_page() -> Any:
     """The catalog cannot list now: an empty page, with the error saying why."""
     from ..schema.catalog import ProductConnection
@@ -186,14 +168,9 @@ def _empty_page() -> Any:
     return ProductConnection(edges=[], page_info=page_info, total_count=0)
 
 
-PLACEHOLDERS: dict[str, Callable[[], Any]] = {
-    "StockLevel": _unknown_stock,
-    "ProductConnection": _empty_page,
-}
-# Non-null scalars with an honest stand-in: "in stock" unknown reads as not orderable now.
-FIELD_PLACEHOLDERS: dict[tuple[str, str], Callable[[], Any]] = {
-    ("Product", "inStock"): _not_in_stock
-}
+PLACEHOLDERS: dict[str, Callable[[], Any]] = {"ProductConnection": _empty_page}
+# Non-null scalars with an honest stand-in (none today: "in stock" unknown is not "no").
+FIELD_PLACEHOLDERS: dict[tuple[str, str], Callable[[], Any]] = {}
 # Fields whose value may come from last-known copies (their resolvers return ``Stale``).
 MAY_BE_STALE = frozenset(
     {
@@ -255,7 +232,7 @@ def _degrading(
 
 
 def install_placeholders(schema: GraphQLSchema) -> None:
-    """Wrap the resolvers of non-null lists and stock (placeholders) and of the fields that
+    """Wrap the resolvers of non-null lists (placeholders) and of the fields that
     may be answered from last-known copies (their stale marks), once, when the schema is
     built."""
     for named in schema.type_map.values():

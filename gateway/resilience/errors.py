@@ -11,34 +11,14 @@ error's ``extensions.debug``.
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
 from sqlalchemy import exc as sa
 
+from sources.common.outages import chain, is_database_lasting, is_database_outage
 from sources.common.wire_errors import RemoteSourceError
 
 SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
 
-# Words in a driver's message that mean "the database is not there", not "your query is
-# wrong" (SQLite reports a vanished or unreadable file as a plain OperationalError).
-_OUTAGE_WORDS = (
-    "unable to open database",
-    "disk i/o error",
-    "file is not a database",
-    "no such table",
-    "connection",
-    "terminat",
-    "server closed",
-    "shutdown",
-)
-# PostgreSQL SQLSTATEs (classes, or exact codes) of a source that cannot serve at all, as
-# opposed to a statement that is wrong: connection exceptions, refused credentials, a
-# missing database or table, exhausted resources, an administrator's shutdown.
-_OUTAGE_STATES = ("08", "28", "3D000", "42P01", "53", "57P", "58")
-# Of those, the ones a retry in a moment will not fix (someone must act first).
-_LASTING_STATES = ("28", "3D000", "42P01")
-_LASTING_WORDS = ("no such table", "file is not a database")
 # A remote source's HTTP statuses that say "it cannot serve now" (not "you asked wrong").
 _REMOTE_OUTAGE = frozenset({401, 403, 404, 429})
 
@@ -59,44 +39,15 @@ class SourceUnavailable(Exception):
         self.detail: str | None = None  # the driver's words: logs and development only
 
 
-def _chain(error: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [error]
-    while todo:
-        current = todo.pop()
-        if current is None or any(current is s for s in seen) or len(seen) > 10:
-            continue
-        seen.append(current)
-        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
-    return seen
-
-
 def is_disconnect(error: BaseException) -> bool:
     """The connection died under the call (a terminated backend, a restarted server): the
     pool has dropped it, so an idempotent read may simply be tried again."""
-    return any(isinstance(e, sa.DBAPIError) and e.connection_invalidated for e in _chain(error))
-
-
-def _sqlstate(error: BaseException) -> str:
-    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-    return state if isinstance(state, str) else ""
+    return any(isinstance(e, sa.DBAPIError) and e.connection_invalidated for e in chain(error))
 
 
 def _is_outage_one(e: BaseException) -> bool:
-    if isinstance(e, SourceUnavailable | OSError | asyncio.TimeoutError | sa.TimeoutError):
+    if isinstance(e, SourceUnavailable) or is_database_outage(e):
         return True
-    if isinstance(e, sa.DBAPIError) and e.connection_invalidated:
-        return True
-    if isinstance(e, sa.InterfaceError | sa.DisconnectionError):
-        return True
-    if _sqlstate(e).startswith(_OUTAGE_STATES):
-        return True
-    if isinstance(e, sa.OperationalError):
-        message = str(e).lower()
-        if "locked" in message or "busy" in message:
-            return False
-        if any(word in message for word in _OUTAGE_WORDS):
-            return True
     if isinstance(e, RemoteSourceError):
         status = e.status
         return status is None or status >= 500 or status in _REMOTE_OUTAGE
@@ -104,10 +55,6 @@ def _is_outage_one(e: BaseException) -> bool:
         return True  # an answer that does not parse: whatever sent it is not our source
     module = type(e).__module__
     name = type(e).__name__
-    if module.startswith("asyncpg") and (
-        "Connection" in name or "Password" in name or "Authorization" in name
-    ):
-        return True
     return module.startswith(("httpx", "httpcore")) and (
         "Connect" in name or "Timeout" in name or "Network" in name or "Protocol" in name
     )
@@ -116,23 +63,20 @@ def _is_outage_one(e: BaseException) -> bool:
 def is_outage(error: BaseException) -> bool:
     """The source is down or unreachable, as opposed to a bug or a conflict (a locked
     SQLite file or a unique violation is the source working as designed)."""
-    return any(_is_outage_one(e) for e in _chain(error))
+    return any(_is_outage_one(e) for e in chain(error))
 
 
 def is_lasting(error: BaseException) -> bool:
     """An outage a retry in a moment will not fix: the database or a table is missing, the
-    credentials are refused (a remote source's 401/403 included)."""
-    for e in _chain(error):
+    credentials are refused (a remote source's 401/403 included, and a remote source's 503
+    that says its own database is in that state)."""
+    for e in chain(error):
         if isinstance(e, SourceUnavailable):
             return not e.retryable
-        if _sqlstate(e).startswith(_LASTING_STATES):
+        if isinstance(e, RemoteSourceError) and (e.lasting or e.status in (401, 403, 404)):
+            return True  # the service saw a lasting cause, or refused our credentials
+        if is_database_lasting(e):
             return True
-        if isinstance(e, RemoteSourceError) and e.status in (401, 403, 404):
-            return True
-        if isinstance(e, sa.OperationalError | sa.ProgrammingError):
-            message = str(e).lower()
-            if any(word in message for word in _LASTING_WORDS):
-                return True
     return False
 
 

@@ -1,16 +1,21 @@
-"""A listing never goes blank because one product cannot be priced.
+"""A listing never goes blank because one product cannot be priced or its stock read.
 
-``Product.skus[].price`` and ``Product.priceRange`` are non-null all the way up to the
-listing's ``edges`` (the contract's, and keeping it matters: a client may rely on every
-shown product having a price). A product whose price cannot be had from anywhere (its
-source down, no last-known copy) would null its edge, the edge list and the whole
-connection. So a listing that shows prices asks for them before its edges are laid out,
-and leaves out the products it could not price, with one error each naming the product
-(``SOURCE_UNAVAILABLE``, the source, retryable, ``extensions.productId``).
+``Product.skus[].price``, ``Product.priceRange``, ``Sku.stock`` and ``Product.inStock``
+are non-null all the way up to the listing's ``edges`` (the contract's, and keeping it
+matters: a client may rely on every shown product having a price and a stock level). A
+product whose price or stock cannot be had from anywhere (its source down, no last-known
+copy) would null its edge, the edge list and the whole connection. Stock has no honest
+stand-in either: "none available" for a product that is in stock is a wrong answer a
+buyer acts on. So a listing that shows prices or stock asks for them before its edges are
+laid out, and leaves out the products it could not price or stock, with one error each
+naming the product (``SOURCE_UNAVAILABLE``, the source, whether a retry may help,
+``extensions.productId``); so does predictive search's non-null list of suggestions.
+Elsewhere (``product(id)``) the null travels up as the spec says.
 
-The reads are the ones the page's fields make anyway, issued a little earlier: the SKUs,
-then prices with stock and promotions beside them, so the fields below find them memoised
-and the page costs the same source calls, in the same number of rounds.
+The reads are the ones the page's fields make anyway, issued a little earlier: the SKUs
+(and, when the page shows ``bundleItems``, the bundles' parts, whose prices and stock are
+shown too), then prices and stock with promotions beside them, so the fields below find
+them memoised and the page costs no more source calls, in the same number of rounds.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from .errors import SourceUnavailable
 PRICE_FIELDS = frozenset({"price", "priceRange"})
 STOCK_FIELDS = frozenset({"stock", "inStock"})
 PROMOTION_FIELDS = frozenset({"promotions"})
+KINDS = {"price": PRICE_FIELDS, "stock": STOCK_FIELDS}
+WHAT = {"pricing": "price", "inventory": "stock"}
 
 
 def _fields(selections: Iterable[Any]) -> Iterator[Any]:
@@ -39,17 +46,15 @@ def _fields(selections: Iterable[Any]) -> Iterator[Any]:
             yield from _fields(selection.selections)
 
 
-def _selected(info: Any) -> set[str]:
-    """Every field name selected anywhere under the connection's ``edges.node``."""
+def _selected(info: Any, trail: Sequence[str]) -> set[str]:
+    """Every field name selected anywhere under the field's ``trail`` (``edges.node`` of
+    a connection, ``products`` of a list of suggestions)."""
     names: set[str] = set()
-    todo = [
-        node
-        for connection in info.selected_fields
-        for edges in _fields(connection.selections)
-        if edges.name == "edges"
-        for node in _fields(edges.selections)
-        if node.name == "node"
-    ]
+    todo = list(info.selected_fields)
+    for step in trail:
+        todo = [
+            child for parent in todo for child in _fields(parent.selections) if child.name == step
+        ]
     while todo:
         for child in _fields(todo.pop().selections):
             names.add(child.name)
@@ -57,44 +62,94 @@ def _selected(info: Any) -> set[str]:
     return names
 
 
-async def priced_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
-    """``edges`` without the products whose price cannot be had (see the module)."""
-    if not edges:
-        return list(edges)
-    names = _selected(info)
-    if not names & PRICE_FIELDS:
-        return list(edges)
-    loaders = info.context.loaders
-    products = [edge.node.record for edge in edges]
-    try:
-        skus = await loaders.catalog.skus_by_product.load_many([p.id for p in products])
-    except SourceUnavailable:
-        return list(edges)  # the SKUs' own field reports it (an empty list)
-    sku_ids = [s.id for product_skus in skus for s in product_skus]
-    reads: list[Any] = [loaders.pricing.price.load_each(sku_ids)]
-    if names & STOCK_FIELDS:
-        reads.append(loaders.inventory.stock.load_each(sku_ids))
-    if names & PROMOTION_FIELDS:
-        reads.append(_promotions(loaders, products))
-    found = await asyncio.gather(*reads, return_exceptions=True)
-    prices = found[0]
-    if isinstance(prices, BaseException):
-        prices = [prices] * len(sku_ids)
-    failures = dict(zip(sku_ids, prices, strict=True))
+async def listable_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
+    """``edges`` without the products whose price or stock cannot be had (see the
+    module)."""
+    failures = await _failures(info, [e.node.record for e in edges], ("edges", "node"))
+    return _kept(info, edges, [e.node for e in edges], failures, "edges")
+
+
+async def listable_products(info: Any, products: Sequence[Any]) -> list[Any]:
+    """The same for a plain list of products under ``products`` (predictive search)."""
+    failures = await _failures(info, [p.record for p in products], ("products",))
+    return _kept(info, products, products, failures, "products")
+
+
+def _kept(
+    info: Any,
+    items: Sequence[Any],
+    products: Sequence[Any],
+    failures: Sequence[SourceUnavailable | None],
+    at: str,
+) -> list[Any]:
     kept: list[Any] = []
     degradation = current_degradation.get()
-    for edge, product_skus in zip(edges, skus, strict=True):
-        failure = next(
-            (failures[s.id] for s in product_skus if isinstance(failures[s.id], Exception)),
-            None,
-        )
-        if not isinstance(failure, SourceUnavailable):
-            kept.append(edge)  # priced, or a failure that is not an outage: the field says
+    for item, product, failure in zip(items, products, failures, strict=True):
+        if failure is None:
+            kept.append(item)
             continue
         if degradation is None:
             raise failure
-        degradation.errors.append(_left_out(info, edge.node, failure))
+        degradation.errors.append(_left_out(info, product, failure, at))
     return kept
+
+
+async def _failures(
+    info: Any, products: Sequence[Any], trail: Sequence[str]
+) -> list[SourceUnavailable | None]:
+    """Per product, the outage that leaves it without a price or stock it would show."""
+    nothing: list[SourceUnavailable | None] = [None] * len(products)
+    if not products:
+        return nothing
+    names = _selected(info, trail)
+    kinds = [kind for kind, fields in KINDS.items() if names & fields]
+    if not kinds:
+        return nothing
+    loaders = info.context.loaders
+    ids = [p.id for p in products]
+    try:
+        skus, parts = await asyncio.gather(
+            loaders.catalog.skus_by_product.load_many(ids), _parts(loaders, ids, names)
+        )
+    except SourceUnavailable:
+        return nothing  # the SKUs' own field reports it (an empty list)
+    # A failure counts only for the SKUs shown: Sku.price and Sku.stock show them all (a
+    # bundle's parts' too, under bundleItems), priceRange and Product.inStock the active
+    # ones. All are read, as the fields' batch forms read them.
+    shown = [
+        [(kind, s.id) for kind in kinds for s in own if kind in names or s.is_active]
+        + [(kind, item.sku.id) for kind in kinds if kind in names for item in items]
+        for own, items in zip(skus, parts, strict=True)
+    ]
+    every_sku = [s.id for own in skus for s in own]
+    sku_ids = list(dict.fromkeys(every_sku + [i.sku.id for items in parts for i in items]))
+    reads: list[Any] = [
+        loaders.pricing.price.load_each(sku_ids if "price" in kinds else []),
+        loaders.inventory.stock.load_each(sku_ids if "stock" in kinds else []),
+    ]
+    if names & PROMOTION_FIELDS:
+        reads.append(_promotions(loaders, products))
+    found = await asyncio.gather(*reads, return_exceptions=True)
+    values: dict[tuple[str, int], Any] = {}
+    for kind, read in zip(("price", "stock"), found, strict=False):
+        if kind in kinds:
+            each = [read] * len(sku_ids) if isinstance(read, BaseException) else read
+            values.update(((kind, i), v) for i, v in zip(sku_ids, each, strict=True))
+    # Only an outage leaves a product out; any other failure is its field's to report.
+    return [
+        next((values[c] for c in checks if isinstance(values[c], SourceUnavailable)), None)
+        for checks in shown
+    ]
+
+
+async def _parts(loaders: Any, ids: list[int], names: set[str]) -> list[list[Any]]:
+    """Each product's bundle parts when the page shows them (every product's, as the
+    field reads them: one batch either way); none when it cannot read them (the field
+    then reports it)."""
+    if "bundleItems" not in names:
+        return [[] for _ in ids]
+    found = await loaders.catalog.bundle_items.load_each(ids)
+    return [[] if isinstance(items, Exception) else items for items in found]
 
 
 async def _promotions(loaders: Any, products: Sequence[Any]) -> None:
@@ -108,11 +163,12 @@ async def _promotions(loaders: Any, products: Sequence[Any]) -> None:
     await loaders.pricing.promotions.load_each(keys)
 
 
-def _left_out(info: Any, product: Any, failure: SourceUnavailable) -> GraphQLError:
+def _left_out(info: Any, product: Any, failure: SourceUnavailable, at: str) -> GraphQLError:
     extensions = source_extensions(failure)
     extensions["productId"] = product.id
+    what = WHAT.get(failure.source, failure.source)
     return GraphQLError(
-        f"product {product.slug!r} is left out of this page, unpriced: {failure}",
-        path=[*info.path.as_list(), "edges"],
+        f"product {product.slug!r} is left out of this page, its {what} unknown: {failure}",
+        path=[*info.path.as_list(), at],
         extensions=extensions,
     )

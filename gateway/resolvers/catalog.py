@@ -12,7 +12,7 @@ from sources.catalog.records import ProductSort as SortRecord
 from sources.common.pagination import InvalidCursor
 
 from ..auth import Permission
-from ..resilience.listing import priced_edges
+from ..resilience.listing import listable_edges
 from ..schema.catalog import Category, Product, ProductConnection, ProductFilter, visible
 from ..schema.common import BadUserInput, Info, page_size
 from ..schema.node import decode_int_id
@@ -90,7 +90,7 @@ async def products(
     # Prime the per-request loader so nested fields reuse what the listing fetched.
     for product_record in page.products:
         info.context.loaders.catalog.product.prime(product_record.id, product_record)
-    connection.edges = await priced_edges(info, connection.edges)
+    connection.edges = await listable_edges(info, connection.edges)
     return connection
 
 

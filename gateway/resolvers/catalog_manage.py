@@ -351,6 +351,15 @@ async def attribute_define(
         AttributeDefineInput,
         strawberry.argument(description="The attribute: its category, code, kind and names."),
     ],
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description=(
+                "A key the client makes up; a retry with it returns the same attribute and"
+                " writes nothing again."
+            )
+        ),
+    ] = None,
 ) -> AttributePayload:
     ctx = info.context
     category_id = _pk(input.category_id, "Category")
@@ -367,13 +376,17 @@ async def attribute_define(
         if category_id is not None
         else None
     )
-    outcome = await manage.define_attribute(ctx.sources, fields, actor=_actor(info), now=ctx.now)
+    outcome = await manage.define_attribute(
+        ctx.sources, fields, idempotency_key=idempotency_key, actor=_actor(info), now=ctx.now
+    )
     attribute = None
     if outcome.id is not None and category_id is not None:
         found = await ctx.sources.catalog.attributes_by_category_ids([category_id])
         record = next((a for a in found[category_id] if a.id == outcome.id), None)
         attribute = AttributeDefinition.from_record(record) if record else None
-    return AttributePayload(attribute=attribute, user_errors=user_errors(outcome.problems))
+    return AttributePayload(
+        attribute=attribute, replayed=outcome.replayed, user_errors=user_errors(outcome.problems)
+    )
 
 
 async def supplier_create(

@@ -161,6 +161,12 @@ async def warehouse_create(
     input: Annotated[
         WarehouseInput, strawberry.argument(description="The warehouse's code, name and region.")
     ],
+    idempotency_key: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A key the client makes up; a retry with it returns the same warehouse."
+        ),
+    ] = None,
 ) -> WarehousePayload:
     ctx = info.context
     outcome = await manage.create_warehouse(
@@ -169,6 +175,7 @@ async def warehouse_create(
         name=input.name,
         region_code=input.region_code,
         priority=input.priority,
+        idempotency_key=idempotency_key,
         actor=_actor(info),
         now=ctx.now,
     )
@@ -179,5 +186,6 @@ async def warehouse_create(
         )
         if w
         else None,
+        replayed=outcome.replayed,
         user_errors=user_errors(outcome.problems),
     )

@@ -9,7 +9,7 @@ import strawberry
 from sources.catalog.records import ProductFilter as FilterRecord
 from sources.common.pagination import InvalidCursor
 
-from ..resilience.listing import priced_edges
+from ..resilience.listing import listable_edges, listable_products
 from ..schema.catalog import Category, Product, ProductEdge, ProductFilter
 from ..schema.common import BadUserInput, Info, PageInfo, page_size
 from ..schema.search import (
@@ -74,7 +74,7 @@ async def search(
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
     for record in page.products:
         info.context.loaders.catalog.product.prime(record.id, record)
-    edges: list[ProductEdge] = await priced_edges(
+    edges: list[ProductEdge] = await listable_edges(
         info,
         [
             ProductEdge(cursor=cursor, node=Product.from_record(record))
@@ -105,8 +105,9 @@ async def predictive_search(
     for record in found.products:
         info.context.loaders.catalog.product.prime(record.id, record)
     categories = await info.context.loaders.catalog.category.load_many(found.category_ids)
+    products = await listable_products(info, [Product.from_record(p) for p in found.products])
     return PredictiveSearchResult(
-        products=[Product.from_record(p) for p in found.products],
+        products=products,
         categories=[Category.from_record(c) for c in categories if c is not None],
         queries=found.queries,
     )

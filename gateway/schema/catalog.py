@@ -23,7 +23,7 @@ from sources.common.pagination import InvalidCursor
 from ..auth import Permission
 from ..payments.presale_deadline import balance_due_at
 from ..resilience.degrade import as_of, stale_if
-from ..resilience.listing import priced_edges
+from ..resilience.listing import listable_edges
 from .audit import AuditEntry
 from .catalog_details import (
     SEO_DESCRIPTION_FALLBACK,
@@ -177,7 +177,7 @@ class Category(Node):
             (self.record.id, size, after)
         )
         connection = ProductConnection.from_page(page, after=after)
-        connection.edges = await priced_edges(info, connection.edges)
+        connection.edges = await listable_edges(info, connection.edges)
         return connection
 
 

@@ -161,6 +161,9 @@ class AttributePayload:
     attribute: AttributeDefinition | None = strawberry.field(
         default=None, description="As written."
     )
+    replayed: bool = strawberry.field(
+        default=False, description="True when an earlier request with this key wrote it."
+    )
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why not.")
 
 

@@ -112,4 +112,7 @@ class Warehouse:
 @strawberry.type(description="The warehouse created, or why not.")
 class WarehousePayload:
     warehouse: Warehouse | None = strawberry.field(default=None, description="As created.")
+    replayed: bool = strawberry.field(
+        default=False, description="True when an earlier request with this key created it."
+    )
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why not.")

@@ -236,9 +236,9 @@ class CatalogSource(ImportJobsSource, Protocol):
         """Under another parent with its subtree; never under itself or a descendant."""
 
     async def define_attribute(
-        self, fields: AttributeFields, *, actor: str, now: datetime
+        self, fields: AttributeFields, *, actor: str, now: datetime, key: BatchKey | None = None
     ) -> CatalogWrite:
-        """Create or change a category's attribute (by its code)."""
+        """Create or change a category's attribute (by its code), once per key."""
 
     async def create_supplier(
         self, name: str, *, actor: str, now: datetime, key: BatchKey | None = None

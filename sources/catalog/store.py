@@ -873,13 +873,15 @@ class CatalogStore(ImportJobs, ProductImports):
         )
 
     async def define_attribute(
-        self, fields: AttributeFields, *, actor: str, now: datetime
+        self, fields: AttributeFields, *, actor: str, now: datetime, key: BatchKey | None = None
     ) -> CatalogWrite:
-        """Create or change a category's attribute (by its code)."""
+        """Create or change a category's attribute (by its code), once per key."""
         return await manage.run_write(
             self.db,
             lambda conn: manage.define_attribute(conn, fields, actor=actor, now=now),
+            key=key,
             now=now,
+            taken=CatalogRefusal.CODE_TAKEN,
         )
 
     async def create_supplier(

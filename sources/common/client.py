@@ -9,10 +9,12 @@ it counts each store call: one method call is one HTTP request (a loader batch s
   and many, where h2's framing costs more than it saves on loopback or a LAN);
 - a per-call timeout, and at most ``concurrency`` calls in flight per source (a semaphore in
   front of the pool, so a burst queues here instead of failing on the pool's timeout);
-- retries with exponential backoff and full jitter on transport errors and 502/503/504.
-  Reads retry freely. A write carries an ``Idempotency-Key`` that its retries reuse, so the
-  service answers a retried write with the answer it stored instead of writing twice; a
-  write still running on the service (409 InProgress) is waited for the same way;
+- retries with exponential backoff and full jitter on transport errors and 502/503/504,
+  except a 503 that says the service's database is missing or refuses it (``lasting``:
+  a retry now cannot help). Reads retry freely. A write carries an ``Idempotency-Key``
+  that its retries reuse, so the service answers a retried write with the answer it
+  stored instead of writing twice; a write still running on the service (409 InProgress)
+  is waited for the same way;
 - the gateway's request id goes along as ``X-Request-ID``; with tracing on, the W3C
   ``traceparent`` too (the httpx instrumentation adds it to ``http``'s requests), so the
   service's spans join the gateway's trace.
@@ -36,7 +38,7 @@ import httpx
 import msgspec
 
 from .wire import MethodSpec, encode, interface_methods
-from .wire_errors import ErrorCodec, RemoteSourceError
+from .wire_errors import UNAVAILABLE, ErrorCodec, RemoteSourceError
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 
@@ -129,8 +131,13 @@ class RemoteSource:
                 if _in_progress(response) and time.monotonic() < deadline:
                     await asyncio.sleep(random.uniform(0, self._backoff_s * 4))
                     continue
-                if response.status_code not in RETRY_STATUSES or attempt >= self._retries:
-                    raise self._failure(path, response)
+                failure = self._failure(path, response)
+                if (
+                    response.status_code not in RETRY_STATUSES
+                    or attempt >= self._retries
+                    or getattr(failure, "lasting", False)  # a retry now cannot help
+                ):
+                    raise failure
                 attempt += 1
             # Full jitter: a fleet of gateways retrying together does not stampede.
             await asyncio.sleep(random.uniform(0, self._backoff_s * 2**attempt))
@@ -148,6 +155,7 @@ class RemoteSource:
             self.source,
             f"{path}: HTTP {response.status_code} {error.get('type')}: {error.get('message')}",
             status=response.status_code,
+            lasting=error.get("type") == UNAVAILABLE and error.get("lasting") is True,
         )
 
 

@@ -6,6 +6,7 @@ A request's body is the JSON object of the method's arguments by name; a 200 ans
 JSON of its result. A domain exception is a 409 with ``{"error": {"type": ...}}`` that the
 client raises again as the same class; a body that does not decode is a 400, an unknown
 method a 404, a missing or wrong ``Authorization: Bearer <service secret>`` a 401, and
+a database that cannot serve a 503 saying whether that is lasting (outages.py), and
 anything else a 500 that names the exception's class, never a stack trace.
 
 Writes (methods not marked ``@read``) with an ``Idempotency-Key`` header are answered once
@@ -32,10 +33,11 @@ from starlette.routing import Route
 
 from .db import Database
 from .db_state import database_state
+from .outages import database_outage
 from .request_keys import Claim, RequestKeys, fingerprint
 from .types import utcnow
 from .wire import MethodSpec, encode, interface_methods, public_methods
-from .wire_errors import ErrorCodec
+from .wire_errors import UNAVAILABLE, ErrorCodec
 
 log = logging.getLogger("sources.service")
 
@@ -46,6 +48,20 @@ FORGET_EVERY = 1000
 
 def _error(status: int, kind: str, message: str) -> Response:
     return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+
+
+def _failed(exc: Exception, headers: dict[str, str]) -> Response:
+    """A call that failed for no domain reason. When the database is the cause, a 503
+    that says whether it is lasting (missing, refusing our credentials), so the caller
+    can tell a buyer "try again" only when that may help; else a 500. Either way only the
+    exception's class travels: the driver's words (hosts, databases, roles) stay in the
+    log."""
+    outage, lasting = database_outage(exc)
+    if outage:
+        error = {"type": UNAVAILABLE, "message": type(exc).__name__, "lasting": lasting}
+        return JSONResponse({"error": error}, status_code=503, headers=headers)
+    error = {"type": "Internal", "message": type(exc).__name__}
+    return JSONResponse({"error": error}, status_code=500, headers=headers)
 
 
 def _authorized(request: Request, secret: str) -> bool:
@@ -123,11 +139,7 @@ def source_app(
                     status, content = await run_once(key[:MAX_KEY_LENGTH], body, run)
             except Exception as exc:
                 log.exception("%s.%s failed (request %s)", name, spec.name, request_id)
-                return JSONResponse(
-                    {"error": {"type": "Internal", "message": type(exc).__name__}},
-                    status_code=500,
-                    headers=headers,
-                )
+                return _failed(exc, headers)
             log.debug(
                 "%s.%s %s in %.1f ms (request %s)",
                 name,

@@ -23,17 +23,24 @@ from .idempotency import IdempotencyKeyReused
 from .pagination import InvalidCursor
 from .wire import UnservableMethod, check_type
 
+# The error type of a service whose database cannot serve (a 503; see service.py).
+UNAVAILABLE = "Unavailable"
 # ValueError last: it is the contract-breach catch-all, matched after its subclasses.
 COMMON_ERRORS: tuple[type[Exception], ...] = (InvalidCursor, IdempotencyKeyReused, ValueError)
 
 
 class RemoteSourceError(Exception):
-    """A remote source failed in a way no domain exception describes (a bug, an outage)."""
+    """A remote source failed in a way no domain exception describes (a bug, an outage).
+    ``lasting``: the service said its database is missing or refuses it (someone must act
+    before a retry can help)."""
 
-    def __init__(self, source: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, source: str, message: str, *, status: int | None = None, lasting: bool = False
+    ) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
         self.status = status
+        self.lasting = lasting
 
 
 class ErrorCodec:

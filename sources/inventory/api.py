@@ -23,6 +23,7 @@ from .records import (
     Warehouse,
     WarehouseChanges,
     WarehouseSetup,
+    WarehouseWrite,
 )
 from .reservations import SWEEP_BATCH
 
@@ -71,8 +72,9 @@ class InventorySource(ImportJobsSource, Protocol):
         priority: int | None,
         actor: str,
         now: datetime,
-    ) -> Warehouse | None:
-        """A new, empty warehouse; None when the code is taken. Audited."""
+        key: BatchKey | None = None,
+    ) -> WarehouseWrite:
+        """A new, empty warehouse (none when the code is taken), once per key. Audited."""
 
     @read
     async def warehouses(self) -> list[Warehouse]: ...

@@ -17,6 +17,15 @@ class Warehouse:
 
 
 @dataclass(frozen=True, slots=True)
+class WarehouseWrite:
+    """What ``create_warehouse`` did: the new warehouse (None: its code is taken, nothing
+    written), or the one an earlier request with the same key created (``replayed``)."""
+
+    warehouse: Warehouse | None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class WarehouseSetup:
     """A warehouse as ``gateway init`` declares it (by code); lower priority ships first."""
 

@@ -43,6 +43,7 @@ from .records import (
     WarehouseChanges,
     WarehouseSetup,
     WarehouseStock,
+    WarehouseWrite,
 )
 from .restock import restock
 from .sold_out import SoldOutMarks
@@ -202,8 +203,9 @@ class InventoryStore(ImportJobs):
         priority: int | None,
         actor: str,
         now: datetime,
-    ) -> Warehouse | None:
-        """A new, empty warehouse; None when the code is taken. Audited."""
+        key: BatchKey | None = None,
+    ) -> WarehouseWrite:
+        """A new, empty warehouse (none when the code is taken), once per key. Audited."""
         return await warehouses.create_warehouse(
             self.db,
             code=code,
@@ -212,6 +214,7 @@ class InventoryStore(ImportJobs):
             priority=priority,
             actor=actor,
             now=now,
+            key=key,
         )
 
     async def warehouses(self) -> list[Warehouse]:

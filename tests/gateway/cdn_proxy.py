@@ -2,7 +2,10 @@
 with the headers the gateway sends: it keeps a GET response for its `s-maxage` (public
 responses to requests without `Authorization` only), keyed by URL and `Accept-Encoding`,
 indexes it by its `Surrogate-Key` tags, and drops every response carrying a tag that
-`POST /purge {"tags": [...]}` names (the gateway's purge hook)."""
+`POST /purge {"tags": [...]}` names (the gateway's purge hook).
+
+Its purge API can misbehave as a real one does: refuse the next purges (503), or hold
+them unanswered until the test opens ``purge_gate``."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import anyio.to_thread
 import httpx
 import uvicorn
 from starlette.applications import Starlette
@@ -36,10 +40,16 @@ class Entry:
 class EdgeCache:
     origin: str
     entries: dict[tuple[str, str], Entry] = field(default_factory=dict)
-    purges: list[list[str]] = field(default_factory=list)
+    purges: list[list[str]] = field(default_factory=list)  # the purges done
     purge_headers: list[dict[str, str]] = field(default_factory=list)
+    purge_attempts: list[list[str]] = field(default_factory=list)  # every request, answered or not
+    refuse_purges: int = 0  # answer this many of the next purge requests 503
+    purge_gate: threading.Event = field(default_factory=threading.Event)
     hits: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.purge_gate.set()  # purges are answered at once unless a test holds them
 
     def purge(self, tags: list[str]) -> None:
         doomed = set(tags)
@@ -64,8 +74,17 @@ def proxy_app(edge: EdgeCache) -> Starlette:
     client = httpx.AsyncClient(base_url=edge.origin, timeout=30)
 
     async def purge(request: Request) -> Response:
+        tags = [str(t) for t in (await request.json())["tags"]]
+        with edge.lock:
+            edge.purge_attempts.append(tags)
+            refused = edge.refuse_purges > 0
+            if refused:
+                edge.refuse_purges -= 1
+        await anyio.to_thread.run_sync(edge.purge_gate.wait, 60)
+        if refused:
+            return JSONResponse({"error": "try again"}, status_code=503)
         edge.purge_headers.append(dict(request.headers))
-        edge.purge([str(t) for t in (await request.json())["tags"]])
+        edge.purge(tags)
         return JSONResponse({"purged": True})
 
     async def forward(request: Request) -> Response:
@@ -119,5 +138,6 @@ def edge_proxy(port: int, origin: str) -> Iterator[EdgeCache]:
     try:
         yield edge
     finally:
+        edge.purge_gate.set()
         server.should_exit = True
         thread.join(timeout=10)

@@ -73,8 +73,10 @@ mutation($id: ID!, $parent: ID) {{
   }}
 }}"""
 ATTRIBUTE_DEFINE = f"""
-mutation($input: AttributeDefineInput!) {{
-  attributeDefine(input: $input) {{ attribute {{ id code kind unit choices }} {ERRORS} }}
+mutation($input: AttributeDefineInput!, $key: String) {{
+  attributeDefine(input: $input, idempotencyKey: $key) {{
+    attribute {{ id code kind unit choices }} replayed {ERRORS}
+  }}
 }}"""
 SUPPLIER_CREATE = f"""
 mutation($name: String!, $key: String) {{
@@ -419,6 +421,40 @@ def test_attributes_are_defined_typed_and_changed_by_code(shop: Shop) -> None:
         "attributeDefine",
     )  # fmt: skip
     assert sorted(e["field"][-1] for e in bad["userErrors"]) == ["code", "unit"]
+
+
+def test_an_attribute_defined_with_a_key_is_written_once(shop: Shop) -> None:
+    """A retried attributeDefine (a lost answer) replays the first write: the same
+    attribute, nothing written again, even after it was changed in between; the key with
+    another definition is refused."""
+    tvs = _category(shop, "tvs")
+    mounting = {"categoryId": tvs["id"], "code": "mounting", "name": "Mounting",
+             "kind": "CHOICE", "choices": ["Wall", "Stand"]}  # fmt: skip
+    first = _mutate(
+        shop, ATTRIBUTE_DEFINE, {"input": mounting, "key": "mounting-1"}, "attributeDefine"
+    )
+    assert first["userErrors"] == [] and first["replayed"] is False
+    changed = {**mounting, "choices": ["Wall", "Stand", "Ceiling"]}
+    assert (
+        _mutate(shop, ATTRIBUTE_DEFINE, {"input": changed}, "attributeDefine")["userErrors"] == []
+    )
+    retried = _mutate(
+        shop, ATTRIBUTE_DEFINE, {"input": mounting, "key": "mounting-1"}, "attributeDefine"
+    )
+    assert retried["userErrors"] == [] and retried["replayed"] is True
+    assert retried["attribute"]["id"] == first["attribute"]["id"]
+    # The retry wrote nothing: the change made in between stands.
+    assert retried["attribute"]["choices"] == ["Wall", "Stand", "Ceiling"]
+    reused = _mutate(
+        shop, ATTRIBUTE_DEFINE, {"input": changed, "key": "mounting-1"}, "attributeDefine"
+    )
+    assert error_codes(reused) == ["IDEMPOTENCY_KEY_REUSED"]
+    assert reused["userErrors"][0]["field"] == ["idempotencyKey"]
+    too_long = _mutate(
+        shop, ATTRIBUTE_DEFINE, {"input": mounting, "key": "k" * 201}, "attributeDefine"
+    )
+    assert error_codes(too_long) == ["INVALID_INPUT"]
+    assert too_long["userErrors"][0]["field"] == ["idempotencyKey"]
 
 
 def test_suppliers_have_unique_names(shop: Shop) -> None:

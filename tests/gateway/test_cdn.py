@@ -9,22 +9,25 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 
+from gateway.cache.cdn import PURGE_ATTEMPTS, PURGE_TIMEOUT_SECONDS
 from tests.cache.live import (
     LISTING,
     PRICE_SET,
     cache_settings,
     first_product,
     live_gateway,
+    sale_of,
     seed_small_shop,
     staff_token,
 )
 from tests.conftest import LiveGateway
-from tests.gateway.cdn_proxy import edge_proxy
+from tests.gateway.cdn_proxy import EdgeCache, edge_proxy
 from tests.remote import free_port
 
 CATALOG_ONLY = "query CatalogOnly { categories { id slug name } }"
@@ -143,6 +146,98 @@ def test_a_price_change_reaches_the_edge_by_purge(shop: dict[str, str]) -> None:
         assert _apq_get(storefront, LISTING).headers["x-edge"] == "HIT"
 
 
+@contextmanager
+def _edge_in_front(shop: dict[str, str]) -> Iterator[tuple[LiveGateway, EdgeCache, httpx.Client]]:
+    """A gateway whose purges go to an edge proxy in front of it, with TTLs long enough
+    that only a purge can explain a fresh answer; the listing registered for APQ."""
+    port = free_port()
+    edge_url = f"http://127.0.0.1:{port}"
+    cache = cache_settings(
+        response_cache=True,
+        cdn_purge_url=f"{edge_url}/purge",
+        price_ttl=300,
+        stock_ttl=300,
+        listing_ttl=300,
+        response_ttl=300,
+    )
+    with (
+        live_gateway(shop, cache) as gateway,
+        edge_proxy(port, gateway.url) as edge,
+        httpx.Client(base_url=edge_url, timeout=30) as storefront,
+    ):
+        _apq_get(gateway.client, LISTING)
+        yield gateway, edge, storefront
+
+
+def _lower_a_price(gateway: LiveGateway) -> tuple[dict[str, Any], str, float]:
+    """Lowers the first listed SKU's sale price by 1: (the SKU, its new price, how long
+    the write took to answer)."""
+    sku = first_product(gateway)["skus"][0]
+    new = f"{float(sku['price']['sale']['amount']) - 1:.2f}"
+    started = time.monotonic()
+    changed = gateway.query(
+        PRICE_SET,
+        {"sku": sku["id"], "list": sku["price"]["list"]["amount"], "sale": new},
+        token=staff_token(gateway, "MANAGE_PRICES"),
+    )
+    took = time.monotonic() - started
+    assert changed["data"]["priceSet"]["userErrors"] == [], changed
+    assert changed["data"]["priceSet"]["sku"]["price"]["sale"]["amount"] == new
+    return sku, new, took
+
+
+def _price_purges(attempts: list[list[str]], sku: dict[str, Any]) -> list[list[str]]:
+    return [tags for tags in attempts if f"Price:CNY:{_pk(sku['id'])}" in tags]
+
+
+def test_a_purge_the_cdn_refuses_is_retried_until_it_lands(shop: dict[str, str]) -> None:
+    with _edge_in_front(shop) as (gateway, edge, storefront):
+        assert _apq_get(storefront, LISTING).headers["x-edge"] == "MISS"
+        assert _apq_get(storefront, LISTING).headers["x-edge"] == "HIT"
+        edge.refuse_purges = 2  # the CDN's API is busy: 503, 503, then it accepts
+        sku, new, _ = _lower_a_price(gateway)
+
+        _wait_for(lambda: _price_purges(edge.purges, sku))
+        tried = _price_purges(edge.purge_attempts, sku)
+        assert len(tried) == 3  # two refused, the third landed
+        assert tried[0] == tried[1] == tried[2]  # the same purge each time
+        fresh = _apq_get(storefront, LISTING)
+        assert fresh.headers["x-edge"] == "MISS"
+        assert _sale(fresh.json(), sku["id"]) == new
+
+
+def test_a_slow_or_failing_cdn_never_slows_or_fails_the_write(shop: dict[str, str]) -> None:
+    with _edge_in_front(shop) as (gateway, edge, storefront):
+        _apq_get(storefront, LISTING)
+        # The CDN's API holds every purge unanswered: the write answers anyway, at once.
+        edge.purge_gate.clear()
+        sku, new, took = _lower_a_price(gateway)
+        _wait_for(lambda: _price_purges(edge.purge_attempts, sku))
+        assert not _price_purges(edge.purges, sku)  # still held when the write answered
+        # Waiting for even one purge attempt would take its whole timeout (the CDN holds
+        # it); a write alone takes milliseconds, so this bound is loose, not tight.
+        assert took < PURGE_TIMEOUT_SECONDS, took
+        assert sale_of(gateway, first_product(gateway)["slug"], sku["id"]) == new
+        edge.purge_gate.set()
+        _wait_for(lambda: _price_purges(edge.purges, sku))
+        assert _sale(_apq_get(storefront, LISTING).json(), sku["id"]) == new
+
+        # The CDN's API refuses every try: the write still succeeds; the hook gives up
+        # after its attempts (the edge's copy then lives out its s-maxage).
+        _apq_get(storefront, LISTING)
+        landed, tried = len(edge.purges), len(edge.purge_attempts)
+        edge.refuse_purges = 1_000
+        sku, new, _ = _lower_a_price(gateway)
+        _wait_for(lambda: len(_price_purges(edge.purge_attempts[tried:], sku)) >= PURGE_ATTEMPTS)
+        assert len(edge.purges) == landed
+        assert sale_of(gateway, first_product(gateway)["slug"], sku["id"]) == new
+        # And the next write's purge lands once the CDN is back.
+        edge.refuse_purges = 0
+        sku, new, _ = _lower_a_price(gateway)
+        _wait_for(lambda: _price_purges(edge.purges[landed:], sku))
+        assert _sale(_apq_get(storefront, LISTING).json(), sku["id"]) == new
+
+
 def _pk(global_id: str) -> str:
     return base64.urlsafe_b64decode(global_id).decode().split(":")[1]
 
@@ -155,7 +250,7 @@ def _sale(result: dict[str, Any], sku_id: str) -> str:
     raise AssertionError(f"SKU {sku_id} not in the listing")
 
 
-def _wait_for(condition: Any, timeout: float = 10.0) -> None:
+def _wait_for(condition: Any, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "the purge never reached the edge"

@@ -37,8 +37,10 @@ mutation($id: ID!, $count: Int!, $limit: Int!, $prefix: String!, $key: String) {
   }}
 }}"""
 WAREHOUSE = f"""
-mutation($input: WarehouseInput!) {{
-  warehouseCreate(input: $input) {{ warehouse {{ id code name regionCode }} {ERRORS} }}
+mutation($input: WarehouseInput!, $key: String) {{
+  warehouseCreate(input: $input, idempotencyKey: $key) {{
+    warehouse {{ id code name regionCode }} replayed {ERRORS}
+  }}
 }}"""
 PAGE_PROMOTIONS = "query($id: ID!) { node(id: $id) { ... on Product { promotions { id } } } }"
 
@@ -212,6 +214,39 @@ def test_a_new_warehouse_takes_stock(shop: Shop, goods: Goods) -> None:
     assert {"CD-01": 7}.items() <= {
         w["warehouseCode"]: w["available"] for w in shop.staff_stock(sku.id)["warehouses"]
     }.items()
+
+
+def test_a_warehouse_created_with_a_key_is_created_once(shop: Shop) -> None:
+    """A retried warehouseCreate (its answer lost) gets the warehouse the first request
+    created, not CODE_TAKEN, and nothing is written twice; the key with other input is
+    refused."""
+    token = shop.staff_token("MANAGE_STOCK")
+    wuhan = {"code": "WH-01", "name": "Wuhan", "regionCode": "CN-HB"}
+
+    def create(input: dict[str, Any], key: str | None) -> dict[str, Any]:
+        payload: dict[str, Any] = shop.query(WAREHOUSE, {"input": input, "key": key}, token=token)[
+            "warehouseCreate"
+        ]
+        return payload
+
+    first = create(wuhan, "wh-wuhan")
+    assert first["userErrors"] == [] and first["replayed"] is False
+    retried = create(wuhan, "wh-wuhan")
+    assert retried["userErrors"] == [] and retried["replayed"] is True
+    assert retried["warehouse"] == first["warehouse"]
+    assert error_codes(create(wuhan, None)) == ["CODE_TAKEN"]  # no key: a second create
+    reused = create({**wuhan, "name": "Wuhan East"}, "wh-wuhan")
+    assert error_codes(reused) == ["IDEMPOTENCY_KEY_REUSED"]
+    assert reused["userErrors"][0]["field"] == ["idempotencyKey"]
+    assert reused["warehouse"] is None
+    assert error_codes(create({**wuhan, "code": "WH-02"}, "k" * 201)) == ["INVALID_INPUT"]
+    made = shop.scalar("inventory", "SELECT COUNT(*) FROM warehouses WHERE code LIKE 'WH-0%'")
+    audited = shop.scalar(
+        "inventory",
+        "SELECT COUNT(*) FROM inventory_audit WHERE action = 'warehouse.create'"
+        " AND entity_id IN (SELECT id FROM warehouses WHERE code LIKE 'WH-0%')",
+    )
+    assert (made, audited) == (1, 1)
 
 
 @pytest.mark.parametrize("viewer", VIEWERS, ids=[v.name for v in VIEWERS])

@@ -341,3 +341,129 @@ def test_a_product_nothing_is_known_of_is_left_out_not_the_page(shop: Shop) -> N
     assert page["data"] == {"product": None}
     assert page["errors"]
     assert all(e["path"][0] == "product" and e["path"][-1] == "price" for e in page["errors"])
+
+
+def test_a_product_whose_stock_nothing_is_known_of_is_left_out_not_shown_as_none(
+    shop: Shop,
+) -> None:
+    """Under both executors, inventory down: a product whose stock was read before stands
+    in from its last-known copy, marked; one whose stock was never read is left out of the
+    listing, named, rather than shown as "none available"; its product page answers the
+    spec's way, the error on the stock path and the null up to ``product``."""
+    seen = shop.live.query("{ products(first: 40) { pageInfo { endCursor } } }")
+    after = {"after": seen["data"]["products"]["pageInfo"]["endCursor"]}
+    listing_query = """query($after: String) { products(first: 4, after: $after) {
+        totalCount edges { node { id slug inStock
+          skus { price { sale { amount } } stock { available inStock } } } } } }"""
+    nodes = [
+        e["node"]
+        for e in shop.live.query(
+            """query($after: String) {
+                 products(first: 4, after: $after) { edges { node { id slug } } } }""",
+            after,
+        )["data"]["products"]["edges"]
+    ]
+    stock_page = """query P($slug: String!) { product(slug: $slug) { name inStock
+      skus { code stock { available inStock } } } }"""
+    known = [shop.live.query(stock_page, {"slug": n["slug"]}) for n in nodes[:2]]
+    assert all("errors" not in body for body in known), known
+    take_down(shop, "inventory")
+    try:
+        listing = shop.live.query(listing_query, after)
+        stale_known = shop.live.query(stock_page, {"slug": nodes[0]["slug"]})
+        unknown = shop.live.query(stock_page, {"slug": nodes[3]["slug"]})
+    finally:
+        bring_back(shop, "inventory")
+    _wait_for_breaker()
+
+    products = listing["data"]["products"]
+    assert products["totalCount"] > 40
+    # Known from before: shown from the copies, as they were, and marked.
+    assert [e["node"]["id"] for e in products["edges"]] == [n["id"] for n in nodes[:2]]
+    for edge, page in zip(products["edges"], known, strict=True):
+        assert edge["node"]["inStock"] == page["data"]["product"]["inStock"]
+        assert [s["stock"] for s in edge["node"]["skus"]] == [
+            s["stock"] for s in page["data"]["product"]["skus"]
+        ]
+        for sku in edge["node"]["skus"]:
+            assert sku["price"]["sale"]["amount"]  # pricing still answers
+    assert {p[-1] for p in stale_paths(listing)} == {"stock", "inStock"}
+    # Never read: left out, one error each, naming the product and the source.
+    assert sorted(e["extensions"]["productId"] for e in listing["errors"]) == sorted(
+        n["id"] for n in nodes[2:]
+    )
+    for error in listing["errors"]:
+        assert error["path"] == ["products", "edges"]
+        assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+        assert error["extensions"]["source"] == "inventory"
+        assert "stock unknown" in error["message"]
+    # The product pages: the known one as before, marked; the unknown one the spec's way.
+    assert "errors" not in stale_known
+    assert stale_known["data"] == known[0]["data"]
+    assert stale_paths(stale_known)
+    assert unknown["data"] == {"product": None}
+    assert unknown["errors"]
+    for error in unknown["errors"]:
+        assert error["path"][0] == "product"
+        assert error["path"][-1] in ("stock", "inStock")
+        assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+        assert error["extensions"]["source"] == "inventory"
+
+
+def test_a_bundle_whose_parts_stock_is_unknown_is_left_out_not_the_page(shop: Shop) -> None:
+    """A bundle shows its parts' SKUs: its own stock known from before, a part's not, and
+    inventory down. Without the part's stock its ``bundleItems`` could only be null, which
+    the non-null fields up to the connection would turn into a blank page; the bundle is
+    left out instead, named, and the page stands."""
+    listing = """{ products(first: 1, filter: {kind: BUNDLE}) { totalCount edges { node {
+        id skus { stock { available } } bundleItems { sku { code stock { available } } } } } } }"""
+    bundles = shop.live.query(
+        "{ products(first: 1, filter: {kind: BUNDLE}) { edges { node { id slug } } } }"
+    )
+    bundle = bundles["data"]["products"]["edges"][0]["node"]
+    own_only = (
+        """query P($slug: String!) { product(slug: $slug) { skus { stock { available } } } }"""
+    )
+    assert "errors" not in shop.live.query(own_only, {"slug": bundle["slug"]})  # copies made
+    take_down(shop, "inventory")
+    try:
+        body = shop.live.query(listing)
+    finally:
+        bring_back(shop, "inventory")
+    _wait_for_breaker()
+    assert body["data"] is not None, body
+    assert body["data"]["products"]["edges"] == []
+    assert body["data"]["products"]["totalCount"] >= 1
+    assert [e["extensions"]["productId"] for e in body["errors"]] == [bundle["id"]]
+    assert body["errors"][0]["extensions"]["source"] == "inventory"
+
+
+def test_a_suggestion_whose_price_is_unknown_is_left_out_of_predictive_search(
+    shop: Shop,
+) -> None:
+    seen = shop.live.query("{ products(first: 50) { pageInfo { endCursor } } }")
+    after = {"after": seen["data"]["products"]["pageInfo"]["endCursor"]}
+    node = shop.live.query(
+        """query($after: String) {
+             products(first: 1, after: $after) { edges { node { id name } } } }""",
+        after,
+    )["data"]["products"]["edges"][0]["node"]
+    suggest = """query S($q: String!) { predictiveSearch(query: $q) {
+        products { id name priceRange { min { amount } } } queries } }"""
+    names_only = """query S($q: String!) { predictiveSearch(query: $q) { products { id } } }"""
+    found = shop.live.query(names_only, {"q": node["name"]})  # reads no price
+    assert node["id"] in [p["id"] for p in found["data"]["predictiveSearch"]["products"]]
+    take_down(shop, "pricing")
+    try:
+        body = shop.live.query(suggest, {"q": node["name"]})
+    finally:
+        bring_back(shop, "pricing")
+    _wait_for_breaker()
+    assert body["data"] is not None and body["data"]["predictiveSearch"] is not None, body
+    shown = [p["id"] for p in body["data"]["predictiveSearch"]["products"]]
+    named = [e["extensions"]["productId"] for e in body["errors"]]
+    assert node["id"] in named and node["id"] not in shown
+    for error in body["errors"]:
+        assert error["path"] == ["predictiveSearch", "products"]
+        assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+        assert error["extensions"]["source"] == "pricing"
