@@ -8,7 +8,7 @@ GRAPHIQL := gateway/graphiql
 EXAMPLES := examples
 NPM      ?= npm
 
-.PHONY: run run-distributed test install dev node-deps fuzz soak seed serve lint typecheck pytest pytest-remote bench schema clean graphiql examples chromium screenshots
+.PHONY: run run-distributed test install dev pgbouncer node-deps fuzz soak seed serve lint typecheck pytest pytest-remote bench schema clean graphiql examples chromium screenshots
 
 $(UV):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -51,6 +51,14 @@ chromium:
 	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	  else echo "make: chromium not found: the GraphiQL browser test needs it (apt-get install chromium)" >&2; fi; }
 
+# PgBouncer (transaction mode) for tests/gateway/test_pgbouncer.py, from Debian like chromium.
+pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null; \
+	  else echo "make: pgbouncer not found: tests/gateway/test_pgbouncer.py needs it (apt-get install pgbouncer)" >&2; fi; }
+
 dev: $(UV)
 	$(UV) sync --frozen --inexact --quiet
 
@@ -71,7 +79,7 @@ serve: install
 	$(PY) -m gateway serve
 
 ## make test: dev dependencies, lint, types, the whole suite (PostgreSQL and Redis included)
-test: dev graphiql examples chromium node-deps lint typecheck pytest pytest-remote
+test: dev graphiql examples chromium pgbouncer node-deps lint typecheck pytest pytest-remote
 
 # npm packages of the GraphQL-over-HTTP audits (tests/http_audit), from its lock file.
 node-deps:
@@ -101,6 +109,7 @@ pytest:
 REMOTE_TESTS ?= tests/gateway/test_listing.py tests/gateway/test_cart.py \
 	tests/gateway/test_checkout_errors.py tests/gateway/test_checkout_orders.py \
 	tests/gateway/test_backoffice_order_view.py \
+	tests/gateway/test_catalog_manage.py \
 	tests/gateway/test_checkout_races.py::test_the_same_key_ten_times_at_once_places_one_order
 pytest-remote:
 	$(PY) -m pytest -q $(PYTEST_PARALLEL) --sources=remote $(REMOTE_TESTS)
