@@ -18,6 +18,7 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -42,6 +43,18 @@ class LastKnown:
 
     may_serve: Callable[[BaseException], bool]
     served: Callable[[Any, float], None]
+
+
+class StaleAnswers:
+    """Told by the source guard when it answers a read from a stale copy (its source is
+    down): a fill that was answered so shows the copy to its own request, marked, but never
+    caches it as the current value nor hands it to requests waiting on the same keys."""
+
+    seen = False
+
+
+# Set around each fill's fetch; tasks the fetch starts share the same holder.
+stale_answers: ContextVar[StaleAnswers | None] = ContextVar("stale_answers", default=None)
 
 
 class ReadThrough(InvalidationListener):
@@ -205,6 +218,8 @@ class ReadThrough(InvalidationListener):
         loop = asyncio.get_running_loop()
         futures = {key_of[i]: loop.create_future() for i in ids}
         self._inflight.update(futures)
+        answers = StaleAnswers()
+        token = stale_answers.set(answers)
         try:
             fetched = await fetch(ids)
         except BaseException as exc:
@@ -217,6 +232,15 @@ class ReadThrough(InvalidationListener):
                     future.set_exception(exc)
                     future.exception()  # retrieved: waiters re-raise it, nobody else must
             raise
+        finally:
+            stale_answers.reset(token)
+        if answers.seen:
+            for key, future in futures.items():
+                if self._inflight.get(key) is future:
+                    del self._inflight[key]
+                future.cancel()  # waiters ask for themselves, and are told it is a copy
+            self._dirty.difference_update(futures)
+            return {i: codec.encode(fetched.get(i)) for i in ids}
         keys = self.cache.keys
         raw: dict[I, bytes] = {}
         writes: dict[float, dict[str, bytes]] = defaultdict(dict)

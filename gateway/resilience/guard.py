@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter
 from sources.apis import APIS
 
 from ..cache.breaker import CircuitBreaker
+from ..cache.entities import stale_answers
 from ..cache.shared import SharedCache
 from ..metrics import current_request
 from .degrade import Degradation, current_degradation, stale_allowed
@@ -174,6 +175,8 @@ class SourceGuard:
             copy = await stale.recall(name, args, kwargs)
             if copy is not MISSING:
                 self.metrics.stale.labels(self.source).inc()
+                if (answers := stale_answers.get()) is not None:
+                    answers.seen = True  # shown, never cached as current
                 if degradation is not None:
                     degradation.stale.add(self.source)
                 return copy
