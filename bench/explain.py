@@ -76,7 +76,14 @@ async def run(url: str, runs: int) -> str:
             took.append((time.perf_counter() - started) * 1000)
         took.sort()
         p99 = took[min(len(took) - 1, int(len(took) * 0.99))]
-        timings.append((name, statistics.median(took), p99, page.total_count))
+        uncounted = []
+        for _ in range(runs):  # a storefront paging by cursor, not showing totalCount
+            started = time.perf_counter()
+            await store.list_products(first=50, with_total=False, **kwargs)
+            uncounted.append((time.perf_counter() - started) * 1000)
+        timings.append(
+            (name, statistics.median(took), p99, statistics.median(uncounted), page.total_count)
+        )
         captured.clear()
         await store.list_products(first=50, **kwargs)
         lines += [f"**{name}** (totalCount {page.total_count}):", "", "```"]
@@ -90,9 +97,12 @@ async def run(url: str, runs: int) -> str:
         lines += ["```", ""]
     await db.dispose()
     head = [
-        "| listing (first: 50, with totalCount) | p50 ms | p99 ms | totalCount |",
-        "|---|--:|--:|--:|",
-        *(f"| {n} | {p50:.1f} | {p99:.1f} | {total} |" for n, p50, p99, total in timings),
+        "| listing (first: 50) | with totalCount p50 ms | p99 ms | without p50 ms | totalCount |",
+        "|---|--:|--:|--:|--:|",
+        *(
+            f"| {n} | {p50:.1f} | {p99:.1f} | {bare:.1f} | {total} |"
+            for n, p50, p99, bare, total in timings
+        ),
         "",
     ]
     return "\n".join(head + lines)

@@ -23,8 +23,10 @@ from .entities import ReadThrough
 from .keys import Kind
 
 
-def listing_ident(first: int, after: str | None, flt: ProductFilter, sort: ProductSort) -> str:
-    arguments = [first, after, dataclasses.astuple(flt), sort.value]
+def listing_ident(
+    first: int, after: str | None, flt: ProductFilter, sort: ProductSort, with_total: bool
+) -> str:
+    arguments = [first, after, dataclasses.astuple(flt), sort.value, with_total]
     return hashlib.sha256(orjson.dumps(arguments, default=str)).hexdigest()[:32]
 
 
@@ -40,14 +42,19 @@ def browsing_sources(sources: Sources, cache: ReadThrough | None) -> Sources:
         after: str | None = None,
         filter: ProductFilter = ProductFilter(),
         sort: ProductSort = ProductSort.NEWEST,
+        with_total: bool = True,
     ) -> ProductPage:
+        async def read() -> ProductPage:
+            return await store.list_products(
+                first=first, after=after, filter=filter, sort=sort, with_total=with_total
+            )
+
         async def fetch(_: Sequence[str]) -> dict[str, ProductPage]:
-            page = await store.list_products(first=first, after=after, filter=filter, sort=sort)
-            return {ident: page}
+            return {ident: await read()}
 
         if filter.include_unpublished:
-            return await store.list_products(first=first, after=after, filter=filter, sort=sort)
-        ident = listing_ident(first, after, filter, sort)
+            return await read()
+        ident = listing_ident(first, after, filter, sort, with_total)
         found = await cache.load(Kind.PRODUCT_LISTING, codec.PAGE, [ident], fetch)
         return found[ident]
 

@@ -21,12 +21,12 @@ them memoised and the page costs no more source calls, in the same number of rou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.types.nodes import SelectedField
 
+from ..schema.selection import fields
 from .degrade import current_degradation, source_extensions
 from .errors import SourceUnavailable
 
@@ -37,15 +37,6 @@ KINDS = {"price": PRICE_FIELDS, "stock": STOCK_FIELDS}
 WHAT = {"pricing": "price", "inventory": "stock"}
 
 
-def _fields(selections: Iterable[Any]) -> Iterator[Any]:
-    """The fields of a selection, fragments spread in place."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        else:  # a fragment spread or an inline fragment
-            yield from _fields(selection.selections)
-
-
 def _selected(info: Any, trail: Sequence[str]) -> set[str]:
     """Every field name selected anywhere under the field's ``trail`` (``edges.node`` of
     a connection, ``products`` of a list of suggestions)."""
@@ -53,10 +44,10 @@ def _selected(info: Any, trail: Sequence[str]) -> set[str]:
     todo = list(info.selected_fields)
     for step in trail:
         todo = [
-            child for parent in todo for child in _fields(parent.selections) if child.name == step
+            child for parent in todo for child in fields(parent.selections) if child.name == step
         ]
     while todo:
-        for child in _fields(todo.pop().selections):
+        for child in fields(todo.pop().selections):
             names.add(child.name)
             todo.append(child)
     return names

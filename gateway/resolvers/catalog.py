@@ -16,6 +16,7 @@ from ..resilience.listing import listable_edges
 from ..schema.catalog import Category, Product, ProductConnection, ProductFilter, visible
 from ..schema.common import BadUserInput, Info, page_size
 from ..schema.node import decode_int_id
+from ..schema.selection import selects
 
 
 async def product(
@@ -82,7 +83,11 @@ async def products(
             )
         else:
             page = await catalog.list_products(
-                first=size, after=after, filter=record_filter, sort=sort or SortRecord.NEWEST
+                first=size,
+                after=after,
+                filter=record_filter,
+                sort=sort or SortRecord.NEWEST,
+                with_total=selects(info, "totalCount"),
             )
     except InvalidCursor as exc:
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None

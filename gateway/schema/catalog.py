@@ -541,7 +541,8 @@ class ProductConnection:
         return cls(
             edges=edges,
             page_info=PageInfo.of(page.cursors, has_next_page=page.has_next_page, after=after),
-            total_count=page.total_count,
+            # Not counted only when the query does not select totalCount (resolvers/catalog).
+            total_count=page.total_count if page.total_count is not None else 0,
         )
 
 

@@ -134,8 +134,11 @@ class CatalogSource(ImportJobsSource, Protocol):
         after: str | None = None,
         filter: ProductFilter = ProductFilter(),
         sort: ProductSort = ProductSort.NEWEST,
+        with_total: bool = True,
     ) -> ProductPage:
-        """One page of a filtered, sorted listing, with its total, in SQL (keyset paging)."""
+        """One page of a filtered, sorted listing, in SQL (keyset paging), with its total
+        unless ``with_total`` is false: counting is most of a big catalog's page, and a
+        storefront that pages by cursor does not show it."""
 
     @read
     async def search_products(

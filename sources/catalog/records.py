@@ -279,7 +279,8 @@ class ProductPage:
     products: list[Product]
     cursors: list[str]
     has_next_page: bool
-    total_count: int
+    # None when the caller did not ask for it (``list_products(with_total=False)``).
+    total_count: int | None
 
 
 @dataclass(frozen=True, slots=True)

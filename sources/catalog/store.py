@@ -546,8 +546,10 @@ class CatalogStore(ImportJobs, ProductImports):
         after: str | None = None,
         filter: ProductFilter = ProductFilter(),
         sort: ProductSort = ProductSort.NEWEST,
+        with_total: bool = True,
     ) -> ProductPage:
-        """One page of a filtered, sorted listing, with its total, in SQL (keyset paging)."""
+        """One page of a filtered, sorted listing, in SQL (keyset paging); the total is
+        counted only when asked for."""
         sort_expr, descending = _SORTS[sort]
         async with self.db.connect() as conn:
             conditions = await self._filter_conditions(conn, filter)
@@ -573,11 +575,19 @@ class CatalogStore(ImportJobs, ProductImports):
                 )
             ).all()
             total = (
-                await conn.execute(select(func.count()).select_from(m.Product).where(*conditions))
-            ).scalar_one()
+                (
+                    await conn.execute(
+                        select(func.count()).select_from(m.Product).where(*conditions)
+                    )
+                ).scalar_one()
+                if with_total
+                else None
+            )
         products = [_product(row) for row in rows[:first]]
         cursors = [encode_cursor(sort.value, _sort_key(p, sort), p.id) for p in products]
-        return ProductPage(products, cursors, len(rows) > first, int(total))
+        return ProductPage(
+            products, cursors, len(rows) > first, int(total) if total is not None else None
+        )
 
     async def _filter_conditions(
         self, conn: Any, flt: ProductFilter

@@ -288,3 +288,29 @@ def test_categories_list_siblings_in_their_merchandising_order(gateway: LiveGate
 
     expected = {k: v for k, v in _tree_order(CATEGORY_TREE).items() if v}
     assert siblings == expected
+
+
+def test_a_listing_counts_only_when_totalcount_is_asked_and_never_answers_a_wrong_count(
+    gateway_on: LiveGateway,
+) -> None:
+    """Counting a big catalog is most of a page's work: a page without ``totalCount`` skips
+    it, and a page cached without its count is never served to a query that asks for it
+    (directly, aliased or through a fragment)."""
+    edges = "edges { node { id } }"
+    first = gateway_on.query(f"{{ products(first: 3, sort: NAME) {{ {edges} }} }}")
+    asked = [
+        f"{{ products(first: 3, sort: NAME) {{ totalCount {edges} }} }}",
+        f"{{ products(first: 3, sort: NAME) {{ n: totalCount {edges} }} }}",
+        f"""{{ products(first: 3, sort: NAME) {{ ...C {edges} }} }}
+            fragment C on ProductConnection {{ totalCount }}""",
+    ]
+    counts = []
+    for query in asked:
+        page = gateway_on.query(query)["data"]["products"]
+        assert page["edges"] == first["data"]["products"]["edges"]
+        counts.append(page.get("totalCount", page.get("n")))
+    everything = gateway_on.query(
+        "{ products(first: 100) { totalCount pageInfo { hasNextPage } } }"
+    )
+    total = everything["data"]["products"]["totalCount"]
+    assert total > 3 and counts == [total] * 3

@@ -493,3 +493,12 @@ def test_the_fixture_rows_are_what_the_tests_assume() -> None:
     """Guards the expectations above against an edit of the rows."""
     assert len({p["id"] for p in PRODUCTS}) == len(PRODUCTS)
     assert published_where(category_id=4) == set(TWINS)
+
+
+async def test_a_page_without_its_total_is_not_counted(store: CatalogStore) -> None:
+    counted = await store.list_products(first=2, sort=ProductSort.NAME)
+    uncounted = await store.list_products(first=2, sort=ProductSort.NAME, with_total=False)
+
+    assert uncounted.total_count is None and counted.total_count == len(PUBLISHED)
+    assert (uncounted.products, uncounted.cursors) == (counted.products, counted.cursors)
+    assert uncounted.has_next_page is counted.has_next_page is True
