@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from .cache.settings import CacheSettings
 from .checkout.hint_settings import PromotionHintSettings
 from .compression import CompressionSettings
+from .i18n.settings import LanguageSettings
 from .media.settings import MediaSettings
 from .payments.settings import PaymentSettings
 from .ratelimit.settings import RateLimitSettings
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
     tracing: Annotated[TracingSettings, Field(default_factory=TracingSettings)]
     promotion_hints: Annotated[PromotionHintSettings, Field(default_factory=PromotionHintSettings)]
     stock: Annotated[StockVisibilitySettings, Field(default_factory=StockVisibilitySettings)]
+    languages: Annotated[LanguageSettings, Field(default_factory=LanguageSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None

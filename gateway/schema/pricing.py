@@ -10,6 +10,7 @@ from sources.pricing.records import Price as PriceRecord
 from sources.pricing.records import Promotion as PromotionRecord
 from sources.pricing.records import PromotionKind as PromotionKindRecord
 
+from ..i18n.request import translated
 from .common import Money
 from .enums import describe_values
 from .node import Node, encode_id
@@ -64,9 +65,13 @@ class PriceRange:
     )
 )
 class Promotion(Node):
-    name: str = strawberry.field(description="Its name, as shown to buyers.")
+    name: str = strawberry.field(
+        description="Its name, as shown to buyers, in the request's language."
+    )
     kind: PromotionKindRecord = strawberry.field(description="How it discounts.")
-    description: str = strawberry.field(description="Its terms, for buyers.")
+    description: str = strawberry.field(
+        description="Its terms, for buyers, in the request's language."
+    )
     starts_at: datetime | None = strawberry.field(
         description="When it starts (UTC); null: already running."
     )
@@ -77,11 +82,12 @@ class Promotion(Node):
 
     @classmethod
     def from_record(cls, record: PromotionRecord) -> Promotion:
+        text = translated(record.translations)
         return cls(
             id=encode_id("Promotion", record.id),
-            name=record.name,
+            name=text.name if text else record.name,
             kind=record.kind,
-            description=record.description,
+            description=text.description if text and text.description else record.description,
             starts_at=record.starts_at,
             ends_at=record.ends_at,
             coupon_required=record.coupon_required,

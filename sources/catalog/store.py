@@ -30,6 +30,7 @@ from sources.common.batches import BatchKey
 from sources.common.db import Database
 from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
+from sources.common.translations import translations_from
 
 from . import bulk, manage, search
 from . import media as media_writes
@@ -101,6 +102,8 @@ _PRODUCT_COLUMNS = (
     m.Product.height_mm,
     m.Product.archived_at,
     m.Product.reserve_on_add,
+    m.Product.translations,
+    m.Brand.translations.label("brand_translations"),
 )
 
 
@@ -143,6 +146,8 @@ def _product(row: Row[Any]) -> Product:
         ),
         archived_at=row.archived_at,
         reserve_on_add=bool(row.reserve_on_add),
+        translations=translations_from(row.translations),
+        brand_translations=translations_from(row.brand_translations),
     )
 
 
@@ -153,6 +158,7 @@ _CATEGORY_COLUMNS: tuple[Any, ...] = (
     m.Category.parent_id,
     m.Category.path,
     m.Category.position,
+    m.Category.translations,
 )
 
 
@@ -163,6 +169,7 @@ def _category(row: Row[Any]) -> Category:
         name=row.name,
         parent_id=row.parent_id,
         path=tuple(int(part) for part in row.path.split("/") if part),
+        translations=translations_from(row.translations),
     )
 
 
@@ -253,12 +260,14 @@ _SKUS_BY_PRODUCT_IDS = (
     .order_by(m.Sku.product_id, m.Sku.position, m.Sku.id)
 )
 _WANTED = m.Category.__table__.alias("wanted")
-_CATEGORIES_WITH_ANCESTORS = (
-    # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
-    select(*_CATEGORY_COLUMNS)
-    .join(_WANTED, _WANTED.c.path.like(m.Category.path.concat("%")))
-    .where(_WANTED.c.id.in_(_IDS))
-    .distinct()
+_ANCESTOR = m.Category.__table__.alias("ancestor")
+_CATEGORIES_WITH_ANCESTORS = select(*_CATEGORY_COLUMNS).where(
+    # A subquery, not DISTINCT over the row: PostgreSQL cannot compare json (translations).
+    m.Category.id.in_(
+        select(_ANCESTOR.c.id)
+        .join(_WANTED, _WANTED.c.path.like(_ANCESTOR.c.path.concat("%")))
+        .where(_WANTED.c.id.in_(_IDS))
+    )
 )
 
 

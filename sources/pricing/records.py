@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sources.common.batches import BatchRefusal
+from sources.common.translations import Translation
 
 
 class PromotionKind(StrEnum):
@@ -56,6 +57,7 @@ class Promotion:
     usage_limit: int | None = None
     per_customer_limit: int | None = None
     is_active: bool = True
+    translations: tuple[Translation, ...] = ()  # name and terms in other languages
 
     @property
     def coupon_required(self) -> bool:
