@@ -71,6 +71,7 @@ from .records import (
     Specification,
     Supplier,
 )
+from .search.synonyms import DEFAULT_FILE, SynonymFile
 
 _PRODUCT_COLUMNS = (
     m.Product.id,
@@ -318,8 +319,11 @@ class CatalogStore(ImportJobs, ProductImports):
     import_job_model = m.ImportJob
     import_row_error_model = m.ImportRowError
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, synonyms: SynonymFile | None = None) -> None:
         self.db = db
+        # Applied to every query (search/synonyms.py); the shop's shipped groups unless the
+        # process names another file (SEARCH_SYNONYMS_FILE).
+        self.synonyms = synonyms if synonyms is not None else SynonymFile(DEFAULT_FILE)
 
     async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
         rows = await self.db.read(_PRODUCTS_BY_IDS, {"ids": sorted(set(ids))})
@@ -617,7 +621,7 @@ class CatalogStore(ImportJobs, ProductImports):
         if flt.in_stock is not None:
             conditions.append(m.Product.in_stock.is_(flt.in_stock))
         if flt.search and flt.search.strip():  # blank: no search, as before the engine
-            found, _ = await search.match(conn, flt.search)
+            found, _ = await search.match(conn, flt.search, synonyms=self.synonyms.current())
             if found is None:
                 return None
             conditions.append(m.Product.id.in_(select(found.unranked.c.product_id)))
@@ -661,7 +665,7 @@ class CatalogStore(ImportJobs, ProductImports):
         """Ranked products matching the query and the filter, with facet counts."""
         offset = search.offset_after(after, sort)
         async with self.db.connect() as conn:
-            found, parsed = await search.match(conn, query)
+            found, parsed = await search.match(conn, query, synonyms=self.synonyms.current())
             if found is None:
                 return SearchPage([], [], False, 0)
             rest = replace(filter, search=None)
@@ -706,7 +710,8 @@ class CatalogStore(ImportJobs, ProductImports):
         last word may be unfinished: it matches as a prefix)."""
         async with self.db.connect() as conn:
             return await search.suggest(conn, query, limit=limit, product_select=_product_select,
-                                        to_product=_product)  # fmt: skip
+                                        to_product=_product,
+                                        synonyms=self.synonyms.current())  # fmt: skip
 
     async def products_in_categories(
         self, category_ids: Sequence[int], *, first: int, after: str | None = None
