@@ -401,6 +401,7 @@ def load_settings() -> Settings:
             **TracingSettings.model_fields,
             **PromotionHintSettings.model_fields,
             **StockVisibilitySettings.model_fields,
+            **LanguageSettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None

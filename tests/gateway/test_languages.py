@@ -7,12 +7,17 @@ the new text on the next request."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from gateway.i18n.settings import LanguageSettings
+from gateway.settings import ConfigurationError, Settings, load_settings
+from gateway.setup.shop import with_shop_profile
+from sources.orders.records import ShopProfile
 from tests.conftest import serve, settings_for
 from tests.gateway.checkout_helpers import BACKENDS, Shop
 from tests.gateway.order_ops import order_shop
@@ -235,3 +240,39 @@ def test_a_bad_translation_is_a_user_error_on_its_field(
 
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("INVALID_INPUT", field)]
     assert payload["product"] is None
+
+
+def _profile(*languages: str) -> ShopProfile:
+    return ShopProfile("A shop", "CNY", languages, None)
+
+
+def test_the_shop_profile_names_the_default_unless_the_environment_does() -> None:
+    english_first = with_shop_profile(Settings(), _profile("en", "zh-CN")).languages
+    chinese_only = with_shop_profile(Settings(), _profile("zh-CN")).languages
+    explicit = Settings(languages=LanguageSettings(default="en"))
+    kept = with_shop_profile(explicit, _profile("zh-CN")).languages
+
+    assert (english_first.default, english_first.offered) == ("en", ("en", "zh-CN"))
+    assert (chinese_only.default, chinese_only.offered) == ("zh-CN", ("zh-CN",))
+    # GATEWAY_DEFAULT_LANGUAGE has the last word, and is offered even if the profile omits it.
+    assert (kept.default, kept.offered) == ("en", ("en", "zh-CN"))
+    assert with_shop_profile(Settings(), None).languages == LanguageSettings()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GATEWAY_DEFAULT_LANGUAGE": "fr"}, "GATEWAY_DEFAULT_LANGUAGE 'fr' is not one of"),
+        ({"GATEWAY_DEFAULT_LANGUAGE": "zh_CN"}, "GATEWAY_DEFAULT_LANGUAGE='zh_CN'"),
+        ({"GATEWAY_LANGUAGES": "en,??"}, "GATEWAY_LANGUAGES='en,??'"),
+        ({"SEARCH_SYNONYMS_FILE": "/no/such/synonyms.txt"}, "SEARCH_SYNONYMS_FILE="),
+    ],
+)
+def test_a_bad_language_or_synonym_setting_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        load_settings()
