@@ -248,6 +248,7 @@ class SearchFacetValue:
     value: str
     label: str
     count: int
+    translations: tuple[Translation, ...] = ()  # the label in other languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +256,7 @@ class SearchFacet:
     name: str  # "category", "brand", "kind", "price", "availability", "spec:<code>"
     label: str
     values: tuple[SearchFacetValue, ...]
+    translations: tuple[Translation, ...] = ()  # the label in other languages
 
 
 @dataclass(frozen=True, slots=True)

@@ -171,6 +171,36 @@ def test_a_listing_costs_the_same_source_calls_in_either_language(shop: Shop) ->
     assert calls["zh-CN"] == calls["en"] == LISTING_CALLS
 
 
+FACETS = """
+query Facets($query: String!) {
+  search(query: $query, first: 3) {
+    edges { node { name } }
+    facets { name label values { value label } }
+  }
+}"""
+
+
+def test_search_results_and_their_facets_answer_in_the_request_language(shop: Shop) -> None:
+    zh = post(shop, FACETS, {"query": "耳机"}, language="zh-CN").json()["data"]["search"]
+    en = post(shop, FACETS, {"query": "耳机"}, language="en").json()["data"]["search"]
+
+    assert all(_is_chinese(e["node"]["name"]) for e in zh["edges"])
+    assert not any(_is_chinese(e["node"]["name"]) for e in en["edges"])
+    labels = {
+        language: {f["name"]: (f["label"], {v["value"]: v["label"] for v in f["values"]})
+                   for f in found["facets"]}
+        for language, found in (("zh", zh), ("en", en))
+    }  # fmt: skip
+    assert labels["zh"]["category"][0] == "分类" and labels["en"]["category"][0] == "Category"
+    assert labels["zh"]["category"][1]["headphones"] == "耳机"
+    assert labels["en"]["category"][1]["headphones"] == "Headphones"
+    assert labels["zh"]["brand"][1].keys() == labels["en"]["brand"][1].keys()  # values stay
+    assert all(_is_chinese(label) for label in labels["zh"]["brand"][1].values())
+    assert labels["zh"]["availability"][1].get("IN_STOCK") == "有货"
+    assert (labels["zh"]["price"][0], labels["en"]["price"][0]) == ("价格", "Price")
+    assert labels["zh"]["price"][1] == labels["en"]["price"][1]  # ¥100-300 reads alike
+
+
 def test_an_answer_without_translated_text_says_no_language(shop: Shop) -> None:
     response = post(shop, "{ shippingRegions { code } }", language="en")
 
