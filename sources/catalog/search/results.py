@@ -229,8 +229,10 @@ async def facets(
         else:
             values.sort(key=lambda v: (-v.count, v.label))
         label = labels.get(name, name)
-        own = (Translation(_CHINESE, _FACET_LABELS_ZH[name]),) if name in _FACET_LABELS_ZH else ()
-        result.append(SearchFacet(name, label, tuple(values), own))
+        in_chinese: tuple[Translation, ...] = ()
+        if name in _FACET_LABELS_ZH:
+            in_chinese = (Translation(_CHINESE, _FACET_LABELS_ZH[name]),)
+        result.append(SearchFacet(name, label, tuple(values), in_chinese))
     return tuple(result)
 
 
