@@ -60,7 +60,3 @@ class LanguageSettings(BaseSettings):
                 f"({', '.join(self.offered)})"
             )
         return self
-
-    @property
-    def variant(self) -> str:
-        return "languages=" + ",".join(self.offered)
