@@ -133,6 +133,7 @@ class PromotionFields:
     product_ids: tuple[int, ...] | None = None
     category_ids: tuple[int, ...] | None = None
     clear: tuple[str, ...] = ()
+    translations: tuple[Translation, ...] | None = None  # replaces all when set
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ PUBLIC_TYPES = {
     "AttributeDefinition", "AuditEntry", "BundleItem", "Category", "Dimensions",
     "LocalizedText", "Money", "PageInfo", "Presale", "Price", "PriceRange", "Product",
     "ProductConnection", "ProductEdge", "ProductMedia", "ProductOption", "ProductTranslation",
-    "Promotion", "SelectedOption", "Seo", "Sku", "Specification", "StockLevel", "Supplier",
+    "Promotion", "PromotionTranslation", "SelectedOption", "Seo", "Sku", "Specification", "StockLevel", "Supplier",
     "WarehouseStock",
 }  # fmt: skip
 PERSONAL_TYPES = {"Cart", "CartLine", "Customer", "CustomerAddress", "Order", "OrderLine"}

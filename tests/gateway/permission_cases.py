@@ -363,6 +363,12 @@ FIELD_CASES: dict[str, FieldCase] = {
         _stocked,
         shows=lambda v: v is not None and bool(v) and all(t["name"] for t in v),
     ),
+    "Promotion.translations": FieldCase(
+        'query { node(id: "UHJvbW90aW9uOjE=") { ... on Promotion {'
+        " guarded: translations { language name } } } }",
+        lambda s: {},
+        shows=lambda v: v is not None and bool(v) and all(t["name"] for t in v),
+    ),
     "Sku.costPrice": FieldCase(
         "query($slug: String!) { product(slug: $slug) {"
         " skus { guarded: costPrice { amount currency } } } }",

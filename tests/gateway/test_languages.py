@@ -7,6 +7,7 @@ the new text on the next request."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -306,3 +307,55 @@ def test_a_bad_language_or_synonym_setting_is_one_clear_line(
 
     with pytest.raises(ConfigurationError, match=re.escape(message)):
         load_settings()
+
+
+PROMOTION = """
+query($id: ID!) { node(id: $id) { ... on Promotion {
+  name description translations { language name description } } } }"""
+PROMOTION_UPDATE = """
+mutation($id: ID!, $input: PromotionInput!) {
+  promotionUpdate(promotionId: $id, input: $input) {
+    promotion { name translations { language name description } }
+    userErrors { code field message }
+  }
+}"""
+
+
+def test_staff_set_a_promotions_translations_and_buyers_read_them(shop: Shop) -> None:
+    staff = shop.staff_token("MANAGE_PRICES")
+    audio_week = base64.b64encode(b"Promotion:4").decode()  # "Audio week: 15% off"
+    before = post(shop, PROMOTION, {"id": audio_week}, token=staff).json()["data"]["node"]
+    assert before["translations"][0]["name"] == "影音周：85折"  # noqa: RUF001
+
+    written = post(
+        shop,
+        PROMOTION_UPDATE,
+        {
+            "id": audio_week,
+            "input": {"translations": [{"language": "ZH-cn", "name": "耳机音箱节"}]},
+        },
+        token=staff,
+    ).json()["data"]["promotionUpdate"]
+    refused = post(
+        shop,
+        PROMOTION_UPDATE,
+        {"id": audio_week, "input": {"translations": [{"language": "zh-CN", "name": ""}]}},
+        token=staff,
+    ).json()["data"]["promotionUpdate"]
+
+    assert written["userErrors"] == []
+    assert written["promotion"]["translations"] == [
+        {"language": "zh-CN", "name": "耳机音箱节", "description": None}
+    ]
+    zh = post(shop, PROMOTION, {"id": audio_week}, language="zh-CN").json()["data"]["node"]
+    en = post(shop, PROMOTION, {"id": audio_week}, language="en").json()["data"]["node"]
+    # Terms without a translation fall back to the base ones; buyers never see the list.
+    assert (zh["name"], zh["description"], zh["translations"]) == (
+        "耳机音箱节",
+        en["description"],
+        None,
+    )
+    assert en["name"] == "Audio week: 15% off"
+    assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [
+        ("INVALID_INPUT", ["input", "translations", "0", "name"])
+    ]
