@@ -41,8 +41,8 @@ PUBLIC_TYPES = {
     "AttributeDefinition", "AuditEntry", "BundleItem", "Category", "Dimensions",
     "LocalizedText", "Money", "PageInfo", "Presale", "Price", "PriceRange", "Product",
     "ProductConnection", "ProductEdge", "ProductMedia", "ProductOption", "ProductTranslation",
-    "Promotion", "PromotionTranslation", "SelectedOption", "Seo", "Sku", "Specification", "StockLevel", "Supplier",
-    "WarehouseStock",
+    "Promotion", "PromotionTranslation", "SelectedOption", "Seo", "Sku", "Specification",
+    "StockLevel", "Supplier", "WarehouseStock",
 }  # fmt: skip
 PERSONAL_TYPES = {"Cart", "CartLine", "Customer", "CustomerAddress", "Order", "OrderLine"}
 
