@@ -52,6 +52,9 @@ from .examples.tokens import DevTokens
 from .execution import executor_class
 from .graphiql.page import graphiql_page, graphiql_routes
 from .http_media import GraphQLMedia, is_multipart, refusal, shape_result
+from .i18n.http import with_language_headers
+from .i18n.negotiation import negotiate
+from .i18n.request import RequestLanguage, answering_in
 from .lifecycle import DrainGate, Lifecycle
 from .limits import (
     CostLimit,
@@ -410,7 +413,13 @@ def create_app(
         if limited is None:
             metrics.errors.labels("PAYLOAD_TOO_LARGE").inc()
             return
-        await front(scope, limited, send, anonymous, is_buyer(viewer))
+        offered = settings.languages
+        language = RequestLanguage(
+            negotiate(request.headers.get("accept-language"), offered.offered, offered.default)
+        )
+        with answering_in(language):
+            send = with_language_headers(send, language)
+            await front(scope, limited, send, anonymous, is_buyer(viewer))
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

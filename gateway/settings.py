@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -16,9 +17,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from sources.catalog.search.synonyms import DEFAULT_FILE as DEFAULT_SYNONYMS
+from sources.catalog.search.synonyms import SynonymFile, SynonymFileError, parse_groups
+
 from .cache.settings import CacheSettings
 from .checkout.hint_settings import PromotionHintSettings
 from .compression import CompressionSettings
+from .i18n.settings import LanguageSettings
 from .media.settings import MediaSettings
 from .payments.settings import PaymentSettings
 from .ratelimit.settings import RateLimitSettings
@@ -91,6 +96,7 @@ class Settings(BaseSettings):
     tracing: Annotated[TracingSettings, Field(default_factory=TracingSettings)]
     promotion_hints: Annotated[PromotionHintSettings, Field(default_factory=PromotionHintSettings)]
     stock: Annotated[StockVisibilitySettings, Field(default_factory=StockVisibilitySettings)]
+    languages: Annotated[LanguageSettings, Field(default_factory=LanguageSettings)]
     admin_secret: Annotated[
         str | None, Field(min_length=16, validation_alias=_env("GATEWAY_ADMIN_SECRET"))
     ] = None
@@ -173,6 +179,11 @@ class Settings(BaseSettings):
     sweep_interval_seconds: Annotated[
         float, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_SWEEP_INTERVAL_SECONDS"))
     ] = 30.0
+    # Search synonyms (sources/catalog/search/synonyms.py): unset, the shipped groups; a
+    # path, that file (read again when it changes); empty, none.
+    search_synonyms_file: Annotated[
+        str | None, Field(validation_alias=_env("SEARCH_SYNONYMS_FILE"))
+    ] = None
     max_page_size: Annotated[
         int, Field(ge=1, le=1000, validation_alias=_env("GATEWAY_MAX_PAGE_SIZE"))
     ] = 100
@@ -305,6 +316,22 @@ class Settings(BaseSettings):
     def _blank_is_default(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("search_synonyms_file")
+    @classmethod
+    def _readable_synonyms(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                parse_groups(Path(value).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, SynonymFileError) as exc:
+                raise ValueError(f"{value}: {exc}") from None
+        return value
+
+    def search_synonyms(self) -> SynonymFile:
+        """The synonym file a catalog store of this process applies."""
+        if self.search_synonyms_file is None:
+            return SynonymFile(DEFAULT_SYNONYMS)
+        return SynonymFile(Path(self.search_synonyms_file) if self.search_synonyms_file else None)
+
     @field_validator("admin_secret")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -374,6 +401,7 @@ def load_settings() -> Settings:
             **TracingSettings.model_fields,
             **PromotionHintSettings.model_fields,
             **StockVisibilitySettings.model_fields,
+            **LanguageSettings.model_fields,
             **Settings.model_fields,
         }
         alias = fields[field].validation_alias if field in fields else None

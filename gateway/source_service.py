@@ -27,6 +27,7 @@ from sources.common.service import source_app
 
 from .remote_settings import DEFAULT_PORTS
 from .settings import SOURCE_NAMES, ConfigurationError, Settings
+from .sources import store_factory
 from .tracing import install_source_tracing
 
 
@@ -44,7 +45,7 @@ def build_source_app(name: str, settings: Settings) -> Starlette:
         name,
         api.interface,
         api.errors,
-        api.make_store,
+        store_factory(name, settings),
         settings.database_urls()[name],
         secret=secret,
         pool_size=settings.db_pool_size,

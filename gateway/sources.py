@@ -7,10 +7,12 @@ source's Protocol (sources/<name>/api.py), so nothing above this module knows wh
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from sources.apis import APIS
+from sources.apis import APIS, catalog_store
 from sources.catalog.api import CatalogSource
 from sources.common.client import RemoteSource
 from sources.common.db import Database
@@ -52,6 +54,14 @@ def build_source(name: str, settings: Settings) -> Database | RemoteSource:
     )
 
 
+def store_factory(name: str, settings: Settings) -> Callable[[Database], Any]:
+    """How this process builds the source's in-process store (embedded, or served by
+    ``gateway source serve``): the catalog with the search synonyms configured."""
+    if name == "catalog":
+        return partial(catalog_store, synonyms=settings.search_synonyms())
+    return APIS[name].make_store
+
+
 @dataclass
 class Sources:
     databases: dict[str, Database]  # the embedded sources' databases
@@ -77,7 +87,7 @@ class Sources:
                 remotes[name] = handles[name] = built
             else:
                 dbs[name] = built
-                handles[name] = APIS[name].make_store(built)
+                handles[name] = store_factory(name, settings)(built)
         marks = getattr(handles["inventory"], "sold_out", None)
         return cls(
             databases=dbs,

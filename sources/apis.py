@@ -14,6 +14,7 @@ from typing import Any
 
 from sources.catalog.api import ERRORS as CATALOG_ERRORS
 from sources.catalog.api import CatalogSource
+from sources.catalog.search.synonyms import SynonymFile
 from sources.catalog.store import CatalogStore
 from sources.common.db import Database
 from sources.common.wire_errors import ErrorCodec
@@ -28,8 +29,8 @@ from sources.pricing.api import PricingSource
 from sources.pricing.store import PricingStore
 
 
-def catalog_store(db: Database) -> CatalogSource:
-    return CatalogStore(db)
+def catalog_store(db: Database, synonyms: SynonymFile | None = None) -> CatalogSource:
+    return CatalogStore(db, synonyms)
 
 
 def inventory_store(db: Database) -> InventorySource:

@@ -25,6 +25,7 @@ from sources.common.idempotency import fingerprint
 from ..cache import invalidation
 from ..cache.keys import LISTING_KINDS, Kind
 from ..errors import Problem, UserErrorCode
+from ..i18n.settings import LANGUAGE_TAG
 from ..sources import Sources
 from .catalog_writes import key_problems, price_problems
 from .listing import refresh_product_listing
@@ -39,6 +40,8 @@ MAX_SPECIFICATIONS = 100
 MAX_GRAMS = 10_000_000
 MAX_MM = 100_000
 MAX_NUMBER = Decimal("1e14")
+MAX_TRANSLATIONS = 20
+LANGUAGE = re.compile(LANGUAGE_TAG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,27 @@ def product_problems(fields: ProductFields, *, creating: bool) -> list[Problem]:
         ]
     if len(fields.specifications or ()) > MAX_SPECIFICATIONS:
         problems.append(_invalid(f"at most {MAX_SPECIFICATIONS}", "specifications"))
+    return problems + _translation_problems(fields)
+
+
+def _translation_problems(fields: ProductFields) -> list[Problem]:
+    if fields.translations is None:
+        return []
+    if len(fields.translations) > MAX_TRANSLATIONS:
+        return [_invalid(f"at most {MAX_TRANSLATIONS} languages", "translations")]
+    problems: list[Problem] = []
+    for n, (language, text) in enumerate(fields.translations.items()):
+        at = ("translations", str(n))
+        if not LANGUAGE.match(language):
+            problems.append(_invalid("language must be a tag such as zh-CN or en", *at, "language"))
+        problems += [
+            _invalid(p.message, *at, "name")
+            for p in _text(text.get("name"), "name", low=1, high=300)
+        ]
+        problems += [
+            _invalid(p.message, *at, "description")
+            for p in _text(text.get("description"), "description", low=0, high=20_000)
+        ]
     return problems
 
 

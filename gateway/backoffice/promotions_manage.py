@@ -16,7 +16,7 @@ from ..cache import invalidation
 from ..cache.keys import Kind
 from ..errors import Problem, UserErrorCode
 from ..sources import Sources
-from .catalog_manage import batch_key
+from .catalog_manage import LANGUAGE, batch_key
 from .catalog_writes import key_problems
 
 MAX_CODES = 10_000
@@ -60,9 +60,34 @@ def _not_found() -> Outcome:
     )
 
 
+def _translation_problems(fields: PromotionFields) -> list[Problem]:
+    """Each language once, as a tag; a name of 1 to 200 characters, terms up to 2,000."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for n, t in enumerate(fields.translations or ()):
+        at = ("input", "translations", str(n))
+        if not LANGUAGE.match(t.language) or t.language.lower() in seen:
+            problems.append(
+                Problem(UserErrorCode.INVALID_INPUT, "a language tag such as zh-CN, each once",
+                        (*at, "language"))
+            )  # fmt: skip
+        seen.add(t.language.lower())
+        if "\x00" in t.name or not 1 <= len(t.name.strip()) <= 200:
+            problems.append(
+                Problem(UserErrorCode.INVALID_INPUT, "a name of 1 to 200 characters", (*at, "name"))
+            )
+        if t.description is not None and ("\x00" in t.description or len(t.description) > 2000):
+            problems.append(
+                Problem(
+                    UserErrorCode.INVALID_INPUT, "at most 2000 characters", (*at, "description")
+                )
+            )
+    return problems
+
+
 async def _target_problems(sources: Sources, fields: PromotionFields) -> list[Problem]:
     """Targets must exist: a promotion on a product that is not there can never apply."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _translation_problems(fields)
     if fields.product_ids:
         found = await sources.catalog.products_by_ids(fields.product_ids)
         if set(fields.product_ids) - set(found):

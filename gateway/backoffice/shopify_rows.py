@@ -48,6 +48,9 @@ SHOPIFY_COLUMNS = (
     "Variant Tax Code", "Cost per item", "Price / International",
     "Compare At Price / International", "Status",
 )  # fmt: skip
+# A product's name and description in another language: "Title:zh-CN", "Body (HTML):zh-CN"
+# (columns of ours: Shopify keeps translations in a file of their own).
+TRANSLATED = re.compile(r"^(Title|Body \(HTML\)):([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2})$")
 REQUIRED = ("Handle", "Title")
 QUANTITY = "Variant Inventory Qty"
 # The column a productCreate / skuCreate problem's field is read from.
@@ -56,6 +59,7 @@ COLUMN_OF = {
     "tags": "Tags", "seoTitle": "SEO Title", "seoDescription": "SEO Description",
     "options": "Option1 Name", "weightGrams": "Variant Grams", "code": "Variant SKU",
     "list": "Variant Compare At Price", "sale": "Variant Price", "price": "Variant Price",
+    "translations": "Title:<language>",
 }  # fmt: skip
 MAX_URL = 2000
 _NOT_CODE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -112,7 +116,30 @@ def header(fields: list[str] | None) -> dict[str, int] | str:
             f"the header lacks {', '.join(missing)}: a product CSV as Shopify exports it "
             f"starts Handle,Title,Body (HTML),Vendor,..."
         )
-    return {n: names[n.lower()] for n in SHOPIFY_COLUMNS if n.lower() in names}
+    columns = {n: names[n.lower()] for n in SHOPIFY_COLUMNS if n.lower() in names}
+    for i, name in enumerate(fields):
+        found = TRANSLATED.match(name.strip())
+        if found is not None:
+            columns.setdefault(f"{found.group(1)}:{found.group(2)}", i)
+    return columns
+
+
+def _translations(first: dict[str, str]) -> dict[str, dict[str, str]] | None:
+    """The first row's translated titles and bodies; None when the file has no such columns
+    (the product's translations stay), else all of them (a blank title: none in it)."""
+    languages = [n.split(":", 1)[1] for n in first if n.startswith("Title:")]
+    if not languages and not any(n.startswith("Body (HTML):") for n in first):
+        return None
+    translations: dict[str, dict[str, str]] = {}
+    for language in languages:
+        title = first[f"Title:{language}"]
+        if title:
+            text = {"name": title}
+            body = nh3.clean(first.get(f"Body (HTML):{language}", ""))
+            if body:
+                text["description"] = body
+            translations[language] = text
+    return translations
 
 
 def row_values(columns: dict[str, int], fields: list[str]) -> dict[str, str]:
@@ -223,6 +250,7 @@ def draft_product(handle: str, rows: Sequence[tuple[int, dict[str, str]]]) -> Dr
             weight_grams=int(grams.to_integral_value()) if grams is not None else None,
             is_published=_true(first.get("Published", "true") or "true")
             and status in ("", "active"),
+            translations=_translations(first),
         )
         problems = product_problems(fields, creating=True)
         if problems:

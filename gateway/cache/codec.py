@@ -33,6 +33,7 @@ from sources.catalog.records import (
     Sku,
     Specification,
 )
+from sources.common.translations import Translation
 from sources.inventory.records import StockLevel, WarehouseStock
 from sources.pricing.records import Price, Promotion, PromotionKind, PromotionScope
 
@@ -54,6 +55,14 @@ def _dt(value: datetime | None) -> str | None:
 
 def _undt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def _tr(translations: tuple[Translation, ...]) -> Raw:
+    return [[t.language, t.name, t.description] for t in translations]
+
+
+def _untr(r: Raw) -> tuple[Translation, ...]:
+    return tuple(Translation(language, name, description) for language, name, description in r)
 
 
 def _presale(p: Presale | None) -> Raw:
@@ -78,7 +87,7 @@ def product_raw(p: Product) -> Raw:
         p.seo_description, p.weight_grams,
         None if p.dimensions is None else [
             p.dimensions.length_mm, p.dimensions.width_mm, p.dimensions.height_mm],
-        _dt(p.archived_at), p.reserve_on_add,
+        _dt(p.archived_at), p.reserve_on_add, _tr(p.translations), _tr(p.brand_translations),
     ]  # fmt: skip
 
 
@@ -89,6 +98,7 @@ def product_unraw(r: Raw) -> Product:
         r[14], r[15], tuple(ProductOption(o[0], tuple(o[1])) for o in r[16]), tuple(r[17]),
         r[18], r[19], r[20], None if r[21] is None else Dimensions(*r[21]), _undt(r[22]),
         bool(r[23]) if len(r) > 23 else False,  # an entry cached before the field existed
+        _untr(r[24]) if len(r) > 24 else (), _untr(r[25]) if len(r) > 25 else (),
     )  # fmt: skip
 
 
@@ -131,11 +141,11 @@ def specification_unraw(r: Raw) -> Specification:
 
 
 def category_raw(c: Category) -> Raw:
-    return [c.id, c.slug, c.name, c.parent_id, list(c.path)]
+    return [c.id, c.slug, c.name, c.parent_id, list(c.path), _tr(c.translations)]
 
 
 def category_unraw(r: Raw) -> Category:
-    return Category(r[0], r[1], r[2], r[3], tuple(r[4]))
+    return Category(r[0], r[1], r[2], r[3], tuple(r[4]), _untr(r[5]) if len(r) > 5 else ())
 
 
 def bundle_item_raw(b: BundleItem) -> Raw:
@@ -160,7 +170,7 @@ def promotion_raw(p: Promotion) -> Raw:
         _dt(p.ends_at), p.coupon_code, p.priority, p.is_exclusive, _dec(p.percent),
         _dec(p.amount), _dec(p.threshold), p.buy_quantity, p.get_quantity, p.currency,
         sorted(p.product_ids), sorted(p.category_ids), p.usage_limit, p.per_customer_limit,
-        p.is_active,
+        p.is_active, _tr(p.translations),
     ]  # fmt: skip
 
 
@@ -169,6 +179,7 @@ def promotion_unraw(r: Raw) -> Promotion:
         r[0], r[1], PromotionKind(r[2]), r[3], PromotionScope(r[4]), _undt(r[5]), _undt(r[6]),
         r[7], r[8], r[9], _undec(r[10]), _undec(r[11]), _undec(r[12]), r[13], r[14], r[15],
         frozenset(r[16]), frozenset(r[17]), r[18], r[19], r[20],
+        _untr(r[21]) if len(r) > 21 else (),
     )  # fmt: skip
 
 

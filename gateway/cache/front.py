@@ -22,6 +22,7 @@ import orjson
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
+from ..i18n.request import current as request_language
 from ..tracing.spans import note_response_cache
 from .persisted import PersistedQueries, PersistedQueryError
 from .responses import CachedResponse, ResponseCache
@@ -155,10 +156,15 @@ class GraphQLFront:
         self, scope: Scope, receive: Receive, send: Send, query: str, op: Operation, public: bool
     ) -> None:
         assert self.responses is not None
-        key = self.responses.key(query, op.operation_name, op.variables)
+        language = request_language()
+        key = self.responses.key(
+            query, op.operation_name, op.variables, language.language if language else ""
+        )
         hit = await self.responses.get(key)
         if hit is not None:
             note_response_cache("hit", op.operation_name)
+            if language is not None and hit.shows_language:
+                language.is_shown = True  # the headers it was first answered with
             await self._send(scope, receive, send, hit, "HIT", public)
             return
         scope.setdefault("state", {})["response_cache"] = "miss"  # for the operation's span
@@ -181,7 +187,8 @@ class GraphQLFront:
         body = b"".join(chunks)
         stored = None
         if started is not None and started["status"] == 200 and _has_no_errors(body):
-            stored = await self.responses.put(key, body, reads)
+            shown = language is not None and language.is_shown
+            stored = await self.responses.put(key, body, reads, shows_language=shown)
         if stored is not None:
             await self._send(scope, receive, send, stored, "MISS", public)
             return

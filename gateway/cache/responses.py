@@ -1,7 +1,8 @@
 """Whole-response cache for buyers' storefront queries (anonymous or signed in: see front.py).
 
-A response is stored under a hash of its query, operation name, variables and the shop's
-stock visibility (what buyers are shown of stock counts; gateway/stock), and tagged
+A response is stored under a hash of its query, operation name, variables, the shop's
+stock visibility (what buyers are shown of stock counts; gateway/stock) and the language
+it is answered in (gateway/i18n), and tagged
 with every entity key it read, so the invalidation that drops an entity also drops every
 response that showed it. It lives no longer than the shortest-lived data in it (a response
 with stock lives a few seconds). Only queries whose root fields are catalog browsing
@@ -40,6 +41,7 @@ class CachedResponse:
     ttl: float  # how long this gateway keeps it (capped by RESPONSE_CACHE_TTL_SECONDS)
     cdn_ttl: float  # the shortest TTL of what it shows: how long a purged CDN may keep it
     tags: tuple[str, ...]  # its entities and kinds, for a CDN's purge by tag (cdn.py)
+    shows_language: bool = False  # it showed translated text: Content-Language on a hit too
 
     @property
     def etag(self) -> str:
@@ -65,7 +67,11 @@ class ResponseCache:
                 self._browsing.popitem(last=False)
         return known
 
-    def key(self, query: str, operation_name: str | None, variables: object) -> str:
+    def key(
+        self, query: str, operation_name: str | None, variables: object, language: str = ""
+    ) -> str:
+        """``language``: the one the request is answered in (gateway/i18n); part of every
+        key, so an answer in zh-CN is never served to a request for en."""
         variables_json = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
         digest = hashlib.sha256(
             query.encode()
@@ -75,6 +81,8 @@ class ResponseCache:
             + variables_json
             + b"\0"
             + self.variant
+            + b"\0"
+            + language.encode()
         ).hexdigest()
         return self.cache.keys.key(Kind.RESPONSE, digest)
 
@@ -85,7 +93,13 @@ class ResponseCache:
         head, _, body = data.partition(b"\n")
         try:
             meta = orjson.loads(head)
-            return CachedResponse(body, float(meta["ttl"]), float(meta["cdn"]), tuple(meta["tags"]))
+            return CachedResponse(
+                body,
+                float(meta["ttl"]),
+                float(meta["cdn"]),
+                tuple(meta["tags"]),
+                bool(meta.get("lang", False)),
+            )
         except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
             return None  # written by an older version: answer it afresh
 
@@ -96,7 +110,9 @@ class ResponseCache:
         keys = self.cache.keys
         return min([keys.ttl(Kind.PRODUCT), *(keys.ttl(kind) for kind in reads.kinds)])
 
-    async def put(self, key: str, body: bytes, reads: ReadSet) -> CachedResponse | None:
+    async def put(
+        self, key: str, body: bytes, reads: ReadSet, shows_language: bool = False
+    ) -> CachedResponse | None:
         ttl = self.ttl_for(reads)
         if ttl <= 0 or not reads.is_cacheable:
             return None
@@ -105,6 +121,7 @@ class ResponseCache:
             ttl,
             self.cdn_ttl_for(reads),
             tuple(surrogate_tags(self.cache.keys, reads.keys, reads.kinds)),
+            shows_language,
         )
         keys = self.cache.keys
         tags = {keys.key(Kind.TAG, entity_key): [key] for entity_key in reads.keys}
@@ -112,7 +129,9 @@ class ResponseCache:
             tags[keys.key(Kind.TAG, f"kind:{kind.value}")] = [key]
         # Tags first: a purge racing this write then finds the response, or no response.
         await self.cache.backend.add_members(tags, ttl + 1)
-        meta = orjson.dumps({"ttl": ttl, "cdn": cached.cdn_ttl, "tags": cached.tags})
+        meta = orjson.dumps(
+            {"ttl": ttl, "cdn": cached.cdn_ttl, "tags": cached.tags, "lang": shows_language}
+        )
         await self.cache.set_many({key: meta + b"\n" + body}, ttl)
         return cached
 

@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Bump when the shape of a cached record changes: old keys are then simply never read.
-RECORD_VERSION = 3
+RECORD_VERSION = 4  # 4: products, categories and promotions carry their translations
 
 
 def _env(name: str) -> AliasChoices:

@@ -3,6 +3,7 @@ them to gateway/backoffice/catalog_manage.py, read the result back for the paylo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -19,6 +20,7 @@ from sources.catalog.records import (
 )
 
 from ..backoffice import catalog_manage as manage
+from ..errors import Problem, UserErrorCode
 from ..schema.backoffice import ProductPayload, SkuPayload
 from ..schema.catalog import Category, Product, Sku, Supplier
 from ..schema.catalog_details import AttributeDefinition
@@ -51,7 +53,7 @@ def _ref(value: Any, type_name: str) -> int | None:
     return pk if pk is not None else _NOWHERE
 
 
-def _product_fields(data: ProductInput) -> ProductFields:
+def _product_fields(data: ProductInput, offered: Sequence[str] = ()) -> ProductFields:
     def get(name: str) -> Any:
         value = getattr(data, name)
         return value if _given(value) else None
@@ -99,7 +101,40 @@ def _product_fields(data: ProductInput) -> ProductFields:
         is_published=get("published"),
         reserve_on_add=get("reserve_on_add"),
         clear=clear,
+        translations=_translations(data, offered),
     )
+
+
+def _translations(data: ProductInput, offered: Sequence[str]) -> dict[str, dict[str, str]] | None:
+    """As the catalog stores them; a tag in another case is the shop's own (zh-cn: zh-CN)."""
+    if not _given(data.translations):
+        return None
+    canonical = {language.lower(): language for language in offered}
+    stored: dict[str, dict[str, str]] = {}
+    for t in data.translations or ():
+        text = {"name": t.name}
+        if t.description is not None:
+            text["description"] = t.description
+        stored[canonical.get(t.language.strip().lower(), t.language.strip())] = text
+    return stored
+
+
+def _repeated_languages(data: ProductInput) -> ProductPayload | None:
+    """A language given twice: which of the two is meant cannot be guessed."""
+    if not _given(data.translations) or not data.translations:
+        return None
+    seen: set[str] = set()
+    for n, t in enumerate(data.translations):
+        tag = t.language.strip().lower()
+        if tag in seen:
+            problem = Problem(
+                UserErrorCode.INVALID_INPUT,
+                f"the language {t.language!r} is given twice",
+                ("input", "translations", str(n), "language"),
+            )
+            return ProductPayload(product=None, replayed=False, user_errors=user_errors([problem]))
+        seen.add(tag)
+    return None
 
 
 def _sku_fields(data: SkuInput) -> SkuFields:
@@ -145,9 +180,12 @@ async def product_create(
     ] = None,
 ) -> ProductPayload:
     ctx = info.context
+    repeated = _repeated_languages(input)
+    if repeated is not None:
+        return repeated
     outcome = await manage.create_product(
         ctx.sources,
-        _product_fields(input),
+        _product_fields(input, ctx.settings.languages.offered),
         idempotency_key=idempotency_key,
         currency=ctx.settings.currency,
         actor=_actor(info),
@@ -167,10 +205,13 @@ async def product_update(
     ],
 ) -> ProductPayload:
     ctx = info.context
+    repeated = _repeated_languages(input)
+    if repeated is not None:
+        return repeated
     outcome = await manage.update_product(
         ctx.sources,
         _pk(product_id, "Product"),
-        _product_fields(input),
+        _product_fields(input, ctx.settings.languages.offered),
         actor=_actor(info),
         now=ctx.now,
     )

@@ -3,10 +3,12 @@ records, gateway/backoffice/promotions_manage.py, the result back for the payloa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
 
+from sources.common.translations import Translation
 from sources.pricing.records import PromotionFields
 
 from ..backoffice import promotions_manage as manage
@@ -33,7 +35,7 @@ _NULLABLE = (
 )  # fmt: skip
 
 
-def _fields(data: PromotionInput) -> PromotionFields:
+def _fields(data: PromotionInput, languages: Sequence[str] = ()) -> PromotionFields:
     values: dict[str, Any] = {}
     clear: list[str] = []
     for name in (
@@ -53,6 +55,13 @@ def _fields(data: PromotionInput) -> PromotionFields:
         ids = getattr(data, name)
         if ids is not strawberry.UNSET:
             values[name] = tuple((_pk(i, type_name) or _NOWHERE) for i in ids or ())
+    if data.translations is not strawberry.UNSET:
+        offered = {language.lower(): language for language in languages}
+        values["translations"] = tuple(
+            Translation(offered.get(t.language.strip().lower(), t.language.strip()), t.name,
+                        t.description)
+            for t in data.translations or ()
+        )  # fmt: skip
     return PromotionFields(**values, clear=tuple(clear))
 
 
@@ -80,7 +89,7 @@ async def promotion_create(
     ctx = info.context
     outcome = await manage.create_promotion(
         ctx.sources,
-        _fields(input),
+        _fields(input, ctx.settings.languages.offered),
         idempotency_key=idempotency_key,
         currency=ctx.settings.currency,
         actor=_actor(info),
@@ -98,7 +107,11 @@ async def promotion_update(
 ) -> PromotionPayload:
     ctx = info.context
     outcome = await manage.update_promotion(
-        ctx.sources, _pk(promotion_id, "Promotion"), _fields(input), actor=_actor(info), now=ctx.now
+        ctx.sources,
+        _pk(promotion_id, "Promotion"),
+        _fields(input, ctx.settings.languages.offered),
+        actor=_actor(info),
+        now=ctx.now,
     )
     return await _payload(info, outcome)
 

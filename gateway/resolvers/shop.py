@@ -3,6 +3,7 @@ force (the environment may override them)."""
 
 from __future__ import annotations
 
+from ..i18n.settings import LanguageSettings
 from ..schema.common import Info, Money
 from ..schema.shop import Shop, ShopRegion, shop_regions
 
@@ -19,9 +20,15 @@ async def shop(info: Info) -> Shop | None:
     return Shop(
         name=profile.name,
         currency=settings.currency,
-        languages=list(profile.languages),
+        # In force: the profile's unless GATEWAY_LANGUAGES / GATEWAY_DEFAULT_LANGUAGE say
+        # otherwise; the first is what a request without Accept-Language is answered in.
+        languages=_in_force(settings.languages),
         free_shipping_over=Money.of(settings.free_shipping_over, settings.currency),
     )
+
+
+def _in_force(languages: LanguageSettings) -> list[str]:
+    return [languages.default, *(x for x in languages.offered if x != languages.default)]
 
 
 async def shipping_regions(info: Info) -> list[ShopRegion]:

@@ -19,8 +19,10 @@ from sources.catalog.records import ProductSort as ProductSortRecord
 from sources.catalog.records import Sku as SkuRecord
 from sources.catalog.store import parse_newest_cursor
 from sources.common.pagination import InvalidCursor
+from sources.common.translations import Translation as TranslationRecord
 
 from ..auth import Permission
+from ..i18n.request import name_in_language, translated
 from ..payments.presale_deadline import balance_due_at
 from ..resilience.degrade import as_of, stale_if
 from ..resilience.listing import listable_edges
@@ -122,13 +124,19 @@ class Presale:
 @strawberry.type(description="A catalog category; categories form a tree.")
 class Category(Node):
     slug: str = strawberry.field(description="The category's URL name, unique in the shop.")
-    name: str = strawberry.field(description="The category's display name.")
+    name: str = strawberry.field(
+        description="The category's display name, in the request's language (Accept-Language; "
+        "its base name where it has no translation)."
+    )
     record: strawberry.Private[CategoryRecord]
 
     @classmethod
     def from_record(cls, record: CategoryRecord) -> Category:
         return cls(
-            id=encode_id("Category", record.id), slug=record.slug, name=record.name, record=record
+            id=encode_id("Category", record.id),
+            slug=record.slug,
+            name=name_in_language(record.name, record.translations),
+            record=record,
         )
 
     @strawberry.field(description="The category it sits under; null at the top.")
@@ -181,6 +189,19 @@ class Category(Node):
         return connection
 
 
+@strawberry.type(description="A product's name and description in one language.")
+class ProductTranslation:
+    language: str = strawberry.field(description='Its language, a BCP 47 tag: "zh-CN", "en".')
+    name: str = strawberry.field(description="The product's name in it.")
+    description: str | None = strawberry.field(
+        description="The product's description in it; null where only the name is translated."
+    )
+
+    @classmethod
+    def from_record(cls, record: TranslationRecord) -> ProductTranslation:
+        return cls(language=record.language, name=record.name, description=record.description)
+
+
 @strawberry.type(
     description=(
         "A product: what a listing shows, with the SKUs a buyer picks from. "
@@ -189,8 +210,13 @@ class Category(Node):
 )
 class Product(Node):
     slug: str = strawberry.field(description="The product's URL name, unique in the shop.")
-    name: str = strawberry.field(description="The product's display name.")
-    description: str = strawberry.field(description="The product's description, plain text.")
+    name: str = strawberry.field(
+        description="The product's display name, in the request's language (Accept-Language; "
+        "its base name where it has no translation)."
+    )
+    description: str = strawberry.field(
+        description="The product's description, plain text, in the request's language."
+    )
     kind: ProductKindRecord = strawberry.field(
         description="Physical goods, a service or a bundle of other SKUs."
     )
@@ -198,7 +224,9 @@ class Product(Node):
         description="Who ships it: the shop's warehouses or a drop-ship supplier."
     )
     published: bool = strawberry.field(description="Whether buyers can see and order it.")
-    brand: str | None = strawberry.field(description="The brand; null when none.")
+    brand: str | None = strawberry.field(
+        description="The brand, in the request's language; null when none."
+    )
     presale: Presale | None = strawberry.field(
         description="Null unless sold on presale (deposit now, balance later)."
     )
@@ -234,15 +262,19 @@ class Product(Node):
                 ends_at=p.ends_at,
                 ships_from=p.ships_from,
             )
+        text = translated(record.translations)
+        brand = record.brand
+        if brand is not None:
+            brand = name_in_language(brand, record.brand_translations)
         return cls(
             id=encode_id("Product", record.id),
             slug=record.slug,
-            name=record.name,
-            description=record.description,
+            name=text.name if text else record.name,
+            description=text.description if text and text.description else record.description,
             kind=record.kind,
             fulfillment=record.fulfillment,
             published=record.is_published,
-            brand=record.brand,
+            brand=brand,
             presale=presale,
             options=[ProductOption.from_record(o) for o in record.options],
             tags=list(record.tags),
@@ -258,8 +290,17 @@ class Product(Node):
         record = self.record
         description = record.seo_description
         if not description:
-            description = record.description[:SEO_DESCRIPTION_FALLBACK]
-        return Seo(title=record.seo_title or record.name, description=description)
+            description = self.description[:SEO_DESCRIPTION_FALLBACK]
+        return Seo(title=record.seo_title or self.name, description=description)
+
+    @strawberry.field(
+        extensions=staff_only(Permission.MANAGE_PRODUCTS),
+        description="Its name and description in each language beyond the base ones "
+        "(productUpdate's translations sets them). MANAGE_PRODUCTS staff only (null for "
+        "others).",
+    )
+    def translations(self) -> list[ProductTranslation] | None:
+        return [ProductTranslation.from_record(t) for t in self.record.translations]
 
     @strawberry.field(
         description="The SKU whose options are exactly these picks (one per option), so "

@@ -40,6 +40,19 @@ class SpecificationInput:
     boolean: bool | None = strawberry.field(default=None, description="BOOLEAN value.")
 
 
+@strawberry.input(description="A product's name and description in one language.")
+class ProductTranslationInput:
+    language: str = strawberry.field(
+        description='A BCP 47 tag, e.g. "zh-CN" or "en" (one of the shop\'s languages is '
+        "what buyers are shown; matched without regard to case)."
+    )
+    name: str = strawberry.field(description="The product's name in it (1 to 300 characters).")
+    description: str | None = strawberry.field(
+        default=None,
+        description="Its description in it; null or left out: buyers are shown the base one.",
+    )
+
+
 @strawberry.input(
     description="A product's fields. productCreate needs name (slug defaults to it); "
     "productUpdate changes what is given, and a nullable field given as null is cleared."
@@ -90,6 +103,12 @@ class ProductInput:
         default=strawberry.UNSET,
         description="A flash-sale item: adding one of its SKUs to a cart holds the stock at "
         "once for CART_RESERVATION_TTL (CartLine.reservedUntil). False unless given (create).",
+    )
+    translations: list[ProductTranslationInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Its name and description in other languages, each language once; "
+        "replaces all of them when given (an empty list or null removes them). Search finds "
+        "the product by them on the next request.",
     )
 
 

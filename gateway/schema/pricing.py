@@ -10,9 +10,12 @@ from sources.pricing.records import Price as PriceRecord
 from sources.pricing.records import Promotion as PromotionRecord
 from sources.pricing.records import PromotionKind as PromotionKindRecord
 
+from ..auth import Permission
+from ..i18n.request import translated
 from .common import Money
 from .enums import describe_values
 from .node import Node, encode_id
+from .permissions import staff_only
 
 # The source's enum is the schema's: one list of kinds, no mapping to drift.
 PromotionKind = strawberry.enum(
@@ -57,6 +60,15 @@ class PriceRange:
     max: Money = strawberry.field(description="The highest sale price.")
 
 
+@strawberry.type(description="A promotion's name and terms in one language.")
+class PromotionTranslation:
+    language: str = strawberry.field(description='Its language, a BCP 47 tag: "zh-CN", "en".')
+    name: str = strawberry.field(description="The promotion's name in it.")
+    description: str | None = strawberry.field(
+        description="Its terms in it; null where only the name is translated."
+    )
+
+
 @strawberry.type(
     description=(
         "A promotion: a discount the engine applies to carts that meet its "
@@ -64,9 +76,13 @@ class PriceRange:
     )
 )
 class Promotion(Node):
-    name: str = strawberry.field(description="Its name, as shown to buyers.")
+    name: str = strawberry.field(
+        description="Its name, as shown to buyers, in the request's language."
+    )
     kind: PromotionKindRecord = strawberry.field(description="How it discounts.")
-    description: str = strawberry.field(description="Its terms, for buyers.")
+    description: str = strawberry.field(
+        description="Its terms, for buyers, in the request's language."
+    )
     starts_at: datetime | None = strawberry.field(
         description="When it starts (UTC); null: already running."
     )
@@ -75,14 +91,30 @@ class Promotion(Node):
         description="True when it applies only with a coupon code."
     )
 
+    record: strawberry.Private[PromotionRecord | None] = None
+
+    @strawberry.field(
+        extensions=staff_only(Permission.MANAGE_PRICES),
+        description="Its name and terms in each language beyond the base ones (promotionUpdate's "
+        "translations sets them). MANAGE_PRICES staff only (null for others).",
+    )
+    def translations(self) -> list[PromotionTranslation] | None:
+        found = self.record.translations if self.record is not None else ()
+        return [
+            PromotionTranslation(language=t.language, name=t.name, description=t.description)
+            for t in found
+        ]
+
     @classmethod
     def from_record(cls, record: PromotionRecord) -> Promotion:
+        text = translated(record.translations)
         return cls(
             id=encode_id("Promotion", record.id),
-            name=record.name,
+            name=text.name if text else record.name,
             kind=record.kind,
-            description=record.description,
+            description=text.description if text and text.description else record.description,
             starts_at=record.starts_at,
             ends_at=record.ends_at,
             coupon_required=record.coupon_required,
+            record=record,
         )

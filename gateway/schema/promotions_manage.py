@@ -32,6 +32,18 @@ describe_values(
 _U = strawberry.UNSET
 
 
+@strawberry.input(description="A promotion's name and terms in one language.")
+class PromotionTranslationInput:
+    language: str = strawberry.field(
+        description='A BCP 47 tag, e.g. "zh-CN" (matched to the shop\'s own without regard '
+        "to case)."
+    )
+    name: str = strawberry.field(description="Its name in it (1 to 200 characters).")
+    description: str | None = strawberry.field(
+        default=None, description="Its terms in it; null: buyers read the base terms."
+    )
+
+
 @strawberry.input(
     description="A promotion's terms. promotionCreate needs name and kind; promotionUpdate "
     "changes what is given (null clears a nullable term). Either way the promotion is "
@@ -67,6 +79,11 @@ class PromotionInput:
     )
     category_ids: list[strawberry.ID] | None = strawberry.field(
         default=_U, description="scope CATEGORIES: its categories."
+    )
+    translations: list[PromotionTranslationInput] | None = strawberry.field(
+        default=_U,
+        description="Its name and terms in other languages, each language once; replaces "
+        "all of them when given (buyers asking in a language read its name and terms).",
     )
 
 

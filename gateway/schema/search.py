@@ -9,6 +9,7 @@ import strawberry
 from sources.catalog.records import SearchFacet as SearchFacetRecord
 from sources.catalog.records import SearchSort as SearchSortRecord
 
+from ..i18n.request import name_in_language
 from .catalog import Category, Product, ProductEdge
 from .common import PageInfo
 
@@ -31,7 +32,10 @@ class SearchFacetValue:
         "a brand (brands), a price band such as 100-300 (priceBand), a kind, IN_STOCK or "
         "OUT_OF_STOCK (inStock), or a specification value (attributes)."
     )
-    label: str = strawberry.field(description="What to show the buyer.")
+    label: str = strawberry.field(
+        description="What to show the buyer, in the request's language (a category's or "
+        "brand's name; a specification value as written)."
+    )
     count: int = strawberry.field(
         description="Results with this value under the query and the other facets' "
         "selections (not this facet's own)."
@@ -44,17 +48,23 @@ class SearchFacet:
     name: str = strawberry.field(
         description="category, brand, price, kind, availability, or spec:<attribute code>."
     )
-    label: str = strawberry.field(description="What to show the buyer.")
+    label: str = strawberry.field(
+        description="What to show the buyer, in the request's language (a specification "
+        "facet: its attribute's name as written)."
+    )
     values: list[SearchFacetValue] = strawberry.field(description="Values with results.")
 
     @classmethod
     def from_record(cls, record: SearchFacetRecord, selected: set[str]) -> SearchFacet:
         return cls(
             name=record.name,
-            label=record.label,
+            label=name_in_language(record.label, record.translations),
             values=[
                 SearchFacetValue(
-                    value=v.value, label=v.label, count=v.count, selected=v.value in selected
+                    value=v.value,
+                    label=name_in_language(v.label, v.translations),
+                    count=v.count,
+                    selected=v.value in selected,
                 )
                 for v in record.values
             ],

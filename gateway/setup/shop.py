@@ -4,9 +4,10 @@ Where each essential lives: delivery regions and rates in the orders source (the
 reads them there), warehouses in the inventory source (reservations read them there), the
 shop's name, currency, languages and free-shipping threshold in the orders source's
 ``shop_profile`` row. The gateway reads that row when it starts (``with_shop_profile``):
-it fills ``GATEWAY_CURRENCY`` and ``GATEWAY_FREE_SHIPPING_OVER`` unless the environment sets
-them, so a shop set up with ``gateway init`` needs no currency variable, and an operator
-who sets one keeps the last word.
+it fills ``GATEWAY_CURRENCY``, ``GATEWAY_FREE_SHIPPING_OVER`` and the languages
+(``GATEWAY_LANGUAGES``, ``GATEWAY_DEFAULT_LANGUAGE``) unless the environment sets them,
+so a shop set up with ``gateway init`` needs no currency variable, and an operator who
+sets one keeps the last word.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 
 from sources.orders.records import ShopProfile
 
+from ..i18n.settings import LanguageSettings
 from ..settings import Settings
 from ..sources import Sources
 from .shop_file import ShopFile
@@ -47,4 +49,23 @@ def with_shop_profile(settings: Settings, profile: ShopProfile | None) -> Settin
         update["currency"] = profile.currency
     if "free_shipping_over" not in explicit and profile.free_shipping_over is not None:
         update["free_shipping_over"] = profile.free_shipping_over
+    languages = _profile_languages(settings.languages, profile)
+    if languages is not settings.languages:
+        update["languages"] = languages
     return settings.model_copy(update=update) if update else settings
+
+
+def _profile_languages(settings: LanguageSettings, profile: ShopProfile) -> LanguageSettings:
+    """The profile's languages (first the default, as ``shop { languages }`` says) where
+    GATEWAY_LANGUAGES and GATEWAY_DEFAULT_LANGUAGE are unset; a default the environment
+    names is offered even if the profile does not list it."""
+    if not profile.languages:
+        return settings
+    explicit = settings.model_fields_set
+    offered = settings.offered if "offered" in explicit else tuple(profile.languages)
+    default = settings.default if "default" in explicit else offered[0]
+    if default not in offered:
+        offered = (default, *offered)
+    if (default, offered) == (settings.default, settings.offered):
+        return settings
+    return LanguageSettings(default=default, offered=offered)

@@ -55,6 +55,10 @@ class Brand(Base):
     __tablename__ = "brands"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The brand's name in each shop language beyond ``name``: {"zh-CN": {"name": "索尼克"}}.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
 
 
 class Supplier(Base):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sources.common.batches import BatchRefusal
+from sources.common.translations import Translation
 
 
 class ProductKind(StrEnum):
@@ -65,6 +66,7 @@ class Category:
     name: str
     parent_id: int | None
     path: tuple[int, ...]  # ids from the root down to this category, inclusive
+    translations: tuple[Translation, ...] = ()  # its name in the shop's other languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,10 @@ class Product:
     dimensions: Dimensions | None = None
     archived_at: datetime | None = None
     reserve_on_add: bool = False  # a cart holds its stock on add (flash sales)
+    # Name and description in the shop's other languages, and the brand's name in them:
+    # read with the row, so every language costs the same one query.
+    translations: tuple[Translation, ...] = ()
+    brand_translations: tuple[Translation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +248,7 @@ class SearchFacetValue:
     value: str
     label: str
     count: int
+    translations: tuple[Translation, ...] = ()  # the label in other languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +256,7 @@ class SearchFacet:
     name: str  # "category", "brand", "kind", "price", "availability", "spec:<code>"
     label: str
     values: tuple[SearchFacetValue, ...]
+    translations: tuple[Translation, ...] = ()  # the label in other languages
 
 
 @dataclass(frozen=True, slots=True)

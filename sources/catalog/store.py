@@ -30,6 +30,7 @@ from sources.common.batches import BatchKey
 from sources.common.db import Database
 from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
+from sources.common.translations import translations_from
 
 from . import bulk, manage, search
 from . import media as media_writes
@@ -70,6 +71,7 @@ from .records import (
     Specification,
     Supplier,
 )
+from .search.synonyms import DEFAULT_FILE, SynonymFile
 
 _PRODUCT_COLUMNS = (
     m.Product.id,
@@ -101,6 +103,8 @@ _PRODUCT_COLUMNS = (
     m.Product.height_mm,
     m.Product.archived_at,
     m.Product.reserve_on_add,
+    m.Product.translations,
+    m.Brand.translations.label("brand_translations"),
 )
 
 
@@ -143,6 +147,8 @@ def _product(row: Row[Any]) -> Product:
         ),
         archived_at=row.archived_at,
         reserve_on_add=bool(row.reserve_on_add),
+        translations=translations_from(row.translations),
+        brand_translations=translations_from(row.brand_translations),
     )
 
 
@@ -153,6 +159,7 @@ _CATEGORY_COLUMNS: tuple[Any, ...] = (
     m.Category.parent_id,
     m.Category.path,
     m.Category.position,
+    m.Category.translations,
 )
 
 
@@ -163,6 +170,7 @@ def _category(row: Row[Any]) -> Category:
         name=row.name,
         parent_id=row.parent_id,
         path=tuple(int(part) for part in row.path.split("/") if part),
+        translations=translations_from(row.translations),
     )
 
 
@@ -253,12 +261,14 @@ _SKUS_BY_PRODUCT_IDS = (
     .order_by(m.Sku.product_id, m.Sku.position, m.Sku.id)
 )
 _WANTED = m.Category.__table__.alias("wanted")
-_CATEGORIES_WITH_ANCESTORS = (
-    # Not the JSON translations: PostgreSQL cannot compare json for DISTINCT.
-    select(*_CATEGORY_COLUMNS)
-    .join(_WANTED, _WANTED.c.path.like(m.Category.path.concat("%")))
-    .where(_WANTED.c.id.in_(_IDS))
-    .distinct()
+_ANCESTOR = m.Category.__table__.alias("ancestor")
+_CATEGORIES_WITH_ANCESTORS = select(*_CATEGORY_COLUMNS).where(
+    # A subquery, not DISTINCT over the row: PostgreSQL cannot compare json (translations).
+    m.Category.id.in_(
+        select(_ANCESTOR.c.id)
+        .join(_WANTED, _WANTED.c.path.like(_ANCESTOR.c.path.concat("%")))
+        .where(_WANTED.c.id.in_(_IDS))
+    )
 )
 
 
@@ -309,8 +319,11 @@ class CatalogStore(ImportJobs, ProductImports):
     import_job_model = m.ImportJob
     import_row_error_model = m.ImportRowError
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, synonyms: SynonymFile | None = None) -> None:
         self.db = db
+        # Applied to every query (search/synonyms.py); the shop's shipped groups unless the
+        # process names another file (SEARCH_SYNONYMS_FILE).
+        self.synonyms = synonyms if synonyms is not None else SynonymFile(DEFAULT_FILE)
 
     async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
         rows = await self.db.read(_PRODUCTS_BY_IDS, {"ids": sorted(set(ids))})
@@ -618,7 +631,7 @@ class CatalogStore(ImportJobs, ProductImports):
         if flt.in_stock is not None:
             conditions.append(m.Product.in_stock.is_(flt.in_stock))
         if flt.search and flt.search.strip():  # blank: no search, as before the engine
-            found, _ = await search.match(conn, flt.search)
+            found, _ = await search.match(conn, flt.search, synonyms=self.synonyms.current())
             if found is None:
                 return None
             conditions.append(m.Product.id.in_(select(found.unranked.c.product_id)))
@@ -662,7 +675,7 @@ class CatalogStore(ImportJobs, ProductImports):
         """Ranked products matching the query and the filter, with facet counts."""
         offset = search.offset_after(after, sort)
         async with self.db.connect() as conn:
-            found, parsed = await search.match(conn, query)
+            found, parsed = await search.match(conn, query, synonyms=self.synonyms.current())
             if found is None:
                 return SearchPage([], [], False, 0)
             rest = replace(filter, search=None)
@@ -707,7 +720,8 @@ class CatalogStore(ImportJobs, ProductImports):
         last word may be unfinished: it matches as a prefix)."""
         async with self.db.connect() as conn:
             return await search.suggest(conn, query, limit=limit, product_select=_product_select,
-                                        to_product=_product)  # fmt: skip
+                                        to_product=_product,
+                                        synonyms=self.synonyms.current())  # fmt: skip
 
     async def products_in_categories(
         self, category_ids: Sequence[int], *, first: int, after: str | None = None

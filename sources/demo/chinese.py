@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese text: full-width commas and colons are right)
 """The demo shop in Simplified Chinese: names of product kinds, categories, brands and
 services, so its products carry a zh-CN name and description next to the English ones
 (``products.translations``). A table, not machine translation: the words a buyer in China
@@ -90,8 +91,36 @@ def chinese_name(name: str, brand: str | None) -> str:
 
 def chinese_description(name_zh: str, category_slug: str) -> str:
     category = CATEGORIES.get(category_slug, "")
-    return f"{name_zh}，{category}精选好物。正品保障，全国联保，七天无理由退货。"  # noqa: RUF001
+    return f"{name_zh}，{category}精选好物。正品保障，全国联保，七天无理由退货。"
 
 
 def category_translations(slug: str) -> dict[str, dict[str, str]]:
     return {LANGUAGE: {"name": CATEGORIES[slug]}} if slug in CATEGORIES else {}
+
+
+def brand_translations(name: str) -> dict[str, dict[str, str]]:
+    return {LANGUAGE: {"name": BRANDS[name]}} if name in BRANDS else {}
+
+
+# The demo promotions' names and terms as a shop in China words them (满减: "spend X, save Y").
+PROMOTIONS = {
+    "Welcome offer: 10% off": ("新人专享9折", "首单使用 WELCOME10 享9折。"),
+    "Spend ¥500, save ¥50": ("满500减50", "使用 SAVE50，订单满¥500立减¥50。"),
+    "VIP 20% off": ("VIP会员8折", "VIP会员全单8折，不与其他优惠同享。"),
+    "Audio week: 15% off": ("影音周：85折", "本周耳机、音箱全场85折。"),
+    "¥30 off selected kitchen appliances": ("精选厨房电器立减30元", "以下厨房好物每件立减¥30。"),
+    "Buy 2, get 1 free on clothing": ("服饰买二送一", "服饰任选两件，第三件最低价商品免单。"),
+    "Home upgrade: spend ¥2,000, save 8%": (
+        "家居焕新：满2000享92折", "家居生活类商品满¥2,000享92折。"),
+    "¥100 off outdoor gear": ("户外装备立减100元", "使用 OUTDOOR100，运动户外装备立减¥100。"),
+    "Spring sale: 12% off": ("春季大促88折", "春季大促已结束，下季再会。"),
+    "Early bird: ¥20 off": ("早鸟立减20元", "秋季活动开始后使用 EARLYBIRD 立减¥20。"),
+    "Flash sale: 25% off (paused)": ("限时抢购75折（已暂停）", "运营团队已暂停的限时抢购。"),
+}  # fmt: skip
+
+
+def promotion_translations(name: str) -> dict[str, dict[str, str]]:
+    if name not in PROMOTIONS:
+        return {}
+    title, terms = PROMOTIONS[name]
+    return {LANGUAGE: {"name": title, "description": terms}}

@@ -43,7 +43,10 @@ def category_rows() -> list[Row]:
 
 
 def brand_rows() -> list[Row]:
-    return [{"id": n, "name": name} for n, name in enumerate(BRANDS, start=1)]
+    return [
+        {"id": n, "name": name, "translations": chinese.brand_translations(name)}
+        for n, name in enumerate(BRANDS, start=1)
+    ]
 
 
 def supplier_rows() -> list[Row]:

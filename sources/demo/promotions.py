@@ -12,6 +12,7 @@ from typing import Any
 
 from sources.common.money import quantize
 
+from . import chinese
 from .drafts import ProductDraft, Role
 from .shop_data import CURRENCY
 
@@ -144,6 +145,7 @@ def promotion_rows(
                 "buy_quantity": spec.buy_quantity,
                 "get_quantity": spec.get_quantity,
                 "currency": CURRENCY,
+                "translations": chinese.promotion_translations(spec.name),
             }
         )
         for slug in spec.categories:

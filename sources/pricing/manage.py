@@ -24,6 +24,7 @@ from sources.common.audit import write_audit
 from sources.common.batches import BatchKey
 from sources.common.db import Database
 from sources.common.idempotency import IdempotencyKeyReused, remember, replay
+from sources.common.translations import stored_translations
 
 from . import models as m
 from .engine import coupon_key
@@ -49,7 +50,7 @@ _COLUMNS = (
     "amount", "threshold", "buy_quantity", "get_quantity",
 )  # fmt: skip
 # Terms a generated code copies from its parent (its own: code, usage limit).
-_SHARED = tuple(c for c in _COLUMNS if c not in ("coupon_code", "usage_limit"))
+_SHARED = (*(c for c in _COLUMNS if c not in ("coupon_code", "usage_limit")), "translations")
 
 
 class _Refused(Exception):
@@ -68,7 +69,7 @@ def _merged(current: Promotion | None, fields: PromotionFields, currency: str) -
     )  # fmt: skip
     changes: dict[str, Any] = {
         name: getattr(fields, name)
-        for name in (*_COLUMNS, "product_ids", "category_ids")
+        for name in (*_COLUMNS, "product_ids", "category_ids", "translations")
         if getattr(fields, name) is not None
     }
     for name in ("product_ids", "category_ids"):
@@ -82,6 +83,7 @@ def _merged(current: Promotion | None, fields: PromotionFields, currency: str) -
 def _row(p: Promotion) -> dict[str, Any]:
     row = {name: getattr(p, name) for name in _COLUMNS}
     row["kind"], row["scope"] = p.kind.value, p.scope.value
+    row["translations"] = stored_translations(p.translations)
     return row
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -68,6 +69,11 @@ class Promotion(Base):
     buy_quantity: Mapped[int | None] = mapped_column(Integer)
     get_quantity: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    # Name and terms in each shop language beyond the base ones:
+    # {"zh-CN": {"name": "满500减50", "description": "..."}}.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     # Codes made by couponCodesGenerate are promotions of their own (each with its own
     # usage limit, so the engine and coupon accounting need nothing new) under the coupon
     # promotion they copy; product pages show only the parent.

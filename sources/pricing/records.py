@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sources.common.batches import BatchRefusal
+from sources.common.translations import Translation
 
 
 class PromotionKind(StrEnum):
@@ -56,6 +57,7 @@ class Promotion:
     usage_limit: int | None = None
     per_customer_limit: int | None = None
     is_active: bool = True
+    translations: tuple[Translation, ...] = ()  # name and terms in other languages
 
     @property
     def coupon_required(self) -> bool:
@@ -131,6 +133,7 @@ class PromotionFields:
     product_ids: tuple[int, ...] | None = None
     category_ids: tuple[int, ...] | None = None
     clear: tuple[str, ...] = ()
+    translations: tuple[Translation, ...] | None = None  # replaces all when set
 
 
 @dataclass(frozen=True, slots=True)

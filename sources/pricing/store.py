@@ -25,6 +25,7 @@ from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.batches import BatchKey, ImportProgress
 from sources.common.db import Database
 from sources.common.import_jobs import ImportJobs
+from sources.common.translations import translations_from
 
 from . import bulk, coupons, manage
 from . import models as m
@@ -231,6 +232,7 @@ class PricingStore(ImportJobs):
                 usage_limit=p.usage_limit,
                 per_customer_limit=p.per_customer_limit,
                 is_active=p.is_active,
+                translations=translations_from(p.translations),
             )
             for p in promos.values()
         ]

@@ -40,9 +40,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_TYPES = {
     "AttributeDefinition", "AuditEntry", "BundleItem", "Category", "Dimensions",
     "LocalizedText", "Money", "PageInfo", "Presale", "Price", "PriceRange", "Product",
-    "ProductConnection", "ProductEdge", "ProductMedia", "ProductOption", "Promotion",
-    "SelectedOption", "Seo", "Sku", "Specification", "StockLevel", "Supplier",
-    "WarehouseStock",
+    "ProductConnection", "ProductEdge", "ProductMedia", "ProductOption", "ProductTranslation",
+    "Promotion", "PromotionTranslation", "SelectedOption", "Seo", "Sku", "Specification",
+    "StockLevel", "Supplier", "WarehouseStock",
 }  # fmt: skip
 PERSONAL_TYPES = {"Cart", "CartLine", "Customer", "CustomerAddress", "Order", "OrderLine"}
 

@@ -42,6 +42,9 @@ def shop_gateway(
         examples_setting=True,
         persisted_queries_only=True,
         persisted_queries_file=str(allow_list),
+        # The stories read names over the API without Accept-Language and find them on
+        # pages a browser asked for in en-US: one language for both.
+        languages={"default": "en"},
     )
     yield from serve(settings)
 

@@ -357,6 +357,18 @@ FIELD_CASES: dict[str, FieldCase] = {
         "query($slug: String!) { product(slug: $slug) { guarded: auditLog { action } } }",
         _stocked,
     ),
+    "Product.translations": FieldCase(
+        "query($slug: String!) { product(slug: $slug) {"
+        " guarded: translations { language name } } }",
+        _stocked,
+        shows=lambda v: v is not None and bool(v) and all(t["name"] for t in v),
+    ),
+    "Promotion.translations": FieldCase(
+        'query { node(id: "UHJvbW90aW9uOjE=") { ... on Promotion {'
+        " guarded: translations { language name } } } }",
+        lambda s: {},
+        shows=lambda v: v is not None and bool(v) and all(t["name"] for t in v),
+    ),
     "Sku.costPrice": FieldCase(
         "query($slug: String!) { product(slug: $slug) {"
         " skus { guarded: costPrice { amount currency } } } }",

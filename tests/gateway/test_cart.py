@@ -30,7 +30,10 @@ from tests.gateway.checkout_helpers import (
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    yield from open_shop("sqlite", tmp_path_factory.mktemp("cart-shop"))
+    # Promotion names as written (the demo's base text, English).
+    yield from open_shop(
+        "sqlite", tmp_path_factory.mktemp("cart-shop"), languages={"default": "en"}
+    )
 
 
 @pytest.fixture(scope="module")

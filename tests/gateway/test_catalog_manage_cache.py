@@ -35,6 +35,9 @@ def shop(
         request.param,
         "catalog-cache",
         cache={"enabled": True},
+        # The base text staff write (productUpdate's name) is what an English buyer reads;
+        # a zh-CN buyer reads the product's Chinese translation (test_languages.py).
+        languages={"default": "en"},
         media={"root": str(tmp_path_factory.mktemp("media")), "fetch_allow_private": True},
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,12 +15,19 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import LiveGateway
+from tests.conftest import LiveGateway, serve, settings_for
 
 from .support import PAGE_QUERY, amount, created_at_by_slug, error_codes, walk
 
 SORTS = ["NEWEST", "PRICE_ASC", "PRICE_DESC", "NAME"]
 Node = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def gateway_on(shop: dict[str, str]) -> Iterator[LiveGateway]:
+    """The session shop's gateway answering in English, the base text: sort NAME orders
+    the base names (docs/search.md#languages), which these tests compare with."""
+    yield from serve(settings_for(shop, languages={"default": "en"}))
 
 
 @pytest.fixture(scope="module")

@@ -582,3 +582,48 @@ def test_a_file_that_is_not_a_shopify_export_is_refused_and_bad_bytes_are_a_bad_
     assert out.splitlines()[1].strip() == "line 3: INVALID_INPUT the row is not UTF-8 CSV text"
     assert set(_catalog(settings)) == set()  # none of SLUGS; the two others are there
     assert _footprint(settings)["catalog.products"] == 2
+
+
+def test_translation_columns_give_a_product_its_chinese_name_and_search_finds_it(
+    tmp_path: Path,
+) -> None:
+    settings = asyncio.run(_empty_shop(sqlite_urls(tmp_path / "db"), tmp_path / "media"))
+    path = tmp_path / "tea.csv"
+    path.write_text(
+        "Handle,Title,Body (HTML),Title:zh-CN,Body (HTML):zh-CN,Variant SKU,Variant Price\n"
+        "longjing,West Lake Longjing,<p>Spring tea.</p>,西湖龙井,"
+        '"<p>明前春茶<script>x</script></p>",LJ-1,98.00\n'
+        "cup,Porcelain Cup,<p>A cup.</p>,,,CUP-1,9.00\n"
+    )
+    status, out = _import(settings, path)
+    assert status == 0, out
+    again, _ = _import(settings, path)  # the same file: nothing to change
+    assert again == 0
+
+    query = """query($q: String!) { search(query: $q, first: 5) { edges { node {
+        slug name description translations { language name description } } } } }"""
+    token = issue_token(settings, kind=ViewerKind.STAFF, subject="ops",
+                        permissions=["MANAGE_PRODUCTS"])  # fmt: skip
+    with _served(settings) as live:
+        answers = {
+            (q, language): live.client.post(
+                "/graphql",
+                json={"query": query, "variables": {"q": q}},
+                headers={"Accept-Language": language, "Authorization": f"Bearer {token}"},
+            ).json()["data"]["search"]["edges"]
+            for q, language in (("龙井", "zh-CN"), ("longjing", "en"), ("cup", "zh-CN"))
+        }
+
+    [tea] = [e["node"] for e in answers[("龙井", "zh-CN")]]
+    assert (tea["slug"], tea["name"], tea["description"]) == (
+        "longjing",
+        "西湖龙井",
+        "<p>明前春茶</p>",  # sanitised as the base body is
+    )
+    assert tea["translations"] == [
+        {"language": "zh-CN", "name": "西湖龙井", "description": "<p>明前春茶</p>"}
+    ]
+    assert [e["node"]["name"] for e in answers[("longjing", "en")]] == ["West Lake Longjing"]
+    # No translation in the row: the base text, whatever the language asked.
+    [cup] = [e["node"] for e in answers[("cup", "zh-CN")]]
+    assert (cup["name"], cup["translations"]) == ("Porcelain Cup", [])

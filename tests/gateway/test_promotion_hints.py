@@ -61,7 +61,13 @@ def shop(
     # A horizon wide enough for the demo's spring sale (ended 60 days ago) and early bird
     # (opens in 14 days) to be named on the lines.
     hints = PromotionHintSettings(horizon_days=90)
-    yield from open_shop(request.param, tmp_path_factory.mktemp("hints"), promotion_hints=hints)
+    # The demo promotions' names as written (its base text, English): buyers asking in English.
+    yield from open_shop(
+        request.param,
+        tmp_path_factory.mktemp("hints"),
+        promotion_hints=hints,
+        languages={"default": "en"},
+    )
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,8 @@ SEARCH_CALLS = {
 
 @pytest.fixture(scope="module")
 def gateway(shop: dict[str, str]) -> Iterator[LiveGateway]:
-    yield from serve(settings_for(shop, cache={"enabled": False}))
+    # Names as the catalogue writes them (English); test_languages.py reads them in Chinese.
+    yield from serve(settings_for(shop, cache={"enabled": False}, languages={"default": "en"}))
 
 
 def search(gateway: LiveGateway, query: str, **variables: Any) -> dict[str, Any]:

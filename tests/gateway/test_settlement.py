@@ -53,7 +53,8 @@ def shop(
 def order_shop_for(factory: pytest.TempPathFactory, backend: str) -> Iterator[Shop]:
     from tests.gateway.order_ops import order_shop
 
-    yield from order_shop(factory, backend, "settlement")
+    # Promotion names as written (the demo's base text, English).
+    yield from order_shop(factory, backend, "settlement", languages={"default": "en"})
 
 
 @pytest.fixture(scope="module")

@@ -105,7 +105,10 @@ def _editor_text(page: Page, selector: str) -> str:
 
 
 def _storefront_names(gateway: LiveGateway) -> list[str]:
-    result = gateway.query(STOREFRONT.query)
+    # In the language the page's browser asks for (Playwright's locale, en-US).
+    result = gateway.client.post(
+        "/graphql", json={"query": STOREFRONT.query}, headers={"Accept-Language": "en-US"}
+    ).json()
     names = [edge["node"]["name"] for edge in result["data"]["products"]["edges"]]
     assert names, result
     return names

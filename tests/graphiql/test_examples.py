@@ -130,12 +130,16 @@ def test_the_cart_example_sku_is_a_plain_one_of_the_default_demo_shop(
     gateway: LiveGateway,
 ) -> None:
     """The session shop has `gateway seed`'s default 240 products, as `make run` seeds."""
-    result = gateway.query(
-        "query($id: ID!) { node(id: $id) { ... on Sku { active purchaseLimit"
-        " product { name kind fulfillment presale { startsAt } }"
-        " stock { available } } } }",
-        {"id": DEMO_SKU_ID},
-    )
+    result = gateway.client.post(
+        "/graphql",
+        json={
+            "query": "query($id: ID!) { node(id: $id) { ... on Sku { active purchaseLimit"
+            " product { name kind fulfillment presale { startsAt } }"
+            " stock { available } } } }",
+            "variables": {"id": DEMO_SKU_ID},
+        },
+        headers={"Accept-Language": "en"},  # the name as the catalogue writes it
+    ).json()
     sku = result["data"]["node"]
     assert sku["product"]["name"] == "Sable Soymilk Maker Mini"
     assert sku["product"]["kind"] == "PHYSICAL" and sku["product"]["presale"] is None

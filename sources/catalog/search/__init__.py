@@ -17,6 +17,7 @@ from .. import models as m
 from ..records import Product, SearchSuggestions
 from .engine import engine_for
 from .results import cursors_for, facets, offset_after, order_for, price_band_condition
+from .synonyms import NO_SYNONYMS, Synonyms
 from .text import ParsedQuery, document_terms, is_chinese, parse_query
 
 __all__ = [
@@ -41,10 +42,14 @@ class Match:
 
 
 async def match(
-    conn: AsyncConnection, query: str, *, prefix_last: bool = False
+    conn: AsyncConnection,
+    query: str,
+    *,
+    prefix_last: bool = False,
+    synonyms: Synonyms = NO_SYNONYMS,
 ) -> tuple[Match | None, ParsedQuery]:
-    """The matching products, typos corrected; None when the query holds nothing to
-    search for (blank, only punctuation or emoji)."""
+    """The matching products, typos corrected and synonyms added; None when the query
+    holds nothing to search for (blank, only punctuation or emoji)."""
     parsed = parse_query(query, prefix_last=prefix_last)
     if parsed.is_empty:
         return None, parsed
@@ -54,11 +59,14 @@ async def match(
         typos = typos[:-1] if typos[-1] == parsed.clauses[-1].typed else typos
     if typos:
         parsed = parsed.corrected(await engine.corrections(conn, typos))
+    parsed = synonyms.expand(parsed)
     return Match(engine.matches(parsed), engine.matches(parsed, scored=False)), parsed
 
 
 def _category_matches(parsed: ParsedQuery, terms: set[str]) -> bool:
     for clause in parsed.clauses:
+        if any(group and set(group) <= terms for group in clause.synonyms):
+            continue
         options = (*clause.terms, *clause.corrections)
         if clause.is_prefix:
             if not any(t.startswith(o) for o in options for t in terms):
@@ -75,8 +83,9 @@ async def suggest(
     limit: int,
     product_select: Callable[[], Any],
     to_product: Callable[[Row[Any]], Product],
+    synonyms: Synonyms = NO_SYNONYMS,
 ) -> SearchSuggestions:
-    found, parsed = await match(conn, query, prefix_last=True)
+    found, parsed = await match(conn, query, prefix_last=True, synonyms=synonyms)
     if found is None:
         return SearchSuggestions([], [], [])
     matched = found.ranked

@@ -79,8 +79,11 @@ def _quote_fts(term: str) -> str:
 def _fts_clause(clause: Clause) -> str:
     star = " *" if clause.is_prefix else ""
     options = [_quote_fts(t) + star for t in clause.terms]
-    if clause.parts:
-        options.append("(" + " AND ".join(_quote_fts(p) for p in clause.parts) + ")")
+    for group in (clause.parts, *clause.synonyms):
+        if len(group) == 1:
+            options.append(_quote_fts(group[0]))
+        elif group:
+            options.append("(" + " AND ".join(_quote_fts(p) for p in group) + ")")
     return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
 
 
@@ -91,8 +94,11 @@ def _ts_lexeme(term: str) -> str:
 def _ts_clause(clause: Clause) -> str:
     star = ":*" if clause.is_prefix else ""
     options = [_ts_lexeme(t) + star for t in clause.terms]
-    if clause.parts:
-        options.append("(" + " & ".join(_ts_lexeme(p) for p in clause.parts) + ")")
+    for group in (clause.parts, *clause.synonyms):
+        if len(group) == 1:
+            options.append(_ts_lexeme(group[0]))
+        elif group:
+            options.append("(" + " & ".join(_ts_lexeme(p) for p in group) + ")")
     return options[0] if len(options) == 1 else "(" + " | ".join(options) + ")"
 
 

@@ -62,6 +62,7 @@ async def documents_for(
             select(
                 m.Product.id, m.Product.name, m.Product.description, m.Product.tags,
                 m.Product.translations, m.Product.category_id, m.Brand.name.label("brand"),
+                m.Brand.translations.label("brand_translations"),
             )
             .outerjoin(m.Brand, m.Brand.id == m.Product.brand_id)
             .where(m.Product.id.in_(ids))
@@ -81,6 +82,7 @@ async def documents_for(
         titles = [row.name, *_translated(row.translations, "name")]
         labels = [
             row.brand or "",
+            *_translated(row.brand_translations, "name"),
             *categories.get(row.category_id or 0, []),
             *(row.tags or ()),
             *specs.get(row.id, []),

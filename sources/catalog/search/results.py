@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
+from sources.common.translations import Translation, translations_from
 
 from .. import models as m
 from ..records import ProductFilter, SearchFacet, SearchFacetValue, SearchSort
@@ -53,6 +54,15 @@ FACET_LABELS = {
     "price": "Price",
     "availability": "Availability",
 }
+# The fixed labels in the shop's other language (categories and brands carry their own).
+_CHINESE = "zh-CN"
+_FACET_LABELS_ZH = {
+    "category": "分类", "brand": "品牌", "kind": "类型", "price": "价格", "availability": "库存",
+}  # fmt: skip
+_VALUE_LABELS_ZH = {
+    "PHYSICAL": "实物商品", "SERVICE": "服务", "BUNDLE": "套装",
+    "In stock": "有货", "Out of stock": "缺货",
+}  # fmt: skip
 _NO_PRICE_ASC = Decimal("1e12")
 _MAX_OFFSET = 10_000  # deeper than any buyer pages; refuses a forged cursor's scan
 
@@ -196,13 +206,16 @@ async def facets(
     ]
     grouped: dict[str, list[SearchFacetValue]] = {}
     labels: dict[str, str] = dict(FACET_LABELS)
+    named = await _translated_labels(conn, rows)
     for facet, value, label, count in rows:
         if facet.startswith("spec:"):
             labels[facet] = label  # the attribute's name; its values label themselves
             label = value
         elif facet == "price":
             label = _BAND_LABELS.get(value, value)
-        grouped.setdefault(facet, []).append(SearchFacetValue(value, label, int(count)))
+        grouped.setdefault(facet, []).append(
+            SearchFacetValue(value, label, int(count), named.get((facet, value), ()))
+        )
     ordered = ["category", "brand", "price", "kind", "availability"]
     ordered += sorted(name for name in grouped if name not in ordered)
     band_order = {v: n for n, (v, _, _) in enumerate(PRICE_BANDS)}
@@ -215,5 +228,33 @@ async def facets(
             values.sort(key=lambda v: band_order.get(v.value, 99))
         else:
             values.sort(key=lambda v: (-v.count, v.label))
-        result.append(SearchFacet(name, labels.get(name, name), tuple(values)))
+        label = labels.get(name, name)
+        in_chinese: tuple[Translation, ...] = ()
+        if name in _FACET_LABELS_ZH:
+            in_chinese = (Translation(_CHINESE, _FACET_LABELS_ZH[name]),)
+        result.append(SearchFacet(name, label, tuple(values), in_chinese))
     return tuple(result)
+
+
+async def _translated_labels(
+    conn: AsyncConnection, rows: list[Any]
+) -> dict[tuple[str, str], tuple[Translation, ...]]:
+    """The category and brand values' names in other languages (two small reads by key,
+    in the same call: a result page stays one call to the catalog), and the fixed ones."""
+    slugs = {str(value) for facet, value, _, _ in rows if facet == "category"}
+    brands = {str(value) for facet, value, _, _ in rows if facet == "brand"}
+    found: dict[tuple[str, str], tuple[Translation, ...]] = {}
+    if slugs:
+        for slug, stored in await conn.execute(
+            select(m.Category.slug, m.Category.translations).where(m.Category.slug.in_(slugs))
+        ):
+            found[("category", slug)] = translations_from(stored)
+    if brands:
+        for name, stored in await conn.execute(
+            select(m.Brand.name, m.Brand.translations).where(m.Brand.name.in_(brands))
+        ):
+            found[("brand", name)] = translations_from(stored)
+    for facet, value, label, _ in rows:
+        if facet in ("kind", "availability") and label in _VALUE_LABELS_ZH:
+            found[(facet, str(value))] = (Translation(_CHINESE, _VALUE_LABELS_ZH[label]),)
+    return found

@@ -51,6 +51,11 @@ def _segmenter() -> Any:
     return _jieba
 
 
+def has_words(text: str) -> bool:
+    """Whether the text holds anything a query matches on (letters, digits, 汉字)."""
+    return _RUN.search(_normalise(text)) is not None
+
+
 def is_chinese(word: str) -> bool:
     return _CJK.match(word) is not None
 
@@ -118,13 +123,15 @@ def pinyin_words(text: str) -> set[str]:
 @dataclass(frozen=True, slots=True)
 class Clause:
     """One word of the query: any of ``terms`` matches, or all of ``parts`` (a long
-    Chinese word the index may hold only in pieces). ``typed`` is what the buyer typed."""
+    Chinese word the index may hold only in pieces), or all of the terms of any one of
+    ``synonyms`` (synonyms.py). ``typed`` is what the buyer typed."""
 
     typed: str
     terms: tuple[str, ...]
     parts: tuple[str, ...] = ()
     is_prefix: bool = False
     corrections: tuple[str, ...] = field(default=())
+    synonyms: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +159,7 @@ class ParsedQuery:
                 clauses.append(c)
             else:
                 terms = tuple(dict.fromkeys((*c.terms, stem(fix))))
-                clauses.append(Clause(c.typed, terms, c.parts, c.is_prefix, corrections=(fix,)))
+                clauses.append(Clause(c.typed, terms, c.parts, c.is_prefix, (fix,), c.synonyms))
         return ParsedQuery(tuple(clauses))
 
     def corrected_text(self) -> str | None:

@@ -1,5 +1,5 @@
 """A judged set: what a buyer types (Chinese, pinyin in full or by initials, English, typos,
-brand with kind) and the kind of product that must be in the top three. A case whose kind
+brand with kind, synonyms) and the kind of product that must be in the top three. A case whose kind
 the demo shop does not sell (a small shop lacks some) asks nothing."""
 
 from __future__ import annotations
@@ -75,6 +75,13 @@ CASES = [
     ("road bike", "Road Bike"),
     ("骑行头盔", "Cycling Helmet"),
     ("helmet", "Helmet"),
+    # Synonyms (the shipped sources/catalog/search/synonyms.txt): words no product has.
+    ("移动电话", "Smartphone"),
+    ("mobile phone", "Smartphone"),
+    ("cellphone", "Phone"),
+    ("television", "TV"),
+    ("fridge", "Refrigerator"),
+    ("couch", "Sofa"),
 ]
 
 
