@@ -263,7 +263,11 @@ def test_the_catalogs_last_good_answers_are_shared_through_redis() -> None:
     require_redis()
     prefix = unique_prefix()
     with outage_shop(
-        remote=False, redis_url=SHARED_URL, cache={"key_prefix": prefix}, jwt_secret="x" * 32
+        remote=False,
+        redis_url=SHARED_URL,
+        cache={"key_prefix": prefix},
+        jwt_secret="x" * 32,
+        languages={"default": "en"},  # the base name, which the test renames
     ) as outage:
         listing = outage.live.query(CATALOG_LISTING)
         assert "errors" not in listing, listing

@@ -110,9 +110,19 @@ class Storefront:
                 }
             },
         )
+        assert "errors" not in body, body
         payload = body["data"]["cartCreate"]
         assert payload["userErrors"] == [], body
         return payload["cart"]  # type: ignore[no-any-return]
+
+    def wait_until_whole(self, seconds: float = 30) -> None:
+        """Each case starts from a storefront that answers whole: the previous case's
+        breakers have closed and its dead pooled connections have been replaced (on a
+        loaded machine that can take longer than the breaker's pause)."""
+        deadline = time.monotonic() + seconds
+        while self.ask(LISTING) != self.healthy["listing"]:
+            assert time.monotonic() < deadline, "the storefront did not come back whole"
+            time.sleep(0.2)
 
     def checkout(self, cart: dict[str, Any], key: str) -> dict[str, Any]:
         total = cart["cost"]["total"]["amount"]
@@ -152,6 +162,7 @@ def expected_retryable(kind: str) -> bool:
 def check_outage(front: Storefront, source: str, kind: str) -> None:
     shop = front.shop
     healthy = front.healthy
+    front.wait_until_whole()
     cart = front.new_cart()
     reserved, orders = front.reserved(), front.orders()
     retryable = expected_retryable(kind)
