@@ -34,6 +34,7 @@ from . import models as m
 from .adjust import StockAdjustment, adjust_stock
 from .adjust_many import StockBatch, StockChange, adjust_stock_many
 from .records import (
+    CartStock,
     LowStockPage,
     Reservation,
     ReservationRequest,
@@ -86,6 +87,9 @@ class InventoryStore(ImportJobs):
 
     async def stock_by_sku_ids(self, sku_ids: Sequence[int]) -> dict[int, StockLevel]:
         """Every SKU asked for gets a level; a SKU with no rows has zero stock."""
+        return await self._stock(sku_ids)
+
+    async def _stock(self, sku_ids: Sequence[int]) -> dict[int, StockLevel]:
         ids = set(sku_ids)
         per_sku: dict[int, list[WarehouseStock]] = defaultdict(list)
         supplier: dict[int, int] = {}
@@ -352,6 +356,17 @@ class InventoryStore(ImportJobs):
         restocked = await restock(self.db, return_ref=return_ref, items=items, actor=actor, now=now)
         self.sold_out.clear()
         return restocked
+
+    async def cart_stock(self, hold_refs: Sequence[str], sku_ids: Sequence[int]) -> CartStock:
+        """The holds are read BEFORE the stock, never beside it: a hold the sweeper releases
+        in between is then counted twice (the checkout's conversion decides, under its
+        locks) rather than not at all (a buyer refused units that are free)."""
+        # The private forms: the public ones are each counted as a call of their own.
+        held = (
+            await reservations.reservations_by_order_refs(self.db, hold_refs) if hold_refs else {}
+        )
+        stock = await self._stock(sku_ids) if sku_ids else {}
+        return CartStock(held, stock)
 
     async def reservations_by_order_refs(self, order_refs: Sequence[str]) -> dict[str, Reservation]:
         return await reservations.reservations_by_order_refs(self.db, order_refs)

@@ -28,7 +28,7 @@ from sources.common.import_jobs import ImportJobs
 
 from . import bulk, coupons, manage
 from . import models as m
-from .engine import CouponUsage, coupon_key
+from .engine import CheckoutPricing, CouponUsage, coupon_key
 from .records import (
     CouponBatch,
     Price,
@@ -89,6 +89,9 @@ class PricingStore(ImportJobs):
         self.db = db
 
     async def prices_by_sku_ids(self, sku_ids: Sequence[int], currency: str) -> dict[int, Price]:
+        return await self._prices(sku_ids, currency)
+
+    async def _prices(self, sku_ids: Sequence[int], currency: str) -> dict[int, Price]:
         rows = await self.db.read(
             _PRICES_BY_SKU_IDS, {"ids": sorted(set(sku_ids)), "currency": currency}
         )
@@ -252,6 +255,11 @@ class PricingStore(ImportJobs):
     async def promotions_for_checkout(
         self, coupon_codes: Sequence[str], at: datetime, hint_days: int | None = None
     ) -> list[Promotion]:
+        return await self._promotions_for_checkout(coupon_codes, at, hint_days)
+
+    async def _promotions_for_checkout(
+        self, coupon_codes: Sequence[str], at: datetime, hint_days: int | None = None
+    ) -> list[Promotion]:
         """What the promotion engine needs to price a cart: the live automatic promotions,
         plus every promotion whose coupon code matches a typed code (case-insensitive),
         whatever its window or pause switch, so the engine can say EXPIRED, not NOT_FOUND.
@@ -284,6 +292,23 @@ class PricingStore(ImportJobs):
         """Uses that count against each coupon's limits (released ones do not), in total
         and by ``customer_id`` (0 for an anonymous buyer); every id asked for is a key."""
         return await coupons.coupon_usage(self.db, promotion_ids, customer_id)
+
+    async def pricing_for_checkout(
+        self,
+        sku_ids: Sequence[int],
+        currency: str,
+        coupon_codes: Sequence[str],
+        at: datetime,
+        customer_id: int | None,
+    ) -> CheckoutPricing:
+        """Prices, promotions (as promotions_for_checkout) and the coupons' usage in one
+        call, read in that order; usage is read only when a coupon promotion came back."""
+        # The private forms: the public ones are each counted as a call of their own.
+        prices = await self._prices(sku_ids, currency) if sku_ids else {}
+        promotions = await self._promotions_for_checkout(coupon_codes, at)
+        coupon_ids = [p.id for p in promotions if p.coupon_code is not None]
+        usage = await coupons.coupon_usage(self.db, coupon_ids, customer_id) if coupon_ids else {}
+        return CheckoutPricing(prices, promotions, usage)
 
     async def record_coupon_uses(
         self, *, order_ref: str, customer_id: int, promotion_ids: Sequence[int], at: datetime
