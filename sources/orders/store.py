@@ -126,7 +126,8 @@ class OrdersStore(OrderOperations, PaymentOperations):
         self, customer_id: int | None, region_code: str | None, limited_sku_ids: Sequence[int]
     ) -> CartBuyer:
         """The customer, the region and the purchases (when there is a buyer and a limit) in
-        one call, read in that order with the single-purpose reads' statements."""
+        one call and one connection, read in that order with the single-purpose reads'
+        statements."""
         async with self.db.connect() as conn:
             customer = None
             if customer_id:
@@ -136,11 +137,11 @@ class OrdersStore(OrderOperations, PaymentOperations):
             if region_code:
                 for g in await conn.execute(_REGIONS_BY_CODES, {"codes": [region_code]}):
                     region = Region(g.code, g.country, g.name, g.is_deliverable, g.shipping_rate)
-        purchased = (
-            await order_queries.purchased_quantities(self.db, customer_id, limited_sku_ids)
-            if customer_id and limited_sku_ids
-            else {}
-        )
+            purchased = (
+                await order_queries.purchased_on(conn, customer_id, limited_sku_ids)
+                if customer_id and limited_sku_ids
+                else {}
+            )
         return CartBuyer(customer, region, purchased)
 
     # Customers from the identity provider, address books, the back office's view
