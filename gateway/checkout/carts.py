@@ -54,13 +54,11 @@ async def cart_for(sources: Sources, cart_id: str, customer_id: int | None) -> C
 async def _sellable_lines(
     sources: Sources, lines: Sequence[LineRequest], field: str
 ) -> tuple[list[tuple[int, int]], list[Problem], KnownCatalog]:
-    ids = [line.sku_id for line in lines if line.sku_id is not None]
-    skus = await sources.catalog.skus_by_ids(ids) if ids else {}
-    products = (
-        await sources.catalog.products_by_ids(sorted({s.product_id for s in skus.values()}))
-        if skus
-        else {}
-    )
+    ids = sorted({line.sku_id for line in lines if line.sku_id is not None})
+    # The snapshot's whole catalog read, not just SKUs and products: the payload's
+    # evaluation then asks the catalog nothing (KnownCatalog).
+    known = await sources.catalog.cart_catalog(ids) if ids else KnownCatalog({}, {}, {}, {}, {})
+    skus, products = known.skus, known.products
     accepted: list[tuple[int, int]] = []
     problems: list[Problem] = []
     for index, line in enumerate(lines):
@@ -93,7 +91,7 @@ async def _sellable_lines(
             )
         else:
             accepted.append((sku.id, line.quantity))
-    return accepted, problems, KnownCatalog(skus, products)
+    return accepted, problems, known
 
 
 def address_problems(address: Address) -> list[Problem]:

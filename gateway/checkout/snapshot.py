@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sources.catalog.records import BundleItem, Category, Product, ProductKind, Sku
+from sources.catalog.records import BundleItem, CartCatalog, Category, Product, Sku
 from sources.inventory.records import Reservation, StockLevel
 from sources.orders.records import Cart, Customer, Region
 from sources.pricing.engine import CouponUsage
-from sources.pricing.records import Price, Promotion, PromotionScope
+from sources.pricing.records import Price, Promotion
 
 from ..sources import Sources
 from .holds import credit_own_holds, hold_refs
@@ -47,13 +46,9 @@ class CartSnapshot:
         return category.path if category else ()
 
 
-@dataclass(frozen=True, slots=True)
-class KnownCatalog:
-    """SKUs and products this request already read from the catalog (a cart mutation checks
-    them before writing its lines): the snapshot reuses them instead of asking again."""
-
-    skus: dict[int, Sku]
-    products: dict[int, Product]
+# The catalog records a request already read (a cart mutation checks its lines with
+# ``cart_catalog`` before writing them): the snapshot reuses them instead of asking again.
+KnownCatalog = CartCatalog
 
 
 async def load_snapshot(
@@ -65,86 +60,58 @@ async def load_snapshot(
     now: datetime,
     known: KnownCatalog | None = None,
 ) -> CartSnapshot:
-    """A read is skipped only where its answer cannot matter: bundle parts of a cart with
-    no bundle, purchases of a cart without a purchase limit, service areas without a
-    service, the region without an address, categories when no promotion targets one."""
+    """One call per source: the catalog first (its SKUs and products say which other SKUs,
+    limits and services the cart involves), then pricing, inventory and orders side by side.
+    Within a call a read is skipped only where its answer cannot matter: bundle parts of a
+    cart with no bundle, purchases of a cart without a purchase limit, service areas without
+    a service, the region without an address, coupon usage without a coupon."""
     sku_ids = [line.sku_id for line in cart.lines]
-    catalog, orders, pricing, inventory = (
-        sources.catalog,
-        sources.orders,
-        sources.pricing,
-        sources.inventory,
-    )
-
-    skus = {i: known.skus[i] for i in sku_ids if i in known.skus} if known else {}
-    if missing := [i for i in sku_ids if i not in skus]:
-        skus.update(await catalog.skus_by_ids(missing))
-    product_ids = sorted({s.product_id for s in skus.values()})
-    products = {i: known.products[i] for i in product_ids if i in known.products} if known else {}
-    if missing := [i for i in product_ids if i not in products]:
-        products.update(await catalog.products_by_ids(missing))
-    bundle_ids = [p.id for p in products.values() if p.kind is ProductKind.BUNDLE]
-    bundles = await catalog.bundle_items_by_product_ids(bundle_ids) if bundle_ids else {}
+    if known is None or any(i not in known.skus for i in sku_ids):
+        known = await sources.catalog.cart_catalog(sorted(set(sku_ids)))
+    skus = {i: known.skus[i] for i in sku_ids if i in known.skus}
+    products = {
+        s.product_id: known.products[s.product_id]
+        for s in skus.values()
+        if s.product_id in known.products
+    }
+    bundles = {p: known.bundles[p] for p in products if p in known.bundles}
     # Bundle parts count as cart contents for stock, service areas and prices.
     part_skus = {item.sku.id: item.sku for items in bundles.values() for item in items}
     part_products = {item.product.id: item.product for items in bundles.values() for item in items}
     all_sku_ids = sorted(set(sku_ids) | set(part_skus))
     all_products = {**part_products, **products}
     all_skus = {**part_skus, **skus}
-    service_ids = [p.id for p in all_products.values() if p.kind is ProductKind.SERVICE]
-    category_ids = sorted({p.category_id for p in all_products.values() if p.category_id})
     region_code = cart.shipping_address.region if cart.shipping_address else None
     owner = customer_id or cart.customer_id
     limited = [i for i in sku_ids if i in all_skus and all_skus[i].purchase_limit is not None]
-    own_holds = hold_refs(cart)
-    # The cart's holds are read BEFORE its stock, not beside it: a hold the sweeper releases
-    # in between is then counted twice (the checkout's conversion decides, under its locks)
-    # rather than not at all (a buyer refused units that are free).
-    held = await inventory.reservations_by_order_refs(own_holds) if own_holds else {}
 
-    # One round of independent reads, one call per source method.
     async with asyncio.TaskGroup() as reads:
-        prices = reads.create_task(pricing.prices_by_sku_ids(all_sku_ids, currency))
-        stock = reads.create_task(inventory.stock_by_sku_ids(all_sku_ids))
-        service_areas = reads.create_task(
-            catalog.service_areas_by_product_ids(service_ids) if service_ids else _empty()
+        pricing = reads.create_task(
+            sources.pricing.pricing_for_checkout(
+                all_sku_ids, currency, cart.coupon_codes, now, owner
+            )
         )
-        regions = reads.create_task(
-            orders.regions_by_codes([region_code]) if region_code else _empty()
+        # The cart's holds are read BEFORE its stock inside this call (see cart_stock).
+        stock = reads.create_task(sources.inventory.cart_stock(hold_refs(cart), all_sku_ids))
+        buyer = reads.create_task(
+            sources.orders.cart_buyer(owner, region_code, limited if owner else [])
         )
-        customers = reads.create_task(orders.customers_by_ids([owner]) if owner else _empty())
-        purchased = reads.create_task(
-            orders.purchased_quantities(owner, limited) if owner and limited else _empty()
-        )
-        promotions = reads.create_task(pricing.promotions_for_checkout(cart.coupon_codes, now))
-    coupon_ids = [p.id for p in promotions.result() if p.coupon_code is not None]
-    by_category = any(p.scope is PromotionScope.CATEGORIES for p in promotions.result())
-    async with asyncio.TaskGroup() as reads:
-        usage = reads.create_task(
-            pricing.coupon_usage(coupon_ids, owner) if coupon_ids else _empty()
-        )
-        categories = reads.create_task(
-            catalog.categories_by_ids(category_ids) if by_category and category_ids else _empty()
-        )
+    held = stock.result().holds
     return CartSnapshot(
         cart=cart,
-        customer=customers.result().get(owner) if owner else None,
+        customer=buyer.result().customer,
         now=now,
         currency=currency,
         skus=all_skus,
         products=all_products,
-        categories=categories.result(),
-        prices=prices.result(),
-        stock=credit_own_holds(stock.result(), held),
+        categories=known.categories,
+        prices=pricing.result().prices,
+        stock=credit_own_holds(stock.result().stock, held),
         bundles=bundles,
-        service_areas=service_areas.result(),
-        region=regions.result().get(region_code) if region_code else None,
-        promotions=promotions.result(),
-        coupon_usage=usage.result(),
-        purchased=purchased.result(),
+        service_areas={p: a for p, a in known.service_areas.items() if p in all_products},
+        region=buyer.result().region,
+        promotions=pricing.result().promotions,
+        coupon_usage=pricing.result().coupon_usage,
+        purchased=buyer.result().purchased,
         holds=held,
     )
-
-
-async def _empty() -> dict[Any, Any]:
-    return {}

@@ -21,6 +21,7 @@ from .records import (
     AttributeDefinition,
     AttributeFields,
     BundleItem,
+    CartCatalog,
     CatalogWrite,
     Category,
     CategoryFields,
@@ -106,6 +107,11 @@ class CatalogSource(ImportJobsSource, Protocol):
     async def service_areas_by_product_ids(
         self, product_ids: Sequence[int]
     ) -> dict[int, list[str]]: ...
+
+    @read
+    async def cart_catalog(self, sku_ids: Sequence[int]) -> CartCatalog:
+        """A cart's SKUs, their products, bundle parts, service areas and categories in
+        one call (the checkout's snapshot; the single-purpose reads stay for others)."""
 
     async def set_published(
         self, *, product_id: int, published: bool, actor: str, now: datetime

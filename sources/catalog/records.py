@@ -413,3 +413,17 @@ class CatalogWrite:
     refusal: CatalogRefusal | None = None
     detail: str = ""
     replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CartCatalog:
+    """What a cart's price and validation need of the catalog, read in one call: its SKUs
+    and their products, the bundles' parts, the service areas of its services and the
+    categories (with their ancestors) of every product, bundle parts' included. A SKU that
+    does not exist is absent from ``skus``."""
+
+    skus: dict[int, Sku]
+    products: dict[int, Product]
+    bundles: dict[int, list[BundleItem]]
+    service_areas: dict[int, list[str]]
+    categories: dict[int, Category]

@@ -42,6 +42,7 @@ from .records import (
     AttributeFields,
     AttributeKind,
     BundleItem,
+    CartCatalog,
     CatalogRefusal,
     CatalogWrite,
     Category,
@@ -312,6 +313,44 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+async def _bundle_items(conn: Any, product_ids: Sequence[int]) -> dict[int, list[BundleItem]]:
+    result: dict[int, list[BundleItem]] = defaultdict(list)
+    rows = (
+        await conn.execute(
+            select(
+                m.BundleItem.bundle_product_id,
+                m.BundleItem.quantity.label("bundle_quantity"),
+                *m.Sku.__table__.c,
+            )
+            .join(m.Sku, m.Sku.id == m.BundleItem.sku_id)
+            .where(m.BundleItem.bundle_product_id.in_(set(product_ids)))
+            .order_by(m.BundleItem.bundle_product_id, m.BundleItem.sku_id)
+        )
+    ).all()
+    part_ids = {row.product_id for row in rows}
+    parts = {
+        row.id: _product(row)
+        for row in await conn.execute(_product_select().where(m.Product.id.in_(part_ids)))
+    }
+    for row in rows:
+        result[row.bundle_product_id].append(
+            BundleItem(row.bundle_product_id, row.bundle_quantity, _sku(row), parts[row.product_id])
+        )
+    return {pid: result.get(pid, []) for pid in product_ids}
+
+
+async def _service_areas(conn: Any, product_ids: Sequence[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = defaultdict(list)
+    rows = await conn.execute(
+        select(m.ServiceArea)
+        .where(m.ServiceArea.product_id.in_(set(product_ids)))
+        .order_by(m.ServiceArea.region_code)
+    )
+    for row in rows:
+        result[row.product_id].append(row.region_code)
+    return {pid: result.get(pid, []) for pid in product_ids}
+
+
 class CatalogStore(ImportJobs, ProductImports):
     """Batch reads (and, later, writes) over the catalog database."""
 
@@ -431,32 +470,8 @@ class CatalogStore(ImportJobs, ProductImports):
     async def bundle_items_by_product_ids(
         self, product_ids: Sequence[int]
     ) -> dict[int, list[BundleItem]]:
-        result: dict[int, list[BundleItem]] = defaultdict(list)
         async with self.db.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(
-                        m.BundleItem.bundle_product_id,
-                        m.BundleItem.quantity.label("bundle_quantity"),
-                        *m.Sku.__table__.c,
-                    )
-                    .join(m.Sku, m.Sku.id == m.BundleItem.sku_id)
-                    .where(m.BundleItem.bundle_product_id.in_(set(product_ids)))
-                    .order_by(m.BundleItem.bundle_product_id, m.BundleItem.sku_id)
-                )
-            ).all()
-            part_ids = {row.product_id for row in rows}
-            parts = {
-                row.id: _product(row)
-                for row in await conn.execute(_product_select().where(m.Product.id.in_(part_ids)))
-            }
-        for row in rows:
-            result[row.bundle_product_id].append(
-                BundleItem(
-                    row.bundle_product_id, row.bundle_quantity, _sku(row), parts[row.product_id]
-                )
-            )
-        return {pid: result.get(pid, []) for pid in product_ids}
+            return await _bundle_items(conn, product_ids)
 
     async def suppliers_by_ids(self, ids: Sequence[int]) -> dict[int, Supplier]:
         async with self.db.connect() as conn:
@@ -466,16 +481,40 @@ class CatalogStore(ImportJobs, ProductImports):
     async def service_areas_by_product_ids(
         self, product_ids: Sequence[int]
     ) -> dict[int, list[str]]:
-        result: dict[int, list[str]] = defaultdict(list)
         async with self.db.connect() as conn:
-            rows = await conn.execute(
-                select(m.ServiceArea)
-                .where(m.ServiceArea.product_id.in_(set(product_ids)))
-                .order_by(m.ServiceArea.region_code)
+            return await _service_areas(conn, product_ids)
+
+    async def cart_catalog(self, sku_ids: Sequence[int]) -> CartCatalog:
+        """One call and one connection for a cart's whole catalog side (see CartCatalog),
+        read in order: the SKUs, their products, then only the reads a product asks for
+        (bundle parts when one is a bundle, service areas when one is a service, categories
+        when one has a category). Each statement sees what was committed when it ran, as
+        separate calls did. The statements are the single-purpose reads' own."""
+        async with self.db.connect() as conn:
+            ids = {"ids": sorted(set(sku_ids))}
+            skus = {r.id: _sku(r) for r in await conn.execute(_SKUS_BY_IDS, ids)} if sku_ids else {}
+            product_ids = {"ids": sorted({s.product_id for s in skus.values()})}
+            products = (
+                {r.id: _product(r) for r in await conn.execute(_PRODUCTS_BY_IDS, product_ids)}
+                if skus
+                else {}
             )
-            for row in rows:
-                result[row.product_id].append(row.region_code)
-        return {pid: result.get(pid, []) for pid in product_ids}
+            bundle_ids = [p.id for p in products.values() if p.kind is ProductKind.BUNDLE]
+            bundles = await _bundle_items(conn, bundle_ids) if bundle_ids else {}
+            every = {item.product.id: item.product for items in bundles.values() for item in items}
+            every.update(products)
+            service_ids = [p.id for p in every.values() if p.kind is ProductKind.SERVICE]
+            areas = await _service_areas(conn, service_ids) if service_ids else {}
+            category_ids = sorted({p.category_id for p in every.values() if p.category_id})
+            categories = (
+                {
+                    r.id: _category(r)
+                    for r in await conn.execute(_CATEGORIES_WITH_ANCESTORS, {"ids": category_ids})
+                }
+                if category_ids
+                else {}
+            )
+        return CartCatalog(skus, products, bundles, areas, categories)
 
     async def set_published(
         self, *, product_id: int, published: bool, actor: str, now: datetime

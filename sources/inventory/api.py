@@ -15,6 +15,7 @@ from sources.common.wire import read
 from .adjust import StockAdjustment
 from .adjust_many import StockBatch, StockChange
 from .records import (
+    CartStock,
     LowStockPage,
     Reservation,
     ReservationRequest,
@@ -36,6 +37,12 @@ class InventorySource(ImportJobsSource, Protocol):
     @read
     async def stock_by_sku_ids(self, sku_ids: Sequence[int]) -> dict[int, StockLevel]:
         """Every SKU asked for gets a level; a SKU with no rows has zero stock."""
+
+    @read
+    async def cart_stock(self, hold_refs: Sequence[str], sku_ids: Sequence[int]) -> CartStock:
+        """A cart's holds (:meth:`reservations_by_order_refs`) and then its SKUs' stock
+        (:meth:`stock_by_sku_ids`) in one call, in that order: a hold released in between
+        is counted twice (the checkout's locked conversion decides), never not at all."""
 
     @read
     async def low_stock(

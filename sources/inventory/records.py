@@ -145,3 +145,12 @@ class Reservation:
     expires_at: datetime | None
     updated_at: datetime
     allocations: tuple[Allocation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CartStock:
+    """A cart's own live-or-not holds (by hold ref) and the stock of its SKUs, read in one
+    call: the holds first, then the stock (see InventorySource.cart_stock)."""
+
+    holds: dict[str, Reservation]
+    stock: dict[int, StockLevel]

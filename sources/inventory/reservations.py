@@ -249,6 +249,13 @@ async def reservations_by_order_refs(
         return await _load(conn, order_refs)
 
 
+async def reservations_on(
+    conn: AsyncConnection, order_refs: Sequence[str]
+) -> dict[str, Reservation]:
+    """:func:`reservations_by_order_refs` on a connection the caller holds."""
+    return await _load(conn, order_refs)
+
+
 def _merge(items: Iterable[ReservationRequest]) -> dict[_Want, int]:
     """Quantities by (SKU, supplier), in the order first asked for."""
     wanted: dict[_Want, int] = {}

@@ -34,6 +34,7 @@ from . import models as m
 from .adjust import StockAdjustment, adjust_stock
 from .adjust_many import StockBatch, StockChange, adjust_stock_many
 from .records import (
+    CartStock,
     LowStockPage,
     Reservation,
     ReservationRequest,
@@ -87,14 +88,19 @@ class InventoryStore(ImportJobs):
 
     async def stock_by_sku_ids(self, sku_ids: Sequence[int]) -> dict[int, StockLevel]:
         """Every SKU asked for gets a level; a SKU with no rows has zero stock."""
-        ids = set(sku_ids)
+        return await self._stock(sku_ids)
+
+    async def _stock(self, sku_ids: Sequence[int], conn: Any = None) -> dict[int, StockLevel]:
+        params = {"ids": sorted(set(sku_ids))}
         per_sku: dict[int, list[WarehouseStock]] = defaultdict(list)
         supplier: dict[int, int] = {}
+        if conn is None:
+            rows = await self.db.read(_STOCK_BY_SKU_IDS, params)
+        else:
+            rows = list((await conn.execute(_STOCK_BY_SKU_IDS, params)).all())
         # One round trip: the warehouses' rows in their order, then one row per SKU with a
         # supplier feed (code NULL), told apart by the ``part`` column.
-        for part, sku_id, code, on_hand, reserved, _ in await self.db.read(
-            _STOCK_BY_SKU_IDS, {"ids": sorted(ids)}
-        ):
+        for part, sku_id, code, on_hand, reserved, _ in rows:
             if part == 0:
                 per_sku[sku_id].append(WarehouseStock(code, on_hand, reserved))
             else:
@@ -355,6 +361,16 @@ class InventoryStore(ImportJobs):
         restocked = await restock(self.db, return_ref=return_ref, items=items, actor=actor, now=now)
         self.sold_out.clear()
         return restocked
+
+    async def cart_stock(self, hold_refs: Sequence[str], sku_ids: Sequence[int]) -> CartStock:
+        """The holds are read BEFORE the stock, never beside it: a hold the sweeper releases
+        in between is then counted twice (the checkout's conversion decides, under its
+        locks) rather than not at all (a buyer refused units that are free)."""
+        # One connection, and the private forms: the public ones each count as a call.
+        async with self.db.connect() as conn:
+            held = await reservations.reservations_on(conn, hold_refs) if hold_refs else {}
+            stock = await self._stock(sku_ids, conn) if sku_ids else {}
+        return CartStock(held, stock)
 
     async def reservations_by_order_refs(self, order_refs: Sequence[str]) -> dict[str, Reservation]:
         return await reservations.reservations_by_order_refs(self.db, order_refs)

@@ -31,6 +31,7 @@ from .records import (
     AfterSalesStatusChange,
     AttemptStatus,
     Cart,
+    CartBuyer,
     CheckoutAttempt,
     Customer,
     CustomerAddress,
@@ -93,6 +94,13 @@ class OrdersSource(Protocol):
 
     @read
     async def regions_by_codes(self, codes: Sequence[str]) -> dict[str, Region]: ...
+
+    @read
+    async def cart_buyer(
+        self, customer_id: int | None, region_code: str | None, limited_sku_ids: Sequence[int]
+    ) -> CartBuyer:
+        """A cart's buyer, its shipping region and what the buyer bought of the
+        purchase-limited SKUs, in one call (the checkout's snapshot)."""
 
     @read
     async def customers_by_subjects(self, subjects: Sequence[str]) -> dict[str, Customer]: ...

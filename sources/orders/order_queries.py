@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -165,17 +166,24 @@ async def purchased_quantities(
     """Units of each SKU in the customer's orders that are not cancelled; every SKU asked
     for gets a number."""
     async with db.connect() as conn:
-        rows = await conn.execute(
-            select(m.OrderLine.sku_id, func.sum(m.OrderLine.quantity))
-            .join(m.Order, m.Order.id == m.OrderLine.order_id)
-            .where(
-                m.Order.customer_id == customer_id,
-                m.Order.status != OrderStatus.CANCELLED.value,
-                m.OrderLine.sku_id.in_(set(sku_ids)),
-            )
-            .group_by(m.OrderLine.sku_id)
+        return await purchased_on(conn, customer_id, sku_ids)
+
+
+async def purchased_on(
+    conn: AsyncConnection, customer_id: int, sku_ids: Sequence[int]
+) -> dict[int, int]:
+    """:func:`purchased_quantities` on a connection the caller holds (a combined read)."""
+    rows = await conn.execute(
+        select(m.OrderLine.sku_id, func.sum(m.OrderLine.quantity))
+        .join(m.Order, m.Order.id == m.OrderLine.order_id)
+        .where(
+            m.Order.customer_id == customer_id,
+            m.Order.status != OrderStatus.CANCELLED.value,
+            m.OrderLine.sku_id.in_(set(sku_ids)),
         )
-        bought = {sku_id: int(units) for sku_id, units in rows}
+        .group_by(m.OrderLine.sku_id)
+    )
+    bought = {sku_id: int(units) for sku_id, units in rows}
     return {sku_id: bought.get(sku_id, 0) for sku_id in sku_ids}
 
 

@@ -33,6 +33,18 @@ class Region:
     shipping_rate: Decimal | None
 
 
+@dataclass(frozen=True, slots=True)
+class CartBuyer:
+    """What a cart's validation needs of the orders source, read in one call: the buyer
+    (None when anonymous or unknown), the region it ships to (None without an address or
+    for a code the shop does not know) and the units the buyer already bought of each
+    purchase-limited SKU asked about (every one asked about is a key)."""
+
+    customer: Customer | None
+    region: Region | None
+    purchased: dict[int, int]
+
+
 class CartStatus(StrEnum):
     OPEN = "OPEN"
     COMPLETED = "COMPLETED"

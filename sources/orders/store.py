@@ -40,6 +40,7 @@ from .payment_operations import PaymentOperations
 from .records import (
     Address,
     Cart,
+    CartBuyer,
     CheckoutAttempt,
     Customer,
     CustomerAddress,
@@ -120,6 +121,28 @@ class OrdersStore(OrderOperations, PaymentOperations):
                 r.code: Region(r.code, r.country, r.name, r.is_deliverable, r.shipping_rate)
                 for r in rows
             }
+
+    async def cart_buyer(
+        self, customer_id: int | None, region_code: str | None, limited_sku_ids: Sequence[int]
+    ) -> CartBuyer:
+        """The customer, the region and the purchases (when there is a buyer and a limit) in
+        one call and one connection, read in that order with the single-purpose reads'
+        statements."""
+        async with self.db.connect() as conn:
+            customer = None
+            if customer_id:
+                for r in await conn.execute(_CUSTOMERS_BY_IDS, {"ids": [customer_id]}):
+                    customer = Customer(r.id, r.email, r.name, r.is_blocked)
+            region = None
+            if region_code:
+                for g in await conn.execute(_REGIONS_BY_CODES, {"codes": [region_code]}):
+                    region = Region(g.code, g.country, g.name, g.is_deliverable, g.shipping_rate)
+            purchased = (
+                await order_queries.purchased_on(conn, customer_id, limited_sku_ids)
+                if customer_id and limited_sku_ids
+                else {}
+            )
+        return CartBuyer(customer, region, purchased)
 
     # Customers from the identity provider, address books, the back office's view
 

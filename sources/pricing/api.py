@@ -13,7 +13,7 @@ from sources.common.batches import BatchKey, ImportProgress
 from sources.common.import_jobs import ImportJobsSource
 from sources.common.wire import read
 
-from .engine import CouponUsage
+from .engine import CheckoutPricing, CouponUsage
 from .records import (
     CouponBatch,
     Price,
@@ -89,6 +89,18 @@ class PricingSource(ImportJobsSource, Protocol):
     ) -> dict[int, CouponUsage]:
         """Uses that count against each coupon's limits (released ones do not), in total
         and by ``customer_id`` (0 for an anonymous buyer); every id asked for is a key."""
+
+    @read
+    async def pricing_for_checkout(
+        self,
+        sku_ids: Sequence[int],
+        currency: str,
+        coupon_codes: Sequence[str],
+        at: datetime,
+        customer_id: int | None,
+    ) -> CheckoutPricing:
+        """:meth:`prices_by_sku_ids`, :meth:`promotions_for_checkout` and the
+        :meth:`coupon_usage` of the coupon promotions among them, in one call."""
 
     async def record_coupon_uses(
         self, *, order_ref: str, customer_id: int, promotion_ids: Sequence[int], at: datetime

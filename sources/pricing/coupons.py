@@ -45,6 +45,16 @@ async def coupon_usage(
     if not ids:
         return usage
     async with db.connect() as conn:
+        return await usage_on(conn, ids, customer_id)
+
+
+async def usage_on(
+    conn: AsyncConnection, promotion_ids: Sequence[int], customer_id: int | None
+) -> dict[int, CouponUsage]:
+    """:func:`coupon_usage` on a connection the caller holds (a combined read)."""
+    ids = sorted(set(promotion_ids))
+    usage = dict.fromkeys(ids, CouponUsage(total_uses=0, customer_uses=0))
+    if ids:
         usage.update(await _active_uses(conn, ids, customer_id))
     return usage
 

@@ -100,7 +100,7 @@ from enum import StrEnum
 
 from sources.common.money import CENT, quantize
 
-from .records import Promotion, PromotionKind
+from .records import Price, Promotion, PromotionKind
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -124,6 +124,17 @@ class CouponUsage:
 
     total_uses: int  # all customers
     customer_uses: int  # this customer (0 when anonymous)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutPricing:
+    """What the engine needs to price one cart, read in one call: the SKUs' prices, the
+    promotions ``promotions_for_checkout`` returns and the usage of the coupons among them
+    (by the buyer; every coupon promotion returned is a key)."""
+
+    prices: dict[int, Price]
+    promotions: list[Promotion]
+    coupon_usage: dict[int, CouponUsage]
 
 
 class PromotionOutcome(StrEnum):

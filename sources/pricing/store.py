@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,7 +30,7 @@ from sources.common.translations import translations_from
 
 from . import bulk, coupons, manage
 from . import models as m
-from .engine import CouponUsage, coupon_key
+from .engine import CheckoutPricing, CouponUsage, coupon_key
 from .records import (
     CouponBatch,
     Price,
@@ -90,9 +91,16 @@ class PricingStore(ImportJobs):
         self.db = db
 
     async def prices_by_sku_ids(self, sku_ids: Sequence[int], currency: str) -> dict[int, Price]:
-        rows = await self.db.read(
-            _PRICES_BY_SKU_IDS, {"ids": sorted(set(sku_ids)), "currency": currency}
-        )
+        return await self._prices(sku_ids, currency)
+
+    async def _prices(
+        self, sku_ids: Sequence[int], currency: str, conn: Any = None
+    ) -> dict[int, Price]:
+        params = {"ids": sorted(set(sku_ids)), "currency": currency}
+        if conn is None:
+            rows = await self.db.read(_PRICES_BY_SKU_IDS, params)
+        else:
+            rows = list((await conn.execute(_PRICES_BY_SKU_IDS, params)).all())
         return {
             sku_id: Price(sku_id, currency, list_amount, sale_amount)
             for sku_id, list_amount, sale_amount in rows
@@ -183,6 +191,15 @@ class PricingStore(ImportJobs):
         async with self.db.connect() as conn:
             return await read_audit(conn, m.AuditEntry, self.source, "sku", sku_ids, limit)
 
+    @asynccontextmanager
+    async def _reading(self, conn: Any) -> AsyncIterator[Any]:
+        """The caller's connection (a combined read), or a read connection of its own."""
+        if conn is not None:
+            yield conn
+            return
+        async with self.db.connect() as own:
+            yield own
+
     async def promotions_by_ids(self, ids: Sequence[int]) -> dict[int, Promotion]:
         promos = await self._promotions(m.Promotion.id.in_(set(ids)))
         return {p.id: p for p in promos}
@@ -191,7 +208,7 @@ class PricingStore(ImportJobs):
         return await self._promotions(*_live_at(at))
 
     async def _promotions(
-        self, *conditions: ColumnElement[bool], at: datetime | None = None
+        self, *conditions: ColumnElement[bool], at: datetime | None = None, conn: Any = None
     ) -> list[Promotion]:
         """``at`` alone: the live automatic promotions (the checkout's case, one statement
         kept between calls); otherwise those matching ``conditions``."""
@@ -202,8 +219,8 @@ class PricingStore(ImportJobs):
         promos: dict[int, Any] = {}
         products: dict[int, set[int]] = defaultdict(set)
         categories: dict[int, set[int]] = defaultdict(set)
-        async with self.db.connect() as conn:
-            for row in await conn.execute(statement, params):
+        async with self._reading(conn) as reader:
+            for row in await reader.execute(statement, params):
                 promos.setdefault(row.id, row)
                 if row.target_product_id is not None:
                     products[row.id].add(row.target_product_id)
@@ -254,6 +271,15 @@ class PricingStore(ImportJobs):
     async def promotions_for_checkout(
         self, coupon_codes: Sequence[str], at: datetime, hint_days: int | None = None
     ) -> list[Promotion]:
+        return await self._promotions_for_checkout(coupon_codes, at, hint_days)
+
+    async def _promotions_for_checkout(
+        self,
+        coupon_codes: Sequence[str],
+        at: datetime,
+        hint_days: int | None = None,
+        conn: Any = None,
+    ) -> list[Promotion]:
         """What the promotion engine needs to price a cart: the live automatic promotions,
         plus every promotion whose coupon code matches a typed code (case-insensitive),
         whatever its window or pause switch, so the engine can say EXPIRED, not NOT_FOUND.
@@ -265,7 +291,7 @@ class PricingStore(ImportJobs):
         """
         keys = sorted({coupon_key(code) for code in coupon_codes} - {""})
         if hint_days is None and not keys:
-            return await self._promotions(at=at)  # the checkout's case: a kept statement
+            return await self._promotions(at=at, conn=conn)  # the checkout's: a kept statement
         automatic = and_(m.Promotion.coupon_code.is_(None), *_live_at(at))
         if hint_days is not None:
             near = timedelta(days=hint_days)
@@ -276,9 +302,9 @@ class PricingStore(ImportJobs):
                 or_(m.Promotion.ends_at.is_(None), m.Promotion.ends_at > at - near),
             )
         if not keys:
-            return await self._promotions(automatic)
+            return await self._promotions(automatic, conn=conn)
         typed = func.lower(m.Promotion.coupon_code).in_(keys)
-        return await self._promotions(or_(automatic, typed))
+        return await self._promotions(or_(automatic, typed), conn=conn)
 
     async def coupon_usage(
         self, promotion_ids: Sequence[int], customer_id: int | None
@@ -286,6 +312,24 @@ class PricingStore(ImportJobs):
         """Uses that count against each coupon's limits (released ones do not), in total
         and by ``customer_id`` (0 for an anonymous buyer); every id asked for is a key."""
         return await coupons.coupon_usage(self.db, promotion_ids, customer_id)
+
+    async def pricing_for_checkout(
+        self,
+        sku_ids: Sequence[int],
+        currency: str,
+        coupon_codes: Sequence[str],
+        at: datetime,
+        customer_id: int | None,
+    ) -> CheckoutPricing:
+        """Prices, promotions (as promotions_for_checkout) and the coupons' usage in one
+        call, read in that order; usage is read only when a coupon promotion came back."""
+        # One connection, and the private forms: the public ones each count as a call.
+        async with self.db.connect() as conn:
+            prices = await self._prices(sku_ids, currency, conn) if sku_ids else {}
+            promotions = await self._promotions_for_checkout(coupon_codes, at, conn=conn)
+            coupon_ids = [p.id for p in promotions if p.coupon_code is not None]
+            usage = await coupons.usage_on(conn, coupon_ids, customer_id) if coupon_ids else {}
+        return CheckoutPricing(prices, promotions, usage)
 
     async def record_coupon_uses(
         self, *, order_ref: str, customer_id: int, promotion_ids: Sequence[int], at: datetime

@@ -285,35 +285,28 @@ def test_order_staff_may_cancel_a_customers_order(shop: Shop, goods: Goods) -> N
 PIN_CART_CREATE = CART_CREATE
 PIN_CHECKOUT = CHECKOUT
 
-# One call per source method: the cart's evaluation reads each source once (its snapshot),
-# whatever the number of lines; the rest are the writes and the fields the screen shows.
+# One call per source: the cart's evaluation reads each source once (its snapshot: one
+# combined read per source since issue 15), whatever the number of lines; the rest are the
+# writes and the fields the screen shows.
 CART_CREATE_CALLS = {
-    # the lines asked for; the snapshot reuses them, the lines' ``sku`` field too
-    "catalog.skus_by_ids": 1,
-    "catalog.products_by_ids": 1,
-    # a demo promotion targets categories (no bundle, service or purchase limit here: those
-    # reads are skipped)
-    "catalog.categories_by_ids": 1,
-    "inventory.stock_by_sku_ids": 1,
+    # the lines asked for with everything the snapshot needs of the catalog (products,
+    # categories for the demo's category promotion); the snapshot reuses it, the lines'
+    # ``sku`` field too
+    "catalog.cart_catalog": 1,
+    "inventory.cart_stock": 1,  # the cart's holds (none here), then its stock
     "orders.create_cart": 1,  # with its lines
     "orders.set_cart_address": 1,
-    "orders.regions_by_codes": 1,
-    "orders.customers_by_ids": 1,
-    "pricing.prices_by_sku_ids": 1,
-    "pricing.promotions_for_checkout": 1,
+    "orders.cart_buyer": 1,  # the customer and the address's region
+    "pricing.pricing_for_checkout": 1,  # prices and live promotions (no coupon: no usage)
 }
 CHECKOUT_CALLS = {
     "orders.carts_by_ids": 1,
     "orders.checkout_attempt": 1,
-    # the snapshot (source of truth, never the cache)
-    "catalog.skus_by_ids": 1,
-    "catalog.products_by_ids": 1,
-    "catalog.categories_by_ids": 1,
-    "inventory.stock_by_sku_ids": 1,
-    "orders.regions_by_codes": 1,
-    "orders.customers_by_ids": 1,
-    "pricing.prices_by_sku_ids": 1,
-    "pricing.promotions_for_checkout": 1,
+    # the snapshot (source of truth, never the cache): one call per source
+    "catalog.cart_catalog": 1,
+    "inventory.cart_stock": 1,
+    "orders.cart_buyer": 1,
+    "pricing.pricing_for_checkout": 1,
     # the saga
     "inventory.reserve": 1,
     "orders.create_order": 1,

@@ -278,6 +278,20 @@ async def test_suppliers_and_service_areas_answer_in_batches(store: CatalogStore
     assert areas == {207: ["BJ", "SH"], 201: []}
 
 
+async def test_a_carts_catalog_comes_in_one_call_with_only_the_reads_its_products_ask_for(
+    store: CatalogStore,
+) -> None:
+    found = await store.cart_catalog([2011, 2071, 999])
+
+    assert set(found.skus) == {2011, 2071}, "an unknown SKU is absent"
+    assert set(found.products) == {201, 207}
+    assert found.bundles == {}, "no bundle among them"
+    assert found.service_areas == {207: ["BJ", "SH"]}, "only the service's"
+    assert set(found.categories) == {1, 2, 10}, "the products' categories and ancestors"
+    empty = await store.cart_catalog([])
+    assert (empty.skus, empty.products, empty.categories) == ({}, {}, {})
+
+
 # ---- list_products: keyset paging --------------------------------------------------------
 
 

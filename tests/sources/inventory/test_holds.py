@@ -81,3 +81,16 @@ async def test_converting_holds_takes_the_order_once_across_warehouses(
         order_ref="order-2", items=[want(1)], hold_refs=[REF], now=NOW, ttl=TTL
     )
     assert not short.ok and short.shortages == {SKU: 0}  # a spent hold gives nothing
+
+
+async def test_a_carts_holds_and_stock_come_in_one_call(
+    store: InventoryStore, db: Database
+) -> None:
+    await two_warehouses(db, main=3, overflow=1)
+    await store.hold_stock(hold_ref=REF, items=[want(2)], now=NOW, ttl=TTL)
+    seen = await store.cart_stock([REF, "cart:c1:sku:999"], [SKU, 999])
+    assert set(seen.holds) == {REF} and seen.holds[REF].status is ReservationStatus.HELD
+    assert seen.stock[SKU].available == 2, "the hold is counted out of the stock"
+    assert seen.stock[999].available == 0, "every SKU asked for gets a level"
+    nothing = await store.cart_stock([], [])
+    assert (nothing.holds, nothing.stock) == ({}, {})

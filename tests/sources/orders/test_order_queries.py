@@ -130,3 +130,29 @@ async def test_regions_by_codes(store: OrdersStore) -> None:
         "CN-SH": Region("CN-SH", "CN", "Shanghai", True, Decimal("10.00")),
         "CN-XZ": Region("CN-XZ", "CN", "Tibet", False, None),
     }
+
+
+async def test_a_carts_buyer_region_and_purchases_come_in_one_call(store: OrdersStore) -> None:
+    async with store.db.begin() as conn:
+        await conn.execute(
+            insert(m.Region),
+            [
+                {
+                    "code": "CN-SH",
+                    "country": "CN",
+                    "name": "Shanghai",
+                    "is_deliverable": True,
+                    "shipping_rate": Decimal("10.00"),
+                }
+            ],
+        )
+    await place_order(store, 1, {101: 2})
+
+    buyer = await store.cart_buyer(1, "CN-SH", [101, 102])
+    assert buyer.customer is not None and buyer.customer.id == 1
+    assert buyer.region == Region("CN-SH", "CN", "Shanghai", True, Decimal("10.00"))
+    assert buyer.purchased == {101: 2, 102: 0}
+    nobody = await store.cart_buyer(None, "XX", [101])
+    assert (nobody.customer, nobody.region, nobody.purchased) == (None, None, {})
+    unlimited = await store.cart_buyer(1, None, [])
+    assert unlimited.region is None and unlimited.purchased == {}

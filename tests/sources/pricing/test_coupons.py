@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,31 @@ async def test_usage_counts_all_customers_and_this_one_without_released_uses(
     assert await store.coupon_usage([1], 12) == {1: CouponUsage(2, 0)}
     assert await store.coupon_usage([1], None) == {1: CouponUsage(2, 0)}
     assert await store.coupon_usage([], 10) == {}
+
+
+async def test_a_carts_prices_promotions_and_coupon_usage_come_in_one_call(
+    db: Database, store: PricingStore
+) -> None:
+    await add_promotions(
+        db, promotion_row(1, coupon_code=None), promotion_row(4, coupon_code="WELCOME10")
+    )
+    await store.record_coupon_uses(order_ref="o1", customer_id=10, promotion_ids=[4], at=AT)
+    await store.set_price(
+        sku_id=101,
+        currency="CNY",
+        list_amount=Decimal("30.00"),
+        sale_amount=Decimal("25.00"),
+        actor="test",
+        now=AT,
+    )
+
+    found = await store.pricing_for_checkout([101, 102], "CNY", ["welcome10"], AT, 10)
+    plain = await store.pricing_for_checkout([101], "CNY", [], AT, 10)
+
+    assert set(found.prices) == {101} and found.prices[101].sale_amount == Decimal("25.00")
+    assert sorted(p.id for p in found.promotions) == [1, 4]
+    assert found.coupon_usage == {4: CouponUsage(1, 1)}
+    assert [p.id for p in plain.promotions] == [1] and plain.coupon_usage == {}
 
 
 # Recording ----------------------------------------------------------------------------------
