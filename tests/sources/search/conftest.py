@@ -1,4 +1,5 @@
-"""A seeded demo shop per backend (read-only, built once per module) for search tests."""
+"""A seeded demo shop per backend (read-only, built once per worker and shared by the
+search modules) for search tests."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ async def build_shop(url: str, products: int = 240) -> None:
         await db.dispose()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def shop_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
