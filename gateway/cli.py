@@ -12,8 +12,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-from .auth import Permission, ViewerKind, issue_token
-from .dev_tokens import customer_id_by_email, customer_subject_by_email, staff_member_by_email
 from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
 from .setup.commands import init_shop, ready_with_profile, start_check
 from .setup.databases import migrate_sources
@@ -194,6 +192,8 @@ def _serve_distributed(args: argparse.Namespace) -> int:
 
 
 def _permissions(value: str) -> list[str]:
+    from .auth import Permission
+
     names = [p.strip().upper() for p in value.split(",") if p.strip()]
     known = {p.value for p in Permission}
     unknown = [n for n in names if n not in known]
@@ -444,6 +444,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
         return 0
+    return _token(args, settings)
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the JWT library loads cryptography, which no other command needs.
+    from .auth import ViewerKind, issue_token
+    from .dev_tokens import customer_id_by_email, customer_subject_by_email, staff_member_by_email
+
     if args.kind == "customer" and settings.customer_subjects == "identity-provider":
         subject = asyncio.run(customer_subject_by_email(settings, args.email))
         print(

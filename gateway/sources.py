@@ -10,11 +10,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sources.apis import APIS, catalog_store
 from sources.catalog.api import CatalogSource
-from sources.common.client import RemoteSource
 from sources.common.db import Database
 from sources.common.db_state import database_state
 from sources.inventory.api import InventorySource
@@ -24,6 +23,9 @@ from sources.pricing.api import PricingSource
 
 from .metrics import current_request
 from .settings import SOURCE_NAMES, Settings
+
+if TYPE_CHECKING:
+    from sources.common.client import RemoteSource
 
 
 def _request_id() -> str | None:
@@ -40,6 +42,10 @@ def build_source(name: str, settings: Settings) -> Database | RemoteSource:
             latency_s=settings.source_latency_ms / 1000,
             pool_size=settings.db_pool_size,
         )
+    # Imported here: httpx (and, through httpx's own CLI, click and rich) is for remote
+    # sources only; the commands over embedded databases (init, import, sweep) skip it.
+    from sources.common.client import RemoteSource
+
     api = APIS[name]
     return RemoteSource(
         name,
@@ -83,11 +89,11 @@ class Sources:
         handles: dict[str, Any] = {}
         for name in SOURCE_NAMES:
             built = build_source(name, settings)
-            if isinstance(built, RemoteSource):
-                remotes[name] = handles[name] = built
-            else:
+            if isinstance(built, Database):
                 dbs[name] = built
                 handles[name] = store_factory(name, settings)(built)
+            else:
+                remotes[name] = handles[name] = built
         marks = getattr(handles["inventory"], "sold_out", None)
         return cls(
             databases=dbs,

@@ -50,6 +50,10 @@ def install_tracing(
 ) -> TracerProvider | None:
     """Instrument the gateway when tracing is configured (or ``provider`` is given: the
     tests' in-memory exporter); returns the provider in use, None when off."""
+    # Off: return before importing the SDK, the OTLP exporter (protobuf) and the
+    # instrumentations, a good part of a second of every process's start.
+    if provider is None and not settings.enabled:
+        return None
     from .operation import OperationSpan
     from .setup import (
         build_provider,
@@ -82,6 +86,8 @@ def install_source_tracing(
 ) -> TracerProvider | None:
     """A source's service (``gateway source serve NAME``): its server span continues the
     gateway's trace from ``traceparent``, with a span per SQL statement under it."""
+    if provider is None and not settings.enabled:
+        return None
     from .setup import build_provider, instrument_app, instrument_engines
 
     provider = provider or build_provider(settings, f"{settings.service_name}-{source}")

@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import Any
 
 import snowballstemmer
-from pypinyin import Style, lazy_pinyin
 
 # A run of Latin letters and digits, or a run of CJK ideographs; everything else separates.
 _RUN = re.compile(r"[0-9a-z\u00c0-\u024f]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -69,6 +68,10 @@ def stem(word: str) -> str:
 @lru_cache(maxsize=65536)
 def pinyin_forms(word: str) -> tuple[str, str]:
     """Full pinyin and initials of a Chinese word, tones dropped (耳机: erji, ej)."""
+    # Imported here: pypinyin loads its phrase dictionary on import (about 0.3 s of CPU),
+    # which commands that never index or search (migrate, init, token) should not pay.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = [s for s in lazy_pinyin(word, style=Style.NORMAL, v_to_u=False) if s.isalnum()]
     return "".join(syllables), "".join(s[0] for s in syllables)
 

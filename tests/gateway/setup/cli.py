@@ -3,12 +3,15 @@ and nothing else, stdout and stderr kept apart."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import socket
 import socketserver
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.settings import SOURCE_NAMES
+from gateway.setup.commands import init_shop
+from sources.common.db import Database
+from sources.common.migrate import upgrade_source
+from tests.conftest import settings_for
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -53,6 +60,49 @@ def gateway(*args: str, env: dict[str, str], cwd: Path, timeout: float = 120) ->
         timeout=timeout,
     )
     return Run(process.returncode, process.stdout, process.stderr)
+
+
+def migrated(env: dict[str, str]) -> None:
+    """What `gateway migrate` leaves in a ``sqlite_env`` (every source at head, no rows), for
+    a test whose subject comes after it: copies of files migrated once per worker rather
+    than a process each. test_cli_databases.py runs the command itself."""
+    template = _migrated_template()
+    for name in SOURCE_NAMES:
+        target = Path(env[f"{name.upper()}_DATABASE_URL"].removeprefix("sqlite+aiosqlite:///"))
+        for suffix in ("", "-wal", "-shm"):  # a closed database has no WAL left, but be exact
+            source = template / f"{name}.db{suffix}"
+            if source.exists():
+                shutil.copyfile(source, target.with_name(target.name + suffix))
+
+
+_TEMPLATE: list[Path] = []
+
+
+def _migrated_template() -> Path:
+    if not _TEMPLATE:
+        directory = Path(tempfile.mkdtemp(prefix="migrated-template-"))
+
+        async def upgrade() -> None:
+            for name, url in _urls(sqlite_env(directory)).items():
+                db = Database(url)
+                try:
+                    await upgrade_source(name, db)
+                finally:
+                    await db.dispose()
+
+        asyncio.run(upgrade())
+        _TEMPLATE.append(directory)
+    return _TEMPLATE[0]
+
+
+def initialised(env: dict[str, str], shop_file: Path) -> None:
+    """What `gateway init FILE` writes, done in this process, for a test whose subject is
+    what comes after (test_init.py runs the command itself, output and exit status)."""
+    asyncio.run(init_shop(settings_for(_urls(env)), str(shop_file)))
+
+
+def _urls(env: dict[str, str]) -> dict[str, str]:
+    return {name: env[f"{name.upper()}_DATABASE_URL"] for name in SOURCE_NAMES}
 
 
 def assert_one_clear_line(run: Run, *expected: str) -> None:

@@ -18,7 +18,7 @@ from sources.inventory.store import InventoryStore
 from sources.orders.store import OrdersStore
 from tests.conftest import serve, settings_for
 
-from .cli import REPO, assert_one_clear_line, gateway, sqlite_env
+from .cli import REPO, assert_one_clear_line, gateway, initialised, migrated, sqlite_env
 
 EXAMPLE = REPO / "docs" / "examples" / "shop.toml"
 CART_CURRENCY = "mutation { cartCreate(input: {}) { cart { cost { total { currency } } } } }"
@@ -41,7 +41,7 @@ async def _read(env: dict[str, str]) -> tuple[object, list[object], list[object]
 
 def test_init_sets_up_the_shop_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
-    assert gateway("migrate", env=env, cwd=tmp_path).returncode == 0
+    migrated(env)
 
     first = gateway("init", str(EXAMPLE), env=env, cwd=tmp_path)
     state = asyncio.run(_read(env))
@@ -71,8 +71,8 @@ def test_init_sets_up_the_shop_and_a_second_run_changes_nothing(tmp_path: Path) 
 
 def test_init_changes_a_rate_in_place(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
-    assert gateway("migrate", env=env, cwd=tmp_path).returncode == 0
-    assert gateway("init", str(EXAMPLE), env=env, cwd=tmp_path).returncode == 0
+    migrated(env)
+    initialised(env, EXAMPLE)
     edited = tmp_path / "shop.toml"
     edited.write_text(
         EXAMPLE.read_text().replace('shipping_rate = "12.00"', 'shipping_rate = "14.00"')
@@ -111,7 +111,7 @@ def test_a_bad_file_is_one_line_and_writes_nothing(
     tmp_path: Path, text: str, expected: str
 ) -> None:
     env = sqlite_env(tmp_path)
-    assert gateway("migrate", env=env, cwd=tmp_path).returncode == 0
+    migrated(env)
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
 
@@ -157,8 +157,8 @@ def test_a_running_gateway_prices_in_the_shop_currency(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
     shop_file = tmp_path / "shop.toml"
     shop_file.write_text(EXAMPLE.read_text().replace('currency = "CNY"', 'currency = "USD"'))
-    assert gateway("migrate", env=env, cwd=tmp_path).returncode == 0
-    assert gateway("init", str(shop_file), env=env, cwd=tmp_path).returncode == 0
+    migrated(env)
+    initialised(env, shop_file)
     urls = {
         name: env[f"{name.upper()}_DATABASE_URL"]
         for name in ("catalog", "inventory", "pricing", "orders")

@@ -1,51 +1,25 @@
-"""A seeded demo shop per backend (read-only, built once per module) for search tests."""
+"""The search tests' shops: the suite's seeded one per backend (read-only), or an empty
+migrated catalog per test for writes."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from sources.common.db import Database
 from sources.common.migrate import upgrade_source
-from sources.demo.seed import seed_demo_shop
 from tests.conftest import require_postgres
 from tests.pg import create_temp_database, drop_database
 
-NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
-SOURCES = ("catalog", "inventory", "pricing", "orders")
 
-
-async def build_shop(url: str, products: int = 240) -> None:
-    db = Database(url)
-    try:
-        for source in SOURCES:
-            await upgrade_source(source, db)
-        await seed_demo_shop({s: db for s in SOURCES}, products=products, now=NOW)
-    finally:
-        await db.dispose()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def shop_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        directory: Path = tmp_path_factory.mktemp("search")
-        url = f"sqlite+aiosqlite:///{directory}/shop.db"
-        asyncio.run(build_shop(url))
-        yield url
-        return
-    require_postgres()
-    url = asyncio.run(create_temp_database())
-    try:
-        asyncio.run(build_shop(url))
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
+@pytest.fixture(scope="session")
+def shop_url(shop: dict[str, str]) -> str:
+    """The suite's seeded shop on each backend (tests/conftest.py), its catalog only: the
+    search tests read it, and share it with every other reader of ``shop``."""
+    return shop["catalog"]
 
 
 @pytest.fixture
