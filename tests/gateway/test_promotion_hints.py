@@ -309,10 +309,8 @@ def test_hints_cost_the_same_source_calls_for_two_lines_as_for_six(
 
     assert "errors" not in result and len(result["data"]["cart"]["lines"]) == 6
     assert calls_six == calls_two
-    # The hints read the promotions once more than the cart alone (never at checkout).
-    assert calls_six["pricing.promotions_for_checkout"] == 2
-    assert all(
-        count == 1
-        for method, count in calls_six.items()
-        if method != "pricing.promotions_for_checkout"
-    )
+    # The hints read the promotions once more than the cart's own snapshot (which reads
+    # them inside pricing.pricing_for_checkout), never at checkout; everything else once.
+    assert calls_six["pricing.pricing_for_checkout"] == 1
+    assert calls_six["pricing.promotions_for_checkout"] == 1
+    assert all(count == 1 for count in calls_six.values()), calls_six
