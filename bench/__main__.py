@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import shlex
 import sys
 import time
@@ -25,7 +24,7 @@ from typing import Any
 
 from gateway.settings import Settings
 
-from . import servers
+from . import provenance, servers
 from .load import CellResult, build_request, run_cell
 from .provenance import Measurement
 from .queries import SCENARIOS
@@ -72,18 +71,7 @@ def run_async(coro: Coroutine[Any, Any, CellResult]) -> CellResult:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, uvicorn loop={servers.LOOP} http={servers.HTTP}"
-    )
+    return f"{provenance.machine()}, uvicorn loop={servers.LOOP} http={servers.HTTP}"
 
 
 def _hopeless(
