@@ -20,7 +20,6 @@ import itertools
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -36,11 +35,11 @@ from sqlalchemy import text
 from gateway.auth import ViewerKind, issue_token
 from gateway.checkout.sweeper import sweep
 from gateway.settings import SOURCE_NAMES, Settings
-from gateway.source_service import wait_until_healthy
 from gateway.sources import Sources
 from sources.common.db import Database
 from tests.conftest import INVARIANT, _migrate_and_seed, require_postgres, sqlite_urls
 from tests.gateway.checkout_helpers import BACKENDS, CART_CREATE, CHECKOUT, address, run
+from tests.gateway.lifecycle.processes import spawn_gateway
 from tests.pg import create_temp_database, drop_database
 from tests.remote import free_port
 
@@ -107,17 +106,8 @@ def start_gateway(urls: dict[str, str], tmp_path: Path, name: str, workers: int 
         "RATE_LIMIT_ENABLED": "false",
     }
     log = tmp_path / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_healthy(url, process)
-    return Gateway(url, process, log)
+    process = spawn_gateway(port, env, tmp_path, log)
+    return Gateway(f"http://127.0.0.1:{port}", process, log)
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,10 +20,10 @@ from sqlalchemy import text
 
 from gateway.auth import ViewerKind, issue_token
 from gateway.settings import Settings
-from gateway.source_service import wait_until_healthy
 from sources.common.db import Database
 from tests.conftest import _migrate_and_seed, sqlite_urls
 from tests.gateway.checkout_helpers import run
+from tests.gateway.lifecycle.processes import spawn_gateway
 from tests.remote import free_port
 
 PRODUCTS = 60
@@ -61,17 +60,8 @@ def _start(urls: dict[str, str], tmp_path: Path) -> tuple[str, subprocess.Popen[
         "RATE_LIMIT_ENABLED": "false",
     }
     log = tmp_path / "gateway.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_healthy(url, process)
-    return url, process, log
+    process = spawn_gateway(port, env, tmp_path, log)
+    return f"http://127.0.0.1:{port}", process, log
 
 
 def test_sigterm_stops_the_sweeper_and_imports_and_closes_the_pools(tmp_path: Path) -> None:
