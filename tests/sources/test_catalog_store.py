@@ -20,9 +20,9 @@ from sources.catalog.records import ProductFilter, ProductKind, ProductPage, Pro
 from sources.catalog.search.index import rebuild as rebuild_search_index
 from sources.catalog.store import CatalogStore
 from sources.common.db import Database
-from sources.common.migrate import upgrade_source
 from sources.common.pagination import InvalidCursor
 from tests.conftest import require_postgres
+from tests.migrated import upgrade_fresh
 from tests.pg import create_temp_database, drop_database
 from tests.remote import adapter_for
 
@@ -101,7 +101,7 @@ SKUS = [
 async def build_catalog(url: str) -> None:
     db = Database(url)
     try:
-        await upgrade_source("catalog", db)
+        await upgrade_fresh("catalog", db)
         async with db.begin() as conn:
             await conn.execute(
                 insert(m.Category),

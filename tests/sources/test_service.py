@@ -21,7 +21,6 @@ from gateway.source_service import wait_until_healthy
 from sources.apis import APIS
 from sources.common.client import RemoteSource
 from sources.common.db import Database
-from sources.common.migrate import upgrade_source
 from sources.common.service import check_implementation, source_app
 from sources.common.wire import (
     UnservableMethod,
@@ -34,6 +33,7 @@ from sources.orders import models as m
 from sources.orders.api import OrdersSource
 from sources.orders.records import Address, Order, OrderStatus
 from sources.orders.store import OrdersStore
+from tests.migrated import upgrade_fresh
 from tests.remote import SECRET, free_port, source_service
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -46,7 +46,7 @@ def orders_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     async def build() -> None:
         db = Database(url)
-        await upgrade_source("orders", db)
+        await upgrade_fresh("orders", db)
         async with db.begin() as conn:
             await conn.execute(
                 insert(m.Customer),

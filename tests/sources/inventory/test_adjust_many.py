@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 
 from sources.common.batches import BatchKey, BatchRefusal
 from sources.common.db import Database
-from sources.common.migrate import upgrade_source
 from sources.inventory import models as m
 from sources.inventory.adjust import AdjustmentRefusal
 from sources.inventory.adjust_many import StockChange
 from sources.inventory.store import InventoryStore
+from tests.migrated import upgrade_fresh
 from tests.pg import temp_database
 
 from .test_reservations import add_warehouse, put_stock
@@ -30,13 +30,13 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[InventoryStore]:
     if request.param == "sqlite":
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'inventory.db'}")
-        await upgrade_source("inventory", db)
+        await upgrade_fresh("inventory", db)
         yield InventoryStore(db)
         await db.dispose()
         return
     async with temp_database() as url:
         db = Database(url, pool_size=20)
-        await upgrade_source("inventory", db)
+        await upgrade_fresh("inventory", db)
         yield InventoryStore(db)
         await db.dispose()
 

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import insert, select
 
 from sources.common.db import Database
-from sources.common.migrate import upgrade_source
 from sources.inventory import models as m
 from sources.inventory.records import (
     Allocation,
@@ -23,6 +22,7 @@ from sources.inventory.records import (
 )
 from sources.inventory.reservations import WarehouseAvailability, choose_warehouses
 from sources.inventory.store import InventoryStore
+from tests.migrated import upgrade_fresh
 from tests.pg import temp_database
 from tests.remote import adapter_for
 
@@ -37,13 +37,13 @@ SUPPLIER = 7
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'inventory.db'}")
-        await upgrade_source("inventory", database)
+        await upgrade_fresh("inventory", database)
         yield database
         await database.dispose()
         return
     async with temp_database() as url:
         database = Database(url, pool_size=20)
-        await upgrade_source("inventory", database)
+        await upgrade_fresh("inventory", database)
         yield database
         await database.dispose()
 

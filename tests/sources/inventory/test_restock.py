@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import insert, select
 
 from sources.common.db import Database
-from sources.common.migrate import upgrade_source
 from sources.inventory import models as m
 from sources.inventory.store import InventoryStore
+from tests.migrated import upgrade_fresh
 from tests.remote import adapter_for
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 @pytest.fixture
 async def store(tmp_path: Path, adapter: str) -> AsyncIterator[InventoryStore]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/inventory.db")
-    await upgrade_source("inventory", db)
+    await upgrade_fresh("inventory", db)
     async with db.begin() as conn:
         await conn.execute(
             insert(m.Warehouse),

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import insert, update
 
 from sources.common.db import Database
-from sources.common.migrate import upgrade_source
 from sources.inventory import models as m
 from sources.inventory.records import ReservationRequest, ReservationStatus
 from sources.inventory.sold_out import SoldOutMarks
 from sources.inventory.store import InventoryStore
+from tests.migrated import upgrade_fresh
 from tests.pg import temp_database
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -37,13 +37,13 @@ class Clock:
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'inventory.db'}")
-        await upgrade_source("inventory", database)
+        await upgrade_fresh("inventory", database)
         yield database
         await database.dispose()
         return
     async with temp_database() as url:
         database = Database(url, pool_size=5)
-        await upgrade_source("inventory", database)
+        await upgrade_fresh("inventory", database)
         yield database
         await database.dispose()
 

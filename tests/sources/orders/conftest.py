@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from sources.common.db import Database
-from sources.common.migrate import upgrade_source
 from sources.orders import models as m
 from sources.orders.records import (
     Address,
@@ -30,6 +29,7 @@ from sources.orders.records import (
 )
 from sources.orders.store import OrdersStore
 from tests.conftest import require_postgres
+from tests.migrated import upgrade_fresh
 from tests.pg import create_temp_database, drop_database
 from tests.remote import adapter_for
 
@@ -115,7 +115,7 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 async def _migrate(url: str) -> None:
     db = Database(url)
     try:
-        await upgrade_source("orders", db)
+        await upgrade_fresh("orders", db)
     finally:
         await db.dispose()
 

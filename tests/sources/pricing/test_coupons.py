@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import insert, select
 
 from sources.common.db import Database
-from sources.common.migrate import upgrade_source
 from sources.pricing import models as m
 from sources.pricing.engine import CouponUsage
 from sources.pricing.store import PricingStore
+from tests.migrated import upgrade_fresh
 from tests.pg import temp_database
 from tests.remote import adapter_for
 
@@ -30,13 +30,13 @@ LATER = AT + timedelta(minutes=5)
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'pricing.db'}")
-        await upgrade_source("pricing", database)
+        await upgrade_fresh("pricing", database)
         yield database
         await database.dispose()
         return
     async with temp_database() as url:
         database = Database(url)
-        await upgrade_source("pricing", database)
+        await upgrade_fresh("pricing", database)
         yield database
         await database.dispose()
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sources.common.db import Database
-from sources.common.migrate import upgrade_source
 from tests.conftest import require_postgres
+from tests.migrated import upgrade_fresh
 from tests.pg import create_temp_database, drop_database
 
 
@@ -43,6 +43,6 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 async def _migrate(url: str) -> None:
     db = Database(url)
     try:
-        await upgrade_source("catalog", db)
+        await upgrade_fresh("catalog", db)
     finally:
         await db.dispose()

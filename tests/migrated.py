@@ -1,0 +1,70 @@
+"""Fresh databases at a source's head revision, for the tests that start from an empty source.
+
+Running a source's Alembic history costs a test half a second to two seconds (more on a
+busy machine), and hundreds of tests start that way. The history runs for real once per
+test process and source, into a template; every later fresh database is a copy of it (a
+file copy for SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL). tests/sources/
+test_migrations.py still runs every history step by step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from sources.common.db import Database
+from sources.common.migrate import upgrade_source
+from tests.pg import clone_database, create_temp_database, drop_database, is_temp_database
+
+# (backend, source) -> the template's URL
+_TEMPLATES: dict[tuple[str, str], str] = {}
+
+
+async def upgrade_fresh(name: str, db: Database) -> None:
+    """Bring ``db``, a new and unused database, to ``name``'s head revision."""
+    url = make_url(db.url)
+    backend = "sqlite" if db.is_sqlite else "postgresql"
+    copyable = is_temp_database(db.url) if backend == "postgresql" else bool(url.database)
+    if not copyable:  # SQLite in memory, or a database these tests did not make
+        await upgrade_source(name, db)
+        return
+    template = _TEMPLATES.get((backend, name))
+    if template is None:
+        template = await _make_template(backend, name)
+        _TEMPLATES[(backend, name)] = template
+    if backend == "sqlite":
+        source, target = _sqlite_path(template), _sqlite_path(db.url)
+        for suffix in ("", "-wal", "-shm"):  # a closed database has no WAL left, but be exact
+            extra = source.with_name(source.name + suffix)
+            if extra.exists():
+                shutil.copyfile(extra, target.with_name(target.name + suffix))
+    else:
+        await clone_database(template, db.url)
+
+
+async def _make_template(backend: str, name: str) -> str:
+    if backend == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix=f"migrated-{name}-"))
+        url = f"sqlite+aiosqlite:///{folder}/{name}.db"
+    else:
+        url = await create_temp_database()
+        atexit.register(_drop_at_exit, url)
+    db = Database(url)
+    try:
+        await upgrade_source(name, db)
+    finally:
+        await db.dispose()
+    return url
+
+
+def _drop_at_exit(url: str) -> None:
+    asyncio.run(drop_database(url))
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(make_url(url).database or "")
