@@ -23,7 +23,7 @@ from gateway.remote_settings import RemoteSettings
 from gateway.settings import SOURCE_NAMES
 from tests.conftest import LiveGateway, _migrate_and_seed, require_postgres, serve, settings_for
 from tests.gateway.checkout_helpers import run
-from tests.pg import HOST, PORT, create_temp_database, drop_database
+from tests.pg import HOST, PORT, create_temp_database
 from tests.remote import SECRET, source_service
 from tests.resilience.tcp_fault import FaultyProxy, faulty_proxy
 
@@ -162,7 +162,8 @@ async def _drop(database: str, role: str) -> None:
         f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE '{database}%'"
     )
     await _sql(f'DROP DATABASE IF EXISTS "{database}_away" WITH (FORCE)')
-    await drop_database(f"postgresql+asyncpg://postgres@{HOST}:{PORT}/{database}")
+    # Now, not later on the janitor's thread (tests/pg.py): the role owns the database.
+    await _sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     await _sql(f'DROP ROLE IF EXISTS "{role}"')
 
 
