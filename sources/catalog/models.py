@@ -120,6 +120,24 @@ class Product(Base):
     )
 
 
+class ProductCount(Base):
+    """How many products have one listing key (category, kind, stock, published): what a
+    listing's totalCount adds up instead of counting ``products``. Written only by the
+    database's triggers on ``products`` (sources/catalog/counts.py, which says why)."""
+
+    __tablename__ = "product_counts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer)  # 0: no category
+    kind: Mapped[str] = mapped_column(String(16))
+    in_stock: Mapped[bool] = mapped_column(Boolean)
+    is_published: Mapped[bool] = mapped_column(Boolean)
+    product_count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_product_counts_key", "category_id", "kind", "in_stock", "is_published"),
+    )
+
+
 class Sku(Base):
     __tablename__ = "skus"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -256,8 +274,24 @@ def _drop_search_tables(target: Any, connection: Any, **_: Any) -> None:
         connection.exec_driver_sql(statement)
 
 
+def _create_count_triggers(target: Any, connection: Any, **_: Any) -> None:
+    from .counts import create_statements
+
+    for statement in create_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+def _drop_count_triggers(target: Any, connection: Any, **_: Any) -> None:
+    from .counts import drop_statements
+
+    for statement in drop_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
 event.listen(Base.metadata, "after_create", _create_search_tables)
 event.listen(Base.metadata, "before_drop", _drop_search_tables)
+event.listen(Base.metadata, "after_create", _create_count_triggers)
+event.listen(Base.metadata, "before_drop", _drop_count_triggers)
 
 
 # The price sorts' keys (a product without a price sorts last either way), with their

@@ -32,7 +32,7 @@ from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from sources.common.translations import translations_from
 
-from . import bulk, manage, search
+from . import bulk, counts, manage, search
 from . import media as media_writes
 from . import models as m
 from .product_import import ProductImports
@@ -307,10 +307,6 @@ def parse_newest_cursor(cursor: str) -> tuple[datetime, int]:
     key, last_id = decode_cursor(cursor, ProductSort.NEWEST.value)
     value: datetime = _parse_key(ProductSort.NEWEST, key)
     return value, last_id
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def _bundle_items(conn: Any, product_ids: Sequence[int]) -> dict[int, list[BundleItem]]:
@@ -601,12 +597,14 @@ class CatalogStore(ImportJobs, ProductImports):
         with_total: bool = True,
     ) -> ProductPage:
         """One page of a filtered, sorted listing, in SQL (keyset paging); the total is
-        counted only when asked for."""
+        read only when asked for, from the count table when it keys the filter
+        (sources/catalog/counts.py) and counted otherwise."""
         sort_expr, descending = _SORTS[sort]
         async with self.db.connect() as conn:
-            conditions = await self._filter_conditions(conn, filter)
-            if conditions is None:
+            where = await self._filter_conditions(conn, filter)
+            if where is None:
                 return ProductPage([], [], False, 0)
+            conditions, category_path = where
             page_conditions = list(conditions)
             if after is not None:
                 key, last_id = decode_cursor(after, sort.value)
@@ -626,26 +624,33 @@ class CatalogStore(ImportJobs, ProductImports):
                     _product_select().where(*page_conditions).order_by(*order).limit(first + 1)
                 )
             ).all()
-            total = (
-                (
+            total: int | None = None
+            if with_total and counts.answers(filter):
+                total = await counts.total(conn, filter, category_path)
+            elif with_total:
+                total = (
                     await conn.execute(
                         select(func.count()).select_from(m.Product).where(*conditions)
                     )
                 ).scalar_one()
-                if with_total
-                else None
-            )
         products = [_product(row) for row in rows[:first]]
         cursors = [encode_cursor(sort.value, _sort_key(p, sort), p.id) for p in products]
         return ProductPage(
             products, cursors, len(rows) > first, int(total) if total is not None else None
         )
 
+    async def compact_listing_counts(self) -> int:
+        """Fold the count table's appended rows (see sources/catalog/counts.py)."""
+        async with self.db.begin() as conn:
+            return await counts.compact(conn)
+
     async def _filter_conditions(
         self, conn: Any, flt: ProductFilter
-    ) -> list[ColumnElement[bool]] | None:
-        """SQL conditions for a filter; None when nothing can match (an unknown category)."""
+    ) -> tuple[list[ColumnElement[bool]], str | None] | None:
+        """SQL conditions for a filter and the path of its category (when it names one);
+        None when nothing can match (an unknown category)."""
         conditions: list[ColumnElement[bool]] = []
+        path: str | None = None
         if not flt.include_unpublished:
             conditions.append(m.Product.is_published.is_(True))
         if flt.category_slug is not None or flt.category_id is not None:
@@ -658,13 +663,7 @@ class CatalogStore(ImportJobs, ProductImports):
             path = (await conn.execute(cat)).scalar_one_or_none()
             if path is None:
                 return None
-            conditions.append(
-                m.Product.category_id.in_(
-                    select(m.Category.id).where(
-                        m.Category.path.like(_escape_like(path) + "%", escape="\\")
-                    )
-                )
-            )
+            conditions.append(m.Product.category_id.in_(counts.category_subtree_ids(path)))
         if flt.kind is not None:
             conditions.append(m.Product.kind == flt.kind.value)
         if flt.in_stock is not None:
@@ -699,7 +698,7 @@ class CatalogStore(ImportJobs, ProductImports):
             conditions.append(m.Product.price_max >= flt.min_price)
         if flt.max_price is not None:
             conditions.append(m.Product.price_min <= flt.max_price)
-        return conditions
+        return conditions, path
 
     async def search_products(
         self,
@@ -720,7 +719,8 @@ class CatalogStore(ImportJobs, ProductImports):
             rest = replace(filter, search=None)
 
             async def conditions(flt: ProductFilter) -> list[ColumnElement[bool]] | None:
-                return await self._filter_conditions(conn, flt)
+                where = await self._filter_conditions(conn, flt)
+                return None if where is None else where[0]
 
             where = await conditions(rest)
             if where is None:

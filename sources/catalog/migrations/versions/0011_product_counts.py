@@ -1,0 +1,52 @@
+"""product counts per listing key, kept by triggers on products (totalCount without counting)
+
+Revision ID: catalog_0011
+Revises: catalog_0010
+Create Date: 2026-12-04 19:10:00
+
+The triggers are created before the backfill: on PostgreSQL, CREATE TRIGGER locks
+``products`` against writers until the migration commits, so no write falls between the
+count and the triggers; SQLite's migration holds the write lock throughout anyway.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "catalog_0011"
+down_revision: str | Sequence[str] | None = "catalog_0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    from sources.catalog.counts import BACKFILL, create_statements
+
+    op.create_table(
+        "product_counts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("category_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("in_stock", sa.Boolean(), nullable=False),
+        sa.Column("is_published", sa.Boolean(), nullable=False),
+        sa.Column("product_count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_counts")),
+    )
+    op.create_index(
+        "ix_product_counts_key",
+        "product_counts",
+        ["category_id", "kind", "in_stock", "is_published"],
+    )
+    for statement in create_statements(op.get_bind().dialect.name):
+        op.execute(statement)
+    op.execute(BACKFILL)
+
+
+def downgrade() -> None:
+    from sources.catalog.counts import drop_statements
+
+    for statement in drop_statements(op.get_bind().dialect.name):
+        op.execute(statement)
+    op.drop_index("ix_product_counts_key", table_name="product_counts")
+    op.drop_table("product_counts")
