@@ -29,9 +29,9 @@ drops these triggers; such a migration must create them again (``create_statemen
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import models as m
@@ -140,12 +140,6 @@ def drop_statements(dialect: str) -> list[str]:
     return list(_PG_DROP if dialect == "postgresql" else _SQLITE_DROP)
 
 
-def category_subtree_ids(path: str) -> Select[Any]:
-    """The ids of the category at ``path`` and of everything under it (a prefix match)."""
-    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return select(m.Category.id).where(m.Category.path.like(escaped + "%", escape="\\"))
-
-
 def answers(flt: ProductFilter) -> bool:
     """Whether the count table alone gives this filter's total."""
     return not (
@@ -159,15 +153,17 @@ def answers(flt: ProductFilter) -> bool:
     )
 
 
-async def total(conn: AsyncConnection, flt: ProductFilter, category_path: str | None) -> int:
-    """The number of products matching ``flt`` (which ``answers``), ``category_path``
-    being its category's path when it names one."""
+async def total(
+    conn: AsyncConnection, flt: ProductFilter, category_ids: Sequence[int] | None
+) -> int:
+    """The number of products matching ``flt`` (which ``answers``), ``category_ids``
+    being its category's subtree when it names one."""
     c = m.ProductCount
     conditions: list[ColumnElement[bool]] = []
     if not flt.include_unpublished:
         conditions.append(c.is_published.is_(True))
-    if category_path is not None:
-        conditions.append(c.category_id.in_(category_subtree_ids(category_path)))
+    if category_ids is not None:
+        conditions.append(c.category_id.in_(category_ids))
     if flt.kind is not None:
         conditions.append(c.kind == flt.kind.value)
     if flt.in_stock is not None:

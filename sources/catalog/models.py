@@ -300,3 +300,29 @@ PRICE_SORT_ASC = func.coalesce(Product.price_min, literal_column("1000000000000"
 PRICE_SORT_DESC = func.coalesce(Product.price_min, literal_column("-1"))
 Index("ix_products_listing_price_asc", Product.is_published, PRICE_SORT_ASC, Product.id)
 Index("ix_products_listing_price_desc", Product.is_published, PRICE_SORT_DESC, Product.id)
+# A category page reads each category of its subtree in sort order from these (the
+# store merges them), however far along the catalog's own sort its products fall.
+Index(
+    "ix_products_category_newest",
+    Product.category_id,
+    Product.is_published,
+    Product.created_at,
+    Product.id,
+)
+Index(
+    "ix_products_category_name", Product.category_id, Product.is_published, Product.name, Product.id
+)
+Index(
+    "ix_products_category_price_asc",
+    Product.category_id,
+    Product.is_published,
+    PRICE_SORT_ASC,
+    Product.id,
+)
+Index(
+    "ix_products_category_price_desc",
+    Product.category_id,
+    Product.is_published,
+    PRICE_SORT_DESC,
+    Product.id,
+)

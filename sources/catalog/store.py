@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Row
@@ -347,6 +348,62 @@ async def _service_areas(conn: Any, product_ids: Sequence[int]) -> dict[int, lis
     return {pid: result.get(pid, []) for pid in product_ids}
 
 
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """A filter in SQL: its category's subtree apart, so a listing can page each
+    category of it by its own index (``_category_page_ids``)."""
+
+    rest: list[ColumnElement[bool]]
+    category_ids: list[int] | None  # the named category and everything under it
+
+    @property
+    def conditions(self) -> list[ColumnElement[bool]]:
+        if self.category_ids is None:
+            return self.rest
+        return [*self.rest, m.Product.category_id.in_(self.category_ids)]
+
+
+def _subtree_ids(named: ColumnElement[bool]) -> Any:
+    # A materialised path is ids and slashes only ("1/7/"): no LIKE wildcard to escape.
+    wanted = select(m.Category.path).where(named).scalar_subquery()
+    return select(m.Category.id).where(m.Category.path.like(wanted.concat("%")))
+
+
+# A category page with more subcategories than this pages them with one IN list.
+_MERGED_CATEGORIES = 64
+
+
+def _category_page_ids(
+    category_ids: Sequence[int],
+    conditions: Sequence[ColumnElement[bool]],
+    order: Sequence[Any],
+    limit: int,
+) -> Any:
+    """The ids of a category page: the first ``limit`` of each category in the subtree,
+    each read in order from the category's own listing index, merged by the outer sort.
+    One ``IN`` over the subtree leaves the database two bad plans: walk the whole
+    catalog's sort index for the category's rows (a category at the far end of a sort,
+    services by price, read 95,000 rows for 50), or read the whole subtree and sort it."""
+    if len(category_ids) > _MERGED_CATEGORIES:
+        return (
+            select(m.Product.id)
+            .where(*conditions, m.Product.category_id.in_(category_ids))
+            .order_by(*order)
+            .limit(limit)
+        )
+    parts = [
+        select(
+            select(m.Product.id)
+            .where(*conditions, m.Product.category_id == category_id)
+            .order_by(*order)
+            .limit(limit)
+            .subquery()
+        )
+        for category_id in category_ids
+    ]
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
 class CatalogStore(ImportJobs, ProductImports):
     """Batch reads (and, later, writes) over the catalog database."""
 
@@ -604,8 +661,7 @@ class CatalogStore(ImportJobs, ProductImports):
             where = await self._filter_conditions(conn, filter)
             if where is None:
                 return ProductPage([], [], False, 0)
-            conditions, category_path = where
-            page_conditions = list(conditions)
+            page_conditions = list(where.rest)
             if after is not None:
                 key, last_id = decode_cursor(after, sort.value)
                 value = _parse_key(sort, key)
@@ -619,18 +675,20 @@ class CatalogStore(ImportJobs, ProductImports):
                 if descending
                 else (sort_expr.asc(), m.Product.id.asc())
             )
-            rows = (
-                await conn.execute(
-                    _product_select().where(*page_conditions).order_by(*order).limit(first + 1)
-                )
-            ).all()
+            page = _product_select().order_by(*order).limit(first + 1)
+            if where.category_ids is None:
+                page = page.where(*page_conditions)
+            else:
+                ids = _category_page_ids(where.category_ids, page_conditions, order, first + 1)
+                page = page.where(m.Product.id.in_(ids))
+            rows = (await conn.execute(page)).all()
             total: int | None = None
             if with_total and counts.answers(filter):
-                total = await counts.total(conn, filter, category_path)
+                total = await counts.total(conn, filter, where.category_ids)
             elif with_total:
                 total = (
                     await conn.execute(
-                        select(func.count()).select_from(m.Product).where(*conditions)
+                        select(func.count()).select_from(m.Product).where(*where.conditions)
                     )
                 ).scalar_one()
         products = [_product(row) for row in rows[:first]]
@@ -644,26 +702,21 @@ class CatalogStore(ImportJobs, ProductImports):
         async with self.db.begin() as conn:
             return await counts.compact(conn)
 
-    async def _filter_conditions(
-        self, conn: Any, flt: ProductFilter
-    ) -> tuple[list[ColumnElement[bool]], str | None] | None:
-        """SQL conditions for a filter and the path of its category (when it names one);
-        None when nothing can match (an unknown category)."""
+    async def _filter_conditions(self, conn: Any, flt: ProductFilter) -> _Where | None:
+        """SQL conditions for a filter; None when nothing can match (an unknown category)."""
         conditions: list[ColumnElement[bool]] = []
-        path: str | None = None
+        category_ids: list[int] | None = None
         if not flt.include_unpublished:
             conditions.append(m.Product.is_published.is_(True))
         if flt.category_slug is not None or flt.category_id is not None:
-            cat = select(m.Category.path)
-            cat = (
-                cat.where(m.Category.slug == flt.category_slug)
+            named = (
+                m.Category.slug == flt.category_slug
                 if flt.category_slug is not None
-                else cat.where(m.Category.id == flt.category_id)
+                else m.Category.id == flt.category_id
             )
-            path = (await conn.execute(cat)).scalar_one_or_none()
-            if path is None:
+            category_ids = list((await conn.execute(_subtree_ids(named))).scalars())
+            if not category_ids:
                 return None
-            conditions.append(m.Product.category_id.in_(counts.category_subtree_ids(path)))
         if flt.kind is not None:
             conditions.append(m.Product.kind == flt.kind.value)
         if flt.in_stock is not None:
@@ -698,7 +751,7 @@ class CatalogStore(ImportJobs, ProductImports):
             conditions.append(m.Product.price_max >= flt.min_price)
         if flt.max_price is not None:
             conditions.append(m.Product.price_min <= flt.max_price)
-        return conditions, path
+        return _Where(conditions, category_ids)
 
     async def search_products(
         self,
@@ -720,7 +773,7 @@ class CatalogStore(ImportJobs, ProductImports):
 
             async def conditions(flt: ProductFilter) -> list[ColumnElement[bool]] | None:
                 where = await self._filter_conditions(conn, flt)
-                return None if where is None else where[0]
+                return None if where is None else where.conditions
 
             where = await conditions(rest)
             if where is None:

@@ -1,4 +1,5 @@
-"""product counts per listing key, kept by triggers on products (totalCount without counting)
+"""product counts per listing key, kept by triggers on products (totalCount without counting);
+a listing index per category and sort (category pages in index order)
 
 Revision ID: catalog_0011
 Revises: catalog_0010
@@ -41,11 +42,24 @@ def upgrade() -> None:
     for statement in create_statements(op.get_bind().dialect.name):
         op.execute(statement)
     op.execute(BACKFILL)
+    for name, key in (
+        ("newest", [sa.column("created_at")]),
+        ("name", [sa.column("name")]),
+        ("price_asc", [sa.func.coalesce(sa.column("price_min"), sa.literal_column("1000000000000"))]),
+        ("price_desc", [sa.func.coalesce(sa.column("price_min"), sa.literal_column("-1"))]),
+    ):
+        op.create_index(
+            f"ix_products_category_{name}",
+            "products",
+            [sa.column("category_id"), sa.column("is_published"), *key, sa.column("id")],
+        )
 
 
 def downgrade() -> None:
     from sources.catalog.counts import drop_statements
 
+    for name in ("price_desc", "price_asc", "name", "newest"):
+        op.drop_index(f"ix_products_category_{name}", table_name="products")
     for statement in drop_statements(op.get_bind().dialect.name):
         op.execute(statement)
     op.drop_index("ix_product_counts_key", table_name="product_counts")
