@@ -160,8 +160,9 @@ async def explain(db: Database, statement: str, params: Any) -> list[str]:
                 await cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
             ).fetchall()
             return [f"{'  ' * 0}{r[3]}" for r in rows]
-        result = await conn.exec_driver_sql("EXPLAIN ANALYZE " + statement, params)
-        return [r[0] for r in result]
+        # asyncpg's own connection: the statement is already in its $n form.
+        rows = await raw.driver_connection.fetch("EXPLAIN ANALYZE " + statement, *params)
+        return [r[0] for r in rows]
 
 
 def synthetic(products: int) -> str:
@@ -229,6 +230,7 @@ async def synthetic_postgres(sqlite_url: str) -> str:
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"(SELECT max(id) FROM {table.name}))"
                 )
+        await CatalogStore(target).compact_listing_counts()  # as the sweeper would next
         async with target.begin() as conn:
             await conn.exec_driver_sql("ANALYZE")
     finally:

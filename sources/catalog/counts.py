@@ -15,9 +15,11 @@ writers.
 - PostgreSQL: a counter row per key would be a lock every writer of that key queues on,
   and a lock taken after the product's own row lock: a bulk stock update holding key K
   while it waits for product P, and a checkout holding P while it waits for K, would
-  deadlock. So a statement trigger only appends the statement's net change per key
-  (never updating a row), and ``compact`` folds the appended rows from time to time (the
-  sweeper). A read sums the rows of its keys either way.
+  deadlock. So a statement trigger adds the statement's net change per key to a row of
+  that key no other transaction holds (``FOR UPDATE SKIP LOCKED``: it never waits), or
+  to a new row when every one is held; a key has as many rows as writers once ran on it
+  together, and ``compact`` folds them back to one from time to time (the sweeper). A
+  read sums the rows of its keys either way.
 
 A count read answers only what the table keys: the published flag, a category (with its
 subcategories), kind and stock. A filter on anything else (search, price, brands,
@@ -70,10 +72,25 @@ _SQLITE_DROP = [
 def _pg_function(name: str, changes: str) -> str:
     return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+    changed record;
 BEGIN
-    INSERT INTO product_counts ({_KEY}, product_count)
-    SELECT {_KEY}, sum(delta) FROM ({changes}) AS changed
-     GROUP BY {_KEY} HAVING sum(delta) <> 0;
+    FOR changed IN
+        SELECT {_KEY}, sum(delta) AS delta FROM ({changes}) AS rows_changed
+         GROUP BY {_KEY} HAVING sum(delta) <> 0
+    LOOP
+        UPDATE product_counts SET product_count = product_count + changed.delta
+         WHERE id = (
+            SELECT id FROM product_counts
+             WHERE category_id = changed.category_id AND kind = changed.kind
+               AND in_stock = changed.in_stock AND is_published = changed.is_published
+             LIMIT 1 FOR UPDATE SKIP LOCKED);
+        IF NOT FOUND THEN
+            INSERT INTO product_counts ({_KEY}, product_count)
+            VALUES (changed.category_id, changed.kind, changed.in_stock,
+                    changed.is_published, changed.delta);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $body$"""

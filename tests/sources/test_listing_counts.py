@@ -190,3 +190,17 @@ async def test_folding_keeps_every_total_beside_concurrent_writers(store: Catalo
             )
         )
     assert rows == keys, "folded: one row per key"
+
+
+async def test_a_writer_never_waits_for_another_on_the_same_count(store: CatalogStore) -> None:
+    """PostgreSQL: two products of one key written by two open transactions. Had the
+    second to wait for the first's count row, a bulk update and a checkout could
+    deadlock (sources/catalog/counts.py); SQLite has one writer at a time anyway."""
+    if store.db.is_sqlite:
+        pytest.skip("SQLite serialises writers")
+    async with store.db.begin() as held:  # product 201's key: kitchen, physical, in stock
+        await held.execute(update(m.Product).where(m.Product.id == 201).values(in_stock=False))
+        await asyncio.wait_for(store.update_listing(202, in_stock=False), timeout=10)
+    await assert_exact(store)
+    kitchen = ProductFilter(category_slug="kitchen", in_stock=False)
+    assert (await store.list_products(first=1, filter=kitchen)).total_count == 2
