@@ -376,14 +376,17 @@ _MERGED_CATEGORIES = 64
 def _category_page_ids(
     category_ids: Sequence[int],
     conditions: Sequence[ColumnElement[bool]],
-    order: Sequence[Any],
+    sort: ProductSort,
     limit: int,
 ) -> Any:
     """The ids of a category page: the first ``limit`` of each category in the subtree,
-    each read in order from the category's own listing index, merged by the outer sort.
-    One ``IN`` over the subtree leaves the database two bad plans: walk the whole
-    catalog's sort index for the category's rows (a category at the far end of a sort,
-    services by price, read 95,000 rows for 50), or read the whole subtree and sort it."""
+    each read in order from the category's own listing index (id and sort key only), the
+    first ``limit`` of those by the sort; the caller reads just those rows. One ``IN``
+    over the subtree leaves the database two bad plans: walk the whole catalog's sort
+    index for the category's rows (a category at the far end of a sort, services by
+    price, read 95,000 rows for 50), or read the whole subtree and sort it."""
+    sort_expr, descending = _SORTS[sort]
+    order = _order(sort_expr, m.Product.id, descending)
     if len(category_ids) > _MERGED_CATEGORIES:
         return (
             select(m.Product.id)
@@ -392,16 +395,25 @@ def _category_page_ids(
             .limit(limit)
         )
     parts = [
-        select(
-            select(m.Product.id)
-            .where(*conditions, m.Product.category_id == category_id)
-            .order_by(*order)
-            .limit(limit)
-            .subquery()
-        )
+        select(m.Product.id.label("id"), sort_expr.label("sort_key"))
+        .where(*conditions, m.Product.category_id == category_id)
+        .order_by(*order)
+        .limit(limit)
+        .subquery()
         for category_id in category_ids
     ]
-    return parts[0] if len(parts) == 1 else union_all(*parts)
+    if len(parts) == 1:
+        return select(parts[0].c.id)
+    merged = union_all(*(select(part.c.id, part.c.sort_key) for part in parts)).subquery()
+    return (
+        select(merged.c.id)
+        .order_by(*_order(merged.c.sort_key, merged.c.id, descending))
+        .limit(limit)
+    )
+
+
+def _order(key: Any, last: Any, descending: bool) -> tuple[Any, Any]:
+    return (key.desc(), last.desc()) if descending else (key.asc(), last.asc())
 
 
 class CatalogStore(ImportJobs, ProductImports):
@@ -670,16 +682,12 @@ class CatalogStore(ImportJobs, ProductImports):
                 here = tuple_(sort_expr, m.Product.id)
                 cursor = tuple_(literal(value, sort_expr.type), literal(last_id))
                 page_conditions.append(here < cursor if descending else here > cursor)
-            order = (
-                (sort_expr.desc(), m.Product.id.desc())
-                if descending
-                else (sort_expr.asc(), m.Product.id.asc())
-            )
+            order = _order(sort_expr, m.Product.id, descending)
             page = _product_select().order_by(*order).limit(first + 1)
             if where.category_ids is None:
                 page = page.where(*page_conditions)
             else:
-                ids = _category_page_ids(where.category_ids, page_conditions, order, first + 1)
+                ids = _category_page_ids(where.category_ids, page_conditions, sort, first + 1)
                 page = page.where(m.Product.id.in_(ids))
             rows = (await conn.execute(page)).all()
             total: int | None = None
