@@ -706,9 +706,16 @@ class CatalogStore(ImportJobs, ProductImports):
         )
 
     async def compact_listing_counts(self) -> int:
-        """Fold the count table's appended rows (see sources/catalog/counts.py)."""
+        """Fold the count table's rows, one per key (see sources/catalog/counts.py)."""
         async with self.db.begin() as conn:
-            return await counts.compact(conn)
+            folded = await counts.compact(conn)
+        if not self.db.is_sqlite:
+            # Every count change leaves a dead row version; a server with autovacuum off
+            # (or behind) would otherwise have a sum of 55 rows read thousands of them.
+            async with self.db.engine.connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await auto.exec_driver_sql("VACUUM product_counts")
+        return folded
 
     async def _filter_conditions(self, conn: Any, flt: ProductFilter) -> _Where | None:
         """SQL conditions for a filter; None when nothing can match (an unknown category)."""
