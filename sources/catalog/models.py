@@ -117,6 +117,9 @@ class Product(Base):
         # Counts of a filtered listing read an index alone (totalCount on a big catalog).
         Index("ix_products_published_category", "is_published", "category_id"),
         Index("ix_products_published_in_stock", "is_published", "in_stock", "created_at", "id"),
+        # The brands filter (a search facet's values) is counted on products: an index
+        # search, not a scan of every published product.
+        Index("ix_products_brand", "brand_id", "is_published"),
     )
 
 

@@ -1,5 +1,5 @@
 """product counts per listing key, kept by triggers on products (totalCount without counting);
-a listing index per category and sort (category pages in index order)
+a listing index per category and sort (category pages in index order); products by brand
 
 Revision ID: catalog_0011
 Revises: catalog_0010
@@ -53,11 +53,13 @@ def upgrade() -> None:
             "products",
             [sa.column("category_id"), sa.column("is_published"), *key, sa.column("id")],
         )
+    op.create_index("ix_products_brand", "products", ["brand_id", "is_published"])
 
 
 def downgrade() -> None:
     from sources.catalog.counts import drop_statements
 
+    op.drop_index("ix_products_brand", table_name="products")
     for name in ("price_desc", "price_asc", "name", "newest"):
         op.drop_index(f"ix_products_category_{name}", table_name="products")
     for statement in drop_statements(op.get_bind().dialect.name):
