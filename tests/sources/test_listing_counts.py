@@ -27,6 +27,7 @@ from sources.common.db import Database
 from sources.common.migrate import upgrade_source
 from tests.conftest import require_postgres
 from tests.pg import create_temp_database, drop_database
+from tests.remote import adapter_for
 from tests.sources.test_catalog_store import CATEGORIES, PRODUCTS
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -204,3 +205,14 @@ async def test_a_writer_never_waits_for_another_on_the_same_count(store: Catalog
     await assert_exact(store)
     kitchen = ProductFilter(category_slug="kitchen", in_stock=False)
     assert (await store.list_products(first=1, filter=kitchen)).total_count == 2
+
+
+async def test_the_sweeper_folds_the_counts_over_http_too(store: CatalogStore) -> None:
+    """A catalog served apart (``gateway source serve catalog``) is folded by the
+    gateway's sweeper through its HTTP API."""
+    await store.update_listings([ListingUpdate(product_id=pk, in_stock=False) for pk in (201, 202)])
+    async with adapter_for("http", "catalog", store, shared=True) as remote:
+        folded = await remote.compact_listing_counts()
+        page = await remote.list_products(first=1, filter=ProductFilter(in_stock=False))
+    assert folded >= 0
+    assert page.total_count == await counted(store, ProductFilter(in_stock=False))
