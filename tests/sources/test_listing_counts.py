@@ -2,7 +2,9 @@
 counts.py) and stays exact after every write that moves a product between listings:
 create, publish, archive, a category moved under another parent, stock running out, a
 row written by SQL (an import, the seed), on SQLite and PostgreSQL; the sweeper's folding
-of PostgreSQL's appended rows changes no total, even beside concurrent writers."""
+of PostgreSQL's rows changes no total, even beside concurrent writers, and no writer
+waits on another's count. A category page, merged from its subcategories' indexes, lists
+what the whole listing lists there, in its order."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from sources.catalog.records import (
     ProductFields,
     ProductFilter,
     ProductKind,
+    ProductSort,
 )
 from sources.catalog.store import CatalogStore
 from sources.common.db import Database
@@ -31,6 +34,7 @@ from tests.remote import adapter_for
 from tests.sources.test_catalog_store import CATEGORIES, PRODUCTS
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+BY_ID = {p["id"]: p for p in PRODUCTS}
 
 FILTERS = [
     ProductFilter(),
@@ -216,3 +220,30 @@ async def test_the_sweeper_folds_the_counts_over_http_too(store: CatalogStore) -
         page = await remote.list_products(first=1, filter=ProductFilter(in_stock=False))
     assert folded >= 0
     assert page.total_count == await counted(store, ProductFilter(in_stock=False))
+
+
+@pytest.mark.parametrize("sort", list(ProductSort))
+async def test_a_category_page_lists_what_the_whole_listing_lists_there(
+    store: CatalogStore, sort: ProductSort
+) -> None:
+    """A category page merges its subcategories' pages (one index each): page by page, by
+    cursor, it lists exactly the category's products in the whole listing's order, ties in
+    the sort key (the twelve twin kettles) included."""
+
+    async def walk(flt: ProductFilter) -> list[int]:
+        ids: list[int] = []
+        after = None
+        while True:
+            page = await store.list_products(
+                first=2, after=after, filter=flt, sort=sort, with_total=False
+            )
+            ids += [p.id for p in page.products]
+            if not page.has_next_page:
+                return ids
+            after = page.cursors[-1]
+
+    everything = await walk(ProductFilter())
+    for _, slug, _, path, _ in CATEGORIES:
+        inside = {i for i, _, _, p, _ in CATEGORIES if p.startswith(path)}
+        expected = [pid for pid in everything if BY_ID[pid]["category_id"] in inside]
+        assert await walk(ProductFilter(category_slug=slug)) == expected, slug
