@@ -192,10 +192,11 @@ async def total(
 
 
 async def compact(conn: AsyncConnection) -> int:
-    """Fold the appended rows into one per key (PostgreSQL; SQLite keeps one already).
-    Safe beside writers and other compactions: one statement deletes the rows its snapshot
-    sees and re-inserts their sums; rows committed meanwhile are left for next time.
-    Returns the rows folded away."""
+    """Fold each key's rows into one (PostgreSQL; SQLite keeps one already). Safe beside
+    writers and other compactions: one statement deletes the rows its snapshot sees (a row
+    a writer holds is waited for and taken with the writer's change) and re-inserts their
+    sums; rows made meanwhile are left for next time. Writers never wait on it: they skip
+    the rows it holds. Returns the rows folded away."""
     if conn.dialect.name != "postgresql":
         return 0
     before = int(await conn.scalar(select(func.count()).select_from(m.ProductCount)) or 0)
