@@ -2,7 +2,7 @@
 and how long the store takes to answer (p50/p99 over repeated calls, one at a time).
 
 ``python -m bench.explain [--products 100000] [--runs 30] [--backend sqlite]``
-``python -m bench.explain --synthetic 100000`` (SQLite, catalog only, in seconds)
+``python -m bench.explain --synthetic 100000 [--backend postgresql]`` (catalog only, in seconds)
 
 The statements are captured as the catalog store sends them (``list_products``: the
 category lookup, the page, the count), then explained with the same parameters
@@ -13,6 +13,11 @@ bench/RESULTS.md.
 copies the 1,000-product bench shop's catalog and repeats its products (new ids and slugs,
 the same categories, prices, stock flags and dates, each copy a second older than the
 last) to N rows, migrated to head. Only the catalog store's listing is measured on it.
+With ``--backend postgresql`` the same rows are copied into a database of their own
+(``gw_explain_synthetic``, migrated to head) and analysed.
+
+``--all-categories`` adds every category's first page (newest and price high to low) and
+prints their worst p50/p99: the target is any category, not the one shown.
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert, select
 
+from sources.catalog.models import Base
 from sources.catalog.records import ProductFilter, ProductSort
 from sources.catalog.store import CatalogStore
 from sources.common.db import Database
@@ -46,15 +52,42 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def page_100_cursor(store: CatalogStore, sort: ProductSort) -> str | None:
+async def page_100_cursor(
+    store: CatalogStore, sort: ProductSort, flt: ProductFilter = ProductFilter()
+) -> str | None:
     after = None
     for _ in range(99):
-        page = await store.list_products(first=50, after=after, sort=sort)
+        page = await store.list_products(
+            first=50, after=after, sort=sort, filter=flt, with_total=False
+        )
         after = page.cursors[-1] if page.cursors else None
     return after
 
 
-async def run(url: str, runs: int) -> str:
+Timing = tuple[str, float, float, float, int | None]
+
+
+async def timed(store: CatalogStore, name: str, kwargs: dict[str, Any], runs: int) -> Timing:
+    """p50 and p99 with the count, p50 without, alternating the two so that a busy
+    moment of the machine falls on both."""
+    await store.list_products(first=50, **kwargs)  # warm
+    took: list[float] = []
+    uncounted: list[float] = []
+    total = None
+    for _ in range(runs):
+        started = time.perf_counter()
+        page = await store.list_products(first=50, **kwargs)
+        took.append((time.perf_counter() - started) * 1000)
+        total = page.total_count
+        started = time.perf_counter()  # a storefront paging by cursor, not showing the count
+        await store.list_products(first=50, with_total=False, **kwargs)
+        uncounted.append((time.perf_counter() - started) * 1000)
+    took.sort()
+    p99 = took[min(len(took) - 1, int(len(took) * 0.99))]
+    return name, statistics.median(took), p99, statistics.median(uncounted), total
+
+
+async def run(url: str, runs: int, all_categories: bool = False) -> str:
     db = Database(url)
     store = CatalogStore(db)
     captured: list[tuple[str, Any]] = []
@@ -64,28 +97,23 @@ async def run(url: str, runs: int) -> str:
         captured.append((statement, params))
 
     lines: list[str] = []
-    deep = await page_100_cursor(store, ProductSort.NEWEST)
-    cases = [*CASES, ("newest, page 100 by cursor", {"sort": ProductSort.NEWEST, "after": deep})]
+    cases = [*CASES]
+    for sort, label in (
+        (ProductSort.NEWEST, "newest"),
+        (ProductSort.PRICE_DESC, "price, high to low"),
+    ):
+        deep = await page_100_cursor(store, sort)
+        cases.append((f"{label}, page 100 by cursor", {"sort": sort, "after": deep}))
+    electronics = ProductFilter(category_slug="electronics")
+    deep = await page_100_cursor(store, ProductSort.NEWEST, electronics)
+    cases.append(
+        ("category electronics, page 100 by cursor", {"filter": electronics, "after": deep})
+    )
     timings = []
     for name, kwargs in cases:
-        await store.list_products(first=50, **kwargs)  # warm
-        took = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            page = await store.list_products(first=50, **kwargs)
-            took.append((time.perf_counter() - started) * 1000)
-        took.sort()
-        p99 = took[min(len(took) - 1, int(len(took) * 0.99))]
-        uncounted = []
-        for _ in range(runs):  # a storefront paging by cursor, not showing totalCount
-            started = time.perf_counter()
-            await store.list_products(first=50, with_total=False, **kwargs)
-            uncounted.append((time.perf_counter() - started) * 1000)
-        timings.append(
-            (name, statistics.median(took), p99, statistics.median(uncounted), page.total_count)
-        )
+        timings.append(await timed(store, name, kwargs, runs))
         captured.clear()
-        await store.list_products(first=50, **kwargs)
+        page = await store.list_products(first=50, **kwargs)
         lines += [f"**{name}** (totalCount {page.total_count}):", "", "```"]
         for statement, params in captured:
             if statement.strip().upper().startswith(("BEGIN", "ROLLBACK", "COMMIT")):
@@ -95,6 +123,21 @@ async def run(url: str, runs: int) -> str:
             lines += await explain(db, statement, params)
             lines.append("")
         lines += ["```", ""]
+    if all_categories:
+        per_category = []
+        for category in await store.all_categories():
+            for sort in (ProductSort.NEWEST, ProductSort.PRICE_DESC, ProductSort.NAME):
+                kwargs = {"filter": ProductFilter(category_slug=category.slug), "sort": sort}
+                per_category.append(
+                    await timed(store, f"{category.slug}, {sort.value}", kwargs, runs)
+                )
+        worst_p50 = max(per_category, key=lambda t: t[1])
+        worst_p99 = max(per_category, key=lambda t: t[2])
+        timings += [
+            (f"every category x 3 sorts ({len(per_category)}): worst p50 ({worst_p50[0]})",
+             *worst_p50[1:]),
+            (f"every category x 3 sorts: worst p99 ({worst_p99[0]})", *worst_p99[1:]),
+        ]  # fmt: skip
     await db.dispose()
     head = [
         "| listing (first: 50) | with totalCount p50 ms | p99 ms | without p50 ms | totalCount |",
@@ -117,8 +160,9 @@ async def explain(db: Database, statement: str, params: Any) -> list[str]:
                 await cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
             ).fetchall()
             return [f"{'  ' * 0}{r[3]}" for r in rows]
-        result = await conn.exec_driver_sql("EXPLAIN " + statement, params)
-        return [r[0] for r in result]
+        # asyncpg's own connection: the statement is already in its $n form.
+        rows = await raw.driver_connection.fetch("EXPLAIN ANALYZE " + statement, *params)
+        return [r[0] for r in rows]
 
 
 def synthetic(products: int) -> str:
@@ -158,6 +202,43 @@ def synthetic(products: int) -> str:
     return url
 
 
+PG_SYNTHETIC = "gw_explain_synthetic"
+_COPIED = ("categories", "brands", "suppliers", "products")
+
+
+async def synthetic_postgres(sqlite_url: str) -> str:
+    """The SQLite synthetic catalog's rows in a PostgreSQL database of their own."""
+    from .shop import PG_HOST, PG_PORT, PG_USER, _admin
+
+    admin = await _admin()
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{PG_SYNTHETIC}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{PG_SYNTHETIC}"')
+    finally:
+        await admin.close()
+    url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_SYNTHETIC}"
+    source, target = Database(sqlite_url), Database(url)
+    try:
+        await upgrade_source("catalog", target)
+        tables = [Base.metadata.tables[name] for name in _COPIED]
+        async with source.connect() as read, target.begin() as write:
+            for table in tables:
+                rows = [dict(r._mapping) for r in await read.execute(select(table))]
+                for start in range(0, len(rows), 5000):
+                    await write.execute(insert(table), rows[start : start + 5000])
+                await write.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT max(id) FROM {table.name}))"
+                )
+        await CatalogStore(target).compact_listing_counts()  # as the sweeper would next
+        async with target.begin() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+    finally:
+        await source.dispose()
+        await target.dispose()
+    return url
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.explain")
     parser.add_argument("--products", type=int, default=100_000)
@@ -165,14 +246,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--synthetic", type=int, default=None, metavar="N")
     parser.add_argument("--catalog-url", default=None, help="explain this catalog instead")
+    parser.add_argument("--all-categories", action="store_true")
     args = parser.parse_args(argv)
     if args.catalog_url:
         url = args.catalog_url
     elif args.synthetic:
         url = synthetic(args.synthetic)
+        if args.backend == "postgresql":
+            url = asyncio.run(synthetic_postgres(url))
     else:
         url = asyncio.run(prepare(args.backend, args.products)).urls["catalog"]
-    print(asyncio.run(run(url, args.runs)))
+    print(asyncio.run(run(url, args.runs, args.all_categories)))
     return 0
 
 

@@ -38,6 +38,10 @@ _CACHES_OFF = {"CACHE_ENABLED": "false", "RESPONSE_CACHE_ENABLED": "false"}
 _CACHES_ON = {"CACHE_ENABLED": "true", "RESPONSE_CACHE_ENABLED": "true"}
 # The large screen asks for 250 products: above the default page size and cost limits.
 _LIMITS = {"GATEWAY_MAX_PAGE_SIZE": "250", "GATEWAY_MAX_COST": "100000"}
+# The hand-written endpoints answer the catalog's base names (English); the demo shop's
+# default language is Simplified Chinese (issue 18), so a request without Accept-Language
+# got translated names from the gateway and the bench refused to compare the two.
+_LANGUAGE = {"GATEWAY_DEFAULT_LANGUAGE": "en"}
 VARIANT_ENV = {
     "gateway": {"GATEWAY_BATCHING": "true", "GATEWAY_EXECUTOR": "breadth-first", **_CACHES_OFF},
     "standard": {"GATEWAY_BATCHING": "true", "GATEWAY_EXECUTOR": "standard", **_CACHES_OFF},
@@ -193,6 +197,7 @@ def launch(
         **inherited,
         **shop.env(),
         **_LIMITS,
+        **_LANGUAGE,
         **VARIANT_ENV[variant],
         "GATEWAY_LOG_LEVEL": "WARNING",
         "GATEWAY_JWT_SECRET": BENCH_JWT_SECRET,

@@ -185,6 +185,10 @@ class CatalogSource(ImportJobsSource, Protocol):
     async def update_listings(self, updates: Sequence[ListingUpdate]) -> None:
         """Refresh many listing projections at once (see update_listing)."""
 
+    async def compact_listing_counts(self) -> int:
+        """Fold the listing counts' appended rows, one per key (the sweeper calls it);
+        returns the rows folded away."""
+
     async def create_product(
         self,
         fields: ProductFields,

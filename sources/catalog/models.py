@@ -117,6 +117,27 @@ class Product(Base):
         # Counts of a filtered listing read an index alone (totalCount on a big catalog).
         Index("ix_products_published_category", "is_published", "category_id"),
         Index("ix_products_published_in_stock", "is_published", "in_stock", "created_at", "id"),
+        # The brands filter (a search facet's values) is counted on products: an index
+        # search, not a scan of every published product.
+        Index("ix_products_brand", "brand_id", "is_published"),
+    )
+
+
+class ProductCount(Base):
+    """How many products have one listing key (category, kind, stock, published): what a
+    listing's totalCount adds up instead of counting ``products``. Written only by the
+    database's triggers on ``products`` (sources/catalog/counts.py, which says why)."""
+
+    __tablename__ = "product_counts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer)  # 0: no category
+    kind: Mapped[str] = mapped_column(String(16))
+    in_stock: Mapped[bool] = mapped_column(Boolean)
+    is_published: Mapped[bool] = mapped_column(Boolean)
+    product_count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_product_counts_key", "category_id", "kind", "in_stock", "is_published"),
     )
 
 
@@ -256,8 +277,24 @@ def _drop_search_tables(target: Any, connection: Any, **_: Any) -> None:
         connection.exec_driver_sql(statement)
 
 
+def _create_count_triggers(target: Any, connection: Any, **_: Any) -> None:
+    from .counts import create_statements
+
+    for statement in create_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+def _drop_count_triggers(target: Any, connection: Any, **_: Any) -> None:
+    from .counts import drop_statements
+
+    for statement in drop_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
 event.listen(Base.metadata, "after_create", _create_search_tables)
 event.listen(Base.metadata, "before_drop", _drop_search_tables)
+event.listen(Base.metadata, "after_create", _create_count_triggers)
+event.listen(Base.metadata, "before_drop", _drop_count_triggers)
 
 
 # The price sorts' keys (a product without a price sorts last either way), with their
@@ -266,3 +303,29 @@ PRICE_SORT_ASC = func.coalesce(Product.price_min, literal_column("1000000000000"
 PRICE_SORT_DESC = func.coalesce(Product.price_min, literal_column("-1"))
 Index("ix_products_listing_price_asc", Product.is_published, PRICE_SORT_ASC, Product.id)
 Index("ix_products_listing_price_desc", Product.is_published, PRICE_SORT_DESC, Product.id)
+# A category page reads each category of its subtree in sort order from these (the
+# store merges them), however far along the catalog's own sort its products fall.
+Index(
+    "ix_products_category_newest",
+    Product.category_id,
+    Product.is_published,
+    Product.created_at,
+    Product.id,
+)
+Index(
+    "ix_products_category_name", Product.category_id, Product.is_published, Product.name, Product.id
+)
+Index(
+    "ix_products_category_price_asc",
+    Product.category_id,
+    Product.is_published,
+    PRICE_SORT_ASC,
+    Product.id,
+)
+Index(
+    "ix_products_category_price_desc",
+    Product.category_id,
+    Product.is_published,
+    PRICE_SORT_DESC,
+    Product.id,
+)

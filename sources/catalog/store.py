@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Row
@@ -32,7 +33,7 @@ from sources.common.import_jobs import ImportJobs
 from sources.common.pagination import InvalidCursor, decode_cursor, encode_cursor
 from sources.common.translations import translations_from
 
-from . import bulk, manage, search
+from . import bulk, counts, manage, search
 from . import media as media_writes
 from . import models as m
 from .product_import import ProductImports
@@ -309,10 +310,6 @@ def parse_newest_cursor(cursor: str) -> tuple[datetime, int]:
     return value, last_id
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 async def _bundle_items(conn: Any, product_ids: Sequence[int]) -> dict[int, list[BundleItem]]:
     result: dict[int, list[BundleItem]] = defaultdict(list)
     rows = (
@@ -349,6 +346,74 @@ async def _service_areas(conn: Any, product_ids: Sequence[int]) -> dict[int, lis
     for row in rows:
         result[row.product_id].append(row.region_code)
     return {pid: result.get(pid, []) for pid in product_ids}
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """A filter in SQL: its category's subtree apart, so a listing can page each
+    category of it by its own index (``_category_page_ids``)."""
+
+    rest: list[ColumnElement[bool]]
+    category_ids: list[int] | None  # the named category and everything under it
+
+    @property
+    def conditions(self) -> list[ColumnElement[bool]]:
+        if self.category_ids is None:
+            return self.rest
+        return [*self.rest, m.Product.category_id.in_(self.category_ids)]
+
+
+def _subtree_ids(named: ColumnElement[bool]) -> Any:
+    # A materialised path is ids and slashes only ("1/7/"): no LIKE wildcard to escape.
+    wanted = select(m.Category.path).where(named).scalar_subquery()
+    return select(m.Category.id).where(m.Category.path.like(wanted.concat("%")))
+
+
+# A category page with more subcategories than this pages them with one IN list.
+_MERGED_CATEGORIES = 64
+
+
+def _category_page_ids(
+    category_ids: Sequence[int],
+    conditions: Sequence[ColumnElement[bool]],
+    sort: ProductSort,
+    limit: int,
+) -> Any:
+    """The ids of a category page: the first ``limit`` of each category in the subtree,
+    each read in order from the category's own listing index (id and sort key only), the
+    first ``limit`` of those by the sort; the caller reads just those rows. One ``IN``
+    over the subtree leaves the database two bad plans: walk the whole catalog's sort
+    index for the category's rows (a category at the far end of a sort, services by
+    price, read 95,000 rows for 50), or read the whole subtree and sort it."""
+    sort_expr, descending = _SORTS[sort]
+    order = _order(sort_expr, m.Product.id, descending)
+    if len(category_ids) > _MERGED_CATEGORIES:
+        return (
+            select(m.Product.id)
+            .where(*conditions, m.Product.category_id.in_(category_ids))
+            .order_by(*order)
+            .limit(limit)
+        )
+    parts = [
+        select(m.Product.id.label("id"), sort_expr.label("sort_key"))
+        .where(*conditions, m.Product.category_id == category_id)
+        .order_by(*order)
+        .limit(limit)
+        .subquery()
+        for category_id in category_ids
+    ]
+    if len(parts) == 1:
+        return select(parts[0].c.id)
+    merged = union_all(*(select(part.c.id, part.c.sort_key) for part in parts)).subquery()
+    return (
+        select(merged.c.id)
+        .order_by(*_order(merged.c.sort_key, merged.c.id, descending))
+        .limit(limit)
+    )
+
+
+def _order(key: Any, last: Any, descending: bool) -> tuple[Any, Any]:
+    return (key.desc(), last.desc()) if descending else (key.asc(), last.asc())
 
 
 class CatalogStore(ImportJobs, ProductImports):
@@ -601,13 +666,14 @@ class CatalogStore(ImportJobs, ProductImports):
         with_total: bool = True,
     ) -> ProductPage:
         """One page of a filtered, sorted listing, in SQL (keyset paging); the total is
-        counted only when asked for."""
+        read only when asked for, from the count table when it keys the filter
+        (sources/catalog/counts.py) and counted otherwise."""
         sort_expr, descending = _SORTS[sort]
         async with self.db.connect() as conn:
-            conditions = await self._filter_conditions(conn, filter)
-            if conditions is None:
+            where = await self._filter_conditions(conn, filter)
+            if where is None:
                 return ProductPage([], [], False, 0)
-            page_conditions = list(conditions)
+            page_conditions = list(where.rest)
             if after is not None:
                 key, last_id = decode_cursor(after, sort.value)
                 value = _parse_key(sort, key)
@@ -616,55 +682,56 @@ class CatalogStore(ImportJobs, ProductImports):
                 here = tuple_(sort_expr, m.Product.id)
                 cursor = tuple_(literal(value, sort_expr.type), literal(last_id))
                 page_conditions.append(here < cursor if descending else here > cursor)
-            order = (
-                (sort_expr.desc(), m.Product.id.desc())
-                if descending
-                else (sort_expr.asc(), m.Product.id.asc())
-            )
-            rows = (
-                await conn.execute(
-                    _product_select().where(*page_conditions).order_by(*order).limit(first + 1)
-                )
-            ).all()
-            total = (
-                (
+            order = _order(sort_expr, m.Product.id, descending)
+            page = _product_select().order_by(*order).limit(first + 1)
+            if where.category_ids is None:
+                page = page.where(*page_conditions)
+            else:
+                ids = _category_page_ids(where.category_ids, page_conditions, sort, first + 1)
+                page = page.where(m.Product.id.in_(ids))
+            rows = (await conn.execute(page)).all()
+            total: int | None = None
+            if with_total and counts.answers(filter):
+                total = await counts.total(conn, filter, where.category_ids)
+            elif with_total:
+                total = (
                     await conn.execute(
-                        select(func.count()).select_from(m.Product).where(*conditions)
+                        select(func.count()).select_from(m.Product).where(*where.conditions)
                     )
                 ).scalar_one()
-                if with_total
-                else None
-            )
         products = [_product(row) for row in rows[:first]]
         cursors = [encode_cursor(sort.value, _sort_key(p, sort), p.id) for p in products]
         return ProductPage(
             products, cursors, len(rows) > first, int(total) if total is not None else None
         )
 
-    async def _filter_conditions(
-        self, conn: Any, flt: ProductFilter
-    ) -> list[ColumnElement[bool]] | None:
+    async def compact_listing_counts(self) -> int:
+        """Fold the count table's rows, one per key (see sources/catalog/counts.py)."""
+        async with self.db.begin() as conn:
+            folded = await counts.compact(conn)
+        if not self.db.is_sqlite:
+            # Every count change leaves a dead row version; a server with autovacuum off
+            # (or behind) would otherwise have a sum of 55 rows read thousands of them.
+            async with self.db.engine.connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await auto.exec_driver_sql("VACUUM product_counts")
+        return folded
+
+    async def _filter_conditions(self, conn: Any, flt: ProductFilter) -> _Where | None:
         """SQL conditions for a filter; None when nothing can match (an unknown category)."""
         conditions: list[ColumnElement[bool]] = []
+        category_ids: list[int] | None = None
         if not flt.include_unpublished:
             conditions.append(m.Product.is_published.is_(True))
         if flt.category_slug is not None or flt.category_id is not None:
-            cat = select(m.Category.path)
-            cat = (
-                cat.where(m.Category.slug == flt.category_slug)
+            named = (
+                m.Category.slug == flt.category_slug
                 if flt.category_slug is not None
-                else cat.where(m.Category.id == flt.category_id)
+                else m.Category.id == flt.category_id
             )
-            path = (await conn.execute(cat)).scalar_one_or_none()
-            if path is None:
+            category_ids = list((await conn.execute(_subtree_ids(named))).scalars())
+            if not category_ids:
                 return None
-            conditions.append(
-                m.Product.category_id.in_(
-                    select(m.Category.id).where(
-                        m.Category.path.like(_escape_like(path) + "%", escape="\\")
-                    )
-                )
-            )
         if flt.kind is not None:
             conditions.append(m.Product.kind == flt.kind.value)
         if flt.in_stock is not None:
@@ -699,7 +766,7 @@ class CatalogStore(ImportJobs, ProductImports):
             conditions.append(m.Product.price_max >= flt.min_price)
         if flt.max_price is not None:
             conditions.append(m.Product.price_min <= flt.max_price)
-        return conditions
+        return _Where(conditions, category_ids)
 
     async def search_products(
         self,
@@ -720,7 +787,8 @@ class CatalogStore(ImportJobs, ProductImports):
             rest = replace(filter, search=None)
 
             async def conditions(flt: ProductFilter) -> list[ColumnElement[bool]] | None:
-                return await self._filter_conditions(conn, flt)
+                where = await self._filter_conditions(conn, flt)
+                return None if where is None else where.conditions
 
             where = await conditions(rest)
             if where is None:
