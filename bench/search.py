@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -226,7 +225,9 @@ def main(argv: list[str] | None = None) -> None:
         backends.append(row)
         print(f"{backend}: {alone['published']:,} published products")
         for q in http["per_query"]:
-            print(f"  {q['query']:<40}{q['hits']:>7} hits  p50 {q['p50']:6.1f}  p99 {q['p99']:6.1f}")
+            print(
+                f"  {q['query']:<40}{q['hits']:>7} hits  p50 {q['p50']:6.1f}  p99 {q['p99']:6.1f}"
+            )
         for kind in ("search", "predictive"):
             h, a = http[kind], alone[kind]
             print(

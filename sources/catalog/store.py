@@ -63,6 +63,7 @@ from .records import (
     ProductSort,
     PublishBatch,
     PublishChange,
+    SearchFacet,
     SearchPage,
     SearchSort,
     SearchSuggestions,
@@ -725,25 +726,37 @@ class CatalogStore(ImportJobs, ProductImports):
             where = await conditions(rest)
             if where is None:
                 return SearchPage([], [], False, 0, corrected_query=parsed.corrected_text())
-            unranked = found.unranked
-            matched = found.ranked if sort is SearchSort.RELEVANCE else unranked
-            joined = _product_select().join(matched, matched.c.product_id == m.Product.id)
-            rows = (
-                await conn.execute(
-                    joined.where(*where)
-                    .order_by(*search.order_for(sort, matched.c.score))
-                    .offset(offset)
-                    .limit(first + 1)
+            matched = await search.materialize(conn, parsed, scored=sort is SearchSort.RELEVANCE)
+            joined = m.Product.__table__.join(matched, matched.c.product_id == m.Product.id)
+            # Limit first: the page's ids are ranked on the narrow columns, and only its
+            # rows are read whole (not every match's description and translations).
+            ids = list(
+                await conn.scalars(
+                    search.covered(
+                        select(m.Product.id)
+                        .select_from(joined)
+                        .where(*where)
+                        .order_by(*search.order_for(sort, matched.c.score))
+                        .offset(offset)
+                        .limit(first + 1)
+                    )
                 )
-            ).all()
-            total = await conn.scalar(
-                select(func.count())
-                .select_from(
-                    m.Product.__table__.join(unranked, unranked.c.product_id == m.Product.id)
-                )
-                .where(*where)
             )
-            facets = await search.facets(conn, unranked, rest, conditions) if with_facets else ()
+            found_rows = (
+                (await conn.execute(_product_select().where(m.Product.id.in_(ids)))).all()
+                if ids
+                else []
+            )
+            by_id = {row.id: row for row in found_rows}
+            rows = [by_id[i] for i in ids if i in by_id]
+            facets: tuple[SearchFacet, ...] = ()
+            total: int | None = None
+            if with_facets:
+                facets, total = await search.facets(conn, matched, rest, conditions)
+            if total is None:
+                total = await conn.scalar(
+                    search.covered(select(func.count()).select_from(joined).where(*where))
+                )
         products = [_product(row) for row in rows[:first]]
         return SearchPage(
             products,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import models as m
 from ..records import Product, SearchSuggestions
+from .covering import covered
 from .engine import engine_for
 from .results import cursors_for, facets, offset_after, order_for, price_band_condition
 from .synonyms import NO_SYNONYMS, Synonyms
@@ -22,14 +24,22 @@ from .text import ParsedQuery, document_terms, is_chinese, parse_query
 
 __all__ = [
     "Match",
+    "covered",
     "cursors_for",
     "facets",
     "match",
+    "materialize",
     "offset_after",
     "order_for",
     "price_band_condition",
     "suggest",
 ]
+
+
+# Suggestions while typing rank the newest this many matches, not all of them: a one- or
+# two-letter prefix matches half of a large catalogue, and ranking it all costs hundreds of
+# milliseconds for eight suggestions. Pressing Enter (``search``) ranks every match.
+SUGGESTION_CANDIDATES = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +70,25 @@ async def match(
     if typos:
         parsed = parsed.corrected(await engine.corrections(conn, typos))
     parsed = synonyms.expand(parsed)
-    return Match(engine.matches(parsed), engine.matches(parsed, scored=False)), parsed
+    newest = SUGGESTION_CANDIDATES if prefix_last else None
+    ranked = engine.matches(parsed, newest=newest)
+    return Match(ranked, engine.matches(parsed, scored=False)), parsed
 
 
-def _category_matches(parsed: ParsedQuery, terms: set[str]) -> bool:
+async def materialize(conn: AsyncConnection, parsed: ParsedQuery, *, scored: bool) -> Any:
+    """The matches of a parsed query worked out once, for a result page's statements."""
+    return await engine_for(conn.dialect.name).materialize(conn, parsed, scored=scored)
+
+
+@lru_cache(maxsize=4096)
+def _name_terms(names: tuple[str, ...]) -> frozenset[str]:
+    """A category's index terms, kept per process: segmenting every category's names on
+    each keystroke cost more than the suggestion's queries (names change rarely; a renamed
+    category is a new key)."""
+    return frozenset(t for name in names for t in document_terms(name))
+
+
+def _category_matches(parsed: ParsedQuery, terms: frozenset[str]) -> bool:
     for clause in parsed.clauses:
         if any(group and set(group) <= terms for group in clause.synonyms):
             continue
@@ -89,21 +114,28 @@ async def suggest(
     if found is None:
         return SearchSuggestions([], [], [])
     matched = found.ranked
-    rows = await conn.execute(
-        product_select()
-        .join(matched, matched.c.product_id == m.Product.id)
-        .where(m.Product.is_published.is_(True))
-        .order_by(matched.c.score.desc(), m.Product.id)
-        .limit(limit)
+    # Limit first: the best few ids from the covering index, then only their rows.
+    ids = list(
+        await conn.scalars(
+            covered(
+                select(m.Product.id)
+                .join(matched, matched.c.product_id == m.Product.id)
+                .where(m.Product.is_published.is_(True))
+                .order_by(matched.c.score.desc(), m.Product.id)
+                .limit(limit)
+            )
+        )
     )
-    products = [to_product(row) for row in rows]
+    rows = (await conn.execute(product_select().where(m.Product.id.in_(ids)))).all() if ids else []
+    by_id = {row.id: row for row in rows}
+    products = [to_product(by_id[i]) for i in ids if i in by_id]
     categories: list[int] = []
     names: list[str] = []
     for row in await conn.execute(
         select(m.Category.id, m.Category.name, m.Category.translations).order_by(m.Category.id)
     ):
         translated = [t["name"] for t in (row.translations or {}).values() if "name" in t]
-        terms = {t for name in (row.name, *translated) for t in document_terms(name)}
+        terms = _name_terms((row.name, *translated))
         if _category_matches(parsed, terms):
             categories.append(row.id)
             names.extend(translated if is_chinese(parsed.clauses[0].typed) else [row.name])

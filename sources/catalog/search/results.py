@@ -34,6 +34,7 @@ from sources.common.translations import Translation, translations_from
 
 from .. import models as m
 from ..records import ProductFilter, SearchFacet, SearchFacetValue, SearchSort
+from .covering import covered
 
 Conditions = Callable[[ProductFilter], Awaitable[list[ColumnElement[bool]] | None]]
 
@@ -122,12 +123,13 @@ def cursors_for(sort: SearchSort, offset: int, ids: list[int]) -> list[str]:
 
 async def facets(
     conn: AsyncConnection, matched: Any, flt: ProductFilter, conditions: Conditions
-) -> tuple[SearchFacet, ...]:
+) -> tuple[tuple[SearchFacet, ...], int | None]:
     """Every facet's value counts (see the module docstring). The facets nothing is
     selected in share their conditions: they are counted together, in one pass over the
     matches grouped by all their values at once; a facet with a selection is counted
     apart, under the other facets' selections. Specification facets come with it, in one
-    UNION ALL: two queries in all."""
+    UNION ALL: two queries in all. Also the total, when the shared pass counted it (its
+    groups cover every match under the filter once): None when it did not run."""
     band = _band_expression()
     in_stock = case((m.Product.in_stock, "IN_STOCK"), else_="OUT_OF_STOCK")
     in_stock_label = case((m.Product.in_stock, "In stock"), else_="Out of stock")
@@ -157,25 +159,30 @@ async def facets(
         if where is None:
             continue
         arms.append(
-            select(
-                literal(name, String).label("facet"),
-                cast(expr, Text).label("value"),
-                cast(shown, Text).label("label"),
-                func.count(m.Product.id).label("n"),
+            covered(
+                select(
+                    literal(name, String).label("facet"),
+                    cast(expr, Text).label("value"),
+                    cast(shown, Text).label("label"),
+                    func.count(m.Product.id).label("n"),
+                )
+                .select_from(source())
+                .where(*where, expr.is_not(None))
+                .group_by(expr, shown)
             )
-            .select_from(source())
-            .where(*where, expr.is_not(None))
-            .group_by(expr, shown)
         )
     counted: dict[str, dict[tuple[str, str], int]] = {}
+    total: int | None = None
     where = await conditions(flt)
     if shared and where is not None:
+        total = 0
         columns = [c for _, _, expr, shown in shared for c in (expr, shown)]
         combined = await conn.execute(
-            select(*columns, func.count(m.Product.id)).select_from(source()).where(*where)
-            .group_by(*columns)
+            covered(select(*columns, func.count(m.Product.id)).select_from(source()).where(*where)
+                    .group_by(*columns))
         )  # fmt: skip
         for row in combined:
+            total += int(row[-1])
             for n, (name, _, _, _) in enumerate(shared):
                 if row[2 * n] is not None:
                     tally = counted.setdefault(name, {})
@@ -185,20 +192,22 @@ async def facets(
     if where is not None:
         value = m.ProductAttributeValue
         arms.append(
-            select(
-                (literal_column("'spec:'") + m.Attribute.code).label("facet"),
-                cast(value.text_value, Text).label("value"),
-                func.min(m.Attribute.name).label("label"),
-                func.count(func.distinct(m.Product.id)).label("n"),
+            covered(
+                select(
+                    (literal_column("'spec:'") + m.Attribute.code).label("facet"),
+                    cast(value.text_value, Text).label("value"),
+                    func.min(m.Attribute.name).label("label"),
+                    func.count(func.distinct(m.Product.id)).label("n"),
+                )
+                # From the matches to their values, then the product: SQLite would otherwise
+                # walk every published product's values and look each up in the matches.
+                .select_from(matched)
+                .join(value, value.product_id == matched.c.product_id)
+                .join(m.Product, m.Product.id == value.product_id)
+                .join(m.Attribute, m.Attribute.id == value.attribute_id)
+                .where(*where, m.Attribute.kind == "CHOICE", value.text_value.is_not(None))
+                .group_by(m.Attribute.code, value.text_value)
             )
-            # From the matches to their values, then the product: SQLite would otherwise
-            # walk every published product's values and look each up in the matches.
-            .select_from(matched)
-            .join(value, value.product_id == matched.c.product_id)
-            .join(m.Product, m.Product.id == value.product_id)
-            .join(m.Attribute, m.Attribute.id == value.attribute_id)
-            .where(*where, m.Attribute.kind == "CHOICE", value.text_value.is_not(None))
-            .group_by(m.Attribute.code, value.text_value)
         )
     rows: list[Any] = list((await conn.execute(union_all(*arms))).all()) if arms else []
     rows += [
@@ -233,7 +242,7 @@ async def facets(
         if name in _FACET_LABELS_ZH:
             in_chinese = (Translation(_CHINESE, _FACET_LABELS_ZH[name]),)
         result.append(SearchFacet(name, label, tuple(values), in_chinese))
-    return tuple(result)
+    return tuple(result), total
 
 
 async def _translated_labels(
