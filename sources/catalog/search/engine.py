@@ -193,6 +193,9 @@ class SqliteEngine:
             ),
             {"match_expression": " AND ".join(_fts_clause(c) for c in query.clauses)},
         )
+        # Its size, for the planner: without it SQLite guesses a large table and walks
+        # every product to look each up in the matches (25 ms instead of 1.5 for 750).
+        await conn.execute(text("ANALYZE temp.search_matched"))
         return table(
             "search_matched", column("product_id", Integer), column("score", Float), schema="temp"
         )
