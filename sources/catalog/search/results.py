@@ -176,17 +176,25 @@ async def facets(
     where = await conditions(flt)
     if shared and where is not None:
         total = 0
-        columns = [c for _, _, expr, shown in shared for c in (expr, shown)]
-        combined = await conn.execute(
-            covered(select(*columns, func.count(m.Product.id)).select_from(source()).where(*where)
-                    .group_by(*columns))
-        )  # fmt: skip
+        # Grouped by the products' own columns (ids, not names): no category or brand row
+        # is joined per match; the few ids found are named after, in one read each.
+        raw = {"category": m.Product.category_id, "brand": m.Product.brand_id,
+               "availability": m.Product.in_stock}  # fmt: skip
+        columns = [raw.get(name, expr) for name, _, expr, _ in shared]
+        matches = m.Product.__table__.join(matched, matched.c.product_id == m.Product.id)
+        combined = (
+            await conn.execute(
+                covered(select(*columns, func.count(m.Product.id)).select_from(matches)
+                        .where(*where).group_by(*columns))
+            )
+        ).all()  # fmt: skip
+        names = await _names(conn, combined, [name for name, _, _, _ in shared])
         for row in combined:
             total += int(row[-1])
             for n, (name, _, _, _) in enumerate(shared):
-                if row[2 * n] is not None:
+                key = names.get((name, row[n]))
+                if key is not None:
                     tally = counted.setdefault(name, {})
-                    key = (str(row[2 * n]), str(row[2 * n + 1]))
                     tally[key] = tally.get(key, 0) + int(row[-1])
     where = await conditions(flt)
     if where is not None:
@@ -243,6 +251,36 @@ async def facets(
             in_chinese = (Translation(_CHINESE, _FACET_LABELS_ZH[name]),)
         result.append(SearchFacet(name, label, tuple(values), in_chinese))
     return tuple(result), total
+
+
+async def _names(
+    conn: AsyncConnection, rows: list[Any], facets: list[str]
+) -> dict[tuple[str, Any], tuple[str, str]]:
+    """Each raw grouped value's facet value and label: a category id its slug and name, a
+    brand id its name, in-stock its state; kind and price band are their own."""
+    found: dict[tuple[str, Any], tuple[str, str]] = {}
+    for n, facet in enumerate(facets):
+        values = {row[n] for row in rows if row[n] is not None}
+        if facet == "category" and values:
+            for id_, slug, name in await conn.execute(
+                select(m.Category.id, m.Category.slug, m.Category.name).where(
+                    m.Category.id.in_(values)
+                )
+            ):
+                found[(facet, id_)] = (str(slug), str(name))
+        elif facet == "brand" and values:
+            for id_, name in await conn.execute(
+                select(m.Brand.id, m.Brand.name).where(m.Brand.id.in_(values))
+            ):
+                found[(facet, id_)] = (str(name), str(name))
+        elif facet == "availability":
+            for value in values:
+                found[(facet, value)] = (
+                    ("IN_STOCK", "In stock") if value else ("OUT_OF_STOCK", "Out of stock")
+                )
+        else:
+            found.update({(facet, value): (str(value), str(value)) for value in values})
+    return found
 
 
 async def _translated_labels(
