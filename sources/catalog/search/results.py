@@ -10,7 +10,7 @@ under all filters. With no selection in a facet, its counts add up to ``total_co
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -254,7 +254,7 @@ async def facets(
 
 
 async def _names(
-    conn: AsyncConnection, rows: list[Any], facets: list[str]
+    conn: AsyncConnection, rows: Sequence[Any], facets: list[str]
 ) -> dict[tuple[str, Any], tuple[str, str]]:
     """Each raw grouped value's facet value and label: a category id its slug and name, a
     brand id its name, in-stock its state; kind and price band are their own."""
