@@ -714,11 +714,16 @@ class CatalogStore(ImportJobs, ProductImports):
     ) -> SearchPage:
         """Ranked products matching the query and the filter, with facet counts."""
         offset = search.offset_after(after, sort)
+        # "headphones under 300", "便宜 耳机": the price words filter, the rest is matched
+        # (a query of price words alone is matched as it is).
+        price = search.price_words(query)
+        rest = replace(filter, search=None)
+        if price.found and search.has_words(price.text):
+            query, rest = price.text, search.with_price_bounds(rest, price)
         async with self.db.connect() as conn:
             found, parsed = await search.match(conn, query, synonyms=self.synonyms.current())
             if found is None:
                 return SearchPage([], [], False, 0)
-            rest = replace(filter, search=None)
 
             async def conditions(flt: ProductFilter) -> list[ColumnElement[bool]] | None:
                 return await self._filter_conditions(conn, flt)
@@ -728,6 +733,11 @@ class CatalogStore(ImportJobs, ProductImports):
                 return SearchPage([], [], False, 0, corrected_query=parsed.corrected_text())
             matched = await search.materialize(conn, parsed, scored=sort is SearchSort.RELEVANCE)
             joined = m.Product.__table__.join(matched, matched.c.product_id == m.Product.id)
+            if price.cheap and price.text == query:
+                rest = await search.cheaper_half(conn, joined, where, rest)
+                where = await conditions(rest)
+                if where is None:
+                    return SearchPage([], [], False, 0, corrected_query=parsed.corrected_text())
             # Limit first: the page's ids are ranked on the narrow columns, and only its
             # rows are read whole (not every match's description and translations).
             ids = list(

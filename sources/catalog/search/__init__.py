@@ -5,7 +5,8 @@ PostgreSQL full-text search with pg_trgm), kept in step by every catalog write
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -15,24 +16,30 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import models as m
-from ..records import Product, SearchSuggestions
+from ..records import Product, ProductFilter, SearchSuggestions
 from .covering import covered
 from .engine import engine_for
+from .prices import PriceWords, price_words
 from .results import cursors_for, facets, offset_after, order_for, price_band_condition
 from .synonyms import NO_SYNONYMS, Synonyms
-from .text import ParsedQuery, document_terms, is_chinese, parse_query
+from .text import ParsedQuery, document_terms, has_words, is_chinese, parse_query
 
 __all__ = [
     "Match",
+    "PriceWords",
+    "cheaper_half",
     "covered",
     "cursors_for",
     "facets",
+    "has_words",
     "match",
     "materialize",
     "offset_after",
     "order_for",
     "price_band_condition",
+    "price_words",
     "suggest",
+    "with_price_bounds",
 ]
 
 
@@ -86,6 +93,35 @@ def _name_terms(names: tuple[str, ...]) -> frozenset[str]:
     each keystroke cost more than the suggestion's queries (names change rarely; a renamed
     category is a new key)."""
     return frozenset(t for name in names for t in document_terms(name))
+
+
+def with_price_bounds(flt: ProductFilter, price: PriceWords) -> ProductFilter:
+    """The filter narrowed to the query's price bound (the tighter, when the filter has
+    one too)."""
+    low, high = flt.min_price, flt.max_price
+    if price.low is not None:
+        low = price.low if low is None else max(low, price.low)
+    if price.high is not None:
+        high = price.high if high is None else min(high, price.high)
+    return replace(flt, min_price=low, max_price=high)
+
+
+async def cheaper_half(
+    conn: AsyncConnection, joined: Any, where: list[Any], flt: ProductFilter
+) -> ProductFilter:
+    """ "Cheap": the matches at or under their median lowest price (relative to what was
+    searched for: a cheap sofa costs more than cheap headphones)."""
+    found = await conn.scalars(
+        covered(
+            select(m.Product.price_min)
+            .select_from(joined)
+            .where(*where, m.Product.price_min.is_not(None))
+        )
+    )
+    prices = sorted(Decimal(str(p)) for p in found if p is not None)
+    if not prices:
+        return flt
+    return with_price_bounds(flt, PriceWords("", high=prices[(len(prices) - 1) // 2]))
 
 
 def _category_matches(parsed: ParsedQuery, terms: frozenset[str]) -> bool:
