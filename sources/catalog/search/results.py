@@ -173,6 +173,7 @@ async def facets(
         )
     counted: dict[str, dict[tuple[str, str], int]] = {}
     total: int | None = None
+    choices: list[int] | None = None  # the choice attributes the matches can have values of
     where = await conditions(flt)
     if shared and where is not None:
         total = 0
@@ -188,7 +189,11 @@ async def facets(
                         .where(*where).group_by(*columns))
             )
         ).all()  # fmt: skip
-        names = await _names(conn, combined, [name for name, _, _, _ in shared])
+        shared_names = [name for name, _, _, _ in shared]
+        names = await _names(conn, combined, shared_names)
+        if "category" in shared_names:
+            at = shared_names.index("category")
+            choices = await _choice_attributes(conn, {r[at] for r in combined if r[at]})
         for row in combined:
             total += int(row[-1])
             for n, (name, _, _, _) in enumerate(shared):
@@ -197,8 +202,12 @@ async def facets(
                     tally = counted.setdefault(name, {})
                     tally[key] = tally.get(key, 0) + int(row[-1])
     where = await conditions(flt)
-    if where is not None:
+    # A product has values only of its category's attributes (or a category above it): when
+    # the matches' categories define no choice attribute, there is nothing to count.
+    if where is not None and choices != []:
         value = m.ProductAttributeValue
+        if choices is not None:
+            where = [*where, value.attribute_id.in_(choices)]
         arms.append(
             covered(
                 select(
@@ -251,6 +260,21 @@ async def facets(
             in_chinese = (Translation(_CHINESE, _FACET_LABELS_ZH[name]),)
         result.append(SearchFacet(name, label, tuple(values), in_chinese))
     return tuple(result), total
+
+
+async def _choice_attributes(conn: AsyncConnection, category_ids: set[int]) -> list[int]:
+    """The choice attributes of these categories and the categories above them."""
+    if not category_ids:
+        return []
+    paths = await conn.scalars(select(m.Category.path).where(m.Category.id.in_(category_ids)))
+    above = {int(part) for path in paths for part in path.split("/") if part}
+    return list(
+        await conn.scalars(
+            select(m.Attribute.id)
+            .where(m.Attribute.kind == "CHOICE", m.Attribute.category_id.in_(above))
+            .order_by(m.Attribute.id)
+        )
+    )
 
 
 async def _names(
