@@ -113,6 +113,9 @@ def _vocabulary_rows(documents: Sequence[Document]) -> list[dict[str, str]]:
     return [{"term": w} for w in sorted({w for d in documents for w in d.words})]
 
 
+_MATCHED_TABLE = "search_matched_created"
+
+
 class SqliteEngine:
     name = "sqlite-fts5"
 
@@ -178,12 +181,14 @@ class SqliteEngine:
     async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
         # A temporary table is the connection's own (no other request sees it) and lives in
         # the temp database, so filling it takes no lock on the catalogue.
-        await conn.execute(
-            text(
-                "CREATE TEMP TABLE IF NOT EXISTS search_matched "
-                "(product_id INTEGER PRIMARY KEY, score REAL NOT NULL)"
+        if not conn.info.get(_MATCHED_TABLE):  # once per pooled connection
+            await conn.execute(
+                text(
+                    "CREATE TEMP TABLE IF NOT EXISTS search_matched "
+                    "(product_id INTEGER PRIMARY KEY, score REAL NOT NULL)"
+                )
             )
-        )
+            conn.info[_MATCHED_TABLE] = True
         await conn.execute(text("DELETE FROM temp.search_matched"))
         score = "-bm25(search_products, 10.0, 4.0, 1.0)" if scored else "0.0"
         await conn.execute(

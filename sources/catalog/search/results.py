@@ -11,7 +11,7 @@ under all filters. With no selection in a facet, its counts add up to ``total_co
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -174,6 +174,7 @@ async def facets(
     counted: dict[str, dict[tuple[str, str], int]] = {}
     total: int | None = None
     choices: list[int] | None = None  # the choice attributes the matches can have values of
+    known = _Named()
     where = await conditions(flt)
     if shared and where is not None:
         total = 0
@@ -190,14 +191,13 @@ async def facets(
             )
         ).all()  # fmt: skip
         shared_names = [name for name, _, _, _ in shared]
-        names = await _names(conn, combined, shared_names)
+        names = known = await _names(conn, combined, shared_names)
         if "category" in shared_names:
-            at = shared_names.index("category")
-            choices = await _choice_attributes(conn, {r[at] for r in combined if r[at]})
+            choices = await _choice_attributes(conn, names.paths)
         for row in combined:
             total += int(row[-1])
             for n, (name, _, _, _) in enumerate(shared):
-                key = names.get((name, row[n]))
+                key = names.values.get((name, row[n]))
                 if key is not None:
                     tally = counted.setdefault(name, {})
                     tally[key] = tally.get(key, 0) + int(row[-1])
@@ -232,7 +232,7 @@ async def facets(
     ]
     grouped: dict[str, list[SearchFacetValue]] = {}
     labels: dict[str, str] = dict(FACET_LABELS)
-    named = await _translated_labels(conn, rows)
+    named = await _translated_labels(conn, rows, known.translations)
     for facet, value, label, count in rows:
         if facet.startswith("spec:"):
             labels[facet] = label  # the attribute's name; its values label themselves
@@ -262,12 +262,11 @@ async def facets(
     return tuple(result), total
 
 
-async def _choice_attributes(conn: AsyncConnection, category_ids: set[int]) -> list[int]:
-    """The choice attributes of these categories and the categories above them."""
-    if not category_ids:
-        return []
-    paths = await conn.scalars(select(m.Category.path).where(m.Category.id.in_(category_ids)))
+async def _choice_attributes(conn: AsyncConnection, paths: list[str]) -> list[int]:
+    """The choice attributes of the categories on these paths (a category and those above)."""
     above = {int(part) for path in paths for part in path.split("/") if part}
+    if not above:
+        return []
     return list(
         await conn.scalars(
             select(m.Attribute.id)
@@ -277,44 +276,62 @@ async def _choice_attributes(conn: AsyncConnection, category_ids: set[int]) -> l
     )
 
 
-async def _names(
-    conn: AsyncConnection, rows: Sequence[Any], facets: list[str]
-) -> dict[tuple[str, Any], tuple[str, str]]:
+@dataclass
+class _Named:
+    """What the shared pass's raw values are called: (facet, raw) -> (value, label); the
+    categories' and brands' other-language names by (facet, value); the categories' paths."""
+
+    values: dict[tuple[str, Any], tuple[str, str]] = field(default_factory=dict)
+    translations: dict[tuple[str, str], tuple[Translation, ...]] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)
+
+
+async def _names(conn: AsyncConnection, rows: Sequence[Any], facets: list[str]) -> _Named:
     """Each raw grouped value's facet value and label: a category id its slug and name, a
-    brand id its name, in-stock its state; kind and price band are their own."""
-    found: dict[tuple[str, Any], tuple[str, str]] = {}
+    brand id its name, in-stock its state; kind and price band are their own. One read of
+    the categories and one of the brands found, their translations and paths with them."""
+    named = _Named()
     for n, facet in enumerate(facets):
         values = {row[n] for row in rows if row[n] is not None}
         if facet == "category" and values:
-            for id_, slug, name in await conn.execute(
-                select(m.Category.id, m.Category.slug, m.Category.name).where(
-                    m.Category.id.in_(values)
-                )
-            ):
-                found[(facet, id_)] = (str(slug), str(name))
+            for id_, slug, name, path, stored in await conn.execute(
+                select(
+                    m.Category.id, m.Category.slug, m.Category.name, m.Category.path,
+                    m.Category.translations,
+                ).where(m.Category.id.in_(values))
+            ):  # fmt: skip
+                named.values[(facet, id_)] = (str(slug), str(name))
+                named.translations[(facet, str(slug))] = translations_from(stored)
+                named.paths.append(str(path))
         elif facet == "brand" and values:
-            for id_, name in await conn.execute(
-                select(m.Brand.id, m.Brand.name).where(m.Brand.id.in_(values))
+            for id_, name, stored in await conn.execute(
+                select(m.Brand.id, m.Brand.name, m.Brand.translations).where(m.Brand.id.in_(values))
             ):
-                found[(facet, id_)] = (str(name), str(name))
+                named.values[(facet, id_)] = (str(name), str(name))
+                named.translations[(facet, str(name))] = translations_from(stored)
         elif facet == "availability":
             for value in values:
-                found[(facet, value)] = (
+                named.values[(facet, value)] = (
                     ("IN_STOCK", "In stock") if value else ("OUT_OF_STOCK", "Out of stock")
                 )
         else:
-            found.update({(facet, value): (str(value), str(value)) for value in values})
-    return found
+            named.values.update({(facet, value): (str(value), str(value)) for value in values})
+    return named
 
 
 async def _translated_labels(
-    conn: AsyncConnection, rows: list[Any]
+    conn: AsyncConnection, rows: list[Any], known: dict[tuple[str, str], tuple[Translation, ...]]
 ) -> dict[tuple[str, str], tuple[Translation, ...]]:
-    """The category and brand values' names in other languages (two small reads by key,
-    in the same call: a result page stays one call to the catalog), and the fixed ones."""
-    slugs = {str(value) for facet, value, _, _ in rows if facet == "category"}
-    brands = {str(value) for facet, value, _, _ in rows if facet == "brand"}
-    found: dict[tuple[str, str], tuple[Translation, ...]] = {}
+    """The category and brand values' names in other languages (``known``: read with the
+    shared pass's names; the others in two small reads by key, in the same call: a result
+    page stays one call to the catalog), and the fixed ones."""
+    found = dict(known)
+    slugs = {str(v) for facet, v, _, _ in rows if facet == "category"} - {
+        v for f, v in found if f == "category"
+    }
+    brands = {str(v) for facet, v, _, _ in rows if facet == "brand"} - {
+        v for f, v in found if f == "brand"
+    }
     if slugs:
         for slug, stored in await conn.execute(
             select(m.Category.slug, m.Category.translations).where(m.Category.slug.in_(slugs))
