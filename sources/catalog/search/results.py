@@ -203,11 +203,10 @@ async def facets(
                     tally[key] = tally.get(key, 0) + int(row[-1])
     where = await conditions(flt)
     # A product has values only of its category's attributes (or a category above it): when
-    # the matches' categories define no choice attribute, there is nothing to count.
+    # the matches' categories define no choice attribute, there is nothing to count. (Not
+    # narrowed to those attributes otherwise: SQLite would then walk each one's values.)
     if where is not None and choices != []:
         value = m.ProductAttributeValue
-        if choices is not None:
-            where = [*where, value.attribute_id.in_(choices)]
         arms.append(
             covered(
                 select(
