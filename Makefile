@@ -134,6 +134,7 @@ bench: dev
 	$(PY) -m bench.compression
 	$(PY) -m bench.processes
 	$(PY) -m bench.tracing
+	$(PY) -m bench.search $(SEARCH_BENCH_ARGS)
 	$(PY) -m bench.docs
 
 ## make schema: re-export schema.graphql from the code

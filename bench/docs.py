@@ -37,6 +37,7 @@ PRODUCERS = {
     "compression": "python -m bench.compression",
     "tracing": "python -m bench.tracing",
     "processes": "python -m bench.processes",
+    "search": "python -m bench.search",
 }
 
 
@@ -272,12 +273,64 @@ def processes(figures: dict[str, Any]) -> str:
     )
 
 
+def search(figures: dict[str, Any]) -> str:
+    targets = figures["targets"]
+    backends = figures["backends"]
+    titles = [BACKEND_TITLES.get(b["backend"], b["backend"]) for b in backends]
+
+    def cells(kind: str, source: str) -> list[str]:
+        return [
+            f"{_num(b[source][kind]['p50'])} / {_num(b[source][kind]['p99'])}" for b in backends
+        ]
+
+    rows = [
+        [
+            "`search` with facets, over HTTP",
+            f"{_num(targets['search_p50'], 0)} / {_num(targets['search_p99'], 0)}",
+            *cells("search", "http"),
+        ],
+        [
+            "`predictiveSearch`, over HTTP",
+            f"{_num(targets['predictive_p50'], 0)} / -",
+            *cells("predictive", "http"),
+        ],
+        ["the engine's search alone, in process", "", *cells("search", "in_process")],
+        ["the engine's suggestions alone, in process", "", *cells("predictive", "in_process")],
+        ["`ILIKE '%term%'` (before the engine), in process", "", *cells("ilike", "in_process")],
+    ]
+    loads = ", ".join(
+        f"{t} {_num(b['load_before'])} → {_num(b['load_after'])}"
+        for t, b in zip(titles, backends, strict=True)
+    )
+    per_query = [
+        [
+            f"`{q['query']}`",
+            str(q["hits"]),
+            *(
+                f"{_num(b['http']['per_query'][n]['p50'])} / "
+                f"{_num(b['http']['per_query'][n]['p99'])}"
+                for b in backends
+            ),
+        ]
+        for n, q in enumerate(backends[0]["http"]["per_query"])
+    ] if backends else []  # fmt: skip
+    return (
+        f"{figures['products']:,} products seeded, concurrency 1, {figures['rounds']} rounds "
+        f"per query after one to warm, milliseconds p50 / p99 (load average per engine: "
+        f"{loads}):\n\n"
+        + _table(["what", "target", *titles], rows)
+        + "\n\nBy query, over HTTP (hits as seeded on the first engine):\n\n"
+        + _table(["query", "hits", *titles], per_query)
+    )
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "storefront": storefront,
     "imports": imports,
     "compression": compression,
     "tracing": tracing,
     "processes": processes,
+    "search": search,
 }
 
 

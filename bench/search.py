@@ -1,11 +1,25 @@
-"""``python -m bench.search``: search latency in the catalog source, the engine against
-the ILIKE substring match it replaces, on a seeded catalog (``gateway seed --products N``).
+"""``python -m bench.search``: search latency at 100,000 products over HTTP, on SQLite and
+PostgreSQL, against issue 18's targets (``search`` with facets p50 <= 20 ms and p99 <= 50 ms
+at concurrency 1; ``predictiveSearch`` p50 <= 10 ms).
 
-For each query of a fixed mix (Chinese, pinyin, English, a typo), runs the engine's
-``search_products`` (page of 20 with its count and every facet: three queries) and the old
-listing search (``ILIKE '%term%'`` on name and description, newest first, page of 20 and
-its count), ``--rounds`` times each after a warm-up, and prints p50 and p99 per method.
-Reads ``CATALOG_DATABASE_URL`` (as the gateway does) or ``--url``.
+A gateway process (uvicorn, one worker, caches off: every request reaches the engine) on a
+seeded shop answers, one request at a time, the reference storefront's own search request
+(examples/operations/storefront/Search.graphql: product cards, totalCount, every facet) for
+a fixed mix of queries (Chinese, pinyin, English, a typo, a price word, a selected facet), and
+``predictiveSearch`` for what a buyer types letter by letter. Each query is asked once to
+warm, then ``--rounds`` times; p50 and p99 are over all timings of a kind. Beside it, in the
+same run, the engine alone in this process (``CatalogStore.search_products``, no HTTP), so
+the HTTP layer's share shows, and ``ILIKE '%term%'`` (the listing's search before the
+engine) as the baseline a busy machine weighs on alike.
+
+Without ``--sqlite-dir`` / ``--postgresql-url`` the shops are bench/shop.py's, seeded once
+and kept (data/bench-sqlite/p100000; the PostgreSQL database ``gw_bench_search``, apart from
+the storefront bench's). PostgreSQL's tables are vacuumed first, as autovacuum would leave
+them. The figures go to bench/results/search.json (docs/benchmarks.md renders them).
+
+    python -m bench.search [--products 100000] [--rounds 20] [--backend sqlite,postgresql]
+    python -m bench.search --sqlite-dir DIR        # a shop `gateway seed` wrote there
+    python -m bench.search --postgresql-url URL    # ... or in that database
 """
 
 from __future__ import annotations
@@ -13,22 +27,119 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+import orjson
 from sqlalchemy import func, or_, select
 
+from gateway.settings import SOURCE_NAMES
 from sources.catalog import models as m
 from sources.catalog.records import ProductFilter
 from sources.catalog.store import CatalogStore, _product_select
 from sources.common.db import Database
 
-QUERIES = ("耳机", "降噪耳机", "erji", "dianfanbao", "headphones", "headst", "rice cooker",
-           "wireless earbuds", "sofa", "空气炸锅")  # fmt: skip
+from .provenance import ROOT, Measurement
+from .servers import start
+from .shop import Shop, prepare
+
+# Its own PostgreSQL database: the storefront bench's gw_bench holds 1,000 products, and
+# sharing one name would reseed it (minutes at 100,000) each time the other bench ran.
+PG_DATABASE = "gw_bench_search"
+
+TARGETS = {"search_p50": 20.0, "search_p99": 50.0, "predictive_p50": 10.0}
+SEARCH_OPERATION = (ROOT / "examples/operations/storefront/Search.graphql").read_text()
+FRAGMENTS = (ROOT / "examples/operations/fragments.graphql").read_text()
 
 
-async def ilike_search(store: CatalogStore, term: str) -> int:
+def _fragment(name: str) -> str:
+    """One fragment of the storefront's shared file (GraphQL refuses unused ones)."""
+    start = FRAGMENTS.index(f"fragment {name} ")
+    end = FRAGMENTS.find("\nfragment ", start)
+    return FRAGMENTS[start : end if end != -1 else None].strip()
+
+
+SEARCH = "\n".join((SEARCH_OPERATION, _fragment("ProductCard"), _fragment("MoneyFields")))
+PREDICTIVE = """query Predictive($query: String!) {
+  predictiveSearch(query: $query, limit: 8) {
+    queries products { id slug name } categories { id slug name }
+  }
+}"""
+
+# (query, filter): what buyers type, and one facet selected.
+QUERIES: tuple[tuple[str, dict[str, Any] | None], ...] = (
+    ("耳机", None), ("降噪耳机", None), ("erji", None), ("ej", None), ("dianfanbao", None),
+    ("headphones", None), ("headst", None), ("rice cooker", None), ("wireless earbuds", None),
+    ("sofa", None), ("空气炸锅", None), ("手机", None), ("蓝牙耳机", {"priceBand": "100-300"}),
+    ("headphones", {"inStock": True}),
+)  # fmt: skip
+TYPED = ("e", "耳", "er", "erj", "head", "wireless he", "dian", "空气")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(values, 0.5), 2),
+        "p99": round(percentile(values, 0.99), 2),
+        "max": round(max(values), 2),
+        "n": len(values),
+    }
+
+
+def _timed(client: httpx.Client, body: bytes, rounds: int) -> list[float]:
+    headers = {"Content-Type": "application/json", "Accept-Language": "zh-CN"}
+
+    def once() -> float:
+        started = time.perf_counter()
+        response = client.post("/graphql", content=body, headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        payload = response.json()
+        if response.status_code != 200 or "errors" in payload:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
+        return elapsed
+
+    once()  # warm: the first ask of a query reads pages nothing read yet
+    return [once() for _ in range(rounds)]
+
+
+def over_http(shop: Shop, rounds: int, logs: Path) -> dict[str, Any]:
+    server = start("gateway", shop, 0.0, logs)
+    try:
+        per_query: list[dict[str, Any]] = []
+        searches: list[float] = []
+        for query, flt in QUERIES:
+            variables = {"query": query, "first": 20, "sort": "RELEVANCE", "filter": flt}
+            body = orjson.dumps({"query": SEARCH, "variables": variables})
+            hits = server.client.post(
+                "/graphql", content=body, headers={"Content-Type": "application/json"}
+            ).json()["data"]["search"]["totalCount"]
+            timings = _timed(server.client, body, rounds)
+            searches += timings
+            shown = query + (f" {flt}" if flt else "")
+            per_query.append({"query": shown, "hits": hits, **summary(timings)})
+        predictive: list[float] = []
+        for typed in TYPED:
+            body = orjson.dumps({"query": PREDICTIVE, "variables": {"query": typed}})
+            predictive += _timed(server.client, body, rounds)
+        return {
+            "search": summary(searches),
+            "predictive": summary(predictive),
+            "per_query": per_query,
+        }
+    finally:
+        server.stop()
+
+
+async def _ilike(store: CatalogStore, term: str) -> None:
     """The listing's search before the engine: a substring of name or description."""
     pattern = f"%{term}%"
     where = (
@@ -36,19 +147,16 @@ async def ilike_search(store: CatalogStore, term: str) -> int:
         or_(m.Product.name.ilike(pattern), m.Product.description.ilike(pattern)),
     )
     async with store.db.connect() as conn:
-        rows = (
-            await conn.execute(
-                _product_select()
-                .where(*where)
-                .order_by(m.Product.created_at.desc(), m.Product.id.desc())
-                .limit(21)
-            )
-        ).all()
+        await conn.execute(
+            _product_select()
+            .where(*where)
+            .order_by(m.Product.created_at.desc(), m.Product.id.desc())
+            .limit(21)
+        )
         await conn.scalar(select(func.count()).select_from(m.Product).where(*where))
-    return len(rows)
 
 
-async def measure(call: Callable[[], Awaitable[object]], rounds: int) -> list[float]:
+async def _measure(call: Callable[[], Awaitable[object]], rounds: int) -> list[float]:
     await call()
     timings = []
     for _ in range(rounds):
@@ -58,49 +166,105 @@ async def measure(call: Callable[[], Awaitable[object]], rounds: int) -> list[fl
     return timings
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-async def main(url: str, rounds: int) -> None:
+async def in_process(url: str, rounds: int) -> dict[str, Any]:
+    """The engine alone (no HTTP, no GraphQL) and the ILIKE baseline, in this process."""
     db = Database(url)
     store = CatalogStore(db)
     try:
-        total = await store.list_products(first=0, filter=ProductFilter())
-        print(f"catalog: {url.split('://')[0]}, {total.total_count} published products")
         engine: list[float] = []
         ilike: list[float] = []
-        print(f"{'query':<18}{'hits':>7}{'engine p50':>12}{'ILIKE p50':>11}")
-        for query in QUERIES:
-            page = await store.search_products(query, first=20)
-            fast = await measure(lambda q=query: store.search_products(q, first=20), rounds)
-            slow = await measure(lambda q=query: ilike_search(store, q), rounds)
-            engine += fast
-            ilike += slow
-            print(
-                f"{query:<18}{page.total_count:>7}{statistics.median(fast):>10.1f}ms"
-                f"{statistics.median(slow):>9.1f}ms"
+        predictive: list[float] = []
+        for query, _ in QUERIES:
+            engine += await _measure(lambda q=query: store.search_products(q, first=20), rounds)
+            ilike += await _measure(lambda q=query: _ilike(store, q), max(3, rounds // 4))
+        for typed in TYPED:
+            predictive += await _measure(
+                lambda q=typed: store.predictive_search(q, limit=8), rounds
             )
-        for name, values in (("engine (with facets)", engine), ("ILIKE", ilike)):
-            print(
-                f"{name:<22} p50 {percentile(values, 0.5):6.1f} ms  "
-                f"p99 {percentile(values, 0.99):6.1f} ms"
-            )
-        predictive = []
-        for query in ("e", "耳", "head", "wireless he", "dian"):
-            predictive += await measure(lambda q=query: store.predictive_search(q, limit=8), rounds)
-        print(f"{'predictiveSearch':<22} p50 {percentile(predictive, 0.5):6.1f} ms  "
-              f"p99 {percentile(predictive, 0.99):6.1f} ms")  # fmt: skip
+        published = await store.list_products(first=0, filter=ProductFilter())
+        return {
+            "published": published.total_count,
+            "search": summary(engine),
+            "predictive": summary(predictive),
+            "ilike": summary(ilike),
+        }
     finally:
         await db.dispose()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default=os.environ.get("CATALOG_DATABASE_URL"))
+async def _vacuumed(url: str) -> None:
+    """Pages marked visible, as autovacuum leaves them some time after a bulk load: only
+    then does PostgreSQL read a match's columns from the covering index alone."""
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute("VACUUM ANALYZE products, product_attribute_values, search_products")
+    finally:
+        await conn.close()
+
+
+def _given_shop(backend: str, where: str, products: int) -> Shop:
+    if backend == "sqlite":
+        urls = {n: f"sqlite+aiosqlite:///{Path(where).resolve()}/{n}.db" for n in SOURCE_NAMES}
+    else:
+        urls = dict.fromkeys(SOURCE_NAMES, where)
+    return Shop(backend, urls, products, "", False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=20)
-    args = parser.parse_args()
-    if not args.url:
-        parser.error("give --url or set CATALOG_DATABASE_URL")
-    asyncio.run(main(args.url, args.rounds))
+    parser.add_argument("--backend", default="sqlite,postgresql")
+    parser.add_argument("--sqlite-dir", help="measure the shop seeded in this directory")
+    parser.add_argument("--postgresql-url", help="measure the shop seeded in this database")
+    parser.add_argument("--no-save", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    measurement = Measurement.begin("search", "bench.search", argv)
+    logs = Path(tempfile.mkdtemp(prefix="bench-search-"))
+    given = {"sqlite": args.sqlite_dir, "postgresql": args.postgresql_url}
+    backends: list[dict[str, Any]] = []
+    for backend in args.backend.split(","):
+        where = given[backend]
+        shop = (
+            _given_shop(backend, where, args.products)
+            if where
+            else asyncio.run(prepare(backend, args.products, database=PG_DATABASE))
+        )
+        if backend == "postgresql":
+            asyncio.run(_vacuumed(shop.urls["catalog"]))
+        load_before = round(os.getloadavg()[0], 2)
+        http = over_http(shop, args.rounds, logs)
+        alone = asyncio.run(in_process(shop.urls["catalog"], args.rounds))
+        row = {
+            "backend": backend,
+            "load_before": load_before,
+            "load_after": round(os.getloadavg()[0], 2),
+            "http": http,
+            "in_process": alone,
+        }
+        backends.append(row)
+        print(f"{backend}: {alone['published']:,} published products")
+        for q in http["per_query"]:
+            print(
+                f"  {q['query']:<40}{q['hits']:>7} hits  p50 {q['p50']:6.1f}  p99 {q['p99']:6.1f}"
+            )
+        for kind in ("search", "predictive"):
+            h, a = http[kind], alone[kind]
+            print(
+                f"  {kind:<11} HTTP p50 {h['p50']:6.1f} p99 {h['p99']:6.1f} ms | "
+                f"in process p50 {a['p50']:6.1f} p99 {a['p99']:6.1f} ms"
+            )
+        il = alone["ilike"]
+        print(f"  ILIKE (in process) p50 {il['p50']:6.1f} p99 {il['p99']:6.1f} ms")
+    figures = {
+        "products": args.products,
+        "rounds": args.rounds,
+        "targets": TARGETS,
+        "backends": backends,
+    }
+    if not args.no_save:
+        measurement.save(figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -137,22 +137,26 @@ async def _admin() -> asyncpg.Connection:
     )
 
 
-async def postgres_shop(products: int, *, reseed: bool = False) -> Shop:
+async def postgres_shop(
+    products: int, *, reseed: bool = False, database: str = PG_DATABASE
+) -> Shop:
+    """``database``: a bench whose shop differs in size keeps its own (bench.search's
+    100,000 products), so benches run one after the other do not reseed each other's."""
     expected = fingerprint(products)
-    url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
+    url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
     urls = dict.fromkeys(SOURCE_NAMES, url)
     conn = await _admin()
     try:
         comment = await conn.fetchval(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
-            PG_DATABASE,
+            database,
         )
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", PG_DATABASE)
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         fresh = bool(exists) and not reseed and comment == expected
         if not fresh:
             if exists:
-                await conn.execute(f'DROP DATABASE "{PG_DATABASE}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+                await conn.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{database}"')
     finally:
         await conn.close()
     if not fresh:
@@ -161,13 +165,13 @@ async def postgres_shop(products: int, *, reseed: bool = False) -> Shop:
         try:
             # ANALYZE so the planner sees the real row counts, as it would in production.
             db = await asyncpg.connect(
-                host=PG_HOST, port=PG_PORT, user=PG_USER, database=PG_DATABASE, timeout=5
+                host=PG_HOST, port=PG_PORT, user=PG_USER, database=database, timeout=5
             )
             try:
                 await db.execute("ANALYZE")
             finally:
                 await db.close()
-            await conn.execute(f"COMMENT ON DATABASE \"{PG_DATABASE}\" IS '{expected}'")
+            await conn.execute(f"COMMENT ON DATABASE \"{database}\" IS '{expected}'")
         finally:
             await conn.close()
     return Shop("postgresql", urls, products, await _detail_slug(url), not fresh)
@@ -182,11 +186,13 @@ async def postgres_unavailable() -> str | None:
     return None
 
 
-async def prepare(backend: str, products: int, *, reseed: bool = False) -> Shop:
+async def prepare(
+    backend: str, products: int, *, reseed: bool = False, database: str = PG_DATABASE
+) -> Shop:
     if backend == "sqlite":
         return await sqlite_shop(products, reseed=reseed)
     if backend == "postgresql":
-        return await postgres_shop(products, reseed=reseed)
+        return await postgres_shop(products, reseed=reseed, database=database)
     raise ValueError(f"unknown backend {backend!r}")
 
 

@@ -67,6 +67,13 @@ class Supplier(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
 
 
+# What a search result page filters, counts facets of and sorts its matches by.
+SEARCH_COLUMNS = (
+    "id", "is_published", "category_id", "brand_id", "kind", "in_stock", "price_min",
+    "price_max", "created_at",
+)  # fmt: skip
+
+
 class Product(Base):
     __tablename__ = "products"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -120,6 +127,9 @@ class Product(Base):
         # The brands filter (a search facet's values) is counted on products: an index
         # search, not a scan of every published product.
         Index("ix_products_brand", "brand_id", "is_published"),
+        # A search page reads its matches' filter, facet and sort columns from this alone
+        # (sources/catalog/search/covering.py), never their wide rows.
+        Index("ix_products_search", *SEARCH_COLUMNS),
     )
 
 
@@ -215,6 +225,11 @@ class ProductAttributeValue(Base):
     text_value: Mapped[str | None] = mapped_column(String(500))
     number_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
     bool_value: Mapped[bool | None] = mapped_column(Boolean)
+
+    # Search's specification facets read a match's choice values from the index alone.
+    __table_args__ = (
+        Index("ix_product_attribute_values_search", "product_id", "attribute_id", "text_value"),
+    )
 
 
 class AuditEntry(AuditColumns, Base):

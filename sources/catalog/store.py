@@ -64,6 +64,7 @@ from .records import (
     ProductSort,
     PublishBatch,
     PublishChange,
+    SearchFacet,
     SearchPage,
     SearchSort,
     SearchSuggestions,
@@ -780,11 +781,16 @@ class CatalogStore(ImportJobs, ProductImports):
     ) -> SearchPage:
         """Ranked products matching the query and the filter, with facet counts."""
         offset = search.offset_after(after, sort)
+        # "headphones under 300", "便宜 耳机": the price words filter, the rest is matched
+        # (a query of price words alone is matched as it is).
+        price = search.price_words(query)
+        rest = replace(filter, search=None)
+        if price.found and search.has_words(price.text):
+            query, rest = price.text, search.with_price_bounds(rest, price)
         async with self.db.connect() as conn:
             found, parsed = await search.match(conn, query, synonyms=self.synonyms.current())
             if found is None:
                 return SearchPage([], [], False, 0)
-            rest = replace(filter, search=None)
 
             async def conditions(flt: ProductFilter) -> list[ColumnElement[bool]] | None:
                 where = await self._filter_conditions(conn, flt)
@@ -793,25 +799,42 @@ class CatalogStore(ImportJobs, ProductImports):
             where = await conditions(rest)
             if where is None:
                 return SearchPage([], [], False, 0, corrected_query=parsed.corrected_text())
-            unranked = found.unranked
-            matched = found.ranked if sort is SearchSort.RELEVANCE else unranked
-            joined = _product_select().join(matched, matched.c.product_id == m.Product.id)
-            rows = (
-                await conn.execute(
-                    joined.where(*where)
-                    .order_by(*search.order_for(sort, matched.c.score))
-                    .offset(offset)
-                    .limit(first + 1)
+            matched = await search.materialize(conn, parsed, scored=sort is SearchSort.RELEVANCE)
+            joined = m.Product.__table__.join(matched, matched.c.product_id == m.Product.id)
+            if price.cheap and price.text == query:
+                rest = await search.cheaper_half(conn, joined, where, rest)
+                where = await conditions(rest)
+                if where is None:
+                    return SearchPage([], [], False, 0, corrected_query=parsed.corrected_text())
+            # Limit first: the page's ids are ranked on the narrow columns, and only its
+            # rows are read whole (not every match's description and translations).
+            ids = list(
+                await conn.scalars(
+                    search.covered(
+                        select(m.Product.id)
+                        .select_from(joined)
+                        .where(*where)
+                        .order_by(*search.order_for(sort, matched.c.score))
+                        .offset(offset)
+                        .limit(first + 1)
+                    )
                 )
-            ).all()
-            total = await conn.scalar(
-                select(func.count())
-                .select_from(
-                    m.Product.__table__.join(unranked, unranked.c.product_id == m.Product.id)
-                )
-                .where(*where)
             )
-            facets = await search.facets(conn, unranked, rest, conditions) if with_facets else ()
+            found_rows = (
+                (await conn.execute(_product_select().where(m.Product.id.in_(ids)))).all()
+                if ids
+                else []
+            )
+            by_id = {row.id: row for row in found_rows}
+            rows = [by_id[i] for i in ids if i in by_id]
+            facets: tuple[SearchFacet, ...] = ()
+            total: int | None = None
+            if with_facets:
+                facets, total = await search.facets(conn, matched, rest, conditions)
+            if total is None:
+                total = await conn.scalar(
+                    search.covered(select(func.count()).select_from(joined).where(*where))
+                )
         products = [_product(row) for row in rows[:first]]
         return SearchPage(
             products,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Executable, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -28,6 +29,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+class _SQLiteCompiler(SQLiteCompiler):
+    """Renders a statement's SQLite table hints (``Select.with_hint(table, "INDEXED BY
+    ix", "sqlite")``), which SQLAlchemy drops for SQLite: a search page names the covering
+    index its matches are read from (sources/catalog/search/covering.py)."""
+
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine tuned for the backend behind ``url``."""
     parsed = make_url(url)
@@ -35,6 +45,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine.sync_engine.dialect.statement_compiler = _SQLiteCompiler
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

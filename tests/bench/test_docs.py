@@ -72,3 +72,38 @@ def test_a_bench_that_has_not_run_shows_no_figures(tmp_path: Path) -> None:
 
     assert "3.4" not in rendered
     assert "Not measured yet" in rendered and "python -m bench.processes" in rendered
+
+
+def test_a_search_run_shows_its_targets_and_each_engine(tmp_path: Path) -> None:
+    timing = {"p50": 12.5, "p99": 48.0, "max": 60.0, "n": 20}
+    engine = {
+        "backend": "sqlite",
+        "load_before": 1.0,
+        "load_after": 1.2,
+        "http": {
+            "search": timing,
+            "predictive": {**timing, "p50": 8.0},
+            "per_query": [{"query": "耳机", "hits": 7057, **timing}],
+        },
+        "in_process": {
+            "published": 95000,
+            "search": timing,
+            "predictive": timing,
+            "ilike": {**timing, "p50": 950.0},
+        },
+    }
+    figures = {
+        "products": 100000,
+        "rounds": 20,
+        "targets": {"search_p50": 20.0, "search_p99": 50.0, "predictive_p50": 10.0},
+        "backends": [engine, {**engine, "backend": "postgresql"}],
+    }
+    Measurement.begin("search", "bench.search", ["--rounds", "20"]).save(figures, tmp_path)
+
+    shown = docs.block("search", tmp_path)
+
+    assert "`python -m bench.search --rounds 20`" in shown
+    assert "| what | target | SQLite | PostgreSQL |" in shown
+    assert "| `search` with facets, over HTTP | 20 / 50 | 12.5 / 48.0 | 12.5 / 48.0 |" in shown
+    assert "| `predictiveSearch`, over HTTP | 10 / - | 8.0 / 48.0 | 8.0 / 48.0 |" in shown
+    assert "| `耳机` | 7057 | 12.5 / 48.0 | 12.5 / 48.0 |" in shown

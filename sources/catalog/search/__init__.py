@@ -5,7 +5,9 @@ PostgreSQL full-text search with pg_trgm), kept in step by every catalog write
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -14,22 +16,37 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import models as m
-from ..records import Product, SearchSuggestions
+from ..records import Product, ProductFilter, SearchSuggestions
+from .covering import covered
 from .engine import engine_for
+from .prices import PriceWords, price_words
 from .results import cursors_for, facets, offset_after, order_for, price_band_condition
 from .synonyms import NO_SYNONYMS, Synonyms
-from .text import ParsedQuery, document_terms, is_chinese, parse_query
+from .text import ParsedQuery, document_terms, has_words, is_chinese, parse_query
 
 __all__ = [
     "Match",
+    "PriceWords",
+    "cheaper_half",
+    "covered",
     "cursors_for",
     "facets",
+    "has_words",
     "match",
+    "materialize",
     "offset_after",
     "order_for",
     "price_band_condition",
+    "price_words",
     "suggest",
+    "with_price_bounds",
 ]
+
+
+# Suggestions while typing rank the newest this many matches, not all of them: a one- or
+# two-letter prefix matches half of a large catalogue, and ranking it all costs hundreds of
+# milliseconds for eight suggestions. Pressing Enter (``search``) ranks every match.
+SUGGESTION_CANDIDATES = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +77,54 @@ async def match(
     if typos:
         parsed = parsed.corrected(await engine.corrections(conn, typos))
     parsed = synonyms.expand(parsed)
-    return Match(engine.matches(parsed), engine.matches(parsed, scored=False)), parsed
+    newest = SUGGESTION_CANDIDATES if prefix_last else None
+    ranked = engine.matches(parsed, newest=newest)
+    return Match(ranked, engine.matches(parsed, scored=False)), parsed
 
 
-def _category_matches(parsed: ParsedQuery, terms: set[str]) -> bool:
+async def materialize(conn: AsyncConnection, parsed: ParsedQuery, *, scored: bool) -> Any:
+    """The matches of a parsed query worked out once, for a result page's statements."""
+    return await engine_for(conn.dialect.name).materialize(conn, parsed, scored=scored)
+
+
+@lru_cache(maxsize=4096)
+def _name_terms(names: tuple[str, ...]) -> frozenset[str]:
+    """A category's index terms, kept per process: segmenting every category's names on
+    each keystroke cost more than the suggestion's queries (names change rarely; a renamed
+    category is a new key)."""
+    return frozenset(t for name in names for t in document_terms(name))
+
+
+def with_price_bounds(flt: ProductFilter, price: PriceWords) -> ProductFilter:
+    """The filter narrowed to the query's price bound (the tighter, when the filter has
+    one too)."""
+    low, high = flt.min_price, flt.max_price
+    if price.low is not None:
+        low = price.low if low is None else max(low, price.low)
+    if price.high is not None:
+        high = price.high if high is None else min(high, price.high)
+    return replace(flt, min_price=low, max_price=high)
+
+
+async def cheaper_half(
+    conn: AsyncConnection, joined: Any, where: list[Any], flt: ProductFilter
+) -> ProductFilter:
+    """ "Cheap": the matches at or under their median lowest price (relative to what was
+    searched for: a cheap sofa costs more than cheap headphones)."""
+    found = await conn.scalars(
+        covered(
+            select(m.Product.price_min)
+            .select_from(joined)
+            .where(*where, m.Product.price_min.is_not(None))
+        )
+    )
+    prices = sorted(Decimal(str(p)) for p in found if p is not None)
+    if not prices:
+        return flt
+    return with_price_bounds(flt, PriceWords("", high=prices[(len(prices) - 1) // 2]))
+
+
+def _category_matches(parsed: ParsedQuery, terms: frozenset[str]) -> bool:
     for clause in parsed.clauses:
         if any(group and set(group) <= terms for group in clause.synonyms):
             continue
@@ -89,21 +150,28 @@ async def suggest(
     if found is None:
         return SearchSuggestions([], [], [])
     matched = found.ranked
-    rows = await conn.execute(
-        product_select()
-        .join(matched, matched.c.product_id == m.Product.id)
-        .where(m.Product.is_published.is_(True))
-        .order_by(matched.c.score.desc(), m.Product.id)
-        .limit(limit)
+    # Limit first: the best few ids from the covering index, then only their rows.
+    ids = list(
+        await conn.scalars(
+            covered(
+                select(m.Product.id)
+                .join(matched, matched.c.product_id == m.Product.id)
+                .where(m.Product.is_published.is_(True))
+                .order_by(matched.c.score.desc(), m.Product.id)
+                .limit(limit)
+            )
+        )
     )
-    products = [to_product(row) for row in rows]
+    rows = (await conn.execute(product_select().where(m.Product.id.in_(ids)))).all() if ids else []
+    by_id = {row.id: row for row in rows}
+    products = [to_product(by_id[i]) for i in ids if i in by_id]
     categories: list[int] = []
     names: list[str] = []
     for row in await conn.execute(
         select(m.Category.id, m.Category.name, m.Category.translations).order_by(m.Category.id)
     ):
         translated = [t["name"] for t in (row.translations or {}).values() if "name" in t]
-        terms = {t for name in (row.name, *translated) for t in document_terms(name)}
+        terms = _name_terms((row.name, *translated))
         if _category_matches(parsed, terms):
             categories.append(row.id)
             names.extend(translated if is_chinese(parsed.clauses[0].typed) else [row.name])

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import Float, Integer, column, text
+from sqlalchemy import Float, Integer, column, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import TextClause
 
@@ -63,13 +63,20 @@ class SearchEngine(Protocol):
 
     async def remove_all(self, conn: AsyncConnection) -> None: ...
 
-    def matches(self, query: ParsedQuery, *, scored: bool = True) -> Any:
+    def matches(self, query: ParsedQuery, *, scored: bool = True, newest: int | None = None) -> Any:
         """A selectable of (product_id, score) for the products matching every clause,
         score higher for a better match (0 when not ``scored``: a count or a facet needs
-        no ranking, and ranking every match costs more than matching)."""
+        no ranking, and ranking every match costs more than matching). With ``newest``,
+        only that many of the matches, the newest: suggestions while typing rank a bounded
+        set, as a one-letter prefix matches half the catalogue."""
 
     async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
         """A correction for each word that is not in the vocabulary and has a near one."""
+
+    async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
+        """The matches worked out once for a result page, as a (product_id, score)
+        selectable its page, counts and facets all read: matching (and ranking) thousands
+        of products once instead of in each of those statements."""
 
 
 def _quote_fts(term: str) -> str:
@@ -104,6 +111,9 @@ def _ts_clause(clause: Clause) -> str:
 
 def _vocabulary_rows(documents: Sequence[Document]) -> list[dict[str, str]]:
     return [{"term": w} for w in sorted({w for d in documents for w in d.words})]
+
+
+_MATCHED_TABLE = "search_matched_created"
 
 
 class SqliteEngine:
@@ -151,12 +161,14 @@ class SqliteEngine:
         await conn.execute(text("DELETE FROM search_products"))
         await conn.execute(text("DELETE FROM search_terms"))
 
-    def matches(self, query: ParsedQuery, *, scored: bool = True) -> Any:
+    def matches(self, query: ParsedQuery, *, scored: bool = True, newest: int | None = None) -> Any:
         expression = " AND ".join(_fts_clause(c) for c in query.clauses)
         score = "-bm25(search_products, 10.0, 4.0, 1.0)" if scored else "0.0"
+        # FTS5 walks the matches in rowid order and scores only those it returns.
+        bounded = f" ORDER BY rowid DESC LIMIT {int(newest)}" if newest is not None else ""
         statement: TextClause = text(
             f"SELECT rowid AS product_id, {score} AS score "
-            "FROM search_products WHERE search_products MATCH :match_expression"
+            f"FROM search_products WHERE search_products MATCH :match_expression{bounded}"
         ).bindparams(match_expression=expression)
         # Materialised: otherwise SQLite's planner loops over products and runs the full
         # text match once per product (0.7 s instead of 2 ms on 20,000 products).
@@ -164,6 +176,33 @@ class SqliteEngine:
             statement.columns(column("product_id", Integer), column("score", Float))
             .cte("matched")
             .prefix_with("MATERIALIZED")
+        )
+
+    async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
+        # A temporary table is the connection's own (no other request sees it) and lives in
+        # the temp database, so filling it takes no lock on the catalogue.
+        if not conn.info.get(_MATCHED_TABLE):  # once per pooled connection
+            await conn.execute(
+                text(
+                    "CREATE TEMP TABLE IF NOT EXISTS search_matched "
+                    "(product_id INTEGER PRIMARY KEY, score REAL NOT NULL)"
+                )
+            )
+            conn.info[_MATCHED_TABLE] = True
+        await conn.execute(text("DELETE FROM temp.search_matched"))
+        score = "-bm25(search_products, 10.0, 4.0, 1.0)" if scored else "0.0"
+        await conn.execute(
+            text(
+                f"INSERT INTO temp.search_matched (product_id, score) SELECT rowid, {score} "
+                "FROM search_products WHERE search_products MATCH :match_expression"
+            ),
+            {"match_expression": " AND ".join(_fts_clause(c) for c in query.clauses)},
+        )
+        # Its size, for the planner: without it SQLite guesses a large table and walks
+        # every product to look each up in the matches (25 ms instead of 1.5 for 750).
+        await conn.execute(text("ANALYZE temp.search_matched"))
+        return table(
+            "search_matched", column("product_id", Integer), column("score", Float), schema="temp"
         )
 
     async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
@@ -242,8 +281,11 @@ class PostgresEngine:
         await conn.execute(text("DELETE FROM search_products"))
         await conn.execute(text("DELETE FROM search_terms"))
 
-    def matches(self, query: ParsedQuery, *, scored: bool = True) -> Any:
+    def matches(self, query: ParsedQuery, *, scored: bool = True, newest: int | None = None) -> Any:
         expression = " & ".join(_ts_clause(c) for c in query.clauses)
+        # For a common prefix the planner walks the primary key backwards and stops early;
+        # for a rare one it takes the few matches from the GIN index.
+        bounded = f" ORDER BY product_id DESC LIMIT {int(newest)}" if newest is not None else ""
         score = (
             "ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
             if scored
@@ -251,8 +293,36 @@ class PostgresEngine:
         )
         statement: TextClause = text(
             f"SELECT product_id, {score} AS score FROM search_products "
-            "WHERE document @@ CAST(:ts_expression AS tsquery)"
+            f"WHERE document @@ CAST(:ts_expression AS tsquery){bounded}"
         ).bindparams(ts_expression=expression)
+        return statement.columns(column("product_id", Integer), column("score", Float)).subquery(
+            "matched"
+        )
+
+    async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
+        # Fetched once and sent back as arrays: the statements after it join a few thousand
+        # ids by primary key instead of each scanning the index and the documents again.
+        expression = " & ".join(_ts_clause(c) for c in query.clauses)
+        score = (
+            "ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
+            if scored
+            else "0.0"
+        )
+        rows = (
+            await conn.execute(
+                text(
+                    f"SELECT product_id, {score} FROM search_products "
+                    "WHERE document @@ CAST(:ts_expression AS tsquery)"
+                ),
+                {"ts_expression": expression},
+            )
+        ).all()
+        statement: TextClause = text(
+            "SELECT product_id, score FROM unnest(CAST(:matched_ids AS integer[]), "
+            "CAST(:matched_scores AS float8[])) AS matched(product_id, score)"
+        ).bindparams(
+            matched_ids=[int(r[0]) for r in rows], matched_scores=[float(r[1]) for r in rows]
+        )
         return statement.columns(column("product_id", Integer), column("score", Float)).subquery(
             "matched"
         )

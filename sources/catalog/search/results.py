@@ -10,8 +10,8 @@ under all filters. With no selection in a facet, its counts add up to ``total_co
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +34,7 @@ from sources.common.translations import Translation, translations_from
 
 from .. import models as m
 from ..records import ProductFilter, SearchFacet, SearchFacetValue, SearchSort
+from .covering import covered
 
 Conditions = Callable[[ProductFilter], Awaitable[list[ColumnElement[bool]] | None]]
 
@@ -122,12 +123,13 @@ def cursors_for(sort: SearchSort, offset: int, ids: list[int]) -> list[str]:
 
 async def facets(
     conn: AsyncConnection, matched: Any, flt: ProductFilter, conditions: Conditions
-) -> tuple[SearchFacet, ...]:
+) -> tuple[tuple[SearchFacet, ...], int | None]:
     """Every facet's value counts (see the module docstring). The facets nothing is
     selected in share their conditions: they are counted together, in one pass over the
     matches grouped by all their values at once; a facet with a selection is counted
     apart, under the other facets' selections. Specification facets come with it, in one
-    UNION ALL: two queries in all."""
+    UNION ALL: two queries in all. Also the total, when the shared pass counted it (its
+    groups cover every match under the filter once): None when it did not run."""
     band = _band_expression()
     in_stock = case((m.Product.in_stock, "IN_STOCK"), else_="OUT_OF_STOCK")
     in_stock_label = case((m.Product.in_stock, "In stock"), else_="Out of stock")
@@ -157,48 +159,71 @@ async def facets(
         if where is None:
             continue
         arms.append(
-            select(
-                literal(name, String).label("facet"),
-                cast(expr, Text).label("value"),
-                cast(shown, Text).label("label"),
-                func.count(m.Product.id).label("n"),
+            covered(
+                select(
+                    literal(name, String).label("facet"),
+                    cast(expr, Text).label("value"),
+                    cast(shown, Text).label("label"),
+                    func.count(m.Product.id).label("n"),
+                )
+                .select_from(source())
+                .where(*where, expr.is_not(None))
+                .group_by(expr, shown)
             )
-            .select_from(source())
-            .where(*where, expr.is_not(None))
-            .group_by(expr, shown)
         )
     counted: dict[str, dict[tuple[str, str], int]] = {}
+    total: int | None = None
+    choices: list[int] | None = None  # the choice attributes the matches can have values of
+    known = _Named()
     where = await conditions(flt)
     if shared and where is not None:
-        columns = [c for _, _, expr, shown in shared for c in (expr, shown)]
-        combined = await conn.execute(
-            select(*columns, func.count(m.Product.id)).select_from(source()).where(*where)
-            .group_by(*columns)
-        )  # fmt: skip
+        total = 0
+        # Grouped by the products' own columns (ids, not names): no category or brand row
+        # is joined per match; the few ids found are named after, in one read each.
+        raw = {"category": m.Product.category_id, "brand": m.Product.brand_id,
+               "availability": m.Product.in_stock}  # fmt: skip
+        columns = [raw.get(name, expr) for name, _, expr, _ in shared]
+        matches = m.Product.__table__.join(matched, matched.c.product_id == m.Product.id)
+        combined = (
+            await conn.execute(
+                covered(select(*columns, func.count(m.Product.id)).select_from(matches)
+                        .where(*where).group_by(*columns))
+            )
+        ).all()  # fmt: skip
+        shared_names = [name for name, _, _, _ in shared]
+        names = known = await _names(conn, combined, shared_names)
+        if "category" in shared_names:
+            choices = await _choice_attributes(conn, names.paths)
         for row in combined:
+            total += int(row[-1])
             for n, (name, _, _, _) in enumerate(shared):
-                if row[2 * n] is not None:
+                key = names.values.get((name, row[n]))
+                if key is not None:
                     tally = counted.setdefault(name, {})
-                    key = (str(row[2 * n]), str(row[2 * n + 1]))
                     tally[key] = tally.get(key, 0) + int(row[-1])
     where = await conditions(flt)
-    if where is not None:
+    # A product has values only of its category's attributes (or a category above it): when
+    # the matches' categories define no choice attribute, there is nothing to count. (Not
+    # narrowed to those attributes otherwise: SQLite would then walk each one's values.)
+    if where is not None and choices != []:
         value = m.ProductAttributeValue
         arms.append(
-            select(
-                (literal_column("'spec:'") + m.Attribute.code).label("facet"),
-                cast(value.text_value, Text).label("value"),
-                func.min(m.Attribute.name).label("label"),
-                func.count(func.distinct(m.Product.id)).label("n"),
+            covered(
+                select(
+                    (literal_column("'spec:'") + m.Attribute.code).label("facet"),
+                    cast(value.text_value, Text).label("value"),
+                    func.min(m.Attribute.name).label("label"),
+                    func.count(func.distinct(m.Product.id)).label("n"),
+                )
+                # From the matches to their values, then the product: SQLite would otherwise
+                # walk every published product's values and look each up in the matches.
+                .select_from(matched)
+                .join(value, value.product_id == matched.c.product_id)
+                .join(m.Product, m.Product.id == value.product_id)
+                .join(m.Attribute, m.Attribute.id == value.attribute_id)
+                .where(*where, m.Attribute.kind == "CHOICE", value.text_value.is_not(None))
+                .group_by(m.Attribute.code, value.text_value)
             )
-            # From the matches to their values, then the product: SQLite would otherwise
-            # walk every published product's values and look each up in the matches.
-            .select_from(matched)
-            .join(value, value.product_id == matched.c.product_id)
-            .join(m.Product, m.Product.id == value.product_id)
-            .join(m.Attribute, m.Attribute.id == value.attribute_id)
-            .where(*where, m.Attribute.kind == "CHOICE", value.text_value.is_not(None))
-            .group_by(m.Attribute.code, value.text_value)
         )
     rows: list[Any] = list((await conn.execute(union_all(*arms))).all()) if arms else []
     rows += [
@@ -206,7 +231,7 @@ async def facets(
     ]
     grouped: dict[str, list[SearchFacetValue]] = {}
     labels: dict[str, str] = dict(FACET_LABELS)
-    named = await _translated_labels(conn, rows)
+    named = await _translated_labels(conn, rows, known.translations)
     for facet, value, label, count in rows:
         if facet.startswith("spec:"):
             labels[facet] = label  # the attribute's name; its values label themselves
@@ -233,17 +258,79 @@ async def facets(
         if name in _FACET_LABELS_ZH:
             in_chinese = (Translation(_CHINESE, _FACET_LABELS_ZH[name]),)
         result.append(SearchFacet(name, label, tuple(values), in_chinese))
-    return tuple(result)
+    return tuple(result), total
+
+
+async def _choice_attributes(conn: AsyncConnection, paths: list[str]) -> list[int]:
+    """The choice attributes of the categories on these paths (a category and those above)."""
+    above = {int(part) for path in paths for part in path.split("/") if part}
+    if not above:
+        return []
+    return list(
+        await conn.scalars(
+            select(m.Attribute.id)
+            .where(m.Attribute.kind == "CHOICE", m.Attribute.category_id.in_(above))
+            .order_by(m.Attribute.id)
+        )
+    )
+
+
+@dataclass
+class _Named:
+    """What the shared pass's raw values are called: (facet, raw) -> (value, label); the
+    categories' and brands' other-language names by (facet, value); the categories' paths."""
+
+    values: dict[tuple[str, Any], tuple[str, str]] = field(default_factory=dict)
+    translations: dict[tuple[str, str], tuple[Translation, ...]] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)
+
+
+async def _names(conn: AsyncConnection, rows: Sequence[Any], facets: list[str]) -> _Named:
+    """Each raw grouped value's facet value and label: a category id its slug and name, a
+    brand id its name, in-stock its state; kind and price band are their own. One read of
+    the categories and one of the brands found, their translations and paths with them."""
+    named = _Named()
+    for n, facet in enumerate(facets):
+        values = {row[n] for row in rows if row[n] is not None}
+        if facet == "category" and values:
+            for id_, slug, name, path, stored in await conn.execute(
+                select(
+                    m.Category.id, m.Category.slug, m.Category.name, m.Category.path,
+                    m.Category.translations,
+                ).where(m.Category.id.in_(values))
+            ):  # fmt: skip
+                named.values[(facet, id_)] = (str(slug), str(name))
+                named.translations[(facet, str(slug))] = translations_from(stored)
+                named.paths.append(str(path))
+        elif facet == "brand" and values:
+            for id_, name, stored in await conn.execute(
+                select(m.Brand.id, m.Brand.name, m.Brand.translations).where(m.Brand.id.in_(values))
+            ):
+                named.values[(facet, id_)] = (str(name), str(name))
+                named.translations[(facet, str(name))] = translations_from(stored)
+        elif facet == "availability":
+            for value in values:
+                named.values[(facet, value)] = (
+                    ("IN_STOCK", "In stock") if value else ("OUT_OF_STOCK", "Out of stock")
+                )
+        else:
+            named.values.update({(facet, value): (str(value), str(value)) for value in values})
+    return named
 
 
 async def _translated_labels(
-    conn: AsyncConnection, rows: list[Any]
+    conn: AsyncConnection, rows: list[Any], known: dict[tuple[str, str], tuple[Translation, ...]]
 ) -> dict[tuple[str, str], tuple[Translation, ...]]:
-    """The category and brand values' names in other languages (two small reads by key,
-    in the same call: a result page stays one call to the catalog), and the fixed ones."""
-    slugs = {str(value) for facet, value, _, _ in rows if facet == "category"}
-    brands = {str(value) for facet, value, _, _ in rows if facet == "brand"}
-    found: dict[tuple[str, str], tuple[Translation, ...]] = {}
+    """The category and brand values' names in other languages (``known``: read with the
+    shared pass's names; the others in two small reads by key, in the same call: a result
+    page stays one call to the catalog), and the fixed ones."""
+    found = dict(known)
+    slugs = {str(v) for facet, v, _, _ in rows if facet == "category"} - {
+        v for f, v in found if f == "category"
+    }
+    brands = {str(v) for facet, v, _, _ in rows if facet == "brand"} - {
+        v for f, v in found if f == "brand"
+    }
     if slugs:
         for slug, stored in await conn.execute(
             select(m.Category.slug, m.Category.translations).where(m.Category.slug.in_(slugs))

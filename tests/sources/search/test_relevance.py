@@ -1,6 +1,7 @@
 """A judged set: what a buyer types (Chinese, pinyin in full or by initials, English, typos,
-brand with kind, synonyms) and the kind of product that must be in the top three. A case whose kind
-the demo shop does not sell (a small shop lacks some) asks nothing."""
+brand with kind, synonyms, price words) and the kind of product that must be in the top
+three. A case whose kind the demo shop does not sell (a small shop lacks some) asks
+nothing."""
 
 from __future__ import annotations
 
@@ -82,6 +83,17 @@ CASES = [
     ("television", "TV"),
     ("fridge", "Refrigerator"),
     ("couch", "Sofa"),
+    # Price words (sources/catalog/search/prices.py): a bound filters, "cheap" keeps the
+    # cheaper half; the rest of the query is matched.
+    ("headphones under 1500", "Headphones"),
+    ("1500元以下 降噪耳机", "Noise-Cancelling"),
+    ("rice cooker below ¥1200", "Rice Cooker"),
+    ("空气炸锅 500以内", "Air Fryer"),
+    ("电视 2000到6000元", "TV"),
+    ("sofa over 3000", "Sofa"),
+    ("cheap air fryer", "Air Fryer"),
+    ("便宜 电饭煲", "Rice Cooker"),
+    ("cheap headphones", "Headphones"),
 ]
 
 
