@@ -9,21 +9,20 @@ releases when it expires, and coupon uses of an attempt with no order, which the
 releases too.
 
 Idempotency: (customer, key) is claimed with a fingerprint of the cart before anything
-else. The same key again returns the same order, also while the first call is still
+else (``cart_fingerprint``, computed by the orders source in the same call that reads the
+cart). The same key again returns the same order, also while the first call is still
 running (the second waits for it); the same key with another cart is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import orjson
 import structlog
 
 from sources.inventory.records import ReservationRequest, ReservationStatus
@@ -47,7 +46,7 @@ from ..stock.view import left_in_stock
 from ..tracing.spans import saga_step
 from .holds import may_hold, reserve_for_order
 from .pricing import CartPricing, price
-from .snapshot import CartSnapshot, load_snapshot
+from .snapshot import CartSnapshot, KnownBuyer, load_snapshot
 from .validation import price_changed, reservation_items, validate
 
 log = structlog.get_logger("gateway.checkout")
@@ -73,16 +72,6 @@ class CheckoutResult:
     snapshot: CartSnapshot | None = None
 
 
-def cart_fingerprint(cart: Cart) -> str:
-    body = {
-        "cart": cart.id,
-        "lines": sorted((line.sku_id, line.quantity) for line in cart.lines),
-        "coupons": sorted(c.upper() for c in cart.coupon_codes),
-        "address": asdict(cart.shipping_address) if cart.shipping_address else None,
-    }
-    return hashlib.sha256(orjson.dumps(body, default=str)).hexdigest()
-
-
 def _fail(code: UserErrorCode, message: str, *field: str) -> CheckoutResult:
     return CheckoutResult(None, [Problem(code, message, field or None)])
 
@@ -91,27 +80,30 @@ async def complete_checkout(
     sources: Sources,
     *,
     customer_id: int,
-    cart: Cart,
+    cart_id: str,
     idempotency_key: str,
     expected_total: Decimal,
     policy: CheckoutPolicy,
     actor: str,
 ) -> CheckoutResult:
     orders = sources.orders
-    fingerprint = cart_fingerprint(cart)
     deadline = datetime.now(UTC) + policy.wait_for_other_attempt
     while True:
         now = datetime.now(UTC)
-        attempt = await saga_step(
+        # The cart, the claim and (claimed) the buyer: the orders source's reads, one call.
+        start = await saga_step(
             "claim_key",
-            orders.checkout_attempt(
+            orders.checkout_start(
+                cart_id=cart_id,
                 customer_id=customer_id,
                 idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
                 now=now,
                 stale_after=policy.attempt_stale_after,
             ),
         )
+        cart, attempt = start.cart, start.attempt
+        if cart is None or attempt is None:
+            return _fail(UserErrorCode.CART_NOT_FOUND, "no such cart", "cartId")
         if attempt.state is AttemptState.KEY_REUSED:
             return _fail(
                 UserErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -131,6 +123,8 @@ async def complete_checkout(
             )
         await asyncio.sleep(WAIT_STEP_S)
 
+    region = cart.shipping_address.region if cart.shipping_address else None
+    buyer = KnownBuyer(customer_id, region, start.buyer) if start.buyer else None
     order_ref = attempt.order_ref
     progress = _Progress()
     try:
@@ -145,6 +139,7 @@ async def complete_checkout(
             idempotency_key,
             now,
             progress,
+            buyer,
         )
     except Exception:
         # A source failed while the checkout only read (its snapshot): nothing is held, so
@@ -168,6 +163,7 @@ async def _place(
     idempotency_key: str,
     now: datetime,
     progress: _Progress,
+    buyer: KnownBuyer | None,
 ) -> CheckoutResult:
     if cart.status is CartStatus.COMPLETED:
         return _fail(
@@ -178,7 +174,14 @@ async def _place(
         return CheckoutResult(None, sold_out)
     snapshot = await saga_step(
         "snapshot",
-        load_snapshot(sources, cart, customer_id=customer_id, currency=policy.currency, now=now),
+        load_snapshot(
+            sources,
+            cart,
+            customer_id=customer_id,
+            currency=policy.currency,
+            now=now,
+            known_buyer=buyer,
+        ),
     )
     pricing = price(snapshot, free_shipping_over=policy.free_shipping_over)
     problems = validate(snapshot, pricing) + price_changed(pricing, expected_total)

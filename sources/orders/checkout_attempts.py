@@ -11,22 +11,39 @@ crashed call may have recorded under that ref belong to the new owner.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
+import orjson
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
 
+from . import buyers
 from . import models as m
+from .carts import load_carts
 from .dialect import upsert_insert
 from .errors import CheckoutAttemptLost
-from .records import AttemptState, CheckoutAttempt
+from .records import AttemptState, Cart, CheckoutAttempt, CheckoutStart
 
 
 def new_order_ref() -> str:
     return "chk_" + secrets.token_urlsafe(16)
+
+
+def cart_fingerprint(cart: Cart) -> str:
+    """What an idempotency key is bound to: the cart, its lines, coupons and address. The
+    same key with another fingerprint is refused (KEY_REUSED)."""
+    body = {
+        "cart": cart.id,
+        "lines": sorted((line.sku_id, line.quantity) for line in cart.lines),
+        "coupons": sorted(c.upper() for c in cart.coupon_codes),
+        "address": asdict(cart.shipping_address) if cart.shipping_address else None,
+    }
+    return hashlib.sha256(orjson.dumps(body, default=str)).hexdigest()
 
 
 async def checkout_attempt(
@@ -38,44 +55,79 @@ async def checkout_attempt(
     now: datetime,
     stale_after: timedelta,
 ) -> CheckoutAttempt:
+    async with db.begin() as conn:
+        return await _claim(conn, customer_id, idempotency_key, fingerprint, now, stale_after)
+
+
+async def checkout_start(
+    db: Database,
+    *,
+    cart_id: str,
+    customer_id: int,
+    idempotency_key: str,
+    now: datetime,
+    stale_after: timedelta,
+) -> CheckoutStart:
+    """The cart (the customer's or anonymous; anything else is not found and claims
+    nothing), the attempt for its fingerprint and, when claimed, the buyer and region: in
+    one transaction, the reads a checkout makes of this source before its snapshot."""
+    async with db.begin() as conn:
+        cart = (await load_carts(conn, [cart_id])).get(cart_id)
+        if cart is None or cart.customer_id not in (None, customer_id):
+            return CheckoutStart(None)
+        fingerprint = cart_fingerprint(cart)
+        attempt = await _claim(conn, customer_id, idempotency_key, fingerprint, now, stale_after)
+        if attempt.state is not AttemptState.CLAIMED:
+            return CheckoutStart(cart, attempt)
+        region = cart.shipping_address.region if cart.shipping_address else None
+        return CheckoutStart(cart, attempt, await buyers.buyer_on(conn, customer_id, region))
+
+
+async def _claim(
+    conn: AsyncConnection,
+    customer_id: int,
+    idempotency_key: str,
+    fingerprint: str,
+    now: datetime,
+    stale_after: timedelta,
+) -> CheckoutAttempt:
     attempt = m.CheckoutAttempt
     key = (attempt.customer_id == customer_id, attempt.idempotency_key == idempotency_key)
-    async with db.begin() as conn:
-        # Twice at most: the row seen taken may be abandoned (deleted) before we read it.
-        for _ in range(2):
-            order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
-            if order_ref is not None:
-                return CheckoutAttempt(AttemptState.CLAIMED, order_ref)
-            row = (await conn.execute(select(attempt).where(*key))).one_or_none()
-            if row is None:
-                continue
-            if row.fingerprint != fingerprint:
-                return CheckoutAttempt(AttemptState.KEY_REUSED, row.order_ref)
-            if row.order_id is not None:
-                return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
-            if row.updated_at >= now - stale_after:
-                return CheckoutAttempt(AttemptState.IN_PROGRESS, row.order_ref)
-            taken = (
-                await conn.execute(
-                    update(attempt)
-                    .where(
-                        *key,
-                        attempt.order_id.is_(None),
-                        attempt.updated_at < now - stale_after,
-                    )
-                    .values(updated_at=now)
-                    .returning(attempt.order_ref)
-                )
-            ).scalar_one_or_none()
-            if taken is not None:
-                return CheckoutAttempt(AttemptState.CLAIMED, taken)
-            # Another caller took it over or finished it first.
-            row = (await conn.execute(select(attempt).where(*key))).one_or_none()
-            if row is None:
-                continue
-            if row.order_id is not None:
-                return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
+    # Twice at most: the row seen taken may be abandoned (deleted) before we read it.
+    for _ in range(2):
+        order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
+        if order_ref is not None:
+            return CheckoutAttempt(AttemptState.CLAIMED, order_ref)
+        row = (await conn.execute(select(attempt).where(*key))).one_or_none()
+        if row is None:
+            continue
+        if row.fingerprint != fingerprint:
+            return CheckoutAttempt(AttemptState.KEY_REUSED, row.order_ref)
+        if row.order_id is not None:
+            return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
+        if row.updated_at >= now - stale_after:
             return CheckoutAttempt(AttemptState.IN_PROGRESS, row.order_ref)
+        taken = (
+            await conn.execute(
+                update(attempt)
+                .where(
+                    *key,
+                    attempt.order_id.is_(None),
+                    attempt.updated_at < now - stale_after,
+                )
+                .values(updated_at=now)
+                .returning(attempt.order_ref)
+            )
+        ).scalar_one_or_none()
+        if taken is not None:
+            return CheckoutAttempt(AttemptState.CLAIMED, taken)
+        # Another caller took it over or finished it first.
+        row = (await conn.execute(select(attempt).where(*key))).one_or_none()
+        if row is None:
+            continue
+        if row.order_id is not None:
+            return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
+        return CheckoutAttempt(AttemptState.IN_PROGRESS, row.order_ref)
     raise RuntimeError(f"checkout attempt {idempotency_key!r} vanished twice while claiming it")
 
 

@@ -197,6 +197,29 @@ class CheckoutAttempt:
 
 
 @dataclass(frozen=True, slots=True)
+class CartWithBuyer:
+    """A cart as a write left it, with what its validation needs of the orders source read
+    in the same call: ``buyer`` holds the customer ``buyer_id`` (the viewer, or the cart's
+    owner; None: anonymous) and the region of the cart's address. Its ``purchased`` is
+    empty: which SKUs have a purchase limit is the catalog's to say, asked afterwards."""
+
+    cart: Cart
+    buyer_id: int | None
+    buyer: CartBuyer
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutStart:
+    """``checkoutComplete``'s first call: the cart (None when there is none, or it is
+    another customer's: then nothing was claimed), the attempt claimed for its key, and,
+    when this call claimed it, the buyer and region as in :class:`CartWithBuyer`."""
+
+    cart: Cart | None
+    attempt: CheckoutAttempt | None = None
+    buyer: CartBuyer | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPage:
     orders: list[Order]
     cursors: list[str]

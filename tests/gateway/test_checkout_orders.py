@@ -294,18 +294,17 @@ CART_CREATE_CALLS = {
     # ``sku`` field too
     "catalog.cart_catalog": 1,
     "inventory.cart_stock": 1,  # the cart's holds (none here), then its stock
-    "orders.create_cart": 1,  # with its lines
-    "orders.set_cart_address": 1,
-    "orders.cart_buyer": 1,  # the customer and the address's region
+    # the cart with its lines and address, and the customer and the address's region read
+    # in the same call (the snapshot's orders read: no purchase limit here)
+    "orders.create_cart_with_buyer": 1,
     "pricing.pricing_for_checkout": 1,  # prices and live promotions (no coupon: no usage)
 }
 CHECKOUT_CALLS = {
-    "orders.carts_by_ids": 1,
-    "orders.checkout_attempt": 1,
-    # the snapshot (source of truth, never the cache): one call per source
+    # the cart, the idempotency claim, the customer and the region: one call
+    "orders.checkout_start": 1,
+    # the snapshot (source of truth, never the cache): one call per other source
     "catalog.cart_catalog": 1,
     "inventory.cart_stock": 1,
-    "orders.cart_buyer": 1,
     "pricing.pricing_for_checkout": 1,
     # the saga
     "inventory.reserve": 1,
