@@ -106,8 +106,14 @@ async def reserve(
     now: datetime,
     ttl: timedelta,
     sold_out: SoldOutMarks | None = None,
+    confirmed: bool = False,
 ) -> ReservationResult:
-    """Hold stock for every item of an order, all or nothing, for ``ttl``.
+    """Hold stock for every item of an order, all or nothing, for ``ttl``; or, with
+    ``confirmed``, take it CONFIRMED at once (no expiry): for a checkout with no step
+    between its reservation and its order that could refuse it (no coupon use to record),
+    which then needs no ``confirm_reservation``. A confirmed reservation whose order never
+    comes is released like any other, by the checkout's undo or by the sweeper's pass over
+    stale checkout attempts.
 
     Items with a ``supplier_id`` are drop-shipped: held by decrementing that supplier's
     ``available``. Other items are held in the warehouses: one warehouse if any can serve the
@@ -131,7 +137,7 @@ async def reserve(
         return _replay(stored) if stored else ReservationResult(ok=False, shortages=marked)
     for attempt in range(_ATTEMPTS):
         try:
-            return await _reserve_once(db, order_ref, wanted, now, now + ttl)
+            return await _reserve_once(db, order_ref, wanted, now, None if confirmed else now + ttl)
         except _Shortfall as shortfall:
             if sold_out is not None:
                 sold_out.note(shortfall.seen)
@@ -310,8 +316,10 @@ async def _reserve_once(
     order_ref: str,
     wanted: dict[_Want, int],
     now: datetime,
-    expires_at: datetime,
+    expires_at: datetime | None,
 ) -> ReservationResult:
+    """``expires_at`` None: CONFIRMED at once."""
+    status = HELD if expires_at is not None else CONFIRMED
     async with db.begin() as conn:
         # The reservation row first: a concurrent reserve of the same order waits on its
         # unique key here, before touching any stock. A reservation already stored for the
@@ -321,7 +329,7 @@ async def _reserve_once(
                 _insert_if_absent(conn)
                 .values(
                     order_ref=order_ref,
-                    status=HELD,
+                    status=status,
                     created_at=now,
                     expires_at=expires_at,
                     updated_at=now,
@@ -340,7 +348,7 @@ async def _reserve_once(
         allocations = await _take_planned(conn, reservation_id, plans, now)
         return ReservationResult(
             ok=True,
-            status=ReservationStatus.HELD,
+            status=ReservationStatus(status),
             allocations=allocations,
             expires_at=expires_at,
         )
