@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from sources.common.db import Database
 
@@ -29,6 +28,48 @@ from .addresses import address_from_row, address_values
 from .dialect import upsert_insert
 from .errors import CartClosed, CartLineNotFound, CartNotFound
 from .records import Address, Cart, CartLine, CartStatus, CartWithBuyer
+
+# The checkout's cart writes, built once against the tables (Core, not the ORM classes):
+# a statement kept between calls keeps its SQLAlchemy cache key and skips the ORM's DML
+# plugin. Bound parameters of an UPDATE are named p_* (a column's own name is SQLAlchemy's).
+_CARTS = m.table_of(m.Cart)
+_CART_LINES = m.table_of(m.CartLine)
+_INSERT_CART = insert(_CARTS).returning(*_CARTS.c)
+_INSERT_CART_LINES = insert(_CART_LINES).returning(
+    _CART_LINES.c.id, _CART_LINES.c.sku_id, _CART_LINES.c.quantity, sort_by_parameter_order=True
+)
+_OPEN = CartStatus.OPEN.value
+_VIEWERS = or_(_CARTS.c.customer_id.is_(None), _CARTS.c.customer_id == bindparam("p_viewer"))
+_ADDRESS_OWNED_CART = (
+    update(_CARTS)
+    .where(_CARTS.c.id == bindparam("p_cart_id"), _CARTS.c.status == _OPEN, _VIEWERS)
+    .values(
+        {
+            **{name: bindparam(f"p_{name}") for name in address_values(None)},
+            "updated_at": bindparam("p_now"),
+        }
+    )
+    .returning(_CARTS.c.id)
+)
+_CLAIM_CART = (
+    update(_CARTS)
+    .where(_CARTS.c.id == bindparam("p_cart_id"), _CARTS.c.status == _OPEN, _VIEWERS)
+    .values(customer_id=bindparam("p_viewer"), updated_at=bindparam("p_now"))
+    .returning(_CARTS.c.id)
+)
+_COMPLETE_CART = (
+    update(_CARTS)
+    .where(_CARTS.c.id == bindparam("p_cart_id"), _CARTS.c.status == _OPEN)
+    .values(
+        status=CartStatus.COMPLETED.value,
+        order_id=bindparam("p_order_id"),
+        updated_at=bindparam("p_now"),
+    )
+    .returning(_CARTS.c.id)
+)
+_CART_STATUS = select(_CARTS.c.status, _CARTS.c.customer_id).where(
+    _CARTS.c.id == bindparam("p_cart_id")
+)
 
 
 async def create_cart(
@@ -73,32 +114,24 @@ async def _insert_cart(
 ) -> Cart:
     merged = _merged(lines)
     cart_id = secrets.token_urlsafe(16)
-    row = (
-        await conn.execute(
-            insert(m.Cart)
-            .values(
-                id=cart_id,
-                customer_id=customer_id,
-                status=CartStatus.OPEN.value,
-                coupon_codes=_coupons_json(coupon_codes),
-                created_at=now,
-                updated_at=now,
-                **address_values(address),
-            )
-            .returning(*m.Cart.__table__.columns)
-        )
-    ).one()
+    values = {
+        "id": cart_id,
+        "customer_id": customer_id,
+        "status": _OPEN,
+        "coupon_codes": _coupons_json(coupon_codes),
+        "created_at": now,
+        "updated_at": now,
+        **address_values(address),
+    }
+    row = (await conn.execute(_INSERT_CART, values)).one()
     if not merged:
         return _cart(row, [])
     written = await conn.execute(
-        insert(m.CartLine)
-        .values(
-            [
-                {"cart_id": cart_id, "sku_id": sku_id, "quantity": quantity}
-                for sku_id, quantity in merged.items()
-            ]
-        )
-        .returning(m.CartLine.id, m.CartLine.sku_id, m.CartLine.quantity)
+        _INSERT_CART_LINES,
+        [
+            {"cart_id": cart_id, "sku_id": sku_id, "quantity": quantity}
+            for sku_id, quantity in merged.items()
+        ],
     )
     added = [CartLine(r.id, r.sku_id, r.quantity) for r in written]
     return _cart(row, sorted(added, key=lambda line: line.id))
@@ -248,24 +281,16 @@ async def set_owned_cart_address(
     customer's cart is theirs alone, an anonymous one anybody's with its id), and the
     cart's buyer and region come back read on the same connection. CartNotFound for a
     missing cart or another customer's, CartClosed for a completed one of the viewer's."""
-    whose: ColumnElement[bool] = m.Cart.customer_id.is_(None)
-    if customer_id is not None:
-        whose = or_(whose, m.Cart.customer_id == customer_id)
+    params = {f"p_{name}": value for name, value in address_values(address).items()}
     async with db.begin() as conn:
         touched = (
             await conn.execute(
-                update(m.Cart)
-                .where(m.Cart.id == cart_id, m.Cart.status == CartStatus.OPEN.value, whose)
-                .values(**address_values(address), updated_at=now)
-                .returning(m.Cart.id)
+                _ADDRESS_OWNED_CART,
+                {**params, "p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now},
             )
         ).scalar_one_or_none()
         if touched is None:
-            row = (
-                await conn.execute(
-                    select(m.Cart.status, m.Cart.customer_id).where(m.Cart.id == cart_id)
-                )
-            ).one_or_none()
+            row = (await conn.execute(_CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
             if row is None or row.customer_id not in (None, customer_id):
                 raise CartNotFound(cart_id)
             raise CartClosed(cart_id)
@@ -291,21 +316,12 @@ async def claim_open_cart(
     missing one or another customer's."""
     claimed = (
         await conn.execute(
-            update(m.Cart)
-            .where(
-                m.Cart.id == cart_id,
-                m.Cart.status == CartStatus.OPEN.value,
-                or_(m.Cart.customer_id.is_(None), m.Cart.customer_id == customer_id),
-            )
-            .values(customer_id=customer_id, updated_at=now)
-            .returning(m.Cart.id)
+            _CLAIM_CART, {"p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now}
         )
     ).scalar_one_or_none()
     if claimed is None:
-        status = (
-            await conn.execute(select(m.Cart.status).where(m.Cart.id == cart_id))
-        ).scalar_one_or_none()
-        if status is not None and status != CartStatus.OPEN.value:
+        row = (await conn.execute(_CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+        if row is not None and row.status != _OPEN:
             raise CartClosed(cart_id)
         raise CartNotFound(cart_id)
 
@@ -317,10 +333,7 @@ async def complete_cart(
     becomes COMPLETED exactly once; a second order for it fails here with CartClosed."""
     completed = (
         await conn.execute(
-            update(m.Cart)
-            .where(m.Cart.id == cart_id, m.Cart.status == CartStatus.OPEN.value)
-            .values(status=CartStatus.COMPLETED.value, order_id=order_id, updated_at=now)
-            .returning(m.Cart.id)
+            _COMPLETE_CART, {"p_cart_id": cart_id, "p_order_id": order_id, "p_now": now}
         )
     ).scalar_one_or_none()
     if completed is None:

@@ -15,9 +15,12 @@ import hashlib
 import secrets
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
@@ -25,7 +28,6 @@ from sources.common.db import Database
 from . import buyers
 from . import models as m
 from .carts import load_carts
-from .dialect import upsert_insert
 from .errors import CheckoutAttemptLost
 from .records import AttemptState, Cart, CheckoutAttempt, CheckoutStart
 
@@ -179,6 +181,25 @@ async def forget_checkout_attempt(
         return bool(result.rowcount)
 
 
+_ATTEMPTS = m.table_of(m.CheckoutAttempt)
+# create_order's last step, built once (Core): the attempt names its order.
+_FINISH = (
+    update(_ATTEMPTS)
+    .where(
+        _ATTEMPTS.c.customer_id == bindparam("p_customer_id"),
+        _ATTEMPTS.c.idempotency_key == bindparam("p_key"),
+        _ATTEMPTS.c.order_ref == bindparam("p_order_ref"),
+        _ATTEMPTS.c.order_id.is_(None),
+    )
+    .values(
+        order_id=bindparam("p_order_id"),
+        state=AttemptState.DONE.value,
+        updated_at=bindparam("p_now"),
+    )
+    .returning(_ATTEMPTS.c.order_ref)
+)
+
+
 async def finish_checkout_attempt(
     conn: AsyncConnection,
     *,
@@ -193,40 +214,50 @@ async def finish_checkout_attempt(
     already finished."""
     finished = (
         await conn.execute(
-            update(m.CheckoutAttempt)
-            .where(
-                m.CheckoutAttempt.customer_id == customer_id,
-                m.CheckoutAttempt.idempotency_key == idempotency_key,
-                m.CheckoutAttempt.order_ref == order_ref,
-                m.CheckoutAttempt.order_id.is_(None),
-            )
-            .values(order_id=order_id, state=AttemptState.DONE.value, updated_at=now)
-            .returning(m.CheckoutAttempt.order_ref)
+            _FINISH,
+            {
+                "p_customer_id": customer_id,
+                "p_key": idempotency_key,
+                "p_order_ref": order_ref,
+                "p_order_id": order_id,
+                "p_now": now,
+            },
         )
     ).scalar_one_or_none()
     if finished is None:
         raise CheckoutAttemptLost(order_ref)
 
 
+def _claim_statement(dialect: str) -> Any:
+    attempt = m.table_of(m.CheckoutAttempt)
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(attempt)
+        .on_conflict_do_nothing(index_elements=[attempt.c.customer_id, attempt.c.idempotency_key])
+        .returning(attempt.c.order_ref)
+    )
+
+
+# Built once per dialect (Core, not the ORM class): the claim runs in every checkout.
+_CLAIM = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
 async def _insert(
     conn: AsyncConnection, customer_id: int, idempotency_key: str, fingerprint: str, now: datetime
 ) -> str | None:
     """The new attempt's order_ref, or None when the key is taken."""
-    attempt = m.CheckoutAttempt
-    statement = upsert_insert(conn, attempt).values(
-        customer_id=customer_id,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        order_ref=new_order_ref(),
-        state=AttemptState.CLAIMED.value,
-        created_at=now,
-        updated_at=now,
-    )
     inserted: str | None = (
         await conn.execute(
-            statement.on_conflict_do_nothing(
-                index_elements=[attempt.customer_id, attempt.idempotency_key]
-            ).returning(attempt.order_ref)
+            _CLAIM[conn.dialect.name],
+            {
+                "customer_id": customer_id,
+                "idempotency_key": idempotency_key,
+                "fingerprint": fingerprint,
+                "order_ref": new_order_ref(),
+                "state": AttemptState.CLAIMED.value,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
     ).scalar_one_or_none()
     return inserted
