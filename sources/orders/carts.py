@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
+from sources.common.models import table_of
 
 from . import buyers
 from . import models as m
@@ -32,8 +33,8 @@ from .records import Address, Cart, CartLine, CartStatus, CartWithBuyer
 # The checkout's cart writes, built once against the tables (Core, not the ORM classes):
 # a statement kept between calls keeps its SQLAlchemy cache key and skips the ORM's DML
 # plugin. Bound parameters of an UPDATE are named p_* (a column's own name is SQLAlchemy's).
-_CARTS = m.table_of(m.Cart)
-_CART_LINES = m.table_of(m.CartLine)
+_CARTS = table_of(m.Cart)
+_CART_LINES = table_of(m.CartLine)
 _INSERT_CART = insert(_CARTS).returning(*_CARTS.c)
 _INSERT_CART_LINES = insert(_CART_LINES).returning(
     _CART_LINES.c.id, _CART_LINES.c.sku_id, _CART_LINES.c.quantity, sort_by_parameter_order=True

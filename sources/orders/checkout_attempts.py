@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
+from sources.common.models import table_of
 
 from . import buyers
 from . import models as m
@@ -181,7 +182,7 @@ async def forget_checkout_attempt(
         return bool(result.rowcount)
 
 
-_ATTEMPTS = m.table_of(m.CheckoutAttempt)
+_ATTEMPTS = table_of(m.CheckoutAttempt)
 # create_order's last step, built once (Core): the attempt names its order.
 _FINISH = (
     update(_ATTEMPTS)
@@ -229,7 +230,7 @@ async def finish_checkout_attempt(
 
 
 def _claim_statement(dialect: str) -> Any:
-    attempt = m.table_of(m.CheckoutAttempt)
+    attempt = table_of(m.CheckoutAttempt)
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     return (
         insert(attempt)

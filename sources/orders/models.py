@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
@@ -437,9 +435,3 @@ class AfterSalesStatusChange(Base):
 
 class IdempotencyKey(IdempotencyColumns, Base):
     __tablename__ = "orders_idempotency_keys"
-
-
-def table_of(model: type[Base]) -> Table:
-    """A model's Core table, typed as one (mypy sees ``__table__`` as a FromClause): for
-    the statements built once against tables rather than the ORM classes."""
-    return cast(Table, model.__table__)

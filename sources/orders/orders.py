@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
+from sources.common.models import table_of
 
 from . import models as m
 from .addresses import address_from_row, address_values
@@ -66,8 +67,8 @@ def order_number(order_id: int, placed_at: datetime) -> str:
 # The order's writes, built once against the tables (Core, not the ORM classes): a
 # statement kept between calls keeps its SQLAlchemy cache key and skips the ORM's DML
 # plugin, so a checkout pays neither building its statements nor their keys.
-_ORDERS = m.table_of(m.Order)
-_ORDER_LINES = m.table_of(m.OrderLine)
+_ORDERS = table_of(m.Order)
+_ORDER_LINES = table_of(m.OrderLine)
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _NUMBER_ORDER = (
     update(_ORDERS)
@@ -78,8 +79,8 @@ _NUMBER_ORDER = (
 _INSERT_ORDER_LINES = insert(_ORDER_LINES).returning(
     _ORDER_LINES.c.id, sort_by_parameter_order=True
 )
-_INSERT_DISCOUNTS = insert(m.table_of(m.OrderLineDiscount))
-_INSERT_STATUS_CHANGE = insert(m.table_of(m.OrderStatusChange))
+_INSERT_DISCOUNTS = insert(table_of(m.OrderLineDiscount))
+_INSERT_STATUS_CHANGE = insert(table_of(m.OrderStatusChange))
 
 
 async def create_order(
