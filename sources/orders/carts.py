@@ -36,8 +36,11 @@ from .records import Address, Cart, CartLine, CartStatus, CartWithBuyer
 _CARTS = table_of(m.Cart)
 _CART_LINES = table_of(m.CartLine)
 _INSERT_CART = insert(_CARTS).returning(*_CARTS.c)
+# One INSERT for all lines on both backends (insertmanyvalues); the lines come back in any
+# order and are sorted by id, which a parameter-ordered RETURNING would cost on SQLite (a
+# statement per row).
 _INSERT_CART_LINES = insert(_CART_LINES).returning(
-    _CART_LINES.c.id, _CART_LINES.c.sku_id, _CART_LINES.c.quantity, sort_by_parameter_order=True
+    _CART_LINES.c.id, _CART_LINES.c.sku_id, _CART_LINES.c.quantity
 )
 _OPEN = CartStatus.OPEN.value
 _VIEWERS = or_(_CARTS.c.customer_id.is_(None), _CARTS.c.customer_id == bindparam("p_viewer"))
