@@ -38,6 +38,7 @@ from sources.orders.records import (
     NewOrder,
     NewOrderLine,
     Order,
+    OrderLine,
 )
 from sources.orders.store import CartClosed, CheckoutAttemptLost, PurchaseLimitReached
 
@@ -70,8 +71,10 @@ class CheckoutPolicy:
 class CheckoutResult:
     order: Order | None
     problems: list[Problem]
-    # What the saga read from the sources of truth, for the payload to reuse.
+    # What the saga read from the sources of truth, and the order's lines as written, for
+    # the payload to reuse.
     snapshot: CartSnapshot | None = None
+    lines: list[OrderLine] | None = None
 
 
 def _fail(code: UserErrorCode, message: str, *field: str) -> CheckoutResult:
@@ -256,9 +259,9 @@ async def _place(
         raise
 
     try:
-        order = await saga_step(
+        placed = await saga_step(
             "create_order",
-            orders.create_order(
+            orders.create_order_with_lines(
                 _new_order(snapshot, pricing, customer_id, order_ref),
                 idempotency_key=idempotency_key,
                 actor=actor,
@@ -282,7 +285,7 @@ async def _place(
         if not is_ambiguous(exc):
             await _undo(sources, order_ref, now)
         raise
-    return CheckoutResult(order, [], snapshot)
+    return CheckoutResult(placed.order, [], snapshot, placed.lines)
 
 
 @dataclass

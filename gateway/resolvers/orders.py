@@ -198,6 +198,8 @@ async def checkout_complete(
             loaders.catalog.sku.prime(sku.id, sku)
         if result.snapshot.customer is not None:
             loaders.orders.customer.prime(customer_id, result.snapshot.customer)
+    if result.order is not None and result.lines is not None:  # as written: no read back
+        ctx.loaders.orders.order_lines.prime(result.order.id, result.lines)
     return CheckoutCompletePayload(
         order=Order.from_record(result.order) if result.order else None,
         user_errors=user_errors(stock_view(info).shown(result.problems)),

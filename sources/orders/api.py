@@ -53,6 +53,7 @@ from .records import (
     PaymentAttempt,
     PaymentReconciliation,
     PaymentStage,
+    PlacedOrder,
     ProviderReceipt,
     Refund,
     Region,
@@ -260,6 +261,11 @@ class OrdersSource(Protocol):
     async def create_order(
         self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
     ) -> Order: ...
+
+    async def create_order_with_lines(
+        self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
+    ) -> PlacedOrder:
+        """``create_order``, with the order's lines as written (the checkout's payload)."""
 
     async def transition_order(
         self,

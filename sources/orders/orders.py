@@ -24,7 +24,7 @@ from .addresses import address_from_row, address_values
 from .carts import claim_open_cart, complete_cart
 from .checkout_attempts import finish_checkout_attempt
 from .errors import PurchaseLimitReached
-from .records import NewOrder, Order, OrderStatus
+from .records import NewOrder, Order, OrderLine, OrderStatus, PlacedOrder
 
 
 async def _check_purchase_limits(conn: AsyncConnection, new: NewOrder) -> None:
@@ -86,6 +86,15 @@ _INSERT_STATUS_CHANGE = insert(table_of(m.OrderStatusChange))
 async def create_order(
     db: Database, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
 ) -> Order:
+    placed = await create_order_with_lines(
+        db, new, idempotency_key=idempotency_key, actor=actor, now=now
+    )
+    return placed.order
+
+
+async def create_order_with_lines(
+    db: Database, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
+) -> PlacedOrder:
     if not new.lines:
         raise ValueError("an order needs at least one line")
     async with db.begin() as conn:
@@ -123,27 +132,31 @@ async def create_order(
             )
         ).one()
         line_ids = (
-            await conn.execute(
-                _INSERT_ORDER_LINES,
-                [
-                    {
-                        "order_id": order_id,
-                        "sku_id": line.sku_id,
-                        "product_id": line.product_id,
-                        "product_name": line.product_name,
-                        "sku_name": line.sku_name,
-                        "quantity": line.quantity,
-                        "unit_price": line.unit_price,
-                        "subtotal": line.subtotal,
-                        "total": line.total,
-                        "deposit": line.deposit,
-                        "fulfillment": line.fulfillment,
-                        "supplier_id": line.supplier_id,
-                    }
-                    for line in new.lines
-                ],
+            (
+                await conn.execute(
+                    _INSERT_ORDER_LINES,
+                    [
+                        {
+                            "order_id": order_id,
+                            "sku_id": line.sku_id,
+                            "product_id": line.product_id,
+                            "product_name": line.product_name,
+                            "sku_name": line.sku_name,
+                            "quantity": line.quantity,
+                            "unit_price": line.unit_price,
+                            "subtotal": line.subtotal,
+                            "total": line.total,
+                            "deposit": line.deposit,
+                            "fulfillment": line.fulfillment,
+                            "supplier_id": line.supplier_id,
+                        }
+                        for line in new.lines
+                    ],
+                )
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
         discounts = [
             {
                 "line_id": line_id,
@@ -176,7 +189,26 @@ async def create_order(
             order_id=order_id,
             now=now,
         )
-    return order_from_row(row)
+    lines = [
+        OrderLine(
+            id=line_id,
+            order_id=order_id,
+            sku_id=line.sku_id,
+            product_id=line.product_id,
+            product_name=line.product_name,
+            sku_name=line.sku_name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            subtotal=line.subtotal,
+            discounts=line.discounts,
+            total=line.total,
+            deposit=line.deposit,
+            fulfillment=line.fulfillment,
+            supplier_id=line.supplier_id,
+        )
+        for line_id, line in zip(line_ids, new.lines, strict=True)
+    ]
+    return PlacedOrder(order_from_row(row), lines)
 
 
 async def transition_order(

@@ -171,6 +171,15 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """A new order with its lines as written (ids from RETURNING), for the checkout's
+    payload: the confirmation screen shows the lines without reading them back."""
+
+    order: Order
+    lines: list[OrderLine]
+
+
+@dataclass(frozen=True, slots=True)
 class StatusChange:
     order_id: int
     from_status: OrderStatus | None

@@ -52,6 +52,7 @@ from .records import (
     OrderLine,
     OrderPage,
     OrderStatus,
+    PlacedOrder,
     Region,
     SetupChanges,
     ShopProfile,
@@ -357,6 +358,13 @@ class OrdersStore(OrderOperations, PaymentOperations):
         self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
     ) -> Order:
         return await orders.create_order(
+            self.db, new, idempotency_key=idempotency_key, actor=actor, now=now
+        )
+
+    async def create_order_with_lines(
+        self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
+    ) -> PlacedOrder:
+        return await orders.create_order_with_lines(
             self.db, new, idempotency_key=idempotency_key, actor=actor, now=now
         )
 

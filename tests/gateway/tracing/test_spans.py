@@ -175,7 +175,7 @@ def test_a_checkout_shows_each_saga_step_with_its_source_calls(shop: Shop, spans
     for step, call in (
         ("checkout.claim_key", "source orders.checkout_start"),
         ("checkout.reserve_stock", "source inventory.reserve"),
-        ("checkout.create_order", "source orders.create_order"),
+        ("checkout.create_order", "source orders.create_order_with_lines"),
     ):
         parent = spans.parent_of(spans.one(call))
         assert parent is not None and parent.name == step, (call, parent and parent.name)
