@@ -37,9 +37,11 @@ from .profile import _run
 
 def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
     statements: Counter[str] = Counter()
+    listed: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements[statement.split(None, 1)[0].upper()] += 1
+        listed.append(" ".join(statement.split())[:160])
 
     async def session() -> dict[str, Any]:
         shop = await prepare_shop(backend, 60)
@@ -75,7 +77,7 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
         finally:
             if shop.cleanup is not None:
                 await shop.cleanup()
-        return {"calls": calls, "statements": dict(statements), "cpu_ms": cpu}
+        return {"calls": calls, "statements": dict(statements), "listed": listed, "cpu_ms": cpu}
 
     result: dict[str, Any] = _run(session)
     return result
@@ -86,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--checkouts", type=int, default=10, help="per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--list", action="store_true", help="print the counted checkout's statements, in order"
+    )
     args = parser.parse_args(argv)
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
         r = measure(backend, args.checkouts, args.rounds)
@@ -94,6 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"process CPU per checkout {statistics.median(r['cpu_ms']):.1f} ms (median; rounds "
               f"{', '.join(f'{x:.1f}' for x in r['cpu_ms'])}); "
               f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        if args.list:
+            for call, n in sorted(r["calls"].items()):
+                print(f"  call {call} x{n}")
+            for statement in r["listed"]:
+                print(f"  {statement}")
     return 0
 
 

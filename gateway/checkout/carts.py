@@ -14,7 +14,7 @@ from ..errors import Problem, UserErrorCode
 from ..sources import Sources
 from . import addresses, cart_holds
 from .holds import DEFAULT_TTL
-from .snapshot import KnownCatalog
+from .snapshot import KnownBuyer, KnownCatalog
 from .validation import MAX_LINE_QUANTITY
 
 MAX_COUPONS = 5
@@ -31,6 +31,7 @@ class CartChange:
     cart: Cart | None
     problems: list[Problem]
     known: KnownCatalog | None = None  # what the change read of the catalog, for its payload
+    buyer: KnownBuyer | None = None  # the buyer and region its orders call read, likewise
 
 
 def not_found() -> CartChange:
@@ -124,15 +125,23 @@ async def create_cart(
 ) -> CartChange:
     """``ship_to_default``: without ``address``, a signed-in customer's cart ships to the
     default address of their book (if they have one)."""
-    problems: list[Problem] = []
-    accepted, line_problems, known = await _sellable_lines(sources, lines, "lines")
-    problems += line_problems
+    accepted, problems, known = await _sellable_lines(sources, lines, "lines")
     if address is None and ship_to_default and customer_id is not None:
         address = await default_address(sources, customer_id)
-    if not cart_holds.holds_any(accepted, known):  # the common cart: one call
-        cart = await sources.orders.create_cart(customer_id=customer_id, now=now, lines=accepted)
-    else:  # a hold names the cart: create it, hold, then add what was held
-        cart = await sources.orders.create_cart(customer_id=customer_id, now=now)
+    # The cart with its coupons and address in one orders call, which reads the buyer and
+    # region for the payload's snapshot too; the common cart's lines with them.
+    codes, coupon_problems = _cleaned_coupons(coupon_codes)
+    checked, address_problems_ = await _checked_address(sources, address)
+    holding = cart_holds.holds_any(accepted, known)
+    written = await sources.orders.create_cart_with_buyer(
+        customer_id=customer_id,
+        now=now,
+        lines=() if holding else accepted,
+        coupon_codes=codes,
+        address=checked,
+    )
+    cart = written.cart
+    if holding:  # a hold names the cart: create it, hold, then add what was held
         held = await cart_holds.for_added(
             sources, cart, accepted, [line.sku_id for line in lines], known, now, hold_ttl
         )
@@ -140,13 +149,34 @@ async def create_cart(
         if held.accepted:
             cart = await sources.orders.add_cart_lines(cart.id, list(held.accepted), now)
             cart = await cart_holds.after_write(sources, cart, held.until, now, hold_ttl)
-    if coupon_codes:
-        change = await set_coupons(sources, cart, coupon_codes, now, hold_ttl)
-        cart, problems = change.cart or cart, problems + change.problems
-    if address is not None:
-        change = await set_address(sources, cart, address, now, hold_ttl)
-        cart, problems = change.cart or cart, problems + change.problems
-    return CartChange(cart, problems, known)
+    buyer = KnownBuyer(written.buyer_id, checked.region if checked else None, written.buyer)
+    return CartChange(cart, problems + coupon_problems + address_problems_, known, buyer)
+
+
+def _cleaned_coupons(codes: Sequence[str]) -> tuple[list[str], list[Problem]]:
+    """The codes to store (blank ones dropped), or none and why."""
+    cleaned = [c.strip() for c in codes if c.strip()]
+    if len(cleaned) > MAX_COUPONS or any(len(c) > 64 for c in cleaned):
+        return [], [
+            Problem(
+                UserErrorCode.INVALID_INPUT,
+                f"at most {MAX_COUPONS} codes of 64 characters",
+                ("couponCodes",),
+            )
+        ]
+    return cleaned, []
+
+
+async def _checked_address(
+    sources: Sources, address: Address | None
+) -> tuple[Address | None, list[Problem]]:
+    """The address to store (its region as the ISO code), or none and what is wrong."""
+    if address is None:
+        return None, []
+    problems = address_problems(address)
+    if not problems:
+        address, problems = await addresses.checked(sources, address)
+    return (None, problems) if problems else (address, [])
 
 
 async def add_lines(
@@ -264,18 +294,9 @@ async def set_coupons(
 ) -> CartChange:
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
-    cleaned = [c.strip() for c in codes if c.strip()]
-    if len(cleaned) > MAX_COUPONS or any(len(c) > 64 for c in cleaned):
-        return CartChange(
-            cart,
-            [
-                Problem(
-                    UserErrorCode.INVALID_INPUT,
-                    f"at most {MAX_COUPONS} codes of 64 characters",
-                    ("couponCodes",),
-                )
-            ],
-        )
+    cleaned, problems = _cleaned_coupons(codes)
+    if problems:
+        return CartChange(cart, problems)
     return await _held(
         sources,
         cart,
@@ -296,20 +317,51 @@ async def set_address(
 ) -> CartChange:
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
-    problems = address_problems(address)
-    if not problems:
-        address, problems = await addresses.checked(sources, address)
-    if problems:
+    checked, problems = await _checked_address(sources, address)
+    if checked is None:
         return CartChange(cart, problems)
     return await _held(
         sources,
         cart,
         [],
-        lambda: sources.orders.set_cart_address(cart.id, address, now),
+        lambda: sources.orders.set_cart_address(cart.id, checked, now),
         {},
         now,
         hold_ttl,
     )
+
+
+async def set_address_of(
+    sources: Sources,
+    cart_id: str,
+    customer_id: int | None,
+    address: Address,
+    now: datetime,
+    hold_ttl: timedelta = DEFAULT_TTL,
+) -> CartChange:
+    """:func:`set_address` for the viewer's cart (``customer_id``) known by its id only: a
+    good address is written with no read before it, the write checking the cart is open
+    and the viewer's, and reading the buyer and region for the payload's snapshot. A bad
+    address reads the cart first, to answer as :func:`set_address` would (a missing cart,
+    then a completed one, come before the address's problems)."""
+    checked, problems = await _checked_address(sources, address)
+    if checked is None:
+        cart = await cart_for(sources, cart_id, customer_id)
+        if cart is None:
+            return not_found()
+        return (
+            completed(cart) if cart.status is CartStatus.COMPLETED else CartChange(cart, problems)
+        )
+    try:
+        written = await sources.orders.set_owned_cart_address(cart_id, customer_id, checked, now)
+    except CartNotFound:
+        return not_found()
+    except CartClosed:
+        cart = await cart_for(sources, cart_id, customer_id)
+        return completed(cart) if cart is not None else not_found()
+    cart = await cart_holds.after_write(sources, written.cart, {}, now, hold_ttl)
+    buyer = KnownBuyer(written.buyer_id, checked.region, written.buyer)
+    return CartChange(cart, [], buyer=buyer)
 
 
 async def default_address(sources: Sources, customer_id: int) -> Address | None:

@@ -11,7 +11,7 @@ from sources.orders.records import Cart
 from ..errors import Problem
 from ..sources import Sources
 from .pricing import CartPricing, price
-from .snapshot import CartSnapshot, KnownCatalog, load_snapshot
+from .snapshot import CartSnapshot, KnownBuyer, KnownCatalog, load_snapshot
 from .validation import validate
 
 
@@ -31,9 +31,16 @@ async def evaluate_cart(
     free_shipping_over: Decimal,
     now: datetime,
     known: KnownCatalog | None = None,
+    known_buyer: KnownBuyer | None = None,
 ) -> CartEvaluation:
     snapshot = await load_snapshot(
-        sources, cart, customer_id=customer_id, currency=currency, now=now, known=known
+        sources,
+        cart,
+        customer_id=customer_id,
+        currency=currency,
+        now=now,
+        known=known,
+        known_buyer=known_buyer,
     )
     pricing = price(snapshot, free_shipping_over=free_shipping_over)
     return CartEvaluation(snapshot, pricing, validate(snapshot, pricing))

@@ -221,12 +221,16 @@ async def reserve_for_order(
     items: Sequence[ReservationRequest],
     now: datetime,
     ttl: timedelta,
+    confirmed: bool = False,
 ) -> ReservationResult:
-    """The checkout's reservation: the plain one for a cart that never held stock, else
-    the one that converts the cart's holds (sources/inventory/holds.py)."""
+    """The checkout's reservation: the plain one for a cart that never held stock (with
+    ``confirmed``, CONFIRMED at once), else the one that converts the cart's holds
+    (sources/inventory/holds.py), always HELD."""
     refs = hold_refs(cart)
     if not refs:
-        return await sources.inventory.reserve(order_ref=order_ref, items=items, now=now, ttl=ttl)
+        return await sources.inventory.reserve(
+            order_ref=order_ref, items=items, now=now, ttl=ttl, confirmed=confirmed
+        )
     return await sources.inventory.reserve_converting_holds(
         order_ref=order_ref, items=items, hold_refs=refs, now=now, ttl=ttl
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sources.catalog.records import BundleItem, CartCatalog, Category, Product, Sku
 from sources.inventory.records import Reservation, StockLevel
-from sources.orders.records import Cart, Customer, Region
+from sources.orders.records import Cart, CartBuyer, Customer, Region
 from sources.pricing.engine import CouponUsage
 from sources.pricing.records import Price, Promotion
 
@@ -51,6 +51,18 @@ class CartSnapshot:
 KnownCatalog = CartCatalog
 
 
+@dataclass(frozen=True, slots=True)
+class KnownBuyer:
+    """The buyer and region the request's orders call already read from the source of
+    truth, inside its cart write or its checkout claim (``CartWithBuyer``,
+    ``CheckoutStart``): the snapshot asks the orders source again only for purchases (a
+    SKU with a purchase limit), or when it is not the same buyer or region."""
+
+    customer_id: int | None
+    region_code: str | None
+    buyer: CartBuyer
+
+
 async def load_snapshot(
     sources: Sources,
     cart: Cart,
@@ -59,12 +71,14 @@ async def load_snapshot(
     currency: str,
     now: datetime,
     known: KnownCatalog | None = None,
+    known_buyer: KnownBuyer | None = None,
 ) -> CartSnapshot:
     """One call per source: the catalog first (its SKUs and products say which other SKUs,
     limits and services the cart involves), then pricing, inventory and orders side by side.
     Within a call a read is skipped only where its answer cannot matter: bundle parts of a
     cart with no bundle, purchases of a cart without a purchase limit, service areas without
-    a service, the region without an address, coupon usage without a coupon."""
+    a service, the region without an address, coupon usage without a coupon; and the
+    orders read altogether when ``known_buyer`` holds it (no purchase limit involved)."""
     sku_ids = [line.sku_id for line in cart.lines]
     if known is None or any(i not in known.skus for i in sku_ids):
         known = await sources.catalog.cart_catalog(sorted(set(sku_ids)))
@@ -93,9 +107,13 @@ async def load_snapshot(
         )
         # The cart's holds are read BEFORE its stock inside this call (see cart_stock).
         stock = reads.create_task(sources.inventory.cart_stock(hold_refs(cart), all_sku_ids))
-        buyer = reads.create_task(
-            sources.orders.cart_buyer(owner, region_code, limited if owner else [])
-        )
+        if _buyer_known(known_buyer, owner, region_code, limited):
+            assert known_buyer is not None
+            buyer = _done(known_buyer.buyer)
+        else:
+            buyer = reads.create_task(
+                sources.orders.cart_buyer(owner, region_code, limited if owner else [])
+            )
     held = stock.result().holds
     return CartSnapshot(
         cart=cart,
@@ -115,3 +133,20 @@ async def load_snapshot(
         purchased=buyer.result().purchased,
         holds=held,
     )
+
+
+def _buyer_known(
+    known: KnownBuyer | None, owner: int | None, region_code: str | None, limited: list[int]
+) -> bool:
+    return (
+        known is not None
+        and known.customer_id == owner
+        and known.region_code == region_code
+        and not (owner and limited)
+    )
+
+
+def _done(buyer: CartBuyer) -> asyncio.Future[CartBuyer]:
+    future: asyncio.Future[CartBuyer] = asyncio.get_running_loop().create_future()
+    future.set_result(buyer)
+    return future

@@ -50,7 +50,7 @@ def _hold_ttl(info: Info) -> timedelta:
 
 def _payload(info: Info, change: CartChange) -> CartPayload:
     return CartPayload(
-        cart=Cart.from_record(change.cart, change.known) if change.cart else None,
+        cart=Cart.from_record(change.cart, change.known, change.buyer) if change.cart else None,
         # A refused hold names the units left as this viewer may see them (STOCK_VISIBILITY).
         user_errors=user_errors(stock_view(info).shown(change.problems)),
     )
@@ -170,7 +170,7 @@ async def _with_coupon_problems(info: Info, change: CartChange) -> CartPayload:
     """Codes are kept as typed; the payload says which do not apply now, and why."""
     if change.cart is None or not change.cart.coupon_codes:
         return _payload(info, change)
-    cart = Cart.from_record(change.cart, change.known)
+    cart = Cart.from_record(change.cart, change.known, change.buyer)
     evaluation = await cart.evaluation(info)  # memoised: the cart's fields reuse it
     coupon_problems = [p for p in evaluation.problems if p.code.value.startswith("COUPON_")]
     return CartPayload(
@@ -189,11 +189,17 @@ async def cart_shipping_address_set(
         ),
     ],
 ) -> CartPayload:
-    record = await _cart(info, cart_id)
-    if record is None:
+    token = cart_token(cart_id)
+    if token is None:
         return _payload(info, carts.not_found())
-    change = await carts.set_address(
-        info.context.sources, record, address.to_record(), info.context.now, _hold_ttl(info)
+    ctx = info.context
+    change = await carts.set_address_of(
+        ctx.sources,
+        token,
+        ctx.viewer.customer_id,
+        address.to_record(),
+        ctx.now,
+        _hold_ttl(info),
     )
     return _payload(info, change)
 

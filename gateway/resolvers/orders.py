@@ -15,7 +15,6 @@ from sources.orders.records import OrderPage, OrderStatus, PaymentStage
 from ..aftersales.cancel import CancelOutcome as PaidCancelOutcome
 from ..aftersales.cancel import cancel_paid_order
 from ..auth import Permission
-from ..checkout import carts
 from ..checkout.cancel import CancelOutcome, cancel_order
 from ..checkout.place_order import CheckoutPolicy, complete_checkout
 from ..errors import Problem, UserErrorCode
@@ -181,14 +180,13 @@ async def checkout_complete(
         )
         return CheckoutCompletePayload(user_errors=user_errors(problems))
     token = cart_token(cart_id)
-    cart = await carts.cart_for(ctx.sources, token, customer_id) if token else None
-    if cart is None:
+    if token is None:
         problems = _error(UserErrorCode.CART_NOT_FOUND, "no such cart", "cartId")
         return CheckoutCompletePayload(user_errors=user_errors(problems))
     result = await complete_checkout(
         ctx.sources,
         customer_id=customer_id,
-        cart=cart,
+        cart_id=token,
         idempotency_key=idempotency_key,
         expected_total=expected_total,
         policy=_policy(info),
@@ -200,6 +198,8 @@ async def checkout_complete(
             loaders.catalog.sku.prime(sku.id, sku)
         if result.snapshot.customer is not None:
             loaders.orders.customer.prime(customer_id, result.snapshot.customer)
+    if result.order is not None and result.lines is not None:  # as written: no read back
+        ctx.loaders.orders.order_lines.prime(result.order.id, result.lines)
     return CheckoutCompletePayload(
         order=Order.from_record(result.order) if result.order else None,
         user_errors=user_errors(stock_view(info).shown(result.problems)),

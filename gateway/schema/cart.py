@@ -15,7 +15,7 @@ from sources.orders.records import LineDiscount
 from ..checkout import hints as hint_rules
 from ..checkout.evaluate import CartEvaluation, evaluate_cart
 from ..checkout.holds import hold_ref, live_until
-from ..checkout.snapshot import KnownCatalog
+from ..checkout.snapshot import KnownBuyer, KnownCatalog
 from .cart_hints import PromotionHint, PromotionNotApplied, not_applied_list
 from .catalog import Sku
 from .common import Info, Money
@@ -235,15 +235,20 @@ class Cart(Node):
     memo: strawberry.Private[dict[str, Any]]
 
     @classmethod
-    def from_record(cls, record: CartRecord, known: KnownCatalog | None = None) -> Cart:
-        """``known``: catalog records the mutation read in this request, reused by the
-        evaluation rather than read again."""
+    def from_record(
+        cls,
+        record: CartRecord,
+        known: KnownCatalog | None = None,
+        known_buyer: KnownBuyer | None = None,
+    ) -> Cart:
+        """``known``, ``known_buyer``: catalog records, and the buyer and region, the
+        mutation read in this request, reused by the evaluation rather than read again."""
         return cls(
             id=encode_id("Cart", record.id),
             coupon_codes=list(record.coupon_codes),
             shipping_address=Address.from_record(record.shipping_address),
             record=record,
-            memo={"known": known},
+            memo={"known": known, "known_buyer": known_buyer},
         )
 
     async def evaluation(self, info: Info) -> CartEvaluation:
@@ -259,6 +264,7 @@ class Cart(Node):
                     free_shipping_over=ctx.settings.free_shipping_over,
                     now=ctx.now,
                     known=self.memo.get("known"),
+                    known_buyer=self.memo.get("known_buyer"),
                 )
             )
         result: CartEvaluation = await self.memo["evaluation"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .types import UTCDateTime
@@ -42,3 +43,10 @@ class IdempotencyColumns:
     fingerprint: Mapped[str] = mapped_column(String(64))
     result: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+def table_of(model: type[Any]) -> Table:
+    """A model's Core table, typed as one (mypy sees ``__table__`` as a FromClause): for
+    statements built once against tables rather than the ORM classes (no ORM DML plugin,
+    and the statement's cache key kept between calls)."""
+    return cast(Table, model.__table__)

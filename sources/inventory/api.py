@@ -91,9 +91,16 @@ class InventorySource(ImportJobsSource, Protocol):
         left alone, so ``gateway init`` can run on every deploy."""
 
     async def reserve(
-        self, *, order_ref: str, items: Sequence[ReservationRequest], now: datetime, ttl: timedelta
+        self,
+        *,
+        order_ref: str,
+        items: Sequence[ReservationRequest],
+        now: datetime,
+        ttl: timedelta,
+        confirmed: bool = False,
     ) -> ReservationResult:
         """Hold stock for an order, all or nothing, in one transaction; never oversells.
+        ``confirmed``: CONFIRMED at once, no expiry (no ``confirm_reservation`` needed).
 
         Warehouse choice: one warehouse if any can serve an item's whole quantity (the first
         by priority, then code), otherwise split across warehouses in priority order, taking

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
+from sources.common.models import table_of
 
 from . import models as m
 from .records import (
@@ -106,8 +107,14 @@ async def reserve(
     now: datetime,
     ttl: timedelta,
     sold_out: SoldOutMarks | None = None,
+    confirmed: bool = False,
 ) -> ReservationResult:
-    """Hold stock for every item of an order, all or nothing, for ``ttl``.
+    """Hold stock for every item of an order, all or nothing, for ``ttl``; or, with
+    ``confirmed``, take it CONFIRMED at once (no expiry): for a checkout with no step
+    between its reservation and its order that could refuse it (no coupon use to record),
+    which then needs no ``confirm_reservation``. A confirmed reservation whose order never
+    comes is released like any other, by the checkout's undo or by the sweeper's pass over
+    stale checkout attempts.
 
     Items with a ``supplier_id`` are drop-shipped: held by decrementing that supplier's
     ``available``. Other items are held in the warehouses: one warehouse if any can serve the
@@ -131,7 +138,7 @@ async def reserve(
         return _replay(stored) if stored else ReservationResult(ok=False, shortages=marked)
     for attempt in range(_ATTEMPTS):
         try:
-            return await _reserve_once(db, order_ref, wanted, now, now + ttl)
+            return await _reserve_once(db, order_ref, wanted, now, None if confirmed else now + ttl)
         except _Shortfall as shortfall:
             if sold_out is not None:
                 sold_out.note(shortfall.seen)
@@ -310,24 +317,24 @@ async def _reserve_once(
     order_ref: str,
     wanted: dict[_Want, int],
     now: datetime,
-    expires_at: datetime,
+    expires_at: datetime | None,
 ) -> ReservationResult:
+    """``expires_at`` None: CONFIRMED at once."""
+    status = HELD if expires_at is not None else CONFIRMED
     async with db.begin() as conn:
         # The reservation row first: a concurrent reserve of the same order waits on its
         # unique key here, before touching any stock. A reservation already stored for the
         # order (a retry) makes it a no-op, and only then is the stored one read back.
         reservation_id = (
             await conn.execute(
-                _insert_if_absent(conn)
-                .values(
-                    order_ref=order_ref,
-                    status=HELD,
-                    created_at=now,
-                    expires_at=expires_at,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=[m.Reservation.order_ref])
-                .returning(m.Reservation.id)
+                _INSERT_IF_ABSENT[conn.dialect.name],
+                {
+                    "order_ref": order_ref,
+                    "status": status,
+                    "created_at": now,
+                    "expires_at": expires_at,
+                    "updated_at": now,
+                },
             )
         ).scalar_one_or_none()
         if reservation_id is None:
@@ -340,7 +347,7 @@ async def _reserve_once(
         allocations = await _take_planned(conn, reservation_id, plans, now)
         return ReservationResult(
             ok=True,
-            status=ReservationStatus.HELD,
+            status=ReservationStatus(status),
             allocations=allocations,
             expires_at=expires_at,
         )
@@ -381,15 +388,42 @@ async def _take_planned(
                 }
             )
     if lines:
-        await conn.execute(insert(m.ReservationLine), lines)
+        await conn.execute(_INSERT_LINES, lines)
     return tuple(allocations)
 
 
-def _insert_if_absent(conn: AsyncConnection) -> Any:
-    """``insert(Reservation)`` with ``on_conflict_do_nothing`` in the connection's dialect."""
-    if conn.dialect.name == "postgresql":
-        return postgresql_insert(m.Reservation)
-    return sqlite_insert(m.Reservation)
+def _reservation_claim(dialect: str) -> Any:
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert_(_RESERVATIONS)
+        .on_conflict_do_nothing(index_elements=[_RESERVATIONS.c.order_ref])
+        .returning(_RESERVATIONS.c.id)
+    )
+
+
+# The reservation's writes and its locked read, built once against the tables (Core, not
+# the ORM classes): a statement kept between calls keeps its SQLAlchemy cache key and skips
+# the ORM's DML plugin. The conditional UPDATEs of the stock stay built per call (their
+# shape follows the rows taken).
+_RESERVATIONS = table_of(m.Reservation)
+_STOCK_ITEMS = table_of(m.StockItem)
+_WAREHOUSES = table_of(m.Warehouse)
+_INSERT_IF_ABSENT = {dialect: _reservation_claim(dialect) for dialect in ("postgresql", "sqlite")}
+_INSERT_LINES = insert(table_of(m.ReservationLine))
+_LOCK_WAREHOUSE_STOCK = (
+    select(
+        _STOCK_ITEMS.c.sku_id,
+        _STOCK_ITEMS.c.warehouse_id,
+        _WAREHOUSES.c.code,
+        _WAREHOUSES.c.priority,
+        _STOCK_ITEMS.c.on_hand - _STOCK_ITEMS.c.reserved,
+    )
+    .join(_WAREHOUSES, _WAREHOUSES.c.id == _STOCK_ITEMS.c.warehouse_id)
+    .where(_STOCK_ITEMS.c.sku_id.in_(bindparam("sku_ids", expanding=True)))
+    .order_by(_STOCK_ITEMS.c.sku_id, _STOCK_ITEMS.c.warehouse_id)
+    # Only the stock rows: locking the warehouse rows would queue every checkout.
+    .with_for_update(of=_STOCK_ITEMS)
+)
 
 
 def _replay(stored: Reservation) -> ReservationResult:
@@ -410,20 +444,7 @@ async def _lock_warehouse_stock(
     """The SKUs' warehouse rows, locked in (SKU, warehouse id) order until commit."""
     if not sku_ids:
         return {}
-    rows = await conn.execute(
-        select(
-            m.StockItem.sku_id,
-            m.StockItem.warehouse_id,
-            m.Warehouse.code,
-            m.Warehouse.priority,
-            m.StockItem.on_hand - m.StockItem.reserved,
-        )
-        .join(m.Warehouse, m.Warehouse.id == m.StockItem.warehouse_id)
-        .where(m.StockItem.sku_id.in_(sku_ids))
-        .order_by(m.StockItem.sku_id, m.StockItem.warehouse_id)
-        # Only the stock rows: locking the warehouse rows would queue every checkout.
-        .with_for_update(of=m.StockItem)
-    )
+    rows = await conn.execute(_LOCK_WAREHOUSE_STOCK, {"sku_ids": list(sku_ids)})
     stock: dict[int, list[WarehouseAvailability]] = defaultdict(list)
     for sku_id, warehouse_id, code, priority, available in rows:
         stock[sku_id].append(WarehouseAvailability(warehouse_id, code, priority, available))

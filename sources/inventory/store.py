@@ -267,8 +267,10 @@ class InventoryStore(ImportJobs):
         items: Sequence[ReservationRequest],
         now: datetime,
         ttl: timedelta,
+        confirmed: bool = False,
     ) -> ReservationResult:
         """Hold stock for an order, all or nothing, in one transaction; never oversells.
+        ``confirmed``: CONFIRMED at once, no expiry (no ``confirm_reservation`` needed).
 
         Warehouse choice: one warehouse if any can serve an item's whole quantity (the first
         by priority, then code), otherwise split across warehouses in priority order, taking
@@ -276,7 +278,13 @@ class InventoryStore(ImportJobs):
         Idempotent by ``order_ref`` (see :func:`reservations.reserve`).
         """
         return await reservations.reserve(
-            self.db, order_ref=order_ref, items=items, now=now, ttl=ttl, sold_out=self.sold_out
+            self.db,
+            order_ref=order_ref,
+            items=items,
+            now=now,
+            ttl=ttl,
+            sold_out=self.sold_out,
+            confirmed=confirmed,
         )
 
     async def confirm_reservation(self, order_ref: str, now: datetime) -> bool:

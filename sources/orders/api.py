@@ -32,7 +32,9 @@ from .records import (
     AttemptStatus,
     Cart,
     CartBuyer,
+    CartWithBuyer,
     CheckoutAttempt,
+    CheckoutStart,
     Customer,
     CustomerAddress,
     CustomerPage,
@@ -51,6 +53,7 @@ from .records import (
     PaymentAttempt,
     PaymentReconciliation,
     PaymentStage,
+    PlacedOrder,
     ProviderReceipt,
     Refund,
     Region,
@@ -161,9 +164,28 @@ class OrdersSource(Protocol):
     async def save_regions(self, regions: Sequence[Region]) -> SetupChanges: ...
 
     async def create_cart(
-        self, *, customer_id: int | None, now: datetime, lines: Sequence[tuple[int, int]] = ()
+        self,
+        *,
+        customer_id: int | None,
+        now: datetime,
+        lines: Sequence[tuple[int, int]] = (),
+        coupon_codes: Sequence[str] = (),
+        address: Address | None = None,
     ) -> Cart:
-        """``lines`` are (sku_id, quantity), written with the cart in one transaction."""
+        """``lines`` are (sku_id, quantity), written with the cart, its coupons and its
+        address in one transaction."""
+
+    async def create_cart_with_buyer(
+        self,
+        *,
+        customer_id: int | None,
+        now: datetime,
+        lines: Sequence[tuple[int, int]] = (),
+        coupon_codes: Sequence[str] = (),
+        address: Address | None = None,
+    ) -> CartWithBuyer:
+        """``create_cart``, with the customer and the address's region read in the same call
+        (what ``cart_buyer`` reads, purchases aside): cartCreate's one orders call."""
 
     @read
     async def carts_by_ids(self, ids: Sequence[str]) -> dict[str, Cart]: ...
@@ -195,6 +217,26 @@ class OrdersSource(Protocol):
 
     async def attach_cart(self, cart_id: str, customer_id: int, now: datetime) -> Cart: ...
 
+    async def set_owned_cart_address(
+        self, cart_id: str, customer_id: int | None, address: Address, now: datetime
+    ) -> CartWithBuyer:
+        """``set_cart_address`` of the viewer's cart (``customer_id``; None: anonymous) with
+        no read before it, the buyer and region read in the same call. CartNotFound for a
+        missing cart or another customer's, CartClosed for a completed one."""
+
+    async def checkout_start(
+        self,
+        *,
+        cart_id: str,
+        customer_id: int,
+        idempotency_key: str,
+        now: datetime,
+        stale_after: timedelta,
+    ) -> CheckoutStart:
+        """The cart (if the customer's or anonymous), the attempt claimed for its
+        fingerprint and (when claimed) the buyer and region, in one call and transaction:
+        ``carts_by_ids``, ``checkout_attempt`` and ``cart_buyer`` (purchases aside)."""
+
     async def checkout_attempt(
         self,
         *,
@@ -219,6 +261,11 @@ class OrdersSource(Protocol):
     async def create_order(
         self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
     ) -> Order: ...
+
+    async def create_order_with_lines(
+        self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
+    ) -> PlacedOrder:
+        """``create_order``, with the order's lines as written (the checkout's payload)."""
 
     async def transition_order(
         self,

@@ -21,12 +21,59 @@ from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
+from sources.common.models import table_of
 
+from . import buyers
 from . import models as m
 from .addresses import address_from_row, address_values
 from .dialect import upsert_insert
 from .errors import CartClosed, CartLineNotFound, CartNotFound
-from .records import Address, Cart, CartLine, CartStatus
+from .records import Address, Cart, CartLine, CartStatus, CartWithBuyer
+
+# The checkout's cart writes, built once against the tables (Core, not the ORM classes):
+# a statement kept between calls keeps its SQLAlchemy cache key and skips the ORM's DML
+# plugin. Bound parameters of an UPDATE are named p_* (a column's own name is SQLAlchemy's).
+_CARTS = table_of(m.Cart)
+_CART_LINES = table_of(m.CartLine)
+_INSERT_CART = insert(_CARTS).returning(*_CARTS.c)
+# One INSERT for all lines on both backends (insertmanyvalues); the lines come back in any
+# order and are sorted by id, which a parameter-ordered RETURNING would cost on SQLite (a
+# statement per row).
+_INSERT_CART_LINES = insert(_CART_LINES).returning(
+    _CART_LINES.c.id, _CART_LINES.c.sku_id, _CART_LINES.c.quantity
+)
+_OPEN = CartStatus.OPEN.value
+_VIEWERS = or_(_CARTS.c.customer_id.is_(None), _CARTS.c.customer_id == bindparam("p_viewer"))
+_ADDRESS_OWNED_CART = (
+    update(_CARTS)
+    .where(_CARTS.c.id == bindparam("p_cart_id"), _CARTS.c.status == _OPEN, _VIEWERS)
+    .values(
+        {
+            **{name: bindparam(f"p_{name}") for name in address_values(None)},
+            "updated_at": bindparam("p_now"),
+        }
+    )
+    .returning(_CARTS.c.id)
+)
+_CLAIM_CART = (
+    update(_CARTS)
+    .where(_CARTS.c.id == bindparam("p_cart_id"), _CARTS.c.status == _OPEN, _VIEWERS)
+    .values(customer_id=bindparam("p_viewer"), updated_at=bindparam("p_now"))
+    .returning(_CARTS.c.id)
+)
+_COMPLETE_CART = (
+    update(_CARTS)
+    .where(_CARTS.c.id == bindparam("p_cart_id"), _CARTS.c.status == _OPEN)
+    .values(
+        status=CartStatus.COMPLETED.value,
+        order_id=bindparam("p_order_id"),
+        updated_at=bindparam("p_now"),
+    )
+    .returning(_CARTS.c.id)
+)
+_CART_STATUS = select(_CARTS.c.status, _CARTS.c.customer_id).where(
+    _CARTS.c.id == bindparam("p_cart_id")
+)
 
 
 async def create_cart(
@@ -35,40 +82,63 @@ async def create_cart(
     customer_id: int | None,
     now: datetime,
     lines: Sequence[tuple[int, int]] = (),
+    coupon_codes: Sequence[str] = (),
+    address: Address | None = None,
 ) -> Cart:
-    """A new cart, with its first lines in the same transaction: a cart nobody else can
-    know yet needs no lock, and what was written comes back from RETURNING, not a read."""
+    """A new cart, with its first lines, coupons and address in the same transaction: a
+    cart nobody else can know yet needs no lock, and what was written comes back from
+    RETURNING, not a read."""
+    async with db.begin() as conn:
+        return await _insert_cart(conn, customer_id, now, lines, coupon_codes, address)
+
+
+async def create_cart_with_buyer(
+    db: Database,
+    *,
+    customer_id: int | None,
+    now: datetime,
+    lines: Sequence[tuple[int, int]] = (),
+    coupon_codes: Sequence[str] = (),
+    address: Address | None = None,
+) -> CartWithBuyer:
+    """:func:`create_cart`, and its buyer and region read on the same connection."""
+    async with db.begin() as conn:
+        cart = await _insert_cart(conn, customer_id, now, lines, coupon_codes, address)
+        buyer = await buyers.buyer_on(conn, customer_id, address.region if address else None)
+    return CartWithBuyer(cart, customer_id, buyer)
+
+
+async def _insert_cart(
+    conn: AsyncConnection,
+    customer_id: int | None,
+    now: datetime,
+    lines: Sequence[tuple[int, int]],
+    coupon_codes: Sequence[str],
+    address: Address | None,
+) -> Cart:
     merged = _merged(lines)
     cart_id = secrets.token_urlsafe(16)
-    async with db.begin() as conn:
-        row = (
-            await conn.execute(
-                insert(m.Cart)
-                .values(
-                    id=cart_id,
-                    customer_id=customer_id,
-                    status=CartStatus.OPEN.value,
-                    coupon_codes="[]",
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(*m.Cart.__table__.columns)
-            )
-        ).one()
-        if not merged:
-            return _cart(row, [])
-        written = await conn.execute(
-            insert(m.CartLine)
-            .values(
-                [
-                    {"cart_id": cart_id, "sku_id": sku_id, "quantity": quantity}
-                    for sku_id, quantity in merged.items()
-                ]
-            )
-            .returning(m.CartLine.id, m.CartLine.sku_id, m.CartLine.quantity)
-        )
-        added = [CartLine(r.id, r.sku_id, r.quantity) for r in written]
-        return _cart(row, sorted(added, key=lambda line: line.id))
+    values = {
+        "id": cart_id,
+        "customer_id": customer_id,
+        "status": _OPEN,
+        "coupon_codes": _coupons_json(coupon_codes),
+        "created_at": now,
+        "updated_at": now,
+        **address_values(address),
+    }
+    row = (await conn.execute(_INSERT_CART, values)).one()
+    if not merged:
+        return _cart(row, [])
+    written = await conn.execute(
+        _INSERT_CART_LINES,
+        [
+            {"cart_id": cart_id, "sku_id": sku_id, "quantity": quantity}
+            for sku_id, quantity in merged.items()
+        ],
+    )
+    added = [CartLine(r.id, r.sku_id, r.quantity) for r in written]
+    return _cart(row, sorted(added, key=lambda line: line.id))
 
 
 # Built once (its SQLAlchemy cache key with it): the cart is read in every cart request.
@@ -182,15 +252,20 @@ async def set_cart_line_holds(
 
 
 async def set_cart_coupons(db: Database, cart_id: str, codes: Sequence[str], now: datetime) -> Cart:
-    """Stores the codes as the buyer typed them, first spelling kept, without repeats that
-    differ only in case (the pricing source matches codes case-insensitively)."""
+    async with db.begin() as conn:
+        await _update_open_cart(
+            conn, cart_id, {"coupon_codes": _coupons_json(codes), "updated_at": now}
+        )
+        return await _reload(conn, cart_id)
+
+
+def _coupons_json(codes: Sequence[str]) -> str:
+    """The codes as the buyer typed them, first spelling kept, without repeats that differ
+    only in case (the pricing source matches codes case-insensitively)."""
     kept: dict[str, str] = {}
     for code in codes:
         kept.setdefault(code.casefold(), code)
-    coupon_codes = orjson.dumps(list(kept.values())).decode()
-    async with db.begin() as conn:
-        await _update_open_cart(conn, cart_id, {"coupon_codes": coupon_codes, "updated_at": now})
-        return await _reload(conn, cart_id)
+    return orjson.dumps(list(kept.values())).decode()
 
 
 async def set_cart_address(
@@ -200,6 +275,33 @@ async def set_cart_address(
     async with db.begin() as conn:
         await _update_open_cart(conn, cart_id, {**address_values(address), "updated_at": now})
         return await _reload(conn, cart_id)
+
+
+async def set_owned_cart_address(
+    db: Database, cart_id: str, customer_id: int | None, address: Address, now: datetime
+) -> CartWithBuyer:
+    """``set_cart_address`` for a viewer (``customer_id``; None: anonymous), without a read
+    before it: the write itself checks that the cart is open and the viewer's (a
+    customer's cart is theirs alone, an anonymous one anybody's with its id), and the
+    cart's buyer and region come back read on the same connection. CartNotFound for a
+    missing cart or another customer's, CartClosed for a completed one of the viewer's."""
+    params = {f"p_{name}": value for name, value in address_values(address).items()}
+    async with db.begin() as conn:
+        touched = (
+            await conn.execute(
+                _ADDRESS_OWNED_CART,
+                {**params, "p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now},
+            )
+        ).scalar_one_or_none()
+        if touched is None:
+            row = (await conn.execute(_CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+            if row is None or row.customer_id not in (None, customer_id):
+                raise CartNotFound(cart_id)
+            raise CartClosed(cart_id)
+        cart = await _reload(conn, cart_id)
+        owner = customer_id or cart.customer_id
+        buyer = await buyers.buyer_on(conn, owner, address.region)
+    return CartWithBuyer(cart, owner, buyer)
 
 
 async def attach_cart(db: Database, cart_id: str, customer_id: int, now: datetime) -> Cart:
@@ -218,21 +320,12 @@ async def claim_open_cart(
     missing one or another customer's."""
     claimed = (
         await conn.execute(
-            update(m.Cart)
-            .where(
-                m.Cart.id == cart_id,
-                m.Cart.status == CartStatus.OPEN.value,
-                or_(m.Cart.customer_id.is_(None), m.Cart.customer_id == customer_id),
-            )
-            .values(customer_id=customer_id, updated_at=now)
-            .returning(m.Cart.id)
+            _CLAIM_CART, {"p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now}
         )
     ).scalar_one_or_none()
     if claimed is None:
-        status = (
-            await conn.execute(select(m.Cart.status).where(m.Cart.id == cart_id))
-        ).scalar_one_or_none()
-        if status is not None and status != CartStatus.OPEN.value:
+        row = (await conn.execute(_CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+        if row is not None and row.status != _OPEN:
             raise CartClosed(cart_id)
         raise CartNotFound(cart_id)
 
@@ -244,10 +337,7 @@ async def complete_cart(
     becomes COMPLETED exactly once; a second order for it fails here with CartClosed."""
     completed = (
         await conn.execute(
-            update(m.Cart)
-            .where(m.Cart.id == cart_id, m.Cart.status == CartStatus.OPEN.value)
-            .values(status=CartStatus.COMPLETED.value, order_id=order_id, updated_at=now)
-            .returning(m.Cart.id)
+            _COMPLETE_CART, {"p_cart_id": cart_id, "p_order_id": order_id, "p_now": now}
         )
     ).scalar_one_or_none()
     if completed is None:

@@ -11,22 +11,42 @@ crashed call may have recorded under that ref belong to the new owner.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+import orjson
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
+from sources.common.models import table_of
 
+from . import buyers
 from . import models as m
-from .dialect import upsert_insert
+from .carts import load_carts
 from .errors import CheckoutAttemptLost
-from .records import AttemptState, CheckoutAttempt
+from .records import AttemptState, Cart, CheckoutAttempt, CheckoutStart
 
 
 def new_order_ref() -> str:
     return "chk_" + secrets.token_urlsafe(16)
+
+
+def cart_fingerprint(cart: Cart) -> str:
+    """What an idempotency key is bound to: the cart, its lines, coupons and address. The
+    same key with another fingerprint is refused (KEY_REUSED)."""
+    body = {
+        "cart": cart.id,
+        "lines": sorted((line.sku_id, line.quantity) for line in cart.lines),
+        "coupons": sorted(c.upper() for c in cart.coupon_codes),
+        "address": asdict(cart.shipping_address) if cart.shipping_address else None,
+    }
+    return hashlib.sha256(orjson.dumps(body, default=str)).hexdigest()
 
 
 async def checkout_attempt(
@@ -38,44 +58,79 @@ async def checkout_attempt(
     now: datetime,
     stale_after: timedelta,
 ) -> CheckoutAttempt:
+    async with db.begin() as conn:
+        return await _claim(conn, customer_id, idempotency_key, fingerprint, now, stale_after)
+
+
+async def checkout_start(
+    db: Database,
+    *,
+    cart_id: str,
+    customer_id: int,
+    idempotency_key: str,
+    now: datetime,
+    stale_after: timedelta,
+) -> CheckoutStart:
+    """The cart (the customer's or anonymous; anything else is not found and claims
+    nothing), the attempt for its fingerprint and, when claimed, the buyer and region: in
+    one transaction, the reads a checkout makes of this source before its snapshot."""
+    async with db.begin() as conn:
+        cart = (await load_carts(conn, [cart_id])).get(cart_id)
+        if cart is None or cart.customer_id not in (None, customer_id):
+            return CheckoutStart(None)
+        fingerprint = cart_fingerprint(cart)
+        attempt = await _claim(conn, customer_id, idempotency_key, fingerprint, now, stale_after)
+        if attempt.state is not AttemptState.CLAIMED:
+            return CheckoutStart(cart, attempt)
+        region = cart.shipping_address.region if cart.shipping_address else None
+        return CheckoutStart(cart, attempt, await buyers.buyer_on(conn, customer_id, region))
+
+
+async def _claim(
+    conn: AsyncConnection,
+    customer_id: int,
+    idempotency_key: str,
+    fingerprint: str,
+    now: datetime,
+    stale_after: timedelta,
+) -> CheckoutAttempt:
     attempt = m.CheckoutAttempt
     key = (attempt.customer_id == customer_id, attempt.idempotency_key == idempotency_key)
-    async with db.begin() as conn:
-        # Twice at most: the row seen taken may be abandoned (deleted) before we read it.
-        for _ in range(2):
-            order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
-            if order_ref is not None:
-                return CheckoutAttempt(AttemptState.CLAIMED, order_ref)
-            row = (await conn.execute(select(attempt).where(*key))).one_or_none()
-            if row is None:
-                continue
-            if row.fingerprint != fingerprint:
-                return CheckoutAttempt(AttemptState.KEY_REUSED, row.order_ref)
-            if row.order_id is not None:
-                return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
-            if row.updated_at >= now - stale_after:
-                return CheckoutAttempt(AttemptState.IN_PROGRESS, row.order_ref)
-            taken = (
-                await conn.execute(
-                    update(attempt)
-                    .where(
-                        *key,
-                        attempt.order_id.is_(None),
-                        attempt.updated_at < now - stale_after,
-                    )
-                    .values(updated_at=now)
-                    .returning(attempt.order_ref)
-                )
-            ).scalar_one_or_none()
-            if taken is not None:
-                return CheckoutAttempt(AttemptState.CLAIMED, taken)
-            # Another caller took it over or finished it first.
-            row = (await conn.execute(select(attempt).where(*key))).one_or_none()
-            if row is None:
-                continue
-            if row.order_id is not None:
-                return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
+    # Twice at most: the row seen taken may be abandoned (deleted) before we read it.
+    for _ in range(2):
+        order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
+        if order_ref is not None:
+            return CheckoutAttempt(AttemptState.CLAIMED, order_ref)
+        row = (await conn.execute(select(attempt).where(*key))).one_or_none()
+        if row is None:
+            continue
+        if row.fingerprint != fingerprint:
+            return CheckoutAttempt(AttemptState.KEY_REUSED, row.order_ref)
+        if row.order_id is not None:
+            return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
+        if row.updated_at >= now - stale_after:
             return CheckoutAttempt(AttemptState.IN_PROGRESS, row.order_ref)
+        taken = (
+            await conn.execute(
+                update(attempt)
+                .where(
+                    *key,
+                    attempt.order_id.is_(None),
+                    attempt.updated_at < now - stale_after,
+                )
+                .values(updated_at=now)
+                .returning(attempt.order_ref)
+            )
+        ).scalar_one_or_none()
+        if taken is not None:
+            return CheckoutAttempt(AttemptState.CLAIMED, taken)
+        # Another caller took it over or finished it first.
+        row = (await conn.execute(select(attempt).where(*key))).one_or_none()
+        if row is None:
+            continue
+        if row.order_id is not None:
+            return CheckoutAttempt(AttemptState.DONE, row.order_ref, row.order_id)
+        return CheckoutAttempt(AttemptState.IN_PROGRESS, row.order_ref)
     raise RuntimeError(f"checkout attempt {idempotency_key!r} vanished twice while claiming it")
 
 
@@ -127,6 +182,25 @@ async def forget_checkout_attempt(
         return bool(result.rowcount)
 
 
+_ATTEMPTS = table_of(m.CheckoutAttempt)
+# create_order's last step, built once (Core): the attempt names its order.
+_FINISH = (
+    update(_ATTEMPTS)
+    .where(
+        _ATTEMPTS.c.customer_id == bindparam("p_customer_id"),
+        _ATTEMPTS.c.idempotency_key == bindparam("p_key"),
+        _ATTEMPTS.c.order_ref == bindparam("p_order_ref"),
+        _ATTEMPTS.c.order_id.is_(None),
+    )
+    .values(
+        order_id=bindparam("p_order_id"),
+        state=AttemptState.DONE.value,
+        updated_at=bindparam("p_now"),
+    )
+    .returning(_ATTEMPTS.c.order_ref)
+)
+
+
 async def finish_checkout_attempt(
     conn: AsyncConnection,
     *,
@@ -141,40 +215,50 @@ async def finish_checkout_attempt(
     already finished."""
     finished = (
         await conn.execute(
-            update(m.CheckoutAttempt)
-            .where(
-                m.CheckoutAttempt.customer_id == customer_id,
-                m.CheckoutAttempt.idempotency_key == idempotency_key,
-                m.CheckoutAttempt.order_ref == order_ref,
-                m.CheckoutAttempt.order_id.is_(None),
-            )
-            .values(order_id=order_id, state=AttemptState.DONE.value, updated_at=now)
-            .returning(m.CheckoutAttempt.order_ref)
+            _FINISH,
+            {
+                "p_customer_id": customer_id,
+                "p_key": idempotency_key,
+                "p_order_ref": order_ref,
+                "p_order_id": order_id,
+                "p_now": now,
+            },
         )
     ).scalar_one_or_none()
     if finished is None:
         raise CheckoutAttemptLost(order_ref)
 
 
+def _claim_statement(dialect: str) -> Any:
+    attempt = table_of(m.CheckoutAttempt)
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(attempt)
+        .on_conflict_do_nothing(index_elements=[attempt.c.customer_id, attempt.c.idempotency_key])
+        .returning(attempt.c.order_ref)
+    )
+
+
+# Built once per dialect (Core, not the ORM class): the claim runs in every checkout.
+_CLAIM = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
 async def _insert(
     conn: AsyncConnection, customer_id: int, idempotency_key: str, fingerprint: str, now: datetime
 ) -> str | None:
     """The new attempt's order_ref, or None when the key is taken."""
-    attempt = m.CheckoutAttempt
-    statement = upsert_insert(conn, attempt).values(
-        customer_id=customer_id,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        order_ref=new_order_ref(),
-        state=AttemptState.CLAIMED.value,
-        created_at=now,
-        updated_at=now,
-    )
     inserted: str | None = (
         await conn.execute(
-            statement.on_conflict_do_nothing(
-                index_elements=[attempt.customer_id, attempt.idempotency_key]
-            ).returning(attempt.order_ref)
+            _CLAIM[conn.dialect.name],
+            {
+                "customer_id": customer_id,
+                "idempotency_key": idempotency_key,
+                "fingerprint": fingerprint,
+                "order_ref": new_order_ref(),
+                "state": AttemptState.CLAIMED.value,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
     ).scalar_one_or_none()
     return inserted

@@ -13,17 +13,18 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
+from sources.common.models import table_of
 
 from . import models as m
 from .addresses import address_from_row, address_values
 from .carts import claim_open_cart, complete_cart
 from .checkout_attempts import finish_checkout_attempt
 from .errors import PurchaseLimitReached
-from .records import NewOrder, Order, OrderStatus
+from .records import NewOrder, Order, OrderLine, OrderStatus, PlacedOrder
 
 
 async def _check_purchase_limits(conn: AsyncConnection, new: NewOrder) -> None:
@@ -63,9 +64,37 @@ def order_number(order_id: int, placed_at: datetime) -> str:
     return f"SO-{placed_at.astimezone(UTC):%Y%m%d}-{order_id:06d}"
 
 
+# The order's writes, built once against the tables (Core, not the ORM classes): a
+# statement kept between calls keeps its SQLAlchemy cache key and skips the ORM's DML
+# plugin, so a checkout pays neither building its statements nor their keys.
+_ORDERS = table_of(m.Order)
+_ORDER_LINES = table_of(m.OrderLine)
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
+_NUMBER_ORDER = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("p_order_id"))
+    .values(number=bindparam("p_number"))
+    .returning(*_ORDERS.c)
+)
+_INSERT_ORDER_LINES = insert(_ORDER_LINES).returning(
+    _ORDER_LINES.c.id, sort_by_parameter_order=True
+)
+_INSERT_DISCOUNTS = insert(table_of(m.OrderLineDiscount))
+_INSERT_STATUS_CHANGE = insert(table_of(m.OrderStatusChange))
+
+
 async def create_order(
     db: Database, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
 ) -> Order:
+    placed = await create_order_with_lines(
+        db, new, idempotency_key=idempotency_key, actor=actor, now=now
+    )
+    return placed.order
+
+
+async def create_order_with_lines(
+    db: Database, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
+) -> PlacedOrder:
     if not new.lines:
         raise ValueError("an order needs at least one line")
     async with db.begin() as conn:
@@ -75,58 +104,59 @@ async def create_order(
         await _check_purchase_limits(conn, new)
         order_id: int = (
             await conn.execute(
-                insert(m.Order)
-                .values(
+                _INSERT_ORDER,
+                {
                     # The number needs the id; the unique order_ref holds its place until then.
-                    number=new.order_ref,
-                    customer_id=new.customer_id,
-                    cart_id=new.cart_id,
-                    order_ref=new.order_ref,
-                    status=OrderStatus.PENDING_PAYMENT.value,
-                    currency=new.currency,
-                    subtotal=new.subtotal,
-                    discount_total=new.discount_total,
-                    shipping_total=new.shipping_total,
-                    total=new.total,
-                    deposit_due=new.deposit_due,
-                    created_at=now,
-                    updated_at=now,
+                    "number": new.order_ref,
+                    "customer_id": new.customer_id,
+                    "cart_id": new.cart_id,
+                    "order_ref": new.order_ref,
+                    "status": OrderStatus.PENDING_PAYMENT.value,
+                    "currency": new.currency,
+                    "subtotal": new.subtotal,
+                    "discount_total": new.discount_total,
+                    "shipping_total": new.shipping_total,
+                    "total": new.total,
+                    "deposit_due": new.deposit_due,
+                    "created_at": now,
+                    "updated_at": now,
                     **address_values(new.shipping_address),
-                )
-                .returning(m.Order.id)
+                },
             )
         ).scalar_one()
         # The order as stored comes back with its number: no read at the end.
         row = (
             await conn.execute(
-                update(m.Order)
-                .where(m.Order.id == order_id)
-                .values(number=order_number(order_id, now))
-                .returning(*m.Order.__table__.columns)
+                _NUMBER_ORDER,
+                {"p_order_id": order_id, "p_number": order_number(order_id, now)},
             )
         ).one()
         line_ids = (
-            await conn.execute(
-                insert(m.OrderLine).returning(m.OrderLine.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "order_id": order_id,
-                        "sku_id": line.sku_id,
-                        "product_id": line.product_id,
-                        "product_name": line.product_name,
-                        "sku_name": line.sku_name,
-                        "quantity": line.quantity,
-                        "unit_price": line.unit_price,
-                        "subtotal": line.subtotal,
-                        "total": line.total,
-                        "deposit": line.deposit,
-                        "fulfillment": line.fulfillment,
-                        "supplier_id": line.supplier_id,
-                    }
-                    for line in new.lines
-                ],
+            (
+                await conn.execute(
+                    _INSERT_ORDER_LINES,
+                    [
+                        {
+                            "order_id": order_id,
+                            "sku_id": line.sku_id,
+                            "product_id": line.product_id,
+                            "product_name": line.product_name,
+                            "sku_name": line.sku_name,
+                            "quantity": line.quantity,
+                            "unit_price": line.unit_price,
+                            "subtotal": line.subtotal,
+                            "total": line.total,
+                            "deposit": line.deposit,
+                            "fulfillment": line.fulfillment,
+                            "supplier_id": line.supplier_id,
+                        }
+                        for line in new.lines
+                    ],
+                )
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
         discounts = [
             {
                 "line_id": line_id,
@@ -138,16 +168,17 @@ async def create_order(
             for discount in line.discounts
         ]
         if discounts:
-            await conn.execute(insert(m.OrderLineDiscount), discounts)
+            await conn.execute(_INSERT_DISCOUNTS, discounts)
         await conn.execute(
-            insert(m.OrderStatusChange).values(
-                order_id=order_id,
-                from_status=None,
-                to_status=OrderStatus.PENDING_PAYMENT.value,
-                at=now,
-                actor=actor,
-                reason="order placed",
-            )
+            _INSERT_STATUS_CHANGE,
+            {
+                "order_id": order_id,
+                "from_status": None,
+                "to_status": OrderStatus.PENDING_PAYMENT.value,
+                "at": now,
+                "actor": actor,
+                "reason": "order placed",
+            },
         )
         await complete_cart(conn, new.cart_id, order_id=order_id, now=now)
         await finish_checkout_attempt(
@@ -158,7 +189,26 @@ async def create_order(
             order_id=order_id,
             now=now,
         )
-    return order_from_row(row)
+    lines = [
+        OrderLine(
+            id=line_id,
+            order_id=order_id,
+            sku_id=line.sku_id,
+            product_id=line.product_id,
+            product_name=line.product_name,
+            sku_name=line.sku_name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            subtotal=line.subtotal,
+            discounts=line.discounts,
+            total=line.total,
+            deposit=line.deposit,
+            fulfillment=line.fulfillment,
+            supplier_id=line.supplier_id,
+        )
+        for line_id, line in zip(line_ids, new.lines, strict=True)
+    ]
+    return PlacedOrder(order_from_row(row), lines)
 
 
 async def transition_order(

@@ -171,6 +171,15 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """A new order with its lines as written (ids from RETURNING), for the checkout's
+    payload: the confirmation screen shows the lines without reading them back."""
+
+    order: Order
+    lines: list[OrderLine]
+
+
+@dataclass(frozen=True, slots=True)
 class StatusChange:
     order_id: int
     from_status: OrderStatus | None
@@ -194,6 +203,29 @@ class CheckoutAttempt:
     state: AttemptState
     order_ref: str
     order_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CartWithBuyer:
+    """A cart as a write left it, with what its validation needs of the orders source read
+    in the same call: ``buyer`` holds the customer ``buyer_id`` (the viewer, or the cart's
+    owner; None: anonymous) and the region of the cart's address. Its ``purchased`` is
+    empty: which SKUs have a purchase limit is the catalog's to say, asked afterwards."""
+
+    cart: Cart
+    buyer_id: int | None
+    buyer: CartBuyer
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutStart:
+    """``checkoutComplete``'s first call: the cart (None when there is none, or it is
+    another customer's: then nothing was claimed), the attempt claimed for its key, and,
+    when this call claimed it, the buyer and region as in :class:`CartWithBuyer`."""
+
+    cart: Cart | None
+    attempt: CheckoutAttempt | None = None
+    buyer: CartBuyer | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from sources.common.audit import AuditRecord, read_audit
 from sources.common.db import Database
 
-from . import carts, checkout_attempts, customers, order_queries, orders, shop_setup
+from . import buyers, carts, checkout_attempts, customers, order_queries, orders, shop_setup
 from . import models as m
 from .errors import (
     CartClosed,
@@ -41,7 +41,9 @@ from .records import (
     Address,
     Cart,
     CartBuyer,
+    CartWithBuyer,
     CheckoutAttempt,
+    CheckoutStart,
     Customer,
     CustomerAddress,
     CustomerPage,
@@ -50,6 +52,7 @@ from .records import (
     OrderLine,
     OrderPage,
     OrderStatus,
+    PlacedOrder,
     Region,
     SetupChanges,
     ShopProfile,
@@ -71,10 +74,9 @@ __all__ = [
 ]
 
 
-# The checkout's reads, built once: a statement kept between calls keeps its SQLAlchemy
-# cache key, so a call pays neither building it nor the key.
-_CUSTOMERS_BY_IDS = select(m.Customer).where(m.Customer.id.in_(bindparam("ids", expanding=True)))
-_REGIONS_BY_CODES = select(m.Region).where(m.Region.code.in_(bindparam("codes", expanding=True)))
+# The checkout's reads, built once (buyers.py).
+_CUSTOMERS_BY_IDS = buyers.CUSTOMERS_BY_IDS
+_REGIONS_BY_CODES = buyers.REGIONS_BY_CODES
 
 
 class OrdersStore(OrderOperations, PaymentOperations):
@@ -129,20 +131,7 @@ class OrdersStore(OrderOperations, PaymentOperations):
         one call and one connection, read in that order with the single-purpose reads'
         statements."""
         async with self.db.connect() as conn:
-            customer = None
-            if customer_id:
-                for r in await conn.execute(_CUSTOMERS_BY_IDS, {"ids": [customer_id]}):
-                    customer = Customer(r.id, r.email, r.name, r.is_blocked)
-            region = None
-            if region_code:
-                for g in await conn.execute(_REGIONS_BY_CODES, {"codes": [region_code]}):
-                    region = Region(g.code, g.country, g.name, g.is_deliverable, g.shipping_rate)
-            purchased = (
-                await order_queries.purchased_on(conn, customer_id, limited_sku_ids)
-                if customer_id and limited_sku_ids
-                else {}
-            )
-        return CartBuyer(customer, region, purchased)
+            return await buyers.buyer_on(conn, customer_id, region_code, limited_sku_ids)
 
     # Customers from the identity provider, address books, the back office's view
 
@@ -231,10 +220,41 @@ class OrdersStore(OrderOperations, PaymentOperations):
     # Carts
 
     async def create_cart(
-        self, *, customer_id: int | None, now: datetime, lines: Sequence[tuple[int, int]] = ()
+        self,
+        *,
+        customer_id: int | None,
+        now: datetime,
+        lines: Sequence[tuple[int, int]] = (),
+        coupon_codes: Sequence[str] = (),
+        address: Address | None = None,
     ) -> Cart:
         """``lines`` are (sku_id, quantity), written with the cart in one transaction."""
-        return await carts.create_cart(self.db, customer_id=customer_id, now=now, lines=lines)
+        return await carts.create_cart(
+            self.db,
+            customer_id=customer_id,
+            now=now,
+            lines=lines,
+            coupon_codes=coupon_codes,
+            address=address,
+        )
+
+    async def create_cart_with_buyer(
+        self,
+        *,
+        customer_id: int | None,
+        now: datetime,
+        lines: Sequence[tuple[int, int]] = (),
+        coupon_codes: Sequence[str] = (),
+        address: Address | None = None,
+    ) -> CartWithBuyer:
+        return await carts.create_cart_with_buyer(
+            self.db,
+            customer_id=customer_id,
+            now=now,
+            lines=lines,
+            coupon_codes=coupon_codes,
+            address=address,
+        )
 
     async def carts_by_ids(self, ids: Sequence[str]) -> dict[str, Cart]:
         async with self.db.connect() as conn:
@@ -272,7 +292,30 @@ class OrdersStore(OrderOperations, PaymentOperations):
     async def attach_cart(self, cart_id: str, customer_id: int, now: datetime) -> Cart:
         return await carts.attach_cart(self.db, cart_id, customer_id, now)
 
+    async def set_owned_cart_address(
+        self, cart_id: str, customer_id: int | None, address: Address, now: datetime
+    ) -> CartWithBuyer:
+        return await carts.set_owned_cart_address(self.db, cart_id, customer_id, address, now)
+
     # Checkout attempts
+
+    async def checkout_start(
+        self,
+        *,
+        cart_id: str,
+        customer_id: int,
+        idempotency_key: str,
+        now: datetime,
+        stale_after: timedelta,
+    ) -> CheckoutStart:
+        return await checkout_attempts.checkout_start(
+            self.db,
+            cart_id=cart_id,
+            customer_id=customer_id,
+            idempotency_key=idempotency_key,
+            now=now,
+            stale_after=stale_after,
+        )
 
     async def checkout_attempt(
         self,
@@ -315,6 +358,13 @@ class OrdersStore(OrderOperations, PaymentOperations):
         self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
     ) -> Order:
         return await orders.create_order(
+            self.db, new, idempotency_key=idempotency_key, actor=actor, now=now
+        )
+
+    async def create_order_with_lines(
+        self, new: NewOrder, *, idempotency_key: str, actor: str, now: datetime
+    ) -> PlacedOrder:
+        return await orders.create_order_with_lines(
             self.db, new, idempotency_key=idempotency_key, actor=actor, now=now
         )
 

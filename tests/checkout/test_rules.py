@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from gateway.checkout.place_order import cart_fingerprint
 from gateway.checkout.pricing import price
 from gateway.checkout.snapshot import CartSnapshot
 from gateway.checkout.validation import price_changed, reservation_items, validate
@@ -22,6 +21,7 @@ from sources.catalog.records import (
     Sku,
 )
 from sources.inventory.records import StockLevel, WarehouseStock
+from sources.orders.checkout_attempts import cart_fingerprint
 from sources.orders.records import Address, Cart, CartLine, CartStatus, Customer, Region
 from sources.pricing.records import Price
 

@@ -97,6 +97,10 @@ def test_an_order_awaits_payment_with_its_lines_priced_as_bought(shop: Shop, goo
     )
     assert all(a == a.quantize(Decimal("0.01")) for a in allocated)
 
+    # The payload's lines come from the order's write, not read back: the same as stored.
+    stored = shop.query(ORDER_QUERY, {"id": order["id"]}, token=token)["order"]
+    assert stored == order
+
     # The catalog moves on; the order keeps what was bought.
     shop.sql(
         "catalog", "UPDATE products SET name = 'Renamed' WHERE id = :p", {"p": first.product_id}
@@ -294,29 +298,25 @@ CART_CREATE_CALLS = {
     # ``sku`` field too
     "catalog.cart_catalog": 1,
     "inventory.cart_stock": 1,  # the cart's holds (none here), then its stock
-    "orders.create_cart": 1,  # with its lines
-    "orders.set_cart_address": 1,
-    "orders.cart_buyer": 1,  # the customer and the address's region
+    # the cart with its lines and address, and the customer and the address's region read
+    # in the same call (the snapshot's orders read: no purchase limit here)
+    "orders.create_cart_with_buyer": 1,
     "pricing.pricing_for_checkout": 1,  # prices and live promotions (no coupon: no usage)
 }
 CHECKOUT_CALLS = {
-    "orders.carts_by_ids": 1,
-    "orders.checkout_attempt": 1,
-    # the snapshot (source of truth, never the cache): one call per source
+    # the cart, the idempotency claim, the customer and the region: one call
+    "orders.checkout_start": 1,
+    # the snapshot (source of truth, never the cache): one call per other source
     "catalog.cart_catalog": 1,
     "inventory.cart_stock": 1,
-    "orders.cart_buyer": 1,
     "pricing.pricing_for_checkout": 1,
-    # the saga
+    # the saga: with no coupon to record, the reservation is CONFIRMED as it is made
     "inventory.reserve": 1,
-    "orders.create_order": 1,
-    "inventory.confirm_reservation": 1,
+    "orders.create_order_with_lines": 1,
 }
-# The order's fields the confirmation screen shows: its lines (its SKUs and its customer
-# are the ones the saga just read).
-ORDER_FIELD_CALLS = {
-    "orders.order_lines_by_order_ids": 1,
-}
+# The order's fields the confirmation screen shows: its lines come back from the order's
+# write, its SKUs and its customer are the ones the saga just read.
+ORDER_FIELD_CALLS: dict[str, int] = {}
 
 
 def test_a_checkout_makes_a_fixed_number_of_source_calls(shop: Shop, goods: Goods) -> None:

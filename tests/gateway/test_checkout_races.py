@@ -16,8 +16,10 @@ import pytest
 from sqlalchemy import select, text
 
 from gateway.checkout.sweeper import ATTEMPT_GRACE, sweep
+from gateway.resolvers.cart import cart_token
 from gateway.sources import Sources
 from sources.common.db import Database
+from sources.inventory.records import ReservationRequest, ReservationStatus
 from sources.pricing import models as pricing_models
 from tests.gateway.checkout_helpers import (
     BACKENDS,
@@ -519,6 +521,56 @@ def test_a_checkout_the_sweeper_gave_up_on_gets_a_user_error(shop: Shop, goods: 
     payload = result["data"]["checkoutComplete"]
     assert payload["order"] is None
     assert codes(payload["userErrors"]) == ["INSUFFICIENT_STOCK"]
+
+
+def test_a_checkout_that_died_after_its_confirmed_reservation_leaves_nothing_behind(
+    shop: Shop, goods: Goods
+) -> None:
+    """Without a coupon the reservation is CONFIRMED as it is made (no expiry). A checkout
+    that dies before its order exists leaves that and its attempt: the sweeper's pass over
+    stale attempts gives the stock back, and the buyer's retry with the key then orders."""
+    sku, buyer, key = goods.take(), 46, "died-confirmed"
+    before = shop.available(sku.id)
+    (cart,) = _carts(shop, [buyer], [(sku.id, 1)])
+
+    async def die_after_reserving() -> str:
+        sources = Sources.from_settings(shop.settings)
+        try:
+            now = datetime.now(UTC)
+            start = await sources.orders.checkout_start(
+                cart_id=str(cart_token(cart["id"])),
+                customer_id=buyer,
+                idempotency_key=key,
+                now=now,
+                stale_after=timedelta(seconds=60),
+            )
+            assert start.attempt is not None
+            made = await sources.inventory.reserve(
+                order_ref=start.attempt.order_ref,
+                items=[ReservationRequest(sku.id, 1)],
+                now=now,
+                ttl=timedelta(minutes=15),
+                confirmed=True,
+            )
+            assert made.ok and made.status is ReservationStatus.CONFIRMED
+            return start.attempt.order_ref
+        finally:
+            await sources.close()
+
+    ref = run(die_after_reserving)
+    assert shop.available(sku.id) == before - 1
+    run(lambda: _sweep(shop, HOLD_EXPIRED))  # not expired: a confirmed one has no expiry
+    assert shop.available(sku.id) == before - 1
+    run(lambda: _sweep(shop, ATTEMPT_STALE))
+    assert shop.available(sku.id) == before
+    assert (
+        shop.scalar("inventory", "SELECT status FROM reservations WHERE order_ref = :r", {"r": ref})
+        == "RELEASED"
+    )
+    (retry,) = run(lambda: post_all(shop.live.url, [_checkout_request(shop, buyer, cart, key)]))
+    placed = retry["data"]["checkoutComplete"]
+    assert placed["userErrors"] == [] and placed["order"] is not None, placed
+    assert shop.available(sku.id) == before - 1
 
 
 def test_one_customer_racing_their_own_purchase_limit_gets_one_order(

@@ -296,6 +296,25 @@ async def test_confirmed_reservation_has_no_expiry_and_survives_the_sweeper(
     assert await stock_rows(db) == {"MAIN": (5, 2), "OVERFLOW": (0, 0)}
 
 
+async def test_a_reservation_made_confirmed_has_no_expiry_and_is_released_like_any_other(
+    db: Database, store: InventoryStore
+) -> None:
+    """A checkout with no coupon to record reserves CONFIRMED at once: the expiry sweep
+    never takes it; a release (the saga's undo, the sweeper's stale attempt) gives it back."""
+    await two_warehouses(db, main=5, overflow=0)
+    made = await store.reserve(order_ref="o-1", items=[want(2)], now=NOW, ttl=TTL, confirmed=True)
+
+    assert made.ok and made.status is ReservationStatus.CONFIRMED and made.expires_at is None
+    assert not await store.confirm_reservation("o-1", NOW)  # nothing left to confirm
+    assert await store.sweep_expired(NOW + timedelta(days=1)) == 0
+    again = await store.reserve(order_ref="o-1", items=[want(2)], now=NOW, ttl=TTL)
+    assert again.replayed and again.status is ReservationStatus.CONFIRMED
+    assert await stock_rows(db) == {"MAIN": (5, 2), "OVERFLOW": (0, 0)}
+
+    assert await store.release_reservation("o-1", NOW)
+    assert await available(store) == 5
+
+
 async def test_confirming_after_the_sweeper_released_it_fails(
     db: Database, store: InventoryStore
 ) -> None:
