@@ -323,24 +323,28 @@ def generator_name(args: argparse.Namespace) -> str:
     return GENERATOR_PYTHON
 
 
-def _split_row(layout: str, split: dict[str, float]) -> str:
-    cells = [
-        f"{split[f'{k}_ms']:>6.1f} {split[f'{k}_cores']:>5.2f}c"
-        for k in ("gateway", "postgres", "redis", "load_generator", "other")
-    ]
-    return (
-        f"{layout:<22} "
-        + " ".join(f"{c:>13}" for c in cells)
-        + (f" {split['machine_busy_cores']:>7.2f}c")
-    )
-
-
 def _row(row: dict[str, Any], base: float = 0) -> str:
     speedup = row["listing_rps"] / base if base else 1.0
     return (
         f"{row['layout']:<22} {row['listing_rps']:>10.1f} {speedup:>5.2f} "
         f"{row['listing_cpu_ms']:>7.1f} {row['checkouts_per_s']:>12.1f} "
         f"{row['checkout_cpu_ms']:>7.1f} {row['lost']:>5} {row['load']:>5.1f}"
+    )
+
+
+def _split_row(layout: str, split: dict[str, Any]) -> str:
+    cells = [
+        f"{split[f'{k}_ms']:>6.1f} {split[f'{k}_cores']:>5.2f}c"
+        for k in ("gateway", "postgres", "redis", "load_generator", "other")
+    ]
+    seconds = max(float(split["seconds"]), 1e-9)
+    workers = " / ".join(
+        f"{x / seconds:.2f}" for x in split["gateway_processes_s"] if x / seconds >= 0.02
+    )
+    return (
+        f"{layout:<22} "
+        + " ".join(f"{c:>13}" for c in cells)
+        + f" {split['machine_busy_cores']:>7.2f}c  per gateway process: {workers}"
     )
 
 
