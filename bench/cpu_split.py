@@ -102,6 +102,49 @@ def _find(comm: str, cmdline_has: str = "") -> int | None:
     return min(found)[1] if found else None
 
 
+def _established_inodes(ports: set[int]) -> set[int]:
+    """Socket inodes of established TCP connections whose local port is one of ``ports``."""
+    found: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (PROC / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) in ports:
+                found.add(int(fields[9]))
+    return found
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    found: set[int] = set()
+    try:
+        fds = list((PROC / str(pid) / "fd").iterdir())
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(int(target[8:-1]))
+    return found
+
+
+def connections_by_process(roots: list[int], ports: set[int]) -> list[int]:
+    """How many of the clients' connections each serving process holds, most first (a
+    serve's parent only listens, so with workers it is left out)."""
+    established = _established_inodes(ports)
+    counts: list[int] = []
+    for root in roots:
+        workers = [p for p in _children(root) if "resource_tracker" not in _cmdline(p)]
+        workers = workers or [root]
+        counts += [len(_socket_inodes(pid) & established) for pid in workers]
+    return sorted(counts, reverse=True)
+
+
 def machine_busy_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of all cores since boot, from /proc/stat's first line."""
     values = [int(v) for v in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -136,13 +179,15 @@ class Split:
     # Each gateway process's share (a serve's parent and its workers), largest first: an
     # idle worker beside a busy one shows the load did not reach it.
     gateway_processes: list[float] = field(default_factory=list)
+    # The clients' connections each serving process held a second into the window.
+    connections: list[int] = field(default_factory=list)
 
     @property
     def other(self) -> float:
         ours = self.gateway + self.load_generator + self.postgres + self.redis
         return max(0.0, self.machine_busy - ours)
 
-    def as_dict(self) -> dict[str, float | list[float]]:
+    def as_dict(self) -> dict[str, float | list[float] | list[int]]:
         return {
             "seconds": round(self.seconds, 3),
             "gateway_s": round(self.gateway, 3),
@@ -153,6 +198,7 @@ class Split:
             "other_s": round(self.other, 3),
             "machine_busy_s": round(self.machine_busy, 3),
             "gateway_processes_s": [round(x, 3) for x in self.gateway_processes],
+            "connections_by_process": list(self.connections),
         }
 
 
@@ -168,6 +214,7 @@ class Probe:
 
     gateway_pids: list[int]
     database: str
+    ports: set[int] = field(default_factory=set)
     redis_port: int = 6379
     interval: float = 0.2
     _postmaster: int | None = None
@@ -179,6 +226,7 @@ class Probe:
     _thread: threading.Thread | None = None
     _wall: float = 0.0
     _gateway_first: dict[int, float] = field(default_factory=dict)
+    _connections: list[int] = field(default_factory=list)
 
     def _gateway_by_pid(self) -> dict[int, float]:
         found: dict[int, float] = {}
@@ -204,8 +252,11 @@ class Probe:
             self._backends_last[pid] = cpu
 
     def _loop(self) -> None:
+        started = time.monotonic()
         while not self._stop.wait(self.interval):
             self._sample()
+            if not self._connections and time.monotonic() - started >= 1.0:
+                self._connections = connections_by_process(self.gateway_pids, self.ports)
 
     def _redis_cpu(self) -> float:
         fields = _stat(self._redis) if self._redis is not None else None
@@ -225,6 +276,7 @@ class Probe:
         }
         self._wall = time.monotonic()
         self._stop.clear()
+        self._connections = []
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
@@ -252,4 +304,5 @@ class Probe:
             redis=self._redis_cpu() - self._start["redis"],
             machine_busy=busy - self._start["busy"],
             gateway_processes=sorted(gateway.values(), reverse=True),
+            connections=self._connections,
         )

@@ -260,7 +260,12 @@ def _cpu_split_table(rows_in: Sequence[dict[str, Any]], key: str, what: str) -> 
             [
                 r["layout"],
                 cell("gateway"),
-                " / ".join(f"{x:.2f}" for x in busy) or "-",
+                (" / ".join(f"{x:.2f}" for x in busy) or "-")
+                + (
+                    f" ({' / '.join(str(c) for c in split['connections_by_process'])} conn.)"
+                    if split.get("connections_by_process")
+                    else ""
+                ),
                 f"{cell('postgres_bench_db')} ({cell('postgres')})",
                 cell("redis"),
                 cell("load_generator"),
@@ -273,7 +278,7 @@ def _cpu_split_table(rows_in: Sequence[dict[str, Any]], key: str, what: str) -> 
     header = [
         "layout",
         "gateway",
-        "cores per gateway process",
+        "cores per gateway process (connections held)",
         "PostgreSQL: bench db (whole server)",
         "Redis",
         "load generator",

@@ -118,7 +118,7 @@ class Measured:
 
 def _probe(serves: list[Serve], shop: CheckoutShop) -> Probe:
     database = shop.urls["orders"].rsplit("/", 1)[1].split("?", 1)[0]
-    return Probe([s.process.pid for s in serves], database)
+    return Probe([s.process.pid for s in serves], database, {s.port for s in serves})
 
 
 async def listing_rate(
@@ -345,6 +345,7 @@ def _split_row(layout: str, split: dict[str, Any]) -> str:
         f"{layout:<22} "
         + " ".join(f"{c:>13}" for c in cells)
         + f" {split['machine_busy_cores']:>7.2f}c  per gateway process: {workers}"
+        + f", connections {split['connections_by_process']}"
     )
 
 
