@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PROC = Path("/proc")
@@ -145,6 +146,17 @@ def connections_by_process(roots: list[int], ports: set[int]) -> list[int]:
     return sorted(counts, reverse=True)
 
 
+def all_cpu() -> dict[int, tuple[str, float]]:
+    """Every live process's command line (cut short) and CPU seconds."""
+    found: dict[int, tuple[str, float]] = {}
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None:
+                found[int(entry.name)] = (_cmdline(int(entry.name))[:80].strip(), _own_cpu(fields))
+    return found
+
+
 def machine_busy_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of all cores since boot, from /proc/stat's first line."""
     values = [int(v) for v in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -181,13 +193,16 @@ class Split:
     gateway_processes: list[float] = field(default_factory=list)
     # The clients' connections each serving process held a second into the window.
     connections: list[int] = field(default_factory=list)
+    # The busiest processes over the window that are none of the above (other people's
+    # work on a shared machine, or something of the bench's own that is not counted).
+    other_top: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def other(self) -> float:
         ours = self.gateway + self.load_generator + self.postgres + self.redis
         return max(0.0, self.machine_busy - ours)
 
-    def as_dict(self) -> dict[str, float | list[float] | list[int]]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "seconds": round(self.seconds, 3),
             "gateway_s": round(self.gateway, 3),
@@ -199,6 +214,7 @@ class Split:
             "machine_busy_s": round(self.machine_busy, 3),
             "gateway_processes_s": [round(x, 3) for x in self.gateway_processes],
             "connections_by_process": list(self.connections),
+            "other_top": [[name, round(cpu, 3)] for name, cpu in self.other_top],
         }
 
 
@@ -227,6 +243,7 @@ class Probe:
     _wall: float = 0.0
     _gateway_first: dict[int, float] = field(default_factory=dict)
     _connections: list[int] = field(default_factory=list)
+    _all_first: dict[int, tuple[str, float]] = field(default_factory=dict)
 
     def _gateway_by_pid(self) -> dict[int, float]:
         found: dict[int, float] = {}
@@ -269,6 +286,7 @@ class Probe:
         self._backends_last = dict(self._backends_first)
         busy, _ = machine_busy_seconds()
         self._gateway_first = self._gateway_by_pid()
+        self._all_first = all_cpu()
         self._start = {
             "postgres": postgres_cpu_seconds(self._postmaster) if self._postmaster else 0.0,
             "redis": self._redis_cpu(),
@@ -286,6 +304,13 @@ class Probe:
             self._thread.join()
         self._sample()
         busy, _ = machine_busy_seconds()
+        ours = {os.getpid(), self._postmaster, self._redis, *self._gateway_first}
+        ours |= set(_children(self._postmaster)) if self._postmaster else set()
+        others = [
+            (name, cpu - self._all_first.get(pid, (name, 0.0))[1])
+            for pid, (name, cpu) in all_cpu().items()
+            if pid not in ours
+        ]
         gateway = {
             pid: cpu - self._gateway_first.get(pid, 0.0)
             for pid, cpu in self._gateway_by_pid().items()
@@ -305,4 +330,5 @@ class Probe:
             machine_busy=busy - self._start["busy"],
             gateway_processes=sorted(gateway.values(), reverse=True),
             connections=self._connections,
+            other_top=sorted(others, key=lambda x: -x[1])[:5],
         )
