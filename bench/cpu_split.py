@@ -218,6 +218,35 @@ class Split:
         }
 
 
+def _sum_sorted(lists: list[list[float]]) -> list[float]:
+    width = max((len(x) for x in lists), default=0)
+    return [sum(x[i] for x in lists if i < len(x)) for i in range(width)]
+
+
+def combine(splits: list[Split]) -> Split:
+    """Several windows as one (rounds of a measurement): CPU and wall seconds add up; each
+    process's share adds up by rank (busiest with busiest), and so do connections."""
+    others: dict[str, float] = {}
+    for split in splits:
+        for name, cpu in split.other_top:
+            others[name] = others.get(name, 0.0) + cpu
+    return Split(
+        seconds=sum(x.seconds for x in splits),
+        cores=splits[0].cores,
+        gateway=sum(x.gateway for x in splits),
+        load_generator=sum(x.load_generator for x in splits),
+        postgres=sum(x.postgres for x in splits),
+        postgres_bench_db=sum(x.postgres_bench_db for x in splits),
+        redis=sum(x.redis for x in splits),
+        machine_busy=sum(x.machine_busy for x in splits),
+        gateway_processes=_sum_sorted([x.gateway_processes for x in splits]),
+        connections=[
+            int(c) for c in _sum_sorted([[float(c) for c in x.connections] for x in splits])
+        ],
+        other_top=sorted(others.items(), key=lambda x: -x[1])[:5],
+    )
+
+
 @dataclass
 class Probe:
     """Samples the CPU of the gateway's process trees, PostgreSQL and Redis over a window.

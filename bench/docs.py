@@ -321,6 +321,24 @@ def processes(figures: dict[str, Any]) -> str:
         "orders lost",
         "load",
     ]
+    rounds = int(figures.get("rounds", 1))
+    per_round = ""
+    if rounds > 1:
+        per_round = (
+            f"\n\n{rounds} rounds, the layouts alternating (1, 2, ... then again): each row "
+            "averages its rounds' rates and adds up their CPU (and the connections each "
+            "process held). Listings/s round by round (x "
+            "the same round's 1 worker): "
+            + "; ".join(
+                f"{r['layout']} "
+                + ", ".join(
+                    f"{x['listing_rps']:.1f} ({x['listing_x_1_worker']:.2f}x)"
+                    for x in r.get("rounds", [])
+                )
+                for r in rows_in
+            )
+            + "."
+        )
     pinned = figures.get("pinned_load_cpus")
     generator = figures.get("generator", "python (bench/load.py)")
     return (
@@ -330,6 +348,7 @@ def processes(figures: dict[str, Any]) -> str:
         + f"; checkout load: {figures.get('checkout_generator', 'python')}. CPU ms/listing "
         "and CPU ms/checkout are the gateway's processes only.\n\n"
         + _table(header, rows)
+        + per_round
         + _cpu_split_table(rows_in, "listing_split", "listing")
         + _cpu_split_table(rows_in, "checkout_split", "checkout")
     )

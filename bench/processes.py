@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -35,7 +36,7 @@ from gateway.settings import Settings
 
 from . import wrk
 from .checkout import CheckoutShop, prepare_shop, run_checkout_bench
-from .cpu_split import Probe, Split
+from .cpu_split import Probe, Split, combine
 from .load import build_request, run_cell
 from .provenance import Measurement
 from .queries import LISTING_PERSONAL
@@ -257,45 +258,41 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     tokens = [
         issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c)) for c in shop.customer_ids
     ]
-    rows: list[dict[str, Any]] = []
+    measured: dict[str, list[tuple[Measured, Measured, float]]] = {}
     try:
-        for label, processes, workers in layouts(args.layouts):
-            prefix = f"bench{uuid.uuid4().hex[:8]}"
-            serves = [
-                start_serve(shop, workers, prefix, logs / f"processes-{processes}x{workers}.log")
-                for _ in range(processes)
-            ]
-            try:
-                listing = await listing_rate(serves, shop, tokens[0], args)
-                checkout = await checkout_rate(
-                    serves, shop, tokens, args.concurrency, args.duration
-                )
-            finally:
-                for serve in serves:
-                    serve.stop()
-            row: dict[str, Any] = {
-                "layout": label,
-                "listing_rps": listing.rate,
-                "listing_cpu_ms": listing.split.gateway / max(listing.count, 1) * 1000,
-                "listing_p99_ms": listing.p99_ms,
-                "listing_split": {
-                    **listing.split.as_dict(),
-                    **per_request_ms(listing.split, listing.count),
-                },
-                "checkouts_per_s": checkout.rate,
-                "checkout_cpu_ms": checkout.split.gateway / max(checkout.count, 1) * 1000,
-                "checkout_split": {
-                    **checkout.split.as_dict(),
-                    **per_request_ms(checkout.split, checkout.count),
-                },
-                "lost": checkout.lost,
-                "load": os.getloadavg()[0],
-            }
-            rows.append(row)
-            print(_row(row), flush=True)
+        for round_ in range(args.rounds):
+            for label, processes, workers in layouts(args.layouts):
+                prefix = f"bench{uuid.uuid4().hex[:8]}"
+                log = logs / f"processes-{processes}x{workers}.log"
+                serves = [start_serve(shop, workers, prefix, log) for _ in range(processes)]
+                try:
+                    listing = await listing_rate(serves, shop, tokens[0], args)
+                    checkout = await checkout_rate(
+                        serves, shop, tokens, args.concurrency, args.duration
+                    )
+                finally:
+                    for serve in serves:
+                        serve.stop()
+                measured.setdefault(label, []).append((listing, checkout, os.getloadavg()[0]))
+                print(f"round {round_ + 1}: {_row(_layout_row(label, measured[label][-1:]))}")
     finally:
         if shop.cleanup is not None:
             await shop.cleanup()
+    rows = [_layout_row(label, runs) for label, runs in measured.items()]
+    first = next(iter(measured.values()), [])
+    for row, runs in zip(rows, measured.values(), strict=True):
+        row["rounds"] = [
+            {
+                "listing_rps": listing.rate,
+                "listing_x_1_worker": listing.rate / first[i][0].rate if first[i][0].rate else 0,
+                "listing_gateway_cores": listing.split.gateway / listing.split.seconds,
+                "listing_other_cores": listing.split.other / listing.split.seconds,
+                "connections_by_process": listing.split.connections,
+                "checkouts_per_s": checkout.rate,
+                "load": load,
+            }
+            for i, (listing, checkout, load) in enumerate(runs)
+        ]
     base = rows[0]["listing_rps"] if rows else 0
     print()
     print(f"listing load generator: {generator_name(args)}; checkout: {CHECKOUT_GENERATOR}")
@@ -314,6 +311,27 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     for row in rows:
         print(_split_row(row["layout"], row["checkout_split"]))
     return rows
+
+
+def _layout_row(label: str, runs: list[tuple[Measured, Measured, float]]) -> dict[str, Any]:
+    """One layout's figures over its rounds: rates averaged, CPU added up over the windows."""
+    listing = combine([r[0].split for r in runs])
+    checkout = combine([r[1].split for r in runs])
+    listed = sum(r[0].count for r in runs)
+    checkouts = sum(r[1].count for r in runs)
+    p99s = [r[0].p99_ms for r in runs if r[0].p99_ms is not None]
+    return {
+        "layout": label,
+        "listing_rps": statistics.fmean(r[0].rate for r in runs),
+        "listing_cpu_ms": listing.gateway / max(listed, 1) * 1000,
+        "listing_p99_ms": max(p99s) if p99s else None,
+        "listing_split": {**listing.as_dict(), **per_request_ms(listing, listed)},
+        "checkouts_per_s": statistics.fmean(r[1].rate for r in runs),
+        "checkout_cpu_ms": checkout.gateway / max(checkouts, 1) * 1000,
+        "checkout_split": {**checkout.as_dict(), **per_request_ms(checkout, checkouts)},
+        "lost": sum(r[1].lost for r in runs),
+        "load": max(r[2] for r in runs),
+    }
 
 
 def generator_name(args: argparse.Namespace) -> str:
@@ -356,6 +374,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--layouts", default="1,2,4,2x1")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure the layouts this many times, alternating, and add the windows up "
+        "(other work on a shared machine then weighs on every layout alike)",
+    )
+    parser.add_argument(
         "--generator",
         choices=("auto", "wrk", "python"),
         default="auto",
@@ -379,6 +404,7 @@ def main() -> None:
         {
             "products": args.products,
             "duration_s": args.duration,
+            "rounds": args.rounds,
             "concurrency": args.concurrency,
             "generator": generator_name(args),
             "generator_kind": args.generator,
