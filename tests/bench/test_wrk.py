@@ -22,7 +22,7 @@ class _Recorder(BaseHTTPRequestHandler):
     bodies: set[bytes] = set()
     answer = b'{"data": {"ok": true}}'
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).seen[self.headers["Authorization"]] += 1
         type(self).bodies.add(body)
