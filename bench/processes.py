@@ -11,7 +11,14 @@ worker's throughput; CPU per request should stay flat (it rising means contentio
 figures are also written to bench/results/processes.json (docs/benchmarks.md is rendered
 from it).
 
+The listing's load is wrk's when it is installed (bench/wrk.py, ``make wrk``): it costs
+far less CPU than the gateway it measures. The checkout's is the Python client's. Each
+window's CPU is split between the gateway's processes, PostgreSQL, Redis, the load
+generator and other work (bench/cpu_split.py), with the connections each worker held,
+since on a small shared machine throughput alone cannot say why a layout did not scale.
+
     python -m bench.processes [--duration 5] [--concurrency 8] [--layouts 1,2,4,2x1]
+        [--rounds 1] [--generator auto|wrk|python] [--pin-load CPUS]
 """
 
 from __future__ import annotations
@@ -274,7 +281,9 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
                     for serve in serves:
                         serve.stop()
                 measured.setdefault(label, []).append((listing, checkout, os.getloadavg()[0]))
-                print(f"round {round_ + 1}: {_row(_layout_row(label, measured[label][-1:]))}")
+                first_rate = next(iter(measured.values()))[round_][0].rate
+                row = _layout_row(label, measured[label][-1:])
+                print(f"round {round_ + 1}: {_row(row, first_rate)}", flush=True)
     finally:
         if shop.cleanup is not None:
             await shop.cleanup()
