@@ -8,7 +8,7 @@ GRAPHIQL := gateway/graphiql
 EXAMPLES := examples
 NPM      ?= npm
 
-.PHONY: run run-distributed test suite install dev pgbouncer node-deps fuzz soak seed serve lint typecheck pytest pytest-remote bench schema clean graphiql examples chromium screenshots
+.PHONY: run run-distributed test suite install dev pgbouncer wrk node-deps fuzz soak seed serve lint typecheck pytest pytest-remote bench schema clean graphiql examples chromium screenshots
 
 $(UV):
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -59,6 +59,15 @@ pgbouncer:
 	      apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null; \
 	  else echo "make: pgbouncer not found: tests/gateway/test_pgbouncer.py needs it (apt-get install pgbouncer)" >&2; fi; }
 
+# wrk (C) generates bench.processes' listing load for little CPU, from Debian like pgbouncer;
+# without it the bench falls back to its Python generator (and says so).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends wrk >/dev/null; \
+	  else echo "make: wrk not found: bench.processes falls back to its Python load generator (apt-get install wrk)" >&2; fi; }
+
 dev: $(UV)
 	$(UV) sync --frozen --inexact --quiet
 
@@ -83,7 +92,7 @@ serve: install
 test: dev
 	$(MAKE) --no-print-directory -j2 typecheck suite
 
-suite: graphiql examples chromium pgbouncer node-deps lint
+suite: graphiql examples chromium pgbouncer wrk node-deps lint
 	$(MAKE) --no-print-directory pytest pytest-remote
 
 # npm packages of the GraphQL-over-HTTP audits (tests/http_audit), from its lock file.
@@ -128,7 +137,7 @@ soak: dev
 
 ## make bench: benchmarks against a seeded shop; figures in bench/results/*.json, rendered
 ## into docs/benchmarks.md with their command, date, commit and load
-bench: dev
+bench: dev wrk
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.imports $(IMPORT_BENCH_ARGS)
 	$(PY) -m bench.compression

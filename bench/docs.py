@@ -241,16 +241,69 @@ def tracing(figures: dict[str, Any]) -> str:
     )
 
 
+def _cpu_split_table(rows_in: Sequence[dict[str, Any]], key: str, what: str) -> str:
+    """Where one kind of request's CPU went: ms per request and cores kept busy by each
+    owner, so a layout that gave the gateway no more cores shows why."""
+    rows = []
+    for r in rows_in:
+        split = r.get(key)
+        if not split:
+            continue
+        seconds = max(float(split["seconds"]), 1e-9)
+        # A serve's parent process idles; its workers are the ones that should share.
+        shares = [x / seconds for x in split.get("gateway_processes_s", [])]
+        busy = [x for x in shares if x >= 0.02]
+
+        def cell(owner: str, split: dict[str, Any] = split) -> str:
+            return f"{_num(split[f'{owner}_ms'])} · {split[f'{owner}_cores']:.2f}"
+
+        rows.append(
+            [
+                r["layout"],
+                cell("gateway"),
+                (" / ".join(f"{x:.2f}" for x in busy) or "-")
+                + (
+                    f" ({' / '.join(str(c) for c in split['connections_by_process'])} conn.)"
+                    if split.get("connections_by_process")
+                    else ""
+                ),
+                f"{cell('postgres_bench_db')} ({cell('postgres')})",
+                cell("redis"),
+                cell("load_generator"),
+                cell("other"),
+                f"{split['machine_busy_cores']:.2f}",
+            ]
+        )
+    if not rows:
+        return ""
+    header = [
+        "layout",
+        "gateway",
+        "cores per gateway process (connections held)",
+        "PostgreSQL: bench db (whole server)",
+        "Redis",
+        "load generator",
+        "other work",
+        "cores busy",
+    ]
+    return f"\n\nWhere the CPU went, per {what}: ms per {what} · cores kept busy:\n\n" + _table(
+        header, rows
+    )
+
+
 def processes(figures: dict[str, Any]) -> str:
     rows_in = figures["rows"]
     base = rows_in[0]["listing_rps"] if rows_in else 0
+    base_checkout = rows_in[0]["checkouts_per_s"] if rows_in else 0
     rows = [
         [
             r["layout"],
             _num(r["listing_rps"]),
             f"{r['listing_rps'] / base:.2f}" if base else "-",
             _num(r["listing_cpu_ms"]),
+            _num(r.get("listing_p99_ms")),
             _num(r["checkouts_per_s"]),
+            f"{r['checkouts_per_s'] / base_checkout:.2f}" if base_checkout else "-",
             _num(r["checkout_cpu_ms"]),
             str(r["lost"]),
             _num(r["load"]),
@@ -262,14 +315,43 @@ def processes(figures: dict[str, Any]) -> str:
         "listing/s",
         "x 1 worker",
         "CPU ms/listing",
+        "listing p99 ms",
         "checkouts/s",
+        "x 1 worker",
         "CPU ms/checkout",
         "orders lost",
         "load",
     ]
+    rounds = int(figures.get("rounds", 1))
+    per_round = ""
+    if rounds > 1:
+        per_round = (
+            f"\n\n{rounds} rounds, the layouts alternating (1, 2, ... then again): each row "
+            "averages its rounds' rates and adds up their CPU (and the connections each "
+            "process held). Listings/s round by round (x "
+            "the same round's 1 worker): "
+            + "; ".join(
+                f"{r['layout']} "
+                + ", ".join(
+                    f"{x['listing_rps']:.1f} ({x['listing_x_1_worker']:.2f}x)"
+                    for x in r.get("rounds", [])
+                )
+                for r in rows_in
+            )
+            + "."
+        )
+    pinned = figures.get("pinned_load_cpus")
+    generator = figures.get("generator", "python (bench/load.py)")
     return (
         f"{figures['products']:,} products on PostgreSQL, concurrency {figures['concurrency']}, "
-        f"{figures['duration_s']:g} s per measurement:\n\n" + _table(header, rows)
+        f"{figures['duration_s']:g} s per measurement. Listing load: {generator}"
+        + (f" (wrk pinned to CPU {pinned})" if pinned and "taskset" not in generator else "")
+        + f"; checkout load: {figures.get('checkout_generator', 'python')}. CPU ms/listing "
+        "and CPU ms/checkout are the gateway's processes only.\n\n"
+        + _table(header, rows)
+        + per_round
+        + _cpu_split_table(rows_in, "listing_split", "listing")
+        + _cpu_split_table(rows_in, "checkout_split", "checkout")
     )
 
 

@@ -11,7 +11,14 @@ worker's throughput; CPU per request should stay flat (it rising means contentio
 figures are also written to bench/results/processes.json (docs/benchmarks.md is rendered
 from it).
 
+The listing's load is wrk's when it is installed (bench/wrk.py, ``make wrk``): it costs
+far less CPU than the gateway it measures. The checkout's is the Python client's. Each
+window's CPU is split between the gateway's processes, PostgreSQL, Redis, the load
+generator and other work (bench/cpu_split.py), with the connections each worker held,
+since on a small shared machine throughput alone cannot say why a layout did not scale.
+
     python -m bench.processes [--duration 5] [--concurrency 8] [--layouts 1,2,4,2x1]
+        [--rounds 1] [--generator auto|wrk|python] [--pin-load CPUS]
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -33,37 +41,16 @@ import orjson
 from gateway.auth import ViewerKind, issue_token
 from gateway.settings import Settings
 
+from . import wrk
 from .checkout import CheckoutShop, prepare_shop, run_checkout_bench
+from .cpu_split import Probe, Split, combine
 from .load import build_request, run_cell
 from .provenance import Measurement
 from .queries import LISTING_PERSONAL
-from .servers import CLOCK_TICKS, SCRUBBED_PREFIXES, free_port
+from .servers import SCRUBBED_PREFIXES, free_port
 from .shop import ROOT
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU of a process and all its descendants (live ones), from /proc."""
-    children: dict[int, list[int]] = {}
-    stats: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        stats[pid] = fields
-        children.setdefault(int(fields[1]), []).append(pid)
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in stats:
-            total += (int(stats[pid][11]) + int(stats[pid][12])) / CLOCK_TICKS
-        todo += children.get(pid, [])
-    return total
 
 
 @dataclass
@@ -122,12 +109,64 @@ def start_serve(shop: CheckoutShop, workers: int, prefix: str, log: Path) -> Ser
     return serve
 
 
+GENERATOR_PYTHON = "python (bench/load.py)"
+CHECKOUT_GENERATOR = "python (httpx, bench/checkout.py)"
+
+
+@dataclass
+class Measured:
+    """One measurement: its rate, how many answers its CPU is spread over, and the split."""
+
+    rate: float
+    count: int
+    split: Split
+    lost: int = 0
+    p99_ms: float | None = None
+
+
+def _probe(serves: list[Serve], shop: CheckoutShop) -> Probe:
+    database = shop.urls["orders"].rsplit("/", 1)[1].split("?", 1)[0]
+    return Probe([s.process.pid for s in serves], database, {s.port for s in serves})
+
+
 async def listing_rate(
-    serves: list[Serve], token: str, concurrency: int, duration: float
-) -> tuple[float, int]:
+    serves: list[Serve], shop: CheckoutShop, token: str, args: argparse.Namespace
+) -> Measured:
+    """The signed-in listing, ``args.concurrency`` requests in flight split over the serves:
+    with wrk when ``args.generator`` is wrk (a 1 s wrk warm-up first, not measured), else
+    with the Python generator (its 1 s warm-up is inside the measured CPU, as its answers
+    are in the count)."""
     body = orjson.dumps({"query": LISTING_PERSONAL, "operationName": "BenchListingPersonal"})
+    share = max(1, args.concurrency // len(serves))
+    probe = _probe(serves, shop)
+    if args.generator == "wrk":
+        urls = [f"{s.url}/graphql" for s in serves]
+        await asyncio.to_thread(
+            wrk.run, urls, body, [token], connections=share, duration=1, cpus=args.pin_load
+        )
+        probe.start()
+        runs = await asyncio.to_thread(
+            wrk.run,
+            urls,
+            body,
+            [token],
+            connections=share,
+            duration=args.duration,
+            cpus=args.pin_load,
+        )
+        split = probe.stop(sum(r.cpu_seconds for r in runs))
+        for run in runs:
+            if run.failures:
+                raise RuntimeError(f"listing: {run.failures} failures: {run.first_failure}")
+        return Measured(
+            sum(r.rps for r in runs),
+            sum(r.requests for r in runs),
+            split,
+            p99_ms=max(r.p99_ms for r in runs),
+        )
     headers = {"Authorization": f"Bearer {token}"}
-    share = max(1, concurrency // len(serves))
+    probe.start()
+    client_cpu = time.process_time()
     cells = await asyncio.gather(
         *(
             run_cell(
@@ -136,22 +175,33 @@ async def listing_rate(
                 build_request("127.0.0.1", s.port, "POST", "/graphql", body, headers),
                 concurrency=share,
                 warmup=1.0,
-                duration=duration,
-                max_seconds=duration * 4,
+                duration=args.duration,
+                max_seconds=args.duration * 4,
             )
             for s in serves
         )
     )
+    split = probe.stop(time.process_time() - client_cpu)
     for cell in cells:
         if cell.errors:
             raise RuntimeError(f"listing: {cell.errors} errors: {cell.first_error}")
-    return sum(c.rps for c in cells), sum(c.completed for c in cells)
+    return Measured(
+        sum(c.rps for c in cells),
+        sum(c.completed for c in cells),
+        split,
+        p99_ms=max(c.percentile(99) for c in cells),
+    )
 
 
 async def checkout_rate(
     serves: list[Serve], shop: CheckoutShop, tokens: list[str], concurrency: int, duration: float
-) -> tuple[float, int, int]:
+) -> Measured:
+    """Checkouts by the Python client (three dependent requests each and the orders-table
+    check: more than a wrk script should carry); its CPU is the bench process's."""
     share = max(1, concurrency // len(serves))
+    probe = _probe(serves, shop)
+    probe.start()
+    client_cpu = time.process_time()
     results = await asyncio.gather(
         *(
             run_checkout_bench(
@@ -166,12 +216,33 @@ async def checkout_rate(
             for i, s in enumerate(serves)
         )
     )
+    split = probe.stop(time.process_time() - client_cpu)
     lost = sum(len(r["lost"]) if isinstance(r["lost"], list) else int(r["lost"]) for r in results)
-    return (
+    return Measured(
         sum(float(r["orders_per_s"]) for r in results),
         sum(int(r["checkouts"]) for r in results),
-        lost,
+        split,
+        lost=lost,
     )
+
+
+def per_request_ms(split: Split, count: int) -> dict[str, float]:
+    """Each owner's CPU per answer (ms), and how many of the cores each kept busy."""
+    n = max(count, 1)
+    seconds = max(split.seconds, 1e-9)
+    owners = {
+        "gateway": split.gateway,
+        "postgres": split.postgres,
+        "postgres_bench_db": split.postgres_bench_db,
+        "redis": split.redis,
+        "load_generator": split.load_generator,
+        "other": split.other,
+    }
+    return {
+        **{f"{k}_ms": round(v / n * 1000, 2) for k, v in owners.items()},
+        **{f"{k}_cores": round(v / seconds, 2) for k, v in owners.items()},
+        "machine_busy_cores": round(split.machine_busy / seconds, 2),
+    }
 
 
 def layouts(spec: str) -> list[tuple[str, int, int]]:
@@ -194,47 +265,89 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     tokens = [
         issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c)) for c in shop.customer_ids
     ]
-    rows: list[dict[str, Any]] = []
+    measured: dict[str, list[tuple[Measured, Measured, float]]] = {}
     try:
-        for label, processes, workers in layouts(args.layouts):
-            prefix = f"bench{uuid.uuid4().hex[:8]}"
-            serves = [
-                start_serve(shop, workers, prefix, logs / f"processes-{processes}x{workers}.log")
-                for _ in range(processes)
-            ]
-            try:
-                cpu = sum(tree_cpu_seconds(s.process.pid) for s in serves)
-                rps, listed = await listing_rate(serves, tokens[0], args.concurrency, args.duration)
-                listing_cpu = sum(tree_cpu_seconds(s.process.pid) for s in serves) - cpu
-                cpu += listing_cpu
-                ops, checkouts, lost = await checkout_rate(
-                    serves, shop, tokens, args.concurrency, args.duration
-                )
-                checkout_cpu = sum(tree_cpu_seconds(s.process.pid) for s in serves) - cpu
-            finally:
-                for serve in serves:
-                    serve.stop()
-            row = {
-                "layout": label,
-                "listing_rps": rps,
-                "listing_cpu_ms": listing_cpu / max(listed, 1) * 1000,
-                "checkouts_per_s": ops,
-                "checkout_cpu_ms": checkout_cpu / max(checkouts, 1) * 1000,
-                "lost": lost,
-                "load": os.getloadavg()[0],
-            }
-            rows.append(row)
-            print(_row(row), flush=True)
+        for round_ in range(args.rounds):
+            for label, processes, workers in layouts(args.layouts):
+                prefix = f"bench{uuid.uuid4().hex[:8]}"
+                log = logs / f"processes-{processes}x{workers}.log"
+                serves = [start_serve(shop, workers, prefix, log) for _ in range(processes)]
+                try:
+                    listing = await listing_rate(serves, shop, tokens[0], args)
+                    checkout = await checkout_rate(
+                        serves, shop, tokens, args.concurrency, args.duration
+                    )
+                finally:
+                    for serve in serves:
+                        serve.stop()
+                measured.setdefault(label, []).append((listing, checkout, os.getloadavg()[0]))
+                first_rate = next(iter(measured.values()))[round_][0].rate
+                row = _layout_row(label, measured[label][-1:])
+                print(f"round {round_ + 1}: {_row(row, first_rate)}", flush=True)
     finally:
         if shop.cleanup is not None:
             await shop.cleanup()
+    rows = [_layout_row(label, runs) for label, runs in measured.items()]
+    first = next(iter(measured.values()), [])
+    for row, runs in zip(rows, measured.values(), strict=True):
+        row["rounds"] = [
+            {
+                "listing_rps": listing.rate,
+                "listing_x_1_worker": listing.rate / first[i][0].rate if first[i][0].rate else 0,
+                "listing_gateway_cores": listing.split.gateway / listing.split.seconds,
+                "listing_other_cores": listing.split.other / listing.split.seconds,
+                "connections_by_process": listing.split.connections,
+                "checkouts_per_s": checkout.rate,
+                "load": load,
+            }
+            for i, (listing, checkout, load) in enumerate(runs)
+        ]
     base = rows[0]["listing_rps"] if rows else 0
     print()
+    print(f"listing load generator: {generator_name(args)}; checkout: {CHECKOUT_GENERATOR}")
     print(f"{'layout':<22} {'listing/s':>10} {'x':>5} {'CPU ms':>7} {'checkouts/s':>12} "
           f"{'CPU ms':>7} {'lost':>5} {'load':>5}")  # fmt: skip
     for row in rows:
         print(_row(row, base))
+    print()
+    print("CPU per listing (ms) and cores kept busy, by owner:")
+    print(f"{'layout':<22} {'gateway':>13} {'postgres':>13} {'redis':>12} {'generator':>12} "
+          f"{'other':>12} {'machine':>8}")  # fmt: skip
+    for row in rows:
+        print(_split_row(row["layout"], row["listing_split"]))
+    print()
+    print("CPU per checkout (ms) and cores kept busy, by owner:")
+    for row in rows:
+        print(_split_row(row["layout"], row["checkout_split"]))
     return rows
+
+
+def _layout_row(label: str, runs: list[tuple[Measured, Measured, float]]) -> dict[str, Any]:
+    """One layout's figures over its rounds: rates averaged, CPU added up over the windows."""
+    listing = combine([r[0].split for r in runs])
+    checkout = combine([r[1].split for r in runs])
+    listed = sum(r[0].count for r in runs)
+    checkouts = sum(r[1].count for r in runs)
+    p99s = [r[0].p99_ms for r in runs if r[0].p99_ms is not None]
+    return {
+        "layout": label,
+        "listing_rps": statistics.fmean(r[0].rate for r in runs),
+        "listing_cpu_ms": listing.gateway / max(listed, 1) * 1000,
+        "listing_p99_ms": max(p99s) if p99s else None,
+        "listing_split": {**listing.as_dict(), **per_request_ms(listing, listed)},
+        "checkouts_per_s": statistics.fmean(r[1].rate for r in runs),
+        "checkout_cpu_ms": checkout.gateway / max(checkouts, 1) * 1000,
+        "checkout_split": {**checkout.as_dict(), **per_request_ms(checkout, checkouts)},
+        "lost": sum(r[1].lost for r in runs),
+        "load": max(r[2] for r in runs),
+    }
+
+
+def generator_name(args: argparse.Namespace) -> str:
+    if args.generator == "wrk":
+        pinned = f", pinned to CPU {args.pin_load} by taskset" if args.pin_load else ""
+        return f"{wrk.version()} (bench/wrk_graphql.lua){pinned}"
+    return GENERATOR_PYTHON
 
 
 def _row(row: dict[str, Any], base: float = 0) -> str:
@@ -246,20 +359,66 @@ def _row(row: dict[str, Any], base: float = 0) -> str:
     )
 
 
+def _split_row(layout: str, split: dict[str, Any]) -> str:
+    cells = [
+        f"{split[f'{k}_ms']:>6.1f} {split[f'{k}_cores']:>5.2f}c"
+        for k in ("gateway", "postgres", "redis", "load_generator", "other")
+    ]
+    seconds = max(float(split["seconds"]), 1e-9)
+    workers = " / ".join(
+        f"{x / seconds:.2f}" for x in split["gateway_processes_s"] if x / seconds >= 0.02
+    )
+    return (
+        f"{layout:<22} "
+        + " ".join(f"{c:>13}" for c in cells)
+        + f" {split['machine_busy_cores']:>7.2f}c  per gateway process: {workers}"
+        + f", connections {split['connections_by_process']}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=240)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--layouts", default="1,2,4,2x1")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure the layouts this many times, alternating, and add the windows up "
+        "(other work on a shared machine then weighs on every layout alike)",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="the listing's load generator: wrk when installed (auto), else Python",
+    )
+    parser.add_argument(
+        "--pin-load",
+        metavar="CPUS",
+        help="run wrk under taskset -c CPUS (e.g. 1), to see what the gateway does beside it",
+    )
     args = parser.parse_args()
+    if args.generator == "auto":
+        args.generator = "wrk" if wrk.wrk_path() else "python"
+    if args.generator == "wrk" and wrk.wrk_path() is None:
+        parser.error("wrk is not installed (make wrk)")
+    if args.pin_load and args.generator != "wrk":
+        parser.error("--pin-load pins wrk only")
     measurement = Measurement.begin("processes", "bench.processes")
     rows = asyncio.run(main_async(args))
     measurement.save(
         {
             "products": args.products,
             "duration_s": args.duration,
+            "rounds": args.rounds,
             "concurrency": args.concurrency,
+            "generator": generator_name(args),
+            "generator_kind": args.generator,
+            "pinned_load_cpus": args.pin_load,
+            "checkout_generator": CHECKOUT_GENERATOR,
             "rows": rows,
         }
     )
