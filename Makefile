@@ -88,7 +88,9 @@ serve: install
 	$(PY) -m gateway serve
 
 ## make test: dev dependencies, lint, types, the whole suite (PostgreSQL and Redis included)
-# mypy uses one core for a cold half-minute: it runs beside the rest rather than before it.
+# Two job slots keep both cores busy: mypy (one core for a cold half-minute) runs beside the
+# npm installs and the suite, and the sub-make below inherits the slots, so the remote
+# re-run starts beside the main suite once mypy is done (docs/development.md).
 test: dev
 	$(MAKE) --no-print-directory -j2 typecheck suite
 
