@@ -317,9 +317,13 @@ class PostgresEngine:
                 {"ts_expression": expression},
             )
         ).all()
+        # Each array behind a scalar subquery: the planner then takes the matches for a few
+        # rows and looks each up in the covering index (12 ms for 7,000 under load). Seeing
+        # the array itself, it knows there are thousands and hashes the whole index, every
+        # published product, to join them (35-60 ms), in the page, the facets and the count.
         statement: TextClause = text(
-            "SELECT product_id, score FROM unnest(CAST(:matched_ids AS integer[]), "
-            "CAST(:matched_scores AS float8[])) AS matched(product_id, score)"
+            "SELECT product_id, score FROM unnest((SELECT CAST(:matched_ids AS integer[])), "
+            "(SELECT CAST(:matched_scores AS float8[]))) AS matched(product_id, score)"
         ).bindparams(
             matched_ids=[int(r[0]) for r in rows], matched_scores=[float(r[1]) for r in rows]
         )
