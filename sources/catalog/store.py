@@ -190,6 +190,22 @@ def _sku(row: Row[Any]) -> Sku:
     )
 
 
+def _labelled_sku(row: Row[Any]) -> Sku:
+    """The SKU of a _SKUS_WITH_PRODUCTS_BY_IDS row (its columns prefixed ``sku_``)."""
+    return Sku(
+        id=row.sku_id,
+        product_id=row.sku_product_id,
+        code=row.sku_code,
+        name=row.sku_name,
+        is_active=row.sku_is_active,
+        purchase_limit=row.sku_purchase_limit,
+        selected_options=tuple(
+            SelectedOption(name, value) for name, value in row.sku_options or ()
+        ),
+        image_id=row.sku_image_id,
+    )
+
+
 def _attribute(row: Row[Any]) -> AttributeDefinition:
     return AttributeDefinition(
         id=row.id,
@@ -258,6 +274,17 @@ _SORTS: dict[ProductSort, tuple[Any, bool]] = {
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _PRODUCTS_BY_IDS = _product_select().where(m.Product.id.in_(_IDS))
 _SKUS_BY_IDS = select(m.Sku).where(m.Sku.id.in_(_IDS))
+# A cart's SKUs with their products in one statement (cart_catalog): the SKU's columns
+# labelled so they do not collide with the product's; an outer join, so a SKU whose
+# product is gone still comes back without it, as the two reads answered.
+_SKU_LABELLED = tuple(column.label(f"sku_{column.key}") for column in m.Sku.__table__.c)
+_SKUS_WITH_PRODUCTS_BY_IDS: Any = (
+    select(*_SKU_LABELLED, *_PRODUCT_COLUMNS)
+    .select_from(m.Sku)
+    .outerjoin(m.Product, m.Product.id == m.Sku.product_id)
+    .outerjoin(m.Brand, m.Brand.id == m.Product.brand_id)
+    .where(m.Sku.id.in_(_IDS))
+)
 _SKUS_BY_PRODUCT_IDS = (
     select(m.Sku)
     .where(m.Sku.product_id.in_(_IDS))
@@ -552,19 +579,20 @@ class CatalogStore(ImportJobs, ProductImports):
 
     async def cart_catalog(self, sku_ids: Sequence[int]) -> CartCatalog:
         """One call and one connection for a cart's whole catalog side (see CartCatalog),
-        read in order: the SKUs, their products, then only the reads a product asks for
-        (bundle parts when one is a bundle, service areas when one is a service, categories
-        when one has a category). Each statement sees what was committed when it ran, as
-        separate calls did. The statements are the single-purpose reads' own."""
+        read in order: the SKUs with their products (one joined statement), then only the
+        reads a product asks for (bundle parts when one is a bundle, service areas when one
+        is a service, categories when one has a category). Each statement sees what was
+        committed when it ran, as separate calls did; the records are those the
+        single-purpose reads make."""
         async with self.db.connect() as conn:
-            ids = {"ids": sorted(set(sku_ids))}
-            skus = {r.id: _sku(r) for r in await conn.execute(_SKUS_BY_IDS, ids)} if sku_ids else {}
-            product_ids = {"ids": sorted({s.product_id for s in skus.values()})}
-            products = (
-                {r.id: _product(r) for r in await conn.execute(_PRODUCTS_BY_IDS, product_ids)}
-                if skus
-                else {}
-            )
+            skus: dict[int, Sku] = {}
+            products: dict[int, Product] = {}
+            if sku_ids:
+                ids = {"ids": sorted(set(sku_ids))}
+                for r in await conn.execute(_SKUS_WITH_PRODUCTS_BY_IDS, ids):
+                    skus[r.sku_id] = _labelled_sku(r)
+                    if r.id is not None and r.id not in products:
+                        products[r.id] = _product(r)
             bundle_ids = [p.id for p in products.values() if p.kind is ProductKind.BUNDLE]
             bundles = await _bundle_items(conn, bundle_ids) if bundle_ids else {}
             every = {item.product.id: item.product for items in bundles.values() for item in items}

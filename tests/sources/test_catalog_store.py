@@ -292,6 +292,17 @@ async def test_a_carts_catalog_comes_in_one_call_with_only_the_reads_its_product
     assert (empty.skus, empty.products, empty.categories) == ({}, {}, {})
 
 
+async def test_a_carts_joined_sku_and_product_read_makes_the_single_purpose_reads_records(
+    store: CatalogStore,
+) -> None:
+    wanted = [2011, 2071, 1001, 999]
+    found = await store.cart_catalog(wanted)
+
+    assert found.skus == await store.skus_by_ids(wanted)
+    product_ids = sorted({sku.product_id for sku in found.skus.values()})
+    assert found.products == await store.products_by_ids(product_ids)
+
+
 # ---- list_products: keyset paging --------------------------------------------------------
 
 

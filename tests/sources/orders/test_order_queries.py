@@ -156,3 +156,11 @@ async def test_a_carts_buyer_region_and_purchases_come_in_one_call(store: Orders
     assert (nobody.customer, nobody.region, nobody.purchased) == (None, None, {})
     unlimited = await store.cart_buyer(1, None, [])
     assert unlimited.region is None and unlimited.purchased == {}
+    customers = await store.customers_by_ids([1])
+    assert buyer.customer == unlimited.customer == customers[1], "the single read's customer"
+    unknown_region = await store.cart_buyer(1, "XX", [])
+    assert (unknown_region.customer, unknown_region.region) == (customers[1], None)
+    unknown_customer = await store.cart_buyer(999_999, "CN-SH", [])
+    assert (unknown_customer.customer, unknown_customer.region) == (None, buyer.region)
+    neither = await store.cart_buyer(999_999, "XX", [101])
+    assert (neither.customer, neither.region, neither.purchased) == (None, None, {101: 0})
