@@ -350,11 +350,18 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 self._complete_object_lists(plan, batch, results, nullable, item, item_nullable)
                 return
         fast = inner.fast if inner.kind == LEAF else None
+        enum_class = inner.enum_class if inner.kind == LEAF else None
+        enum_names = inner.enum_names or {}
         complete = self._complete
         for d, slot, result in zip(dicts, slots, results, strict=True):
             if fast is not None and type(result) is fast:
                 d[name] = result
                 continue
+            if enum_class is not None and type(result) is enum_class:
+                serialized = enum_names.get(result)
+                if serialized is not None:
+                    d[name] = serialized
+                    continue
             try:
                 d[name] = complete(completion, result, d, name, slot, plan, True)
             except Exception as exc:
@@ -455,6 +462,11 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         if kind == LEAF:
             if type(value) is completion.fast:
                 return value
+            if type(value) is completion.enum_class:
+                assert completion.enum_names is not None
+                serialized = completion.enum_names.get(value)
+                if serialized is not None:
+                    return serialized
             leaf = completion.leaf
             assert leaf is not None
             if type(value) is int and leaf.name == INT_NAME and INT_MIN <= value <= INT_MAX:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from graphql import (
@@ -22,6 +23,7 @@ from graphql import (
     FieldNode,
     GraphQLAbstractType,
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLID,
     GraphQLInt,
@@ -74,6 +76,10 @@ class Completion:
     of: Completion | None = None  # NON_NULL, LIST: the wrapped type's completion
     leaf: GraphQLLeafType | None = None
     fast: Any = None  # LEAF: values of exactly this type are already serialized
+    # LEAF, an enum strawberry made from a Python Enum: that class, and each of its members'
+    # GraphQL name (what coerce_output_value returns for it, looked up once per plan).
+    enum_class: type | None = None
+    enum_names: dict[Any, str] | None = None
     object: ObjectPlan | None = None  # OBJECT
     abstract: GraphQLAbstractType | None = None  # ABSTRACT
     by_type: dict[str, ObjectPlan] = field(default_factory=dict)  # ABSTRACT, filled lazily
@@ -117,6 +123,26 @@ _FAST_LEAVES: dict[str, type] = {
     GraphQLID.name: str,
     GraphQLBoolean.name: bool,
 }
+
+
+def _enum_names(type_: GraphQLLeafType) -> tuple[type | None, dict[Any, str] | None]:
+    """For an enum backed by a Python Enum class (strawberry's), each member's serialized
+    name as the type itself gives it: completing a member is then a dict look-up instead of
+    strawberry's scan over the enum's values (hundreds per listing: kinds, currencies)."""
+    wrapped = getattr(type_, "wrapped_cls", None)
+    if not isinstance(type_, GraphQLEnumType) or not isinstance(wrapped, type):
+        return None, None
+    if not issubclass(wrapped, Enum):
+        return None, None
+    names: dict[Any, str] = {}
+    for member in wrapped:
+        try:
+            name = type_.serialize(member)
+        except Exception:  # a member the type refuses keeps the general way
+            continue
+        if isinstance(name, str):
+            names[member] = name
+    return wrapped, names
 
 
 class Planner:
@@ -195,7 +221,14 @@ class Planner:
             return Completion(LIST, of=self._completion(type_.of_type, details))
         if is_leaf_type(type_):
             assert isinstance(type_, GraphQLLeafType)
-            return Completion(LEAF, leaf=type_, fast=_FAST_LEAVES.get(type_.name))
+            enum_class, enum_names = _enum_names(type_)
+            return Completion(
+                LEAF,
+                leaf=type_,
+                fast=_FAST_LEAVES.get(type_.name),
+                enum_class=enum_class,
+                enum_names=enum_names,
+            )
         if is_abstract_type(type_):
             assert isinstance(type_, GraphQLAbstractType)
             return Completion(ABSTRACT, abstract=type_, field_details=details)

@@ -6,6 +6,7 @@ call and nothing is memoised: the N+1 that hand-built gateways start with.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
@@ -77,7 +78,9 @@ class Loader(Generic[K, V]):
         the keys' futures are resolved together by one batch, so awaiting them in turn
         suspends once, without gather's callback per key."""
         load = self._loader.load
-        futures = [load(key) for key in keys]
+        futures = self._memoised(keys) if self._loader.cache else None
+        if futures is None:
+            futures = [load(key) for key in keys]
         try:
             return [await future for future in futures]
         except BaseException:
@@ -91,7 +94,9 @@ class Loader(Generic[K, V]):
         (a source down with last-known copies for some keys only): each object keeps or
         loses its own field."""
         load = self._loader.load
-        futures = [load(key) for key in keys]
+        futures = self._memoised(keys) if self._loader.cache else None
+        if futures is None:
+            futures = [load(key) for key in keys]
         found: list[V | Exception] = []
         for future in futures:
             try:
@@ -99,6 +104,20 @@ class Loader(Generic[K, V]):
             except Exception as exc:
                 found.append(exc)
         return found
+
+    def _memoised(self, keys: Sequence[K]) -> list[asyncio.Future[V]] | None:
+        """The keys' settled futures when every key has been read already in this request
+        (a level's second field over the same SKUs' prices or stock), else None. Saves
+        aiodataloader's per-key ``load`` on the memo hits the batch forms make by the
+        hundred per listing; the values (and exceptions) are the same futures'."""
+        memo = self._loader._cache
+        futures: list[asyncio.Future[V]] = []
+        for key in keys:
+            future = memo.get(key)
+            if future is None or not future.done() or future.cancelled():
+                return None
+            futures.append(future)
+        return futures
 
     def prime(self, key: K, value: V) -> None:
         self._loader.prime(key, value)

@@ -72,10 +72,11 @@ class StockLevel:
     def from_record(cls, record: StockRecord, view: StockView) -> StockLevel:
         """The viewer's presentation of an exact record; the record itself stays exact (it
         is what the shared cache holds for every viewer)."""
+        available = record.available  # a sum over warehouses: once, not per field
         return cls(
-            available=view.available(record.available),
-            in_stock=record.in_stock,
-            status=view.status(record.available),
+            available=view.available(available),
+            in_stock=available > 0,  # StockRecord.in_stock, without summing again
+            status=view.status(available),
             record=record,
         )
 
