@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from sources.common.db import Database
 from sources.common.migrate import upgrade_source
+from tests.conftest import _copy_sqlite
 from tests.pg import clone_database, create_temp_database, drop_database, is_temp_database
 
 # (backend, source) -> the template's URL
@@ -38,11 +38,7 @@ async def upgrade_fresh(name: str, db: Database) -> None:
         template = await _make_template(backend, name)
         _TEMPLATES[(backend, name)] = template
     if backend == "sqlite":
-        source, target = _sqlite_path(template), _sqlite_path(db.url)
-        for suffix in ("", "-wal", "-shm"):  # a closed database has no WAL left, but be exact
-            extra = source.with_name(source.name + suffix)
-            if extra.exists():
-                shutil.copyfile(extra, target.with_name(target.name + suffix))
+        _copy_sqlite(template, db.url)
     else:
         await clone_database(template, db.url)
 
@@ -64,7 +60,3 @@ async def _make_template(backend: str, name: str) -> str:
 
 def _drop_at_exit(url: str) -> None:
     asyncio.run(drop_database(url))
-
-
-def _sqlite_path(url: str) -> Path:
-    return Path(make_url(url).database or "")
