@@ -104,27 +104,29 @@ async def test_purchased_quantities_count_orders_that_are_not_cancelled(
     }
 
 
-async def test_regions_by_codes(store: OrdersStore) -> None:
+SHANGHAI = {
+    "code": "CN-SH",
+    "country": "CN",
+    "name": "Shanghai",
+    "is_deliverable": True,
+    "shipping_rate": Decimal("10.00"),
+}
+TIBET = {
+    "code": "CN-XZ",
+    "country": "CN",
+    "name": "Tibet",
+    "is_deliverable": False,
+    "shipping_rate": None,
+}
+
+
+async def add_regions(store: OrdersStore, *regions: dict[str, object]) -> None:
     async with store.db.begin() as conn:
-        await conn.execute(
-            insert(m.Region),
-            [
-                {
-                    "code": "CN-SH",
-                    "country": "CN",
-                    "name": "Shanghai",
-                    "is_deliverable": True,
-                    "shipping_rate": Decimal("10.00"),
-                },
-                {
-                    "code": "CN-XZ",
-                    "country": "CN",
-                    "name": "Tibet",
-                    "is_deliverable": False,
-                    "shipping_rate": None,
-                },
-            ],
-        )
+        await conn.execute(insert(m.Region), list(regions))
+
+
+async def test_regions_by_codes(store: OrdersStore) -> None:
+    await add_regions(store, SHANGHAI, TIBET)
 
     assert await store.regions_by_codes(["CN-SH", "CN-XZ", "XX"]) == {
         "CN-SH": Region("CN-SH", "CN", "Shanghai", True, Decimal("10.00")),
@@ -133,19 +135,7 @@ async def test_regions_by_codes(store: OrdersStore) -> None:
 
 
 async def test_a_carts_buyer_region_and_purchases_come_in_one_call(store: OrdersStore) -> None:
-    async with store.db.begin() as conn:
-        await conn.execute(
-            insert(m.Region),
-            [
-                {
-                    "code": "CN-SH",
-                    "country": "CN",
-                    "name": "Shanghai",
-                    "is_deliverable": True,
-                    "shipping_rate": Decimal("10.00"),
-                }
-            ],
-        )
+    await add_regions(store, SHANGHAI)
     await place_order(store, 1, {101: 2})
 
     buyer = await store.cart_buyer(1, "CN-SH", [101, 102])
