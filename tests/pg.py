@@ -51,9 +51,17 @@ class _Janitor:
     PostgreSQL tests per run that wait was minutes of the suite. Here a test takes a
     database made ahead of time and hands its own back to be dropped later. At exit the
     process waits for every drop, so nothing is left behind.
+
+    Drops go in batches, several at once. PostgreSQL 15's ``DROP DATABASE`` forces an
+    immediate checkpoint of the whole cluster and waits for it: one drop at a time made a
+    checkpoint per test, each flushing every other test's writes and making the next write
+    of each page log a full page image. Drops that wait together share a checkpoint
+    (16 serial drops: 16 checkpoints, 23 s; 16 at once: 2 checkpoints, 0.5-3 s).
     """
 
     SPARE = 2  # empty databases kept ready
+    DROP_BATCH = 8  # used databases kept (a few MB each) until this many are dropped together
+    DROP_CONNECTIONS = 4  # drops run at once, each on its own connection
 
     def __init__(self) -> None:
         self._work: queue.Queue[tuple[str, str, Future[None] | None]] = queue.Queue()
@@ -100,29 +108,47 @@ class _Janitor:
         # A loop of its own, driven between blocking gets: at exit the interpreter has
         # already shut asyncio's default executor down, so no ``to_thread`` here.
         loop = asyncio.new_event_loop()
-        conn: asyncpg.Connection | None = None
+        conns: list[asyncpg.Connection] = []
+        doomed: list[str] = []
         while True:
             verb, name, done = self._work.get()
             try:
-                if conn is None or conn.is_closed():
-                    conn = loop.run_until_complete(_admin_connection())
+                conns = [c for c in conns if not c.is_closed()]
+                if not conns:
+                    conns.append(loop.run_until_complete(_admin_connection()))
                 if verb == "create" and self._spare.qsize() < self.SPARE:
-                    loop.run_until_complete(conn.execute(f'CREATE DATABASE "{name}"'))
+                    loop.run_until_complete(conns[0].execute(f'CREATE DATABASE "{name}"'))
                     self._spare.put(name)
                 elif verb == "drop":
-                    loop.run_until_complete(_drop(conn, name))
+                    doomed.append(name)
+                    if len(doomed) >= self.DROP_BATCH:
+                        loop.run_until_complete(self._drop_all(conns, doomed))
                 elif verb == "stop":
                     while not self._spare.empty():
-                        loop.run_until_complete(_drop(conn, self._spare.get_nowait()))
-                    loop.run_until_complete(conn.close())
+                        doomed.append(self._spare.get_nowait())
+                    loop.run_until_complete(self._drop_all(conns, doomed))
+                    for conn in conns:
+                        loop.run_until_complete(conn.close())
             except Exception:  # the janitor must outlive any one failure
                 # A spare that could not be made is made by the test itself; a drop that
                 # failed leaves a uuid-named database, never a wrong one.
-                conn = None
+                conns = []
             if done is not None:
                 done.set_result(None)
                 loop.close()
                 return
+
+    async def _drop_all(self, conns: list[asyncpg.Connection], names: list[str]) -> None:
+        """Drop ``names`` (emptied as they go) over up to DROP_CONNECTIONS connections at
+        once, so that their checkpoints coincide."""
+        while len(conns) < min(self.DROP_CONNECTIONS, len(names)):
+            conns.append(await _admin_connection())
+
+        async def drain(conn: asyncpg.Connection) -> None:
+            while names:
+                await _drop(conn, names.pop())
+
+        await asyncio.gather(*(drain(conn) for conn in conns), return_exceptions=True)
 
 
 async def _drop(conn: asyncpg.Connection, name: str) -> None:
