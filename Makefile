@@ -3,6 +3,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+# Python keeps compiled modules (and pytest its rewritten test modules) in __pycache__: a
+# machine that turns that off (PYTHONDONTWRITEBYTECODE, as some CI images do) compiles the
+# gateway and every library again in each of the suite's workers and subprocesses, about
+# 2 s of CPU per process start.
+unexport PYTHONDONTWRITEBYTECODE
 
 GRAPHIQL := gateway/graphiql
 EXAMPLES := examples

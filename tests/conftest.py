@@ -30,6 +30,7 @@ from gateway.settings import SOURCE_NAMES, Settings
 from sources.common.db import Database
 from sources.common.migrate import upgrade_source
 from sources.demo.seed import seed_demo_shop
+from tests.ordering import long_modules_first
 from tests.pg import clone_database, create_temp_database, drop_database, postgres_available
 
 SEED_TIME = datetime.now(UTC)
@@ -58,8 +59,14 @@ def pytest_configure(config: pytest.Config) -> None:
         "load_sensitive: a fault test whose outcome rests on wall-clock timeouts; run again "
         "(up to twice) when it fails, since a loaded machine can miss a healthy read's timeout",
     )
+    config.addinivalue_line(
+        "markers",
+        "long(seconds): a module that runs for most of a minute or more; started first on a "
+        "worker of its own (tests/ordering.py) so it does not end the run alone",
+    )
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly has shuffled
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A fault test waits on real timeouts (a silent proxy, a killed server, a SIGTERM's
     grace): on a machine busy with other jobs a healthy call can miss its own timeout too
@@ -70,6 +77,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("load_sensitive"):
             item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1, rerun_except=INVARIANT))
+    long_modules_first(items)
 
 
 def sqlite_urls(directory: Path) -> dict[str, str]:

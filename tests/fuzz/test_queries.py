@@ -15,6 +15,8 @@ from hypothesis_graphql import Mode, from_schema
 from tests.conftest import LiveGateway
 from tests.fuzz.support import CUSTOM_SCALARS, SCHEMA, check_response, examples, production_gateway
 
+pytestmark = pytest.mark.long(seconds=30)  # tests/ordering.py: started first on a worker
+
 
 @pytest.fixture(scope="module")
 def live(sqlite_shop: dict[str, str]) -> Iterator[LiveGateway]:

@@ -28,7 +28,10 @@ from tests.conftest import _migrate_and_seed, serve, settings_for, sqlite_urls
 from tests.gateway.checkout_helpers import Shop, address, global_id, run
 from tests.resilience.outages import RESILIENCE, outage_shop
 
-pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
+pytestmark = [
+    pytest.mark.load_sensitive,  # tests/conftest.py: run again if the machine made it miss
+    pytest.mark.long(seconds=60),  # tests/ordering.py: started first on a worker
+]
 
 LISTING = """{ products(first: 12, sort: NEWEST) { edges { node {
   slug priceRange { min { amount } } inStock promotions { name }

@@ -27,7 +27,10 @@ from tests.resilience.outages import (
     outage_shop,
 )
 
-pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
+pytestmark = [
+    pytest.mark.load_sensitive,  # tests/conftest.py: run again if the machine made it miss
+    pytest.mark.long(seconds=140),  # tests/ordering.py: started first on a worker
+]
 
 SOURCES = ("catalog", "inventory", "pricing", "orders")
 JWT_SECRET = "outage-tests-secret-0123456789abcdef"

@@ -14,7 +14,10 @@ import pytest
 from bench.soak import run_soak
 from tests.conftest import INVARIANT, require_postgres
 
-pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
+pytestmark = [
+    pytest.mark.load_sensitive,  # tests/conftest.py: run again if the machine made it miss
+    pytest.mark.long(seconds=60),  # tests/ordering.py: started first on a worker
+]
 
 
 def test_thirty_seconds_of_mixed_load_with_faults_loses_nothing() -> None:

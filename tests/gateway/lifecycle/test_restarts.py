@@ -43,7 +43,10 @@ from tests.gateway.lifecycle.processes import spawn_gateway
 from tests.pg import create_temp_database, drop_database
 from tests.remote import free_port
 
-pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
+pytestmark = [
+    pytest.mark.load_sensitive,  # tests/conftest.py: run again if the machine made it miss
+    pytest.mark.long(seconds=70),  # tests/ordering.py: started first on a worker
+]
 
 PRODUCTS = 60
 BUYERS = 4

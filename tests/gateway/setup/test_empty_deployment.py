@@ -31,6 +31,8 @@ from tests.pg import create_temp_database, drop_database, postgres_available
 
 from .cli import REPO, Run, gateway, same_database_env
 
+pytestmark = pytest.mark.long(seconds=30)  # tests/ordering.py: started first on a worker
+
 SHOP = """
 [shop]
 name = "Harbour Tea"
