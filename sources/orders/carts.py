@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
@@ -127,7 +128,7 @@ async def _insert_cart(
         "updated_at": now,
         **address_values(address),
     }
-    row = (await conn.execute(_INSERT_CART, values)).one()
+    row = (await lean.execute(conn, _INSERT_CART, values)).one()
     if not merged:
         return _cart(row, [])
     written = await conn.execute(
@@ -160,7 +161,7 @@ async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, C
     """Carts with their lines in line-id order (the order the buyer added them), in one
     statement: a cart is read several times per checkout, and each statement costs more
     CPU in SQLAlchemy and the driver than the database spends on it."""
-    rows = await conn.execute(_CARTS_WITH_LINES, {"ids": list(ids)})
+    rows = await lean.execute(conn, _CARTS_WITH_LINES, {"ids": list(ids)})
     carts: dict[str, Any] = {}
     lines: dict[str, list[CartLine]] = defaultdict(list)
     for row in rows:
@@ -288,13 +289,14 @@ async def set_owned_cart_address(
     params = {f"p_{name}": value for name, value in address_values(address).items()}
     async with db.begin() as conn:
         touched = (
-            await conn.execute(
+            await lean.execute(
+                conn,
                 _ADDRESS_OWNED_CART,
                 {**params, "p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now},
             )
         ).scalar_one_or_none()
         if touched is None:
-            row = (await conn.execute(_CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+            row = (await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
             if row is None or row.customer_id not in (None, customer_id):
                 raise CartNotFound(cart_id)
             raise CartClosed(cart_id)
@@ -319,12 +321,12 @@ async def claim_open_cart(
     so two checkouts cannot deadlock). CartClosed for a completed cart, CartNotFound for a
     missing one or another customer's."""
     claimed = (
-        await conn.execute(
-            _CLAIM_CART, {"p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now}
+        await lean.execute(
+            conn, _CLAIM_CART, {"p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now}
         )
     ).scalar_one_or_none()
     if claimed is None:
-        row = (await conn.execute(_CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+        row = (await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
         if row is not None and row.status != _OPEN:
             raise CartClosed(cart_id)
         raise CartNotFound(cart_id)
@@ -336,8 +338,8 @@ async def complete_cart(
     """Checkout's step, in the order's transaction, after ``claim_open_cart``: the cart
     becomes COMPLETED exactly once; a second order for it fails here with CartClosed."""
     completed = (
-        await conn.execute(
-            _COMPLETE_CART, {"p_cart_id": cart_id, "p_order_id": order_id, "p_now": now}
+        await lean.execute(
+            conn, _COMPLETE_CART, {"p_cart_id": cart_id, "p_order_id": order_id, "p_now": now}
         )
     ).scalar_one_or_none()
     if completed is None:
