@@ -165,9 +165,7 @@ _COMPILED: dict[tuple[int, str, tuple[str, ...]], tuple[Any, _Compiled]] = {}
 def _compile(
     statement: Any, dialect: Dialect, keys: tuple[str, ...], *, many: bool = False
 ) -> _Compiled:
-    compiled: Any = statement.compile(
-        dialect=dialect, column_keys=list(keys), for_executemany=many
-    )
+    compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
     if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
         names = [c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
         raise TypeError(f"lean statements name every column; Python defaults left for {names}")
