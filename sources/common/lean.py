@@ -26,15 +26,15 @@ Use: ``await lean.execute(conn, STATEMENT, params)`` where ``conn.execute(STATEM
 params)`` was; the result has the methods the stores use (``all``, iteration, ``one``,
 ``one_or_none``, ``first``, ``scalar``, ``scalar_one``, ``scalar_one_or_none``, ``scalars``,
 ``rowcount``) and rows with the same keys (attribute and index access, ``_mapping``). One
-parameter set per call (no executemany), the same keys at every call of a statement, and no
-Python-side column defaults left to fill (an INSERT or UPDATE must name them: checked when
-the statement is compiled). ``SQLALCHEMY_PATH`` (``LEAN_SQL=off`` in the environment) sends
-every call back through ``conn.execute``, which is what the tests compare against.
+parameter set per call (``execute_many`` for an executemany without RETURNING); a statement
+object kept between calls (module level: each is compiled once per dialect and set of
+parameter keys, and kept); no Python-side column defaults left to fill (an INSERT or UPDATE
+must name them: checked when it is compiled). ``SQLALCHEMY_PATH``, when set, sends every
+call back through ``conn.execute`` (tests/sources/test_lean_sql.py compares the two).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +45,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
-SQLALCHEMY_PATH = os.environ.get("LEAN_SQL", "on").lower() in ("0", "off", "false", "no")
+SQLALCHEMY_PATH = False
 
 _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+|MERGE) (\d+)")
 
@@ -159,6 +159,7 @@ class _Compiled:
 # (id of the statement, dialect name, parameter keys) -> the compiled statement. Statements
 # are module-level objects kept for the process's life; the statement itself is held in the
 # value so an id is never reused while its entry lives.
+_VARIANTS = 64  # SQL texts kept per statement (one per length of its IN lists)
 _COMPILED: dict[tuple[int, str, tuple[str, ...]], tuple[Any, _Compiled]] = {}
 
 
@@ -258,7 +259,9 @@ async def execute(conn: AsyncConnection, statement: Any, params: dict[str, Any])
     lengths = tuple(len(params[name]) for name in entry.expanding)
     variant = entry.variants.get(lengths)
     if variant is None:
-        variant = entry.variants[lengths] = _variant(entry, params)
+        variant = _variant(entry, params)
+        if len(entry.variants) < _VARIANTS:  # a batch read of any length: keep the first few
+            entry.variants[lengths] = variant
     args = _arguments(variant, params)
     if sync._has_events or sync.engine._has_events:
         sync.dispatch.before_cursor_execute(sync, None, variant.sql, tuple(args), None, False)
