@@ -9,6 +9,7 @@ then fails with CartClosed, or waits for it.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
@@ -37,12 +38,30 @@ from .records import Address, Cart, CartLine, CartStatus, CartWithBuyer
 _CARTS = table_of(m.Cart)
 _CART_LINES = table_of(m.CartLine)
 _INSERT_CART = insert(_CARTS).returning(*_CARTS.c)
-# One INSERT for all lines on both backends (insertmanyvalues); the lines come back in any
-# order and are sorted by id, which a parameter-ordered RETURNING would cost on SQLite (a
-# statement per row).
-_INSERT_CART_LINES = insert(_CART_LINES).returning(
-    _CART_LINES.c.id, _CART_LINES.c.sku_id, _CART_LINES.c.quantity
-)
+
+
+@functools.cache
+def _insert_cart_lines(rows: int) -> Any:
+    """One INSERT for ``rows`` lines on both backends, built once per number of lines (its
+    values bound as ``cart_id``, ``sku_id_<i>``, ``quantity_<i>``, run by lean.py); the
+    lines come back in any order and are sorted by id, which a parameter-ordered RETURNING
+    would cost on SQLite (a statement per row)."""
+    return (
+        insert(_CART_LINES)
+        .values(
+            [
+                {
+                    "cart_id": bindparam("cart_id", type_=_CART_LINES.c.cart_id.type),
+                    "sku_id": bindparam(f"sku_id_{i}", type_=_CART_LINES.c.sku_id.type),
+                    "quantity": bindparam(f"quantity_{i}", type_=_CART_LINES.c.quantity.type),
+                }
+                for i in range(rows)
+            ]
+        )
+        .returning(_CART_LINES.c.id, _CART_LINES.c.sku_id, _CART_LINES.c.quantity)
+    )
+
+
 _OPEN = CartStatus.OPEN.value
 _VIEWERS = or_(_CARTS.c.customer_id.is_(None), _CARTS.c.customer_id == bindparam("p_viewer"))
 _ADDRESS_OWNED_CART = (
@@ -131,13 +150,10 @@ async def _insert_cart(
     row = (await lean.execute(conn, _INSERT_CART, values)).one()
     if not merged:
         return _cart(row, [])
-    written = await conn.execute(
-        _INSERT_CART_LINES,
-        [
-            {"cart_id": cart_id, "sku_id": sku_id, "quantity": quantity}
-            for sku_id, quantity in merged.items()
-        ],
-    )
+    values: dict[str, Any] = {"cart_id": cart_id}
+    for i, (sku_id, quantity) in enumerate(merged.items()):
+        values[f"sku_id_{i}"], values[f"quantity_{i}"] = sku_id, quantity
+    written = await lean.execute(conn, _insert_cart_lines(len(merged)), values)
     added = [CartLine(r.id, r.sku_id, r.quantity) for r in written]
     return _cart(row, sorted(added, key=lambda line: line.id))
 
