@@ -150,10 +150,10 @@ async def _insert_cart(
     row = (await lean.execute(conn, _INSERT_CART, values)).one()
     if not merged:
         return _cart(row, [])
-    values: dict[str, Any] = {"cart_id": cart_id}
+    line_values: dict[str, Any] = {"cart_id": cart_id}
     for i, (sku_id, quantity) in enumerate(merged.items()):
-        values[f"sku_id_{i}"], values[f"quantity_{i}"] = sku_id, quantity
-    written = await lean.execute(conn, _insert_cart_lines(len(merged)), values)
+        line_values[f"sku_id_{i}"], line_values[f"quantity_{i}"] = sku_id, quantity
+    written = await lean.execute(conn, _insert_cart_lines(len(merged)), line_values)
     added = [CartLine(r.id, r.sku_id, r.quantity) for r in written]
     return _cart(row, sorted(added, key=lambda line: line.id))
 
