@@ -31,6 +31,12 @@ object kept between calls (module level: each is compiled once per dialect and s
 parameter keys, and kept); no Python-side column defaults left to fill (an INSERT or UPDATE
 must name them: checked when it is compiled). ``SQLALCHEMY_PATH``, when set, sends every
 call back through ``conn.execute`` (tests/sources/test_lean_sql.py compares the two).
+
+It leans on a few private names, pinned by uv.lock: SQLAlchemy's compiled
+``_bind_processors`` / ``_result_columns`` and ``Connection._handle_dbapi_exception``, its
+asyncpg adapter's ``_transaction`` / ``_start_transaction`` / ``_handle_exception``, and
+aiosqlite's ``_execute`` / ``_conn``. An upgrade that moves them fails
+tests/sources/test_lean_sql.py first.
 """
 
 from __future__ import annotations
