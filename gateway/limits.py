@@ -305,6 +305,9 @@ class CostCalculator:
         self.schema = schema
         self.fragments = _fragments(document)
         self.variables = dict(variables or {})
+        # Every variable the walk read, with what it found: the walk is a function of these
+        # alone, so a request agreeing on them costs the same (_KeptCosts).
+        self.read: dict[str, tuple[bool, Any]] = {}
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
         self.defaults: dict[str, Any] = {}
@@ -436,7 +439,9 @@ class CostCalculator:
     def _value(self, value: Any) -> Any:
         if isinstance(value, VariableNode):
             key = value.name.value
-            if key in self.variables:
+            present = key in self.variables
+            self.read[key] = (present, self.variables.get(key))
+            if present:
                 return self.variables[key]
             default = self.defaults.get(key)
             return self._value(default) if default is not None else None
@@ -457,39 +462,80 @@ def query_cost(
     max_page_size: int,
 ) -> int:
     """The cost of the operation that would run (the named one, else the only one)."""
-    operations = _operations(document)
-    if operation_name is not None:
-        operations = [op for op in operations if op.name and op.name.value == operation_name]
-    if len(operations) != 1:
-        return 0  # execution reports the missing or ambiguous operation
-    calculator = CostCalculator(schema, document, variables, default_page_size, max_page_size)
-    return calculator.operation_cost(operations[0])
+    return _query_cost(
+        schema, document, variables, operation_name, default_page_size, max_page_size
+    )[0]
 
 
-# A storefront sends the same few queries again and again: walking the document for its
-# cost on every request was about 3% of a signed-in listing's CPU. The cost is a function
-# of the query text (the schema is fixed per process), the operation, the variables and
-# the page-size settings, so the figure is kept by those, per schema (oldest first out).
-_COSTS_KEPT = 512
-_CostKey = tuple[str, str | None, bytes, int, int]
-_COSTS: weakref.WeakKeyDictionary[GraphQLSchema, dict[_CostKey, int]] = weakref.WeakKeyDictionary()
-
-
-def _cost_key(
-    query: str | None,
+def _query_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
     variables: Mapping[str, Any] | None,
     operation_name: str | None,
     default_page_size: int,
     max_page_size: int,
-) -> _CostKey | None:
-    """None when the variables do not serialise (then the cost is computed, not kept)."""
-    if query is None:
-        return None
+) -> tuple[int, dict[str, tuple[bool, Any]]]:
+    """The cost, and the variables the walk read (with whether each was given, and its
+    value)."""
+    operations = _operations(document)
+    if operation_name is not None:
+        operations = [op for op in operations if op.name and op.name.value == operation_name]
+    if len(operations) != 1:
+        return 0, {}  # execution reports the missing or ambiguous operation
+    calculator = CostCalculator(schema, document, variables, default_page_size, max_page_size)
+    return calculator.operation_cost(operations[0]), calculator.read
+
+
+# A storefront sends the same few queries again and again: walking the document for its
+# cost on every request was about 3% of a signed-in listing's CPU. The cost is a function
+# of the query text (the schema is fixed per process), the operation, the page-size
+# settings and the variables the walk reads (page sizes, ``first: $n``): not of the others
+# (a cart id, an idempotency key, an address), which differ in every checkout request. So
+# the figure is kept per query by the values of the variables its walk read (oldest query
+# first out): a request agreeing with a kept walk on every variable that walk read makes
+# the same walk, step by step, and so the same cost.
+_COSTS_KEPT = 512
+_WALKS_KEPT = 64  # kept costs per query (page sizes a client varies)
+_QueryKey = tuple[str, str | None, int, int]
+# per query: [(the variables a walk read, {their values: cost})]
+_KeptCosts = list[tuple[tuple[str, ...], dict[bytes, int]]]
+_COSTS: weakref.WeakKeyDictionary[GraphQLSchema, dict[_QueryKey, _KeptCosts]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _values_of(names: tuple[str, ...], variables: Mapping[str, Any]) -> bytes | None:
+    """The named variables' presence and values, serialised; None when they do not
+    serialise (then the cost is computed, not kept)."""
     try:
-        frozen = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(
+            [(name in variables, variables.get(name)) for name in names],
+            option=orjson.OPT_SORT_KEYS,
+        )
     except TypeError:
         return None
-    return (query, operation_name, frozen, default_page_size, max_page_size)
+
+
+def _kept_cost(kept: _KeptCosts, variables: Mapping[str, Any]) -> int | None:
+    for names, costs in kept:
+        values = _values_of(names, variables)
+        if values is not None and values in costs:
+            return costs[values]
+    return None
+
+
+def _keep_cost(kept: _KeptCosts, read: dict[str, tuple[bool, Any]], cost: int) -> None:
+    names = tuple(sorted(read))
+    values = _values_of(names, {n: v for n, (present, v) in read.items() if present})
+    if values is None:
+        return
+    for kept_names, costs in kept:
+        if kept_names == names:
+            if len(costs) < _WALKS_KEPT:
+                costs[values] = cost
+            return
+    if len(kept) < _WALKS_KEPT:
+        kept.append((names, {values: cost}))
 
 
 class CostLimit(SchemaExtension):
@@ -535,28 +581,29 @@ class CostLimit(SchemaExtension):
         ctx = self.execution_context
         if ctx.graphql_document is not None and ctx.result is None:
             variables = ctx.variables if isinstance(ctx.variables, dict) else None
-            key = _cost_key(
-                ctx.query,
-                variables,
-                ctx.operation_name,
-                self.default_page_size,
-                self.max_page_size,
+            by_query = _COSTS.setdefault(ctx.schema._schema, {})
+            key = (
+                None
+                if ctx.query is None
+                else (ctx.query, ctx.operation_name, self.default_page_size, self.max_page_size)
             )
-            kept = _COSTS.setdefault(ctx.schema._schema, {})
-            cost = kept.get(key) if key is not None else None
+            kept = by_query.get(key) if key is not None else None
+            cost = _kept_cost(kept, variables or {}) if kept is not None else None
             if cost is None:
-                cost = query_cost(
+                cost, read = _query_cost(
                     ctx.schema._schema,
                     ctx.graphql_document,
                     variables,
                     ctx.operation_name,
-                    default_page_size=self.default_page_size,
-                    max_page_size=self.max_page_size,
+                    self.default_page_size,
+                    self.max_page_size,
                 )
                 if key is not None:
-                    if len(kept) >= _COSTS_KEPT:
-                        kept.pop(next(iter(kept)))
-                    kept[key] = cost
+                    if kept is None:
+                        if len(by_query) >= _COSTS_KEPT:
+                            by_query.pop(next(iter(by_query)))
+                        kept = by_query[key] = []
+                    _keep_cost(kept, read, cost)
             self.cost = cost
             if hasattr(ctx.context, "query_cost"):
                 ctx.context.query_cost = cost  # what the rate limit charges

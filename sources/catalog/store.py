@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 
+from sources.common import lean
 from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.batches import BatchKey
 from sources.common.db import Database
@@ -589,7 +590,7 @@ class CatalogStore(ImportJobs, ProductImports):
             products: dict[int, Product] = {}
             if sku_ids:
                 ids = {"ids": sorted(set(sku_ids))}
-                for r in await conn.execute(_SKUS_WITH_PRODUCTS_BY_IDS, ids):
+                for r in await lean.execute(conn, _SKUS_WITH_PRODUCTS_BY_IDS, ids):
                     skus[r.sku_id] = _labelled_sku(r)
                     if r.id is not None and r.id not in products:
                         products[r.id] = _product(r)
@@ -603,7 +604,9 @@ class CatalogStore(ImportJobs, ProductImports):
             categories = (
                 {
                     r.id: _category(r)
-                    for r in await conn.execute(_CATEGORIES_WITH_ANCESTORS, {"ids": category_ids})
+                    for r in await lean.execute(
+                        conn, _CATEGORIES_WITH_ANCESTORS, {"ids": category_ids}
+                    )
                 }
                 if category_ids
                 else {}

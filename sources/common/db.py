@@ -141,9 +141,12 @@ class Database:
         """One batch read: a statement built once (module level, ``bindparam`` keys with
         ``expanding=True`` for the id lists), so each call skips building and coercing it and
         SQLAlchemy finds its compiled form by the statement's memoised cache key; plain rows,
-        all fetched in the one round trip, no ORM session or identity map."""
+        all fetched in the one round trip, no ORM session or identity map; run on the driver
+        below SQLAlchemy's execute (lean.py), with the same rows."""
+        from . import lean
+
         async with self.connect() as conn:
-            return list((await conn.execute(statement, params)).all())
+            return list((await lean.execute(conn, statement, params)).all())
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:

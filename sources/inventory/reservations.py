@@ -16,18 +16,20 @@ IMMEDIATE), so its transactions simply run one at a time.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, insert, select, tuple_, update
+from sqlalchemy import Integer, and_, bindparam, case, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
@@ -326,7 +328,8 @@ async def _reserve_once(
         # unique key here, before touching any stock. A reservation already stored for the
         # order (a retry) makes it a no-op, and only then is the stored one read back.
         reservation_id = (
-            await conn.execute(
+            await lean.execute(
+                conn,
                 _INSERT_IF_ABSENT[conn.dialect.name],
                 {
                     "order_ref": order_ref,
@@ -388,7 +391,7 @@ async def _take_planned(
                 }
             )
     if lines:
-        await conn.execute(_INSERT_LINES, lines)
+        await lean.execute_many(conn, _INSERT_LINES, lines)
     return tuple(allocations)
 
 
@@ -444,7 +447,7 @@ async def _lock_warehouse_stock(
     """The SKUs' warehouse rows, locked in (SKU, warehouse id) order until commit."""
     if not sku_ids:
         return {}
-    rows = await conn.execute(_LOCK_WAREHOUSE_STOCK, {"sku_ids": list(sku_ids)})
+    rows = await lean.execute(conn, _LOCK_WAREHOUSE_STOCK, {"sku_ids": list(sku_ids)})
     stock: dict[int, list[WarehouseAvailability]] = defaultdict(list)
     for sku_id, warehouse_id, code, priority, available in rows:
         stock[sku_id].append(WarehouseAvailability(warehouse_id, code, priority, available))
@@ -472,43 +475,51 @@ async def _take_from_warehouses(
     or the reservation is retried (the rows are locked, so a miss is not expected)."""
     if not takes:
         return
-    if len(takes) == 1:
-        ((sku_id, warehouse_id), quantity), *_ = takes.items()
-        await _take_from_warehouse(conn, sku_id, warehouse_id, quantity, now)
-        return
-    wanted = case(
-        *(
-            (and_(m.StockItem.sku_id == sku, m.StockItem.warehouse_id == warehouse), qty)
-            for (sku, warehouse), qty in takes.items()
-        ),
-        else_=0,
-    )
-    taken = await conn.execute(
-        update(m.StockItem)
-        .where(
-            tuple_(m.StockItem.sku_id, m.StockItem.warehouse_id).in_(list(takes)),
-            m.StockItem.on_hand - m.StockItem.reserved >= wanted,
-        )
-        .values(reserved=m.StockItem.reserved + wanted, updated_at=now)
-    )
+    params: dict[str, Any] = {"updated_at": now}
+    for i, ((sku, warehouse), qty) in enumerate(takes.items()):
+        params[f"sku_{i}"], params[f"warehouse_{i}"], params[f"quantity_{i}"] = sku, warehouse, qty
+    taken = await lean.execute(conn, _warehouse_take(len(takes)), params)
     if taken.rowcount != len(takes):
         raise _StockMoved(sorted({sku for sku, _ in takes}))
 
 
-async def _take_from_warehouse(
-    conn: AsyncConnection, sku_id: int, warehouse_id: int, quantity: int, now: datetime
-) -> None:
-    taken = await conn.execute(
-        update(m.StockItem)
-        .where(
-            m.StockItem.sku_id == sku_id,
-            m.StockItem.warehouse_id == warehouse_id,
-            m.StockItem.on_hand - m.StockItem.reserved >= quantity,
+@functools.cache
+def _warehouse_take(rows: int) -> Any:
+    """The conditional UPDATE of ``rows`` warehouse rows (``_take_from_warehouses``),
+    built once per number of rows, its values bound (``sku_<i>``, ``warehouse_<i>``,
+    ``quantity_<i>``, ``updated_at``): one row takes its quantity only if it still has it
+    free; several take each its own (a CASE) and the caller checks all of them moved."""
+    item = _STOCK_ITEMS.c
+
+    def bound(name: str, i: int) -> Any:
+        return bindparam(f"{name}_{i}", type_=Integer)
+
+    if rows == 1:
+        wanted: Any = bound("quantity", 0)
+        where: Any = and_(
+            item.sku_id == bound("sku", 0), item.warehouse_id == bound("warehouse", 0)
         )
-        .values(reserved=m.StockItem.reserved + quantity, updated_at=now)
+    else:
+        wanted = case(
+            *(
+                (
+                    and_(
+                        item.sku_id == bound("sku", i), item.warehouse_id == bound("warehouse", i)
+                    ),
+                    bound("quantity", i),
+                )
+                for i in range(rows)
+            ),
+            else_=0,
+        )
+        where = tuple_(item.sku_id, item.warehouse_id).in_(
+            [tuple_(bound("sku", i), bound("warehouse", i)) for i in range(rows)]
+        )
+    return (
+        update(_STOCK_ITEMS)
+        .where(where, item.on_hand - item.reserved >= wanted)
+        .values(reserved=item.reserved + wanted, updated_at=bindparam("updated_at"))
     )
-    if taken.rowcount != 1:
-        raise _StockMoved(sku_id)
 
 
 async def _take_from_supplier(

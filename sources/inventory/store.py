@@ -23,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 
+from sources.common import lean
 from sources.common.audit import AuditRecord, read_audit
 from sources.common.batches import BatchKey, ImportProgress
 from sources.common.db import Database
@@ -97,7 +98,7 @@ class InventoryStore(ImportJobs):
         if conn is None:
             rows = await self.db.read(_STOCK_BY_SKU_IDS, params)
         else:
-            rows = list((await conn.execute(_STOCK_BY_SKU_IDS, params)).all())
+            rows = (await lean.execute(conn, _STOCK_BY_SKU_IDS, params)).all()
         # One round trip: the warehouses' rows in their order, then one row per SKU with a
         # supplier feed (code NULL), told apart by the ``part`` column.
         for part, sku_id, code, on_hand, reserved, _ in rows:

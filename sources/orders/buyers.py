@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sources.common import lean
+
 from . import models as m
 from .order_queries import purchased_on
 from .records import CartBuyer, Customer, Region
@@ -55,16 +57,16 @@ async def buyer_on(
     region = None
     if customer_id and region_code:
         params = {"customer_id": customer_id, "region_code": region_code}
-        for r in await conn.execute(CUSTOMER_AND_REGION, params):
+        for r in await lean.execute(conn, CUSTOMER_AND_REGION, params):
             if r.customer_id is not None:
                 customer = Customer(r.customer_id, r.email, r.customer_name, r.is_blocked)
             if r.code is not None:
                 region = Region(r.code, r.country, r.region_name, r.is_deliverable, r.shipping_rate)
     elif customer_id:
-        for r in await conn.execute(CUSTOMERS_BY_IDS, {"ids": [customer_id]}):
+        for r in await lean.execute(conn, CUSTOMERS_BY_IDS, {"ids": [customer_id]}):
             customer = Customer(r.id, r.email, r.name, r.is_blocked)
     elif region_code:
-        for g in await conn.execute(REGIONS_BY_CODES, {"codes": [region_code]}):
+        for g in await lean.execute(conn, REGIONS_BY_CODES, {"codes": [region_code]}):
             region = Region(g.code, g.country, g.name, g.is_deliverable, g.shipping_rate)
     purchased = (
         await purchased_on(conn, customer_id, limited_sku_ids)

@@ -9,6 +9,7 @@ then fails with CartClosed, or waits for it.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
@@ -20,6 +21,7 @@ import orjson
 from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
@@ -36,12 +38,30 @@ from .records import Address, Cart, CartLine, CartStatus, CartWithBuyer
 _CARTS = table_of(m.Cart)
 _CART_LINES = table_of(m.CartLine)
 _INSERT_CART = insert(_CARTS).returning(*_CARTS.c)
-# One INSERT for all lines on both backends (insertmanyvalues); the lines come back in any
-# order and are sorted by id, which a parameter-ordered RETURNING would cost on SQLite (a
-# statement per row).
-_INSERT_CART_LINES = insert(_CART_LINES).returning(
-    _CART_LINES.c.id, _CART_LINES.c.sku_id, _CART_LINES.c.quantity
-)
+
+
+@functools.cache
+def _insert_cart_lines(rows: int) -> Any:
+    """One INSERT for ``rows`` lines on both backends, built once per number of lines (its
+    values bound as ``cart_id``, ``sku_id_<i>``, ``quantity_<i>``, run by lean.py); the
+    lines come back in any order and are sorted by id, which a parameter-ordered RETURNING
+    would cost on SQLite (a statement per row)."""
+    return (
+        insert(_CART_LINES)
+        .values(
+            [
+                {
+                    "cart_id": bindparam("cart_id", type_=_CART_LINES.c.cart_id.type),
+                    "sku_id": bindparam(f"sku_id_{i}", type_=_CART_LINES.c.sku_id.type),
+                    "quantity": bindparam(f"quantity_{i}", type_=_CART_LINES.c.quantity.type),
+                }
+                for i in range(rows)
+            ]
+        )
+        .returning(_CART_LINES.c.id, _CART_LINES.c.sku_id, _CART_LINES.c.quantity)
+    )
+
+
 _OPEN = CartStatus.OPEN.value
 _VIEWERS = or_(_CARTS.c.customer_id.is_(None), _CARTS.c.customer_id == bindparam("p_viewer"))
 _ADDRESS_OWNED_CART = (
@@ -127,16 +147,13 @@ async def _insert_cart(
         "updated_at": now,
         **address_values(address),
     }
-    row = (await conn.execute(_INSERT_CART, values)).one()
+    row = (await lean.execute(conn, _INSERT_CART, values)).one()
     if not merged:
         return _cart(row, [])
-    written = await conn.execute(
-        _INSERT_CART_LINES,
-        [
-            {"cart_id": cart_id, "sku_id": sku_id, "quantity": quantity}
-            for sku_id, quantity in merged.items()
-        ],
-    )
+    line_values: dict[str, Any] = {"cart_id": cart_id}
+    for i, (sku_id, quantity) in enumerate(merged.items()):
+        line_values[f"sku_id_{i}"], line_values[f"quantity_{i}"] = sku_id, quantity
+    written = await lean.execute(conn, _insert_cart_lines(len(merged)), line_values)
     added = [CartLine(r.id, r.sku_id, r.quantity) for r in written]
     return _cart(row, sorted(added, key=lambda line: line.id))
 
@@ -160,7 +177,7 @@ async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, C
     """Carts with their lines in line-id order (the order the buyer added them), in one
     statement: a cart is read several times per checkout, and each statement costs more
     CPU in SQLAlchemy and the driver than the database spends on it."""
-    rows = await conn.execute(_CARTS_WITH_LINES, {"ids": list(ids)})
+    rows = await lean.execute(conn, _CARTS_WITH_LINES, {"ids": list(ids)})
     carts: dict[str, Any] = {}
     lines: dict[str, list[CartLine]] = defaultdict(list)
     for row in rows:
@@ -288,13 +305,14 @@ async def set_owned_cart_address(
     params = {f"p_{name}": value for name, value in address_values(address).items()}
     async with db.begin() as conn:
         touched = (
-            await conn.execute(
+            await lean.execute(
+                conn,
                 _ADDRESS_OWNED_CART,
                 {**params, "p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now},
             )
         ).scalar_one_or_none()
         if touched is None:
-            row = (await conn.execute(_CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+            row = (await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
             if row is None or row.customer_id not in (None, customer_id):
                 raise CartNotFound(cart_id)
             raise CartClosed(cart_id)
@@ -319,12 +337,12 @@ async def claim_open_cart(
     so two checkouts cannot deadlock). CartClosed for a completed cart, CartNotFound for a
     missing one or another customer's."""
     claimed = (
-        await conn.execute(
-            _CLAIM_CART, {"p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now}
+        await lean.execute(
+            conn, _CLAIM_CART, {"p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now}
         )
     ).scalar_one_or_none()
     if claimed is None:
-        row = (await conn.execute(_CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+        row = (await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
         if row is not None and row.status != _OPEN:
             raise CartClosed(cart_id)
         raise CartNotFound(cart_id)
@@ -336,8 +354,8 @@ async def complete_cart(
     """Checkout's step, in the order's transaction, after ``claim_open_cart``: the cart
     becomes COMPLETED exactly once; a second order for it fails here with CartClosed."""
     completed = (
-        await conn.execute(
-            _COMPLETE_CART, {"p_cart_id": cart_id, "p_order_id": order_id, "p_now": now}
+        await lean.execute(
+            conn, _COMPLETE_CART, {"p_cart_id": cart_id, "p_order_id": order_id, "p_now": now}
         )
     ).scalar_one_or_none()
     if completed is None:

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
@@ -214,7 +215,8 @@ async def finish_checkout_attempt(
     order. CheckoutAttemptLost (rolling the order back) when it was abandoned, swept or
     already finished."""
     finished = (
-        await conn.execute(
+        await lean.execute(
+            conn,
             _FINISH,
             {
                 "p_customer_id": customer_id,
@@ -248,7 +250,8 @@ async def _insert(
 ) -> str | None:
     """The new attempt's order_ref, or None when the key is taken."""
     inserted: str | None = (
-        await conn.execute(
+        await lean.execute(
+            conn,
             _CLAIM[conn.dialect.name],
             {
                 "customer_id": customer_id,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
@@ -103,7 +104,8 @@ async def create_order_with_lines(
         await claim_open_cart(conn, new.cart_id, customer_id=new.customer_id, now=now)
         await _check_purchase_limits(conn, new)
         order_id: int = (
-            await conn.execute(
+            await lean.execute(
+                conn,
                 _INSERT_ORDER,
                 {
                     # The number needs the id; the unique order_ref holds its place until then.
@@ -126,7 +128,8 @@ async def create_order_with_lines(
         ).scalar_one()
         # The order as stored comes back with its number: no read at the end.
         row = (
-            await conn.execute(
+            await lean.execute(
+                conn,
                 _NUMBER_ORDER,
                 {"p_order_id": order_id, "p_number": order_number(order_id, now)},
             )
@@ -168,8 +171,9 @@ async def create_order_with_lines(
             for discount in line.discounts
         ]
         if discounts:
-            await conn.execute(_INSERT_DISCOUNTS, discounts)
-        await conn.execute(
+            await lean.execute_many(conn, _INSERT_DISCOUNTS, discounts)
+        await lean.execute(
+            conn,
             _INSERT_STATUS_CHANGE,
             {
                 "order_id": order_id,

@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from sources.common import lean
 from sources.common.audit import AuditRecord, read_audit, write_audit
 from sources.common.batches import BatchKey, ImportProgress
 from sources.common.db import Database
@@ -100,7 +101,7 @@ class PricingStore(ImportJobs):
         if conn is None:
             rows = await self.db.read(_PRICES_BY_SKU_IDS, params)
         else:
-            rows = list((await conn.execute(_PRICES_BY_SKU_IDS, params)).all())
+            rows = (await lean.execute(conn, _PRICES_BY_SKU_IDS, params)).all()
         return {
             sku_id: Price(sku_id, currency, list_amount, sale_amount)
             for sku_id, list_amount, sale_amount in rows
@@ -220,7 +221,12 @@ class PricingStore(ImportJobs):
         products: dict[int, set[int]] = defaultdict(set)
         categories: dict[int, set[int]] = defaultdict(set)
         async with self._reading(conn) as reader:
-            for row in await reader.execute(statement, params):
+            rows = (
+                await lean.execute(reader, statement, params)
+                if statement is _AUTOMATIC_LIVE
+                else await reader.execute(statement, params)
+            )
+            for row in rows:
                 promos.setdefault(row.id, row)
                 if row.target_product_id is not None:
                     products[row.id].add(row.target_product_id)

@@ -310,3 +310,35 @@ def test_cost_counts_merged_fields_once_and_the_dearest_node_type() -> None:
     product = '{ node(id: "x") { ... on Product { name skus { code } } } }'
     both = '{ node(id: "x") { ... on Product { name skus { code } } ... on Sku { code } } }'
     assert cost_of(both) == cost_of(product)  # one id is one type: the dearer one counts
+
+
+def test_a_kept_cost_is_keyed_by_the_variables_its_walk_read() -> None:
+    """A checkout's requests differ in every variable (cart id, idempotency key) but none
+    that prices the query: the kept cost is reused across those, never across a page size."""
+    from gateway.limits import _keep_cost, _kept_cost, _query_cost
+
+    query = parse(
+        "query Q($n: Int, $id: ID!, $m: Int = 7) {"
+        " products(first: $n) { edges { node { id } } }"
+        " other: products(first: $m) { edges { node { id } } }"
+        " cart(id: $id) { id } }"
+    )
+    cost, read = _query_cost(schema._schema, query, {"n": 10, "id": "a"}, None, 20, 100)
+    assert set(read) == {"n", "m"}
+    kept: list[Any] = []
+    _keep_cost(kept, read, cost)
+    assert _kept_cost(kept, {"n": 10, "id": "b"}) == cost
+    assert _kept_cost(kept, {"n": 11, "id": "a"}) is None
+    assert _kept_cost(kept, {"id": "a"}) is None  # no n: a default page, another cost
+    assert _kept_cost(kept, {"n": 10, "m": 7, "id": "a"}) is None  # m given, not defaulted
+    for variables in ({"n": 11, "id": "a"}, {"id": "a"}, {"n": 10, "m": 50, "id": "c"}):
+        again, read = _query_cost(schema._schema, query, variables, None, 20, 100)
+        _keep_cost(kept, read, again)
+        assert _kept_cost(kept, {**variables, "id": "z"}) == again
+        assert again == cost_of(
+            "query Q($n: Int, $id: ID!, $m: Int = 7) {"
+            " products(first: $n) { edges { node { id } } }"
+            " other: products(first: $m) { edges { node { id } } }"
+            " cart(id: $id) { id } }",
+            variables,
+        )
