@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from sources.catalog.records import ProductKind
 
-from ..resilience.degrade import stale_if
+from ..resilience.degrade import current_degradation, stale_if
 from ..schema.catalog import Product, Sku
 from ..schema.common import Info
 from .batch import batch_field
@@ -92,6 +92,7 @@ async def product_price_range(
     skus, sku_ids = await _sku_ids_to_read(parents, info)
     prices = dict(zip(sku_ids, await loaders.pricing.price.load_each(sku_ids), strict=True))
     currency = info.context.settings.currency
+    fresh = _fresh()
 
     def price_range(product_skus: list[Any]) -> Any:
         # Active SKUs only, as the listing's price sort and filter see them.
@@ -100,7 +101,7 @@ async def product_price_range(
         price_range = PriceRangeValue(
             (money(min(amounts), currency), money(max(amounts), currency))
         )
-        return stale_if(price_range, *chosen)
+        return price_range if fresh else stale_if(price_range, *chosen)
 
     return each(skus, price_range)
 
@@ -110,10 +111,12 @@ async def product_in_stock(parents: Sequence[Product], info: Info, _: dict[str, 
     loaders = info.context.loaders
     skus, sku_ids = await _sku_ids_to_read(parents, info)
     levels = dict(zip(sku_ids, await loaders.inventory.stock.load_each(sku_ids), strict=True))
+    fresh = _fresh()
 
     def in_stock(product_skus: list[Any]) -> Any:
         chosen = [_value(levels[s.id]) for s in product_skus if s.is_active]
-        return stale_if(any(level.in_stock for level in chosen), *chosen)
+        found = any(level.in_stock for level in chosen)
+        return found if fresh else stale_if(found, *chosen)
 
     return each(skus, in_stock)
 
@@ -135,6 +138,8 @@ async def product_promotions(
             path = category.path if category else ()
         keys.append((product.record.id, path))
     found = await loaders.pricing.promotions.load_each(keys)
+    if _fresh():
+        return each(found, lambda promotions: list(_value(promotions)))
     return each(found, lambda promotions: stale_if(list(_value(promotions)), promotions))
 
 
@@ -142,12 +147,13 @@ async def product_promotions(
 async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
     found = await info.context.loaders.pricing.price.load_each([s.record.id for s in parents])
     currency = info.context.settings.currency
+    fresh = _fresh()
 
     def price(pair: tuple[Sku, Any]) -> Any:
         sku, record = pair
         if _value(record) is None:
             raise RuntimeError(f"SKU {sku.record.id} has no price in {currency}")
-        return stale_if(record, record)  # its asOf is read from the record
+        return record if fresh else stale_if(record, record)  # asOf: read from the record
 
     return each(list(zip(parents, found, strict=True)), price)
 
@@ -156,7 +162,16 @@ async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> li
 async def sku_stock(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
     found = await info.context.loaders.inventory.stock.load_each([s.record.id for s in parents])
     # The viewer's figures are made from the (shared, exact) records as they are completed.
+    if _fresh():
+        return each(found, lambda level: stock(_value(level)))
     return each(found, lambda level: stale_if(stock(_value(level)), level))
+
+
+def _fresh() -> bool:
+    """Nothing this request read is a last-known copy (gateway/resilience/degrade.py):
+    no value needs ``stale_if``'s look-up per object. Asked after the loads."""
+    degradation = current_degradation.get()
+    return degradation is None or not degradation.as_of
 
 
 def _value(found: T | Exception) -> T:
