@@ -1,6 +1,7 @@
 """Where a signed-in listing's time goes, under cProfile (deterministic, every call).
 
-``python -m bench.cprofile_listing [--caches on|off] [--requests N] [--query listing|mixed]``
+``python -m bench.cprofile_listing [--caches on|off] [--requests N] [--query listing|personal]
+[--top N] [--sort tottime|calls]``
 
 The whole app in-process through httpx's ASGI transport, a customer's token on every
 request, the bench shop (SQLite, 1,000 products). ``--caches on`` is the gateway as ``make
@@ -87,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--top", type=int, default=30)
+    # calls: the deterministic order (CPU time on a shared machine is not).
+    parser.add_argument("--sort", choices=("tottime", "calls"), default="tottime")
     args = parser.parse_args(argv)
     on = args.caches == "on"
     os.environ["CACHE_ENABLED"] = str(on).lower()
@@ -107,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, share in shares(stats):
         print(f"  {share:6.1%}  {name}")
     print()
-    stats.sort_stats("tottime").print_stats(args.top)
+    stats.sort_stats(args.sort).print_stats(args.top)
     return 0
 
 

@@ -10,6 +10,10 @@ every key memoised instead of making a second source call for the inactive ones 
 depth-first execution the two land in one DataLoader batch by timing). For a bundle whose
 parts the same request reads (``bundleItems``), they ask for the parts' SKUs too, so a
 bundle's page reads prices and stock once, not once for its SKUs and again for its parts.
+
+Categories, price ranges, promotions, prices and stock levels are returned as the
+records (or small tuples of them) that gateway/execution/catalog_records.py completes:
+no strawberry object per SKU, price, stock level or promotion on a listing.
 """
 
 from __future__ import annotations
@@ -20,12 +24,11 @@ from typing import Any, TypeVar
 
 from sources.catalog.records import ProductKind
 
-from ..resilience.degrade import as_of, stale_if
-from ..schema.catalog import Category, Product, Sku
-from ..schema.common import Info, Money
-from ..schema.inventory import StockLevel, stock_view
-from ..schema.pricing import Price, PriceRange, Promotion
+from ..resilience.degrade import current_degradation, stale_if
+from ..schema.catalog import Product, Sku
+from ..schema.common import Info
 from .batch import batch_field
+from .catalog_records import PriceRangeValue, money, stock
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,11 +51,10 @@ async def product_category(parents: Sequence[Product], info: Info, _: dict[str, 
     found = await info.context.loaders.catalog.category.load_all(ids)
     by_id = dict(zip(ids, found, strict=True))
 
-    def category(product: Product) -> Category | None:
+    def category(product: Product) -> Any:
         if product.record.category_id is None:
             return None
-        record = by_id[product.record.category_id]
-        return Category.from_record(record) if record else None
+        return by_id[product.record.category_id]  # the record (catalog_records.py), or None
 
     return each(parents, category)
 
@@ -90,15 +92,16 @@ async def product_price_range(
     skus, sku_ids = await _sku_ids_to_read(parents, info)
     prices = dict(zip(sku_ids, await loaders.pricing.price.load_each(sku_ids), strict=True))
     currency = info.context.settings.currency
+    fresh = _fresh()
 
     def price_range(product_skus: list[Any]) -> Any:
         # Active SKUs only, as the listing's price sort and filter see them.
         chosen = [_value(prices[s.id]) for s in product_skus if s.is_active]
         amounts = [p.sale_amount for p in chosen if p] or [Decimal(0)]
-        price_range = PriceRange(
-            min=Money.of(min(amounts), currency), max=Money.of(max(amounts), currency)
+        price_range = PriceRangeValue(
+            (money(min(amounts), currency), money(max(amounts), currency))
         )
-        return stale_if(price_range, *chosen)
+        return price_range if fresh else stale_if(price_range, *chosen)
 
     return each(skus, price_range)
 
@@ -108,10 +111,12 @@ async def product_in_stock(parents: Sequence[Product], info: Info, _: dict[str, 
     loaders = info.context.loaders
     skus, sku_ids = await _sku_ids_to_read(parents, info)
     levels = dict(zip(sku_ids, await loaders.inventory.stock.load_each(sku_ids), strict=True))
+    fresh = _fresh()
 
     def in_stock(product_skus: list[Any]) -> Any:
         chosen = [_value(levels[s.id]) for s in product_skus if s.is_active]
-        return stale_if(any(level.in_stock for level in chosen), *chosen)
+        found = any(level.in_stock for level in chosen)
+        return found if fresh else stale_if(found, *chosen)
 
     return each(skus, in_stock)
 
@@ -133,24 +138,22 @@ async def product_promotions(
             path = category.path if category else ()
         keys.append((product.record.id, path))
     found = await loaders.pricing.promotions.load_each(keys)
-    return each(
-        found,
-        lambda promotions: stale_if(
-            [Promotion.from_record(p) for p in _value(promotions)], promotions
-        ),
-    )
+    if _fresh():
+        return each(found, lambda promotions: list(_value(promotions)))
+    return each(found, lambda promotions: stale_if(list(_value(promotions)), promotions))
 
 
 @batch_field("Sku", "price")
 async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
     found = await info.context.loaders.pricing.price.load_each([s.record.id for s in parents])
     currency = info.context.settings.currency
+    fresh = _fresh()
 
     def price(pair: tuple[Sku, Any]) -> Any:
         sku, record = pair
         if _value(record) is None:
             raise RuntimeError(f"SKU {sku.record.id} has no price in {currency}")
-        return stale_if(Price.from_record(record, as_of(record)), record)
+        return record if fresh else stale_if(record, record)  # asOf: read from the record
 
     return each(list(zip(parents, found, strict=True)), price)
 
@@ -158,8 +161,17 @@ async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> li
 @batch_field("Sku", "stock")
 async def sku_stock(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
     found = await info.context.loaders.inventory.stock.load_each([s.record.id for s in parents])
-    view = stock_view(info)  # the viewer's figures, made from the (shared, exact) records
-    return each(found, lambda level: stale_if(StockLevel.from_record(_value(level), view), level))
+    # The viewer's figures are made from the (shared, exact) records as they are completed.
+    if _fresh():
+        return each(found, lambda level: stock(_value(level)))
+    return each(found, lambda level: stale_if(stock(_value(level)), level))
+
+
+def _fresh() -> bool:
+    """Nothing this request read is a last-known copy (gateway/resilience/degrade.py):
+    no value needs ``stale_if``'s look-up per object. Asked after the loads."""
+    degradation = current_degradation.get()
+    return degradation is None or not degradation.as_of
 
 
 def _value(found: T | Exception) -> T:

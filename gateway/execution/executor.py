@@ -45,6 +45,9 @@ from .plan import (
     ABSTRACT,
     ATTRIBUTE,
     BATCH,
+    INLINE_OBJECT,
+    INLINE_SERIALIZED,
+    INLINE_TYPENAME,
     INT_MAX,
     INT_MIN,
     INT_NAME,
@@ -61,6 +64,7 @@ from .plan import (
     Planner,
     Unsupported,
 )
+from .records import RecordForm
 
 BREADTH_FIRST = "breadth-first"
 STANDARD = "standard"
@@ -142,6 +146,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         self._errors: list[GraphQLError] = []
         self._nulled: set[tuple[int, str | int]] = set()
         self._root_nulled = False
+        self._environments: dict[RecordForm, Any] = {}
         data: dict[str, Any] = {}
         work: dict[ObjectPlan, Batch] = {plan.root: ([self.root_value], [data], [None])}
         while work:
@@ -374,20 +379,32 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         _, dicts, slots = batch
         name = plan.response_name
         object_plan = cast(ObjectPlan, inner.object)
-        known = object_plan.known_classes
+        known = object_plan.known_types
         checked = object_plan.is_type_of is not None
+        form = object_plan.form
+        record_class = form.record_class if form is not None else None
         values, child_dicts, child_slots = self._pending(object_plan)
         for d, slot, result in zip(dicts, slots, results, strict=True):
             if (
                 result is None
                 or isinstance(result, Exception)
-                or (checked and known.get(type(result)) is not True)
+                or (checked and type(result) not in known)
             ):
                 try:  # null, an error, or a class not seen yet: the general way
                     d[name] = self._complete(plan.completion, result, d, name, slot, plan, True)
                 except Exception as exc:
                     self._field_error(exc, plan, d, slot)
                 continue
+            if type(result) is record_class:
+                try:
+                    found = self._from_record(object_plan, result)
+                except Exception as exc:
+                    self._field_error(exc, plan, d, slot)
+                    continue
+                if type(found) is dict:  # completed inline
+                    d[name] = found
+                    continue
+                result = found
             child: dict[str, Any] = {}
             d[name] = child
             values.append(result)
@@ -407,21 +424,38 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         _, dicts, slots = batch
         name = plan.response_name
         object_plan = cast(ObjectPlan, item.object)
-        known = object_plan.known_classes
+        known = object_plan.known_types
         checked = object_plan.is_type_of is not None
+        form = object_plan.form
         values, child_dicts, child_slots = self._pending(object_plan)
         for d, slot, result in zip(dicts, slots, results, strict=True):
-            if type(result) is not list or (
-                checked and not all(known.get(type(v)) is True for v in result)
-            ):
+            # The items' classes, in C (no Python call per item): all known, and records?
+            types = set(map(type, result)) if type(result) is list else None
+            if types is None or (checked and not types <= known):
                 try:  # null, an error, a null item or a class not seen yet: the general way
                     d[name] = self._complete(plan.completion, result, d, name, slot, plan, True)
                 except Exception as exc:
                     self._field_error(exc, plan, d, slot)
                 continue
+            inline: list[bool] | None = None
+            if form is not None and form.record_class in types:
+                record_class = form.record_class
+                try:
+                    result = [
+                        self._from_record(object_plan, v) if type(v) is record_class else v
+                        for v in result
+                    ]
+                except Exception as exc:
+                    self._field_error(exc, plan, d, slot)
+                    continue
+                if object_plan.inline:
+                    inline = [type(v) is dict for v in result]
             items: list[Any] = []
             list_slot = (d, name, nullable, slot)
             for i, value in enumerate(result):
+                if inline is not None and inline[i]:  # a record completed inline
+                    items.append(value)
+                    continue
                 child: dict[str, Any] = {}
                 items.append(child)
                 values.append(value)
@@ -540,14 +574,86 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 # strawberry's is_type_of is an isinstance check: one answer per class.
                 matches = bool(is_type_of(value, None))
                 object_plan.known_classes[cls] = matches
+                if matches:
+                    object_plan.known_types.add(cls)
             if not matches:
                 raise invalid_return_type_error(object_plan.type, value, plan.field_details)
+        form = object_plan.form
+        if form is not None and type(value) is form.record_class:
+            found = self._from_record(object_plan, value)
+            if type(found) is dict:  # completed inline
+                return found
+            value = found
         d: dict[str, Any] = {}
         batch = self._pending(object_plan)
         batch[0].append(value)
         batch[1].append(d)
         batch[2].append((container, key, nullable, parent))
         return d
+
+    # --- records (gateway/execution/records.py) ------------------------------------------
+
+    def _from_record(self, object_plan: ObjectPlan, record: Any) -> Any:
+        """A record at a position with a record form: its response dict when the form
+        gives every selected field (``inline``) and completes them all exactly, otherwise
+        the strawberry object ``build`` makes of it, to be completed the general way (its
+        resolvers then give the fields, and any error, as standard execution would)."""
+        form: RecordForm = object_plan.form  # type: ignore[assignment]
+        environment = None if form.environment is None else self._environment(form)
+        if object_plan.inline:
+            found = self._inline(object_plan, record, environment)
+            if found is not None:
+                return found
+        return form.build(record, environment)
+
+    def _environment(self, form: RecordForm) -> Any:
+        environments = self._environments
+        if form not in environments:
+            assert form.environment is not None
+            environments[form] = form.environment(self.context_value)
+        return environments[form]
+
+    def _inline(self, object_plan: ObjectPlan, record: Any, environment: Any) -> Any:
+        """The record's dict, or None where the table cannot say exactly what the type
+        would (the caller then builds the object): a null in a non-null field, a nested
+        value of another class, a leaf its serializer refuses, a function that raised."""
+        out: dict[str, Any] = {}
+        for name, fn, mode, nullable, a, b, c, inner, f in object_plan.inline_fields:
+            if mode == INLINE_TYPENAME:
+                out[name] = a
+                continue
+            try:
+                value = fn(record, environment)
+            except Exception:
+                return None
+            if value is None:
+                if not nullable:
+                    return None
+                out[name] = None
+            elif mode == INLINE_SERIALIZED:
+                out[name] = value
+            elif mode == INLINE_OBJECT:  # a: the child's ObjectPlan, an inline one
+                child_form = a.form
+                if type(value) is not child_form.record_class:
+                    return None
+                nested = self._inline(
+                    a,
+                    value,
+                    None if child_form.environment is None else self._environment(child_form),
+                )
+                if nested is None:
+                    return None
+                out[name] = nested
+            elif type(value) is a:  # a leaf; a: its type written as it is
+                out[name] = value
+            elif type(value) is b and value in c:  # b: the enum's class, c: its names
+                out[name] = c[value]
+            else:
+                try:
+                    out[name] = self._complete(inner, value, out, name, None, f, True)
+                except Exception:
+                    return None
+        return out
 
     def _runtime_plan(
         self, completion: Completion, value: Any, parent: Slot | None, plan: FieldPlan

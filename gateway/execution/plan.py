@@ -51,12 +51,25 @@ from graphql.execution.values import VariableValues
 from graphql.language import Node, Visitor, visit
 
 from .batch import BatchResolver, batch_resolver_for
+from .records import FieldFromRecord, RecordForm, record_form_for
 
 # How a field is resolved.
 ATTRIBUTE = 0  # getattr(parent, name) for every parent, no call per object
 TYPENAME = 1  # the parent's runtime type name
 BATCH = 2  # one registered call with every parent
 PER_OBJECT = 3  # the field's own (strawberry) resolver, once per parent
+
+# How an inline record's field is completed (ObjectPlan.inline_fields).
+INLINE_TYPENAME = 0  # the type's name
+INLINE_SERIALIZED = 1  # the form's function gives the response's value
+INLINE_OBJECT = 2  # an object made inline from the value the function gives
+INLINE_LEAF = 3  # a leaf: the fast and enum ways, else the leaf's serializer
+
+# One field of an inline record form: (response name, function of the record, INLINE_*,
+# nullable, then for INLINE_OBJECT its ObjectPlan and for INLINE_LEAF the value type
+# written as it is and the enum class, then the enum's names, the leaf's Completion and
+# the FieldPlan: one flat tuple, read once per record).
+InlineField = tuple[str, Any, int, bool, Any, Any, Any, Any, Any]
 
 # How a value is completed.
 NON_NULL = 0
@@ -100,6 +113,10 @@ class FieldPlan:
     has_arguments: bool
     nullable: bool
     completion: Completion
+    # The parent type's record form has this field (gateway/execution/records.py): its
+    # value from a record; ``serialized``: that value is the response's as it is.
+    from_record: FieldFromRecord | None = None
+    serialized: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -108,9 +125,16 @@ class ObjectPlan:
     fields: list[FieldPlan]
     is_type_of: Callable[..., Any] | None
     known_classes: dict[Any, bool] = field(default_factory=dict)  # is_type_of per class
+    known_types: set[Any] = field(default_factory=set)  # the classes is_type_of accepts
     # Every field an attribute read or __typename: the position completes without
     # awaiting anything, so the executor folds it into the level that reached it.
     synchronous: bool = False
+    # The type's record form: records of its class are completed through it.
+    form: RecordForm | None = None
+    # Every field comes from the record form (leaves, or objects themselves inline) or is
+    # __typename: a record's dict is made where it is reached, with no level of its own.
+    inline: bool = False
+    inline_fields: tuple[InlineField, ...] = ()
 
 
 @dataclass(eq=False, slots=True)
@@ -184,7 +208,11 @@ class Planner:
             if planned is not None:
                 fields.append(planned)
         synchronous = all(f.kind in (ATTRIBUTE, TYPENAME) for f in fields)
-        return ObjectPlan(type_, fields, type_.is_type_of, synchronous=synchronous)
+        object_plan = ObjectPlan(type_, fields, type_.is_type_of, synchronous=synchronous)
+        form = record_form_for(type_.name)
+        if form is not None:
+            _attach_form(object_plan, form)
+        return object_plan
 
     def _field(
         self, parent: GraphQLObjectType, response_name: str, details: FieldDetailsList
@@ -248,6 +276,46 @@ class Planner:
             self.hide_suggestions,
         )
         return self._object(type_, collected.grouped_field_set)
+
+
+def _attach_form(object_plan: ObjectPlan, form: RecordForm) -> None:
+    """Give the fields the form has their functions; a field with strawberry field
+    extensions (a permission guard) or arguments never reads the table: its resolver
+    runs, on the object ``build`` makes."""
+    object_plan.form = form
+    object_plan.known_classes[form.record_class] = True
+    object_plan.known_types.add(form.record_class)
+    inline = True
+    fields: list[InlineField] = []
+    for f in object_plan.fields:
+        name = f.response_name
+        if f.kind == TYPENAME:
+            fields.append((name, None, INLINE_TYPENAME, False, f.parent_type.name, *_NONE4))
+            continue
+        definition = f.field_def.extensions.get("strawberry-definition")
+        fn = form.fields.get(f.field_name)
+        if fn is None or f.has_arguments or getattr(definition, "extensions", None):
+            inline = False
+            continue
+        f.from_record = fn
+        f.serialized = f.field_name in form.serialized
+        inner = f.completion.of if f.completion.kind == NON_NULL else f.completion
+        assert inner is not None
+        if f.serialized:
+            fields.append((name, fn, INLINE_SERIALIZED, f.nullable, *_NONE5))
+        elif inner.kind == OBJECT and inner.object is not None and inner.object.inline:
+            fields.append((name, fn, INLINE_OBJECT, f.nullable, inner.object, *_NONE4))
+        elif inner.kind == LEAF:
+            leaf = (inner.fast, inner.enum_class, inner.enum_names or {}, inner, f)
+            fields.append((name, fn, INLINE_LEAF, f.nullable, *leaf))
+        else:
+            inline = False
+    object_plan.inline = inline
+    object_plan.inline_fields = tuple(fields) if inline else ()
+
+
+_NONE4 = (None, None, None, None)
+_NONE5 = (None, None, None, None, None)
 
 
 def _resolution(

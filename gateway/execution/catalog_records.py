@@ -1,0 +1,150 @@
+"""Record forms of the listing's small objects (gateway/execution/records.py): money, price
+ranges, prices, stock levels, promotions and categories, completed from what the sources
+return. Each function gives what the strawberry type's attribute holds after its
+``from_record`` (the differential tests compare every field with standard execution, which
+builds the objects); ``build`` is that ``from_record``, for the fields not listed here.
+
+The batch forms in gateway/execution/catalog_batches.py return these values; standard
+execution never sees them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sources.catalog.records import Category as CategoryRecord
+from sources.common.money import quantize
+from sources.inventory.records import StockLevel as StockRecord
+from sources.pricing.records import Price as PriceRecord
+from sources.pricing.records import Promotion as PromotionRecord
+
+from ..i18n.request import name_in_language, translated
+from ..resilience.degrade import as_of
+from ..schema.catalog import Category
+from ..schema.common import Money
+from ..schema.inventory import StockLevel
+from ..schema.node import encode_id
+from ..schema.pricing import Price, PriceRange, Promotion
+from ..stock.view import StockView
+from .records import RecordForm, record_form
+
+
+class MoneyValue(tuple[Decimal, str]):
+    """An amount (not yet quantized) and its currency: what a ``Money`` is made of."""
+
+    __slots__ = ()
+
+
+class PriceRangeValue(tuple[MoneyValue, MoneyValue]):
+    """A product's lowest and highest sale price."""
+
+    __slots__ = ()
+
+
+class StockValue(tuple[StockRecord, int]):
+    """A SKU's stock record and its exact available figure (summed once)."""
+
+    __slots__ = ()
+
+
+def money(amount: Decimal, currency: str) -> MoneyValue:
+    return MoneyValue((amount, currency))
+
+
+def stock(record: StockRecord) -> StockValue:
+    return StockValue((record, record.available))
+
+
+def _viewer_stock(context: Any) -> StockView:
+    # gateway/schema/inventory.py:stock_view, from the context rather than an Info.
+    return StockView.for_viewer(context.settings.stock, context.viewer)
+
+
+record_form(
+    RecordForm(
+        "Money",
+        MoneyValue,
+        build=lambda v, _: Money.of(v[0], v[1]),
+        # Strawberry's Decimal serializes with str(): the amount quantized, as a string.
+        fields={"amount": lambda v, _: str(quantize(v[0])), "currency": lambda v, _: v[1]},
+        serialized=frozenset({"amount"}),
+    )
+)
+
+record_form(
+    RecordForm(
+        "PriceRange",
+        PriceRangeValue,
+        build=lambda v, _: PriceRange(min=Money.of(*v[0]), max=Money.of(*v[1])),
+        fields={"min": lambda v, _: v[0], "max": lambda v, _: v[1]},
+    )
+)
+
+record_form(
+    RecordForm(
+        "Price",
+        PriceRecord,
+        build=lambda r, _: Price.from_record(r, as_of(r)),
+        fields={
+            "list": lambda r, _: MoneyValue((r.list_amount, r.currency)),
+            "sale": lambda r, _: MoneyValue((r.sale_amount, r.currency)),
+            "asOf": lambda r, _: as_of(r),
+        },
+    )
+)
+
+record_form(
+    RecordForm(
+        "StockLevel",
+        StockValue,
+        build=lambda v, view: StockLevel.from_record(v[0], view),
+        fields={
+            "available": lambda v, view: view.available(v[1]),
+            "inStock": lambda v, _: v[1] > 0,
+            "status": lambda v, view: view.status(v[1]),
+        },
+        environment=_viewer_stock,
+    )
+)
+
+
+def _promotion_name(record: PromotionRecord, _: Any) -> str:
+    text = translated(record.translations)
+    return text.name if text else record.name
+
+
+def _promotion_description(record: PromotionRecord, _: Any) -> str:
+    text = translated(record.translations)
+    return text.description if text and text.description else record.description
+
+
+record_form(
+    RecordForm(
+        "Promotion",
+        PromotionRecord,
+        build=lambda r, _: Promotion.from_record(r),
+        fields={
+            "id": lambda r, _: encode_id("Promotion", r.id),
+            "name": _promotion_name,
+            "kind": lambda r, _: r.kind,
+            "description": _promotion_description,
+            "startsAt": lambda r, _: r.starts_at,
+            "endsAt": lambda r, _: r.ends_at,
+            "couponRequired": lambda r, _: r.coupon_required,
+        },
+    )
+)
+
+record_form(
+    RecordForm(
+        "Category",
+        CategoryRecord,
+        build=lambda r, _: Category.from_record(r),
+        fields={
+            "id": lambda r, _: encode_id("Category", r.id),
+            "slug": lambda r, _: r.slug,
+            "name": lambda r, _: name_in_language(r.name, r.translations),
+        },
+    )
+)

@@ -1,0 +1,105 @@
+"""Record forms (gateway/execution/records.py): leaves completed straight from records
+answer as the strawberry types do, and never carry a staff-only field.
+
+The tables are checked against the schema (every field they name exists, takes no
+arguments and has no field extension, so no permission guard is ever bypassed), then
+listings that select the record-form types' fields, inline (every field from the table,
+aliases and ``__typename`` included) and mixed with staff-only fields (which make the
+position build the strawberry object and run the guarded resolver), are compared with
+standard execution for a buyer and for staff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gateway.auth import ANONYMOUS
+from gateway.execution.records import registered_forms
+
+from .test_differential_gateway import CUSTOMER, STAFF, Harness
+
+INLINE = """
+{ products(first: 8, sort: PRICE_DESC) { edges { node { id
+    category { __typename id slug name label: name }
+    priceRange { min { amount currency __typename } max { amount } }
+    promotions { id name kind description startsAt endsAt couponRequired __typename }
+    skus { code
+      price { __typename list { amount currency } sale { amount cur: currency } asOf }
+      stock { available inStock status }
+    }
+} } } }
+"""
+
+WITH_STAFF_FIELDS = """
+{ products(first: 8, filter: { kind: BUNDLE }) { edges { node { id
+    category { name parent { name } }
+    promotions { id name translations { language name } }
+    skus { code
+      price { sale { amount } }
+      stock { available onHand reserved warehouses { warehouseCode available } status }
+    }
+    bundleItems { sku { price { list { amount } } stock { inStock onHand } } }
+} } } }
+"""
+
+
+@pytest.fixture(scope="module")
+def harness(sqlite_shop: dict[str, str]) -> Iterator[Harness]:
+    harness = Harness(sqlite_shop)
+    yield harness
+    harness.close()
+
+
+def test_the_tables_name_only_plain_fields_of_their_types() -> None:
+    from gateway.schema import schema
+
+    forms = registered_forms()
+    assert {"Money", "PriceRange", "Price", "StockLevel", "Promotion", "Category"} <= set(forms)
+    for type_name, form in forms.items():
+        type_ = schema._schema.get_type(type_name)
+        assert type_ is not None, type_name
+        for field_name in form.fields:
+            field = type_.fields[field_name]  # type: ignore[union-attr]
+            assert not field.args, f"{type_name}.{field_name}"
+            definition = field.extensions["strawberry-definition"]
+            assert not definition.extensions, f"{type_name}.{field_name} is guarded"
+        assert form.serialized <= set(form.fields)
+
+
+def _nodes(response: dict[str, Any]) -> list[dict[str, Any]]:
+    return [edge["node"] for edge in response["data"]["products"]["edges"]]
+
+
+@pytest.mark.parametrize(
+    "viewer", [ANONYMOUS, CUSTOMER, STAFF], ids=["anonymous", "customer", "staff"]
+)
+def test_inline_records_answer_as_standard_execution(harness: Harness, viewer: Any) -> None:
+    response = harness.compare(INLINE, {}, viewer, calls=True)
+    assert "errors" not in response
+    nodes = _nodes(response)
+    assert any(node["promotions"] for node in nodes)
+    sku = nodes[0]["skus"][0]
+    assert sku["price"]["__typename"] == "Price"
+    assert set(sku["price"]["sale"]) == {"amount", "cur"}
+    assert nodes[0]["category"]["label"] == nodes[0]["category"]["name"]
+
+
+@pytest.mark.parametrize("viewer", [CUSTOMER, STAFF], ids=["customer", "staff"])
+def test_staff_only_fields_beside_records_stay_guarded(harness: Harness, viewer: Any) -> None:
+    response = harness.compare(WITH_STAFF_FIELDS, {}, viewer)
+    nodes = _nodes(response)
+    assert nodes
+    stocks = [sku["stock"] for node in nodes for sku in node["skus"]]
+    stocks += [item["sku"]["stock"] for node in nodes for item in node["bundleItems"]]
+    translations = [p["translations"] for node in nodes for p in node["promotions"]]
+    if viewer is STAFF:
+        assert all(isinstance(s["onHand"], int) for s in stocks)
+        assert all(isinstance(s["warehouses"], list) for s in stocks if "warehouses" in s)
+        assert all(isinstance(t, list) for t in translations)
+    else:
+        assert all(s["onHand"] is None and s.get("reserved") is None for s in stocks)
+        assert all(s.get("warehouses") is None for s in stocks)
+        assert all(t is None for t in translations)
