@@ -73,6 +73,12 @@ class SearchEngine(Protocol):
     async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
         """A correction for each word that is not in the vocabulary and has a near one."""
 
+    async def match_rows(
+        self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool
+    ) -> tuple[list[int], list[float] | None]:
+        """Every match's product id, and its score when ``scored`` (else None), read into
+        this process: a page counting and ranking them in process (facet_table.py)."""
+
     async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
         """The matches worked out once for a result page, as a (product_id, score)
         selectable its page, counts and facets all read: matching (and ranking) thousands
@@ -177,6 +183,21 @@ class SqliteEngine:
             .cte("matched")
             .prefix_with("MATERIALIZED")
         )
+
+    async def match_rows(
+        self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool
+    ) -> tuple[list[int], list[float] | None]:
+        score = ", -bm25(search_products, 10.0, 4.0, 1.0)" if scored else ""
+        rows = (
+            await conn.exec_driver_sql(
+                f"SELECT rowid{score} FROM search_products WHERE search_products MATCH ?",
+                (" AND ".join(_fts_clause(c) for c in query.clauses),),
+            )
+        ).all()
+        if not scored:
+            return [r[0] for r in rows], None
+        ids, scores = zip(*rows) if rows else ((), ())
+        return list(ids), list(scores)
 
     async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
         # A temporary table is the connection's own (no other request sees it) and lives in
@@ -299,24 +320,32 @@ class PostgresEngine:
             "matched"
         )
 
-    async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
-        # Fetched once and sent back as arrays: the statements after it join a few thousand
-        # ids by primary key instead of each scanning the index and the documents again.
+    async def match_rows(
+        self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool
+    ) -> tuple[list[int], list[float] | None]:
         expression = " & ".join(_ts_clause(c) for c in query.clauses)
         score = (
-            "ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
+            ", ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
             if scored
-            else "0.0"
+            else ""
         )
         rows = (
             await conn.execute(
                 text(
-                    f"SELECT product_id, {score} FROM search_products "
+                    f"SELECT product_id{score} FROM search_products "
                     "WHERE document @@ CAST(:ts_expression AS tsquery)"
                 ),
                 {"ts_expression": expression},
             )
         ).all()
+        if not scored:
+            return [r[0] for r in rows], None
+        return [r[0] for r in rows], [float(r[1]) for r in rows]
+
+    async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
+        # Fetched once and sent back as arrays: the statements after it join a few thousand
+        # ids by primary key instead of each scanning the index and the documents again.
+        ids, scores = await self.match_rows(conn, query, scored=scored)
         # Each array behind a scalar subquery: the planner then takes the matches for a few
         # rows and looks each up in the covering index (12 ms for 7,000 under load). Seeing
         # the array itself, it knows there are thousands and hashes the whole index, every
@@ -324,9 +353,7 @@ class PostgresEngine:
         statement: TextClause = text(
             "SELECT product_id, score FROM unnest((SELECT CAST(:matched_ids AS integer[])), "
             "(SELECT CAST(:matched_scores AS float8[]))) AS matched(product_id, score)"
-        ).bindparams(
-            matched_ids=[int(r[0]) for r in rows], matched_scores=[float(r[1]) for r in rows]
-        )
+        ).bindparams(matched_ids=ids, matched_scores=scores or [0.0] * len(ids))
         return statement.columns(column("product_id", Integer), column("score", Float)).subquery(
             "matched"
         )
