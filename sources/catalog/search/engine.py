@@ -120,6 +120,12 @@ def _vocabulary_rows(documents: Sequence[Document]) -> list[dict[str, str]]:
 
 
 _MATCHED_TABLE = "search_matched_created"
+# Prefix indexes for one to four letters: what ``predictiveSearch`` matches as the buyer
+# types ("e", "dian") is one doclist, not the merge of every word it begins (31 ms for
+# "e" at 100,000 products without them, 1 ms with; catalog_0014 added them).
+FTS_COLUMNS = (
+    "title, labels, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4'"
+)
 
 
 class SqliteEngine:
@@ -127,8 +133,7 @@ class SqliteEngine:
 
     def create_statements(self) -> list[str]:
         return [
-            "CREATE VIRTUAL TABLE IF NOT EXISTS search_products USING fts5("
-            "title, labels, body, tokenize = 'unicode61 remove_diacritics 2')",
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS search_products USING fts5({FTS_COLUMNS})",
             "CREATE TABLE IF NOT EXISTS search_terms (term VARCHAR(64) PRIMARY KEY)",
         ]
 
