@@ -1,6 +1,7 @@
 """The catalog's change version: a number that grows with every committed write to what a
-search result page filters, counts facets of and sorts by (``products``' search columns,
-``product_attribute_values``, ``attributes``), kept by the database itself.
+search result page filters, counts facets of, names them by and sorts by (``products``'
+search columns, ``product_attribute_values``, ``attributes``, ``categories``, ``brands``),
+kept by the database itself.
 
 What reads it: search's in-process facet table (search/facet_table.py), which holds those
 columns for every product and is exact only while the version it was read at is the
@@ -40,6 +41,8 @@ _WATCHED = (
     ("products", _PRODUCT_COLUMNS),
     ("product_attribute_values", "product_id, attribute_id, text_value"),
     ("attributes", "id, code, name, kind"),
+    ("categories", "id, slug, name, path, translations"),
+    ("brands", "id, name, translations"),
 )
 
 _SQLITE_BUMP = f"UPDATE {TABLE} SET changes = changes + 1;"

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BindParameter,
@@ -254,8 +254,7 @@ def _in_process(flt: ProductFilter) -> bool:
     """Whether a search page with this filter can be counted in process (facet_table.py):
     a specification condition by values only (a facet's selection), not a range."""
     return all(
-        c.values and c.min is None and c.max is None and c.boolean is None
-        for c in flt.attributes
+        c.values and c.min is None and c.max is None and c.boolean is None for c in flt.attributes
     )
 
 
@@ -906,11 +905,10 @@ class CatalogStore(ImportJobs, ProductImports):
         with_facets: bool,
     ) -> SearchPage | None:
         """A result page counted and ranked in process over the facet table: one statement
-        for the matches, one for the page's rows, two to name the facets' categories and
-        brands. None when the table is behind what the database says (the caller answers
-        from SQL)."""
+        for the matches and one for the page's rows (after the version's). None when the
+        table is behind what the database says (the caller answers from SQL)."""
         corrected = parsed.corrected_text()
-        chosen = await self._selection(conn, table, rest)
+        chosen = self._selection(table, rest)
         if chosen is None:
             return SearchPage([], [], False, 0, corrected_query=corrected)
         if chosen is False:
@@ -944,8 +942,9 @@ class CatalogStore(ImportJobs, ProductImports):
             return None
         facets: tuple[SearchFacet, ...] = ()
         if with_facets:
+            rows, translated = table.named(counted.facets)
             facets = await search.counted_facets(
-                conn, counted.facets, counted.specs, table.spec_labels
+                conn, rows, translated, counted.specs, table.spec_labels
             )
         products = [_product(by_id[i]) for i in page_ids[:first]]
         self.facet_tables.answered += 1
@@ -958,37 +957,27 @@ class CatalogStore(ImportJobs, ProductImports):
             corrected,
         )
 
-    async def _selection(
-        self, conn: Any, table: search.FacetTable, flt: ProductFilter
-    ) -> search.Selection | None | bool:
+    def _selection(
+        self, table: search.FacetTable, flt: ProductFilter
+    ) -> search.Selection | Literal[False] | None:
         """The filter in the facet table's terms: None when nothing can match (an unknown
         category or price band), False when the table cannot answer it (a condition on a
         specification that is not a choice)."""
         subtree: frozenset[int] | None = None
         if flt.category_slug is not None or flt.category_id is not None:
-            named = (
-                m.Category.slug == flt.category_slug
+            subtree = (
+                table.subtree(slug=flt.category_slug)
                 if flt.category_slug is not None
-                else m.Category.id == flt.category_id
+                else table.subtree(id_=flt.category_id)
             )
-            subtree = frozenset((await conn.execute(_subtree_ids(named))).scalars())
             if not subtree:
                 return None
         categories: frozenset[int] | None = None
         if flt.category_slugs:
-            chosen = m.Category.__table__.alias("chosen")
-            categories = frozenset(
-                await conn.scalars(
-                    select(m.Category.id)
-                    .join(chosen, m.Category.path.like(chosen.c.path.concat("%")))
-                    .where(chosen.c.slug.in_(flt.category_slugs))
-                )
-            )
+            categories = frozenset().union(*(table.subtree(slug=s) for s in flt.category_slugs))
         brands: frozenset[int] | None = None
         if flt.brands:
-            brands = frozenset(
-                await conn.scalars(select(m.Brand.id).where(m.Brand.name.in_(flt.brands)))
-            )
+            brands = frozenset(table.brand_ids[b] for b in flt.brands if b in table.brand_ids)
         if flt.price_band is not None and search.price_band_condition(flt.price_band) is None:
             return None
         if any(c.code not in table.choice_codes for c in flt.attributes):

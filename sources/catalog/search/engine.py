@@ -123,9 +123,7 @@ _MATCHED_TABLE = "search_matched_created"
 # Prefix indexes for one to four letters: what ``predictiveSearch`` matches as the buyer
 # types ("e", "dian") is one doclist, not the merge of every word it begins (31 ms for
 # "e" at 100,000 products without them, 1 ms with; catalog_0014 added them).
-FTS_COLUMNS = (
-    "title, labels, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4'"
-)
+FTS_COLUMNS = "title, labels, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4'"
 
 
 class SqliteEngine:
@@ -201,7 +199,7 @@ class SqliteEngine:
         ).all()
         if not scored:
             return [r[0] for r in rows], None
-        ids, scores = zip(*rows) if rows else ((), ())
+        ids, scores = zip(*rows, strict=True) if rows else ((), ())
         return list(ids), list(scores)
 
     async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:

@@ -27,12 +27,14 @@ from dataclasses import dataclass
 from itertools import chain, compress
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common.db import Database
+from sources.common.translations import Translation, translations_from
 
 from .. import changes
+from .. import models as m
 from ..records import SearchSort
 from .results import NO_PRICE_ASC as _NO_PRICE_ASC
 from .results import PRICE_BANDS
@@ -113,6 +115,11 @@ class FacetTable:
         self.spec_values: list[tuple[str, str]] = []  # spec value id -> (code, value)
         self.spec_labels: dict[str, str] = {}  # attribute code -> its name
         self.choice_codes: frozenset[str] = frozenset()  # codes only choice attributes use
+        # The facets' names: category id -> (slug, name, translations, path); brand id ->
+        # (name, translations); and the ids by what a filter names them by.
+        self.categories: dict[int, tuple[str, str, tuple[Translation, ...], str]] = {}
+        self.brands: dict[int, tuple[str, tuple[Translation, ...]]] = {}
+        self.brand_ids: dict[str, int] = {}
 
     @classmethod
     async def read(cls, conn: AsyncConnection) -> FacetTable:
@@ -168,7 +175,48 @@ class FacetTable:
         for code, kind in await conn.execute(text("SELECT code, kind FROM attributes")):
             kinds.setdefault(code, set()).add(kind)
         table.choice_codes = frozenset(c for c, k in kinds.items() if k == {"CHOICE"})
+        c, b = m.Category, m.Brand
+        for id_, slug, name, path, stored in await conn.execute(
+            select(c.id, c.slug, c.name, c.path, c.translations)
+        ):
+            table.categories[id_] = (slug, name, translations_from(stored), path)
+        for id_, name, stored in await conn.execute(select(b.id, b.name, b.translations)):
+            table.brands[id_] = (name, translations_from(stored))
+            table.brand_ids[name] = id_
         return table
+
+    def subtree(self, *, slug: str | None = None, id_: int | None = None) -> frozenset[int]:
+        """A category's id and its descendants' (their paths begin with its path), by its
+        slug or id; empty for none such."""
+        paths = [p for i, (s, _, _, p) in self.categories.items() if s == slug or i == id_]
+        return frozenset(
+            i for i, (_, _, _, p) in self.categories.items() if any(p.startswith(w) for w in paths)
+        )
+
+    def named(self, counts: dict[str, dict[Any, int]]) -> tuple[list[Any], Any]:
+        """Raw counts as facet rows (facet, value, label, count), each category named by
+        its slug and name, each brand by its name, and their translations by (facet,
+        value) (what results.assembled takes)."""
+        rows: list[Any] = []
+        translated: dict[tuple[str, str], tuple[Translation, ...]] = {}
+        for facet, tally in counts.items():
+            for raw, n in tally.items():
+                if facet == "category":
+                    slug, name, other, _ = self.categories[raw]
+                    rows.append((facet, slug, name, n))
+                    translated[(facet, slug)] = other
+                elif facet == "brand":
+                    name, other = self.brands[raw]
+                    rows.append((facet, name, name, n))
+                    translated[(facet, name)] = other
+                elif facet == "availability":
+                    value, label = (
+                        ("IN_STOCK", "In stock") if raw else ("OUT_OF_STOCK", "Out of stock")
+                    )
+                    rows.append((facet, value, label, n))
+                else:
+                    rows.append((facet, str(raw), str(raw), n))
+        return rows, translated
 
     def count(
         self,
@@ -312,16 +360,24 @@ class FacetTable:
         """The first ``limit`` in the order results.order_for gives the same sort in SQL,
         from a heap of (sort key, id) tuples."""
         if sort is SearchSort.RELEVANCE:
-            # Score descending, id ascending: the smallest of (-score, id).
-            pairs: Iterable[tuple[Any, int]] = zip(map(float.__neg__, scores or ()), ids)
+            # Score descending, id ascending: the smallest of (-score, id). The page's
+            # worst score first (sorting bare floats), then only what scores as well.
+            negated = list(map(float.__neg__, scores or ()))
             if keep is not None:
-                pairs = compress(pairs, keep)
-            return [i for _, i in heapq.nsmallest(limit, pairs)]
+                negated = list(compress(negated, keep))
+            if len(negated) > limit:
+                worst = sorted(negated)[limit - 1]
+                pairs = compress(zip(negated, matching, strict=True), map(worst.__ge__, negated))
+                return [i for _, i in sorted(pairs)[:limit]]
+            return [i for _, i in sorted(zip(negated, matching, strict=True))]
         if sort is SearchSort.NEWEST:  # newest first, then the higher id
-            found = heapq.nlargest(limit, zip(map(self.created.__getitem__, matching), matching))
+            found = heapq.nlargest(
+                limit, zip(map(self.created.__getitem__, matching), matching, strict=True)
+            )
             return [i for _, i in found]
         by = self.price_asc if sort is SearchSort.PRICE_ASC else self.price_desc
-        return [i for _, i in heapq.nsmallest(limit, zip(map(by.__getitem__, matching), matching))]
+        keyed = zip(map(by.__getitem__, matching), matching, strict=True)
+        return [i for _, i in heapq.nsmallest(limit, keyed)]
 
 
 class FacetTables:

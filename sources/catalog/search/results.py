@@ -234,32 +234,15 @@ async def facets(
 
 async def counted_facets(
     conn: AsyncConnection,
-    counts: dict[str, dict[Any, int]],
+    rows: list[Any],
+    translated: dict[tuple[str, str], tuple[Translation, ...]],
     specs: dict[tuple[str, str], int],
     spec_labels: dict[str, str],
 ) -> tuple[SearchFacet, ...]:
-    """The facets from raw counts made in process (facet_table.py): facet name -> raw
-    value (a category or brand id, a kind, in stock, a price band) -> count, and
-    (attribute code, value) -> count. The categories and brands found are named in one
-    read each, as the shared pass's are."""
-    raw = [name for name in counts if counts[name]]
-    width = len(raw)
-    keyed: list[tuple[Any, ...]] = []
-    for n, name in enumerate(raw):
-        for value in counts[name]:
-            row: list[Any] = [None] * width
-            row[n] = value
-            keyed.append(tuple(row))
-    known = await _names(conn, keyed, raw)
-    rows: list[Any] = []
-    for name in raw:
-        for value, n in counts[name].items():
-            named = known.values.get((name, value))
-            if named is not None:
-                rows.append((name, named[0], named[1], n))
-    rows += [(f"spec:{code}", value, spec_labels.get(code, code), n)
-             for (code, value), n in specs.items()]  # fmt: skip
-    return await assembled(conn, rows, known.translations)
+    """The facets from counts made in process (facet_table.py), named there: no read."""
+    rows = rows + [(f"spec:{code}", value, spec_labels.get(code, code), n)
+                   for (code, value), n in specs.items()]  # fmt: skip
+    return await assembled(conn, rows, translated)
 
 
 async def assembled(

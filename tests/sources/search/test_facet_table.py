@@ -57,9 +57,7 @@ def _shown(page: SearchPage) -> tuple[Any, ...]:
     )
 
 
-async def _same(
-    stores: tuple[CatalogStore, CatalogStore], query: str, **kwargs: Any
-) -> SearchPage:
+async def _same(stores: tuple[CatalogStore, CatalogStore], query: str, **kwargs: Any) -> SearchPage:
     in_process, from_sql = stores
     before = in_process.facet_tables.answered
     page = await in_process.search_products(query, **kwargs)
