@@ -913,7 +913,7 @@ class CatalogStore(ImportJobs, ProductImports):
             return SearchPage([], [], False, 0, corrected_query=corrected)
         if chosen is False:
             return None
-        ids, scores = await search.match_rows(conn, parsed, scored=sort is SearchSort.RELEVANCE)
+        ids = await search.matched_ids(conn, parsed, ranked=sort is SearchSort.RELEVANCE)
         try:
             if cheap:
                 ceiling = table.cheap_ceiling(ids, chosen)
@@ -923,7 +923,7 @@ class CatalogStore(ImportJobs, ProductImports):
                     )
                     chosen = replace(chosen, max_price=rest.max_price)
             counted = table.count(
-                ids, scores, chosen, sort=sort, limit=offset + first + 1, with_facets=with_facets
+                ids, chosen, sort=sort, limit=offset + first + 1, with_facets=with_facets
             )
         except search.TableBehind:
             return None

@@ -47,7 +47,7 @@ __all__ = [
     "facets",
     "has_words",
     "match",
-    "match_rows",
+    "matched_ids",
     "materialize",
     "offset_after",
     "order_for",
@@ -102,11 +102,10 @@ async def materialize(conn: AsyncConnection, parsed: ParsedQuery, *, scored: boo
     return await engine_for(conn.dialect.name).materialize(conn, parsed, scored=scored)
 
 
-async def match_rows(
-    conn: AsyncConnection, parsed: ParsedQuery, *, scored: bool
-) -> tuple[list[int], list[float] | None]:
-    """Every match's id (and score) read into this process, for a page counted there."""
-    return await engine_for(conn.dialect.name).match_rows(conn, parsed, scored=scored)
+async def matched_ids(conn: AsyncConnection, parsed: ParsedQuery, *, ranked: bool) -> list[int]:
+    """Every match's id read into this process (in relevance order when ``ranked``), for a
+    page counted there."""
+    return await engine_for(conn.dialect.name).matched_ids(conn, parsed, ranked=ranked)
 
 
 @lru_cache(maxsize=4096)

@@ -73,11 +73,14 @@ class SearchEngine(Protocol):
     async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
         """A correction for each word that is not in the vocabulary and has a near one."""
 
-    async def match_rows(
-        self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool
-    ) -> tuple[list[int], list[float] | None]:
-        """Every match's product id, and its score when ``scored`` (else None), read into
-        this process: a page counting and ranking them in process (facet_table.py)."""
+    async def matched_ids(
+        self, conn: AsyncConnection, query: ParsedQuery, *, ranked: bool
+    ) -> list[int]:
+        """Every match's product id, in relevance order when ``ranked`` (score descending,
+        then id), read into this process for a page counted there (facet_table.py). One
+        row of text (SQLite) or an array (PostgreSQL), not a row per match: thousands of
+        row objects a request kept the garbage collector's full passes coming every few
+        requests (100-400 ms each on a busy machine)."""
 
     async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
         """The matches worked out once for a result page, as a (product_id, score)
@@ -187,20 +190,20 @@ class SqliteEngine:
             .prefix_with("MATERIALIZED")
         )
 
-    async def match_rows(
-        self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool
-    ) -> tuple[list[int], list[float] | None]:
-        score = ", -bm25(search_products, 10.0, 4.0, 1.0)" if scored else ""
-        rows = (
-            await conn.exec_driver_sql(
-                f"SELECT rowid{score} FROM search_products WHERE search_products MATCH ?",
-                (" AND ".join(_fts_clause(c) for c in query.clauses),),
-            )
-        ).all()
-        if not scored:
-            return [r[0] for r in rows], None
-        ids, scores = zip(*rows, strict=True) if rows else ((), ())
-        return list(ids), list(scores)
+    async def matched_ids(
+        self, conn: AsyncConnection, query: ParsedQuery, *, ranked: bool
+    ) -> list[int]:
+        # The same order as the SQL path's (-bm25 descending, then id); LIMIT -1 (none)
+        # keeps the subquery's ORDER BY, which SQLite may drop from a subquery without one.
+        order = " ORDER BY bm25(search_products, 10.0, 4.0, 1.0), rowid LIMIT -1" if ranked else ""
+        found = await conn.scalar(
+            text(
+                "SELECT group_concat(rowid) FROM (SELECT rowid FROM search_products "
+                f"WHERE search_products MATCH :match_expression{order})"
+            ),
+            {"match_expression": " AND ".join(_fts_clause(c) for c in query.clauses)},
+        )
+        return list(map(int, found.split(","))) if found else []
 
     async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
         # A temporary table is the connection's own (no other request sees it) and lives in
@@ -322,6 +325,24 @@ class PostgresEngine:
         return statement.columns(column("product_id", Integer), column("score", Float)).subquery(
             "matched"
         )
+
+    async def matched_ids(
+        self, conn: AsyncConnection, query: ParsedQuery, *, ranked: bool
+    ) -> list[int]:
+        order = (
+            " ORDER BY ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
+            " DESC, product_id"
+            if ranked
+            else ""
+        )
+        found = await conn.scalar(
+            text(
+                f"SELECT array_agg(product_id{order}) FROM search_products "
+                "WHERE document @@ CAST(:ts_expression AS tsquery)"
+            ),
+            {"ts_expression": " & ".join(_ts_clause(c) for c in query.clauses)},
+        )
+        return list(found or [])
 
     async def match_rows(
         self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # A read of the table quicker than this is redone inside the request that finds it behind.
 INLINE_REBUILD_S = 0.05
+# Rows made into the table between two turns of the event loop (about 10 ms of work).
+_YIELD_EVERY = 10_000
 
 # A facet key: (published, category id, brand id, kind, in stock, price band).
 Key = tuple[bool, int | None, int | None, str, bool, str | None]
@@ -144,7 +146,11 @@ class FacetTable:
         table.price_desc = [None] * size
         table.specs = [()] * size
         interned: dict[Key, int] = {}
-        for pid, published, category, brand, kind, in_stock, low, high, created in rows:
+        for n, (pid, published, category, brand, kind, in_stock, low, high, created) in enumerate(
+            rows
+        ):
+            if n % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # a read in the background lets requests through
             key = (bool(published), category, brand, str(kind), bool(in_stock), band_of(low))
             table.key_of[pid] = interned.setdefault(key, len(interned))
             table.price_min[pid] = low
@@ -221,7 +227,6 @@ class FacetTable:
     def count(
         self,
         ids: Sequence[int],
-        scores: Sequence[float] | None,
         chosen: Selection,
         *,
         sort: SearchSort,
@@ -229,7 +234,7 @@ class FacetTable:
         with_facets: bool,
     ) -> Counted:
         """The page's first ``limit`` ids in ``sort`` order, the total and the facets, for
-        the matches ``ids`` (``scores`` beside them for the relevance sort).
+        the matches ``ids`` (in relevance order for that sort, as the engine ranked them).
 
         Each step is a walk the interpreter runs in C (map, Counter, compress, a heap of
         tuples) over the matches; the facets are counted over their distinct keys."""
@@ -273,7 +278,7 @@ class FacetTable:
             spec_values = self.spec_values
             found = Counter(chain.from_iterable(map(self.specs.__getitem__, matching)))
             specs = {spec_values[v]: n for v, n in found.items()}
-        ranked = self._ranked(ids, scores, keep, matching, sort, limit)
+        ranked = self._ranked(matching, sort, limit)
         return Counted(ranked, total, counts, specs)
 
     def cheap_ceiling(self, ids: Sequence[int], chosen: Selection) -> Any:
@@ -348,28 +353,12 @@ class FacetTable:
             return None
         return lambda i: all(test(i) for test in tests)
 
-    def _ranked(
-        self,
-        ids: Sequence[int],
-        scores: Sequence[float] | None,
-        keep: Iterable[Any] | None,
-        matching: list[int],
-        sort: SearchSort,
-        limit: int,
-    ) -> list[int]:
-        """The first ``limit`` in the order results.order_for gives the same sort in SQL,
-        from a heap of (sort key, id) tuples."""
+    def _ranked(self, matching: list[int], sort: SearchSort, limit: int) -> list[int]:
+        """The first ``limit`` in the order results.order_for gives the same sort in SQL:
+        the relevance order is the engine's, kept by every step before; the others from a
+        heap of (sort key, id) tuples."""
         if sort is SearchSort.RELEVANCE:
-            # Score descending, id ascending: the smallest of (-score, id). The page's
-            # worst score first (sorting bare floats), then only what scores as well.
-            negated = list(map(float.__neg__, scores or ()))
-            if keep is not None:
-                negated = list(compress(negated, keep))
-            if len(negated) > limit:
-                worst = sorted(negated)[limit - 1]
-                pairs = compress(zip(negated, matching, strict=True), map(worst.__ge__, negated))
-                return [i for _, i in sorted(pairs)[:limit]]
-            return [i for _, i in sorted(zip(negated, matching, strict=True))]
+            return matching[:limit]
         if sort is SearchSort.NEWEST:  # newest first, then the higher id
             found = heapq.nlargest(
                 limit, zip(map(self.created.__getitem__, matching), matching, strict=True)
