@@ -3,9 +3,9 @@ facets and ranks its matches in one pass over the match set, not in several stat
 that each join thousands of matches to ``products`` (docs/search.md, "How it works").
 
 What is kept, by product id: its facet key (published, category, brand, kind, in stock,
-price band: a few hundred distinct keys at 100,000 products, so a facet is counted over
+price band: about 1,200 distinct keys at 100,000 products, so a facet is counted over
 the keys its matches have, not over the matches), its lowest and highest price, its
-creation time, and its choice specification values. About 10 MB at 100,000 products.
+creation time, and its choice specification values. About 25 MB at 100,000 products.
 
 Exact by the catalog's change version (sources/catalog/changes.py): a page uses the table
 only when the version it was read at is the database's, read on the same request. A table
