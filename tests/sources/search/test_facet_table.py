@@ -174,3 +174,37 @@ async def test_another_process_writes_are_counted_on_the_next_request(fresh_url:
     finally:
         await db.dispose()
         await other.dispose()
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
+async def test_a_slow_table_is_read_again_in_the_background_and_sql_answers_meanwhile(
+    fresh_url: str,
+) -> None:
+    db = Database(fresh_url)
+    store = CatalogStore(db)
+    try:
+        created = await store.create_product(
+            ProductFields(name="Kestrel Headset", slug="kestrel", brand="Kestrel",
+                          is_published=True),
+            currency="CNY", actor="staff", now=NOW,
+        )  # fmt: skip
+        assert (await store.search_products("headset", first=5)).total_count == 1
+        answered = store.facet_tables.answered
+        assert answered == 1
+        store.facet_tables.last_read_s = 1.0  # as a catalogue of 100,000 products takes
+        async with db.begin() as conn:
+            await conn.execute(
+                text("UPDATE products SET is_published = :no WHERE id = :id"),
+                {"no": False, "id": created.id},
+            )
+        # Behind: answered from SQL (exact), the table read again in the background.
+        assert (await store.search_products("headset", first=5)).total_count == 0
+        assert store.facet_tables.answered == answered
+        reading = store.facet_tables._reading
+        assert reading is not None
+        await reading
+        assert (await store.search_products("headset", first=5)).total_count == 0
+        assert store.facet_tables.answered == answered + 1
+    finally:
+        store.facet_tables.close()
+        await db.dispose()
