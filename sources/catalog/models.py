@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -131,6 +132,16 @@ class Product(Base):
         # (sources/catalog/search/covering.py), never their wide rows.
         Index("ix_products_search", *SEARCH_COLUMNS),
     )
+
+
+class CatalogChange(Base):
+    """The catalog's change version, the sum of ``changes``: written only by the
+    database's triggers on the tables a search page's facet table holds
+    (sources/catalog/changes.py, which says why)."""
+
+    __tablename__ = "catalog_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ProductCount(Base):
@@ -306,10 +317,27 @@ def _drop_count_triggers(target: Any, connection: Any, **_: Any) -> None:
         connection.exec_driver_sql(statement)
 
 
+def _create_change_triggers(target: Any, connection: Any, **_: Any) -> None:
+    from .changes import SEED, create_statements
+
+    for statement in create_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+    connection.exec_driver_sql(SEED)
+
+
+def _drop_change_triggers(target: Any, connection: Any, **_: Any) -> None:
+    from .changes import drop_statements
+
+    for statement in drop_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
 event.listen(Base.metadata, "after_create", _create_search_tables)
 event.listen(Base.metadata, "before_drop", _drop_search_tables)
 event.listen(Base.metadata, "after_create", _create_count_triggers)
 event.listen(Base.metadata, "before_drop", _drop_count_triggers)
+event.listen(Base.metadata, "after_create", _create_change_triggers)
+event.listen(Base.metadata, "before_drop", _drop_change_triggers)
 
 
 # The price sorts' keys (a product without a price sorts last either way), with their

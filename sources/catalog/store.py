@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BindParameter,
@@ -251,6 +251,14 @@ def _attribute_condition(condition: AttributeCondition) -> ColumnElement[bool]:
     )
 
 
+def _in_process(flt: ProductFilter) -> bool:
+    """Whether a search page with this filter can be counted in process (facet_table.py):
+    a specification condition by values only (a facet's selection), not a range."""
+    return all(
+        c.values and c.min is None and c.max is None and c.boolean is None for c in flt.attributes
+    )
+
+
 def _product_select() -> Any:
     return select(*_PRODUCT_COLUMNS).outerjoin(m.Brand, m.Brand.id == m.Product.brand_id)
 
@@ -457,6 +465,8 @@ class CatalogStore(ImportJobs, ProductImports):
         # Applied to every query (search/synonyms.py); the shop's shipped groups unless the
         # process names another file (SEARCH_SYNONYMS_FILE).
         self.synonyms = synonyms if synonyms is not None else SynonymFile(DEFAULT_FILE)
+        # Every product's search columns, for result pages counted in process.
+        self.facet_tables = search.FacetTables(db)
 
     async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
         rows = await self.db.read(_PRODUCTS_BY_IDS, {"ids": sorted(set(ids))})
@@ -827,6 +837,14 @@ class CatalogStore(ImportJobs, ProductImports):
                 where = await self._filter_conditions(conn, flt)
                 return None if where is None else where.conditions
 
+            table = await self.facet_tables.current(conn) if _in_process(rest) else None
+            if table is not None:
+                page = await self._search_in_process(
+                    conn, table, parsed, rest, cheap=price.cheap and price.text == query,
+                    first=first, offset=offset, sort=sort, with_facets=with_facets,
+                )  # fmt: skip
+                if page is not None:
+                    return page
             where = await conditions(rest)
             if where is None:
                 return SearchPage([], [], False, 0, corrected_query=parsed.corrected_text())
@@ -874,6 +892,111 @@ class CatalogStore(ImportJobs, ProductImports):
             int(total or 0),
             facets,
             parsed.corrected_text(),
+        )
+
+    async def _search_in_process(
+        self,
+        conn: Any,
+        table: search.FacetTable,
+        parsed: Any,
+        rest: ProductFilter,
+        *,
+        cheap: bool,
+        first: int,
+        offset: int,
+        sort: SearchSort,
+        with_facets: bool,
+    ) -> SearchPage | None:
+        """A result page counted and ranked in process over the facet table: one statement
+        for the matches and one for the page's rows (after the version's). None when the
+        table is behind what the database says (the caller answers from SQL)."""
+        corrected = parsed.corrected_text()
+        chosen = self._selection(table, rest)
+        if chosen is None:
+            return SearchPage([], [], False, 0, corrected_query=corrected)
+        if chosen is False:
+            return None
+        ids = await search.matched_ids(conn, parsed, ranked=sort is SearchSort.RELEVANCE)
+        try:
+            if cheap:
+                ceiling = table.cheap_ceiling(ids, chosen)
+                if ceiling is not None:
+                    rest = search.with_price_bounds(
+                        rest, search.PriceWords("", high=Decimal(str(ceiling)))
+                    )
+                    chosen = replace(chosen, max_price=rest.max_price)
+            counted = table.count(
+                ids, chosen, sort=sort, limit=offset + first + 1, with_facets=with_facets
+            )
+        except search.TableBehind:
+            return None
+        page_ids = counted.ids[offset:]
+        rows = (
+            (await conn.execute(_product_select().where(m.Product.id.in_(page_ids)))).all()
+            if page_ids
+            else []
+        )
+        by_id = {row.id: row for row in rows}
+        # The database is the truth for what is published: a row missing, or unpublished
+        # where the table said published, means the table is behind (a write since).
+        if len(by_id) != len(page_ids) or (
+            chosen.published_only and not all(row.is_published for row in rows)
+        ):
+            return None
+        facets: tuple[SearchFacet, ...] = ()
+        if with_facets:
+            rows, translated = table.named(counted.facets)
+            facets = await search.counted_facets(
+                conn, rows, translated, counted.specs, table.spec_labels
+            )
+        products = [_product(by_id[i]) for i in page_ids[:first]]
+        self.facet_tables.answered += 1
+        return SearchPage(
+            products,
+            search.cursors_for(sort, offset, [p.id for p in products]),
+            len(page_ids) > first,
+            counted.total,
+            facets,
+            corrected,
+        )
+
+    def _selection(
+        self, table: search.FacetTable, flt: ProductFilter
+    ) -> search.Selection | Literal[False] | None:
+        """The filter in the facet table's terms: None when nothing can match (an unknown
+        category or price band), False when the table cannot answer it (a condition on a
+        specification that is not a choice)."""
+        subtree: frozenset[int] | None = None
+        if flt.category_slug is not None or flt.category_id is not None:
+            subtree = (
+                table.subtree(slug=flt.category_slug)
+                if flt.category_slug is not None
+                else table.subtree(id_=flt.category_id)
+            )
+            if not subtree:
+                return None
+        categories: frozenset[int] | None = None
+        if flt.category_slugs:
+            categories = frozenset().union(*(table.subtree(slug=s) for s in flt.category_slugs))
+        brands: frozenset[int] | None = None
+        if flt.brands:
+            brands = frozenset(table.brand_ids[b] for b in flt.brands if b in table.brand_ids)
+        if flt.price_band is not None and search.price_band_condition(flt.price_band) is None:
+            return None
+        if any(c.code not in table.choice_codes for c in flt.attributes):
+            return False
+        return search.Selection(
+            published_only=not flt.include_unpublished,
+            subtree=subtree,
+            categories=categories,
+            brands=brands,
+            kind=flt.kind.value if flt.kind is not None else None,
+            in_stock=flt.in_stock,
+            band=flt.price_band,
+            min_price=flt.min_price,
+            max_price=flt.max_price,
+            attributes=tuple((c.code, frozenset(c.values)) for c in flt.attributes),
+            category_facet_selected=flt.category_slug is not None,
         )
 
     async def predictive_search(self, query: str, *, limit: int) -> SearchSuggestions:

@@ -19,20 +19,35 @@ from .. import models as m
 from ..records import Product, ProductFilter, SearchSuggestions
 from .covering import covered
 from .engine import engine_for
+from .facet_table import Behind as TableBehind
+from .facet_table import FacetTable, FacetTables, Selection
 from .prices import PriceWords, price_words
-from .results import cursors_for, facets, offset_after, order_for, price_band_condition
+from .results import (
+    counted_facets,
+    cursors_for,
+    facets,
+    offset_after,
+    order_for,
+    price_band_condition,
+)
 from .synonyms import NO_SYNONYMS, Synonyms
 from .text import ParsedQuery, document_terms, has_words, is_chinese, parse_query
 
 __all__ = [
+    "FacetTable",
+    "FacetTables",
     "Match",
     "PriceWords",
+    "Selection",
+    "TableBehind",
     "cheaper_half",
+    "counted_facets",
     "covered",
     "cursors_for",
     "facets",
     "has_words",
     "match",
+    "matched_ids",
     "materialize",
     "offset_after",
     "order_for",
@@ -85,6 +100,12 @@ async def match(
 async def materialize(conn: AsyncConnection, parsed: ParsedQuery, *, scored: bool) -> Any:
     """The matches of a parsed query worked out once, for a result page's statements."""
     return await engine_for(conn.dialect.name).materialize(conn, parsed, scored=scored)
+
+
+async def matched_ids(conn: AsyncConnection, parsed: ParsedQuery, *, ranked: bool) -> list[int]:
+    """Every match's id read into this process (in relevance order when ``ranked``), for a
+    page counted there."""
+    return await engine_for(conn.dialect.name).matched_ids(conn, parsed, ranked=ranked)
 
 
 @lru_cache(maxsize=4096)

@@ -73,6 +73,15 @@ class SearchEngine(Protocol):
     async def corrections(self, conn: AsyncConnection, words: Sequence[str]) -> dict[str, str]:
         """A correction for each word that is not in the vocabulary and has a near one."""
 
+    async def matched_ids(
+        self, conn: AsyncConnection, query: ParsedQuery, *, ranked: bool
+    ) -> list[int]:
+        """Every match's product id, in relevance order when ``ranked`` (score descending,
+        then id), read into this process for a page counted there (facet_table.py). One
+        row of text (SQLite) or an array (PostgreSQL), not a row per match: thousands of
+        row objects a request kept the garbage collector's full passes coming every few
+        requests (100-400 ms each on a busy machine)."""
+
     async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
         """The matches worked out once for a result page, as a (product_id, score)
         selectable its page, counts and facets all read: matching (and ranking) thousands
@@ -114,6 +123,10 @@ def _vocabulary_rows(documents: Sequence[Document]) -> list[dict[str, str]]:
 
 
 _MATCHED_TABLE = "search_matched_created"
+# Prefix indexes for one to four letters: what ``predictiveSearch`` matches as the buyer
+# types ("e", "dian") is one doclist, not the merge of every word it begins (31 ms for
+# "e" at 100,000 products without them, 1 ms with; catalog_0014 added them).
+FTS_COLUMNS = "title, labels, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4'"
 
 
 class SqliteEngine:
@@ -121,8 +134,7 @@ class SqliteEngine:
 
     def create_statements(self) -> list[str]:
         return [
-            "CREATE VIRTUAL TABLE IF NOT EXISTS search_products USING fts5("
-            "title, labels, body, tokenize = 'unicode61 remove_diacritics 2')",
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS search_products USING fts5({FTS_COLUMNS})",
             "CREATE TABLE IF NOT EXISTS search_terms (term VARCHAR(64) PRIMARY KEY)",
         ]
 
@@ -177,6 +189,21 @@ class SqliteEngine:
             .cte("matched")
             .prefix_with("MATERIALIZED")
         )
+
+    async def matched_ids(
+        self, conn: AsyncConnection, query: ParsedQuery, *, ranked: bool
+    ) -> list[int]:
+        # The same order as the SQL path's (-bm25 descending, then id); LIMIT -1 (none)
+        # keeps the subquery's ORDER BY, which SQLite may drop from a subquery without one.
+        order = " ORDER BY bm25(search_products, 10.0, 4.0, 1.0), rowid LIMIT -1" if ranked else ""
+        found = await conn.scalar(
+            text(
+                "SELECT group_concat(rowid) FROM (SELECT rowid FROM search_products "
+                f"WHERE search_products MATCH :match_expression{order})"
+            ),
+            {"match_expression": " AND ".join(_fts_clause(c) for c in query.clauses)},
+        )
+        return list(map(int, found.split(","))) if found else []
 
     async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
         # A temporary table is the connection's own (no other request sees it) and lives in
@@ -299,24 +326,50 @@ class PostgresEngine:
             "matched"
         )
 
-    async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
-        # Fetched once and sent back as arrays: the statements after it join a few thousand
-        # ids by primary key instead of each scanning the index and the documents again.
+    async def matched_ids(
+        self, conn: AsyncConnection, query: ParsedQuery, *, ranked: bool
+    ) -> list[int]:
+        order = (
+            " ORDER BY ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
+            " DESC, product_id"
+            if ranked
+            else ""
+        )
+        found = await conn.scalar(
+            text(
+                f"SELECT array_agg(product_id{order}) FROM search_products "
+                "WHERE document @@ CAST(:ts_expression AS tsquery)"
+            ),
+            {"ts_expression": " & ".join(_ts_clause(c) for c in query.clauses)},
+        )
+        return list(found or [])
+
+    async def match_rows(
+        self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool
+    ) -> tuple[list[int], list[float] | None]:
         expression = " & ".join(_ts_clause(c) for c in query.clauses)
         score = (
-            "ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
+            ", ts_rank('{0.1, 0.2, 0.4, 1.0}', document, CAST(:ts_expression AS tsquery))"
             if scored
-            else "0.0"
+            else ""
         )
         rows = (
             await conn.execute(
                 text(
-                    f"SELECT product_id, {score} FROM search_products "
+                    f"SELECT product_id{score} FROM search_products "
                     "WHERE document @@ CAST(:ts_expression AS tsquery)"
                 ),
                 {"ts_expression": expression},
             )
         ).all()
+        if not scored:
+            return [r[0] for r in rows], None
+        return [r[0] for r in rows], [float(r[1]) for r in rows]
+
+    async def materialize(self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool) -> Any:
+        # Fetched once and sent back as arrays: the statements after it join a few thousand
+        # ids by primary key instead of each scanning the index and the documents again.
+        ids, scores = await self.match_rows(conn, query, scored=scored)
         # Each array behind a scalar subquery: the planner then takes the matches for a few
         # rows and looks each up in the covering index (12 ms for 7,000 under load). Seeing
         # the array itself, it knows there are thousands and hashes the whole index, every
@@ -324,9 +377,7 @@ class PostgresEngine:
         statement: TextClause = text(
             "SELECT product_id, score FROM unnest((SELECT CAST(:matched_ids AS integer[])), "
             "(SELECT CAST(:matched_scores AS float8[]))) AS matched(product_id, score)"
-        ).bindparams(
-            matched_ids=[int(r[0]) for r in rows], matched_scores=[float(r[1]) for r in rows]
-        )
+        ).bindparams(matched_ids=ids, matched_scores=scores or [0.0] * len(ids))
         return statement.columns(column("product_id", Integer), column("score", Float)).subquery(
             "matched"
         )

@@ -64,7 +64,7 @@ _VALUE_LABELS_ZH = {
     "PHYSICAL": "实物商品", "SERVICE": "服务", "BUNDLE": "套装",
     "In stock": "有货", "Out of stock": "缺货",
 }  # fmt: skip
-_NO_PRICE_ASC = Decimal("1e12")
+NO_PRICE_ASC = Decimal("1e12")
 _MAX_OFFSET = 10_000  # deeper than any buyer pages; refuses a forged cursor's scan
 
 
@@ -94,7 +94,7 @@ def _band_expression() -> Any:
 
 def order_for(sort: SearchSort, score: Any) -> tuple[Any, ...]:
     if sort is SearchSort.PRICE_ASC:
-        return (func.coalesce(m.Product.price_min, _NO_PRICE_ASC).asc(), m.Product.id.asc())
+        return (func.coalesce(m.Product.price_min, NO_PRICE_ASC).asc(), m.Product.id.asc())
     if sort is SearchSort.PRICE_DESC:
         return (func.coalesce(m.Product.price_min, -1).desc(), m.Product.id.asc())
     if sort is SearchSort.NEWEST:
@@ -229,9 +229,32 @@ async def facets(
     rows += [
         (name, v, shown, n) for name, tally in counted.items() for (v, shown), n in tally.items()
     ]
+    return await assembled(conn, rows, known.translations), total
+
+
+async def counted_facets(
+    conn: AsyncConnection,
+    rows: list[Any],
+    translated: dict[tuple[str, str], tuple[Translation, ...]],
+    specs: dict[tuple[str, str], int],
+    spec_labels: dict[str, str],
+) -> tuple[SearchFacet, ...]:
+    """The facets from counts made in process (facet_table.py), named there: no read."""
+    rows = rows + [(f"spec:{code}", value, spec_labels.get(code, code), n)
+                   for (code, value), n in specs.items()]  # fmt: skip
+    return await assembled(conn, rows, translated)
+
+
+async def assembled(
+    conn: AsyncConnection,
+    rows: list[Any],
+    known: dict[tuple[str, str], tuple[Translation, ...]],
+) -> tuple[SearchFacet, ...]:
+    """Counted rows (facet, value, label, count) as the facets a page shows, in order,
+    their labels in the shop's other language beside them."""
     grouped: dict[str, list[SearchFacetValue]] = {}
     labels: dict[str, str] = dict(FACET_LABELS)
-    named = await _translated_labels(conn, rows, known.translations)
+    named = await _translated_labels(conn, rows, known)
     for facet, value, label, count in rows:
         if facet.startswith("spec:"):
             labels[facet] = label  # the attribute's name; its values label themselves
@@ -258,7 +281,7 @@ async def facets(
         if name in _FACET_LABELS_ZH:
             in_chinese = (Translation(_CHINESE, _FACET_LABELS_ZH[name]),)
         result.append(SearchFacet(name, label, tuple(values), in_chinese))
-    return tuple(result), total
+    return tuple(result)
 
 
 async def _choice_attributes(conn: AsyncConnection, paths: list[str]) -> list[int]:
