@@ -74,7 +74,11 @@ class Serve:
                 self.process.wait()
 
 
-def start_serve(shop: CheckoutShop, workers: int, prefix: str, log: Path) -> Serve:
+def start_serve(
+    shop: CheckoutShop, workers: int, prefix: str, log: Path, extra: dict[str, str] | None = None
+) -> Serve:
+    """``gateway serve --workers N`` on the shop, ready (every worker up); ``extra``
+    environment on top (e.g. GATEWAY_BALANCE_CONNECTIONS)."""
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
     env = {
@@ -86,6 +90,7 @@ def start_serve(shop: CheckoutShop, workers: int, prefix: str, log: Path) -> Ser
         "GATEWAY_DB_POOL_SIZE": "4",
         "GATEWAY_SWEEP_INTERVAL_SECONDS": "0",
         "PYTHONPATH": str(ROOT),
+        **(extra or {}),
     }
     command = [sys.executable, "-m", "gateway", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
