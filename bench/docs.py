@@ -291,6 +291,20 @@ def _cpu_split_table(rows_in: Sequence[dict[str, Any]], key: str, what: str) -> 
     )
 
 
+def _round_spread(x: dict[str, Any]) -> str:
+    """One round's distribution over the gateway's processes, and the other work's cores."""
+    connections = x.get("connections_by_process") or []
+    cores = x.get("listing_cores_by_process") or []
+    spread = ""
+    if len(connections) > 1:
+        spread += f"; {'/'.join(map(str, connections))} conn."
+    if len(cores) > 1:
+        spread += f", {' / '.join(f'{c:.2f}' for c in cores)} cores"
+    if "listing_other_cores" in x:
+        spread += f"; other work {x['listing_other_cores']:.2f}"
+    return spread
+
+
 def processes(figures: dict[str, Any]) -> str:
     rows_in = figures["rows"]
     base = rows_in[0]["listing_rps"] if rows_in else 0
@@ -328,12 +342,15 @@ def processes(figures: dict[str, Any]) -> str:
         per_round = (
             f"\n\n{rounds} rounds, the layouts alternating (1, 2, ... then again): each row "
             "averages its rounds' rates and adds up their CPU (and the connections each "
-            "process held). Listings/s round by round (x "
-            "the same round's 1 worker): "
+            "process held). Listings/s round by round (x the same round's 1 worker; with "
+            "several processes, the connections each held and the cores each got; the "
+            "cores other work took): "
             + "; ".join(
                 f"{r['layout']} "
                 + ", ".join(
-                    f"{x['listing_rps']:.1f} ({x['listing_x_1_worker']:.2f}x)"
+                    f"{x['listing_rps']:.1f} ({x['listing_x_1_worker']:.2f}x"
+                    + _round_spread(x)
+                    + ")"
                     for x in r.get("rounds", [])
                 )
                 for r in rows_in

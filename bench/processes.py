@@ -17,7 +17,7 @@ window's CPU is split between the gateway's processes, PostgreSQL, Redis, the lo
 generator and other work (bench/cpu_split.py), with the connections each worker held,
 since on a small shared machine throughput alone cannot say why a layout did not scale.
 
-    python -m bench.processes [--duration 5] [--concurrency 8] [--layouts 1,2,4,2x1]
+    python -m bench.processes [--duration 5] [--concurrency 8] [--layouts 1,2,2u,4,2x1]
         [--rounds 1] [--generator auto|wrk|python] [--pin-load CPUS]
 """
 
@@ -250,15 +250,24 @@ def per_request_ms(split: Split, count: int) -> dict[str, float]:
     }
 
 
-def layouts(spec: str) -> list[tuple[str, int, int]]:
-    """ "1,2,4,2x1" -> (label, processes, workers each)."""
-    found: list[tuple[str, int, int]] = []
+UNBALANCED = {"GATEWAY_BALANCE_CONNECTIONS": "false"}
+
+
+def layouts(spec: str) -> list[tuple[str, int, int, dict[str, str]]]:
+    """ "1,2,2u,4,2x1" -> (label, processes, workers each, extra environment). ``Nu``: N
+    workers accepting as uvicorn does by itself (GATEWAY_BALANCE_CONNECTIONS=false), the
+    baseline of gateway/serving.py's balanced accept, which N alone has."""
+    found: list[tuple[str, int, int, dict[str, str]]] = []
     for item in spec.split(","):
         processes, _, workers = item.partition("x")
         if workers:
-            found.append((f"{processes} serves x {workers} worker", int(processes), int(workers)))
+            label = f"{processes} serves x {workers} worker"
+            found.append((label, int(processes), int(workers), {}))
+        elif item.endswith("u"):
+            label = f"{item[:-1]} workers, uvicorn accept"
+            found.append((label, 1, int(item[:-1]), dict(UNBALANCED)))
         else:
-            found.append((f"{item} worker{'s' if item != '1' else ''}", 1, int(item)))
+            found.append((f"{item} worker{'s' if item != '1' else ''}", 1, int(item), {}))
     return found
 
 
@@ -273,10 +282,10 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     measured: dict[str, list[tuple[Measured, Measured, float]]] = {}
     try:
         for round_ in range(args.rounds):
-            for label, processes, workers in layouts(args.layouts):
+            for label, processes, workers, extra in layouts(args.layouts):
                 prefix = f"bench{uuid.uuid4().hex[:8]}"
-                log = logs / f"processes-{processes}x{workers}.log"
-                serves = [start_serve(shop, workers, prefix, log) for _ in range(processes)]
+                log = logs / f"processes-{processes}x{workers}{'u' if extra else ''}.log"
+                serves = [start_serve(shop, workers, prefix, log, extra) for _ in range(processes)]
                 try:
                     listing = await listing_rate(serves, shop, tokens[0], args)
                     checkout = await checkout_rate(
@@ -288,7 +297,9 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
                 measured.setdefault(label, []).append((listing, checkout, os.getloadavg()[0]))
                 first_rate = next(iter(measured.values()))[round_][0].rate
                 row = _layout_row(label, measured[label][-1:])
-                print(f"round {round_ + 1}: {_row(row, first_rate)}", flush=True)
+                print(
+                    f"round {round_ + 1}: {_row(row, first_rate)}  {_spread(listing)}", flush=True
+                )
     finally:
         if shop.cleanup is not None:
             await shop.cleanup()
@@ -302,6 +313,12 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "listing_gateway_cores": listing.split.gateway / listing.split.seconds,
                 "listing_other_cores": listing.split.other / listing.split.seconds,
                 "connections_by_process": listing.split.connections,
+                "listing_cores_by_process": [
+                    round(x / listing.split.seconds, 2)
+                    for x in listing.split.gateway_processes
+                    if x / listing.split.seconds >= 0.02
+                ],
+                "listing_gateway_ms": listing.split.gateway / max(listing.count, 1) * 1000,
                 "checkouts_per_s": checkout.rate,
                 "load": load,
             }
@@ -364,6 +381,19 @@ def _row(row: dict[str, Any], base: float = 0) -> str:
     )
 
 
+def _spread(listing: Measured) -> str:
+    """One round's listing: the connections and cores each gateway process had, the other
+    work's cores (a noisy round shows here) and the gateway's CPU per listing."""
+    split = listing.split
+    seconds = max(split.seconds, 1e-9)
+    cores = " / ".join(f"{x / seconds:.2f}" for x in split.gateway_processes if x / seconds >= 0.02)
+    return (
+        f"connections {'/'.join(map(str, split.connections))}, cores {cores}, "
+        f"other work {split.other / seconds:.2f} cores, "
+        f"{split.gateway / max(listing.count, 1) * 1000:.1f} ms CPU/listing"
+    )
+
+
 def _split_row(layout: str, split: dict[str, Any]) -> str:
     cells = [
         f"{split[f'{k}_ms']:>6.1f} {split[f'{k}_cores']:>5.2f}c"
@@ -386,7 +416,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=240)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--layouts", default="1,2,4,2x1")
+    parser.add_argument("--layouts", default="1,2,2u,4,2x1")
     parser.add_argument(
         "--rounds",
         type=int,
