@@ -144,6 +144,7 @@ class BalancedServer(asyncio.AbstractServer):
         self._board = board
         self._held = 0
         self._deferred_since: float | None = None
+        self._last_look = 0.0
         self._retry: asyncio.TimerHandle | None = None
         self._serving = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -215,8 +216,11 @@ class BalancedServer(asyncio.AbstractServer):
             self._deferred_since = None
             return False
         now = self._loop.time()
-        if self._deferred_since is None:
+        # A new wait, unless this one is still going on (the last look was recent): a
+        # connection a sibling took ends a wait without this worker hearing of it.
+        if self._deferred_since is None or now - self._last_look > MAX_DEFER_SECONDS:
             self._deferred_since = now
+        self._last_look = now
         return now - self._deferred_since < MAX_DEFER_SECONDS
 
     def _resume(self) -> None:

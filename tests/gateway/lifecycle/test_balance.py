@@ -123,13 +123,18 @@ def test_a_busy_sibling_holds_a_connection_back_for_a_quarter_second_at_most(
     idle, busy = Worker(listener, board), Worker(listener, board)
     try:
         # The busy one holds nothing but is stuck in a long request (its loop blocked).
-        busy.call(lambda: time.sleep(3))
+        busy.call(lambda: time.sleep(4))
         time.sleep(0.05)
         clients = _connect(listener, 3)
         took = _wait(lambda: idle.held == 3, timeout=2.5)
         # The first was taken at once (a tie), each of the other two after waiting out
         # MAX_DEFER_SECONDS for the sibling with fewer.
         assert 2 * serving.MAX_DEFER_SECONDS <= took < 2.5
+        assert busy.held == 0
+        # A later connection waits again: that wait is over, this is a new one.
+        time.sleep(serving.MAX_DEFER_SECONDS + 0.05)
+        clients += _connect(listener, 1)
+        assert _wait(lambda: idle.held == 4, timeout=1) >= serving.MAX_DEFER_SECONDS * 0.9
         assert busy.held == 0
         for client in clients:
             client.close()
