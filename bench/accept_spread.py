@@ -7,7 +7,7 @@ balancer's pool open them) posting the signed-in listing for ``--seconds``; a se
 the connections each worker holds are counted from /proc, and each worker's CPU over the
 trial is read. The distribution is what decides whether N workers can use N cores, and
 unlike listings/s it does not depend on how busy the shared machine is. The figures go to
-bench/results/accept_spread.json.
+bench/results/spread.json.
 
     python -m bench.accept_spread [--workers 2] [--trials 10] [--rounds 2] [--connections 8]
 """
@@ -111,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     if wrk.wrk_path() is None:
         parser.error("wrk is not installed (make wrk)")
-    measurement = Measurement.begin("accept_spread", "bench.accept_spread")
+    measurement = Measurement.begin("spread", "bench.accept_spread")
     figures = asyncio.run(main_async(args))
     measurement.save({**vars(args), **figures})
 

@@ -38,6 +38,7 @@ PRODUCERS = {
     "tracing": "python -m bench.tracing",
     "processes": "python -m bench.processes",
     "search": "python -m bench.search",
+    "spread": "python -m bench.accept_spread",
 }
 
 
@@ -423,6 +424,46 @@ def search(figures: dict[str, Any]) -> str:
     )
 
 
+def spread(figures: dict[str, Any]) -> str:
+    """How bursts of keep-alive connections landed on the workers, accept by accept."""
+    rows = []
+    for name, summary in figures["summary"].items():
+        trials = figures["trials"][name]
+        loads = [t["load"] for t in trials]
+        shares = sorted(
+            min(t["worker_cpu_s"]) / max(t["worker_cpu_s"])
+            for t in trials
+            if t["worker_cpu_s"] and max(t["worker_cpu_s"]) > 0
+        )
+        rows.append(
+            [
+                name,
+                str(summary["trials"]),
+                f"{summary['a_worker_left_idle']}",
+                ", ".join(f"{k} ({v})" for k, v in summary["distributions"].items()),
+                f"{shares[len(shares) // 2]:.2f}" if shares else "-",
+                f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-",
+            ]
+        )
+    return (
+        f"{figures['workers']} workers, {figures['rounds']} rounds of {figures['trials']} "
+        f"trials per variant (the variants alternating), each a fresh wrk opening "
+        f"{figures['connections']} connections at once and posting the signed-in listing "
+        f"for {figures['seconds']:g} s; the connections each worker held a second in:\n\n"
+        + _table(
+            [
+                "accept",
+                "trials",
+                "a worker left with no connection",
+                "connections per worker (times seen)",
+                "least / most busy worker's CPU (median)",
+                "load",
+            ],
+            rows,
+        )
+    )
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "storefront": storefront,
     "imports": imports,
@@ -430,6 +471,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "tracing": tracing,
     "processes": processes,
     "search": search,
+    "spread": spread,
 }
 
 
