@@ -3,9 +3,9 @@ uvicorn's own accept (``GATEWAY_BALANCE_CONNECTIONS=false``) and with gateway/se
 balanced accept, alternating, trial by trial.
 
 Each trial is a fresh wrk (``--connections`` connections opened at once, as wrk and a load
-balancer's pool open them) posting the signed-in listing for ``--seconds``; a second in,
-the connections each worker holds are counted from /proc, and each worker's CPU over the
-trial is read. The distribution is what decides whether N workers can use N cores, and
+balancer's pool open them) posting the signed-in listing for ``--seconds``; once every
+connection is accepted, the connections each worker holds are counted from /proc, and each
+worker's CPU over the trial is read. The distribution is what decides whether N workers can use N cores, and
 unlike listings/s it does not depend on how busy the shared machine is. The figures go to
 bench/results/spread.json.
 
@@ -47,8 +47,16 @@ def _trial(
     seen: list[list[int]] = []
 
     def sample() -> None:
-        time.sleep(1.0)
-        seen.append(connections_by_process([pid], {port}))
+        # The first count with every connection accepted (wrk itself may be slow to start
+        # on a loaded machine), else the last one.
+        deadline = time.monotonic() + args.seconds - 0.2
+        time.sleep(0.3)
+        while True:
+            counts = connections_by_process([pid], {port})
+            if sum(counts) >= args.connections or time.monotonic() > deadline:
+                seen.append(counts)
+                return
+            time.sleep(0.1)
 
     thread = threading.Thread(target=sample)
     thread.start()
@@ -90,7 +98,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     summary = {}
     for name, found in trials.items():
         counts = collections.Counter("/".join(map(str, t["connections"])) for t in found)
-        idle = sum(1 for t in found if min(t["connections"], default=0) == 0)
+        idle = sum(1 for t in found if len(t["connections"]) < 2 or min(t["connections"]) == 0)
         summary[name] = {
             "trials": len(found),
             "distributions": dict(counts.most_common()),
@@ -107,7 +115,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10, help="per variant and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=2.0, help="each trial's wrk run")
+    parser.add_argument("--seconds", type=float, default=3.0, help="each trial's wrk run")
     args = parser.parse_args()
     if wrk.wrk_path() is None:
         parser.error("wrk is not installed (make wrk)")

@@ -449,7 +449,8 @@ def spread(figures: dict[str, Any]) -> str:
         f"{figures['workers']} workers, {figures['rounds']} rounds of {figures['trials']} "
         f"trials per variant (the variants alternating), each a fresh wrk opening "
         f"{figures['connections']} connections at once and posting the signed-in listing "
-        f"for {figures['seconds']:g} s; the connections each worker held a second in:\n\n"
+        f"for {figures['seconds']:g} s; the connections each worker held once all were "
+        "accepted, and how the two workers' CPU over the trial compare:\n\n"
         + _table(
             [
                 "accept",
