@@ -5,9 +5,9 @@ balanced accept, alternating, trial by trial.
 Each trial is a fresh wrk (``--connections`` connections opened at once, as wrk and a load
 balancer's pool open them) posting the signed-in listing for ``--seconds``; once every
 connection is accepted, the connections each worker holds are counted from /proc, and each
-worker's CPU over the trial is read. The distribution is what decides whether N workers can use N cores, and
-unlike listings/s it does not depend on how busy the shared machine is. The figures go to
-bench/results/spread.json.
+worker's CPU over the trial is read. The distribution is what decides whether N workers
+can use N cores, and unlike listings/s it does not depend much on how busy the shared
+machine is. The figures go to bench/results/spread.json.
 
     python -m bench.accept_spread [--workers 2] [--trials 10] [--rounds 2] [--connections 8]
 """
@@ -121,7 +121,16 @@ def main() -> None:
         parser.error("wrk is not installed (make wrk)")
     measurement = Measurement.begin("spread", "bench.accept_spread")
     figures = asyncio.run(main_async(args))
-    measurement.save({**vars(args), **figures})
+    measurement.save(
+        {
+            "workers": args.workers,
+            "rounds": args.rounds,
+            "trials_per_round": args.trials,
+            "connections": args.connections,
+            "seconds": args.seconds,
+            **figures,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -446,7 +446,8 @@ def spread(figures: dict[str, Any]) -> str:
             ]
         )
     return (
-        f"{figures['workers']} workers, {figures['rounds']} rounds of {figures['trials']} "
+        f"{figures['workers']} workers, {figures['rounds']} rounds of "
+        f"{figures['trials_per_round']} "
         f"trials per variant (the variants alternating), each a fresh wrk opening "
         f"{figures['connections']} connections at once and posting the signed-in listing "
         f"for {figures['seconds']:g} s; the connections each worker held once all were "
