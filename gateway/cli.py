@@ -180,15 +180,18 @@ def _serve_distributed(args: argparse.Namespace) -> int:
         announce_when_ready(
             args.host or settings.host, args.port or settings.port, graphiql=settings.graphiql
         )
-        uvicorn.run(
-            "gateway.asgi:app",
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            workers=args.workers or settings.workers,
-            access_log=False,
-            log_level="warning",
-            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        )
+        workers = args.workers or settings.workers
+        with _worker_balance(settings, workers) as loop:
+            uvicorn.run(
+                "gateway.asgi:app",
+                host=args.host or settings.host,
+                port=args.port or settings.port,
+                workers=workers,
+                access_log=False,
+                log_level="warning",
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+                loop=loop,
+            )
     return 0
 
 
