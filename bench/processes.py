@@ -43,7 +43,7 @@ from gateway.settings import Settings
 
 from . import wrk
 from .checkout import CheckoutShop, prepare_shop, run_checkout_bench
-from .cpu_split import Probe, Split, combine
+from .cpu_split import Probe, Split, _children, _cmdline, combine
 from .load import build_request, run_cell
 from .provenance import Measurement
 from .queries import LISTING_PERSONAL
@@ -110,8 +110,62 @@ def start_serve(
             serve.stop()
             raise RuntimeError(f"gateway serve did not get ready ({log})")
         time.sleep(0.1)
-    time.sleep(1.0 * workers)  # every worker up, not just the first to answer
+    _wait_for_workers_serving(serve, workers, log)
     return serve
+
+
+def _listening_inode(port: int) -> int | None:
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                return int(fields[9])
+    return None
+
+
+def _polls(pid: int, inode: int) -> bool:
+    """Whether the process has the socket ``inode`` in one of its epoll sets: its event
+    loop is serving it (uvicorn's worker registers the shared socket once it started)."""
+    fds: set[int] = set()
+    try:
+        entries = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for entry in entries:
+        try:
+            if os.readlink(entry) == f"socket:[{inode}]":
+                fds.add(int(entry.name))
+        except OSError:
+            continue
+    for entry in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            text = entry.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("tfd:") and int(line.split()[1]) in fds:
+                return True
+    return False
+
+
+def _wait_for_workers_serving(serve: Serve, workers: int, log: Path) -> None:
+    """Every worker serving the socket, not just the first to answer /readyz: a worker
+    still importing the app when wrk opens its connections cannot take any, whatever the
+    accept (on the loaded machine one took longer than the second per worker this waited
+    before)."""
+    pid = serve.process.pid
+    deadline = time.monotonic() + 120
+    while True:
+        inode = _listening_inode(serve.port)
+        kids = [p for p in _children(pid) if "resource_tracker" not in _cmdline(p)]
+        if workers == 1 or (
+            inode is not None and len(kids) == workers and all(_polls(kid, inode) for kid in kids)
+        ):
+            return
+        if time.monotonic() > deadline:
+            serve.stop()
+            raise RuntimeError(f"gateway serve's workers did not all start serving ({log})")
+        time.sleep(0.2)
 
 
 GENERATOR_PYTHON = "python (bench/load.py)"
