@@ -61,10 +61,17 @@ def board_path(parent_pid: int) -> Path:
 
 
 @contextlib.contextmanager
-def connection_board() -> Iterator[Path]:
-    """For the parent of the workers: the shared table, zeroed, removed when serving ends."""
+def connection_board() -> Iterator[Path | None]:
+    """For the parent of the workers: the shared table, zeroed, removed when serving ends.
+    Where it cannot be written (a read-only filesystem), None: the workers then accept one
+    connection per wake-up without it, and serve all the same."""
     path = board_path(os.getpid())
-    path.write_bytes(bytes(SLOT.size * SLOTS))
+    try:
+        path.write_bytes(bytes(SLOT.size * SLOTS))
+    except OSError as exc:
+        logger.warning("no connection table for the workers (%s): %s", path, exc)
+        yield None
+        return
     try:
         yield path
     finally:

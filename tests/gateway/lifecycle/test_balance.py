@@ -187,6 +187,15 @@ def test_a_dead_workers_slot_is_skipped_and_reused(board: Path) -> None:
 
 def test_the_parent_creates_the_table_and_removes_it() -> None:
     with serving.connection_board() as path:
+        assert path is not None
         assert path == serving.board_path(os.getpid())
         assert path.stat().st_size == SLOT.size * SLOTS
     assert not path.exists()
+
+
+def test_without_a_place_for_the_table_the_workers_serve_without_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(serving, "BOARD_DIR", tmp_path / "missing")
+    with serving.connection_board() as path:
+        assert path is None
