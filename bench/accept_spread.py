@@ -31,7 +31,7 @@ from gateway.settings import Settings
 from . import wrk
 from .checkout import prepare_shop
 from .cpu_split import _children, _cmdline, connections_by_process, tree_cpu_seconds
-from .processes import UNBALANCED, start_serve
+from .processes import UNBALANCED, _wait_until_quiet, start_serve
 from .provenance import Measurement
 from .queries import LISTING_PERSONAL
 from .shop import ROOT
@@ -87,6 +87,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     url = f"{serve.url}/graphql"
                     wrk.run([url], body, [token], connections=args.connections, duration=1)
                     for _ in range(args.trials):
+                        # What the last wrk left in flight, served first (bench.processes).
+                        _wait_until_quiet([serve])
                         trial = _trial(url, body, token, serve.process.pid, serve.port, args)
                         trials[name].append(trial)
                         print(f"round {round_ + 1} {name:<16} {trial}", flush=True)

@@ -43,7 +43,7 @@ from gateway.settings import Settings
 
 from . import wrk
 from .checkout import CheckoutShop, prepare_shop, run_checkout_bench
-from .cpu_split import Probe, Split, _children, _cmdline, combine
+from .cpu_split import Probe, Split, _children, _cmdline, combine, tree_cpu_seconds
 from .load import build_request, run_cell
 from .provenance import Measurement
 from .queries import LISTING_PERSONAL
@@ -183,6 +183,22 @@ class Measured:
     p99_ms: float | None = None
 
 
+def _wait_until_quiet(serves: list[Serve], timeout: float = 10) -> None:
+    """Until the gateway has finished what the warm-up left in flight (wrk exits with its
+    requests unanswered; a worker still serving them cannot take its share of the next
+    connections, and counts the warm-up's connections as held until it reads their close):
+    its processes together under a fifth of a core over 0.3 s (an idle worker's own
+    background work stays below), or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    before = sum(tree_cpu_seconds(s.process.pid) for s in serves)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = sum(tree_cpu_seconds(s.process.pid) for s in serves)
+        if now - before < 0.06:
+            return
+        before = now
+
+
 def _probe(serves: list[Serve], shop: CheckoutShop) -> Probe:
     database = shop.urls["orders"].rsplit("/", 1)[1].split("?", 1)[0]
     return Probe([s.process.pid for s in serves], database, {s.port for s in serves})
@@ -203,6 +219,7 @@ async def listing_rate(
         await asyncio.to_thread(
             wrk.run, urls, body, [token], connections=share, duration=1, cpus=args.pin_load
         )
+        await asyncio.to_thread(_wait_until_quiet, serves)
         probe.start()
         runs = await asyncio.to_thread(
             wrk.run,
