@@ -38,6 +38,7 @@ PRODUCERS = {
     "tracing": "python -m bench.tracing",
     "processes": "python -m bench.processes",
     "search": "python -m bench.search",
+    "spread": "python -m bench.accept_spread",
 }
 
 
@@ -291,6 +292,20 @@ def _cpu_split_table(rows_in: Sequence[dict[str, Any]], key: str, what: str) -> 
     )
 
 
+def _round_spread(x: dict[str, Any]) -> str:
+    """One round's distribution over the gateway's processes, and the other work's cores."""
+    connections = x.get("connections_by_process") or []
+    cores = x.get("listing_cores_by_process") or []
+    spread = ""
+    if len(connections) > 1:
+        spread += f"; {'/'.join(map(str, connections))} conn."
+    if len(cores) > 1:
+        spread += f", {' / '.join(f'{c:.2f}' for c in cores)} cores"
+    if "listing_other_cores" in x:
+        spread += f"; other work {x['listing_other_cores']:.2f}"
+    return spread
+
+
 def processes(figures: dict[str, Any]) -> str:
     rows_in = figures["rows"]
     base = rows_in[0]["listing_rps"] if rows_in else 0
@@ -328,12 +343,15 @@ def processes(figures: dict[str, Any]) -> str:
         per_round = (
             f"\n\n{rounds} rounds, the layouts alternating (1, 2, ... then again): each row "
             "averages its rounds' rates and adds up their CPU (and the connections each "
-            "process held). Listings/s round by round (x "
-            "the same round's 1 worker): "
+            "process held). Listings/s round by round (x the same round's 1 worker; with "
+            "several processes, the connections each held and the cores each got; the "
+            "cores other work took): "
             + "; ".join(
                 f"{r['layout']} "
                 + ", ".join(
-                    f"{x['listing_rps']:.1f} ({x['listing_x_1_worker']:.2f}x)"
+                    f"{x['listing_rps']:.1f} ({x['listing_x_1_worker']:.2f}x"
+                    + _round_spread(x)
+                    + ")"
                     for x in r.get("rounds", [])
                 )
                 for r in rows_in
@@ -406,6 +424,48 @@ def search(figures: dict[str, Any]) -> str:
     )
 
 
+def spread(figures: dict[str, Any]) -> str:
+    """How bursts of keep-alive connections landed on the workers, accept by accept."""
+    rows = []
+    for name, summary in figures["summary"].items():
+        trials = figures["trials"][name]
+        loads = [t["load"] for t in trials]
+        shares = sorted(
+            min(t["worker_cpu_s"]) / max(t["worker_cpu_s"])
+            for t in trials
+            if t["worker_cpu_s"] and max(t["worker_cpu_s"]) > 0
+        )
+        rows.append(
+            [
+                name,
+                str(summary["trials"]),
+                f"{summary['a_worker_left_idle']}",
+                ", ".join(f"{k} ({v})" for k, v in summary["distributions"].items()),
+                f"{shares[len(shares) // 2]:.2f}" if shares else "-",
+                f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-",
+            ]
+        )
+    return (
+        f"{figures['workers']} workers, {figures['rounds']} rounds of "
+        f"{figures['trials_per_round']} "
+        f"trials per variant (the variants alternating), each a fresh wrk opening "
+        f"{figures['connections']} connections at once and posting the signed-in listing "
+        f"for {figures['seconds']:g} s; the connections each worker held once all were "
+        "accepted, and how the two workers' CPU over the trial compare:\n\n"
+        + _table(
+            [
+                "accept",
+                "trials",
+                "a worker left with no connection",
+                "connections per worker (times seen)",
+                "least / most busy worker's CPU (median)",
+                "load",
+            ],
+            rows,
+        )
+    )
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "storefront": storefront,
     "imports": imports,
@@ -413,6 +473,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "tracing": tracing,
     "processes": processes,
     "search": search,
+    "spread": spread,
 }
 
 

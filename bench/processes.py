@@ -17,7 +17,7 @@ window's CPU is split between the gateway's processes, PostgreSQL, Redis, the lo
 generator and other work (bench/cpu_split.py), with the connections each worker held,
 since on a small shared machine throughput alone cannot say why a layout did not scale.
 
-    python -m bench.processes [--duration 5] [--concurrency 8] [--layouts 1,2,4,2x1]
+    python -m bench.processes [--duration 5] [--concurrency 8] [--layouts 1,2,2u,4,2x1]
         [--rounds 1] [--generator auto|wrk|python] [--pin-load CPUS]
 """
 
@@ -43,7 +43,7 @@ from gateway.settings import Settings
 
 from . import wrk
 from .checkout import CheckoutShop, prepare_shop, run_checkout_bench
-from .cpu_split import Probe, Split, combine
+from .cpu_split import Probe, Split, _children, _cmdline, combine, tree_cpu_seconds
 from .load import build_request, run_cell
 from .provenance import Measurement
 from .queries import LISTING_PERSONAL
@@ -74,7 +74,11 @@ class Serve:
                 self.process.wait()
 
 
-def start_serve(shop: CheckoutShop, workers: int, prefix: str, log: Path) -> Serve:
+def start_serve(
+    shop: CheckoutShop, workers: int, prefix: str, log: Path, extra: dict[str, str] | None = None
+) -> Serve:
+    """``gateway serve --workers N`` on the shop, ready (every worker up); ``extra``
+    environment on top (e.g. GATEWAY_BALANCE_CONNECTIONS)."""
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
     env = {
@@ -86,6 +90,7 @@ def start_serve(shop: CheckoutShop, workers: int, prefix: str, log: Path) -> Ser
         "GATEWAY_DB_POOL_SIZE": "4",
         "GATEWAY_SWEEP_INTERVAL_SECONDS": "0",
         "PYTHONPATH": str(ROOT),
+        **(extra or {}),
     }
     command = [sys.executable, "-m", "gateway", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
@@ -105,8 +110,62 @@ def start_serve(shop: CheckoutShop, workers: int, prefix: str, log: Path) -> Ser
             serve.stop()
             raise RuntimeError(f"gateway serve did not get ready ({log})")
         time.sleep(0.1)
-    time.sleep(1.0 * workers)  # every worker up, not just the first to answer
+    _wait_for_workers_serving(serve, workers, log)
     return serve
+
+
+def _listening_inode(port: int) -> int | None:
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                return int(fields[9])
+    return None
+
+
+def _polls(pid: int, inode: int) -> bool:
+    """Whether the process has the socket ``inode`` in one of its epoll sets: its event
+    loop is serving it (uvicorn's worker registers the shared socket once it started)."""
+    fds: set[int] = set()
+    try:
+        entries = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for entry in entries:
+        try:
+            if os.readlink(entry) == f"socket:[{inode}]":
+                fds.add(int(entry.name))
+        except OSError:
+            continue
+    for entry in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            text = entry.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("tfd:") and int(line.split()[1]) in fds:
+                return True
+    return False
+
+
+def _wait_for_workers_serving(serve: Serve, workers: int, log: Path) -> None:
+    """Every worker serving the socket, not just the first to answer /readyz: a worker
+    still importing the app when wrk opens its connections cannot take any, whatever the
+    accept (on the loaded machine one took longer than the second per worker this waited
+    before)."""
+    pid = serve.process.pid
+    deadline = time.monotonic() + 120
+    while True:
+        inode = _listening_inode(serve.port)
+        kids = [p for p in _children(pid) if "resource_tracker" not in _cmdline(p)]
+        if workers == 1 or (
+            inode is not None and len(kids) == workers and all(_polls(kid, inode) for kid in kids)
+        ):
+            return
+        if time.monotonic() > deadline:
+            serve.stop()
+            raise RuntimeError(f"gateway serve's workers did not all start serving ({log})")
+        time.sleep(0.2)
 
 
 GENERATOR_PYTHON = "python (bench/load.py)"
@@ -122,6 +181,22 @@ class Measured:
     split: Split
     lost: int = 0
     p99_ms: float | None = None
+
+
+def _wait_until_quiet(serves: list[Serve], timeout: float = 10) -> None:
+    """Until the gateway has finished what the warm-up left in flight (wrk exits with its
+    requests unanswered; a worker still serving them cannot take its share of the next
+    connections, and counts the warm-up's connections as held until it reads their close):
+    its processes together under a fifth of a core over 0.3 s (an idle worker's own
+    background work stays below), or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    before = sum(tree_cpu_seconds(s.process.pid) for s in serves)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = sum(tree_cpu_seconds(s.process.pid) for s in serves)
+        if now - before < 0.06:
+            return
+        before = now
 
 
 def _probe(serves: list[Serve], shop: CheckoutShop) -> Probe:
@@ -144,6 +219,7 @@ async def listing_rate(
         await asyncio.to_thread(
             wrk.run, urls, body, [token], connections=share, duration=1, cpus=args.pin_load
         )
+        await asyncio.to_thread(_wait_until_quiet, serves)
         probe.start()
         runs = await asyncio.to_thread(
             wrk.run,
@@ -245,15 +321,24 @@ def per_request_ms(split: Split, count: int) -> dict[str, float]:
     }
 
 
-def layouts(spec: str) -> list[tuple[str, int, int]]:
-    """ "1,2,4,2x1" -> (label, processes, workers each)."""
-    found: list[tuple[str, int, int]] = []
+UNBALANCED = {"GATEWAY_BALANCE_CONNECTIONS": "false"}
+
+
+def layouts(spec: str) -> list[tuple[str, int, int, dict[str, str]]]:
+    """ "1,2,2u,4,2x1" -> (label, processes, workers each, extra environment). ``Nu``: N
+    workers accepting as uvicorn does by itself (GATEWAY_BALANCE_CONNECTIONS=false), the
+    baseline of gateway/serving.py's balanced accept, which N alone has."""
+    found: list[tuple[str, int, int, dict[str, str]]] = []
     for item in spec.split(","):
         processes, _, workers = item.partition("x")
         if workers:
-            found.append((f"{processes} serves x {workers} worker", int(processes), int(workers)))
+            label = f"{processes} serves x {workers} worker"
+            found.append((label, int(processes), int(workers), {}))
+        elif item.endswith("u"):
+            label = f"{item[:-1]} workers, uvicorn accept"
+            found.append((label, 1, int(item[:-1]), dict(UNBALANCED)))
         else:
-            found.append((f"{item} worker{'s' if item != '1' else ''}", 1, int(item)))
+            found.append((f"{item} worker{'s' if item != '1' else ''}", 1, int(item), {}))
     return found
 
 
@@ -268,10 +353,10 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     measured: dict[str, list[tuple[Measured, Measured, float]]] = {}
     try:
         for round_ in range(args.rounds):
-            for label, processes, workers in layouts(args.layouts):
+            for label, processes, workers, extra in layouts(args.layouts):
                 prefix = f"bench{uuid.uuid4().hex[:8]}"
-                log = logs / f"processes-{processes}x{workers}.log"
-                serves = [start_serve(shop, workers, prefix, log) for _ in range(processes)]
+                log = logs / f"processes-{processes}x{workers}{'u' if extra else ''}.log"
+                serves = [start_serve(shop, workers, prefix, log, extra) for _ in range(processes)]
                 try:
                     listing = await listing_rate(serves, shop, tokens[0], args)
                     checkout = await checkout_rate(
@@ -283,7 +368,9 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
                 measured.setdefault(label, []).append((listing, checkout, os.getloadavg()[0]))
                 first_rate = next(iter(measured.values()))[round_][0].rate
                 row = _layout_row(label, measured[label][-1:])
-                print(f"round {round_ + 1}: {_row(row, first_rate)}", flush=True)
+                print(
+                    f"round {round_ + 1}: {_row(row, first_rate)}  {_spread(listing)}", flush=True
+                )
     finally:
         if shop.cleanup is not None:
             await shop.cleanup()
@@ -297,6 +384,12 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "listing_gateway_cores": listing.split.gateway / listing.split.seconds,
                 "listing_other_cores": listing.split.other / listing.split.seconds,
                 "connections_by_process": listing.split.connections,
+                "listing_cores_by_process": [
+                    round(x / listing.split.seconds, 2)
+                    for x in listing.split.gateway_processes
+                    if x / listing.split.seconds >= 0.02
+                ],
+                "listing_gateway_ms": listing.split.gateway / max(listing.count, 1) * 1000,
                 "checkouts_per_s": checkout.rate,
                 "load": load,
             }
@@ -359,6 +452,19 @@ def _row(row: dict[str, Any], base: float = 0) -> str:
     )
 
 
+def _spread(listing: Measured) -> str:
+    """One round's listing: the connections and cores each gateway process had, the other
+    work's cores (a noisy round shows here) and the gateway's CPU per listing."""
+    split = listing.split
+    seconds = max(split.seconds, 1e-9)
+    cores = " / ".join(f"{x / seconds:.2f}" for x in split.gateway_processes if x / seconds >= 0.02)
+    return (
+        f"connections {'/'.join(map(str, split.connections))}, cores {cores}, "
+        f"other work {split.other / seconds:.2f} cores, "
+        f"{split.gateway / max(listing.count, 1) * 1000:.1f} ms CPU/listing"
+    )
+
+
 def _split_row(layout: str, split: dict[str, Any]) -> str:
     cells = [
         f"{split[f'{k}_ms']:>6.1f} {split[f'{k}_cores']:>5.2f}c"
@@ -381,7 +487,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=240)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--layouts", default="1,2,4,2x1")
+    parser.add_argument("--layouts", default="1,2,2u,4,2x1")
     parser.add_argument(
         "--rounds",
         type=int,

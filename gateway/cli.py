@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
 from .setup.commands import init_shop, ready_with_profile, start_check
@@ -179,16 +180,33 @@ def _serve_distributed(args: argparse.Namespace) -> int:
         announce_when_ready(
             args.host or settings.host, args.port or settings.port, graphiql=settings.graphiql
         )
-        uvicorn.run(
-            "gateway.asgi:app",
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            workers=args.workers or settings.workers,
-            access_log=False,
-            log_level="warning",
-            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        )
+        workers = args.workers or settings.workers
+        with _worker_balance(settings, workers) as loop:
+            uvicorn.run(
+                "gateway.asgi:app",
+                host=args.host or settings.host,
+                port=args.port or settings.port,
+                workers=workers,
+                access_log=False,
+                log_level="warning",
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+                loop=loop,
+            )
     return 0
+
+
+@contextlib.contextmanager
+def _worker_balance(settings: Settings, workers: int) -> Iterator[str]:
+    """uvicorn's ``loop`` for ``gateway serve``: with several workers and
+    GATEWAY_BALANCE_CONNECTIONS, gateway/serving.py's (and the table its workers share,
+    for as long as they serve); else uvicorn's own choice."""
+    if workers < 2 or not settings.balance_connections:
+        yield "auto"
+        return
+    from .serving import connection_board
+
+    with connection_board():
+        yield "gateway.serving:loop_factory"
 
 
 def _permissions(value: str) -> list[str]:
@@ -433,16 +451,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         port = args.port or settings.port
         workers = args.workers or settings.workers
         announce_when_ready(host, port, graphiql=settings.graphiql, examples=settings.examples)
-        uvicorn.run(
-            "gateway.asgi:app",
-            host=host,
-            port=port,
-            workers=workers,
-            factory=False,
-            access_log=False,
-            log_level="warning",
-            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        )
+        with _worker_balance(settings, workers) as loop:
+            uvicorn.run(
+                "gateway.asgi:app",
+                host=host,
+                port=port,
+                workers=workers,
+                factory=False,
+                access_log=False,
+                log_level="warning",
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+                loop=loop,
+            )
         return 0
     return _token(args, settings)
 

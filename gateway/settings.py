@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     host: Annotated[str, Field(validation_alias=_env("GATEWAY_HOST"))] = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535, validation_alias=_env("GATEWAY_PORT"))] = 8000
     workers: Annotated[int, Field(ge=1, le=64, validation_alias=_env("GATEWAY_WORKERS"))] = 1
+    # With workers > 1: each worker accepts one connection per wake-up and leaves a new
+    # connection to a sibling holding fewer (gateway/serving.py); false: uvicorn's own
+    # accept loop, which can leave a burst of keep-alive connections all on one worker.
+    balance_connections: Annotated[
+        bool, Field(validation_alias=_env("GATEWAY_BALANCE_CONNECTIONS"))
+    ] = True
 
     catalog_database_url: Annotated[str, Field(validation_alias=_env("CATALOG_DATABASE_URL"))] = (
         "sqlite+aiosqlite:///./data/catalog.db"
