@@ -115,15 +115,26 @@ class Database:
         self.engine = create_engine(url, pool_size=pool_size)
         self.latency_s = latency_s
         self.is_sqlite = is_sqlite(url)
+        # Reads on PostgreSQL: the same pool and event listeners, with the AUTOCOMMIT
+        # option carried by the engine, so a check-out does not pay a greenlet hand-off
+        # to set it (AsyncConnection.execution_options); SQLAlchemy still resets the
+        # level at check-in, a flag on asyncpg's adapter. A second pool already in
+        # autocommit saves a little more per check-out (measured, docs/checkout-
+        # performance.md, seventh pass) but doubles each source's idle connections and
+        # splits its listeners (tracing, statement counts) over two engines.
+        self._read_engine: AsyncEngine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads, outside any transaction: each statement sees what was
         committed when it ran (READ COMMITTED, as inside a transaction on PostgreSQL) and
         no BEGIN and ROLLBACK round trips are paid. Writes go through ``begin``."""
-        async with self.engine.connect() as conn:
+        async with self._read_engine.connect() as conn:
             if not self.is_sqlite:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
                 if self.latency_s:
                     await asyncio.sleep(self.latency_s)
                 yield conn

@@ -9,6 +9,7 @@ however many callers race: the row is locked, then updated only from an allowed 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
@@ -77,9 +78,54 @@ _NUMBER_ORDER = (
     .values(number=bindparam("p_number"))
     .returning(*_ORDERS.c)
 )
-_INSERT_ORDER_LINES = insert(_ORDER_LINES).returning(
-    _ORDER_LINES.c.id, sort_by_parameter_order=True
-)
+_LINE_COLUMNS = (
+    "order_id", "sku_id", "product_id", "product_name", "sku_name", "quantity",
+    "unit_price", "subtotal", "total", "deposit", "fulfillment", "supplier_id",
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_order_lines(rows: int) -> Any:
+    """One INSERT of ``rows`` lines on both backends, built once per number of lines (values
+    bound as ``<column>_<i>``, run by lean.py), returning the new ids. They are matched to
+    the lines by sorting them: a multi-row VALUES is inserted row after row in its order,
+    so each row's id, from the sequence (PostgreSQL) or the next rowid (SQLite), is larger
+    than the one before, whatever order RETURNING gives them back in. SQLAlchemy's
+    parameter-ordered RETURNING cost a statement per row on SQLite and its sentinel
+    bookkeeping on PostgreSQL."""
+    return (
+        insert(_ORDER_LINES)
+        .values(
+            [
+                {
+                    name: bindparam(f"{name}_{i}", type_=_ORDER_LINES.c[name].type)
+                    for name in _LINE_COLUMNS
+                }
+                for i in range(rows)
+            ]
+        )
+        .returning(_ORDER_LINES.c.id)
+    )
+
+
+def _order_line_values(order_id: int, new: NewOrder) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for i, line in enumerate(new.lines):
+        values[f"order_id_{i}"] = order_id
+        values[f"sku_id_{i}"] = line.sku_id
+        values[f"product_id_{i}"] = line.product_id
+        values[f"product_name_{i}"] = line.product_name
+        values[f"sku_name_{i}"] = line.sku_name
+        values[f"quantity_{i}"] = line.quantity
+        values[f"unit_price_{i}"] = line.unit_price
+        values[f"subtotal_{i}"] = line.subtotal
+        values[f"total_{i}"] = line.total
+        values[f"deposit_{i}"] = line.deposit
+        values[f"fulfillment_{i}"] = line.fulfillment
+        values[f"supplier_id_{i}"] = line.supplier_id
+    return values
+
+
 _INSERT_DISCOUNTS = insert(table_of(m.OrderLineDiscount))
 _INSERT_STATUS_CHANGE = insert(table_of(m.OrderStatusChange))
 
@@ -134,32 +180,10 @@ async def create_order_with_lines(
                 {"p_order_id": order_id, "p_number": order_number(order_id, now)},
             )
         ).one()
-        line_ids = (
-            (
-                await conn.execute(
-                    _INSERT_ORDER_LINES,
-                    [
-                        {
-                            "order_id": order_id,
-                            "sku_id": line.sku_id,
-                            "product_id": line.product_id,
-                            "product_name": line.product_name,
-                            "sku_name": line.sku_name,
-                            "quantity": line.quantity,
-                            "unit_price": line.unit_price,
-                            "subtotal": line.subtotal,
-                            "total": line.total,
-                            "deposit": line.deposit,
-                            "fulfillment": line.fulfillment,
-                            "supplier_id": line.supplier_id,
-                        }
-                        for line in new.lines
-                    ],
-                )
-            )
-            .scalars()
-            .all()
+        inserted = await lean.execute(
+            conn, _insert_order_lines(len(new.lines)), _order_line_values(order_id, new)
         )
+        line_ids = sorted(inserted.scalars().all())
         discounts = [
             {
                 "line_id": line_id,

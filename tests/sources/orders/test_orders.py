@@ -92,6 +92,36 @@ async def test_placing_an_order_keeps_what_was_bought_and_completes_the_cart(
     assert (again.state, again.order_id) == (AttemptState.DONE, order.id)
 
 
+async def test_an_orders_lines_keep_their_order_and_their_own_discounts(
+    store: OrdersStore,
+) -> None:
+    # One INSERT of all the lines (sources/orders/orders.py): the ids it returns are matched
+    # to the lines by their order, so each discount must land on its own line.
+    skus = {105: 1, 101: 2, 104: 1, 102: 3, 103: 1}
+    cart = await filled_cart(store, customer_id=1, skus=skus)
+    attempt = await store.checkout_attempt(
+        customer_id=1, idempotency_key="lines", fingerprint=cart.id, now=NOW,
+        stale_after=STALE_AFTER,
+    )  # fmt: skip
+    discounts = {101: "5.00", 102: "1.25", 103: "0.50"}
+    lines = tuple(
+        order_line(sku, qty, discount=discounts.get(sku, "0.00")) for sku, qty in skus.items()
+    )
+    placed = new_order(cart, customer_id=1, order_ref=attempt.order_ref, lines=lines)
+
+    order = await store.create_order(placed, idempotency_key="lines", actor="customer:1", now=NOW)
+
+    stored = (await store.order_lines_by_order_ids([order.id]))[order.id]
+    assert [line.id for line in stored] == sorted(line.id for line in stored)
+    assert [(line.sku_id, line.quantity, line.product_name) for line in stored] == [
+        (sku, qty, f"Product {sku}") for sku, qty in skus.items()
+    ]
+    assert {line.sku_id: line.discounts for line in stored} == {
+        sku: (LineDiscount(7, "Autumn sale", Decimal(discounts[sku])),) if sku in discounts else ()
+        for sku in skus
+    }
+
+
 async def test_a_failure_midway_through_placing_an_order_leaves_nothing(
     store: OrdersStore,
 ) -> None:
