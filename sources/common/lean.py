@@ -269,8 +269,7 @@ async def execute(conn: AsyncConnection, statement: Any, params: dict[str, Any])
         if len(entry.variants) < _VARIANTS:  # a batch read of any length: keep the first few
             entry.variants[lengths] = variant
     args = _arguments(variant, params)
-    if sync._has_events or sync.engine._has_events:
-        sync.dispatch.before_cursor_execute(sync, None, variant.sql, tuple(args), None, False)
+    events = _Events.of(sync, variant.sql, tuple(args), many=False)
     fairy = sync._dbapi_connection
     if fairy is None:  # invalidated: let SQLAlchemy reconnect, as execute would
         fairy = await conn.get_raw_connection()
@@ -282,6 +281,9 @@ async def execute(conn: AsyncConnection, statement: Any, params: dict[str, Any])
     except Exception as error:  # the exceptions SQLAlchemy's execute would raise
         await _raise_as_sqlalchemy(conn, adapted, error, variant.sql, args)
         raise  # not reached
+    finally:
+        if events is not None:
+            events.after()
 
 
 async def execute_many(
@@ -310,8 +312,7 @@ async def execute_many(
     if variant.returns_rows:
         raise TypeError("execute_many returns no rows")
     every = [_arguments(variant, row) for row in rows]
-    if sync._has_events or sync.engine._has_events:
-        sync.dispatch.before_cursor_execute(sync, None, variant.sql, every, None, True)
+    events = _Events.of(sync, variant.sql, every, many=True)
     fairy = sync._dbapi_connection
     if fairy is None:
         fairy = await conn.get_raw_connection()
@@ -327,6 +328,9 @@ async def execute_many(
     except Exception as error:
         await _raise_as_sqlalchemy(conn, adapted, error, variant.sql, every)
         raise
+    finally:
+        if events is not None:
+            events.after()
 
 
 def _run_many_on_sqlite(sqlite: Any, sql: str, every: list[list[Any]]) -> None:
@@ -373,6 +377,31 @@ async def _on_aiosqlite(
             entry.compiled, dialect, [None] * len(columns)
         )
     return LeanResult(_rows(variant, raw), len(raw) if rowcount < 0 else rowcount)
+
+
+class _Events:
+    """SQLAlchemy's cursor events for one lean statement: ``before_cursor_execute`` before
+    it, ``after_cursor_execute`` once it is done (failed too: a listener's per-statement
+    state is released either way). Listeners keep that state on the execution context,
+    which a lean statement does not have, so they get a bare object of their own here
+    (OpenTelemetry's SQLAlchemy instrumentation keeps its span on it; the statement counts
+    of the tests and benches only count)."""
+
+    def __init__(self, sync: Any, sql: str, args: Any, many: bool) -> None:
+        self.sync, self.sql, self.args, self.many = sync, sql, args, many
+
+    @classmethod
+    def of(cls, sync: Any, sql: str, args: Any, *, many: bool) -> _Events | None:
+        if not (sync._has_events or sync.engine._has_events):
+            return None
+        events = cls(sync, sql, args, many)
+        sync.dispatch.before_cursor_execute(sync, None, sql, args, events, many)
+        return events
+
+    def after(self) -> None:
+        self.sync.dispatch.after_cursor_execute(
+            self.sync, None, self.sql, self.args, self, self.many
+        )
 
 
 async def _raise_as_sqlalchemy(
