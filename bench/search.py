@@ -166,6 +166,8 @@ def listings_over_http(server: Server, rounds: int) -> list[dict[str, Any]]:
                 content=_listing_body(sort, flt, after),
                 headers={"Content-Type": "application/json"},
             ).json()["data"]["products"]
+            if not listed["pageInfo"]["hasNextPage"]:
+                raise RuntimeError(f"{label}: the listing ends before page {page}")
             after = listed["pageInfo"]["endCursor"]
         body = _listing_body(sort, flt, after)
         listed = client.post(
