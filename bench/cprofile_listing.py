@@ -90,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=30)
     # calls: the deterministic order (CPU time on a shared machine is not).
     parser.add_argument("--sort", choices=("tottime", "calls"), default="tottime")
+    parser.add_argument("--dump", default=None, metavar="PATH", help="save the profile there")
     args = parser.parse_args(argv)
     on = args.caches == "on"
     os.environ["CACHE_ENABLED"] = str(on).lower()
@@ -102,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = orjson.dumps({"query": query})
     plain, profiler = asyncio.run(session(settings, body, token, args.requests))
     stats = pstats.Stats(profiler)
+    if args.dump:
+        stats.dump_stats(args.dump)  # for pstats' callers and callees
     print(
         f"signed-in {args.query}, caches {args.caches}: {plain / args.requests * 1000:.2f} ms "
         f"of CPU per request without the profiler ({args.requests} requests, client included)"

@@ -414,6 +414,12 @@ def search(figures: dict[str, Any]) -> str:
         ]
         for n, q in enumerate(backends[0]["http"]["per_query"])
     ] if backends else []  # fmt: skip
+    listing = _listings(figures, backends, titles)
+    if "search" not in figures.get("parts", ["search"]):
+        return (
+            f"{figures['products']:,} products seeded (load average per engine: {loads}).\n\n"
+            + listing
+        )
     return (
         f"{figures['products']:,} products seeded, concurrency 1, {figures['rounds']} rounds "
         f"per query after one to warm, milliseconds p50 / p99 (load average per engine: "
@@ -421,6 +427,38 @@ def search(figures: dict[str, Any]) -> str:
         + _table(["what", "target", *titles], rows)
         + "\n\nBy query, over HTTP (hits as seeded on the first engine):\n\n"
         + _table(["query", "hits", *titles], per_query)
+        + (f"\n\n{listing}" if listing else "")
+    )
+
+
+def _listings(figures: dict[str, Any], backends: list[dict[str, Any]], titles: list[str]) -> str:
+    """Issue 17's listings at the same catalog size: over HTTP, with the server's CPU per
+    request and the store alone beside them (empty for a run from before they were added)."""
+    if not backends or "listings" not in backends[0]["http"]:
+        return ""
+    targets = figures["targets"]
+    rows = [
+        [
+            h["listing"],
+            str(h["total"]),
+            *(
+                f"{_num(b['http']['listings'][n]['p50'])} / "
+                f"{_num(b['http']['listings'][n]['p99'])} "
+                f"({_num(b['http']['listings'][n]['server_cpu_ms'])}; "
+                f"{_num(b['in_process']['listings'][n]['p50'])} / "
+                f"{_num(b['in_process']['listings'][n]['p99'])})"
+                for b in backends
+            ),
+        ]
+        for n, h in enumerate(backends[0]["http"]["listings"])
+    ]
+    return (
+        f"Listings (`Products.graphql`, first 50, with `totalCount`), over HTTP, concurrency 1, "
+        f"{figures['listing_rounds']} requests each after one to warm, milliseconds p50 / p99 "
+        f"(target {_num(targets['listing_p50'], 0)} / {_num(targets['listing_p99'], 0)}); in "
+        "brackets the server's CPU per request, then the catalog store's own p50 / p99 for "
+        "the same page and count, in process:\n\n"
+        + _table(["listing", "totalCount", *titles], rows)
     )
 
 

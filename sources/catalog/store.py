@@ -731,10 +731,20 @@ class CatalogStore(ImportJobs, ProductImports):
             else:
                 ids = _category_page_ids(where.category_ids, page_conditions, sort, first + 1)
                 page = page.where(m.Product.id.in_(ids))
+            counted = with_total and counts.answers(filter)
+            if counted:
+                # The total rides on the page's statement (one round trip, one snapshot);
+                # an empty page has no row to carry it and asks for it alone.
+                total_column = counts.total_select(filter, where.category_ids).scalar_subquery()
+                page = page.add_columns(total_column.label("listing_total"))
             rows = (await conn.execute(page)).all()
             total: int | None = None
-            if with_total and counts.answers(filter):
-                total = await counts.total(conn, filter, where.category_ids)
+            if counted:
+                total = (
+                    int(rows[0].listing_total)
+                    if rows
+                    else await counts.total(conn, filter, where.category_ids)
+                )
             elif with_total:
                 total = (
                     await conn.execute(

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Executable, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import URL, make_url
@@ -44,7 +45,12 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # JSON columns (translations, options, tags) are decoded by orjson: a listing reads
+        # some 350 of them, and the standard library's decoder was ~6% of its CPU. Writes
+        # keep the standard encoder, so what is stored does not change.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, json_deserializer=orjson.loads
+        )
         engine.sync_engine.dialect.statement_compiler = _SQLiteCompiler
 
         @event.listens_for(engine.sync_engine, "connect")

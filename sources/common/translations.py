@@ -53,4 +53,8 @@ def stored_translations(translations: Iterable[Translation]) -> dict[str, dict[s
 
 
 def in_language(translations: Iterable[Translation], language: str) -> Translation | None:
-    return next((t for t in translations if t.language == language), None)
+    # A loop, not next() over a generator: a listing asks this some 330 times.
+    for t in translations:
+        if t.language == language:
+            return t
+    return None
