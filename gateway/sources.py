@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sources.apis import APIS, catalog_store
 from sources.catalog.api import CatalogSource
-from sources.common.db import Database
+from sources.common.db import Database, close_left_behind
 from sources.common.db_state import database_state
 from sources.inventory.api import InventorySource
 from sources.inventory.sold_out import SoldOutMarks
@@ -127,7 +127,11 @@ class Sources:
             return f"error: {type(exc).__name__}"
 
     async def close(self) -> None:
+        """At shutdown, after the background work was stopped: every pool disposed, and
+        what of SQLite cancelled calls had left open closed too (close_left_behind)."""
         for db in self.databases.values():
             await db.dispose()
+        if any(db.is_sqlite for db in self.databases.values()):
+            await close_left_behind()
         for remote in self.remotes.values():
             await remote.service.close()
