@@ -181,15 +181,6 @@ def _is_open(connection: sqlite3.Connection) -> bool:
     return True
 
 
-def _sqlite_workers() -> list[threading.Thread]:
-    """aiosqlite's threads, one per connection: each ends once its connection closed."""
-    return [
-        t
-        for t in threading.enumerate()
-        if t.name.endswith("(_connection_worker_thread)") and t.is_alive()
-    ]
-
-
 async def _join(workers: list[threading.Thread], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     for worker in workers:
@@ -214,20 +205,35 @@ async def close_left_behind(timeout_s: float = 5.0) -> int:
     checkpoints its log. What is counted comes from the collection itself (unreachable
     objects kept aside once, counted, then let go): live connections never count.
     """
-    await _join(_sqlite_workers(), timeout_s)
+    import aiosqlite
+
+    # Closed, its thread still finishing the last statement (whose cursor it holds): wait.
+    # An open one is live, or abandoned (then the collection below closes it).
+    finishing = [
+        o._thread
+        for o in gc.get_objects()
+        if isinstance(o, aiosqlite.Connection) and o._connection is None and o._thread.is_alive()
+    ]
+    await _join(finishing, timeout_s)
     flags = gc.get_debug()
     gc.set_debug(flags | gc.DEBUG_SAVEALL)
     try:
         gc.collect()
-        connections = sum(isinstance(o, sqlite3.Connection) and _is_open(o) for o in gc.garbage)
-        cursors = sum(
-            isinstance(o, sqlite3.Cursor) and not _is_open(o.connection) for o in gc.garbage
-        )
+        garbage = gc.garbage
+        connections = sum(isinstance(o, sqlite3.Connection) and _is_open(o) for o in garbage)
+        cursors = sum(isinstance(o, sqlite3.Cursor) and not _is_open(o.connection) for o in garbage)
+        # An abandoned connection was told to close (its finalizer ran): its thread does it.
+        abandoned = [
+            o._thread
+            for o in garbage
+            if isinstance(o, aiosqlite.Connection) and o._thread.is_alive()
+        ]
+        del garbage
         gc.garbage.clear()
     finally:
         gc.set_debug(flags)
     gc.collect()  # freed now: statements finalized, zombie connections closed
-    await _join(_sqlite_workers(), timeout_s)  # abandoned connections close on their own
+    await _join(abandoned, timeout_s)
     if connections or cursors:
         log.warning(
             "closed %d SQLite connection(s) and %d statement(s) that cancelled calls had "
