@@ -491,12 +491,14 @@ def create_app(
                     invalidation.unregister(handle)
             if rate_limiter is not None:
                 await rate_limiter.close()
-            await sources.close()
+            # Not 0: a call cut short had left SQLite objects open; they were closed now.
+            left_open = await sources.close()
             # The operator's (and the shutdown test's) word that nothing was left running.
             structlog.get_logger("gateway.lifecycle").info(
                 "background work stopped, pools closed",
                 import_jobs=imports,
                 **stopped,
+                sqlite_closed_late=left_open,
                 seconds=round(time.monotonic() - started, 3),
             )
 

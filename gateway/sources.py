@@ -126,12 +126,15 @@ class Sources:
         except Exception as exc:
             return f"error: {type(exc).__name__}"
 
-    async def close(self) -> None:
+    async def close(self) -> int:
         """At shutdown, after the background work was stopped: every pool disposed, and
-        what of SQLite cancelled calls had left open closed too (close_left_behind)."""
+        what of SQLite cancelled calls had left open closed too (close_left_behind). How
+        many such objects there were: 0 unless a cancelled call had left one."""
         for db in self.databases.values():
             await db.dispose()
+        left = 0
         if any(db.is_sqlite for db in self.databases.values()):
-            await close_left_behind()
+            left = await close_left_behind()
         for remote in self.remotes.values():
             await remote.service.close()
+        return left
