@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sources.apis import APIS, catalog_store
 from sources.catalog.api import CatalogSource
-from sources.common.db import Database
+from sources.common.db import Database, close_left_behind
 from sources.common.db_state import database_state
 from sources.inventory.api import InventorySource
 from sources.inventory.sold_out import SoldOutMarks
@@ -126,8 +126,15 @@ class Sources:
         except Exception as exc:
             return f"error: {type(exc).__name__}"
 
-    async def close(self) -> None:
+    async def close(self) -> int:
+        """At shutdown, after the background work was stopped: every pool disposed, and
+        what of SQLite cancelled calls had left open closed too (close_left_behind). How
+        many such objects there were: 0 unless a cancelled call had left one."""
         for db in self.databases.values():
             await db.dispose()
+        left = 0
+        if any(db.is_sqlite for db in self.databases.values()):
+            left = await close_left_behind()
         for remote in self.remotes.values():
             await remote.service.close()
+        return left

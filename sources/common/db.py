@@ -8,6 +8,11 @@ it behave under concurrent writers (WAL, a busy timeout, foreign keys).
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +25,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 _BEGIN_KEY = "sqlite_begin"
+
+log = logging.getLogger(__name__)
 
 
 def _lower(value: str | None) -> str | None:
@@ -184,3 +191,74 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _is_open(connection: sqlite3.Connection) -> bool:
+    try:
+        connection.total_changes  # noqa: B018 - raises once the connection is closed
+    except sqlite3.ProgrammingError:
+        return False
+    return True
+
+
+async def _join(workers: list[threading.Thread], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    for worker in workers:
+        await asyncio.to_thread(worker.join, max(0.0, deadline - time.monotonic()))
+
+
+async def close_left_behind(timeout_s: float = 5.0) -> int:
+    """After every pool was disposed: close what of SQLite cancelled calls left open, and
+    say how much (0: nothing was). Called once, at the end of a shutdown.
+
+    A task cancelled in the middle of a database call (the shutdown cancels the running
+    imports and the sweeper) leaves objects that no pool can reach: a connection whose
+    opening was cancelled (SQLAlchemy drops it without closing it), or the cursor of the
+    statement that was running, which keeps its connection open after its close (a
+    "zombie") until the statement is finalized. They are held by the cancellation's
+    traceback, a reference cycle freed only when the cycle collector next runs, and for
+    a moment by the connection's own thread, still finishing the statement. A process
+    that exits on its re-raised SIGTERM reaches neither: the database stays open and its
+    write-ahead log is not checkpointed away. So: the threads of the closed connections
+    are waited for, a collection finalizes what was left (an abandoned connection is then
+    closed by its own thread, waited for too), and the last close of each database
+    checkpoints its log. What is counted comes from the collection itself (unreachable
+    objects kept aside once, counted, then let go): live connections never count.
+    """
+    import aiosqlite
+
+    # Closed, its thread still finishing the last statement (whose cursor it holds): wait.
+    # An open one is live, or abandoned (then the collection below closes it).
+    finishing = [
+        o._thread
+        for o in gc.get_objects()
+        if isinstance(o, aiosqlite.Connection) and o._connection is None and o._thread.is_alive()
+    ]
+    await _join(finishing, timeout_s)
+    flags = gc.get_debug()
+    gc.set_debug(flags | gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        garbage = gc.garbage
+        connections = sum(isinstance(o, sqlite3.Connection) and _is_open(o) for o in garbage)
+        cursors = sum(isinstance(o, sqlite3.Cursor) and not _is_open(o.connection) for o in garbage)
+        # An abandoned connection was told to close (its finalizer ran): its thread does it.
+        abandoned = [
+            o._thread
+            for o in garbage
+            if isinstance(o, aiosqlite.Connection) and o._thread.is_alive()
+        ]
+        del garbage
+        gc.garbage.clear()
+    finally:
+        gc.set_debug(flags)
+    gc.collect()  # freed now: statements finalized, zombie connections closed
+    await _join(abandoned, timeout_s)
+    if connections or cursors:
+        log.warning(
+            "closed %d SQLite connection(s) and %d statement(s) that cancelled calls had "
+            "left open after the pools were disposed",
+            connections,
+            cursors,
+        )
+    return connections + cursors

@@ -116,7 +116,9 @@ def test_sigterm_stops_the_sweeper_and_imports_and_closes_the_pools(tmp_path: Pa
     # (Read before this test opens any connection of its own.)
     for source, db_url in urls.items():
         path = Path(db_url.removeprefix("sqlite+aiosqlite:///"))
-        assert not path.with_name(path.name + "-wal").exists(), f"{source} was not closed"
+        assert not path.with_name(path.name + "-wal").exists(), (
+            f"{source} was not closed; the gateway's log ends:\n{said[-2000:]}"
+        )
     # The job stopped where its last batch committed, to be resumed by the same file.
     [(status, processed)] = _rows(
         urls["pricing"], "SELECT status, processed FROM pricing_import_jobs"
