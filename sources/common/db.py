@@ -193,6 +193,12 @@ class Database:
         await self.engine.dispose()
 
 
+def _is(obj: object, cls: type) -> bool:
+    """``isinstance`` by the object's own type: the collector's lists hold weak proxies,
+    and ``isinstance`` on a proxy whose object is gone raises ReferenceError."""
+    return issubclass(type(obj), cls)
+
+
 def _is_open(connection: sqlite3.Connection) -> bool:
     try:
         connection.total_changes  # noqa: B018 - raises once the connection is closed
@@ -232,7 +238,7 @@ async def close_left_behind(timeout_s: float = 5.0) -> int:
     finishing = [
         o._thread
         for o in gc.get_objects()
-        if isinstance(o, aiosqlite.Connection) and o._connection is None and o._thread.is_alive()
+        if _is(o, aiosqlite.Connection) and o._connection is None and o._thread.is_alive()
     ]
     await _join(finishing, timeout_s)
     flags = gc.get_debug()
@@ -240,13 +246,13 @@ async def close_left_behind(timeout_s: float = 5.0) -> int:
     try:
         gc.collect()
         garbage = gc.garbage
-        connections = sum(isinstance(o, sqlite3.Connection) and _is_open(o) for o in garbage)
-        cursors = sum(isinstance(o, sqlite3.Cursor) and not _is_open(o.connection) for o in garbage)
+        connections = sum(_is(o, sqlite3.Connection) and _is_open(o) for o in garbage)
+        cursors = sum(_is(o, sqlite3.Cursor) and not _is_open(o.connection) for o in garbage)
         # An abandoned connection was told to close (its finalizer ran): its thread does it.
         abandoned = [
             o._thread
             for o in garbage
-            if isinstance(o, aiosqlite.Connection) and o._thread.is_alive()
+            if _is(o, aiosqlite.Connection) and o._thread.is_alive()
         ]
         del garbage
         gc.garbage.clear()
