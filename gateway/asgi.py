@@ -22,6 +22,9 @@ from .app import create_app
 from .settings import load_settings
 
 app = create_app(load_settings())
+# This process exits once the app has shut down: the shutdown closes what cancelled SQLite
+# calls left open (Sources.close), or the database's log would outlive the process.
+app.state.process_exits_after_shutdown = True
 gc.collect()  # what import and set-up left as garbage is freed, not frozen
 gc.freeze()
 gc.set_threshold(2000, 10, 10)

@@ -126,14 +126,15 @@ class Sources:
         except Exception as exc:
             return f"error: {type(exc).__name__}"
 
-    async def close(self) -> int:
+    async def close(self, *, left_behind: bool = False) -> int:
         """At shutdown, after the background work was stopped: every pool disposed, and
-        what of SQLite cancelled calls had left open closed too (close_left_behind). How
-        many such objects there were: 0 unless a cancelled call had left one."""
+        with ``left_behind`` (a process about to exit) what of SQLite cancelled calls had
+        left open closed too (close_left_behind). How many such objects there were: 0
+        unless a cancelled call had left one."""
         for db in self.databases.values():
             await db.dispose()
         left = 0
-        if any(db.is_sqlite for db in self.databases.values()):
+        if left_behind and any(db.is_sqlite for db in self.databases.values()):
             left = await close_left_behind()
         for remote in self.remotes.values():
             await remote.service.close()

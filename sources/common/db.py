@@ -250,9 +250,7 @@ async def close_left_behind(timeout_s: float = 5.0) -> int:
         cursors = sum(_is(o, sqlite3.Cursor) and not _is_open(o.connection) for o in garbage)
         # An abandoned connection was told to close (its finalizer ran): its thread does it.
         abandoned = [
-            o._thread
-            for o in garbage
-            if _is(o, aiosqlite.Connection) and o._thread.is_alive()
+            o._thread for o in garbage if _is(o, aiosqlite.Connection) and o._thread.is_alive()
         ]
         del garbage
         gc.garbage.clear()
