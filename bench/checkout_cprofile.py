@@ -17,7 +17,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import random
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -25,12 +24,8 @@ from typing import Any
 
 import httpx
 
-from gateway.app import create_app
-from gateway.auth import ViewerKind, issue_token
-from gateway.settings import Settings
-
 from .checkout import prepare_shop
-from .checkout_profile import one_checkout
+from .checkout_profile import in_process_app, one_checkout
 from .profile import _run
 
 _PACKAGES = {
@@ -60,16 +55,7 @@ def component(filename: str) -> str:
 def profile(backend: str, checkouts: int) -> pstats.Stats:
     async def session() -> cProfile.Profile:
         shop = await prepare_shop(backend, 60)
-        os.environ["CACHE_ENABLED"] = "false"
-        values: dict[str, Any] = {f"{n}_database_url": u for n, u in shop.urls.items()}
-        settings = Settings(**values, log_level="WARNING", log_format="console")
-        app = create_app(settings)
-        tokens = [
-            issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c))
-            for c in shop.customer_ids
-        ]
-        rng = random.Random(1)
-        picks = [rng.sample(shop.sku_ids, 3) for _ in range(checkouts + 10)]
+        app, tokens, picks = in_process_app(shop, checkouts + 10)
         profiler = cProfile.Profile(time.process_time)
         try:
             async with app.router.lifespan_context(app):

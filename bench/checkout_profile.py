@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 from pyinstrument import Profiler
+from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.auth import ViewerKind, issue_token
@@ -58,19 +59,25 @@ def source_call_counts(app: Any) -> Counter[str]:
     return counts
 
 
+def in_process_app(shop: Any, picks: int) -> tuple[Starlette, list[str], list[list[int]]]:
+    """The gateway over a prepared ``shop`` in this process (caches off: every checkout
+    reads its sources), a token per customer, and ``picks`` sets of three SKUs, the same
+    sets in every run (a seeded draw) so that runs of two trees compare."""
+    os.environ["CACHE_ENABLED"] = "false"
+    values: dict[str, Any] = {f"{n}_database_url": u for n, u in shop.urls.items()}
+    settings = Settings(**values, log_level="WARNING", log_format="console")
+    app = create_app(settings)
+    tokens = [
+        issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c)) for c in shop.customer_ids
+    ]
+    rng = random.Random(1)
+    return app, tokens, [rng.sample(shop.sku_ids, 3) for _ in range(picks)]
+
+
 def profile_checkout(backend: str, checkouts: int, html: Path) -> dict[str, Any]:
     async def session() -> dict[str, Any]:
         shop = await prepare_shop(backend, 240)
-        os.environ["CACHE_ENABLED"] = "false"
-        values: dict[str, Any] = {f"{n}_database_url": u for n, u in shop.urls.items()}
-        settings = Settings(**values, log_level="WARNING", log_format="console")
-        app = create_app(settings)
-        tokens = [
-            issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c))
-            for c in shop.customer_ids
-        ]
-        rng = random.Random(1)
-        picks = [rng.sample(shop.sku_ids, 3) for _ in range(2 * checkouts + 11)]
+        app, tokens, picks = in_process_app(shop, 2 * checkouts + 11)
         try:
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)

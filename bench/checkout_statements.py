@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import time
 from collections import Counter
@@ -26,12 +25,8 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from gateway.app import create_app
-from gateway.auth import ViewerKind, issue_token
-from gateway.settings import Settings
-
 from .checkout import prepare_shop
-from .checkout_profile import one_checkout, source_call_counts
+from .checkout_profile import in_process_app, one_checkout, source_call_counts
 from .profile import _run
 
 
@@ -45,16 +40,7 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
 
     async def session() -> dict[str, Any]:
         shop = await prepare_shop(backend, 60)
-        os.environ["CACHE_ENABLED"] = "false"
-        values: dict[str, Any] = {f"{n}_database_url": u for n, u in shop.urls.items()}
-        settings = Settings(**values, log_level="WARNING", log_format="console")
-        app = create_app(settings)
-        tokens = [
-            issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c))
-            for c in shop.customer_ids
-        ]
-        rng = random.Random(1)
-        picks = [rng.sample(shop.sku_ids, 3) for _ in range(11 + rounds * checkouts)]
+        app, tokens, picks = in_process_app(shop, 11 + rounds * checkouts)
         cpu: list[float] = []
         try:
             async with app.router.lifespan_context(app):
