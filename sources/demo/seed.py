@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import MetaData, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.catalog import models as catalog
@@ -170,12 +170,37 @@ async def seed_demo_shop(
     for name in SOURCE_ORDER:
         async with dbs[name].begin() as conn:
             for table, table_rows in shop.tables[name]:
-                for start in range(0, len(table_rows), CHUNK_ROWS):
-                    await conn.execute(insert(table), table_rows[start : start + CHUNK_ROWS])
+                await _insert_rows(conn, table, table_rows)
             await _continue_id_sequences(conn, [table for table, _ in shop.tables[name]])
             if name == "catalog":
                 await rebuild_search_index(conn)
     return shop.summary
+
+
+async def _insert_rows(
+    conn: AsyncConnection, table: Table, table_rows: list[dict[str, Any]]
+) -> None:
+    """On PostgreSQL the rows go into a temporary copy of the table first, then across in
+    one ``INSERT ... SELECT``: the catalog's statement triggers (counts.py, changes.py) fire
+    once, not once per row as an executemany's statements would make them, each updating
+    the same counter rows again in one transaction (quadratic: a 100,000-product shop did
+    not finish in 40 minutes)."""
+    if conn.dialect.name != "postgresql" or not table_rows:
+        target = table
+    else:
+        staging = f"seed_{table.name}"
+        await conn.execute(
+            text(f"CREATE TEMPORARY TABLE {staging} (LIKE {table.name} INCLUDING DEFAULTS)")
+        )
+        target = table.to_metadata(MetaData(), name=staging)  # with its Python-side defaults
+    for start in range(0, len(table_rows), CHUNK_ROWS):
+        await conn.execute(insert(target), table_rows[start : start + CHUNK_ROWS])
+    if target is not table:
+        columns = ", ".join(f'"{c.name}"' for c in table.columns)
+        await conn.execute(
+            text(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {target.name}")
+        )
+        await conn.execute(text(f"DROP TABLE {target.name}"))
 
 
 async def is_seeded(dbs: Mapping[str, Database]) -> bool:

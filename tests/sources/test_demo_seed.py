@@ -94,6 +94,21 @@ async def read_all(dbs: dict[str, Database]) -> Rows:
     return rows
 
 
+def _comparable(rows: Rows) -> Rows:
+    """The rows with the triggers' bookkeeping as what it means: the product counts
+    folded per listing key (how many rows a key is spread over depends on how many
+    statements wrote the products), the change version left out (it only has to grow)."""
+    counts: Counter[tuple[Any, ...]] = Counter()
+    for row in rows["product_counts"]:
+        key = (row["category_id"], row["kind"], row["in_stock"], row["is_published"])
+        counts[key] += row["product_count"]
+    folded = [{"key": key, "count": n} for key, n in sorted(counts.items()) if n]
+    return {
+        **{name: table for name, table in rows.items() if name != "catalog_changes"},
+        "product_counts": folded,
+    }
+
+
 @dataclass
 class SeededShop:
     summary: SeedSummary
@@ -491,7 +506,7 @@ async def test_postgresql_gets_the_same_shop_and_keeps_counting_ids(tmp_path: Pa
 
         await seed_demo_shop(postgres, products=MIN_PRODUCTS, now=NOW)
         await seed_demo_shop(sqlite, products=MIN_PRODUCTS, now=NOW)
-        assert await read_all(postgres) == await read_all(sqlite)
+        assert _comparable(await read_all(postgres)) == _comparable(await read_all(sqlite))
 
         async with postgres["orders"].begin() as conn:
             new_id = await conn.scalar(
