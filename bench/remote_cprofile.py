@@ -67,7 +67,7 @@ async def source_services(urls: dict[str, str]) -> AsyncIterator[dict[str, str]]
             server = uvicorn.Server(config)
             task = asyncio.create_task(server.serve())
             servers.append((server, task))
-            while not server.started:
+            while not server.started:  # noqa: ASYNC110 - uvicorn offers no event
                 await asyncio.sleep(0.01)
             where[name] = f"http://127.0.0.1:{port}"
         yield where

@@ -50,16 +50,7 @@ class Reply:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = (
-        "transport",
-        "parser",
-        "waiter",
-        "chunks",
-        "headers",
-        "closed",
-        "answered",
-        "reused",
-    )
+    __slots__ = ("answered", "chunks", "closed", "headers", "parser", "transport", "waiter")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -69,7 +60,6 @@ class _Connection(asyncio.Protocol):
         self.headers: dict[bytes, bytes] = {}
         self.closed = False
         self.answered = False  # bytes of the current answer arrived
-        self.reused = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -149,10 +139,14 @@ class HTTPPool:
         self._prefix = parts.path.rstrip("/")
         self._host = parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
-        self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
-        default_port = self._port == (443 if parts.scheme == "https" else 80)
-        host = parts.netloc.rsplit("@", 1)[-1] if not default_port else parts.hostname
-        fixed = {"host": host, "user-agent": "gateway-source-client", **(headers or {})}
+        self._ssl: ssl.SSLContext | None = None
+        if parts.scheme == "https":
+            self._ssl = ssl_context or ssl.create_default_context()
+        fixed = {
+            "host": parts.netloc.rsplit("@", 1)[-1],
+            "user-agent": "gateway-source-client",
+            **(headers or {}),
+        }
         self._fixed = "".join(f"{k}: {v}\r\n" for k, v in fixed.items()).encode("latin-1")
         self._connect_timeout_s = connect_timeout_s
         self._idle: list[_Connection] = []
