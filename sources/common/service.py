@@ -35,7 +35,7 @@ from starlette.types import Receive, Scope, Send
 from .db import Database
 from .db_state import database_state
 from .outages import database_outage
-from .request_keys import Claim, RequestKeys, fingerprint
+from .request_keys import Claim, KeyedDatabase, Pending, RequestKeys, fingerprint
 from .types import utcnow
 from .wire import MethodSpec, encode, interface_methods, public_methods
 from .wire_errors import UNAVAILABLE, ErrorCodec
@@ -130,7 +130,7 @@ def source_app(
     """The ASGI app serving one source over its own database (``latency_s``: the
     benchmarks' simulated database round trip, see Database)."""
     methods = interface_methods(interface)  # raises UnservableMethod now, not on a call
-    db = Database(database_url, pool_size=pool_size, latency_s=latency_s)
+    db = KeyedDatabase(database_url, pool_size=pool_size, latency_s=latency_s)
     store = make_store(db)
     check_implementation(name, interface, store)
     keys = RequestKeys(name, db)
@@ -200,11 +200,38 @@ def source_app(
         async def run_once(
             key: str, body: bytes, run: Callable[[bytes], Awaitable[Answer]]
         ) -> Answer:
+            """The write answered once per key: claimed by its own first transaction
+            (request_keys.KeyedDatabase), its answer stored after it."""
             nonlocal claims
             claims += 1
             if claims % FORGET_EVERY == 0:  # keys past their retention, now and then
                 await keys.forget_expired(utcnow())
-            claimed = await keys.claim(key, fingerprint(spec.name, body))
+            print_ = fingerprint(spec.name, body)
+            pending = Pending(key, print_)
+            try:
+                status, content = await keys.running(pending, run(body))
+            except BaseException:
+                if not pending.taken:
+                    if pending.claimed:  # nothing to replay: a retry runs it again
+                        await keys.release(key)
+                    raise
+            else:
+                if pending.taken:  # whatever the store made of KeyTaken: not an answer
+                    pass
+                elif pending.claimed:
+                    await keys.remember(key, status, content)
+                    return status, content
+                elif status == 400 or await keys.record(key, print_, status, content):
+                    return status, content  # a bad body is not remembered
+            return await answer_as_claimed(key, print_, body, run)
+
+        async def answer_as_claimed(
+            key: str, print_: str, body: bytes, run: Callable[[bytes], Awaitable[Answer]]
+        ) -> Answer:
+            """The key's row was there: answer as it says (the first attempt's answer, wait,
+            refused), or run the write under a claim of its own when the row is ours now
+            (forgotten meanwhile, or its attempt's lease ran out)."""
+            claimed = await keys.claim(key, print_)
             if claimed.claim is Claim.REPLAY:
                 return claimed.status, claimed.body
             if claimed.claim is Claim.BUSY:
