@@ -3,7 +3,8 @@ ONE process (the services under uvicorn on loopback ports, the gateway through h
 ASGITransport as in bench.checkout_cprofile), so one clock, ``time.process_time``, sees
 every side of each source call; the same checkouts embedded for the ratio.
 
-``python -m bench.remote_cprofile --backend sqlite --checkouts 40 [--profile]``
+``python -m bench.remote_cprofile --backend sqlite --checkouts 40 [--profile
+[--profile-embedded]]``
 
 Without ``--profile``: CPU ms per checkout, embedded and remote, alternated ``--rounds``
 times (the machine is shared: read the medians). With it: cProfile of the remote
@@ -119,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--checkouts", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile-embedded", action="store_true", help="profile the embedded checkouts instead"
+    )
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args(argv)
 
@@ -141,7 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             async with source_services(shop.urls) as remote:
                 for r in range(runs):
-                    variant = "remote" if args.profile or r % 2 else "embedded"
+                    variant = "remote" if r % 2 else "embedded"
+                    if args.profile:
+                        variant = "embedded" if args.profile_embedded else "remote"
                     app, _ = gateway(shop.urls, remote if variant == "remote" else None)
                     take = [picks.pop() for _ in range(per_run)]
                     ms, n = await checkouts(app, tokens, take, args.checkouts, profiler)
@@ -170,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         groups: dict[str, float] = defaultdict(float)
         for (filename, _line, _name), entry in raw.items():
             groups[component(filename)] += entry[2]
-        print(f"## remote under cProfile: {total * 1000 / args.checkouts:.1f} ms per checkout")
+        profiled = "embedded" if args.profile_embedded else "remote"
+        print(f"## {profiled} under cProfile: {total * 1000 / args.checkouts:.1f} ms per checkout")
         for name, seconds in sorted(groups.items(), key=lambda kv: -kv[1]):
             if seconds / total >= 0.003:
                 print(f"  {name:40s} {seconds * 1000 / args.checkouts:6.2f} ms")
