@@ -66,6 +66,11 @@ def serve_source(name: str, settings: Settings, host: str | None, port: int | No
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        # Its callers are gateways, never a proxy's clients: no X-Forwarded-* rewriting
+        # and no Server and Date headers to build for each of the many small answers.
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
     )
 
 

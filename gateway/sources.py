@@ -42,8 +42,8 @@ def build_source(name: str, settings: Settings) -> Database | RemoteSource:
             latency_s=settings.source_latency_ms / 1000,
             pool_size=settings.db_pool_size,
         )
-    # Imported here: httpx (and, through httpx's own CLI, click and rich) is for remote
-    # sources only; the commands over embedded databases (init, import, sweep) skip it.
+    # Imported here: the HTTP client (and httptools) is for remote sources only; the
+    # commands over embedded databases (init, import, sweep) skip it.
     from sources.common.client import RemoteSource
 
     api = APIS[name]

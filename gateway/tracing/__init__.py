@@ -59,7 +59,6 @@ def install_tracing(
         build_provider,
         instrument_app,
         instrument_engines,
-        instrument_http_client,
         instrument_redis_client,
     )
 
@@ -73,7 +72,7 @@ def install_tracing(
     schema.extensions = (lambda: OperationSpan(tracer_provider=traced), *extensions)  # type: ignore[attr-defined]
     instrument_engines((db.engine for db in sources.databases.values()), traced)
     for remote in sources.remotes.values():
-        instrument_http_client(remote.http, traced)
+        remote.trace_with(traced)  # a CLIENT span per call, traceparent along
     client: Any = getattr(cache.cache.backend, "client", None) if cache is not None else None
     if client is not None:
         instrument_redis_client(client, traced)

@@ -18,7 +18,6 @@ from typing import Any
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.metrics import NoOpUpDownCounter
@@ -121,10 +120,6 @@ def instrument_engines(engines: Iterable[AsyncEngine], provider: TracerProvider)
     usage = NoOpUpDownCounter("db.client.connections.usage")  # metrics are Prometheus'
     for engine in engines:
         EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
-
-
-def instrument_http_client(client: Any, provider: TracerProvider) -> None:
-    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=provider)
 
 
 def instrument_redis_client(client: Any, provider: TracerProvider) -> None:

@@ -5,19 +5,20 @@ from the same specs the service routes by (wire.py), so an embedded store and a 
 are interchangeable behind the Protocol, and ``count_calls`` counts each network call as
 it counts each store call: one method call is one HTTP request (a loader batch stays one).
 
-- one ``httpx.AsyncClient`` per source: a keep-alive pool (HTTP/1.1; the bodies are small
-  and many, where h2's framing costs more than it saves on loopback or a LAN);
-- a per-call timeout, and at most ``concurrency`` calls in flight per source (a semaphore in
-  front of the pool, so a burst queues here instead of failing on the pool's timeout);
+- one keep-alive pool per source (http_pool.py: HTTP/1.1, the request written in one go,
+  the answer parsed by httptools; the bodies are small and many, where h2's framing costs
+  more than it saves on loopback or a LAN, and httpx's layers cost more than the call);
+- a timeout per call (the whole call: connect, send, answer), and at most ``concurrency``
+  calls in flight per source (a semaphore in front of the pool, so a burst queues here);
 - retries with exponential backoff and full jitter on transport errors and 502/503/504,
   except a 503 that says the service's database is missing or refuses it (``lasting``:
   a retry now cannot help). Reads retry freely. A write carries an ``Idempotency-Key``
   that its retries reuse, so the service answers a retried write with the answer it
   stored instead of writing twice; a write still running on the service (409 InProgress)
   is waited for the same way;
-- the gateway's request id goes along as ``X-Request-ID``; with tracing on, the W3C
-  ``traceparent`` too (the httpx instrumentation adds it to ``http``'s requests), so the
-  service's spans join the gateway's trace.
+- the gateway's request id goes along as ``X-Request-ID``; with tracing on
+  (``trace_with``), each call is a CLIENT span whose W3C ``traceparent`` goes along, so
+  the service's spans join the gateway's trace.
 
 Domain exceptions come back as their own class (wire_errors.py); anything else that fails
 is a :class:`RemoteSourceError`.
@@ -32,15 +33,20 @@ import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import msgspec
 
+from .http_pool import ConnectionLost, HTTPPool, Reply
 from .wire import MethodSpec, encode, interface_methods
 from .wire_errors import UNAVAILABLE, ErrorCodec, RemoteSourceError
 
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer, TracerProvider
+
 RETRY_STATUSES = frozenset({502, 503, 504})
+# What a call can fail with before the service answers: retried like a 502.
+TRANSPORT_ERRORS = (ConnectionLost, OSError, TimeoutError)
 
 
 def _no_request_id() -> str | None:
@@ -79,20 +85,27 @@ class RemoteSource:
         self._backoff_s = backoff_s
         self._request_id = request_id
         self._slots = asyncio.Semaphore(concurrency)
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
-            verify=_tls(),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        self._tracer: Tracer | None = None
+        self._http = HTTPPool(
+            self.base_url,
             headers={
                 "authorization": f"Bearer {secret}",
                 "content-type": "application/json",
             },
+            connect_timeout_s=min(timeout_s, 2.0),
+            ssl_context=_tls() if self.base_url.startswith("https:") else None,
+            max_idle=concurrency,
         )
-        self.http = self._http  # for instrumentation: tracing passes traceparent along
-        self.service = ServiceHandle(self._http)
+        self.service = ServiceHandle(self._http, timeout_s)
         for name, spec in interface_methods(interface).items():
             setattr(self, name, self._method(spec))
+
+    def trace_with(self, provider: TracerProvider) -> None:
+        """Tracing on: each HTTP call is a CLIENT span, and its context goes along as W3C
+        ``traceparent`` so the service's server span is its child."""
+        from opentelemetry import trace
+
+        self._tracer = trace.get_tracer("sources.common.client", tracer_provider=provider)
 
     def _method(self, spec: MethodSpec) -> Callable[..., Awaitable[Any]]:
         path = f"/v1/{self.source}/{spec.name}"
@@ -105,6 +118,29 @@ class RemoteSource:
         call.__name__ = spec.name
         call.__qualname__ = f"RemoteSource.{spec.name}"
         return call
+
+    async def _send(self, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        async with self._slots, asyncio.timeout(self._timeout_s):
+            if self._tracer is None:
+                return await self._http.request("POST", path, body, headers)
+            return await self._traced(path, body, headers)
+
+    async def _traced(self, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        from opentelemetry.propagate import inject
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        assert self._tracer is not None
+        url = f"{self.base_url}{path}"
+        attributes = {"http.request.method": "POST", "url.full": url}
+        with self._tracer.start_as_current_span(
+            "POST", kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            inject(headers)
+            reply = await self._http.request("POST", path, body, headers)
+            span.set_attribute("http.response.status_code", reply.status_code)
+            if reply.status_code >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+            return reply
 
     async def _post(self, path: str, body: bytes, *, is_read: bool) -> bytes:
         headers: dict[str, str] = {}
@@ -119,11 +155,11 @@ class RemoteSource:
         deadline = time.monotonic() + self._timeout_s * (self._retries + 1)
         while True:
             try:
-                async with self._slots:
-                    response = await self._http.post(path, content=body, headers=headers)
-            except httpx.TransportError as exc:
+                response = await self._send(path, body, headers)
+            except TRANSPORT_ERRORS as exc:
                 if attempt >= self._retries:
-                    raise RemoteSourceError(self.source, f"{path}: {exc!r}") from exc
+                    what = "Timeout" if isinstance(exc, TimeoutError) else repr(exc)
+                    raise RemoteSourceError(self.source, f"{path}: {what}") from exc
                 attempt += 1
             else:
                 if response.status_code == 200:
@@ -142,7 +178,7 @@ class RemoteSource:
             # Full jitter: a fleet of gateways retrying together does not stampede.
             await asyncio.sleep(random.uniform(0, self._backoff_s * 2**attempt))
 
-    def _failure(self, path: str, response: httpx.Response) -> Exception:
+    def _failure(self, path: str, response: Reply) -> Exception:
         try:
             error = msgspec.json.decode(response.content)["error"]
         except (msgspec.DecodeError, KeyError, TypeError):
@@ -164,19 +200,21 @@ class ServiceHandle:
     RemoteSource, whose public methods are exactly the interface's: count_calls counts
     every one of them as a source call)."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: HTTPPool, timeout_s: float) -> None:
         self._http = http
+        self._timeout_s = timeout_s
 
     async def readiness(self) -> str:
         """ "ok" when the service and its database answer, else why not."""
         try:
-            response = await self._http.get("/readyz")
-        except httpx.TransportError as exc:
+            async with asyncio.timeout(self._timeout_s):
+                response = await self._http.request("GET", "/readyz")
+        except TRANSPORT_ERRORS as exc:
             return f"error: {type(exc).__name__}"
         if response.status_code != 200:
             try:
                 said = response.json().get("database")
-            except ValueError:
+            except (msgspec.DecodeError, AttributeError):
                 said = None
             return said if isinstance(said, str) and said else f"error: HTTP {response.status_code}"
         return "ok"
@@ -185,5 +223,5 @@ class ServiceHandle:
         await self._http.aclose()
 
 
-def _in_progress(response: httpx.Response) -> bool:
+def _in_progress(response: Reply) -> bool:
     return response.status_code == 409 and b'"InProgress"' in response.content

@@ -1,24 +1,39 @@
 """Writes over HTTP answered once per request key, so a client may retry them.
 
 A remote write carries an ``Idempotency-Key`` header. The service claims the key in the
-source's own database before running the write and stores the answer (status and body,
-domain errors included) after it, so a retry of a write whose answer was lost replays the
-stored answer instead of writing twice; a retry that arrives while the first attempt still
-runs is told to wait (409, retryable), and the same key with another body is refused.
+source's own database and stores the answer (status and body, domain errors included)
+after the write, so a retry of a write whose answer was lost replays the stored answer
+instead of writing twice; a retry that arrives while the first attempt still runs is told
+to wait (409, retryable), and the same key with another body is refused.
+
+The claim rides in the write's own transaction: the service's database is a
+:class:`KeyedDatabase`, whose first write transaction during a keyed call inserts the
+key's row before the store's statements, so the key and the write commit together or not
+at all (a crash mid-write leaves nothing to take over), and the claim costs one statement,
+not a transaction of its own. A row already there (a retry, or the same key running) makes
+that insert fail before the store wrote anything: the transaction rolls back, every later
+one of the call refuses to start, and the service answers as the row says (replay, wait,
+refuse). A write that committed no transaction (it found its work done) records key and
+answer in one statement. The answer is stored by one autocommitted UPDATE.
 
 The table (``service_requests_<source>``) belongs to the transport, not to the domain: the
 service creates it when it starts, outside the source's migrations (which ignore it). A claim
-whose attempt died without an answer (the process crashed mid-write) is taken over after
-``LEASE``; the stores' own idempotency (reservations by order_ref, orders by key, coupon
-uses by order_ref, restock by return_ref) keeps that rare second run harmless.
+whose attempt died without an answer (the process crashed between the write's commit and
+its answer) is taken over after ``LEASE``; the stores' own idempotency (reservations by
+order_ref, orders by key, coupon uses by order_ref, restock by return_ref) keeps that rare
+second run harmless.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -27,15 +42,20 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     insert,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from . import lean
 from .db import Database
 from .types import UTCDateTime, utcnow
+
+T = TypeVar("T")
 
 LEASE = timedelta(seconds=60)
 RETENTION = timedelta(hours=24)
@@ -60,6 +80,52 @@ def fingerprint(method: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b"\0" + body).hexdigest()
 
 
+class KeyTaken(Exception):
+    """The key's row was already there when the write's transaction tried to claim it:
+    nothing of this attempt was written; the service answers as the row says."""
+
+
+@dataclass(slots=True)
+class Pending:
+    """One keyed call: its key, and what its transactions did with it."""
+
+    key: str
+    fingerprint: str
+    claimed: bool = False  # a committed (or committing) transaction holds the key's row
+    taken: bool = False  # the row was there already: this attempt must not write
+    done: bool = False  # the call is over (a task it started may outlive it)
+
+
+_PENDING: ContextVar[Pending | None] = ContextVar("request_key", default=None)
+
+
+class KeyedDatabase(Database):
+    """A source's database in its service: during a keyed call (``RequestKeys.running``)
+    the first write transaction also claims the call's key (module docstring)."""
+
+    keys: RequestKeys | None = None
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        pending = _PENDING.get()
+        if pending is None or pending.done or self.keys is None:
+            async with super().begin() as conn:
+                yield conn
+            return
+        if pending.taken:
+            raise KeyTaken(pending.key)
+        claiming = not pending.claimed
+        try:
+            async with super().begin() as conn:
+                if claiming:
+                    await self.keys.claim_in(conn, pending)
+                yield conn
+        except BaseException:
+            if claiming:  # rolled back: the key's row with it
+                pending.claimed = False
+            raise
+
+
 class RequestKeys:
     def __init__(self, source: str, db: Database) -> None:
         self.db = db
@@ -72,6 +138,72 @@ class RequestKeys:
             Column("body", Text, nullable=True),
             Column("created_at", UTCDateTime(), nullable=False),
         )
+        t = self.table
+        # Built once: lean.execute compiles each statement once per dialect.
+        self._claim = insert(t).values(
+            key=bindparam("key"),
+            fingerprint=bindparam("fingerprint"),
+            status=bindparam("status"),
+            created_at=bindparam("now"),
+        )
+        self._record = insert(t).values(
+            key=bindparam("key"),
+            fingerprint=bindparam("fingerprint"),
+            status=bindparam("status"),
+            body=bindparam("body"),
+            created_at=bindparam("now"),
+        )
+        self._remember = (
+            update(t)
+            .where(t.c.key == bindparam("k"))
+            .values(status=bindparam("status"), body=bindparam("body"))
+        )
+        if isinstance(db, KeyedDatabase):
+            db.keys = self
+
+    async def running(self, pending: Pending, call: Awaitable[T]) -> T:
+        """``call`` with ``pending`` as the keyed call its write transactions claim for."""
+        token = _PENDING.set(pending)
+        try:
+            return await call
+        finally:
+            _PENDING.reset(token)
+            pending.done = True
+
+    async def claim_in(self, conn: AsyncConnection, pending: Pending) -> None:
+        """The key's row, in the write's own transaction (``conn``), before its statements."""
+        try:
+            await lean.execute(
+                conn,
+                self._claim,
+                {
+                    "key": pending.key,
+                    "fingerprint": pending.fingerprint,
+                    "status": None,
+                    "now": utcnow(),
+                },
+            )
+        except IntegrityError:
+            pending.taken = True
+            raise KeyTaken(pending.key) from None
+        pending.claimed = True
+
+    async def record(self, key: str, print_: str, status: int, body: bytes) -> bool:
+        """Key and answer of a write that committed no transaction, in one statement; False
+        when the key's row is there already (another attempt claimed it meanwhile)."""
+        values: dict[str, Any] = {
+            "key": key,
+            "fingerprint": print_,
+            "status": status,
+            "body": body.decode(),
+            "now": utcnow(),
+        }
+        try:
+            async with self.db.connect() as conn:  # one statement: autocommitted
+                await lean.execute(conn, self._record, values)
+        except IntegrityError:
+            return False
+        return True
 
     async def create(self) -> None:
         async with self.db.engine.begin() as conn:
@@ -109,12 +241,11 @@ class RequestKeys:
             return Claimed(Claim.RUN if taken.rowcount == 1 else Claim.BUSY)
 
     async def remember(self, key: str, status: int, body: bytes) -> None:
-        async with self.db.begin() as conn:
-            await conn.execute(
-                update(self.table)
-                .where(self.table.c.key == key)
-                .values(status=status, body=body.decode())
-            )
+        """The answer of a claimed key: one autocommitted UPDATE (no transaction of its
+        own to begin and commit), outside any keyed call's claiming."""
+        values = {"k": key, "status": status, "body": body.decode()}
+        async with self.db.connect() as conn:
+            await lean.execute(conn, self._remember, values)
 
     async def release(self, key: str) -> None:
         """The write failed unexpectedly (nothing to replay): a retry runs it again."""

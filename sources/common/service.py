@@ -30,11 +30,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .db import Database
 from .db_state import database_state
 from .outages import database_outage
-from .request_keys import Claim, RequestKeys, fingerprint
+from .request_keys import Claim, KeyedDatabase, Pending, RequestKeys, fingerprint
 from .types import utcnow
 from .wire import MethodSpec, encode, interface_methods, public_methods
 from .wire_errors import UNAVAILABLE, ErrorCodec
@@ -45,12 +46,14 @@ DOMAIN_ERROR = 409
 MAX_KEY_LENGTH = 128
 FORGET_EVERY = 1000
 
-
-def _error(status: int, kind: str, message: str) -> Response:
-    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+Answer = tuple[int, bytes]
 
 
-def _failed(exc: Exception, headers: dict[str, str]) -> Response:
+def _error(status: int, kind: str, message: str) -> Answer:
+    return status, encode({"error": {"type": kind, "message": message}})
+
+
+def _failed(exc: Exception) -> Answer:
     """A call that failed for no domain reason. When the database is the cause, a 503
     that says whether it is lasting (missing, refusing our credentials), so the caller
     can tell a buyer "try again" only when that may help; else a 500. Either way only the
@@ -59,14 +62,42 @@ def _failed(exc: Exception, headers: dict[str, str]) -> Response:
     outage, lasting = database_outage(exc)
     if outage:
         error = {"type": UNAVAILABLE, "message": type(exc).__name__, "lasting": lasting}
-        return JSONResponse({"error": error}, status_code=503, headers=headers)
-    error = {"type": "Internal", "message": type(exc).__name__}
-    return JSONResponse({"error": error}, status_code=500, headers=headers)
+        return 503, encode({"error": error})
+    return _error(500, "Internal", type(exc).__name__)
 
 
-def _authorized(request: Request, secret: str) -> bool:
-    given = request.headers.get("authorization", "")
-    return hmac.compare_digest(given.encode(), f"Bearer {secret}".encode())
+class SourceApp(Starlette):
+    """The service's Starlette app (its lifespan, probes, ``state``, and the middleware
+    tracing adds), with a short way in for the calls themselves: while no middleware was
+    added, ``POST /v1/<source>/<method>`` goes straight to its endpoint (a dict lookup)
+    instead of through Starlette's error and exception middleware and a scan of every
+    route, which cost more than the endpoint's own work on a small call."""
+
+    calls: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.user_middleware and scope["method"] == "POST":
+            endpoint = self.calls.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The request's body, or None when the caller went away before sending it all."""
+    message = await receive()
+    if message["type"] != "http.request":
+        return None
+    if not message.get("more_body", False):
+        return bytes(message.get("body", b""))
+    chunks = [message.get("body", b"")]
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
 
 
 def check_implementation(name: str, interface: type, implementation: object) -> None:
@@ -99,22 +130,24 @@ def source_app(
     """The ASGI app serving one source over its own database (``latency_s``: the
     benchmarks' simulated database round trip, see Database)."""
     methods = interface_methods(interface)  # raises UnservableMethod now, not on a call
-    db = Database(database_url, pool_size=pool_size, latency_s=latency_s)
+    db = KeyedDatabase(database_url, pool_size=pool_size, latency_s=latency_s)
     store = make_store(db)
     check_implementation(name, interface, store)
     keys = RequestKeys(name, db)
     claims = 0
 
-    def endpoint(spec: MethodSpec) -> Callable[[Request], Awaitable[Response]]:
+    expected = f"Bearer {secret}".encode()
+
+    def endpoint(spec: MethodSpec) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
         method: Callable[..., Awaitable[Any]] = getattr(store, spec.name)
 
-        async def run(body: bytes) -> tuple[int, bytes]:
+        async def run(body: bytes) -> Answer:
             try:
                 arguments = spec.decode_arguments(body)
             except msgspec.ValidationError as exc:
-                return 400, encode({"error": {"type": "BadRequest", "message": str(exc)}})
+                return _error(400, "BadRequest", str(exc))
             except msgspec.DecodeError as exc:
-                return 400, encode({"error": {"type": "BadRequest", "message": str(exc)}})
+                return _error(400, "BadRequest", str(exc))
             try:
                 result = await method(**arguments)
             except Exception as exc:
@@ -124,40 +157,81 @@ def source_app(
                 return DOMAIN_ERROR, encode({"error": errors.encode(exc, kind)})
             return 200, encode(result)
 
-        async def call(request: Request) -> Response:
-            if not _authorized(request, secret):
-                return _error(401, "Unauthorized", "missing or wrong service credentials")
-            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-            headers = {"x-request-id": request_id}
-            body = await request.body()
-            key = request.headers.get("idempotency-key")
+        async def call(scope: Scope, receive: Receive, send: Send) -> None:
+            """A raw ASGI endpoint: the headers it needs picked from the list, the body
+            read, the answer sent in two messages."""
+            given = key = request_id = None
+            for header, value in scope["headers"]:
+                if header == b"authorization":
+                    given = value
+                elif header == b"x-request-id":
+                    request_id = value.decode("latin-1")
+                elif header == b"idempotency-key":
+                    key = value.decode("latin-1")
+            request_id = request_id or uuid.uuid4().hex
+            if not hmac.compare_digest(given or b"", expected):
+                answer = _error(401, "Unauthorized", "missing or wrong service credentials")
+                await _send(send, answer, request_id)
+                return
+            body = await _body(receive)
+            if body is None:
+                return  # the caller is gone: nobody to answer
             started = time.perf_counter()
             try:
                 if spec.is_read or not key:
-                    status, content = await run(body)
+                    answer = await run(body)
                 else:
-                    status, content = await run_once(key[:MAX_KEY_LENGTH], body, run)
+                    answer = await run_once(key[:MAX_KEY_LENGTH], body, run)
             except Exception as exc:
                 log.exception("%s.%s failed (request %s)", name, spec.name, request_id)
-                return _failed(exc, headers)
-            log.debug(
-                "%s.%s %s in %.1f ms (request %s)",
-                name,
-                spec.name,
-                status,
-                (time.perf_counter() - started) * 1000,
-                request_id,
-            )
-            return Response(content, status, headers=headers, media_type="application/json")
+                answer = _failed(exc)
+            else:
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "%s.%s %s in %.1f ms (request %s)",
+                        name,
+                        spec.name,
+                        answer[0],
+                        (time.perf_counter() - started) * 1000,
+                        request_id,
+                    )
+            await _send(send, answer, request_id)
 
         async def run_once(
-            key: str, body: bytes, run: Callable[[bytes], Awaitable[tuple[int, bytes]]]
-        ) -> tuple[int, bytes]:
+            key: str, body: bytes, run: Callable[[bytes], Awaitable[Answer]]
+        ) -> Answer:
+            """The write answered once per key: claimed by its own first transaction
+            (request_keys.KeyedDatabase), its answer stored after it."""
             nonlocal claims
             claims += 1
             if claims % FORGET_EVERY == 0:  # keys past their retention, now and then
                 await keys.forget_expired(utcnow())
-            claimed = await keys.claim(key, fingerprint(spec.name, body))
+            print_ = fingerprint(spec.name, body)
+            pending = Pending(key, print_)
+            try:
+                status, content = await keys.running(pending, run(body))
+            except BaseException:
+                if not pending.taken:
+                    if pending.claimed:  # nothing to replay: a retry runs it again
+                        await keys.release(key)
+                    raise
+            else:
+                if pending.taken:  # whatever the store made of KeyTaken: not an answer
+                    pass
+                elif pending.claimed:
+                    await keys.remember(key, status, content)
+                    return status, content
+                elif status == 400 or await keys.record(key, print_, status, content):
+                    return status, content  # a bad body is not remembered
+            return await answer_as_claimed(key, print_, body, run)
+
+        async def answer_as_claimed(
+            key: str, print_: str, body: bytes, run: Callable[[bytes], Awaitable[Answer]]
+        ) -> Answer:
+            """The key's row was there: answer as it says (the first attempt's answer, wait,
+            refused), or run the write under a claim of its own when the row is ours now
+            (forgotten meanwhile, or its attempt's lease ran out)."""
+            claimed = await keys.claim(key, print_)
             if claimed.claim is Claim.REPLAY:
                 return claimed.status, claimed.body
             if claimed.claim is Claim.BUSY:
@@ -201,13 +275,41 @@ def source_app(
         finally:
             await db.dispose()
 
-    routes = [
-        Route(f"/v1/{name}/{spec.name}", endpoint(spec), methods=["POST"])
-        for spec in methods.values()
-    ]
+    calls = {f"/v1/{name}/{spec.name}": endpoint(spec) for spec in methods.values()}
+    # Starlette's routes too: with middleware added (tracing), calls go the long way,
+    # and the tracing's span names come from these routes' paths.
+    routes = [Route(path, _Endpoint(call), methods=["POST"]) for path, call in calls.items()]
     routes += [Route("/healthz", healthz), Route("/readyz", readyz)]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = SourceApp(routes=routes, lifespan=lifespan)
+    app.calls = calls
     app.state.store = store
     app.state.db = db  # for instrumentation (tracing: a span per SQL statement)
     app.state.methods = methods
     return app
+
+
+class _Endpoint:
+    """A raw ASGI endpoint as a Starlette route's app (an object, not a function, so the
+    route calls it with scope, receive and send instead of wrapping it in a Request)."""
+
+    def __init__(self, call: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.call = call
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.call(scope, receive, send)
+
+
+async def _send(send: Send, answer: Answer, request_id: str) -> None:
+    status, content = answer
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(content)),
+                (b"x-request-id", request_id.encode("latin-1")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})
