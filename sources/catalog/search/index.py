@@ -136,7 +136,10 @@ async def rebuild(conn: AsyncConnection, progress: Callable[[int, int], None] | 
     done = 0
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        await engine.write(conn, await documents_for(conn, batch, categories))
+        position = {product_id: n for n, product_id in enumerate(batch)}
+        documents = await documents_for(conn, batch, categories)
+        documents.sort(key=lambda d: position[d.product_id])
+        await engine.write(conn, documents)
         done += len(batch)
         if progress is not None:
             progress(done, total)
