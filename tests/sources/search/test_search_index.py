@@ -101,6 +101,8 @@ async def test_rebuild_lays_postgresql_documents_out_by_category(store: CatalogS
         assert await rebuild(conn) == 6
         if conn.dialect.name != "postgresql":
             return  # FTS5 keeps its doclists by rowid
-        laid = list(await conn.scalars(text("SELECT product_id FROM search_products ORDER BY ctid")))
+        laid = list(
+            await conn.scalars(text("SELECT product_id FROM search_products ORDER BY ctid"))
+        )
     assert [made[i] for i in laid] == sorted(made.values())
     assert await found(store, "kestrel") == set(made)
