@@ -344,6 +344,40 @@ _PG_SCORED = text(
 )
 
 
+# Suggestions' newest matches: the newest documents are read first, as far as this many,
+# and when that many of them hold the newest matches (a common prefix: "e", "dian") the
+# index is not asked; otherwise the matches come from the GIN index (a rarer word: "空气").
+# The planner chose between the two by its estimate of a prefix's matches, and walked
+# 13,000 documents for the 300 newest matches of 空气 (28-47 ms; 1-2 ms from the index).
+SUGGESTION_WALK = 1500
+
+
+def _pg_newest(newest: int, score: str) -> str:
+    """The ``newest`` newest matches with their scores, by a bounded walk of the newest
+    documents or, when it finds too few, from the GIN index: the same rows either way."""
+    return f"""
+WITH walked AS MATERIALIZED (
+    SELECT product_id FROM (
+        SELECT product_id, document FROM search_products
+         ORDER BY product_id DESC LIMIT {SUGGESTION_WALK}
+    ) latest
+     WHERE document @@ CAST(:ts_expression AS tsquery)
+     ORDER BY product_id DESC LIMIT {newest}
+), enough AS (
+    SELECT count(*) = {newest} AS found FROM walked
+), indexed AS MATERIALIZED (
+    SELECT product_id FROM search_products WHERE document @@ CAST(:ts_expression AS tsquery)
+), candidates AS (
+    SELECT product_id FROM walked WHERE (SELECT found FROM enough)
+    UNION ALL
+    SELECT product_id FROM (
+        SELECT product_id FROM indexed ORDER BY product_id DESC LIMIT {newest}
+    ) newest WHERE NOT (SELECT found FROM enough)
+)
+SELECT s.product_id, {score} AS score
+  FROM candidates JOIN search_products s ON s.product_id = candidates.product_id"""
+
+
 class PostgresEngine:
     name = "postgresql-fts"
 
@@ -398,14 +432,16 @@ class PostgresEngine:
 
     def matches(self, query: ParsedQuery, *, scored: bool = True, newest: int | None = None) -> Any:
         expression = " & ".join(_ts_clause(c) for c in query.clauses)
-        # For a common prefix the planner walks the primary key backwards and stops early;
-        # for a rare one it takes the few matches from the GIN index.
-        bounded = f" ORDER BY product_id DESC LIMIT {int(newest)}" if newest is not None else ""
         score = _TS_RANK if scored else "0.0"
-        statement: TextClause = text(
-            f"SELECT product_id, {score} AS score FROM search_products "
-            f"WHERE document @@ CAST(:ts_expression AS tsquery){bounded}"
-        ).bindparams(ts_expression=expression)
+        if newest is None:
+            statement: TextClause = text(
+                f"SELECT product_id, {score} AS score FROM search_products "
+                "WHERE document @@ CAST(:ts_expression AS tsquery)"
+            ).bindparams(ts_expression=expression)
+        else:
+            statement = text(_pg_newest(int(newest), score)).bindparams(
+                ts_expression=expression
+            )
         return statement.columns(column("product_id", Integer), column("score", Float)).subquery(
             "matched"
         )
