@@ -439,9 +439,7 @@ class PostgresEngine:
                 "WHERE document @@ CAST(:ts_expression AS tsquery)"
             ).bindparams(ts_expression=expression)
         else:
-            statement = text(_pg_newest(int(newest), score)).bindparams(
-                ts_expression=expression
-            )
+            statement = text(_pg_newest(int(newest), score)).bindparams(ts_expression=expression)
         return statement.columns(column("product_id", Integer), column("score", Float)).subquery(
             "matched"
         )
