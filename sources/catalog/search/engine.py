@@ -344,17 +344,23 @@ _PG_SCORED = text(
 )
 
 
-# Suggestions' newest matches: the newest documents are read first, as far as this many,
-# and when that many of them hold the newest matches (a common prefix: "e", "dian") the
-# index is not asked; otherwise the matches come from the GIN index (a rarer word: "空气").
-# The planner chose between the two by its estimate of a prefix's matches, and walked
-# 13,000 documents for the 300 newest matches of 空气 (28-47 ms; 1-2 ms from the index).
+# Suggestions' candidates on PostgreSQL: the newest SUGGESTION_WALK documents are read
+# first (about 1.5 ms; 3,000 took 3-8 ms at load 8, with more candidates to score). When at
+# least SUGGESTION_FOUND of them match (a common word or prefix: "e", "dian", "erj", "head",
+# "wireless he", even 空气), the newest 300 of those are the candidates and the index is not
+# asked; otherwise (a rare word) the newest 300 matches come from the GIN index, which for a
+# rare word is a few rows. SUGGESTION_FOUND is the most suggestions a request may ask for
+# (predictiveSearch's limit is at most 20). The planner used to choose between the two by
+# its estimate of a prefix's matches: it walked 13,000 documents for the 300 newest of 空气
+# (28-47 ms), and with the documents laid out by category (catalog_0015) it took the
+# 28,000 matches of "dian" from the index (175-320 ms).
 SUGGESTION_WALK = 1500
+SUGGESTION_FOUND = 20
 
 
 def _pg_newest(newest: int, score: str) -> str:
-    """The ``newest`` newest matches with their scores, by a bounded walk of the newest
-    documents or, when it finds too few, from the GIN index: the same rows either way."""
+    """Up to ``newest`` of the newest matches with their scores: from a bounded walk of
+    the newest documents when it finds enough, else from the GIN index."""
     return f"""
 WITH walked AS MATERIALIZED (
     SELECT product_id FROM (
@@ -364,7 +370,7 @@ WITH walked AS MATERIALIZED (
      WHERE document @@ CAST(:ts_expression AS tsquery)
      ORDER BY product_id DESC LIMIT {newest}
 ), enough AS (
-    SELECT count(*) = {newest} AS found FROM walked
+    SELECT count(*) >= {SUGGESTION_FOUND} AS found FROM walked
 ), indexed AS MATERIALIZED (
     SELECT product_id FROM search_products WHERE document @@ CAST(:ts_expression AS tsquery)
 ), candidates AS (
