@@ -318,7 +318,13 @@ class SqliteEngine:
 
 
 # The matches once (MATERIALIZED: from the GIN index, never by walking the primary key
-# against every document), the newest candidates scored from their documents alone.
+# against every document), then the candidates ranked one of two ways: with many matches,
+# the newest candidates' documents read again by primary key; with fewer than
+# _PG_RESCAN_FACTOR times the candidates, every match's document in a second scan of the
+# index, which reads each once in the table's order (by key, 790 matches took 4.3 ms
+# against 1.5 rescanned, 1,087 took 10 against 4; for 7,442 the rescan ranks 7,442
+# documents where the keys read 1,000). The branch not taken never runs.
+_PG_RESCAN_FACTOR = 2.5
 _PG_CANDIDATES = f"""
 WITH matched AS MATERIALIZED (
     SELECT product_id FROM search_products WHERE document @@ CAST(:ts_expression AS tsquery)
@@ -327,20 +333,30 @@ WITH matched AS MATERIALIZED (
 ), scored AS (
     SELECT s.product_id, {_TS_RANK} AS score
       FROM newest JOIN search_products s ON s.product_id = newest.product_id
+), every AS (
+    SELECT product_id, {_TS_RANK} AS score
+      FROM search_products WHERE document @@ CAST(:ts_expression AS tsquery)
 )"""
+_PG_FEW = f"(SELECT count(*) FROM matched) <= :limit * {_PG_RESCAN_FACTOR}"
+
+
+def _pg_ranked(column: str) -> str:
+    """The candidates' ``column`` (product_id or score) in rank order, by either branch."""
+    return (
+        f"CASE WHEN {_PG_FEW} "
+        f"THEN (SELECT array_agg({column} ORDER BY score DESC, product_id) "
+        "FILTER (WHERE product_id >= (SELECT min(product_id) FROM newest)) FROM every) "
+        f"ELSE (SELECT array_agg({column} ORDER BY score DESC, product_id) FROM scored) END"
+    )
+
+
 _PG_REST = (
     "(SELECT array_agg(product_id ORDER BY product_id DESC) FROM matched "
     "WHERE product_id < (SELECT min(product_id) FROM newest))"
 )
-_PG_RANKED = text(
-    _PG_CANDIDATES
-    + " SELECT (SELECT array_agg(product_id ORDER BY score DESC, product_id) FROM scored), "
-    + _PG_REST
-)
+_PG_RANKED = text(f"{_PG_CANDIDATES} SELECT {_pg_ranked('product_id')}, {_PG_REST}")
 _PG_SCORED = text(
-    _PG_CANDIDATES
-    + " SELECT (SELECT array_agg(product_id ORDER BY score DESC, product_id) FROM scored), "
-    "(SELECT array_agg(score ORDER BY score DESC, product_id) FROM scored), " + _PG_REST
+    f"{_PG_CANDIDATES} SELECT {_pg_ranked('product_id')}, {_pg_ranked('score')}, {_PG_REST}"
 )
 
 

@@ -121,9 +121,13 @@ async def test_later_pages_answer_as_sql_does(
     assert pages > 2
 
 
+@pytest.mark.parametrize("share", [4, 2])  # PostgreSQL: candidates read by key; rescanned
 @pytest.mark.parametrize("query", ["耳机", "headphones", "ej"])
 async def test_relevance_ranks_the_newest_candidates_then_the_rest_newest_first(
-    stores: tuple[CatalogStore, CatalogStore], query: str, monkeypatch: pytest.MonkeyPatch
+    stores: tuple[CatalogStore, CatalogStore],
+    query: str,
+    share: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Beyond RANKED_CANDIDATES matches only the newest that many are scored (engine.py);
     both paths answer the same order, every page, and it is the order the rule says."""
@@ -132,13 +136,14 @@ async def test_relevance_ranks_the_newest_candidates_then_the_rest_newest_first(
         parsed = parse_query(query)
         every = await matched_ids(conn, parsed, ranked=False)
         ranked_all = await matched_ids(conn, parsed, ranked=True)
-        monkeypatch.setattr(engine, "RANKED_CANDIDATES", 4)
+        bound = len(every) // share
+        monkeypatch.setattr(engine, "RANKED_CANDIDATES", bound)
         bounded = await matched_ids(conn, parsed, ranked=True)
-    assert len(every) > 8
+    assert bound >= 3
     newest = sorted(every, reverse=True)
     # The candidates in the order the full ranking gives them, then the rest newest first.
-    assert bounded[:4] == [i for i in ranked_all if i in set(newest[:4])]
-    assert bounded[4:] == newest[4:]
+    assert bounded[:bound] == [i for i in ranked_all if i in set(newest[:bound])]
+    assert bounded[bound:] == newest[bound:]
     shown: list[int] = []
     after = None
     while True:
