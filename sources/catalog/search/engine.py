@@ -88,8 +88,9 @@ class SearchEngine(Protocol):
     async def matched_ids(
         self, conn: AsyncConnection, query: ParsedQuery, *, ranked: bool
     ) -> list[int]:
-        """Every match's product id, in relevance order when ``ranked`` (score descending,
-        then id), read into this process for a page counted there (facet_table.py). One
+        """Every match's product id, in relevance order when ``ranked`` (the newest
+        RANKED_CANDIDATES matches by score descending, then id; the rest newest first),
+        read into this process for a page counted there (facet_table.py). One
         row of text (SQLite) or an array (PostgreSQL), not a row per match: thousands of
         row objects a request kept the garbage collector's full passes coming every few
         requests (100-400 ms each on a busy machine)."""
