@@ -11,8 +11,8 @@ the whole table, so the 7,442 matches of 耳机 at 100,000 products read 6,477 o
 pages (15-21 ms under load). Laid out by category, a query's matches, mostly products of a
 few categories, sit on a few runs of pages: 1,988 for 耳机 (4-5 ms). ``gateway search
 reindex`` writes them in that order (search/index.py); fillfactor 90 leaves a document
-rewritten by a catalog write room on its own page. SQLite's FTS5 keeps its own doclists by rowid: nothing
-to do there.
+rewritten by a catalog write room on its own page. SQLite's FTS5 keeps its own doclists by
+rowid: nothing to do there.
 """
 
 from collections.abc import Sequence
