@@ -127,21 +127,23 @@ async def rebuild(conn: AsyncConnection, progress: Callable[[int, int], None] | 
     await engine.remove_all(conn)
     total = int(await conn.scalar(select(func.count()).select_from(m.Product)) or 0)
     categories = await _category_names(conn)
+    # On PostgreSQL in category order: a query's matches, mostly products of a few
+    # categories, then sit on a few runs of pages, not one page each (catalog_0015).
+    order: tuple[Any, ...] = (m.Product.id,)
+    if conn.dialect.name == "postgresql":
+        order = (m.Product.category_id.asc().nulls_first(), m.Product.id)
+    ids = list(await conn.scalars(select(m.Product.id).order_by(*order)))
     done = 0
-    last = 0
-    while True:
-        ids = list(
-            await conn.scalars(
-                select(m.Product.id).where(m.Product.id > last).order_by(m.Product.id).limit(BATCH)
-            )
-        )
-        if not ids:
-            if conn.dialect.name == "postgresql":
-                # Fresh statistics (see ANALYZED): 40 ms instead of 2 on 20,000 products.
-                await conn.execute(text(ANALYZED))
-            return done
-        await engine.write(conn, await documents_for(conn, ids, categories))
-        done += len(ids)
-        last = ids[-1]
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        position = {product_id: n for n, product_id in enumerate(batch)}
+        documents = await documents_for(conn, batch, categories)
+        documents.sort(key=lambda d: position[d.product_id])
+        await engine.write(conn, documents)
+        done += len(batch)
         if progress is not None:
             progress(done, total)
+    if conn.dialect.name == "postgresql":
+        # Fresh statistics (see ANALYZED): 40 ms instead of 2 on 20,000 products.
+        await conn.execute(text(ANALYZED))
+    return done

@@ -23,7 +23,8 @@ from sources.catalog.records import (
     SearchPage,
     SearchSort,
 )
-from sources.catalog.search import FacetTables
+from sources.catalog.search import FacetTables, engine, matched_ids
+from sources.catalog.search.text import parse_query
 from sources.catalog.store import CatalogStore
 from sources.common.db import Database
 
@@ -118,6 +119,41 @@ async def test_later_pages_answer_as_sql_does(
             break
         after = page.cursors[-1]
     assert pages > 2
+
+
+@pytest.mark.parametrize("share", [4, 2])  # PostgreSQL: candidates read by key; rescanned
+@pytest.mark.parametrize("query", ["耳机", "headphones", "ej"])
+async def test_relevance_ranks_the_newest_candidates_then_the_rest_newest_first(
+    stores: tuple[CatalogStore, CatalogStore],
+    query: str,
+    share: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond RANKED_CANDIDATES matches only the newest that many are scored (engine.py);
+    both paths answer the same order, every page, and it is the order the rule says."""
+    in_process, _ = stores
+    async with in_process.db.connect() as conn:
+        parsed = parse_query(query)
+        every = await matched_ids(conn, parsed, ranked=False)
+        ranked_all = await matched_ids(conn, parsed, ranked=True)
+        bound = len(every) // share
+        monkeypatch.setattr(engine, "RANKED_CANDIDATES", bound)
+        bounded = await matched_ids(conn, parsed, ranked=True)
+    assert bound >= 3
+    newest = sorted(every, reverse=True)
+    # The candidates in the order the full ranking gives them, then the rest newest first.
+    assert bounded[:bound] == [i for i in ranked_all if i in set(newest[:bound])]
+    assert bounded[bound:] == newest[bound:]
+    shown: list[int] = []
+    after = None
+    while True:
+        page = await _same(stores, query, first=3, after=after, with_facets=after is None)
+        shown += [p.id for p in page.products]
+        if not page.has_next_page:
+            break
+        after = page.cursors[-1]
+    published = {p.id for p in (await in_process.search_products(query, first=500)).products}
+    assert shown == [i for i in bounded if i in published]
 
 
 @pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)

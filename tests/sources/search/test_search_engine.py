@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sources.catalog.records import ProductFilter, SearchSort
+from sources.catalog.search import engine
 from sources.catalog.store import CatalogStore
 from sources.common.db import Database
 from sources.common.pagination import InvalidCursor
@@ -164,3 +165,22 @@ async def test_predictive_search_completes_the_word_being_typed(store: CatalogSt
     assert typed.products and all("Wireless" in p.name for p in typed.products)
     chinese = await store.predictive_search("耳", limit=5)
     assert chinese.products and chinese.category_ids
+
+
+@pytest.mark.parametrize("typed", ["e", "耳", "erj", "head", "wireless he", "空气", "dian"])
+async def test_suggestions_walked_or_from_the_index_are_the_same(
+    shop_url: str, typed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's suggestions take their candidates from a walk of the newest documents
+    or from the GIN index (engine.py, SUGGESTION_WALK): where the walk reaches every
+    document, both give the same suggestions (on SQLite the constants change nothing)."""
+    db = Database(shop_url)
+    store = CatalogStore(db)
+    try:
+        walked = await store.predictive_search(typed, limit=8)
+        monkeypatch.setattr(engine, "SUGGESTION_FOUND", 10**6)  # never enough: the index
+        indexed = await store.predictive_search(typed, limit=8)
+    finally:
+        await db.dispose()
+    assert walked.products
+    assert [p.id for p in walked.products] == [p.id for p in indexed.products]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from sources.catalog.records import CategoryFields, ProductFields
 from sources.catalog.search.index import rebuild
@@ -78,3 +79,30 @@ async def test_writes_keep_the_index_in_step(store: CatalogStore) -> None:
         assert await rebuild(conn) == 1
     assert await found(store, "monitor") == {product_id}
     assert await found(store, "jt") == {product_id}
+
+
+async def test_rebuild_lays_postgresql_documents_out_by_category(store: CatalogStore) -> None:
+    """Products of one category created apart end up on adjacent rows (catalog_0015)."""
+    categories = [
+        await store.create_category(CategoryFields(slug=s, name=s), actor="staff", now=NOW)
+        for s in ("audio", "kitchen")
+    ]
+    made = {}
+    for n in range(6):
+        category = categories[n % 2]
+        created = await store.create_product(
+            ProductFields(name=f"Kestrel {n}", slug=f"kestrel-{n}", category_id=category.id,
+                          is_published=True),
+            currency="CNY", actor="staff", now=NOW,
+        )  # fmt: skip
+        assert created.id is not None
+        made[created.id] = category.id
+    async with store.db.begin() as conn:
+        assert await rebuild(conn) == 6
+        if conn.dialect.name != "postgresql":
+            return  # FTS5 keeps its doclists by rowid
+        laid = list(
+            await conn.scalars(text("SELECT product_id FROM search_products ORDER BY ctid"))
+        )
+    assert [made[i] for i in laid] == sorted(made.values())
+    assert await found(store, "kestrel") == set(made)
