@@ -16,9 +16,10 @@ As with the product counts (counts.py), no new lock waits for writers:
   flipping a product's stock flag among them). A statement trigger adds one to a row no
   other transaction holds (``FOR UPDATE SKIP LOCKED``: it never waits), or inserts a new
   row when every one is held. The version is the sum of the rows: each committed write
-  adds at least one, and rows are never deleted, so a later snapshot's sum is larger
-  exactly when a write committed in between (whatever order concurrent writers committed
-  in; a counter per transaction would not be, as sequence numbers commit out of order).
+  adds at least one (exactly one: see ``_BUMPED``), and rows are never deleted, so a
+  later snapshot's sum is larger exactly when a write committed in between (whatever
+  order concurrent writers committed in; a counter per transaction would not be, as
+  sequence numbers commit out of order).
 
 A reader reads the version *before* the rows it keeps: a write committing in between makes
 the rows newer than the version, never older, and the next read of the version sees it.
@@ -68,17 +69,32 @@ def _sqlite_drop() -> list[str]:
     ]
 
 
+# Once per transaction (a transaction-local setting marks it): readers see the version move
+# at commit, so one bump says as much as a thousand, and an executemany (a statement per
+# row, each firing the statement trigger) would otherwise update the same row again and
+# again in one transaction, each update walking the row's ever longer version chain:
+# quadratic (a bulk load of 100,000 products' specification values never finished).
+_BUMPED = "gateway.catalog_changes_bumped"
 _PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {TABLE}_bump() RETURNS trigger LANGUAGE plpgsql AS $body$
 BEGIN
+    IF current_setting('{_BUMPED}', true) = 'y' THEN
+        RETURN NULL;
+    END IF;
     UPDATE {TABLE} SET changes = changes + 1
      WHERE id = (SELECT id FROM {TABLE} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED);
     IF NOT FOUND THEN
         INSERT INTO {TABLE} (changes) VALUES (1);
     END IF;
+    PERFORM set_config('{_BUMPED}', 'y', true);
     RETURN NULL;
 END
 $body$"""
+
+
+def pg_function() -> str:
+    """The bump's function as this module makes it (catalog_0016 replaces the older one)."""
+    return _PG_FUNCTION
 
 
 def _pg_create() -> list[str]:
