@@ -62,7 +62,7 @@ from .media.serve import MediaEndpoint
 from .media.storage import MediaStorage, build_storage
 from .metrics import Metrics, RequestStats
 from .observability import RequestLogMiddleware, configure_logging
-from .operation import OperationChecks
+from .operation import GatewaySchema, OperationChecks
 from .payments.cashier import Cashier
 from .payments.notify import notify_endpoint
 from .ratelimit.limiter import RateLimiter, build_rate_limiter
@@ -105,7 +105,9 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             _operation_checks(settings, rate_limiter).extension()
         ]
         schema = build_schema(
-            extensions=extensions, execution_context_class=executor_class(settings.executor)
+            extensions=extensions,
+            execution_context_class=executor_class(settings.executor),
+            schema_class=GatewaySchema,
         )
         install_placeholders(schema._schema)
         super().__init__(
