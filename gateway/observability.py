@@ -127,8 +127,9 @@ def record_operation(ctx: ExecutionContext, watch: Stopwatch) -> None:
     name = ctx.operation_name or "anonymous"
     context = ctx.context
     metrics: Metrics = context.metrics
-    metrics.requests.labels(name).inc()
-    metrics.latency.labels(name).observe(watch.seconds)
+    requests, latency = metrics.operation_series(name)
+    requests.inc()
+    latency.observe(watch.seconds)
     stats = context.stats
     if isinstance(stats, RequestStatsState):
         stats.operation = name
