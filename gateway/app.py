@@ -23,7 +23,7 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -56,28 +56,17 @@ from .i18n.http import with_language_headers
 from .i18n.negotiation import negotiate
 from .i18n.request import RequestLanguage, answering_in
 from .lifecycle import DrainGate, Lifecycle
-from .limits import (
-    CostLimit,
-    NoSuggestions,
-    TokenLimit,
-    limit_rules_extension,
-    read_body_limited,
-    validation_rules,
-)
+from .limits import CostLimit, read_body_limited, validation_rules
 from .loaders import Loaders
 from .media.serve import MediaEndpoint
 from .media.storage import MediaStorage, build_storage
 from .metrics import Metrics, RequestStats
-from .observability import (
-    MaskInternalErrors,
-    OperationMetrics,
-    RequestLogMiddleware,
-    configure_logging,
-)
+from .observability import RequestLogMiddleware, configure_logging
+from .operation import GatewaySchema, OperationChecks
 from .payments.cashier import Cashier
 from .payments.notify import notify_endpoint
-from .ratelimit.limiter import RateLimiter, build_rate_limiter, rate_limit_extension
-from .resilience.degrade import PartialData, install_placeholders
+from .ratelimit.limiter import RateLimiter, build_rate_limiter
+from .resilience.degrade import install_placeholders
 from .resilience.guard import guard_sources
 from .schema import build_schema
 from .settings import ConfigurationError, Settings
@@ -110,20 +99,15 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         cashier: Cashier | None = None,
         media: MediaStorage | None = None,
     ) -> None:
-        extensions: list[type[SchemaExtension]] = [OperationMetrics, PartialData]
-        if settings.is_production:
-            extensions.append(MaskInternalErrors)
-        if not settings.field_suggestions:
-            extensions.append(NoSuggestions)
-        extensions += _limit_extensions(settings)
-        if rate_limiter is not None:  # after the cost limit: it charges the computed cost
-            extensions.append(rate_limit_extension(rate_limiter))
-        # A repeated query skips parsing and validation (bounded: clients can send anything).
-        # (Factories: strawberry shares their LRU across requests, keyed by maxsize.)
-        extensions.append(cast("type[SchemaExtension]", lambda: ParserCache(maxsize=1024)))
-        extensions.append(cast("type[SchemaExtension]", lambda: ValidationCache(maxsize=1024)))
+        # Every check and record of an operation in one extension (gateway/operation.py):
+        # metrics, partial data, the query limits, the rate limit, the kept plans.
+        extensions: list[type[SchemaExtension]] = [
+            _operation_checks(settings, rate_limiter).extension()
+        ]
         schema = build_schema(
-            extensions=extensions, execution_context_class=executor_class(settings.executor)
+            extensions=extensions,
+            execution_context_class=executor_class(settings.executor),
+            schema_class=GatewaySchema,
         )
         install_placeholders(schema._schema)
         super().__init__(
@@ -214,27 +198,28 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         )
 
 
-def _limit_extensions(settings: Settings) -> list[type[SchemaExtension]]:
+def _operation_checks(settings: Settings, rate_limiter: RateLimiter | None) -> OperationChecks:
     """Tokens before parsing, depth/aliases/directives/introspection in validation, cost
-    before execution (see gateway/limits.py)."""
+    then the rate limit before execution (see gateway/limits.py); in production, no field
+    suggestions and masked internal errors."""
     rules = validation_rules(
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_directives=settings.max_directives,
         introspection=settings.introspection,
     )
-    return [
-        cast("type[SchemaExtension]", lambda: TokenLimit(limit=settings.max_tokens)),
-        limit_rules_extension(rules),
-        cast(
-            "type[SchemaExtension]",
-            lambda: CostLimit(
-                limit=settings.max_cost,
-                default_page_size=settings.default_page_size,
-                max_page_size=settings.max_page_size,
-            ),
+    return OperationChecks(
+        max_tokens=settings.max_tokens,
+        rules=rules,
+        cost=CostLimit(
+            limit=settings.max_cost,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
         ),
-    ]
+        rate_limiter=rate_limiter,
+        mask_errors=settings.is_production,
+        no_suggestions=not settings.field_suggestions,
+    )
 
 
 def _payload_too_large(limit: int) -> JSONResponse:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-import weakref
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import orjson
 from graphql import (
@@ -48,7 +47,6 @@ from graphql import (
     visit,
 )
 from graphql.language import Lexer, Visitor
-from strawberry.extensions import AddValidationRules, SchemaExtension
 
 # A field whose resolver calls a source (or computes from one) costs this much; any other
 # field costs 1. A field taking `first` multiplies its subtree by it.
@@ -245,10 +243,6 @@ def validation_rules(
     return rules
 
 
-def limit_rules_extension(rules: list[type[ASTValidationRule]]) -> type[SchemaExtension]:
-    return cast("type[SchemaExtension]", lambda: AddValidationRules(rules))
-
-
 # --- tokens: counted with graphql-core's lexer before the document is parsed ---
 
 
@@ -269,20 +263,14 @@ def count_tokens(query: str, stop_after: int) -> int:
     return count
 
 
-class TokenLimit(SchemaExtension):
-    def __init__(self, *, limit: int) -> None:
-        self.limit = limit
-
-    def on_parse(self) -> Iterator[None]:
-        query = self.execution_context.query
-        if query and self.execution_context.graphql_document is None:
-            tokens = count_tokens(query, self.limit)
-            if tokens > self.limit:
-                raise GraphQLError(
-                    f"the query has more than {self.limit} tokens",
-                    extensions={"code": TOKEN_LIMIT_EXCEEDED, "limit": self.limit},
-                )
-        yield
+def check_tokens(query: str, limit: int) -> None:
+    """Refuses (TOKEN_LIMIT_EXCEEDED) a query of more than `limit` tokens, before it is
+    parsed."""
+    if count_tokens(query, limit) > limit:
+        raise GraphQLError(
+            f"the query has more than {limit} tokens",
+            extensions={"code": TOKEN_LIMIT_EXCEEDED, "limit": limit},
+        )
 
 
 # --- cost: from the parsed document, the schema and the variables ---
@@ -491,17 +479,14 @@ def _query_cost(
 # of the query text (the schema is fixed per process), the operation, the page-size
 # settings and the variables the walk reads (page sizes, ``first: $n``): not of the others
 # (a cart id, an idempotency key, an address), which differ in every checkout request. So
-# the figure is kept per query by the values of the variables its walk read (oldest query
-# first out): a request agreeing with a kept walk on every variable that walk read makes
-# the same walk, step by step, and so the same cost.
-_COSTS_KEPT = 512
+# the figure is kept per query and operation (with the query's plan, gateway/operation.py,
+# whose cache bounds how many queries) by the values of the variables its walk read: a
+# request agreeing with a kept walk on every variable that walk read makes the same walk,
+# step by step, and so the same cost.
 _WALKS_KEPT = 64  # kept costs per query (page sizes a client varies)
-_QueryKey = tuple[str, str | None, int, int]
 # per query: [(the variables a walk read, {their values: cost})]
-_KeptCosts = list[tuple[tuple[str, ...], dict[bytes, int]]]
-_COSTS: weakref.WeakKeyDictionary[GraphQLSchema, dict[_QueryKey, _KeptCosts]] = (
-    weakref.WeakKeyDictionary()
-)
+KeptCosts = list[tuple[tuple[str, ...], dict[bytes, int]]]
+_KeptCosts = KeptCosts
 
 
 def _values_of(names: tuple[str, ...], variables: Mapping[str, Any]) -> bytes | None:
@@ -538,24 +523,64 @@ def _keep_cost(kept: _KeptCosts, read: dict[str, tuple[bool, Any]], cost: int) -
         kept.append((names, {values: cost}))
 
 
-class CostLimit(SchemaExtension):
+class CostLimit:
+    """The cost limit's settings, and what a request's cost is (gateway/operation.py asks
+    it once per request, after validation and before execution: a refused query calls no
+    source)."""
+
+    __slots__ = ("default_page_size", "limit", "max_page_size")
+
     def __init__(self, *, limit: int, default_page_size: int, max_page_size: int) -> None:
         self.limit = limit
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
 
-    cost: int | None = None
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        kept: _KeptCosts | None,
+    ) -> int:
+        """The operation's cost, from ``kept`` (this query's kept walks, see above) when a
+        kept walk read the same values; else walked, and the walk kept there."""
+        cost = _kept_cost(kept, variables or {}) if kept else None
+        if cost is None:
+            cost, read = _query_cost(
+                schema,
+                document,
+                variables,
+                operation_name,
+                self.default_page_size,
+                self.max_page_size,
+            )
+            if kept is not None:
+                _keep_cost(kept, read, cost)
+        return cost
 
-    def get_results(self) -> dict[str, Any]:
+    def refusal(self, cost: int) -> ExecutionResult | None:
+        if cost <= self.limit:
+            return None
+        return ExecutionResult(
+            data=None,
+            errors=[
+                GraphQLError(
+                    f"the query costs {cost}, over the limit of {self.limit}",
+                    extensions={"code": COST_LIMIT_EXCEEDED, "cost": cost, "limit": self.limit},
+                )
+            ],
+        )
+
+    def results(self, context: Any, cost: int | None) -> dict[str, Any]:
         """``extensions.cost`` for a request that asks with ``GraphQL-Cost: report`` (Hot
         Chocolate's header): what this query cost, the most one may cost, and (rate limit
         on) the viewer's budget left and how fast it refills, named as Shopify's clients
         read them. Asked for, not always sent: a per-viewer, per-moment figure in every
         answer would make equal queries' answers differ, and no cache or CDN could share
         them."""
-        context = self.execution_context.context
         request = getattr(context, "request", None)
-        if self.cost is None or request is None:
+        if cost is None or request is None:
             return {}
         if request.headers.get(COST_HEADER, "").strip().lower() != "report":
             return {}
@@ -565,7 +590,7 @@ class CostLimit(SchemaExtension):
         throttle = getattr(context, "throttle", None)
         return {
             "cost": {
-                "requestedQueryCost": self.cost,
+                "requestedQueryCost": cost,
                 "maximumQueryCost": self.limit,
                 "throttleStatus": None
                 if throttle is None
@@ -577,52 +602,6 @@ class CostLimit(SchemaExtension):
             }
         }
 
-    def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context
-        if ctx.graphql_document is not None and ctx.result is None:
-            variables = ctx.variables if isinstance(ctx.variables, dict) else None
-            by_query = _COSTS.setdefault(ctx.schema._schema, {})
-            key = (
-                None
-                if ctx.query is None
-                else (ctx.query, ctx.operation_name, self.default_page_size, self.max_page_size)
-            )
-            kept = by_query.get(key) if key is not None else None
-            cost = _kept_cost(kept, variables or {}) if kept is not None else None
-            if cost is None:
-                cost, read = _query_cost(
-                    ctx.schema._schema,
-                    ctx.graphql_document,
-                    variables,
-                    ctx.operation_name,
-                    self.default_page_size,
-                    self.max_page_size,
-                )
-                if key is not None:
-                    if kept is None:
-                        if len(by_query) >= _COSTS_KEPT:
-                            by_query.pop(next(iter(by_query)))
-                        kept = by_query[key] = []
-                    _keep_cost(kept, read, cost)
-            self.cost = cost
-            if hasattr(ctx.context, "query_cost"):
-                ctx.context.query_cost = cost  # what the rate limit charges
-            if cost > self.limit:
-                ctx.result = ExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            f"the query costs {cost}, over the limit of {self.limit}",
-                            extensions={
-                                "code": COST_LIMIT_EXCEEDED,
-                                "cost": cost,
-                                "limit": self.limit,
-                            },
-                        )
-                    ],
-                )
-        yield
-
 
 # --- production: no field suggestions ---
 
@@ -633,16 +612,12 @@ def strip_suggestions(message: str) -> str:
     return _SUGGESTION.sub("", message)
 
 
-class NoSuggestions(SchemaExtension):
+def strip_result_suggestions(result: Any) -> None:
     """Production: validation messages keep their first sentence, not graphql-core's
     "Did you mean ...?" (it would list the schema's names to whoever probes it)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if not result or not result.errors:
-            return
-        result.errors = [_without_suggestion(error) for error in result.errors]
+    if not result or not result.errors:
+        return
+    result.errors = [_without_suggestion(error) for error in result.errors]
 
 
 def _without_suggestion(error: GraphQLError) -> GraphQLError:

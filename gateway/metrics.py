@@ -90,6 +90,22 @@ class Metrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
         )
 
+        # The requests counter and latency histogram of each operation name, looked up once
+        # (``labels`` validates, locks and builds a key per call). As many as the labels
+        # already keep: one per name seen.
+        self._operation_series: dict[str, tuple[Any, Any]] = {}
+
+    def operation_series(self, name: str) -> tuple[Any, Any]:
+        """The ``gateway_requests`` and ``gateway_request_duration_seconds`` series of an
+        operation name."""
+        series = self._operation_series.get(name)
+        if series is None:
+            series = self._operation_series[name] = (
+                self.requests.labels(name),
+                self.latency.labels(name),
+            )
+        return series
+
     def count_calls(self, store: Any) -> None:
         """Wrap every public coroutine method of ``store`` so each call is counted (and,
         with tracing on, gets its span: the same calls, seen in a trace)."""

@@ -10,17 +10,19 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import Iterator, MutableMapping
-from typing import Any
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from graphql import GraphQLError
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import SchemaExtension
 
 from .metrics import Metrics, RequestStats, Stopwatch, current_request
 from .resilience.degrade import is_source_failure
+
+if TYPE_CHECKING:
+    from strawberry.types import ExecutionContext
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = structlog.get_logger("gateway.request")
@@ -119,56 +121,46 @@ def error_code(error: GraphQLError) -> str:
     return "INTERNAL" if error.original_error is not None else "GRAPHQL_VALIDATION_FAILED"
 
 
-class OperationMetrics(SchemaExtension):
-    """Requests and latency by operation name, errors by code."""
-
-    def on_operation(self) -> Iterator[None]:
-        watch = Stopwatch()
-        yield
-        ctx = self.execution_context
-        name = ctx.operation_name or "anonymous"
-        context = ctx.context
-        metrics: Metrics = context.metrics
-        metrics.requests.labels(name).inc()
-        metrics.latency.labels(name).observe(watch.seconds)
-        stats = context.stats
+def record_operation(ctx: ExecutionContext, watch: Stopwatch) -> None:
+    """Requests and latency by operation name, errors by code (once the operation has its
+    final errors: gateway/operation.py calls it last)."""
+    name = ctx.operation_name or "anonymous"
+    context = ctx.context
+    metrics: Metrics = context.metrics
+    requests, latency = metrics.operation_series(name)
+    requests.inc()
+    latency.observe(watch.seconds)
+    stats = context.stats
+    if isinstance(stats, RequestStatsState):
+        stats.operation = name
+    errors = ctx.result.errors if ctx.result else ctx.pre_execution_errors
+    for error in errors or ():
+        code = error_code(error)
+        metrics.errors.labels(code).inc()
         if isinstance(stats, RequestStatsState):
-            stats.operation = name
-        errors = ctx.result.errors if ctx.result else ctx.pre_execution_errors
-        for error in errors or ():
-            code = error_code(error)
-            metrics.errors.labels(code).inc()
-            if isinstance(stats, RequestStatsState):
-                stats.error_codes.append(code)
+            stats.error_codes.append(code)
 
 
-class MaskInternalErrors(SchemaExtension):
+def mask_internal_errors(ctx: ExecutionContext) -> None:
     """Production: an unexpected exception reaches the client as code INTERNAL and the
     request id, never its message; the full error goes to the log with the same id."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if not result or not result.errors:
-            return
-        request_id = getattr(self.execution_context.context, "request_id", "")
-        masked: list[GraphQLError] = []
-        for error in result.errors:
-            original = error.original_error
-            if (
-                original is None
-                or isinstance(original, GraphQLError)
-                or is_source_failure(original)
-            ):
-                masked.append(error)
-                continue
-            log.error("unexpected error", request_id=request_id, exc_info=original)
-            masked.append(
-                GraphQLError(
-                    f"Internal error (request id {request_id})",
-                    nodes=error.nodes,
-                    path=error.path,
-                    extensions={"code": "INTERNAL", "requestId": request_id},
-                )
+    result = ctx.result
+    if not result or not result.errors:
+        return
+    request_id = getattr(ctx.context, "request_id", "")
+    masked: list[GraphQLError] = []
+    for error in result.errors:
+        original = error.original_error
+        if original is None or isinstance(original, GraphQLError) or is_source_failure(original):
+            masked.append(error)
+            continue
+        log.error("unexpected error", request_id=request_id, exc_info=original)
+        masked.append(
+            GraphQLError(
+                f"Internal error (request id {request_id})",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "INTERNAL", "requestId": request_id},
             )
-        result.errors = masked
+        )
+    result.errors = masked

@@ -1,20 +1,19 @@
 """Who pays for a request, and what: the viewer's key (customer or staff id, else the client
 address) and two budgets, query cost for everything and a tighter count for checkouts.
 
-Runs as a schema extension after the cost limit (it needs the computed cost; a refused
-query costs its viewer nothing) and before execution, so a limited request calls no source.
+Runs in the gateway's operation extension (gateway/operation.py) after the cost limit (it
+needs the computed cost; a refused query costs its viewer nothing) and before execution, so
+a limited request calls no source.
 A refusal is HTTP 429 with ``Retry-After`` and a GraphQL error ``RATE_LIMITED``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType
 from prometheus_client import CollectorRegistry, Counter
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from ..auth import Viewer, ViewerKind
@@ -28,6 +27,9 @@ from .buckets import (
     RedisBuckets,
     retry_after_header,
 )
+
+if TYPE_CHECKING:
+    from strawberry.types import ExecutionContext
 
 RATE_LIMITED = "RATE_LIMITED"
 # The mutations that place orders: each costs one token of the checkout budget.
@@ -124,7 +126,7 @@ def viewer_key(viewer: Viewer, client_host: str | None) -> str:
     return f"ip:{client_host or 'unknown'}"
 
 
-def _operation(definitions: Any, operation_name: str | None) -> OperationDefinitionNode | None:
+def operation_named(definitions: Any, operation_name: str | None) -> OperationDefinitionNode | None:
     operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
@@ -142,40 +144,34 @@ def checkout_count(operation: OperationDefinitionNode | None) -> int:
     )
 
 
-class RateLimit(SchemaExtension):
-    def __init__(self, *, limiter: RateLimiter) -> None:
-        self.limiter = limiter
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        ctx = self.execution_context
-        if ctx.graphql_document is not None and ctx.result is None:
-            context = ctx.context
-            request = context.request
-            client = request.scope.get("client")
-            key = viewer_key(context.viewer, client[0] if client else None)
-            operation = _operation(ctx.graphql_document.definitions, ctx.operation_name)
-            refused, status = await self.limiter.admit(
-                key, getattr(context, "query_cost", 1), checkout_count(operation)
-            )
-            if hasattr(context, "throttle"):
-                context.throttle = status  # extensions.cost shows it (gateway/limits.py)
-            if refused is not None:
-                retry = retry_after_header(refused.retry_after)
-                response = getattr(context, "response", None)
-                if response is not None:
-                    response.status_code = 429
-                    response.headers["Retry-After"] = retry
-                ctx.result = ExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            f"too many requests: retry in {retry} s",
-                            extensions={"code": RATE_LIMITED, "retryAfter": int(retry)},
-                        )
-                    ],
+async def admit_operation(
+    limiter: RateLimiter, ctx: ExecutionContext, operation: OperationDefinitionNode | None
+) -> None:
+    """Charges the viewer's budgets for the operation about to run (its computed cost, and
+    one checkout per checkout mutation at its root); over budget, the operation's result is
+    RATE_LIMITED (HTTP 429 with Retry-After) and nothing runs. Called after the cost limit
+    (gateway/operation.py): it charges the computed cost."""
+    context = ctx.context
+    request = context.request
+    client = request.scope.get("client")
+    key = viewer_key(context.viewer, client[0] if client else None)
+    refused, status = await limiter.admit(
+        key, getattr(context, "query_cost", 1), checkout_count(operation)
+    )
+    if hasattr(context, "throttle"):
+        context.throttle = status  # extensions.cost shows it (gateway/limits.py)
+    if refused is not None:
+        retry = retry_after_header(refused.retry_after)
+        response = getattr(context, "response", None)
+        if response is not None:
+            response.status_code = 429
+            response.headers["Retry-After"] = retry
+        ctx.result = ExecutionResult(
+            data=None,
+            errors=[
+                GraphQLError(
+                    f"too many requests: retry in {retry} s",
+                    extensions={"code": RATE_LIMITED, "retryAfter": int(retry)},
                 )
-        yield
-
-
-def rate_limit_extension(limiter: RateLimiter) -> type[SchemaExtension]:
-    return cast("type[SchemaExtension]", lambda: RateLimit(limiter=limiter))
+            ],
+        )

@@ -20,7 +20,7 @@ and since when. Mutations never get stale answers.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,7 +36,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
 )
-from strawberry.extensions import SchemaExtension
 
 from ..cache.entities import LastKnown
 from .errors import SOURCE_UNAVAILABLE, SourceUnavailable
@@ -247,49 +246,54 @@ def install_placeholders(schema: GraphQLSchema) -> None:
                 gql_field.resolve = _degrading(gql_field.resolve, placeholder)
 
 
-def _is_query(document: Any, operation_name: str | None) -> bool:
+def is_query(document: Any, operation_name: str | None) -> bool:
+    """Whether the operation that would run is a query (only queries may be answered from
+    stale copies)."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     return len(operations) == 1 and operations[0].operation is OperationType.QUERY
 
 
-class PartialData(SchemaExtension):
-    """Per request: collects what degraded, codes the errors of failed sources, and says
-    in ``extensions.stale`` which sources answered from stale copies."""
+def allow_stale() -> None:
+    """From here on in this operation (a query), last-known copies may answer."""
+    stale_allowed.set(True)
 
-    def on_operation(self) -> Iterator[None]:
-        degradation = self.degradation = Degradation()
-        token = current_degradation.set(degradation)
-        allowed = stale_allowed.set(False)
-        settings = getattr(self.execution_context.context, "settings", None)
-        is_debug = settings is not None and not settings.is_production
-        debug = debug_errors.set(is_debug)
-        try:
-            yield
-        finally:
-            current_degradation.reset(token)
-            stale_allowed.reset(allowed)
-            debug_errors.reset(debug)
-        result = self.execution_context.result
+
+class PartialData:
+    """Per request: collects what degraded, codes the errors of failed sources, and says
+    in ``extensions.stale`` which sources answered from stale copies. Driven by the
+    gateway's operation extension (gateway/operation.py): made as the operation starts,
+    ``leave`` when it ends (even by an exception), then ``finish`` on its result."""
+
+    __slots__ = ("_tokens", "degradation", "is_debug")
+
+    def __init__(self, settings: Any) -> None:
+        self.degradation = Degradation()
+        self.is_debug = settings is not None and not settings.is_production
+        self._tokens = (
+            current_degradation.set(self.degradation),
+            stale_allowed.set(False),
+            debug_errors.set(self.is_debug),
+        )
+
+    def leave(self) -> None:
+        degradation, allowed, debug = self._tokens
+        current_degradation.reset(degradation)
+        stale_allowed.reset(allowed)
+        debug_errors.reset(debug)
+
+    def finish(self, result: Any) -> None:
         if result is None:
             return
-        errors = [_coded(e, is_debug) for e in result.errors or ()]
-        result.errors = errors + degradation.errors or None
+        errors = [_coded(e, self.is_debug) for e in result.errors or ()]
+        result.errors = errors + self.degradation.errors or None
 
-    def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context
-        if ctx.graphql_document is not None and _is_query(ctx.graphql_document, ctx.operation_name):
-            stale_allowed.set(True)
-        yield
-
-    def get_results(self) -> dict[str, Any]:
+    def results(self) -> dict[str, Any]:
         """``extensions.stale``: one entry per field shown from a last-known copy (its
         path, source and ``asOf``), and one per source answered whole from stale copies
         (the catalog's last good answers, which have no field of their own)."""
-        degradation: Degradation | None = getattr(self, "degradation", None)
-        if degradation is None:
-            return {}
+        degradation = self.degradation
         entries: list[dict[str, Any]] = [
             {
                 "path": path,

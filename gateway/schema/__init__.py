@@ -632,10 +632,11 @@ def build_schema(
     *,
     extensions: Sequence[type[SchemaExtension]] = (),
     execution_context_class: type[GraphQLExecutionContext[Any]] | None = None,
+    schema_class: type[strawberry.Schema] = strawberry.Schema,
 ) -> strawberry.Schema:
     """The schema with the runtime's extensions and executor (gateway/execution); the
     exported SDL never depends on them."""
-    built = strawberry.Schema(
+    built = schema_class(
         query=Query,
         mutation=Mutation,
         types=[Product, Sku, Category, Promotion, Customer, Cart, Order, AfterSalesRequest],

@@ -243,6 +243,22 @@ def test_a_token_just_expired_within_the_leeway_is_accepted(gateway: LiveGateway
     assert_staff(gateway, f"Bearer {token}")
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(gateway: LiveGateway) -> None:
+    """An accepted token's viewer is kept for its next requests (gateway/auth.py): until
+    its exp plus the leeway, then it is refused as expired, as it would be unkept."""
+    leeway = gateway.settings.jwt_leeway_seconds
+    expires = time.time() + 2.0  # exp + leeway
+    token = hs256(claims(exp=int(expires) - leeway), gateway.settings.jwt_secret)
+    if time.time() >= int(expires) - 0.5:  # too close to the second's edge: take the next
+        time.sleep(1.0)
+        expires = time.time() + 2.0
+        token = hs256(claims(exp=int(expires) - leeway), gateway.settings.jwt_secret)
+    assert_staff(gateway, f"Bearer {token}")
+    assert_staff(gateway, f"Bearer {token}")  # the kept viewer
+    time.sleep(max(0.0, int(expires) - time.time()) + 0.1)
+    assert_refused(post(gateway, STAFF_PROBE, f"Bearer {token}"), "TOKEN_EXPIRED")
+
+
 def test_unknown_permissions_in_a_token_are_ignored(gateway: LiveGateway) -> None:
     token = hs256(claims(permissions=["MANAGE_STOCK", "FLY_THE_SHOP"]), gateway.settings.jwt_secret)
     assert_staff(gateway, f"Bearer {token}")

@@ -1,0 +1,297 @@
+"""The gateway's work around every GraphQL operation, as one schema extension, and what it
+keeps per query text (the query's plan).
+
+strawberry builds, per request and per lifecycle step (operation, parse, validate,
+execute), a context manager over every extension that implements the step. With the eight
+extensions the gateway used to register (operation metrics, partial data, token limit,
+validation rules, cost limit, rate limit, parser cache, validation cache) that was 32 hook
+look-ups, a dozen generator context managers and eight extension objects per request, and
+the validation cache hashed the whole parsed document on every hit. One extension does the
+same checks, in the same order, with the same errors:
+
+- operation: metrics, partial data (degradation, stale copies, coded source errors), and in
+  production no field suggestions and masked internal errors (gateway/observability.py,
+  gateway/resilience/degrade.py, gateway/limits.py);
+- parse: the token limit, then the parsed document, both from the query's plan;
+- validate: strawberry's rules and the depth, alias, directive and introspection rules
+  (gateway/limits.py), their errors kept with the plan;
+- execute: stale copies allowed for a query, the cost limit, then the rate limit
+  (gateway/ratelimit/limiter.py), before any resolver runs.
+
+A query's plan is a function of its text alone (the schema, the rules and the limits are
+fixed per app): its document (the token limit passed), its validation errors, and per
+operation name whether it is a query, its node (the rate limit counts its checkouts) and its
+kept costs (gateway/limits.py). Plans are kept for the most recently used queries
+(``PLANS_KEPT``); a query that fails the token limit or does not parse is never kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, OperationDefinitionNode, parse
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.schema.schema import validate_document
+
+from .limits import CostLimit, KeptCosts, check_tokens, strip_result_suggestions
+from .metrics import Stopwatch
+from .observability import mask_internal_errors, record_operation
+from .ratelimit.limiter import RateLimiter, admit_operation, operation_named
+from .resilience.degrade import PartialData, allow_stale, is_query
+
+if TYPE_CHECKING:
+    from strawberry.types import ExecutionContext
+
+PLANS_KEPT = 1024  # queries (clients can send any text: bounded, least recently used out)
+OPERATIONS_KEPT = 16  # operation names per query (a client can send any operationName)
+
+
+class OperationFacts:
+    """What one operation of a document is, for the execute step."""
+
+    __slots__ = ("costs", "is_query", "node")
+
+    def __init__(self, document: DocumentNode, operation_name: str | None) -> None:
+        self.node: OperationDefinitionNode | None = operation_named(
+            document.definitions, operation_name
+        )
+        self.is_query = is_query(document, operation_name)
+        self.costs: KeptCosts = []
+
+
+class QueryPlan:
+    """What the gateway keeps of one query text."""
+
+    __slots__ = ("document", "errors", "operations")
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+        self.errors: list[GraphQLError] | None = None  # validation's, once validated
+        self.operations: dict[str | None, OperationFacts] = {}
+
+    def operation(self, name: str | None) -> OperationFacts:
+        facts = self.operations.get(name)
+        if facts is None:
+            facts = OperationFacts(self.document, name)
+            if len(self.operations) < OPERATIONS_KEPT:
+                self.operations[name] = facts
+        return facts
+
+
+class OperationChecks:
+    """The per-app settings of the checks, and the plans of the queries it has seen."""
+
+    def __init__(
+        self,
+        *,
+        max_tokens: int,
+        rules: list[type[ASTValidationRule]],
+        cost: CostLimit,
+        rate_limiter: RateLimiter | None = None,
+        mask_errors: bool = False,
+        no_suggestions: bool = False,
+    ) -> None:
+        self.max_tokens = max_tokens
+        self.rules = tuple(rules)
+        self.cost = cost
+        self.rate_limiter = rate_limiter
+        self.mask_errors = mask_errors
+        self.no_suggestions = no_suggestions
+        # A failed token limit or parse raises, and lru_cache keeps nothing then.
+        self.plan = functools.lru_cache(maxsize=PLANS_KEPT)(self._plan)
+
+    def _plan(self, query: str) -> QueryPlan:
+        check_tokens(query, self.max_tokens)
+        return QueryPlan(parse(query))
+
+    def extension(self) -> type[SchemaExtension]:
+        """The factory strawberry calls once per request."""
+        kind = GatewayOperation if self.rate_limiter is None else RateLimitedOperation
+        return functools.partial(kind, self)  # type: ignore[return-value]
+
+
+class GatewayOperation(SchemaExtension):
+    """Every check and record of one operation (see the module's docstring)."""
+
+    def __init__(self, checks: OperationChecks) -> None:
+        self.checks = checks
+        self.plan: QueryPlan | None = None
+        self.partial: PartialData | None = None
+        self.cost: int | None = None
+
+    def on_operation(self) -> Iterator[None]:
+        watch = Stopwatch()
+        ctx = self.execution_context
+        partial = self.partial = PartialData(getattr(ctx.context, "settings", None))
+        try:
+            yield
+        finally:
+            partial.leave()
+        # In the order the separate extensions left the operation (the last registered first).
+        if self.checks.no_suggestions:
+            strip_result_suggestions(ctx.result)
+        if self.checks.mask_errors:
+            mask_internal_errors(ctx)
+        partial.finish(ctx.result)
+        record_operation(ctx, watch)
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        query = ctx.query
+        if query and ctx.graphql_document is None:
+            plan = self.plan = self.checks.plan(query)
+            ctx.graphql_document = plan.document
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        plan = self.plan
+        if plan is not None and plan.document is document:
+            errors = plan.errors
+            if errors is None:
+                errors = plan.errors = self._validate(ctx, document)
+        else:
+            errors = self._validate(ctx, document)
+        ctx.pre_execution_errors = errors
+        yield
+
+    def _validate(self, ctx: ExecutionContext, document: Any) -> list[GraphQLError]:
+        return validate_document(
+            ctx.schema._schema, document, ctx.validation_rules + self.checks.rules
+        )
+
+    def on_execute(self) -> Iterator[None]:
+        self._before_execution()
+        yield
+
+    def _before_execution(self) -> OperationFacts | None:
+        """Stale copies for a query, then the cost limit; the operation's facts."""
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if document is None:
+            return None
+        plan = self.plan
+        name = ctx.operation_name
+        kept = plan is not None and plan.document is document
+        facts = (
+            plan.operation(name) if plan is not None and kept else OperationFacts(document, name)
+        )
+        if facts.is_query:
+            allow_stale()
+        if ctx.result is None:
+            variables = ctx.variables if isinstance(ctx.variables, dict) else None
+            cost = self.cost = self.checks.cost.cost(
+                ctx.schema._schema, document, variables, name, facts.costs if kept else None
+            )
+            if hasattr(ctx.context, "query_cost"):
+                ctx.context.query_cost = cost  # what the rate limit charges
+            refusal = self.checks.cost.refusal(cost)
+            if refusal is not None:
+                ctx.result = refusal
+        return facts
+
+    def get_results(self) -> dict[str, Any]:
+        """``extensions.stale`` (partial data) and ``extensions.cost`` (asked for)."""
+        results = self.partial.results() if self.partial is not None else {}
+        results.update(self.checks.cost.results(self.execution_context.context, self.cost))
+        return results
+
+    # The hooks as context managers, made once here (GatewayRunner enters them).
+    operating = contextlib.contextmanager(on_operation)
+    parsing = contextlib.contextmanager(on_parse)
+    validating = contextlib.contextmanager(on_validate)
+    _executing = contextlib.contextmanager(on_execute)
+
+    def executing(self) -> Any:
+        return _Sync(self._executing())
+
+
+class RateLimitedOperation(GatewayOperation):
+    """The same, and the viewer's budgets charged before execution (rate limit on)."""
+
+    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+        facts = self._before_execution()
+        ctx = self.execution_context
+        limiter = self.checks.rate_limiter
+        if facts is not None and ctx.result is None and limiter is not None:
+            await admit_operation(limiter, ctx, facts.node)
+        yield
+
+    _async_executing = contextlib.asynccontextmanager(on_execute)
+
+    def executing(self) -> Any:
+        return self._async_executing()
+
+
+class _Sync:
+    """A hook's context manager, entered with ``async with`` as well (strawberry's async
+    execution enters every step so)."""
+
+    __slots__ = ("manager",)
+
+    def __init__(self, manager: contextlib.AbstractContextManager[None]) -> None:
+        self.manager = manager
+
+    def __enter__(self) -> None:
+        self.manager.__enter__()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return self.manager.__exit__(kind, error, tb)
+
+    async def __aenter__(self) -> None:
+        self.manager.__enter__()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return self.manager.__exit__(kind, error, tb)
+
+
+class GatewayRunner(SchemaExtensionsRunner):
+    """strawberry's extensions runner for a request whose one extension is the gateway's:
+    the same hooks in the same steps, entered directly. (strawberry looks up every hook of
+    every extension and wraps it in a new context manager, per step and per request: about
+    50 Python calls a step, 600 per checkout.)"""
+
+    def __init__(self, execution_context: ExecutionContext, extension: GatewayOperation) -> None:
+        super().__init__(execution_context, [extension])
+        self.extension = extension
+
+    def operation(self) -> Any:
+        return _Sync(self.extension.operating())
+
+    def parsing(self) -> Any:
+        return _Sync(self.extension.parsing())
+
+    def validation(self) -> Any:
+        return _Sync(self.extension.validating())
+
+    def executing(self) -> Any:
+        return self.extension.executing()
+
+
+class GatewaySchema(strawberry.Schema):
+    """The schema, running the gateway's extension with GatewayRunner; any other
+    extension (tracing's operation span) with strawberry's own runner."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        if len(extensions) == 1 and isinstance(extensions[0], GatewayOperation):
+            return GatewayRunner(execution_context, extensions[0])
+        return super().create_extensions_runner(execution_context, extensions)
