@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -177,7 +177,16 @@ async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, C
     """Carts with their lines in line-id order (the order the buyer added them), in one
     statement: a cart is read several times per checkout, and each statement costs more
     CPU in SQLAlchemy and the driver than the database spends on it."""
-    rows = await lean.execute(conn, _CARTS_WITH_LINES, {"ids": list(ids)})
+    return carts_from_rows(await lean.execute(conn, _CARTS_WITH_LINES, {"ids": list(ids)}))
+
+
+def cart_with_lines_columns() -> list[Any]:
+    """The columns of :data:`_CARTS_WITH_LINES`, for a read that joins more onto a cart."""
+    return list(_CARTS_WITH_LINES.selected_columns)
+
+
+def carts_from_rows(rows: Iterable[Any]) -> dict[str, Cart]:
+    """Carts from rows of the cart-with-lines columns (any other columns are ignored)."""
     carts: dict[str, Any] = {}
     lines: dict[str, list[CartLine]] = defaultdict(list)
     for row in rows:

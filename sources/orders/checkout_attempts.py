@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,7 +29,7 @@ from sources.common.models import table_of
 
 from . import buyers
 from . import models as m
-from .carts import load_carts
+from .carts import cart_with_lines_columns, carts_from_rows, load_carts
 from .errors import CheckoutAttemptLost
 from .records import AttemptState, Cart, CheckoutAttempt, CheckoutStart
 
@@ -85,6 +85,39 @@ async def checkout_start(
             return CheckoutStart(cart, attempt)
         region = cart.shipping_address.region if cart.shipping_address else None
         return CheckoutStart(cart, attempt, await buyers.buyer_on(conn, customer_id, region))
+
+
+async def checkout_lookup(
+    db: Database, *, cart_id: str, customer_id: int, idempotency_key: str
+) -> CheckoutStart:
+    """``checkout_start`` without the claim and without a transaction: the cart (None when
+    missing or another customer's) and the attempt for (customer, key) as it stands, None
+    when there is none; its state is DONE, KEY_REUSED (another cart's fingerprint) or
+    IN_PROGRESS (no order yet, stale or not: only a claim may take it over). One statement
+    on a read connection, so a caller that can answer from it (a sold-out cart, a completed
+    one) writes nothing and, on SQLite, does not queue for the writer. An attempt claimed
+    by a call still inside its ``checkout_start`` transaction is not seen yet: that call's
+    answer then simply comes after this one's."""
+    async with db.connect() as conn:
+        rows = list(
+            await lean.execute(
+                conn,
+                _CART_WITH_ATTEMPT,
+                {"p_cart_id": cart_id, "p_customer_id": customer_id, "p_key": idempotency_key},
+            )
+        )
+    cart = carts_from_rows(rows).get(cart_id)
+    if cart is None or cart.customer_id not in (None, customer_id):
+        return CheckoutStart(None)
+    row = rows[0]
+    if row.attempt_order_ref is None:
+        return CheckoutStart(cart)
+    if row.attempt_fingerprint != cart_fingerprint(cart):
+        return CheckoutStart(cart, CheckoutAttempt(AttemptState.KEY_REUSED, row.attempt_order_ref))
+    if row.attempt_order_id is not None:
+        done = CheckoutAttempt(AttemptState.DONE, row.attempt_order_ref, row.attempt_order_id)
+        return CheckoutStart(cart, done)
+    return CheckoutStart(cart, CheckoutAttempt(AttemptState.IN_PROGRESS, row.attempt_order_ref))
 
 
 async def _claim(
@@ -184,6 +217,28 @@ async def forget_checkout_attempt(
 
 
 _ATTEMPTS = table_of(m.CheckoutAttempt)
+_CARTS, _CART_LINES = table_of(m.Cart), table_of(m.CartLine)
+# checkout_lookup's one statement: the cart with its lines and, joined onto every row, the
+# attempt of (customer, key) if there is one (its key is unique: one row or none).
+_CART_WITH_ATTEMPT = (
+    select(
+        *cart_with_lines_columns(),
+        _ATTEMPTS.c.fingerprint.label("attempt_fingerprint"),
+        _ATTEMPTS.c.order_ref.label("attempt_order_ref"),
+        _ATTEMPTS.c.order_id.label("attempt_order_id"),
+    )
+    .select_from(
+        _CARTS.outerjoin(_CART_LINES, _CART_LINES.c.cart_id == _CARTS.c.id).outerjoin(
+            _ATTEMPTS,
+            and_(
+                _ATTEMPTS.c.customer_id == bindparam("p_customer_id"),
+                _ATTEMPTS.c.idempotency_key == bindparam("p_key"),
+            ),
+        )
+    )
+    .where(_CARTS.c.id == bindparam("p_cart_id"))
+    .order_by(_CART_LINES.c.id)
+)
 # create_order's last step, built once (Core): the attempt names its order.
 _FINISH = (
     update(_ATTEMPTS)

@@ -19,7 +19,14 @@ from gateway.settings import SOURCE_NAMES
 from sources.common.db import Database
 from sources.common.migrate import upgrade_source
 from sources.demo.seed import seed_demo_shop
-from tests.conftest import SEED_TIME, require_postgres, serve, settings_for, sqlite_urls
+from tests.conftest import (
+    REMOTE_SOURCES,
+    SEED_TIME,
+    require_postgres,
+    serve,
+    settings_for,
+    sqlite_urls,
+)
 from tests.gateway.checkout_helpers import (
     BACKENDS,
     PRODUCTS,
@@ -187,12 +194,25 @@ def test_two_hundred_buyers_twenty_units_exactly_twenty_orders(shop: Shop, goods
     # increase made through the inventory source.
     late = shop.query(CART_CREATE, {"input": cart_input}, token=tokens[0])["cartCreate"]["cart"]
     assert [e["code"] for e in late["validation"]["errors"]] == ["INSUFFICIENT_STOCK"]
+    later = shop.query(CART_CREATE, {"input": cart_input}, token=tokens[1])["cartCreate"]["cart"]
     refused = shop.query(
         LEAN_CHECKOUT,
         {"cartId": late["id"], "key": "late", "total": late["cost"]["total"]["amount"]},
         token=tokens[0],
     )["checkoutComplete"]
     assert [e["code"] for e in refused["userErrors"]] == ["INSUFFICIENT_STOCK"]
+    # Right after it (its mark is live for 2 s): a loser costs one read of the orders source,
+    # no claim of its key and no release (checkout_lookup). With remote sources the gateway
+    # keeps no marks: the inventory service refuses the reservation from its own.
+    body, calls = shop.live.calls_during(
+        LEAN_CHECKOUT,
+        {"cartId": later["id"], "key": "later", "total": later["cost"]["total"]["amount"]},
+        token=tokens[1],
+    )
+    codes = [e["code"] for e in body["data"]["checkoutComplete"]["userErrors"]]
+    assert codes == ["INSUFFICIENT_STOCK"]
+    if not REMOTE_SOURCES:
+        assert calls == {"orders.checkout_lookup": 1}
     warehouse = shop.scalar(
         "inventory",
         "SELECT w.code FROM stock_items s JOIN warehouses w ON w.id = s.warehouse_id "
