@@ -249,6 +249,17 @@ class Database:
                     await asyncio.sleep(self.latency_s)
                 yield conn
 
+    @asynccontextmanager
+    async def write_alone(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a write that is one statement: no BEGIN and no COMMIT around
+        it, each statement its own transaction, committed when it returns (autocommit, as
+        ``connect`` runs reads). On SQLite it takes this process's writer turn first, like
+        ``begin``, and holds the file's write lock for that one statement only. Anything
+        that must see its own earlier statement under a lock, or undo one, uses ``begin``."""
+        turn = sqlite_writer_turn(self._sqlite_file) if self._sqlite_file else nullcontext()
+        async with turn, self.connect() as conn:
+            yield conn
+
     async def ping(self) -> None:
         from sqlalchemy import text
 

@@ -27,11 +27,18 @@ from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
-from . import buyers
 from . import models as m
-from .carts import cart_with_lines_columns, carts_from_rows, load_carts
+from .carts import cart_with_lines_columns, carts_from_rows
 from .errors import CheckoutAttemptLost
-from .records import AttemptState, Cart, CheckoutAttempt, CheckoutStart
+from .records import (
+    AttemptState,
+    Cart,
+    CartBuyer,
+    CheckoutAttempt,
+    CheckoutStart,
+    Customer,
+    Region,
+)
 
 
 def new_order_ref() -> str:
@@ -73,18 +80,38 @@ async def checkout_start(
     stale_after: timedelta,
 ) -> CheckoutStart:
     """The cart (the customer's or anonymous; anything else is not found and claims
-    nothing), the attempt for its fingerprint and, when claimed, the buyer and region: in
-    one transaction, the reads a checkout makes of this source before its snapshot."""
+    nothing), the attempt for its fingerprint and, when claimed, the buyer and region: the
+    reads a checkout makes of this source before its snapshot, with the claim.
+
+    One read first (the cart, the key's attempt as it stands, the customer and the cart's
+    region: one statement, no transaction), then, for a key nobody holds, the claim alone:
+    one INSERT that is its own transaction (``Database.write_alone``; on SQLite the write
+    lock is held for that statement, not for the reads around it). A key already there
+    that placed its order, or was used for another cart, is answered from the read; one
+    still running (or crashed), or taken between the read and the INSERT, goes through
+    the claim's transaction as before (its wait, its take-over of a stale attempt)."""
+    rows = await _read_cart_and_attempt(db, cart_id, customer_id, idempotency_key)
+    cart = carts_from_rows(rows).get(cart_id)
+    if cart is None or cart.customer_id not in (None, customer_id):
+        return CheckoutStart(None)
+    row = rows[0]
+    fingerprint = cart_fingerprint(cart)
+    if row.attempt_order_ref is not None:
+        seen = _attempt_seen(row, fingerprint)
+        if seen.state is not AttemptState.IN_PROGRESS:
+            return CheckoutStart(cart, seen)
+    else:
+        async with db.write_alone() as conn:
+            order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
+        if order_ref is not None:
+            return CheckoutStart(
+                cart, CheckoutAttempt(AttemptState.CLAIMED, order_ref), _buyer(row)
+            )
     async with db.begin() as conn:
-        cart = (await load_carts(conn, [cart_id])).get(cart_id)
-        if cart is None or cart.customer_id not in (None, customer_id):
-            return CheckoutStart(None)
-        fingerprint = cart_fingerprint(cart)
         attempt = await _claim(conn, customer_id, idempotency_key, fingerprint, now, stale_after)
-        if attempt.state is not AttemptState.CLAIMED:
-            return CheckoutStart(cart, attempt)
-        region = cart.shipping_address.region if cart.shipping_address else None
-        return CheckoutStart(cart, attempt, await buyers.buyer_on(conn, customer_id, region))
+    return CheckoutStart(
+        cart, attempt, _buyer(row) if attempt.state is AttemptState.CLAIMED else None
+    )
 
 
 async def checkout_lookup(
@@ -94,30 +121,62 @@ async def checkout_lookup(
     missing or another customer's) and the attempt for (customer, key) as it stands, None
     when there is none; its state is DONE, KEY_REUSED (another cart's fingerprint) or
     IN_PROGRESS (no order yet, stale or not: only a claim may take it over). One statement
-    on a read connection, so a caller that can answer from it (a sold-out cart, a completed
-    one) writes nothing and, on SQLite, does not queue for the writer. An attempt claimed
-    by a call still inside its ``checkout_start`` transaction is not seen yet: that call's
-    answer then simply comes after this one's."""
-    async with db.connect() as conn:
-        rows = list(
-            await lean.execute(
-                conn,
-                _CART_WITH_ATTEMPT,
-                {"p_cart_id": cart_id, "p_customer_id": customer_id, "p_key": idempotency_key},
-            )
-        )
+    on a read connection (``checkout_start``'s read), so a caller that can answer from it
+    (a sold-out cart, a completed one) writes nothing and, on SQLite, does not queue for
+    the writer. An attempt claimed by a call whose INSERT has not committed yet is not
+    seen: that call's answer then simply comes after this one's."""
+    rows = await _read_cart_and_attempt(db, cart_id, customer_id, idempotency_key)
     cart = carts_from_rows(rows).get(cart_id)
     if cart is None or cart.customer_id not in (None, customer_id):
         return CheckoutStart(None)
     row = rows[0]
     if row.attempt_order_ref is None:
         return CheckoutStart(cart)
-    if row.attempt_fingerprint != cart_fingerprint(cart):
-        return CheckoutStart(cart, CheckoutAttempt(AttemptState.KEY_REUSED, row.attempt_order_ref))
+    return CheckoutStart(cart, _attempt_seen(row, cart_fingerprint(cart)))
+
+
+async def _read_cart_and_attempt(
+    db: Database, cart_id: str, customer_id: int, idempotency_key: str
+) -> list[Any]:
+    async with db.connect() as conn:
+        return list(
+            await lean.execute(
+                conn,
+                _CART_FOR_CHECKOUT,
+                {"p_cart_id": cart_id, "p_customer_id": customer_id, "p_key": idempotency_key},
+            )
+        )
+
+
+def _attempt_seen(row: Any, fingerprint: str) -> CheckoutAttempt:
+    """The attempt a read found, as a claim would have found it taken."""
+    if row.attempt_fingerprint != fingerprint:
+        return CheckoutAttempt(AttemptState.KEY_REUSED, row.attempt_order_ref)
     if row.attempt_order_id is not None:
-        done = CheckoutAttempt(AttemptState.DONE, row.attempt_order_ref, row.attempt_order_id)
-        return CheckoutStart(cart, done)
-    return CheckoutStart(cart, CheckoutAttempt(AttemptState.IN_PROGRESS, row.attempt_order_ref))
+        return CheckoutAttempt(AttemptState.DONE, row.attempt_order_ref, row.attempt_order_id)
+    return CheckoutAttempt(AttemptState.IN_PROGRESS, row.attempt_order_ref)
+
+
+def _buyer(row: Any) -> CartBuyer:
+    """The customer and the cart's region as the read found them (``buyers.buyer_on``'s
+    records; no purchases: which SKUs have a limit is the catalog's to say)."""
+    customer = (
+        Customer(row.buyer_id, row.buyer_email, row.buyer_name, row.buyer_is_blocked)
+        if row.buyer_id is not None
+        else None
+    )
+    region = (
+        Region(
+            row.region_code,
+            row.region_country,
+            row.region_name,
+            row.region_is_deliverable,
+            row.region_shipping_rate,
+        )
+        if row.region_code is not None
+        else None
+    )
+    return CartBuyer(customer, region, {})
 
 
 async def _claim(
@@ -171,8 +230,9 @@ async def _claim(
 async def abandon_checkout_attempt(db: Database, customer_id: int, idempotency_key: str) -> bool:
     """Forgets an attempt that placed no order (its checkout failed validation), so the
     buyer can retry with the same key after fixing the cart. False when there was none
-    to forget (unknown key, or an order exists: that attempt is never forgotten)."""
-    async with db.begin() as conn:
+    to forget (unknown key, or an order exists: that attempt is never forgotten). One
+    DELETE, its own transaction."""
+    async with db.write_alone() as conn:
         result = await conn.execute(
             delete(m.CheckoutAttempt).where(
                 m.CheckoutAttempt.customer_id == customer_id,
@@ -211,34 +271,49 @@ async def forget_checkout_attempt(
     conditions = [m.CheckoutAttempt.order_ref == order_ref, m.CheckoutAttempt.order_id.is_(None)]
     if older_than is not None:
         conditions.append(m.CheckoutAttempt.updated_at < older_than)
-    async with db.begin() as conn:
+    async with db.write_alone() as conn:  # one DELETE, its own transaction
         result = await conn.execute(delete(m.CheckoutAttempt).where(*conditions))
         return bool(result.rowcount)
 
 
 _ATTEMPTS = table_of(m.CheckoutAttempt)
 _CARTS, _CART_LINES = table_of(m.Cart), table_of(m.CartLine)
-# checkout_lookup's one statement: the cart with its lines and, joined onto every row, the
-# attempt of (customer, key) if there is one (its key is unique: one row or none).
-_CART_WITH_ATTEMPT = (
+_CUSTOMERS, _REGIONS = table_of(m.Customer), table_of(m.Region)
+# checkout_start's (and checkout_lookup's) one read: the cart with its lines and, joined
+# onto every row, the attempt of (customer, key), the customer and the region of the
+# cart's address, each one row or none (unique keys), independently of the others.
+_CART_FOR_CHECKOUT = (
     select(
         *cart_with_lines_columns(),
         _ATTEMPTS.c.fingerprint.label("attempt_fingerprint"),
         _ATTEMPTS.c.order_ref.label("attempt_order_ref"),
         _ATTEMPTS.c.order_id.label("attempt_order_id"),
+        _CUSTOMERS.c.id.label("buyer_id"),
+        _CUSTOMERS.c.email.label("buyer_email"),
+        _CUSTOMERS.c.name.label("buyer_name"),
+        _CUSTOMERS.c.is_blocked.label("buyer_is_blocked"),
+        _REGIONS.c.code.label("region_code"),
+        _REGIONS.c.country.label("region_country"),
+        _REGIONS.c.name.label("region_name"),
+        _REGIONS.c.is_deliverable.label("region_is_deliverable"),
+        _REGIONS.c.shipping_rate.label("region_shipping_rate"),
     )
     .select_from(
-        _CARTS.outerjoin(_CART_LINES, _CART_LINES.c.cart_id == _CARTS.c.id).outerjoin(
+        _CARTS.outerjoin(_CART_LINES, _CART_LINES.c.cart_id == _CARTS.c.id)
+        .outerjoin(
             _ATTEMPTS,
             and_(
                 _ATTEMPTS.c.customer_id == bindparam("p_customer_id"),
                 _ATTEMPTS.c.idempotency_key == bindparam("p_key"),
             ),
         )
+        .outerjoin(_CUSTOMERS, _CUSTOMERS.c.id == bindparam("p_customer_id"))
+        .outerjoin(_REGIONS, _REGIONS.c.code == _CARTS.c.ship_region)
     )
     .where(_CARTS.c.id == bindparam("p_cart_id"))
     .order_by(_CART_LINES.c.id)
 )
+
 # create_order's last step, built once (Core): the attempt names its order.
 _FINISH = (
     update(_ATTEMPTS)
