@@ -27,17 +27,15 @@ from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
+from . import buyer_joins
 from . import models as m
 from .carts import cart_with_lines_columns, carts_from_rows
 from .errors import CheckoutAttemptLost
 from .records import (
     AttemptState,
     Cart,
-    CartBuyer,
     CheckoutAttempt,
     CheckoutStart,
-    Customer,
-    Region,
 )
 
 
@@ -105,12 +103,16 @@ async def checkout_start(
             order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
         if order_ref is not None:
             return CheckoutStart(
-                cart, CheckoutAttempt(AttemptState.CLAIMED, order_ref), _buyer(row)
+                cart,
+                CheckoutAttempt(AttemptState.CLAIMED, order_ref),
+                buyer_joins.buyer_from_row(row),
             )
     async with db.begin() as conn:
         attempt = await _claim(conn, customer_id, idempotency_key, fingerprint, now, stale_after)
     return CheckoutStart(
-        cart, attempt, _buyer(row) if attempt.state is AttemptState.CLAIMED else None
+        cart,
+        attempt,
+        buyer_joins.buyer_from_row(row) if attempt.state is AttemptState.CLAIMED else None,
     )
 
 
@@ -155,28 +157,6 @@ def _attempt_seen(row: Any, fingerprint: str) -> CheckoutAttempt:
     if row.attempt_order_id is not None:
         return CheckoutAttempt(AttemptState.DONE, row.attempt_order_ref, row.attempt_order_id)
     return CheckoutAttempt(AttemptState.IN_PROGRESS, row.attempt_order_ref)
-
-
-def _buyer(row: Any) -> CartBuyer:
-    """The customer and the cart's region as the read found them (``buyers.buyer_on``'s
-    records; no purchases: which SKUs have a limit is the catalog's to say)."""
-    customer = (
-        Customer(row.buyer_id, row.buyer_email, row.buyer_name, row.buyer_is_blocked)
-        if row.buyer_id is not None
-        else None
-    )
-    region = (
-        Region(
-            row.region_code,
-            row.region_country,
-            row.region_name,
-            row.region_is_deliverable,
-            row.region_shipping_rate,
-        )
-        if row.region_code is not None
-        else None
-    )
-    return CartBuyer(customer, region, {})
 
 
 async def _claim(
@@ -278,7 +258,6 @@ async def forget_checkout_attempt(
 
 _ATTEMPTS = table_of(m.CheckoutAttempt)
 _CARTS, _CART_LINES = table_of(m.Cart), table_of(m.CartLine)
-_CUSTOMERS, _REGIONS = table_of(m.Customer), table_of(m.Region)
 # checkout_start's (and checkout_lookup's) one read: the cart with its lines and, joined
 # onto every row, the attempt of (customer, key), the customer and the region of the
 # cart's address, each one row or none (unique keys), independently of the others.
@@ -288,27 +267,19 @@ _CART_FOR_CHECKOUT = (
         _ATTEMPTS.c.fingerprint.label("attempt_fingerprint"),
         _ATTEMPTS.c.order_ref.label("attempt_order_ref"),
         _ATTEMPTS.c.order_id.label("attempt_order_id"),
-        _CUSTOMERS.c.id.label("buyer_id"),
-        _CUSTOMERS.c.email.label("buyer_email"),
-        _CUSTOMERS.c.name.label("buyer_name"),
-        _CUSTOMERS.c.is_blocked.label("buyer_is_blocked"),
-        _REGIONS.c.code.label("region_code"),
-        _REGIONS.c.country.label("region_country"),
-        _REGIONS.c.name.label("region_name"),
-        _REGIONS.c.is_deliverable.label("region_is_deliverable"),
-        _REGIONS.c.shipping_rate.label("region_shipping_rate"),
+        *buyer_joins.BUYER_COLUMNS,
     )
     .select_from(
-        _CARTS.outerjoin(_CART_LINES, _CART_LINES.c.cart_id == _CARTS.c.id)
-        .outerjoin(
-            _ATTEMPTS,
-            and_(
-                _ATTEMPTS.c.customer_id == bindparam("p_customer_id"),
-                _ATTEMPTS.c.idempotency_key == bindparam("p_key"),
+        buyer_joins.join_buyer(
+            _CARTS.outerjoin(_CART_LINES, _CART_LINES.c.cart_id == _CARTS.c.id).outerjoin(
+                _ATTEMPTS,
+                and_(
+                    _ATTEMPTS.c.customer_id == bindparam("p_customer_id"),
+                    _ATTEMPTS.c.idempotency_key == bindparam("p_key"),
+                ),
             ),
+            _CARTS,
         )
-        .outerjoin(_CUSTOMERS, _CUSTOMERS.c.id == bindparam("p_customer_id"))
-        .outerjoin(_REGIONS, _REGIONS.c.code == _CARTS.c.ship_region)
     )
     .where(_CARTS.c.id == bindparam("p_cart_id"))
     .order_by(_CART_LINES.c.id)

@@ -160,14 +160,19 @@ async def test_a_carts_buyer_region_and_purchases_come_in_one_call(store: Orders
 async def test_a_checkouts_claim_reads_the_buyer_and_region_the_single_read_gives(
     store: OrdersStore,
 ) -> None:
-    """``checkout_start`` reads the customer and the cart's region joined onto its cart
-    read: the records ``cart_buyer`` gives, for a known, an unknown and no region."""
+    """``checkout_start`` and ``set_owned_cart_address`` read the customer and the cart's
+    region joined onto their cart read: the records ``cart_buyer`` gives, for a known, an
+    unknown and no region."""
     await add_regions(store, SHANGHAI)
     cases = {"CN-SH": "CN-SH", "XX": "XX", None: None}
     for n, region in enumerate(cases):
         cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 1)])
         if region is not None:
-            await store.set_cart_address(cart.id, replace(ADDRESS, region=region), NOW)
+            written = await store.set_owned_cart_address(
+                cart.id, 1, replace(ADDRESS, region=region), NOW
+            )
+            assert written.buyer == await store.cart_buyer(1, region, []), region
+            assert written.cart.shipping_address == replace(ADDRESS, region=region)
         start = await store.checkout_start(
             cart_id=cart.id,
             customer_id=1,
