@@ -14,6 +14,10 @@ Idempotency: (customer, key) is claimed with a fingerprint of the cart before an
 else (``cart_fingerprint``, computed by the orders source in the same call that reads the
 cart). The same key again returns the same order, also while the first call is still
 running (the second waits for it); the same key with another cart is refused.
+
+A flash sale's losers: while a sold-out mark is live, the cart and the key's attempt are
+first looked up with one read (``checkout_lookup``); a key nobody holds, on a cart the
+marks refuse, is answered INSUFFICIENT_STOCK without claiming (and then releasing) it.
 """
 
 from __future__ import annotations
