@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +57,16 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # JSON columns (translations, options, tags) are decoded by orjson: a listing reads
         # some 350 of them, and the standard library's decoder was ~6% of its CPU. Writes
         # keep the standard encoder, so what is stored does not change.
+        # The pool is sized like PostgreSQL's (``pool_size`` kept, as many again in
+        # overflow): SQLAlchemy's default for a file (5 + 10) closed every connection past
+        # the fifth at check-in, so at 16 requests in flight connections were opened (a
+        # thread, four PRAGMAs) and closed all the time.
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, json_deserializer=orjson.loads
+            url,
+            connect_args={"timeout": 30},
+            json_deserializer=orjson.loads,
+            pool_size=pool_size,
+            max_overflow=pool_size,
         )
         engine.sync_engine.dialect.statement_compiler = _SQLiteCompiler
 
@@ -240,14 +248,20 @@ class Database:
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed on success, rolled back on any exception. On
         SQLite it first waits for this process's turn at the file (sqlite_writer_turn)."""
-        turn = sqlite_writer_turn(self._sqlite_file) if self._sqlite_file else nullcontext()
-        async with turn, self.engine.connect() as conn:
+        async with self.writer_turn(), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.sync_connection.info[_BEGIN_KEY] = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
             async with conn.begin():
                 if self.latency_s:
                     await asyncio.sleep(self.latency_s)
                 yield conn
+
+    def writer_turn(self) -> AbstractAsyncContextManager[None]:
+        """This process's turn at the SQLite file (sqlite_writer_turn; nothing to wait for
+        on PostgreSQL), for a write on a ``connect`` connection: each statement there is
+        its own transaction, so a call that reads, writes one statement and reads again
+        holds one pooled connection and the write lock for the write alone."""
+        return sqlite_writer_turn(self._sqlite_file) if self._sqlite_file else nullcontext()
 
     @asynccontextmanager
     async def write_alone(self) -> AsyncIterator[AsyncConnection]:
@@ -256,8 +270,7 @@ class Database:
         ``connect`` runs reads). On SQLite it takes this process's writer turn first, like
         ``begin``, and holds the file's write lock for that one statement only. Anything
         that must see its own earlier statement under a lock, or undo one, uses ``begin``."""
-        turn = sqlite_writer_turn(self._sqlite_file) if self._sqlite_file else nullcontext()
-        async with turn, self.connect() as conn:
+        async with self.writer_turn(), self.connect() as conn:
             yield conn
 
     async def ping(self) -> None:

@@ -83,30 +83,29 @@ async def checkout_start(
 
     One read first (the cart, the key's attempt as it stands, the customer and the cart's
     region: one statement, no transaction), then, for a key nobody holds, the claim alone:
-    one INSERT that is its own transaction (``Database.write_alone``; on SQLite the write
+    one INSERT that is its own transaction (``Database.writer_turn``; on SQLite the write
     lock is held for that statement, not for the reads around it). A key already there
     that placed its order, or was used for another cart, is answered from the read; one
     still running (or crashed), or taken between the read and the INSERT, goes through
     the claim's transaction as before (its wait, its take-over of a stale attempt)."""
-    rows = await _read_cart_and_attempt(db, cart_id, customer_id, idempotency_key)
-    cart = carts_from_rows(rows).get(cart_id)
-    if cart is None or cart.customer_id not in (None, customer_id):
-        return CheckoutStart(None)
-    row = rows[0]
-    fingerprint = cart_fingerprint(cart)
+    async with db.connect() as conn:  # one pooled connection for the read and the claim
+        rows = await _read_cart_and_attempt(conn, cart_id, customer_id, idempotency_key)
+        cart = carts_from_rows(rows).get(cart_id)
+        if cart is None or cart.customer_id not in (None, customer_id):
+            return CheckoutStart(None)
+        row = rows[0]
+        fingerprint = cart_fingerprint(cart)
+        order_ref = None
+        if row.attempt_order_ref is None:
+            async with db.writer_turn():
+                order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
+    if order_ref is not None:
+        claimed = CheckoutAttempt(AttemptState.CLAIMED, order_ref)
+        return CheckoutStart(cart, claimed, buyer_joins.buyer_from_row(row))
     if row.attempt_order_ref is not None:
         seen = _attempt_seen(row, fingerprint)
         if seen.state is not AttemptState.IN_PROGRESS:
             return CheckoutStart(cart, seen)
-    else:
-        async with db.write_alone() as conn:
-            order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
-        if order_ref is not None:
-            return CheckoutStart(
-                cart,
-                CheckoutAttempt(AttemptState.CLAIMED, order_ref),
-                buyer_joins.buyer_from_row(row),
-            )
     async with db.begin() as conn:
         attempt = await _claim(conn, customer_id, idempotency_key, fingerprint, now, stale_after)
     return CheckoutStart(
@@ -127,7 +126,8 @@ async def checkout_lookup(
     (a sold-out cart, a completed one) writes nothing and, on SQLite, does not queue for
     the writer. An attempt claimed by a call whose INSERT has not committed yet is not
     seen: that call's answer then simply comes after this one's."""
-    rows = await _read_cart_and_attempt(db, cart_id, customer_id, idempotency_key)
+    async with db.connect() as conn:
+        rows = await _read_cart_and_attempt(conn, cart_id, customer_id, idempotency_key)
     cart = carts_from_rows(rows).get(cart_id)
     if cart is None or cart.customer_id not in (None, customer_id):
         return CheckoutStart(None)
@@ -138,16 +138,15 @@ async def checkout_lookup(
 
 
 async def _read_cart_and_attempt(
-    db: Database, cart_id: str, customer_id: int, idempotency_key: str
+    conn: AsyncConnection, cart_id: str, customer_id: int, idempotency_key: str
 ) -> list[Any]:
-    async with db.connect() as conn:
-        return list(
-            await lean.execute(
-                conn,
-                _CART_FOR_CHECKOUT,
-                {"p_cart_id": cart_id, "p_customer_id": customer_id, "p_key": idempotency_key},
-            )
+    return list(
+        await lean.execute(
+            conn,
+            _CART_FOR_CHECKOUT,
+            {"p_cart_id": cart_id, "p_customer_id": customer_id, "p_key": idempotency_key},
         )
+    )
 
 
 def _attempt_seen(row: Any, fingerprint: str) -> CheckoutAttempt:
