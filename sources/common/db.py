@@ -61,12 +61,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # overflow): SQLAlchemy's default for a file (5 + 10) closed every connection past
         # the fifth at check-in, so at 16 requests in flight connections were opened (a
         # thread, four PRAGMAs) and closed all the time.
+        # (An in-memory database has one connection, SQLAlchemy's StaticPool: no sizes.)
+        in_memory = not parsed.database or parsed.database == ":memory:"
+        sizes = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
         engine = create_async_engine(
-            url,
-            connect_args={"timeout": 30},
-            json_deserializer=orjson.loads,
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            url, connect_args={"timeout": 30}, json_deserializer=orjson.loads, **sizes
         )
         engine.sync_engine.dialect.statement_compiler = _SQLiteCompiler
 
@@ -248,7 +247,7 @@ class Database:
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed on success, rolled back on any exception. On
         SQLite it first waits for this process's turn at the file (sqlite_writer_turn)."""
-        async with self.writer_turn(), self.engine.connect() as conn:
+        async with self._writer_turn(), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.sync_connection.info[_BEGIN_KEY] = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
             async with conn.begin():
@@ -256,11 +255,11 @@ class Database:
                     await asyncio.sleep(self.latency_s)
                 yield conn
 
-    def writer_turn(self) -> AbstractAsyncContextManager[None]:
+    def _writer_turn(self) -> AbstractAsyncContextManager[None]:
         """This process's turn at the SQLite file (sqlite_writer_turn; nothing to wait for
-        on PostgreSQL), for a write on a ``connect`` connection: each statement there is
-        its own transaction, so a call that reads, writes one statement and reads again
-        holds one pooled connection and the write lock for the write alone."""
+        on PostgreSQL). Always taken before a pooled connection, never while holding one:
+        the turn's holder may be waiting for a connection, and a caller that held one
+        while it waited for the turn could leave it none."""
         return sqlite_writer_turn(self._sqlite_file) if self._sqlite_file else nullcontext()
 
     @asynccontextmanager
@@ -270,7 +269,7 @@ class Database:
         ``connect`` runs reads). On SQLite it takes this process's writer turn first, like
         ``begin``, and holds the file's write lock for that one statement only. Anything
         that must see its own earlier statement under a lock, or undo one, uses ``begin``."""
-        async with self.writer_turn(), self.connect() as conn:
+        async with self._writer_turn(), self.connect() as conn:
             yield conn
 
     async def ping(self) -> None:

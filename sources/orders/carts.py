@@ -325,23 +325,22 @@ async def set_owned_cart_address(
     for a missing cart or another customer's, CartClosed for a completed one of the
     viewer's.
 
-    Two statements on one connection, the write alone first: the conditional UPDATE is its
-    own transaction (``Database.writer_turn``: on SQLite the write lock is held for that one
-    statement),
+    Two statements, the write alone first: the conditional UPDATE is its own transaction
+    (``Database.write_alone``: on SQLite the write lock is held for that one statement),
     then one read brings the cart with its lines, the viewer as a customer and the region
     of the cart's address (``buyer_joins.join_buyer``). The read sees the cart as the UPDATE
     left it or as a later write did (another tab's line, a newer address: its region
     then comes with it), as any read after a commit does."""
     params = {f"p_{name}": value for name, value in address_values(address).items()}
-    async with db.connect() as conn:  # one pooled connection; the write lock for the UPDATE
-        async with db.writer_turn():
-            touched = (
-                await lean.execute(
-                    conn,
-                    _ADDRESS_OWNED_CART,
-                    {**params, "p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now},
-                )
-            ).scalar_one_or_none()
+    async with db.write_alone() as conn:
+        touched = (
+            await lean.execute(
+                conn,
+                _ADDRESS_OWNED_CART,
+                {**params, "p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now},
+            )
+        ).scalar_one_or_none()
+    async with db.connect() as conn:  # the writer's turn is not held for the read
         rows = list(
             await lean.execute(
                 conn, _CART_WITH_BUYER, {"p_cart_id": cart_id, "p_customer_id": customer_id}

@@ -83,22 +83,24 @@ async def checkout_start(
 
     One read first (the cart, the key's attempt as it stands, the customer and the cart's
     region: one statement, no transaction), then, for a key nobody holds, the claim alone:
-    one INSERT that is its own transaction (``Database.writer_turn``; on SQLite the write
+    one INSERT that is its own transaction (``Database.write_alone``; on SQLite the write
     lock is held for that statement, not for the reads around it). A key already there
     that placed its order, or was used for another cart, is answered from the read; one
     still running (or crashed), or taken between the read and the INSERT, goes through
     the claim's transaction as before (its wait, its take-over of a stale attempt)."""
-    async with db.connect() as conn:  # one pooled connection for the read and the claim
+    async with db.connect() as conn:
         rows = await _read_cart_and_attempt(conn, cart_id, customer_id, idempotency_key)
-        cart = carts_from_rows(rows).get(cart_id)
-        if cart is None or cart.customer_id not in (None, customer_id):
-            return CheckoutStart(None)
-        row = rows[0]
-        fingerprint = cart_fingerprint(cart)
-        order_ref = None
-        if row.attempt_order_ref is None:
-            async with db.writer_turn():
-                order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
+    cart = carts_from_rows(rows).get(cart_id)
+    if cart is None or cart.customer_id not in (None, customer_id):
+        return CheckoutStart(None)
+    row = rows[0]
+    fingerprint = cart_fingerprint(cart)
+    order_ref = None
+    if row.attempt_order_ref is None:
+        # A connection of its own, taken after the writer's turn: a caller waiting for the
+        # turn must hold no pooled connection (the turn's holder may be waiting for one).
+        async with db.write_alone() as conn:
+            order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
     if order_ref is not None:
         claimed = CheckoutAttempt(AttemptState.CLAIMED, order_ref)
         return CheckoutStart(cart, claimed, buyer_joins.buyer_from_row(row))
