@@ -81,3 +81,56 @@ async def test_reads_do_not_wait_for_the_writers_turn(tmp_path: Path) -> None:
     finally:
         release.set()
         await db.dispose()
+
+
+async def test_writers_waiting_for_their_turn_hold_no_pooled_connection(tmp_path: Path) -> None:
+    """The turn is taken before a pooled connection, never while holding one: with two
+    connections (pool 1 + 1 overflow) and many checkouts' claims, address writes and cart
+    writes at once, everything finishes. A claim that held its read connection while it
+    waited for the turn could leave the turn's holder (a cart write, waiting for a
+    connection) none: a stall until the pool's 30 s timeout."""
+    from datetime import UTC, datetime, timedelta
+
+    from sources.common.migrate import upgrade_source
+    from sources.orders.records import Address
+    from sources.orders.store import OrdersStore
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}"
+    setup = Database(url)
+    try:
+        await upgrade_source("orders", setup)
+        async with setup.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO customers (id, email, name, is_blocked, created_at) "
+                    "VALUES (1, 'c1@example.com', 'C1', 0, '2026-11-01 00:00:00')"
+                )
+            )
+    finally:
+        await setup.dispose()
+    db = Database(url, pool_size=1)
+    store = OrdersStore(db)
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    address = Address("Li Wei", "13800000000", "CN", "CN-SH", "Shanghai", "1 Road", "200120")
+    try:
+        carts = [
+            await store.create_cart(customer_id=1, now=now, lines=[(101, 1)]) for _ in range(8)
+        ]
+
+        async def checkout(n: int) -> None:
+            await store.set_owned_cart_address(carts[n].id, 1, address, now)
+            await store.checkout_start(
+                cart_id=carts[n].id,
+                customer_id=1,
+                idempotency_key=f"k{n}",
+                now=now,
+                stale_after=timedelta(minutes=5),
+            )
+
+        async def new_cart() -> None:
+            await store.create_cart(customer_id=1, now=now, lines=[(102, 1)])
+
+        work = [checkout(n) for n in range(8)] + [new_cart() for _ in range(8)]
+        await asyncio.wait_for(asyncio.gather(*work), 20)
+    finally:
+        await db.dispose()
