@@ -14,6 +14,10 @@ Idempotency: (customer, key) is claimed with a fingerprint of the cart before an
 else (``cart_fingerprint``, computed by the orders source in the same call that reads the
 cart). The same key again returns the same order, also while the first call is still
 running (the second waits for it); the same key with another cart is refused.
+
+A flash sale's losers: while a sold-out mark is live, the cart and the key's attempt are
+first looked up with one read (``checkout_lookup``); a key nobody holds, on a cart the
+marks refuse, is answered INSUFFICIENT_STOCK without claiming (and then releasing) it.
 """
 
 from __future__ import annotations
@@ -92,6 +96,13 @@ async def complete_checkout(
     actor: str,
 ) -> CheckoutResult:
     orders = sources.orders
+    marks = sources.sold_out
+    if marks is not None and marks.live():
+        answered = await _answer_without_claim(
+            sources, marks, cart_id=cart_id, customer_id=customer_id, key=idempotency_key
+        )
+        if answered is not None:
+            return answered
     deadline = datetime.now(UTC) + policy.wait_for_other_attempt
     while True:
         now = datetime.now(UTC)
@@ -155,6 +166,45 @@ async def complete_checkout(
     if result.order is None:
         await orders.abandon_checkout_attempt(customer_id, idempotency_key)
     return result
+
+
+async def _answer_without_claim(
+    sources: Sources, marks: SoldOutMarks, *, cart_id: str, customer_id: int, key: str
+) -> CheckoutResult | None:
+    """A flash sale's losers, answered from one read and no write: while some SKU is marked
+    sold out, the cart and the key's attempt are looked up first (``checkout_lookup``). No
+    attempt yet and a cart the marks refuse (or a completed one): the answer is what the
+    claim, the refusal and the claim's release would have given, without them. An attempt
+    that exists keeps its meaning: its order, KEY_REUSED, or (still running) the claim's
+    wait below, so the same key while the first call runs still gets that call's order.
+    None: claim as usual."""
+    looked = await saga_step(
+        "look_up_key",
+        sources.orders.checkout_lookup(
+            cart_id=cart_id, customer_id=customer_id, idempotency_key=key
+        ),
+    )
+    cart, attempt = looked.cart, looked.attempt
+    if cart is None:
+        return _fail(UserErrorCode.CART_NOT_FOUND, "no such cart", "cartId")
+    if attempt is not None:
+        if attempt.state is AttemptState.KEY_REUSED:
+            return _fail(
+                UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "this idempotency key was used for another cart",
+                "idempotencyKey",
+            )
+        if attempt.state is AttemptState.DONE and attempt.order_id is not None:
+            order = (await sources.orders.orders_by_ids([attempt.order_id]))[attempt.order_id]
+            return CheckoutResult(order, [])
+        return None  # running (or crashed): the claim waits for it or takes it over
+    if cart.status is CartStatus.COMPLETED:
+        return _fail(
+            UserErrorCode.CART_COMPLETED, "this cart has already been checked out", "cartId"
+        )
+    if sold_out := _marked_sold_out(marks, cart):
+        return CheckoutResult(None, sold_out)
+    return None
 
 
 async def _place(

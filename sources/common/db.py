@@ -8,13 +8,15 @@ it behave under concurrent writers (WAL, a busy timeout, foreign keys).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import logging
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +57,15 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # JSON columns (translations, options, tags) are decoded by orjson: a listing reads
         # some 350 of them, and the standard library's decoder was ~6% of its CPU. Writes
         # keep the standard encoder, so what is stored does not change.
+        # The pool is sized like PostgreSQL's (``pool_size`` kept, as many again in
+        # overflow): SQLAlchemy's default for a file (5 + 10) closed every connection past
+        # the fifth at check-in, so at 16 requests in flight connections were opened (a
+        # thread, four PRAGMAs) and closed all the time.
+        # (An in-memory database has one connection, SQLAlchemy's StaticPool: no sizes.)
+        in_memory = not parsed.database or parsed.database == ":memory:"
+        sizes = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, json_deserializer=orjson.loads
+            url, connect_args={"timeout": 30}, json_deserializer=orjson.loads, **sizes
         )
         engine.sync_engine.dialect.statement_compiler = _SQLiteCompiler
 
@@ -116,6 +125,62 @@ def _asyncpg_connect_args(url: URL) -> dict[str, Any]:
     return args
 
 
+# How long a write transaction waits for this process's turn at a SQLite file before it
+# goes on without it (and queues on SQLite's own busy timeout, as before): the busy timeout.
+WRITER_WAIT_S = 30.0
+# Per event loop (an asyncio.Lock belongs to one), per SQLite file: this process's writers.
+_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+# The files whose writer turn the running task (or the task that started it) holds.
+_HOLDING: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "sqlite_writer_turns", default=frozenset()
+)
+
+
+def _writer_lock(path: str) -> asyncio.Lock:
+    by_path = _WRITERS.setdefault(asyncio.get_running_loop(), {})
+    lock = by_path.get(path)
+    if lock is None:
+        lock = by_path[path] = asyncio.Lock()
+    return lock
+
+
+@asynccontextmanager
+async def sqlite_writer_turn(path: str) -> AsyncIterator[None]:
+    """This process's turn at a SQLite file's one writer, first come first served.
+
+    Without it, concurrent write transactions of one process met in ``BEGIN IMMEDIATE``:
+    the losers slept in SQLite's busy handler, whose sleeps grow to 100 ms between tries,
+    so a writer that had waited a while kept missing the short gaps between the others'
+    transactions, and a checkout's p99 at 16 in flight went to seconds. Here they queue on
+    an ``asyncio.Lock`` instead (FIFO, woken the moment the writer before commits) and
+    take no pooled connection while they wait. Other processes on the file (a second
+    worker, the CLI) still meet this one in SQLite's busy timeout, as before. A task that
+    already holds the turn (a write inside a write of the same file) does not wait for it
+    again; a wait longer than ``WRITER_WAIT_S`` goes on without the turn."""
+    held = _HOLDING.get()
+    if path in held:
+        yield
+        return
+    lock = _writer_lock(path)
+    try:
+        async with asyncio.timeout(WRITER_WAIT_S):
+            await lock.acquire()
+    except TimeoutError:
+        log.warning("no writer turn at %s after %.0f s; writing without it", path, WRITER_WAIT_S)
+        turn = False
+    else:
+        turn = True
+    token = _HOLDING.set(held | {path})
+    try:
+        yield
+    finally:
+        _HOLDING.reset(token)
+        if turn:
+            lock.release()
+
+
 class Database:
     """One source's engine plus an optional simulated network latency.
 
@@ -128,6 +193,12 @@ class Database:
         self.engine = create_engine(url, pool_size=pool_size)
         self.latency_s = latency_s
         self.is_sqlite = is_sqlite(url)
+        # The file whose writers queue in this process (sqlite_writer_turn); None for an
+        # in-memory database (one connection per engine, nothing to share) and PostgreSQL.
+        database = make_url(url).database if self.is_sqlite else None
+        self._sqlite_file = (
+            str(Path(database).resolve()) if database and database != ":memory:" else None
+        )
         # Reads on PostgreSQL: the same pool and event listeners, with the AUTOCOMMIT
         # option carried by the engine, so a check-out does not pay a greenlet hand-off
         # to set it (AsyncConnection.execution_options); SQLAlchemy still resets the
@@ -174,14 +245,32 @@ class Database:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed on success, rolled back on any exception."""
-        async with self.engine.connect() as conn:
+        """A write transaction: committed on success, rolled back on any exception. On
+        SQLite it first waits for this process's turn at the file (sqlite_writer_turn)."""
+        async with self._writer_turn(), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.sync_connection.info[_BEGIN_KEY] = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
             async with conn.begin():
                 if self.latency_s:
                     await asyncio.sleep(self.latency_s)
                 yield conn
+
+    def _writer_turn(self) -> AbstractAsyncContextManager[None]:
+        """This process's turn at the SQLite file (sqlite_writer_turn; nothing to wait for
+        on PostgreSQL). Always taken before a pooled connection, never while holding one:
+        the turn's holder may be waiting for a connection, and a caller that held one
+        while it waited for the turn could leave it none."""
+        return sqlite_writer_turn(self._sqlite_file) if self._sqlite_file else nullcontext()
+
+    @asynccontextmanager
+    async def write_alone(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a write that is one statement: no BEGIN and no COMMIT around
+        it, each statement its own transaction, committed when it returns (autocommit, as
+        ``connect`` runs reads). On SQLite it takes this process's writer turn first, like
+        ``begin``, and holds the file's write lock for that one statement only. Anything
+        that must see its own earlier statement under a lock, or undo one, uses ``begin``."""
+        async with self._writer_turn(), self.connect() as conn:
+            yield conn
 
     async def ping(self) -> None:
         from sqlalchemy import text

@@ -53,6 +53,16 @@ class SoldOutMarks:
                 short[item[0]] = short.get(item[0], 0) + available
         return short
 
+    def live(self) -> bool:
+        """Whether any mark may still refuse something (expired ones are dropped here): a
+        caller with a cheaper path for refusals takes it only then."""
+        if not self._marks:
+            return False
+        now = self._clock()
+        for item in [item for item, (_, expires) in self._marks.items() if expires <= now]:
+            del self._marks[item]
+        return bool(self._marks)
+
     def clear(self) -> None:
         """Stock went up somewhere: every mark may be wrong now."""
         self._marks.clear()

@@ -237,6 +237,15 @@ class OrdersSource(Protocol):
         fingerprint and (when claimed) the buyer and region, in one call and transaction:
         ``carts_by_ids``, ``checkout_attempt`` and ``cart_buyer`` (purchases aside)."""
 
+    @read
+    async def checkout_lookup(
+        self, *, cart_id: str, customer_id: int, idempotency_key: str
+    ) -> CheckoutStart:
+        """``checkout_start`` as a read, claiming nothing: the cart (if the customer's or
+        anonymous) and the attempt for the key as it stands (None: there is none; else
+        DONE, KEY_REUSED or IN_PROGRESS), one statement, no transaction. For a caller that
+        may answer without writing (a flash sale's sold-out cart)."""
+
     async def checkout_attempt(
         self,
         *,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,7 @@ from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
-from . import buyers
+from . import buyer_joins, buyers
 from . import models as m
 from .addresses import address_from_row, address_values
 from .dialect import upsert_insert
@@ -173,11 +173,33 @@ _CARTS_WITH_LINES = (
 )
 
 
+# set_owned_cart_address's read: one cart with its lines and its buyer (buyer_joins.join_buyer).
+_CART_WITH_BUYER = (
+    select(*_CARTS_WITH_LINES.selected_columns, *buyer_joins.BUYER_COLUMNS)
+    .select_from(
+        buyer_joins.join_buyer(
+            _CARTS.outerjoin(_CART_LINES, _CART_LINES.c.cart_id == _CARTS.c.id), _CARTS
+        )
+    )
+    .where(_CARTS.c.id == bindparam("p_cart_id"))
+    .order_by(_CART_LINES.c.id)
+)
+
+
 async def load_carts(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Cart]:
     """Carts with their lines in line-id order (the order the buyer added them), in one
     statement: a cart is read several times per checkout, and each statement costs more
     CPU in SQLAlchemy and the driver than the database spends on it."""
-    rows = await lean.execute(conn, _CARTS_WITH_LINES, {"ids": list(ids)})
+    return carts_from_rows(await lean.execute(conn, _CARTS_WITH_LINES, {"ids": list(ids)}))
+
+
+def cart_with_lines_columns() -> list[Any]:
+    """The columns of :data:`_CARTS_WITH_LINES`, for a read that joins more onto a cart."""
+    return list(_CARTS_WITH_LINES.selected_columns)
+
+
+def carts_from_rows(rows: Iterable[Any]) -> dict[str, Cart]:
+    """Carts from rows of the cart-with-lines columns (any other columns are ignored)."""
     carts: dict[str, Any] = {}
     lines: dict[str, list[CartLine]] = defaultdict(list)
     for row in rows:
@@ -299,11 +321,18 @@ async def set_owned_cart_address(
 ) -> CartWithBuyer:
     """``set_cart_address`` for a viewer (``customer_id``; None: anonymous), without a read
     before it: the write itself checks that the cart is open and the viewer's (a
-    customer's cart is theirs alone, an anonymous one anybody's with its id), and the
-    cart's buyer and region come back read on the same connection. CartNotFound for a
-    missing cart or another customer's, CartClosed for a completed one of the viewer's."""
+    customer's cart is theirs alone, an anonymous one anybody's with its id). CartNotFound
+    for a missing cart or another customer's, CartClosed for a completed one of the
+    viewer's.
+
+    Two statements, the write alone first: the conditional UPDATE is its own transaction
+    (``Database.write_alone``: on SQLite the write lock is held for that one statement),
+    then one read brings the cart with its lines, the viewer as a customer and the region
+    of the cart's address (``buyer_joins.join_buyer``). The read sees the cart as the UPDATE
+    left it or as a later write did (another tab's line, a newer address: its region
+    then comes with it), as any read after a commit does."""
     params = {f"p_{name}": value for name, value in address_values(address).items()}
-    async with db.begin() as conn:
+    async with db.write_alone() as conn:
         touched = (
             await lean.execute(
                 conn,
@@ -311,15 +340,20 @@ async def set_owned_cart_address(
                 {**params, "p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now},
             )
         ).scalar_one_or_none()
-        if touched is None:
-            row = (await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
-            if row is None or row.customer_id not in (None, customer_id):
-                raise CartNotFound(cart_id)
-            raise CartClosed(cart_id)
-        cart = await _reload(conn, cart_id)
-        owner = customer_id or cart.customer_id
-        buyer = await buyers.buyer_on(conn, owner, address.region)
-    return CartWithBuyer(cart, owner, buyer)
+    async with db.connect() as conn:  # the writer's turn is not held for the read
+        rows = list(
+            await lean.execute(
+                conn, _CART_WITH_BUYER, {"p_cart_id": cart_id, "p_customer_id": customer_id}
+            )
+        )
+    cart = carts_from_rows(rows).get(cart_id)
+    if touched is None:  # refused: told apart by the cart as it stands
+        if cart is None or cart.customer_id not in (None, customer_id):
+            raise CartNotFound(cart_id)
+        raise CartClosed(cart_id)
+    if cart is None:  # carts are not deleted; kept for the type
+        raise CartNotFound(cart_id)
+    return CartWithBuyer(cart, customer_id, buyer_joins.buyer_from_row(rows[0]))
 
 
 async def attach_cart(db: Database, cart_id: str, customer_id: int, now: datetime) -> Cart:

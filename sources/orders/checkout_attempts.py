@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,11 +27,16 @@ from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
-from . import buyers
+from . import buyer_joins
 from . import models as m
-from .carts import load_carts
+from .carts import cart_with_lines_columns, carts_from_rows
 from .errors import CheckoutAttemptLost
-from .records import AttemptState, Cart, CheckoutAttempt, CheckoutStart
+from .records import (
+    AttemptState,
+    Cart,
+    CheckoutAttempt,
+    CheckoutStart,
+)
 
 
 def new_order_ref() -> str:
@@ -73,18 +78,86 @@ async def checkout_start(
     stale_after: timedelta,
 ) -> CheckoutStart:
     """The cart (the customer's or anonymous; anything else is not found and claims
-    nothing), the attempt for its fingerprint and, when claimed, the buyer and region: in
-    one transaction, the reads a checkout makes of this source before its snapshot."""
+    nothing), the attempt for its fingerprint and, when claimed, the buyer and region: the
+    reads a checkout makes of this source before its snapshot, with the claim.
+
+    One read first (the cart, the key's attempt as it stands, the customer and the cart's
+    region: one statement, no transaction), then, for a key nobody holds, the claim alone:
+    one INSERT that is its own transaction (``Database.write_alone``; on SQLite the write
+    lock is held for that statement, not for the reads around it). A key already there
+    that placed its order, or was used for another cart, is answered from the read; one
+    still running (or crashed), or taken between the read and the INSERT, goes through
+    the claim's transaction as before (its wait, its take-over of a stale attempt)."""
+    async with db.connect() as conn:
+        rows = await _read_cart_and_attempt(conn, cart_id, customer_id, idempotency_key)
+    cart = carts_from_rows(rows).get(cart_id)
+    if cart is None or cart.customer_id not in (None, customer_id):
+        return CheckoutStart(None)
+    row = rows[0]
+    fingerprint = cart_fingerprint(cart)
+    order_ref = None
+    if row.attempt_order_ref is None:
+        # A connection of its own, taken after the writer's turn: a caller waiting for the
+        # turn must hold no pooled connection (the turn's holder may be waiting for one).
+        async with db.write_alone() as conn:
+            order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
+    if order_ref is not None:
+        claimed = CheckoutAttempt(AttemptState.CLAIMED, order_ref)
+        return CheckoutStart(cart, claimed, buyer_joins.buyer_from_row(row))
+    if row.attempt_order_ref is not None:
+        seen = _attempt_seen(row, fingerprint)
+        if seen.state is not AttemptState.IN_PROGRESS:
+            return CheckoutStart(cart, seen)
     async with db.begin() as conn:
-        cart = (await load_carts(conn, [cart_id])).get(cart_id)
-        if cart is None or cart.customer_id not in (None, customer_id):
-            return CheckoutStart(None)
-        fingerprint = cart_fingerprint(cart)
         attempt = await _claim(conn, customer_id, idempotency_key, fingerprint, now, stale_after)
-        if attempt.state is not AttemptState.CLAIMED:
-            return CheckoutStart(cart, attempt)
-        region = cart.shipping_address.region if cart.shipping_address else None
-        return CheckoutStart(cart, attempt, await buyers.buyer_on(conn, customer_id, region))
+    return CheckoutStart(
+        cart,
+        attempt,
+        buyer_joins.buyer_from_row(row) if attempt.state is AttemptState.CLAIMED else None,
+    )
+
+
+async def checkout_lookup(
+    db: Database, *, cart_id: str, customer_id: int, idempotency_key: str
+) -> CheckoutStart:
+    """``checkout_start`` without the claim and without a transaction: the cart (None when
+    missing or another customer's) and the attempt for (customer, key) as it stands, None
+    when there is none; its state is DONE, KEY_REUSED (another cart's fingerprint) or
+    IN_PROGRESS (no order yet, stale or not: only a claim may take it over). One statement
+    on a read connection (``checkout_start``'s read), so a caller that can answer from it
+    (a sold-out cart, a completed one) writes nothing and, on SQLite, does not queue for
+    the writer. An attempt claimed by a call whose INSERT has not committed yet is not
+    seen: that call's answer then simply comes after this one's."""
+    async with db.connect() as conn:
+        rows = await _read_cart_and_attempt(conn, cart_id, customer_id, idempotency_key)
+    cart = carts_from_rows(rows).get(cart_id)
+    if cart is None or cart.customer_id not in (None, customer_id):
+        return CheckoutStart(None)
+    row = rows[0]
+    if row.attempt_order_ref is None:
+        return CheckoutStart(cart)
+    return CheckoutStart(cart, _attempt_seen(row, cart_fingerprint(cart)))
+
+
+async def _read_cart_and_attempt(
+    conn: AsyncConnection, cart_id: str, customer_id: int, idempotency_key: str
+) -> list[Any]:
+    return list(
+        await lean.execute(
+            conn,
+            _CART_FOR_CHECKOUT,
+            {"p_cart_id": cart_id, "p_customer_id": customer_id, "p_key": idempotency_key},
+        )
+    )
+
+
+def _attempt_seen(row: Any, fingerprint: str) -> CheckoutAttempt:
+    """The attempt a read found, as a claim would have found it taken."""
+    if row.attempt_fingerprint != fingerprint:
+        return CheckoutAttempt(AttemptState.KEY_REUSED, row.attempt_order_ref)
+    if row.attempt_order_id is not None:
+        return CheckoutAttempt(AttemptState.DONE, row.attempt_order_ref, row.attempt_order_id)
+    return CheckoutAttempt(AttemptState.IN_PROGRESS, row.attempt_order_ref)
 
 
 async def _claim(
@@ -138,8 +211,9 @@ async def _claim(
 async def abandon_checkout_attempt(db: Database, customer_id: int, idempotency_key: str) -> bool:
     """Forgets an attempt that placed no order (its checkout failed validation), so the
     buyer can retry with the same key after fixing the cart. False when there was none
-    to forget (unknown key, or an order exists: that attempt is never forgotten)."""
-    async with db.begin() as conn:
+    to forget (unknown key, or an order exists: that attempt is never forgotten). One
+    DELETE, its own transaction."""
+    async with db.write_alone() as conn:
         result = await conn.execute(
             delete(m.CheckoutAttempt).where(
                 m.CheckoutAttempt.customer_id == customer_id,
@@ -178,12 +252,40 @@ async def forget_checkout_attempt(
     conditions = [m.CheckoutAttempt.order_ref == order_ref, m.CheckoutAttempt.order_id.is_(None)]
     if older_than is not None:
         conditions.append(m.CheckoutAttempt.updated_at < older_than)
-    async with db.begin() as conn:
+    async with db.write_alone() as conn:  # one DELETE, its own transaction
         result = await conn.execute(delete(m.CheckoutAttempt).where(*conditions))
         return bool(result.rowcount)
 
 
 _ATTEMPTS = table_of(m.CheckoutAttempt)
+_CARTS, _CART_LINES = table_of(m.Cart), table_of(m.CartLine)
+# checkout_start's (and checkout_lookup's) one read: the cart with its lines and, joined
+# onto every row, the attempt of (customer, key), the customer and the region of the
+# cart's address, each one row or none (unique keys), independently of the others.
+_CART_FOR_CHECKOUT = (
+    select(
+        *cart_with_lines_columns(),
+        _ATTEMPTS.c.fingerprint.label("attempt_fingerprint"),
+        _ATTEMPTS.c.order_ref.label("attempt_order_ref"),
+        _ATTEMPTS.c.order_id.label("attempt_order_id"),
+        *buyer_joins.BUYER_COLUMNS,
+    )
+    .select_from(
+        buyer_joins.join_buyer(
+            _CARTS.outerjoin(_CART_LINES, _CART_LINES.c.cart_id == _CARTS.c.id).outerjoin(
+                _ATTEMPTS,
+                and_(
+                    _ATTEMPTS.c.customer_id == bindparam("p_customer_id"),
+                    _ATTEMPTS.c.idempotency_key == bindparam("p_key"),
+                ),
+            ),
+            _CARTS,
+        )
+    )
+    .where(_CARTS.c.id == bindparam("p_cart_id"))
+    .order_by(_CART_LINES.c.id)
+)
+
 # create_order's last step, built once (Core): the attempt names its order.
 _FINISH = (
     update(_ATTEMPTS)

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Text, bindparam, case, cast, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common import lean
@@ -63,7 +63,11 @@ async def _check_purchase_limits(conn: AsyncConnection, new: NewOrder) -> None:
 
 
 def order_number(order_id: int, placed_at: datetime) -> str:
-    return f"SO-{placed_at.astimezone(UTC):%Y%m%d}-{order_id:06d}"
+    return f"SO-{_day(placed_at)}-{order_id:06d}"
+
+
+def _day(placed_at: datetime) -> str:
+    return f"{placed_at.astimezone(UTC):%Y%m%d}"
 
 
 # The order's writes, built once against the tables (Core, not the ORM classes): a
@@ -78,6 +82,37 @@ _NUMBER_ORDER = (
     .values(number=bindparam("p_number"))
     .returning(*_ORDERS.c)
 )
+_ORDER_VALUES = (
+    "customer_id", "cart_id", "order_ref", "status", "currency", "subtotal",
+    "discount_total", "shipping_total", "total", "deposit_due", "created_at", "updated_at",
+    *address_values(None),
+)  # fmt: skip
+
+
+def _numbered_order_insert() -> Any:
+    """PostgreSQL: the order with its number in one statement. The id is drawn from the
+    table's own sequence in a CTE, and the number made of it as ``order_number`` makes it
+    (``SO-<day>-<id, at least 6 digits>``), so neither a placeholder number nor its
+    ``UPDATE`` is needed. SQLite has no sequence to draw from: it inserts, then numbers."""
+    drawn = select(func.nextval(func.pg_get_serial_sequence("orders", "id")).label("id")).cte(
+        "drawn"
+    )
+    digits = cast(drawn.c.id, Text)
+    number = (
+        literal("SO-", Text)
+        + bindparam("p_day", type_=Text)
+        + literal("-", Text)
+        + case((drawn.c.id < 1_000_000, func.lpad(digits, 6, "0")), else_=digits)
+    )
+    values = [bindparam(name, type_=_ORDERS.c[name].type) for name in _ORDER_VALUES]
+    return (
+        insert(_ORDERS)
+        .from_select(["id", "number", *_ORDER_VALUES], select(drawn.c.id, number, *values))
+        .returning(*_ORDERS.c)
+    )
+
+
+_NUMBERED_ORDER = _numbered_order_insert()
 _LINE_COLUMNS = (
     "order_id", "sku_id", "product_id", "product_name", "sku_name", "quantity",
     "unit_price", "subtotal", "total", "deposit", "fulfillment", "supplier_id",
@@ -149,37 +184,37 @@ async def create_order_with_lines(
         # takes its lock before anything else, so two checkouts cannot deadlock.
         await claim_open_cart(conn, new.cart_id, customer_id=new.customer_id, now=now)
         await _check_purchase_limits(conn, new)
-        order_id: int = (
-            await lean.execute(
-                conn,
-                _INSERT_ORDER,
-                {
-                    # The number needs the id; the unique order_ref holds its place until then.
-                    "number": new.order_ref,
-                    "customer_id": new.customer_id,
-                    "cart_id": new.cart_id,
-                    "order_ref": new.order_ref,
-                    "status": OrderStatus.PENDING_PAYMENT.value,
-                    "currency": new.currency,
-                    "subtotal": new.subtotal,
-                    "discount_total": new.discount_total,
-                    "shipping_total": new.shipping_total,
-                    "total": new.total,
-                    "deposit_due": new.deposit_due,
-                    "created_at": now,
-                    "updated_at": now,
-                    **address_values(new.shipping_address),
-                },
-            )
-        ).scalar_one()
-        # The order as stored comes back with its number: no read at the end.
-        row = (
-            await lean.execute(
-                conn,
-                _NUMBER_ORDER,
-                {"p_order_id": order_id, "p_number": order_number(order_id, now)},
-            )
-        ).one()
+        values = {
+            "customer_id": new.customer_id,
+            "cart_id": new.cart_id,
+            "order_ref": new.order_ref,
+            "status": OrderStatus.PENDING_PAYMENT.value,
+            "currency": new.currency,
+            "subtotal": new.subtotal,
+            "discount_total": new.discount_total,
+            "shipping_total": new.shipping_total,
+            "total": new.total,
+            "deposit_due": new.deposit_due,
+            "created_at": now,
+            "updated_at": now,
+            **address_values(new.shipping_address),
+        }
+        if conn.dialect.name == "postgresql":
+            row = (await lean.execute(conn, _NUMBERED_ORDER, {**values, "p_day": _day(now)})).one()
+        else:
+            # The number needs the id; the unique order_ref holds its place until then.
+            order_id = (
+                await lean.execute(conn, _INSERT_ORDER, {**values, "number": new.order_ref})
+            ).scalar_one()
+            # The order as stored comes back with its number: no read at the end.
+            row = (
+                await lean.execute(
+                    conn,
+                    _NUMBER_ORDER,
+                    {"p_order_id": order_id, "p_number": order_number(order_id, now)},
+                )
+            ).one()
+        order_id = row.id
         inserted = await lean.execute(
             conn, _insert_order_lines(len(new.lines)), _order_line_values(order_id, new)
         )

@@ -317,6 +317,13 @@ class OrdersStore(OrderOperations, PaymentOperations):
             stale_after=stale_after,
         )
 
+    async def checkout_lookup(
+        self, *, cart_id: str, customer_id: int, idempotency_key: str
+    ) -> CheckoutStart:
+        return await checkout_attempts.checkout_lookup(
+            self.db, cart_id=cart_id, customer_id=customer_id, idempotency_key=idempotency_key
+        )
+
     async def checkout_attempt(
         self,
         *,

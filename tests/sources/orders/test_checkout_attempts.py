@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from sources.orders.records import AttemptState, CheckoutAttempt
 from sources.orders.store import OrdersStore
@@ -153,3 +154,41 @@ async def test_the_sweeper_finds_crashed_attempts_and_forgets_them_once(
     assert await store.forget_checkout_attempt(older.order_ref) is False
     assert await store.stale_checkout_attempts(NOW - STALE_AFTER) == []
     assert (await claim(store, "older")).state is AttemptState.CLAIMED
+
+
+async def test_a_lookup_reads_the_attempt_as_it_stands_and_claims_nothing(
+    store: OrdersStore,
+) -> None:
+    """``checkout_lookup``: what ``checkout_start`` would find for the key, as a read."""
+    cart = await filled_cart(store, customer_id=1, skus={101: 2, 102: 1})
+
+    async def look(key: str = "k1", *, customer_id: int = 1, cart_id: str = cart.id) -> Any:
+        return await store.checkout_lookup(
+            cart_id=cart_id, customer_id=customer_id, idempotency_key=key
+        )
+
+    before = await look()
+    assert before.cart == cart and before.attempt is None and before.buyer is None
+    assert (await look()).attempt is None  # the lookup claimed nothing
+    assert (await look(customer_id=2)).cart is None  # another customer's cart
+    assert (await look(cart_id="no-such-cart")).cart is None
+
+    started = await store.checkout_start(
+        cart_id=cart.id, customer_id=1, idempotency_key="k1", now=NOW, stale_after=STALE_AFTER
+    )
+    assert started.attempt is not None and started.attempt.state is AttemptState.CLAIMED
+    ref = started.attempt.order_ref
+    assert (await look()).attempt == CheckoutAttempt(AttemptState.IN_PROGRESS, ref)
+    other = await filled_cart(store, customer_id=1, skus={103: 1})
+    assert (await look(cart_id=other.id)).attempt == CheckoutAttempt(AttemptState.KEY_REUSED, ref)
+    assert (await look("k2")).attempt is None
+
+    order = await store.create_order(
+        new_order(cart, customer_id=1, order_ref=ref),
+        idempotency_key="k1",
+        actor="customer:1",
+        now=NOW,
+    )
+    done = await look()
+    assert done.attempt == CheckoutAttempt(AttemptState.DONE, ref, order.id)
+    assert done.cart is not None and done.cart.order_id == order.id

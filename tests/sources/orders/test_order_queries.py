@@ -4,6 +4,7 @@ customer has bought; delivery regions by code."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,10 +13,10 @@ from sqlalchemy import insert
 
 from sources.common.pagination import InvalidCursor, encode_cursor
 from sources.orders import models as m
-from sources.orders.records import OrderStatus, Region
+from sources.orders.records import AttemptState, OrderStatus, Region
 from sources.orders.store import OrdersStore
 
-from .conftest import NOW, place_order
+from .conftest import ADDRESS, NOW, place_order
 
 
 async def test_each_customer_pages_through_their_orders_newest_first(store: OrdersStore) -> None:
@@ -154,3 +155,39 @@ async def test_a_carts_buyer_region_and_purchases_come_in_one_call(store: Orders
     assert (unknown_customer.customer, unknown_customer.region) == (None, buyer.region)
     neither = await store.cart_buyer(999_999, "XX", [101])
     assert (neither.customer, neither.region, neither.purchased) == (None, None, {101: 0})
+
+
+async def test_a_checkouts_claim_reads_the_buyer_and_region_the_single_read_gives(
+    store: OrdersStore,
+) -> None:
+    """``checkout_start`` and ``set_owned_cart_address`` read the customer and the cart's
+    region joined onto their cart read: the records ``cart_buyer`` gives, for a known, an
+    unknown and no region."""
+    await add_regions(store, SHANGHAI)
+    cases = {"CN-SH": "CN-SH", "XX": "XX", None: None}
+    for n, region in enumerate(cases):
+        cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 1)])
+        if region is not None:
+            written = await store.set_owned_cart_address(
+                cart.id, 1, replace(ADDRESS, region=region), NOW
+            )
+            assert written.buyer == await store.cart_buyer(1, region, []), region
+            assert written.cart.shipping_address == replace(ADDRESS, region=region)
+        start = await store.checkout_start(
+            cart_id=cart.id,
+            customer_id=1,
+            idempotency_key=f"buyer-{n}",
+            now=NOW,
+            stale_after=timedelta(minutes=5),
+        )
+        assert start.attempt is not None and start.attempt.state is AttemptState.CLAIMED
+        assert start.buyer == await store.cart_buyer(1, region, []), region
+    anonymous = await store.create_cart(customer_id=None, now=NOW, lines=[(101, 1)])
+    someone = await store.checkout_start(
+        cart_id=anonymous.id,
+        customer_id=2,
+        idempotency_key="anonymous",
+        now=NOW,
+        stale_after=timedelta(minutes=5),
+    )
+    assert someone.buyer == await store.cart_buyer(2, None, [])

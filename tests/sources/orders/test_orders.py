@@ -300,3 +300,23 @@ async def test_a_transition_from_a_status_not_allowed_changes_nothing(store: Ord
     assert refused is None and missing is None
     assert await store.orders_by_ids([order.id]) == {order.id: order}
     assert len((await store.status_history_by_order_ids([order.id]))[order.id]) == 1
+
+
+async def test_an_orders_number_is_its_id_padded_to_six_digits_and_longer_beyond(
+    store: OrdersStore,
+) -> None:
+    """On PostgreSQL the number is made in the INSERT from the id the sequence gives (no
+    UPDATE after it), on SQLite by ``order_number`` after the insert: the same text."""
+    from sqlalchemy import text
+
+    from sources.orders.orders import order_number
+
+    first = await place_order(store, 1, {101: 1})
+    assert first.number == order_number(first.id, NOW) == f"SO-20261125-{first.id:06d}"
+    if not store.db.url.startswith("postgresql"):
+        return  # SQLite numbers an order with order_number itself, after the insert
+    async with store.db.begin() as conn:  # the next id has seven digits
+        await conn.execute(text("SELECT setval(pg_get_serial_sequence('orders', 'id'), 1234566)"))
+    later = await place_order(store, 2, {102: 1}, now=NOW + timedelta(days=1))
+    assert later.id == 1234567
+    assert later.number == order_number(later.id, NOW + timedelta(days=1)) == "SO-20261126-1234567"

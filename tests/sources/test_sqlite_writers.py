@@ -1,0 +1,136 @@
+"""One process's writers of a SQLite file take turns, first come first served.
+
+SQLite has one writer. Write transactions of one process used to meet in ``BEGIN
+IMMEDIATE``, where the losers slept in SQLite's busy handler (sleeps growing to 100 ms
+between tries): whoever happened to try at the right moment went next, and a writer that
+had waited a while kept missing its turn. ``Database.begin`` now queues them on the
+process's own turn (sources/common/db.py, ``sqlite_writer_turn``): each transaction
+commits in the order it asked, and each waits only for the ones before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from sources.common.db import Database
+
+WRITERS = 12
+HELD_S = 0.02  # each transaction awaits something while it holds the writer
+
+
+async def _read(db: Database) -> int:
+    async with db.connect() as conn:
+        return int((await conn.execute(text("SELECT n FROM counter"))).scalar_one())
+
+
+async def _counter(tmp_path: Path) -> Database:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    async with db.begin() as conn:
+        await conn.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        await conn.execute(text("INSERT INTO counter (n) VALUES (0)"))
+    return db
+
+
+async def test_writers_of_one_file_commit_in_the_order_they_asked(tmp_path: Path) -> None:
+    db = await _counter(tmp_path)
+    committed: list[int] = []
+
+    async def writer(index: int) -> float:
+        asked = time.monotonic()
+        async with db.begin() as conn:
+            seen = (await conn.execute(text("SELECT n FROM counter"))).scalar_one()
+            await asyncio.sleep(HELD_S)  # the event loop runs the others meanwhile
+            await conn.execute(text("UPDATE counter SET n = :n"), {"n": seen + 1})
+            committed.append(index)
+        return time.monotonic() - asked
+
+    try:
+        waited = await asyncio.gather(*(writer(i) for i in range(WRITERS)))
+        final = await _read(db)
+    finally:
+        await db.dispose()
+
+    assert final == WRITERS  # read-modify-write under the writer: no update lost
+    assert committed == list(range(WRITERS))
+    # The last one waited for the eleven before it, not for a busy handler's back-off.
+    assert max(waited) < WRITERS * HELD_S + 1.0
+
+
+async def test_reads_do_not_wait_for_the_writers_turn(tmp_path: Path) -> None:
+    db = await _counter(tmp_path)
+    release = asyncio.Event()
+
+    async def long_writer() -> None:
+        async with db.begin() as conn:
+            await conn.execute(text("UPDATE counter SET n = 41"))
+            await release.wait()
+            await conn.execute(text("UPDATE counter SET n = 42"))
+
+    try:
+        writing = asyncio.create_task(long_writer())
+        await asyncio.sleep(0.05)
+        # WAL: a read sees the last commit while the writer holds its turn and its lock.
+        assert await asyncio.wait_for(_read(db), 5) == 0
+        release.set()
+        await writing
+        assert await _read(db) == 42
+    finally:
+        release.set()
+        await db.dispose()
+
+
+async def test_writers_waiting_for_their_turn_hold_no_pooled_connection(tmp_path: Path) -> None:
+    """The turn is taken before a pooled connection, never while holding one: with two
+    connections (pool 1 + 1 overflow) and many checkouts' claims, address writes and cart
+    writes at once, everything finishes. A claim that held its read connection while it
+    waited for the turn could leave the turn's holder (a cart write, waiting for a
+    connection) none: a stall until the pool's 30 s timeout."""
+    from datetime import UTC, datetime, timedelta
+
+    from sources.common.migrate import upgrade_source
+    from sources.orders.records import Address
+    from sources.orders.store import OrdersStore
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}"
+    setup = Database(url)
+    try:
+        await upgrade_source("orders", setup)
+        async with setup.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO customers (id, email, name, is_blocked, created_at) "
+                    "VALUES (1, 'c1@example.com', 'C1', 0, '2026-11-01 00:00:00')"
+                )
+            )
+    finally:
+        await setup.dispose()
+    db = Database(url, pool_size=1)
+    store = OrdersStore(db)
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    address = Address("Li Wei", "13800000000", "CN", "CN-SH", "Shanghai", "1 Road", "200120")
+    try:
+        carts = [
+            await store.create_cart(customer_id=1, now=now, lines=[(101, 1)]) for _ in range(8)
+        ]
+
+        async def checkout(n: int) -> None:
+            await store.set_owned_cart_address(carts[n].id, 1, address, now)
+            await store.checkout_start(
+                cart_id=carts[n].id,
+                customer_id=1,
+                idempotency_key=f"k{n}",
+                now=now,
+                stale_after=timedelta(minutes=5),
+            )
+
+        async def new_cart() -> None:
+            await store.create_cart(customer_id=1, now=now, lines=[(102, 1)])
+
+        work = [checkout(n) for n in range(8)] + [new_cart() for _ in range(8)]
+        await asyncio.wait_for(asyncio.gather(*work), 20)
+    finally:
+        await db.dispose()
