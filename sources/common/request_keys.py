@@ -244,7 +244,7 @@ class RequestKeys:
         """The answer of a claimed key: one autocommitted UPDATE (no transaction of its
         own to begin and commit), outside any keyed call's claiming."""
         values = {"k": key, "status": status, "body": body.decode()}
-        async with self.db.connect() as conn:
+        async with self.db.write_alone() as conn:  # on SQLite, in this process's writer turn
             await lean.execute(conn, self._remember, values)
 
     async def release(self, key: str) -> None:
