@@ -5,9 +5,9 @@ from the same specs the service routes by (wire.py), so an embedded store and a 
 are interchangeable behind the Protocol, and ``count_calls`` counts each network call as
 it counts each store call: one method call is one HTTP request (a loader batch stays one).
 
-- one aiohttp session and keep-alive connector per source (source_http.py: HTTP/1.1 with
-  aiohttp's C parser; the bodies are small and many, where h2's framing costs more than it
-  saves on loopback or a LAN, and httpx's layers cost more than the call);
+- one keep-alive pool per source (http_pool.py: HTTP/1.1, the request written in one go,
+  the answer parsed by httptools; the bodies are small and many, where h2's framing costs
+  more than it saves on loopback or a LAN, and httpx's layers cost more than the call);
 - a timeout per call (the whole call: connect, send, answer), and at most ``concurrency``
   calls in flight per source (a semaphore in front of the pool, so a burst queues here);
 - retries with exponential backoff and full jitter on transport errors and 502/503/504,
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .source_http import TRANSPORT_ERRORS, Reply, SourceHTTP
+from .http_pool import ConnectionLost, HTTPPool, Reply
 from .wire import MethodSpec, encode, interface_methods
 from .wire_errors import UNAVAILABLE, ErrorCodec, RemoteSourceError
 
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer, TracerProvider
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+# What a call can fail with before the service answers: retried like a 502.
+TRANSPORT_ERRORS = (ConnectionLost, OSError, TimeoutError)
 
 
 def _no_request_id() -> str | None:
@@ -84,7 +86,7 @@ class RemoteSource:
         self._request_id = request_id
         self._slots = asyncio.Semaphore(concurrency)
         self._tracer: Tracer | None = None
-        self._http = SourceHTTP(
+        self._http = HTTPPool(
             self.base_url,
             headers={
                 "authorization": f"Bearer {secret}",
@@ -92,7 +94,7 @@ class RemoteSource:
             },
             connect_timeout_s=min(timeout_s, 2.0),
             ssl_context=_tls() if self.base_url.startswith("https:") else None,
-            limit=concurrency,
+            max_idle=concurrency,
         )
         self.service = ServiceHandle(self._http, timeout_s)
         for name, spec in interface_methods(interface).items():
@@ -198,7 +200,7 @@ class ServiceHandle:
     RemoteSource, whose public methods are exactly the interface's: count_calls counts
     every one of them as a source call)."""
 
-    def __init__(self, http: SourceHTTP, timeout_s: float) -> None:
+    def __init__(self, http: HTTPPool, timeout_s: float) -> None:
         self._http = http
         self._timeout_s = timeout_s
 
