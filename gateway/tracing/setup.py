@@ -5,10 +5,12 @@ Everything is attached per object (this app, its engines, its HTTP clients, its 
 client), never by patching libraries process-wide: two apps in one process (tests,
 benchmarks) trace independently, and an app with tracing off carries no instrumentation at
 all. The instrumentations used: ASGI (the server span; it reads the client's W3C
-``traceparent``), httpx (a remote source's call carries ``traceparent`` on to the source's
-service, whose own ASGI span continues the trace), SQLAlchemy (a span per statement) and
+``traceparent``), SQLAlchemy (a span per statement) and
 redis (a span per command or pipeline). strawberry's extension gives the operation span
-(operation.py); spans.py adds the source calls and the checkout's saga steps.
+(operation.py); spans.py adds the source calls and the checkout's saga steps; a remote
+source's client (sources/common/client.py, ``RemoteSource.trace_with``) makes a CLIENT
+span per HTTP call and carries its ``traceparent`` on to the source's service, whose own
+ASGI span continues the trace.
 """
 
 from __future__ import annotations

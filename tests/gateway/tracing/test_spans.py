@@ -197,7 +197,7 @@ def test_a_remote_source_continues_the_trace_in_its_service(
     _post(remote_shop.live, LISTING, {}, token, "BenchListing")
     call = spans.one("source catalog.list_products")
     (outgoing,) = [s for s in spans.of_trace() if spans.parent_of(s) is call]
-    assert outgoing.kind is SpanKind.CLIENT  # httpx's span: it sent traceparent along
+    assert outgoing.kind is SpanKind.CLIENT  # the client's span: it sent traceparent along
     (served,) = [s for s in spans.of_trace() if spans.parent_of(s) is outgoing]
     assert served.kind is SpanKind.SERVER
     assert served.name == "POST /v1/catalog/list_products"
