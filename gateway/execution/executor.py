@@ -147,6 +147,9 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         self._nulled: set[tuple[int, str | int]] = set()
         self._root_nulled = False
         self._environments: dict[RecordForm, Any] = {}
+        # Inline dicts of shared records (RecordForm.shared), per position: id -> (record,
+        # its dict).
+        self._shared: dict[ObjectPlan, dict[int, tuple[Any, dict[str, Any]]]] = {}
         data: dict[str, Any] = {}
         work: dict[ObjectPlan, Batch] = {plan.root: ([self.root_value], [data], [None])}
         while work:
@@ -599,10 +602,20 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         the strawberry object ``build`` makes of it, to be completed the general way (its
         resolvers then give the fields, and any error, as standard execution would)."""
         form: RecordForm = object_plan.form  # type: ignore[assignment]
+        made: dict[int, tuple[Any, dict[str, Any]]] | None = None
+        if object_plan.inline and form.shared:
+            made = self._shared.get(object_plan)
+            if made is None:
+                made = self._shared[object_plan] = {}
+            hit = made.get(id(record))
+            if hit is not None and hit[0] is record:
+                return hit[1]
         environment = None if form.environment is None else self._environment(form)
         if object_plan.inline:
             found = self._inline(object_plan, record, environment)
             if found is not None:
+                if made is not None:
+                    made[id(record)] = (record, found)  # the record kept: its id stays its
                 return found
         return form.build(record, environment)
 

@@ -118,10 +118,15 @@ class Loader(Generic[K, V]):
         """``load_all``, but a key that failed gets its exception in place of its value
         (a source down with last-known copies for some keys only): each object keeps or
         loses its own field."""
+        return (await self.load_checked(keys))[0]
+
+    async def load_checked(self, keys: Sequence[K]) -> tuple[list[Any], bool]:
+        """``load_each``'s list, and whether every key has its value (no exception in the
+        list): a batch form then skips its per-object check."""
         found = await self._outcomes(keys)
         if _FAILED.isdisjoint(map(type, found)):
-            return found
-        return [value.error if type(value) is _Failed else value for value in found]
+            return found, True
+        return [value.error if type(value) is _Failed else value for value in found], False
 
     def prime(self, key: K, value: V) -> None:
         """Remember ``value`` for ``key`` unless the request has asked for it already."""
