@@ -45,9 +45,6 @@ from .plan import (
     ABSTRACT,
     ATTRIBUTE,
     BATCH,
-    INLINE_OBJECT,
-    INLINE_SERIALIZED,
-    INLINE_TYPENAME,
     INT_MAX,
     INT_MIN,
     INT_NAME,
@@ -611,8 +608,9 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             if hit is not None and hit[0] is record:
                 return hit[1]
         environment = None if form.environment is None else self._environment(form)
-        if object_plan.inline:
-            found = self._inline(object_plan, record, environment)
+        write = object_plan.write
+        if write is not None:  # inline: its compiled writer (gateway/execution/writers.py)
+            found = write(record, environment, self)
             if found is not None:
                 if made is not None:
                     made[id(record)] = (record, found)  # the record kept: its id stays its
@@ -625,48 +623,6 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             assert form.environment is not None
             environments[form] = form.environment(self.context_value)
         return environments[form]
-
-    def _inline(self, object_plan: ObjectPlan, record: Any, environment: Any) -> Any:
-        """The record's dict, or None where the table cannot say exactly what the type
-        would (the caller then builds the object): a null in a non-null field, a nested
-        value of another class, a leaf its serializer refuses, a function that raised."""
-        out: dict[str, Any] = {}
-        for name, fn, mode, nullable, a, b, c, inner, f in object_plan.inline_fields:
-            if mode == INLINE_TYPENAME:
-                out[name] = a
-                continue
-            try:
-                value = fn(record, environment)
-            except Exception:
-                return None
-            if value is None:
-                if not nullable:
-                    return None
-                out[name] = None
-            elif mode == INLINE_SERIALIZED:
-                out[name] = value
-            elif mode == INLINE_OBJECT:  # a: the child's ObjectPlan, an inline one
-                child_form = a.form
-                if type(value) is not child_form.record_class:
-                    return None
-                nested = self._inline(
-                    a,
-                    value,
-                    None if child_form.environment is None else self._environment(child_form),
-                )
-                if nested is None:
-                    return None
-                out[name] = nested
-            elif type(value) is a:  # a leaf; a: its type written as it is
-                out[name] = value
-            elif type(value) is b and value in c:  # b: the enum's class, c: its names
-                out[name] = c[value]
-            else:
-                try:
-                    out[name] = self._complete(inner, value, out, name, None, f, True)
-                except Exception:
-                    return None
-        return out
 
     def _runtime_plan(
         self, completion: Completion, value: Any, parent: Slot | None, plan: FieldPlan
