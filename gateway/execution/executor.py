@@ -266,6 +266,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             found: list[Any] = list(await results)
         except Exception as exc:
             found = [exc] * len(batch[0])
+        if not _any_exception(found):
+            return found
         for i, value in enumerate(found):
             if isinstance(value, Exception):
                 info = self.build_resolve_info(
@@ -385,10 +387,11 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         record_class = form.record_class if form is not None else None
         values, child_dicts, child_slots = self._pending(object_plan)
         for d, slot, result in zip(dicts, slots, results, strict=True):
+            # A known class is neither None nor an exception: one set look-up when checked.
             if (
-                result is None
-                or isinstance(result, Exception)
-                or (checked and type(result) not in known)
+                type(result) not in known
+                if checked
+                else result is None or isinstance(result, Exception)
             ):
                 try:  # null, an error, or a class not seen yet: the general way
                     d[name] = self._complete(plan.completion, result, d, name, slot, plan, True)
@@ -449,6 +452,9 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                     self._field_error(exc, plan, d, slot)
                     continue
                 if object_plan.inline:
+                    if set(map(type, result)) <= _DICTS:  # every item written inline
+                        d[name] = result
+                        continue
                     inline = [type(v) is dict for v in result]
             items: list[Any] = []
             list_slot = (d, name, nullable, slot)
@@ -699,6 +705,14 @@ def _may_be_stale() -> bool:
     (gateway/resilience/degrade.py); their paths are recorded as they are unwrapped."""
     degradation = current_degradation.get()
     return degradation is not None and bool(degradation.as_of)
+
+
+_DICTS = frozenset({dict})
+
+
+def _any_exception(values: list[Any]) -> bool:
+    """Whether any value is an exception: a check per class, not per value."""
+    return any(issubclass(kind, Exception) for kind in set(map(type, values)))
 
 
 def _attribute(value: Any, name: str) -> Any:
