@@ -161,26 +161,22 @@ class Loader(Generic[K, V]):
             new = list(dict.fromkeys(missing))
             batch = self._queue(new)
             memo.update(dict.fromkeys(new, batch))
-        waits: list[int] = []
-        batches: dict[int, _Batch] = {}
-        for i, value in enumerate(found):
-            if value is _MISSING:
-                value = found[i] = memo[keys[i]]
-            if type(value) is _Batch:
-                waits.append(i)
-                batches[id(value)] = value
+        # Every key is now read or waits in a batch: one wait per batch, then the batches'
+        # outcomes by key (comprehensions, no Python call per key).
+        found = [memo[key] for key in keys]
+        batches = {id(value): value for value in found if type(value) is _Batch}
         loop = asyncio.get_running_loop()
         for batch in batches.values():
             if batch.outcome is None and not batch.cancelled:
                 waiter = loop.create_future()
                 batch.waiters.append(waiter)
                 await waiter  # cancelling this call cancels its own future only
-        for i in waits:
-            outcome = found[i].outcome
-            if outcome is None:  # the call was cancelled
+            if batch.outcome is None:  # the call was cancelled
                 raise asyncio.CancelledError()
-            found[i] = outcome[keys[i]]
-        return found
+        return [
+            value.outcome[key] if type(value) is _Batch else value  # type: ignore[index]
+            for key, value in zip(keys, found, strict=True)
+        ]
 
     async def _uncached(self, keys: Sequence[K]) -> list[Any]:
         """Batching off: a call per key, all at once, nothing kept."""
