@@ -386,7 +386,11 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         form = object_plan.form
         record_class = form.record_class if form is not None else None
         values, child_dicts, child_slots = self._pending(object_plan)
-        for d, slot, result in zip(dicts, slots, results, strict=True):
+        written = self._written(object_plan, results)
+        for i, (d, slot, result) in enumerate(zip(dicts, slots, results, strict=True)):
+            if written is not None and written[i] is not None:  # completed inline
+                d[name] = written[i]
+                continue
             # A known class is neither None nor an exception: one set look-up when checked.
             if (
                 type(result) not in known
@@ -622,6 +626,19 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                     made[id(record)] = (record, found)  # the record kept: its id stays its
                 return found
         return form.build(record, environment)
+
+    def _written(self, object_plan: ObjectPlan, results: Any) -> list[Any] | None:
+        """Every value a record of an inline, unshared form (a price per SKU, a stock level
+        per SKU): their dicts in one pass, None where the writer gave up (that one goes
+        the general way); None when the values are anything else."""
+        write = object_plan.write
+        form = object_plan.form
+        if write is None or form is None or form.shared or type(results) is not list:
+            return None
+        if set(map(type, results)) != {form.record_class}:
+            return None
+        environment = None if form.environment is None else self._environment(form)
+        return [write(record, environment, self) for record in results]
 
     def _environment(self, form: RecordForm) -> Any:
         environments = self._environments
