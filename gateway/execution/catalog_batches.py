@@ -28,7 +28,7 @@ from ..resilience.degrade import current_degradation, stale_if
 from ..schema.catalog import Product, Sku
 from ..schema.common import Info
 from .batch import batch_field
-from .catalog_records import PriceRangeValue, money, stock
+from .catalog_records import PriceRangeValue, StockValue, money, stock
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -90,13 +90,17 @@ async def product_price_range(
 ) -> list[Any]:
     loaders = info.context.loaders
     skus, sku_ids = await _sku_ids_to_read(parents, info)
-    prices = dict(zip(sku_ids, await loaders.pricing.price.load_each(sku_ids), strict=True))
+    found, clean = await loaders.pricing.price.load_checked(sku_ids)
+    prices = dict(zip(sku_ids, found, strict=True))
     currency = info.context.settings.currency
     fresh = _fresh()
 
     def price_range(product_skus: list[Any]) -> Any:
         # Active SKUs only, as the listing's price sort and filter see them.
-        chosen = [_value(prices[s.id]) for s in product_skus if s.is_active]
+        if clean:  # no key failed: no check per price
+            chosen = [prices[s.id] for s in product_skus if s.is_active]
+        else:
+            chosen = [_value(prices[s.id]) for s in product_skus if s.is_active]
         amounts = [p.sale_amount for p in chosen if p] or [Decimal(0)]
         price_range = PriceRangeValue(
             (money(min(amounts), currency), money(max(amounts), currency))
@@ -110,11 +114,15 @@ async def product_price_range(
 async def product_in_stock(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
     loaders = info.context.loaders
     skus, sku_ids = await _sku_ids_to_read(parents, info)
-    levels = dict(zip(sku_ids, await loaders.inventory.stock.load_each(sku_ids), strict=True))
+    found, clean = await loaders.inventory.stock.load_checked(sku_ids)
+    levels = dict(zip(sku_ids, found, strict=True))
     fresh = _fresh()
 
     def in_stock(product_skus: list[Any]) -> Any:
-        chosen = [_value(levels[s.id]) for s in product_skus if s.is_active]
+        if clean:  # no key failed: no check per level
+            chosen = [levels[s.id] for s in product_skus if s.is_active]
+        else:
+            chosen = [_value(levels[s.id]) for s in product_skus if s.is_active]
         found = any(level.in_stock for level in chosen)
         return found if fresh else stale_if(found, *chosen)
 
@@ -137,17 +145,23 @@ async def product_promotions(
             category = categories[product.record.category_id]
             path = category.path if category else ()
         keys.append((product.record.id, path))
-    found = await loaders.pricing.promotions.load_each(keys)
+    found, clean = await loaders.pricing.promotions.load_checked(keys)
     if _fresh():
+        if clean:
+            return [list(promotions) for promotions in found]
         return each(found, lambda promotions: list(_value(promotions)))
     return each(found, lambda promotions: stale_if(list(_value(promotions)), promotions))
 
 
 @batch_field("Sku", "price")
 async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
-    found = await info.context.loaders.pricing.price.load_each([s.record.id for s in parents])
+    found, clean = await info.context.loaders.pricing.price.load_checked(
+        [s.record.id for s in parents]
+    )
     currency = info.context.settings.currency
     fresh = _fresh()
+    if clean and fresh and type(None) not in set(map(type, found)):
+        return found  # every SKU priced: the records themselves (asOf read from them)
 
     def price(pair: tuple[Sku, Any]) -> Any:
         sku, record = pair
@@ -160,9 +174,16 @@ async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> li
 
 @batch_field("Sku", "stock")
 async def sku_stock(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
-    found = await info.context.loaders.inventory.stock.load_each([s.record.id for s in parents])
+    found, clean = await info.context.loaders.inventory.stock.load_checked(
+        [s.record.id for s in parents]
+    )
     # The viewer's figures are made from the (shared, exact) records as they are completed.
     if _fresh():
+        if clean:
+            try:  # no key failed: no call per level (any error: each's answer, per SKU)
+                return [StockValue((level, level.available)) for level in found]
+            except Exception:
+                pass
         return each(found, lambda level: stock(_value(level)))
     return each(found, lambda level: stale_if(stock(_value(level)), level))
 

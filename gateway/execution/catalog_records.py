@@ -133,6 +133,7 @@ record_form(
             "endsAt": lambda r, _: r.ends_at,
             "couponRequired": lambda r, _: r.coupon_required,
         },
+        shared=True,  # the same live promotions' records for every product of a page
     )
 )
 
@@ -146,5 +147,6 @@ record_form(
             "slug": lambda r, _: r.slug,
             "name": lambda r, _: name_in_language(r.name, r.translations),
         },
+        shared=True,  # one record per category, memoised by its loader
     )
 )

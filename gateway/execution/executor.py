@@ -45,9 +45,6 @@ from .plan import (
     ABSTRACT,
     ATTRIBUTE,
     BATCH,
-    INLINE_OBJECT,
-    INLINE_SERIALIZED,
-    INLINE_TYPENAME,
     INT_MAX,
     INT_MIN,
     INT_NAME,
@@ -147,6 +144,9 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         self._nulled: set[tuple[int, str | int]] = set()
         self._root_nulled = False
         self._environments: dict[RecordForm, Any] = {}
+        # Inline dicts of shared records (RecordForm.shared), per position: id -> (record,
+        # its dict).
+        self._shared: dict[ObjectPlan, dict[int, tuple[Any, dict[str, Any]]]] = {}
         data: dict[str, Any] = {}
         work: dict[ObjectPlan, Batch] = {plan.root: ([self.root_value], [data], [None])}
         while work:
@@ -266,6 +266,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             found: list[Any] = list(await results)
         except Exception as exc:
             found = [exc] * len(batch[0])
+        if not _any_exception(found):
+            return found
         for i, value in enumerate(found):
             if isinstance(value, Exception):
                 info = self.build_resolve_info(
@@ -384,11 +386,16 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         form = object_plan.form
         record_class = form.record_class if form is not None else None
         values, child_dicts, child_slots = self._pending(object_plan)
-        for d, slot, result in zip(dicts, slots, results, strict=True):
+        written = self._written(object_plan, results)
+        for i, (d, slot, result) in enumerate(zip(dicts, slots, results, strict=True)):
+            if written is not None and written[i] is not None:  # completed inline
+                d[name] = written[i]
+                continue
+            # A known class is neither None nor an exception: one set look-up when checked.
             if (
-                result is None
-                or isinstance(result, Exception)
-                or (checked and type(result) not in known)
+                type(result) not in known
+                if checked
+                else result is None or isinstance(result, Exception)
             ):
                 try:  # null, an error, or a class not seen yet: the general way
                     d[name] = self._complete(plan.completion, result, d, name, slot, plan, True)
@@ -449,6 +456,9 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                     self._field_error(exc, plan, d, slot)
                     continue
                 if object_plan.inline:
+                    if set(map(type, result)) <= _DICTS:  # every item written inline
+                        d[name] = result
+                        continue
                     inline = [type(v) is dict for v in result]
             items: list[Any] = []
             list_slot = (d, name, nullable, slot)
@@ -599,12 +609,36 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         the strawberry object ``build`` makes of it, to be completed the general way (its
         resolvers then give the fields, and any error, as standard execution would)."""
         form: RecordForm = object_plan.form  # type: ignore[assignment]
+        made: dict[int, tuple[Any, dict[str, Any]]] | None = None
+        if object_plan.inline and form.shared:
+            made = self._shared.get(object_plan)
+            if made is None:
+                made = self._shared[object_plan] = {}
+            hit = made.get(id(record))
+            if hit is not None and hit[0] is record:
+                return hit[1]
         environment = None if form.environment is None else self._environment(form)
-        if object_plan.inline:
-            found = self._inline(object_plan, record, environment)
+        write = object_plan.write
+        if write is not None:  # inline: its compiled writer (gateway/execution/writers.py)
+            found = write(record, environment, self)
             if found is not None:
+                if made is not None:
+                    made[id(record)] = (record, found)  # the record kept: its id stays its
                 return found
         return form.build(record, environment)
+
+    def _written(self, object_plan: ObjectPlan, results: Any) -> list[Any] | None:
+        """Every value a record of an inline, unshared form (a price per SKU, a stock level
+        per SKU): their dicts in one pass, None where the writer gave up (that one goes
+        the general way); None when the values are anything else."""
+        write = object_plan.write
+        form = object_plan.form
+        if write is None or form is None or form.shared or type(results) is not list:
+            return None
+        if set(map(type, results)) != {form.record_class}:
+            return None
+        environment = None if form.environment is None else self._environment(form)
+        return [write(record, environment, self) for record in results]
 
     def _environment(self, form: RecordForm) -> Any:
         environments = self._environments
@@ -612,48 +646,6 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             assert form.environment is not None
             environments[form] = form.environment(self.context_value)
         return environments[form]
-
-    def _inline(self, object_plan: ObjectPlan, record: Any, environment: Any) -> Any:
-        """The record's dict, or None where the table cannot say exactly what the type
-        would (the caller then builds the object): a null in a non-null field, a nested
-        value of another class, a leaf its serializer refuses, a function that raised."""
-        out: dict[str, Any] = {}
-        for name, fn, mode, nullable, a, b, c, inner, f in object_plan.inline_fields:
-            if mode == INLINE_TYPENAME:
-                out[name] = a
-                continue
-            try:
-                value = fn(record, environment)
-            except Exception:
-                return None
-            if value is None:
-                if not nullable:
-                    return None
-                out[name] = None
-            elif mode == INLINE_SERIALIZED:
-                out[name] = value
-            elif mode == INLINE_OBJECT:  # a: the child's ObjectPlan, an inline one
-                child_form = a.form
-                if type(value) is not child_form.record_class:
-                    return None
-                nested = self._inline(
-                    a,
-                    value,
-                    None if child_form.environment is None else self._environment(child_form),
-                )
-                if nested is None:
-                    return None
-                out[name] = nested
-            elif type(value) is a:  # a leaf; a: its type written as it is
-                out[name] = value
-            elif type(value) is b and value in c:  # b: the enum's class, c: its names
-                out[name] = c[value]
-            else:
-                try:
-                    out[name] = self._complete(inner, value, out, name, None, f, True)
-                except Exception:
-                    return None
-        return out
 
     def _runtime_plan(
         self, completion: Completion, value: Any, parent: Slot | None, plan: FieldPlan
@@ -730,6 +722,14 @@ def _may_be_stale() -> bool:
     (gateway/resilience/degrade.py); their paths are recorded as they are unwrapped."""
     degradation = current_degradation.get()
     return degradation is not None and bool(degradation.as_of)
+
+
+_DICTS = frozenset({dict})
+
+
+def _any_exception(values: list[Any]) -> bool:
+    """Whether any value is an exception: a check per class, not per value."""
+    return any(issubclass(kind, Exception) for kind in set(map(type, values)))
 
 
 def _attribute(value: Any, name: str) -> Any:

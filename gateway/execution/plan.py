@@ -135,6 +135,8 @@ class ObjectPlan:
     # __typename: a record's dict is made where it is reached, with no level of its own.
     inline: bool = False
     inline_fields: tuple[InlineField, ...] = ()
+    # An inline position's writer, compiled from ``inline_fields`` (writers.py).
+    write: Callable[[Any, Any, Any], dict[str, Any] | None] | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -312,6 +314,10 @@ def _attach_form(object_plan: ObjectPlan, form: RecordForm) -> None:
             inline = False
     object_plan.inline = inline
     object_plan.inline_fields = tuple(fields) if inline else ()
+    if inline:
+        from .writers import compile_writer  # writers.py reads this module's constants
+
+        object_plan.write = compile_writer(object_plan)
 
 
 _NONE4 = (None, None, None, None)

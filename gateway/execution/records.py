@@ -43,6 +43,10 @@ class RecordForm:
     # context -> what every function and ``build`` get as their second argument (the
     # viewer's stock view, say), made once per request; None: they get None.
     environment: Callable[[Any], Any] | None = None
+    # One record stands at many positions of a response (a promotion on fifty products,
+    # a category of many): its inline dict is made once per request and position and the
+    # same dict written at each (it is complete when made: nothing writes into it later).
+    shared: bool = False
 
 
 _FORMS: dict[str, RecordForm] = {}

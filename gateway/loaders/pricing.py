@@ -85,9 +85,15 @@ class PricingLoaders:
         ) -> dict[PromotionKey, list[Promotion]]:
             """A last-known copy may hold promotions that have ended since: never shown."""
             found = dict(await cached_promotions(keys))
+            # Each promotion asked once: a page's products share the same few records.
+            lists = [value for value in found.values() if isinstance(value, list)]
+            distinct = {id(p): p for value in lists for p in value}
+            ended = {i for i, p in distinct.items() if not p.is_live(now)}
+            if not ended:
+                return found
             for key, value in found.items():
-                if isinstance(value, list) and any(not p.is_live(now) for p in value):
-                    found[key] = carry_mark(value, [p for p in value if p.is_live(now)])
+                if isinstance(value, list) and any(id(p) in ended for p in value):
+                    found[key] = carry_mark(value, [p for p in value if id(p) not in ended])
             return found
 
         self.promotions: Loader[PromotionKey, list[Promotion]] = Loader(
