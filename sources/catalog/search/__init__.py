@@ -171,21 +171,22 @@ async def suggest(
     if found is None:
         return SearchSuggestions([], [], [])
     matched = found.ranked
-    # Limit first: the best few ids from the covering index, then only their rows.
-    ids = list(
-        await conn.scalars(
-            covered(
-                select(m.Product.id)
-                .join(matched, matched.c.product_id == m.Product.id)
-                .where(m.Product.is_published.is_(True))
-                .order_by(matched.c.score.desc(), m.Product.id)
-                .limit(limit)
-            )
-        )
+    # Limit first: the best few ids from the covering index, then only their rows, in one
+    # statement (a limited subquery is worked out before the join): one round trip fewer
+    # a keystroke than reading the ids and then their rows.
+    best = covered(
+        select(m.Product.id, matched.c.score)
+        .join(matched, matched.c.product_id == m.Product.id)
+        .where(m.Product.is_published.is_(True))
+        .order_by(matched.c.score.desc(), m.Product.id)
+        .limit(limit)
+    ).subquery("best")
+    rows = await conn.execute(
+        product_select()
+        .join(best, best.c.id == m.Product.id)
+        .order_by(best.c.score.desc(), m.Product.id)
     )
-    rows = (await conn.execute(product_select().where(m.Product.id.in_(ids)))).all() if ids else []
-    by_id = {row.id: row for row in rows}
-    products = [to_product(by_id[i]) for i in ids if i in by_id]
+    products = [to_product(row) for row in rows]
     categories: list[int] = []
     names: list[str] = []
     for row in await conn.execute(

@@ -12,6 +12,7 @@ found by first letter and length on SQLite and by trigram similarity on PostgreS
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -360,6 +361,79 @@ _PG_SCORED = text(
     f"{_PG_CANDIDATES} SELECT {_pg_ranked('product_id')}, {_pg_ranked('score')}, {_PG_REST}"
 )
 
+# A query asked again takes its branch from the match count it had the last time, so that
+# it runs one statement of one branch instead of both behind a count: with few matches,
+# one scan of the index that ranks every match (the statement above reads the index and
+# the matches' heap pages twice, once for the ids and once to rank them: 1,264 matches of
+# 降噪耳机 read 999 pages twice); with many, the ids and the newest candidates by key.
+# Both branches answer the same order (the newest RANKED_CANDIDATES matches ranked, the
+# rest newest first), so a count that has moved since (a catalogue write) costs time, never
+# a different answer. Per process, by the query's tsquery text, the most recent
+# _PG_REMEMBERED queries.
+_PG_REMEMBERED = 4096
+_pg_match_counts: OrderedDict[str, int] = OrderedDict()
+_PG_ONE_SCAN = f"""
+WITH every AS MATERIALIZED (
+    SELECT product_id, {_TS_RANK} AS score
+      FROM search_products WHERE document @@ CAST(:ts_expression AS tsquery)
+), bound AS (
+    SELECT min(product_id) AS low FROM (
+        SELECT product_id FROM every ORDER BY product_id DESC LIMIT :limit
+    ) newest
+)"""
+_PG_KEYED = f"""
+WITH matched AS MATERIALIZED (
+    SELECT product_id FROM search_products WHERE document @@ CAST(:ts_expression AS tsquery)
+), newest AS (
+    SELECT product_id FROM matched ORDER BY product_id DESC LIMIT :limit
+), scored AS (
+    SELECT s.product_id, {_TS_RANK} AS score
+      FROM newest JOIN search_products s ON s.product_id = newest.product_id
+)"""
+
+
+def _one_scan(column: str) -> str:
+    return (
+        f"(SELECT array_agg({column} ORDER BY score DESC, product_id) FROM every "
+        "WHERE product_id >= (SELECT low FROM bound))"
+    )
+
+
+_ONE_SCAN_REST = (
+    "(SELECT array_agg(product_id ORDER BY product_id DESC) FROM every "
+    "WHERE product_id < (SELECT low FROM bound))"
+)
+_KEYED_RANKED = "(SELECT array_agg({0} ORDER BY score DESC, product_id) FROM scored)"
+# (ranked ids, rest) and (ranked ids, scores, rest) by each branch: unknown, few, many.
+_PG_STATEMENTS: dict[tuple[str, bool], TextClause] = {
+    ("unknown", False): _PG_RANKED,
+    ("unknown", True): _PG_SCORED,
+    ("few", False): text(f"{_PG_ONE_SCAN} SELECT {_one_scan('product_id')}, {_ONE_SCAN_REST}"),
+    ("few", True): text(
+        f"{_PG_ONE_SCAN} SELECT {_one_scan('product_id')}, {_one_scan('score')}, {_ONE_SCAN_REST}"
+    ),
+    ("many", False): text(f"{_PG_KEYED} SELECT {_KEYED_RANKED.format('product_id')}, {_PG_REST}"),
+    ("many", True): text(
+        f"{_PG_KEYED} SELECT {_KEYED_RANKED.format('product_id')}, "
+        f"{_KEYED_RANKED.format('score')}, {_PG_REST}"
+    ),
+}
+
+
+def _pg_branch(expression: str) -> str:
+    """The branch a query's last match count calls for ("unknown" when not asked lately)."""
+    count = _pg_match_counts.get(expression)
+    if count is None:
+        return "unknown"
+    return "few" if count <= RANKED_CANDIDATES * _PG_RESCAN_FACTOR else "many"
+
+
+def _pg_remember(expression: str, count: int) -> None:
+    _pg_match_counts[expression] = count
+    _pg_match_counts.move_to_end(expression)
+    while len(_pg_match_counts) > _PG_REMEMBERED:
+        _pg_match_counts.popitem(last=False)
+
 
 # Suggestions' candidates on PostgreSQL: the newest SUGGESTION_WALK documents are read
 # first (about 1.5 ms; 3,000 took 3-8 ms at load 8, with more candidates to score). When at
@@ -481,8 +555,11 @@ class PostgresEngine:
             )
             return _ids(found)
         parameters = {"ts_expression": expression, "limit": RANKED_CANDIDATES}
-        ranked_ids, rest = (await conn.execute(_PG_RANKED, parameters)).one()
-        return _ids(ranked_ids) + _ids(rest)
+        statement = _PG_STATEMENTS[_pg_branch(expression), False]
+        ranked_ids, rest = (await conn.execute(statement, parameters)).one()
+        ids = _ids(ranked_ids) + _ids(rest)
+        _pg_remember(expression, len(ids))
+        return ids
 
     async def match_rows(
         self, conn: AsyncConnection, query: ParsedQuery, *, scored: bool
@@ -493,10 +570,12 @@ class PostgresEngine:
             return await self.matched_ids(conn, query, ranked=False), None
         expression = " & ".join(_ts_clause(c) for c in query.clauses)
         parameters = {"ts_expression": expression, "limit": RANKED_CANDIDATES}
-        ranked_ids, scores, rest = (await conn.execute(_PG_SCORED, parameters)).one()
-        rest_ids = _ids(rest)
+        statement = _PG_STATEMENTS[_pg_branch(expression), True]
+        ranked_ids, scores, rest = (await conn.execute(statement, parameters)).one()
+        ids, rest_ids = _ids(ranked_ids), _ids(rest)
+        _pg_remember(expression, len(ids) + len(rest_ids))
         return (
-            _ids(ranked_ids) + rest_ids,
+            ids + rest_ids,
             [float(x) for x in scores or ()] + [i + _UNRANKED_BASE for i in rest_ids],
         )
 

@@ -5,6 +5,7 @@ this process's or another's (a second connection writing plain SQL), on the next
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -247,3 +248,37 @@ async def test_a_slow_table_is_read_again_in_the_background_and_sql_answers_mean
     finally:
         store.facet_tables.close()
         await db.dispose()
+
+
+@pytest.mark.parametrize("share", [4, 2])  # many matches (read by key), few (one scan)
+@pytest.mark.parametrize("query", ["耳机", "headphones", "ej"])
+async def test_postgresql_branches_by_the_remembered_count_answer_alike(
+    stores: tuple[CatalogStore, CatalogStore],
+    query: str,
+    share: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL runs one branch for a query whose match count it remembers (engine.py):
+    each branch, and a remembered count that is wrong (a catalogue write since), answers
+    the order the statement that counts first does."""
+    in_process, _ = stores
+    async with in_process.db.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's statements")
+        parsed = parse_query(query)
+        every = await matched_ids(conn, parsed, ranked=False)
+        bound = len(every) // share
+        monkeypatch.setattr(engine, "RANKED_CANDIDATES", bound)
+        monkeypatch.setattr(engine, "_pg_match_counts", OrderedDict())
+        pg = engine.PostgresEngine()
+        first = (await pg.matched_ids(conn, parsed, ranked=True),
+                 await pg.match_rows(conn, parsed, scored=True))  # fmt: skip
+        (expression,) = engine._pg_match_counts
+        assert engine._pg_match_counts[expression] == len(every)
+        assert engine._pg_branch(expression) == ("many" if share == 4 else "few")
+        for branch in ("few", "many"):
+            monkeypatch.setattr(engine, "_pg_branch", lambda _e, b=branch: b)
+            answer = (await pg.matched_ids(conn, parsed, ranked=True),
+                      await pg.match_rows(conn, parsed, scored=True))  # fmt: skip
+            assert answer == first, branch
+    assert len(first[0]) == len(every) and bound >= 3
