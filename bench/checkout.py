@@ -268,8 +268,10 @@ async def run_checkout_bench(
     """
     if concurrency < 1 or not tokens or len(sku_ids) < LINES_PER_CHECKOUT:
         raise ValueError("need concurrency >= 1, a token and at least 3 SKUs")
-    limits = httpx.Limits(
-        max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2
+    limits = httpx.Limits(  # idle connections given up well before uvicorn's 5 s keep-alive
+        max_connections=concurrency + 2,
+        max_keepalive_connections=concurrency + 2,
+        keepalive_expiry=1.0,
     )
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
         rng = random.Random(seed)

@@ -35,6 +35,14 @@ from sources.common.db import Database
 from .checkout import ADDRESS, GatewayProcess, _percentile, _sku_gid, prepare_shop
 from .shop import ROOT
 
+# httpx keeps an idle connection 5 s by default, exactly uvicorn's keep-alive timeout,
+# whose clock starts first: a spare connection (the pool holds more than the requests in
+# flight) left idle ~5 s was reused by the client as the server, its loop lagging under
+# the burst, closed it, the request unanswered (httpx.ReadError, "a connection closed" in
+# 3 of 5 runs at 64 in flight). A client must give up an idle connection well before the
+# server does.
+CLIENT_KEEPALIVE_SECONDS = 1.0
+
 CART_CREATE = """
 mutation CartCreate($input: CartCreateInput!) {
   cartCreate(input: $input) {
@@ -86,7 +94,11 @@ async def run_flash_sale(
     request_seconds: float,
     server_cpu: Callable[[], float] = lambda: 0.0,
 ) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(
+        max_connections=concurrency + 2,
+        max_keepalive_connections=concurrency,
+        keepalive_expiry=CLIENT_KEEPALIVE_SECONDS,
+    )
     cart_input = {"lines": [{"skuId": _sku_gid(sku_id), "quantity": 1}], "shippingAddress": ADDRESS}
     client = httpx.AsyncClient(base_url=base_url, timeout=request_seconds, limits=limits)
     async with client:
