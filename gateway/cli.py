@@ -190,6 +190,7 @@ def _serve_distributed(args: argparse.Namespace) -> int:
                 access_log=False,
                 log_level="warning",
                 timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+                timeout_keep_alive=settings.keep_alive_seconds,
                 loop=loop,
             )
     return 0
@@ -461,6 +462,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 access_log=False,
                 log_level="warning",
                 timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+                timeout_keep_alive=settings.keep_alive_seconds,
                 loop=loop,
             )
         return 0

@@ -179,6 +179,14 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: Annotated[
         int, Field(ge=0, le=3600, validation_alias=_env("GATEWAY_SHUTDOWN_GRACE"))
     ] = 20
+    # How long an idle HTTP keep-alive connection stays open (uvicorn's timeout_keep_alive,
+    # 5 s by default). A proxy or load balancer in front keeps its idle upstream
+    # connections longer (nginx 60 s, AWS ALB 60 s): when the gateway closes one first, a
+    # request the proxy sends on it at that moment is lost and answered 502. So longer than
+    # theirs.
+    keep_alive_seconds: Annotated[
+        float, Field(gt=0, le=3600, validation_alias=_env("GATEWAY_KEEP_ALIVE_SECONDS"))
+    ] = 75.0
     readiness_timeout_seconds: Annotated[
         float, Field(gt=0, le=60, validation_alias=_env("GATEWAY_READINESS_TIMEOUT_SECONDS"))
     ] = 5.0
