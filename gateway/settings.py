@@ -185,8 +185,8 @@ class Settings(BaseSettings):
     # request the proxy sends on it at that moment is lost and answered 502. So longer than
     # theirs.
     keep_alive_seconds: Annotated[
-        float, Field(gt=0, le=3600, validation_alias=_env("GATEWAY_KEEP_ALIVE_SECONDS"))
-    ] = 75.0
+        int, Field(ge=1, le=3600, validation_alias=_env("GATEWAY_KEEP_ALIVE_SECONDS"))
+    ] = 75
     readiness_timeout_seconds: Annotated[
         float, Field(gt=0, le=60, validation_alias=_env("GATEWAY_READINESS_TIMEOUT_SECONDS"))
     ] = 5.0

@@ -253,7 +253,7 @@ async def test_a_slow_table_is_read_again_in_the_background_and_sql_answers_mean
 @pytest.mark.parametrize("share", [4, 2])  # many matches (read by key), few (one scan)
 @pytest.mark.parametrize("query", ["耳机", "headphones", "ej"])
 async def test_postgresql_branches_by_the_remembered_count_answer_alike(
-    stores: tuple[CatalogStore, CatalogStore],
+    postgres_shop: dict[str, str],
     query: str,
     share: int,
     monkeypatch: pytest.MonkeyPatch,
@@ -261,10 +261,17 @@ async def test_postgresql_branches_by_the_remembered_count_answer_alike(
     """PostgreSQL runs one branch for a query whose match count it remembers (engine.py):
     each branch, and a remembered count that is wrong (a catalogue write since), answers
     the order the statement that counts first does."""
-    in_process, _ = stores
-    async with in_process.db.connect() as conn:
-        if conn.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL's statements")
+    db = Database(postgres_shop["catalog"])
+    try:
+        await _branches_answer_alike(db, query, share, monkeypatch)
+    finally:
+        await db.dispose()
+
+
+async def _branches_answer_alike(
+    db: Database, query: str, share: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with db.connect() as conn:
         parsed = parse_query(query)
         every = await matched_ids(conn, parsed, ranked=False)
         bound = len(every) // share
