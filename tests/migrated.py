@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -60,3 +61,27 @@ async def _make_template(backend: str, name: str) -> str:
 
 def _drop_at_exit(url: str) -> None:
     asyncio.run(drop_database(url))
+
+
+def orders_with_one_customer(directory: Path, created_at: datetime) -> str:
+    """A fresh SQLite orders database in ``directory`` holding customer 1 (the service
+    and request-key tests write orders and carts for them)."""
+    from sqlalchemy import insert
+
+    from sources.orders import models
+
+    url = f"sqlite+aiosqlite:///{directory}/orders.db"
+
+    async def build() -> None:
+        db = Database(url)
+        await upgrade_fresh("orders", db)
+        async with db.begin() as conn:
+            await conn.execute(
+                insert(models.Customer),
+                [{"id": 1, "email": "c1@example.com", "name": "C1", "is_blocked": False,
+                  "created_at": created_at}],
+            )  # fmt: skip
+        await db.dispose()
+
+    asyncio.run(build())
+    return url

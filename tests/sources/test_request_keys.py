@@ -17,7 +17,7 @@ from sources.common.db import Database
 from sources.common.request_keys import LEASE, RequestKeys, fingerprint
 from sources.common.wire import encode
 from sources.orders import models as m
-from tests.migrated import upgrade_fresh
+from tests.migrated import orders_with_one_customer
 from tests.remote import SECRET, source_service
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -25,21 +25,7 @@ NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 @pytest.fixture
 def orders_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('keys')}/orders.db"
-
-    async def build() -> None:
-        db = Database(url)
-        await upgrade_fresh("orders", db)
-        async with db.begin() as conn:
-            await conn.execute(
-                insert(m.Customer),
-                [{"id": 1, "email": "c1@example.com", "name": "C1", "is_blocked": False,
-                  "created_at": NOW}],
-            )  # fmt: skip
-        await db.dispose()
-
-    asyncio.run(build())
-    return url
+    return orders_with_one_customer(tmp_path_factory.mktemp("keys"), NOW)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ key), and the start-up checks that keep an interface method from failing only wh
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from typing import Protocol
 
 import httpx
 import pytest
-from sqlalchemy import insert
 
 from gateway.source_service import wait_until_healthy
 from sources.apis import APIS
@@ -29,11 +27,10 @@ from sources.common.wire import (
     public_methods,
     read,
 )
-from sources.orders import models as m
 from sources.orders.api import OrdersSource
 from sources.orders.records import Address, Order, OrderStatus
 from sources.orders.store import OrdersStore
-from tests.migrated import upgrade_fresh
+from tests.migrated import orders_with_one_customer
 from tests.remote import SECRET, free_port, source_service
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -42,21 +39,7 @@ MEMORY = "sqlite+aiosqlite:///:memory:"
 
 @pytest.fixture(scope="module")
 def orders_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('service')}/orders.db"
-
-    async def build() -> None:
-        db = Database(url)
-        await upgrade_fresh("orders", db)
-        async with db.begin() as conn:
-            await conn.execute(
-                insert(m.Customer),
-                [{"id": 1, "email": "c1@example.com", "name": "C1", "is_blocked": False,
-                  "created_at": NOW}],
-            )  # fmt: skip
-        await db.dispose()
-
-    asyncio.run(build())
-    return url
+    return orders_with_one_customer(tmp_path_factory.mktemp("service"), NOW)
 
 
 @pytest.fixture(scope="module")
