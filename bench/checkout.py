@@ -193,6 +193,16 @@ def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
     return {k: int(v - before.get(k, 0)) for k, v in after.items() if v > before.get(k, 0)}
 
 
+def _machine_cpu_seconds() -> float:
+    """CPU seconds every process on the machine has used (Linux /proc/stat, idle and iowait
+    left out): beside the server's and the client's own, what the database and the
+    neighbours took."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    busy = sum(fields) - fields[3] - fields[4]  # idle, iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -295,8 +305,11 @@ async def run_checkout_bench(
 
         before = await source_calls(client)
         started = time.perf_counter()
+        client_cpu, machine_cpu = time.process_time(), _machine_cpu_seconds()
         await asyncio.gather(*(buyer(i) for i in range(concurrency)))
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        machine_cpu = _machine_cpu_seconds() - machine_cpu
         calls_under_load = _delta(before, await source_calls(client))
         flows += measured
 
@@ -339,6 +352,11 @@ async def run_checkout_bench(
             sum(calls_under_load.values()) / len(measured), 1
         )
         if measured
+        else None,
+        "client_cpu_ms_per_checkout": round(client_cpu * 1000 / max(len(measured), 1), 1),
+        "machine_cpu_ms_per_checkout": round(machine_cpu * 1000 / max(len(measured), 1), 1),
+        "machine_cpu_busy": round(machine_cpu / elapsed / (os.cpu_count() or 1), 2)
+        if elapsed
         else None,
         "orders_checked_against": source,
         "lost": lost,
@@ -615,7 +633,10 @@ def format_row(r: dict[str, Any]) -> str:
         f"checkout p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
         f"(complete p50 {r['complete_p50_ms']:6.1f} / p99 {r['complete_p99_ms']:6.1f})  "
         f"{r['source_calls_per_checkout']} source calls  "
-        f"server cpu {r.get('server_cpu_ms_per_checkout', float('nan')):.0f} ms/checkout  "
+        f"server cpu {r.get('server_cpu_ms_per_checkout', float('nan')):.0f} ms/checkout "
+        f"(client {r.get('client_cpu_ms_per_checkout', float('nan')):.1f}, machine "
+        f"{r.get('machine_cpu_ms_per_checkout', float('nan')):.1f}, "
+        f"cores busy {r.get('machine_cpu_busy', float('nan')):.0%})  "
         f"lost {len(r['lost'])}  duplicates {len(r['duplicates'])}  failed {failed}"
         + (
             f"  workers {r.get('workers', 1)}  floor {r['floor_orders_per_s']:.0f} orders/s "
