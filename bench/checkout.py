@@ -43,6 +43,8 @@ from sources.common.db import Database
 from sources.common.migrate import upgrade_source
 from sources.demo.seed import seed_demo_shop
 
+from .client import GraphQLClient
+from .client import run as run_on_uvloop
 from .servers import HTTP, LOOP, SCRUBBED_PREFIXES, free_port, process_cpu_seconds
 from .shop import PG_ADMIN_DATABASE, PG_HOST, PG_PORT, PG_USER, ROOT
 
@@ -120,16 +122,11 @@ def _cart_token(global_id: str) -> str:
 
 
 async def _graphql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str, name: str
+    client: GraphQLClient, query: str, variables: dict[str, Any], token: str, name: str
 ) -> dict[str, Any]:
-    response = await client.post(
-        "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    if response.status_code != 200:
-        raise CheckoutFailed(f"{name} HTTP {response.status_code}", response.text[:300])
-    body = response.json()
+    status, body = await client.post(query, variables, token)
+    if status != 200 or body is None:
+        raise CheckoutFailed(f"{name} HTTP {status}", str(body)[:300])
     if body.get("errors"):
         raise CheckoutFailed(f"{name} GraphQL error", str(body["errors"][0].get("message")))
     payload: dict[str, Any] = body["data"][name]
@@ -140,7 +137,7 @@ async def _graphql(
 
 
 async def checkout_once(
-    client: httpx.AsyncClient, token: str, sku_ids: Sequence[int], rng: random.Random
+    client: GraphQLClient, token: str, sku_ids: Sequence[int], rng: random.Random
 ) -> Flow:
     """cartCreate (3 lines) -> cartShippingAddressSet -> checkoutComplete."""
     flow = Flow(started=time.perf_counter())
@@ -169,19 +166,18 @@ async def checkout_once(
         flow.order_number = placed["order"]["number"]
     except CheckoutFailed as exc:
         flow.reason, flow.error = exc.reason, str(exc)[:300]
-    except httpx.HTTPError as exc:
+    except (ConnectionError, OSError, TimeoutError) as exc:
         flow.reason, flow.error = type(exc).__name__, f"{type(exc).__name__}: {exc}"[:300]
     flow.seconds = time.perf_counter() - flow.started
     return flow
 
 
-async def source_calls(client: httpx.AsyncClient) -> dict[str, float]:
+async def source_calls(client: GraphQLClient) -> dict[str, float]:
     """gateway_source_calls_total by 'source.method', from /metrics."""
     from prometheus_client.parser import text_string_to_metric_families
 
     counts: dict[str, float] = {}
-    response = await client.get("/metrics")
-    for family in text_string_to_metric_families(response.text):
+    for family in text_string_to_metric_families(await client.get_text("/metrics")):
         if family.name == "gateway_source_calls":
             for sample in family.samples:
                 if sample.name.endswith("_total"):
@@ -231,7 +227,7 @@ async def _orders_for_carts(orders_database_url: str, carts: list[str]) -> list[
 
 
 async def _orders_seen_by_buyers(
-    client: httpx.AsyncClient, tokens: Sequence[str]
+    client: GraphQLClient, tokens: Sequence[str]
 ) -> list[tuple[str, str]]:
     """Without database access: every order number of these buyers (GraphQL does not say
     which cart an order came from, so only lost orders can be told this way)."""
@@ -241,13 +237,7 @@ async def _orders_seen_by_buyers(
     for token in set(tokens):
         after = None
         while True:
-            body = (
-                await client.post(
-                    "/graphql",
-                    json={"query": query, "variables": {"first": 100, "after": after}},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-            ).json()
+            _, body = await client.post(query, {"first": 100, "after": after}, token)
             page = body["data"]["viewer"]["orders"]
             numbers.extend(("?", e["node"]["number"]) for e in page["edges"])
             if not page["pageInfo"]["hasNextPage"]:
@@ -278,12 +268,7 @@ async def run_checkout_bench(
     """
     if concurrency < 1 or not tokens or len(sku_ids) < LINES_PER_CHECKOUT:
         raise ValueError("need concurrency >= 1, a token and at least 3 SKUs")
-    limits = httpx.Limits(  # idle connections given up well before uvicorn's 5 s keep-alive
-        max_connections=concurrency + 2,
-        max_keepalive_connections=concurrency + 2,
-        keepalive_expiry=1.0,
-    )
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+    async with GraphQLClient(base_url, idle=concurrency + 2) as client:
         rng = random.Random(seed)
         # One checkout alone: what it costs in source calls (and a warm-up).
         before = await source_calls(client)
@@ -700,7 +685,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for backend in backends:
         for remote in modes:
             for workers in args.workers:
-                results += asyncio.run(
+                results += run_on_uvloop(
                     bench_backend(
                         backend, args.concurrency, args.duration, products=args.products,
                         pool_size=args.pool_size, remote=remote, workers=workers,

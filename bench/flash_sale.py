@@ -25,7 +25,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
 from sqlalchemy import text
 
 from gateway.auth import ViewerKind, issue_token
@@ -33,15 +32,9 @@ from gateway.settings import Settings
 from sources.common.db import Database
 
 from .checkout import ADDRESS, GatewayProcess, _percentile, _sku_gid, prepare_shop
+from .client import GraphQLClient
+from .client import run as run_on_uvloop
 from .shop import ROOT
-
-# httpx keeps an idle connection 5 s by default, exactly uvicorn's keep-alive timeout,
-# whose clock starts first: a spare connection (the pool holds more than the requests in
-# flight) left idle ~5 s was reused by the client as the server, its loop lagging under
-# the burst, closed it, the request unanswered (httpx.ReadError, "a connection closed" in
-# 3 of 5 runs at 64 in flight). A client must give up an idle connection well before the
-# server does.
-CLIENT_KEEPALIVE_SECONDS = 1.0
 
 CART_CREATE = """
 mutation CartCreate($input: CartCreateInput!) {
@@ -60,19 +53,14 @@ mutation CheckoutComplete($cartId: ID!, $key: String!, $total: Decimal!) {
 
 
 async def _post(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str
+    client: GraphQLClient, query: str, variables: dict[str, Any], token: str
 ) -> tuple[int, dict[str, Any] | None]:
+    """(status, body); status -1 when the request timed out or its connection failed."""
     try:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    except httpx.TimeoutException:
+        status, body = await client.post(query, variables, token)
+    except (TimeoutError, ConnectionError, OSError):
         return -1, None
-    if response.status_code != 200:
-        return response.status_code, None
-    return 200, response.json()
+    return (status, body) if status == 200 else (status, None)
 
 
 async def _bounded(concurrency: int, jobs: Sequence[Any]) -> list[Any]:
@@ -94,14 +82,8 @@ async def run_flash_sale(
     request_seconds: float,
     server_cpu: Callable[[], float] = lambda: 0.0,
 ) -> dict[str, Any]:
-    limits = httpx.Limits(
-        max_connections=concurrency + 2,
-        max_keepalive_connections=concurrency,
-        keepalive_expiry=CLIENT_KEEPALIVE_SECONDS,
-    )
     cart_input = {"lines": [{"skuId": _sku_gid(sku_id), "quantity": 1}], "shippingAddress": ADDRESS}
-    client = httpx.AsyncClient(base_url=base_url, timeout=request_seconds, limits=limits)
-    async with client:
+    async with GraphQLClient(base_url, idle=concurrency, timeout_s=request_seconds) as client:
 
         def create(token: str) -> Any:
             return lambda: _post(client, CART_CREATE, {"input": cart_input}, token)
@@ -282,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("need 0 < units < buyers")
     wrong = False
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        result = asyncio.run(
+        result = run_on_uvloop(
             bench_flash_sale(
                 backend, buyers=args.buyers, units=args.units,
                 concurrency=args.concurrency, request_seconds=args.timeout,

@@ -169,7 +169,7 @@ def _wait_for_workers_serving(serve: Serve, workers: int, log: Path) -> None:
 
 
 GENERATOR_PYTHON = "python (bench/load.py)"
-CHECKOUT_GENERATOR = "python (httpx, bench/checkout.py)"
+CHECKOUT_GENERATOR = "python (bench/client.py: http_pool + msgspec on uvloop, bench/checkout.py)"
 
 
 @dataclass
