@@ -22,6 +22,7 @@ from sources.common.db import Database
 from sources.common.models import table_of
 
 from . import models as m
+from . import order_statement
 from .addresses import address_from_row, address_values
 from .carts import claim_open_cart, complete_cart
 from .checkout_attempts import finish_checkout_attempt
@@ -179,6 +180,13 @@ async def create_order_with_lines(
 ) -> PlacedOrder:
     if not new.lines:
         raise ValueError("an order needs at least one line")
+    if not db.is_sqlite and not any(line.purchase_limit for line in new.lines):
+        # One statement, one round trip (order_statement.py); a limit needs the lock first.
+        async with db.write_alone() as conn:
+            row, line_ids = await order_statement.place_order(
+                conn, new, idempotency_key=idempotency_key, actor=actor, now=now, day=_day(now)
+            )
+        return PlacedOrder(order_from_row(row), _order_lines(row.id, line_ids, new))
     async with db.begin() as conn:
         # The cart first: it fails fast on a completed cart, and every writer of a cart
         # takes its lock before anything else, so two checkouts cannot deadlock.
@@ -252,7 +260,11 @@ async def create_order_with_lines(
             order_id=order_id,
             now=now,
         )
-    lines = [
+    return PlacedOrder(order_from_row(row), _order_lines(order_id, line_ids, new))
+
+
+def _order_lines(order_id: int, line_ids: list[int], new: NewOrder) -> list[OrderLine]:
+    return [
         OrderLine(
             id=line_id,
             order_id=order_id,
@@ -271,7 +283,6 @@ async def create_order_with_lines(
         )
         for line_id, line in zip(line_ids, new.lines, strict=True)
     ]
-    return PlacedOrder(order_from_row(row), lines)
 
 
 async def transition_order(
