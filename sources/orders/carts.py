@@ -25,7 +25,7 @@ from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
-from . import buyer_joins, buyers
+from . import buyer_joins, buyers, cart_statements
 from . import models as m
 from .addresses import address_from_row, address_values
 from .dialect import upsert_insert
@@ -121,7 +121,15 @@ async def create_cart_with_buyer(
     coupon_codes: Sequence[str] = (),
     address: Address | None = None,
 ) -> CartWithBuyer:
-    """:func:`create_cart`, and its buyer and region read on the same connection."""
+    """:func:`create_cart`, and its buyer and region read on the same connection (on
+    PostgreSQL in the same statement: cart_statements.py)."""
+    if not db.is_sqlite:
+        merged = _merged(lines)
+        values = _cart_values(customer_id, now, coupon_codes, address)
+        async with db.write_alone() as conn:
+            rows = await cart_statements.create_cart_rows(conn, values, merged)
+        cart = carts_from_rows(rows)[values["id"]]
+        return CartWithBuyer(cart, customer_id, buyer_joins.buyer_from_row(rows[0]))
     async with db.begin() as conn:
         cart = await _insert_cart(conn, customer_id, now, lines, coupon_codes, address)
         buyer = await buyers.buyer_on(conn, customer_id, address.region if address else None)
@@ -137,16 +145,8 @@ async def _insert_cart(
     address: Address | None,
 ) -> Cart:
     merged = _merged(lines)
-    cart_id = secrets.token_urlsafe(16)
-    values = {
-        "id": cart_id,
-        "customer_id": customer_id,
-        "status": _OPEN,
-        "coupon_codes": _coupons_json(coupon_codes),
-        "created_at": now,
-        "updated_at": now,
-        **address_values(address),
-    }
+    values = _cart_values(customer_id, now, coupon_codes, address)
+    cart_id = values["id"]
     row = (await lean.execute(conn, _INSERT_CART, values)).one()
     if not merged:
         return _cart(row, [])
@@ -156,6 +156,24 @@ async def _insert_cart(
     written = await lean.execute(conn, _insert_cart_lines(len(merged)), line_values)
     added = [CartLine(r.id, r.sku_id, r.quantity) for r in written]
     return _cart(row, sorted(added, key=lambda line: line.id))
+
+
+def _cart_values(
+    customer_id: int | None,
+    now: datetime,
+    coupon_codes: Sequence[str],
+    address: Address | None,
+) -> dict[str, Any]:
+    """A new cart's columns, its id a fresh unguessable token."""
+    return {
+        "id": secrets.token_urlsafe(16),
+        "customer_id": customer_id,
+        "status": _OPEN,
+        "coupon_codes": _coupons_json(coupon_codes),
+        "created_at": now,
+        "updated_at": now,
+        **address_values(address),
+    }
 
 
 # Built once (its SQLAlchemy cache key with it): the cart is read in every cart request.
@@ -331,6 +349,21 @@ async def set_owned_cart_address(
     of the cart's address (``buyer_joins.join_buyer``). The read sees the cart as the UPDATE
     left it or as a later write did (another tab's line, a newer address: its region
     then comes with it), as any read after a commit does."""
+    if not db.is_sqlite:  # the write and the read in one statement (cart_statements.py)
+        async with db.write_alone() as conn:
+            rows = await cart_statements.address_owned_cart_rows(
+                conn, cart_id, customer_id, address_values(address), now, _OPEN
+            )
+        if not rows:  # refused, nothing written: told apart by the cart as it stands
+            async with db.connect() as conn:
+                status = (
+                    await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})
+                ).one_or_none()
+            if status is None or status.customer_id not in (None, customer_id):
+                raise CartNotFound(cart_id)
+            raise CartClosed(cart_id)
+        cart = carts_from_rows(rows)[cart_id]
+        return CartWithBuyer(cart, customer_id, buyer_joins.buyer_from_row(rows[0]))
     params = {f"p_{name}": value for name, value in address_values(address).items()}
     async with db.write_alone() as conn:
         touched = (

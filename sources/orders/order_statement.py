@@ -84,6 +84,8 @@ def _place_order_statement() -> Any:
     discount_columns = ", ".join(sql for _, sql, _ in _DISCOUNT_ARRAYS)
     discount_arrays = ", ".join(f":{name}" for name, _, _ in _DISCOUNT_ARRAYS)
     order_values = ", ".join(f":{name}" for name in _ORDER_VALUES)
+    # Named, not *: the result's columns are matched by position to the table's.
+    order_columns = ", ".join(c.name for c in _ORDERS.c)
     sql = f"""
 WITH drawn AS (
     SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id
@@ -111,7 +113,7 @@ WITH drawn AS (
             THEN lpad(CAST(completed.id AS TEXT), 6, '0') ELSE CAST(completed.id AS TEXT) END,
         {order_values}
     FROM completed
-    RETURNING *
+    RETURNING {order_columns}
 ), lines AS (
     INSERT INTO order_lines (order_id, {line_columns})
     SELECT placed.id, {", ".join(f"l.{sql}" for _, sql, _ in _LINE_ARRAYS)}
@@ -128,7 +130,8 @@ WITH drawn AS (
     INSERT INTO order_status_changes (order_id, from_status, to_status, at, actor, reason)
     SELECT placed.id, NULL, :status, :updated_at, :actor, 'order placed' FROM placed
 )
-SELECT placed.*, ARRAY(SELECT id FROM numbered ORDER BY n) AS line_ids FROM placed
+SELECT {", ".join(f"placed.{name}" for name in order_columns.split(", "))},
+    ARRAY(SELECT id FROM numbered ORDER BY n) AS line_ids FROM placed
 """
     binds = [
         *(bindparam(name, type_=_ORDERS.c[name].type) for name in _ORDER_VALUES),
