@@ -9,10 +9,11 @@ there), the transaction control around them (``BEGIN``, ``COMMIT``, ``ROLLBACK``
 driver sent them: asyncpg's Transaction, sqlite3's commit of an open transaction) and the
 round trips to the database they add up to (statements plus transaction control; on
 PostgreSQL each is one request and its answer over the socket, on SQLite one hand-off to
-the connection's thread), then the process CPU per checkout of each round and their median. To compare with an older
-commit on a shared machine, run it alternately from that commit's tree
-(``git archive <commit> | tar -x -C /tmp/old``, then ``cd /tmp/old`` and the same command
-with this worktree's ``.venv/bin/python``) and compare medians taken minutes apart.
+the connection's thread), then the process CPU per checkout of each round and their
+median. To compare with an older commit on a shared machine, run it alternately from
+that commit's tree (``git archive <commit> | tar -x -C /tmp/old``, then ``cd /tmp/old``
+and the same command with this worktree's ``.venv/bin/python``) and compare medians taken
+minutes apart.
 """
 
 from __future__ import annotations

@@ -70,11 +70,7 @@ ORDER BY l.id"""
 
 
 def _typed(sql: str, *binds: Any) -> Any:
-    return (
-        text(sql)
-        .bindparams(*binds)
-        .columns(*(column(key, kind) for _, key, kind in _JOINED))
-    )
+    return text(sql).bindparams(*binds).columns(*(column(key, kind) for _, key, kind in _JOINED))
 
 
 _CART_VALUES = (

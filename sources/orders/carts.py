@@ -348,22 +348,12 @@ async def set_owned_cart_address(
     then one read brings the cart with its lines, the viewer as a customer and the region
     of the cart's address (``buyer_joins.join_buyer``). The read sees the cart as the UPDATE
     left it or as a later write did (another tab's line, a newer address: its region
-    then comes with it), as any read after a commit does."""
-    if not db.is_sqlite:  # the write and the read in one statement (cart_statements.py)
-        async with db.write_alone() as conn:
-            rows = await cart_statements.address_owned_cart_rows(
-                conn, cart_id, customer_id, address_values(address), now, _OPEN
-            )
-        if not rows:  # refused, nothing written: told apart by the cart as it stands
-            async with db.connect() as conn:
-                status = (
-                    await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})
-                ).one_or_none()
-            if status is None or status.customer_id not in (None, customer_id):
-                raise CartNotFound(cart_id)
-            raise CartClosed(cart_id)
-        cart = carts_from_rows(rows)[cart_id]
-        return CartWithBuyer(cart, customer_id, buyer_joins.buyer_from_row(rows[0]))
+    then comes with it), as any read after a commit does.
+
+    On PostgreSQL the two are one statement (cart_statements.py): one round trip, the lines
+    those of the statement's snapshot."""
+    if not db.is_sqlite:
+        return await _set_owned_address_at_once(db, cart_id, customer_id, address, now)
     params = {f"p_{name}": value for name, value in address_values(address).items()}
     async with db.write_alone() as conn:
         touched = (
@@ -387,6 +377,23 @@ async def set_owned_cart_address(
     if cart is None:  # carts are not deleted; kept for the type
         raise CartNotFound(cart_id)
     return CartWithBuyer(cart, customer_id, buyer_joins.buyer_from_row(rows[0]))
+
+
+async def _set_owned_address_at_once(
+    db: Database, cart_id: str, customer_id: int | None, address: Address, now: datetime
+) -> CartWithBuyer:
+    async with db.write_alone() as conn:
+        rows = await cart_statements.address_owned_cart_rows(
+            conn, cart_id, customer_id, address_values(address), now, _OPEN
+        )
+    if not rows:  # refused, nothing written: told apart by the cart as it stands
+        async with db.connect() as conn:
+            found = (await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+        if found is None or found.customer_id not in (None, customer_id):
+            raise CartNotFound(cart_id)
+        raise CartClosed(cart_id)
+    written = carts_from_rows(rows)[cart_id]
+    return CartWithBuyer(written, customer_id, buyer_joins.buyer_from_row(rows[0]))
 
 
 async def attach_cart(db: Database, cart_id: str, customer_id: int, now: datetime) -> Cart:

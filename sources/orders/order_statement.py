@@ -144,11 +144,7 @@ SELECT {", ".join(f"placed.{name}" for name in order_columns.split(", "))},
         *(bindparam(name, type_=ARRAY(kind)) for name, _, kind in _LINE_ARRAYS),
         *(bindparam(name, type_=ARRAY(kind)) for name, _, kind in _DISCOUNT_ARRAYS),
     ]
-    return (
-        text(sql)
-        .bindparams(*binds)
-        .columns(*_ORDERS.c, column("line_ids", ARRAY(Integer())))
-    )
+    return text(sql).bindparams(*binds).columns(*_ORDERS.c, column("line_ids", ARRAY(Integer())))
 
 
 _PLACE_ORDER = _place_order_statement()
@@ -184,9 +180,7 @@ def _parameters(
     for name, attribute, _ in _LINE_ARRAYS:
         params[name] = [getattr(line, attribute) for line in new.lines]
     discounts = [
-        (n, discount)
-        for n, line in enumerate(new.lines, start=1)
-        for discount in line.discounts
+        (n, discount) for n, line in enumerate(new.lines, start=1) for discount in line.discounts
     ]
     params["d_line"] = [n for n, _ in discounts]
     params["d_promotion_id"] = [d.promotion_id for _, d in discounts]
@@ -227,4 +221,3 @@ async def _refuse_cart(conn: AsyncConnection, new: NewOrder) -> None:
         raise CartClosed(new.cart_id)
     if cart is None or cart.customer_id not in (None, new.customer_id):
         raise CartNotFound(new.cart_id)
-

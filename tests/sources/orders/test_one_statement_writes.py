@@ -89,7 +89,11 @@ async def test_an_order_refused_for_its_cart_leaves_its_attempt_open(
     order = await place_order(store, 1)
     cart = (await store.carts_by_ids([order.cart_id]))[order.cart_id]
     attempt = await store.checkout_attempt(
-        customer_id=1, idempotency_key="again", fingerprint=cart.id, now=NOW, stale_after=STALE_AFTER
+        customer_id=1,
+        idempotency_key="again",
+        fingerprint=cart.id,
+        now=NOW,
+        stale_after=STALE_AFTER,
     )
 
     with pytest.raises(CartClosed):
@@ -103,7 +107,11 @@ async def test_an_order_refused_for_its_cart_leaves_its_attempt_open(
     assert await count_rows(store, m.Order) == 1
     assert await count_rows(store, m.OrderStatusChange) == 1
     again = await store.checkout_attempt(
-        customer_id=1, idempotency_key="again", fingerprint=cart.id, now=NOW, stale_after=STALE_AFTER
+        customer_id=1,
+        idempotency_key="again",
+        fingerprint=cart.id,
+        now=NOW,
+        stale_after=STALE_AFTER,
     )
     assert again.state is AttemptState.IN_PROGRESS and again.order_ref == attempt.order_ref
     assert (await store.carts_by_ids([cart.id]))[cart.id].status is CartStatus.COMPLETED
