@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common import lean
@@ -90,6 +90,21 @@ _COMPLETE_CART = (
         updated_at=bindparam("p_now"),
     )
     .returning(_CARTS.c.id)
+)
+# SQLite, under the write lock (BEGIN IMMEDIATE): the claim and the completion in one UPDATE,
+# the order's id drawn as the rowid SQLite would give the next order (one past the largest;
+# orders has no AUTOINCREMENT), so the order is then inserted with its id and number at once.
+_ORDERS = table_of(m.Order)
+_CLAIM_AND_COMPLETE_CART = (
+    update(_CARTS)
+    .where(_CARTS.c.id == bindparam("p_cart_id"), _CARTS.c.status == _OPEN, _VIEWERS)
+    .values(
+        customer_id=bindparam("p_viewer"),
+        status=CartStatus.COMPLETED.value,
+        order_id=select(func.coalesce(func.max(_ORDERS.c.id), 0) + 1).scalar_subquery(),
+        updated_at=bindparam("p_now"),
+    )
+    .returning(_CARTS.c.order_id)
 )
 _CART_STATUS = select(_CARTS.c.status, _CARTS.c.customer_id).where(
     _CARTS.c.id == bindparam("p_cart_id")
@@ -420,6 +435,28 @@ async def claim_open_cart(
         if row is not None and row.status != _OPEN:
             raise CartClosed(cart_id)
         raise CartNotFound(cart_id)
+
+
+async def claim_and_complete_cart(
+    conn: AsyncConnection, cart_id: str, *, customer_id: int, now: datetime
+) -> int:
+    """SQLite's checkout step, first in the order's transaction: ``claim_open_cart`` and
+    ``complete_cart`` in one statement, which also draws the order's id (the next rowid of
+    orders, fixed while this transaction holds the write lock); the id. CartClosed or
+    CartNotFound as ``claim_open_cart`` raises them."""
+    order_id = (
+        await lean.execute(
+            conn,
+            _CLAIM_AND_COMPLETE_CART,
+            {"p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now},
+        )
+    ).scalar_one_or_none()
+    if order_id is None:
+        row = (await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+        if row is not None and row.status != _OPEN:
+            raise CartClosed(cart_id)
+        raise CartNotFound(cart_id)
+    return int(order_id)
 
 
 async def complete_cart(
