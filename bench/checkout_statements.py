@@ -78,6 +78,37 @@ def _counting_transaction_control(control: Counter[str], listed: list[str]) -> A
     return restore
 
 
+async def _backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving ``url``'s database (this run's own)."""
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, database="postgres"
+    )
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", parsed.database
+        )
+    finally:
+        await conn.close()
+    return [int(row["pid"]) for row in rows]
+
+
+def _cpu_ms(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (a process gone since counts 0)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
     statements: Counter[str] = Counter()
     control: Counter[str] = Counter()
@@ -91,6 +122,7 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
         shop = await prepare_shop(backend, 60)
         app, tokens, picks = in_process_app(shop, 11 + rounds * checkouts)
         cpu: list[float] = []
+        server_cpu: list[float] = []  # PostgreSQL's backends for this run's database
         try:
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
@@ -106,11 +138,17 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
                         restore()
                         event.remove(Engine, "before_cursor_execute", count)
                     calls = source_call_counts(app) - before
+                    postgres = backend == "postgresql"
                     for _ in range(rounds):
+                        pids = await _backend_pids(shop.urls["orders"]) if postgres else []
+                        server_started = _cpu_ms(pids)
                         started = time.process_time()
                         for i in range(checkouts):
                             await one_checkout(client, tokens[i % len(tokens)], picks.pop())
                         cpu.append((time.process_time() - started) * 1000 / checkouts)
+                        if postgres:  # the pools' connections, and any opened meanwhile
+                            pids = sorted(set(pids) | set(await _backend_pids(shop.urls["orders"])))
+                            server_cpu.append((_cpu_ms(pids) - server_started) / checkouts)
         finally:
             if shop.cleanup is not None:
                 await shop.cleanup()
@@ -120,6 +158,7 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
             "control": dict(control),
             "listed": listed,
             "cpu_ms": cpu,
+            "server_cpu_ms": server_cpu,
         }
 
     result: dict[str, Any] = _run(session)
@@ -145,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"process CPU per checkout {statistics.median(r['cpu_ms']):.1f} ms (median; rounds "
               f"{', '.join(f'{x:.1f}' for x in r['cpu_ms'])}); "
               f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        if r["server_cpu_ms"]:
+            print(f"   PostgreSQL backends' CPU per checkout "
+                  f"{statistics.median(r['server_cpu_ms']):.1f} ms (median; rounds "
+                  f"{', '.join(f'{x:.1f}' for x in r['server_cpu_ms'])})")  # fmt: skip
         if args.list:
             for call, n in sorted(r["calls"].items()):
                 print(f"  call {call} x{n}")
