@@ -3,8 +3,9 @@ transaction and the same lock order as reservations.py's.
 
 - ``claim_and_lock``: the reservation row (``ON CONFLICT DO NOTHING`` on its order_ref),
   then, only once it is written (the lock read is gated on it), the SKUs' warehouse stock
-  rows locked in (SKU, warehouse id) order and read. No row back: the order already has a
-  reservation (a retry), nothing locked.
+  rows locked in (SKU, warehouse id) order and read (a ``MATERIALIZED`` CTE: its own plan,
+  its rows locked in its ORDER BY, never folded into the outer query). No row back: the
+  order already has a reservation (a retry), nothing locked.
 - ``take_and_record``: the conditional UPDATE of every warehouse row taken (each only
   where ``on_hand - reserved`` still covers its quantity: the one statement that takes
   stock, as before) and the reservation's lines, returning how many rows took; the caller
@@ -41,7 +42,7 @@ WITH claimed AS (
     VALUES (:order_ref, :status, :created_at, :expires_at, :updated_at)
     ON CONFLICT (order_ref) DO NOTHING
     RETURNING id
-), locked AS (
+), locked AS MATERIALIZED (
     SELECT stock_items.sku_id, stock_items.warehouse_id, warehouses.code, warehouses.priority,
         stock_items.on_hand - stock_items.reserved AS available
     FROM stock_items JOIN warehouses ON warehouses.id = stock_items.warehouse_id
