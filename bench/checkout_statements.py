@@ -4,11 +4,16 @@ httpx's ASGITransport on a freshly seeded shop (no profiler, so the CPU is the r
 
 ``python -m bench.checkout_statements --backend postgresql --checkouts 10 --rounds 3``
 prints the source calls and the statements the driver ran for one checkout (by verb:
-SQLite's BEGINs are statements of their own; PostgreSQL's BEGIN/COMMIT are not counted),
-then the process CPU per checkout of each round and their median. To compare with an older
-commit on a shared machine, run it alternately from that commit's tree
-(``git archive <commit> | tar -x -C /tmp/old``, then ``cd /tmp/old`` and the same command
-with this worktree's ``.venv/bin/python``) and compare medians taken minutes apart.
+SQLite's BEGINs are statements of their own; PostgreSQL's BEGIN/COMMIT are not counted
+there), the transaction control around them (``BEGIN``, ``COMMIT``, ``ROLLBACK`` as the
+driver sent them: asyncpg's Transaction, sqlite3's commit of an open transaction) and the
+round trips to the database they add up to (statements plus transaction control; on
+PostgreSQL each is one request and its answer over the socket, on SQLite one hand-off to
+the connection's thread), then the process CPU per checkout of each round and their
+median. To compare with an older commit on a shared machine, run it alternately from
+that commit's tree (``git archive <commit> | tar -x -C /tmp/old``, then ``cd /tmp/old``
+and the same command with this worktree's ``.venv/bin/python``) and compare medians taken
+minutes apart.
 """
 
 from __future__ import annotations
@@ -30,8 +35,83 @@ from .checkout_profile import in_process_app, one_checkout, source_call_counts
 from .profile import _run
 
 
+def _counting_transaction_control(control: Counter[str], listed: list[str]) -> Any:
+    """Patches the drivers' transaction control to count it into ``control``; returns the
+    function that undoes the patches."""
+    import asyncpg.transaction
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
+
+    undo: list[tuple[Any, str, Any]] = []
+
+    def patch(owner: Any, name: str, verb: str, *, sqlite: bool = False) -> None:
+        original = getattr(owner, name)
+        undo.append((owner, name, original))
+        if sqlite:
+
+            def counted_sync(self: Any) -> Any:
+                raw = getattr(self._connection, "_conn", None)
+                if raw is not None and raw.in_transaction:
+                    control[verb] += 1
+                    listed.append(f"({verb})")
+                return original(self)
+
+            setattr(owner, name, counted_sync)
+            return
+
+        async def counted(self: Any) -> Any:
+            control[verb] += 1
+            listed.append(f"({verb})")
+            return await original(self)
+
+        setattr(owner, name, counted)
+
+    patch(asyncpg.transaction.Transaction, "start", "BEGIN")
+    patch(asyncpg.transaction.Transaction, "commit", "COMMIT")
+    patch(asyncpg.transaction.Transaction, "rollback", "ROLLBACK")
+    patch(AsyncAdapt_aiosqlite_connection, "commit", "COMMIT", sqlite=True)
+    patch(AsyncAdapt_aiosqlite_connection, "rollback", "ROLLBACK", sqlite=True)
+
+    def restore() -> None:
+        for owner, name, original in undo:
+            setattr(owner, name, original)
+
+    return restore
+
+
+async def _backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving ``url``'s database (this run's own)."""
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, database="postgres"
+    )
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", parsed.database
+        )
+    finally:
+        await conn.close()
+    return [int(row["pid"]) for row in rows]
+
+
+def _cpu_ms(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (a process gone since counts 0)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
     statements: Counter[str] = Counter()
+    control: Counter[str] = Counter()
     listed: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -42,6 +122,7 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
         shop = await prepare_shop(backend, 60)
         app, tokens, picks = in_process_app(shop, 11 + rounds * checkouts)
         cpu: list[float] = []
+        server_cpu: list[float] = []  # PostgreSQL's backends for this run's database
         try:
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
@@ -50,20 +131,35 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
                         await one_checkout(client, tokens[i % len(tokens)], picks.pop())
                     before = source_call_counts(app)
                     event.listen(Engine, "before_cursor_execute", count)
+                    restore = _counting_transaction_control(control, listed)
                     try:
                         await one_checkout(client, tokens[0], picks.pop())
                     finally:
+                        restore()
                         event.remove(Engine, "before_cursor_execute", count)
                     calls = source_call_counts(app) - before
+                    postgres = backend == "postgresql"
                     for _ in range(rounds):
+                        pids = await _backend_pids(shop.urls["orders"]) if postgres else []
+                        server_started = _cpu_ms(pids)
                         started = time.process_time()
                         for i in range(checkouts):
                             await one_checkout(client, tokens[i % len(tokens)], picks.pop())
                         cpu.append((time.process_time() - started) * 1000 / checkouts)
+                        if postgres:  # the pools' connections, and any opened meanwhile
+                            pids = sorted(set(pids) | set(await _backend_pids(shop.urls["orders"])))
+                            server_cpu.append((_cpu_ms(pids) - server_started) / checkouts)
         finally:
             if shop.cleanup is not None:
                 await shop.cleanup()
-        return {"calls": calls, "statements": dict(statements), "listed": listed, "cpu_ms": cpu}
+        return {
+            "calls": calls,
+            "statements": dict(statements),
+            "control": dict(control),
+            "listed": listed,
+            "cpu_ms": cpu,
+            "server_cpu_ms": server_cpu,
+        }
 
     result: dict[str, Any] = _run(session)
     return result
@@ -80,11 +176,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
         r = measure(backend, args.checkouts, args.rounds)
+        # SQLite's BEGINs are statements already; PostgreSQL's come from asyncpg's Transaction.
+        trips = sum(r["statements"].values()) + sum(r["control"].values())
         print(f"## {backend}: {sum(r['calls'].values())} source calls, "
-              f"{sum(r['statements'].values())} statements {r['statements']}; "
+              f"{sum(r['statements'].values())} statements {r['statements']}, "
+              f"transaction control {r['control']}, {trips} round trips; "
               f"process CPU per checkout {statistics.median(r['cpu_ms']):.1f} ms (median; rounds "
               f"{', '.join(f'{x:.1f}' for x in r['cpu_ms'])}); "
               f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        if r["server_cpu_ms"]:
+            print(f"   PostgreSQL backends' CPU per checkout "
+                  f"{statistics.median(r['server_cpu_ms']):.1f} ms (median; rounds "
+                  f"{', '.join(f'{x:.1f}' for x in r['server_cpu_ms'])})")  # fmt: skip
         if args.list:
             for call, n in sorted(r["calls"].items()):
                 print(f"  call {call} x{n}")

@@ -34,6 +34,7 @@ from sources.common.db import Database
 from sources.common.models import table_of
 
 from . import models as m
+from . import reserve_statements
 from .records import (
     Allocation,
     Reservation,
@@ -289,6 +290,15 @@ async def _plan_takes(conn: AsyncConnection, wanted: Mapping[_Want, int]) -> _Pl
     supplier_stock = await _lock_supplier_stock(
         conn, sorted(key for key in wanted if key[1] is not None)
     )
+    return _plan(wanted, warehouse_stock, supplier_stock)
+
+
+def _plan(
+    wanted: Mapping[_Want, int],
+    warehouse_stock: Mapping[int, list[WarehouseAvailability]],
+    supplier_stock: Mapping[_Want, int],
+) -> _Plan:
+    """Where each unit comes from, chosen on the stock read under the lock, or _Shortfall."""
     plans: _Plan = {}
     shortages: dict[int, int] = {}
     seen: dict[_Want, int] = {}
@@ -324,6 +334,8 @@ async def _reserve_once(
     """``expires_at`` None: CONFIRMED at once."""
     status = HELD if expires_at is not None else CONFIRMED
     async with db.begin() as conn:
+        if conn.dialect.name == "postgresql" and all(s is None for _, s in wanted):
+            return await _reserve_in_two(conn, order_ref, wanted, now, expires_at, status)
         # The reservation row first: a concurrent reserve of the same order waits on its
         # unique key here, before touching any stock. A reservation already stored for the
         # order (a retry) makes it a no-op, and only then is the stored one read back.
@@ -354,6 +366,54 @@ async def _reserve_once(
             allocations=allocations,
             expires_at=expires_at,
         )
+
+
+async def _reserve_in_two(
+    conn: AsyncConnection,
+    order_ref: str,
+    wanted: dict[_Want, int],
+    now: datetime,
+    expires_at: datetime | None,
+    status: str,
+) -> ReservationResult:
+    """``_reserve_once`` on PostgreSQL for warehouse items only: the same steps, in the
+    same order and transaction, in two statements (reserve_statements.py)."""
+    values = {
+        "order_ref": order_ref,
+        "status": status,
+        "created_at": now,
+        "expires_at": expires_at,
+        "updated_at": now,
+    }
+    rows = await reserve_statements.claim_and_lock(conn, values, sorted({s for s, _ in wanted}))
+    if not rows:  # the order has a reservation already: replayed, nothing locked
+        stored = (await _load(conn, [order_ref])).get(order_ref)
+        if stored is None:  # deleted between the two statements: start again
+            raise _StockMoved([])
+        return _replay(stored)
+    stock: dict[int, list[WarehouseAvailability]] = defaultdict(list)
+    for row in rows:
+        if row.sku_id is not None:
+            stock[row.sku_id].append(
+                WarehouseAvailability(row.warehouse_id, row.code, row.priority, row.available)
+            )
+    plans = _plan(wanted, stock, {})
+    takes: dict[tuple[int, int], int] = {}
+    allocations: list[Allocation] = []
+    for (sku_id, _supplier), plan in plans.items():
+        for warehouse, quantity in plan:
+            assert warehouse is not None  # warehouse items only
+            takes[(sku_id, warehouse.warehouse_id)] = quantity
+            allocations.append(Allocation(sku_id, warehouse.code, None, quantity))
+    taken = await reserve_statements.take_and_record(conn, rows[0].reservation_id, takes, now)
+    if taken != len(takes):
+        raise _StockMoved(sorted({sku for sku, _ in takes}))
+    return ReservationResult(
+        ok=True,
+        status=ReservationStatus(status),
+        allocations=tuple(allocations),
+        expires_at=expires_at,
+    )
 
 
 async def _take_planned(

@@ -18,14 +18,14 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common import lean
 from sources.common.db import Database
 from sources.common.models import table_of
 
-from . import buyer_joins, buyers
+from . import buyer_joins, buyers, cart_statements
 from . import models as m
 from .addresses import address_from_row, address_values
 from .dialect import upsert_insert
@@ -91,6 +91,21 @@ _COMPLETE_CART = (
     )
     .returning(_CARTS.c.id)
 )
+# SQLite, under the write lock (BEGIN IMMEDIATE): the claim and the completion in one UPDATE,
+# the order's id drawn as the rowid SQLite would give the next order (one past the largest;
+# orders has no AUTOINCREMENT), so the order is then inserted with its id and number at once.
+_ORDERS = table_of(m.Order)
+_CLAIM_AND_COMPLETE_CART = (
+    update(_CARTS)
+    .where(_CARTS.c.id == bindparam("p_cart_id"), _CARTS.c.status == _OPEN, _VIEWERS)
+    .values(
+        customer_id=bindparam("p_viewer"),
+        status=CartStatus.COMPLETED.value,
+        order_id=select(func.coalesce(func.max(_ORDERS.c.id), 0) + 1).scalar_subquery(),
+        updated_at=bindparam("p_now"),
+    )
+    .returning(_CARTS.c.order_id)
+)
 _CART_STATUS = select(_CARTS.c.status, _CARTS.c.customer_id).where(
     _CARTS.c.id == bindparam("p_cart_id")
 )
@@ -121,7 +136,15 @@ async def create_cart_with_buyer(
     coupon_codes: Sequence[str] = (),
     address: Address | None = None,
 ) -> CartWithBuyer:
-    """:func:`create_cart`, and its buyer and region read on the same connection."""
+    """:func:`create_cart`, and its buyer and region read on the same connection (on
+    PostgreSQL in the same statement: cart_statements.py)."""
+    if not db.is_sqlite:
+        merged = _merged(lines)
+        values = _cart_values(customer_id, now, coupon_codes, address)
+        async with db.write_alone() as conn:
+            rows = await cart_statements.create_cart_rows(conn, values, merged)
+        cart = carts_from_rows(rows)[values["id"]]
+        return CartWithBuyer(cart, customer_id, buyer_joins.buyer_from_row(rows[0]))
     async with db.begin() as conn:
         cart = await _insert_cart(conn, customer_id, now, lines, coupon_codes, address)
         buyer = await buyers.buyer_on(conn, customer_id, address.region if address else None)
@@ -137,16 +160,8 @@ async def _insert_cart(
     address: Address | None,
 ) -> Cart:
     merged = _merged(lines)
-    cart_id = secrets.token_urlsafe(16)
-    values = {
-        "id": cart_id,
-        "customer_id": customer_id,
-        "status": _OPEN,
-        "coupon_codes": _coupons_json(coupon_codes),
-        "created_at": now,
-        "updated_at": now,
-        **address_values(address),
-    }
+    values = _cart_values(customer_id, now, coupon_codes, address)
+    cart_id = values["id"]
     row = (await lean.execute(conn, _INSERT_CART, values)).one()
     if not merged:
         return _cart(row, [])
@@ -156,6 +171,24 @@ async def _insert_cart(
     written = await lean.execute(conn, _insert_cart_lines(len(merged)), line_values)
     added = [CartLine(r.id, r.sku_id, r.quantity) for r in written]
     return _cart(row, sorted(added, key=lambda line: line.id))
+
+
+def _cart_values(
+    customer_id: int | None,
+    now: datetime,
+    coupon_codes: Sequence[str],
+    address: Address | None,
+) -> dict[str, Any]:
+    """A new cart's columns, its id a fresh unguessable token."""
+    return {
+        "id": secrets.token_urlsafe(16),
+        "customer_id": customer_id,
+        "status": _OPEN,
+        "coupon_codes": _coupons_json(coupon_codes),
+        "created_at": now,
+        "updated_at": now,
+        **address_values(address),
+    }
 
 
 # Built once (its SQLAlchemy cache key with it): the cart is read in every cart request.
@@ -330,7 +363,12 @@ async def set_owned_cart_address(
     then one read brings the cart with its lines, the viewer as a customer and the region
     of the cart's address (``buyer_joins.join_buyer``). The read sees the cart as the UPDATE
     left it or as a later write did (another tab's line, a newer address: its region
-    then comes with it), as any read after a commit does."""
+    then comes with it), as any read after a commit does.
+
+    On PostgreSQL the two are one statement (cart_statements.py): one round trip, the lines
+    those of the statement's snapshot."""
+    if not db.is_sqlite:
+        return await _set_owned_address_at_once(db, cart_id, customer_id, address, now)
     params = {f"p_{name}": value for name, value in address_values(address).items()}
     async with db.write_alone() as conn:
         touched = (
@@ -354,6 +392,23 @@ async def set_owned_cart_address(
     if cart is None:  # carts are not deleted; kept for the type
         raise CartNotFound(cart_id)
     return CartWithBuyer(cart, customer_id, buyer_joins.buyer_from_row(rows[0]))
+
+
+async def _set_owned_address_at_once(
+    db: Database, cart_id: str, customer_id: int | None, address: Address, now: datetime
+) -> CartWithBuyer:
+    async with db.write_alone() as conn:
+        rows = await cart_statements.address_owned_cart_rows(
+            conn, cart_id, customer_id, address_values(address), now, _OPEN
+        )
+    if not rows:  # refused, nothing written: told apart by the cart as it stands
+        async with db.connect() as conn:
+            found = (await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+        if found is None or found.customer_id not in (None, customer_id):
+            raise CartNotFound(cart_id)
+        raise CartClosed(cart_id)
+    written = carts_from_rows(rows)[cart_id]
+    return CartWithBuyer(written, customer_id, buyer_joins.buyer_from_row(rows[0]))
 
 
 async def attach_cart(db: Database, cart_id: str, customer_id: int, now: datetime) -> Cart:
@@ -380,6 +435,28 @@ async def claim_open_cart(
         if row is not None and row.status != _OPEN:
             raise CartClosed(cart_id)
         raise CartNotFound(cart_id)
+
+
+async def claim_and_complete_cart(
+    conn: AsyncConnection, cart_id: str, *, customer_id: int, now: datetime
+) -> int:
+    """SQLite's checkout step, first in the order's transaction: ``claim_open_cart`` and
+    ``complete_cart`` in one statement, which also draws the order's id (the next rowid of
+    orders, fixed while this transaction holds the write lock); the id. CartClosed or
+    CartNotFound as ``claim_open_cart`` raises them."""
+    order_id = (
+        await lean.execute(
+            conn,
+            _CLAIM_AND_COMPLETE_CART,
+            {"p_cart_id": cart_id, "p_viewer": customer_id, "p_now": now},
+        )
+    ).scalar_one_or_none()
+    if order_id is None:
+        row = (await lean.execute(conn, _CART_STATUS, {"p_cart_id": cart_id})).one_or_none()
+        if row is not None and row.status != _OPEN:
+            raise CartClosed(cart_id)
+        raise CartNotFound(cart_id)
+    return int(order_id)
 
 
 async def complete_cart(

@@ -22,8 +22,9 @@ from sources.common.db import Database
 from sources.common.models import table_of
 
 from . import models as m
+from . import order_statement
 from .addresses import address_from_row, address_values
-from .carts import claim_open_cart, complete_cart
+from .carts import claim_and_complete_cart, claim_open_cart, complete_cart
 from .checkout_attempts import finish_checkout_attempt
 from .errors import PurchaseLimitReached
 from .records import NewOrder, Order, OrderLine, OrderStatus, PlacedOrder
@@ -75,13 +76,7 @@ def _day(placed_at: datetime) -> str:
 # plugin, so a checkout pays neither building its statements nor their keys.
 _ORDERS = table_of(m.Order)
 _ORDER_LINES = table_of(m.OrderLine)
-_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
-_NUMBER_ORDER = (
-    update(_ORDERS)
-    .where(_ORDERS.c.id == bindparam("p_order_id"))
-    .values(number=bindparam("p_number"))
-    .returning(*_ORDERS.c)
-)
+_INSERT_ORDER = insert(_ORDERS).returning(*_ORDERS.c)
 _ORDER_VALUES = (
     "customer_id", "cart_id", "order_ref", "status", "currency", "subtotal",
     "discount_total", "shipping_total", "total", "deposit_due", "created_at", "updated_at",
@@ -93,7 +88,8 @@ def _numbered_order_insert() -> Any:
     """PostgreSQL: the order with its number in one statement. The id is drawn from the
     table's own sequence in a CTE, and the number made of it as ``order_number`` makes it
     (``SO-<day>-<id, at least 6 digits>``), so neither a placeholder number nor its
-    ``UPDATE`` is needed. SQLite has no sequence to draw from: it inserts, then numbers."""
+    ``UPDATE`` is needed. SQLite draws the id with the cart's completion
+    (carts.claim_and_complete_cart) and inserts the order with both."""
     drawn = select(func.nextval(func.pg_get_serial_sequence("orders", "id")).label("id")).cte(
         "drawn"
     )
@@ -179,10 +175,24 @@ async def create_order_with_lines(
 ) -> PlacedOrder:
     if not new.lines:
         raise ValueError("an order needs at least one line")
+    if not db.is_sqlite and not any(line.purchase_limit for line in new.lines):
+        # One statement, one round trip (order_statement.py); a limit needs the lock first.
+        async with db.write_alone() as conn:
+            row, line_ids = await order_statement.place_order(
+                conn, new, idempotency_key=idempotency_key, actor=actor, now=now, day=_day(now)
+            )
+        return PlacedOrder(order_from_row(row), _order_lines(row.id, line_ids, new))
     async with db.begin() as conn:
         # The cart first: it fails fast on a completed cart, and every writer of a cart
-        # takes its lock before anything else, so two checkouts cannot deadlock.
-        await claim_open_cart(conn, new.cart_id, customer_id=new.customer_id, now=now)
+        # takes its lock before anything else, so two checkouts cannot deadlock. SQLite
+        # completes it at once and draws the order's id with it (its writers are serialised).
+        drawn = None
+        if db.is_sqlite:
+            drawn = await claim_and_complete_cart(
+                conn, new.cart_id, customer_id=new.customer_id, now=now
+            )
+        else:
+            await claim_open_cart(conn, new.cart_id, customer_id=new.customer_id, now=now)
         await _check_purchase_limits(conn, new)
         values = {
             "customer_id": new.customer_id,
@@ -199,20 +209,12 @@ async def create_order_with_lines(
             "updated_at": now,
             **address_values(new.shipping_address),
         }
-        if conn.dialect.name == "postgresql":
+        if drawn is None:
             row = (await lean.execute(conn, _NUMBERED_ORDER, {**values, "p_day": _day(now)})).one()
-        else:
-            # The number needs the id; the unique order_ref holds its place until then.
-            order_id = (
-                await lean.execute(conn, _INSERT_ORDER, {**values, "number": new.order_ref})
-            ).scalar_one()
-            # The order as stored comes back with its number: no read at the end.
+        else:  # the id drawn with the cart's completion, so the number too
+            number = order_number(drawn, now)
             row = (
-                await lean.execute(
-                    conn,
-                    _NUMBER_ORDER,
-                    {"p_order_id": order_id, "p_number": order_number(order_id, now)},
-                )
+                await lean.execute(conn, _INSERT_ORDER, {**values, "id": drawn, "number": number})
             ).one()
         order_id = row.id
         inserted = await lean.execute(
@@ -243,7 +245,8 @@ async def create_order_with_lines(
                 "reason": "order placed",
             },
         )
-        await complete_cart(conn, new.cart_id, order_id=order_id, now=now)
+        if drawn is None:
+            await complete_cart(conn, new.cart_id, order_id=order_id, now=now)
         await finish_checkout_attempt(
             conn,
             customer_id=new.customer_id,
@@ -252,7 +255,11 @@ async def create_order_with_lines(
             order_id=order_id,
             now=now,
         )
-    lines = [
+    return PlacedOrder(order_from_row(row), _order_lines(order_id, line_ids, new))
+
+
+def _order_lines(order_id: int, line_ids: list[int], new: NewOrder) -> list[OrderLine]:
+    return [
         OrderLine(
             id=line_id,
             order_id=order_id,
@@ -271,7 +278,6 @@ async def create_order_with_lines(
         )
         for line_id, line in zip(line_ids, new.lines, strict=True)
     ]
-    return PlacedOrder(order_from_row(row), lines)
 
 
 async def transition_order(
