@@ -1,7 +1,7 @@
 """GATEWAY_EXECUTOR over HTTP: both executors answer a client the same, a bad value stops
-the process with one line, and /metrics counts what each executor ran (a mutation of one root field is planned too,
-gateway/mutation_plans.py; one of two root fields goes to standard execution, with the
-reason)."""
+the process with one line, and /metrics counts what each executor ran (a mutation of one
+root field is planned too, gateway/mutation_plans.py; one of two root fields goes to
+standard execution, with the reason)."""
 
 from __future__ import annotations
 
