@@ -9,6 +9,12 @@ then the process CPU per checkout of each round and their median. To compare wit
 commit on a shared machine, run it alternately from that commit's tree
 (``git archive <commit> | tar -x -C /tmp/old``, then ``cd /tmp/old`` and the same command
 with this worktree's ``.venv/bin/python``) and compare medians taken minutes apart.
+
+``--cache cold`` runs the gateway with its shared cache (the in-process one) and counts a
+checkout of SKUs no request has read yet; ``--cache warm`` one whose SKUs a throwaway
+``cartCreate`` has just read (so cached: catalog, prices, promotions, display stock), as
+on a shop whose buyers browse what they buy. The CPU rounds are warmed the same way,
+outside the timing. Default ``off``: caches off, every request reads its sources.
 """
 
 from __future__ import annotations
@@ -26,11 +32,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .checkout import prepare_shop
-from .checkout_profile import in_process_app, one_checkout, source_call_counts
+from .checkout_profile import browse_cart, in_process_app, one_checkout, source_call_counts
 from .profile import _run
 
 
-def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
+def measure(backend: str, checkouts: int, rounds: int, cache: str = "off") -> dict[str, Any]:
     statements: Counter[str] = Counter()
     listed: list[str] = []
 
@@ -40,7 +46,7 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
 
     async def session() -> dict[str, Any]:
         shop = await prepare_shop(backend, 60)
-        app, tokens, picks = in_process_app(shop, 11 + rounds * checkouts)
+        app, tokens, picks = in_process_app(shop, 11 + rounds * checkouts, cache != "off")
         cpu: list[float] = []
         try:
             async with app.router.lifespan_context(app):
@@ -48,6 +54,8 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
                 async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
                     for i in range(10):  # warm: compiled SQL, parsed documents, pools
                         await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                    if cache == "warm":
+                        await browse_cart(client, tokens[1], picks[-1])
                     before = source_call_counts(app)
                     event.listen(Engine, "before_cursor_execute", count)
                     try:
@@ -56,6 +64,9 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
                         event.remove(Engine, "before_cursor_execute", count)
                     calls = source_call_counts(app) - before
                     for _ in range(rounds):
+                        if cache == "warm":
+                            for i in range(checkouts):
+                                await browse_cart(client, tokens[1], picks[-1 - i])
                         started = time.process_time()
                         for i in range(checkouts):
                             await one_checkout(client, tokens[i % len(tokens)], picks.pop())
@@ -77,10 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--list", action="store_true", help="print the counted checkout's statements, in order"
     )
+    parser.add_argument(
+        "--cache",
+        choices=("off", "cold", "warm"),
+        default="off",
+        help="the shared cache off, on but not holding the SKUs, or holding them",
+    )
     args = parser.parse_args(argv)
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        r = measure(backend, args.checkouts, args.rounds)
-        print(f"## {backend}: {sum(r['calls'].values())} source calls, "
+        r = measure(backend, args.checkouts, args.rounds, args.cache)
+        print(f"## {backend} (cache {args.cache}): {sum(r['calls'].values())} source calls, "
               f"{sum(r['statements'].values())} statements {r['statements']}; "
               f"process CPU per checkout {statistics.median(r['cpu_ms']):.1f} ms (median; rounds "
               f"{', '.join(f'{x:.1f}' for x in r['cpu_ms'])}); "

@@ -53,6 +53,12 @@ class Loaders:
     ) -> Loaders:
         return cls(sources, metrics, batching=batching, currency=currency, now=now, cache=cache)
 
+    @property
+    def shared_cache(self) -> bool:
+        """Whether the read-through loaders have a shared cache behind them (with none,
+        each reads its source)."""
+        return self._cache is not None
+
     @cached_property
     def catalog(self) -> CatalogLoaders:
         return CatalogLoaders(self._sources.catalog, self._metrics, self._batching, self._cache)
