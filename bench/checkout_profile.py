@@ -32,6 +32,13 @@ from .profile import _head, _run, components
 from .shop import ROOT
 
 
+async def browse_cart(client: httpx.AsyncClient, token: str, skus: Sequence[int]) -> None:
+    """A throwaway ``cartCreate`` of these SKUs: with a shared cache, it leaves their
+    catalog, prices, promotions and display stock cached (a warm checkout of them next)."""
+    lines = [{"skuId": _sku_gid(s), "quantity": 1} for s in skus]
+    await _graphql(client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate")
+
+
 async def one_checkout(client: httpx.AsyncClient, token: str, skus: Sequence[int]) -> None:
     lines = [{"skuId": _sku_gid(s), "quantity": 1} for s in skus]
     created = await _graphql(client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate")
@@ -59,11 +66,13 @@ def source_call_counts(app: Any) -> Counter[str]:
     return counts
 
 
-def in_process_app(shop: Any, picks: int) -> tuple[Starlette, list[str], list[list[int]]]:
-    """The gateway over a prepared ``shop`` in this process (caches off: every checkout
-    reads its sources), a token per customer, and ``picks`` sets of three SKUs, the same
-    sets in every run (a seeded draw) so that runs of two trees compare."""
-    os.environ["CACHE_ENABLED"] = "false"
+def in_process_app(
+    shop: Any, picks: int, cache: bool = False
+) -> tuple[Starlette, list[str], list[list[int]]]:
+    """The gateway over a prepared ``shop`` in this process (caches off unless ``cache``:
+    every checkout reads its sources), a token per customer, and ``picks`` sets of three
+    SKUs, the same sets in every run (a seeded draw) so that runs of two trees compare."""
+    os.environ["CACHE_ENABLED"] = "true" if cache else "false"
     values: dict[str, Any] = {f"{n}_database_url": u for n, u in shop.urls.items()}
     settings = Settings(**values, log_level="WARNING", log_format="console")
     app = create_app(settings)

@@ -14,6 +14,12 @@ median. To compare with an older commit on a shared machine, run it alternately 
 that commit's tree (``git archive <commit> | tar -x -C /tmp/old``, then ``cd /tmp/old``
 and the same command with this worktree's ``.venv/bin/python``) and compare medians taken
 minutes apart.
+
+``--cache cold`` runs the gateway with its shared cache (the in-process one) and counts a
+checkout of SKUs no request has read yet; ``--cache warm`` one whose SKUs a throwaway
+``cartCreate`` has just read (so cached: catalog, prices, promotions, display stock), as
+on a shop whose buyers browse what they buy. The CPU rounds are warmed the same way,
+outside the timing. Default ``off``: caches off, every request reads its sources.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .checkout import prepare_shop
-from .checkout_profile import in_process_app, one_checkout, source_call_counts
+from .checkout_profile import browse_cart, in_process_app, one_checkout, source_call_counts
 from .profile import _run
 
 
@@ -109,7 +115,7 @@ def _cpu_ms(pids: list[int]) -> float:
     return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
+def measure(backend: str, checkouts: int, rounds: int, cache: str = "off") -> dict[str, Any]:
     statements: Counter[str] = Counter()
     control: Counter[str] = Counter()
     listed: list[str] = []
@@ -120,7 +126,7 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
 
     async def session() -> dict[str, Any]:
         shop = await prepare_shop(backend, 60)
-        app, tokens, picks = in_process_app(shop, 11 + rounds * checkouts)
+        app, tokens, picks = in_process_app(shop, 11 + rounds * checkouts, cache != "off")
         cpu: list[float] = []
         server_cpu: list[float] = []  # PostgreSQL's backends for this run's database
         try:
@@ -129,6 +135,8 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
                 async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
                     for i in range(10):  # warm: compiled SQL, parsed documents, pools
                         await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                    if cache == "warm":
+                        await browse_cart(client, tokens[1], picks[-1])
                     before = source_call_counts(app)
                     event.listen(Engine, "before_cursor_execute", count)
                     restore = _counting_transaction_control(control, listed)
@@ -140,6 +148,9 @@ def measure(backend: str, checkouts: int, rounds: int) -> dict[str, Any]:
                     calls = source_call_counts(app) - before
                     postgres = backend == "postgresql"
                     for _ in range(rounds):
+                        if cache == "warm":
+                            for i in range(checkouts):
+                                await browse_cart(client, tokens[1], picks[-1 - i])
                         pids = await _backend_pids(shop.urls["orders"]) if postgres else []
                         server_started = _cpu_ms(pids)
                         started = time.process_time()
@@ -173,12 +184,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--list", action="store_true", help="print the counted checkout's statements, in order"
     )
+    parser.add_argument(
+        "--cache",
+        choices=("off", "cold", "warm"),
+        default="off",
+        help="the shared cache off, on but not holding the SKUs, or holding them",
+    )
     args = parser.parse_args(argv)
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        r = measure(backend, args.checkouts, args.rounds)
+        r = measure(backend, args.checkouts, args.rounds, args.cache)
         # SQLite's BEGINs are statements already; PostgreSQL's come from asyncpg's Transaction.
         trips = sum(r["statements"].values()) + sum(r["control"].values())
-        print(f"## {backend}: {sum(r['calls'].values())} source calls, "
+        print(f"## {backend} (cache {args.cache}): {sum(r['calls'].values())} source calls, "
               f"{sum(r['statements'].values())} statements {r['statements']}, "
               f"transaction control {r['control']}, {trips} round trips; "
               f"process CPU per checkout {statistics.median(r['cpu_ms']):.1f} ms (median; rounds "

@@ -49,7 +49,6 @@ from .examples.assets import ROOT as EXAMPLES_ROOT
 from .examples.operations import allow_list as example_operations
 from .examples.page import example_routes
 from .examples.tokens import DevTokens
-from .execution import executor_class
 from .graphiql.page import graphiql_page, graphiql_routes
 from .http_media import GraphQLMedia, is_multipart, refusal, shape_result
 from .i18n.http import with_language_headers
@@ -61,6 +60,7 @@ from .loaders import Loaders
 from .media.serve import MediaEndpoint
 from .media.storage import MediaStorage, build_storage
 from .metrics import Metrics, RequestStats
+from .mutation_plans import execution_class
 from .observability import RequestLogMiddleware, configure_logging
 from .operation import GatewaySchema, OperationChecks
 from .payments.cashier import Cashier
@@ -106,7 +106,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         ]
         schema = build_schema(
             extensions=extensions,
-            execution_context_class=executor_class(settings.executor),
+            execution_context_class=execution_class(settings.executor),
             schema_class=GatewaySchema,
         )
         install_placeholders(schema._schema)

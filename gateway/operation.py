@@ -37,6 +37,8 @@ import strawberry
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import validate_document
 
 from .limits import CostLimit, KeptCosts, check_tokens, strip_result_suggestions
@@ -285,9 +287,29 @@ class GatewayRunner(SchemaExtensionsRunner):
         return self.extension.executing()
 
 
+class GatewayNames(NameConverter):
+    """strawberry's names, each Python name camel-cased once: argument conversion asks
+    for every input field's GraphQL name on every request (an address is seven fields,
+    each a split, a join and a capitalize per request otherwise)."""
+
+    def __init__(self) -> None:
+        super().__init__(auto_camel_case=True)
+        self._camel: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        found = self._camel.get(name)
+        if found is None:  # a schema's names are a few hundred: kept for good
+            found = self._camel[name] = super().apply_naming_config(name)
+        return found
+
+
 class GatewaySchema(strawberry.Schema):
     """The schema, running the gateway's extension with GatewayRunner; any other
     extension (tracing's operation span) with strawberry's own runner."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("config", StrawberryConfig(name_converter=GatewayNames()))
+        super().__init__(*args, **kwargs)
 
     def create_extensions_runner(
         self, execution_context: ExecutionContext, extensions: list[SchemaExtension]

@@ -3,7 +3,7 @@ fail the whole request for one bad line."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +18,10 @@ from .snapshot import KnownBuyer, KnownCatalog
 from .validation import MAX_LINE_QUANTITY
 
 MAX_COUPONS = 5
+
+# How a cart mutation reads its lines' catalog: ``catalog.cart_catalog`` by default, or
+# shown.shown_catalog over the request's loaders (the cache) when its payload may.
+CatalogRead = Callable[[list[int]], Awaitable[KnownCatalog]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +57,13 @@ async def cart_for(sources: Sources, cart_id: str, customer_id: int | None) -> C
 
 
 async def _sellable_lines(
-    sources: Sources, lines: Sequence[LineRequest], field: str
+    sources: Sources, lines: Sequence[LineRequest], field: str, catalog: CatalogRead | None
 ) -> tuple[list[tuple[int, int]], list[Problem], KnownCatalog]:
     ids = sorted({line.sku_id for line in lines if line.sku_id is not None})
     # The snapshot's whole catalog read, not just SKUs and products: the payload's
     # evaluation then asks the catalog nothing (KnownCatalog).
-    known = await sources.catalog.cart_catalog(ids) if ids else KnownCatalog({}, {}, {}, {}, {})
+    read = catalog or sources.catalog.cart_catalog
+    known = await read(ids) if ids else KnownCatalog({}, {}, {}, {}, {})
     skus, products = known.skus, known.products
     accepted: list[tuple[int, int]] = []
     problems: list[Problem] = []
@@ -122,10 +127,11 @@ async def create_cart(
     now: datetime,
     ship_to_default: bool = False,
     hold_ttl: timedelta = DEFAULT_TTL,
+    catalog: CatalogRead | None = None,
 ) -> CartChange:
     """``ship_to_default``: without ``address``, a signed-in customer's cart ships to the
     default address of their book (if they have one)."""
-    accepted, problems, known = await _sellable_lines(sources, lines, "lines")
+    accepted, problems, known = await _sellable_lines(sources, lines, "lines", catalog)
     if address is None and ship_to_default and customer_id is not None:
         address = await default_address(sources, customer_id)
     # The cart with its coupons and address in one orders call, which reads the buyer and
@@ -185,10 +191,11 @@ async def add_lines(
     lines: Sequence[LineRequest],
     now: datetime,
     hold_ttl: timedelta = DEFAULT_TTL,
+    catalog: CatalogRead | None = None,
 ) -> CartChange:
     if cart.status is CartStatus.COMPLETED:
         return completed(cart)
-    accepted, problems, known = await _sellable_lines(sources, lines, "lines")
+    accepted, problems, known = await _sellable_lines(sources, lines, "lines", catalog)
     held = await cart_holds.for_added(
         sources, cart, accepted, [line.sku_id for line in lines], known, now, hold_ttl
     )

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sources.orders.records import Cart
 
 from ..errors import Problem
+from ..loaders import Loaders
 from ..sources import Sources
 from .pricing import CartPricing, price
 from .snapshot import CartSnapshot, KnownBuyer, KnownCatalog, load_snapshot
@@ -32,7 +33,9 @@ async def evaluate_cart(
     now: datetime,
     known: KnownCatalog | None = None,
     known_buyer: KnownBuyer | None = None,
+    shown: Loaders | None = None,
 ) -> CartEvaluation:
+    """``shown``: a cart mutation's payload without its validation (see shown.py)."""
     snapshot = await load_snapshot(
         sources,
         cart,
@@ -41,6 +44,7 @@ async def evaluate_cart(
         now=now,
         known=known,
         known_buyer=known_buyer,
+        shown=shown,
     )
     pricing = price(snapshot, free_shipping_over=free_shipping_over)
     return CartEvaluation(snapshot, pricing, validate(snapshot, pricing))

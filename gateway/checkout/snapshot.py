@@ -1,5 +1,7 @@
 """Everything a cart's price and validation depend on, read from the sources of truth in
-one batch per source method (never from the cache: these reads decide money and stock)."""
+one batch per source method (never from the cache: these reads decide money and stock),
+or, for a cart mutation's payload that does not show its validation, through the
+request's loaders (``shown``: see shown.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sources.catalog.records import BundleItem, CartCatalog, Category, Product, Sku
-from sources.inventory.records import Reservation, StockLevel
+from sources.inventory.records import CartStock, Reservation, StockLevel
 from sources.orders.records import Cart, CartBuyer, Customer, Region
 from sources.pricing.engine import CouponUsage
 from sources.pricing.records import Price, Promotion
 
+from ..loaders import Loaders
 from ..sources import Sources
 from .holds import credit_own_holds, hold_refs
+from .shown import shown_catalog, shown_pricing, shown_stock
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +76,26 @@ async def load_snapshot(
     now: datetime,
     known: KnownCatalog | None = None,
     known_buyer: KnownBuyer | None = None,
+    shown: Loaders | None = None,
 ) -> CartSnapshot:
     """One call per source: the catalog first (its SKUs and products say which other SKUs,
     limits and services the cart involves), then pricing, inventory and orders side by side.
     Within a call a read is skipped only where its answer cannot matter: bundle parts of a
     cart with no bundle, purchases of a cart without a purchase limit, service areas without
     a service, the region without an address, coupon usage without a coupon; and the
-    orders read altogether when ``known_buyer`` holds it (no purchase limit involved)."""
+    orders read altogether when ``known_buyer`` holds it (no purchase limit involved).
+
+    ``shown`` (a cart mutation's payload, never the checkout): the catalog, and the prices,
+    promotions and stock of a cart with no coupon and no hold, from these loaders; ``known``
+    must then come from them too."""
     sku_ids = [line.sku_id for line in cart.lines]
     if known is None or any(i not in known.skus for i in sku_ids):
-        known = await sources.catalog.cart_catalog(sorted(set(sku_ids)))
+        wanted = sorted(set(sku_ids))
+        known = (
+            await shown_catalog(shown, sources, wanted)
+            if shown is not None
+            else await sources.catalog.cart_catalog(wanted)
+        )
     skus = {i: known.skus[i] for i in sku_ids if i in known.skus}
     products = {
         s.product_id: known.products[s.product_id]
@@ -99,14 +113,23 @@ async def load_snapshot(
     owner = customer_id or cart.customer_id
     limited = [i for i in sku_ids if i in all_skus and all_skus[i].purchase_limit is not None]
 
+    refs = hold_refs(cart)
+
     async with asyncio.TaskGroup() as reads:
-        pricing = reads.create_task(
-            sources.pricing.pricing_for_checkout(
-                all_sku_ids, currency, cart.coupon_codes, now, owner
+        if shown is not None and not cart.coupon_codes:
+            paths = {p.id: _category_path(known, p) for p in all_products.values()}
+            pricing = reads.create_task(shown_pricing(shown, all_sku_ids, paths))
+        else:
+            pricing = reads.create_task(
+                sources.pricing.pricing_for_checkout(
+                    all_sku_ids, currency, cart.coupon_codes, now, owner
+                )
             )
-        )
-        # The cart's holds are read BEFORE its stock inside this call (see cart_stock).
-        stock = reads.create_task(sources.inventory.cart_stock(hold_refs(cart), all_sku_ids))
+        if shown is not None and not refs:
+            stock = reads.create_task(_shown_stock(shown, all_sku_ids))
+        else:
+            # The cart's holds are read BEFORE its stock inside this call (see cart_stock).
+            stock = reads.create_task(sources.inventory.cart_stock(refs, all_sku_ids))
         if _buyer_known(known_buyer, owner, region_code, limited):
             assert known_buyer is not None
             buyer = _done(known_buyer.buyer)
@@ -133,6 +156,15 @@ async def load_snapshot(
         purchased=buyer.result().purchased,
         holds=held,
     )
+
+
+def _category_path(catalog: CartCatalog, product: Product) -> tuple[int, ...]:
+    category = catalog.categories.get(product.category_id) if product.category_id else None
+    return category.path if category else ()
+
+
+async def _shown_stock(loaders: Loaders, sku_ids: list[int]) -> CartStock:
+    return CartStock({}, await shown_stock(loaders, sku_ids))
 
 
 def _buyer_known(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import cached_property
+from typing import Any
 
 from sources.catalog.api import CatalogSource
 from sources.catalog.records import (
@@ -16,12 +18,13 @@ from sources.catalog.records import (
     Specification,
     Supplier,
 )
+from sources.common.audit import AuditRecord
 
 from ..cache import codec
 from ..cache.entities import ReadThrough
 from ..cache.keys import Kind
 from ..metrics import Metrics
-from .audit import audit_loader
+from .audit import AuditKey, audit_loader
 from .base import Loader, PageKey, pages_per_owner
 from .cached import read_through
 
@@ -31,7 +34,8 @@ CategoryPageKey = PageKey
 
 class CatalogLoaders:
     """Products, SKUs, categories, bundle parts and category pages read through the shared
-    cache when there is one; suppliers and audit trails (staff only) never do."""
+    cache when there is one; suppliers and audit trails (staff only) never do. Each loader
+    is made the first time the request asks for it."""
 
     def __init__(
         self,
@@ -40,13 +44,35 @@ class CatalogLoaders:
         batching: bool,
         cache: ReadThrough | None = None,
     ) -> None:
-        def make(name: str, fetch, default=None):  # type: ignore[no-untyped-def]
-            return Loader(
-                f"catalog.{name}", fetch, metrics=metrics, batching=batching, default=default
-            )
+        self._store = store
+        self._metrics = metrics
+        self._batching = batching
+        self._cache = cache
 
-        products = read_through(cache, Kind.PRODUCT, codec.PRODUCT, store.products_by_ids)
-        self.product: Loader[int, Product | None] = make("product", products)
+    def _make(
+        self,
+        name: str,
+        fetch: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]],
+        default: Callable[[], Any] | None = None,
+    ) -> Loader[Any, Any]:
+        return Loader(
+            f"catalog.{name}",
+            fetch,
+            metrics=self._metrics,
+            batching=self._batching,
+            default=default,
+        )
+
+    @cached_property
+    def product(self) -> Loader[int, Product | None]:
+        return self._make(
+            "product",
+            read_through(self._cache, Kind.PRODUCT, codec.PRODUCT, self._store.products_by_ids),
+        )
+
+    @cached_property
+    def product_by_slug(self) -> Loader[str, Product | None]:
+        store, cache = self._store, self._cache
 
         async def slug_ids(slugs: Sequence[str]) -> dict[str, int]:
             found = await store.products_by_slugs(slugs)
@@ -64,15 +90,27 @@ class CatalogLoaders:
             by_id = {p.id: p for p in records if p is not None}
             return {slug: by_id[pid] for slug, pid in ids.items() if pid in by_id}
 
-        self.product_by_slug: Loader[str, Product | None] = make("product_by_slug", by_slugs)
-        self.sku: Loader[int, Sku | None] = make(
-            "sku", read_through(cache, Kind.SKU, codec.SKU, store.skus_by_ids)
+        return self._make("product_by_slug", by_slugs)
+
+    @cached_property
+    def sku(self) -> Loader[int, Sku | None]:
+        return self._make(
+            "sku", read_through(self._cache, Kind.SKU, codec.SKU, self._store.skus_by_ids)
         )
-        self.skus_by_product: Loader[int, list[Sku]] = make(
+
+    @cached_property
+    def skus_by_product(self) -> Loader[int, list[Sku]]:
+        return self._make(
             "skus_by_product",
-            read_through(cache, Kind.PRODUCT_SKUS, codec.SKUS, store.skus_by_product_ids),
+            read_through(
+                self._cache, Kind.PRODUCT_SKUS, codec.SKUS, self._store.skus_by_product_ids
+            ),
             list,
         )
+
+    @cached_property
+    def category(self) -> Loader[int, Category | None]:
+        store = self._store
 
         async def categories(ids: Sequence[int]) -> dict[int, Category]:
             found = await store.categories_by_ids(ids)
@@ -80,51 +118,78 @@ class CatalogLoaders:
                 self.category.prime(category_id, category)
             return found
 
-        self.category: Loader[int, Category | None] = make(
-            "category", read_through(cache, Kind.CATEGORY, codec.CATEGORY, categories)
+        return self._make(
+            "category", read_through(self._cache, Kind.CATEGORY, codec.CATEGORY, categories)
         )
-        self.bundle_items: Loader[int, list[BundleItem]] = make(
+
+    @cached_property
+    def bundle_items(self) -> Loader[int, list[BundleItem]]:
+        return self._make(
             "bundle_items",
             read_through(
-                cache, Kind.BUNDLE_ITEMS, codec.BUNDLE_ITEMS, store.bundle_items_by_product_ids
-            ),
-            list,
-        )
-        self.supplier: Loader[int, Supplier | None] = make("supplier", store.suppliers_by_ids)
-        self.specifications: Loader[int, list[Specification]] = make(
-            "specifications",
-            read_through(
-                cache,
-                Kind.SPECIFICATIONS,
-                codec.SPECIFICATIONS,
-                store.specifications_by_product_ids,
-            ),
-            list,
-        )
-        self.media: Loader[int, list[ProductMedia]] = make(
-            "media",
-            read_through(cache, Kind.PRODUCT_MEDIA, codec.MEDIA, store.media_by_product_ids),
-            list,
-        )
-        self.category_attributes: Loader[int, list[AttributeDefinition]] = make(
-            "category_attributes",
-            read_through(
-                cache,
-                Kind.CATEGORY_ATTRIBUTES,
-                codec.ATTRIBUTES,
-                store.attributes_by_category_ids,
+                self._cache,
+                Kind.BUNDLE_ITEMS,
+                codec.BUNDLE_ITEMS,
+                self._store.bundle_items_by_product_ids,
             ),
             list,
         )
 
-        self.audit = audit_loader("catalog.audit", store.audit_by_product_ids, metrics, batching)
-        self.category_products: Loader[CategoryPageKey, ProductPage] = make(
+    @cached_property
+    def supplier(self) -> Loader[int, Supplier | None]:
+        return self._make("supplier", self._store.suppliers_by_ids)
+
+    @cached_property
+    def specifications(self) -> Loader[int, list[Specification]]:
+        return self._make(
+            "specifications",
+            read_through(
+                self._cache,
+                Kind.SPECIFICATIONS,
+                codec.SPECIFICATIONS,
+                self._store.specifications_by_product_ids,
+            ),
+            list,
+        )
+
+    @cached_property
+    def media(self) -> Loader[int, list[ProductMedia]]:
+        return self._make(
+            "media",
+            read_through(
+                self._cache, Kind.PRODUCT_MEDIA, codec.MEDIA, self._store.media_by_product_ids
+            ),
+            list,
+        )
+
+    @cached_property
+    def category_attributes(self) -> Loader[int, list[AttributeDefinition]]:
+        return self._make(
+            "category_attributes",
+            read_through(
+                self._cache,
+                Kind.CATEGORY_ATTRIBUTES,
+                codec.ATTRIBUTES,
+                self._store.attributes_by_category_ids,
+            ),
+            list,
+        )
+
+    @cached_property
+    def audit(self) -> Loader[AuditKey, list[AuditRecord]]:
+        return audit_loader(
+            "catalog.audit", self._store.audit_by_product_ids, self._metrics, self._batching
+        )
+
+    @cached_property
+    def category_products(self) -> Loader[CategoryPageKey, ProductPage]:
+        return self._make(
             "category_products",
             read_through(
-                cache,
+                self._cache,
                 Kind.CATEGORY_PAGE,
                 codec.PAGE,
-                pages_per_owner(store.products_in_categories),
+                pages_per_owner(self._store.products_in_categories),
                 ident=_page_ident,
             ),
         )

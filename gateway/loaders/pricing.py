@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 
+from sources.common.audit import AuditRecord
 from sources.pricing.api import PricingSource
 from sources.pricing.records import Price, Promotion
 
@@ -15,7 +17,7 @@ from ..cache.entities import ReadThrough
 from ..cache.keys import Kind
 from ..metrics import Metrics
 from ..resilience.degrade import carry_mark, last_known_for
-from .audit import audit_loader
+from .audit import AuditKey, audit_loader
 from .base import Loader
 from .cached import read_through
 
@@ -24,6 +26,8 @@ PromotionKey = tuple[int, tuple[int, ...]]
 
 
 class PricingLoaders:
+    """Each loader is made the first time the request asks for it."""
+
     def __init__(
         self,
         store: PricingSource,
@@ -34,8 +38,46 @@ class PricingLoaders:
         now: datetime,
         cache: ReadThrough | None = None,
     ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._batching = batching
+        self._currency = currency
+        self._now = now
+        self._cache = cache
+
+    @cached_property
+    def price(self) -> Loader[int, Price | None]:
+        store, currency = self._store, self._currency
+
         async def prices(ids: Sequence[int]) -> dict[int, Price]:
             return await store.prices_by_sku_ids(ids, currency)
+
+        # Browsing may be answered from last-known prices while pricing is down (marked
+        # stale); the checkout reads the source itself and never sees them.
+        cached_prices = read_through(
+            self._cache,
+            Kind.PRICE,
+            codec.PRICE,
+            prices,
+            ident=lambda i: f"{currency}:{i}",
+            last_known=last_known_for("pricing"),
+        )
+        return Loader(
+            "pricing.price", cached_prices, metrics=self._metrics, batching=self._batching
+        )
+
+    @cached_property
+    def cost_price(self) -> Loader[int, Decimal | None]:
+        store, currency = self._store, self._currency
+
+        async def costs(ids: Sequence[int]) -> dict[int, Decimal]:
+            return await store.cost_prices_by_sku_ids(ids, currency)
+
+        return Loader("pricing.cost_price", costs, metrics=self._metrics, batching=self._batching)
+
+    @cached_property
+    def promotions(self) -> Loader[PromotionKey, list[Promotion]]:
+        store, cache, now = self._store, self._cache, self._now
 
         def promotions_ttl(found: list[Promotion]) -> float:
             """Never past the end of a promotion it shows; new ones appear within the TTL."""
@@ -43,33 +85,11 @@ class PricingLoaders:
             ends = [(p.ends_at - now).total_seconds() for p in found if p.ends_at is not None]
             return max(min([ttl, *ends]), 0.0)
 
-        async def costs(ids: Sequence[int]) -> dict[int, Decimal]:
-            return await store.cost_prices_by_sku_ids(ids, currency)
-
         async def promotions(keys: Sequence[PromotionKey]) -> dict[PromotionKey, list[Promotion]]:
             found = await store.promotions_for_products(dict(keys), now)
             return {key: found.get(key[0], []) for key in keys}
 
-        # Browsing may be answered from last-known prices and promotions while pricing is
-        # down (marked stale); the checkout reads the source itself and never sees them.
-        last_known = last_known_for("pricing")
-        cached_prices = read_through(
-            cache,
-            Kind.PRICE,
-            codec.PRICE,
-            prices,
-            ident=lambda i: f"{currency}:{i}",
-            last_known=last_known,
-        )
-        self.price: Loader[int, Price | None] = Loader(
-            "pricing.price",
-            cached_prices,
-            metrics=metrics,
-            batching=batching,
-        )
-        self.cost_price: Loader[int, Decimal | None] = Loader(
-            "pricing.cost_price", costs, metrics=metrics, batching=batching
-        )
+        # Browsing may be answered from last-known promotions while pricing is down.
         cached_promotions = read_through(
             cache,
             Kind.PROMOTIONS,
@@ -77,7 +97,7 @@ class PricingLoaders:
             promotions,
             ident=_promotion_ident,
             ttl=promotions_ttl,
-            last_known=last_known,
+            last_known=last_known_for("pricing"),
         )
 
         async def live_promotions(
@@ -96,16 +116,27 @@ class PricingLoaders:
                     found[key] = carry_mark(value, [p for p in value if id(p) not in ended])
             return found
 
-        self.promotions: Loader[PromotionKey, list[Promotion]] = Loader(
+        return Loader(
             "pricing.promotions",
             live_promotions,
-            metrics=metrics,
-            batching=batching,
+            metrics=self._metrics,
+            batching=self._batching,
             default=list,
         )
-        self.audit = audit_loader("pricing.audit", store.audit_by_sku_ids, metrics, batching)
-        self.promotion: Loader[int, Promotion | None] = Loader(
-            "pricing.promotion", store.promotions_by_ids, metrics=metrics, batching=batching
+
+    @cached_property
+    def audit(self) -> Loader[AuditKey, list[AuditRecord]]:
+        return audit_loader(
+            "pricing.audit", self._store.audit_by_sku_ids, self._metrics, self._batching
+        )
+
+    @cached_property
+    def promotion(self) -> Loader[int, Promotion | None]:
+        return Loader(
+            "pricing.promotion",
+            self._store.promotions_by_ids,
+            metrics=self._metrics,
+            batching=self._batching,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -10,7 +11,8 @@ import strawberry
 from sources.orders.records import Cart as CartRecord
 
 from ..checkout import carts
-from ..checkout.carts import CartChange, LineRequest
+from ..checkout.carts import CartChange, CatalogRead, LineRequest
+from ..checkout.shown import shown_catalog
 from ..ids import row_id
 from ..schema.cart import (
     AddressInput,
@@ -24,6 +26,7 @@ from ..schema.common import BadUserInput, Info
 from ..schema.errors import user_errors
 from ..schema.inventory import stock_view
 from ..schema.node import decode_id
+from ..schema.selection import fields
 
 
 def cart_token(global_id: str) -> str | None:
@@ -48,9 +51,35 @@ def _hold_ttl(info: Info) -> timedelta:
     return timedelta(seconds=info.context.settings.cart_reservation_ttl_seconds)
 
 
+def _shown(info: Info) -> bool:
+    """Whether this mutation's payload prices and validates its cart through the loaders
+    and the shared cache (checkout/shown.py): there is a shared cache, and the payload does
+    not ask for the cart's ``validation`` (computed against the sources of truth, says the
+    contract). ``checkoutComplete`` always reads the sources."""
+    if not info.context.loaders.shared_cache:
+        return False
+    for payload in info.selected_fields:
+        for cart in fields(payload.selections):
+            if cart.name == "cart" and any(f.name == "validation" for f in fields(cart.selections)):
+                return False
+    return True
+
+
+def _catalog(info: Info) -> CatalogRead | None:
+    """How the mutation reads its lines' catalog: as its payload will (``_shown``)."""
+    ctx = info.context
+    return partial(shown_catalog, ctx.loaders, ctx.sources) if _shown(info) else None
+
+
+def _cart_of(info: Info, change: CartChange) -> Cart | None:
+    if change.cart is None:
+        return None
+    return Cart.from_record(change.cart, change.known, change.buyer, shown=_shown(info))
+
+
 def _payload(info: Info, change: CartChange) -> CartPayload:
     return CartPayload(
-        cart=Cart.from_record(change.cart, change.known, change.buyer) if change.cart else None,
+        cart=_cart_of(info, change),
         # A refused hold names the units left as this viewer may see them (STOCK_VISIBILITY).
         user_errors=user_errors(stock_view(info).shown(change.problems)),
     )
@@ -87,6 +116,7 @@ async def cart_create(
         now=ctx.now,
         ship_to_default=bool(input.ship_to_default_address),
         hold_ttl=_hold_ttl(info),
+        catalog=_catalog(info),
     )
     return await _with_coupon_problems(info, change)
 
@@ -106,7 +136,12 @@ async def cart_lines_add(
     return _payload(
         info,
         await carts.add_lines(
-            info.context.sources, record, requests, info.context.now, _hold_ttl(info)
+            info.context.sources,
+            record,
+            requests,
+            info.context.now,
+            _hold_ttl(info),
+            catalog=_catalog(info),
         ),
     )
 
@@ -170,7 +205,8 @@ async def _with_coupon_problems(info: Info, change: CartChange) -> CartPayload:
     """Codes are kept as typed; the payload says which do not apply now, and why."""
     if change.cart is None or not change.cart.coupon_codes:
         return _payload(info, change)
-    cart = Cart.from_record(change.cart, change.known, change.buyer)
+    cart = _cart_of(info, change)
+    assert cart is not None
     evaluation = await cart.evaluation(info)  # memoised: the cart's fields reuse it
     coupon_problems = [p for p in evaluation.problems if p.code.value.startswith("COUPON_")]
     return CartPayload(

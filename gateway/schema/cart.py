@@ -240,15 +240,18 @@ class Cart(Node):
         record: CartRecord,
         known: KnownCatalog | None = None,
         known_buyer: KnownBuyer | None = None,
+        shown: bool = False,
     ) -> Cart:
         """``known``, ``known_buyer``: catalog records, and the buyer and region, the
-        mutation read in this request, reused by the evaluation rather than read again."""
+        mutation read in this request, reused by the evaluation rather than read again.
+        ``shown``: a cart mutation's payload that does not ask for ``validation``, priced
+        through the request's loaders and the shared cache (checkout/shown.py)."""
         return cls(
             id=encode_id("Cart", record.id),
             coupon_codes=list(record.coupon_codes),
             shipping_address=Address.from_record(record.shipping_address),
             record=record,
-            memo={"known": known, "known_buyer": known_buyer},
+            memo={"known": known, "known_buyer": known_buyer, "shown": shown},
         )
 
     async def evaluation(self, info: Info) -> CartEvaluation:
@@ -265,6 +268,7 @@ class Cart(Node):
                     now=ctx.now,
                     known=self.memo.get("known"),
                     known_buyer=self.memo.get("known_buyer"),
+                    shown=ctx.loaders if self.memo.get("shown") else None,
                 )
             )
         result: CartEvaluation = await self.memo["evaluation"]

@@ -1,5 +1,6 @@
 """GATEWAY_EXECUTOR over HTTP: both executors answer a client the same, a bad value stops
-the process with one line, and /metrics counts what each executor ran (a mutation goes to
+the process with one line, and /metrics counts what each executor ran (a mutation of one
+root field is planned too, gateway/mutation_plans.py; one of two root fields goes to
 standard execution, with the reason)."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ query Listing { products(first: 5, sort: PRICE_ASC) { totalCount edges { cursor 
   promotions { name } } } } }
 """
 MUTATION = "mutation { cartCreate(input: {}) { cart { id } userErrors { code } } }"
+TWO_FIELDS = """mutation { a: cartCreate(input: {}) { cart { id } userErrors { code } }
+  b: cartCreate(input: {}) { cart { id } userErrors { code } } }"""
 
 
 def _executions(metrics_text: str) -> dict[tuple[str, str], float]:
@@ -37,10 +40,12 @@ def test_both_executors_answer_a_client_the_same_and_metrics_say_which_ran(
             answers[executor] = gateway.query(LISTING)
             created = gateway.query(MUTATION)
             assert created["data"]["cartCreate"]["userErrors"] == []
+            both = gateway.query(TWO_FIELDS)["data"]
+            assert both["a"]["cart"]["id"] != both["b"]["cart"]["id"]
             counts = _executions(gateway.client.get("/metrics").text)
             if executor == "breadth-first":
-                assert counts[("breadth-first", "")] == 1
-                assert counts[("standard", "mutation")] == 1
+                assert counts[("breadth-first", "")] == 2  # the listing, the mutation
+                assert counts[("standard", "mutation")] == 1  # the two-field mutation
             else:
                 assert counts == {}  # the standard executor is not counted as a fallback
     assert "errors" not in answers["standard"]
