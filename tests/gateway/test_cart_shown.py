@@ -60,7 +60,9 @@ CHECKOUT_TRUTH = {"catalog.cart_catalog", "inventory.cart_stock", "pricing.prici
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+def shop(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Shop]:
     yield from open_shop(request.param, tmp_path_factory.mktemp("cart-shown-shop"))
 
 
