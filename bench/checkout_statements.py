@@ -15,12 +15,17 @@ checkout of SKUs no request has read yet; ``--cache warm`` one whose SKUs a thro
 ``cartCreate`` has just read (so cached: catalog, prices, promotions, display stock), as
 on a shop whose buyers browse what they buy. The CPU rounds are warmed the same way,
 outside the timing. Default ``off``: caches off, every request reads its sources.
+
+``--pycalls``: after the rounds, one more round of ``--checkouts`` under cProfile, printed
+as Python function calls per checkout (deterministic, unlike the CPU on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import time
 from collections import Counter
@@ -36,7 +41,9 @@ from .checkout_profile import browse_cart, in_process_app, one_checkout, source_
 from .profile import _run
 
 
-def measure(backend: str, checkouts: int, rounds: int, cache: str = "off") -> dict[str, Any]:
+def measure(
+    backend: str, checkouts: int, rounds: int, cache: str = "off", pycalls: bool = False
+) -> dict[str, Any]:
     statements: Counter[str] = Counter()
     listed: list[str] = []
 
@@ -46,8 +53,11 @@ def measure(backend: str, checkouts: int, rounds: int, cache: str = "off") -> di
 
     async def session() -> dict[str, Any]:
         shop = await prepare_shop(backend, 60)
-        app, tokens, picks = in_process_app(shop, 11 + rounds * checkouts, cache != "off")
+        app, tokens, picks = in_process_app(
+            shop, 11 + (rounds + pycalls) * checkouts, cache != "off"
+        )
         cpu: list[float] = []
+        py_calls: float | None = None
         try:
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
@@ -71,10 +81,26 @@ def measure(backend: str, checkouts: int, rounds: int, cache: str = "off") -> di
                         for i in range(checkouts):
                             await one_checkout(client, tokens[i % len(tokens)], picks.pop())
                         cpu.append((time.process_time() - started) * 1000 / checkouts)
+                    if pycalls:
+                        if cache == "warm":
+                            for i in range(checkouts):
+                                await browse_cart(client, tokens[1], picks[-1 - i])
+                        profile = cProfile.Profile()
+                        profile.enable()
+                        for i in range(checkouts):
+                            await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                        profile.disable()
+                        py_calls = pstats.Stats(profile).total_calls / checkouts  # type: ignore[attr-defined]
         finally:
             if shop.cleanup is not None:
                 await shop.cleanup()
-        return {"calls": calls, "statements": dict(statements), "listed": listed, "cpu_ms": cpu}
+        return {
+            "calls": calls,
+            "statements": dict(statements),
+            "listed": listed,
+            "cpu_ms": cpu,
+            "py_calls": py_calls,
+        }
 
     result: dict[str, Any] = _run(session)
     return result
@@ -94,14 +120,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="off",
         help="the shared cache off, on but not holding the SKUs, or holding them",
     )
+    parser.add_argument(
+        "--pycalls", action="store_true", help="also Python calls per checkout (cProfile)"
+    )
     args = parser.parse_args(argv)
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        r = measure(backend, args.checkouts, args.rounds, args.cache)
+        r = measure(backend, args.checkouts, args.rounds, args.cache, args.pycalls)
         print(f"## {backend} (cache {args.cache}): {sum(r['calls'].values())} source calls, "
               f"{sum(r['statements'].values())} statements {r['statements']}; "
               f"process CPU per checkout {statistics.median(r['cpu_ms']):.1f} ms (median; rounds "
               f"{', '.join(f'{x:.1f}' for x in r['cpu_ms'])}); "
               f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        if r["py_calls"] is not None:
+            print(f"  Python calls per checkout (cProfile): {r['py_calls']:,.0f}")
         if args.list:
             for call, n in sorted(r["calls"].items()):
                 print(f"  call {call} x{n}")
