@@ -20,12 +20,17 @@ checkout of SKUs no request has read yet; ``--cache warm`` one whose SKUs a thro
 ``cartCreate`` has just read (so cached: catalog, prices, promotions, display stock), as
 on a shop whose buyers browse what they buy. The CPU rounds are warmed the same way,
 outside the timing. Default ``off``: caches off, every request reads its sources.
+
+``--pycalls``: after the rounds, one more round of ``--checkouts`` under cProfile, printed
+as Python function calls per checkout (deterministic, unlike the CPU on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import time
 from collections import Counter
@@ -115,7 +120,9 @@ def _cpu_ms(pids: list[int]) -> float:
     return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def measure(backend: str, checkouts: int, rounds: int, cache: str = "off") -> dict[str, Any]:
+def measure(
+    backend: str, checkouts: int, rounds: int, cache: str = "off", pycalls: bool = False
+) -> dict[str, Any]:
     statements: Counter[str] = Counter()
     control: Counter[str] = Counter()
     listed: list[str] = []
@@ -126,9 +133,12 @@ def measure(backend: str, checkouts: int, rounds: int, cache: str = "off") -> di
 
     async def session() -> dict[str, Any]:
         shop = await prepare_shop(backend, 60)
-        app, tokens, picks = in_process_app(shop, 11 + rounds * checkouts, cache != "off")
+        app, tokens, picks = in_process_app(
+            shop, 11 + (rounds + pycalls) * checkouts, cache != "off"
+        )
         cpu: list[float] = []
         server_cpu: list[float] = []  # PostgreSQL's backends for this run's database
+        py_calls: float | None = None
         try:
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
@@ -160,6 +170,16 @@ def measure(backend: str, checkouts: int, rounds: int, cache: str = "off") -> di
                         if postgres:  # the pools' connections, and any opened meanwhile
                             pids = sorted(set(pids) | set(await _backend_pids(shop.urls["orders"])))
                             server_cpu.append((_cpu_ms(pids) - server_started) / checkouts)
+                    if pycalls:
+                        if cache == "warm":
+                            for i in range(checkouts):
+                                await browse_cart(client, tokens[1], picks[-1 - i])
+                        profile = cProfile.Profile()
+                        profile.enable()
+                        for i in range(checkouts):
+                            await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                        profile.disable()
+                        py_calls = pstats.Stats(profile).total_calls / checkouts  # type: ignore[attr-defined]
         finally:
             if shop.cleanup is not None:
                 await shop.cleanup()
@@ -170,6 +190,7 @@ def measure(backend: str, checkouts: int, rounds: int, cache: str = "off") -> di
             "listed": listed,
             "cpu_ms": cpu,
             "server_cpu_ms": server_cpu,
+            "py_calls": py_calls,
         }
 
     result: dict[str, Any] = _run(session)
@@ -190,9 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="off",
         help="the shared cache off, on but not holding the SKUs, or holding them",
     )
+    parser.add_argument(
+        "--pycalls", action="store_true", help="also Python calls per checkout (cProfile)"
+    )
     args = parser.parse_args(argv)
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        r = measure(backend, args.checkouts, args.rounds, args.cache)
+        r = measure(backend, args.checkouts, args.rounds, args.cache, args.pycalls)
         # SQLite's BEGINs are statements already; PostgreSQL's come from asyncpg's Transaction.
         trips = sum(r["statements"].values()) + sum(r["control"].values())
         print(f"## {backend} (cache {args.cache}): {sum(r['calls'].values())} source calls, "
@@ -205,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"   PostgreSQL backends' CPU per checkout "
                   f"{statistics.median(r['server_cpu_ms']):.1f} ms (median; rounds "
                   f"{', '.join(f'{x:.1f}' for x in r['server_cpu_ms'])})")  # fmt: skip
+        if r["py_calls"] is not None:
+            print(f"  Python calls per checkout (cProfile): {r['py_calls']:,.0f}")
         if args.list:
             for call, n in sorted(r["calls"].items()):
                 print(f"  call {call} x{n}")

@@ -86,4 +86,3 @@ async def shown_stock(loaders: Loaders, sku_ids: Sequence[int]) -> dict[int, Sto
     """Display stock (a few seconds old at most) for a cart without a hold."""
     levels = await loaders.inventory.stock.load_many(list(sku_ids))
     return {i: s for i, s in zip(sku_ids, levels, strict=True) if s is not None}
-

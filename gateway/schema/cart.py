@@ -280,6 +280,10 @@ class Cart(Node):
                 catalog.sku.prime(sku.id, sku)
             for product in result.snapshot.products.values():
                 catalog.product.prime(product.id, product)
+            # A discount's ``promotion`` field: the promotions the cart was priced with.
+            promotion = info.context.loaders.pricing.promotion
+            for record in result.snapshot.promotions:
+                promotion.prime(record.id, record)
         return result
 
     async def hint_view(self, info: Info) -> hint_rules.HintView:
