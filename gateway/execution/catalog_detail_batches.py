@@ -13,6 +13,7 @@ from ..schema.catalog_details import Specification
 from ..schema.common import BadUserInput, Info
 from ..schema.media import ProductMedia
 from .batch import batch_field
+from .catalog_records import SkuValue, sku_records
 
 
 @batch_field("Product", "media")
@@ -37,15 +38,16 @@ async def product_specifications(
     return [[Specification.from_record(s) for s in specs] for specs in found]
 
 
-@batch_field("Sku", "image")
-async def sku_image(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
-    pictured = [s for s in parents if s.record.image_id is not None]
-    owners = sorted({s.record.product_id for s in pictured})
+@batch_field("Sku", "image", records=True)
+async def sku_image(parents: Sequence[Sku | SkuValue], info: Info, _: dict[str, Any]) -> list[Any]:
+    records = sku_records(parents)
+    pictured = [s for s in records if s.image_id is not None]
+    owners = sorted({s.product_id for s in pictured})
     found = await info.context.loaders.catalog.media.load_all(owners)
     by_id = {m.id: m for media in found for m in media}
     return [
-        ProductMedia.from_record(by_id[s.record.image_id])
-        if s.record.image_id is not None and s.record.image_id in by_id
+        ProductMedia.from_record(by_id[s.image_id])
+        if s.image_id is not None and s.image_id in by_id
         else None
-        for s in parents
+        for s in records
     ]
