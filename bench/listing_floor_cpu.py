@@ -1,7 +1,8 @@
 """The signed-in listing, caches off: the gateway's CPU per request beside the same-source floor's.
 
 ``python -m bench.listing_floor_cpu [--backend sqlite|postgresql] [--rounds N] [--requests N]
-[--concurrency N] [--profile PATH] [--only gateway|floor] [--also-env NAME=VALUE ...]``
+[--concurrency N] [--profile PATH] [--only gateway|floor] [--also-env NAME=VALUE ...]
+[--pool-size N]``
 
 Both apps in this one process through httpx's ASGI transport (the same client cost on both
 sides, no compression asked for, as the bench's load generator asks for none), with the
@@ -152,6 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run one side only (for a sampling profiler such as py-spy)",
     )
     parser.add_argument("--also-env", nargs="*", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="GATEWAY_DB_POOL_SIZE of both apps (lower it when PostgreSQL is short of slots)",
+    )
     args = parser.parse_args(argv)
     # The bench's own settings for the gateway variant (bench/servers.py): caches off,
     # the breadth-first executor, English names (the floor's), its limits.
@@ -160,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.update(servers.VARIANT_ENV["gateway"])
     os.environ.update(servers._LANGUAGE)
     os.environ.update(servers._LIMITS)
+    if args.pool_size is not None:
+        os.environ["GATEWAY_DB_POOL_SIZE"] = str(args.pool_size)
     also_env = dict(item.split("=", 1) for item in args.also_env)
     shop = asyncio.run(prepare(args.backend, args.products))
     times = asyncio.run(

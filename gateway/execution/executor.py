@@ -480,11 +480,24 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             inline: list[bool] | None = None
             if form is not None and form.record_class in types and not object_plan.keeps_records:
                 record_class = form.record_class
+                made = self._shared.get(object_plan) if form.shared else None
                 try:
-                    result = [
-                        self._from_record(object_plan, v) if type(v) is record_class else v
-                        for v in result
-                    ]
+                    if made:  # a shared record's dict made already: found without a call
+                        result = [
+                            hit[1]
+                            if type(v) is record_class
+                            and (hit := made.get(id(v))) is not None
+                            and hit[0] is v
+                            else (
+                                self._from_record(object_plan, v) if type(v) is record_class else v
+                            )
+                            for v in result
+                        ]
+                    else:
+                        result = [
+                            self._from_record(object_plan, v) if type(v) is record_class else v
+                            for v in result
+                        ]
                 except Exception as exc:
                     self._field_error(exc, plan, d, slot)
                     continue

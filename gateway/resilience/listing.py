@@ -14,8 +14,9 @@ Elsewhere (``product(id)``) the null travels up as the spec says.
 
 The reads are the ones the page's fields make anyway, issued a little earlier: the SKUs
 (and, when the page shows ``bundleItems``, the bundles' parts, whose prices and stock are
-shown too), then prices and stock with promotions beside them, so the fields below find
-them memoised and the page costs no more source calls, in the same number of rounds.
+shown too) with the categories beside them, then prices and stock with the promotions
+beside them, so the fields below find them memoised and the page costs no more source
+calls, in no more rounds.
 """
 
 from __future__ import annotations
@@ -114,12 +115,24 @@ async def _failures(
         return nothing
     loaders = info.context.loaders
     ids = [p.id for p in products]
+    # The promotions need the categories, not the SKUs: both waves start now, as a
+    # hand-written page would (the categories beside the SKUs, the promotions beside the
+    # prices and stock).
+    promotions = (
+        asyncio.ensure_future(_promotions(loaders, products)) if names & PROMOTION_FIELDS else None
+    )
     try:
         skus, parts = await asyncio.gather(
             loaders.catalog.skus_by_product.load_many(ids), _parts(loaders, ids, names)
         )
-    except SourceUnavailable:
-        return nothing  # the SKUs' own field reports it (an empty list)
+    except BaseException as exc:
+        if promotions is not None:  # never left running on its own
+            if not isinstance(exc, SourceUnavailable):
+                promotions.cancel()
+            await asyncio.gather(promotions, return_exceptions=True)
+        if isinstance(exc, SourceUnavailable):
+            return nothing  # the SKUs' own field reports it (an empty list)
+        raise
     every_sku = [s.id for own in skus for s in own]
     if "bundleItems" in names:
         every_sku += [i.sku.id for items in parts for i in items]
@@ -128,8 +141,8 @@ async def _failures(
         loaders.pricing.price.load_checked(sku_ids if "price" in kinds else []),
         loaders.inventory.stock.load_checked(sku_ids if "stock" in kinds else []),
     ]
-    if names & PROMOTION_FIELDS:
-        reads.append(_promotions(loaders, products))
+    if promotions is not None:
+        reads.append(promotions)
     found = await asyncio.gather(*reads, return_exceptions=True)
     if not any(isinstance(read, BaseException) or not read[1] for read in found[:2]):
         return nothing  # every price and stock level read: no product to leave out
