@@ -10,6 +10,11 @@ place of a value is that object's field error, exactly as if its resolver had ra
 
 Only fields without strawberry field extensions (permission guards) may have one: the
 guard runs per object in the adapter, and a batch form would skip it.
+
+``records=True`` says the form also takes its type's records as parents (the values of
+its ``RecordForm``, gateway/execution/records.py), all of one kind in a call: a position
+whose fields all come from the form's table or from such batch forms then keeps the
+records and builds no strawberry object per parent.
 """
 
 from __future__ import annotations
@@ -26,16 +31,25 @@ BatchResolver = Callable[
 ]
 
 _REGISTRY: dict[tuple[str, str], BatchResolver] = {}
+_TAKES_RECORDS: set[tuple[str, str]] = set()
 
 
-def batch_field(type_name: str, field_name: str) -> Callable[[BatchResolver], BatchResolver]:
+def batch_field(
+    type_name: str, field_name: str, *, records: bool = False
+) -> Callable[[BatchResolver], BatchResolver]:
     """Register ``fn`` as the batch form of ``type_name.field_name`` (GraphQL names)."""
 
     def register(fn: BatchResolver) -> BatchResolver:
         _REGISTRY[(type_name, field_name)] = fn
+        if records:
+            _TAKES_RECORDS.add((type_name, field_name))
         return fn
 
     return register
+
+
+def batch_takes_records(type_name: str, field_name: str) -> bool:
+    return (type_name, field_name) in _TAKES_RECORDS
 
 
 def batch_resolver_for(type_name: str, field_name: str) -> BatchResolver | None:

@@ -22,13 +22,27 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from strawberry.types.arguments import convert_arguments
+
+from sources.catalog.records import Product as ProductRecord
 from sources.catalog.records import ProductKind
 
 from ..resilience.degrade import current_degradation, stale_if
-from ..schema.catalog import Product, Sku
-from ..schema.common import Info
+from ..resilience.listing import listable_records
+from ..resolvers.catalog import product_page
+from ..schema.catalog import Product, ProductConnection, Sku
+from ..schema.common import Info, PageInfo
 from .batch import batch_field
-from .catalog_records import PriceRangeValue, StockValue, money, stock
+from .catalog_records import (
+    EdgeValue,
+    PriceRangeValue,
+    SkuValue,
+    StockValue,
+    money,
+    product_records,
+    sku_records,
+    stock,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,38 +59,38 @@ def each(items: Sequence[T], fn: Callable[[T], R]) -> list[R | Exception]:
     return out
 
 
-@batch_field("Product", "category")
-async def product_category(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
-    ids = [p.record.category_id for p in parents if p.record.category_id is not None]
+@batch_field("Product", "category", records=True)
+async def product_category(parents: Sequence[Any], info: Info, _: dict[str, Any]) -> list[Any]:
+    records = product_records(parents)
+    ids = [p.category_id for p in records if p.category_id is not None]
     found = await info.context.loaders.catalog.category.load_all(ids)
     by_id = dict(zip(ids, found, strict=True))
 
-    def category(product: Product) -> Any:
-        if product.record.category_id is None:
+    def category(product: ProductRecord) -> Any:
+        if product.category_id is None:
             return None
-        return by_id[product.record.category_id]  # the record (catalog_records.py), or None
+        return by_id[product.category_id]  # the record (catalog_records.py), or None
 
-    return each(parents, category)
-
-
-@batch_field("Product", "skus")
-async def product_skus(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
-    found = await info.context.loaders.catalog.skus_by_product.load_all(
-        [p.record.id for p in parents]
-    )
-    return [
-        [Sku.from_record(s, p.record) for s in skus] for p, skus in zip(parents, found, strict=True)
-    ]
+    return each(records, category)
 
 
-async def _sku_ids_to_read(parents: Sequence[Product], info: Info) -> tuple[list[Any], list[int]]:
+@batch_field("Product", "skus", records=True)
+async def product_skus(parents: Sequence[Any], info: Info, _: dict[str, Any]) -> list[Any]:
+    records = product_records(parents)
+    found = await info.context.loaders.catalog.skus_by_product.load_all([p.id for p in records])
+    # The records (catalog_records.py): a strawberry Sku only where a field needs one.
+    return [[SkuValue((s, p)) for s in skus] for p, skus in zip(records, found, strict=True)]
+
+
+async def _sku_ids_to_read(parents: Sequence[Any], info: Info) -> tuple[list[Any], list[int]]:
     """Each parent's SKUs, and the SKU ids whose price or stock to read: theirs, and the
     parts' of the bundles whose ``bundleItems`` this request has asked for (a sibling
     field started that read in this level; awaiting it costs no call)."""
     catalog = info.context.loaders.catalog
-    skus = await catalog.skus_by_product.load_all([p.record.id for p in parents])
+    records = product_records(parents)
+    skus = await catalog.skus_by_product.load_all([p.id for p in records])
     sku_ids = [s.id for product_skus in skus for s in product_skus]
-    bundles = [p.record.id for p in parents if p.record.kind is ProductKind.BUNDLE]
+    bundles = [p.id for p in records if p.kind is ProductKind.BUNDLE]
     asked = catalog.bundle_items.requested(bundles) if bundles else []
     if asked:
         parts = await catalog.bundle_items.load_all(asked)
@@ -84,10 +98,8 @@ async def _sku_ids_to_read(parents: Sequence[Product], info: Info) -> tuple[list
     return skus, sku_ids
 
 
-@batch_field("Product", "priceRange")
-async def product_price_range(
-    parents: Sequence[Product], info: Info, _: dict[str, Any]
-) -> list[Any]:
+@batch_field("Product", "priceRange", records=True)
+async def product_price_range(parents: Sequence[Any], info: Info, _: dict[str, Any]) -> list[Any]:
     loaders = info.context.loaders
     skus, sku_ids = await _sku_ids_to_read(parents, info)
     found, clean = await loaders.pricing.price.load_checked(sku_ids)
@@ -110,8 +122,8 @@ async def product_price_range(
     return each(skus, price_range)
 
 
-@batch_field("Product", "inStock")
-async def product_in_stock(parents: Sequence[Product], info: Info, _: dict[str, Any]) -> list[Any]:
+@batch_field("Product", "inStock", records=True)
+async def product_in_stock(parents: Sequence[Any], info: Info, _: dict[str, Any]) -> list[Any]:
     loaders = info.context.loaders
     skus, sku_ids = await _sku_ids_to_read(parents, info)
     found, clean = await loaders.inventory.stock.load_checked(sku_ids)
@@ -129,22 +141,21 @@ async def product_in_stock(parents: Sequence[Product], info: Info, _: dict[str, 
     return each(skus, in_stock)
 
 
-@batch_field("Product", "promotions")
-async def product_promotions(
-    parents: Sequence[Product], info: Info, _: dict[str, Any]
-) -> list[Any]:
+@batch_field("Product", "promotions", records=True)
+async def product_promotions(parents: Sequence[Any], info: Info, _: dict[str, Any]) -> list[Any]:
     loaders = info.context.loaders
-    category_ids = [p.record.category_id for p in parents if p.record.category_id is not None]
+    records = product_records(parents)
+    category_ids = [p.category_id for p in records if p.category_id is not None]
     categories = dict(
         zip(category_ids, await loaders.catalog.category.load_all(category_ids), strict=True)
     )
     keys: list[tuple[int, tuple[int, ...]]] = []
-    for product in parents:
+    for product in records:
         path: tuple[int, ...] = ()
-        if product.record.category_id is not None:
-            category = categories[product.record.category_id]
+        if product.category_id is not None:
+            category = categories[product.category_id]
             path = category.path if category else ()
-        keys.append((product.record.id, path))
+        keys.append((product.id, path))
     found, clean = await loaders.pricing.promotions.load_checked(keys)
     if _fresh():
         if clean:
@@ -153,29 +164,28 @@ async def product_promotions(
     return each(found, lambda promotions: stale_if(list(_value(promotions)), promotions))
 
 
-@batch_field("Sku", "price")
-async def sku_price(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
-    found, clean = await info.context.loaders.pricing.price.load_checked(
-        [s.record.id for s in parents]
-    )
+@batch_field("Sku", "price", records=True)
+async def sku_price(parents: Sequence[Sku | SkuValue], info: Info, _: dict[str, Any]) -> list[Any]:
+    records = sku_records(parents)
+    found, clean = await info.context.loaders.pricing.price.load_checked([s.id for s in records])
     currency = info.context.settings.currency
     fresh = _fresh()
     if clean and fresh and type(None) not in set(map(type, found)):
         return found  # every SKU priced: the records themselves (asOf read from them)
 
-    def price(pair: tuple[Sku, Any]) -> Any:
+    def price(pair: tuple[Any, Any]) -> Any:
         sku, record = pair
         if _value(record) is None:
-            raise RuntimeError(f"SKU {sku.record.id} has no price in {currency}")
+            raise RuntimeError(f"SKU {sku.id} has no price in {currency}")
         return record if fresh else stale_if(record, record)  # asOf: read from the record
 
-    return each(list(zip(parents, found, strict=True)), price)
+    return each(list(zip(records, found, strict=True)), price)
 
 
-@batch_field("Sku", "stock")
-async def sku_stock(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> list[Any]:
+@batch_field("Sku", "stock", records=True)
+async def sku_stock(parents: Sequence[Sku | SkuValue], info: Info, _: dict[str, Any]) -> list[Any]:
     found, clean = await info.context.loaders.inventory.stock.load_checked(
-        [s.record.id for s in parents]
+        [s.id for s in sku_records(parents)]
     )
     # The viewer's figures are made from the (shared, exact) records as they are completed.
     if _fresh():
@@ -186,6 +196,42 @@ async def sku_stock(parents: Sequence[Sku], info: Info, _: dict[str, Any]) -> li
                 pass
         return each(found, lambda level: stock(_value(level)))
     return each(found, lambda level: stale_if(stock(_value(level)), level))
+
+
+@batch_field("Query", "products")
+async def query_products(
+    parents: Sequence[Any], info: Info, arguments: dict[str, Any]
+) -> list[Any]:
+    """The listing with its edges as records (catalog_records.py: ``EdgeValue``, the
+    product's record): a strawberry ``Product`` and ``ProductEdge`` only where a field
+    asked for needs one. What the ``products`` resolver answers, otherwise."""
+    field = info._field
+    schema = info.schema
+    kwargs = convert_arguments(
+        arguments,
+        field.arguments,
+        scalar_registry=schema.schema_converter.scalar_registry,
+        config=schema.config,
+        info=info,
+    )
+    after = kwargs.get("after")
+    try:
+        page = await product_page(
+            info, kwargs.get("first"), after, kwargs.get("filter"), kwargs.get("sort")
+        )
+        edges = [
+            EdgeValue((cursor, product))
+            for product, cursor in zip(page.products, page.cursors, strict=True)
+        ]
+        kept = await listable_records(info, edges, page.products, Product.from_record)
+    except Exception as exc:
+        return [exc for _ in parents]
+    connection = ProductConnection(
+        edges=kept,  # EdgeValues: the executor completes them through their form
+        page_info=PageInfo.of(page.cursors, has_next_page=page.has_next_page, after=after),
+        total_count=page.total_count if page.total_count is not None else 0,
+    )
+    return [connection for _ in parents]
 
 
 def _fresh() -> bool:

@@ -10,10 +10,13 @@ execution never sees them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from sources.catalog.records import Category as CategoryRecord
+from sources.catalog.records import Product as ProductRecord
+from sources.catalog.records import Sku as SkuRecord
 from sources.common.money import quantize
 from sources.inventory.records import StockLevel as StockRecord
 from sources.pricing.records import Price as PriceRecord
@@ -21,7 +24,8 @@ from sources.pricing.records import Promotion as PromotionRecord
 
 from ..i18n.request import name_in_language, translated
 from ..resilience.degrade import as_of
-from ..schema.catalog import Category
+from ..schema.catalog import Category, Product, ProductEdge, Sku
+from ..schema.catalog_details import SelectedOption
 from ..schema.common import Money
 from ..schema.inventory import StockLevel
 from ..schema.node import encode_id
@@ -46,6 +50,36 @@ class StockValue(tuple[StockRecord, int]):
     """A SKU's stock record and its exact available figure (summed once)."""
 
     __slots__ = ()
+
+
+class SkuValue(tuple[SkuRecord, ProductRecord | None]):
+    """A SKU's record and its product's (what ``Sku.from_record`` is given): a listing's
+    SKUs stay these, with no strawberry ``Sku`` each, where every field asked for comes
+    from the table below or a batch form that takes them (ObjectPlan.keeps_records)."""
+
+    __slots__ = ()
+
+
+class EdgeValue(tuple[str, ProductRecord]):
+    """A listing's edge: its cursor and its product's record."""
+
+    __slots__ = ()
+
+
+def product_records(parents: Sequence[Any]) -> list[ProductRecord]:
+    """The product records of a batch form's parents: records or strawberry ``Product``s
+    (the executor never mixes the two in one call)."""
+    if parents and type(parents[0]) is ProductRecord:
+        return list(parents)
+    return [p.record for p in parents]
+
+
+def sku_records(parents: Sequence[Any]) -> list[SkuRecord]:
+    """The SKU records of a batch form's parents: ``SkuValue``s or strawberry ``Sku``s
+    (the executor never mixes the two in one call)."""
+    if parents and type(parents[0]) is SkuValue:
+        return [p[0] for p in parents]
+    return [p.record for p in parents]
 
 
 def money(amount: Decimal, currency: str) -> MoneyValue:
@@ -148,5 +182,70 @@ record_form(
             "name": lambda r, _: name_in_language(r.name, r.translations),
         },
         shared=True,  # one record per category, memoised by its loader
+    )
+)
+
+record_form(
+    RecordForm(
+        "Sku",
+        SkuValue,
+        build=lambda v, _: Sku.from_record(v[0], v[1]),
+        fields={
+            "id": lambda v, _: encode_id("Sku", v[0].id),
+            "code": lambda v, _: v[0].code,
+            "name": lambda v, _: v[0].name,
+            "active": lambda v, _: v[0].is_active,
+            "purchaseLimit": lambda v, _: v[0].purchase_limit,
+            "selectedOptions": lambda v, _: [
+                SelectedOption.from_record(o) for o in v[0].selected_options
+            ],
+        },
+    )
+)
+
+
+# Product.from_record's text, field by field (it picks the request's language).
+def _product_name(r: ProductRecord, _: Any) -> str:
+    text = translated(r.translations)
+    return text.name if text else r.name
+
+
+def _product_description(r: ProductRecord, _: Any) -> str:
+    text = translated(r.translations)
+    return text.description if text and text.description else r.description
+
+
+def _product_brand(r: ProductRecord, _: Any) -> str | None:
+    return None if r.brand is None else name_in_language(r.brand, r.brand_translations)
+
+
+record_form(
+    RecordForm(
+        "Product",
+        ProductRecord,
+        build=lambda r, _: Product.from_record(r),
+        fields={
+            "id": lambda r, _: encode_id("Product", r.id),
+            "slug": lambda r, _: r.slug,
+            "name": _product_name,
+            "description": _product_description,
+            "kind": lambda r, _: r.kind,
+            "fulfillment": lambda r, _: r.fulfillment,
+            "published": lambda r, _: r.is_published,
+            "brand": _product_brand,
+            "tags": lambda r, _: list(r.tags),
+            "weightGrams": lambda r, _: r.weight_grams,
+            "archived": lambda r, _: r.archived_at is not None,
+            "reserveOnAdd": lambda r, _: r.reserve_on_add,
+        },
+    )
+)
+
+record_form(
+    RecordForm(
+        "ProductEdge",
+        EdgeValue,
+        build=lambda v, _: ProductEdge(cursor=v[0], node=Product.from_record(v[1])),
+        fields={"cursor": lambda v, _: v[0], "node": lambda v, _: v[1]},
     )
 )

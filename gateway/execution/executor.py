@@ -166,8 +166,9 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 batch = self._alive(batch)
                 if not batch[0]:
                     continue
+            records = object_plan.keeps_records and self._records(object_plan, batch)
             for field_plan in object_plan.fields:
-                results = self._resolve(field_plan, batch)
+                results = self._resolve(field_plan, batch, records)
                 if self.is_awaitable(results):
                     pending.append(results)
                     pending_jobs.append(len(jobs))
@@ -199,8 +200,10 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                     batch = self._alive(batch)
                 if not batch[0]:
                     continue
+                records = object_plan.keeps_records and self._records(object_plan, batch)
                 for field_plan in object_plan.fields:
-                    self._complete_field(field_plan, batch, self._resolve(field_plan, batch))
+                    results = self._resolve(field_plan, batch, records)
+                    self._complete_field(field_plan, batch, results)
             for object_plan, batch in self._next.items():
                 if object_plan in later:  # one position reached along two paths
                     values, dicts, slots = later[object_plan]
@@ -212,6 +215,22 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             upcoming = later
         return upcoming
 
+    def _records(self, object_plan: ObjectPlan, batch: Batch) -> bool:
+        """Whether a position that keeps records has only records this time; values of
+        other classes beside them (another resolver's objects) make it build the
+        strawberry objects of its records and go the general way."""
+        form = cast(RecordForm, object_plan.form)
+        values = batch[0]
+        classes = set(map(type, values))
+        if classes == {form.record_class}:
+            return True
+        if form.record_class in classes:
+            environment = None if form.environment is None else self._environment(form)
+            values[:] = [
+                form.build(v, environment) if type(v) is form.record_class else v for v in values
+            ]
+        return False
+
     def _alive(self, batch: Batch) -> Batch:
         values, dicts, slots = batch
         keep = [i for i, slot in enumerate(slots) if not self._under_nulled(slot)]
@@ -221,11 +240,14 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
 
     # --- resolution -----------------------------------------------------------------
 
-    def _resolve(self, plan: FieldPlan, batch: Batch) -> Any:
+    def _resolve(self, plan: FieldPlan, batch: Batch, records: bool = False) -> Any:
         """The field's values for every parent: a list (or an awaitable of one) holding a
-        value or an Exception per parent, or one Exception for all of them."""
+        value or an Exception per parent, or one Exception for all of them. ``records``:
+        the parents are their form's records (ObjectPlan.keeps_records)."""
         values = batch[0]
         kind = plan.kind
+        if records and plan.from_record is not None:
+            return self._from_table(plan, values)
         if kind == ATTRIBUTE:
             name = cast(str, plan.attribute)
             try:
@@ -278,6 +300,17 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 except Exception as exc:
                     found[i] = exc
         return found
+
+    def _from_table(self, plan: FieldPlan, values: list[Any]) -> list[Any]:
+        """A field of records from their form's table (a function raising: that
+        object's field error)."""
+        fn = cast(Callable[[Any, Any], Any], plan.from_record)
+        form = cast(RecordForm, plan.form)
+        environment = None if form.environment is None else self._environment(form)
+        try:
+            return [fn(v, environment) for v in values]
+        except Exception:
+            return [_from_table_one(fn, v, environment) for v in values]
 
     def _arguments(self, plan: FieldPlan) -> dict[str, Any]:
         if not plan.has_arguments:
@@ -445,13 +478,26 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                     self._field_error(exc, plan, d, slot)
                 continue
             inline: list[bool] | None = None
-            if form is not None and form.record_class in types:
+            if form is not None and form.record_class in types and not object_plan.keeps_records:
                 record_class = form.record_class
+                made = self._shared.get(object_plan) if form.shared else None
                 try:
-                    result = [
-                        self._from_record(object_plan, v) if type(v) is record_class else v
-                        for v in result
-                    ]
+                    if made:  # a shared record's dict made already: found without a call
+                        result = [
+                            hit[1]
+                            if type(v) is record_class
+                            and (hit := made.get(id(v))) is not None
+                            and hit[0] is v
+                            else (
+                                self._from_record(object_plan, v) if type(v) is record_class else v
+                            )
+                            for v in result
+                        ]
+                    else:
+                        result = [
+                            self._from_record(object_plan, v) if type(v) is record_class else v
+                            for v in result
+                        ]
                 except Exception as exc:
                     self._field_error(exc, plan, d, slot)
                     continue
@@ -617,6 +663,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             hit = made.get(id(record))
             if hit is not None and hit[0] is record:
                 return hit[1]
+        if object_plan.keeps_records:
+            return record  # its fields from the table and batch forms (_records)
         environment = None if form.environment is None else self._environment(form)
         write = object_plan.write
         if write is not None:  # inline: its compiled writer (gateway/execution/writers.py)
@@ -730,6 +778,13 @@ _DICTS = frozenset({dict})
 def _any_exception(values: list[Any]) -> bool:
     """Whether any value is an exception: a check per class, not per value."""
     return any(issubclass(kind, Exception) for kind in set(map(type, values)))
+
+
+def _from_table_one(fn: Callable[[Any, Any], Any], value: Any, environment: Any) -> Any:
+    try:
+        return fn(value, environment)
+    except Exception as exc:
+        return exc
 
 
 def _attribute(value: Any, name: str) -> Any:

@@ -50,7 +50,7 @@ from graphql.execution.collect_fields import (
 from graphql.execution.values import VariableValues
 from graphql.language import Node, Visitor, visit
 
-from .batch import BatchResolver, batch_resolver_for
+from .batch import BatchResolver, batch_resolver_for, batch_takes_records
 from .records import FieldFromRecord, RecordForm, record_form_for
 
 # How a field is resolved.
@@ -117,6 +117,7 @@ class FieldPlan:
     # value from a record; ``serialized``: that value is the response's as it is.
     from_record: FieldFromRecord | None = None
     serialized: bool = False
+    form: RecordForm | None = None  # the parent's form, where ``from_record`` is set
 
 
 @dataclass(eq=False, slots=True)
@@ -137,6 +138,10 @@ class ObjectPlan:
     inline_fields: tuple[InlineField, ...] = ()
     # An inline position's writer, compiled from ``inline_fields`` (writers.py).
     write: Callable[[Any, Any, Any], dict[str, Any] | None] | None = None
+    # Not inline, but every field comes from the record form's table, is __typename or
+    # has a batch form that takes records: the position keeps its records as its values
+    # (no strawberry object per record; executor.py, ``_records``).
+    keeps_records: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -300,6 +305,7 @@ def _attach_form(object_plan: ObjectPlan, form: RecordForm) -> None:
             inline = False
             continue
         f.from_record = fn
+        f.form = form
         f.serialized = f.field_name in form.serialized
         inner = f.completion.of if f.completion.kind == NON_NULL else f.completion
         assert inner is not None
@@ -314,6 +320,12 @@ def _attach_form(object_plan: ObjectPlan, form: RecordForm) -> None:
             inline = False
     object_plan.inline = inline
     object_plan.inline_fields = tuple(fields) if inline else ()
+    object_plan.keeps_records = not inline and all(
+        f.kind == TYPENAME
+        or f.from_record is not None
+        or (f.kind == BATCH and batch_takes_records(f.parent_type.name, f.field_name))
+        for f in object_plan.fields
+    )
     if inline:
         from .writers import compile_writer  # writers.py reads this module's constants
 

@@ -14,8 +14,9 @@ Elsewhere (``product(id)``) the null travels up as the spec says.
 
 The reads are the ones the page's fields make anyway, issued a little earlier: the SKUs
 (and, when the page shows ``bundleItems``, the bundles' parts, whose prices and stock are
-shown too), then prices and stock with promotions beside them, so the fields below find
-them memoised and the page costs no more source calls, in the same number of rounds.
+shown too) with the categories beside them, then prices and stock with the promotions
+beside them, so the fields below find them memoised and the page costs no more source
+calls, in no more rounds.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from ..schema.selection import fields
+from ..schema.selection import fields, names_under
 from .degrade import current_degradation, source_extensions
 from .errors import SourceUnavailable
 
@@ -37,9 +38,13 @@ KINDS = {"price": PRICE_FIELDS, "stock": STOCK_FIELDS}
 WHAT = {"pricing": "price", "inventory": "stock"}
 
 
-def _selected(info: Any, trail: Sequence[str]) -> set[str]:
+def _selected(info: Any, trail: Sequence[str]) -> frozenset[str]:
     """Every field name selected anywhere under the field's ``trail`` (``edges.node`` of
-    a connection, ``products`` of a list of suggestions)."""
+    a connection, ``products`` of a list of suggestions); once per query document."""
+    return names_under(info, ("under", *trail), lambda info: _collect(info, trail))
+
+
+def _collect(info: Any, trail: Sequence[str]) -> frozenset[str]:
     names: set[str] = set()
     todo = list(info.selected_fields)
     for step in trail:
@@ -50,7 +55,7 @@ def _selected(info: Any, trail: Sequence[str]) -> set[str]:
         for child in fields(todo.pop().selections):
             names.add(child.name)
             todo.append(child)
-    return names
+    return frozenset(names)
 
 
 async def listable_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
@@ -58,6 +63,18 @@ async def listable_edges(info: Any, edges: Sequence[Any]) -> list[Any]:
     module)."""
     failures = await _failures(info, [e.node.record for e in edges], ("edges", "node"))
     return _kept(info, edges, [e.node for e in edges], failures, "edges")
+
+
+async def listable_records(
+    info: Any, edges: Sequence[Any], products: Sequence[Any], build: Any
+) -> list[Any]:
+    """``listable_edges`` for edges that hold the products' records (the breadth-first
+    executor's listing): ``build`` makes a record's strawberry ``Product`` for the
+    error of one left out (its id and slug, as ``listable_edges`` reports them)."""
+    failures = await _failures(info, products, ("edges", "node"))
+    if not any(failures):
+        return list(edges)
+    return _kept(info, edges, [build(p) for p in products], failures, "edges")
 
 
 async def listable_products(info: Any, products: Sequence[Any]) -> list[Any]:
@@ -98,12 +115,37 @@ async def _failures(
         return nothing
     loaders = info.context.loaders
     ids = [p.id for p in products]
+    # The promotions need the categories, not the SKUs: both waves start now, as a
+    # hand-written page would (the categories beside the SKUs, the promotions beside the
+    # prices and stock).
+    promotions = (
+        asyncio.ensure_future(_promotions(loaders, products)) if names & PROMOTION_FIELDS else None
+    )
     try:
         skus, parts = await asyncio.gather(
             loaders.catalog.skus_by_product.load_many(ids), _parts(loaders, ids, names)
         )
-    except SourceUnavailable:
-        return nothing  # the SKUs' own field reports it (an empty list)
+    except BaseException as exc:
+        if promotions is not None:  # never left running on its own
+            if not isinstance(exc, SourceUnavailable):
+                promotions.cancel()
+            await asyncio.gather(promotions, return_exceptions=True)
+        if isinstance(exc, SourceUnavailable):
+            return nothing  # the SKUs' own field reports it (an empty list)
+        raise
+    every_sku = [s.id for own in skus for s in own]
+    if "bundleItems" in names:
+        every_sku += [i.sku.id for items in parts for i in items]
+    sku_ids = list(dict.fromkeys(every_sku))
+    reads: list[Any] = [
+        loaders.pricing.price.load_checked(sku_ids if "price" in kinds else []),
+        loaders.inventory.stock.load_checked(sku_ids if "stock" in kinds else []),
+    ]
+    if promotions is not None:
+        reads.append(promotions)
+    found = await asyncio.gather(*reads, return_exceptions=True)
+    if not any(isinstance(read, BaseException) or not read[1] for read in found[:2]):
+        return nothing  # every price and stock level read: no product to leave out
     # A failure counts only for the SKUs shown: Sku.price and Sku.stock show them all (a
     # bundle's parts' too, under bundleItems), priceRange and Product.inStock the active
     # ones. All are read, as the fields' batch forms read them.
@@ -112,19 +154,10 @@ async def _failures(
         + [(kind, item.sku.id) for kind in kinds if kind in names for item in items]
         for own, items in zip(skus, parts, strict=True)
     ]
-    every_sku = [s.id for own in skus for s in own]
-    sku_ids = list(dict.fromkeys(every_sku + [i.sku.id for items in parts for i in items]))
-    reads: list[Any] = [
-        loaders.pricing.price.load_each(sku_ids if "price" in kinds else []),
-        loaders.inventory.stock.load_each(sku_ids if "stock" in kinds else []),
-    ]
-    if names & PROMOTION_FIELDS:
-        reads.append(_promotions(loaders, products))
-    found = await asyncio.gather(*reads, return_exceptions=True)
     values: dict[tuple[str, int], Any] = {}
     for kind, read in zip(("price", "stock"), found, strict=False):
         if kind in kinds:
-            each = [read] * len(sku_ids) if isinstance(read, BaseException) else read
+            each = [read] * len(sku_ids) if isinstance(read, BaseException) else read[0]
             values.update(((kind, i), v) for i, v in zip(sku_ids, each, strict=True))
     # Only an outage leaves a product out; any other failure is its field's to report.
     return [
@@ -133,7 +166,7 @@ async def _failures(
     ]
 
 
-async def _parts(loaders: Any, ids: list[int], names: set[str]) -> list[list[Any]]:
+async def _parts(loaders: Any, ids: list[int], names: frozenset[str]) -> list[list[Any]]:
     """Each product's bundle parts when the page shows them (every product's, as the
     field reads them: one batch either way); none when it cannot read them (the field
     then reports it)."""

@@ -66,6 +66,22 @@ async def products(
         SortRecord | None, strawberry.argument(description="The order; NEWEST when omitted.")
     ] = None,
 ) -> ProductConnection:
+    page = await product_page(info, first, after, filter, sort)
+    connection = ProductConnection.from_page(page, after=after)
+    connection.edges = await listable_edges(info, connection.edges)
+    return connection
+
+
+async def product_page(
+    info: Info,
+    first: int | None,
+    after: str | None,
+    filter: ProductFilter | None,
+    sort: SortRecord | None,
+) -> ProductPage:
+    """The page ``products`` shows (its records), as the field's arguments ask; its
+    products primed in the request's loader. The breadth-first executor's batch form of
+    the field (gateway/execution/catalog_batches.py) lays it out from the records."""
     size = page_size(info, first)
     flt = filter or ProductFilter()
     flt.validate()
@@ -91,12 +107,10 @@ async def products(
             )
     except InvalidCursor as exc:
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
-    connection = ProductConnection.from_page(page, after=after)
     # Prime the per-request loader so nested fields reuse what the listing fetched.
     for product_record in page.products:
         info.context.loaders.catalog.product.prime(product_record.id, product_record)
-    connection.edges = await listable_edges(info, connection.edges)
-    return connection
+    return page
 
 
 def filter_record(info: Info, flt: ProductFilter) -> FilterRecord:

@@ -103,3 +103,53 @@ def test_staff_only_fields_beside_records_stay_guarded(harness: Harness, viewer:
         assert all(s["onHand"] is None and s.get("reserved") is None for s in stocks)
         assert all(s.get("warehouses") is None for s in stocks)
         assert all(t is None for t in translations)
+
+
+# Products, edges and SKUs kept as records (ObjectPlan.keeps_records): every plain field
+# of the three tables, then the same listing with staff-only fields and resolvers beside
+# them (the positions then build the strawberry objects and run the guarded resolvers).
+RECORD_PARENTS = """
+{ products(first: 8, sort: PRICE_DESC) { totalCount pageInfo { endCursor }
+  edges { cursor __typename node { __typename id slug name description kind fulfillment
+    published brand tags weightGrams archived reserveOnAdd inStock
+    category { name } priceRange { min { amount } } promotions { name }
+    media(first: 1) { id } specifications { display }
+    skus { __typename id code name active purchaseLimit selectedOptions { name value }
+      image { id } price { sale { amount } } stock { available inStock } }
+} } } }
+"""
+
+RECORD_PARENTS_WITH_STAFF_FIELDS = """
+{ products(first: 8, filter: { kind: BUNDLE }) { edges { cursor node { id name
+    supplier { name } translations { language name } seo { title }
+    skus { code costPrice { amount } product { slug } stock { onHand } }
+} } } }
+"""
+
+
+@pytest.mark.parametrize(
+    "viewer", [ANONYMOUS, CUSTOMER, STAFF], ids=["anonymous", "customer", "staff"]
+)
+def test_records_as_parents_answer_as_standard_execution(harness: Harness, viewer: Any) -> None:
+    response = harness.compare(RECORD_PARENTS, {}, viewer, calls=True)
+    assert "errors" not in response
+    nodes = _nodes(response)
+    assert nodes and all(node["skus"] for node in nodes)
+    assert any(sku["selectedOptions"] for node in nodes for sku in node["skus"])
+
+
+@pytest.mark.parametrize("viewer", [CUSTOMER, STAFF], ids=["customer", "staff"])
+def test_staff_only_fields_beside_record_parents_stay_guarded(
+    harness: Harness, viewer: Any
+) -> None:
+    response = harness.compare(RECORD_PARENTS_WITH_STAFF_FIELDS, {}, viewer, calls=True)
+    nodes = _nodes(response)
+    assert nodes
+    costs = [sku["costPrice"] for node in nodes for sku in node["skus"]]
+    if viewer is STAFF:
+        assert all(isinstance(node["translations"], list) for node in nodes)
+        assert any(cost is not None for cost in costs)
+    else:
+        assert all(node["supplier"] is None and node["translations"] is None for node in nodes)
+        assert all(cost is None for cost in costs)
+        assert all(sku["stock"]["onHand"] is None for node in nodes for sku in node["skus"])
