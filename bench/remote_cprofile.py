@@ -62,11 +62,12 @@ async def source_services(urls: dict[str, str]) -> AsyncIterator[dict[str, str]]
             )
             app = build_source_app(name, settings)
             port = free_port()
+            # as gateway.source_service.serve_source runs it
             config = uvicorn.Config(
                 app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                 lifespan="on", http=SourceHTTPProtocol, proxy_headers=False,
                 server_header=False, date_header=False,
-            )  # fmt: skip  (as gateway.source_service.serve_source runs it)
+            )  # fmt: skip
             server = uvicorn.Server(config)
             task = asyncio.create_task(server.serve())
             servers.append((server, task))
