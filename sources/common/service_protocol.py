@@ -42,8 +42,12 @@ class _OneWrite:
         if not kept:
             return
         self._kept = []
-        if not self._transport.is_closing():
-            self._transport.write(kept[0] if len(kept) == 1 else b"".join(kept))
+        if self._transport.is_closing():
+            return
+        if len(kept) == 1:
+            self._transport.write(kept[0])
+        else:  # one writev on uvloop: the body is not copied behind the head
+            self._transport.writelines(kept)
 
     def close(self) -> None:
         self._flush()

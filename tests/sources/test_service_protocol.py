@@ -25,6 +25,9 @@ class FakeTransport:
         assert not self.closed
         self.writes.append(data)
 
+    def writelines(self, data: list[bytes]) -> None:  # one write, as uvloop's writev
+        self.write(b"".join(data))
+
     def is_closing(self) -> bool:
         return self.closed
 
