@@ -36,6 +36,7 @@ from gateway.auth import ViewerKind, issue_token
 from gateway.remote_settings import RemoteSettings
 from gateway.settings import SOURCE_NAMES, Settings
 from gateway.source_service import build_source_app
+from sources.common.service_protocol import SourceHTTPProtocol
 
 from .checkout import prepare_shop
 from .checkout_cprofile import component
@@ -61,9 +62,11 @@ async def source_services(urls: dict[str, str]) -> AsyncIterator[dict[str, str]]
             )
             app = build_source_app(name, settings)
             port = free_port()
+            # as gateway.source_service.serve_source runs it
             config = uvicorn.Config(
                 app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                lifespan="on",
+                lifespan="on", http=SourceHTTPProtocol, proxy_headers=False,
+                server_header=False, date_header=False,
             )  # fmt: skip
             server = uvicorn.Server(config)
             task = asyncio.create_task(server.serve())

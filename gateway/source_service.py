@@ -58,9 +58,12 @@ def build_source_app(name: str, settings: Settings) -> Starlette:
 def serve_source(name: str, settings: Settings, host: str | None, port: int | None) -> None:
     import uvicorn
 
+    from sources.common.service_protocol import SourceHTTPProtocol
+
     app = build_source_app(name, settings)
     uvicorn.run(
         app,
+        http=SourceHTTPProtocol,  # each answer in one write
         host=host or "127.0.0.1",
         port=port or DEFAULT_PORTS[name],
         access_log=False,

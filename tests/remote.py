@@ -16,6 +16,7 @@ import uvicorn
 from sources.apis import APIS
 from sources.common.client import RemoteSource
 from sources.common.service import source_app
+from sources.common.service_protocol import SourceHTTPProtocol
 
 SECRET = "test-service-secret-0123456789"
 
@@ -33,7 +34,13 @@ def source_service(name: str, database_url: str, *, secret: str = SECRET) -> Ite
     app = source_app(name, api.interface, api.errors, api.make_store, database_url, secret=secret)
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        http=SourceHTTPProtocol,  # as `gateway source serve` runs it
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name=f"source-{name}")
