@@ -16,8 +16,10 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
+    cast,
     func,
     literal,
+    null,
     or_,
     select,
     tuple_,
@@ -310,6 +312,56 @@ _CATEGORIES_WITH_ANCESTORS = select(*_CATEGORY_COLUMNS).where(
     )
 )
 
+# cart_catalog's SKUs, products and categories in one statement (one round trip): the
+# joined SKU rows (part 0) then, UNION ALL, the categories with their ancestors of those
+# SKUs' products (part 1), each part's columns NULL in the other's rows (typed NULLs, so
+# every column keeps its type's result processor). The categories are chosen in SQL from
+# the same SKU ids, so they are those the second read was asked for, bundle parts' aside
+# (cart_catalog reads any of those it lacks after).
+_CATEGORY_LABELLED = tuple(column.label(f"cat_{column.key}") for column in _CATEGORY_COLUMNS)
+_SKU_PART_COLUMNS = (*_SKU_LABELLED, *_PRODUCT_COLUMNS)
+
+
+def _nulls(columns: Sequence[Any]) -> list[Any]:
+    return [cast(null(), column.type).label(column.key) for column in columns]
+
+
+_CATALOG_WANTED = m.Category.__table__.alias("catalog_wanted")
+_CATALOG_ANCESTOR = m.Category.__table__.alias("catalog_ancestor")
+_CART_CATALOG_ONE_STATEMENT: Any = union_all(
+    _SKUS_WITH_PRODUCTS_BY_IDS.with_only_columns(
+        literal(0).label("part"), *_SKU_PART_COLUMNS, *_nulls(_CATEGORY_LABELLED)
+    ),
+    select(literal(1).label("part"), *_nulls(_SKU_PART_COLUMNS), *_CATEGORY_LABELLED).where(
+        m.Category.id.in_(
+            select(_CATALOG_ANCESTOR.c.id)
+            .join(
+                _CATALOG_WANTED,
+                _CATALOG_WANTED.c.path.like(_CATALOG_ANCESTOR.c.path.concat("%")),
+            )
+            .where(
+                _CATALOG_WANTED.c.id.in_(
+                    select(m.Product.category_id)
+                    .join(m.Sku, m.Sku.product_id == m.Product.id)
+                    .where(m.Sku.id.in_(_IDS))
+                )
+            )
+        )
+    ),
+)
+
+
+def _labelled_category(row: Row[Any]) -> Category:
+    """The category of a _CART_CATALOG_ONE_STATEMENT row (its columns prefixed ``cat_``)."""
+    return Category(
+        id=row.cat_id,
+        slug=row.cat_slug,
+        name=row.cat_name,
+        parent_id=row.cat_parent_id,
+        path=tuple(int(part) for part in row.cat_path.split("/") if part),
+        translations=translations_from(row.cat_translations),
+    )
+
 
 def _sort_key(product: Product, sort: ProductSort) -> str:
     if sort is ProductSort.NEWEST:
@@ -589,18 +641,23 @@ class CatalogStore(ImportJobs, ProductImports):
             return await _service_areas(conn, product_ids)
 
     async def cart_catalog(self, sku_ids: Sequence[int]) -> CartCatalog:
-        """One call and one connection for a cart's whole catalog side (see CartCatalog),
-        read in order: the SKUs with their products (one joined statement), then only the
-        reads a product asks for (bundle parts when one is a bundle, service areas when one
-        is a service, categories when one has a category). Each statement sees what was
-        committed when it ran, as separate calls did; the records are those the
+        """One call and one connection for a cart's whole catalog side (see CartCatalog):
+        the SKUs with their products and those products' categories (with their ancestors)
+        in one statement (_CART_CATALOG_ONE_STATEMENT), then only the reads a product asks
+        for (bundle parts when one is a bundle, service areas when one is a service, the
+        categories of bundle parts the first statement did not bring). Each statement sees
+        what was committed when it ran, as separate calls did; the records are those the
         single-purpose reads make."""
         async with self.db.connect() as conn:
             skus: dict[int, Sku] = {}
             products: dict[int, Product] = {}
+            categories: dict[int, Category] = {}
             if sku_ids:
                 ids = {"ids": sorted(set(sku_ids))}
-                for r in await lean.execute(conn, _SKUS_WITH_PRODUCTS_BY_IDS, ids):
+                for r in await lean.execute(conn, _CART_CATALOG_ONE_STATEMENT, ids):
+                    if r.part:
+                        categories[r.cat_id] = _labelled_category(r)
+                        continue
                     skus[r.sku_id] = _labelled_sku(r)
                     if r.id is not None and r.id not in products:
                         products[r.id] = _product(r)
@@ -610,17 +667,13 @@ class CatalogStore(ImportJobs, ProductImports):
             every.update(products)
             service_ids = [p.id for p in every.values() if p.kind is ProductKind.SERVICE]
             areas = await _service_areas(conn, service_ids) if service_ids else {}
-            category_ids = sorted({p.category_id for p in every.values() if p.category_id})
-            categories = (
-                {
-                    r.id: _category(r)
-                    for r in await lean.execute(
-                        conn, _CATEGORIES_WITH_ANCESTORS, {"ids": category_ids}
-                    )
-                }
-                if category_ids
-                else {}
+            # A bundle part's category (or one gone since: it reads as nothing, as before).
+            missing = sorted(
+                {p.category_id for p in every.values() if p.category_id} - categories.keys()
             )
+            if missing:
+                for r in await lean.execute(conn, _CATEGORIES_WITH_ANCESTORS, {"ids": missing}):
+                    categories[r.id] = _category(r)
         return CartCatalog(skus, products, bundles, areas, categories)
 
     async def set_published(

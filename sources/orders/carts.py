@@ -136,8 +136,10 @@ async def create_cart_with_buyer(
     coupon_codes: Sequence[str] = (),
     address: Address | None = None,
 ) -> CartWithBuyer:
-    """:func:`create_cart`, and its buyer and region read on the same connection (on
-    PostgreSQL in the same statement: cart_statements.py)."""
+    """:func:`create_cart`, and its buyer and region (on PostgreSQL in the same statement:
+    cart_statements.py). On SQLite the buyer is read after the write transaction, on a
+    read connection: the writer's lock covers the two INSERTs only (the customer and
+    region rows are not the cart's: reading them a moment later gives the same records)."""
     if not db.is_sqlite:
         merged = _merged(lines)
         values = _cart_values(customer_id, now, coupon_codes, address)
@@ -147,6 +149,7 @@ async def create_cart_with_buyer(
         return CartWithBuyer(cart, customer_id, buyer_joins.buyer_from_row(rows[0]))
     async with db.begin() as conn:
         cart = await _insert_cart(conn, customer_id, now, lines, coupon_codes, address)
+    async with db.connect() as conn:
         buyer = await buyers.buyer_on(conn, customer_id, address.region if address else None)
     return CartWithBuyer(cart, customer_id, buyer)
 

@@ -15,10 +15,14 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    cast,
     func,
     insert,
+    literal,
+    null,
     or_,
     select,
+    union_all,
     update,
 )
 
@@ -81,6 +85,92 @@ _AUTOMATIC_LIVE = _with_targets(
     m.Promotion.coupon_code.is_(None),
     *_live_at(bindparam("at", type_=m.Promotion.starts_at.type)),
 )
+
+
+# pricing_for_checkout's prices and promotions in one statement (one round trip): the
+# promotions with their targets (part 0, the columns and order of _with_targets) then,
+# UNION ALL, the SKUs' prices (part 1), each part's columns NULL in the other's rows (typed
+# NULLs: every column keeps its type's result processor). Two kept statements: the live
+# automatic promotions (the checkout without a coupon), and those or a typed code's.
+_PRICE_LABELLED = (
+    m.Price.sku_id.label("price_sku_id"),
+    m.Price.list_amount.label("price_list_amount"),
+    m.Price.sale_amount.label("price_sale_amount"),
+)
+_PROMOTION_PART = (
+    *m.Promotion.__table__.c,
+    m.PromotionTarget.product_id.label("target_product_id"),
+    m.PromotionTarget.category_id.label("target_category_id"),
+)
+
+
+def _nulls(columns: Sequence[Any]) -> list[Any]:
+    return [cast(null(), column.type).label(column.key) for column in columns]
+
+
+def _prices_and_promotions(*conditions: ColumnElement[bool]) -> Any:
+    both = union_all(
+        select(literal(0).label("part"), *_PROMOTION_PART, *_nulls(_PRICE_LABELLED))
+        .outerjoin(m.PromotionTarget, m.PromotionTarget.promotion_id == m.Promotion.id)
+        .where(*conditions),
+        select(literal(1).label("part"), *_nulls(_PROMOTION_PART), *_PRICE_LABELLED).where(
+            m.Price.sku_id.in_(bindparam("ids", expanding=True)),
+            m.Price.currency == bindparam("currency"),
+        ),
+    )
+    part, priority, pk = (both.selected_columns[k] for k in ("part", "priority", "id"))
+    return both.order_by(part, priority.desc(), pk)
+
+
+_AT = bindparam("at", type_=m.Promotion.starts_at.type)
+_AUTOMATIC_LIVE_AT = (m.Promotion.coupon_code.is_(None), *_live_at(_AT))
+_PRICES_AND_AUTOMATIC_LIVE = _prices_and_promotions(*_AUTOMATIC_LIVE_AT)
+_PRICES_AND_AUTOMATIC_LIVE_OR_TYPED = _prices_and_promotions(
+    or_(
+        and_(*_AUTOMATIC_LIVE_AT),
+        func.lower(m.Promotion.coupon_code).in_(bindparam("keys", expanding=True)),
+    )
+)
+
+
+def _promotions_of(rows: Any) -> list[Promotion]:
+    """The promotions of _with_targets rows (a promotion's row once per target)."""
+    promos: dict[int, Any] = {}
+    products: dict[int, set[int]] = defaultdict(set)
+    categories: dict[int, set[int]] = defaultdict(set)
+    for row in rows:
+        promos.setdefault(row.id, row)
+        if row.target_product_id is not None:
+            products[row.id].add(row.target_product_id)
+        if row.target_category_id is not None:
+            categories[row.id].add(row.target_category_id)
+    return [
+        Promotion(
+            id=p.id,
+            name=p.name,
+            kind=PromotionKind(p.kind),
+            description=p.description,
+            scope=PromotionScope(p.scope),
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            coupon_code=p.coupon_code,
+            priority=p.priority,
+            is_exclusive=p.is_exclusive,
+            percent=p.percent,
+            amount=p.amount,
+            threshold=p.threshold,
+            buy_quantity=p.buy_quantity,
+            get_quantity=p.get_quantity,
+            currency=p.currency,
+            product_ids=frozenset(products.get(p.id, ())),
+            category_ids=frozenset(categories.get(p.id, ())),
+            usage_limit=p.usage_limit,
+            per_customer_limit=p.per_customer_limit,
+            is_active=p.is_active,
+            translations=translations_from(p.translations),
+        )
+        for p in promos.values()
+    ]
 
 
 class PricingStore(ImportJobs):
@@ -217,48 +307,13 @@ class PricingStore(ImportJobs):
             statement, params = _AUTOMATIC_LIVE, {"at": at}
         else:
             statement, params = _with_targets(*conditions), {}
-        promos: dict[int, Any] = {}
-        products: dict[int, set[int]] = defaultdict(set)
-        categories: dict[int, set[int]] = defaultdict(set)
         async with self._reading(conn) as reader:
             rows = (
                 await lean.execute(reader, statement, params)
                 if statement is _AUTOMATIC_LIVE
                 else await reader.execute(statement, params)
             )
-            for row in rows:
-                promos.setdefault(row.id, row)
-                if row.target_product_id is not None:
-                    products[row.id].add(row.target_product_id)
-                if row.target_category_id is not None:
-                    categories[row.id].add(row.target_category_id)
-        return [
-            Promotion(
-                id=p.id,
-                name=p.name,
-                kind=PromotionKind(p.kind),
-                description=p.description,
-                scope=PromotionScope(p.scope),
-                starts_at=p.starts_at,
-                ends_at=p.ends_at,
-                coupon_code=p.coupon_code,
-                priority=p.priority,
-                is_exclusive=p.is_exclusive,
-                percent=p.percent,
-                amount=p.amount,
-                threshold=p.threshold,
-                buy_quantity=p.buy_quantity,
-                get_quantity=p.get_quantity,
-                currency=p.currency,
-                product_ids=frozenset(products.get(p.id, ())),
-                category_ids=frozenset(categories.get(p.id, ())),
-                usage_limit=p.usage_limit,
-                per_customer_limit=p.per_customer_limit,
-                is_active=p.is_active,
-                translations=translations_from(p.translations),
-            )
-            for p in promos.values()
-        ]
+            return _promotions_of(rows)
 
     async def promotions_for_products(
         self, category_paths: Mapping[int, tuple[int, ...]], at: datetime
@@ -331,11 +386,41 @@ class PricingStore(ImportJobs):
         call, read in that order; usage is read only when a coupon promotion came back."""
         # One connection, and the private forms: the public ones each count as a call.
         async with self.db.connect() as conn:
-            prices = await self._prices(sku_ids, currency, conn) if sku_ids else {}
-            promotions = await self._promotions_for_checkout(coupon_codes, at, conn=conn)
+            if sku_ids:
+                prices, promotions = await self._prices_and_promotions(
+                    conn, sku_ids, currency, coupon_codes, at
+                )
+            else:
+                prices = {}
+                promotions = await self._promotions_for_checkout(coupon_codes, at, conn=conn)
             coupon_ids = [p.id for p in promotions if p.coupon_code is not None]
             usage = await coupons.usage_on(conn, coupon_ids, customer_id) if coupon_ids else {}
         return CheckoutPricing(prices, promotions, usage)
+
+    async def _prices_and_promotions(
+        self,
+        conn: Any,
+        sku_ids: Sequence[int],
+        currency: str,
+        coupon_codes: Sequence[str],
+        at: datetime,
+    ) -> tuple[dict[int, Price], list[Promotion]]:
+        """``_prices`` and ``_promotions_for_checkout`` (no hint) in one statement: the same
+        rows, so the same records (tests/sources/pricing/test_prices_and_promotions.py)."""
+        keys = sorted({coupon_key(code) for code in coupon_codes} - {""})
+        params: dict[str, Any] = {"ids": sorted(set(sku_ids)), "currency": currency, "at": at}
+        statement = _PRICES_AND_AUTOMATIC_LIVE
+        if keys:
+            statement, params["keys"] = _PRICES_AND_AUTOMATIC_LIVE_OR_TYPED, keys
+        rows = (await lean.execute(conn, statement, params)).all()
+        cut = next((i for i, row in enumerate(rows) if row.part), len(rows))
+        prices = {
+            r.price_sku_id: Price(
+                r.price_sku_id, currency, r.price_list_amount, r.price_sale_amount
+            )
+            for r in rows[cut:]
+        }
+        return prices, _promotions_of(rows[:cut])
 
     async def record_coupon_uses(
         self, *, order_ref: str, customer_id: int, promotion_ids: Sequence[int], at: datetime
