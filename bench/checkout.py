@@ -121,10 +121,8 @@ def _cart_token(global_id: str) -> str:
     return base64.urlsafe_b64decode(global_id).decode().split(":", 1)[1]
 
 
-async def _graphql(
-    client: GraphQLClient, query: str, variables: dict[str, Any], token: str, name: str
-) -> dict[str, Any]:
-    status, body = await client.post(query, variables, token)
+def payload_of(name: str, status: int, body: Any) -> dict[str, Any]:
+    """The mutation's payload from an answer, or ``CheckoutFailed`` saying what went wrong."""
     if status != 200 or body is None:
         raise CheckoutFailed(f"{name} HTTP {status}", str(body)[:300])
     if body.get("errors"):
@@ -134,6 +132,13 @@ async def _graphql(
         codes = ",".join(e["code"] for e in payload["userErrors"])
         raise CheckoutFailed(f"{name} {codes}", payload["userErrors"][0]["message"])
     return payload
+
+
+async def _graphql(
+    client: GraphQLClient, query: str, variables: dict[str, Any], token: str, name: str
+) -> dict[str, Any]:
+    status, body = await client.post(query, variables, token)
+    return payload_of(name, status, body)
 
 
 async def checkout_once(

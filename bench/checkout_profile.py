@@ -27,9 +27,30 @@ from gateway.app import create_app
 from gateway.auth import ViewerKind, issue_token
 from gateway.settings import Settings
 
-from .checkout import ADDRESS, ADDRESS_SET, CART_CREATE, CHECKOUT, _graphql, _sku_gid, prepare_shop
+from .checkout import (
+    ADDRESS,
+    ADDRESS_SET,
+    CART_CREATE,
+    CHECKOUT,
+    _sku_gid,
+    payload_of,
+    prepare_shop,
+)
 from .profile import _head, _run, components
 from .shop import ROOT
+
+
+async def _graphql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str, name: str
+) -> dict[str, Any]:
+    """In-process (httpx's ASGITransport): the bench's socket client has no ASGI transport."""
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = response.json() if response.status_code == 200 else response.text
+    return payload_of(name, response.status_code, body)
 
 
 async def browse_cart(client: httpx.AsyncClient, token: str, skus: Sequence[int]) -> None:
