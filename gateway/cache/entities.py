@@ -119,9 +119,12 @@ class ReadThrough(InvalidationListener):
 
     @staticmethod
     def _decoded(raw: dict[I, bytes], codec: Codec[V]) -> dict[I, V]:
+        """Decoded once per process for the same bytes (``Codec.shared``): a cart priced
+        from the cache would otherwise decode the same records on every request."""
         values: dict[I, V] = {}
+        shared = codec.shared
         for i, data in raw.items():
-            value = codec.decode(data)
+            value = shared(data)
             if value is not None:
                 values[i] = value
         return values
@@ -146,7 +149,7 @@ class ReadThrough(InvalidationListener):
             except ValueError:
                 values[i] = error
                 continue
-            value = codec.decode(data)
+            value = codec.decode(data)  # its own object: marked stale by its identity
             if value is not None:
                 policy.served(value, read_at)
                 values[i] = value
@@ -280,7 +283,7 @@ class ReadThrough(InvalidationListener):
     ) -> None:
         writes: dict[float, dict[str, bytes]] = defaultdict(dict)
         for key, data in items.items():
-            writes[self._ttl(kind, codec.decode(data), ttl)][key] = data
+            writes[self._ttl(kind, codec.shared(data), ttl)][key] = data
         for seconds, batch in writes.items():
             await self.cache.set_many(batch, seconds)
 
