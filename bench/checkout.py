@@ -469,7 +469,10 @@ def _with_descendants(pids: Sequence[int]) -> list[int]:
 
 
 class GatewayProcess:
-    """``uvicorn gateway.asgi:app`` over the shop, as ``make run`` serves it (one worker)."""
+    """The gateway over the shop, served as ``make run`` serves it: ``uvicorn
+    gateway.asgi:app`` for one worker, ``gateway serve --workers N`` for more (its balanced
+    accept spreads the buyers' keep-alive connections over the workers; plain uvicorn
+    workers can leave a burst of them all on one worker, docs/benchmarks.md)."""
 
     def __init__(
         self,
@@ -497,6 +500,12 @@ class GatewayProcess:
             "--port", str(self.port), "--workers", str(workers), "--loop", LOOP, "--http", HTTP,
             "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
+        if workers > 1:
+            command = [
+                sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1",
+                "--port", str(self.port), "--workers", str(workers),
+            ]  # fmt: skip
+        self.workers = workers
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self.companions: list[subprocess.Popen[bytes]] = []
@@ -518,13 +527,17 @@ class GatewayProcess:
                 raise RuntimeError(f"the gateway exited:\n{log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
+                    break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the gateway did not start in 60 s ({log_path})")
             time.sleep(0.05)
+        if workers > 1:  # every worker taking connections, not only the first up
+            from .processes import Serve, _wait_for_workers_serving
+
+            _wait_for_workers_serving(Serve(self.port, self.process), workers, log_path)
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server processes so far (Linux /proc)."""
