@@ -114,8 +114,8 @@ class CatalogLoaders:
 
         async def categories(ids: Sequence[int]) -> dict[int, Category]:
             found = await store.categories_by_ids(ids)
-            for category_id, category in found.items():  # ancestors come along: keep them
-                self.category.prime(category_id, category)
+            # Ancestors come along: keep them.
+            self.category.prime_many(list(found), list(found.values()))
             return found
 
         return self._make(
