@@ -434,8 +434,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 else _NONE_TYPE not in types and not any(issubclass(t, Exception) for t in types)
             ):  # every value an object of the next level: no call per object
                 children: list[dict[str, Any]] = [{} for _ in results]
-                for d, child in zip(dicts, children, strict=True):
-                    d[name] = child
+                for d, made_child in zip(dicts, children, strict=True):
+                    d[name] = made_child
                 values.extend(results)
                 child_dicts.extend(children)
                 child_slots.extend(
