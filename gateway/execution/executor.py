@@ -150,8 +150,14 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         self._shared: dict[ObjectPlan, dict[int, tuple[Any, dict[str, Any]]]] = {}
         data: dict[str, Any] = {}
         work: dict[ObjectPlan, Batch] = {plan.root: ([self.root_value], [data], [None])}
-        while work:
-            work = await self._level(work)
+        try:
+            while work:
+                work = await self._level(work)
+        finally:
+            # graphql-core's helpers hold this executor's bound methods: a cycle that kept
+            # the context, its loaders and every record they read until the cyclic
+            # collector came by (a full collection every ~40 listings). Broken here.
+            self.async_helpers = None  # type: ignore[assignment]
         return ExecutionResult(None if self._root_nulled else data, self._errors or None)
 
     async def _level(self, work: dict[ObjectPlan, Batch]) -> dict[ObjectPlan, Batch]:
