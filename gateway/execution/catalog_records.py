@@ -11,13 +11,13 @@ execution never sees them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sources.catalog.records import Category as CategoryRecord
 from sources.catalog.records import Product as ProductRecord
 from sources.catalog.records import Sku as SkuRecord
-from sources.common.money import quantize
+from sources.common.money import CENT
 from sources.inventory.records import StockLevel as StockRecord
 from sources.pricing.records import Price as PriceRecord
 from sources.pricing.records import Promotion as PromotionRecord
@@ -31,7 +31,7 @@ from ..schema.inventory import StockLevel
 from ..schema.node import encode_id
 from ..schema.pricing import Price, PriceRange, Promotion
 from ..stock.view import StockView
-from .records import RecordForm, record_form
+from .records import RecordForm, expression, record_form
 
 
 class MoneyValue(tuple[Decimal, str]):
@@ -101,7 +101,15 @@ record_form(
         MoneyValue,
         build=lambda v, _: Money.of(v[0], v[1]),
         # Strawberry's Decimal serializes with str(): the amount quantized, as a string.
-        fields={"amount": lambda v, _: str(quantize(v[0])), "currency": lambda v, _: v[1]},
+        fields={
+            # quantize(amount), written out: the listing writes some 300 amounts.
+            "amount": expression(
+                "str({r}[0].quantize(CENT, rounding=ROUND_HALF_UP))",
+                CENT=CENT,
+                ROUND_HALF_UP=ROUND_HALF_UP,
+            ),
+            "currency": expression("{r}[1]"),
+        },
         serialized=frozenset({"amount"}),
     )
 )
@@ -111,7 +119,7 @@ record_form(
         "PriceRange",
         PriceRangeValue,
         build=lambda v, _: PriceRange(min=Money.of(*v[0]), max=Money.of(*v[1])),
-        fields={"min": lambda v, _: v[0], "max": lambda v, _: v[1]},
+        fields={"min": expression("{r}[0]"), "max": expression("{r}[1]")},
     )
 )
 
@@ -121,8 +129,8 @@ record_form(
         PriceRecord,
         build=lambda r, _: Price.from_record(r, as_of(r)),
         fields={
-            "list": lambda r, _: MoneyValue((r.list_amount, r.currency)),
-            "sale": lambda r, _: MoneyValue((r.sale_amount, r.currency)),
+            "list": expression("M(({r}.list_amount, {r}.currency))", M=MoneyValue),
+            "sale": expression("M(({r}.sale_amount, {r}.currency))", M=MoneyValue),
             "asOf": lambda r, _: as_of(r),
         },
     )
@@ -134,9 +142,9 @@ record_form(
         StockValue,
         build=lambda v, view: StockLevel.from_record(v[0], view),
         fields={
-            "available": lambda v, view: view.available(v[1]),
-            "inStock": lambda v, _: v[1] > 0,
-            "status": lambda v, view: view.status(v[1]),
+            "available": expression("{env}.available({r}[1])"),
+            "inStock": expression("{r}[1] > 0"),
+            "status": expression("{env}.status({r}[1])"),
         },
         environment=_viewer_stock,
     )
@@ -159,13 +167,13 @@ record_form(
         PromotionRecord,
         build=lambda r, _: Promotion.from_record(r),
         fields={
-            "id": lambda r, _: encode_id("Promotion", r.id),
+            "id": expression("encode_id('Promotion', {r}.id)", encode_id=encode_id),
             "name": _promotion_name,
-            "kind": lambda r, _: r.kind,
+            "kind": expression("{r}.kind"),
             "description": _promotion_description,
-            "startsAt": lambda r, _: r.starts_at,
-            "endsAt": lambda r, _: r.ends_at,
-            "couponRequired": lambda r, _: r.coupon_required,
+            "startsAt": expression("{r}.starts_at"),
+            "endsAt": expression("{r}.ends_at"),
+            "couponRequired": expression("{r}.coupon_required"),
         },
         shared=True,  # the same live promotions' records for every product of a page
     )
@@ -177,9 +185,11 @@ record_form(
         CategoryRecord,
         build=lambda r, _: Category.from_record(r),
         fields={
-            "id": lambda r, _: encode_id("Category", r.id),
-            "slug": lambda r, _: r.slug,
-            "name": lambda r, _: name_in_language(r.name, r.translations),
+            "id": expression("encode_id('Category', {r}.id)", encode_id=encode_id),
+            "slug": expression("{r}.slug"),
+            "name": expression(
+                "name_in_language({r}.name, {r}.translations)", name_in_language=name_in_language
+            ),
         },
         shared=True,  # one record per category, memoised by its loader
     )
@@ -191,11 +201,11 @@ record_form(
         SkuValue,
         build=lambda v, _: Sku.from_record(v[0], v[1]),
         fields={
-            "id": lambda v, _: encode_id("Sku", v[0].id),
-            "code": lambda v, _: v[0].code,
-            "name": lambda v, _: v[0].name,
-            "active": lambda v, _: v[0].is_active,
-            "purchaseLimit": lambda v, _: v[0].purchase_limit,
+            "id": expression("encode_id('Sku', {r}[0].id)", encode_id=encode_id),
+            "code": expression("{r}[0].code"),
+            "name": expression("{r}[0].name"),
+            "active": expression("{r}[0].is_active"),
+            "purchaseLimit": expression("{r}[0].purchase_limit"),
             "selectedOptions": lambda v, _: [
                 SelectedOption.from_record(o) for o in v[0].selected_options
             ],
@@ -225,18 +235,18 @@ record_form(
         ProductRecord,
         build=lambda r, _: Product.from_record(r),
         fields={
-            "id": lambda r, _: encode_id("Product", r.id),
-            "slug": lambda r, _: r.slug,
+            "id": expression("encode_id('Product', {r}.id)", encode_id=encode_id),
+            "slug": expression("{r}.slug"),
             "name": _product_name,
             "description": _product_description,
-            "kind": lambda r, _: r.kind,
-            "fulfillment": lambda r, _: r.fulfillment,
-            "published": lambda r, _: r.is_published,
+            "kind": expression("{r}.kind"),
+            "fulfillment": expression("{r}.fulfillment"),
+            "published": expression("{r}.is_published"),
             "brand": _product_brand,
-            "tags": lambda r, _: list(r.tags),
-            "weightGrams": lambda r, _: r.weight_grams,
-            "archived": lambda r, _: r.archived_at is not None,
-            "reserveOnAdd": lambda r, _: r.reserve_on_add,
+            "tags": expression("list({r}.tags)"),
+            "weightGrams": expression("{r}.weight_grams"),
+            "archived": expression("{r}.archived_at is not None"),
+            "reserveOnAdd": expression("{r}.reserve_on_add"),
         },
     )
 )
@@ -246,6 +256,6 @@ record_form(
         "ProductEdge",
         EdgeValue,
         build=lambda v, _: ProductEdge(cursor=v[0], node=Product.from_record(v[1])),
-        fields={"cursor": lambda v, _: v[0], "node": lambda v, _: v[1]},
+        fields={"cursor": expression("{r}[0]"), "node": expression("{r}[1]")},
     )
 )

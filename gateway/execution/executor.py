@@ -64,6 +64,7 @@ from .plan import (
 from .records import RecordForm
 
 BREADTH_FIRST = "breadth-first"
+_NONE_TYPE = type(None)
 STANDARD = "standard"
 
 
@@ -149,8 +150,14 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         self._shared: dict[ObjectPlan, dict[int, tuple[Any, dict[str, Any]]]] = {}
         data: dict[str, Any] = {}
         work: dict[ObjectPlan, Batch] = {plan.root: ([self.root_value], [data], [None])}
-        while work:
-            work = await self._level(work)
+        try:
+            while work:
+                work = await self._level(work)
+        finally:
+            # graphql-core's helpers hold this executor's bound methods: a cycle that kept
+            # the context, its loaders and every record they read until the cyclic
+            # collector came by (a full collection every ~40 listings). Broken here.
+            self.async_helpers = None  # type: ignore[assignment]
         return ExecutionResult(None if self._root_nulled else data, self._errors or None)
 
     async def _level(self, work: dict[ObjectPlan, Batch]) -> dict[ObjectPlan, Batch]:
@@ -308,6 +315,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         form = cast(RecordForm, plan.form)
         environment = None if form.environment is None else self._environment(form)
         try:
+            if plan.column is not None:  # the function's expression over the list
+                return plan.column(values, environment)
             return [fn(v, environment) for v in values]
         except Exception:
             return [_from_table_one(fn, v, environment) for v in values]
@@ -417,12 +426,38 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         known = object_plan.known_types
         checked = object_plan.is_type_of is not None
         form = object_plan.form
-        record_class = form.record_class if form is not None else None
+        # A position that keeps records takes them as they are (_from_record's answer).
+        record_class = (
+            form.record_class if form is not None and not object_plan.keeps_records else None
+        )
         values, child_dicts, child_slots = self._pending(object_plan)
         written = self._written(object_plan, results)
+        if written is None and type(results) is list:
+            types = set(map(type, results))
+            if record_class not in types and (
+                types <= known
+                if checked
+                else _NONE_TYPE not in types and not any(issubclass(t, Exception) for t in types)
+            ):  # every value an object of the next level: no call per object
+                children: list[dict[str, Any]] = [{} for _ in results]
+                for d, made_child in zip(dicts, children, strict=True):
+                    d[name] = made_child
+                values.extend(results)
+                child_dicts.extend(children)
+                child_slots.extend(
+                    [(d, name, nullable, slot) for d, slot in zip(dicts, slots, strict=True)]
+                )
+                return
+        # A shared inline form's dicts made already (_from_record), found without a call.
+        shared = form is not None and form.shared and object_plan.inline
+        made = self._shared.setdefault(object_plan, {}) if shared else {}
+        ids = list(map(id, results)) if shared and type(results) is list else None
         for i, (d, slot, result) in enumerate(zip(dicts, slots, results, strict=True)):
             if written is not None and written[i] is not None:  # completed inline
                 d[name] = written[i]
+                continue
+            if ids is not None and (hit := made.get(ids[i])) is not None and hit[0] is result:
+                d[name] = hit[1]
                 continue
             # A known class is neither None nor an exception: one set look-up when checked.
             if (
@@ -468,6 +503,12 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         checked = object_plan.is_type_of is not None
         form = object_plan.form
         values, child_dicts, child_slots = self._pending(object_plan)
+        # A shared inline form's dicts (_from_record fills it as it makes them).
+        made = (
+            self._shared.setdefault(object_plan, {})
+            if form is not None and form.shared and object_plan.inline
+            else None
+        )
         for d, slot, result in zip(dicts, slots, results, strict=True):
             # The items' classes, in C (no Python call per item): all known, and records?
             types = set(map(type, result)) if type(result) is list else None
@@ -480,18 +521,16 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             inline: list[bool] | None = None
             if form is not None and form.record_class in types and not object_plan.keeps_records:
                 record_class = form.record_class
-                made = self._shared.get(object_plan) if form.shared else None
                 try:
                     if made:  # a shared record's dict made already: found without a call
+                        hits = list(map(made.get, map(id, result)))
                         result = [
                             hit[1]
-                            if type(v) is record_class
-                            and (hit := made.get(id(v))) is not None
-                            and hit[0] is v
+                            if hit is not None and hit[0] is v  # only records are kept there
                             else (
                                 self._from_record(object_plan, v) if type(v) is record_class else v
                             )
-                            for v in result
+                            for v, hit in zip(result, hits, strict=True)
                         ]
                     else:
                         result = [
@@ -506,10 +545,18 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                         d[name] = result
                         continue
                     inline = [type(v) is dict for v in result]
-            items: list[Any] = []
             list_slot = (d, name, nullable, slot)
+            if inline is None:  # every item an object of the next level: no call per item
+                items: list[Any] = [{} for _ in result]
+                values.extend(result)
+                child_dicts.extend(items)
+                count = len(items)
+                child_slots.extend([(items, i, item_nullable, list_slot) for i in range(count)])
+                d[name] = items
+                continue
+            items = []
             for i, value in enumerate(result):
-                if inline is not None and inline[i]:  # a record completed inline
+                if inline[i]:  # a record completed inline
                     items.append(value)
                     continue
                 child: dict[str, Any] = {}

@@ -51,7 +51,7 @@ from graphql.execution.values import VariableValues
 from graphql.language import Node, Visitor, visit
 
 from .batch import BatchResolver, batch_resolver_for, batch_takes_records
-from .records import FieldFromRecord, RecordForm, record_form_for
+from .records import Column, FieldFromRecord, RecordForm, column, record_form_for
 
 # How a field is resolved.
 ATTRIBUTE = 0  # getattr(parent, name) for every parent, no call per object
@@ -118,6 +118,8 @@ class FieldPlan:
     from_record: FieldFromRecord | None = None
     serialized: bool = False
     form: RecordForm | None = None  # the parent's form, where ``from_record`` is set
+    # ``from_record`` over a list of records in one call, where it is an expression.
+    column: Column | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -305,6 +307,7 @@ def _attach_form(object_plan: ObjectPlan, form: RecordForm) -> None:
             inline = False
             continue
         f.from_record = fn
+        f.column = column(fn)
         f.form = form
         f.serialized = f.field_name in form.serialized
         inner = f.completion.of if f.completion.kind == NON_NULL else f.completion

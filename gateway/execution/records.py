@@ -52,6 +52,43 @@ class RecordForm:
 _FORMS: dict[str, RecordForm] = {}
 
 
+# A field function's body as source text (``expression``): compiled code inlines it.
+_EXPRESSIONS: dict[FieldFromRecord, tuple[str, dict[str, Any]]] = {}
+
+
+def expression(source: str, **names: Any) -> FieldFromRecord:
+    """A field function written as one expression of ``{r}`` (the value) and ``{env}``
+    (the environment), using ``names``: the function, and its text for the compiled code
+    that reads a whole column of records (``column``) or writes a record's dict inline
+    (writers.py), which then evaluates it in place of a call per record."""
+    fn: FieldFromRecord = eval(f"lambda r, env: {source.format(r='r', env='env')}", dict(names))
+    _EXPRESSIONS[fn] = (source, names)
+    return fn
+
+
+def expression_of(fn: FieldFromRecord) -> tuple[str, dict[str, Any]] | None:
+    return _EXPRESSIONS.get(fn)
+
+
+# (the position's values, the environment) -> the field's value for each.
+Column = Callable[[list[Any], Any], list[Any]]
+
+
+def column(fn: FieldFromRecord) -> Column | None:
+    """A field's values for a list of records in one call, where ``fn`` is an
+    ``expression``; None otherwise."""
+    found = expression_of(fn)
+    if found is None:
+        return None
+    source, names = found
+    body = source.format(r="v", env="env")
+    code = f"def column(values, env):\n    return [{body} for v in values]"
+    scope = dict(names)
+    exec(compile(code, f"<column {source}>", "exec"), scope)
+    made: Column = scope["column"]
+    return made
+
+
 def record_form(form: RecordForm) -> RecordForm:
     """Register ``form`` for its type (one form per GraphQL type)."""
     _FORMS[form.type_name] = form

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .records import expression_of
+
 if TYPE_CHECKING:
     from .plan import ObjectPlan
 
@@ -44,7 +46,15 @@ def _emit(
     lines: list[str],
     constants: dict[str, Any],
 ) -> None:
-    from .plan import INLINE_LEAF, INLINE_OBJECT, INLINE_SERIALIZED, INLINE_TYPENAME
+    from .plan import (
+        INLINE_LEAF,
+        INLINE_OBJECT,
+        INLINE_SERIALIZED,
+        INLINE_TYPENAME,
+        INT_MAX,
+        INT_MIN,
+        INT_NAME,
+    )
 
     def const(value: Any) -> str:
         name = f"c{len(constants)}"
@@ -58,7 +68,7 @@ def _emit(
         if mode == INLINE_TYPENAME:
             lines.append(f"{pad}{out}[{key}] = {const(a)}")
             continue
-        lines.append(f"{pad}{v} = {const(fn)}({record}, {environment})")
+        lines.append(f"{pad}{v} = {_value_of(fn, record, environment, constants, const)}")
         if mode == INLINE_SERIALIZED:
             if not nullable:
                 lines += [f"{pad}if {v} is None:", f"{pad}    return None"]
@@ -83,6 +93,11 @@ def _emit(
         assert mode == INLINE_LEAF  # a: the type written as it is, b: the enum, c: its names
         if a is not None:
             lines += [f"{pad}elif type({v}) is {const(a)}:", f"{pad}    {out}[{key}] = {v}"]
+        elif inner.leaf is not None and inner.leaf.name == INT_NAME:  # as _complete does
+            lines += [
+                f"{pad}elif type({v}) is int and {INT_MIN} <= {v} <= {INT_MAX}:",
+                f"{pad}    {out}[{key}] = {v}",
+            ]
         if b is not None:
             names = const(c)
             lines += [
@@ -94,3 +109,15 @@ def _emit(
             f"{pad}    {out}[{key}] = executor._complete("
             f"{const(inner)}, {v}, {out}, {key}, None, {const(field_plan)}, True)",
         ]
+
+
+def _value_of(fn: Any, record: str, environment: str, constants: dict[str, Any], const: Any) -> str:
+    """The code giving a field's value: the function's expression written in place
+    (records.py, ``expression``), else a call of the function."""
+    found = expression_of(fn)
+    if found is not None:
+        source, names = found
+        if all(constants.get(n, value) is value for n, value in names.items()):
+            constants.update(names)
+            return f"({source.format(r=record, env=environment)})"
+    return f"{const(fn)}({record}, {environment})"

@@ -133,6 +133,19 @@ class Loader(Generic[K, V]):
         if self._batching and key not in self._memo:
             self._memo[key] = _Failed(value) if isinstance(value, Exception) else value
 
+    def prime_many(self, keys: Sequence[K], values: Sequence[V]) -> None:
+        """``prime`` for each key and its value (a page of records: no call per key)."""
+        if not self._batching:
+            return
+        if any(issubclass(kind, Exception) for kind in set(map(type, values))):
+            for key, value in zip(keys, values, strict=True):
+                self.prime(key, value)
+            return
+        memo = self._memo
+        for key, value in zip(keys, values, strict=True):
+            if key not in memo:
+                memo[key] = value
+
     def requested(self, keys: Sequence[K]) -> list[K]:
         """Those of ``keys`` this request has already asked for (loaded or in flight), so
         a field can piggy-back on a sibling's read without causing one of its own."""
@@ -164,9 +177,9 @@ class Loader(Generic[K, V]):
         # Every key is now read or waits in a batch: one wait per batch, then the batches'
         # outcomes by key (comprehensions, no Python call per key).
         found = [memo[key] for key in keys]
-        batches = {id(value): value for value in found if type(value) is _Batch}
+        batches = {value for value in found if type(value) is _Batch}  # by identity
         loop = asyncio.get_running_loop()
-        for batch in batches.values():
+        for batch in batches:
             if batch.outcome is None and not batch.cancelled:
                 waiter = loop.create_future()
                 batch.waiters.append(waiter)
@@ -252,7 +265,7 @@ class Loader(Generic[K, V]):
         found = await self._fetch(keys)
         default = self._default
         if default is None:  # V is Optional for loaders without a default
-            return [found.get(key) for key in keys]
+            return list(map(found.get, keys))
         return [found[key] if key in found else default() for key in keys]
 
 

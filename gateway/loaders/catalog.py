@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
@@ -111,11 +112,15 @@ class CatalogLoaders:
     @cached_property
     def category(self) -> Loader[int, Category | None]:
         store = self._store
+        # Weakly: the loader's own function holding these loaders would make a cycle, and
+        # the request's records (every memo) would wait for the cyclic collector.
+        me = weakref.ref(self)
 
         async def categories(ids: Sequence[int]) -> dict[int, Category]:
             found = await store.categories_by_ids(ids)
-            for category_id, category in found.items():  # ancestors come along: keep them
-                self.category.prime(category_id, category)
+            loaders = me()
+            if loaders is not None:  # ancestors come along: keep them
+                loaders.category.prime_many(list(found), list(found.values()))
             return found
 
         return self._make(

@@ -107,7 +107,8 @@ class PricingLoaders:
             found = dict(await cached_promotions(keys))
             # Each promotion asked once: a page's products share the same few records.
             lists = [value for value in found.values() if isinstance(value, list)]
-            distinct = {id(p): p for value in lists for p in value}
+            every = [p for value in lists for p in value]
+            distinct = dict(zip(map(id, every), every, strict=True))
             ended = {i for i, p in distinct.items() if not p.is_live(now)}
             if not ended:
                 return found

@@ -108,8 +108,8 @@ async def product_page(
     except InvalidCursor as exc:
         raise BadUserInput(f"after: {exc}", code="INVALID_CURSOR") from None
     # Prime the per-request loader so nested fields reuse what the listing fetched.
-    for product_record in page.products:
-        info.context.loaders.catalog.product.prime(product_record.id, product_record)
+    products = page.products
+    info.context.loaders.catalog.product.prime_many([p.id for p in products], products)
     return page
 
 
