@@ -19,7 +19,8 @@ from typing import Any
 from graphql import OperationType
 from graphql.execution.executor import Executor
 
-from .execution import BREADTH_FIRST, STANDARD, BreadthFirstExecutor, executor_class
+from .execution import BREADTH_FIRST, BreadthFirstExecutor, executor_class
+from .execution.executor import _count
 from .execution.plan import OperationPlan, Unsupported
 
 
@@ -33,7 +34,7 @@ class PlannedMutations(BreadthFirstExecutor):
         reason = self._declined()
         if reason is None:
             try:
-                plan = self._mutation_plan()
+                plan = self._plan(OperationType.MUTATION)
             except Unsupported as exc:
                 reason = str(exc)
             except Exception:
@@ -45,36 +46,6 @@ class PlannedMutations(BreadthFirstExecutor):
             # graphql-core's own execution (BreadthFirstExecutor's would decline again).
             return super(BreadthFirstExecutor, self).execute_operation(serially)
         return self._run(plan)
-
-    def _declined(self) -> str | None:
-        if self.middleware_manager is not None and self.middleware_manager.middlewares:
-            return "middleware"
-        if self.abort_signal is not None or self.hooks is not None:
-            return "hooks"
-        return None
-
-    def _mutation_plan(self) -> OperationPlan:
-        root_type = self.schema.get_root_type(OperationType.MUTATION)
-        if root_type is None:
-            raise Unsupported("no mutation type")
-        document = self.operation
-        names = self.plans.directive_variables(document, list(self.fragment_definitions.values()))
-        coerced = self.variable_values.coerced
-        key = (id(self.schema), id(document), tuple(coerced.get(n) for n in names))
-        plan = self.plans.get(key, self.schema, document)
-        if plan is None:
-            plan = self._planner().plan(root_type)
-            self.plans.put(key, self.schema, document, plan)
-        return plan
-
-
-def _count(context: Any, reason: str | None) -> None:
-    counter = getattr(getattr(context, "metrics", None), "executions", None)
-    if counter is not None:
-        if reason is None:
-            counter.labels(BREADTH_FIRST, "").inc()
-        else:
-            counter.labels(STANDARD, reason).inc()
 
 
 def execution_class(name: str) -> type[Executor[Any]]:

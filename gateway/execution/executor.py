@@ -108,16 +108,20 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
     def _unsupported(self) -> str | None:
         if self.operation.operation is not OperationType.QUERY:
             return str(self.operation.operation.value)
+        return self._declined()
+
+    def _declined(self) -> str | None:
+        """Why this request cannot run from a plan whatever its operation, or None."""
         if self.middleware_manager is not None and self.middleware_manager.middlewares:
             return "middleware"
         if self.abort_signal is not None or self.hooks is not None:
             return "hooks"
         return None
 
-    def _plan(self) -> OperationPlan:
-        root_type = self.schema.get_root_type(OperationType.QUERY)
+    def _plan(self, operation: OperationType = OperationType.QUERY) -> OperationPlan:
+        root_type = self.schema.get_root_type(operation)
         if root_type is None:
-            raise Unsupported("no query type")
+            raise Unsupported(f"no {operation.value} type")
         document = self.operation  # one operation node per (document, operation name)
         fragments = list(self.fragment_definitions.values())
         names = self.plans.directive_variables(document, fragments)
