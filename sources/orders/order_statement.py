@@ -153,10 +153,9 @@ _CART_STATE = text("SELECT status, customer_id FROM carts WHERE id = :cart_id").
 )
 
 
-def _parameters(
-    new: NewOrder, *, idempotency_key: str, actor: str, now: datetime, day: str
-) -> dict[str, Any]:
-    params: dict[str, Any] = {
+def order_values(new: NewOrder, now: datetime) -> dict[str, Any]:
+    """The ``orders`` row's own columns for a new order (both placement paths write them)."""
+    return {
         "customer_id": new.customer_id,
         "cart_id": new.cart_id,
         "order_ref": new.order_ref,
@@ -170,6 +169,14 @@ def _parameters(
         "created_at": now,
         "updated_at": now,
         **address_values(new.shipping_address),
+    }
+
+
+def _parameters(
+    new: NewOrder, *, idempotency_key: str, actor: str, now: datetime, day: str
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        **order_values(new, now),
         "idempotency_key": idempotency_key,
         "done": AttemptState.DONE.value,
         "completed": CartStatus.COMPLETED.value,

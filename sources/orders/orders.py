@@ -194,21 +194,7 @@ async def create_order_with_lines(
         else:
             await claim_open_cart(conn, new.cart_id, customer_id=new.customer_id, now=now)
         await _check_purchase_limits(conn, new)
-        values = {
-            "customer_id": new.customer_id,
-            "cart_id": new.cart_id,
-            "order_ref": new.order_ref,
-            "status": OrderStatus.PENDING_PAYMENT.value,
-            "currency": new.currency,
-            "subtotal": new.subtotal,
-            "discount_total": new.discount_total,
-            "shipping_total": new.shipping_total,
-            "total": new.total,
-            "deposit_due": new.deposit_due,
-            "created_at": now,
-            "updated_at": now,
-            **address_values(new.shipping_address),
-        }
+        values = order_statement.order_values(new, now)
         if drawn is None:
             row = (await lean.execute(conn, _NUMBERED_ORDER, {**values, "p_day": _day(now)})).one()
         else:  # the id drawn with the cart's completion, so the number too
