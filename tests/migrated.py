@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ async def upgrade_fresh(name: str, db: Database) -> None:
 async def _make_template(backend: str, name: str) -> str:
     if backend == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix=f"migrated-{name}-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the session's template
         url = f"sqlite+aiosqlite:///{folder}/{name}.db"
     else:
         url = await create_temp_database()
