@@ -9,10 +9,9 @@ from dataclasses import replace
 import pytest
 
 from sources.orders import models as m
-from sources.orders.records import AttemptState, CartStatus
 from sources.orders.store import CartClosed, CartNotFound, OrdersStore
 
-from .conftest import ADDRESS, NOW, STALE_AFTER, count_rows, new_order, place_order
+from .conftest import ADDRESS, NOW, count_rows, place_order
 from .test_order_queries import SHANGHAI, add_regions
 
 
@@ -79,39 +78,3 @@ async def test_an_addressed_anonymous_cart_comes_back_with_its_lines_in_order(
     assert written.cart == (await store.carts_by_ids([cart.id]))[cart.id]
     assert written.cart.shipping_address == ADDRESS
     assert [line.sku_id for line in written.cart.lines] == [102, 101]
-
-
-async def test_an_order_refused_for_its_cart_leaves_its_attempt_open(
-    store: OrdersStore,
-) -> None:
-    """On PostgreSQL the attempt is finished first in the one statement; a refused cart must
-    undo that too (the attempt's foreign key to the order that was not written)."""
-    order = await place_order(store, 1)
-    cart = (await store.carts_by_ids([order.cart_id]))[order.cart_id]
-    attempt = await store.checkout_attempt(
-        customer_id=1,
-        idempotency_key="again",
-        fingerprint=cart.id,
-        now=NOW,
-        stale_after=STALE_AFTER,
-    )
-
-    with pytest.raises(CartClosed):
-        await store.create_order(
-            new_order(cart, customer_id=1, order_ref=attempt.order_ref),
-            idempotency_key="again",
-            actor="customer:1",
-            now=NOW,
-        )
-
-    assert await count_rows(store, m.Order) == 1
-    assert await count_rows(store, m.OrderStatusChange) == 1
-    again = await store.checkout_attempt(
-        customer_id=1,
-        idempotency_key="again",
-        fingerprint=cart.id,
-        now=NOW,
-        stale_after=STALE_AFTER,
-    )
-    assert again.state is AttemptState.IN_PROGRESS and again.order_ref == attempt.order_ref
-    assert (await store.carts_by_ids([cart.id]))[cart.id].status is CartStatus.COMPLETED

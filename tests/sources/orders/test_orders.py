@@ -205,6 +205,9 @@ async def test_one_cart_gives_one_order_when_two_checkouts_race(store: OrdersSto
 
 
 async def test_a_completed_cart_cannot_be_ordered_again(store: OrdersStore) -> None:
+    """Nothing is written when refused, and the key's attempt stays open: on PostgreSQL the
+    attempt is finished first in the order's one statement (order_statement.py), so a
+    refused cart must undo that too."""
     order = await place_order(store, 1)
     cart = (await store.carts_by_ids([order.cart_id]))[order.cart_id]
     attempt = await store.checkout_attempt(
@@ -222,6 +225,17 @@ async def test_a_completed_cart_cannot_be_ordered_again(store: OrdersStore) -> N
             actor="customer:1",
             now=NOW,
         )
+    assert await count_rows(store, m.Order) == 1
+    assert await count_rows(store, m.OrderStatusChange) == 1
+    again = await store.checkout_attempt(
+        customer_id=1,
+        idempotency_key="again",
+        fingerprint=cart.id,
+        now=NOW,
+        stale_after=STALE_AFTER,
+    )
+    assert again.state is AttemptState.IN_PROGRESS and again.order_ref == attempt.order_ref
+    assert (await store.carts_by_ids([cart.id]))[cart.id].status is CartStatus.COMPLETED
 
 
 async def test_another_customers_cart_cannot_be_ordered(store: OrdersStore) -> None:
