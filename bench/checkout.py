@@ -1,8 +1,11 @@
 """The checkout scenario: buyers placing orders over HTTP, as a storefront does it.
 
 One *checkout* is three requests: ``cartCreate`` with 3 lines, ``cartShippingAddressSet``,
-``checkoutComplete`` with the total the cart showed. ``run_checkout_bench`` drives
-``concurrency`` buyers in a closed loop for ``duration`` seconds and reports orders/s, p50
+``checkoutComplete`` with the total the cart showed (``--flow three``), or the two of issue
+15's figures (``--flow two``): ``cartCreate`` with the lines and the address, then
+``checkoutComplete``. ``run_checkout_bench`` drives ``concurrency`` buyers in a closed loop,
+first for ``warmup`` seconds not measured (connection pools opening, plans being made: a
+server's first second, reported apart), then for ``duration`` seconds, and reports orders/s, p50
 and p99 of a whole checkout (and of ``checkoutComplete`` alone), the source calls one
 checkout costs, and whether every order a buyer was told about is in the orders table
 exactly once (lost or duplicate orders are the failure this benchmark exists to catch).
@@ -28,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +67,13 @@ CART_CREATE = """
 mutation CartCreate($input: CartCreateInput!) {
   cartCreate(input: $input) {
     cart { id lines { id quantity sku { id } } cost { total { amount } } }
+    userErrors { code message }
+  }
+}"""
+CART_CREATE_ADDRESSED = """
+mutation CartCreate($input: CartCreateInput!) {
+  cartCreate(input: $input) {
+    cart { id cost { subtotal { amount } shippingTotal { amount } total { amount } } }
     userErrors { code message }
   }
 }"""
@@ -141,23 +151,41 @@ async def _graphql(
     return payload_of(name, status, body)
 
 
+FLOWS = {
+    "three": "cartCreate with 3 lines, cartShippingAddressSet, checkoutComplete",
+    "two": "cartCreate with 3 lines and the address, checkoutComplete",
+}
+
+
 async def checkout_once(
-    client: GraphQLClient, token: str, sku_ids: Sequence[int], rng: random.Random
+    client: GraphQLClient,
+    token: str,
+    sku_ids: Sequence[int],
+    rng: random.Random,
+    flow_name: str = "three",
 ) -> Flow:
-    """cartCreate (3 lines) -> cartShippingAddressSet -> checkoutComplete."""
+    """One checkout as ``FLOWS[flow_name]`` says; what the buyer saw."""
     flow = Flow(started=time.perf_counter())
     try:
         chosen = rng.sample(list(sku_ids), min(LINES_PER_CHECKOUT, len(sku_ids)))
         lines = [{"skuId": _sku_gid(s), "quantity": 1} for s in chosen]
-        created = await _graphql(
-            client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate"
-        )
-        cart_id = created["cart"]["id"]
-        flow.cart_token = _cart_token(cart_id)
-        addressed = await _graphql(
-            client, ADDRESS_SET, {"cartId": cart_id, "address": ADDRESS}, token,
-            "cartShippingAddressSet",
-        )  # fmt: skip
+        if flow_name == "two":
+            addressed = await _graphql(
+                client, CART_CREATE_ADDRESSED,
+                {"input": {"lines": lines, "shippingAddress": ADDRESS}}, token, "cartCreate",
+            )  # fmt: skip
+            cart_id = addressed["cart"]["id"]
+            flow.cart_token = _cart_token(cart_id)
+        else:
+            created = await _graphql(
+                client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate"
+            )
+            cart_id = created["cart"]["id"]
+            flow.cart_token = _cart_token(cart_id)
+            addressed = await _graphql(
+                client, ADDRESS_SET, {"cartId": cart_id, "address": ADDRESS}, token,
+                "cartShippingAddressSet",
+            )  # fmt: skip
         total = addressed["cart"]["cost"]["total"]["amount"]
         before = time.perf_counter()
         placed = await _graphql(
@@ -260,9 +288,14 @@ async def run_checkout_bench(
     *,
     orders_database_url: str | None = None,
     seed: int = 0,
+    flow_name: str = "three",
+    warmup: float = 0.0,
+    server_cpu_seconds: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """Closed loop: ``concurrency`` buyers (buyer i uses ``tokens[i % len(tokens)]``), each
-    starting its next checkout when the last one is answered, for ``duration`` seconds.
+    starting its next checkout when the last one is answered, for ``warmup`` seconds (its
+    orders are checked, its times reported apart as ``warmup_*``) and then ``duration``
+    seconds measured (``server_cpu_seconds``, if given, is read around that part alone).
 
     Returns orders/s, p50/p99 of a whole checkout and of ``checkoutComplete`` (ms), failed
     checkouts by reason, source calls per checkout (one checkout measured alone first, and
@@ -277,26 +310,34 @@ async def run_checkout_bench(
         rng = random.Random(seed)
         # One checkout alone: what it costs in source calls (and a warm-up).
         before = await source_calls(client)
-        alone = await checkout_once(client, tokens[0], sku_ids, rng)
+        alone = await checkout_once(client, tokens[0], sku_ids, rng, flow_name)
         if alone.error:
             raise CheckoutFailed("a checkout on an idle server failed", alone.error)
         calls_alone = _delta(before, await source_calls(client))
 
-        flows: list[Flow] = [alone]
-        measured: list[Flow] = []
-        deadline = time.perf_counter() + duration
+        async def crowd(seconds: float, into: list[Flow], round_: int) -> None:
+            deadline = time.perf_counter() + seconds
 
-        async def buyer(index: int) -> None:
-            token = tokens[index % len(tokens)]
-            buyer_rng = random.Random(seed * 1000 + index + 1)
-            while time.perf_counter() < deadline:
-                flow = await checkout_once(client, token, sku_ids, buyer_rng)
-                measured.append(flow)
+            async def buyer(index: int) -> None:
+                token = tokens[index % len(tokens)]
+                buyer_rng = random.Random((seed * 1000 + index + 1) * 10 + round_)
+                while time.perf_counter() < deadline:
+                    into.append(await checkout_once(client, token, sku_ids, buyer_rng, flow_name))
+
+            await asyncio.gather(*(buyer(i) for i in range(concurrency)))
+
+        warmed: list[Flow] = []
+        if warmup > 0:
+            await crowd(warmup, warmed, 1)
+        flows: list[Flow] = [alone, *warmed]
+        measured: list[Flow] = []
 
         before = await source_calls(client)
         started = time.perf_counter()
         client_cpu, machine_cpu = time.process_time(), _machine_cpu_seconds()
-        await asyncio.gather(*(buyer(i) for i in range(concurrency)))
+        server_cpu = server_cpu_seconds() if server_cpu_seconds else 0.0
+        await crowd(duration, measured, 0)
+        server_cpu = server_cpu_seconds() - server_cpu if server_cpu_seconds else float("nan")
         elapsed = time.perf_counter() - started
         client_cpu = time.process_time() - client_cpu
         machine_cpu = _machine_cpu_seconds() - machine_cpu
@@ -323,8 +364,14 @@ async def run_checkout_bench(
     failures = Counter(f.reason for f in measured if f.reason is not None)
     flow_ms = [f.seconds * 1000 for f in ok]
     complete_ms = [f.complete_seconds * 1000 for f in ok]
+    warm_ms = [f.seconds * 1000 for f in warmed if f.order_number is not None]
     return {
+        "flow": flow_name,
         "concurrency": concurrency,
+        "warmup_seconds": warmup,
+        "warmup_checkouts": len(warmed),
+        "warmup_failed": sum(1 for f in warmed if f.reason is not None),
+        "warmup_p99_ms": round(_percentile(warm_ms, 99), 1),
         "seconds": round(elapsed, 2),
         "checkouts": len(measured),
         "orders": len(ok),
@@ -343,6 +390,7 @@ async def run_checkout_bench(
         )
         if measured
         else None,
+        "server_cpu_ms_per_checkout": round(server_cpu * 1000 / max(len(measured), 1), 1),
         "client_cpu_ms_per_checkout": round(client_cpu * 1000 / max(len(measured), 1), 1),
         "machine_cpu_ms_per_checkout": round(machine_cpu * 1000 / max(len(measured), 1), 1),
         "machine_cpu_busy": round(machine_cpu / elapsed / (os.cpu_count() or 1), 2)
@@ -567,6 +615,8 @@ async def bench_backend(
     remote: bool = False,
     workers: int = 1,
     floor: bool = True,
+    flows: Sequence[str] = ("three",),
+    warmup: float = 2.0,
 ) -> list[dict[str, Any]]:
     """Seed a shop, start the gateway, measure each concurrency; the results, one dict per
     concurrency (see ``run_checkout_bench``) with ``backend`` added. Cleans up after."""
@@ -584,14 +634,14 @@ async def bench_backend(
         workers=workers,
     )
     results: list[dict[str, Any]] = []
+    floors: dict[int, dict[str, Any]] = {}
     try:
         settings = Settings()  # the server's secret is the default development one
         tokens = [
             issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c))
             for c in shop.customer_ids
         ]
-        for conc in concurrencies:
-            cpu_before = server.cpu_seconds()
+        for flow_name, conc in ((f, c) for f in flows for c in concurrencies):
             result = await run_checkout_bench(
                 server.url,
                 tokens,
@@ -600,18 +650,20 @@ async def bench_backend(
                 duration,
                 orders_database_url=shop.urls["orders"],
                 seed=conc,
+                flow_name=flow_name,
+                warmup=warmup,
+                server_cpu_seconds=server.cpu_seconds,
             )
             result["backend"] = backend
             result["sources"] = sources
             result["workers"] = workers
-            result["server_cpu_ms_per_checkout"] = round(
-                (server.cpu_seconds() - cpu_before) * 1000 / max(result["checkouts"] + 1, 1), 1
-            )
             result["load_average"] = round(os.getloadavg()[0], 1)
             if floor:  # the database's own limit, on the same shop, in the same run
                 from .floor import run_floor
 
-                bare = await run_floor(backend, shop.urls, shop.sku_ids, conc, duration)
+                if conc not in floors:
+                    floors[conc] = await run_floor(backend, shop.urls, shop.sku_ids, conc, duration)
+                bare = floors[conc]
                 result["floor_orders_per_s"] = bare["orders_per_s"]
                 result["floor_client_cpu_ms_per_order"] = bare["client_cpu_ms_per_order"]
                 result["ratio_to_floor"] = (
@@ -631,7 +683,8 @@ async def bench_backend(
 def format_row(r: dict[str, Any]) -> str:
     failed = sum(r["failed"].values())
     return (
-        f"  {r['backend']:10} {r.get('sources', 'embedded'):8} c={r['concurrency']:<3} "
+        f"  {r['backend']:10} {r.get('sources', 'embedded'):8} flow {r.get('flow', 'three'):5} "
+        f"c={r['concurrency']:<3} "
         f"{r['orders_per_s']:7.1f} orders/s  "
         f"checkout p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
         f"(complete p50 {r['complete_p50_ms']:6.1f} / p99 {r['complete_p99_ms']:6.1f})  "
@@ -648,6 +701,12 @@ def format_row(r: dict[str, Any]) -> str:
             if "floor_orders_per_s" in r
             else ""
         )
+        + (
+            f"  warm-up {r['warmup_seconds']:.0f} s: {r['warmup_checkouts']} checkouts, "
+            f"p99 {r['warmup_p99_ms']:.0f} ms, failed {r['warmup_failed']}"
+            if r.get("warmup_seconds")
+            else ""
+        )
         + f"  load {r.get('load_average', '?')}"
     )
 
@@ -655,23 +714,29 @@ def format_row(r: dict[str, Any]) -> str:
 def render_markdown(results: Sequence[dict[str, Any]]) -> str:
     """The checkout table for bench/results/latest.md."""
     rows = [
-        "## Checkout (cartCreate with 3 lines, cartShippingAddressSet, checkoutComplete)",
+        "## Checkout",
         "",
-        "| backend | sources | concurrency | orders/s | p50 ms | p99 ms "
+        "Flows: "
+        + "; ".join(f"**{name}** = {steps}" for name, steps in FLOWS.items())
+        + ". After a warm-up at the same concurrency (not measured; its p99 is the last column).",
+        "",
+        "| backend | sources | flow | concurrency | orders/s | p50 ms | p99 ms "
         "| checkoutComplete p50 / p99 ms "
         "| source calls per checkout | server CPU ms per checkout | lost | duplicates | failed "
-        "| workers | bare-SQL floor orders/s | gateway / floor |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workers | bare-SQL floor orders/s | gateway / floor | warm-up p99 ms |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         rows.append(
-            f"| {r['backend']} | {r.get('sources', 'embedded')} | {r['concurrency']} "
+            f"| {r['backend']} | {r.get('sources', 'embedded')} | {r.get('flow', 'three')} "
+            f"| {r['concurrency']} "
             f"| {r['orders_per_s']:.1f} | {r['p50_ms']:.1f} "
             f"| {r['p99_ms']:.1f} | {r['complete_p50_ms']:.1f} / {r['complete_p99_ms']:.1f} "
             f"| {r['source_calls_per_checkout']} | {r.get('server_cpu_ms_per_checkout', '-')} "
             f"| {len(r['lost'])} | {len(r['duplicates'])} "
             f"| {sum(r['failed'].values())} | {r.get('workers', 1)} "
-            f"| {r.get('floor_orders_per_s', '-')} | {r.get('ratio_to_floor', '-')} |"
+            f"| {r.get('floor_orders_per_s', '-')} | {r.get('ratio_to_floor', '-')} "
+            f"| {r.get('warmup_p99_ms', '-') if r.get('warmup_seconds') else '-'} |"
         )
     return "\n".join(rows) + "\n"
 
@@ -696,6 +761,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workers", type=int, nargs="+", default=[1], help="uvicorn worker processes"
     )
     parser.add_argument("--no-floor", action="store_true", help="skip the bare-SQL floor")
+    parser.add_argument(
+        "--flow",
+        choices=tuple(FLOWS),
+        nargs="+",
+        default=["three"],
+        help="; ".join(f"{name}: {steps}" for name, steps in FLOWS.items()),
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="seconds of the same load before each measurement, not measured (0: none)",
+    )
     args = parser.parse_args(argv)
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     results: list[dict[str, Any]] = []
@@ -707,7 +785,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bench_backend(
                         backend, args.concurrency, args.duration, products=args.products,
                         pool_size=args.pool_size, remote=remote, workers=workers,
-                        floor=not args.no_floor,
+                        floor=not args.no_floor, flows=args.flow, warmup=args.warmup,
                     )
                 )  # fmt: skip
     print(render_markdown(results))
