@@ -52,6 +52,7 @@ from ..sources import Sources
 from ..stock.view import left_in_stock
 from ..tracing.spans import saga_step
 from .holds import may_hold, reserve_for_order
+from .outcome import settle_placement
 from .pricing import CartPricing, price
 from .snapshot import CartSnapshot, KnownBuyer, load_snapshot
 from .validation import price_changed, reservation_items, validate
@@ -327,13 +328,28 @@ async def _place(
     except CheckoutAttemptLost:  # the sweeper judged this attempt abandoned
         await _undo(sources, order_ref, now)
         return _fail(EXPIRED, "the checkout took too long; please try again")
-    except BaseException as exc:
-        # Timed out or cut off mid-call, the order may exist: releasing its stock would
-        # leave an order without a reservation. The attempt stays; a retry with the same
-        # key finds the order or takes the attempt over, and the sweeper releases the hold
-        # of an attempt that never became an order.
-        if not is_ambiguous(exc):
+    except Exception as exc:
+        if not is_ambiguous(exc):  # the source answered: nothing was written
             await _undo(sources, order_ref, now)
+            raise
+        # Timed out or cut off mid-call, the order may exist: the buyer is told what
+        # became of it, not "failed" (outcome.py); its hold stays unless none was written.
+        settled = await settle_placement(
+            orders,
+            customer_id=customer_id,
+            cart_id=cart.id,
+            idempotency_key=idempotency_key,
+            order_ref=order_ref,
+        )
+        if settled.order is None:
+            await _undo(sources, order_ref, now)
+            raise
+        return CheckoutResult(settled.order, [], snapshot)
+    except BaseException:
+        # Cancelled mid-call (a shutdown's deadline): the order may exist and there is no
+        # time to ask. Releasing its stock would leave an order without a reservation; the
+        # attempt stays, a retry with the same key finds the order or takes the attempt
+        # over, and the sweeper releases the hold of an attempt that never became one.
         raise
     return CheckoutResult(placed.order, [], snapshot, placed.lines)
 
