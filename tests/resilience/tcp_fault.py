@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-
 # PostgreSQL's Execute message for the unnamed portal, all rows: what makes the server run
 # the statement a Parse (or a prepared statement) and a Bind set up.
 EXECUTE = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00"
@@ -133,9 +132,7 @@ class FaultyProxy:
         self.canned = response
         self.cut()
 
-    def set_trap(
-        self, pattern: bytes, action: TrapAction, *, refuse_after: bool = False
-    ) -> Trap:
+    def set_trap(self, pattern: bytes, action: TrapAction, *, refuse_after: bool = False) -> Trap:
         """Break the next connection that sends ``pattern`` (see ``Trap``); one-shot."""
         trap = Trap(pattern, action, refuse_after)
         self.trap = trap
