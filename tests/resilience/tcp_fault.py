@@ -58,6 +58,8 @@ def _springs(trap: Trap, link: _Link, data: bytes) -> bool:
     statement is parsed again before each run, its Bind and Execute in the same write or
     the next; the last Parse says which statement an Execute runs (the driver's own type
     look-ups, between a describe of ours and its run, parse theirs)."""
+    if data.startswith(b"Q"):  # a simple query (a transaction's COMMIT) runs at once
+        return trap.pattern in data
     if data.startswith(b"P"):
         link.armed = trap.pattern in data
     at = data.find(EXECUTE)
