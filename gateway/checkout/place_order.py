@@ -329,6 +329,11 @@ async def _place(
         await _undo(sources, order_ref, now)
         return _fail(EXPIRED, "the checkout took too long; please try again")
     except Exception as exc:
+        # Not BaseException: a call cancelled mid-way (a shutdown's deadline) may have
+        # written the order and has no time to ask; releasing its stock would leave an
+        # order without a reservation. Its attempt stays: a retry with the same key finds
+        # the order or takes the attempt over, and the sweeper releases the hold of an
+        # attempt that never became an order.
         if not is_ambiguous(exc):  # the source answered: nothing was written
             await _undo(sources, order_ref, now)
             raise
@@ -345,12 +350,6 @@ async def _place(
             await _undo(sources, order_ref, now)
             raise
         return CheckoutResult(settled.order, [], snapshot)
-    except BaseException:
-        # Cancelled mid-call (a shutdown's deadline): the order may exist and there is no
-        # time to ask. Releasing its stock would leave an order without a reservation; the
-        # attempt stays, a retry with the same key finds the order or takes the attempt
-        # over, and the sweeper releases the hold of an attempt that never became one.
-        raise
     return CheckoutResult(placed.order, [], snapshot, placed.lines)
 
 
