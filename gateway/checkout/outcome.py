@@ -74,6 +74,7 @@ async def settle_placement(
     while True:
         left = deadline - loop.time()
         if left <= 0:
+            log.warning("order outcome unknown: answered retry-with-same-key", order_ref=order_ref)
             raise OutcomeUnknown("orders", UNKNOWN_MESSAGE)
         try:
             async with asyncio.timeout(left):

@@ -319,15 +319,26 @@ async def _place(
                 now=now,
             ),
         )
-    except CartClosed:
+    except (CartClosed, CheckoutAttemptLost) as exc:
+        # Another checkout completed the cart, or the sweeper judged this attempt
+        # abandoned; or this very write had committed and a remote source's retry of it,
+        # its answer lost, found its own work done. The attempt says which (outcome.py).
+        settled = await settle_placement(
+            orders,
+            customer_id=customer_id,
+            cart_id=cart.id,
+            idempotency_key=idempotency_key,
+            order_ref=order_ref,
+        )
+        if settled.order is not None:
+            return CheckoutResult(settled.order, [], snapshot)
         await _undo(sources, order_ref, now)
-        return _fail(CART_COMPLETED, "this cart has already been checked out", "cartId")
+        if isinstance(exc, CartClosed):
+            return _fail(CART_COMPLETED, "this cart has already been checked out", "cartId")
+        return _fail(EXPIRED, "the checkout took too long; please try again")
     except PurchaseLimitReached as exc:  # another order of theirs landed meanwhile
         await _undo(sources, order_ref, now)
         return CheckoutResult(None, _limit_problems(snapshot, exc.sku_ids))
-    except CheckoutAttemptLost:  # the sweeper judged this attempt abandoned
-        await _undo(sources, order_ref, now)
-        return _fail(EXPIRED, "the checkout took too long; please try again")
     except Exception as exc:
         # Not BaseException: a call cancelled mid-way (a shutdown's deadline) may have
         # written the order and has no time to ask; releasing its stock would leave an

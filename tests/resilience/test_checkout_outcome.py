@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,13 @@ from gateway.checkout.sweeper import ATTEMPT_GRACE, sweep
 from gateway.resolvers.cart import cart_token
 from gateway.settings import SOURCE_NAMES
 from gateway.sources import Sources
-from tests.conftest import _migrate_and_seed, require_postgres, serve, settings_for
+from tests.conftest import (
+    _migrate_and_seed,
+    require_postgres,
+    serve,
+    settings_for,
+    with_remote_sources,
+)
 from tests.gateway.checkout_helpers import CHECKOUT, PRODUCTS, Shop, run
 from tests.pg import create_temp_database, drop_database
 from tests.resilience.tcp_fault import FaultyProxy, faulty_proxy
@@ -66,6 +73,21 @@ def shop() -> Iterator[tuple[Shop, FaultyProxy]]:
                 yield Shop("postgresql", urls, live), proxy
     finally:
         run(lambda: drop_database(url))
+
+
+@pytest.fixture(scope="module")
+def remote_shop(shop: tuple[Shop, FaultyProxy]) -> Iterator[tuple[Shop, FaultyProxy]]:
+    """The same shop with every source reached through its own service over HTTP (the
+    orders service's database behind the proxy): the service's client retries a write
+    whose answer was lost."""
+    live, proxy = shop
+    if live.settings.remote.remote_sources:  # the whole run is remote already
+        yield shop
+        return
+    with ExitStack() as services:
+        settings = with_remote_sources(live.settings, services)
+        for gateway in serve(settings):
+            yield Shop("postgresql", live.urls, gateway), proxy
 
 
 def reserved(shop: Shop, sku_id: int) -> int:
@@ -139,6 +161,25 @@ def test_an_order_committed_as_its_connection_died_is_answered_with_the_order(
     sweep_after_grace(live)
     assert reserved(live, sku_id) == before + 2
     assert orders_of_cart(live, cart) == [placed["order"]["number"]]
+
+
+def test_a_remote_orders_source_retrying_a_committed_order_answers_with_the_order(
+    remote_shop: tuple[Shop, FaultyProxy],
+) -> None:
+    """The orders service's connection dies after the order committed; its client retries
+    the write, which now finds the cart completed (by itself). That is not another
+    checkout's order: the buyer gets theirs, and its stock stays held."""
+    live, proxy = remote_shop
+    cart, sku_id, token = a_cart(live, 8, 5)
+    before = reserved(live, sku_id)
+    trap = proxy.set_trap(ORDER_STATEMENT, "cut")
+    body = checkout(live, cart, "remote-cut-1", token)
+    assert trap.sprung.is_set()
+    assert "errors" not in body, body["errors"]
+    placed = body["data"]["checkoutComplete"]
+    assert placed["userErrors"] == []
+    assert orders_of_cart(live, cart) == [placed["order"]["number"]]
+    assert reserved(live, sku_id) == before + 2
 
 
 def test_a_commit_whose_answer_was_lost_is_answered_with_the_order(
@@ -226,6 +267,9 @@ def test_an_order_statement_that_never_ran_gives_the_hold_and_the_key_back_at_on
     trap = proxy.set_trap(ORDER_STATEMENT, "drop")
     body = checkout(live, cart, "drop-1", token)
     assert trap.sprung.is_set()
+    if live.settings.remote.remote_sources:  # --sources remote: the service's client
+        assert "errors" not in body, body  # retried the write that never ran, and it ran
+        return
     [error] = body["errors"]
     assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
     assert error["extensions"]["retryable"] is True
