@@ -52,6 +52,7 @@ from ..sources import Sources
 from ..stock.view import left_in_stock
 from ..tracing.spans import saga_step
 from .holds import may_hold, reserve_for_order
+from .outcome import settle_placement
 from .pricing import CartPricing, price
 from .snapshot import CartSnapshot, KnownBuyer, load_snapshot
 from .validation import price_changed, reservation_items, validate
@@ -318,23 +319,48 @@ async def _place(
                 now=now,
             ),
         )
-    except CartClosed:
+    except (CartClosed, CheckoutAttemptLost) as exc:
+        # Another checkout completed the cart, or the sweeper judged this attempt
+        # abandoned; or this very write had committed and a remote source's retry of it,
+        # its answer lost, found its own work done. The attempt says which (outcome.py).
+        settled = await settle_placement(
+            orders,
+            customer_id=customer_id,
+            cart_id=cart.id,
+            idempotency_key=idempotency_key,
+            order_ref=order_ref,
+        )
+        if settled.order is not None:
+            return CheckoutResult(settled.order, [], snapshot)
         await _undo(sources, order_ref, now)
-        return _fail(CART_COMPLETED, "this cart has already been checked out", "cartId")
+        if isinstance(exc, CartClosed):
+            return _fail(CART_COMPLETED, "this cart has already been checked out", "cartId")
+        return _fail(EXPIRED, "the checkout took too long; please try again")
     except PurchaseLimitReached as exc:  # another order of theirs landed meanwhile
         await _undo(sources, order_ref, now)
         return CheckoutResult(None, _limit_problems(snapshot, exc.sku_ids))
-    except CheckoutAttemptLost:  # the sweeper judged this attempt abandoned
-        await _undo(sources, order_ref, now)
-        return _fail(EXPIRED, "the checkout took too long; please try again")
-    except BaseException as exc:
-        # Timed out or cut off mid-call, the order may exist: releasing its stock would
-        # leave an order without a reservation. The attempt stays; a retry with the same
-        # key finds the order or takes the attempt over, and the sweeper releases the hold
-        # of an attempt that never became an order.
-        if not is_ambiguous(exc):
+    except Exception as exc:
+        # Not BaseException: a call cancelled mid-way (a shutdown's deadline) may have
+        # written the order and has no time to ask; releasing its stock would leave an
+        # order without a reservation. Its attempt stays: a retry with the same key finds
+        # the order or takes the attempt over, and the sweeper releases the hold of an
+        # attempt that never became an order.
+        if not is_ambiguous(exc):  # the source answered: nothing was written
             await _undo(sources, order_ref, now)
-        raise
+            raise
+        # Timed out or cut off mid-call, the order may exist: the buyer is told what
+        # became of it, not "failed" (outcome.py); its hold stays unless none was written.
+        settled = await settle_placement(
+            orders,
+            customer_id=customer_id,
+            cart_id=cart.id,
+            idempotency_key=idempotency_key,
+            order_ref=order_ref,
+        )
+        if settled.order is None:
+            await _undo(sources, order_ref, now)
+            raise
+        return CheckoutResult(settled.order, [], snapshot)
     return CheckoutResult(placed.order, [], snapshot, placed.lines)
 
 

@@ -38,7 +38,7 @@ from graphql import (
 )
 
 from ..cache.entities import LastKnown
-from .errors import SOURCE_UNAVAILABLE, SourceUnavailable
+from .errors import SOURCE_UNAVAILABLE, OutcomeUnknown, SourceUnavailable
 
 T = TypeVar("T")
 
@@ -72,6 +72,9 @@ def source_extensions(exc: SourceUnavailable) -> dict[str, Any]:
         "source": exc.source,
         "retryable": exc.retryable,
     }
+    if isinstance(exc, OutcomeUnknown):  # docs/checkout-and-orders.md, "outcome unknown"
+        extensions["outcome"] = "UNKNOWN"
+        extensions["retryWithSameKey"] = True
     if debug_errors.get() and exc.detail:
         extensions["debug"] = exc.detail
     return extensions

@@ -39,6 +39,17 @@ class SourceUnavailable(Exception):
         self.detail: str | None = None  # the driver's words: logs and development only
 
 
+class OutcomeUnknown(SourceUnavailable):
+    """A write was sent to a source and its answer lost, and the source could not be asked
+    since whether it happened: the client must not be told "failed" (it might write again
+    under a new key), only that the outcome is unknown and which retry learns it
+    (``extensions.outcome``: ``UNKNOWN``, ``extensions.retryWithSameKey``: true)."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(source, "outcome unknown", retryable=True)
+        self.args = (message,)
+
+
 def is_disconnect(error: BaseException) -> bool:
     """The connection died under the call (a terminated backend, a restarted server): the
     pool has dropped it, so an idempotent read may simply be tried again."""

@@ -1,6 +1,7 @@
 """A TCP proxy in front of a real server (PostgreSQL here) that a test can break the way
 networks break: cut every connection, or go silent (accept and never answer, as a hung
-host or a full firewall queue does). Runs its own event loop in a thread."""
+host or a full firewall queue does), or break one connection at the worst moment: right
+after it sent a given statement (``trap``). Runs its own event loop in a thread."""
 
 from __future__ import annotations
 
@@ -9,7 +10,64 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
+
+# PostgreSQL's Execute message for the unnamed portal, all rows: what makes the server run
+# the statement a Parse (or a prepared statement) and a Bind set up.
+EXECUTE = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00"
+SYNC = b"S\x00\x00\x00\x04"
+TrapAction = Literal["cut", "stall", "drop"]
+STALL_S = 4.0  # how long a stalled connection hangs before it is cut
+
+
+@dataclass
+class Trap:
+    """Springs on the first connection whose client sends ``pattern`` (a statement's text;
+    use ``?prepared_statement_cache_size=0`` so every run sends it), at that statement's
+    Execute:
+
+    - ``cut``: the Execute reaches the server, then the client's side of the connection is
+      cut: the server runs and commits the statement, its answer is lost;
+    - ``stall``: the Execute reaches the server, its answer never reaches the client (a
+      reply lost in an overloaded network; the client's own timeout ends the wait); the
+      connection is cut when the client speaks on it again, or after ``STALL_S``;
+    - ``drop``: the Execute is swallowed and the client cut: the statement never ran.
+
+    With ``refuse_after``, every new connection is refused from then on (the database
+    is unreachable until ``recover``)."""
+
+    pattern: bytes
+    action: TrapAction
+    refuse_after: bool = False
+    sprung: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class _Link:
+    armed: bool = False  # the last statement parsed is the trapped one
+    executed: bool = False  # and its Execute: the Sync after it springs the trap
+    stalled: bool = False  # the server's answers go nowhere
+    cut_on_answer: bool = False  # and the connection is cut when the first one comes
+
+
+def _springs(trap: Trap, link: _Link, data: bytes) -> bool:
+    """Whether ``data`` completes the trapped statement on this link: its Execute (to
+    drop it) or the Sync after it (a single statement commits at its Sync). An unnamed
+    statement is parsed again before each run, its Bind and Execute in the same write or
+    the next; the last Parse says which statement an Execute runs (the driver's own type
+    look-ups, between a describe of ours and its run, parse theirs)."""
+    if data.startswith(b"Q"):  # a simple query (a transaction's COMMIT) runs at once
+        return trap.pattern in data
+    if data.startswith(b"P"):
+        link.armed = trap.pattern in data
+    at = data.find(EXECUTE)
+    if at >= 0 and link.armed:
+        if trap.action == "drop":
+            return True
+        link.executed = True
+    return link.executed and SYNC in data[max(at, 0) :]
 
 
 class FaultyProxy:
@@ -18,6 +76,7 @@ class FaultyProxy:
         self.silent = False
         self.refusing = False
         self.canned: bytes | None = None  # an answer given to every request instead
+        self.trap: Trap | None = None
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -75,12 +134,19 @@ class FaultyProxy:
         self.canned = response
         self.cut()
 
+    def set_trap(self, pattern: bytes, action: TrapAction, *, refuse_after: bool = False) -> Trap:
+        """Break the next connection that sends ``pattern`` (see ``Trap``); one-shot."""
+        trap = Trap(pattern, action, refuse_after)
+        self.trap = trap
+        return trap
+
     def recover(self) -> None:
         if self.silent:
             self.cut()  # the connections held silent would hang their callers forever
         self.silent = False
         self.refusing = False
         self.canned = None
+        self.trap = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
@@ -102,17 +168,70 @@ class FaultyProxy:
             writer.transport.abort()
             return
         self._writers.add(up_writer)
+        link = _Link()
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        async def upstream() -> None:
+            """The client's bytes to the server, until a trap springs on them."""
             with contextlib.suppress(Exception):
-                while data := await src.read(65536):
+                while data := await reader.read(65536):
                     if self.silent:
                         return
-                    dst.write(data)
-                    await dst.drain()
-            dst.transport.abort()
+                    if link.stalled:  # the client speaks again on a dead link: it is cut
+                        writer.transport.abort()
+                        break
+                    trap = self.trap
+                    if trap is not None and _springs(trap, link, data):
+                        self.trap = None
+                        self._spring(trap, data, writer, up_writer, link)
+                        if trap.action == "drop":
+                            return
+                        continue  # the link dies with the answer, or in STALL_S
+                    up_writer.write(data)
+                    await up_writer.drain()
+            up_writer.transport.abort()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        async def downstream() -> None:
+            with contextlib.suppress(Exception):
+                while data := await up_reader.read(65536):
+                    if self.silent or writer.transport.is_closing():
+                        break
+                    if link.stalled:
+                        if link.cut_on_answer:  # the statement ran: its answer is lost
+                            break
+                        continue
+                    writer.write(data)
+                    await writer.drain()
+            writer.transport.abort()
+            up_writer.transport.abort()
+
+        await asyncio.gather(upstream(), downstream())
+
+    def _spring(
+        self,
+        trap: Trap,
+        data: bytes,
+        client: asyncio.StreamWriter,
+        server: asyncio.StreamWriter,
+        link: _Link,
+    ) -> None:
+        if trap.action != "drop":
+            server.write(data)
+        if trap.action == "cut":
+            link.stalled = link.cut_on_answer = True
+        elif trap.action == "stall":
+            link.stalled = True
+
+            def give_up() -> None:  # as TCP does in the end: the dead link is cut
+                client.transport.abort()
+                server.transport.abort()
+
+            self._loop.call_later(STALL_S, give_up)
+        else:
+            client.transport.abort()
+            server.transport.abort()
+        if trap.refuse_after:
+            self.refusing = True
+        trap.sprung.set()
 
 
 @contextmanager
