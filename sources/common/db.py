@@ -48,8 +48,11 @@ class _SQLiteCompiler(SQLiteCompiler):
         return text
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An async engine tuned for the backend behind ``url``."""
+def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None) -> AsyncEngine:
+    """An async engine tuned for the backend behind ``url``: ``pool_size`` connections
+    kept, and ``overflow`` more (as many again unless told) opened when all are busy and
+    closed when they come back."""
+    overflow = pool_size if overflow is None else overflow
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -63,7 +66,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # thread, four PRAGMAs) and closed all the time.
         # (An in-memory database has one connection, SQLAlchemy's StaticPool: no sizes.)
         in_memory = not parsed.database or parsed.database == ":memory:"
-        sizes = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
+        sizes = {} if in_memory else {"pool_size": pool_size, "max_overflow": overflow}
         engine = create_async_engine(
             url, connect_args={"timeout": 30}, json_deserializer=orjson.loads, **sizes
         )
@@ -97,7 +100,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=overflow,
         pool_pre_ping=False,
         connect_args=_asyncpg_connect_args(parsed),
     )
@@ -188,9 +191,16 @@ class Database:
     holding a pooled connection for the round-trip time, as a real remote call would.
     """
 
-    def __init__(self, url: str, *, latency_s: float = 0.0, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        latency_s: float = 0.0,
+        pool_size: int = 10,
+        overflow: int | None = None,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size)
+        self.engine = create_engine(url, pool_size=pool_size, overflow=overflow)
         self.latency_s = latency_s
         self.is_sqlite = is_sqlite(url)
         # The file whose writers queue in this process (sqlite_writer_turn); None for an

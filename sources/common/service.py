@@ -130,7 +130,13 @@ def source_app(
     """The ASGI app serving one source over its own database (``latency_s``: the
     benchmarks' simulated database round trip, see Database)."""
     methods = interface_methods(interface)  # raises UnservableMethod now, not on a call
-    db = KeyedDatabase(database_url, pool_size=pool_size, latency_s=latency_s)
+    # The same ceiling as an embedded source's pool (``pool_size`` kept and as many again
+    # in overflow), but every connection kept once opened: a service's load is its
+    # gateways' steady stream of calls, and an overflow connection closed at check-in was
+    # opened again a few calls later (PostgreSQL: 1.1 connections opened per checkout at
+    # 16 buyers with pool size 5, each a TLS probe, a startup and the dialect's set-up
+    # queries in the service, and a backend started and ended by the server).
+    db = KeyedDatabase(database_url, pool_size=2 * pool_size, overflow=0, latency_s=latency_s)
     store = make_store(db)
     check_implementation(name, interface, store)
     keys = RequestKeys(name, db)

@@ -4,6 +4,7 @@ key), and the start-up checks that keep an interface method from failing only wh
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -219,3 +220,32 @@ def test_every_store_method_is_declared_by_its_interface() -> None:
 
     with pytest.raises(TypeError, match=r"bulk_archive.*sources/orders/api.py"):
         check_implementation("orders", OrdersSource, GrownStore(Database(MEMORY)))
+
+
+async def test_a_service_keeps_every_connection_it_opened_up_to_its_ceiling(
+    orders_url: str,
+) -> None:
+    """A service's calls come in a steady stream: a connection opened for a burst past
+    ``pool_size`` stays for the next one (an embedded source's overflow is closed at
+    check-in), and the ceiling is the embedded one's, twice ``pool_size``."""
+    api = APIS["orders"]
+    app = source_app("orders", api.interface, api.errors, api.make_store, orders_url,
+                     secret=SECRET, pool_size=2)  # fmt: skip
+    service_db: Database = app.state.db
+    embedded = Database(orders_url, pool_size=2)
+    try:
+        for db in (service_db, embedded):
+            burst = [await db.engine.connect() for _ in range(4)]
+            for conn in burst:
+                await conn.close()
+        assert service_db.engine.pool.checkedin() == 4  # type: ignore[attr-defined]
+        assert embedded.engine.pool.checkedin() == 2  # type: ignore[attr-defined]
+        held = [await service_db.engine.connect() for _ in range(4)]
+        with pytest.raises(TimeoutError):  # the fifth waits: the ceiling is 2 x pool_size
+            async with asyncio.timeout(0.3):
+                await service_db.engine.connect()
+        for conn in held:
+            await conn.close()
+    finally:
+        await service_db.dispose()
+        await embedded.dispose()

@@ -1,0 +1,196 @@
+"""Remote ÷ embedded server CPU per checkout, alternated, with each process's share.
+
+``python -m bench.remote_ab --backend postgresql --concurrency 1 16 --rounds 3
+--duration 6 --pool-size 5``
+
+bench.checkout measures the embedded gateway and then the remote one, minutes apart, on a
+machine whose load drifts by more than the gap being measured. Here one shop is seeded
+once and the two servers take turns on it (embedded, remote, embedded, ...), each turn
+running every concurrency; each remote row also says where its CPU went (the gateway and
+each source service), and how many wake-ups (context switches) each process had per
+checkout, which is what five processes on two cores pay beside their Python. The ratio
+of a round is taken between its own two turns; read the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gateway.auth import ViewerKind, issue_token
+from gateway.settings import SOURCE_NAMES, Settings
+
+from .checkout import GatewayProcess, prepare_shop, run_checkout_bench
+from .client import run as run_on_uvloop
+from .servers import CLOCK_TICKS
+from .shop import ROOT
+
+
+def _switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of a process's threads so far."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def _cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def _sample(server: GatewayProcess) -> dict[str, tuple[float, float, int]]:
+    named = {"gateway": server.process.pid}
+    named |= {name: p.pid for name, p in zip(SOURCE_NAMES, server.companions, strict=False)}
+    return {name: (*_cpu(pid), _switches(pid)) for name, pid in named.items()}
+
+
+async def _sessions(shop: Any) -> int:
+    """Connections PostgreSQL has opened to the shop's database so far (0 on SQLite)."""
+    if shop.backend != "postgresql":
+        return 0
+    import asyncpg
+
+    url = shop.urls["orders"].replace("postgresql+asyncpg", "postgresql")
+    conn = await asyncpg.connect(url)
+    try:
+        name = url.rsplit("/", 1)[1]
+        sessions: int = await conn.fetchval(
+            "SELECT sessions FROM pg_stat_database WHERE datname = $1", name
+        )
+    finally:
+        await conn.close()
+    return sessions - 1  # less this one
+
+
+async def _turn(
+    shop: Any,
+    remote: bool,
+    concurrencies: Sequence[int],
+    duration: float,
+    pool: int | None,
+    warmup: float,
+) -> list[dict[str, Any]]:
+    mode = "remote" if remote else "embedded"
+    server = GatewayProcess(
+        shop, ROOT / "bench" / "results" / "logs" / f"remote-ab-{mode}.log", pool, remote=remote
+    )
+    rows = []
+    try:
+        settings = Settings()
+        tokens = [
+            issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c))
+            for c in shop.customer_ids
+        ]
+        for conc in concurrencies:
+            # Warm first (statements compiled, pools filled, caches loaded): a turn's
+            # figures are then the steady state's, not its start's.
+            await run_checkout_bench(server.url, tokens, shop.sku_ids, conc, warmup, seed=0)
+            before, opened = _sample(server), await _sessions(shop)
+            result = await run_checkout_bench(
+                server.url, tokens, shop.sku_ids, conc, duration, seed=conc,
+                orders_database_url=shop.urls["orders"],
+            )  # fmt: skip
+            after, opened = _sample(server), await _sessions(shop) - opened
+            n = result["checkouts"] + 1
+            split = {
+                name: (
+                    round((after[name][0] - before[name][0]) * 1000 / n, 2),
+                    round((after[name][1] - before[name][1]) * 1000 / n, 2),
+                    round((after[name][2] - before[name][2]) / n, 1),
+                )
+                for name in after
+            }
+            rows.append(
+                {
+                    "mode": mode,
+                    "concurrency": conc,
+                    "orders_per_s": result["orders_per_s"],
+                    "calls": result["source_calls_per_checkout_under_load"],
+                    "cpu_ms": round(sum(v[0] + v[1] for v in split.values()), 2),
+                    "sys_ms": round(sum(v[1] for v in split.values()), 2),
+                    "switches": round(sum(v[2] for v in split.values()), 1),
+                    "split": split,
+                    "connects": round(opened / n, 2),
+                    "bad": len(result["lost"]) + len(result["duplicates"]),
+                    "failed": sum(result["failed"].values()),
+                    "load": round(os.getloadavg()[0], 1),
+                }
+            )
+    finally:
+        server.stop()
+    return rows
+
+
+async def _main(args: argparse.Namespace) -> int:
+    shop = await prepare_shop(args.backend, args.products)
+    ratios: dict[int, list[float]] = {c: [] for c in args.concurrency}
+    try:
+        for round_ in range(args.rounds):
+            turns = {}
+            order = (False, True) if round_ % 2 == 0 else (True, False)
+            try:
+                for remote in order:
+                    turns[remote] = await _turn(
+                        shop, remote, args.concurrency, args.duration, args.pool_size, args.warmup
+                    )
+            except Exception as exc:  # a shared database out of connections: the next round
+                print(f"round {round_} failed: {type(exc).__name__}: {exc}", flush=True)
+                continue
+            for emb, rem in zip(turns[False], turns[True], strict=True):
+                ratio = rem["cpu_ms"] / emb["cpu_ms"] if emb["cpu_ms"] else float("nan")
+                ratios[emb["concurrency"]].append(ratio)
+                for row in (emb, rem):
+                    split = "  ".join(
+                        f"{k} {v[0]:.1f}+{v[1]:.1f} ms/{v[2]:.0f} sw"
+                        for k, v in row["split"].items()
+                    )
+                    print(
+                        f"round {round_} {row['mode']:8} c={row['concurrency']:<3} "
+                        f"{row['orders_per_s']:6.1f}/s calls {row['calls']} cpu "
+                        f"{row['cpu_ms']:5.1f} ms (sys {row['sys_ms']:.1f})  "
+                        f"sw {row['switches']:.0f}  [{split}]  db connects {row['connects']}  "
+                        f"bad {row['bad']} failed {row['failed']} load {row['load']}",
+                        flush=True,
+                    )
+                print(f"round {round_} c={emb['concurrency']} remote/embedded {ratio:.2f}")
+    finally:
+        if shop.cleanup is not None:
+            await shop.cleanup()
+    for conc, values in ratios.items():
+        if not values:
+            continue
+        print(
+            f"c={conc}: remote/embedded median {statistics.median(values):.2f} "
+            f"({', '.join(f'{v:.2f}' for v in values)})"
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.remote_ab")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--duration", type=float, default=6.0)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--products", type=int, default=240)
+    parser.add_argument("--pool-size", type=int, default=5)
+    args = parser.parse_args(argv)
+    result: int = run_on_uvloop(_main(args))
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
