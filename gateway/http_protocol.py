@@ -33,7 +33,7 @@ class _HeadHolder:
     """A cycle's view of the connection's transport: a held head goes out with the next
     write (or before a close, or at ``flush``)."""
 
-    __slots__ = ("_transport", "_head", "holding")
+    __slots__ = ("_head", "_transport", "holding")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport

@@ -83,7 +83,9 @@ def _exchange(port: int, raw: bytes) -> bytes:
 
 
 REQUESTS = {
-    "post": b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    "post": (
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+    ),
     "head": b"HEAD /graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     "empty": b"GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     "stream": b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -149,10 +151,9 @@ def test_a_held_head_is_written_before_a_close() -> None:
     assert transport.writes == [b"HTTP/1.1 200 OK\r\n\r\n"] and transport.closed
 
 
-async def test_one_write_per_response_on_a_live_connection() -> None:
+def test_one_write_per_response_on_a_live_connection() -> None:
     """Counted on the server's real transport: a keep-alive connection, two requests."""
     writes: list[bytes] = []
-    port = free_port()
 
     class Counting(CoalescingHttpToolsProtocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -168,26 +169,20 @@ async def test_one_write_per_response_on_a_live_connection() -> None:
 
             super().connection_made(Spy())  # type: ignore[arg-type]
 
-    config = uvicorn.Config(
-        _app, port=port, http=Counting, log_level="critical", server_header=False,
-        date_header=False,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    serving = _serve(Counting)
+    port = next(serving)
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        for path in (b"/one", b"/two"):
-            writer.write(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-        writer.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            stream = sock.makefile("rb")
+            for path in (b"/one", b"/two"):
+                sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                length = 0
+                while (line := stream.readline()) != b"\r\n":
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                assert stream.read(length).endswith(b"}")
     finally:
-        server.should_exit = True
-        await task
+        next(serving, None)
     assert len(writes) == 2
     assert all(w.startswith(b"HTTP/1.1 200 OK\r\n") and w.endswith(b"}") for w in writes)
 
