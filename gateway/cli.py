@@ -181,6 +181,8 @@ def _serve_distributed(args: argparse.Namespace) -> int:
             args.host or settings.host, args.port or settings.port, graphiql=settings.graphiql
         )
         workers = args.workers or settings.workers
+        from .http_protocol import http_protocol
+
         with _worker_balance(settings, workers) as loop:
             uvicorn.run(
                 "gateway.asgi:app",
@@ -192,6 +194,7 @@ def _serve_distributed(args: argparse.Namespace) -> int:
                 timeout_graceful_shutdown=settings.shutdown_grace_seconds,
                 timeout_keep_alive=settings.keep_alive_seconds,
                 loop=loop,
+                http=http_protocol(),
             )
     return 0
 
@@ -452,6 +455,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         port = args.port or settings.port
         workers = args.workers or settings.workers
         announce_when_ready(host, port, graphiql=settings.graphiql, examples=settings.examples)
+        from .http_protocol import http_protocol
+
         with _worker_balance(settings, workers) as loop:
             uvicorn.run(
                 "gateway.asgi:app",
@@ -464,6 +469,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 timeout_graceful_shutdown=settings.shutdown_grace_seconds,
                 timeout_keep_alive=settings.keep_alive_seconds,
                 loop=loop,
+                http=http_protocol(),
             )
         return 0
     return _token(args, settings)

@@ -97,12 +97,16 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
                 conn.exec_driver_sql(begin)
 
         return engine
+    # JSON and JSONB columns decoded by orjson here too (asyncpg hands SQLAlchemy's codec
+    # the text; its default is the standard library's json.loads): the checkout's catalog
+    # rows carry some 80 of them (names' translations, options) per checkout.
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=overflow,
         pool_pre_ping=False,
         connect_args=_asyncpg_connect_args(parsed),
+        json_deserializer=orjson.loads,
     )
 
 
@@ -227,12 +231,13 @@ class Database:
         """A connection for reads, outside any transaction: each statement sees what was
         committed when it ran (READ COMMITTED, as inside a transaction on PostgreSQL) and
         no BEGIN and ROLLBACK round trips are paid. Writes go through ``begin``."""
-        async with self._read_engine.connect() as conn:
-            if not self.is_sqlite:
+        if not self.is_sqlite:
+            async with pooled(self._read_engine) as conn:
                 if self.latency_s:
                     await asyncio.sleep(self.latency_s)
                 yield conn
-                return
+            return
+        async with self._read_engine.connect() as conn:
             info = conn.sync_connection.info  # type: ignore[union-attr]
             info[_BEGIN_KEY] = ""
             try:
@@ -257,7 +262,8 @@ class Database:
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed on success, rolled back on any exception. On
         SQLite it first waits for this process's turn at the file (sqlite_writer_turn)."""
-        async with self._writer_turn(), self.engine.connect() as conn:
+        connect = self.engine.connect() if self.is_sqlite else pooled(self.engine)
+        async with self._writer_turn(), connect as conn:
             if self.is_sqlite:
                 conn.sync_connection.info[_BEGIN_KEY] = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
             async with conn.begin():
@@ -290,6 +296,41 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def pooled(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """``engine.connect()`` as a context (PostgreSQL), checked back in without the task of
+    its own that ``AsyncConnection.__aexit__`` runs ``close()`` in.
+
+    Why: that task (``create_task`` + ``shield``, so that a cancelled caller cannot abandon
+    a check-in half done) costs a task and a turn of the event loop per check-out, about 17
+    us of CPU of the 58 a read's check-out and check-in cost (docs/checkout-performance.md,
+    "Tenth pass"); a checkout makes some 14 of them. A check-in that sends nothing (no
+    transaction open on asyncpg's connection, the connection not invalidated: the reset is
+    then flags and the pool's queue) runs to completion without ever yielding to the event
+    loop, so there is nothing to shield; any other (a transaction to roll back, a lost
+    connection to close) still goes through ``__aexit__``, shielded as before."""
+    conn = await engine.connect()
+    try:
+        yield conn
+    finally:
+        if _checks_in_quietly(conn):
+            await conn.close()
+        else:
+            await conn.__aexit__(None, None, None)
+
+
+def _checks_in_quietly(conn: AsyncConnection) -> bool:
+    """True when closing ``conn`` sends nothing to PostgreSQL (see ``pooled``)."""
+    sync = conn.sync_connection
+    if sync is None or sync.invalidated:
+        return False
+    fairy = sync._dbapi_connection  # None once invalidated or closed
+    if fairy is None or not fairy.is_valid:
+        return False
+    adapted = fairy.dbapi_connection
+    return adapted is not None and getattr(adapted, "_transaction", True) is None
 
 
 def _is(obj: object, cls: type) -> bool:
