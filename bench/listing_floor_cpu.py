@@ -112,10 +112,10 @@ async def measure(
             clients.append((name, client, send))
         answers = [orjson.loads((await send(client)).content) for _, client, send in clients]
         # As the served gateway does (gateway/asgi.py): the start-up heap out of the
-        # collector's sight, the youngest generation collected at 2,000.
+        # collector's sight, the youngest generation collected at 10,000.
         gc.collect()
         gc.freeze()
-        gc.set_threshold(2000, 10, 10)
+        gc.set_threshold(10_000, 10, 10)
         for (name, _, _), answer in zip(clients[1:], answers[1:], strict=True):
             where = first_difference(answers[0], answer)
             if where is not None:

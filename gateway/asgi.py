@@ -5,15 +5,22 @@ types, SQLAlchemy's tables and statements, the settings) lives as long as the pr
 it is moved out of the cyclic garbage collector's sight (``gc.freeze``). Without it every
 full collection walked that whole heap again (about 240,000 objects, 160-200 ms of CPU
 each): a 50-product listing allocates enough that a full collection came every ~20
-requests at c=16, and the collector took 10-12 ms of the listing's 30 ms of CPU per request
-(bench/RESULTS.md, issue 17); a checkout spent about 4 ms per order in it
-(docs/checkout-performance.md, seventh pass). The youngest generation is collected once
-2,000 new container objects outlive their frees (700 by default): a request's objects are
-mostly freed by their reference counts before that, so fewer survive into the older
-generations to be scanned again. A higher threshold cut the listing's collector time
-further (5,000: 1.8-2.7 ms per listing) but let the middle generation's pauses grow (7,000:
-up to 80 ms, against 16 ms at 2,000): 2,000 keeps the tail short. Only the served process
-does this (tests build apps by the hundred in one process and leave them to the collector).
+requests at c=16, and the collector took 10-12 ms of the listing's 30 ms of CPU per
+request (bench/RESULTS.md, issue 17); a checkout spent about 4 ms per order in it
+(docs/checkout-performance.md, seventh pass).
+
+The youngest generation is collected once 10,000 new container objects outlive their frees
+(700 by default). A request's path leaves no cyclic garbage (the executor's and the
+loaders' cycles are broken, bench/RESULTS.md, issue 17 round 3), so a young collection
+frees next to nothing: it walks the objects of the requests in flight and moves them up a
+generation, pure cost. A higher threshold makes the pauses rarer, and longer only up to
+the objects in flight: in process, 16 listings at a time, the collector took 1.0 ms of a
+listing's CPU at 2,000 (longest pauses 5 ms young, 10 ms middle) and 0.35 ms at 10,000
+(17 ms young, 9 ms middle; 20,000 and 50,000 paused no longer, 14-20 ms): bench/RESULTS.md,
+issue 17 round 4. (At 7,000 the checkout's middle-generation pauses once reached 80 ms,
+docs/checkout-performance.md: that was while the executor's cycle still kept every
+request's records for the collector.) Only the served process does this (tests build apps
+by the hundred in one process and leave them to the collector).
 """
 
 import gc
@@ -27,4 +34,4 @@ app = create_app(load_settings())
 app.state.process_exits_after_shutdown = True
 gc.collect()  # what import and set-up left as garbage is freed, not frozen
 gc.freeze()
-gc.set_threshold(2000, 10, 10)
+gc.set_threshold(10_000, 10, 10)

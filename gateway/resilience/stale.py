@@ -12,12 +12,20 @@ A copy is the source's own wire encoding of the answer (sources/common/wire.py),
 decodes to the same frozen records in whichever process reads it. Batch reads
 (``products_by_ids([...]) -> {id: record}``) are kept per id, so any later batch of known
 ids can be answered, "does not exist" included; other reads by their whole argument list.
+
+A copy is written again at most once a second (``REFRESH_SECONDS``): a listing read the same
+page, its 50 products' SKUs and their categories on every request, and encoding and storing
+them again each time was about half a millisecond of a 13 ms listing (bench/RESULTS.md,
+issue 17 round 4) for a copy no different from the one kept a moment before. So what an
+outage serves is an answer read at most a second before the last good one: an outage lasts
+far longer than that, and a copy is shown marked as one whatever its age.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -33,6 +41,7 @@ log = structlog.get_logger("gateway.resilience")
 
 MISSING: Any = object()
 _NOTHING = b"{}"  # a batch's id asked for and not found: "does not exist" is an answer too
+REFRESH_SECONDS = 1.0  # a copy is written again at most this often (see the module)
 
 
 class CopyStore(Protocol):
@@ -57,11 +66,34 @@ def _digest(arguments: Mapping[str, Any]) -> str:
 class StaleCopies:
     """One source's last good answers, by method and arguments, in ``store``."""
 
-    def __init__(self, interface: type, store: CopyStore, *, prefix: str, ttl: float) -> None:
+    def __init__(
+        self,
+        interface: type,
+        store: CopyStore,
+        *,
+        prefix: str,
+        ttl: float,
+        refresh: float = REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.specs: dict[str, MethodSpec] = interface_methods(interface)
         self.store = store
         self.prefix = prefix
         self.ttl = ttl
+        self.refresh = refresh
+        self.clock = clock
+        # The keys written since ``_since``: skipped until ``refresh`` has passed (then the
+        # set starts again, so it holds at most one window's keys).
+        self._written: set[str] = set()
+        self._since = -float("inf")
+
+    def _recent(self) -> set[str]:
+        """The keys written in the current window: each less than ``refresh`` ago."""
+        now = self.clock()
+        if now - self._since >= self.refresh:
+            self._written = set()
+            self._since = now
+        return self._written
 
     def _keys(
         self, spec: MethodSpec, args: tuple[Any, ...], kwargs: dict[str, Any], *, batch: bool
@@ -81,20 +113,25 @@ class StaleCopies:
         spec = self.specs.get(name)
         if spec is None:  # not part of the interface: no encoding to keep it in
             return
+        recent = self._recent()
         try:
             if _is_batch(args, result):
                 _, keys = self._keys(spec, args, kwargs, batch=True)
                 items = {
                     key: encode({item: result[item]}) if item in result else _NOTHING
                     for key, item in zip(keys, args[0], strict=True)
+                    if key not in recent
                 }
             else:
                 whole, _ = self._keys(spec, args, kwargs, batch=False)
-                items = {whole: encode(result)}
+                items = {} if whole in recent else {whole: encode(result)}
         except (TypeError, ValueError, NotImplementedError, msgspec.EncodeError) as exc:
             log.warning("stale copy not kept", method=name, error=repr(exc))
             return
+        if not items:
+            return  # every copy written within the last ``refresh`` seconds
         await self.store.set_many(items, self.ttl)
+        recent.update(items)
 
     async def recall(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The answer kept for this call, or ``MISSING``; a batch only when every id has
