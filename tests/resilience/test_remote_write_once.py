@@ -1,0 +1,194 @@
+"""A remote source's write whose answer was lost is applied once, however it is written.
+
+The orders service runs over real HTTP behind a TCP proxy that lets one call through, lets
+the service write and answer, and cuts the connection as the answer comes back: the
+client retries the call with the same request key (sources/common/client.py). The
+service must replay its first answer and must not write again, also for the writes that
+are one statement with no transaction (``Database.write_alone``: the cart's creation and
+address on PostgreSQL, the address on SQLite, the checkout's claim), which the request
+key's claim inside ``begin()`` did not cover. What the database did is counted by triggers
+on its tables, one row of ``writes_seen`` per row written, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, text
+
+from sources.common.db import Database
+from sources.orders import models as m
+from sources.orders.records import Address, AttemptState
+from tests.conftest import require_postgres
+from tests.migrated import upgrade_fresh
+from tests.pg import create_temp_database, drop_database
+from tests.remote import remote_client, source_service
+from tests.resilience.tcp_fault import FaultyProxy, faulty_proxy
+
+NOW = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+ADDRESS = Address(name="A", phone="+15550100", country="US", region="US-CA", city="B", line1="C")
+WATCHED = {  # table: the operations counted
+    "carts": ("INSERT", "UPDATE"),
+    "cart_lines": ("INSERT", "UPDATE"),
+    "checkout_attempts": ("INSERT", "DELETE"),
+}
+
+
+def _triggers(dialect: str) -> list[str]:
+    statements = ["CREATE TABLE writes_seen (what VARCHAR(64) NOT NULL)"]
+    if dialect == "postgresql":
+        statements.append(
+            "CREATE FUNCTION note_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO writes_seen VALUES (TG_TABLE_NAME || ' ' || TG_OP); RETURN NULL; "
+            "END $$"
+        )
+    for table, operations in WATCHED.items():
+        for op in operations:
+            name = f"seen_{table}_{op.lower()}"
+            if dialect == "postgresql":
+                statements.append(
+                    f"CREATE TRIGGER {name} AFTER {op} ON {table} "
+                    "FOR EACH ROW EXECUTE FUNCTION note_write()"
+                )
+            else:
+                statements.append(
+                    f"CREATE TRIGGER {name} AFTER {op} ON {table} BEGIN "
+                    f"INSERT INTO writes_seen VALUES ('{table} {op}'); END"
+                )
+    return statements
+
+
+async def _prepare(url: str) -> None:
+    db = Database(url)
+    try:
+        await upgrade_fresh("orders", db)
+        async with db.begin() as conn:
+            await conn.execute(
+                insert(m.Customer),
+                [{"id": 1, "email": "c1@example.com", "name": "C1", "is_blocked": False,
+                  "created_at": NOW}],
+            )  # fmt: skip
+            for statement in _triggers("sqlite" if db.is_sqlite else "postgresql"):
+                await conn.execute(text(statement))
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def orders_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
+        asyncio.run(_prepare(url))
+        yield url
+        return
+    require_postgres()
+    url = asyncio.run(create_temp_database())
+    try:
+        asyncio.run(_prepare(url))
+        yield url
+    finally:
+        asyncio.run(drop_database(url))
+
+
+@pytest.fixture
+def proxied(orders_url: str) -> Iterator[tuple[str, FaultyProxy]]:
+    """The orders service over ``orders_url``, and the proxy in front of it."""
+    with source_service("orders", orders_url) as url, faulty_proxy(url) as proxy:
+        yield f"http://127.0.0.1:{proxy.port}", proxy
+
+
+def seen(url: str) -> dict[str, int]:
+    """How many rows each watched operation wrote, by ``"table OPERATION"``."""
+
+    async def read() -> dict[str, int]:
+        db = Database(url)
+        try:
+            async with db.connect() as conn:
+                rows = await conn.execute(
+                    text("SELECT what, COUNT(*) FROM writes_seen GROUP BY what")
+                )
+                return {str(what): int(n) for what, n in rows}
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def call(base: str, proxy: FaultyProxy | None, method: str, **arguments: Any) -> Any:
+    """``method`` through the remote client; with ``proxy``, its first answer is lost after
+    the service wrote (the client retries with the same key)."""
+
+    async def run() -> Any:
+        client = remote_client("orders", base, timeout_s=5.0, retries=2)
+        try:
+            return await getattr(client, method)(**arguments)
+        finally:
+            await client.service.close()
+
+    trap = proxy.set_trap(f"POST /v1/orders/{method} ".encode(), "cut") if proxy else None
+    result = asyncio.run(run())
+    if trap is not None:
+        assert trap.sprung.is_set(), "the first answer was not lost"
+    return result
+
+
+def test_a_created_cart_whose_answer_was_lost_is_created_once(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    base, proxy = proxied
+    written = call(
+        base, proxy, "create_cart_with_buyer", customer_id=1, now=NOW, lines=[(101, 2)],
+        address=ADDRESS,
+    )  # fmt: skip
+    assert seen(orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+    again = call(base, None, "carts_by_ids", ids=[written.cart.id])
+    assert again[written.cart.id] == written.cart, "the replay is the first answer"
+
+
+def test_an_address_whose_answer_was_lost_is_written_once(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    base, proxy = proxied
+    cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    before = seen(orders_url)
+    written = call(
+        base, proxy, "set_owned_cart_address", cart_id=cart.id, customer_id=1, address=ADDRESS,
+        now=NOW + timedelta(seconds=1),
+    )  # fmt: skip
+    after = seen(orders_url)
+    assert after.get("carts UPDATE", 0) - before.get("carts UPDATE", 0) == 1
+    assert written.cart.shipping_address == ADDRESS
+
+
+def test_a_checkout_claim_whose_answer_was_lost_is_claimed_once(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    base, proxy = proxied
+    cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    started = call(
+        base, proxy, "checkout_start", cart_id=cart.id, customer_id=1, idempotency_key="k1",
+        now=NOW, stale_after=timedelta(minutes=2),
+    )  # fmt: skip
+    assert seen(orders_url).get("checkout_attempts INSERT") == 1
+    assert started.attempt is not None
+    assert started.attempt.state is AttemptState.CLAIMED, "the replay is the first answer"
+    assert started.buyer is not None
+
+
+def test_an_abandoned_claim_whose_answer_was_lost_is_deleted_once(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    """The retry's answer is the first one (True: it deleted the attempt), not the
+    second run's (False: nothing left to delete)."""
+    base, proxy = proxied
+    cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    start = {"cart_id": cart.id, "customer_id": 1, "idempotency_key": "k2", "now": NOW,
+             "stale_after": timedelta(minutes=2)}  # fmt: skip
+    call(base, None, "checkout_start", **start)
+    assert call(base, proxy, "abandon_checkout_attempt", customer_id=1, idempotency_key="k2")
+    assert seen(orders_url).get("checkout_attempts DELETE") == 1
