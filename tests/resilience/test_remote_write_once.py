@@ -192,3 +192,40 @@ def test_an_abandoned_claim_whose_answer_was_lost_is_deleted_once(
     call(base, None, "checkout_start", **start)
     assert call(base, proxy, "abandon_checkout_attempt", customer_id=1, idempotency_key="k2")
     assert seen(orders_url).get("checkout_attempts DELETE") == 1
+
+
+def test_a_retry_while_the_first_attempt_still_writes_gets_its_answer(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    """PostgreSQL: the first attempt's statement waits for the cart's row lock (another
+    writer holds it) past the client's timeout, so the retry arrives while it runs. The
+    retry's claim waits for the first one's, finds it, and the client waits for the first
+    answer (409 InProgress, then the replay): one UPDATE, the first attempt's answer."""
+    if orders_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises the service's writers in its process: no overlap")
+    base, _ = proxied
+    cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+
+    async def run() -> Any:
+        db = Database(orders_url)
+        client = remote_client("orders", base, timeout_s=1.0, retries=2)
+        try:
+            async with db.begin() as lock:
+                await lock.execute(
+                    text("SELECT id FROM carts WHERE id = :id FOR UPDATE"), {"id": cart.id}
+                )
+                written = asyncio.create_task(
+                    client.set_owned_cart_address(
+                        cart_id=cart.id, customer_id=1, address=ADDRESS, now=NOW
+                    )
+                )
+                await asyncio.sleep(1.6)  # the first attempt timed out, the retry waits
+                assert not written.done()
+            return await written
+        finally:
+            await client.service.close()
+            await db.dispose()
+
+    written = asyncio.run(run())
+    assert seen(orders_url).get("carts UPDATE") == 1
+    assert written.cart.shipping_address == ADDRESS
