@@ -229,3 +229,50 @@ def test_a_retry_while_the_first_attempt_still_writes_gets_its_answer(
     written = asyncio.run(run())
     assert seen(orders_url).get("carts UPDATE") == 1
     assert written.cart.shipping_address == ADDRESS
+
+
+def test_a_keyed_one_statement_write_is_still_one_statement(orders_url: str) -> None:
+    """The claim costs the one-statement writes no statement of their own on PostgreSQL
+    (it rides in theirs); SQLite runs the claim and the write in one short transaction."""
+    from sqlalchemy import event
+
+    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    async def run() -> tuple[list[str], dict[str, Any]]:
+        db = KeyedDatabase(orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+        cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
+        statements: list[str] = []
+        event.listen(
+            db.engine.sync_engine,
+            "before_cursor_execute",
+            lambda _c, _cur, sql, *_: statements.append(sql),
+        )
+        pending = Pending("k-one", "print")
+        try:
+            await keys.running(
+                pending, store.set_owned_cart_address(cart.id, 1, ADDRESS, NOW)
+            )
+            first_call = list(statements)
+            again = Pending("k-one", "print")
+            with pytest.raises(Exception) as taken:
+                await keys.running(again, store.set_owned_cart_address(cart.id, 1, ADDRESS, NOW))
+            return first_call, {"claimed": pending.claimed, "taken": again.taken,
+                                "error": type(taken.value).__name__}  # fmt: skip
+        finally:
+            await db.dispose()
+
+    statements, outcome = asyncio.run(run())
+    assert outcome == {"claimed": True, "taken": True, "error": "KeyTaken"}
+    assert seen(orders_url).get("carts UPDATE") == 1
+    if orders_url.startswith("sqlite"):  # a short transaction: the claim, the UPDATE
+        assert statements[0] == "BEGIN IMMEDIATE"
+        assert "service_requests_orders" in statements[1]
+        assert "UPDATE carts" in statements[2]
+    else:  # one statement: the claim and the UPDATE (and the read) in one round trip
+        assert len(statements) == 1
+        assert "service_requests_orders" in statements[0]
+        assert "UPDATE carts" in statements[0]
