@@ -135,7 +135,6 @@ class KeyedDatabase(Database):
                 pending.claimed = False
             raise
 
-
     @asynccontextmanager
     async def write_alone(self) -> AsyncIterator[AsyncConnection]:
         """``Database.write_alone``; during a keyed call whose key no transaction claimed

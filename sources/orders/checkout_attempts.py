@@ -245,10 +245,10 @@ async def forget_checkout_attempt(
     stale). True when this call deleted it: the sweeper forgets first and releases the
     attempt's reservation only then, so a checkout that took the attempt over or finished
     it meanwhile keeps what it holds (a late ``create_order`` fails instead)."""
-    if older_than is None:
-        statement, params = _FORGET, {"p_order_ref": order_ref}
-    else:
-        statement, params = _FORGET_STALE, {"p_order_ref": order_ref, "p_older": older_than}
+    params: dict[str, Any] = {"p_order_ref": order_ref}
+    statement = _FORGET
+    if older_than is not None:
+        statement, params["p_older"] = _FORGET_STALE, older_than
     async with db.write_alone() as conn:  # one DELETE, its own transaction (lean: see above)
         result = await lean.execute(conn, statement, params)
         return bool(result.rowcount)

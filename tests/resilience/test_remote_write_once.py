@@ -253,9 +253,7 @@ def test_a_keyed_one_statement_write_is_still_one_statement(orders_url: str) -> 
         )
         pending = Pending("k-one", "print")
         try:
-            await keys.running(
-                pending, store.set_owned_cart_address(cart.id, 1, ADDRESS, NOW)
-            )
+            await keys.running(pending, store.set_owned_cart_address(cart.id, 1, ADDRESS, NOW))
             first_call = list(statements)
             again = Pending("k-one", "print")
             with pytest.raises(Exception) as taken:
