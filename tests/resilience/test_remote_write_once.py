@@ -274,3 +274,35 @@ def test_a_keyed_one_statement_write_is_still_one_statement(orders_url: str) -> 
         assert len(statements) == 1
         assert "service_requests_orders" in statements[0]
         assert "UPDATE carts" in statements[0]
+
+
+def test_a_call_that_fails_after_it_wrote_is_not_run_again(
+    orders_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call whose write committed with its key and which then failed for a passing
+    reason (a 503 the client retries: here its store loses its database connection
+    after the real write, once): its retries are answered that failure, the write is not
+    run again (its key was released before, and the retry wrote a second cart)."""
+    import dataclasses
+
+    from sources.apis import APIS
+    from sources.common.wire_errors import RemoteSourceError
+    from sources.orders.store import OrdersStore
+
+    class FailsAfterItsWrite(OrdersStore):
+        failed = False
+
+        async def create_cart(self, **arguments: Any) -> Any:
+            cart = await super().create_cart(**arguments)
+            if not FailsAfterItsWrite.failed:
+                FailsAfterItsWrite.failed = True
+                raise ConnectionResetError("the database connection was lost")
+            return cart
+
+    orders = dataclasses.replace(APIS["orders"], make_store=FailsAfterItsWrite)
+    monkeypatch.setitem(APIS, "orders", orders)
+    with source_service("orders", orders_url) as base:
+        with pytest.raises(RemoteSourceError) as failed:
+            call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    assert failed.value.status == 503
+    assert seen(orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
