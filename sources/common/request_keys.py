@@ -102,6 +102,9 @@ class Pending:
     key: str
     fingerprint: str
     claimed: bool = False  # a committed (or committing) transaction holds the key's row
+    # When this attempt's claim was sent (its row's created_at): a claim whose commit was
+    # not heard (the connection died) is found again by it (RequestKeys.claimed_unanswered).
+    sent: datetime | None = None
     taken: bool = False  # the row was there already: this attempt must not write
     done: bool = False  # the call is over (a task it started may outlive it)
 
@@ -196,7 +199,8 @@ class _ClaimFirst:
         else:
             recursive = "RECURSIVE " if found.group(1) else ""
             claimed = f"WITH {recursive}{claim}, {sql[found.end() :]}"
-        return claimed, [*args, self.pending.key, self.pending.fingerprint, utcnow()]
+        self.pending.sent = sent = utcnow()
+        return claimed, [*args, self.pending.key, self.pending.fingerprint, sent]
 
     def succeeded(self) -> None:
         self.pending.claimed = True
@@ -258,6 +262,7 @@ class RequestKeys:
 
     async def claim_in(self, conn: AsyncConnection, pending: Pending) -> None:
         """The key's row, in the write's own transaction (``conn``), before its statements."""
+        pending.sent = sent = utcnow()
         try:
             await lean.execute(
                 conn,
@@ -266,13 +271,32 @@ class RequestKeys:
                     "key": pending.key,
                     "fingerprint": pending.fingerprint,
                     "status": None,
-                    "now": utcnow(),
+                    "now": sent,
                 },
             )
         except IntegrityError:
             pending.taken = True
             raise KeyTaken(pending.key) from None
         pending.claimed = True
+
+    async def claimed_unanswered(self, pending: Pending) -> bool:
+        """Whether ``pending``'s own claim committed, though its write failed as far as the
+        call could tell (the connection died with the COMMIT or the one statement in flight):
+        then its write may have committed with it, and a retry must not run it again. False
+        when the database cannot say now (the row then waits out its lease)."""
+        if pending.sent is None or pending.claimed or pending.taken:
+            return False
+        t = self.table
+        try:
+            async with self.db.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(t.c.status, t.c.created_at).where(t.c.key == pending.key)
+                    )
+                ).first()
+        except Exception:
+            return False
+        return row is not None and row.status is None and row.created_at == pending.sent
 
     async def record(self, key: str, print_: str, status: int, body: bytes) -> bool:
         """Key and answer of a write that committed no transaction, in one statement; False

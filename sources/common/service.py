@@ -215,11 +215,11 @@ def source_app(
                 status, content = await keys.running(pending, run(body))
             except Exception as exc:
                 if not pending.taken:
-                    if not pending.claimed:  # nothing committed: a retry runs it again
-                        raise
-                    # A write of this call committed with its key, then a later step
-                    # failed: that failure is the key's answer, replayed to a retry
-                    # instead of writing again.
+                    if not pending.claimed and not await keys.claimed_unanswered(pending):
+                        raise  # nothing committed: a retry runs it again
+                    # A write of this call committed with its key (or may have: its claim
+                    # did), then the call failed: that failure is the key's answer,
+                    # replayed to a retry instead of writing again.
                     log.exception("%s.%s failed after it wrote (key %s)", name, spec.name, key)
                     status, content = _failed(exc)
                     await keys.remember(key, status, content)
