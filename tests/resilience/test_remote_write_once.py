@@ -306,3 +306,34 @@ def test_a_call_that_fails_after_it_wrote_is_not_run_again(
             call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
     assert failed.value.status == 503
     assert seen(orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+
+
+def test_a_write_whose_commit_the_service_did_not_hear_is_not_run_again(
+    orders_url: str,
+) -> None:
+    """PostgreSQL: the service's own database connection dies right after its one
+    statement (the address, with the key's claim) went out; the server commits it. The
+    service finds its claim committed and answers the failure (503) to the client and to
+    each retry at once: one UPDATE, and no wait for the claim's lease."""
+    import time
+
+    from sources.common.wire_errors import RemoteSourceError
+
+    if orders_url.startswith("sqlite"):
+        pytest.skip("a TCP proxy stands between the service and PostgreSQL only")
+    with faulty_proxy(orders_url) as database:
+        cut_url = database.url_for(orders_url) + "?prepared_statement_cache_size=0"
+        with source_service("orders", cut_url) as base:
+            cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+            trap = database.set_trap(b"UPDATE carts SET", "cut")
+            started = time.monotonic()
+            with pytest.raises(RemoteSourceError) as failed:
+                call(
+                    base, None, "set_owned_cart_address", cart_id=cart.id, customer_id=1,
+                    address=ADDRESS, now=NOW,
+                )  # fmt: skip
+            took = time.monotonic() - started
+    assert trap.sprung.is_set()
+    assert failed.value.status == 503
+    assert took < 3.0, f"the retries waited {took:.1f} s for a claim nobody would answer"
+    assert seen(orders_url).get("carts UPDATE") == 1
