@@ -32,6 +32,10 @@ parameter keys, and kept); no Python-side column defaults left to fill (an INSER
 must name them: checked when it is compiled). ``SQLALCHEMY_PATH``, when set, sends every
 call back through ``conn.execute`` (tests/sources/test_lean_sql.py compares the two).
 
+A statement may be given a prefix by its caller's context (``FIRST``: the request key's
+claim of a remote write that is one statement, request_keys.py): the next lean statement on
+that connection runs with it, in the same round trip.
+
 It leans on a few private names, pinned by uv.lock: SQLAlchemy's compiled
 ``_bind_processors`` / ``_result_columns`` and ``Connection._handle_dbapi_exception``, its
 asyncpg adapter's ``_transaction`` / ``_start_transaction`` / ``_handle_exception``, and
@@ -44,8 +48,9 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -54,6 +59,24 @@ from sqlalchemy.sql.compiler import SQLCompiler
 SQLALCHEMY_PATH = False
 
 _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+|MERGE) (\d+)")
+
+
+class First(Protocol):
+    """What the next lean statement on ``conn`` carries (``FIRST``): ``rewrite`` gives its
+    SQL and arguments, once; then ``succeeded`` or ``failed`` (the error as SQLAlchemy
+    raises it; it may raise another instead)."""
+
+    conn: AsyncConnection
+    used: bool
+
+    def rewrite(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]: ...
+
+    def succeeded(self) -> None: ...
+
+    def failed(self, error: Exception) -> None: ...
+
+
+FIRST: ContextVar[First | None] = ContextVar("lean_first", default=None)
 
 
 class _Scalars:
@@ -269,21 +292,36 @@ async def execute(conn: AsyncConnection, statement: Any, params: dict[str, Any])
         if len(entry.variants) < _VARIANTS:  # a batch read of any length: keep the first few
             entry.variants[lengths] = variant
     args = _arguments(variant, params)
-    events = _Events.of(sync, variant.sql, tuple(args), many=False)
+    sql = variant.sql
+    first = FIRST.get()
+    if first is not None and (first.conn is not conn or first.used):
+        first = None
+    if first is not None:
+        sql, args = first.rewrite(sql, args)
+    events = _Events.of(sync, sql, tuple(args), many=False)
     fairy = sync._dbapi_connection
     if fairy is None:  # invalidated: let SQLAlchemy reconnect, as execute would
         fairy = await conn.get_raw_connection()
     adapted: Any = fairy.dbapi_connection
     try:
         if dialect.name == "postgresql":
-            return await _on_asyncpg(adapted, variant, entry, dialect, args)
-        return await _on_aiosqlite(adapted, variant, entry, dialect, args)
+            result = await _on_asyncpg(adapted, variant, entry, dialect, args, sql)
+        else:
+            result = await _on_aiosqlite(adapted, variant, entry, dialect, args, sql)
     except Exception as error:  # the exceptions SQLAlchemy's execute would raise
-        await _raise_as_sqlalchemy(conn, adapted, error, variant.sql, args)
+        try:
+            await _raise_as_sqlalchemy(conn, adapted, error, sql, args)
+        except Exception as raised:
+            if first is not None:
+                first.failed(raised)
+            raise
         raise  # not reached
     finally:
         if events is not None:
             events.after()
+    if first is not None:
+        first.succeeded()
+    return result
 
 
 async def execute_many(
@@ -338,20 +376,20 @@ def _run_many_on_sqlite(sqlite: Any, sql: str, every: list[list[Any]]) -> None:
 
 
 async def _on_asyncpg(
-    adapted: Any, variant: _Variant, entry: _Compiled, dialect: Dialect, args: list[Any]
+    adapted: Any, variant: _Variant, entry: _Compiled, dialect: Dialect, args: list[Any], sql: str
 ) -> LeanResult:
     if adapted._transaction is None and adapted.isolation_level != "autocommit":
         await adapted._start_transaction()  # what SQLAlchemy's cursor does before a statement
     driver = adapted.driver_connection
     if not variant.returns_rows:
-        status = await driver.execute(variant.sql, *args)
+        status = await driver.execute(sql, *args)
         found = _ROWCOUNT.match(status or "")
         return LeanResult([], int(found.group(1)) if found else -1)
     if variant.result_processors is None:
         described = await driver.prepare(variant.sql)  # unnamed: a describe, nothing kept
         oids = [attribute.type.oid for attribute in described.get_attributes()]
         variant.result_processors = _result_processors(entry.compiled, dialect, oids)
-    raw = await driver.fetch(variant.sql, *args)
+    raw = await driver.fetch(sql, *args)
     return LeanResult(_rows(variant, raw), len(raw))
 
 
@@ -364,11 +402,11 @@ def _run_on_sqlite(sqlite: Any, sql: str, args: list[Any]) -> tuple[list[Any], i
 
 
 async def _on_aiosqlite(
-    adapted: Any, variant: _Variant, entry: _Compiled, dialect: Dialect, args: list[Any]
+    adapted: Any, variant: _Variant, entry: _Compiled, dialect: Dialect, args: list[Any], sql: str
 ) -> LeanResult:
     driver = adapted.driver_connection
     # One hand-off to aiosqlite's thread (execute, fetch, close there), not four.
-    raw, rowcount = await driver._execute(_run_on_sqlite, driver._conn, variant.sql, args)
+    raw, rowcount = await driver._execute(_run_on_sqlite, driver._conn, sql, args)
     if not variant.returns_rows:
         return LeanResult([], rowcount)
     if variant.result_processors is None:  # sqlite3 describes no types: SQLAlchemy's None

@@ -13,8 +13,17 @@ at all (a crash mid-write leaves nothing to take over), and the claim costs one 
 not a transaction of its own. A row already there (a retry, or the same key running) makes
 that insert fail before the store wrote anything: the transaction rolls back, every later
 one of the call refuses to start, and the service answers as the row says (replay, wait,
-refuse). A write that committed no transaction (it found its work done) records key and
-answer in one statement. The answer is stored by one autocommitted UPDATE.
+refuse). A write that committed nothing (it found its work done) records key and answer in
+one statement. The answer is stored by one autocommitted UPDATE.
+
+A write that is one statement with no transaction (``Database.write_alone``: the cart's
+creation and address, the checkout's claim, the order's placement, ...) claims the key the
+same way, without giving back the round trips it saves: on PostgreSQL the key's INSERT
+rides in the statement itself, a data-modifying CTE put in front of it (``_ClaimFirst``:
+both commit or neither, a key already there fails the statement before it wrote); on
+SQLite, where a transaction costs no network round trip, the statement runs in a short
+keyed transaction (``begin``). Every write of a keyed call is so applied at most once per
+key: a retry of a write whose answer was lost replays that answer.
 
 The table (``service_requests_<source>``) belongs to the transport, not to the domain: the
 service creates it when it starts, outside the source's migrations (which ignore it). A claim
@@ -28,6 +37,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -92,6 +102,9 @@ class Pending:
     key: str
     fingerprint: str
     claimed: bool = False  # a committed (or committing) transaction holds the key's row
+    # When this attempt's claim was sent (its row's created_at): a claim whose commit was
+    # not heard (the connection died) is found again by it (RequestKeys.claimed_unanswered).
+    sent: datetime | None = None
     taken: bool = False  # the row was there already: this attempt must not write
     done: bool = False  # the call is over (a task it started may outlive it)
 
@@ -124,6 +137,78 @@ class KeyedDatabase(Database):
             if claiming:  # rolled back: the key's row with it
                 pending.claimed = False
             raise
+
+    @asynccontextmanager
+    async def write_alone(self) -> AsyncIterator[AsyncConnection]:
+        """``Database.write_alone``; during a keyed call whose key no transaction claimed
+        yet, its statement claims it (module docstring): on PostgreSQL in the statement
+        (the first lean statement on the connection), on SQLite in a short transaction."""
+        pending = _PENDING.get()
+        if pending is None or pending.done or self.keys is None or pending.claimed:
+            async with super().write_alone() as conn:
+                yield conn
+            return
+        if pending.taken:
+            raise KeyTaken(pending.key)
+        if self.is_sqlite:
+            async with self.begin() as conn:
+                yield conn
+            return
+        async with super().write_alone() as conn:
+            first = _ClaimFirst(conn, self.keys, pending)
+            token = lean.FIRST.set(first)
+            try:
+                yield conn
+            finally:
+                lean.FIRST.reset(token)
+            if not first.used:  # a statement not run by lean would have gone unkeyed
+                raise RuntimeError("a keyed write_alone ran no lean statement: nothing claimed")
+
+
+_WITH = re.compile(r"\s*WITH(\s+RECURSIVE)?\s+", re.IGNORECASE)
+
+
+class _ClaimFirst:
+    """The key's claim carried by a one-statement write on PostgreSQL (lean.FIRST): the
+    statement becomes ``WITH service_request AS (INSERT INTO <keys> ...) <statement>``
+    (joined to the statement's own WITH list), its arguments the statement's and then the
+    key's. PostgreSQL runs a data-modifying CTE to completion whether or not the statement
+    reads it, in the statement's transaction: the key and the write commit together, and a
+    key already there fails the statement (its unique key) before anything of it is
+    committed."""
+
+    __slots__ = ("conn", "keys", "pending", "used")
+
+    def __init__(self, conn: AsyncConnection, keys: RequestKeys, pending: Pending) -> None:
+        self.conn = conn
+        self.keys = keys
+        self.pending = pending
+        self.used = False
+
+    def rewrite(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]:
+        self.used = True
+        n = len(args)
+        claim = (
+            f'service_request AS (INSERT INTO "{self.keys.table.name}" '
+            '("key", fingerprint, created_at) '
+            f"VALUES (${n + 1}::VARCHAR, ${n + 2}::VARCHAR, ${n + 3}::TIMESTAMP WITH TIME ZONE))"
+        )
+        found = _WITH.match(sql)
+        if found is None:
+            claimed = f"WITH {claim} {sql.lstrip()}"
+        else:
+            recursive = "RECURSIVE " if found.group(1) else ""
+            claimed = f"WITH {recursive}{claim}, {sql[found.end() :]}"
+        self.pending.sent = sent = utcnow()
+        return claimed, [*args, self.pending.key, self.pending.fingerprint, sent]
+
+    def succeeded(self) -> None:
+        self.pending.claimed = True
+
+    def failed(self, error: Exception) -> None:
+        if isinstance(error, IntegrityError) and self.keys.taken_by(error):
+            self.pending.taken = True
+            raise KeyTaken(self.pending.key) from None
 
 
 class RequestKeys:
@@ -160,6 +245,11 @@ class RequestKeys:
         )
         if isinstance(db, KeyedDatabase):
             db.keys = self
+        self._primary_key = f'"{self.table.name}_pkey"'  # PostgreSQL's name for it
+
+    def taken_by(self, error: IntegrityError) -> bool:
+        """Whether ``error`` is a claim's INSERT finding the key's row there (PostgreSQL)."""
+        return self._primary_key in str(error.orig)
 
     async def running(self, pending: Pending, call: Awaitable[T]) -> T:
         """``call`` with ``pending`` as the keyed call its write transactions claim for."""
@@ -172,6 +262,7 @@ class RequestKeys:
 
     async def claim_in(self, conn: AsyncConnection, pending: Pending) -> None:
         """The key's row, in the write's own transaction (``conn``), before its statements."""
+        pending.sent = sent = utcnow()
         try:
             await lean.execute(
                 conn,
@@ -180,13 +271,32 @@ class RequestKeys:
                     "key": pending.key,
                     "fingerprint": pending.fingerprint,
                     "status": None,
-                    "now": utcnow(),
+                    "now": sent,
                 },
             )
         except IntegrityError:
             pending.taken = True
             raise KeyTaken(pending.key) from None
         pending.claimed = True
+
+    async def claimed_unanswered(self, pending: Pending) -> bool:
+        """Whether ``pending``'s own claim committed, though its write failed as far as the
+        call could tell (the connection died with the COMMIT or the one statement in flight):
+        then its write may have committed with it, and a retry must not run it again. False
+        when the database cannot say now (the row then waits out its lease)."""
+        if pending.sent is None or pending.claimed or pending.taken:
+            return False
+        t = self.table
+        try:
+            async with self.db.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(t.c.status, t.c.created_at).where(t.c.key == pending.key)
+                    )
+                ).first()
+        except Exception:
+            return False
+        return row is not None and row.status is None and row.created_at == pending.sent
 
     async def record(self, key: str, print_: str, status: int, body: bytes) -> bool:
         """Key and answer of a write that committed no transaction, in one statement; False

@@ -206,8 +206,11 @@ def source_app(
         async def run_once(
             key: str, body: bytes, run: Callable[[bytes], Awaitable[Answer]]
         ) -> Answer:
-            """The write answered once per key: claimed by its own first transaction
-            (request_keys.KeyedDatabase), its answer stored after it."""
+            """The write answered once per key: claimed by its own first write
+            (request_keys.KeyedDatabase), its answer stored after it. A committed claim is
+            never released: a call that fails after it wrote answers its failure to the
+            key's retries, and one cancelled then (a shutdown) is taken over by a retry only
+            after its lease (request_keys.LEASE)."""
             nonlocal claims
             claims += 1
             if claims % FORGET_EVERY == 0:  # keys past their retention, now and then
@@ -216,11 +219,17 @@ def source_app(
             pending = Pending(key, print_)
             try:
                 status, content = await keys.running(pending, run(body))
-            except BaseException:
+            except Exception as exc:
                 if not pending.taken:
-                    if pending.claimed:  # nothing to replay: a retry runs it again
-                        await keys.release(key)
-                    raise
+                    if not pending.claimed and not await keys.claimed_unanswered(pending):
+                        raise  # nothing committed: a retry runs it again
+                    # A write of this call committed with its key (or may have: its claim
+                    # did), then the call failed: that failure is the key's answer,
+                    # replayed to a retry instead of writing again.
+                    log.exception("%s.%s failed after it wrote (key %s)", name, spec.name, key)
+                    status, content = _failed(exc)
+                    await keys.remember(key, status, content)
+                    return status, content
             else:
                 if pending.taken:  # whatever the store made of KeyTaken: not an answer
                     pass

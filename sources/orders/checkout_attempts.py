@@ -213,13 +213,9 @@ async def abandon_checkout_attempt(db: Database, customer_id: int, idempotency_k
     buyer can retry with the same key after fixing the cart. False when there was none
     to forget (unknown key, or an order exists: that attempt is never forgotten). One
     DELETE, its own transaction."""
-    async with db.write_alone() as conn:
-        result = await conn.execute(
-            delete(m.CheckoutAttempt).where(
-                m.CheckoutAttempt.customer_id == customer_id,
-                m.CheckoutAttempt.idempotency_key == idempotency_key,
-                m.CheckoutAttempt.order_id.is_(None),
-            )
+    async with db.write_alone() as conn:  # lean: a remote call's key rides in it
+        result = await lean.execute(
+            conn, _ABANDON, {"p_customer_id": customer_id, "p_key": idempotency_key}
         )
         return bool(result.rowcount)
 
@@ -249,15 +245,27 @@ async def forget_checkout_attempt(
     stale). True when this call deleted it: the sweeper forgets first and releases the
     attempt's reservation only then, so a checkout that took the attempt over or finished
     it meanwhile keeps what it holds (a late ``create_order`` fails instead)."""
-    conditions = [m.CheckoutAttempt.order_ref == order_ref, m.CheckoutAttempt.order_id.is_(None)]
+    params: dict[str, Any] = {"p_order_ref": order_ref}
+    statement = _FORGET
     if older_than is not None:
-        conditions.append(m.CheckoutAttempt.updated_at < older_than)
-    async with db.write_alone() as conn:  # one DELETE, its own transaction
-        result = await conn.execute(delete(m.CheckoutAttempt).where(*conditions))
+        statement, params["p_older"] = _FORGET_STALE, older_than
+    async with db.write_alone() as conn:  # one DELETE, its own transaction (lean: see above)
+        result = await lean.execute(conn, statement, params)
         return bool(result.rowcount)
 
 
 _ATTEMPTS = table_of(m.CheckoutAttempt)
+_ABANDON = delete(_ATTEMPTS).where(
+    _ATTEMPTS.c.customer_id == bindparam("p_customer_id"),
+    _ATTEMPTS.c.idempotency_key == bindparam("p_key"),
+    _ATTEMPTS.c.order_id.is_(None),
+)
+_FORGET = delete(_ATTEMPTS).where(
+    _ATTEMPTS.c.order_ref == bindparam("p_order_ref"), _ATTEMPTS.c.order_id.is_(None)
+)
+_FORGET_STALE = _FORGET.where(_ATTEMPTS.c.updated_at < bindparam("p_older"))
+
+
 _CARTS, _CART_LINES = table_of(m.Cart), table_of(m.CartLine)
 # checkout_start's (and checkout_lookup's) one read: the cart with its lines and, joined
 # onto every row, the attempt of (customer, key), the customer and the region of the

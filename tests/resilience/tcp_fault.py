@@ -1,7 +1,8 @@
 """A TCP proxy in front of a real server (PostgreSQL here) that a test can break the way
 networks break: cut every connection, or go silent (accept and never answer, as a hung
 host or a full firewall queue does), or break one connection at the worst moment: right
-after it sent a given statement (``trap``). Runs its own event loop in a thread."""
+after it sent a given statement (``trap``), or a given HTTP call in front of a source's
+service (its answer lost after the service wrote). Runs its own event loop in a thread."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ def _springs(trap: Trap, link: _Link, data: bytes) -> bool:
     the next; the last Parse says which statement an Execute runs (the driver's own type
     look-ups, between a describe of ours and its run, parse theirs)."""
     if data.startswith(b"Q"):  # a simple query (a transaction's COMMIT) runs at once
+        return trap.pattern in data
+    if data.startswith(b"POST "):  # an HTTP call (a source's service): written in one go
         return trap.pattern in data
     if data.startswith(b"P"):
         link.armed = trap.pattern in data

@@ -167,8 +167,9 @@ def test_a_remote_orders_source_retrying_a_committed_order_answers_with_the_orde
     remote_shop: tuple[Shop, FaultyProxy],
 ) -> None:
     """The orders service's connection dies after the order committed; its client retries
-    the write, which now finds the cart completed (by itself). That is not another
-    checkout's order: the buyer gets theirs, and its stock stays held."""
+    the write, whose key the order's statement claimed: the service answers the failure
+    (it was: the retry wrote again and found the cart completed, by itself). The
+    checkout settles: the buyer gets their order, and its stock stays held."""
     live, proxy = remote_shop
     cart, sku_id, token = a_cart(live, 8, 5)
     before = reserved(live, sku_id)

@@ -1,0 +1,339 @@
+"""A remote source's write whose answer was lost is applied once, however it is written.
+
+The orders service runs over real HTTP behind a TCP proxy that lets one call through, lets
+the service write and answer, and cuts the connection as the answer comes back: the
+client retries the call with the same request key (sources/common/client.py). The
+service must replay its first answer and must not write again, also for the writes that
+are one statement with no transaction (``Database.write_alone``: the cart's creation and
+address on PostgreSQL, the address on SQLite, the checkout's claim), which the request
+key's claim inside ``begin()`` did not cover. What the database did is counted by triggers
+on its tables, one row of ``writes_seen`` per row written, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, text
+
+from sources.common.db import Database
+from sources.orders import models as m
+from sources.orders.records import Address, AttemptState
+from tests.conftest import require_postgres
+from tests.migrated import upgrade_fresh
+from tests.pg import create_temp_database, drop_database
+from tests.remote import remote_client, source_service
+from tests.resilience.tcp_fault import FaultyProxy, faulty_proxy
+
+NOW = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+ADDRESS = Address(name="A", phone="+15550100", country="US", region="US-CA", city="B", line1="C")
+WATCHED = {  # table: the operations counted
+    "carts": ("INSERT", "UPDATE"),
+    "cart_lines": ("INSERT", "UPDATE"),
+    "checkout_attempts": ("INSERT", "DELETE"),
+}
+
+
+def _triggers(dialect: str) -> list[str]:
+    statements = ["CREATE TABLE writes_seen (what VARCHAR(64) NOT NULL)"]
+    if dialect == "postgresql":
+        statements.append(
+            "CREATE FUNCTION note_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO writes_seen VALUES (TG_TABLE_NAME || ' ' || TG_OP); RETURN NULL; "
+            "END $$"
+        )
+    for table, operations in WATCHED.items():
+        for op in operations:
+            name = f"seen_{table}_{op.lower()}"
+            if dialect == "postgresql":
+                statements.append(
+                    f"CREATE TRIGGER {name} AFTER {op} ON {table} "
+                    "FOR EACH ROW EXECUTE FUNCTION note_write()"
+                )
+            else:
+                statements.append(
+                    f"CREATE TRIGGER {name} AFTER {op} ON {table} BEGIN "
+                    f"INSERT INTO writes_seen VALUES ('{table} {op}'); END"
+                )
+    return statements
+
+
+async def _prepare(url: str) -> None:
+    db = Database(url)
+    try:
+        await upgrade_fresh("orders", db)
+        async with db.begin() as conn:
+            await conn.execute(
+                insert(m.Customer),
+                [{"id": 1, "email": "c1@example.com", "name": "C1", "is_blocked": False,
+                  "created_at": NOW}],
+            )  # fmt: skip
+            for statement in _triggers("sqlite" if db.is_sqlite else "postgresql"):
+                await conn.execute(text(statement))
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def orders_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
+        asyncio.run(_prepare(url))
+        yield url
+        return
+    require_postgres()
+    url = asyncio.run(create_temp_database())
+    try:
+        asyncio.run(_prepare(url))
+        yield url
+    finally:
+        asyncio.run(drop_database(url))
+
+
+@pytest.fixture
+def proxied(orders_url: str) -> Iterator[tuple[str, FaultyProxy]]:
+    """The orders service over ``orders_url``, and the proxy in front of it."""
+    with source_service("orders", orders_url) as url, faulty_proxy(url) as proxy:
+        yield f"http://127.0.0.1:{proxy.port}", proxy
+
+
+def seen(url: str) -> dict[str, int]:
+    """How many rows each watched operation wrote, by ``"table OPERATION"``."""
+
+    async def read() -> dict[str, int]:
+        db = Database(url)
+        try:
+            async with db.connect() as conn:
+                rows = await conn.execute(
+                    text("SELECT what, COUNT(*) FROM writes_seen GROUP BY what")
+                )
+                return {str(what): int(n) for what, n in rows}
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def call(base: str, proxy: FaultyProxy | None, method: str, **arguments: Any) -> Any:
+    """``method`` through the remote client; with ``proxy``, its first answer is lost after
+    the service wrote (the client retries with the same key)."""
+
+    async def run() -> Any:
+        client = remote_client("orders", base, timeout_s=5.0, retries=2)
+        try:
+            return await getattr(client, method)(**arguments)
+        finally:
+            await client.service.close()
+
+    trap = proxy.set_trap(f"POST /v1/orders/{method} ".encode(), "cut") if proxy else None
+    result = asyncio.run(run())
+    if trap is not None:
+        assert trap.sprung.is_set(), "the first answer was not lost"
+    return result
+
+
+def test_a_created_cart_whose_answer_was_lost_is_created_once(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    base, proxy = proxied
+    written = call(
+        base, proxy, "create_cart_with_buyer", customer_id=1, now=NOW, lines=[(101, 2)],
+        address=ADDRESS,
+    )  # fmt: skip
+    assert seen(orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+    again = call(base, None, "carts_by_ids", ids=[written.cart.id])
+    assert again[written.cart.id] == written.cart, "the replay is the first answer"
+
+
+def test_an_address_whose_answer_was_lost_is_written_once(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    base, proxy = proxied
+    cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    before = seen(orders_url)
+    written = call(
+        base, proxy, "set_owned_cart_address", cart_id=cart.id, customer_id=1, address=ADDRESS,
+        now=NOW + timedelta(seconds=1),
+    )  # fmt: skip
+    after = seen(orders_url)
+    assert after.get("carts UPDATE", 0) - before.get("carts UPDATE", 0) == 1
+    assert written.cart.shipping_address == ADDRESS
+
+
+def test_a_checkout_claim_whose_answer_was_lost_is_claimed_once(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    base, proxy = proxied
+    cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    started = call(
+        base, proxy, "checkout_start", cart_id=cart.id, customer_id=1, idempotency_key="k1",
+        now=NOW, stale_after=timedelta(minutes=2),
+    )  # fmt: skip
+    assert seen(orders_url).get("checkout_attempts INSERT") == 1
+    assert started.attempt is not None
+    assert started.attempt.state is AttemptState.CLAIMED, "the replay is the first answer"
+    assert started.buyer is not None
+
+
+def test_an_abandoned_claim_whose_answer_was_lost_is_deleted_once(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    """The retry's answer is the first one (True: it deleted the attempt), not the
+    second run's (False: nothing left to delete)."""
+    base, proxy = proxied
+    cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    start = {"cart_id": cart.id, "customer_id": 1, "idempotency_key": "k2", "now": NOW,
+             "stale_after": timedelta(minutes=2)}  # fmt: skip
+    call(base, None, "checkout_start", **start)
+    assert call(base, proxy, "abandon_checkout_attempt", customer_id=1, idempotency_key="k2")
+    assert seen(orders_url).get("checkout_attempts DELETE") == 1
+
+
+def test_a_retry_while_the_first_attempt_still_writes_gets_its_answer(
+    proxied: tuple[str, FaultyProxy], orders_url: str
+) -> None:
+    """PostgreSQL: the first attempt's statement waits for the cart's row lock (another
+    writer holds it) past the client's timeout, so the retry arrives while it runs. The
+    retry's claim waits for the first one's, finds it, and the client waits for the first
+    answer (409 InProgress, then the replay): one UPDATE, the first attempt's answer."""
+    if orders_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises the service's writers in its process: no overlap")
+    base, _ = proxied
+    cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+
+    async def run() -> Any:
+        db = Database(orders_url)
+        client = remote_client("orders", base, timeout_s=1.0, retries=2)
+        try:
+            async with db.begin() as lock:
+                await lock.execute(
+                    text("SELECT id FROM carts WHERE id = :id FOR UPDATE"), {"id": cart.id}
+                )
+                written = asyncio.create_task(
+                    client.set_owned_cart_address(
+                        cart_id=cart.id, customer_id=1, address=ADDRESS, now=NOW
+                    )
+                )
+                await asyncio.sleep(1.6)  # the first attempt timed out, the retry waits
+                assert not written.done()
+            return await written
+        finally:
+            await client.service.close()
+            await db.dispose()
+
+    written = asyncio.run(run())
+    assert seen(orders_url).get("carts UPDATE") == 1
+    assert written.cart.shipping_address == ADDRESS
+
+
+def test_a_keyed_one_statement_write_is_still_one_statement(orders_url: str) -> None:
+    """The claim costs the one-statement writes no statement of their own on PostgreSQL
+    (it rides in theirs); SQLite runs the claim and the write in one short transaction."""
+    from sqlalchemy import event
+
+    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    async def run() -> tuple[list[str], dict[str, Any]]:
+        db = KeyedDatabase(orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+        cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
+        statements: list[str] = []
+        event.listen(
+            db.engine.sync_engine,
+            "before_cursor_execute",
+            lambda _c, _cur, sql, *_: statements.append(sql),
+        )
+        pending = Pending("k-one", "print")
+        try:
+            await keys.running(pending, store.set_owned_cart_address(cart.id, 1, ADDRESS, NOW))
+            first_call = list(statements)
+            again = Pending("k-one", "print")
+            with pytest.raises(Exception) as taken:
+                await keys.running(again, store.set_owned_cart_address(cart.id, 1, ADDRESS, NOW))
+            return first_call, {"claimed": pending.claimed, "taken": again.taken,
+                                "error": type(taken.value).__name__}  # fmt: skip
+        finally:
+            await db.dispose()
+
+    statements, outcome = asyncio.run(run())
+    assert outcome == {"claimed": True, "taken": True, "error": "KeyTaken"}
+    assert seen(orders_url).get("carts UPDATE") == 1
+    if orders_url.startswith("sqlite"):  # a short transaction: the claim, the UPDATE
+        assert statements[0] == "BEGIN IMMEDIATE"
+        assert "service_requests_orders" in statements[1]
+        assert "UPDATE carts" in statements[2]
+    else:  # one statement: the claim and the UPDATE (and the read) in one round trip
+        assert len(statements) == 1
+        assert "service_requests_orders" in statements[0]
+        assert "UPDATE carts" in statements[0]
+
+
+def test_a_call_that_fails_after_it_wrote_is_not_run_again(
+    orders_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call whose write committed with its key and which then failed for a passing
+    reason (a 503 the client retries: here its store loses its database connection
+    after the real write, once): its retries are answered that failure, the write is not
+    run again (its key was released before, and the retry wrote a second cart)."""
+    import dataclasses
+
+    from sources.apis import APIS
+    from sources.common.wire_errors import RemoteSourceError
+    from sources.orders.store import OrdersStore
+
+    class FailsAfterItsWrite(OrdersStore):
+        failed = False
+
+        async def create_cart(self, **arguments: Any) -> Any:
+            cart = await super().create_cart(**arguments)
+            if not FailsAfterItsWrite.failed:
+                FailsAfterItsWrite.failed = True
+                raise ConnectionResetError("the database connection was lost")
+            return cart
+
+    orders = dataclasses.replace(APIS["orders"], make_store=FailsAfterItsWrite)
+    monkeypatch.setitem(APIS, "orders", orders)
+    with source_service("orders", orders_url) as base:
+        with pytest.raises(RemoteSourceError) as failed:
+            call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    assert failed.value.status == 503
+    assert seen(orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+
+
+def test_a_write_whose_commit_the_service_did_not_hear_is_not_run_again(
+    orders_url: str,
+) -> None:
+    """PostgreSQL: the service's own database connection dies right after its one
+    statement (the address, with the key's claim) went out; the server commits it. The
+    service finds its claim committed and answers the failure (503) to the client and to
+    each retry at once: one UPDATE, and no wait for the claim's lease."""
+    import time
+
+    from sources.common.wire_errors import RemoteSourceError
+
+    if orders_url.startswith("sqlite"):
+        pytest.skip("a TCP proxy stands between the service and PostgreSQL only")
+    with faulty_proxy(orders_url) as database:
+        cut_url = database.url_for(orders_url) + "?prepared_statement_cache_size=0"
+        with source_service("orders", cut_url) as base:
+            cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+            trap = database.set_trap(b"UPDATE carts SET", "cut")
+            started = time.monotonic()
+            with pytest.raises(RemoteSourceError) as failed:
+                call(
+                    base, None, "set_owned_cart_address", cart_id=cart.id, customer_id=1,
+                    address=ADDRESS, now=NOW,
+                )  # fmt: skip
+            took = time.monotonic() - started
+    assert trap.sprung.is_set()
+    assert failed.value.status == 503
+    assert took < 3.0, f"the retries waited {took:.1f} s for a claim nobody would answer"
+    assert seen(orders_url).get("carts UPDATE") == 1
