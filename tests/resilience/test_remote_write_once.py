@@ -79,9 +79,8 @@ async def _prepare(url: str) -> None:
         await db.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def orders_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
+def _orders_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
         asyncio.run(_prepare(url))
         yield url
@@ -95,11 +94,31 @@ def orders_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         asyncio.run(drop_database(url))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def orders_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from _orders_database(request.param, tmp_path)
+
+
+@pytest.fixture
+def pg_orders_url(tmp_path: Path) -> Iterator[str]:
+    """PostgreSQL only: where a test's race or fault exists there alone."""
+    yield from _orders_database("postgresql", tmp_path)
+
+
+def _proxied(orders_url: str) -> Iterator[tuple[str, FaultyProxy]]:
+    with source_service("orders", orders_url) as url, faulty_proxy(url) as proxy:
+        yield f"http://127.0.0.1:{proxy.port}", proxy
+
+
 @pytest.fixture
 def proxied(orders_url: str) -> Iterator[tuple[str, FaultyProxy]]:
     """The orders service over ``orders_url``, and the proxy in front of it."""
-    with source_service("orders", orders_url) as url, faulty_proxy(url) as proxy:
-        yield f"http://127.0.0.1:{proxy.port}", proxy
+    yield from _proxied(orders_url)
+
+
+@pytest.fixture
+def pg_proxied(pg_orders_url: str) -> Iterator[tuple[str, FaultyProxy]]:
+    yield from _proxied(pg_orders_url)
 
 
 def seen(url: str) -> dict[str, int]:
@@ -195,15 +214,15 @@ def test_an_abandoned_claim_whose_answer_was_lost_is_deleted_once(
 
 
 def test_a_retry_while_the_first_attempt_still_writes_gets_its_answer(
-    proxied: tuple[str, FaultyProxy], orders_url: str
+    pg_proxied: tuple[str, FaultyProxy], pg_orders_url: str
 ) -> None:
     """PostgreSQL: the first attempt's statement waits for the cart's row lock (another
     writer holds it) past the client's timeout, so the retry arrives while it runs. The
     retry's claim waits for the first one's, finds it, and the client waits for the first
     answer (409 InProgress, then the replay): one UPDATE, the first attempt's answer."""
-    if orders_url.startswith("sqlite"):
-        pytest.skip("SQLite serialises the service's writers in its process: no overlap")
-    base, _ = proxied
+    # (PostgreSQL only: SQLite serialises the service's writers in its process, no overlap.)
+    base, _ = pg_proxied
+    orders_url = pg_orders_url
     cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
 
     async def run() -> Any:
@@ -309,7 +328,7 @@ def test_a_call_that_fails_after_it_wrote_is_not_run_again(
 
 
 def test_a_write_whose_commit_the_service_did_not_hear_is_not_run_again(
-    orders_url: str,
+    pg_orders_url: str,
 ) -> None:
     """PostgreSQL: the service's own database connection dies right after its one
     statement (the address, with the key's claim) went out; the server commits it. The
@@ -319,8 +338,7 @@ def test_a_write_whose_commit_the_service_did_not_hear_is_not_run_again(
 
     from sources.common.wire_errors import RemoteSourceError
 
-    if orders_url.startswith("sqlite"):
-        pytest.skip("a TCP proxy stands between the service and PostgreSQL only")
+    orders_url = pg_orders_url  # a TCP proxy stands between the service and PostgreSQL only
     with faulty_proxy(orders_url) as database:
         cut_url = database.url_for(orders_url) + "?prepared_statement_cache_size=0"
         with source_service("orders", cut_url) as base:
