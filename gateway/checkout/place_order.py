@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -52,7 +52,7 @@ from ..sources import Sources
 from ..stock.view import left_in_stock
 from ..tracing.spans import saga_step
 from .holds import may_hold, reserve_for_order
-from .outcome import settle_placement
+from .outcome import Settled, settle_placement
 from .pricing import CartPricing, price
 from .snapshot import CartSnapshot, KnownBuyer, load_snapshot
 from .validation import price_changed, reservation_items, validate
@@ -309,6 +309,16 @@ async def _place(
         await _undo(sources, order_ref, now)
         raise
 
+    def settle() -> Awaitable[Settled]:
+        """What became of this attempt's order write (outcome.py)."""
+        return settle_placement(
+            orders,
+            customer_id=customer_id,
+            cart_id=cart.id,
+            idempotency_key=idempotency_key,
+            order_ref=order_ref,
+        )
+
     try:
         placed = await saga_step(
             "create_order",
@@ -323,13 +333,7 @@ async def _place(
         # Another checkout completed the cart, or the sweeper judged this attempt
         # abandoned; or this very write had committed and a remote source's retry of it,
         # its answer lost, found its own work done. The attempt says which (outcome.py).
-        settled = await settle_placement(
-            orders,
-            customer_id=customer_id,
-            cart_id=cart.id,
-            idempotency_key=idempotency_key,
-            order_ref=order_ref,
-        )
+        settled = await settle()
         if settled.order is not None:
             return CheckoutResult(settled.order, [], snapshot)
         await _undo(sources, order_ref, now)
@@ -350,13 +354,7 @@ async def _place(
             raise
         # Timed out or cut off mid-call, the order may exist: the buyer is told what
         # became of it, not "failed" (outcome.py); its hold stays unless none was written.
-        settled = await settle_placement(
-            orders,
-            customer_id=customer_id,
-            cart_id=cart.id,
-            idempotency_key=idempotency_key,
-            order_ref=order_ref,
-        )
+        settled = await settle()
         if settled.order is None:
             await _undo(sources, order_ref, now)
             raise
