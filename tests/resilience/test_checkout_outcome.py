@@ -141,6 +141,17 @@ def sweep_after_grace(shop: Shop) -> None:
     run(go)
 
 
+def answered_with_the_order(
+    live: Shop, body: dict[str, Any], cart: dict[str, Any]
+) -> dict[str, Any]:
+    """The checkout's payload, after checking it is the cart's one order, with no error."""
+    assert "errors" not in body, body["errors"]
+    placed: dict[str, Any] = body["data"]["checkoutComplete"]
+    assert placed["userErrors"] == []
+    assert orders_of_cart(live, cart) == [placed["order"]["number"]]
+    return placed
+
+
 def test_an_order_committed_as_its_connection_died_is_answered_with_the_order(
     shop: tuple[Shop, FaultyProxy],
 ) -> None:
@@ -151,10 +162,7 @@ def test_an_order_committed_as_its_connection_died_is_answered_with_the_order(
     body = checkout(live, cart, "cut-1", token)
     assert trap.sprung.is_set()
     # The order was written: the buyer is told so, not "unavailable".
-    assert "errors" not in body, body["errors"]
-    placed = body["data"]["checkoutComplete"]
-    assert placed["userErrors"] == []
-    assert orders_of_cart(live, cart) == [placed["order"]["number"]]
+    placed = answered_with_the_order(live, body, cart)
     assert reserved(live, sku_id) == before + 2  # the order keeps its stock
     again = live.checkout(cart, "cut-1", token=token)
     assert again["order"]["id"] == placed["order"]["id"]
@@ -176,10 +184,7 @@ def test_a_remote_orders_source_retrying_a_committed_order_answers_with_the_orde
     trap = proxy.set_trap(ORDER_STATEMENT, "cut")
     body = checkout(live, cart, "remote-cut-1", token)
     assert trap.sprung.is_set()
-    assert "errors" not in body, body["errors"]
-    placed = body["data"]["checkoutComplete"]
-    assert placed["userErrors"] == []
-    assert orders_of_cart(live, cart) == [placed["order"]["number"]]
+    answered_with_the_order(live, body, cart)
     assert reserved(live, sku_id) == before + 2
 
 
@@ -202,10 +207,7 @@ def test_a_commit_whose_answer_was_lost_is_answered_with_the_order(
     trap = proxy.set_trap(b"COMMIT;", "cut")  # not BEGIN ... READ COMMITTED
     body = checkout(live, cart, "commit-1", token)
     assert trap.sprung.is_set()
-    assert "errors" not in body, body["errors"]
-    placed = body["data"]["checkoutComplete"]
-    assert placed["userErrors"] == []
-    assert orders_of_cart(live, cart) == [placed["order"]["number"]]
+    answered_with_the_order(live, body, cart)
     assert reserved(live, sku.id) == before + 1
 
 
@@ -220,10 +222,7 @@ def test_an_order_answer_lost_to_a_timeout_is_answered_with_the_order(
     body = checkout(live, cart, "stall-1", token)
     assert trap.sprung.is_set()
     assert time.monotonic() - started >= RESILIENCE["write_timeout"]  # it did time out
-    assert "errors" not in body, body["errors"]
-    placed = body["data"]["checkoutComplete"]
-    assert placed["userErrors"] == []
-    assert orders_of_cart(live, cart) == [placed["order"]["number"]]
+    answered_with_the_order(live, body, cart)
     assert reserved(live, sku_id) == before + 2
 
 
