@@ -355,3 +355,110 @@ def test_a_write_whose_commit_the_service_did_not_hear_is_not_run_again(
     assert failed.value.status == 503
     assert took < 3.0, f"the retries waited {took:.1f} s for a claim nobody would answer"
     assert seen(orders_url).get("carts UPDATE") == 1
+
+
+def test_a_keyed_transaction_commits_its_answer_with_its_write(pg_orders_url: str) -> None:
+    """PostgreSQL: a keyed call's first write transaction (the cart with its lines) carries
+    its key's claim in its first statement and is committed by the UPDATE of its answer
+    and the COMMIT in one round trip: the key's row has the answer, a second attempt with
+    the key stops before it writes."""
+    from sqlalchemy import event, select
+
+    from sources.common.request_keys import KeyedDatabase, KeyTaken, Pending, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    async def run() -> tuple[list[str], Any, bool]:
+        db = KeyedDatabase(pg_orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+        statements: list[str] = []
+        event.listen(
+            db.engine.sync_engine,
+            "before_cursor_execute",
+            lambda _c, _cur, sql, *_: statements.append(sql),
+        )
+        pending = Pending("k-tx", "print")
+        try:
+            await keys.running(pending, store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)]))
+            assert pending.parked is not None, "the transaction waits for its answer"
+            await keys.answer(pending, 200, b'{"id": "it\'s $k0$ done"}')
+            sent = list(statements)
+            again = Pending("k-tx", "print")
+            with pytest.raises(KeyTaken):
+                await keys.running(again, store.create_cart(customer_id=1, now=NOW, lines=[]))
+            async with db.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(keys.table.c.status, keys.table.c.body).where(
+                            keys.table.c.key == "k-tx"
+                        )
+                    )
+                ).one()
+            return sent, tuple(row), again.taken
+        finally:
+            await db.dispose()
+
+    statements, row, taken = asyncio.run(run())
+    assert row == (200, '{"id": "it\'s $k0$ done"}')
+    assert taken
+    assert seen(pg_orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+    assert "service_requests_orders" in statements[0] and "carts" in statements[0]
+    assert not any(s.lstrip().startswith("INSERT INTO service_requests") for s in statements)
+    assert statements[-1].startswith('UPDATE "service_requests_orders"')
+    assert statements[-1].endswith("; COMMIT")
+
+
+def test_a_keyed_call_that_reads_after_its_transaction_sees_its_write(
+    pg_orders_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a call that uses its database again after its first write transaction
+    has that transaction committed first (its read sees the cart); its answer is still
+    kept for the key's retries."""
+    import dataclasses
+
+    from sources.apis import APIS
+    from sources.orders.store import OrdersStore
+
+    class ReadsItsCart(OrdersStore):
+        async def create_cart(self, **arguments: Any) -> Any:
+            cart = await super().create_cart(**arguments)
+            return (await self.carts_by_ids([cart.id]))[cart.id]
+
+    orders = dataclasses.replace(APIS["orders"], make_store=ReadsItsCart)
+    monkeypatch.setitem(APIS, "orders", orders)
+    with source_service("orders", pg_orders_url) as base:
+        cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    assert cart is not None and [line.quantity for line in cart.lines] == [2]
+    assert seen(pg_orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+
+
+def test_a_keyed_call_cancelled_after_its_transaction_writes_nothing(pg_orders_url: str) -> None:
+    """PostgreSQL: a call cancelled while its transaction waits for its answer rolls it
+    back, key and write: a retry runs the write (once)."""
+    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    async def run() -> bool:
+        db = KeyedDatabase(pg_orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+
+        async def then_cancelled() -> None:
+            await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
+            raise asyncio.CancelledError
+
+        pending = Pending("k-cancel", "print")
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await keys.running(pending, then_cancelled())
+            retry = Pending("k-cancel", "print")
+            await keys.running(retry, store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)]))
+            await keys.answer(retry, 200, b"{}")
+            return pending.claimed
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(run()) is False
+    assert seen(pg_orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
