@@ -384,9 +384,13 @@ class RequestKeys:
                 await parked.roll_back(error)
                 raise
             return
+        # The key's row must be there to take the answer: were it not (its claim undone
+        # with a savepoint, say), the division fails and nothing commits, so the write
+        # cannot commit without its key.
         sql = (
-            f'UPDATE "{self.table.name}" SET status = {int(status)}, '
-            f'body = {_literal(body.decode())} WHERE "key" = {_literal(pending.key)}; COMMIT'
+            f'WITH answered AS (UPDATE "{self.table.name}" SET status = {int(status)}, '
+            f'body = {_literal(body.decode())} WHERE "key" = {_literal(pending.key)} '
+            "RETURNING 1) SELECT 1 / COUNT(*) FROM answered; COMMIT"
         )
         driver = adapted.driver_connection
         events = lean._Events.of(sync, sql, (), many=False)

@@ -405,7 +405,7 @@ def test_a_keyed_transaction_commits_its_answer_with_its_write(pg_orders_url: st
     assert seen(pg_orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
     assert "service_requests_orders" in statements[0] and "carts" in statements[0]
     assert not any(s.lstrip().startswith("INSERT INTO service_requests") for s in statements)
-    assert statements[-1].startswith('UPDATE "service_requests_orders"')
+    assert statements[-1].startswith('WITH answered AS (UPDATE "service_requests_orders"')
     assert statements[-1].endswith("; COMMIT")
 
 
@@ -462,3 +462,51 @@ def test_a_keyed_call_cancelled_after_its_transaction_writes_nothing(pg_orders_u
 
     assert asyncio.run(run()) is False
     assert seen(pg_orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+
+
+def test_a_keyed_transaction_whose_key_row_is_gone_commits_nothing(pg_orders_url: str) -> None:
+    """PostgreSQL: the answer's UPDATE finds no row of the key (here the call's key was
+    swapped after its claim): the COMMIT does not happen, the write is rolled back with the
+    claim, and the call fails (its retry runs the write)."""
+    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    async def run() -> tuple[str, bool]:
+        db = KeyedDatabase(pg_orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+        pending = Pending("k-gone", "print")
+        try:
+            await keys.running(pending, store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)]))
+            pending.key = "k-never-claimed"
+            with pytest.raises(Exception) as failed:
+                await keys.answer(pending, 200, b"{}")
+            return type(failed.value).__name__, pending.claimed
+        finally:
+            await db.dispose()
+
+    error, claimed = asyncio.run(run())
+    assert not claimed, error
+    assert seen(pg_orders_url) == {}
+
+
+def test_a_transaction_whose_answer_and_commit_were_cut_is_written_once(
+    pg_orders_url: str,
+) -> None:
+    """PostgreSQL: the service's database connection dies as the answer's UPDATE and the
+    COMMIT go out: whether the server committed them or not, the client's retries end with
+    one cart (replayed, or written by the retry)."""
+    orders_url = pg_orders_url
+    with faulty_proxy(orders_url) as database:
+        cut_url = database.url_for(orders_url) + "?prepared_statement_cache_size=0"
+        with source_service("orders", cut_url) as base:
+            trap = database.set_trap(b"WITH answered AS", "cut")
+            try:
+                cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+            except Exception as exc:  # a 503 the retries could not get past is fine too
+                cart = exc
+    assert trap.sprung.is_set()
+    assert seen(orders_url) in ({"carts INSERT": 1, "cart_lines INSERT": 1}, {}), cart
+    if seen(orders_url):
+        assert not isinstance(cart, Exception), cart
