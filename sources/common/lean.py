@@ -294,7 +294,9 @@ async def execute(conn: AsyncConnection, statement: Any, params: dict[str, Any])
     args = _arguments(variant, params)
     sql = variant.sql
     first = FIRST.get()
-    if first is not None and (first.conn is not conn or first.used):
+    if first is not None and (
+        first.conn is not conn or first.used or sync.in_nested_transaction()
+    ):  # never in a savepoint: one rolled back would take the prefix's work with it
         first = None
     if first is not None:
         sql, args = first.rewrite(sql, args)

@@ -14,7 +14,16 @@ not a transaction of its own. A row already there (a retry, or the same key runn
 that insert fail before the store wrote anything: the transaction rolls back, every later
 one of the call refuses to start, and the service answers as the row says (replay, wait,
 refuse). A write that committed nothing (it found its work done) records key and answer in
-one statement. The answer is stored by one autocommitted UPDATE.
+one statement. The answer is stored by one autocommitted UPDATE, except after a keyed
+call's first write transaction on PostgreSQL, which is held open ("parked") until the call's
+answer is known: its COMMIT then carries the UPDATE of the answer in the same round trip
+(``RequestKeys.answer``), and its claim rides in its first statement (``_ClaimFirst``, as
+below). The key, the write and the answer so commit together: a retry finds either nothing
+(it runs the write) or the answer (it replays it), never a claim without one. Any other use
+of the database during the call commits the parked transaction first (plain COMMIT; the
+answer is then stored by the UPDATE as before); a call that is cancelled while one is
+parked rolls it back, key and write with it, so its retry runs
+the write again (one that fails commits it with its failure as the answer, as before).
 
 A write that is one statement with no transaction (``Database.write_alone``: the cart's
 creation and address, the checkout's claim, the order's placement, ...) claims the key the
@@ -39,7 +48,7 @@ import enum
 import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -107,6 +116,23 @@ class Pending:
     sent: datetime | None = None
     taken: bool = False  # the row was there already: this attempt must not write
     done: bool = False  # the call is over (a task it started may outlive it)
+    # The claiming transaction, done but not committed yet: committed with the answer.
+    parked: Parked | None = None
+
+
+@dataclass(slots=True)
+class Parked:
+    """A keyed call's claiming transaction whose statements all ran, its COMMIT held back
+    until the call's answer can go with it (``RequestKeys.answer``)."""
+
+    conn: AsyncConnection
+    stack: AsyncExitStack  # Database.begin's context, still open
+
+    async def commit(self) -> None:
+        await self.stack.aclose()
+
+    async def roll_back(self, error: BaseException) -> None:
+        await self.stack.__aexit__(type(error), error, error.__traceback__)
 
 
 _PENDING: ContextVar[Pending | None] = ContextVar("request_key", default=None)
@@ -119,15 +145,31 @@ class KeyedDatabase(Database):
     keys: RequestKeys | None = None
 
     @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """``Database.connect``; a parked transaction of the call commits first (a read
+        sees what the call wrote)."""
+        pending = _PENDING.get()
+        if pending is not None and pending.parked is not None and not pending.done:
+            await _commit_parked(pending)
+        async with super().connect() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         pending = _PENDING.get()
         if pending is None or pending.done or self.keys is None:
             async with super().begin() as conn:
                 yield conn
             return
+        if pending.parked is not None:
+            await _commit_parked(pending)
         if pending.taken:
             raise KeyTaken(pending.key)
         claiming = not pending.claimed
+        if claiming and not self.is_sqlite:
+            async with self._parking(self.keys, pending) as conn:
+                yield conn
+            return
         try:
             async with super().begin() as conn:
                 if claiming:
@@ -139,11 +181,36 @@ class KeyedDatabase(Database):
             raise
 
     @asynccontextmanager
+    async def _parking(self, keys: RequestKeys, pending: Pending) -> AsyncIterator[AsyncConnection]:
+        """The call's claiming transaction on PostgreSQL: the claim in its first lean
+        statement (or, when none ran, a statement of its own before the COMMIT), and the
+        COMMIT held back for the answer (``Pending.parked``)."""
+        stack = AsyncExitStack()
+        conn = await stack.enter_async_context(super().begin())
+        first = _ClaimFirst(conn, keys, pending)
+        token = lean.FIRST.set(first)
+        try:
+            try:
+                yield conn
+            finally:
+                lean.FIRST.reset(token)
+            if not first.used:
+                await keys.claim_in(conn, pending)
+        except BaseException as error:
+            pending.claimed = False  # rolled back: the key's row with it
+            await Parked(conn, stack).roll_back(error)
+            raise
+        pending.claimed = True
+        pending.parked = Parked(conn, stack)
+
+    @asynccontextmanager
     async def write_alone(self) -> AsyncIterator[AsyncConnection]:
         """``Database.write_alone``; during a keyed call whose key no transaction claimed
         yet, its statement claims it (module docstring): on PostgreSQL in the statement
         (the first lean statement on the connection), on SQLite in a short transaction."""
         pending = _PENDING.get()
+        if pending is not None and pending.parked is not None and not pending.done:
+            await _commit_parked(pending)
         if pending is None or pending.done or self.keys is None or pending.claimed:
             async with super().write_alone() as conn:
                 yield conn
@@ -163,6 +230,27 @@ class KeyedDatabase(Database):
                 lean.FIRST.reset(token)
             if not first.used:  # a statement not run by lean would have gone unkeyed
                 raise RuntimeError("a keyed write_alone ran no lean statement: nothing claimed")
+
+
+async def _commit_parked(pending: Pending) -> None:
+    """The call's parked transaction, committed now without its answer (the call uses the
+    database again: it must see, and not wait for, what it wrote)."""
+    parked, pending.parked = pending.parked, None
+    assert parked is not None
+    try:
+        await parked.commit()
+    except BaseException:
+        pending.claimed = False  # as far as the call can tell (claimed_unanswered)
+        raise
+
+
+def _literal(text: str) -> str:
+    """``text`` as a dollar-quoted SQL literal (the answer's UPDATE goes with the COMMIT
+    in one simple query, which takes no parameters); its tag is one ``text`` lacks."""
+    n = 0
+    while f"$k{n}$" in text:
+        n += 1
+    return f"$k{n}${text}$k{n}$"
 
 
 _WITH = re.compile(r"\s*WITH(\s+RECURSIVE)?\s+", re.IGNORECASE)
@@ -252,13 +340,75 @@ class RequestKeys:
         return self._primary_key in str(error.orig)
 
     async def running(self, pending: Pending, call: Awaitable[T]) -> T:
-        """``call`` with ``pending`` as the keyed call its write transactions claim for."""
+        """``call`` with ``pending`` as the keyed call its write transactions claim for.
+        A transaction it left parked is the caller's to finish (``answer``: with the
+        call's result, or with its failure when it raised, as a committed write's failure
+        is answered), unless the call was cancelled: then it is rolled back here."""
         token = _PENDING.set(pending)
         try:
             return await call
+        except Exception:
+            raise
+        except BaseException as error:
+            parked, pending.parked = pending.parked, None
+            if parked is not None:
+                pending.claimed = False
+                await parked.roll_back(error)
+            raise
         finally:
             _PENDING.reset(token)
             pending.done = True
+
+    async def answer(self, pending: Pending, status: int, body: bytes) -> None:
+        """Store the answer of a claimed key: with the parked transaction's COMMIT in one
+        round trip (``UPDATE ...; COMMIT`` as one simple query), else by ``remember``. If
+        that COMMIT fails, nothing of the call is known to have committed
+        (``pending.claimed`` is False) and the error is raised."""
+        parked, pending.parked = pending.parked, None
+        if parked is None:
+            await self.remember(pending.key, status, body)
+            return
+        sync = parked.conn.sync_connection
+        fairy = None if sync is None else sync._dbapi_connection
+        adapted: Any = None if fairy is None else fairy.dbapi_connection
+        transaction = None if adapted is None else adapted._transaction
+        if transaction is None:  # nothing begun on the driver: the UPDATE, then COMMIT
+            try:
+                await lean.execute(
+                    parked.conn, self._remember,
+                    {"k": pending.key, "status": status, "body": body.decode()},
+                )  # fmt: skip
+                await parked.commit()
+            except BaseException as error:
+                pending.claimed = False
+                await parked.roll_back(error)
+                raise
+            return
+        # The key's row must be there to take the answer: were it not (its claim undone
+        # with a savepoint, say), the division fails and nothing commits, so the write
+        # cannot commit without its key.
+        sql = (
+            f'WITH answered AS (UPDATE "{self.table.name}" SET status = {int(status)}, '
+            f'body = {_literal(body.decode())} WHERE "key" = {_literal(pending.key)} '
+            "RETURNING 1) SELECT 1 / COUNT(*) FROM answered; COMMIT"
+        )
+        driver = adapted.driver_connection
+        events = lean._Events.of(sync, sql, (), many=False)
+        try:
+            # asyncpg's Transaction.commit, with the UPDATE in front of its COMMIT.
+            if driver._top_xact is transaction:
+                driver._top_xact = None
+            await driver.execute(sql)
+        except BaseException as error:
+            pending.claimed = False
+            await parked.roll_back(error)  # the driver's transaction is still open: ROLLBACK
+            raise
+        finally:
+            if events is not None:
+                events.after()
+        transaction._state = type(transaction._state).COMMITTED
+        adapted._transaction = None  # SQLAlchemy's COMMIT now sends nothing
+        await parked.commit()
 
     async def claim_in(self, conn: AsyncConnection, pending: Pending) -> None:
         """The key's row, in the write's own transaction (``conn``), before its statements."""

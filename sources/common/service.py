@@ -207,7 +207,8 @@ def source_app(
             key: str, body: bytes, run: Callable[[bytes], Awaitable[Answer]]
         ) -> Answer:
             """The write answered once per key: claimed by its own first write
-            (request_keys.KeyedDatabase), its answer stored after it. A committed claim is
+            (request_keys.KeyedDatabase), its answer stored after it, or with its COMMIT
+            when its transaction was left parked for it. A committed claim is
             never released: a call that fails after it wrote answers its failure to the
             key's retries, and one cancelled then (a shutdown) is taken over by a retry only
             after its lease (request_keys.LEASE)."""
@@ -219,6 +220,9 @@ def source_app(
             pending = Pending(key, print_)
             try:
                 status, content = await keys.running(pending, run(body))
+                if pending.parked is not None:  # its COMMIT carries the answer
+                    await keys.answer(pending, status, content)
+                    return status, content
             except Exception as exc:
                 if not pending.taken:
                     if not pending.claimed and not await keys.claimed_unanswered(pending):
@@ -228,7 +232,7 @@ def source_app(
                     # replayed to a retry instead of writing again.
                     log.exception("%s.%s failed after it wrote (key %s)", name, spec.name, key)
                     status, content = _failed(exc)
-                    await keys.remember(key, status, content)
+                    await keys.answer(pending, status, content)
                     return status, content
             else:
                 if pending.taken:  # whatever the store made of KeyTaken: not an answer

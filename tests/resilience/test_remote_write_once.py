@@ -355,3 +355,158 @@ def test_a_write_whose_commit_the_service_did_not_hear_is_not_run_again(
     assert failed.value.status == 503
     assert took < 3.0, f"the retries waited {took:.1f} s for a claim nobody would answer"
     assert seen(orders_url).get("carts UPDATE") == 1
+
+
+def test_a_keyed_transaction_commits_its_answer_with_its_write(pg_orders_url: str) -> None:
+    """PostgreSQL: a keyed call's first write transaction (the cart with its lines) carries
+    its key's claim in its first statement and is committed by the UPDATE of its answer
+    and the COMMIT in one round trip: the key's row has the answer, a second attempt with
+    the key stops before it writes."""
+    from sqlalchemy import event, select
+
+    from sources.common.request_keys import KeyedDatabase, KeyTaken, Pending, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    async def run() -> tuple[list[str], Any, bool]:
+        db = KeyedDatabase(pg_orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+        statements: list[str] = []
+        event.listen(
+            db.engine.sync_engine,
+            "before_cursor_execute",
+            lambda _c, _cur, sql, *_: statements.append(sql),
+        )
+        pending = Pending("k-tx", "print")
+        try:
+            await keys.running(pending, store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)]))
+            assert pending.parked is not None, "the transaction waits for its answer"
+            await keys.answer(pending, 200, b'{"id": "it\'s $k0$ done"}')
+            sent = list(statements)
+            again = Pending("k-tx", "print")
+            with pytest.raises(KeyTaken):
+                await keys.running(again, store.create_cart(customer_id=1, now=NOW, lines=[]))
+            async with db.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(keys.table.c.status, keys.table.c.body).where(
+                            keys.table.c.key == "k-tx"
+                        )
+                    )
+                ).one()
+            return sent, tuple(row), again.taken
+        finally:
+            await db.dispose()
+
+    statements, row, taken = asyncio.run(run())
+    assert row == (200, '{"id": "it\'s $k0$ done"}')
+    assert taken
+    assert seen(pg_orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+    assert "service_requests_orders" in statements[0] and "carts" in statements[0]
+    assert not any(s.lstrip().startswith("INSERT INTO service_requests") for s in statements)
+    assert statements[-1].startswith('WITH answered AS (UPDATE "service_requests_orders"')
+    assert statements[-1].endswith("; COMMIT")
+
+
+def test_a_keyed_call_that_reads_after_its_transaction_sees_its_write(
+    pg_orders_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a call that uses its database again after its first write transaction
+    has that transaction committed first (its read sees the cart); its answer is still
+    kept for the key's retries."""
+    import dataclasses
+
+    from sources.apis import APIS
+    from sources.orders.store import OrdersStore
+
+    class ReadsItsCart(OrdersStore):
+        async def create_cart(self, **arguments: Any) -> Any:
+            cart = await super().create_cart(**arguments)
+            return (await self.carts_by_ids([cart.id]))[cart.id]
+
+    orders = dataclasses.replace(APIS["orders"], make_store=ReadsItsCart)
+    monkeypatch.setitem(APIS, "orders", orders)
+    with source_service("orders", pg_orders_url) as base:
+        cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+    assert cart is not None and [line.quantity for line in cart.lines] == [2]
+    assert seen(pg_orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+
+
+def test_a_keyed_call_cancelled_after_its_transaction_writes_nothing(pg_orders_url: str) -> None:
+    """PostgreSQL: a call cancelled while its transaction waits for its answer rolls it
+    back, key and write: a retry runs the write (once)."""
+    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    async def run() -> bool:
+        db = KeyedDatabase(pg_orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+
+        async def then_cancelled() -> None:
+            await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
+            raise asyncio.CancelledError
+
+        pending = Pending("k-cancel", "print")
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await keys.running(pending, then_cancelled())
+            retry = Pending("k-cancel", "print")
+            await keys.running(retry, store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)]))
+            await keys.answer(retry, 200, b"{}")
+            return pending.claimed
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(run()) is False
+    assert seen(pg_orders_url) == {"carts INSERT": 1, "cart_lines INSERT": 1}
+
+
+def test_a_keyed_transaction_whose_key_row_is_gone_commits_nothing(pg_orders_url: str) -> None:
+    """PostgreSQL: the answer's UPDATE finds no row of the key (here the call's key was
+    swapped after its claim): the COMMIT does not happen, the write is rolled back with the
+    claim, and the call fails (its retry runs the write)."""
+    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    async def run() -> tuple[str, bool]:
+        db = KeyedDatabase(pg_orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+        pending = Pending("k-gone", "print")
+        try:
+            await keys.running(pending, store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)]))
+            pending.key = "k-never-claimed"
+            with pytest.raises(Exception) as failed:
+                await keys.answer(pending, 200, b"{}")
+            return type(failed.value).__name__, pending.claimed
+        finally:
+            await db.dispose()
+
+    error, claimed = asyncio.run(run())
+    assert not claimed, error
+    assert seen(pg_orders_url) == {}
+
+
+def test_a_transaction_whose_answer_and_commit_were_cut_is_written_once(
+    pg_orders_url: str,
+) -> None:
+    """PostgreSQL: the service's database connection dies as the answer's UPDATE and the
+    COMMIT go out: whether the server committed them or not, the client's retries end with
+    one cart (replayed, or written by the retry)."""
+    orders_url = pg_orders_url
+    with faulty_proxy(orders_url) as database:
+        cut_url = database.url_for(orders_url) + "?prepared_statement_cache_size=0"
+        with source_service("orders", cut_url) as base:
+            trap = database.set_trap(b"WITH answered AS", "cut")
+            try:
+                cart = call(base, None, "create_cart", customer_id=1, now=NOW, lines=[(101, 2)])
+            except Exception as exc:  # a 503 the retries could not get past is fine too
+                cart = exc
+    assert trap.sprung.is_set()
+    assert seen(orders_url) in ({"carts INSERT": 1, "cart_lines INSERT": 1}, {}), cart
+    if seen(orders_url):
+        assert not isinstance(cart, Exception), cart
