@@ -104,7 +104,10 @@ def _cpu(cell: CellResult) -> str:
 
 
 def server_env(args: argparse.Namespace) -> dict[str, str]:
-    return {} if args.pool_size is None else {"GATEWAY_DB_POOL_SIZE": str(args.pool_size)}
+    env = {} if args.pool_size is None else {"GATEWAY_DB_POOL_SIZE": str(args.pool_size)}
+    if args.floor_gc_tuned:
+        env["BENCH_FLOOR_GC_TUNED"] = "1"  # bench.handwritten.GC_TUNED_ENV
+    return env
 
 
 def pool_size(args: argparse.Namespace) -> int:
@@ -309,6 +312,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="GATEWAY_DB_POOL_SIZE for every server (default: the gateway's own default); "
         "lower it if PostgreSQL runs out of connections (N+1 opens up to 2x this per source)",
+    )
+    parser.add_argument(
+        "--floor-gc-tuned",
+        action="store_true",
+        help="give the floor's process the gateway's collector settings (gateway/asgi.py: "
+        "start-up heap frozen, young collections at 10,000): the floor as tuned as the gateway",
     )
     parser.add_argument(
         "--products", type=int, default=1000, help="size of the seeded shop (default 1000)"

@@ -20,6 +20,8 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import gc
+import os
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -501,6 +503,11 @@ def _json(body: Json) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+# Set (``python -m bench --floor-gc-tuned``): the served floor's collector is set as the
+# gateway's process sets its own (gateway/asgi.py), so the comparison is of the code alone.
+GC_TUNED_ENV = "BENCH_FLOOR_GC_TUNED"
+
+
 def create_app(settings: Settings | None = None, *, sources: Sources | None = None) -> Starlette:
     settings = settings or load_settings()
     sources = sources or Sources.from_settings(settings)
@@ -535,7 +542,7 @@ def create_app(settings: Settings | None = None, *, sources: Sources | None = No
         yield
         await sources.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/listing", listing),
             Route("/large", large),
@@ -547,6 +554,11 @@ def create_app(settings: Settings | None = None, *, sources: Sources | None = No
         ],
         lifespan=lifespan,
     )
+    if os.environ.get(GC_TUNED_ENV) == "1":
+        gc.collect()  # gateway/asgi.py's three lines, after the app is built
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
+    return app
 
 
 class _Remembered:

@@ -59,6 +59,7 @@ SCRUBBED_PREFIXES = (
     "REDIS_",
     "PERSISTED_QUERIES",
     "SOURCE_",
+    "BENCH_FLOOR_GC_TUNED",  # only --floor-gc-tuned sets it
     *(f"{name}_URL" for name in ("CATALOG", "INVENTORY", "PRICING", "ORDERS")),
 )
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
