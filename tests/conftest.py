@@ -124,7 +124,9 @@ def _layout(urls: dict[str, str]) -> str | None:
 
 async def _make_template(layout: str, products: int) -> dict[str, str]:
     if layout == "sqlite":
-        urls = sqlite_urls(Path(tempfile.mkdtemp(prefix=f"shop-template-{products}-")))
+        folder = Path(tempfile.mkdtemp(prefix=f"shop-template-{products}-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # 42 were left in one day
+        urls = sqlite_urls(folder)
     else:
         url = await create_temp_database()
         atexit.register(lambda: asyncio.run(drop_database(url)))
