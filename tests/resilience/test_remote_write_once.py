@@ -138,6 +138,19 @@ def seen(url: str) -> dict[str, int]:
     return asyncio.run(read())
 
 
+def statements_sent(db: Database) -> list[str]:
+    """Every SQL statement ``db`` sends from now on, in order (a list that grows)."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+    event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_: sent.append(sql),
+    )
+    return sent
+
+
 def call(base: str, proxy: FaultyProxy | None, method: str, **arguments: Any) -> Any:
     """``method`` through the remote client; with ``proxy``, its first answer is lost after
     the service wrote (the client retries with the same key)."""
@@ -253,8 +266,6 @@ def test_a_retry_while_the_first_attempt_still_writes_gets_its_answer(
 def test_a_keyed_one_statement_write_is_still_one_statement(orders_url: str) -> None:
     """The claim costs the one-statement writes no statement of their own on PostgreSQL
     (it rides in theirs); SQLite runs the claim and the write in one short transaction."""
-    from sqlalchemy import event
-
     from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
     from sources.orders.store import OrdersStore
 
@@ -264,12 +275,7 @@ def test_a_keyed_one_statement_write_is_still_one_statement(orders_url: str) -> 
         await keys.create()
         store = OrdersStore(db)
         cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
-        statements: list[str] = []
-        event.listen(
-            db.engine.sync_engine,
-            "before_cursor_execute",
-            lambda _c, _cur, sql, *_: statements.append(sql),
-        )
+        statements = statements_sent(db)
         pending = Pending("k-one", "print")
         try:
             await keys.running(pending, store.set_owned_cart_address(cart.id, 1, ADDRESS, NOW))
@@ -362,7 +368,7 @@ def test_a_keyed_transaction_commits_its_answer_with_its_write(pg_orders_url: st
     its key's claim in its first statement and is committed by the UPDATE of its answer
     and the COMMIT in one round trip: the key's row has the answer, a second attempt with
     the key stops before it writes."""
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
     from sources.common.request_keys import KeyedDatabase, KeyTaken, Pending, RequestKeys
     from sources.orders.store import OrdersStore
@@ -372,12 +378,7 @@ def test_a_keyed_transaction_commits_its_answer_with_its_write(pg_orders_url: st
         keys = RequestKeys("orders", db)
         await keys.create()
         store = OrdersStore(db)
-        statements: list[str] = []
-        event.listen(
-            db.engine.sync_engine,
-            "before_cursor_execute",
-            lambda _c, _cur, sql, *_: statements.append(sql),
-        )
+        statements = statements_sent(db)
         pending = Pending("k-tx", "print")
         try:
             await keys.running(pending, store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)]))
