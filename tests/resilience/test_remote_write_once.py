@@ -16,13 +16,14 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import insert, text
 
 from sources.common.db import Database
 from sources.orders import models as m
+from sources.orders.api import OrdersSource
 from sources.orders.records import Address, AttemptState
 from tests.conftest import require_postgres
 from tests.migrated import upgrade_fresh
@@ -246,8 +247,9 @@ def test_a_retry_while_the_first_attempt_still_writes_gets_its_answer(
                 await lock.execute(
                     text("SELECT id FROM carts WHERE id = :id FOR UPDATE"), {"id": cart.id}
                 )
+                orders = cast(OrdersSource, client)  # the client implements it over HTTP
                 written = asyncio.create_task(
-                    client.set_owned_cart_address(
+                    orders.set_owned_cart_address(
                         cart_id=cart.id, customer_id=1, address=ADDRESS, now=NOW
                     )
                 )

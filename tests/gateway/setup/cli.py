@@ -4,6 +4,7 @@ and nothing else, stdout and stderr kept apart."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 import socket
@@ -81,6 +82,7 @@ _TEMPLATE: list[Path] = []
 def _migrated_template() -> Path:
     if not _TEMPLATE:
         directory = Path(tempfile.mkdtemp(prefix="migrated-template-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)  # the session's template
 
         async def upgrade() -> None:
             for name, url in _urls(sqlite_env(directory)).items():
