@@ -7,7 +7,7 @@ source's Protocol (sources/<name>/api.py), so nothing above this module knows wh
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -68,6 +68,31 @@ def store_factory(name: str, settings: Settings) -> Callable[[Database], Any]:
     return APIS[name].make_store
 
 
+class Afterwork:
+    """Work a request started and does not wait for (a placement whose outcome is settled
+    after the buyer was answered, gateway/checkout/outcome.py): held here so that no task
+    is collected while it runs, and cancelled before the pools close."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def cancel(self) -> int:
+        """Cancels what still runs; how many there were."""
+        running = list(self._tasks)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        return len(running)
+
+
 @dataclass
 class Sources:
     databases: dict[str, Database]  # the embedded sources' databases
@@ -81,6 +106,7 @@ class Sources:
     # keeps its marks in its own process (its reservations answer from them); the gateway
     # keeps none, since it could not see every stock increase to clear them.
     sold_out: SoldOutMarks | None = None
+    afterwork: Afterwork = field(default_factory=Afterwork)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sources:
@@ -131,6 +157,7 @@ class Sources:
         with ``left_behind`` (a process about to exit) what of SQLite cancelled calls had
         left open closed too (close_left_behind). How many such objects there were: 0
         unless a cancelled call had left one."""
+        await self.afterwork.cancel()
         for db in self.databases.values():
             await db.dispose()
         left = 0

@@ -21,12 +21,18 @@ only an attempt that names no order):
 
 If the database cannot be asked in time, the outcome stays unknown: ``OutcomeUnknown``
 (``SOURCE_UNAVAILABLE`` with ``outcome: UNKNOWN`` and ``retryWithSameKey: true``), and the
-hold stays until the sweeper knows no order came of it, so an order never loses its stock.
+hold stays until no order can come of it, so an order never loses its stock. The buyer is
+answered, and the same question keeps being asked in the background (``settle_later``):
+once the database answers, an attempt that wrote nothing is forgotten and its hold given
+back, so the buyer's retry with the same key places the order at once instead of waiting
+out the attempt's lease (a minute) in "still in progress". A process that stops before
+then leaves it to that lease and the sweeper, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -42,6 +48,7 @@ log = structlog.get_logger("gateway.checkout")
 # connections under a burst is often back within a second or two; a buyer waits no more.
 SETTLE_WITHIN_S = 3.0
 FIRST_PAUSE_S = 0.05
+LONGEST_PAUSE_S = 1.0  # a database back after an outage is heard within a second
 UNKNOWN_MESSAGE = (
     "the orders system stopped answering while your order was being placed, so whether "
     "it was placed is not known yet; retry checkoutComplete with the same idempotencyKey: "
@@ -82,7 +89,38 @@ async def settle_placement(
         except Exception as exc:  # still down (or refused by its breaker): ask again
             log.info("order outcome not known yet", order_ref=order_ref, error=repr(exc))
         await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
-        pause *= 2
+        pause = min(pause * 2, LONGEST_PAUSE_S)
+
+
+async def settle_later(
+    orders: OrdersSource,
+    release: Callable[[], Awaitable[None]],
+    *,
+    customer_id: int,
+    cart_id: str,
+    idempotency_key: str,
+    order_ref: str,
+    within_s: float,
+) -> None:
+    """After an unknown outcome was answered: ``settle_placement`` again, for ``within_s``
+    (kept below the attempt's lease, after which a retry takes the attempt over with its
+    hold and this must not forget it); ``release`` gives back the hold and the coupon uses
+    when no order was written."""
+    try:
+        settled = await settle_placement(
+            orders,
+            customer_id=customer_id,
+            cart_id=cart_id,
+            idempotency_key=idempotency_key,
+            order_ref=order_ref,
+            within_s=within_s,
+        )
+    except OutcomeUnknown:
+        log.warning("order outcome still unknown: left to the sweeper", order_ref=order_ref)
+        return
+    if settled.order is None:
+        await release()
+        log.info("unknown order outcome settled: not placed, hold given back", order_ref=order_ref)
 
 
 async def _settle(

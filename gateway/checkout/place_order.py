@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -47,12 +47,12 @@ from sources.orders.records import (
 from sources.orders.store import CartClosed, CheckoutAttemptLost, PurchaseLimitReached
 
 from ..errors import Problem, UserErrorCode
-from ..resilience.errors import is_ambiguous
+from ..resilience.errors import OutcomeUnknown, is_ambiguous
 from ..sources import Sources
 from ..stock.view import left_in_stock
 from ..tracing.spans import saga_step
 from .holds import may_hold, reserve_for_order
-from .outcome import Settled, settle_placement
+from .outcome import Settled, settle_later, settle_placement
 from .pricing import CartPricing, price
 from .snapshot import CartSnapshot, KnownBuyer, load_snapshot
 from .validation import price_changed, reservation_items, validate
@@ -309,15 +309,32 @@ async def _place(
         await _undo(sources, order_ref, now)
         raise
 
-    def settle() -> Awaitable[Settled]:
-        """What became of this attempt's order write (outcome.py)."""
-        return settle_placement(
-            orders,
-            customer_id=customer_id,
-            cart_id=cart.id,
-            idempotency_key=idempotency_key,
-            order_ref=order_ref,
-        )
+    async def settle() -> Settled:
+        """What became of this attempt's order write (outcome.py); when it cannot be known
+        yet, it keeps being asked after the buyer's answer, and a hold no order came of is
+        given back then."""
+        try:
+            return await settle_placement(
+                orders,
+                customer_id=customer_id,
+                cart_id=cart.id,
+                idempotency_key=idempotency_key,
+                order_ref=order_ref,
+            )
+        except OutcomeUnknown:
+            sources.afterwork.start(
+                settle_later(
+                    orders,
+                    lambda: _undo(sources, order_ref, datetime.now(UTC)),
+                    customer_id=customer_id,
+                    cart_id=cart.id,
+                    idempotency_key=idempotency_key,
+                    order_ref=order_ref,
+                    within_s=policy.attempt_stale_after.total_seconds() / 2,
+                ),
+                name=f"settle {order_ref}",
+            )
+            raise
 
     try:
         placed = await saga_step(

@@ -258,6 +258,38 @@ def test_an_unknown_outcome_says_so_and_the_same_key_finds_the_order(
     assert orders_of_cart(live, cart) == [number]
 
 
+def test_an_unknown_outcome_without_an_order_frees_the_key_once_the_database_is_back(
+    shop: tuple[Shop, FaultyProxy],
+) -> None:
+    """The order statement never reached the database, which then refused connections
+    past the answer: "unknown". Once it answers again, the gateway learns by itself that no
+    order was written, gives the hold back and frees the key: the buyer's retry with the
+    same key places the order at once, not after the attempt's one-minute lease."""
+    live, proxy = shop
+    cart, sku_id, token = a_cart(live, 7, 6)
+    before = reserved(live, sku_id)
+    trap = proxy.set_trap(ORDER_STATEMENT, "drop", refuse_after=True)
+    try:
+        body = checkout(live, cart, "unknown-none-1", token)
+    finally:
+        proxy.recover()
+    assert trap.sprung.is_set()
+    [error] = body["errors"]
+    assert error["extensions"]["outcome"] == "UNKNOWN", error
+    assert orders_of_cart(live, cart) == []
+    assert reserved(live, sku_id) == before + 2  # held while the outcome is unknown
+    deadline = time.monotonic() + 5
+    while reserved(live, sku_id) != before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert reserved(live, sku_id) == before  # given back without the sweeper
+    started = time.monotonic()
+    placed = live.checkout(cart, "unknown-none-1", token=token)
+    assert placed["userErrors"] == [] and placed["order"] is not None
+    assert time.monotonic() - started < 3  # not the "still in progress" wait
+    assert orders_of_cart(live, cart) == [placed["order"]["number"]]
+    assert reserved(live, sku_id) == before + 2
+
+
 def test_an_order_statement_that_never_ran_gives_the_hold_and_the_key_back_at_once(
     shop: tuple[Shop, FaultyProxy],
 ) -> None:
