@@ -3,7 +3,10 @@ clock over N checkouts in-process (``cartCreate`` with 3 lines, ``cartShippingAd
 ``checkoutComplete`` through httpx's ASGITransport, no cache), grouped by component, then
 the top functions by own time and the gateway's by cumulative time.
 
-``python -m bench.checkout_cprofile --backend postgresql --checkouts 30``
+``python -m bench.checkout_cprofile --backend postgresql --checkouts 30 [--flow two]``
+prints the groups for each request kind apart (``cartCreate``, ``checkoutComplete``, ...)
+and for all of them, with their Python calls per checkout (deterministic); ``--request
+checkoutComplete`` lists that request's functions only.
 
 pyinstrument (bench.checkout_profile) samples wall-clock time: on a loaded machine it
 overweights whatever frame sits in a system call. CPU time does not; cProfile's own
@@ -19,13 +22,14 @@ import os
 import pstats
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
 from .checkout import prepare_shop
-from .checkout_profile import in_process_app, one_checkout
+from .checkout_profile import FLOWS, in_process_app, one_checkout
 from .profile import _run
 
 _PACKAGES = {
@@ -52,27 +56,60 @@ def component(filename: str) -> str:
     return "stdlib"
 
 
-def profile(backend: str, checkouts: int) -> pstats.Stats:
-    async def session() -> cProfile.Profile:
+def profile(backend: str, checkouts: int, flow: str = "three") -> dict[str, pstats.Stats]:
+    """The checkouts' profile, one per request kind (``cartCreate``, ...) and ``all``: the
+    client's own work between the requests is in none of them."""
+
+    async def session() -> dict[str, cProfile.Profile]:
         shop = await prepare_shop(backend, 60)
         app, tokens, picks = in_process_app(shop, checkouts + 10)
-        profiler = cProfile.Profile(time.process_time)
+        profilers: dict[str, cProfile.Profile] = {}
+
+        @contextmanager
+        def probe(name: str) -> Iterator[None]:
+            profiler = profilers.setdefault(name, cProfile.Profile(time.process_time))
+            profiler.enable()
+            try:
+                yield
+            finally:
+                profiler.disable()
+
         try:
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
                     for i in range(10):  # warm: compiled SQL, parsed documents, pools
-                        await one_checkout(client, tokens[i % len(tokens)], picks.pop())
-                    profiler.enable()
+                        await one_checkout(client, tokens[i % len(tokens)], picks.pop(), flow)
                     for i in range(checkouts):
-                        await one_checkout(client, tokens[i % len(tokens)], picks.pop())
-                    profiler.disable()
+                        await one_checkout(
+                            client, tokens[i % len(tokens)], picks.pop(), flow, probe
+                        )
         finally:
             if shop.cleanup is not None:
                 await shop.cleanup()
-        return profiler
+        return profilers
 
-    return pstats.Stats(_run(session))
+    profilers = _run(session)
+    stats = {name: pstats.Stats(p) for name, p in profilers.items()}
+    stats["all"] = pstats.Stats(*profilers.values())
+    return stats
+
+
+def _print_groups(title: str, stats: pstats.Stats, checkouts: int) -> None:
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in raw.values())
+    calls = stats.total_calls  # type: ignore[attr-defined]
+    groups: dict[str, float] = defaultdict(float)
+    for (filename, _line, _name), entry in raw.items():
+        groups[component(filename)] += entry[2]
+    print(
+        f"## {title}: {total * 1000 / checkouts:.2f} ms of CPU per checkout under cProfile, "
+        f"{calls / checkouts:,.0f} Python calls; load average {os.getloadavg()[0]:.1f}"
+    )
+    for name, seconds in sorted(groups.items(), key=lambda kv: -kv[1]):
+        if seconds / total >= 0.003:
+            share = 100 * seconds / total
+            print(f"  {name:40s} {seconds * 1000 / checkouts:6.2f} ms {share:5.1f} %")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,21 +117,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--checkouts", type=int, default=30)
     parser.add_argument("--top", type=int, default=30)
-    args = parser.parse_args(argv)
-    stats = profile(args.backend, args.checkouts)
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    total = sum(entry[2] for entry in raw.values())
-    groups: dict[str, float] = defaultdict(float)
-    for (filename, _line, _name), entry in raw.items():
-        groups[component(filename)] += entry[2]
-    print(
-        f"## {args.backend}: {total * 1000 / args.checkouts:.1f} ms of CPU per checkout under "
-        f"cProfile; load average {os.getloadavg()[0]:.1f}"
+    parser.add_argument("--flow", choices=FLOWS, default="three", help="bench.checkout's flows")
+    parser.add_argument(
+        "--request", default="all", help="print the functions of this request kind only"
     )
-    for name, seconds in sorted(groups.items(), key=lambda kv: -kv[1]):
-        if seconds / total >= 0.003:
-            share = 100 * seconds / total
-            print(f"  {name:40s} {seconds * 1000 / args.checkouts:6.2f} ms {share:5.1f} %")
+    args = parser.parse_args(argv)
+    by_request = profile(args.backend, args.checkouts, args.flow)
+    for name, one in by_request.items():
+        _print_groups(f"{args.backend}, flow {args.flow}, {name}", one, args.checkouts)
+    stats = by_request[args.request]
     stats.sort_stats("tottime").print_stats(args.top)
     stats.sort_stats("cumtime").print_stats(r"/gateway/", args.top)
     return 0

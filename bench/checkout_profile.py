@@ -15,7 +15,8 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from .checkout import (
     ADDRESS,
     ADDRESS_SET,
     CART_CREATE,
+    CART_CREATE_ADDRESSED,
     CHECKOUT,
     _sku_gid,
     payload_of,
@@ -39,16 +41,25 @@ from .checkout import (
 from .profile import _head, _run, components
 from .shop import ROOT
 
+Probe = Callable[[str], AbstractContextManager[Any]]
+"""Wraps each request of a checkout by its mutation's name (a profiler per request kind)."""
+
 
 async def _graphql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str, name: str
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any],
+    token: str,
+    name: str,
+    probe: Probe | None = None,
 ) -> dict[str, Any]:
     """In-process (httpx's ASGITransport): the bench's socket client has no ASGI transport."""
-    response = await client.post(
-        "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    with probe(name) if probe is not None else nullcontext():
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
     body = response.json() if response.status_code == 200 else response.text
     return payload_of(name, response.status_code, body)
 
@@ -60,18 +71,38 @@ async def browse_cart(client: httpx.AsyncClient, token: str, skus: Sequence[int]
     await _graphql(client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate")
 
 
-async def one_checkout(client: httpx.AsyncClient, token: str, skus: Sequence[int]) -> None:
+FLOWS = ("three", "two")
+"""``three``: cartCreate, cartShippingAddressSet, checkoutComplete; ``two`` (issue 15's
+figures): cartCreate with the lines and the address, then checkoutComplete."""
+
+
+async def one_checkout(
+    client: httpx.AsyncClient,
+    token: str,
+    skus: Sequence[int],
+    flow: str = "three",
+    probe: Probe | None = None,
+) -> None:
     lines = [{"skuId": _sku_gid(s), "quantity": 1} for s in skus]
-    created = await _graphql(client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate")
-    cart_id = created["cart"]["id"]
-    addressed = await _graphql(
-        client, ADDRESS_SET, {"cartId": cart_id, "address": ADDRESS}, token,
-        "cartShippingAddressSet",
-    )  # fmt: skip
+    if flow == "two":
+        addressed = await _graphql(
+            client, CART_CREATE_ADDRESSED,
+            {"input": {"lines": lines, "shippingAddress": ADDRESS}}, token, "cartCreate", probe,
+        )  # fmt: skip
+        cart_id = addressed["cart"]["id"]
+    else:
+        created = await _graphql(
+            client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate", probe
+        )
+        cart_id = created["cart"]["id"]
+        addressed = await _graphql(
+            client, ADDRESS_SET, {"cartId": cart_id, "address": ADDRESS}, token,
+            "cartShippingAddressSet", probe,
+        )  # fmt: skip
     total = addressed["cart"]["cost"]["total"]["amount"]
     await _graphql(
         client, CHECKOUT, {"cartId": cart_id, "key": uuid.uuid4().hex, "total": total}, token,
-        "checkoutComplete",
+        "checkoutComplete", probe,
     )  # fmt: skip
 
 

@@ -42,7 +42,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .checkout import prepare_shop
-from .checkout_profile import browse_cart, in_process_app, one_checkout, source_call_counts
+from .checkout_profile import FLOWS, browse_cart, in_process_app, one_checkout, source_call_counts
 from .profile import _run
 
 
@@ -121,7 +121,12 @@ def _cpu_ms(pids: list[int]) -> float:
 
 
 def measure(
-    backend: str, checkouts: int, rounds: int, cache: str = "off", pycalls: bool = False
+    backend: str,
+    checkouts: int,
+    rounds: int,
+    cache: str = "off",
+    pycalls: bool = False,
+    flow: str = "three",
 ) -> dict[str, Any]:
     statements: Counter[str] = Counter()
     control: Counter[str] = Counter()
@@ -144,14 +149,14 @@ def measure(
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
                     for i in range(10):  # warm: compiled SQL, parsed documents, pools
-                        await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                        await one_checkout(client, tokens[i % len(tokens)], picks.pop(), flow)
                     if cache == "warm":
                         await browse_cart(client, tokens[1], picks[-1])
                     before = source_call_counts(app)
                     event.listen(Engine, "before_cursor_execute", count)
                     restore = _counting_transaction_control(control, listed)
                     try:
-                        await one_checkout(client, tokens[0], picks.pop())
+                        await one_checkout(client, tokens[0], picks.pop(), flow)
                     finally:
                         restore()
                         event.remove(Engine, "before_cursor_execute", count)
@@ -165,7 +170,7 @@ def measure(
                         server_started = _cpu_ms(pids)
                         started = time.process_time()
                         for i in range(checkouts):
-                            await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                            await one_checkout(client, tokens[i % len(tokens)], picks.pop(), flow)
                         cpu.append((time.process_time() - started) * 1000 / checkouts)
                         if postgres:  # the pools' connections, and any opened meanwhile
                             pids = sorted(set(pids) | set(await _backend_pids(shop.urls["orders"])))
@@ -177,7 +182,7 @@ def measure(
                         profile = cProfile.Profile()
                         profile.enable()
                         for i in range(checkouts):
-                            await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                            await one_checkout(client, tokens[i % len(tokens)], picks.pop(), flow)
                         profile.disable()
                         py_calls = pstats.Stats(profile).total_calls / checkouts  # type: ignore[attr-defined]
         finally:
@@ -200,6 +205,7 @@ def measure(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.checkout_statements")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--flow", choices=FLOWS, default="three", help="bench.checkout's flows")
     parser.add_argument("--checkouts", type=int, default=10, help="per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -216,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        r = measure(backend, args.checkouts, args.rounds, args.cache, args.pycalls)
+        r = measure(backend, args.checkouts, args.rounds, args.cache, args.pycalls, args.flow)
         # SQLite's BEGINs are statements already; PostgreSQL's come from asyncpg's Transaction.
         trips = sum(r["statements"].values()) + sum(r["control"].values())
         print(f"## {backend} (cache {args.cache}): {sum(r['calls'].values())} source calls, "
