@@ -29,6 +29,7 @@ from ..resolvers import search as search_resolvers
 from ..resolvers import shipments as shipments_resolvers
 from ..resolvers import shop as shop_resolvers
 from .aftersales import AfterSalesPayload, AfterSalesRequest, AfterSalesRequestConnection
+from .arguments import install as install_argument_conversion
 from .audit import AuditEntry
 from .backoffice import LowStockConnection, ProductPayload, SkuPayload
 from .bulk import ProductBulkPayload, SkuBulkPayload
@@ -636,6 +637,7 @@ def build_schema(
 ) -> strawberry.Schema:
     """The schema with the runtime's extensions and executor (gateway/execution); the
     exported SDL never depends on them."""
+    install_argument_conversion()  # resolvers' inputs by a converter per field
     built = schema_class(
         query=Query,
         mutation=Mutation,
