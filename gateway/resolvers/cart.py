@@ -26,7 +26,7 @@ from ..schema.common import BadUserInput, Info
 from ..schema.errors import user_errors
 from ..schema.inventory import stock_view
 from ..schema.node import decode_id
-from ..schema.selection import fields
+from ..schema.selection import fields, names_under
 
 
 def cart_token(global_id: str) -> str | None:
@@ -58,11 +58,19 @@ def _shown(info: Info) -> bool:
     contract). ``checkoutComplete`` always reads the sources."""
     if not info.context.loaders.shared_cache:
         return False
+    # What the payload selects depends on the document only: kept per query text, so a
+    # repeated mutation does not convert its whole selection again (strawberry's
+    # selected_fields builds an object per selected field, each request).
+    return "validation" not in names_under(info, "cart.validation", _cart_validation_asked)
+
+
+def _cart_validation_asked(info: Info) -> frozenset[str]:
+    """{"validation"} when the payload's ``cart`` selects its ``validation``."""
     for payload in info.selected_fields:
         for cart in fields(payload.selections):
             if cart.name == "cart" and any(f.name == "validation" for f in fields(cart.selections)):
-                return False
-    return True
+                return frozenset(("validation",))
+    return frozenset()
 
 
 def _catalog(info: Info) -> CatalogRead | None:
