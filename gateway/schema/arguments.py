@@ -4,17 +4,21 @@ Why: strawberry's ``convert_arguments`` works out, on every call, what each argu
 is: for an input object it resolves every field's annotation again (``resolve_type``),
 asks whether the type is a scalar, an enum, generic, lazy, ``Maybe``, and builds the input
 from there, about 26 such steps for ``cartCreate``'s input (3 lines and an address):
-150-220 µs of CPU per request on this machine, the largest piece of a checkout's GraphQL
-work that depends only on the schema (docs/checkout-performance.md, "Eleventh pass").
+114-226 µs of CPU per request on this machine (4 µs compiled), the largest piece of a
+checkout's GraphQL work that depends only on the schema (docs/checkout-performance.md,
+"Eleventh pass").
 
 How: the first call for a field's argument list walks those types once and keeps a plain
 function per type (dict lookups and the input class's constructor); later calls run it.
 Only what the walk can prove it converts exactly as strawberry does is compiled: scalars
 other than ``GlobalID``, enums, lists, optionals, and input classes without ``from_input``
-or generics; a ``Maybe``, a ``GlobalID``, a custom ``from_input`` or anything else leaves
-the whole field to strawberry's own function, as before. ``install()`` puts it where
-strawberry's resolvers call ``convert_arguments`` (tests/gateway/test_argument_conversion.py
-compares the two for every argument of the schema).
+(their fields' types as strawberry resolves them, ``resolve_type``); a ``Maybe``, a
+``GlobalID``, a custom ``from_input`` or anything else leaves the whole field to
+strawberry's own function, as before. ``install()`` puts it where strawberry's resolvers
+call ``convert_arguments`` (a module global of ``strawberry.schema.schema_converter``; it
+also leans on ``_is_leaf_type`` and ``_is_optional_leaf_type``, strawberry 0.341 as pinned
+by uv.lock); tests/gateway/test_argument_conversion.py compares the two for every argument
+of the schema, and fails if strawberry stops calling through that global.
 """
 
 from __future__ import annotations
@@ -200,4 +204,4 @@ def fast_convert_arguments(
 
 def install() -> None:
     """Resolvers' arguments through ``fast_convert_arguments`` (idempotent)."""
-    _schema_converter.convert_arguments = fast_convert_arguments  # type: ignore[assignment]
+    _schema_converter.convert_arguments = fast_convert_arguments  # type: ignore[attr-defined]
