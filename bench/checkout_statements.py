@@ -10,10 +10,11 @@ driver sent them: asyncpg's Transaction, sqlite3's commit of an open transaction
 round trips to the database they add up to (statements plus transaction control; on
 PostgreSQL each is one request and its answer over the socket, on SQLite one hand-off to
 the connection's thread), then the process CPU per checkout of each round and their
-median. To compare with an older commit on a shared machine, run it alternately from
-that commit's tree (``git archive <commit> | tar -x -C /tmp/old``, then ``cd /tmp/old``
-and the same command with this worktree's ``.venv/bin/python``) and compare medians taken
-minutes apart.
+median, and each request kind's share of it (``cartCreate``, ``checkoutComplete``, ...,
+the in-process client's part included). To compare with an older commit on a shared
+machine, run it alternately from that commit's tree (``git archive <commit> | tar -x -C
+/tmp/old``, then ``cd /tmp/old`` and the same command with this worktree's
+``.venv/bin/python``) and compare medians taken minutes apart.
 
 ``--cache cold`` runs the gateway with its shared cache (the in-process one) and counts a
 checkout of SKUs no request has read yet; ``--cache warm`` one whose SKUs a throwaway
@@ -33,8 +34,9 @@ import os
 import pstats
 import statistics
 import time
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -120,6 +122,20 @@ def _cpu_ms(pids: list[int]) -> float:
     return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_probe(spent: Counter[str]) -> Any:
+    """A probe for ``one_checkout`` adding each request's process CPU to ``spent``."""
+
+    @contextmanager
+    def probe(name: str) -> Iterator[None]:
+        begun = time.process_time()
+        try:
+            yield
+        finally:
+            spent[name] += time.process_time() - begun
+
+    return probe
+
+
 def measure(
     backend: str,
     checkouts: int,
@@ -142,6 +158,8 @@ def measure(
             shop, 11 + (rounds + pycalls) * checkouts, cache != "off"
         )
         cpu: list[float] = []
+        # Each request kind's process CPU per round (the client's share of it included).
+        by_request: dict[str, list[float]] = defaultdict(list)
         server_cpu: list[float] = []  # PostgreSQL's backends for this run's database
         py_calls: float | None = None
         try:
@@ -168,10 +186,17 @@ def measure(
                                 await browse_cart(client, tokens[1], picks[-1 - i])
                         pids = await _backend_pids(shop.urls["orders"]) if postgres else []
                         server_started = _cpu_ms(pids)
+                        spent: Counter[str] = Counter()
+                        probe = _cpu_probe(spent)
+
                         started = time.process_time()
                         for i in range(checkouts):
-                            await one_checkout(client, tokens[i % len(tokens)], picks.pop(), flow)
+                            await one_checkout(
+                                client, tokens[i % len(tokens)], picks.pop(), flow, probe
+                            )
                         cpu.append((time.process_time() - started) * 1000 / checkouts)
+                        for name, seconds in spent.items():
+                            by_request[name].append(seconds * 1000 / checkouts)
                         if postgres:  # the pools' connections, and any opened meanwhile
                             pids = sorted(set(pids) | set(await _backend_pids(shop.urls["orders"])))
                             server_cpu.append((_cpu_ms(pids) - server_started) / checkouts)
@@ -194,6 +219,7 @@ def measure(
             "control": dict(control),
             "listed": listed,
             "cpu_ms": cpu,
+            "by_request_ms": dict(by_request),
             "server_cpu_ms": server_cpu,
             "py_calls": py_calls,
         }
@@ -231,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"process CPU per checkout {statistics.median(r['cpu_ms']):.1f} ms (median; rounds "
               f"{', '.join(f'{x:.1f}' for x in r['cpu_ms'])}); "
               f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        for name, ms in r["by_request_ms"].items():
+            print(f"   {name}: {statistics.median(ms):.2f} ms of process CPU per request (median; "
+                  f"rounds {', '.join(f'{x:.2f}' for x in ms)})")  # fmt: skip
         if r["server_cpu_ms"]:
             print(f"   PostgreSQL backends' CPU per checkout "
                   f"{statistics.median(r['server_cpu_ms']):.1f} ms (median; rounds "
