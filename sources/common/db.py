@@ -145,7 +145,7 @@ def _known_array_types(dbapi_connection: Any, _record: Any) -> None:
             types, _ = await_only(raw._introspect_types(list(_ARRAY_TYPE_OIDS), 30))
             _array_types = list(types)
         settings.register_data_types(_array_types)
-    except Exception:  # noqa: BLE001 - an optimisation only; asyncpg introspects lazily
+    except Exception:  # an optimisation only: asyncpg then introspects on first use
         log.debug("array types not registered up front", exc_info=True)
 
 

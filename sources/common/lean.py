@@ -7,11 +7,13 @@ statement on the bare driver costs 0.2-0.4 ms. A checkout runs about 35 of them.
 
 What stays SQLAlchemy's: the statement (a Core statement built once, as before), its SQL
 (compiled once per dialect with the engine's own dialect, once more per length of each
-expanding ``IN`` list), the values' bind and result processors (the types' own, so the
-records are exactly those of ``conn.execute``), the pooled connection and its transaction
-(``Database.connect`` / ``Database.begin``: on PostgreSQL the transaction SQLAlchemy would
-open lazily is opened here before the first lean statement; on SQLite SQLAlchemy already
-sent ``BEGIN IMMEDIATE``), and its errors (a driver error goes through the connection's own
+expanding ``IN`` list on SQLite; on PostgreSQL an ``IN`` list is one array parameter,
+``= ANY($n::TYPE[])``, one text for every length: ``_array_variant``), the values' bind
+and result processors (the types' own, so the records are exactly those of
+``conn.execute``), the pooled connection and its transaction (``Database.connect`` /
+``Database.begin``: on PostgreSQL the transaction SQLAlchemy would open lazily is opened
+here before the first lean statement; on SQLite SQLAlchemy already sent ``BEGIN
+IMMEDIATE``), and its errors (a driver error goes through the connection's own
 ``_handle_dbapi_exception``: the same ``IntegrityError`` / ``OperationalError`` wrappers, a
 lost connection invalidated, so the outage rules in outages.py see what they saw).
 
@@ -50,6 +52,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Dialect
@@ -185,7 +188,7 @@ class _Compiled:
     variants: dict[Any, _Variant]
     # PostgreSQL: the one SQL text for every length of the IN lists (``_array_variant``),
     # ``None`` until tried, ``False`` when the statement's text did not allow it.
-    array: _Variant | None | bool = None
+    array: _Variant | bool | None = None
 
 
 # (id of the statement, dialect name, parameter keys) -> the compiled statement. Statements
@@ -255,17 +258,13 @@ def _array_variant(entry: _Compiled, params: dict[str, Any]) -> _Variant | None:
     Why: an ``IN`` list rendered per length is a new SQL text for each length, so on each
     pooled connection a new prepared statement (a Parse round trip more on first use) and,
     for its first five runs there, a plan of its own (PostgreSQL's custom plans before it
-    settles on a generic one); reads of 1, 2, 3... ids (cache misses, listings, carts)
-    planned almost every time under a 16-buyer bench (issue 15, branch h15p). One text
-    per statement is planned five times per connection and then never. The rows are the
+    settles on a generic one). Batch reads of 1 to 5 ids on 10 fresh pools of 4
+    connections: 1,218 plans for 1,260 statements per length, 813 as one text; warm, none
+    either way (issue 15, branch h15p, bench/RESULTS.md). The rows are the
     same: ``= ANY`` of an empty array is false as ``IN ()`` is, a NULL element compares
     as NULL either way, and ``<> ALL`` of an empty array is true as ``NOT IN ()`` is."""
-    import re
-
     one = {name: [next(iter(params[name]), None)] for name in entry.expanding}
-    state: Any = entry.compiled.construct_expanded_state(  # type: ignore[attr-defined]
-        {**params, **one}, escape_names=False
-    )
+    state: Any = entry.compiled.construct_expanded_state({**params, **one}, escape_names=False)
     sql: str = state.statement
     positions = list(state.positiontup or ())
     whole: dict[str, str] = {}
@@ -276,14 +275,8 @@ def _array_variant(entry: _Compiled, params: dict[str, Any]) -> _Variant | None:
         pattern = re.compile(_ONE_IN % number)
         if not pattern.search(sql):
             return None
-
-        def as_array(found: re.Match[str]) -> str:
-            cast = found.group(2) or ""
-            operator = "<> ALL" if found.group(1) else "= ANY"
-            return f"{operator}(${number}{cast}{'[]' if cast else ''})"
-
-        sql = pattern.sub(as_array, sql)
-        if re.search(r"(?<!ANY\()(?<!ALL\()\$%d(?!\d)" % number, sql):
+        sql = pattern.sub(partial(_as_array, number), sql)
+        if re.search(rf"(?<!ANY\()(?<!ALL\()\${number}(?!\d)", sql):
             return None  # the value also used outside an IN list
         whole[expanded[0]] = name
     base = _variant(entry, {**params, **one})
@@ -292,6 +285,13 @@ def _array_variant(entry: _Compiled, params: dict[str, Any]) -> _Variant | None:
         for key, step in zip(positions, base.plan, strict=True)
     ]
     return _Variant(sql, plan, base.returns_rows, base.keys, base.row_class, None)
+
+
+def _as_array(number: int, found: re.Match[str]) -> str:
+    """``IN ($n::TYPE)`` as ``= ANY($n::TYPE[])``, ``NOT IN`` as ``<> ALL``."""
+    cast = found.group(2) or ""
+    operator = "<> ALL" if found.group(1) else "= ANY"
+    return f"{operator}(${number}{cast}{'[]' if cast else ''})"
 
 
 def _arguments(variant: _Variant, params: dict[str, Any]) -> list[Any]:

@@ -153,7 +153,7 @@ async def test_an_in_list_of_any_length_is_one_statement_with_sqlalchemys_rows(
             ),
         ]
     for db, statement, params in cases:
-        (keys, expected), _ = await _both(db, statement, params)
+        (_keys, expected), _ = await _both(db, statement, params)
         event.listen(db.engine.sync_engine, "before_cursor_execute", count)
         try:
             async with db.connect() as conn:
