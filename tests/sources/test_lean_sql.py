@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -263,3 +264,41 @@ async def test_a_driver_error_is_sqlalchemys_and_the_statement_is_counted(
     assert sum(s.startswith("INSERT INTO carts") for s in seen) == 2
     async with db.connect() as conn:  # rolled back, and the pool's connection still works
         assert (await lean.execute(conn, carts._CARTS_WITH_LINES, {"ids": [cart.id]})).all() == []
+
+
+async def test_a_new_postgresql_connection_binds_arrays_without_asking_for_their_types(
+    dbs: dict[str, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """db.py's ``_known_array_types``: asyncpg introspects int4[] and numeric[] once per
+    process, not on every new connection's first statement that binds one (three round
+    trips and a catalog query a fresh backend plans in several ms); the values still
+    arrive as arrays of the right type."""
+    if dbs["orders"].is_sqlite:
+        pytest.skip("asyncpg only")
+    import asyncpg.connection
+
+    async def arrays(db: Database) -> list[Any]:
+        async with db.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT CAST(:ids AS INTEGER[]) AS ids, CAST(:amounts AS NUMERIC[]) AS a"),
+                    {"ids": [1, 2], "amounts": [Decimal("1.50")]},
+                )
+            ).one()
+        return [row.ids, row.a]
+
+    await arrays(dbs["orders"])  # the process's first connection may ask, once
+    asked: list[list[int]] = []
+    introspect = asyncpg.connection.Connection._introspect_types
+
+    async def spy(self: Any, typeoids: Any, *rest: Any) -> Any:
+        asked.append(sorted(typeoids))
+        return await introspect(self, typeoids, *rest)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "_introspect_types", spy)
+    fresh = Database(dbs["orders"].url, pool_size=1, overflow=0)
+    try:
+        assert await arrays(fresh) == [[1, 2], [Decimal("1.50")]]
+    finally:
+        await fresh.dispose()
+    assert asked == []
