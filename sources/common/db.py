@@ -100,7 +100,7 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
     # JSON and JSONB columns decoded by orjson here too (asyncpg hands SQLAlchemy's codec
     # the text; its default is the standard library's json.loads): the checkout's catalog
     # rows carry some 80 of them (names' translations, options) per checkout.
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=overflow,
@@ -108,6 +108,45 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
         connect_args=_asyncpg_connect_args(parsed),
         json_deserializer=orjson.loads,
     )
+    event.listen(engine.sync_engine, "connect", _known_array_types)
+    return engine
+
+
+# Built-in array types the stores bind (``= ANY($1::INTEGER[])``, ``unnest`` of ids, names,
+# amounts): int4[], int8[], text[], varchar[], numeric[], bool[], timestamptz[]. Their OIDs
+# are PostgreSQL's own, the same on every server and database.
+_ARRAY_TYPE_OIDS = (1007, 1016, 1009, 1015, 1231, 1000, 1185)
+# asyncpg's description of those types, read once per process (the first connection).
+_array_types: list[Any] | None = None
+
+
+def _known_array_types(dbapi_connection: Any, _record: Any) -> None:
+    """A new PostgreSQL connection knows the built-in array types before its first
+    statement, without asking the server.
+
+    Why: asyncpg has no codec of its own for int4[] or numeric[]; the first statement on a
+    connection that binds or returns one makes it introspect the type (asyncpg's
+    ``typeinfo_tree`` query, between two round trips that turn JIT off and on again). On a
+    fresh backend that query's plan alone costs several ms: a connection that binds int4[]
+    and numeric[] cost PostgreSQL 14 ms of CPU instead of 3.6 (branch h15p,
+    docs/checkout-performance.md), and a pool that grows or replaces an overflow connection
+    under load pays it each time. The first connection of the process asks once for all
+    the types of ``_ARRAY_TYPE_OIDS``; every later one registers that answer (asyncpg's own
+    records, so the same codecs). Private asyncpg names (``_introspect_types``, the
+    protocol's settings), pinned by uv.lock: if they move, this does nothing and asyncpg
+    introspects on first use as before."""
+    global _array_types
+    from sqlalchemy.util import await_only
+
+    try:
+        raw = dbapi_connection.driver_connection
+        settings = raw._protocol.get_settings()
+        if _array_types is None:
+            types, _ = await_only(raw._introspect_types(list(_ARRAY_TYPE_OIDS), 30))
+            _array_types = list(types)
+        settings.register_data_types(_array_types)
+    except Exception:  # an optimisation only: asyncpg then introspects on first use
+        log.debug("array types not registered up front", exc_info=True)
 
 
 def _asyncpg_connect_args(url: URL) -> dict[str, Any]:

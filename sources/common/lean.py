@@ -7,11 +7,13 @@ statement on the bare driver costs 0.2-0.4 ms. A checkout runs about 35 of them.
 
 What stays SQLAlchemy's: the statement (a Core statement built once, as before), its SQL
 (compiled once per dialect with the engine's own dialect, once more per length of each
-expanding ``IN`` list), the values' bind and result processors (the types' own, so the
-records are exactly those of ``conn.execute``), the pooled connection and its transaction
-(``Database.connect`` / ``Database.begin``: on PostgreSQL the transaction SQLAlchemy would
-open lazily is opened here before the first lean statement; on SQLite SQLAlchemy already
-sent ``BEGIN IMMEDIATE``), and its errors (a driver error goes through the connection's own
+expanding ``IN`` list on SQLite; on PostgreSQL an ``IN`` list is one array parameter,
+``= ANY($n::TYPE[])``, one text for every length: ``_array_variant``), the values' bind
+and result processors (the types' own, so the records are exactly those of
+``conn.execute``), the pooled connection and its transaction (``Database.connect`` /
+``Database.begin``: on PostgreSQL the transaction SQLAlchemy would open lazily is opened
+here before the first lean statement; on SQLite SQLAlchemy already sent ``BEGIN
+IMMEDIATE``), and its errors (a driver error goes through the connection's own
 ``_handle_dbapi_exception``: the same ``IntegrityError`` / ``OperationalError`` wrappers, a
 lost connection invalidated, so the outage rules in outages.py see what they saw).
 
@@ -50,6 +52,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Dialect
@@ -183,6 +186,9 @@ class _Compiled:
     compiled: SQLCompiler
     expanding: tuple[str, ...]
     variants: dict[Any, _Variant]
+    # PostgreSQL: the one SQL text for every length of the IN lists (``_array_variant``),
+    # ``None`` until tried, ``False`` when the statement's text did not allow it.
+    array: _Variant | bool | None = None
 
 
 # (id of the statement, dialect name, parameter keys) -> the compiled statement. Statements
@@ -238,9 +244,69 @@ def _variant(entry: _Compiled, params: dict[str, Any]) -> _Variant:
     )
 
 
+# An expanding list rendered at length one by the asyncpg dialect: ``IN ($4::INTEGER)``,
+# or ``NOT IN (...)``, with the bind cast SQLAlchemy puts on each value (if any).
+_ONE_IN = r"(NOT )?IN \(\$%d(::[A-Z][A-Z0-9_ ]*(?:\(\d+(?:, ?\d+)?\))?)?\)"
+_WHOLE_LIST = -2  # a plan entry's index: the whole list, as one array argument
+
+
+def _array_variant(entry: _Compiled, params: dict[str, Any]) -> _Variant | None:
+    """PostgreSQL: the statement with each expanding ``IN`` list as one array parameter,
+    ``col = ANY($n::TYPE[])`` (``NOT IN``: ``col <> ALL(...)``), the same text for every
+    length of the lists; None when the SQL is not the shape this rewrite knows.
+
+    Why: an ``IN`` list rendered per length is a new SQL text for each length, so on each
+    pooled connection a new prepared statement (a Parse round trip more on first use) and,
+    for its first five runs there, a plan of its own (PostgreSQL's custom plans before it
+    settles on a generic one). Batch reads of 1 to 5 ids on 10 fresh pools of 4
+    connections: 1,218 plans for 1,260 statements per length, 813 as one text; warm, none
+    either way (issue 15, branch h15p, bench/RESULTS.md). The rows are the
+    same: ``= ANY`` of an empty array is false as ``IN ()`` is, a NULL element compares
+    as NULL either way, and ``<> ALL`` of an empty array is true as ``NOT IN ()`` is."""
+    one = {name: [next(iter(params[name]), None)] for name in entry.expanding}
+    state: Any = entry.compiled.construct_expanded_state({**params, **one}, escape_names=False)
+    sql: str = state.statement
+    positions = list(state.positiontup or ())
+    whole: dict[str, str] = {}
+    for name, expanded in state.parameter_expansion.items():
+        if name not in one or len(expanded) != 1:
+            return None  # a tuple IN list, or anything else this does not know
+        number = positions.index(expanded[0]) + 1
+        pattern = re.compile(_ONE_IN % number)
+        if not pattern.search(sql):
+            return None
+        sql = pattern.sub(partial(_as_array, number), sql)
+        if re.search(rf"(?<!ANY\()(?<!ALL\()\${number}(?!\d)", sql):
+            return None  # the value also used outside an IN list
+        whole[expanded[0]] = name
+    base = _variant(entry, {**params, **one})
+    plan = [
+        (whole[key], _WHOLE_LIST, None, step[3]) if key in whole else step
+        for key, step in zip(positions, base.plan, strict=True)
+    ]
+    return _Variant(sql, plan, base.returns_rows, base.keys, base.row_class, None)
+
+
+def _as_array(number: int, found: re.Match[str]) -> str:
+    """``IN ($n::TYPE)`` as ``= ANY($n::TYPE[])``, ``NOT IN`` as ``<> ALL``."""
+    cast = found.group(2) or ""
+    operator = "<> ALL" if found.group(1) else "= ANY"
+    return f"{operator}(${number}{cast}{'[]' if cast else ''})"
+
+
 def _arguments(variant: _Variant, params: dict[str, Any]) -> list[Any]:
     args = []
     for name, index, constant, processor in variant.plan:
+        if index == _WHOLE_LIST:
+            values = params[name]  # type: ignore[index]
+            args.append(
+                [v if v is None else processor(v) for v in values]
+                if processor is not None
+                else values
+                if type(values) is list or type(values) is tuple
+                else list(values)
+            )
+            continue
         value = constant if name is None else params[name] if index < 0 else params[name][index]
         args.append(value if processor is None or value is None else processor(value))
     return args
@@ -285,12 +351,19 @@ async def execute(conn: AsyncConnection, statement: Any, params: dict[str, Any])
         found = (statement, _compile(statement, dialect, keys))
         _COMPILED[(id(statement), dialect.name, keys)] = found
     entry = found[1]
-    lengths = tuple(len(params[name]) for name in entry.expanding)
-    variant = entry.variants.get(lengths)
+    variant: _Variant | None = None
+    if entry.expanding and dialect.name == "postgresql":
+        if entry.array is None:
+            entry.array = _array_variant(entry, params) or False
+        if entry.array is not False:
+            variant = entry.array  # type: ignore[assignment]
     if variant is None:
-        variant = _variant(entry, params)
-        if len(entry.variants) < _VARIANTS:  # a batch read of any length: keep the first few
-            entry.variants[lengths] = variant
+        lengths = tuple(len(params[name]) for name in entry.expanding)
+        variant = entry.variants.get(lengths)
+        if variant is None:
+            variant = _variant(entry, params)
+            if len(entry.variants) < _VARIANTS:  # a batch read of any length: keep a few
+                entry.variants[lengths] = variant
     args = _arguments(variant, params)
     sql = variant.sql
     first = FIRST.get()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -117,6 +118,55 @@ async def test_the_stores_checkout_reads_make_the_same_records(
     assert lean_records == await read()
 
 
+async def test_an_in_list_of_any_length_is_one_statement_with_sqlalchemys_rows(
+    dbs: dict[str, Database],
+) -> None:
+    """On PostgreSQL an expanding ``IN`` list runs as one array parameter (``= ANY``): one
+    SQL text for every length, so one prepared statement and one plan per connection; the
+    rows are those of SQLAlchemy's ``IN`` at every length, none included (SQLite keeps the
+    per-length ``IN``)."""
+    pricing, catalog = dbs["pricing"], dbs["catalog"]
+    sku_ids = await _some(catalog, select(text("id")).select_from(text("skus")), 2)
+    async with pricing.connect() as conn:
+        codes = list(
+            (
+                await conn.execute(
+                    text("SELECT lower(coupon_code) FROM promotions WHERE coupon_code IS NOT NULL")
+                )
+            ).scalars()
+        )[:2]
+    assert codes, "the demo shop has coupons"
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    cases: list[tuple[Database, Any, dict[str, Any]]] = []
+    for n in (0, 1, 3):
+        ids = [*sku_ids[:2], 10**9][:n]  # one id no SKU has among them
+        cases += [
+            (catalog, catalog_store._SKUS_WITH_PRODUCTS_BY_IDS, {"ids": ids}),
+            (pricing, pricing_store._PRICES_BY_SKU_IDS, {"ids": ids, "currency": "CNY"}),
+            (
+                pricing,
+                pricing_store._PRICES_AND_AUTOMATIC_LIVE_OR_TYPED,
+                {"ids": ids, "keys": codes[:n], "at": NOW, "currency": "CNY"},
+            ),
+        ]
+    for db, statement, params in cases:
+        (_keys, expected), _ = await _both(db, statement, params)
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            async with db.connect() as conn:
+                got = (await lean.execute(conn, statement, params)).all()
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        assert _typed(got) == _typed(expected), params
+    if not dbs["pricing"].is_sqlite:
+        assert len(set(seen)) == 3  # one text per statement, whatever the lengths
+        assert all("= ANY(" in sql and "IN ($" not in sql for sql in seen)
+
+
 async def test_a_cart_written_and_read_lean_is_sqlalchemys_and_rolls_back(
     dbs: dict[str, Database],
 ) -> None:
@@ -214,3 +264,41 @@ async def test_a_driver_error_is_sqlalchemys_and_the_statement_is_counted(
     assert sum(s.startswith("INSERT INTO carts") for s in seen) == 2
     async with db.connect() as conn:  # rolled back, and the pool's connection still works
         assert (await lean.execute(conn, carts._CARTS_WITH_LINES, {"ids": [cart.id]})).all() == []
+
+
+async def test_a_new_postgresql_connection_binds_arrays_without_asking_for_their_types(
+    dbs: dict[str, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """db.py's ``_known_array_types``: asyncpg introspects int4[] and numeric[] once per
+    process, not on every new connection's first statement that binds one (three round
+    trips and a catalog query a fresh backend plans in several ms); the values still
+    arrive as arrays of the right type."""
+    if dbs["orders"].is_sqlite:
+        pytest.skip("asyncpg only")
+    import asyncpg.connection
+
+    async def arrays(db: Database) -> list[Any]:
+        async with db.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT CAST(:ids AS INTEGER[]) AS ids, CAST(:amounts AS NUMERIC[]) AS a"),
+                    {"ids": [1, 2], "amounts": [Decimal("1.50")]},
+                )
+            ).one()
+        return [row.ids, row.a]
+
+    await arrays(dbs["orders"])  # the process's first connection may ask, once
+    asked: list[list[int]] = []
+    introspect = asyncpg.connection.Connection._introspect_types
+
+    async def spy(self: Any, typeoids: Any, *rest: Any) -> Any:
+        asked.append(sorted(typeoids))
+        return await introspect(self, typeoids, *rest)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "_introspect_types", spy)
+    fresh = Database(dbs["orders"].url, pool_size=1, overflow=0)
+    try:
+        assert await arrays(fresh) == [[1, 2], [Decimal("1.50")]]
+    finally:
+        await fresh.dispose()
+    assert asked == []
