@@ -267,15 +267,15 @@ async def test_a_driver_error_is_sqlalchemys_and_the_statement_is_counted(
 
 
 async def test_a_new_postgresql_connection_binds_arrays_without_asking_for_their_types(
-    dbs: dict[str, Database], monkeypatch: pytest.MonkeyPatch
+    postgres_shop: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """db.py's ``_known_array_types``: asyncpg introspects int4[] and numeric[] once per
     process, not on every new connection's first statement that binds one (three round
     trips and a catalog query a fresh backend plans in several ms); the values still
     arrive as arrays of the right type."""
-    if dbs["orders"].is_sqlite:
-        pytest.skip("asyncpg only")
     import asyncpg.connection
+
+    orders = Database(postgres_shop["orders"])
 
     async def arrays(db: Database) -> list[Any]:
         async with db.connect() as conn:
@@ -287,7 +287,10 @@ async def test_a_new_postgresql_connection_binds_arrays_without_asking_for_their
             ).one()
         return [row.ids, row.a]
 
-    await arrays(dbs["orders"])  # the process's first connection may ask, once
+    try:
+        await arrays(orders)  # the process's first connection may ask, once
+    finally:
+        await orders.dispose()
     asked: list[list[int]] = []
     introspect = asyncpg.connection.Connection._introspect_types
 
@@ -296,7 +299,7 @@ async def test_a_new_postgresql_connection_binds_arrays_without_asking_for_their
         return await introspect(self, typeoids, *rest)
 
     monkeypatch.setattr(asyncpg.connection.Connection, "_introspect_types", spy)
-    fresh = Database(dbs["orders"].url, pool_size=1, overflow=0)
+    fresh = Database(postgres_shop["orders"], pool_size=1, overflow=0)
     try:
         assert await arrays(fresh) == [[1, 2], [Decimal("1.50")]]
     finally:
