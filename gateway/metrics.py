@@ -94,6 +94,8 @@ class Metrics:
         # (``labels`` validates, locks and builds a key per call). As many as the labels
         # already keep: one per name seen.
         self._operation_series: dict[str, tuple[Any, Any]] = {}
+        # Each loader's batch-size series, likewise (a request builds its loaders anew).
+        self._batch_observers: dict[str, Callable[[float], None]] = {}
 
     def operation_series(self, name: str) -> tuple[Any, Any]:
         """The ``gateway_requests`` and ``gateway_request_duration_seconds`` series of an
@@ -105,6 +107,13 @@ class Metrics:
                 self.latency.labels(name),
             )
         return series
+
+    def batch_observer(self, loader: str) -> Callable[[float], None]:
+        """``observe`` of a loader's ``gateway_loader_batch_size`` series."""
+        observe = self._batch_observers.get(loader)
+        if observe is None:
+            observe = self._batch_observers[loader] = self.batch_size.labels(loader).observe
+        return observe
 
     def count_calls(self, store: Any) -> None:
         """Wrap every public coroutine method of ``store`` so each call is counted (and,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from itertools import repeat
 from typing import Any, Generic, TypeVar
 
 from ..metrics import Metrics
@@ -164,7 +165,7 @@ class Loader(Generic[K, V]):
         if not self._batching:
             return await self._uncached(keys)
         memo = self._memo
-        found: list[Any] = [memo[key] if key in memo else _MISSING for key in keys]
+        found: list[Any] = list(map(memo.get, keys, repeat(_MISSING)))  # no call per key
         if _UNSETTLED.isdisjoint(map(type, found)):
             return found  # all read already: the common case, no await
         missing = [key for key, value in zip(keys, found, strict=True) if value is _MISSING]
@@ -260,7 +261,7 @@ class Loader(Generic[K, V]):
     async def _call(self, keys: list[K]) -> list[Any]:
         observe = self._observe
         if observe is None:
-            observe = self._observe = self._metrics.batch_size.labels(self._name).observe
+            observe = self._observe = self._metrics.batch_observer(self._name)
         observe(len(keys))
         found = await self._fetch(keys)
         default = self._default

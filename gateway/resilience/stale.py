@@ -85,6 +85,9 @@ class StaleCopies:
         # The keys written since ``_since``: skipped until ``refresh`` has passed (then the
         # set starts again, so it holds at most one window's keys).
         self._written: set[str] = set()
+        # A batch's ids written in the window, by the key prefix of their method and other
+        # arguments: a repeated batch is found written without a key made per id.
+        self._written_ids: dict[str, set[Any]] = {}
         self._since = -float("inf")
 
     def _recent(self) -> set[str]:
@@ -92,6 +95,7 @@ class StaleCopies:
         now = self.clock()
         if now - self._since >= self.refresh:
             self._written = set()
+            self._written_ids = {}
             self._since = now
         return self._written
 
@@ -103,9 +107,22 @@ class StaleCopies:
         whole = f"{self.prefix}{spec.name}:{_digest(bound)}"
         if not batch:
             return whole, []
+        head = self._batch_head(spec, args, kwargs, bound)
+        return whole, [f"{head}{item}" for item in args[0]]
+
+    def _batch_head(
+        self,
+        spec: MethodSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        bound: dict[str, Any] | None = None,
+    ) -> str:
+        """What a batch's per-id keys start with: the method and its other arguments."""
+        if bound is None:
+            bound = spec.bind(args, kwargs)
         first = spec.parameters[0].name
         rest = _digest({name: value for name, value in bound.items() if name != first})
-        return whole, [f"{self.prefix}{spec.name}:{rest}:{item}" for item in args[0]]
+        return f"{self.prefix}{spec.name}:{rest}:"
 
     async def remember(
         self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any
@@ -114,13 +131,16 @@ class StaleCopies:
         if spec is None:  # not part of the interface: no encoding to keep it in
             return
         recent = self._recent()
+        ids: list[Any] = []
+        head = ""
         try:
             if _is_batch(args, result):
-                _, keys = self._keys(spec, args, kwargs, batch=True)
+                head = self._batch_head(spec, args, kwargs)
+                written = self._written_ids.get(head)
+                ids = list(args[0]) if written is None else [i for i in args[0] if i not in written]
                 items = {
-                    key: encode({item: result[item]}) if item in result else _NOTHING
-                    for key, item in zip(keys, args[0], strict=True)
-                    if key not in recent
+                    f"{head}{item}": encode({item: result[item]}) if item in result else _NOTHING
+                    for item in ids
                 }
             else:
                 whole, _ = self._keys(spec, args, kwargs, batch=False)
@@ -131,7 +151,10 @@ class StaleCopies:
         if not items:
             return  # every copy written within the last ``refresh`` seconds
         await self.store.set_many(items, self.ttl)
-        recent.update(items)
+        if ids:
+            self._written_ids.setdefault(head, set()).update(ids)
+        else:
+            recent.update(items)
 
     async def recall(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The answer kept for this call, or ``MISSING``; a batch only when every id has
