@@ -390,6 +390,11 @@ async def run_checkout_bench(
         )
         if measured
         else None,
+        "source_calls_by_method_under_load": {
+            k: round(v / len(measured), 2) for k, v in sorted(calls_under_load.items())
+        }
+        if measured
+        else {},
         "server_cpu_ms_per_checkout": round(server_cpu * 1000 / max(len(measured), 1), 1),
         "client_cpu_ms_per_checkout": round(client_cpu * 1000 / max(len(measured), 1), 1),
         "machine_cpu_ms_per_checkout": round(machine_cpu * 1000 / max(len(measured), 1), 1),

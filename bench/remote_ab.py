@@ -7,9 +7,13 @@ bench.checkout measures the embedded gateway and then the remote one, minutes ap
 machine whose load drifts by more than the gap being measured. Here one shop is seeded
 once and the two servers take turns on it (embedded, remote, embedded, ...), each turn
 running every concurrency; each remote row also says where its CPU went (the gateway and
-each source service), and how many wake-ups (context switches) each process had per
-checkout, which is what five processes on two cores pay beside their Python. The ratio
-of a round is taken between its own two turns; read the medians.
+each source service), how many times each process woke up per checkout (voluntary
+context switches: it slept until a socket had something for it; the involuntary ones,
+"preempted", are the machine's load), and its read and write system calls, which is what
+five processes on two cores pay beside their Python; each round prints the source calls
+per checkout by method, embedded / remote. Before its warm-up each turn makes a cart of
+every SKU (``--no-browse``: not), so both gateways measure with the same SKUs cached.
+The ratio of a round is taken between its own two turns; read the medians.
 """
 
 from __future__ import annotations
@@ -25,23 +29,42 @@ from typing import Any
 from gateway.auth import ViewerKind, issue_token
 from gateway.settings import SOURCE_NAMES, Settings
 
-from .checkout import GatewayProcess, prepare_shop, run_checkout_bench
+from .checkout import (
+    CART_CREATE,
+    GatewayProcess,
+    _graphql,
+    _sku_gid,
+    prepare_shop,
+    run_checkout_bench,
+)
+from .client import GraphQLClient
 from .client import run as run_on_uvloop
 from .servers import CLOCK_TICKS
 from .shop import ROOT
 
 
-def _switches(pid: int) -> int:
-    """Voluntary + involuntary context switches of a process's threads so far."""
-    total = 0
+def _switches(pid: int) -> tuple[int, int]:
+    """Voluntary and involuntary context switches of a process's threads so far. The
+    voluntary ones are its wake-ups (it slept until a socket had something for it); the
+    involuntary ones are the machine's load (preempted while it could run)."""
+    voluntary = involuntary = 0
     for status in Path(f"/proc/{pid}/task").glob("*/status"):
         try:
             for line in status.read_text().splitlines():
-                if "ctxt_switches:" in line:
-                    total += int(line.split()[1])
+                if line.startswith("voluntary_ctxt_switches:"):
+                    voluntary += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    involuntary += int(line.split()[1])
         except OSError:
             continue
-    return total
+    return voluntary, involuntary
+
+
+def _syscalls(pid: int) -> tuple[int, int]:
+    """Read and write system calls of a process so far (/proc/<pid>/io: read(2), write(2),
+    and their vectored forms, on sockets too)."""
+    fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(fields["syscr"]), int(fields["syscw"])
 
 
 def _cpu(pid: int) -> tuple[float, float]:
@@ -50,10 +73,12 @@ def _cpu(pid: int) -> tuple[float, float]:
     return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
 
 
-def _sample(server: GatewayProcess) -> dict[str, tuple[float, float, int]]:
+def _sample(server: GatewayProcess) -> dict[str, tuple[float, float, int, int, int, int]]:
+    """Per process: user and system CPU seconds, voluntary and involuntary switches,
+    read and write system calls."""
     named = {"gateway": server.process.pid}
     named |= {name: p.pid for name, p in zip(SOURCE_NAMES, server.companions, strict=False)}
-    return {name: (*_cpu(pid), _switches(pid)) for name, pid in named.items()}
+    return {name: (*_cpu(pid), *_switches(pid), *_syscalls(pid)) for name, pid in named.items()}
 
 
 async def _sessions(shop: Any) -> int:
@@ -74,6 +99,19 @@ async def _sessions(shop: Any) -> int:
     return sessions - 1  # less this one
 
 
+async def _browse(url: str, token: str, sku_ids: Sequence[int]) -> None:
+    """A cart of every SKU on sale, three at a time, thrown away: the gateway's caches then
+    hold every SKU's catalog record, price and promotions (300 s and 30 s), as a gateway
+    that has served for a while holds them. Without it the slower of the two gateways
+    ends its 2 s warm-up having seen fewer SKUs, and its measured checkouts make cache-miss
+    calls the other's do not (remote 11.3-12.2 source calls per checkout against 9.4-10
+    embedded in the same round: ``skus_by_ids``, ``prices_by_sku_ids``, ...)."""
+    async with GraphQLClient(url) as client:
+        for start in range(0, len(sku_ids), 3):
+            lines = [{"skuId": _sku_gid(s), "quantity": 1} for s in sku_ids[start : start + 3]]
+            await _graphql(client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate")
+
+
 async def _turn(
     shop: Any,
     remote: bool,
@@ -81,6 +119,7 @@ async def _turn(
     duration: float,
     pool: int | None,
     warmup: float,
+    browse: bool,
 ) -> list[dict[str, Any]]:
     mode = "remote" if remote else "embedded"
     server = GatewayProcess(
@@ -93,6 +132,8 @@ async def _turn(
             issue_token(settings, kind=ViewerKind.CUSTOMER, subject=str(c))
             for c in shop.customer_ids
         ]
+        if browse:
+            await _browse(server.url, tokens[0], shop.sku_ids)
         for conc in concurrencies:
             # Warm first (statements compiled, pools filled, caches loaded): a turn's
             # figures are then the steady state's, not its start's.
@@ -108,7 +149,7 @@ async def _turn(
                 name: (
                     round((after[name][0] - before[name][0]) * 1000 / n, 2),
                     round((after[name][1] - before[name][1]) * 1000 / n, 2),
-                    round((after[name][2] - before[name][2]) / n, 1),
+                    *(round((after[name][i] - before[name][i]) / n, 1) for i in range(2, 6)),
                 )
                 for name in after
             }
@@ -118,9 +159,11 @@ async def _turn(
                     "concurrency": conc,
                     "orders_per_s": result["orders_per_s"],
                     "calls": result["source_calls_per_checkout_under_load"],
+                    "by_method": result["source_calls_by_method_under_load"],
                     "cpu_ms": round(sum(v[0] + v[1] for v in split.values()), 2),
                     "sys_ms": round(sum(v[1] for v in split.values()), 2),
                     "switches": round(sum(v[2] for v in split.values()), 1),
+                    "preempted": round(sum(v[3] for v in split.values()), 1),
                     "split": split,
                     "connects": round(opened / n, 2),
                     "bad": len(result["lost"]) + len(result["duplicates"]),
@@ -143,7 +186,13 @@ async def _main(args: argparse.Namespace) -> int:
             try:
                 for remote in order:
                     turns[remote] = await _turn(
-                        shop, remote, args.concurrency, args.duration, args.pool_size, args.warmup
+                        shop,
+                        remote,
+                        args.concurrency,
+                        args.duration,
+                        args.pool_size,
+                        args.warmup,
+                        not args.no_browse,
                     )
             except Exception as exc:  # a shared database out of connections: the next round
                 print(f"round {round_} failed: {type(exc).__name__}: {exc}", flush=True)
@@ -153,17 +202,25 @@ async def _main(args: argparse.Namespace) -> int:
                 ratios[emb["concurrency"]].append(ratio)
                 for row in (emb, rem):
                     split = "  ".join(
-                        f"{k} {v[0]:.1f}+{v[1]:.1f} ms/{v[2]:.0f} sw"
+                        f"{k} {v[0]:.1f}+{v[1]:.1f} ms/{v[2]:.1f}+{v[3]:.0f} sw/"
+                        f"{v[4]:.0f}r{v[5]:.0f}w"
                         for k, v in row["split"].items()
                     )
                     print(
                         f"round {round_} {row['mode']:8} c={row['concurrency']:<3} "
                         f"{row['orders_per_s']:6.1f}/s calls {row['calls']} cpu "
                         f"{row['cpu_ms']:5.1f} ms (sys {row['sys_ms']:.1f})  "
-                        f"sw {row['switches']:.0f}  [{split}]  db connects {row['connects']}  "
+                        f"wake-ups {row['switches']:.1f} (+{row['preempted']:.0f} preempted)  "
+                        f"[{split}]  db connects {row['connects']}  "
                         f"bad {row['bad']} failed {row['failed']} load {row['load']}",
                         flush=True,
                     )
+                methods = sorted(set(emb["by_method"]) | set(rem["by_method"]))
+                calls = "  ".join(
+                    f"{m} {emb['by_method'].get(m, 0):.2f}/{rem['by_method'].get(m, 0):.2f}"
+                    for m in methods
+                )
+                print(f"round {round_} c={emb['concurrency']} calls embedded/remote: {calls}")
                 print(f"round {round_} c={emb['concurrency']} remote/embedded {ratio:.2f}")
     finally:
         if shop.cleanup is not None:
@@ -187,6 +244,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--products", type=int, default=240)
     parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument(
+        "--no-browse",
+        action="store_true",
+        help="no cart of every SKU before a turn's warm-up (the caches as 2 s of checkouts "
+        "leave them: fewer SKUs seen by the slower gateway)",
+    )
     args = parser.parse_args(argv)
     result: int = run_on_uvloop(_main(args))
     return result

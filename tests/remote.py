@@ -40,7 +40,12 @@ def source_service(name: str, database_url: str, *, secret: str = SECRET) -> Ite
         log_level="warning",
         lifespan="on",
         access_log=False,
-        http=SourceHTTPProtocol,  # as `gateway source serve` runs it
+        # as `gateway source serve` runs it (without proxy headers' middleware around the
+        # app, the protocol answers the calls itself: service_protocol.py)
+        http=SourceHTTPProtocol,
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name=f"source-{name}")

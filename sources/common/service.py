@@ -47,6 +47,9 @@ MAX_KEY_LENGTH = 128
 FORGET_EVERY = 1000
 
 Answer = tuple[int, bytes]
+# A call as the service's HTTP protocol makes it: the request's headers and whole body in,
+# the answer and the request id out (service_protocol.py).
+Direct = Callable[[list[tuple[bytes, bytes]], bytes], Awaitable[tuple[Answer, str]]]
 
 
 def _error(status: int, kind: str, message: str) -> Answer:
@@ -66,6 +69,24 @@ def _failed(exc: Exception) -> Answer:
     return _error(500, "Internal", type(exc).__name__)
 
 
+UNAUTHORIZED = _error(401, "Unauthorized", "missing or wrong service credentials")
+
+
+def _picked(headers: list[tuple[bytes, bytes]], expected: bytes) -> tuple[bool, str | None, str]:
+    """Whether the caller presented the service secret, the request key, the request id
+    (a new one when the caller sent none), from the request's headers."""
+    given = key = request_id = None
+    for header, value in headers:
+        if header == b"authorization":
+            given = value
+        elif header == b"x-request-id":
+            request_id = value.decode("latin-1")
+        elif header == b"idempotency-key":
+            key = value.decode("latin-1")
+    authorized = hmac.compare_digest(given or b"", expected)
+    return authorized, key, request_id or uuid.uuid4().hex
+
+
 class SourceApp(Starlette):
     """The service's Starlette app (its lifespan, probes, ``state``, and the middleware
     tracing adds), with a short way in for the calls themselves: while no middleware was
@@ -74,6 +95,9 @@ class SourceApp(Starlette):
     route, which cost more than the endpoint's own work on a small call."""
 
     calls: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]]
+    # The same calls by raw path, for the service's HTTP protocol (service_protocol.py),
+    # which answers them without an ASGI cycle while no middleware was added.
+    direct: dict[bytes, Direct]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self.user_middleware and scope["method"] == "POST":
@@ -163,25 +187,7 @@ def source_app(
                 return DOMAIN_ERROR, encode({"error": errors.encode(exc, kind)})
             return 200, encode(result)
 
-        async def call(scope: Scope, receive: Receive, send: Send) -> None:
-            """A raw ASGI endpoint: the headers it needs picked from the list, the body
-            read, the answer sent in two messages."""
-            given = key = request_id = None
-            for header, value in scope["headers"]:
-                if header == b"authorization":
-                    given = value
-                elif header == b"x-request-id":
-                    request_id = value.decode("latin-1")
-                elif header == b"idempotency-key":
-                    key = value.decode("latin-1")
-            request_id = request_id or uuid.uuid4().hex
-            if not hmac.compare_digest(given or b"", expected):
-                answer = _error(401, "Unauthorized", "missing or wrong service credentials")
-                await _send(send, answer, request_id)
-                return
-            body = await _body(receive)
-            if body is None:
-                return  # the caller is gone: nobody to answer
+        async def answer(key: str | None, request_id: str, body: bytes) -> Answer:
             started = time.perf_counter()
             try:
                 if spec.is_read or not key:
@@ -201,7 +207,30 @@ def source_app(
                         (time.perf_counter() - started) * 1000,
                         request_id,
                     )
-            await _send(send, answer, request_id)
+            return answer
+
+        async def call(scope: Scope, receive: Receive, send: Send) -> None:
+            """A raw ASGI endpoint: the headers it needs picked from the list, the body
+            read, the answer sent in two messages."""
+            authorized, key, request_id = _picked(scope["headers"], expected)
+            if not authorized:
+                await _send(send, UNAUTHORIZED, request_id)
+                return
+            body = await _body(receive)
+            if body is None:
+                return  # the caller is gone: nobody to answer
+            await _send(send, await answer(key, request_id, body), request_id)
+
+        async def direct(headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[Answer, str]:
+            """The same call as ``call``, for the service's HTTP protocol, which has the
+            request's headers and whole body and writes the answer itself
+            (service_protocol.py: no ASGI cycle, no messages)."""
+            authorized, key, request_id = _picked(headers, expected)
+            if not authorized:
+                return UNAUTHORIZED, request_id
+            return await answer(key, request_id, body), request_id
+
+        calls_direct[f"/v1/{name}/{spec.name}".encode()] = direct
 
         async def run_once(
             key: str, body: bytes, run: Callable[[bytes], Awaitable[Answer]]
@@ -294,6 +323,7 @@ def source_app(
         finally:
             await db.dispose()
 
+    calls_direct: dict[bytes, Direct] = {}
     calls = {f"/v1/{name}/{spec.name}": endpoint(spec) for spec in methods.values()}
     # Starlette's routes too: with middleware added (tracing), calls go the long way,
     # and the tracing's span names come from these routes' paths.
@@ -301,6 +331,7 @@ def source_app(
     routes += [Route("/healthz", healthz), Route("/readyz", readyz)]
     app = SourceApp(routes=routes, lifespan=lifespan)
     app.calls = calls
+    app.direct = calls_direct
     app.state.store = store
     app.state.db = db  # for instrumentation (tracing: a span per SQL statement)
     app.state.methods = methods

@@ -1,4 +1,5 @@
-"""The source services' protocol sends each answer in one write (service_protocol.py)."""
+"""The source services' protocol sends each answer in one write, and answers the calls without
+uvicorn's ASGI cycle (service_protocol.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sources.common.service_protocol import _OneWrite
-from tests.remote import free_port
+from tests.migrated import orders_with_one_customer
+from tests.remote import SECRET, free_port, source_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,3 +119,89 @@ def test_an_answer_arrives_whole_in_the_first_read_on_a_keep_alive_connection() 
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _read_answers(client: socket.socket, count: int) -> list[bytes]:
+    """``count`` whole answers (each framed by its content-length) from ``client``."""
+    data = b""
+    answers: list[bytes] = []
+    while len(answers) < count:
+        chunk = client.recv(65536)
+        assert chunk, f"closed after {len(answers)} answers: {data!r}"
+        data += chunk
+        while b"\r\n\r\n" in data:
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            if len(rest) < length:
+                break
+            answers.append(head + b"\r\n\r\n" + rest[:length])
+            data = rest[length:]
+    assert data == b""
+    return answers
+
+
+def _post(path: str, body: bytes, *, secret: str = SECRET, extra: bytes = b"") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {secret}\r\n".encode()
+        + extra
+        + b"content-length: %d\r\n\r\n" % len(body)
+        + body
+    )
+
+
+CUSTOMER_1 = b'{"1":{"id":1,"email":"c1@example.com","name":"C1","is_blocked":false}}'
+NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+
+
+def test_calls_are_answered_by_the_protocol_itself_keep_alive_and_pipelined(
+    tmp_path: Path,
+) -> None:
+    """A call goes to its endpoint without uvicorn's ASGI cycle (SourceApp.direct): the
+    answer is the status line, three headers and the body, in one write; the connection
+    stays open for the next call; calls pipelined on it are answered in order; a wrong
+    secret is a 401; anything else (a query string, /healthz) still goes through the app."""
+    with source_service("orders", orders_with_one_customer(tmp_path, NOW)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            body = b'{"ids":[1]}'
+            for n in range(3):
+                client.sendall(
+                    _post("/v1/orders/customers_by_ids", body, extra=b"x-request-id: r-%d\r\n" % n)
+                )
+                (answer,) = _read_answers(client, 1)
+                assert answer == (
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"content-length: %d\r\nx-request-id: r-%d\r\n\r\n"
+                    % (len(CUSTOMER_1), n)
+                    + CUSTOMER_1
+                )
+            pipelined = [
+                _post("/v1/orders/customers_by_ids", body, extra=b"x-request-id: p-1\r\n"),
+                _post("/v1/orders/customers_by_ids", b'{"ids":[]}', extra=b"x-request-id: p-2\r\n"),
+                _post("/v1/orders/customers_by_ids", body, secret="not-the-secret-at-all"),
+                _post("/v1/orders/customers_by_ids?q=1", body, extra=b"x-request-id: p-4\r\n"),
+                b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n",
+            ]
+            client.sendall(b"".join(pipelined))
+            first, second, refused, asgi, health = _read_answers(client, 5)
+            assert b"x-request-id: p-1\r\n" in first and first.endswith(CUSTOMER_1)
+            assert b"x-request-id: p-2\r\n" in second and second.endswith(b"\r\n\r\n{}")
+            assert refused.startswith(b"HTTP/1.1 401 ")
+            assert b'"Unauthorized"' in refused
+            assert b"x-request-id: " in refused  # a new one: the caller sent none
+            assert asgi.startswith(b"HTTP/1.1 200 OK\r\n") and asgi.endswith(CUSTOMER_1)
+            assert b"x-request-id: p-4\r\n" in asgi
+            assert health.startswith(b"HTTP/1.1 200 OK\r\n") and b'"orders"' in health
+
+
+def test_a_call_asking_to_close_is_answered_then_closed(tmp_path: Path) -> None:
+    with source_service("orders", orders_with_one_customer(tmp_path, NOW)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(
+                _post("/v1/orders/customers_by_ids", b'{"ids":[1]}', extra=b"connection: close\r\n")
+            )
+            (answer,) = _read_answers(client, 1)
+            assert b"connection: close\r\n" in answer and answer.endswith(CUSTOMER_1)
+            assert client.recv(100) == b""  # closed by the service
