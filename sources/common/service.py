@@ -98,6 +98,9 @@ class SourceApp(Starlette):
     # The same calls by raw path, for the service's HTTP protocol (service_protocol.py),
     # which answers them without an ASGI cycle while no middleware was added.
     direct: dict[bytes, Direct]
+    # The ``authorization`` header a caller must send: the protocol takes a call its own
+    # way only when the headers carry it, so a stranger's body is never buffered whole.
+    authorization: bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self.user_middleware and scope["method"] == "POST":
@@ -332,6 +335,7 @@ def source_app(
     app = SourceApp(routes=routes, lifespan=lifespan)
     app.calls = calls
     app.direct = calls_direct
+    app.authorization = expected
     app.state.store = store
     app.state.db = db  # for instrumentation (tracing: a span per SQL statement)
     app.state.methods = methods

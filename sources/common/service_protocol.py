@@ -35,6 +35,7 @@ by uv.lock (uvicorn 0.54) and tested by tests/sources/test_service_protocol.py.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +136,7 @@ class SourceHTTPProtocol(HttpToolsProtocol):
             not getattr(app, "user_middleware", True) and not self.root_path and not self.access_log
         )
         self._direct: dict[bytes, Direct] | None = direct if usable else None
+        self._authorization: bytes = getattr(app, "authorization", b"")
         self._call: Direct | None = None
         self._chunks: list[bytes] = []
 
@@ -158,6 +160,7 @@ class SourceHTTPProtocol(HttpToolsProtocol):
                 call is not None
                 and self.parser.get_method() == b"POST"
                 and not self.parser.should_upgrade()
+                and self._authorized()
             ):
                 self._call = call
                 self._chunks = []
@@ -167,6 +170,16 @@ class SourceHTTPProtocol(HttpToolsProtocol):
                 self.cycle = _Call(keep_alive)  # type: ignore[assignment]
                 return
         super().on_headers_complete()
+
+    def _authorized(self) -> bool:
+        """The request carries the service secret: a call without it goes uvicorn's way,
+        where the app answers 401 before reading its body (flow-controlled), so a caller
+        without the secret cannot make the service hold a body it sends."""
+        expected = self._authorization
+        for name, value in self.headers:
+            if name == b"authorization":
+                return hmac.compare_digest(value, expected)
+        return False
 
     def on_body(self, body: bytes) -> None:
         if self._call is None:

@@ -205,3 +205,18 @@ def test_a_call_asking_to_close_is_answered_then_closed(tmp_path: Path) -> None:
             (answer,) = _read_answers(client, 1)
             assert b"connection: close\r\n" in answer and answer.endswith(CUSTOMER_1)
             assert client.recv(100) == b""  # closed by the service
+
+
+def test_a_call_without_the_secret_is_refused_before_its_body_arrives(tmp_path: Path) -> None:
+    """A stranger announcing a large body gets its 401 at once: the service does not wait
+    for (and hold) a body it would refuse."""
+    with source_service("orders", orders_with_one_customer(tmp_path, NOW)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            client.sendall(
+                b"POST /v1/orders/customers_by_ids HTTP/1.1\r\nhost: t\r\n"
+                b"authorization: Bearer not-the-secret-at-all\r\n"
+                b"content-length: 50000000\r\n\r\n" + b"{" * 1000
+            )
+            (answer,) = _read_answers(client, 1)  # within the socket's 5 s, not 50 MB later
+            assert answer.startswith(b"HTTP/1.1 401 ") and b'"Unauthorized"' in answer
