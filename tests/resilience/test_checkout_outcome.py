@@ -35,7 +35,7 @@ from tests.conftest import (
 )
 from tests.gateway.checkout_helpers import CHECKOUT, PRODUCTS, Shop, run
 from tests.pg import create_temp_database, drop_database
-from tests.resilience.tcp_fault import FaultyProxy, faulty_proxy
+from tests.resilience.tcp_fault import FaultyProxy, TrapAction, faulty_proxy
 
 pytestmark = pytest.mark.load_sensitive  # tests/conftest.py: run again if the machine made it miss
 
@@ -112,13 +112,27 @@ def checkout(shop: Shop, cart: dict[str, Any], key: str, token: str) -> dict[str
     return shop.live.query(CHECKOUT, variables, token=token)
 
 
+def checkout_during_outage(
+    shop: Shop, proxy: FaultyProxy, action: TrapAction, cart: dict[str, Any], key: str, token: str
+) -> dict[str, Any]:
+    """checkoutComplete while the order statement meets ``action`` and the database then
+    refuses connections until the answer is given (longer than the gateway asks)."""
+    trap = proxy.set_trap(ORDER_STATEMENT, action, refuse_after=True)
+    try:
+        body = checkout(shop, cart, key, token)
+    finally:
+        proxy.recover()
+    assert trap.sprung.is_set()
+    return body
+
+
 def a_cart(shop: Shop, customer: int, index: int) -> tuple[dict[str, Any], int, str]:
     """A fresh cart of two units of its own SKU (so holds are counted per test)."""
     sku = shop.plain_skus(min_available=5)[index]
     return fresh_cart(shop, [(sku.id, 2)], customer), sku.id, shop.customer_token(customer)
 
 
-def fresh_cart(shop: Shop, lines: list[tuple[int, int]], customer: int) -> dict[str, Any]:
+def fresh_cart(shop: Shop, lines: list[tuple[int | str, int]], customer: int) -> dict[str, Any]:
     """cartCreate; once more if it met a connection an earlier test's trap left dead in
     the pool (a write is not retried unseen; its failure renews the pool)."""
     token = shop.customer_token(customer)
@@ -232,12 +246,7 @@ def test_an_unknown_outcome_says_so_and_the_same_key_finds_the_order(
     live, proxy = shop
     cart, sku_id, token = a_cart(live, 3, 2)
     before = reserved(live, sku_id)
-    trap = proxy.set_trap(ORDER_STATEMENT, "cut", refuse_after=True)
-    try:
-        body = checkout(live, cart, "unknown-1", token)
-    finally:
-        proxy.recover()
-    assert trap.sprung.is_set()
+    body = checkout_during_outage(live, proxy, "cut", cart, "unknown-1", token)
     # Not "failed": a coded, retryable answer that says the order may exist and how to
     # learn whether it does.
     assert body["data"] is None
@@ -268,12 +277,7 @@ def test_an_unknown_outcome_without_an_order_frees_the_key_once_the_database_is_
     live, proxy = shop
     cart, sku_id, token = a_cart(live, 7, 6)
     before = reserved(live, sku_id)
-    trap = proxy.set_trap(ORDER_STATEMENT, "drop", refuse_after=True)
-    try:
-        body = checkout(live, cart, "unknown-none-1", token)
-    finally:
-        proxy.recover()
-    assert trap.sprung.is_set()
+    body = checkout_during_outage(live, proxy, "drop", cart, "unknown-none-1", token)
     [error] = body["errors"]
     assert error["extensions"]["outcome"] == "UNKNOWN", error
     assert orders_of_cart(live, cart) == []
