@@ -58,7 +58,11 @@ from .snapshot import CartSnapshot, KnownBuyer, load_snapshot
 from .validation import price_changed, reservation_items, validate
 
 log = structlog.get_logger("gateway.checkout")
-WAIT_STEP_S = 0.05
+# A call finding its key's attempt still running asks again after 50 ms, then less and less
+# often: each ask is a claim statement on the orders database, and an attempt that runs
+# long is most often one whose database is struggling.
+FIRST_WAIT_S = 0.05
+LONGEST_WAIT_S = 0.5
 EXPIRED = UserErrorCode.INSUFFICIENT_STOCK
 CART_COMPLETED = UserErrorCode.CART_COMPLETED
 
@@ -105,6 +109,7 @@ async def complete_checkout(
         if answered is not None:
             return answered
     deadline = datetime.now(UTC) + policy.wait_for_other_attempt
+    pause = FIRST_WAIT_S
     while True:
         now = datetime.now(UTC)
         # The cart, the claim and (claimed) the buyer: the orders source's reads, one call.
@@ -138,7 +143,8 @@ async def complete_checkout(
                 "a checkout with this key is still in progress; retry shortly",
                 "idempotencyKey",
             )
-        await asyncio.sleep(WAIT_STEP_S)
+        await asyncio.sleep(min(pause, (deadline - now).total_seconds()))
+        pause = min(pause * 2, LONGEST_WAIT_S)
 
     region = cart.shipping_address.region if cart.shipping_address else None
     buyer = KnownBuyer(customer_id, region, start.buyer) if start.buyer else None
