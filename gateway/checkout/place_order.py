@@ -48,6 +48,7 @@ from sources.orders.store import CartClosed, CheckoutAttemptLost, PurchaseLimitR
 
 from ..errors import Problem, UserErrorCode
 from ..resilience.errors import OutcomeUnknown, is_ambiguous
+from ..settings import Settings
 from ..sources import Sources
 from ..stock.view import left_in_stock
 from ..tracing.spans import saga_step
@@ -74,6 +75,21 @@ class CheckoutPolicy:
     reservation_ttl: timedelta
     attempt_stale_after: timedelta
     wait_for_other_attempt: timedelta
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, wait_for_other_attempt: timedelta = timedelta(seconds=20)
+    ) -> CheckoutPolicy:
+        """The shop's policy: its currency, free-shipping threshold and hold time; an
+        attempt untouched for a minute may be taken over (crashed), and a call with the
+        same key waits ``wait_for_other_attempt`` for the one still running."""
+        return cls(
+            currency=settings.currency,
+            free_shipping_over=settings.free_shipping_over,
+            reservation_ttl=timedelta(seconds=settings.reservation_ttl_seconds),
+            attempt_stale_after=timedelta(seconds=60),
+            wait_for_other_attempt=wait_for_other_attempt,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -129,14 +129,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _policy(info: Info) -> CheckoutPolicy:
-    settings = info.context.settings
-    return CheckoutPolicy(
-        currency=settings.currency,
-        free_shipping_over=settings.free_shipping_over,
-        reservation_ttl=timedelta(seconds=settings.reservation_ttl_seconds),
-        attempt_stale_after=timedelta(seconds=60),
-        wait_for_other_attempt=timedelta(seconds=20),
-    )
+    return CheckoutPolicy.from_settings(info.context.settings)
 
 
 def _error(code: UserErrorCode, message: str, *field: str) -> list[Problem]:

@@ -32,12 +32,8 @@ def test_a_key_still_being_placed_is_answered_in_progress_after_a_few_asks(shop:
     token = shop.customer_token(8)
     customer_id = shop.customer_id("customer8@example.com")
     cart_id = str(cart_token(shop.create_cart([(sku.id, 1)], token=token)["cart"]["id"]))
-    policy = CheckoutPolicy(
-        currency=shop.settings.currency,
-        free_shipping_over=shop.settings.free_shipping_over,
-        reservation_ttl=timedelta(minutes=15),
-        attempt_stale_after=timedelta(seconds=60),
-        wait_for_other_attempt=timedelta(seconds=2),
+    policy = CheckoutPolicy.from_settings(
+        shop.settings, wait_for_other_attempt=timedelta(seconds=2)
     )
 
     async def go() -> tuple[Any, int, float]:

@@ -112,12 +112,20 @@ def checkout(shop: Shop, cart: dict[str, Any], key: str, token: str) -> dict[str
     return shop.live.query(CHECKOUT, variables, token=token)
 
 
-def checkout_during_outage(
-    shop: Shop, proxy: FaultyProxy, action: TrapAction, cart: dict[str, Any], key: str, token: str
+def checkout_through_trap(
+    shop: Shop,
+    proxy: FaultyProxy,
+    action: TrapAction,
+    cart: dict[str, Any],
+    key: str,
+    token: str,
+    *,
+    down_after: bool = False,
 ) -> dict[str, Any]:
-    """checkoutComplete while the order statement meets ``action`` and the database then
-    refuses connections until the answer is given (longer than the gateway asks)."""
-    trap = proxy.set_trap(ORDER_STATEMENT, action, refuse_after=True)
+    """checkoutComplete while the order statement meets ``action``; with ``down_after``,
+    the database then refuses connections until the answer is given (longer than the
+    gateway asks)."""
+    trap = proxy.set_trap(ORDER_STATEMENT, action, refuse_after=down_after)
     try:
         body = checkout(shop, cart, key, token)
     finally:
@@ -172,9 +180,7 @@ def test_an_order_committed_as_its_connection_died_is_answered_with_the_order(
     live, proxy = shop
     cart, sku_id, token = a_cart(live, 1, 0)
     before = reserved(live, sku_id)
-    trap = proxy.set_trap(ORDER_STATEMENT, "cut")
-    body = checkout(live, cart, "cut-1", token)
-    assert trap.sprung.is_set()
+    body = checkout_through_trap(live, proxy, "cut", cart, "cut-1", token)
     # The order was written: the buyer is told so, not "unavailable".
     placed = answered_with_the_order(live, body, cart)
     assert reserved(live, sku_id) == before + 2  # the order keeps its stock
@@ -195,9 +201,7 @@ def test_a_remote_orders_source_retrying_a_committed_order_answers_with_the_orde
     live, proxy = remote_shop
     cart, sku_id, token = a_cart(live, 8, 5)
     before = reserved(live, sku_id)
-    trap = proxy.set_trap(ORDER_STATEMENT, "cut")
-    body = checkout(live, cart, "remote-cut-1", token)
-    assert trap.sprung.is_set()
+    body = checkout_through_trap(live, proxy, "cut", cart, "remote-cut-1", token)
     answered_with_the_order(live, body, cart)
     assert reserved(live, sku_id) == before + 2
 
@@ -246,7 +250,7 @@ def test_an_unknown_outcome_says_so_and_the_same_key_finds_the_order(
     live, proxy = shop
     cart, sku_id, token = a_cart(live, 3, 2)
     before = reserved(live, sku_id)
-    body = checkout_during_outage(live, proxy, "cut", cart, "unknown-1", token)
+    body = checkout_through_trap(live, proxy, "cut", cart, "unknown-1", token, down_after=True)
     # Not "failed": a coded, retryable answer that says the order may exist and how to
     # learn whether it does.
     assert body["data"] is None
@@ -277,7 +281,9 @@ def test_an_unknown_outcome_without_an_order_frees_the_key_once_the_database_is_
     live, proxy = shop
     cart, sku_id, token = a_cart(live, 7, 6)
     before = reserved(live, sku_id)
-    body = checkout_during_outage(live, proxy, "drop", cart, "unknown-none-1", token)
+    body = checkout_through_trap(
+        live, proxy, "drop", cart, "unknown-none-1", token, down_after=True
+    )
     [error] = body["errors"]
     assert error["extensions"]["outcome"] == "UNKNOWN", error
     assert orders_of_cart(live, cart) == []
@@ -300,9 +306,7 @@ def test_an_order_statement_that_never_ran_gives_the_hold_and_the_key_back_at_on
     live, proxy = shop
     cart, sku_id, token = a_cart(live, 4, 3)
     before = reserved(live, sku_id)
-    trap = proxy.set_trap(ORDER_STATEMENT, "drop")
-    body = checkout(live, cart, "drop-1", token)
-    assert trap.sprung.is_set()
+    body = checkout_through_trap(live, proxy, "drop", cart, "drop-1", token)
     if live.settings.remote.remote_sources:  # --sources remote: the service's client
         assert "errors" not in body, body  # retried the write that never ran, and it ran
         return
@@ -329,13 +333,7 @@ def test_a_checkout_cancelled_after_its_order_was_sent_keeps_the_hold(
     before = reserved(live, sku_id)
     customer_id = live.customer_id("customer5@example.com")
     trap = proxy.set_trap(ORDER_STATEMENT, "stall")
-    policy = CheckoutPolicy(
-        currency=live.settings.currency,
-        free_shipping_over=live.settings.free_shipping_over,
-        reservation_ttl=timedelta(minutes=15),
-        attempt_stale_after=timedelta(seconds=60),
-        wait_for_other_attempt=timedelta(seconds=20),
-    )
+    policy = CheckoutPolicy.from_settings(live.settings)
 
     async def go() -> None:
         sources = Sources.from_settings(live.settings)
