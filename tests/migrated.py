@@ -68,14 +68,20 @@ def _drop_at_exit(url: str) -> None:
 def orders_with_one_customer(directory: Path, created_at: datetime) -> str:
     """A fresh SQLite orders database in ``directory`` holding customer 1 (the service
     and request-key tests write orders and carts for them)."""
+    url = f"sqlite+aiosqlite:///{directory}/orders.db"
+    asyncio.run(migrate_orders_with_one_customer(url, created_at))
+    return url
+
+
+async def migrate_orders_with_one_customer(url: str, created_at: datetime) -> None:
+    """The orders database at ``url`` (new and unused, either backend) brought to head,
+    holding customer 1."""
     from sqlalchemy import insert
 
     from sources.orders import models
 
-    url = f"sqlite+aiosqlite:///{directory}/orders.db"
-
-    async def build() -> None:
-        db = Database(url)
+    db = Database(url)
+    try:
         await upgrade_fresh("orders", db)
         async with db.begin() as conn:
             await conn.execute(
@@ -83,7 +89,5 @@ def orders_with_one_customer(directory: Path, created_at: datetime) -> str:
                 [{"id": 1, "email": "c1@example.com", "name": "C1", "is_blocked": False,
                   "created_at": created_at}],
             )  # fmt: skip
+    finally:
         await db.dispose()
-
-    asyncio.run(build())
-    return url

@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from sources.common.db import Database
-from sources.orders import models as m
 from sources.orders.api import OrdersSource
 from sources.orders.records import Address, AttemptState
 from tests.conftest import require_postgres
-from tests.migrated import upgrade_fresh
+from tests.migrated import migrate_orders_with_one_customer
 from tests.pg import create_temp_database, drop_database
 from tests.remote import remote_client, source_service
 from tests.resilience.tcp_fault import FaultyProxy, faulty_proxy
@@ -65,15 +64,10 @@ def _triggers(dialect: str) -> list[str]:
 
 
 async def _prepare(url: str) -> None:
+    await migrate_orders_with_one_customer(url, NOW)
     db = Database(url)
     try:
-        await upgrade_fresh("orders", db)
         async with db.begin() as conn:
-            await conn.execute(
-                insert(m.Customer),
-                [{"id": 1, "email": "c1@example.com", "name": "C1", "is_blocked": False,
-                  "created_at": NOW}],
-            )  # fmt: skip
             for statement in _triggers("sqlite" if db.is_sqlite else "postgresql"):
                 await conn.execute(text(statement))
     finally:
