@@ -6,8 +6,9 @@ on a socket with ``TCP_NODELAY`` (uvloop sets it) two system calls and two segme
 waking the client. On loopback the kernel does the receiving side's work in the sender's
 system call too, so a write costs the server far more than the copy (py-spy: uvicorn's
 ``send`` was 5-7 % of a worker's samples under the checkout bench, nearly all of it the
-two writes; docs/checkout-performance.md, "Tenth pass"). The gateway answers with one
-body message (``Content-Length`` known), so the head can wait for it.
+two writes; docs/checkout-performance.md, "The gateway's per-request fixed costs"). The
+gateway answers with one body message (``Content-Length`` known), so the head can wait for
+it.
 
 How: the cycle of each request sees the connection's transport through ``_HeadHolder``,
 which keeps the head's bytes instead of writing them and writes them in front of the next

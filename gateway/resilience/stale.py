@@ -16,9 +16,10 @@ ids can be answered, "does not exist" included; other reads by their whole argum
 A copy is written again at most once a second (``REFRESH_SECONDS``): a listing read the same
 page, its 50 products' SKUs and their categories on every request, and encoding and storing
 them again each time was about half a millisecond of a 13 ms listing (bench/RESULTS.md,
-issue 17 round 4) for a copy no different from the one kept a moment before. So what an
-outage serves is an answer read at most a second before the last good one: an outage lasts
-far longer than that, and a copy is shown marked as one whatever its age.
+"The collector and the last-known copies") for a copy no different from the one kept a
+moment before. So what an outage serves is an answer read at most a second before the last
+good one: an outage lasts far longer than that, and a copy is shown marked as one whatever
+its age.
 """
 
 from __future__ import annotations

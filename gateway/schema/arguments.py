@@ -6,7 +6,7 @@ asks whether the type is a scalar, an enum, generic, lazy, ``Maybe``, and builds
 from there, about 26 such steps for ``cartCreate``'s input (3 lines and an address):
 114-226 µs of CPU per request on this machine (4 µs compiled), the largest piece of a
 checkout's GraphQL work that depends only on the schema (docs/checkout-performance.md,
-"Eleventh pass").
+"The gateway's per-request fixed costs").
 
 How: the first call for a field's argument list walks those types once and keeps a plain
 function per type (dict lookups and the input class's constructor); later calls run it.

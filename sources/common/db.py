@@ -129,12 +129,13 @@ def _known_array_types(dbapi_connection: Any, _record: Any) -> None:
     ``typeinfo_tree`` query, between two round trips that turn JIT off and on again). On a
     fresh backend that query's plan alone costs several ms: a connection that binds int4[]
     and numeric[] cost PostgreSQL 14 ms of CPU instead of 3.6 (branch h15p,
-    docs/checkout-performance.md), and a pool that grows or replaces an overflow connection
-    under load pays it each time. The first connection of the process asks once for all
-    the types of ``_ARRAY_TYPE_OIDS``; every later one registers that answer (asyncpg's own
-    records, so the same codecs). Private asyncpg names (``_introspect_types``, the
-    protocol's settings), pinned by uv.lock: if they move, this does nothing and asyncpg
-    introspects on first use as before."""
+    docs/checkout-performance.md, "Lean statements on the driver, IN lists as arrays"), and
+    a pool that grows or replaces an overflow connection under load pays it each time. The
+    first connection of the process asks once for all the types of ``_ARRAY_TYPE_OIDS``;
+    every later one registers that answer (asyncpg's own records, so the same codecs).
+    Private asyncpg names (``_introspect_types``, the protocol's settings), pinned by
+    uv.lock: if they move, this does nothing and asyncpg introspects on first use as
+    before."""
     global _array_types
     from sqlalchemy.util import await_only
 
@@ -345,7 +346,7 @@ async def pooled(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     Why: that task (``create_task`` + ``shield``, so that a cancelled caller cannot abandon
     a check-in half done) costs a task and a turn of the event loop per check-out, about 17
     us of CPU of the 58 a read's check-out and check-in cost (docs/checkout-performance.md,
-    "Tenth pass"); a checkout makes some 14 of them. A check-in that sends nothing (no
+    "Pooled connections"); a checkout makes some 14 of them. A check-in that sends nothing (no
     transaction open on asyncpg's connection, the connection not invalidated: the reset is
     then flags and the pool's queue) runs to completion without ever yielding to the event
     loop, so there is nothing to shield; any other (a transaction to roll back, a lost

@@ -22,17 +22,17 @@ already a dependency) on keep-alive connections, a fraction of that.
   (httptools), so a proxy in between does not break the client.
 
 Why not aiohttp's client (the maintained library with a C parser; measured 2026-12-05,
-branch c15r, issue 15 item 7, in bench/RESULTS.md "Remote checkout at 14 calls"): with one
-``ClientSession`` and ``TCPConnector`` per source, ``skip_auto_headers``, no cookies, no
-decompression, one session ``ClientTimeout``, bytes bodies and its C parser in use, it
-spent 0.13 ms of client CPU per call against 0.04 ms here (uvloop; 0.18 against 0.07 on
-asyncio's loop), 189 more Python function calls per call (+2,650 per checkout, the
-remote checkout's calls from 1.11x to 1.22x of embedded), and ``python -m
-bench.remote_cprofile --backend sqlite`` put the remote checkout at a median 1.49x of
-embedded CPU against 1.33x here (13 alternated runs each, load average 4-6.4): more than
-the 0.10 the project allows a library over hand-written code, next to a 1.5x target this
-client meets. aiohttp stays the replacement if this client's upkeep costs more than that:
-commit 630be3f has it, with tests/sources/test_source_http.py.
+branch c15r, issue 15 item 7, in bench/RESULTS.md, "aiohttp's client against
+http_pool.py"): with one ``ClientSession`` and ``TCPConnector`` per source,
+``skip_auto_headers``, no cookies, no decompression, one session ``ClientTimeout``, bytes
+bodies and its C parser in use, it spent 0.13 ms of client CPU per call against 0.04 ms
+here (uvloop; 0.18 against 0.07 on asyncio's loop), 189 more Python function calls per call
+(+2,650 per checkout, the remote checkout's calls from 1.11x to 1.22x of embedded), and
+``python -m bench.remote_cprofile --backend sqlite`` put the remote checkout at a median
+1.49x of embedded CPU against 1.33x here (13 alternated runs each, load average 4-6.4):
+more than the 0.10 the project allows a library over hand-written code, next to a 1.5x
+target this client meets. aiohttp stays the replacement if this client's upkeep costs more
+than that: commit 630be3f has it, with tests/sources/test_source_http.py.
 """
 
 from __future__ import annotations

@@ -260,9 +260,10 @@ def _array_variant(entry: _Compiled, params: dict[str, Any]) -> _Variant | None:
     for its first five runs there, a plan of its own (PostgreSQL's custom plans before it
     settles on a generic one). Batch reads of 1 to 5 ids on 10 fresh pools of 4
     connections: 1,218 plans for 1,260 statements per length, 813 as one text; warm, none
-    either way (issue 15, branch h15p, bench/RESULTS.md). The rows are the
-    same: ``= ANY`` of an empty array is false as ``IN ()`` is, a NULL element compares
-    as NULL either way, and ``<> ALL`` of an empty array is true as ``NOT IN ()`` is."""
+    either way (issue 15, branch h15p, bench/RESULTS.md, "PostgreSQL's own CPU per
+    checkout"). The rows are the same: ``= ANY`` of an empty array is false as ``IN ()`` is,
+    a NULL element compares as NULL either way, and ``<> ALL`` of an empty array is true as
+    ``NOT IN ()`` is."""
     one = {name: [next(iter(params[name]), None)] for name in entry.expanding}
     state: Any = entry.compiled.construct_expanded_state({**params, **one}, escape_names=False)
     sql: str = state.statement

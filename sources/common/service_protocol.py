@@ -16,14 +16,15 @@ has no middleware) skips the ASGI cycle too: uvicorn's cycle per request (a
 messages, each answer header checked by regex, the write deferred to the end of the
 loop's turn) was 82 Python function calls per call, 51 without it; the service's CPU per
 call on loopback, one call a millisecond, 18 us less (median of 9 alternated pairs, 70-146
-us per call on a loaded machine; 2026-12-06, branch h15r, bench/RESULTS.md). The protocol hands
-the request's headers and whole body to the call and writes its answer (status line,
-three headers, body) in one ``write``; uvicorn's own code still does everything around
-it (parsing, keep-alive and its timeout, flow control, pipelining: a request that arrives
-while a call runs waits for it, as uvicorn's cycles do; a graceful shutdown lets a running
-call answer, with ``connection: close``). Any other request (``/healthz``, ``/readyz``,
-a query string, an unknown path, middleware added for tracing, an access log asked for)
-goes through uvicorn's cycle and the ASGI app as before.
+us per call on a loaded machine; 2026-12-06, branch h15r, bench/RESULTS.md, "The services'
+HTTP work and wake-ups"). The protocol hands the request's headers and whole body to the
+call and writes its answer (status line, three headers, body) in one ``write``; uvicorn's
+own code still does everything around it (parsing, keep-alive and its timeout, flow
+control, pipelining: a request that arrives while a call runs waits for it, as uvicorn's
+cycles do; a graceful shutdown lets a running call answer, with ``connection: close``). Any
+other request (``/healthz``, ``/readyz``, a query string, an unknown path, middleware added
+for tracing, an access log asked for) goes through uvicorn's cycle and the ASGI app as
+before.
 
 Nothing else of uvicorn changes (keep-alive, flow control, limits, shutdown): the
 transport it is given forwards everything but ``write``, ``close`` and ``abort``, and
