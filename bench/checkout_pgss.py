@@ -1,8 +1,11 @@
 """Where PostgreSQL's own CPU per checkout goes, statement by statement: ``pg_stat_statements``
 over N in-process checkouts (``cartCreate`` with 3 lines, ``cartShippingAddressSet``,
-``checkoutComplete``; caches off, as ``bench.checkout_statements``), per checkout: each
-statement's calls, plans and planning time, executor time, WAL records, and the backends'
-CPU (/proc) beside them.
+``checkoutComplete``, or with ``--flow two`` issue 15's ``cartCreate`` with the lines and the
+address, then ``checkoutComplete``; caches off, as ``bench.checkout_statements``), per
+checkout: each statement's calls, plans and planning time, executor time, WAL records, and
+the backends' CPU (/proc) beside them; then the write transactions (transaction ids given
+out: one checkout at a time, each such commit is a WAL flush of its own). ``--full``
+prints each statement's whole text.
 
 ``pg_stat_statements`` must be loaded by the server (``shared_preload_libraries``), which
 the shared development server does not do; a private cluster takes a minute (as the
@@ -42,18 +45,19 @@ import httpx
 
 from . import checkout as checkout_bench
 from . import shop as shop_bench
-from .checkout_profile import in_process_app, one_checkout
+from .checkout_profile import FLOWS, in_process_app, one_checkout
 from .checkout_statements import _backend_pids, _cpu_ms
 
 WARM = 15
 
 _STATEMENTS = """
-SELECT calls, plans, total_plan_time, total_exec_time, wal_records,
+SELECT toplevel, calls, plans, total_plan_time, total_exec_time, wal_records,
     left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
 FROM pg_stat_statements
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1)
 ORDER BY total_plan_time + total_exec_time DESC
 """
+_FULL = _STATEMENTS.replace("left(regexp_replace(query, '\\s+', ' ', 'g'), 110)", "query")
 
 
 async def _admin(port: int, *statements: str, database: str | None = None) -> list[Any]:
@@ -71,7 +75,15 @@ async def _admin(port: int, *statements: str, database: str | None = None) -> li
         await conn.close()
 
 
-async def measure(port: int, checkouts: int) -> None:
+async def _next_xid(port: int) -> int:
+    """The next transaction id, read without taking one: the write transactions since a
+    reading are the difference (PostgreSQL gives an id to a transaction when it first
+    writes; the shop is the cluster's only writer)."""
+    (row,) = await _admin(port, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x")
+    return int(row["x"])
+
+
+async def measure(port: int, checkouts: int, flow: str = "three", full: bool = False) -> None:
     # The bench's shop helpers read the port from their modules: point them at this one.
     shop_bench.PG_PORT = checkout_bench.PG_PORT = port  # type: ignore[misc]
     shop = await checkout_bench.prepare_shop("postgresql", 60)
@@ -82,16 +94,18 @@ async def measure(port: int, checkouts: int) -> None:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
                 for i in range(WARM):
-                    await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                    await one_checkout(client, tokens[i % len(tokens)], picks.pop(), flow)
                 await _admin(port, "SELECT pg_stat_statements_reset()")
+                xid = await _next_xid(port)
                 pids = await _backend_pids(shop.urls["orders"])
                 cpu, started = _cpu_ms(pids), time.process_time()
                 for i in range(checkouts):
-                    await one_checkout(client, tokens[i % len(tokens)], picks.pop())
+                    await one_checkout(client, tokens[i % len(tokens)], picks.pop(), flow)
                 client_ms = (time.process_time() - started) * 1000 / checkouts
                 pids = sorted(set(pids) | set(await _backend_pids(shop.urls["orders"])))
                 server_ms = (_cpu_ms(pids) - cpu) / checkouts
-        rows = await _admin(port, _STATEMENTS, database=database)
+                writes = await _next_xid(port) - xid
+        rows = await _admin(port, _STATEMENTS if not full else _FULL, database=database)
     finally:
         if shop.cleanup is not None:
             await shop.cleanup()
@@ -101,7 +115,9 @@ async def measure(port: int, checkouts: int) -> None:
         f"{checkouts} checkouts: PostgreSQL backends {server_ms:.2f} ms CPU per checkout "
         f"(of it planning {plan:.0f} us, executor {execute:.0f} us; the rest is protocol, "
         f"transaction control and commits); statements per checkout "
-        f"{sum(r['calls'] for r in rows) / checkouts:.1f}; client {client_ms:.1f} ms"
+        f"{sum(r['calls'] for r in rows) / checkouts:.1f} (sent by the client "
+        f"{sum(r['calls'] for r in rows if r['toplevel']) / checkouts:.1f}, the rest run "
+        f"inside them: foreign-key checks); client {client_ms:.1f} ms"
     )
     print("calls | plans | plan us | exec us | WAL records  (per checkout) | statement")
     for r in rows:
@@ -111,14 +127,20 @@ async def measure(port: int, checkouts: int) -> None:
             f"{r['total_exec_time'] * 1000 / checkouts:7.0f} | "
             f"{r['wal_records'] / checkouts:5.1f} | {r['query']}"
         )
+    print(
+        f"write transactions per checkout {writes / checkouts:.2f} (each one WAL flush at "
+        f"its commit, unless committed asynchronously)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.checkout_pgss")
     parser.add_argument("--port", type=int, required=True, help="a server with pg_stat_statements")
     parser.add_argument("--checkouts", type=int, default=50)
+    parser.add_argument("--flow", choices=FLOWS, default="three", help="bench.checkout's flows")
+    parser.add_argument("--full", action="store_true", help="each statement's whole text")
     args = parser.parse_args(argv)
-    asyncio.run(measure(args.port, args.checkouts))
+    asyncio.run(measure(args.port, args.checkouts, args.flow, args.full))
     return 0
 
 
