@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, bindparam, case, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.common import lean
@@ -146,12 +146,21 @@ async def reserve(
             if sold_out is not None:
                 sold_out.note(shortfall.seen)
             return ReservationResult(ok=False, shortages=shortfall.shortages)
-        except (IntegrityError, _StockMoved):
+        except (IntegrityError, _StockMoved, DBAPIError) as error:
             # IntegrityError: a concurrent reserve for this order_ref committed first (its
-            # unique key); the next attempt finds it and replays it.
-            if attempt == _ATTEMPTS - 1:
+            # unique key); the next attempt finds it and replays it. A deadlock: the same,
+            # reached by the one-statement reservation and a transaction locking in the
+            # other order (reserve_statements.py); PostgreSQL failed this side of it.
+            if attempt == _ATTEMPTS - 1 or not (
+                isinstance(error, IntegrityError | _StockMoved) or _is_deadlock(error)
+            ):
                 raise
     raise AssertionError("unreachable")
+
+
+def _is_deadlock(error: DBAPIError) -> bool:
+    """PostgreSQL's deadlock_detected (40P01): the driver's error under SQLAlchemy's."""
+    return getattr(error.orig, "sqlstate", None) == "40P01"
 
 
 async def confirm_reservation(db: Database, order_ref: str, now: datetime) -> bool:
@@ -333,6 +342,11 @@ async def _reserve_once(
 ) -> ReservationResult:
     """``expires_at`` None: CONFIRMED at once."""
     status = HELD if expires_at is not None else CONFIRMED
+    if not db.is_sqlite and all(s is None for _, s in wanted):
+        alone = await _reserve_alone(db, order_ref, wanted, now, expires_at, status)
+        if alone is not None:
+            return alone
+        # Every SKU is there, but some only split across warehouses: the transaction plans it.
     async with db.begin() as conn:
         if conn.dialect.name == "postgresql" and all(s is None for _, s in wanted):
             return await _reserve_in_two(conn, order_ref, wanted, now, expires_at, status)
@@ -366,6 +380,77 @@ async def _reserve_once(
             allocations=allocations,
             expires_at=expires_at,
         )
+
+
+async def _reserve_alone(
+    db: Database,
+    order_ref: str,
+    wanted: dict[_Want, int],
+    now: datetime,
+    expires_at: datetime | None,
+    status: str,
+) -> ReservationResult | None:
+    """``_reserve_once`` on PostgreSQL for warehouse items, as one autocommit statement
+    (reserve_statements.reserve_alone) when each SKU has a warehouse that covers it whole.
+    None when some SKU needs a split (nothing written: the caller takes the transaction);
+    raises _Shortfall when the stock read under the lock falls short, as the transaction
+    does."""
+    values = {
+        "order_ref": order_ref,
+        "status": status,
+        "created_at": now,
+        "expires_at": expires_at,
+        "updated_at": now,
+    }
+    async with db.write_alone() as conn:
+        rows = await reserve_statements.reserve_alone(
+            conn, values, {sku: quantity for (sku, _supplier), quantity in wanted.items()}
+        )
+    head = rows[0]
+    if head.reservation_id is not None:
+        taken = {row.sku_id: row for row in rows if row.taken is not None}
+        if len(taken) != len(wanted):  # one statement, its own row locks: cannot happen
+            raise RuntimeError(f"reservation {order_ref} took {len(taken)} of {len(wanted)}")
+        return ReservationResult(
+            ok=True,
+            status=ReservationStatus(status),
+            allocations=tuple(
+                Allocation(sku, taken[sku].code, None, quantity)
+                for (sku, _), quantity in wanted.items()
+            ),
+            expires_at=expires_at,
+        )
+    if head.existed or head.every_sku:
+        # The order has a reservation: stored before this statement (nothing was locked),
+        # or by a concurrent reserve that committed first (its unique key).
+        return await _replay_stored(db, order_ref)
+    stock: dict[int, list[WarehouseAvailability]] = defaultdict(list)
+    for row in rows:
+        if row.sku_id is not None:
+            stock[row.sku_id].append(
+                WarehouseAvailability(row.warehouse_id, row.code, row.priority, row.available)
+            )
+    try:
+        _plan(wanted, stock, {})
+    except _Shortfall:
+        # Short, as read under the lock; but the lock may have waited for a concurrent
+        # reserve of this same order, whose reservation took that stock and which this
+        # statement's snapshot does not show (the transaction would have waited on its
+        # unique key instead): that one is this order's answer.
+        async with db.connect() as conn:
+            stored = (await _load(conn, [order_ref])).get(order_ref)
+        if stored is not None:
+            return _replay(stored)
+        raise
+    return None  # every SKU is there, some only split: the transaction plans it
+
+
+async def _replay_stored(db: Database, order_ref: str) -> ReservationResult:
+    async with db.connect() as conn:
+        stored = (await _load(conn, [order_ref])).get(order_ref)
+    if stored is None:  # released and deleted meanwhile: start again
+        raise _StockMoved([])
+    return _replay(stored)
 
 
 async def _reserve_in_two(

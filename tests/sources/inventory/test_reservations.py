@@ -9,12 +9,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from sources.common.db import Database
 from sources.inventory import models as m
+from sources.inventory import reservations
 from sources.inventory.records import (
     Allocation,
     ReservationRequest,
@@ -512,6 +514,91 @@ async def test_sweeper_racing_confirmations_ends_each_reservation_confirmed_or_r
     assert sum(reserved for _, reserved in rows.values()) == n_confirmed
     assert all(reserved <= on_hand for on_hand, reserved in rows.values())
     assert await supplier_available(db) == 20 - n_confirmed
+
+
+async def test_buyers_of_whole_warehouses_and_of_splits_racing_hold_all_or_nothing(
+    db: Database, store: InventoryStore
+) -> None:
+    # 3 units each: MAIN serves one buyer whole, OVERFLOW one more, then only a split can
+    # serve (PostgreSQL: the one-statement reservation, then the transaction for the split).
+    await two_warehouses(db, main=5, overflow=4)
+
+    results = await asyncio.gather(
+        *(store.reserve(order_ref=f"o-{n}", items=[want(3)], now=NOW, ttl=TTL) for n in range(20))
+    )
+
+    assert sum(r.ok for r in results) == 3
+    rows = await stock_rows(db)
+    assert sum(reserved for _, reserved in rows.values()) == 9
+    assert all(0 <= reserved <= on_hand for on_hand, reserved in rows.values())
+    held = await store.reservations_by_order_refs([f"o-{n}" for n in range(20)])
+    assert sum(a.quantity for r in held.values() for a in r.allocations) == 9
+    assert all(r.shortages == {SKU: 0} for r in results if not r.ok)
+
+
+async def test_concurrent_reserves_of_one_order_needing_a_split_hold_stock_once(
+    db: Database, store: InventoryStore
+) -> None:
+    await two_warehouses(db, main=3, overflow=4)
+
+    results = await asyncio.gather(
+        *(store.reserve(order_ref="o-1", items=[want(6)], now=NOW, ttl=TTL) for _ in range(5))
+    )
+
+    assert all(r.ok for r in results), results
+    assert len({r.allocations for r in results}) == 1
+    assert await stock_rows(db) == {"MAIN": (3, 3), "OVERFLOW": (4, 3)}
+
+
+async def test_warehouse_codes_are_compared_as_python_compares_strings(
+    db: Database, store: InventoryStore
+) -> None:
+    # Byte-wise ("B" before "b"), whatever the database's collation says.
+    await put_stock(db, SKU, await add_warehouse(db, "b-east", 1), 5)
+    await put_stock(db, SKU, await add_warehouse(db, "B-west", 1), 5)
+
+    result = await store.reserve(order_ref="o-1", items=[want(2)], now=NOW, ttl=TTL)
+
+    assert result.allocations == (Allocation(SKU, "B-west", None, 2),)
+    assert choose_warehouses(
+        [WarehouseAvailability(1, "b-east", 1, 5), WarehouseAvailability(2, "B-west", 1, 5)], 2
+    ) == [(WarehouseAvailability(2, "B-west", 1, 5), 2)]
+
+
+async def test_postgresql_reserves_whole_warehouses_in_one_statement_without_a_transaction(
+    db: Database,
+) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite keeps its transaction (no data-modifying CTEs)")
+    await two_warehouses(db, main=5, overflow=5)
+    other = await add_warehouse(db, "THIRD", 3)
+    await put_stock(db, OTHER_SKU, other, 2)
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        seen.append(sql)
+
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        result = await reservations.reserve(
+            db, order_ref="o-1", items=[want(2, OTHER_SKU), want(4)], now=NOW, ttl=TTL
+        )
+        again = await reservations.reserve(
+            db, order_ref="o-1", items=[want(2, OTHER_SKU), want(4)], now=NOW, ttl=TTL
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+
+    assert result.allocations == (
+        Allocation(OTHER_SKU, "THIRD", None, 2),
+        Allocation(SKU, "MAIN", None, 4),
+    )
+    assert again.replayed and again.allocations == result.allocations  # lines in that order
+    # The reservation (the transaction's path: two); the retry's statement, its two reads.
+    assert len(seen) == 1 + 3
+    assert await stock_rows(db) == {"MAIN": (5, 4), "OVERFLOW": (5, 0)}
+    assert await stock_rows(db, OTHER_SKU) == {"THIRD": (2, 2)}
 
 
 # The warehouse choice rule on its own
