@@ -8,10 +8,17 @@ of checkouts takes stock below zero. Every status move is a conditional UPDATE o
 reservation's status, so stock is given back or sold at most once, and a reservation ends
 CONFIRMED or RELEASED, never both, however the sweeper and the saga race.
 
-Lock order on PostgreSQL, the same in every function here so concurrent calls queue but
+Lock order on PostgreSQL, the same in every transaction here so concurrent calls queue but
 never deadlock: reservation rows (by id), then stock_items rows (by SKU, warehouse id), then
 supplier_stock rows (by SKU, supplier). SQLite takes the write lock up front (BEGIN
 IMMEDIATE), so its transactions simply run one at a time.
+
+The one exception is the one-statement reservation (reserve_statements.reserve_alone, a
+reservation whose SKUs each come whole from one warehouse): it locks the stock rows first
+and inserts its reservation row only if every SKU is covered, so that a shortage writes
+nothing. Its only wait after the stock locks is on its own order_ref's unique key, so it
+can deadlock only with a concurrent reserve of the same order taking the transaction; the
+side PostgreSQL fails is retried by ``reserve`` and replays the other's reservation.
 """
 
 from __future__ import annotations
