@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, text
 
 from sources.common.db import Database
 from sources.inventory import models as m
@@ -599,6 +599,49 @@ async def test_postgresql_reserves_whole_warehouses_in_one_statement_without_a_t
     assert len(seen) == 1 + 3
     assert await stock_rows(db) == {"MAIN": (5, 4), "OVERFLOW": (5, 0)}
     assert await stock_rows(db, OTHER_SKU) == {"THIRD": (2, 2)}
+
+
+async def test_a_deadlock_with_a_transaction_reserving_the_same_order_is_retried(
+    db: Database,
+) -> None:
+    # The one-statement reservation locks stock, then inserts its reservation row; the
+    # transactions take the reservation row first. Only the same order_ref meets both ways.
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's lock order")
+    await two_warehouses(db, main=5, overflow=5)
+    async with db.begin() as other:
+        await other.execute(
+            insert(m.Reservation).values(
+                order_ref="o-1", status="HELD", created_at=NOW, expires_at=NOW + TTL, updated_at=NOW
+            )
+        )
+        reserving = asyncio.create_task(
+            reservations.reserve(db, order_ref="o-1", items=[want(2)], now=NOW, ttl=TTL)
+        )
+        for _ in range(100):  # until the statement waits on the uncommitted order_ref
+            async with db.connect() as conn:
+                waiting = (
+                    await conn.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                    )
+                ).scalar_one()
+            if waiting:
+                break
+            await asyncio.sleep(0.02)
+        assert waiting
+        # The stock rows next, as the transaction would: a deadlock, which PostgreSQL
+        # breaks after deadlock_timeout by failing the statement (it waited first).
+        await other.execute(
+            select(m.StockItem.sku_id).where(m.StockItem.sku_id == SKU).with_for_update()
+        )
+
+    result = await reserving
+
+    assert result.ok and result.replayed  # the other reserve's reservation, as a retry gets
+    assert await stock_rows(db) == {"MAIN": (5, 0), "OVERFLOW": (5, 0)}
 
 
 # The warehouse choice rule on its own
