@@ -565,11 +565,11 @@ async def test_warehouse_codes_are_compared_as_python_compares_strings(
     ) == [(WarehouseAvailability(2, "B-west", 1, 5), 2)]
 
 
+# SQLite keeps its transaction (no data-modifying CTEs).
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 async def test_postgresql_reserves_whole_warehouses_in_one_statement_without_a_transaction(
     db: Database,
 ) -> None:
-    if db.is_sqlite:
-        pytest.skip("SQLite keeps its transaction (no data-modifying CTEs)")
     await two_warehouses(db, main=5, overflow=5)
     other = await add_warehouse(db, "THIRD", 3)
     await put_stock(db, OTHER_SKU, other, 2)
@@ -601,13 +601,13 @@ async def test_postgresql_reserves_whole_warehouses_in_one_statement_without_a_t
     assert await stock_rows(db, OTHER_SKU) == {"THIRD": (2, 2)}
 
 
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 async def test_a_deadlock_with_a_transaction_reserving_the_same_order_is_retried(
     db: Database,
 ) -> None:
     # The one-statement reservation locks stock, then inserts its reservation row; the
-    # transactions take the reservation row first. Only the same order_ref meets both ways.
-    if db.is_sqlite:
-        pytest.skip("PostgreSQL's lock order")
+    # transactions take the reservation row first (PostgreSQL's lock order; SQLite has
+    # one writer). Only the same order_ref meets both ways.
     await two_warehouses(db, main=5, overflow=5)
     async with db.begin() as other:
         await other.execute(
