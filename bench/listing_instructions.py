@@ -1,7 +1,8 @@
 """The signed-in listing, caches off, one side at a time: figures that do not move with the
 machine's load, and where the main thread's CPU goes.
 
-``python -m bench.listing_instructions SIDE [--rounds N] [--count | --split | --callgrind]``
+``python -m bench.listing_instructions SIDE [--rounds N] [--count | --split | --callgrind
+[--part PART]]``
 with SIDE one of ``gateway`` (the listing, a customer's token), ``floor``
 (bench/handwritten.py's ``/listing``), ``typename`` (a signed-in ``{ __typename }``: the
 gateway's fixed cost of a request) or ``healthz`` (the floor's ``/healthz``).
@@ -22,6 +23,21 @@ main thread's CPU per request (``time.thread_time``), median of the rounds.
   ``--rounds`` rounds only, so the main thread's instruction count (``totals:`` of the
   thread 1 file) over 64 x rounds requests is the figure: it repeats within about 1 %
   from run to run, where CPU time on a shared machine moves 25 %.
+  A read that outlives the sources' timeout takes the outage path and changes the work
+  (valgrind runs some fifty times slower, more with other runs beside it): under
+  ``--callgrind`` the read timeout is the longest allowed. The stale copies' window (one
+  second) is not slowed down with the rest: under valgrind nearly every listing writes
+  its copies again, some 1.4 M instructions a listing that a served listing pays about
+  once a second (``--part "stale copies"``).
+- ``--callgrind --part PART`` (with valgrind's ``--collect-atstart=no`` as well): the
+  same, counting only while PART's own code runs (one of
+  ``--split``'s parts: ``executor``, ``loaders``, ``batch forms``, ..., ``sources``, ``app
+  (the rest)``, or ``other``: the loop, the collector, callbacks); collection is toggled
+  at each part's entry and exit by a valgrind client request (a helper compiled with
+  ``cc`` against valgrind's ``callgrind.h`` on first use). Run it once per part: the
+  split in instructions, where ``--split``'s times move with the load. The toggling
+  costs a little in the parts with many entries (the loaders' loop turns): the parts add
+  up to about a tenth more than ``--callgrind``'s total.
 
 Run it from the tree to measure (``PYTHONPATH=.`` and a ``data`` link to share the shop):
 two trees alternated are an A/B.
@@ -56,10 +72,21 @@ CONCURRENCY = 16
 
 PARTS: collections.Counter[str] = collections.Counter()
 _NESTED: list[float] = []
+# --part: the parts entered and not left (the innermost last), the part counted, whether
+# callgrind collects now, and the helper that toggles it.
+_STACK: list[str] = []
+_COUNTED: dict[str, Any] = {"part": None, "enabled": False, "on": False, "toggle": None}
+
+_TOGGLE_SOURCE = """#include <valgrind/callgrind.h>
+void toggle_collect(void) { CALLGRIND_TOGGLE_COLLECT; }
+"""
 
 
-def _enter() -> float:
+def _enter(part: str) -> float:
     _NESTED.append(0.0)
+    if _COUNTED["part"] is not None:
+        _STACK.append(part)
+        _collect()
     return time.thread_time()
 
 
@@ -68,6 +95,32 @@ def _leave(part: str, started: float) -> None:
     PARTS[part] += spent - _NESTED.pop()
     if _NESTED:
         _NESTED[-1] += spent
+    if _COUNTED["part"] is not None:
+        _STACK.pop()
+        _collect()
+
+
+def _collect() -> None:
+    """Callgrind collects while the innermost part entered is the one counted."""
+    wanted = _COUNTED["enabled"] and (_STACK[-1] if _STACK else "other") == _COUNTED["part"]
+    if wanted != _COUNTED["on"]:
+        _COUNTED["toggle"]()
+        _COUNTED["on"] = wanted
+
+
+def _toggle_helper() -> Callable[[], None]:
+    """``CALLGRIND_TOGGLE_COLLECT`` callable from Python: a client request is a few
+    instructions valgrind recognises in the code it runs, so a C function made of one."""
+    import ctypes
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="listing-instructions-")
+    source, library = os.path.join(folder, "toggle.c"), os.path.join(folder, "toggle.so")
+    with open(source, "w") as out:
+        out.write(_TOGGLE_SOURCE)
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", library, source], check=True)
+    toggle: Callable[[], None] = ctypes.CDLL(library).toggle_collect
+    return toggle
 
 
 @types.coroutine
@@ -75,7 +128,7 @@ def _stepped(coro: Any, part: str) -> Generator[Any, Any, Any]:
     value: Any = None
     error: BaseException | None = None
     while True:
-        started = _enter()
+        started = _enter(part)
         try:
             yielded = coro.send(value) if error is None else coro.throw(error)
         except StopIteration as stop:
@@ -102,7 +155,7 @@ def _timed(fn: Callable[..., Any], part: str) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def timed(*args: Any, **kwargs: Any) -> Any:
-        started = _enter()
+        started = _enter(part)
         try:
             result = fn(*args, **kwargs)
         finally:
@@ -241,7 +294,8 @@ async def measure(side: str, rounds: int, mode: str | None) -> None:
                 status = message["status"]
 
         call: Awaitable[None] = app(scope, receive, send)
-        await (_stepped(call, "app (the rest)") if mode == "split" else call)
+        parts = mode == "split" or _COUNTED["part"] is not None
+        await (_stepped(call, "app (the rest)") if parts else call)
         if status != 200:
             raise RuntimeError(f"{side}: status {status}")
 
@@ -266,10 +320,15 @@ async def measure(side: str, rounds: int, mode: str | None) -> None:
             return
         if mode == "callgrind":
             _switch_callgrind("on")
+            _COUNTED["enabled"] = True
+            _collect()
             for _ in range(rounds):
                 await round_()
+            _COUNTED["enabled"] = False
+            _collect()
             _switch_callgrind("off")
-            print(f"{side}: {rounds * REQUESTS} requests instrumented")
+            counted = "" if _COUNTED["part"] is None else f" ({_COUNTED['part']} only)"
+            print(f"{side}: {rounds * REQUESTS} requests instrumented{counted}")
             return
         PARTS.clear()
         times = [await round_() for _ in range(rounds)]
@@ -323,13 +382,23 @@ def main() -> int:
     modes = parser.add_mutually_exclusive_group()
     for mode in ("count", "split", "callgrind"):
         modes.add_argument(f"--{mode}", dest="mode", action="store_const", const=mode)
+    parser.add_argument(
+        "--part", help="with --callgrind: count only this part's own code (see the module)"
+    )
     args = parser.parse_args()
+    if args.part is not None and args.mode != "callgrind":
+        parser.error("--part goes with --callgrind")
     for name in [n for n in os.environ if n.startswith(servers.SCRUBBED_PREFIXES)]:
         del os.environ[name]
     os.environ.update(servers.VARIANT_ENV["gateway"])
     os.environ.update(servers._LANGUAGE)
     os.environ.update(servers._LIMITS)
-    if args.mode == "split":
+    if args.mode == "callgrind":
+        os.environ["SOURCE_READ_TIMEOUT_SECONDS"] = "600"  # valgrind's pace is no outage
+    if args.part is not None:
+        _COUNTED["part"] = args.part
+        _COUNTED["toggle"] = _toggle_helper()
+    if args.mode == "split" or args.part is not None:
         _instrument()
     if args.mode != "count":
         import uvloop
