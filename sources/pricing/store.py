@@ -138,36 +138,39 @@ def _promotions_of(rows: Any) -> list[Promotion]:
     promos: dict[int, Any] = {}
     products: dict[int, set[int]] = defaultdict(set)
     categories: dict[int, set[int]] = defaultdict(set)
+    # Columns by name through each row's mapping: a SQLAlchemy Row's attributes cost a
+    # formatted and dropped AttributeError each (catalog/store.py's _product says more).
     for row in rows:
-        promos.setdefault(row.id, row)
-        if row.target_product_id is not None:
-            products[row.id].add(row.target_product_id)
-        if row.target_category_id is not None:
-            categories[row.id].add(row.target_category_id)
+        c = row._mapping
+        promos.setdefault(c["id"], c)
+        if c["target_product_id"] is not None:
+            products[c["id"]].add(c["target_product_id"])
+        if c["target_category_id"] is not None:
+            categories[c["id"]].add(c["target_category_id"])
     return [
         Promotion(
-            id=p.id,
-            name=p.name,
-            kind=PromotionKind(p.kind),
-            description=p.description,
-            scope=PromotionScope(p.scope),
-            starts_at=p.starts_at,
-            ends_at=p.ends_at,
-            coupon_code=p.coupon_code,
-            priority=p.priority,
-            is_exclusive=p.is_exclusive,
-            percent=p.percent,
-            amount=p.amount,
-            threshold=p.threshold,
-            buy_quantity=p.buy_quantity,
-            get_quantity=p.get_quantity,
-            currency=p.currency,
-            product_ids=frozenset(products.get(p.id, ())),
-            category_ids=frozenset(categories.get(p.id, ())),
-            usage_limit=p.usage_limit,
-            per_customer_limit=p.per_customer_limit,
-            is_active=p.is_active,
-            translations=translations_from(p.translations),
+            id=p["id"],
+            name=p["name"],
+            kind=PromotionKind(p["kind"]),
+            description=p["description"],
+            scope=PromotionScope(p["scope"]),
+            starts_at=p["starts_at"],
+            ends_at=p["ends_at"],
+            coupon_code=p["coupon_code"],
+            priority=p["priority"],
+            is_exclusive=p["is_exclusive"],
+            percent=p["percent"],
+            amount=p["amount"],
+            threshold=p["threshold"],
+            buy_quantity=p["buy_quantity"],
+            get_quantity=p["get_quantity"],
+            currency=p["currency"],
+            product_ids=frozenset(products.get(p["id"], ())),
+            category_ids=frozenset(categories.get(p["id"], ())),
+            usage_limit=p["usage_limit"],
+            per_customer_limit=p["per_customer_limit"],
+            is_active=p["is_active"],
+            translations=translations_from(p["translations"]),
         )
         for p in promos.values()
     ]
