@@ -21,14 +21,15 @@ def address_values(address: Address | None) -> dict[str, str | None]:
 
 
 def address_from_row(row: Any) -> Address | None:
-    if row.ship_name is None:
+    c = row._mapping  # by name, not as attributes (order_queries.py's _order_line)
+    if c["ship_name"] is None:
         return None
     return Address(
-        name=row.ship_name,
-        phone=row.ship_phone,
-        country=row.ship_country,
-        region=row.ship_region,
-        city=row.ship_city,
-        line1=row.ship_line1,
-        postal_code=row.ship_postal_code,
+        name=c["ship_name"],
+        phone=c["ship_phone"],
+        country=c["ship_country"],
+        region=c["ship_region"],
+        city=c["ship_city"],
+        line1=c["ship_line1"],
+        postal_code=c["ship_postal_code"],
     )

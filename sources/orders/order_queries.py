@@ -218,19 +218,22 @@ def _page(rows: list[Order], first: int, total: int) -> OrderPage:
 
 
 def _order_line(row: Any, discounts: tuple[LineDiscount, ...]) -> OrderLine:
+    # Columns by name: a SQLAlchemy Row's attributes cost a formatted and dropped
+    # AttributeError each (catalog/store.py's _product); a page of orders reads hundreds.
+    c = row._mapping
     return OrderLine(
-        id=row.id,
-        order_id=row.order_id,
-        sku_id=row.sku_id,
-        product_id=row.product_id,
-        product_name=row.product_name,
-        sku_name=row.sku_name,
-        quantity=row.quantity,
-        unit_price=row.unit_price,
-        subtotal=row.subtotal,
+        id=c["id"],
+        order_id=c["order_id"],
+        sku_id=c["sku_id"],
+        product_id=c["product_id"],
+        product_name=c["product_name"],
+        sku_name=c["sku_name"],
+        quantity=c["quantity"],
+        unit_price=c["unit_price"],
+        subtotal=c["subtotal"],
         discounts=discounts,
-        total=row.total,
-        deposit=row.deposit,
-        fulfillment=row.fulfillment,
-        supplier_id=row.supplier_id,
+        total=c["total"],
+        deposit=c["deposit"],
+        fulfillment=c["fulfillment"],
+        supplier_id=c["supplier_id"],
     )

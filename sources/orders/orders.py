@@ -335,20 +335,21 @@ async def move_order(
 
 
 def order_from_row(row: Any) -> Order:
+    c = row._mapping  # by name, not as attributes (order_queries.py's _order_line)
     return Order(
-        id=row.id,
-        number=row.number,
-        customer_id=row.customer_id,
-        cart_id=row.cart_id,
-        order_ref=row.order_ref,
-        status=OrderStatus(row.status),
-        currency=row.currency,
-        subtotal=row.subtotal,
-        discount_total=row.discount_total,
-        shipping_total=row.shipping_total,
-        total=row.total,
-        deposit_due=row.deposit_due,
+        id=c["id"],
+        number=c["number"],
+        customer_id=c["customer_id"],
+        cart_id=c["cart_id"],
+        order_ref=c["order_ref"],
+        status=OrderStatus(c["status"]),
+        currency=c["currency"],
+        subtotal=c["subtotal"],
+        discount_total=c["discount_total"],
+        shipping_total=c["shipping_total"],
+        total=c["total"],
+        deposit_due=c["deposit_due"],
         shipping_address=address_from_row(row),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        created_at=c["created_at"],
+        updated_at=c["updated_at"],
     )
