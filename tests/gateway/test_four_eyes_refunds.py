@@ -132,25 +132,39 @@ def test_the_second_staff_member_may_reject_instead(shop: Shop, goods: Goods) ->
 
 def test_staff_approving_at_once_never_skip_a_status(shop: Shop, goods: Goods) -> None:
     alice, bob, carol = staff(shop, "alice"), staff(shop, "bob"), staff(shop, "carol")
-    request = large_refund(shop, goods, buyer=6, key="four-eyes-race")
 
-    def all_at_once(*tokens: str) -> list[dict[str, Any]]:
+    def all_at_once(request_id: str, *tokens: str) -> list[dict[str, Any]]:
         sent = [
-            (REQUEST_RESOLVE, {"id": request["id"], "approve": True, "note": "ok"}, t)
-            for t in tokens
+            (REQUEST_RESOLVE, {"id": request_id, "approve": True, "note": "ok"}, t) for t in tokens
         ]
         results = run(lambda: post_all(shop.live.url, sent))
         return [r["data"]["afterSalesRequestResolve"] for r in results]
 
-    # Two first approvals at once: one counts, the other is told it came second.
-    firsts = all_at_once(alice, bob)
+    # Two first approvals at once: one counts, the other is told it came second. Sent
+    # together, they may still be served one after the other (a loaded machine): the
+    # second is then a second approval by another staff member, in order, and the race is
+    # tried again on a new request.
+    for attempt in range(5):
+        request = large_refund(shop, goods, buyer=6, key=f"four-eyes-race-{attempt}")
+        firsts = all_at_once(request["id"], alice, bob)
+        if any(p["userErrors"] for p in firsts):
+            break
+        last = max((p["request"] for p in firsts), key=lambda r: len(r["statusHistory"]))
+        steps = moves(last)[1:]
+        assert [s[:2] for s in steps] == [
+            ("OPEN", "AWAITING_SECOND_APPROVAL"),
+            ("AWAITING_SECOND_APPROVAL", "APPROVED"),
+        ]
+        assert steps[0][2] != steps[1][2]
+    else:
+        pytest.fail("five pairs of approvals sent at once were each served one after the other")
     assert sorted(error_codes(p) for p in firsts) == [[], ["INVALID_STATUS_TRANSITION"]]
     winner = next(p for p in firsts if not p["userErrors"])["request"]
     assert winner["status"] == "AWAITING_SECOND_APPROVAL"
     first_approver = moves(winner)[-1][2]
     # The first approver twice and another staff member at once: only the other counts.
     same = alice if first_approver == "staff:alice" else bob
-    seconds = all_at_once(same, same, carol)
+    seconds = all_at_once(request["id"], same, same, carol)
     approved = [p for p in seconds if not p["userErrors"]]
     assert len(approved) == 1
     assert moves(approved[0]["request"])[1:] == [
