@@ -24,7 +24,7 @@ import pstats
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -48,8 +48,12 @@ SECRET = "remote-cprofile-secret-0123456789"
 
 
 @asynccontextmanager
-async def source_services(urls: dict[str, str]) -> AsyncIterator[dict[str, str]]:
-    """The four services on loopback in this event loop; yields name -> base URL."""
+async def source_services(
+    urls: dict[str, str], prepare: Callable[[Any], None] | None = None
+) -> AsyncIterator[dict[str, str]]:
+    """The four services on loopback in this event loop; yields name -> base URL.
+    ``prepare`` sees each service's app before it serves (bench.remote_statements wraps
+    its calls)."""
     servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
     where: dict[str, str] = {}
     try:
@@ -61,6 +65,8 @@ async def source_services(urls: dict[str, str]) -> AsyncIterator[dict[str, str]]
                 log_format="console",
             )
             app = build_source_app(name, settings)
+            if prepare is not None:
+                prepare(app)
             port = free_port()
             # as gateway.source_service.serve_source runs it
             config = uvicorn.Config(

@@ -18,31 +18,26 @@ prints one checkout's statements in order.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from gateway.auth import ViewerKind, issue_token
 from gateway.remote_settings import RemoteSettings
-from gateway.settings import SOURCE_NAMES, Settings
-from gateway.source_service import build_source_app
-from sources.common.service_protocol import SourceHTTPProtocol
+from gateway.settings import Settings
 
 from .checkout import prepare_shop
 from .checkout_profile import browse_cart, one_checkout
 from .profile import _run
-from .remote_cprofile import SECRET
-from .servers import free_port
+from .remote_cprofile import SECRET, source_services
 
 _END = "-- end of the first checkout"
 _CALL: ContextVar[str] = ContextVar("remote_statements_call", default="gateway")
@@ -65,41 +60,16 @@ def _named(path: bytes, direct: Direct, calls: Counter[str]) -> Direct:
     return call
 
 
-@asynccontextmanager
-async def counted_services(
+def counted_services(
     urls: dict[str, str], calls: Counter[str]
-) -> AsyncIterator[dict[str, str]]:
+) -> AbstractAsyncContextManager[dict[str, str]]:
     """The four services on loopback in this event loop, each call counted by name."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
-    where: dict[str, str] = {}
-    try:
-        for name in SOURCE_NAMES:
-            settings = Settings(
-                **{f"{name}_database_url": urls[name]},
-                remote=RemoteSettings(service_secret=SECRET),
-                log_level="WARNING",
-                log_format="console",
-            )
-            app = build_source_app(name, settings)
-            for path, direct in list(app.direct.items()):
-                app.direct[path] = _named(path, direct, calls)
-            port = free_port()
-            config = uvicorn.Config(
-                app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                lifespan="on", http=SourceHTTPProtocol, proxy_headers=False,
-                server_header=False, date_header=False,
-            )  # fmt: skip
-            server = uvicorn.Server(config)
-            servers.append((server, asyncio.create_task(server.serve())))
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers no event
-                await asyncio.sleep(0.01)
-            where[name] = f"http://127.0.0.1:{port}"
-        yield where
-    finally:
-        for server, _ in servers:
-            server.should_exit = True
-        for _, task in servers:
-            await task
+
+    def count_calls(app: Any) -> None:
+        for path, direct in list(app.direct.items()):
+            app.direct[path] = _named(path, direct, calls)
+
+    return source_services(urls, count_calls)
 
 
 def _counting_control(control: dict[str, Counter[str]]) -> Callable[[], None]:
