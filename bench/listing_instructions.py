@@ -52,6 +52,7 @@ import functools
 import gc
 import inspect
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -118,8 +119,11 @@ def _toggle_helper() -> Callable[[], None]:
     source, library = os.path.join(folder, "toggle.c"), os.path.join(folder, "toggle.so")
     with open(source, "w") as out:
         out.write(_TOGGLE_SOURCE)
-    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", library, source], check=True)
-    toggle: Callable[[], None] = ctypes.CDLL(library).toggle_collect
+    try:
+        subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", library, source], check=True)
+        toggle: Callable[[], None] = ctypes.CDLL(library).toggle_collect
+    finally:
+        shutil.rmtree(folder)  # a loaded library stays mapped
     return toggle
 
 
