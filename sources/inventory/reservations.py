@@ -402,13 +402,7 @@ async def _reserve_alone(
     None when some SKU needs a split (nothing written: the caller takes the transaction);
     raises _Shortfall when the stock read under the lock falls short, as the transaction
     does."""
-    values = {
-        "order_ref": order_ref,
-        "status": status,
-        "created_at": now,
-        "expires_at": expires_at,
-        "updated_at": now,
-    }
+    values = _reservation_values(order_ref, status, now, expires_at)
     async with db.write_alone() as conn:
         rows = await reserve_statements.reserve_alone(
             conn, values, {sku: quantity for (sku, _supplier), quantity in wanted.items()}
@@ -452,6 +446,19 @@ async def _reserve_alone(
     return None  # every SKU is there, some only split: the transaction plans it
 
 
+def _reservation_values(
+    order_ref: str, status: str, now: datetime, expires_at: datetime | None
+) -> dict[str, Any]:
+    """The reservation row's values, as reserve_statements' claims bind them."""
+    return {
+        "order_ref": order_ref,
+        "status": status,
+        "created_at": now,
+        "expires_at": expires_at,
+        "updated_at": now,
+    }
+
+
 async def _replay_stored(db: Database, order_ref: str) -> ReservationResult:
     async with db.connect() as conn:
         stored = (await _load(conn, [order_ref])).get(order_ref)
@@ -470,13 +477,7 @@ async def _reserve_in_two(
 ) -> ReservationResult:
     """``_reserve_once`` on PostgreSQL for warehouse items only: the same steps, in the
     same order and transaction, in two statements (reserve_statements.py)."""
-    values = {
-        "order_ref": order_ref,
-        "status": status,
-        "created_at": now,
-        "expires_at": expires_at,
-        "updated_at": now,
-    }
+    values = _reservation_values(order_ref, status, now, expires_at)
     rows = await reserve_statements.claim_and_lock(conn, values, sorted({s for s, _ in wanted}))
     if not rows:  # the order has a reservation already: replayed, nothing locked
         stored = (await _load(conn, [order_ref])).get(order_ref)

@@ -69,6 +69,24 @@ from . import models as m
 _RESERVATIONS = table_of(m.Reservation)
 _STOCK_ITEMS = table_of(m.StockItem)
 
+# The reservation row's values and the SKUs: what both claiming statements bind.
+_CLAIM_BINDS = (
+    bindparam("order_ref", type_=String()),
+    bindparam("status", type_=String()),
+    bindparam("created_at", type_=_RESERVATIONS.c.created_at.type),
+    bindparam("expires_at", type_=_RESERVATIONS.c.expires_at.type),
+    bindparam("updated_at", type_=_RESERVATIONS.c.updated_at.type),
+    bindparam("sku_ids", type_=ARRAY(Integer())),
+)
+# The locked stock rows, as both claiming statements answer them.
+_LOCKED_COLUMNS = (
+    column("sku_id", Integer()),
+    column("warehouse_id", Integer()),
+    column("code", String()),
+    column("priority", Integer()),
+    column("available", Integer()),
+)
+
 _RESERVE_ALONE = (
     text(
         """
@@ -120,24 +138,12 @@ LEFT JOIN taken ON taken.sku_id = locked.sku_id AND taken.warehouse_id = locked.
 ORDER BY locked.sku_id, locked.warehouse_id
 """
     )
-    .bindparams(
-        bindparam("order_ref", type_=String()),
-        bindparam("status", type_=String()),
-        bindparam("created_at", type_=_RESERVATIONS.c.created_at.type),
-        bindparam("expires_at", type_=_RESERVATIONS.c.expires_at.type),
-        bindparam("updated_at", type_=_RESERVATIONS.c.updated_at.type),
-        bindparam("sku_ids", type_=ARRAY(Integer())),
-        bindparam("quantities", type_=ARRAY(Integer())),
-    )
+    .bindparams(*_CLAIM_BINDS, bindparam("quantities", type_=ARRAY(Integer())))
     .columns(
         column("reservation_id", Integer()),
         column("existed", Boolean()),
         column("every_sku", Boolean()),
-        column("sku_id", Integer()),
-        column("warehouse_id", Integer()),
-        column("code", String()),
-        column("priority", Integer()),
-        column("available", Integer()),
+        *_LOCKED_COLUMNS,
         column("taken", Integer()),
     )
 )
@@ -164,21 +170,10 @@ FROM claimed LEFT JOIN locked ON true
 ORDER BY locked.sku_id, locked.warehouse_id
 """
     )
-    .bindparams(
-        bindparam("order_ref", type_=String()),
-        bindparam("status", type_=String()),
-        bindparam("created_at", type_=_RESERVATIONS.c.created_at.type),
-        bindparam("expires_at", type_=_RESERVATIONS.c.expires_at.type),
-        bindparam("updated_at", type_=_RESERVATIONS.c.updated_at.type),
-        bindparam("sku_ids", type_=ARRAY(Integer())),
-    )
+    .bindparams(*_CLAIM_BINDS)
     .columns(
         column("reservation_id", Integer()),
-        column("sku_id", Integer()),
-        column("warehouse_id", Integer()),
-        column("code", String()),
-        column("priority", Integer()),
-        column("available", Integer()),
+        *_LOCKED_COLUMNS,
     )
 )
 
