@@ -253,18 +253,6 @@ class Database:
         self._sqlite_file = (
             str(Path(database).resolve()) if database and database != ":memory:" else None
         )
-        # Reads on PostgreSQL: the same pool and event listeners, with the AUTOCOMMIT
-        # option carried by the engine, so a check-out does not pay a greenlet hand-off
-        # to set it (AsyncConnection.execution_options); SQLAlchemy still resets the
-        # level at check-in, a flag on asyncpg's adapter. A second pool already in
-        # autocommit saves a little more per check-out (measured, docs/checkout-
-        # performance.md, seventh pass) but doubles each source's idle connections and
-        # splits its listeners (tracing, statement counts) over two engines.
-        self._read_engine: AsyncEngine = (
-            self.engine
-            if self.is_sqlite
-            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
@@ -272,12 +260,12 @@ class Database:
         committed when it ran (READ COMMITTED, as inside a transaction on PostgreSQL) and
         no BEGIN and ROLLBACK round trips are paid. Writes go through ``begin``."""
         if not self.is_sqlite:
-            async with pooled(self._read_engine) as conn:
+            async with pooled(self.engine, autocommit=True) as conn:
                 if self.latency_s:
                     await asyncio.sleep(self.latency_s)
                 yield conn
             return
-        async with self._read_engine.connect() as conn:
+        async with self.engine.connect() as conn:
             info = conn.sync_connection.info  # type: ignore[union-attr]
             info[_BEGIN_KEY] = ""
             try:
@@ -339,9 +327,12 @@ class Database:
 
 
 @asynccontextmanager
-async def pooled(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def pooled(
+    engine: AsyncEngine, *, autocommit: bool = False
+) -> AsyncIterator[AsyncConnection]:
     """``engine.connect()`` as a context (PostgreSQL), checked back in without the task of
-    its own that ``AsyncConnection.__aexit__`` runs ``close()`` in.
+    its own that ``AsyncConnection.__aexit__`` runs ``close()`` in; with ``autocommit``,
+    each statement is its own transaction (``Database.connect``).
 
     Why: that task (``create_task`` + ``shield``, so that a cancelled caller cannot abandon
     a check-in half done) costs a task and a turn of the event loop per check-out, about 17
@@ -350,11 +341,26 @@ async def pooled(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     transaction open on asyncpg's connection, the connection not invalidated: the reset is
     then flags and the pool's queue) runs to completion without ever yielding to the event
     loop, so there is nothing to shield; any other (a transaction to roll back, a lost
-    connection to close) still goes through ``__aexit__``, shielded as before."""
+    connection to close) still goes through ``__aexit__``, shielded as before.
+
+    Autocommit is the DBAPI flag of asyncpg's adapter (``autocommit``: no ``BEGIN`` before
+    a statement), set after the check-out and cleared before the check-in, not SQLAlchemy's
+    ``isolation_level="AUTOCOMMIT"`` option: that option sets the level through the
+    connection characteristics at every check-out and resets it at every check-in, and
+    gives the engine an ``engine_connect`` listener, so every lean statement dispatched
+    SQLAlchemy's (empty) cursor events too; about 25 us of CPU per check-out, and a
+    checkout makes 8 (docs/checkout-performance.md, "Pooled connections"). What a
+    statement sees is the same: asyncpg's adapter reads the same flag either way."""
     conn = await engine.connect()
+    sync = conn.sync_connection
+    adapter = sync.connection.dbapi_connection if autocommit and sync is not None else None
+    if adapter is not None:
+        adapter.autocommit = True
     try:
         yield conn
     finally:
+        if adapter is not None:  # the pool's next user begins its transactions as before
+            adapter.autocommit = False
         if _checks_in_quietly(conn):
             await conn.close()
         else:

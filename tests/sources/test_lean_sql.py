@@ -305,3 +305,31 @@ async def test_a_new_postgresql_connection_binds_arrays_without_asking_for_their
     finally:
         await fresh.dispose()
     assert asked == []
+
+
+async def test_a_failed_transaction_writes_nothing_on_a_connection_reads_used_before(
+    postgres_shop: dict[str, str],
+) -> None:
+    """Reads and one-statement writes run in autocommit on PostgreSQL (db.py ``pooled``:
+    asyncpg's adapter flag, set at check-out, cleared at check-in); the pool's one
+    connection, handed next to a write transaction, still begins one: a statement that
+    fails after a first one leaves neither written."""
+    db = Database(postgres_shop["orders"], pool_size=1, overflow=0)
+    insert = text(
+        "INSERT INTO carts (id, status, coupon_codes, created_at, updated_at)"
+        " VALUES (:id, 'OPEN', '[]', now(), now())"
+    )
+    found = text("SELECT id FROM carts WHERE id IN ('autocommit-a', 'autocommit-b')")
+    try:
+        async with db.write_alone() as conn:  # its own transaction: committed at once
+            await conn.execute(insert, {"id": "autocommit-a"})
+        with pytest.raises(IntegrityError):
+            async with db.begin() as conn:
+                await conn.execute(insert, {"id": "autocommit-b"})
+                await conn.execute(insert, {"id": "autocommit-a"})  # taken: fails
+        async with db.connect() as conn:
+            assert (await conn.execute(found)).scalars().all() == ["autocommit-a"]
+        async with db.write_alone() as conn:
+            await conn.execute(text("DELETE FROM carts WHERE id = 'autocommit-a'"))
+    finally:
+        await db.dispose()
