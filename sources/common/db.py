@@ -24,7 +24,9 @@ import orjson
 from sqlalchemy import Executable, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 _BEGIN_KEY = "sqlite_begin"
 
@@ -109,7 +111,23 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
         json_deserializer=orjson.loads,
     )
     event.listen(engine.sync_engine, "connect", _known_array_types)
+    for invalidated in ("invalidate", "soft_invalidate"):
+        event.listen(engine.sync_engine, invalidated, _reopening(engine.sync_engine.pool))
     return engine
+
+
+# Pools that lost a connection lately (a disconnect invalidates every connection of the
+# pool, each reopened at its next check-out): until then, check-outs take the greenlet
+# path (_idle_connection), which reopens them, rather than try without one first.
+_REOPENING: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+REOPENING_S = 30.0
+
+
+def _reopening(pool: Any) -> Any:
+    def invalidated(*_: Any) -> None:
+        _REOPENING[pool] = time.monotonic() + REOPENING_S
+
+    return invalidated
 
 
 # Built-in array types the stores bind (``= ANY($1::INTEGER[])``, ``unnest`` of ids, names,
@@ -351,7 +369,7 @@ async def pooled(
     SQLAlchemy's (empty) cursor events too; about 25 us of CPU per check-out, and a
     checkout makes 8 (docs/checkout-performance.md, "Pooled connections"). What a
     statement sees is the same: asyncpg's adapter reads the same flag either way."""
-    conn = await engine.connect()
+    conn = _idle_connection(engine) or await engine.connect()
     sync = conn.sync_connection
     adapter = sync.connection.dbapi_connection if autocommit and sync is not None else None
     if adapter is not None:
@@ -361,10 +379,46 @@ async def pooled(
     finally:
         if adapter is not None:  # the pool's next user begins its transactions as before
             adapter.autocommit = False
-        if _checks_in_quietly(conn):
-            await conn.close()
-        else:
+        if not _checks_in_quietly(conn):
             await conn.__aexit__(None, None, None)
+        elif sync is not None and _pool_has_room(engine):
+            sync.close()  # back in the pool's queue; nothing awaited (see _idle_connection)
+        else:
+            await conn.close()
+
+
+def _idle_connection(engine: AsyncEngine) -> AsyncConnection | None:
+    """A connection the pool holds idle, checked out without a greenlet; None when taking
+    one needs an await (none idle, all overflow in use, a connection to reopen), and the
+    caller goes through ``engine.connect()`` as before.
+
+    Why: ``AsyncConnection.start`` and ``close`` each run SQLAlchemy's synchronous pool code
+    in a new greenlet, though taking an idle connection and putting a quiet one back await
+    nothing. Those two greenlets (each a stack switch and a fresh frame stack, mmap and
+    munmap) cost a PostgreSQL source call 80-95 us of process CPU of 195-210 (a check-out,
+    one statement and a check-in, 2026-12-06, branch h19c, bench/RESULTS.md "Issue 15, pass
+    h19c"), and a checkout makes 8 calls. When the pool does need to await,
+    ``sqlalchemy.util.await_only`` raises MissingGreenlet before anything is taken (a
+    record taken to reopen goes back through the pool's own failed-checkout path), and
+    the greenlet path runs instead; for a while after a connection was invalidated (a
+    disconnect: every connection of the pool is then reopened) it runs first."""
+    pool = engine.sync_engine.pool
+    if not isinstance(pool, QueuePool) or pool.checkedin() == 0:
+        return None
+    if _REOPENING and _REOPENING.get(pool, 0.0) > time.monotonic():
+        return None
+    try:
+        sync = engine.sync_engine.connect()
+    except MissingGreenlet:
+        return None
+    return AsyncConnection(engine, sync)
+
+
+def _pool_has_room(engine: AsyncEngine) -> bool:
+    """Whether a checked-in connection stays in the pool's queue: a full queue closes it
+    (an overflow connection), which awaits, so that check-in keeps its greenlet."""
+    pool = engine.sync_engine.pool
+    return isinstance(pool, QueuePool) and pool.checkedin() < pool.size()
 
 
 def _checks_in_quietly(conn: AsyncConnection) -> bool:
