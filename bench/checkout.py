@@ -635,13 +635,18 @@ async def bench_backend(
     say(f"checkout bench: {backend} shop of {products} products seeded in "
         f"{time.perf_counter() - started:.1f} s ({len(shop.sku_ids)} SKUs on sale)")  # fmt: skip
     sources = "remote" if remote else "embedded"
-    server = GatewayProcess(
-        shop,
-        ROOT / "bench" / "results" / "logs" / f"checkout-{backend}-{sources}.log",
-        pool_size,
-        remote=remote,
-        workers=workers,
-    )
+    try:
+        server = GatewayProcess(
+            shop,
+            ROOT / "bench" / "results" / "logs" / f"checkout-{backend}-{sources}.log",
+            pool_size,
+            remote=remote,
+            workers=workers,
+        )
+    except BaseException:  # a gateway that never started leaves no database behind
+        if shop.cleanup is not None:
+            await shop.cleanup()
+        raise
     results: list[dict[str, Any]] = []
     floors: dict[int, dict[str, Any]] = {}
     try:
