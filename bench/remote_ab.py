@@ -86,7 +86,7 @@ def _sample(server: GatewayProcess) -> dict[str, tuple[float, float, int, int, i
     if len(server.companions) == 1:  # the four sources in one process
         named["sources"] = server.companions[0].pid
     else:
-        named |= {name: p.pid for name, p in zip(SOURCE_NAMES, server.companions, strict=True)}
+        named |= {name: p.pid for name, p in zip(SOURCE_NAMES, server.companions, strict=False)}
     return {name: (*_cpu(pid), *_switches(pid), *_syscalls(pid)) for name, pid in named.items()}
 
 
