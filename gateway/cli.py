@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
 from .setup.commands import init_shop, ready_with_profile, start_check
@@ -158,6 +160,10 @@ async def _reconcile(settings: Settings, day: str, providers: list[str]) -> tupl
     return "\n".join(reports), status
 
 
+def _exit_on_sigterm(sig: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + sig)
+
+
 def _serve_distributed(args: argparse.Namespace) -> int:
     """The four sources as services, then the gateway over them (settings re-read, so the
     gateway sees the services' URLs and secret)."""
@@ -167,6 +173,11 @@ def _serve_distributed(args: argparse.Namespace) -> int:
 
     from .source_service import spawned_sources
 
+    # uvicorn ends a graceful shutdown by raising the signal again under the handler it
+    # found: SIGTERM's default would end this process there, before the block below stops
+    # the sources, and leave them running with nobody to stop them. As SystemExit, the
+    # gateway drains first, then its sources.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     one_process = args.source_processes == "one"
     with spawned_sources(dict(os.environ), one_process=one_process) as remote_env:
         os.environ.update(remote_env)
