@@ -2,7 +2,7 @@
 gateway's per-source URLs do not change with the layout; each port answers its own
 source's calls over the real database and refuses a caller without the service secret
 before reading the body; a buyer checks out through the gateway over that one process;
-and a SIGTERM stops all of them."""
+and a SIGTERM lets a call in flight answer, then stops all of them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,15 +168,41 @@ def _env(shop: dict[str, str]) -> dict[str, str]:
     }
 
 
-def test_sigterm_stops_every_source_of_the_process(sqlite_shop: dict[str, str]) -> None:
+def test_sigterm_lets_a_call_in_flight_answer_then_stops_every_source(
+    sqlite_shop: dict[str, str],
+) -> None:
+    """A rolling restart of a process serving the four loses nothing: the call it is
+    answering when the SIGTERM comes gets its answer, then every port closes."""
     ports = [free_port() for _ in SOURCE_NAMES]
-    process = subprocess.Popen(_one_process(sqlite_shop, *ports), env=_env(sqlite_shop))
+    env = _env(sqlite_shop) | {"GATEWAY_SOURCE_LATENCY_MS": "1500"}  # a slow database
+    process = subprocess.Popen(_one_process(sqlite_shop, *ports), env=env)
+    inventory = f"http://127.0.0.1:{ports[1]}"
+    answers: list[httpx.Response] = []
     try:
         for port in ports:
             wait_until_healthy(f"http://127.0.0.1:{port}", process)
+        with httpx.Client(base_url=inventory, timeout=60) as client:
+            client.get("/healthz")  # the connection accepted before the signal
+
+            def call() -> None:
+                answers.append(
+                    client.post(
+                        "/v1/inventory/stock_by_sku_ids",
+                        content=encode({"sku_ids": [1]}),
+                        headers={"authorization": f"Bearer {SECRET}"},
+                    )
+                )
+
+            in_flight = threading.Thread(target=call)
+            in_flight.start()
+            time.sleep(0.7)
+            process.terminate()
+            in_flight.join(timeout=60)
     finally:
         process.terminate()
         process.wait(timeout=30)
+    assert [answer.status_code for answer in answers] == [200]
+    assert list(answers[0].json()) == ["1"]
     for port in ports:
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
