@@ -171,15 +171,16 @@ class QuietServer(uvicorn.Server):
 class SourceServers:
     """Several sources' servers in one process and one event loop, each on its own port.
 
-    Every port is bound before any source starts (a port in use stops the process before a
-    database is touched); the sources then start one after another, and one that fails to
-    start (its lifespan: the request keys' table) stops the others and the process, as a
-    lone source's failure does. SIGINT and SIGTERM reach every server at once: each stops
-    taking connections and lets its calls in flight answer (uvicorn's graceful shutdown,
-    ``timeout_graceful_shutdown``), all together, so a shutdown of four takes as long as
-    the slowest, not the sum. Like ``QuietServer`` it leans on uvicorn's ``Server.startup``,
-    ``main_loop`` and ``shutdown`` (uvicorn 0.54, uv.lock); tests/gateway/test_source_processes.py
-    serves and stops four by SIGTERM."""
+    Every port is bound before any source starts (a port in use stops the process before
+    any source serves, with uvicorn's start-up failure, 3); the sources then start one
+    after another, and one that fails to start (its lifespan: the request keys' table)
+    stops those already started and the process, as a lone source's failure does. SIGINT
+    and SIGTERM reach every server at once: each stops taking connections and lets its
+    calls in flight answer (uvicorn's graceful shutdown, ``timeout_graceful_shutdown``),
+    all together, so a shutdown of four takes as long as the slowest, not the sum. Like
+    ``QuietServer`` it leans on uvicorn's ``Server.startup``, ``main_loop`` and
+    ``shutdown`` (uvicorn 0.54, uv.lock); tests/gateway/test_source_processes.py serves
+    four, and stops them by SIGTERM with a call in flight."""
 
     def __init__(self, servers: Sequence[QuietServer]) -> None:
         self.servers = list(servers)
