@@ -539,6 +539,7 @@ class GatewayProcess:
         *,
         remote: bool = False,
         workers: int = 1,
+        sources_in_one_process: bool = False,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -567,11 +568,11 @@ class GatewayProcess:
         self.log_path = log_path
         self.companions: list[subprocess.Popen[bytes]] = []
         if remote:  # the four sources as `gateway source serve` processes of their own
-            from gateway.source_service import start_sources
+            from gateway.source_service import start_sources  # (or all four in one)
 
             ports = {name: free_port() for name in SOURCE_NAMES}
             with log_path.open("wb") as log:
-                spawned = start_sources(env, ports, output=log)
+                spawned = start_sources(env, ports, output=log, one_process=sources_in_one_process)
             self.companions = spawned.processes
             env.update(spawned.env)
         with log_path.open("ab") as log:
