@@ -6,7 +6,9 @@ from the ASGI middleware in to the last byte handed to the server, its source ca
 time it was written). Joined on the id, each attempt has two clocks:
 
 - the client's: sent (seconds after the sale opened) and answered (its latency);
-- the server's: when the request reached the app and how long the app held it.
+- the server's: when the request reached the app and how long the app held it; of that,
+  how long it waited at the door before any work (``queued_ms``, gateway/admission.py;
+  0 in a tree without it), counted apart as ``door``.
 
 What lies between them (``outside`` = client latency - app time) is the queue neither the
 app nor the database sees: the server's event loop busy with other requests before it
@@ -58,8 +60,9 @@ class Served:
     """The same request in the gateway's request log."""
 
     started_at: float  # wall clock: the app got the request
-    seconds: float
+    seconds: float  # in the app, after the door
     source_calls: int
+    queued: float  # at the door
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +73,11 @@ class Attempt:
 
     @property
     def outside(self) -> float | None:
-        """Client latency not spent in the app: the two event loops' queues and the wire."""
-        return None if self.served is None else self.sent.took - self.served.seconds
+        """Client latency not spent in the app nor at its door: the two event loops' queues
+        and the wire."""
+        if self.served is None:
+            return None
+        return self.sent.took - self.served.seconds - self.served.queued
 
     @property
     def before_app(self) -> float | None:
@@ -117,8 +123,11 @@ def read_request_log(path: Path, request_ids: set[str]) -> dict[str, Served]:
             if line.get("event") != "request" or request_id not in request_ids:
                 continue
             seconds = float(line["duration_ms"]) / 1000
+            queued = float(line.get("queued_ms") or 0) / 1000
             ended = datetime.fromisoformat(line["timestamp"]).timestamp()
-            served[request_id] = Served(ended - seconds, seconds, int(line["source_calls"]))
+            served[request_id] = Served(
+                ended - seconds, seconds - queued, int(line["source_calls"]), queued
+            )
     return served
 
 
@@ -149,7 +158,7 @@ def format_timeline(attempts: list[Attempt], lag: LoopLag) -> str:
     if not attempts:
         return "  (no attempts)"
     lines = [
-        "  sent at   n  win ref mark | client p50 p99 max ms | app p50 max ms | "
+        "  sent at   n  win ref mark | client p50 p99 max ms | door max ms | app p50 max ms | "
         "outside p50 max ms | client lag max ms"
     ]
     buckets = int(max(a.sent.sent for a in attempts) / BUCKET_S) + 1
@@ -161,13 +170,14 @@ def format_timeline(attempts: list[Attempt], lag: LoopLag) -> str:
         kinds = Counter(a.outcome for a in here)
         took = [a.sent.took for a in here]
         app = [a.served.seconds for a in here if a.served is not None]
+        door = [a.served.queued for a in here if a.served is not None]
         outside = [o for a in here if (o := a.outside) is not None]
         lags = [late for at, late in lag.samples if low <= at < high]
         lines.append(
             f"  {low:5.1f} s {len(here):4d} {kinds['winner']:4d} {kinds['refused']:3d} "
             f"{kinds['marked']:4d} | {_ms(took, 50):>6} {_ms(took, 99):>5} {_max_ms(took):>5}    "
-            f"| {_ms(app, 50):>5} {_max_ms(app):>5}   | {_ms(outside, 50):>7} "
-            f"{_max_ms(outside):>5}    | {_max_ms(lags):>6}"
+            f"| {_max_ms(door):>8}    | {_ms(app, 50):>5} {_max_ms(app):>5}   "
+            f"| {_ms(outside, 50):>7} {_max_ms(outside):>5}    | {_max_ms(lags):>6}"
         )
     lines.extend(format_tail(attempts, lag))
     return "\n".join(lines)
@@ -184,6 +194,7 @@ def format_tail(attempts: list[Attempt], lag: LoopLag) -> list[str]:
     )
     sent = [a.sent.sent for a in slow]
     app = [a.served.seconds for a in slow if a.served is not None]
+    door = [a.served.queued for a in slow if a.served is not None]
     before = [b for a in slow if (b := a.before_app) is not None]
     outside = [o for a in slow if (o := a.outside) is not None]
     lags = [late for _, late in lag.samples]
@@ -199,7 +210,8 @@ def format_tail(attempts: list[Attempt], lag: LoopLag) -> list[str]:
         else "  (no winner or no marked refusal)",
         f"  slowest 1 % (>= {threshold * 1000:.0f} ms, {len(slow)} attempts): {by_kind}; "
         f"sent {min(sent):.2f}-{max(sent):.2f} s after the sale opened",
-        f"    their time in the app p50 {_ms(app, 50)} / max {_max_ms(app)} ms; "
+        f"    their time at the door p50 {_ms(door, 50)} / max {_max_ms(door)} ms, "
+        f"in the app p50 {_ms(app, 50)} / max {_max_ms(app)} ms; "
         f"outside the app p50 {_ms(outside, 50)} / max {_max_ms(outside)} ms "
         f"(before the app got them: p50 {_ms(before, 50)} / max {_max_ms(before)} ms)",
         f"    the client's loop over the whole sale: lag p99 {_ms(lags, 99)} / max "
@@ -212,12 +224,13 @@ def write_csv(path: Path, attempts: list[Attempt]) -> None:
     """The raw attempts, for a closer look than the table."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:
-        out.write("sent_s,took_ms,outcome,app_ms,source_calls,before_app_ms\n")
+        out.write("sent_s,took_ms,outcome,app_ms,source_calls,before_app_ms,door_ms\n")
         for a in sorted(attempts, key=lambda a: a.sent.sent):
             app = a.served.seconds * 1000 if a.served else float("nan")
             calls = a.served.source_calls if a.served else -1
             before = (a.before_app or float("nan")) * 1000
+            door = a.served.queued * 1000 if a.served else float("nan")
             out.write(
                 f"{a.sent.sent:.4f},{a.sent.took * 1000:.1f},{a.outcome},{app:.1f},{calls},"
-                f"{before:.1f}\n"
+                f"{before:.1f},{door:.1f}\n"
             )
