@@ -540,6 +540,7 @@ class GatewayProcess:
         remote: bool = False,
         workers: int = 1,
         request_log: bool = False,
+        max_in_flight: int | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -555,6 +556,8 @@ class GatewayProcess:
         }
         if pool_size is not None:
             env["GATEWAY_DB_POOL_SIZE"] = str(pool_size)
+        if max_in_flight is not None:  # the door (gateway/admission.py); None: its default
+            env["GATEWAY_MAX_IN_FLIGHT"] = str(max_in_flight)
         command = [
             sys.executable, "-m", "uvicorn", "gateway.asgi:app", "--host", "127.0.0.1",
             "--port", str(self.port), "--workers", str(workers), "--loop", LOOP, "--http", HTTP,

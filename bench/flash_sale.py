@@ -197,6 +197,7 @@ async def bench_flash_sale(
     concurrency: int,
     request_seconds: float,
     timeline: bool = False,
+    max_in_flight: int | None = None,
 ) -> dict[str, Any]:
     shop = await prepare_shop(backend, 240, crowd=buyers + 50)
     sku_id = shop.sku_ids[0]
@@ -218,7 +219,13 @@ async def bench_flash_sale(
     finally:
         await db.dispose()
     logs = ROOT / "bench" / "results" / "logs"
-    server = GatewayProcess(shop, logs / f"flash-sale-{backend}.log", None, request_log=timeline)
+    server = GatewayProcess(
+        shop,
+        logs / f"flash-sale-{backend}.log",
+        None,
+        request_log=timeline,
+        max_in_flight=max_in_flight,
+    )
     lag = LoopLag() if timeline else None
     try:
         settings = Settings()
@@ -294,6 +301,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="latency by send time and outcome, joined to the server's request log",
     )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        help="the server's GATEWAY_MAX_IN_FLIGHT (0: no door); unset: its default",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.units < args.buyers:
         parser.error("need 0 < units < buyers")
@@ -303,12 +316,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_flash_sale(
                 backend, buyers=args.buyers, units=args.units,
                 concurrency=args.concurrency, request_seconds=args.timeout,
-                timeline=args.timeline,
+                timeline=args.timeline, max_in_flight=args.max_in_flight,
             )
         )  # fmt: skip
         print(format_row(result), file=sys.stderr, flush=True)
         if "timeline" in result:
             print(result["timeline"], file=sys.stderr, flush=True)
+        if args.max_in_flight is not None:
+            print(f"  (GATEWAY_MAX_IN_FLIGHT={args.max_in_flight})", file=sys.stderr, flush=True)
         wrong = wrong or not result["ok"]
     return 1 if wrong else 0
 
