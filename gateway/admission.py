@@ -7,8 +7,8 @@ for (SQLite's one writer, a row lock, a pooled connection) keeps it for as many 
 the loop as it has awaits, each turn as long as everyone's work. A flash sale at 64
 buyers in flight showed it: once the sold-out mark answered the losers cheaply, those
 sixty-odd losers kept the loop busy, each write the last winners and the losers already
-past the mark still had to make held the orders file's writer for 50-250 ms instead of
-5, and they were answered 2-3 s late (the sale's p99; bench/RESULTS.md, "The flash sale
+past the mark still had to make held the orders file's writer for 40-190 ms instead of
+4-10, and they were answered 2-3 s late (the sale's p99; bench/RESULTS.md, "The flash sale
 at 64 in flight"). Let in at most ``limit`` at a time, the others queued here (cheaply: no
 parsing, no source call), and the requests inside finish at the speed of a lightly loaded
 process; the total rate is the same (the core was already full), the queue is at the door
