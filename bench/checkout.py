@@ -540,6 +540,8 @@ class GatewayProcess:
         remote: bool = False,
         workers: int = 1,
         sources_in_one_process: bool = False,
+        request_log: bool = False,
+        max_in_flight: int | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -548,11 +550,15 @@ class GatewayProcess:
         env = {
             **inherited,
             **{f"{name.upper()}_DATABASE_URL": url for name, url in shop.urls.items()},
-            "GATEWAY_LOG_LEVEL": "WARNING",
+            # One JSON line per request (its id, duration and source calls) only when a bench
+            # joins them to its own clock (bench.flash_sale --timeline): it costs server CPU.
+            "GATEWAY_LOG_LEVEL": "INFO" if request_log else "WARNING",
             "PYTHONPATH": str(ROOT),
         }
         if pool_size is not None:
             env["GATEWAY_DB_POOL_SIZE"] = str(pool_size)
+        if max_in_flight is not None:  # the door (gateway/admission.py); None: its default
+            env["GATEWAY_MAX_IN_FLIGHT"] = str(max_in_flight)
         command = [
             sys.executable, "-m", "uvicorn", "gateway.asgi:app", "--host", "127.0.0.1",
             "--port", str(self.port), "--workers", str(workers), "--loop", LOOP, "--http", HTTP,

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     db_pool_size: Annotated[
         int, Field(ge=1, le=200, validation_alias=_env("GATEWAY_DB_POOL_SIZE"))
     ] = 10
+    # GraphQL requests one process works on at once; more wait at the door, first come
+    # first served (gateway/admission.py). 0: no limit.
+    max_in_flight: Annotated[
+        int, Field(ge=0, le=10_000, validation_alias=_env("GATEWAY_MAX_IN_FLIGHT"))
+    ] = 16
 
     redis_url: Annotated[str | None, Field(validation_alias=_env("REDIS_URL"))] = None
     redis_cluster_url: Annotated[str | None, Field(validation_alias=_env("REDIS_CLUSTER_URL"))] = (
