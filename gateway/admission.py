@@ -16,6 +16,12 @@ and fair.
 
 Only ``/graphql`` waits: probes, metrics and the rest never queue behind the shop. The
 wait is logged with the request (``queued_ms``).
+
+A place is held for ``hold_s`` at most (``GATEWAY_IN_FLIGHT_HOLD_SECONDS``, 1 s): a request
+still inside by then is waiting on something slow (a payment provider, a remote source, a
+long answer stream), not working the core, and gives its place up while it finishes. A
+count of requests cannot tell the two apart; without this, sixteen checkouts stuck on a
+provider that takes its ten-second timeout would hold every other buyer at the door.
 """
 
 from __future__ import annotations
@@ -33,9 +39,10 @@ GATED_PATHS = frozenset({"/graphql"})
 class AdmissionGate:
     """Pure ASGI, inside the request log (its line counts the wait) and outside the app."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, hold_s: float = 1.0) -> None:
         self.app = app
         self.limit = limit
+        self.hold_s = hold_s
         self._slots: asyncio.Semaphore | None = None  # made on the serving loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -53,7 +60,25 @@ class AdmissionGate:
                 stats.queued_s = time.perf_counter() - waited_from
         else:
             await slots.acquire()
+        place = _Place(slots)
+        overdue = asyncio.get_running_loop().call_later(self.hold_s, place.give_up)
         try:
             await self.app(scope, receive, send)
         finally:
+            overdue.cancel()
+            place.give_up()
+
+
+class _Place:
+    """One request's place inside the door, given back once: at its end, or when it has
+    held it for ``hold_s``, whichever comes first."""
+
+    __slots__ = ("_slots",)
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots: asyncio.Semaphore | None = slots
+
+    def give_up(self) -> None:
+        slots, self._slots = self._slots, None
+        if slots is not None:
             slots.release()

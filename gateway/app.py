@@ -538,7 +538,9 @@ def create_app(
     )
     add_compression(app, settings.compression)  # inside the log line: its time counts
     if settings.max_in_flight:  # inside the log line too: its wait counts (queued_ms)
-        app.add_middleware(AdmissionGate, limit=settings.max_in_flight)
+        app.add_middleware(
+            AdmissionGate, limit=settings.max_in_flight, hold_s=settings.in_flight_hold_seconds
+        )
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(DrainGate, lifecycle=lifecycle)  # outside the log: refusals are cheap
     # Last: the server span is outermost. Off (no OTLP endpoint, no provider): no-op.
