@@ -123,7 +123,7 @@ typecheck:
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 pytest:
-	$(PY) -m pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+	$(PY) -m pytest -q --durations=15 $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The GraphQL tests that matter most, again with every source reached over HTTP (the whole
 # of tests/gateway would double its time; the 40-buyer races alone take minutes remote).

@@ -539,6 +539,9 @@ class GatewayProcess:
         *,
         remote: bool = False,
         workers: int = 1,
+        sources_in_one_process: bool = False,
+        request_log: bool = False,
+        max_in_flight: int | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -547,11 +550,15 @@ class GatewayProcess:
         env = {
             **inherited,
             **{f"{name.upper()}_DATABASE_URL": url for name, url in shop.urls.items()},
-            "GATEWAY_LOG_LEVEL": "WARNING",
+            # One JSON line per request (its id, duration and source calls) only when a bench
+            # joins them to its own clock (bench.flash_sale --timeline): it costs server CPU.
+            "GATEWAY_LOG_LEVEL": "INFO" if request_log else "WARNING",
             "PYTHONPATH": str(ROOT),
         }
         if pool_size is not None:
             env["GATEWAY_DB_POOL_SIZE"] = str(pool_size)
+        if max_in_flight is not None:  # the door (gateway/admission.py); None: its default
+            env["GATEWAY_MAX_IN_FLIGHT"] = str(max_in_flight)
         command = [
             sys.executable, "-m", "uvicorn", "gateway.asgi:app", "--host", "127.0.0.1",
             "--port", str(self.port), "--workers", str(workers), "--loop", LOOP, "--http", HTTP,
@@ -567,11 +574,11 @@ class GatewayProcess:
         self.log_path = log_path
         self.companions: list[subprocess.Popen[bytes]] = []
         if remote:  # the four sources as `gateway source serve` processes of their own
-            from gateway.source_service import start_sources
+            from gateway.source_service import start_sources  # (or all four in one)
 
             ports = {name: free_port() for name in SOURCE_NAMES}
             with log_path.open("wb") as log:
-                spawned = start_sources(env, ports, output=log)
+                spawned = start_sources(env, ports, output=log, one_process=sources_in_one_process)
             self.companions = spawned.processes
             env.update(spawned.env)
         with log_path.open("ab") as log:

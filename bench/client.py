@@ -41,15 +41,21 @@ class GraphQLClient:
         self.pool = HTTPPool(base_url, headers={"content-type": "application/json"}, max_idle=idle)
         self.timeout_s = timeout_s
 
-    async def request(self, method: str, path: str, body: bytes = b"", token: str = "") -> Reply:
-        headers = {"authorization": f"Bearer {token}"} if token else None
+    async def request(
+        self, method: str, path: str, body: bytes = b"", token: str = "", request_id: str = ""
+    ) -> Reply:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        if request_id:  # the server logs it: a bench joins its own clock to the server's
+            headers["x-request-id"] = request_id
         async with asyncio.timeout(self.timeout_s):
-            return await self.pool.request(method, path, body, headers)
+            return await self.pool.request(method, path, body, headers or None)
 
-    async def post(self, query: str, variables: dict[str, Any], token: str = "") -> tuple[int, Any]:
+    async def post(
+        self, query: str, variables: dict[str, Any], token: str = "", request_id: str = ""
+    ) -> tuple[int, Any]:
         """(HTTP status, the decoded body, or None when it is not JSON)."""
         body = _encode({"query": query, "variables": variables})
-        reply = await self.request("POST", "/graphql", body, token)
+        reply = await self.request("POST", "/graphql", body, token, request_id)
         try:
             return reply.status_code, _decode(reply.content)
         except msgspec.DecodeError:

@@ -11,6 +11,11 @@ It reports attempts answered per second, orders, p50/p99 of the answers, the ser
 per attempt, and checks what must hold: exactly ``units`` orders (in the orders table, not
 only in the answers), every other buyer answered ``INSUFFICIENT_STOCK``, no HTTP error, no
 GraphQL error, no timeout, the SKU's stock at zero and never below.
+
+``--timeline`` adds where the slowest answers come from (bench/flash_sale_timeline.py):
+each attempt's latency by when it was sent and by outcome, in 100 ms buckets, joined to
+the server's own time for it (the gateway's request log, on for that run only: it costs
+the server some CPU, so a run with it is not compared with one without).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import text
@@ -34,6 +40,7 @@ from sources.common.db import Database
 from .checkout import ADDRESS, GatewayProcess, _percentile, _sku_gid, prepare_shop
 from .client import GraphQLClient
 from .client import run as run_on_uvloop
+from .flash_sale_timeline import LoopLag, Sent, format_timeline, join, read_request_log, write_csv
 from .shop import ROOT
 
 CART_CREATE = """
@@ -53,11 +60,11 @@ mutation CheckoutComplete($cartId: ID!, $key: String!, $total: Decimal!) {
 
 
 async def _post(
-    client: GraphQLClient, query: str, variables: dict[str, Any], token: str
+    client: GraphQLClient, query: str, variables: dict[str, Any], token: str, request_id: str = ""
 ) -> tuple[int, dict[str, Any] | None]:
     """(status, body); status -1 when the request timed out or its connection failed."""
     try:
-        status, body = await client.post(query, variables, token)
+        status, body = await client.post(query, variables, token, request_id)
     except (TimeoutError, ConnectionError, OSError):
         return -1, None
     return (status, body) if status == 200 else (status, None)
@@ -81,6 +88,7 @@ async def run_flash_sale(
     concurrency: int,
     request_seconds: float,
     server_cpu: Callable[[], float] = lambda: 0.0,
+    lag: LoopLag | None = None,
 ) -> dict[str, Any]:
     cart_input = {"lines": [{"skuId": _sku_gid(sku_id), "quantity": 1}], "shippingAddress": ADDRESS}
     async with GraphQLClient(base_url, idle=concurrency, timeout_s=request_seconds) as client:
@@ -96,28 +104,36 @@ async def run_flash_sale(
             carts.append((token, body["data"]["cartCreate"]["cart"]))
 
         def attempt(token: str, cart: dict[str, Any]) -> Any:
-            async def go() -> tuple[float, int, dict[str, Any] | None]:
+            async def go() -> tuple[float, int, dict[str, Any] | None, str, float, float]:
+                request_id, sent_at = uuid.uuid4().hex, time.time()
                 started = time.perf_counter()
                 variables = {
                     "cartId": cart["id"],
                     "key": uuid.uuid4().hex,
                     "total": cart["cost"]["total"]["amount"],
                 }
-                status, body = await _post(client, CHECKOUT, variables, token)
-                return time.perf_counter() - started, status, body
+                status, body = await _post(client, CHECKOUT, variables, token, request_id)
+                took = time.perf_counter() - started
+                return took, status, body, request_id, sent_at, started - opened
 
             return go
 
-        cpu_before, started = server_cpu(), time.perf_counter()
-        answers = await _bounded(concurrency, [attempt(t, c) for t, c in carts])
-        elapsed = time.perf_counter() - started
+        cpu_before, opened = server_cpu(), time.perf_counter()
+        with lag.running(opened) if lag is not None else nullcontext():
+            answers = await _bounded(concurrency, [attempt(t, c) for t, c in carts])
+        elapsed = time.perf_counter() - opened
         sale_cpu_ms = (server_cpu() - cpu_before) * 1000
 
     outcomes: Counter[str] = Counter()
     seconds: list[float] = []
     loser_seconds: list[float] = []
     numbers: list[str] = []
-    for took, status, body in answers:
+    timeline: list[Sent] = []
+    for took, status, body, request_id, sent_at, since in answers:
+        won = None if status != 200 or body is None or body.get("errors") else (
+            body["data"]["checkoutComplete"]["order"] is not None
+        )  # fmt: skip
+        timeline.append(Sent(request_id, sent_at, since, took, won))
         if status != 200 or body is None:
             outcomes["timeout" if status == -1 else f"HTTP {status}"] += 1
             continue
@@ -143,6 +159,7 @@ async def run_flash_sale(
         "server_cpu_ms_per_attempt": round(sale_cpu_ms / len(answers), 1) if answers else 0,
         "outcomes": dict(outcomes),
         "numbers": numbers,
+        "sent": timeline,
     }
 
 
@@ -173,7 +190,14 @@ async def _stock_and_orders(urls: dict[str, str], sku_id: int) -> tuple[int, int
 
 
 async def bench_flash_sale(
-    backend: str, *, buyers: int, units: int, concurrency: int, request_seconds: float
+    backend: str,
+    *,
+    buyers: int,
+    units: int,
+    concurrency: int,
+    request_seconds: float,
+    timeline: bool = False,
+    max_in_flight: int | None = None,
 ) -> dict[str, Any]:
     shop = await prepare_shop(backend, 240, crowd=buyers + 50)
     sku_id = shop.sku_ids[0]
@@ -194,9 +218,15 @@ async def bench_flash_sale(
                 )
     finally:
         await db.dispose()
+    logs = ROOT / "bench" / "results" / "logs"
     server = GatewayProcess(
-        shop, ROOT / "bench" / "results" / "logs" / f"flash-sale-{backend}.log", None
+        shop,
+        logs / f"flash-sale-{backend}.log",
+        None,
+        request_log=timeline,
+        max_in_flight=max_in_flight,
     )
+    lag = LoopLag() if timeline else None
     try:
         settings = Settings()
         crowd = [c for c in shop.customer_ids if c > 50][:buyers]
@@ -209,6 +239,7 @@ async def bench_flash_sale(
             concurrency=concurrency,
             request_seconds=request_seconds,
             server_cpu=server.cpu_seconds,
+            lag=lag,
         )
         # The server's CPU over the whole run (carts before the sale included) per buyer.
         result["server_cpu_ms_per_buyer"] = round(
@@ -234,6 +265,12 @@ async def bench_flash_sale(
         ok=orders == units == sold and losers == len(tokens) - units and free == 0 and not negative,
     )
     result.pop("numbers")
+    sent: list[Sent] = result.pop("sent")
+    if lag is not None:
+        served = read_request_log(server.log_path, {s.request_id for s in sent})
+        attempts = join(sent, served)
+        write_csv(logs / f"flash-sale-timeline-{backend}-c{concurrency}.csv", attempts)
+        result["timeline"] = format_timeline(attempts, lag)
     return result
 
 
@@ -259,6 +296,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--units", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="latency by send time and outcome, joined to the server's request log",
+    )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        help="the server's GATEWAY_MAX_IN_FLIGHT (0: no door); unset: its default",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.units < args.buyers:
         parser.error("need 0 < units < buyers")
@@ -268,9 +316,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_flash_sale(
                 backend, buyers=args.buyers, units=args.units,
                 concurrency=args.concurrency, request_seconds=args.timeout,
+                timeline=args.timeline, max_in_flight=args.max_in_flight,
             )
         )  # fmt: skip
         print(format_row(result), file=sys.stderr, flush=True)
+        if "timeline" in result:
+            print(result["timeline"], file=sys.stderr, flush=True)
+        if args.max_in_flight is not None:
+            print(f"  (GATEWAY_MAX_IN_FLIGHT={args.max_in_flight})", file=sys.stderr, flush=True)
         wrong = wrong or not result["ok"]
     return 1 if wrong else 0
 

@@ -1,7 +1,7 @@
 """Remote ÷ embedded server CPU per checkout, alternated, with each process's share.
 
 ``python -m bench.remote_ab --backend postgresql --concurrency 1 16 --rounds 3
---duration 6 --pool-size 5``
+--duration 6 --pool-size 5 [--layouts each one]``
 
 bench.checkout measures the embedded gateway and then the remote one, minutes apart, on a
 machine whose load drifts by more than the gap being measured. Here one shop is seeded
@@ -13,7 +13,13 @@ context switches: it slept until a socket had something for it; the involuntary 
 five processes on two cores pay beside their Python; each round prints the source calls
 per checkout by method, embedded / remote. Before its warm-up each turn makes a cart of
 every SKU (``--no-browse``: not), so both gateways measure with the same SKUs cached.
-The ratio of a round is taken between its own two turns; read the medians.
+The ratio of a round is taken between its own turns; read the medians.
+
+``--layouts each one`` measures both ways of running the remote sources in the same
+rounds: a ``gateway source serve`` process per source (rows ``remote``, the default) and
+one process serving the four on their ports (rows ``remote-1p``, its split says
+``sources``); the turns rotate (embedded, remote, remote-1p; then remote, remote-1p,
+embedded; ...), so no layout always runs first or last.
 """
 
 from __future__ import annotations
@@ -77,7 +83,10 @@ def _sample(server: GatewayProcess) -> dict[str, tuple[float, float, int, int, i
     """Per process: user and system CPU seconds, voluntary and involuntary switches,
     read and write system calls."""
     named = {"gateway": server.process.pid}
-    named |= {name: p.pid for name, p in zip(SOURCE_NAMES, server.companions, strict=False)}
+    if len(server.companions) == 1:  # the four sources in one process
+        named["sources"] = server.companions[0].pid
+    else:
+        named |= {name: p.pid for name, p in zip(SOURCE_NAMES, server.companions, strict=False)}
     return {name: (*_cpu(pid), *_switches(pid), *_syscalls(pid)) for name, pid in named.items()}
 
 
@@ -112,18 +121,25 @@ async def _browse(url: str, token: str, sku_ids: Sequence[int]) -> None:
             await _graphql(client, CART_CREATE, {"input": {"lines": lines}}, token, "cartCreate")
 
 
+# The remote layouts a turn can serve: a process per source, or one for the four.
+LAYOUTS = {"each": "remote", "one": "remote-1p"}
+
+
 async def _turn(
     shop: Any,
-    remote: bool,
+    mode: str,
     concurrencies: Sequence[int],
     duration: float,
     pool: int | None,
     warmup: float,
     browse: bool,
 ) -> list[dict[str, Any]]:
-    mode = "remote" if remote else "embedded"
     server = GatewayProcess(
-        shop, ROOT / "bench" / "results" / "logs" / f"remote-ab-{mode}.log", pool, remote=remote
+        shop,
+        ROOT / "bench" / "results" / "logs" / f"remote-ab-{mode}.log",
+        pool,
+        remote=mode != "embedded",
+        sources_in_one_process=mode == LAYOUTS["one"],
     )
     rows = []
     try:
@@ -178,16 +194,24 @@ async def _turn(
 
 async def _main(args: argparse.Namespace) -> int:
     shop = await prepare_shop(args.backend, args.products)
-    ratios: dict[int, list[float]] = {c: [] for c in args.concurrency}
+    remotes = [LAYOUTS[layout] for layout in args.layouts]
+    modes = ["embedded", *remotes]
+    ratios: dict[tuple[str, int], list[float]] = {
+        (mode, c): [] for mode in remotes for c in args.concurrency
+    }
+    wakeups: dict[tuple[str, int], list[float]] = {
+        (m, c): [] for m in modes for c in args.concurrency
+    }
     try:
         for round_ in range(args.rounds):
-            turns = {}
-            order = (False, True) if round_ % 2 == 0 else (True, False)
+            turns: dict[str, list[dict[str, Any]]] = {}
+            shift = round_ % len(modes)  # each mode first in turn, round after round
+            order = modes[shift:] + modes[:shift]
             try:
-                for remote in order:
-                    turns[remote] = await _turn(
+                for mode in order:
+                    turns[mode] = await _turn(
                         shop,
-                        remote,
+                        mode,
                         args.concurrency,
                         args.duration,
                         args.pool_size,
@@ -197,17 +221,18 @@ async def _main(args: argparse.Namespace) -> int:
             except Exception as exc:  # a shared database out of connections: the next round
                 print(f"round {round_} failed: {type(exc).__name__}: {exc}", flush=True)
                 continue
-            for emb, rem in zip(turns[False], turns[True], strict=True):
-                ratio = rem["cpu_ms"] / emb["cpu_ms"] if emb["cpu_ms"] else float("nan")
-                ratios[emb["concurrency"]].append(ratio)
-                for row in (emb, rem):
+            for i, emb in enumerate(turns["embedded"]):
+                conc = emb["concurrency"]
+                rows = [emb, *(turns[mode][i] for mode in remotes)]
+                for row in rows:
+                    wakeups[(row["mode"], conc)].append(row["switches"])
                     split = "  ".join(
                         f"{k} {v[0]:.1f}+{v[1]:.1f} ms/{v[2]:.1f}+{v[3]:.0f} sw/"
                         f"{v[4]:.0f}r{v[5]:.0f}w"
                         for k, v in row["split"].items()
                     )
                     print(
-                        f"round {round_} {row['mode']:8} c={row['concurrency']:<3} "
+                        f"round {round_} {row['mode']:9} c={conc:<3} "
                         f"{row['orders_per_s']:6.1f}/s calls {row['calls']} cpu "
                         f"{row['cpu_ms']:5.1f} ms (sys {row['sys_ms']:.1f})  "
                         f"wake-ups {row['switches']:.1f} (+{row['preempted']:.0f} preempted)  "
@@ -215,23 +240,32 @@ async def _main(args: argparse.Namespace) -> int:
                         f"bad {row['bad']} failed {row['failed']} load {row['load']}",
                         flush=True,
                     )
-                methods = sorted(set(emb["by_method"]) | set(rem["by_method"]))
-                calls = "  ".join(
-                    f"{m} {emb['by_method'].get(m, 0):.2f}/{rem['by_method'].get(m, 0):.2f}"
-                    for m in methods
-                )
-                print(f"round {round_} c={emb['concurrency']} calls embedded/remote: {calls}")
-                print(f"round {round_} c={emb['concurrency']} remote/embedded {ratio:.2f}")
+                for rem in rows[1:]:
+                    ratio = rem["cpu_ms"] / emb["cpu_ms"] if emb["cpu_ms"] else float("nan")
+                    ratios[(rem["mode"], conc)].append(ratio)
+                    methods = sorted(set(emb["by_method"]) | set(rem["by_method"]))
+                    calls = "  ".join(
+                        f"{m} {emb['by_method'].get(m, 0):.2f}/{rem['by_method'].get(m, 0):.2f}"
+                        for m in methods
+                    )
+                    print(f"round {round_} c={conc} calls embedded/{rem['mode']}: {calls}")
+                    print(f"round {round_} c={conc} {rem['mode']}/embedded {ratio:.2f}")
     finally:
         if shop.cleanup is not None:
             await shop.cleanup()
-    for conc, values in ratios.items():
+    for (mode, conc), values in ratios.items():
         if not values:
             continue
         print(
-            f"c={conc}: remote/embedded median {statistics.median(values):.2f} "
+            f"c={conc}: {mode}/embedded median {statistics.median(values):.2f} "
             f"({', '.join(f'{v:.2f}' for v in values)})"
         )
+    for (mode, conc), values in wakeups.items():
+        if values:
+            print(
+                f"c={conc}: {mode} wake-ups per checkout median {statistics.median(values):.1f} "
+                f"({', '.join(f'{v:.1f}' for v in values)})"
+            )
     return 0
 
 
@@ -244,6 +278,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--products", type=int, default=240)
     parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument(
+        "--layouts",
+        nargs="+",
+        choices=sorted(LAYOUTS),
+        default=["each"],
+        help="the remote side's processes: each (a `gateway source serve` per source, rows "
+        "'remote') and/or one (the four in one process, rows 'remote-1p'); every layout "
+        "given takes its turn in each round, alternated with embedded",
+    )
     parser.add_argument(
         "--no-browse",
         action="store_true",

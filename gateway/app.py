@@ -31,6 +31,7 @@ from strawberry.types import ExecutionResult
 from sources.common.db_state import database_state, describe_database_error
 
 from .accounts import CustomerAccounts
+from .admission import AdmissionGate
 from .auth import ANONYMOUS, TokenError, TokenVerifier, Viewer, is_buyer
 from .backoffice.overdue_gauge import OverdueShipments
 from .backoffice.upload import import_endpoint, stop_running_imports
@@ -536,6 +537,10 @@ def create_app(
         lifespan=lifespan,
     )
     add_compression(app, settings.compression)  # inside the log line: its time counts
+    if settings.max_in_flight:  # inside the log line too: its wait counts (queued_ms)
+        app.add_middleware(
+            AdmissionGate, limit=settings.max_in_flight, hold_s=settings.in_flight_hold_seconds
+        )
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(DrainGate, lifecycle=lifecycle)  # outside the log: refusals are cheap
     # Last: the server span is outermost. Off (no OTLP endpoint, no provider): no-op.

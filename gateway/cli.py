@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
 from .setup.commands import init_shop, ready_with_profile, start_check
@@ -158,6 +160,10 @@ async def _reconcile(settings: Settings, day: str, providers: list[str]) -> tupl
     return "\n".join(reports), status
 
 
+def _exit_on_sigterm(sig: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + sig)
+
+
 def _serve_distributed(args: argparse.Namespace) -> int:
     """The four sources as services, then the gateway over them (settings re-read, so the
     gateway sees the services' URLs and secret)."""
@@ -167,7 +173,13 @@ def _serve_distributed(args: argparse.Namespace) -> int:
 
     from .source_service import spawned_sources
 
-    with spawned_sources(dict(os.environ)) as remote_env:
+    # uvicorn ends a graceful shutdown by raising the signal again under the handler it
+    # found: SIGTERM's default would end this process there, before the block below stops
+    # the sources, and leave them running with nobody to stop them. As SystemExit, the
+    # gateway drains first, then its sources.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    one_process = args.source_processes == "one"
+    with spawned_sources(dict(os.environ), one_process=one_process) as remote_env:
         os.environ.update(remote_env)
         settings = load_settings()
         print(
@@ -265,13 +277,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the four sources as services on loopback (ports 8101-8104) and serve "
         "the gateway over them",
     )
+    serve.add_argument(
+        "--source-processes",
+        choices=("each", "one"),
+        default="each",
+        help="with --spawn-sources: a process per source (each, the default) or one process "
+        "serving the four on their ports (one: fewer wake-ups per call, docs/remote-sources.md)",
+    )
 
     source = commands.add_parser("source", help="a source as its own HTTP service")
     source_commands = source.add_subparsers(dest="source_command", required=True)
-    source_serve = source_commands.add_parser("serve", help="serve one source's batch API")
-    source_serve.add_argument("name", choices=SOURCE_NAMES)
+    source_serve = source_commands.add_parser(
+        "serve",
+        help="serve sources' batch APIs: one, or several in one process, each on its own port",
+    )
+    source_serve.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME[:PORT]",
+        help=f"{', '.join(SOURCE_NAMES)}; each on its usual port (8101-8104) unless :PORT",
+    )
+    source_serve.add_argument(
+        "--all", action="store_true", help="the four sources in this one process"
+    )
     source_serve.add_argument("--host", default=None, help="default 127.0.0.1")
-    source_serve.add_argument("--port", type=int, default=None, help="default 8101-8104")
+    source_serve.add_argument(
+        "--port", type=int, default=None, help="the port of a lone source (default 8101-8104)"
+    )
 
     persisted = commands.add_parser("persisted", help="the persisted-query allow-list")
     persisted_commands = persisted.add_subparsers(dest="persisted_command", required=True)
@@ -429,13 +461,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(report, file=sys.stdout if status < 2 else sys.stderr)
         return status
     if args.command == "source":
-        from .source_service import serve_source
+        from .source_service import serve_sources, source_ports
 
-        refused = start_check(settings, [args.name], f"the {args.name} source")
+        try:
+            ports = source_ports(args.names, every=args.all, port=args.port)
+        except ConfigurationError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        what = f"the {' and '.join(ports)} source{'s' if len(ports) > 1 else ''}"
+        refused = start_check(settings, list(ports), what)
         if refused is not None:
             return refused
         try:
-            serve_source(args.name, settings, args.host, args.port)
+            serve_sources(ports, settings, args.host)
         except ConfigurationError as exc:
             print(exc, file=sys.stderr)
             return 2

@@ -45,6 +45,7 @@ class RequestStats:
 
     source_calls: int = 0
     calls_by_method: dict[str, int] = field(default_factory=dict)
+    queued_s: float = 0.0  # waiting at the door (admission.py) before any work
 
 
 current_request: ContextVar[RequestStats | None] = ContextVar("current_request", default=None)

@@ -108,6 +108,7 @@ class RequestLogMiddleware:
                     status=status,
                     operation=stats.operation,
                     duration_ms=round(watch.seconds * 1000, 2),
+                    queued_ms=round(stats.queued_s * 1000, 2),
                     source_calls=stats.source_calls,
                     errors=stats.error_codes or None,
                     request_id=request_id,

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     db_pool_size: Annotated[
         int, Field(ge=1, le=200, validation_alias=_env("GATEWAY_DB_POOL_SIZE"))
     ] = 10
+    # GraphQL requests one process works on at once; more wait at the door, first come
+    # first served (gateway/admission.py). 0: no limit.
+    max_in_flight: Annotated[
+        int, Field(ge=0, le=10_000, validation_alias=_env("GATEWAY_MAX_IN_FLIGHT"))
+    ] = 16
+    # A request inside the door longer than this gives its place up: it is waiting on
+    # something slow (a payment provider, a remote source), not working the process's core.
+    in_flight_hold_seconds: Annotated[
+        float, Field(gt=0, le=3600, validation_alias=_env("GATEWAY_IN_FLIGHT_HOLD_SECONDS"))
+    ] = 1.0
 
     redis_url: Annotated[str | None, Field(validation_alias=_env("REDIS_URL"))] = None
     redis_cluster_url: Annotated[str | None, Field(validation_alias=_env("REDIS_CLUSTER_URL"))] = (

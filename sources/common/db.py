@@ -211,8 +211,28 @@ def _writer_lock(path: str) -> asyncio.Lock:
     return lock
 
 
+class WriterTurn:
+    """A held turn at a SQLite file's writer, given back by ``release`` as soon as the
+    write is committed (the exit gives it back otherwise): the connection's return to the
+    pool that follows (its reset, one more hand-off to the driver's thread, some 5-50 ms
+    on a saturated machine) must not keep the next writer waiting."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, lock: asyncio.Lock | None) -> None:
+        self._lock = lock
+
+    def release(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
+
+
+_NO_TURN = WriterTurn(None)
+
+
 @asynccontextmanager
-async def sqlite_writer_turn(path: str) -> AsyncIterator[None]:
+async def sqlite_writer_turn(path: str) -> AsyncIterator[WriterTurn]:
     """This process's turn at a SQLite file's one writer, first come first served.
 
     Without it, concurrent write transactions of one process met in ``BEGIN IMMEDIATE``:
@@ -226,7 +246,7 @@ async def sqlite_writer_turn(path: str) -> AsyncIterator[None]:
     again; a wait longer than ``WRITER_WAIT_S`` goes on without the turn."""
     held = _HOLDING.get()
     if path in held:
-        yield
+        yield _NO_TURN  # the outer write gives the turn back
         return
     lock = _writer_lock(path)
     try:
@@ -238,12 +258,12 @@ async def sqlite_writer_turn(path: str) -> AsyncIterator[None]:
     else:
         turn = True
     token = _HOLDING.set(held | {path})
+    holding = WriterTurn(lock if turn else None)
     try:
-        yield
+        yield holding
     finally:
         _HOLDING.reset(token)
-        if turn:
-            lock.release()
+        holding.release()
 
 
 class Database:
@@ -309,20 +329,23 @@ class Database:
         """A write transaction: committed on success, rolled back on any exception. On
         SQLite it first waits for this process's turn at the file (sqlite_writer_turn)."""
         connect = self.engine.connect() if self.is_sqlite else pooled(self.engine)
-        async with self._writer_turn(), connect as conn:
+        async with self._writer_turn() as turn, connect as conn:
             if self.is_sqlite:
                 conn.sync_connection.info[_BEGIN_KEY] = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
             async with conn.begin():
                 if self.latency_s:
                     await asyncio.sleep(self.latency_s)
                 yield conn
+            turn.release()  # committed: the next writer need not wait for the pool's reset
 
-    def _writer_turn(self) -> AbstractAsyncContextManager[None]:
+    def _writer_turn(self) -> AbstractAsyncContextManager[WriterTurn]:
         """This process's turn at the SQLite file (sqlite_writer_turn; nothing to wait for
         on PostgreSQL). Always taken before a pooled connection, never while holding one:
         the turn's holder may be waiting for a connection, and a caller that held one
         while it waited for the turn could leave it none."""
-        return sqlite_writer_turn(self._sqlite_file) if self._sqlite_file else nullcontext()
+        if self._sqlite_file is None:
+            return nullcontext(_NO_TURN)
+        return sqlite_writer_turn(self._sqlite_file)
 
     @asynccontextmanager
     async def write_alone(self) -> AsyncIterator[AsyncConnection]:
@@ -331,8 +354,13 @@ class Database:
         ``connect`` runs reads). On SQLite it takes this process's writer turn first, like
         ``begin``, and holds the file's write lock for that one statement only. Anything
         that must see its own earlier statement under a lock, or undo one, uses ``begin``."""
-        async with self._writer_turn(), self.connect() as conn:
+        async with self._writer_turn() as turn, self.connect() as conn:
             yield conn
+            # The statement is done (a lean statement fetches its rows in its one hand-off,
+            # and SQLite commits it then): the turn goes before the connection's reset. A
+            # caller that left rows unread still holds the file's lock until that reset;
+            # the next writer then waits in SQLite's busy timeout, as other processes do.
+            turn.release()
 
     async def ping(self) -> None:
         from sqlalchemy import text

@@ -137,7 +137,11 @@ async def reserve(
     (whatever ``items`` says now); a RELEASED one gets ``ok=False`` with its status.
 
     ``sold_out``: items a recent locked read found short are refused without taking any
-    lock (see sold_out.py); the order's own stored reservation is still replayed.
+    lock (see sold_out.py); the order's own stored reservation is still replayed. A
+    reservation that takes an item's last free units marks it too, once committed: the
+    sale's next buyers are refused from then on, not only after one of them has queued
+    for the lock and found nothing (which at 64 buyers in flight let a hundred more
+    through to claim their keys, each then refused and released: bench/RESULTS.md).
     """
     if ttl <= timedelta(0):
         raise ValueError("a reservation needs a positive ttl")
@@ -147,8 +151,11 @@ async def reserve(
             stored = (await _load(conn, [order_ref])).get(order_ref)
         return _replay(stored) if stored else ReservationResult(ok=False, shortages=marked)
     for attempt in range(_ATTEMPTS):
+        emptied: dict[_Want, int] = {}
         try:
-            return await _reserve_once(db, order_ref, wanted, now, None if confirmed else now + ttl)
+            result = await _reserve_once(
+                db, order_ref, wanted, now, None if confirmed else now + ttl, emptied
+            )
         except _Shortfall as shortfall:
             if sold_out is not None:
                 sold_out.note(shortfall.seen)
@@ -162,6 +169,10 @@ async def reserve(
                 isinstance(error, IntegrityError | _StockMoved) or _is_deadlock(error)
             ):
                 raise
+        else:
+            if sold_out is not None and emptied:
+                sold_out.note(emptied)  # committed: nothing free is left of these
+            return result
     raise AssertionError("unreachable")
 
 
@@ -296,7 +307,9 @@ def _merge(items: Iterable[ReservationRequest]) -> dict[_Want, int]:
 _Plan = dict[_Want, list[tuple[WarehouseAvailability | None, int]]]
 
 
-async def _plan_takes(conn: AsyncConnection, wanted: Mapping[_Want, int]) -> _Plan:
+async def _plan_takes(
+    conn: AsyncConnection, wanted: Mapping[_Want, int], emptied: dict[_Want, int] | None = None
+) -> _Plan:
     """Lock the stock rows ``wanted`` names (in id order: no deadlock between checkouts)
     and choose where each unit comes from, or raise _Shortfall with what is free: the one
     planning step of every take (a checkout's reservation, a cart's hold)."""
@@ -306,15 +319,17 @@ async def _plan_takes(conn: AsyncConnection, wanted: Mapping[_Want, int]) -> _Pl
     supplier_stock = await _lock_supplier_stock(
         conn, sorted(key for key in wanted if key[1] is not None)
     )
-    return _plan(wanted, warehouse_stock, supplier_stock)
+    return _plan(wanted, warehouse_stock, supplier_stock, emptied)
 
 
 def _plan(
     wanted: Mapping[_Want, int],
     warehouse_stock: Mapping[int, list[WarehouseAvailability]],
     supplier_stock: Mapping[_Want, int],
+    emptied: dict[_Want, int] | None = None,
 ) -> _Plan:
-    """Where each unit comes from, chosen on the stock read under the lock, or _Shortfall."""
+    """Where each unit comes from, chosen on the stock read under the lock, or _Shortfall.
+    ``emptied`` (when given) gets every item the plan leaves with nothing free, as 0."""
     plans: _Plan = {}
     shortages: dict[int, int] = {}
     seen: dict[_Want, int] = {}
@@ -323,6 +338,8 @@ def _plan(
             available = supplier_stock.get((sku_id, supplier_id), 0)
             if available >= quantity:
                 plans[(sku_id, supplier_id)] = [(None, quantity)]
+                if emptied is not None and available == quantity:
+                    emptied[(sku_id, supplier_id)] = 0
             else:
                 shortages[sku_id] = shortages.get(sku_id, 0) + available
                 seen[(sku_id, supplier_id)] = available
@@ -335,6 +352,8 @@ def _plan(
             seen[(sku_id, None)] = free
         else:
             plans[(sku_id, None)] = list(chosen)
+            if emptied is not None and sum(max(w.available, 0) for w in stock) == quantity:
+                emptied[(sku_id, None)] = 0
     if shortages:
         raise _Shortfall(shortages, seen)
     return plans
@@ -346,17 +365,18 @@ async def _reserve_once(
     wanted: dict[_Want, int],
     now: datetime,
     expires_at: datetime | None,
+    emptied: dict[_Want, int],
 ) -> ReservationResult:
-    """``expires_at`` None: CONFIRMED at once."""
+    """``expires_at`` None: CONFIRMED at once. ``emptied``: see ``_plan``."""
     status = HELD if expires_at is not None else CONFIRMED
     if not db.is_sqlite and all(s is None for _, s in wanted):
-        alone = await _reserve_alone(db, order_ref, wanted, now, expires_at, status)
+        alone = await _reserve_alone(db, order_ref, wanted, now, expires_at, status, emptied)
         if alone is not None:
             return alone
         # Every SKU is there, but some only split across warehouses: the transaction plans it.
     async with db.begin() as conn:
         if conn.dialect.name == "postgresql" and all(s is None for _, s in wanted):
-            return await _reserve_in_two(conn, order_ref, wanted, now, expires_at, status)
+            return await _reserve_in_two(conn, order_ref, wanted, now, expires_at, status, emptied)
         # The reservation row first: a concurrent reserve of the same order waits on its
         # unique key here, before touching any stock. A reservation already stored for the
         # order (a retry) makes it a no-op, and only then is the stored one read back.
@@ -378,7 +398,7 @@ async def _reserve_once(
             if stored is None:  # deleted between the two statements: start again
                 raise _StockMoved([])
             return _replay(stored)
-        plans = await _plan_takes(conn, wanted)
+        plans = await _plan_takes(conn, wanted, emptied)
 
         allocations = await _take_planned(conn, reservation_id, plans, now)
         return ReservationResult(
@@ -396,6 +416,7 @@ async def _reserve_alone(
     now: datetime,
     expires_at: datetime | None,
     status: str,
+    emptied: dict[_Want, int],
 ) -> ReservationResult | None:
     """``_reserve_once`` on PostgreSQL for warehouse items, as one autocommit statement
     (reserve_statements.reserve_alone) when each SKU has a warehouse that covers it whole.
@@ -408,10 +429,19 @@ async def _reserve_alone(
             conn, values, {sku: quantity for (sku, _supplier), quantity in wanted.items()}
         )
     head = rows[0]
+    stock: dict[int, list[WarehouseAvailability]] = defaultdict(list)
+    for row in rows:
+        if row.sku_id is not None:
+            stock[row.sku_id].append(
+                WarehouseAvailability(row.warehouse_id, row.code, row.priority, row.available)
+            )
     if head.reservation_id is not None:
         taken = {row.sku_id: row for row in rows if row.taken is not None}
         if len(taken) != len(wanted):  # one statement, its own row locks: cannot happen
             raise RuntimeError(f"reservation {order_ref} took {len(taken)} of {len(wanted)}")
+        for (sku, supplier), quantity in wanted.items():  # read under the lock, before
+            if sum(max(w.available, 0) for w in stock[sku]) == quantity:
+                emptied[(sku, supplier)] = 0
         return ReservationResult(
             ok=True,
             status=ReservationStatus(status),
@@ -425,12 +455,6 @@ async def _reserve_alone(
         # The order has a reservation: stored before this statement (nothing was locked),
         # or by a concurrent reserve that committed first (its unique key).
         return await _replay_stored(db, order_ref)
-    stock: dict[int, list[WarehouseAvailability]] = defaultdict(list)
-    for row in rows:
-        if row.sku_id is not None:
-            stock[row.sku_id].append(
-                WarehouseAvailability(row.warehouse_id, row.code, row.priority, row.available)
-            )
     try:
         _plan(wanted, stock, {})
     except _Shortfall:
@@ -474,6 +498,7 @@ async def _reserve_in_two(
     now: datetime,
     expires_at: datetime | None,
     status: str,
+    emptied: dict[_Want, int],
 ) -> ReservationResult:
     """``_reserve_once`` on PostgreSQL for warehouse items only: the same steps, in the
     same order and transaction, in two statements (reserve_statements.py)."""
@@ -490,7 +515,7 @@ async def _reserve_in_two(
             stock[row.sku_id].append(
                 WarehouseAvailability(row.warehouse_id, row.code, row.priority, row.available)
             )
-    plans = _plan(wanted, stock, {})
+    plans = _plan(wanted, stock, {}, emptied)
     takes: dict[tuple[int, int], int] = {}
     allocations: list[Allocation] = []
     for (sku_id, _supplier), plan in plans.items():

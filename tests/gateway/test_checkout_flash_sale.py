@@ -237,6 +237,40 @@ def test_two_hundred_buyers_twenty_units_exactly_twenty_orders(shop: Shop, goods
     assert shop.available(sku.id) == 0
 
 
+def test_the_buyer_after_the_last_unit_is_refused_from_one_read(shop: Shop, goods: Goods) -> None:
+    """The checkout that takes the last unit marks the SKU sold out: the next buyer is
+    refused from one read (no claim of a key, no wait for the writer or the row lock),
+    before any buyer has been refused at the database."""
+    sku = goods.take()
+    shop.set_available(sku.id, 1)
+    cart_input = {
+        "lines": [{"skuId": sku_gid(sku.id), "quantity": 1}],
+        "shippingAddress": address("CN-SH"),
+    }
+    tokens = _buyers(shop)[-2:]
+    carts = [
+        shop.query(CART_CREATE, {"input": cart_input}, token=t)["cartCreate"]["cart"]
+        for t in tokens
+    ]
+    won = shop.query(
+        LEAN_CHECKOUT,
+        {"cartId": carts[0]["id"], "key": "last", "total": carts[0]["cost"]["total"]["amount"]},
+        token=tokens[0],
+    )["checkoutComplete"]
+    assert won["userErrors"] == [] and won["order"] is not None
+
+    body, calls = shop.live.calls_during(
+        LEAN_CHECKOUT,
+        {"cartId": carts[1]["id"], "key": "next", "total": carts[1]["cost"]["total"]["amount"]},
+        token=tokens[1],
+    )
+    codes = [e["code"] for e in body["data"]["checkoutComplete"]["userErrors"]]
+    assert codes == ["INSUFFICIENT_STOCK"]
+    if not REMOTE_SOURCES:  # remote: the inventory service refuses from its own marks
+        assert calls == {"orders.checkout_lookup": 1}
+    assert shop.available(sku.id) == 0
+
+
 def test_a_three_request_checkout_makes_at_most_a_pinned_number_of_source_calls(
     shop: Shop, goods: Goods
 ) -> None:

@@ -119,3 +119,21 @@ async def test_a_mark_refuses_only_what_it_saw_short(stocked: Database) -> None:
             )
         ).one()
     assert (on_hand, reserved) == (2, 2)
+
+
+async def test_the_reservation_that_takes_the_last_unit_marks_the_sku_sold_out(
+    stocked: Database,
+) -> None:
+    store = InventoryStore(stocked, sold_out=SoldOutMarks(ttl=60.0))
+    assert await _buy(store, "first")
+    assert not store.sold_out.live()  # one unit left: nothing to refuse yet
+    assert await _buy(store, "last")
+    # No buyer has been refused yet, and the next is refused from memory already.
+    assert store.sold_out.shortages({(SKU, None): 1}) == {SKU: 0}
+    refused = await store.reserve(
+        order_ref="next", items=[ReservationRequest(SKU, 1)], now=NOW, ttl=TTL
+    )
+    assert not refused.ok and refused.shortages == {SKU: 0}
+    # The last unit's order failing gives it back: the mark goes, the unit sells again.
+    assert await store.release_reservation("last", NOW)
+    assert await _buy(store, "again")
