@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -438,8 +439,22 @@ def _idle_connection(engine: AsyncEngine) -> AsyncConnection | None:
     try:
         sync = engine.sync_engine.connect()
     except MissingGreenlet:
+        # A connection to reopen that no invalidation announced (the pool's older ones
+        # after a disconnect outlive the window): the greenlet path reopens the rest.
+        _REOPENING[pool] = time.monotonic() + REOPENING_S
         return None
     return AsyncConnection(engine, sync)
+
+
+# The connect coroutine SQLAlchemy closes unstarted when _idle_connection's check-out
+# finds a connection to reopen (``await_only`` outside a greenlet raises MissingGreenlet
+# and closes what it was given): the fallback reopens it, so the warning says nothing.
+warnings.filterwarnings(
+    "ignore",
+    message=r"coroutine '.*' was never awaited",
+    category=RuntimeWarning,
+    module=r"sqlalchemy\.util\.concurrency",
+)
 
 
 def _pool_has_room(engine: AsyncEngine) -> bool:
