@@ -125,7 +125,9 @@ WITH drawn AS (
 ), discounts AS (
     INSERT INTO order_line_discounts (line_id, promotion_id, promotion_name, amount)
     SELECT numbered.id, d.promotion_id, d.promotion_name, d.amount
-    FROM numbered JOIN unnest({discount_arrays}) AS d({discount_columns}) ON d.n = numbered.n
+    FROM numbered JOIN unnest({discount_arrays}) WITH ORDINALITY AS d({discount_columns}, k)
+        ON d.n = numbered.n
+    ORDER BY d.k
 ), history AS (
     INSERT INTO order_status_changes (order_id, from_status, to_status, at, actor, reason)
     SELECT placed.id, NULL, :status, :updated_at, :actor, 'order placed' FROM placed
