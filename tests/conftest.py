@@ -172,6 +172,24 @@ def require_postgres() -> None:
         pytest.skip(f"PostgreSQL not reachable: {reason}")
 
 
+def seeded_shop_urls(backend: str, directory: Path, products: int) -> Iterator[dict[str, str]]:
+    """A demo shop of ``products`` on ``backend`` for a fixture to yield: SQLite files in
+    ``directory``, or a throwaway PostgreSQL database dropped when the fixture ends."""
+    if backend == "sqlite":
+        urls = sqlite_urls(directory)
+        asyncio.run(_migrate_and_seed(urls, products=products))
+        yield urls
+        return
+    require_postgres()
+    url = asyncio.run(create_temp_database())
+    try:
+        urls = dict.fromkeys(SOURCE_NAMES, url)
+        asyncio.run(_migrate_and_seed(urls, products=products))
+        yield urls
+    finally:
+        asyncio.run(drop_database(url))
+
+
 @pytest.fixture(scope="session")
 def sqlite_shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The default demo shop in SQLite files, seeded once per session (read-only)."""

@@ -23,10 +23,9 @@ from gateway.remote_settings import RemoteSettings
 from gateway.settings import SOURCE_NAMES
 from gateway.source_service import SpawnedSources, start_sources, wait_until_healthy
 from sources.common.wire import encode
-from tests.conftest import _migrate_and_seed, require_postgres, settings_for, sqlite_urls
 from tests.conftest import _serve as serve_gateway
-from tests.gateway.checkout_helpers import PRODUCTS, Goods, Shop, run
-from tests.pg import create_temp_database, drop_database
+from tests.conftest import seeded_shop_urls, settings_for
+from tests.gateway.checkout_helpers import PRODUCTS, Goods, Shop
 from tests.remote import SECRET, free_port
 
 # One read per source, and an id the demo shop has for it.
@@ -39,19 +38,7 @@ READS = {
 
 
 def _shop_urls(backend: str, directory: Path) -> Iterator[dict[str, str]]:
-    if backend == "sqlite":
-        urls = sqlite_urls(directory)
-        run(lambda: _migrate_and_seed(urls, products=PRODUCTS))
-        yield urls
-        return
-    require_postgres()
-    url = run(create_temp_database)
-    try:
-        urls = dict.fromkeys(SOURCE_NAMES, url)
-        run(lambda: _migrate_and_seed(urls, products=PRODUCTS))
-        yield urls
-    finally:
-        run(lambda: drop_database(url))
+    yield from seeded_shop_urls(backend, directory, PRODUCTS)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

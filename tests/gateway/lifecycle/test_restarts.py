@@ -34,13 +34,12 @@ from sqlalchemy import text
 
 from gateway.auth import ViewerKind, issue_token
 from gateway.checkout.sweeper import sweep
-from gateway.settings import SOURCE_NAMES, Settings
+from gateway.settings import Settings
 from gateway.sources import Sources
 from sources.common.db import Database
-from tests.conftest import INVARIANT, _migrate_and_seed, require_postgres, sqlite_urls
+from tests.conftest import INVARIANT, seeded_shop_urls
 from tests.gateway.checkout_helpers import BACKENDS, CART_CREATE, CHECKOUT, address, run
 from tests.gateway.lifecycle.processes import spawn_gateway
-from tests.pg import create_temp_database, drop_database
 from tests.remote import free_port
 
 pytestmark = [
@@ -58,19 +57,7 @@ SKUS = 6
 
 @pytest.fixture(params=BACKENDS)
 def shop_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        urls = sqlite_urls(tmp_path)
-        run(lambda: _migrate_and_seed(urls, products=PRODUCTS))
-        yield urls
-        return
-    require_postgres()
-    url = run(create_temp_database)
-    try:
-        urls = dict.fromkeys(SOURCE_NAMES, url)
-        run(lambda: _migrate_and_seed(urls, products=PRODUCTS))
-        yield urls
-    finally:
-        run(lambda: drop_database(url))
+    yield from seeded_shop_urls(request.param, tmp_path, PRODUCTS)
 
 
 def _sql(url: str, statement: str, params: dict[str, Any] | None = None) -> list[Any]:

@@ -13,16 +13,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 from bench.queries import LISTING, LISTING_PERSONAL
-from gateway.settings import SOURCE_NAMES
-from tests.conftest import (
-    LiveGateway,
-    _migrate_and_seed,
-    require_postgres,
-    settings_for,
-    sqlite_urls,
-)
-from tests.gateway.checkout_helpers import BACKENDS, CHECKOUT, Goods, Shop, run
-from tests.pg import create_temp_database, drop_database
+from tests.conftest import LiveGateway, seeded_shop_urls, settings_for
+from tests.gateway.checkout_helpers import BACKENDS, CHECKOUT, Goods, Shop
 
 from .support import CLIENT_SPAN_ID, TRACEPARENT, Spans, traced_gateway
 
@@ -33,19 +25,7 @@ PRODUCTS = 60
 def shop_urls(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        urls = sqlite_urls(tmp_path_factory.mktemp("traced-shop"))
-        run(lambda: _migrate_and_seed(urls, products=PRODUCTS))
-        yield urls
-        return
-    require_postgres()
-    url = run(create_temp_database)
-    try:
-        urls = dict.fromkeys(SOURCE_NAMES, url)
-        run(lambda: _migrate_and_seed(urls, products=PRODUCTS))
-        yield urls
-    finally:
-        run(lambda: drop_database(url))
+    yield from seeded_shop_urls(request.param, tmp_path_factory.mktemp("traced-shop"), PRODUCTS)
 
 
 @pytest.fixture(scope="module")
