@@ -69,6 +69,16 @@ def price_range(skus: list[Sku], prices: dict[int, Price], currency: str) -> Jso
     return {"min": money(min(amounts), currency), "max": money(max(amounts), currency)}
 
 
+def page_info(has_next_page: bool, cursors: list[str]) -> Json:
+    """A forward page's ``pageInfo`` as the contract spells it."""
+    return {
+        "hasNextPage": has_next_page,
+        "hasPreviousPage": False,
+        "startCursor": cursors[0] if cursors else None,
+        "endCursor": cursors[-1] if cursors else None,
+    }
+
+
 def in_stock(skus: list[Sku], stock: dict[int, StockLevel]) -> bool:
     return any(stock[s.id].in_stock for s in skus if s.is_active)
 
@@ -160,12 +170,7 @@ class Handwritten:
             "data": {
                 "products": {
                     "totalCount": page.total_count,
-                    "pageInfo": {
-                        "hasNextPage": page.has_next_page,
-                        "hasPreviousPage": False,
-                        "startCursor": cursors[0] if cursors else None,
-                        "endCursor": cursors[-1] if cursors else None,
-                    },
+                    "pageInfo": page_info(page.has_next_page, cursors),
                     "edges": edges,
                 }
             }

@@ -46,6 +46,8 @@ from gateway.schema.node import encode_id
 from gateway.stock.view import StockView
 from sources.common.money import CENT
 
+from .handwritten import page_info
+
 Json = dict[str, Any]
 _REAL_RUN = executor_module.BreadthFirstExecutor._run
 _STATE: dict[str, Any] = {"over": "loaders", "checked": False}
@@ -179,12 +181,7 @@ async def _run(self: Any, plan: Any) -> ExecutionResult:
         data = {
             "products": {
                 "totalCount": page.total_count,
-                "pageInfo": {
-                    "hasNextPage": page.has_next_page,
-                    "hasPreviousPage": False,
-                    "startCursor": cursors[0] if cursors else None,
-                    "endCursor": cursors[-1] if cursors else None,
-                },
+                "pageInfo": page_info(page.has_next_page, cursors),
                 "edges": [
                     {"cursor": edge[0], "node": node}
                     for edge, node in zip(kept, nodes, strict=True)
