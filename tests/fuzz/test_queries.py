@@ -27,7 +27,9 @@ VALID = from_schema(SCHEMA, custom_scalars=CUSTOM_SCALARS, allow_x00=False)
 INVALID = from_schema(SCHEMA, custom_scalars=CUSTOM_SCALARS, mode=Mode.NEGATIVE)
 
 
-@examples(200)
+# Each valid document is executed against the demo shop (the suite's costliest fuzzer):
+# 100 here, `make fuzz` ten times as many.
+@examples(100)
 @given(query=VALID)
 def test_generated_queries_and_mutations(live: LiveGateway, query: str) -> None:
     check_response(live.client.post("/graphql", json={"query": query}))
