@@ -123,7 +123,8 @@ class GraphQLFront:
                 await self.app(scope, receive, send)
                 return
             data = loaded
-            op = Operation(*(data.get(f) for f in ("query", "operationName", *JSON_FIELDS)))
+            get = data.get
+            op = Operation(get("query"), get("operationName"), get("variables"), get("extensions"))
         else:
             await self.app(scope, receive, send)
             return
