@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
@@ -313,6 +313,30 @@ def _http_code(status: int) -> str:
     }.get(status, "BAD_REQUEST")
 
 
+class _PostsStraightToGraphQL:
+    """Pure ASGI, the innermost middleware: a POST to /graphql goes straight to its
+    endpoint, not through Starlette's exception middleware and router, which do nothing
+    for it (the endpoint raises none of the exceptions that middleware handles, and the
+    route is one fixed path): four layers and ten Python calls less per request. Every
+    other request (GET /graphql and GraphiQL too, or an app under a root path) is routed as
+    before."""
+
+    def __init__(self, app: ASGIApp, graphql: ASGIApp) -> None:
+        self.app = app
+        self.graphql = graphql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/graphql"
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+        ):
+            await self.graphql(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class _AsgiEndpoint:
     """Lets a Route hand the raw ASGI call to GraphQL (a plain function would be wrapped)."""
 
@@ -564,9 +588,10 @@ def create_app(
                 seconds=round(time.monotonic() - started, 3),
             )
 
+    graphql_endpoint = GraphQLMedia(graphql)
     app = Starlette(
         routes=[
-            Route("/graphql", _AsgiEndpoint(GraphQLMedia(graphql)), methods=["GET", "POST"]),
+            Route("/graphql", _AsgiEndpoint(graphql_endpoint), methods=["GET", "POST"]),
             Route("/media/{key:path}", MediaEndpoint(media).serve, methods=["GET", "HEAD"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
@@ -579,6 +604,8 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    # Added first, so innermost: inside compression, the door and the log line.
+    app.add_middleware(_PostsStraightToGraphQL, graphql=graphql_endpoint)
     add_compression(app, settings.compression)  # inside the log line: its time counts
     if settings.max_in_flight:  # inside the log line too: its wait counts (queued_ms)
         app.add_middleware(
