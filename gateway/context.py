@@ -7,8 +7,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Send
 
 from .auth import Viewer
 from .loaders import Loaders
@@ -22,6 +24,28 @@ if TYPE_CHECKING:
     from .ratelimit.limiter import ThrottleStatus
 
 
+class ResponseHead:
+    """The status and headers a resolver or extension sets on a POSTed operation's answer
+    (the rate limit's 429 and ``Retry-After``), sent with its JSON body as strawberry's
+    view sends them: 200 unless set, ``Content-Length`` and ``Content-Type`` first."""
+
+    __slots__ = ("headers", "status_code")
+
+    def __init__(self) -> None:
+        self.status_code: int | None = None
+        self.headers = MutableHeaders(raw=[])
+
+    async def send(self, send: Send, body: bytes) -> None:
+        headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+            *self.headers.raw,
+        ]
+        status = self.status_code or 200
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 @dataclass
 class GatewayContext:
     request: Request
@@ -33,7 +57,8 @@ class GatewayContext:
     stats: RequestStats
     now: datetime  # one moment per request: promotions and presale windows agree
     request_id: str
-    response: Response | None = None  # headers and status a resolver or extension sets
+    # headers and status a resolver or extension sets
+    response: Response | ResponseHead | None = None
     query_cost: int = 0  # computed before execution (gateway/limits.py)
     throttle: ThrottleStatus | None = None  # the rate limit's budget left (gateway/ratelimit)
     cashier: Cashier | None = None  # the payment providers (gateway/payments)

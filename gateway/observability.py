@@ -7,9 +7,9 @@ crosses the load balancer), otherwise made here, and always echoed in the respon
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
-import uuid
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +78,8 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        # 128 random bits in hex, as uuid4().hex but without its three Python calls.
+        request_id = incoming if _SANE_ID.match(incoming) else os.urandom(16).hex()
         stats = RequestStatsState(request_id)
         scope.setdefault("state", {})["stats"] = stats
         token = current_request.set(stats)

@@ -13,9 +13,10 @@ unpublished products and staff-only fields.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -32,12 +33,21 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 JSON_FIELDS = ("variables", "extensions")
 
 
-@dataclass
+@dataclass(slots=True)
 class Operation:
     query: str | None
     operation_name: str | None
     variables: Any
     extensions: Any
+
+
+class Posted(Protocol):
+    """Runs a POSTed operation already read from its JSON body (gateway/app.py,
+    ``GatewayGraphQL.execute_posted``), answered as the GraphQL app would answer the body."""
+
+    def __call__(
+        self, scope: Scope, receive: Receive, send: Send, op: Operation
+    ) -> Awaitable[None]: ...
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -74,11 +84,16 @@ def _from_get(scope: Scope) -> tuple[Operation, dict[str, str]] | None:
 
 class GraphQLFront:
     def __init__(
-        self, app: ASGIApp, persisted: PersistedQueries, responses: ResponseCache | None
+        self,
+        app: ASGIApp,
+        persisted: PersistedQueries,
+        responses: ResponseCache | None,
+        posted: Posted | None = None,
     ) -> None:
         self.app = app
         self.persisted = persisted
         self.responses = responses
+        self.posted = posted
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, anonymous: bool, buyer: bool | None = None
@@ -108,7 +123,8 @@ class GraphQLFront:
                 await self.app(scope, receive, send)
                 return
             data = loaded
-            op = Operation(*(data.get(f) for f in ("query", "operationName", *JSON_FIELDS)))
+            get = data.get
+            op = Operation(get("query"), get("operationName"), get("variables"), get("extensions"))
         else:
             await self.app(scope, receive, send)
             return
@@ -120,7 +136,14 @@ class GraphQLFront:
         except PersistedQueryError as exc:
             await JSONResponse(exc.body(), status_code=exc.status)(scope, receive, send)
             return
-        if query is not None and query != op.query:
+        app = self.app
+        if data is not None and self.posted is not None and isinstance(op.variables, dict | None):
+            # The body is read and well formed: run it as it is, not through a second
+            # parse of the body by the GraphQL app (which answers everything else).
+            app = functools.partial(
+                self.posted, op=Operation(query, op.operation_name, op.variables, op.extensions)
+            )
+        elif query is not None and query != op.query:
             scope, receive = self._with_query(scope, receive, query, data, params)
         if not anonymous:  # a signed-in answer is the viewer's: no shared cache may keep it
             send = _private(send)
@@ -132,9 +155,9 @@ class GraphQLFront:
             or not isinstance(op.variables, dict | None)
             or not self.responses.is_browsing(query, op.operation_name)
         ):
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
             return
-        await self._cached(scope, receive, send, query, op, public=anonymous)
+        await self._cached(app, scope, receive, send, query, op, public=anonymous)
 
     def _with_query(
         self,
@@ -153,7 +176,14 @@ class GraphQLFront:
         return {**scope, "headers": headers}, _replay(body, receive)
 
     async def _cached(
-        self, scope: Scope, receive: Receive, send: Send, query: str, op: Operation, public: bool
+        self,
+        app: ASGIApp,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        query: str,
+        op: Operation,
+        public: bool,
     ) -> None:
         assert self.responses is not None
         language = request_language()
@@ -181,7 +211,7 @@ class GraphQLFront:
                 chunks.append(message.get("body", b""))
 
         try:
-            await self.app(scope, receive, capture)
+            await app(scope, receive, capture)
         finally:
             current_reads.reset(token)
         body = b"".join(chunks)

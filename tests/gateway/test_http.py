@@ -263,3 +263,12 @@ def test_a_mutation_over_get_is_refused(gateway: LiveGateway) -> None:
 
     assert 400 <= response.status_code < 500
     assert '"data"' not in response.text
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_graphql_answers_only_get_and_post(gateway: LiveGateway, method: str) -> None:
+    response = gateway.client.request(method, "/graphql", json={"query": "{ __typename }"})
+
+    assert response.status_code == 405
+    assert "POST" in response.headers["allow"]
+    assert "x-request-id" in response.headers
