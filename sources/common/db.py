@@ -97,7 +97,7 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
             # (Database.connect) opens none: each statement is its own snapshot.
             begin = conn.info.pop(_BEGIN_KEY, "BEGIN")
             if begin:
-                conn.exec_driver_sql(begin)
+                _sqlite_begin_in_one_hand_off(conn, begin)
 
         return engine
     # JSON and JSONB columns decoded by orjson here too (asyncpg hands SQLAlchemy's codec
@@ -115,6 +115,37 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
     for invalidated in ("invalidate", "soft_invalidate"):
         event.listen(engine.sync_engine, invalidated, _reopening(engine.sync_engine.pool))
     return engine
+
+
+def _sqlite_begin_in_one_hand_off(conn: Any, begin: str) -> None:
+    """``conn.exec_driver_sql(begin)`` in one hand-off to aiosqlite's thread, not three.
+
+    Why: SQLAlchemy's cursor makes, executes and closes, each a hand-off, and each waits
+    for the event loop to come round again; a write takes its ``BEGIN IMMEDIATE`` inside
+    its writer turn (``Database.begin``), so on a busy process every hand-off there kept
+    every other writer of the file waiting (a flash sale's order: 9 hand-offs, 11 ms held
+    at 64 buyers in flight, of which the BEGIN's three; docs/checkout-performance.md). The
+    cursor events fire as before (statement counts, tracing), and a driver error is
+    raised as SQLAlchemy's execute raises it."""
+    from sqlalchemy.util import await_only
+
+    from . import lean
+
+    adapted = conn.connection.dbapi_connection
+    driver = adapted.driver_connection
+    events = lean.cursor_events(conn, begin)
+    try:
+        await_only(driver._execute(lean.run_on_sqlite, driver._conn, begin, []))
+    except Exception as error:
+        try:
+            adapted._handle_exception(error)
+        except Exception as translated:
+            error = translated
+        conn._handle_dbapi_exception(error, begin, (), None, None)
+        raise  # not reached: the line above raises
+    finally:
+        if events is not None:
+            events.after()
 
 
 # Pools that lost a connection lately (a disconnect invalidates every connection of the

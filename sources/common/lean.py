@@ -469,7 +469,9 @@ async def _on_asyncpg(
     return LeanResult(_rows(variant, raw), len(raw))
 
 
-def _run_on_sqlite(sqlite: Any, sql: str, args: list[Any]) -> tuple[list[Any], int]:
+def run_on_sqlite(sqlite: Any, sql: str, args: list[Any]) -> tuple[list[Any], int]:
+    """One statement on sqlite3's connection, in aiosqlite's thread: executed, its rows
+    fetched, its cursor closed (one hand-off for all three)."""
     cursor = sqlite.execute(sql, args)
     try:
         return cursor.fetchall(), cursor.rowcount
@@ -482,7 +484,7 @@ async def _on_aiosqlite(
 ) -> LeanResult:
     driver = adapted.driver_connection
     # One hand-off to aiosqlite's thread (execute, fetch, close there), not four.
-    raw, rowcount = await driver._execute(_run_on_sqlite, driver._conn, sql, args)
+    raw, rowcount = await driver._execute(run_on_sqlite, driver._conn, sql, args)
     if not variant.returns_rows:
         return LeanResult([], rowcount)
     if variant.result_processors is None:  # sqlite3 describes no types: SQLAlchemy's None
@@ -491,6 +493,12 @@ async def _on_aiosqlite(
             entry.compiled, dialect, [None] * len(columns)
         )
     return LeanResult(_rows(variant, raw), len(raw) if rowcount < 0 else rowcount)
+
+
+def cursor_events(sync: Any, sql: str) -> _Events | None:
+    """The cursor events of a statement sent outside SQLAlchemy's execute (``after()``
+    once it is done), or None when nothing listens."""
+    return _Events.of(sync, sql, (), many=False)
 
 
 class _Events:
