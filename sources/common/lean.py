@@ -59,6 +59,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from .db import SQLITE_ON_LOOP
+
 SQLALCHEMY_PATH = False
 
 _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+|MERGE) (\d+)")
@@ -438,7 +440,11 @@ async def execute_many(
             await adapted.driver_connection.executemany(variant.sql, every)
         else:
             driver = adapted.driver_connection
-            await driver._execute(_run_many_on_sqlite, driver._conn, variant.sql, every)
+            sqlite = driver._conn
+            if sqlite is SQLITE_ON_LOOP.get() and sqlite.in_transaction:  # db.SQLITE_ON_LOOP
+                _run_many_on_sqlite(sqlite, variant.sql, every)
+            else:
+                await driver._execute(_run_many_on_sqlite, sqlite, variant.sql, every)
     except Exception as error:
         await _raise_as_sqlalchemy(conn, adapted, error, variant.sql, every)
         raise
@@ -483,8 +489,11 @@ async def _on_aiosqlite(
     adapted: Any, variant: _Variant, entry: _Compiled, dialect: Dialect, args: list[Any], sql: str
 ) -> LeanResult:
     driver = adapted.driver_connection
-    # One hand-off to aiosqlite's thread (execute, fetch, close there), not four.
-    raw, rowcount = await driver._execute(run_on_sqlite, driver._conn, sql, args)
+    sqlite = driver._conn
+    if sqlite is SQLITE_ON_LOOP.get() and sqlite.in_transaction:  # db.SQLITE_ON_LOOP
+        raw, rowcount = run_on_sqlite(sqlite, sql, args)
+    else:  # one hand-off to aiosqlite's thread (execute, fetch, close there), not four
+        raw, rowcount = await driver._execute(run_on_sqlite, sqlite, sql, args)
     if not variant.returns_rows:
         return LeanResult([], rowcount)
     if variant.result_processors is None:  # sqlite3 describes no types: SQLAlchemy's None
