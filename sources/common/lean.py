@@ -441,7 +441,7 @@ async def execute_many(
         else:
             driver = adapted.driver_connection
             sqlite = driver._conn
-            if sqlite is SQLITE_ON_LOOP.get() and sqlite.in_transaction:  # db.SQLITE_ON_LOOP
+            if _on_loop(sqlite):  # db.SQLITE_ON_LOOP
                 _run_many_on_sqlite(sqlite, variant.sql, every)
             else:
                 await driver._execute(_run_many_on_sqlite, sqlite, variant.sql, every)
@@ -475,6 +475,13 @@ async def _on_asyncpg(
     return LeanResult(_rows(variant, raw), len(raw))
 
 
+def _on_loop(sqlite: Any) -> bool:
+    """Whether ``sqlite``'s statements run here (db.SQLITE_ON_LOOP): its write holds the
+    lock (``BEGIN IMMEDIATE`` ran) and it asked for it."""
+    on_loop = SQLITE_ON_LOOP.get()
+    return on_loop is not None and sqlite is on_loop and on_loop.in_transaction
+
+
 def run_on_sqlite(sqlite: Any, sql: str, args: list[Any]) -> tuple[list[Any], int]:
     """One statement on sqlite3's connection, in aiosqlite's thread: executed, its rows
     fetched, its cursor closed (one hand-off for all three)."""
@@ -490,7 +497,7 @@ async def _on_aiosqlite(
 ) -> LeanResult:
     driver = adapted.driver_connection
     sqlite = driver._conn
-    if sqlite is SQLITE_ON_LOOP.get() and sqlite.in_transaction:  # db.SQLITE_ON_LOOP
+    if _on_loop(sqlite):  # db.SQLITE_ON_LOOP
         raw, rowcount = run_on_sqlite(sqlite, sql, args)
     else:  # one hand-off to aiosqlite's thread (execute, fetch, close there), not four
         raw, rowcount = await driver._execute(run_on_sqlite, sqlite, sql, args)
