@@ -12,6 +12,11 @@ per attempt, and checks what must hold: exactly ``units`` orders (in the orders 
 only in the answers), every other buyer answered ``INSUFFICIENT_STOCK``, no HTTP error, no
 GraphQL error, no timeout, the SKU's stock at zero and never below.
 
+The gateway is one worker (``uvicorn gateway.asgi:app``) unless ``--workers N`` serves N
+(``gateway serve --workers N``, as issue 15's target has it at 2); with two, give
+``--pool-size`` (6 is enough: each worker's door lets 16 requests in) or PostgreSQL's 100
+connections, shared with whatever else runs, can run out.
+
 ``--timeline`` adds where the slowest answers come from (bench/flash_sale_timeline.py):
 each attempt's latency by when it was sent and by outcome, in 100 ms buckets, joined to
 the server's own time for it (the gateway's request log, on for that run only: it costs
