@@ -12,6 +12,11 @@ per attempt, and checks what must hold: exactly ``units`` orders (in the orders 
 only in the answers), every other buyer answered ``INSUFFICIENT_STOCK``, no HTTP error, no
 GraphQL error, no timeout, the SKU's stock at zero and never below.
 
+The gateway is one worker (``uvicorn gateway.asgi:app``) unless ``--workers N`` serves N
+(``gateway serve --workers N``, as issue 15's target has it at 2); with two, give
+``--pool-size`` (6 is enough: each worker's door lets 16 requests in) or PostgreSQL's 100
+connections, shared with whatever else runs, can run out.
+
 ``--timeline`` adds where the slowest answers come from (bench/flash_sale_timeline.py):
 each attempt's latency by when it was sent and by outcome, in 100 ms buckets, joined to
 the server's own time for it (the gateway's request log, on for that run only: it costs
@@ -37,7 +42,7 @@ from gateway.auth import ViewerKind, issue_token
 from gateway.settings import Settings
 from sources.common.db import Database
 
-from .checkout import ADDRESS, GatewayProcess, _percentile, _sku_gid, prepare_shop
+from .checkout import ADDRESS, CheckoutShop, GatewayProcess, _percentile, _sku_gid, prepare_shop
 from .client import GraphQLClient
 from .client import run as run_on_uvloop
 from .flash_sale_timeline import LoopLag, Sent, format_timeline, join, read_request_log, write_csv
@@ -198,8 +203,40 @@ async def bench_flash_sale(
     request_seconds: float,
     timeline: bool = False,
     max_in_flight: int | None = None,
+    workers: int = 1,
+    pool_size: int | None = None,
 ) -> dict[str, Any]:
     shop = await prepare_shop(backend, 240, crowd=buyers + 50)
+    try:  # a run that fails (the database out of connections) leaves no database behind
+        return await _sale_in(
+            shop,
+            buyers=buyers,
+            units=units,
+            concurrency=concurrency,
+            request_seconds=request_seconds,
+            timeline=timeline,
+            max_in_flight=max_in_flight,
+            workers=workers,
+            pool_size=pool_size,
+        )
+    finally:
+        if shop.cleanup is not None:
+            await shop.cleanup()
+
+
+async def _sale_in(
+    shop: CheckoutShop,
+    *,
+    buyers: int,
+    units: int,
+    concurrency: int,
+    request_seconds: float,
+    timeline: bool,
+    max_in_flight: int | None,
+    workers: int,
+    pool_size: int | None,
+) -> dict[str, Any]:
+    backend = shop.backend
     sku_id = shop.sku_ids[0]
     db = Database(shop.urls["inventory"], pool_size=1)
     try:
@@ -222,9 +259,10 @@ async def bench_flash_sale(
     server = GatewayProcess(
         shop,
         logs / f"flash-sale-{backend}.log",
-        None,
+        pool_size,
         request_log=timeline,
         max_in_flight=max_in_flight,
+        workers=workers,
     )
     lag = LoopLag() if timeline else None
     try:
@@ -247,15 +285,12 @@ async def bench_flash_sale(
         )
     finally:
         server.stop()
-    try:
-        free, negative, sold = await _stock_and_orders(shop.urls, sku_id)
-    finally:
-        if shop.cleanup is not None:
-            await shop.cleanup()
+    free, negative, sold = await _stock_and_orders(shop.urls, sku_id)
     orders = result["outcomes"].get("order", 0)
     losers = result["outcomes"].get("INSUFFICIENT_STOCK", 0)
     result.update(
         backend=backend,
+        workers=workers,
         buyers=len(tokens),
         units=units,
         free_after=free,
@@ -276,7 +311,7 @@ async def bench_flash_sale(
 
 def format_row(r: dict[str, Any]) -> str:
     return (
-        f"  {r['backend']:10} {r['buyers']} buyers for {r['units']} units: "
+        f"  {r['backend']:10} {r['workers']}w {r['buyers']} buyers for {r['units']} units: "
         f"{r['attempts_per_s']:7.1f} attempts/s  "
         f"p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms "
         f"(losers p50 {r['loser_p50_ms']:.1f} / p99 {r['loser_p99_ms']:.1f})  "
@@ -307,6 +342,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="the server's GATEWAY_MAX_IN_FLIGHT (0: no door); unset: its default",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gateway worker processes (GATEWAY_WORKERS; issue 15's target is at 2)",
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="GATEWAY_DB_POOL_SIZE per source and worker (PostgreSQL's 100 connections are "
+        "shared: two workers at the default 10 can run out); unset: its default",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.units < args.buyers:
         parser.error("need 0 < units < buyers")
@@ -317,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 backend, buyers=args.buyers, units=args.units,
                 concurrency=args.concurrency, request_seconds=args.timeout,
                 timeline=args.timeline, max_in_flight=args.max_in_flight,
+                workers=args.workers, pool_size=args.pool_size,
             )
         )  # fmt: skip
         print(format_row(result), file=sys.stderr, flush=True)

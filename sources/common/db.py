@@ -97,7 +97,7 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
             # (Database.connect) opens none: each statement is its own snapshot.
             begin = conn.info.pop(_BEGIN_KEY, "BEGIN")
             if begin:
-                conn.exec_driver_sql(begin)
+                _sqlite_begin_in_one_hand_off(conn, begin)
 
         return engine
     # JSON and JSONB columns decoded by orjson here too (asyncpg hands SQLAlchemy's codec
@@ -115,6 +115,37 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
     for invalidated in ("invalidate", "soft_invalidate"):
         event.listen(engine.sync_engine, invalidated, _reopening(engine.sync_engine.pool))
     return engine
+
+
+def _sqlite_begin_in_one_hand_off(conn: Any, begin: str) -> None:
+    """``conn.exec_driver_sql(begin)`` in one hand-off to aiosqlite's thread, not three.
+
+    Why: SQLAlchemy's cursor makes, executes and closes, each a hand-off, and each waits
+    for the event loop to come round again; a write takes its ``BEGIN IMMEDIATE`` inside
+    its writer turn (``Database.begin``), so on a busy process every hand-off there kept
+    every other writer of the file waiting (a flash sale's order: 9 hand-offs, 11 ms held
+    at 64 buyers in flight, of which the BEGIN's three; docs/checkout-performance.md). The
+    cursor events fire as before (statement counts, tracing), and a driver error is
+    raised as SQLAlchemy's execute raises it."""
+    from sqlalchemy.util import await_only
+
+    from . import lean
+
+    adapted = conn.connection.dbapi_connection
+    driver = adapted.driver_connection
+    events = lean.cursor_events(conn, begin)
+    try:
+        await_only(driver._execute(lean.run_on_sqlite, driver._conn, begin, []))
+    except Exception as error:
+        try:
+            adapted._handle_exception(error)
+        except Exception as translated:
+            error = translated
+        conn._handle_dbapi_exception(error, begin, (), None, None)
+        raise  # not reached: the line above raises
+    finally:
+        if events is not None:
+            events.after()
 
 
 # Pools that lost a connection lately (a disconnect invalidates every connection of the
@@ -210,6 +241,29 @@ def _writer_lock(path: str) -> asyncio.Lock:
     if lock is None:
         lock = by_path[path] = asyncio.Lock()
     return lock
+
+
+# The sqlite3 connection whose write transaction runs its lean statements on the event
+# loop's thread (``Database.begin(on_loop=True)``; lean.py reads it).
+#
+# Why: every hand-off to aiosqlite's thread waits for the event loop to come round again,
+# and a write makes its hand-offs inside its writer turn, while every other writer of the
+# file waits. In a flash sale's opening at 64 buyers in flight an order's 7 hand-offs held
+# the orders file 7 ms (p50) for well under a millisecond of SQLite's work, and the file
+# was held 83 % of the time (docs/checkout-performance.md). Once BEGIN IMMEDIATE holds the
+# write lock (it is still handed off: it may wait in the busy timeout for another
+# process), the statements after it never wait for a lock (WAL: a writer waits for no
+# reader), so they run where the caller is, each a few dozen microseconds of the loop.
+# COMMIT is still handed off (a commit may run a checkpoint, whose sync may take long).
+SQLITE_ON_LOOP: contextvars.ContextVar[sqlite3.Connection | None] = contextvars.ContextVar(
+    "sqlite_on_loop", default=None
+)
+
+
+async def _sqlite3_of(conn: AsyncConnection) -> sqlite3.Connection:
+    raw = await conn.get_raw_connection()
+    sqlite: sqlite3.Connection = raw.dbapi_connection.driver_connection._conn  # type: ignore[union-attr]
+    return sqlite
 
 
 class WriterTurn:
@@ -326,17 +380,32 @@ class Database:
             return list((await lean.execute(conn, statement, params)).all())
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
+    async def begin(self, *, on_loop: bool = False) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed on success, rolled back on any exception. On
-        SQLite it first waits for this process's turn at the file (sqlite_writer_turn)."""
+        SQLite it first waits for this process's turn at the file (sqlite_writer_turn).
+
+        ``on_loop`` (SQLite; a short write of a few small statements, such as a checkout's
+        reservation or order): once ``BEGIN IMMEDIATE`` holds the file's write lock, the
+        lean statements of the transaction run on the event loop's own thread instead of
+        each being handed to aiosqlite's thread (see ``SQLITE_ON_LOOP``). Not for a write
+        whose statements may take long (a bulk import): it would stall the process."""
         connect = self.engine.connect() if self.is_sqlite else pooled(self.engine)
         async with self._writer_turn() as turn, connect as conn:
             if self.is_sqlite:
                 conn.sync_connection.info[_BEGIN_KEY] = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
             async with conn.begin():
-                if self.latency_s:
-                    await asyncio.sleep(self.latency_s)
-                yield conn
+                on_loop_token = (
+                    SQLITE_ON_LOOP.set(await _sqlite3_of(conn))
+                    if on_loop and self.is_sqlite
+                    else None
+                )
+                try:
+                    if self.latency_s:
+                        await asyncio.sleep(self.latency_s)
+                    yield conn
+                finally:
+                    if on_loop_token is not None:
+                        SQLITE_ON_LOOP.reset(on_loop_token)
             turn.release()  # committed: the next writer need not wait for the pool's reset
 
     def _writer_turn(self) -> AbstractAsyncContextManager[WriterTurn]:

@@ -59,6 +59,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from .db import SQLITE_ON_LOOP
+
 SQLALCHEMY_PATH = False
 
 _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+|MERGE) (\d+)")
@@ -438,7 +440,11 @@ async def execute_many(
             await adapted.driver_connection.executemany(variant.sql, every)
         else:
             driver = adapted.driver_connection
-            await driver._execute(_run_many_on_sqlite, driver._conn, variant.sql, every)
+            sqlite = driver._conn
+            if _on_loop(sqlite):  # db.SQLITE_ON_LOOP
+                _run_many_on_sqlite(sqlite, variant.sql, every)
+            else:
+                await driver._execute(_run_many_on_sqlite, sqlite, variant.sql, every)
     except Exception as error:
         await _raise_as_sqlalchemy(conn, adapted, error, variant.sql, every)
         raise
@@ -469,7 +475,16 @@ async def _on_asyncpg(
     return LeanResult(_rows(variant, raw), len(raw))
 
 
-def _run_on_sqlite(sqlite: Any, sql: str, args: list[Any]) -> tuple[list[Any], int]:
+def _on_loop(sqlite: Any) -> bool:
+    """Whether ``sqlite``'s statements run here (db.SQLITE_ON_LOOP): its write holds the
+    lock (``BEGIN IMMEDIATE`` ran) and it asked for it."""
+    on_loop = SQLITE_ON_LOOP.get()
+    return on_loop is not None and sqlite is on_loop and on_loop.in_transaction
+
+
+def run_on_sqlite(sqlite: Any, sql: str, args: list[Any]) -> tuple[list[Any], int]:
+    """One statement on sqlite3's connection, in aiosqlite's thread: executed, its rows
+    fetched, its cursor closed (one hand-off for all three)."""
     cursor = sqlite.execute(sql, args)
     try:
         return cursor.fetchall(), cursor.rowcount
@@ -481,8 +496,11 @@ async def _on_aiosqlite(
     adapted: Any, variant: _Variant, entry: _Compiled, dialect: Dialect, args: list[Any], sql: str
 ) -> LeanResult:
     driver = adapted.driver_connection
-    # One hand-off to aiosqlite's thread (execute, fetch, close there), not four.
-    raw, rowcount = await driver._execute(_run_on_sqlite, driver._conn, sql, args)
+    sqlite = driver._conn
+    if _on_loop(sqlite):  # db.SQLITE_ON_LOOP
+        raw, rowcount = run_on_sqlite(sqlite, sql, args)
+    else:  # one hand-off to aiosqlite's thread (execute, fetch, close there), not four
+        raw, rowcount = await driver._execute(run_on_sqlite, sqlite, sql, args)
     if not variant.returns_rows:
         return LeanResult([], rowcount)
     if variant.result_processors is None:  # sqlite3 describes no types: SQLAlchemy's None
@@ -491,6 +509,12 @@ async def _on_aiosqlite(
             entry.compiled, dialect, [None] * len(columns)
         )
     return LeanResult(_rows(variant, raw), len(raw) if rowcount < 0 else rowcount)
+
+
+def cursor_events(sync: Any, sql: str) -> _Events | None:
+    """The cursor events of a statement sent outside SQLAlchemy's execute (``after()``
+    once it is done), or None when nothing listens."""
+    return _Events.of(sync, sql, (), many=False)
 
 
 class _Events:

@@ -155,10 +155,10 @@ class KeyedDatabase(Database):
             yield conn
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
+    async def begin(self, *, on_loop: bool = False) -> AsyncIterator[AsyncConnection]:
         pending = _PENDING.get()
         if pending is None or pending.done or self.keys is None:
-            async with super().begin() as conn:
+            async with super().begin(on_loop=on_loop) as conn:
                 yield conn
             return
         if pending.parked is not None:
@@ -171,7 +171,7 @@ class KeyedDatabase(Database):
                 yield conn
             return
         try:
-            async with super().begin() as conn:
+            async with super().begin(on_loop=on_loop) as conn:
                 if claiming:
                     await self.keys.claim_in(conn, pending)
                 yield conn

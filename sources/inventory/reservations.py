@@ -374,7 +374,9 @@ async def _reserve_once(
         if alone is not None:
             return alone
         # Every SKU is there, but some only split across warehouses: the transaction plans it.
-    async with db.begin() as conn:
+    # SQLite: the statements after BEGIN IMMEDIATE run on the loop's thread (a few small
+    # statements; the file's other writers wait while this one holds it).
+    async with db.begin(on_loop=True) as conn:
         if conn.dialect.name == "postgresql" and all(s is None for _, s in wanted):
             return await _reserve_in_two(conn, order_ref, wanted, now, expires_at, status, emptied)
         # The reservation row first: a concurrent reserve of the same order waits on its

@@ -182,7 +182,7 @@ async def create_order_with_lines(
                 conn, new, idempotency_key=idempotency_key, actor=actor, now=now, day=_day(now)
             )
         return PlacedOrder(order_from_row(row), _order_lines(row.id, line_ids, new))
-    async with db.begin() as conn:
+    async with db.begin(on_loop=True) as conn:  # SQLite: a few small statements (db.py)
         # The cart first: it fails fast on a completed cart, and every writer of a cart
         # takes its lock before anything else, so two checkouts cannot deadlock. SQLite
         # completes it at once and draws the order's id with it (its writers are serialised).

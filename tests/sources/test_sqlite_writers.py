@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from sources.common.db import Database
@@ -134,3 +136,102 @@ async def test_writers_waiting_for_their_turn_hold_no_pooled_connection(tmp_path
         await asyncio.wait_for(asyncio.gather(*work), 20)
     finally:
         await db.dispose()
+
+
+async def test_a_write_takes_its_begin_in_one_hand_off_to_the_driver_thread(
+    tmp_path: Path,
+) -> None:
+    """Each hand-off to aiosqlite's thread waits for the event loop to come round again,
+    and a write makes its hand-offs while every other writer of the file waits for it. A
+    write of one statement is four: ``BEGIN IMMEDIATE``, the statement, ``COMMIT``, and
+    the connection's reset on its way back to the pool (six while the BEGIN took three:
+    a cursor made, executed, closed). The BEGIN is still a statement to SQLAlchemy's
+    cursor events (statement counts, tracing)."""
+    import aiosqlite
+    from sqlalchemy import event, insert, table
+    from sqlalchemy.sql import column
+
+    from sources.common import lean
+
+    db = await _counter(tmp_path)
+    counter = table("counter", column("n"))
+    increment = insert(counter)
+    hand_offs = 0
+    per_write: list[int] = []
+    seen: list[str] = []
+    driver_execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal hand_offs
+        hand_offs += 1
+        return await driver_execute(self, fn, *args, **kwargs)
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        seen.append(sql)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", statement)
+    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+    try:
+        for _ in range(2):  # the second on a pooled connection, as a served write is
+            hand_offs = 0
+            async with db.begin() as conn:
+                await lean.execute(conn, increment, {"n": 1})
+            per_write.append(hand_offs)
+        async with db.connect() as conn:  # both committed
+            rows = (await conn.execute(text("SELECT count(*) FROM counter"))).scalar_one()
+        assert rows == 3
+    finally:
+        aiosqlite.Connection._execute = driver_execute  # type: ignore[method-assign]
+        await db.dispose()
+
+    assert per_write == [4, 4]
+    assert seen.count("BEGIN IMMEDIATE") == 2
+
+
+async def test_a_short_write_runs_its_statements_without_handing_them_off(
+    tmp_path: Path,
+) -> None:
+    """``Database.begin(on_loop=True)``: once BEGIN IMMEDIATE holds the write lock, the
+    statements run on the event loop's thread, so however many there are the write makes
+    three hand-offs (BEGIN, COMMIT, the pool's reset), not one more per statement. What
+    it writes is committed, and a statement that fails rolls the whole write back with
+    SQLAlchemy's error, as before."""
+    import aiosqlite
+    from sqlalchemy import insert, table
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.sql import column
+
+    from sources.common import lean
+
+    db = await _counter(tmp_path)
+    async with db.begin() as conn:
+        await conn.execute(text("CREATE TABLE once (n INTEGER PRIMARY KEY)"))
+    counter, once = table("counter", column("n")), table("once", column("n"))
+    hand_offs = 0
+    driver_execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal hand_offs
+        hand_offs += 1
+        return await driver_execute(self, fn, *args, **kwargs)
+
+    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+    try:
+        async with db.begin(on_loop=True) as conn:
+            for n in (1, 2, 3):
+                await lean.execute(conn, insert(counter), {"n": n})
+            await lean.execute_many(conn, insert(once), [{"n": 1}, {"n": 2}])
+        written = hand_offs
+        with pytest.raises(IntegrityError):
+            async with db.begin(on_loop=True) as conn:
+                await lean.execute(conn, insert(counter), {"n": 4})
+                await lean.execute(conn, insert(once), {"n": 1})  # taken: the write fails
+        async with db.connect() as conn:
+            counted_rows = (await conn.execute(text("SELECT count(*) FROM counter"))).scalar()
+            once_rows = (await conn.execute(text("SELECT count(*) FROM once"))).scalar()
+    finally:
+        aiosqlite.Connection._execute = driver_execute  # type: ignore[method-assign]
+        await db.dispose()
+
+    assert written == 3
+    assert (counted_rows, once_rows) == (4, 2)  # the first write's, none of the second's
