@@ -24,10 +24,7 @@ subscriptions, introspection, middleware) runs on standard execution, counted in
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from itertools import repeat
-from operator import setitem
 from typing import Any, ClassVar, cast
 
 import strawberry
@@ -408,18 +405,6 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         fast = inner.fast if inner.kind == LEAF else None
         enum_class = inner.enum_class if inner.kind == LEAF else None
         enum_names = inner.enum_names or {}
-        if type(results) is list and (fast is not None or enum_class is not None):
-            # A column of leaves all written as they are (or all of one enum): stored in
-            # C, no bytecode per object (a listing writes some 650 such leaves).
-            types = set(map(type, results))
-            if fast is not None and types == {fast}:
-                _store_all(dicts, name, results)
-                return
-            if enum_class is not None and types == {enum_class}:
-                serialized = list(map(enum_names.get, results))
-                if None not in serialized:
-                    _store_all(dicts, name, serialized)
-                    return
         complete = self._complete
         for d, slot, result in zip(dicts, slots, results, strict=True):
             if fast is not None and type(result) is fast:
@@ -844,11 +829,6 @@ _DICTS = frozenset({dict})
 def _any_exception(values: list[Any]) -> bool:
     """Whether any value is an exception: a check per class, not per value."""
     return any(issubclass(kind, Exception) for kind in set(map(type, values)))
-
-
-def _store_all(dicts: list[dict[str, Any]], name: str, values: list[Any]) -> None:
-    """``d[name] = value`` for each object's dict and its value, in C."""
-    deque(map(setitem, dicts, repeat(name), values), maxlen=0)
 
 
 def _from_table_one(fn: Callable[[Any, Any], Any], value: Any, environment: Any) -> Any:

@@ -24,8 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from itertools import compress, repeat
-from operator import is_
+from itertools import repeat
 from typing import Any, Generic, TypeVar
 
 from ..metrics import Metrics
@@ -167,23 +166,19 @@ class Loader(Generic[K, V]):
             return await self._uncached(keys)
         memo = self._memo
         found: list[Any] = list(map(memo.get, keys, repeat(_MISSING)))  # no call per key
-        kinds = set(map(type, found))
-        if _UNSETTLED.isdisjoint(kinds):
+        if _UNSETTLED.isdisjoint(map(type, found)):
             return found  # all read already: the common case, no await
-        # A level's hundreds of keys go through here once each (a listing's prices and
-        # stock, its SKUs thrice): every step below runs in C (map, compress), with no
-        # bytecode per key.
-        if _Missing in kinds:
-            missing = list(compress(keys, map(is_, found, repeat(_MISSING))))
+        missing = [key for key, value in zip(keys, found, strict=True) if value is _MISSING]
+        if missing:
             if None in missing:
                 raise TypeError("a loader key cannot be None")
             new = list(dict.fromkeys(missing))
             batch = self._queue(new)
             memo.update(dict.fromkeys(new, batch))
-            found = list(map(memo.__getitem__, keys))
         # Every key is now read or waits in a batch: one wait per batch, then the batches'
-        # outcomes by key.
-        batches = set(compress(found, map(is_, map(type, found), repeat(_Batch))))  # by identity
+        # outcomes by key (comprehensions, no Python call per key).
+        found = [memo[key] for key in keys]
+        batches = {value for value in found if type(value) is _Batch}  # by identity
         loop = asyncio.get_running_loop()
         for batch in batches:
             if batch.outcome is None and not batch.cancelled:
@@ -192,10 +187,6 @@ class Loader(Generic[K, V]):
                 await waiter  # cancelling this call cancels its own future only
             if batch.outcome is None:  # the call was cancelled
                 raise asyncio.CancelledError()
-        if len(batches) == 1 and kinds <= _UNSETTLED:  # every key in the one call
-            (batch,) = batches
-            if all(map(is_, found, repeat(batch))):
-                return list(map(batch.outcome.__getitem__, keys))  # type: ignore[union-attr]
         return [
             value.outcome[key] if type(value) is _Batch else value  # type: ignore[index]
             for key, value in zip(keys, found, strict=True)
