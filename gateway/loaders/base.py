@@ -129,6 +129,21 @@ class Loader(Generic[K, V]):
             return found, True
         return [value.error if type(value) is _Failed else value for value in found], False
 
+    def ask(self, keys: Sequence[K]) -> None:
+        """Queue the keys this request has not asked for yet, without waiting for them:
+        code that needs several loaders' values in one wave asks each, then awaits each
+        (``load_*``), and the calls go out together with no task per wait (a task and
+        its callbacks cost more than the look-ups it would run)."""
+        if not self._batching:
+            return
+        memo = self._memo
+        missing = [key for key in keys if key not in memo]
+        if missing:
+            if None in missing:
+                raise TypeError("a loader key cannot be None")
+            new = list(dict.fromkeys(missing))
+            memo.update(dict.fromkeys(new, self._queue(new)))
+
     def prime(self, key: K, value: V) -> None:
         """Remember ``value`` for ``key`` unless the request has asked for it already."""
         if self._batching and key not in self._memo:

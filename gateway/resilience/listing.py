@@ -21,8 +21,7 @@ calls, in no more rounds.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from graphql import GraphQLError
@@ -114,36 +113,40 @@ async def _failures(
     if not kinds:
         return nothing
     loaders = info.context.loaders
+    catalog = loaders.catalog
     ids = [p.id for p in products]
-    # The promotions need the categories, not the SKUs: both waves start now, as a
-    # hand-written page would (the categories beside the SKUs, the promotions beside the
-    # prices and stock).
-    promotions = (
-        asyncio.ensure_future(_promotions(loaders, products)) if names & PROMOTION_FIELDS else None
-    )
+    promoted = bool(names & PROMOTION_FIELDS)
+    # Two waves, as a hand-written page reads: the SKUs (and the bundles' parts) with the
+    # categories beside them (the promotions need those, not the SKUs), then prices and
+    # stock with the promotions beside them. Every loader of a wave is asked before any
+    # is awaited, so its calls go out together with no task per read.
+    catalog.skus_by_product.ask(ids)
+    if "bundleItems" in names:
+        catalog.bundle_items.ask(ids)
+    if promoted:
+        catalog.category.ask([p.category_id for p in products if p.category_id is not None])
     try:
-        skus, parts = await asyncio.gather(
-            loaders.catalog.skus_by_product.load_many(ids), _parts(loaders, ids, names)
-        )
-    except BaseException as exc:
-        if promotions is not None:  # never left running on its own
-            if not isinstance(exc, SourceUnavailable):
-                promotions.cancel()
-            await asyncio.gather(promotions, return_exceptions=True)
-        if isinstance(exc, SourceUnavailable):
-            return nothing  # the SKUs' own field reports it (an empty list)
-        raise
+        skus = await catalog.skus_by_product.load_many(ids)
+        parts = await _parts(loaders, ids, names)
+    except SourceUnavailable:
+        return nothing  # the SKUs' own field reports it (an empty list)
     every_sku = [s.id for own in skus for s in own]
     if "bundleItems" in names:
         every_sku += [i.sku.id for items in parts for i in items]
     sku_ids = list(dict.fromkeys(every_sku))
-    reads: list[Any] = [
-        loaders.pricing.price.load_checked(sku_ids if "price" in kinds else []),
-        loaders.inventory.stock.load_checked(sku_ids if "stock" in kinds else []),
+    price_ids = sku_ids if "price" in kinds else []
+    stock_ids = sku_ids if "stock" in kinds else []
+    loaders.pricing.price.ask(price_ids)
+    loaders.inventory.stock.ask(stock_ids)
+    if promoted:
+        try:
+            await _promotions(loaders, products)
+        except Exception:  # the promotions' own field reports it
+            pass
+    found = [
+        await _read(loaders.pricing.price.load_checked(price_ids)),
+        await _read(loaders.inventory.stock.load_checked(stock_ids)),
     ]
-    if promotions is not None:
-        reads.append(promotions)
-    found = await asyncio.gather(*reads, return_exceptions=True)
     if not any(isinstance(read, BaseException) or not read[1] for read in found[:2]):
         return nothing  # every price and stock level read: no product to leave out
     # A failure counts only for the SKUs shown: Sku.price and Sku.stock show them all (a
@@ -164,6 +167,14 @@ async def _failures(
         next((values[c] for c in checks if isinstance(values[c], SourceUnavailable)), None)
         for checks in shown
     ]
+
+
+async def _read(read: Awaitable[tuple[list[Any], bool]]) -> Any:
+    """A read's answer, or the exception that failed it as a whole."""
+    try:
+        return await read
+    except Exception as exc:
+        return exc
 
 
 async def _parts(loaders: Any, ids: list[int], names: frozenset[str]) -> list[list[Any]]:

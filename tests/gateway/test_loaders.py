@@ -56,6 +56,23 @@ async def test_keys_asked_together_go_out_in_one_call_each_once() -> None:
     assert load.requested([1, 6, 5]) == [1, 5]
 
 
+async def test_keys_asked_ahead_go_out_with_the_next_keys_and_are_not_read_twice() -> None:
+    """``ask`` queues without waiting: two loaders asked in turn call their sources side by
+    side, and awaiting each afterwards reads nothing again."""
+    prices, stock = Source(), Source()
+    price_loader, stock_loader = loader(prices), loader(stock)
+    price_loader.ask([1, 2, 2])
+    stock_loader.ask([1, 2])
+    price_loader.ask([1, 3])  # one more key joins the call not yet made
+    assert await price_loader.load_all([3, 2, 1]) == [30, 20, 10]
+    assert stock.called.is_set()  # went out with the prices, before anyone awaited it
+    assert await stock_loader.load_all([2, 1]) == [20, 10]
+    assert (prices.calls, stock.calls) == ([[1, 2, 3]], [[1, 2]])
+    price_loader.ask([2])  # read already: no call
+    assert await price_loader.load(2) == 20
+    assert prices.calls == [[1, 2, 3]]
+
+
 async def test_a_missing_key_is_none_or_the_default() -> None:
     source = Source()
     assert await loader(source).load_all([0, 1]) == [None, 10]
