@@ -29,10 +29,12 @@ A write that is one statement with no transaction (``Database.write_alone``: the
 creation and address, the checkout's claim, the order's placement, ...) claims the key the
 same way, without giving back the round trips it saves: on PostgreSQL the key's INSERT
 rides in the statement itself, a data-modifying CTE put in front of it (``_ClaimFirst``:
-both commit or neither, a key already there fails the statement before it wrote); on
-SQLite, where a transaction costs no network round trip, the statement runs in a short
-keyed transaction (``begin``). Every write of a keyed call is so applied at most once per
-key: a retry of a write whose answer was lost replays that answer.
+both commit or neither, a key already there fails the statement before it wrote), and its
+connection is held for the answer's UPDATE (``Parked`` with ``committed``) instead of
+being checked in and another checked out for it; on SQLite, where a transaction costs no
+network round trip, the statement runs in a short keyed transaction (``begin``). Every
+write of a keyed call is so applied at most once per key: a retry of a write whose answer
+was lost replays that answer.
 
 The table (``service_requests_<source>``) belongs to the transport, not to the domain: the
 service creates it when it starts, outside the source's migrations (which ignore it). A claim
