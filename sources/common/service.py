@@ -252,8 +252,8 @@ def source_app(
             pending = Pending(key, print_)
             try:
                 status, content = await keys.running(pending, run(body))
-                if pending.parked is not None:  # its COMMIT carries the answer
-                    await keys.answer(pending, status, content)
+                if pending.parked is not None and not pending.parked.committed:
+                    await keys.answer(pending, status, content)  # its COMMIT carries it
                     return status, content
             except Exception as exc:
                 if not pending.taken:
@@ -269,8 +269,8 @@ def source_app(
             else:
                 if pending.taken:  # whatever the store made of KeyTaken: not an answer
                     pass
-                elif pending.claimed:
-                    await keys.remember(key, status, content)
+                elif pending.claimed:  # on its write's connection when one is held
+                    await keys.answer(pending, status, content)
                     return status, content
                 elif status == 400 or await keys.record(key, print_, status, content):
                     return status, content  # a bad body is not remembered

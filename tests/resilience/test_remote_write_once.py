@@ -297,6 +297,54 @@ def test_a_keyed_one_statement_write_is_still_one_statement(orders_url: str) -> 
         assert "UPDATE carts" in statements[0]
 
 
+def test_a_keyed_one_statement_write_stores_its_answer_on_its_own_connection(
+    pg_orders_url: str,
+) -> None:
+    """PostgreSQL: the answer of a keyed one-statement write (the address) is stored on the
+    connection its statement committed on, held for it: one check-out from the pool for
+    the write and its answer, two statements, and the connection back in the pool after."""
+    from sqlalchemy import event, select
+
+    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    async def run() -> tuple[int, list[str], Any, int]:
+        db = KeyedDatabase(pg_orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+        cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
+        pool = db.engine.sync_engine.pool
+        checkouts: list[object] = []
+        event.listen(pool, "checkout", lambda *_: checkouts.append(None))
+        statements = statements_sent(db)
+        pending = Pending("k-held", "print")
+        try:
+            await keys.running(pending, store.set_owned_cart_address(cart.id, 1, ADDRESS, NOW))
+            await keys.answer(pending, 200, b'{"held": true}')
+            taken, sent, in_use = len(checkouts), list(statements), pool.checkedout()  # type: ignore[attr-defined]
+            async with db.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(keys.table.c.status, keys.table.c.body).where(
+                            keys.table.c.key == "k-held"
+                        )
+                    )
+                ).one()
+            return taken, sent, tuple(row), in_use
+        finally:
+            await db.dispose()
+
+    taken, statements, row, in_use = asyncio.run(run())
+    assert taken == 1, "the answer went on the write's own connection"
+    assert in_use == 0, "and that connection went back to the pool"
+    assert row == (200, '{"held": true}')
+    assert len(statements) == 2
+    assert "UPDATE carts" in statements[0]
+    assert statements[1].startswith("UPDATE service_requests_orders")
+    assert seen(pg_orders_url).get("carts UPDATE") == 1
+
+
 def test_a_call_that_fails_after_it_wrote_is_not_run_again(
     orders_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
