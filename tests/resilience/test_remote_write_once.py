@@ -146,6 +146,15 @@ def statements_sent(db: Database) -> list[str]:
     return sent
 
 
+async def _stored(db: Database, keys: Any, key: str) -> Any:
+    """The key's row as the service left it: its status and stored answer."""
+    from sqlalchemy import select
+
+    async with db.connect() as conn:
+        statement = select(keys.table.c.status, keys.table.c.body).where(keys.table.c.key == key)
+        return (await conn.execute(statement)).one()
+
+
 def call(base: str, proxy: FaultyProxy | None, method: str, **arguments: Any) -> Any:
     """``method`` through the remote client; with ``proxy``, its first answer is lost after
     the service wrote (the client retries with the same key)."""
@@ -303,7 +312,7 @@ def test_a_keyed_one_statement_write_stores_its_answer_on_its_own_connection(
     """PostgreSQL: the answer of a keyed one-statement write (the address) is stored on the
     connection its statement committed on, held for it: one check-out from the pool for
     the write and its answer, two statements, and the connection back in the pool after."""
-    from sqlalchemy import event, select
+    from sqlalchemy import event
 
     from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
     from sources.orders.store import OrdersStore
@@ -323,14 +332,7 @@ def test_a_keyed_one_statement_write_stores_its_answer_on_its_own_connection(
             await keys.running(pending, store.set_owned_cart_address(cart.id, 1, ADDRESS, NOW))
             await keys.answer(pending, 200, b'{"held": true}')
             taken, sent, in_use = len(checkouts), list(statements), pool.checkedout()  # type: ignore[attr-defined]
-            async with db.connect() as conn:
-                row = (
-                    await conn.execute(
-                        select(keys.table.c.status, keys.table.c.body).where(
-                            keys.table.c.key == "k-held"
-                        )
-                    )
-                ).one()
+            row = await _stored(db, keys, "k-held")
             return taken, sent, tuple(row), in_use
         finally:
             await db.dispose()
@@ -412,8 +414,6 @@ def test_a_keyed_transaction_commits_its_answer_with_its_write(pg_orders_url: st
     its key's claim in its first statement and is committed by the UPDATE of its answer
     and the COMMIT in one round trip: the key's row has the answer, a second attempt with
     the key stops before it writes."""
-    from sqlalchemy import select
-
     from sources.common.request_keys import KeyedDatabase, KeyTaken, Pending, RequestKeys
     from sources.orders.store import OrdersStore
 
@@ -432,14 +432,7 @@ def test_a_keyed_transaction_commits_its_answer_with_its_write(pg_orders_url: st
             again = Pending("k-tx", "print")
             with pytest.raises(KeyTaken):
                 await keys.running(again, store.create_cart(customer_id=1, now=NOW, lines=[]))
-            async with db.connect() as conn:
-                row = (
-                    await conn.execute(
-                        select(keys.table.c.status, keys.table.c.body).where(
-                            keys.table.c.key == "k-tx"
-                        )
-                    )
-                ).one()
+            row = await _stored(db, keys, "k-tx")
             return sent, tuple(row), again.taken
         finally:
             await db.dispose()
