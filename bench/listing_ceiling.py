@@ -37,7 +37,7 @@ from graphql import ExecutionResult
 import gateway.schema  # noqa: F401 - the schema before the executor (import order)
 from gateway.execution import catalog_batches as batches
 from gateway.execution import executor as executor_module
-from gateway.execution.catalog_records import EdgeValue, _product_name, _promotion_name
+from gateway.execution.catalog_records import _product_name, _promotion_name
 from gateway.i18n.request import name_in_language
 from gateway.resilience.listing import listable_records
 from gateway.resolvers.catalog import product_page
@@ -170,7 +170,7 @@ async def _run(self: Any, plan: Any) -> ExecutionResult:
         info = strawberry.Info(resolve_info, field.field_def.extensions["strawberry-definition"])
         context = self.context_value
         page = await product_page(info, 50, None, None, None)
-        edges = [EdgeValue((c, p)) for p, c in zip(page.products, page.cursors, strict=True)]
+        edges = [(c, p) for p, c in zip(page.products, page.cursors, strict=True)]
         kept = await listable_records(info, edges, page.products, Product.from_record)
         products = [edge[1] for edge in kept]
         if _STATE["over"] == "loaders":

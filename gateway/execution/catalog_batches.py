@@ -33,11 +33,8 @@ from ..schema.catalog import Product, ProductConnection, Sku
 from ..schema.common import Info, PageInfo
 from .batch import batch_field
 from .catalog_records import (
-    EdgeValue,
     PriceRangeValue,
     SkuValue,
-    StockValue,
-    money,
     product_records,
     sku_records,
     stock,
@@ -79,7 +76,7 @@ async def product_skus(parents: Sequence[Any], info: Info, _: dict[str, Any]) ->
     records = product_records(parents)
     found = await info.context.loaders.catalog.skus_by_product.load_all([p.id for p in records])
     # The records (catalog_records.py): a strawberry Sku only where a field needs one.
-    return [[SkuValue((s, p)) for s in skus] for p, skus in zip(records, found, strict=True)]
+    return [[(s, p) for s in skus] for p, skus in zip(records, found, strict=True)]
 
 
 async def _sku_ids_to_read(parents: Sequence[Any], info: Info) -> tuple[list[Any], list[int]]:
@@ -114,9 +111,7 @@ async def product_price_range(parents: Sequence[Any], info: Info, _: dict[str, A
         else:
             chosen = [_value(prices[s.id]) for s in product_skus if s.is_active]
         amounts = [p.sale_amount for p in chosen if p] or [Decimal(0)]
-        price_range = PriceRangeValue(
-            (money(min(amounts), currency), money(max(amounts), currency))
-        )
+        price_range: PriceRangeValue = ((min(amounts), currency), (max(amounts), currency))
         return price_range if fresh else stale_if(price_range, *chosen)
 
     return each(skus, price_range)
@@ -191,7 +186,7 @@ async def sku_stock(parents: Sequence[Sku | SkuValue], info: Info, _: dict[str, 
     if _fresh():
         if clean:
             try:  # no key failed: no call per level (any error: each's answer, per SKU)
-                return [StockValue((level, level.available)) for level in found]
+                return [(level, level.available) for level in found]
             except Exception:
                 pass
         return each(found, lambda level: stock(_value(level)))
@@ -220,8 +215,7 @@ async def query_products(
             info, kwargs.get("first"), after, kwargs.get("filter"), kwargs.get("sort")
         )
         edges = [
-            EdgeValue((cursor, product))
-            for product, cursor in zip(page.products, page.cursors, strict=True)
+            (cursor, product) for product, cursor in zip(page.products, page.cursors, strict=True)
         ]
         kept = await listable_records(info, edges, page.products, Product.from_record)
     except Exception as exc:

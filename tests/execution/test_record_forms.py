@@ -12,6 +12,7 @@ standard execution for a buyer and for staff.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
@@ -67,6 +68,28 @@ def test_the_tables_name_only_plain_fields_of_their_types() -> None:
             definition = field.extensions["strawberry-definition"]
             assert not definition.extensions, f"{type_name}.{field_name} is guarded"
         assert form.serialized <= set(form.fields)
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["0.005", "0.015", "-0.005", "-2.675", "1.2345", "0", "10", "1E+2", "9" * 26 + ".995"],
+)
+def test_money_amounts_round_as_the_money_type_does(amount: str) -> None:
+    """The table's amount, quantized through a context of its own (catalog_records.py),
+    is what the schema's Money serializes (``str`` of its quantized amount): the same
+    half-up rounding, and an amount past the precision refused alike."""
+    from gateway.schema.common import Money
+
+    written = registered_forms()["Money"].fields["amount"]
+    try:
+        expected: object = str(Money.of(Decimal(amount), "CNY").amount)
+    except InvalidOperation:
+        expected = InvalidOperation
+    try:
+        found: object = written((Decimal(amount), "CNY"), None)
+    except InvalidOperation:
+        found = InvalidOperation
+    assert found == expected
 
 
 def _nodes(response: dict[str, Any]) -> list[dict[str, Any]]:
