@@ -88,8 +88,9 @@ class ReadThrough(InvalidationListener):
         if ask:
             found = await self.cache.get_many([key_of[i] for i in ask])
             raw = {i: found[key_of[i]] for i in ask if key_of[i] in found}
-            self.metrics.hits.labels(kind.value).inc(len(raw))
-            self.metrics.misses.labels(kind.value).inc(len(ask) - len(raw))
+            hit, miss = self.metrics.lookups(kind.value)
+            hit(len(raw))
+            miss(len(ask) - len(raw))
             note_cache_lookup(kind.value, len(raw), len(ask) - len(raw))
         before = set(waits)
         mine = self._split([i for i in ask if i not in raw], key_of, waits, done_ok=True)
