@@ -11,7 +11,6 @@ from graphql.execution import Executor as GraphQLExecutionContext
 from strawberry.extensions import SchemaExtension
 
 from ..auth import Permission
-from ..execution.variables import install as install_variable_coercion
 from ..resolvers import aftersales as aftersales_resolvers
 from ..resolvers import backoffice as backoffice_resolvers
 from ..resolvers import bulk as bulk_resolvers
@@ -639,7 +638,6 @@ def build_schema(
     """The schema with the runtime's extensions and executor (gateway/execution); the
     exported SDL never depends on them."""
     install_argument_conversion()  # resolvers' inputs by a converter per field
-    install_variable_coercion()  # operations' variables by a coercer per operation
     built = schema_class(
         query=Query,
         mutation=Mutation,
