@@ -326,7 +326,7 @@ def _result_processors(
     ]
 
 
-_new_row = tuple.__new__
+_new_row: Callable[[type, Any], Any] = tuple.__new__
 
 
 def _rows(variant: _Variant, raw: Sequence[Sequence[Any]]) -> list[Any]:
@@ -338,15 +338,16 @@ def _rows(variant: _Variant, raw: Sequence[Sequence[Any]]) -> list[Any]:
     tuple's ``__new__`` plus a test per column cost a checkout about 0.87 M instructions of
     its 16 M (bench/RESULTS.md, "Issue 15, pass h21c")."""
     make = variant.row_class
+    assert make is not None
     processed = variant.processed
     if processed is None:
-        assert make is not None and variant.result_processors is not None
+        assert variant.result_processors is not None
         processed = variant.processed = [
             (index, p) for index, p in enumerate(variant.result_processors) if p is not None
         ]
     if not processed:
         return [_new_row(make, row) for row in raw]
-    rows = []
+    rows: list[Any] = []
     for row in raw:
         values = list(row)
         for index, process in processed:
