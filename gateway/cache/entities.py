@@ -80,7 +80,8 @@ class ReadThrough(InvalidationListener):
         ``last_known``, an id its source could not answer maps to a last-known value or,
         with none, to the source's exception (a loader fails just that key)."""
         unique = list(dict.fromkeys(ids))
-        key_of = {i: self.cache.keys.key(kind, ident(i)) for i in unique}
+        prefix = self.cache.keys.kind_prefix(kind)  # KeySpace.key's, the enum read once
+        key_of = {i: f"{prefix}{ident(i)}" for i in unique}
         record_reads(kind, list(key_of.values()))
         waits: dict[I, asyncio.Future[bytes]] = {}
         ask = self._split(unique, key_of, waits, done_ok=False)
