@@ -80,7 +80,8 @@ class ReadThrough(InvalidationListener):
         ``last_known``, an id its source could not answer maps to a last-known value or,
         with none, to the source's exception (a loader fails just that key)."""
         unique = list(dict.fromkeys(ids))
-        key_of = {i: self.cache.keys.key(kind, ident(i)) for i in unique}
+        prefix = self.cache.keys.kind_prefix(kind)  # KeySpace.key's, the enum read once
+        key_of = {i: f"{prefix}{ident(i)}" for i in unique}
         record_reads(kind, list(key_of.values()))
         waits: dict[I, asyncio.Future[bytes]] = {}
         ask = self._split(unique, key_of, waits, done_ok=False)
@@ -88,8 +89,9 @@ class ReadThrough(InvalidationListener):
         if ask:
             found = await self.cache.get_many([key_of[i] for i in ask])
             raw = {i: found[key_of[i]] for i in ask if key_of[i] in found}
-            self.metrics.hits.labels(kind.value).inc(len(raw))
-            self.metrics.misses.labels(kind.value).inc(len(ask) - len(raw))
+            hit, miss = self.metrics.lookups(kind.value)
+            hit(len(raw))
+            miss(len(ask) - len(raw))
             note_cache_lookup(kind.value, len(raw), len(ask) - len(raw))
         before = set(waits)
         mine = self._split([i for i in ask if i not in raw], key_of, waits, done_ok=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
@@ -40,3 +42,17 @@ class CacheMetrics:
             "1 while the Redis circuit breaker is open",
             registry=registry,
         )
+        # Each type's hit and miss series, looked up once: ``labels`` validates, locks and
+        # builds a key per call, and a cart mutation's reads look up some six types.
+        self._lookups: dict[str, tuple[Callable[[float], None], Callable[[float], None]]] = {}
+
+    def lookups(self, kind: str) -> tuple[Callable[[float], None], Callable[[float], None]]:
+        """``inc`` of the ``gateway_cache_hits`` and ``gateway_cache_misses`` series of a
+        cached type."""
+        series = self._lookups.get(kind)
+        if series is None:
+            series = self._lookups[kind] = (
+                self.hits.labels(kind).inc,
+                self.misses.labels(kind).inc,
+            )
+        return series

@@ -74,6 +74,8 @@ async def saga_step(name: str, step: Awaitable[T]) -> T:
 def note_cache_lookup(kind: str, hits: int, misses: int) -> None:
     """An event on the current span for each shared-cache batch lookup (a batch answered
     wholly from the cache makes no source call, so no source span would show it)."""
+    if active_tracer.get() is None:  # tracing off: one context-variable read, as above
+        return
     span = trace.get_current_span()
     if span.is_recording():
         span.add_event("cache lookup", {"gateway.cache.kind": kind, "hits": hits, "misses": misses})

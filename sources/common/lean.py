@@ -181,6 +181,8 @@ class _Variant:
     keys: list[str]
     row_class: type | None
     result_processors: list[_Processor] | None  # None until the first run found the types
+    # (column index, processor) of the columns that have one, once ``_rows`` has run
+    processed: list[tuple[int, Callable[[Any], Any]]] | None = None
 
 
 @dataclass(slots=True)
@@ -324,21 +326,36 @@ def _result_processors(
     ]
 
 
+_new_row: Callable[[type, Any], Any] = tuple.__new__
+
+
 def _rows(variant: _Variant, raw: Sequence[Sequence[Any]]) -> list[Any]:
+    """The rows as the variant's row class, each value through its column's processor.
+
+    Built by ``tuple.__new__`` (what a named tuple's ``_make`` does) from a list of the
+    row's values, with only the columns that have a processor touched: the catalog's SKU
+    rows have 48 columns and 5 processors, and a Python call of 48 arguments to the named
+    tuple's ``__new__`` plus a test per column cost a checkout about 0.87 M instructions of
+    its 16 M (bench/RESULTS.md, "Issue 15, pass h21c")."""
     make = variant.row_class
-    assert make is not None and variant.result_processors is not None
-    processors = variant.result_processors
-    if not any(processors):
-        return [make(*row) for row in raw]
-    return [
-        make(
-            *[
-                value if p is None or value is None else p(value)
-                for p, value in zip(processors, row, strict=True)
-            ]
-        )
-        for row in raw
-    ]
+    assert make is not None
+    processed = variant.processed
+    if processed is None:
+        assert variant.result_processors is not None
+        processed = variant.processed = [
+            (index, p) for index, p in enumerate(variant.result_processors) if p is not None
+        ]
+    if not processed:
+        return [_new_row(make, row) for row in raw]
+    rows: list[Any] = []
+    for row in raw:
+        values = list(row)
+        for index, process in processed:
+            value = values[index]
+            if value is not None:
+                values[index] = process(value)
+        rows.append(_new_row(make, values))
+    return rows
 
 
 async def execute(conn: AsyncConnection, statement: Any, params: dict[str, Any]) -> Any:

@@ -25,12 +25,18 @@ class Translation:
 
 def translations_from(stored: Any) -> tuple[Translation, ...]:
     """The JSON column's translations, by language tag; entries without a name (or not
-    shaped as written) are left out rather than failing a read."""
-    if not isinstance(stored, Mapping):
+    shaped as written) are left out rather than failing a read.
+
+    A decoded column is a ``dict``: asked first, since ``isinstance`` against the
+    ``Mapping`` ABC is a Python-level ``__instancecheck__`` (about 4,000 instructions,
+    and a checkout asked 33 times: bench/RESULTS.md, "Issue 15, pass h21c")."""
+    if type(stored) is not dict and not isinstance(stored, Mapping):
         return ()
     found: list[Translation] = []
     for language, text in sorted(stored.items()):
-        if not isinstance(text, Mapping) or not isinstance(text.get("name"), str):
+        if type(text) is not dict and not isinstance(text, Mapping):
+            continue
+        if not isinstance(text.get("name"), str):
             continue
         description = text.get("description")
         found.append(

@@ -104,3 +104,30 @@ def test_the_in_process_cache_stays_within_its_bounds() -> None:
         assert await cache.get_many(["k0", "k249"]) == {"k249": b"v"}
 
     asyncio.run(scenario())
+
+
+def test_hits_and_misses_are_counted_by_type() -> None:
+    """Each type's two series are looked up once and kept (CacheMetrics.lookups): what
+    /metrics shows must not change with it."""
+    registry = CollectorRegistry()
+    cache = ReadThrough(
+        SharedCache(
+            CacheSettings(key_prefix=unique_prefix()), InProcessCache(1000), CacheMetrics(registry)
+        )
+    )
+
+    async def fetch(ids: Sequence[int]) -> dict[int, Product]:
+        return {i: a_product(i) for i in ids}
+
+    async def scenario() -> None:
+        await cache.load(Kind.PRODUCT, codec.PRODUCT, [1, 2], fetch)
+        await asyncio.sleep(0.6)  # past the single-flight memo: this is the shared cache
+        await cache.load(Kind.PRODUCT, codec.PRODUCT, [1, 2, 3], fetch)
+
+    asyncio.run(scenario())
+
+    def sample(name: str) -> float | None:
+        return registry.get_sample_value(name, {"type": Kind.PRODUCT.value})
+
+    assert sample("gateway_cache_hits_total") == 2
+    assert sample("gateway_cache_misses_total") == 3

@@ -333,3 +333,40 @@ async def test_a_failed_transaction_writes_nothing_on_a_connection_reads_used_be
             await conn.execute(text("DELETE FROM carts WHERE id = 'autocommit-a'"))
     finally:
         await db.dispose()
+
+
+def test_a_row_costs_no_python_call_but_its_columns_processors() -> None:
+    """Rows are built in C (``tuple.__new__``) and only the columns with a processor are
+    touched: a Python call per row (the named tuple's ``__new__``) or per column came to
+    0.87 M instructions of a checkout's 16 M (bench/RESULTS.md, "Issue 15, pass h21c")."""
+    import sys
+
+    keys = [f"c{i}" for i in range(48)]
+    calls: list[str] = []
+
+    def upper(value: Any) -> Any:
+        return value.upper()
+
+    variant = lean._Variant("", [], True, keys, lean._row_class(keys), [None] * 48)
+    variant.result_processors[3] = upper  # type: ignore[index]
+    variant.result_processors[40] = upper  # type: ignore[index]
+    raw = [tuple(f"v{r}{i}" if i != 40 or r else None for i in range(48)) for r in range(3)]
+
+    def profile(frame: Any, event: str, _arg: Any) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    lean._rows(variant, raw[:1])  # the processed columns are found once, on first use
+    sys.setprofile(profile)
+    try:
+        rows = lean._rows(variant, raw)
+    finally:
+        sys.setprofile(None)
+    assert calls == ["_rows", *["upper"] * 5]  # row 0's column 40 is NULL: not processed
+    assert [tuple(r) for r in rows] == [
+        tuple(upper(v) if i in (3, 40) and v is not None else v for i, v in enumerate(row))
+        for row in raw
+    ]
+    assert rows[1].c3 == "V13" and rows[0].c40 is None and rows[2]._mapping["c47"] == "v247"
+    plain = lean._Variant("", [], True, keys, lean._row_class(keys), [None] * 48)
+    assert [tuple(r) for r in lean._rows(plain, raw)] == raw
