@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import Iterable
 
 import asyncpg
-from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from sources.common.db import Database
@@ -21,7 +20,7 @@ from sources.common.db_state import (
     describe_database_error,
     shown_url,
 )
-from sources.common.migrate import current_revision, upgrade_source
+from sources.common.revisions import current_revision
 
 from ..settings import SOURCE_NAMES, Settings
 
@@ -68,6 +67,12 @@ async def migrate_sources(settings: Settings) -> list[str]:
     """Every embedded source to its latest revision; idempotent, safe on every deploy (on
     PostgreSQL an advisory lock per source keeps processes started together apart).
     One line per source: from which revision to which."""
+    # Imported here: alembic is for migrating; the check every other command makes
+    # (require_ready) reads the revisions without it (sources/common/revisions.py).
+    from alembic.util.exc import CommandError
+
+    from sources.common.migrate import upgrade_source
+
     urls = settings.database_urls()
     lines = []
     for name in SOURCE_NAMES:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .db import Database
-from .migrate import current_revision, head_revision, known_revisions
+from .revisions import current_revision, head_revision, known_revisions
 
 MIGRATE_HINT = "run `gateway migrate`"
 CHECK_TIMEOUT_S = 10.0
