@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-import asyncpg
-from sqlalchemy.exc import SQLAlchemyError
-
 from sources.common.db import Database
 from sources.common.db_state import (
     DatabaseState,
+    database_errors,
     database_state,
     describe_database_error,
     shown_url,
@@ -23,8 +21,6 @@ from sources.common.db_state import (
 from sources.common.revisions import current_revision
 
 from ..settings import SOURCE_NAMES, Settings
-
-DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError, asyncpg.PostgresError)
 
 
 class DatabasesNotReady(Exception):
@@ -86,7 +82,7 @@ async def migrate_sources(settings: Settings) -> list[str]:
                 before = await asyncio.wait_for(current_revision(name, db), 30)
                 await upgrade_source(name, db)
                 after = await current_revision(name, db)
-            except DATABASE_ERRORS as exc:
+            except database_errors() as exc:
                 raise DatabasesNotReady(
                     [f"{name} database ({shown_url(urls[name])}): {describe_database_error(exc)}"]
                 ) from None
