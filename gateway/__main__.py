@@ -8,4 +8,9 @@ with paused():
 if is_brief(sys.argv[1:]):
     gc.disable()  # gateway/collector.py: off for the whole of a brief command
 
-sys.exit(main())
+try:
+    sys.exit(main())
+finally:
+    # gateway/collector.py: the interpreter's last collection, at exit, would otherwise
+    # walk every object the process imported once more.
+    gc.freeze()
