@@ -38,6 +38,9 @@ with paused():
     # This process exits once the app has shut down: the shutdown closes what cancelled
     # SQLite calls left open (Sources.close), or the database's log would outlive it.
     app.state.process_exits_after_shutdown = True
-    gc.collect()  # what import and set-up left as garbage is freed, not frozen
+    # Frozen as it is, garbage included: what import and set-up leave is about 2,200 objects
+    # (0.4 MB: the classes dataclass(slots=True) replaced, closures), and finding them is a
+    # collection of all 305,000 objects, 0.14 s of this process's start
+    # (gateway/collector.py).
     gc.freeze()
 gc.set_threshold(10_000, 10, 10)
