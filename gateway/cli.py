@@ -15,15 +15,17 @@ import time
 from collections.abc import Iterator, Sequence
 from types import FrameType
 
+from .collector import paused
 from .settings import SOURCE_NAMES, ConfigurationError, Settings, load_settings
 from .setup.commands import init_shop, ready_with_profile, start_check
-from .setup.databases import migrate_sources
 
 
 async def _seed(settings: Settings, products: int, reset: bool, customers: int) -> str:
     from sources.common.db import Database
     from sources.common.migrate import drop_source
     from sources.demo.seed import is_seeded, seed_demo_shop
+
+    from .setup.databases import migrate_sources
 
     if reset:
         dbs = {name: Database(url) for name, url in settings.database_urls().items()}
@@ -382,27 +384,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(exc, file=sys.stderr)
         return 2
-    from .setup.databases import DATABASE_ERRORS, DatabasesNotReady
-    from .setup.shop_file import ShopFileError
-
     try:
         return _run(args, settings)
-    except DatabasesNotReady as exc:
-        for line in exc.lines:
+    except Exception as exc:
+        lines = _operator_lines(exc)
+        if lines is None:
+            raise
+        for line in lines:
             print(line, file=sys.stderr)
         return 2
-    except ShopFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except DATABASE_ERRORS as exc:  # a database that went away after the checks
-        from sources.common.db_state import describe_database_error
 
-        print(f"error: {describe_database_error(exc)}", file=sys.stderr)
-        return 2
+
+def _operator_lines(exc: Exception) -> list[str] | None:
+    """A failed command's one line per problem for an operator, or None for a bug (its
+    traceback). Imported once a command failed: the database checks load alembic and the
+    drivers, which `gateway token staff` never needs."""
+    from sources.common.db_state import database_errors, describe_database_error
+
+    from .setup.databases import DatabasesNotReady
+    from .setup.shop_file import ShopFileError
+
+    if isinstance(exc, DatabasesNotReady):
+        return exc.lines
+    if isinstance(exc, ShopFileError):
+        return [f"error: {exc}"]
+    if isinstance(exc, database_errors()):  # a database that went away after the checks
+        return [f"error: {describe_database_error(exc)}"]
+    return None
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
+        from .setup.databases import migrate_sources
+
         for line in asyncio.run(migrate_sources(settings)):
             print(line)
         return 0
@@ -461,7 +475,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(report, file=sys.stdout if status < 2 else sys.stderr)
         return status
     if args.command == "source":
-        from .source_service import serve_sources, source_ports
+        with paused():  # gateway/collector.py: not while importing the sources' modules
+            from .source_service import serve_sources, source_ports
 
         try:
             ports = source_ports(args.names, every=args.all, port=args.port)
@@ -469,7 +484,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(exc, file=sys.stderr)
             return 2
         what = f"the {' and '.join(ports)} source{'s' if len(ports) > 1 else ''}"
-        refused = start_check(settings, list(ports), what)
+        with paused():
+            refused = start_check(settings, list(ports), what)
         if refused is not None:
             return refused
         try:
@@ -479,7 +495,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         return 0
     if args.command == "serve":
-        refused = start_check(settings, SOURCE_NAMES, "the gateway")
+        with paused():
+            refused = start_check(settings, SOURCE_NAMES, "the gateway")
         if refused is not None:
             return refused
     if args.command == "serve" and args.spawn_sources:

@@ -11,12 +11,13 @@ one-field answer costs more CPU than the bytes it saves.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from starlette.applications import Starlette
-from starlette_compress import CompressMiddleware, add_compress_type
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 # GraphQL over HTTP's own media type is not in the library's list of compressible types.
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -48,6 +49,10 @@ class CompressionSettings(BaseSettings):
 
 def add_compression(app: Starlette, settings: CompressionSettings) -> None:
     """Answer compressed bodies to clients that accept them (when enabled)."""
+    # Imported here: gateway.settings imports this module's settings, and a command that
+    # serves nothing (`gateway token`, `gateway migrate`) need not import the middleware.
+    from starlette_compress import CompressMiddleware, add_compress_type
+
     if not settings.enabled:
         return
     add_compress_type(GRAPHQL_RESPONSE)

@@ -10,15 +10,12 @@ import re
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-
-from sources.catalog.search.synonyms import DEFAULT_FILE as DEFAULT_SYNONYMS
-from sources.catalog.search.synonyms import SynonymFile, SynonymFileError, parse_groups
 
 from .cache.settings import CacheSettings
 from .checkout.hint_settings import PromotionHintSettings
@@ -31,6 +28,9 @@ from .remote_settings import RemoteSettings
 from .resilience.settings import ResilienceSettings
 from .stock.settings import StockVisibilitySettings
 from .tracing.settings import TracingSettings
+
+if TYPE_CHECKING:
+    from sources.catalog.search.synonyms import SynonymFile
 
 SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
@@ -344,6 +344,10 @@ class Settings(BaseSettings):
     @classmethod
     def _readable_synonyms(cls, value: str | None) -> str | None:
         if value:
+            # Imported here: the synonyms module's package is the search engine (and the
+            # catalog's models), which a process that never searches need not import.
+            from sources.catalog.search.synonyms import SynonymFileError, parse_groups
+
             try:
                 parse_groups(Path(value).read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, SynonymFileError) as exc:
@@ -352,8 +356,10 @@ class Settings(BaseSettings):
 
     def search_synonyms(self) -> SynonymFile:
         """The synonym file a catalog store of this process applies."""
+        from sources.catalog.search.synonyms import DEFAULT_FILE, SynonymFile
+
         if self.search_synonyms_file is None:
-            return SynonymFile(DEFAULT_SYNONYMS)
+            return SynonymFile(DEFAULT_FILE)
         return SynonymFile(Path(self.search_synonyms_file) if self.search_synonyms_file else None)
 
     @field_validator("admin_secret")

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import IO
 
-import httpx
 import uvicorn
 from starlette.applications import Starlette
 from uvicorn.server import HANDLED_SIGNALS
@@ -238,6 +237,8 @@ class SourceServers:
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+    import httpx  # the parent's (gateway serve --spawn-sources); a source never calls it
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -3,45 +3,53 @@ and how to build its in-process store. The service (``gateway source serve NAME`
 HTTP client are both built from a row of it.
 
 The typed factories below are where mypy proves each store implements its Protocol: a
-store whose signature drifts from its interface fails ``make typecheck``.
+store whose signature drifts from its interface fails ``make typecheck``. Each imports its
+store when called: a process serving one source, or a gateway over remote sources, does
+not import the other stores (the catalog's brings its search engine and models).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sources.catalog.api import ERRORS as CATALOG_ERRORS
 from sources.catalog.api import CatalogSource
-from sources.catalog.search.synonyms import SynonymFile
-from sources.catalog.store import CatalogStore
 from sources.common.db import Database
 from sources.common.wire_errors import ErrorCodec
 from sources.inventory.api import ERRORS as INVENTORY_ERRORS
 from sources.inventory.api import InventorySource
-from sources.inventory.store import InventoryStore
 from sources.orders.api import ERRORS as ORDERS_ERRORS
 from sources.orders.api import OrdersSource
-from sources.orders.store import OrdersStore
 from sources.pricing.api import ERRORS as PRICING_ERRORS
 from sources.pricing.api import PricingSource
-from sources.pricing.store import PricingStore
+
+if TYPE_CHECKING:
+    from sources.catalog.search.synonyms import SynonymFile
 
 
 def catalog_store(db: Database, synonyms: SynonymFile | None = None) -> CatalogSource:
+    from sources.catalog.store import CatalogStore
+
     return CatalogStore(db, synonyms)
 
 
 def inventory_store(db: Database) -> InventorySource:
+    from sources.inventory.store import InventoryStore
+
     return InventoryStore(db)
 
 
 def pricing_store(db: Database) -> PricingSource:
+    from sources.pricing.store import PricingStore
+
     return PricingStore(db)
 
 
 def orders_store(db: Database) -> OrdersSource:
+    from sources.orders.store import OrdersStore
+
     return OrdersStore(db)
 
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-import httpx
 import orjson
-import stamina
 import structlog
 
 from .keys import KeySpace, Kind
+
+if TYPE_CHECKING:
+    import httpx
 
 log = structlog.get_logger("gateway.cdn")
 # Fastly and Cloudflare both cap the header at 16 KB; stay well under it. Past this, a
@@ -55,9 +57,13 @@ class PurgeHook:
     def __init__(
         self, url: str, headers: Mapping[str, str], timeout: float = PURGE_TIMEOUT_SECONDS
     ) -> None:
+        # Imported here: every gateway imports this module for the tags; only one that
+        # purges a CDN needs the HTTP client (a tenth of a second of each process's start).
+        import httpx
+
         self.url = url
         self.headers = dict(headers)
-        self._client = httpx.AsyncClient(timeout=timeout)
+        self._client: httpx.AsyncClient = httpx.AsyncClient(timeout=timeout)
         self._pending: set[asyncio.Task[None]] = set()
 
     def purge(self, tags: list[str]) -> None:
@@ -69,6 +75,9 @@ class PurgeHook:
         task.add_done_callback(self._pending.discard)
 
     async def _send(self, tags: list[str]) -> None:
+        import httpx
+        import stamina
+
         joined = " ".join(tags)
         headers = {name: value.replace("{tags}", joined) for name, value in self.headers.items()}
         headers["Content-Type"] = "application/json"

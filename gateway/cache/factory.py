@@ -12,7 +12,6 @@ from .cdn import PurgeHook
 from .entities import ReadThrough
 from .memory import InProcessCache
 from .metrics import CacheMetrics
-from .redis_backend import RedisCache
 from .shared import SharedCache
 
 
@@ -28,6 +27,9 @@ def build_cache(settings: Settings, registry: CollectorRegistry) -> ReadThrough 
     if url is None:
         backend = InProcessCache(config.local_max_entries)
     else:
+        # Imported here: without Redis (an in-process cache) its client is never loaded.
+        from .redis_backend import RedisCache
+
         backend = RedisCache(
             url,
             cluster=settings.redis_cluster_url is not None or "+cluster://" in url,

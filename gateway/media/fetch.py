@@ -12,8 +12,6 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-import httpx
-
 from .images import UploadRefused
 
 
@@ -32,6 +30,9 @@ async def _is_private(host: str) -> bool:
 async def fetch_image(
     url: str, *, max_bytes: int, timeout_seconds: float, allow_private: bool
 ) -> bytes:
+    # Imported here: the schema imports this module, and only a fetch needs the client.
+    import httpx
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UploadRefused("the URL must be http(s)://host/...")

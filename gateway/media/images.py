@@ -14,7 +14,8 @@ import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 
-from PIL import Image, ImageDraw, UnidentifiedImageError
+# Pillow is imported by the functions that decode or draw: the schema imports this module
+# for its enum, and a process that never handles an image need not load it.
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -50,6 +51,8 @@ def inspect(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageFacts:
         raise UploadRefused("the file is empty")
     if len(data) > max_bytes:
         raise UploadRefused(f"the file is over {max_bytes} bytes")
+    from PIL import Image, UnidentifiedImageError
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -87,6 +90,8 @@ def resize(
     data: bytes, *, max_width: int | None, max_height: int | None, fmt: ImageFormat
 ) -> bytes:
     """A copy within the box, proportions kept, never larger than the original."""
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         box = (max_width or image.width, max_height or image.height)
@@ -105,6 +110,8 @@ def resize(
 def draw_demo(label: str, colour: str, size: int = 800) -> bytes:
     """The demo shop's product picture: drawn, not downloaded (a tile in the product's
     colour with a simple silhouette and its label), as PNG."""
+    from PIL import Image, ImageDraw
+
     rgb = tuple(int(colour[i : i + 2], 16) for i in (0, 2, 4))
     image = Image.new("RGB", (size, size), (245, 245, 242))
     draw = ImageDraw.Draw(image)

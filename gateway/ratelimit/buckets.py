@@ -18,12 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
 
 from ..cache.breaker import CircuitBreaker
-from ..cache.redis_backend import cluster_url
 
 log = structlog.get_logger("gateway.ratelimit")
 
@@ -115,8 +111,6 @@ redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
 return {allowed, tostring(retry), tostring(tokens)}
 """
 
-FAILURES = (RedisError, OSError, asyncio.TimeoutError)
-
 
 class RedisBuckets:
     kind = "redis"
@@ -132,6 +126,19 @@ class RedisBuckets:
         breaker: CircuitBreaker,
         on_error: Callable[[], None],
     ) -> None:
+        # Imported here: a gateway without Redis (most processes tests start) need not
+        # import its client, a tenth of a second of CPU.
+        from redis.asyncio import BlockingConnectionPool, Redis
+        from redis.asyncio.cluster import RedisCluster
+        from redis.exceptions import RedisError
+
+        from ..cache.redis_backend import cluster_url
+
+        self.failures: tuple[type[BaseException], ...] = (
+            RedisError,
+            OSError,
+            asyncio.TimeoutError,
+        )
         self.prefix = prefix
         self.timeout = timeout
         self.breaker = breaker
@@ -158,7 +165,7 @@ class RedisBuckets:
                 allowed, retry, left = await self.script(
                     keys=[redis_key], args=[bucket.capacity, bucket.rate, cost]
                 )
-        except FAILURES as exc:
+        except self.failures as exc:
             self.breaker.failed()
             self.on_error()
             log.warning("rate limit store failed; letting the request through", error=repr(exc))

@@ -1,8 +1,6 @@
 """After-sales: the buyer's afterSalesRequestCreate, staff's afterSalesRequestResolve and
 afterSalesRequestComplete (MANAGE_AFTER_SALES), the staff listing and the settlement."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 

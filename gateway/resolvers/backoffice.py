@@ -1,7 +1,5 @@
 """Back-office mutations and views of the catalog, stock and prices."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated
 

@@ -3,8 +3,6 @@ map its outcome to per-item results. The SKUs and products in the results resolv
 the request's loaders (one call for all of them) and follow the single writes' visibility:
 an unpublished product's SKU shows only to MANAGE_PRODUCTS staff."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import strawberry

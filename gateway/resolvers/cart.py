@@ -1,7 +1,5 @@
 """Cart mutations and the cart query: thin over gateway/checkout/carts.py."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 from functools import partial
 from typing import Annotated

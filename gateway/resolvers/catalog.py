@@ -1,7 +1,5 @@
 """Storefront catalog queries."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import strawberry

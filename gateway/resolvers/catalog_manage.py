@@ -1,8 +1,6 @@
 """Back-office catalog mutations: read the input into the catalog's field records, hand
 them to gateway/backoffice/catalog_manage.py, read the result back for the payload."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Annotated, Any
 

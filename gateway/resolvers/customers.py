@@ -2,8 +2,6 @@
 unblock). Every address write names the viewer's own customer id, so another customer's
 entry reads as not found, whatever id is sent."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import strawberry

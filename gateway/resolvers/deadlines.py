@@ -1,8 +1,6 @@
 """shipmentsDue(before, source): MANAGE_ORDERS staff see the parcels whose ship-by promise
 falls before ``before`` and that have not left, earliest first, the late ones flagged."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated
 

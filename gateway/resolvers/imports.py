@@ -1,8 +1,6 @@
 """importJob(id): a price import for MANAGE_PRICES staff, a stock import for MANAGE_STOCK
 staff; anyone else reads it as not found."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import strawberry

@@ -1,8 +1,6 @@
 """Back-office media mutations: read the file (or URL), hand it to
 gateway/backoffice/media_manage.py, read the product's images back for the payload."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import strawberry

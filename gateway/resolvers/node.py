@@ -1,8 +1,6 @@
 """``node`` and ``nodes``: any object by its global id, with the same visibility rules as
 the typed queries, so no object leaks through the generic path."""
 
-from __future__ import annotations
-
 import asyncio
 from typing import Annotated
 

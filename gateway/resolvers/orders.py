@@ -1,7 +1,5 @@
 """The signed-in customer, orders, checkout and cancellation."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated

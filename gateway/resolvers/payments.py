@@ -1,8 +1,6 @@
 """orderPaymentCreate and orderPaymentConfirm: the order's owner pays through a provider,
 and tells the shop when they are back from the provider's page."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import strawberry

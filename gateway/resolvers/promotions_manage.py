@@ -1,8 +1,6 @@
 """Back-office promotion, coupon and warehouse mutations: the input into the sources'
 records, gateway/backoffice/promotions_manage.py, the result back for the payload."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """Storefront search: ranked, faceted results and suggestions while typing."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import strawberry

@@ -1,8 +1,6 @@
 """Paying an order and moving its parcels and service appointments: orderMarkPaid,
 shipmentMarkShipped, shipmentMarkDelivered, serviceAppointmentComplete (MANAGE_ORDERS)."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Annotated
 

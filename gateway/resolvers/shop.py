@@ -1,8 +1,6 @@
 """The shop query: the profile ``gateway init`` saved, with the currency and threshold in
 force (the environment may override them)."""
 
-from __future__ import annotations
-
 from ..i18n.settings import LanguageSettings
 from ..schema.common import Info, Money
 from ..schema.shop import Shop, ShopRegion, shop_regions

@@ -1,8 +1,6 @@
 """The Schema: every domain's types under one Query and Mutation. Exported to
 schema.graphql, which clients generate code from."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 

@@ -21,8 +21,6 @@ by uv.lock); tests/gateway/test_argument_conversion.py compares the two for ever
 of the schema, and fails if strawberry stops calling through that global.
 """
 
-from __future__ import annotations
-
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any

@@ -1,7 +1,5 @@
 """Back-office types: mutation payloads, audit entries, the low-stock view."""
 
-from __future__ import annotations
-
 import strawberry
 
 from .catalog import Product, Sku

@@ -2,8 +2,6 @@
 index in the request, what it named, whether it applied, its own userErrors), and the
 request's own userErrors (permission, size, idempotency key, an atomic refusal)."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 
 import strawberry

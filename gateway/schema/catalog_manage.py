@@ -1,8 +1,6 @@
 """Inputs and payloads of the back-office catalog mutations. In an update, a field left
 out is left as it is and a nullable field given as null is cleared."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 
 import strawberry

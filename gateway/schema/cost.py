@@ -3,8 +3,6 @@
 gateway/limits.py charges: a client can work out what a query costs from schema.graphql
 alone. Undeclared, a field costs 1 (gateway/limits.py FIELD_COST), objects and leaves alike."""
 
-from __future__ import annotations
-
 import strawberry
 from graphql import (
     GraphQLField,

@@ -1,7 +1,5 @@
 """The shipments-due listing: parcels still to leave, earliest promise first."""
 
-from __future__ import annotations
-
 import strawberry
 
 from .common import PageInfo

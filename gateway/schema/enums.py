@@ -2,8 +2,6 @@
 (one list of values, no mapping to drift), so a value's description cannot sit on the value
 itself without putting GraphQL into a source; it sits here, next to the schema instead."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from enum import Enum
 

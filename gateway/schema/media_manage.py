@@ -1,7 +1,5 @@
 """The payload of the back-office media mutations."""
 
-from __future__ import annotations
-
 import strawberry
 
 from .catalog import Product

@@ -1,8 +1,6 @@
 """Relay global ids: opaque, type-checked. A SKU's id where a product is expected reads
 as not found; a string that is no id of ours is a clear client error."""
 
-from __future__ import annotations
-
 import base64
 import binascii
 import functools

@@ -7,8 +7,6 @@ in its ``userErrors`` and change nothing. Both show in schema.graphql as
 ``@requiresPermission(anyOf: [...])``, where client developers read the schema.
 """
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable
 from typing import Any
 

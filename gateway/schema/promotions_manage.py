@@ -1,7 +1,5 @@
 """Inputs and payloads of the back-office promotion, coupon and warehouse mutations."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 

@@ -3,8 +3,6 @@ Python raises on any comparison with a signalling NaN, even ``==``, so one in
 ``expectedTotal`` crashed the checkout (found by tests/fuzz). A quiet NaN is refused by the
 same rules as any other nonsense amount (a userError, PRICE_CHANGED, BAD_USER_INPUT)."""
 
-from __future__ import annotations
-
 import dataclasses
 import datetime
 import decimal

@@ -1,8 +1,6 @@
 """What a query selects under a field, for resolvers that can skip work nobody asked for
 (a listing's count, a product's prices)."""
 
-from __future__ import annotations
-
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any

@@ -1,8 +1,6 @@
 """The shop itself, as ``gateway init`` set it up: what a storefront shows in its header,
 which languages it offers, and the regions an address form lets a buyer pick."""
 
-from __future__ import annotations
-
 import strawberry
 
 from ..checkout.addresses import known_regions, region_names

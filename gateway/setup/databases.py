@@ -10,22 +10,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-import asyncpg
-from alembic.util.exc import CommandError
-from sqlalchemy.exc import SQLAlchemyError
-
 from sources.common.db import Database
 from sources.common.db_state import (
     DatabaseState,
+    database_errors,
     database_state,
     describe_database_error,
     shown_url,
 )
-from sources.common.migrate import current_revision, upgrade_source
+from sources.common.revisions import current_revision
 
 from ..settings import SOURCE_NAMES, Settings
-
-DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError, asyncpg.PostgresError)
 
 
 class DatabasesNotReady(Exception):
@@ -68,6 +63,12 @@ async def migrate_sources(settings: Settings) -> list[str]:
     """Every embedded source to its latest revision; idempotent, safe on every deploy (on
     PostgreSQL an advisory lock per source keeps processes started together apart).
     One line per source: from which revision to which."""
+    # Imported here: alembic is for migrating; the check every other command makes
+    # (require_ready) reads the revisions without it (sources/common/revisions.py).
+    from alembic.util.exc import CommandError
+
+    from sources.common.migrate import upgrade_source
+
     urls = settings.database_urls()
     lines = []
     for name in SOURCE_NAMES:
@@ -81,7 +82,7 @@ async def migrate_sources(settings: Settings) -> list[str]:
                 before = await asyncio.wait_for(current_revision(name, db), 30)
                 await upgrade_source(name, db)
                 after = await current_revision(name, db)
-            except DATABASE_ERRORS as exc:
+            except database_errors() as exc:
                 raise DatabasesNotReady(
                     [f"{name} database ({shown_url(urls[name])}): {describe_database_error(exc)}"]
                 ) from None

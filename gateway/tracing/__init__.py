@@ -7,8 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from starlette.applications import Starlette
-
 from .settings import TracingSettings
 from .spans import (
     active_tracer,
@@ -21,6 +19,7 @@ from .spans import (
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+    from starlette.applications import Starlette
     from strawberry.schema.base import BaseSchema
 
     from ..cache.entities import ReadThrough

@@ -14,12 +14,11 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .db import Database
-from .migrate import current_revision, head_revision, known_revisions
+from .revisions import current_revision, head_revision, known_revisions
 
 MIGRATE_HINT = "run `gateway migrate`"
 CHECK_TIMEOUT_S = 10.0
@@ -47,6 +46,15 @@ class DatabaseState:
         return f"{self.source} database ({self.url}): {self.problem or 'ok'}"
 
 
+def database_errors() -> tuple[type[BaseException], ...]:
+    """What a database that is missing, unreachable or refusing raises. asyncpg is imported
+    here, when a check fails, not with this module: a SQLite shop never loads the driver
+    (a fiftieth of a second of every process's start)."""
+    import asyncpg
+
+    return (SQLAlchemyError, OSError, TimeoutError, asyncpg.PostgresError)
+
+
 def shown_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
@@ -69,7 +77,7 @@ async def database_state(name: str, db: Database) -> DatabaseState:
         return DatabaseState(name, url, None, head, f"no database file {missing}; {MIGRATE_HINT}")
     try:
         current = await asyncio.wait_for(current_revision(name, db), CHECK_TIMEOUT_S)
-    except (SQLAlchemyError, OSError, TimeoutError, asyncpg.PostgresError) as exc:
+    except database_errors() as exc:
         return DatabaseState(name, url, None, head, describe_database_error(exc))
     return DatabaseState(name, url, current, head, revision_problem(name, current, head))
 
@@ -86,6 +94,8 @@ def revision_problem(name: str, current: str | None, head: str) -> str | None:
 
 def describe_database_error(exc: BaseException) -> str:
     """The cause an operator can act on, in one line, from whatever the driver raised."""
+    import asyncpg
+
     cause = _root(exc)
     if isinstance(cause, asyncpg.InvalidPasswordError):
         return f"wrong password: {_first_line(cause)}"
@@ -113,6 +123,8 @@ def describe_database_error(exc: BaseException) -> str:
 
 def _root(exc: BaseException) -> BaseException:
     """The driver's own exception under SQLAlchemy's (and asyncpg's) wrappers."""
+    import asyncpg
+
     seen: set[int] = set()
     current: BaseException = exc
     while id(current) not in seen:

@@ -11,7 +11,6 @@ serves the ``alembic -n <name> ...`` command line (see ``alembic.ini``).
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib
 import os
 import re
@@ -37,16 +36,19 @@ from sqlalchemy.types import TypeDecorator
 
 from sources.common.db import Database
 
-SOURCES: tuple[str, ...] = ("catalog", "inventory", "pricing", "orders")
+# The history's head and a database's revision are read without alembic (a process that
+# only checks its databases need not import it); they are re-exported for callers here.
+from .revisions import SOURCES as SOURCES
+from .revisions import current_revision as current_revision
+from .revisions import head_revision as head_revision
+from .revisions import known_revisions as known_revisions
+from .revisions import previous_revision as previous_revision
+from .revisions import version_table as version_table
 
 _SOURCES_DIR = Path(__file__).resolve().parent.parent
 _alembic_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def version_table(name: str) -> str:
-    return f"alembic_version_{name}"
 
 
 def source_metadata(name: str) -> MetaData:
@@ -55,30 +57,6 @@ def source_metadata(name: str) -> MetaData:
         raise ValueError(f"unknown source {name!r}; expected one of {', '.join(SOURCES)}")
     metadata: MetaData = importlib.import_module(f"sources.{name}.models").Base.metadata
     return metadata
-
-
-@functools.cache
-def _script_directory(name: str) -> ScriptDirectory:
-    source_metadata(name)
-    return ScriptDirectory(str(_SOURCES_DIR / name / "migrations"))
-
-
-def head_revision(name: str) -> str:
-    """The revision this code expects a source's database to be at."""
-    head = _script_directory(name).get_current_head()
-    assert head is not None, f"{name} has no migrations"
-    return head
-
-
-def previous_revision(name: str) -> str:
-    """The revision before head (what a database is at when new code was not migrated)."""
-    down = _script_directory(name).get_revision(head_revision(name)).down_revision
-    assert isinstance(down, str), f"{name}'s head has no single previous revision"
-    return down
-
-
-def known_revisions(name: str) -> frozenset[str]:
-    return frozenset(s.revision for s in _script_directory(name).walk_revisions())
 
 
 async def upgrade_source(name: str, db: Database, revision: str = "head") -> None:
@@ -99,13 +77,6 @@ async def drop_source(name: str, db: Database) -> None:
     async with db.engine.begin() as conn:
         await conn.run_sync(metadata.drop_all)
         await conn.run_sync(version.drop, checkfirst=True)
-
-
-async def current_revision(name: str, db: Database) -> str | None:
-    """The revision a source's database is at, or None before its first upgrade."""
-    source_metadata(name)
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(_current_revision, name)
 
 
 async def schema_differences(name: str, db: Database) -> list[Any]:
@@ -181,11 +152,6 @@ def _alembic_config(name: str, connection: Connection) -> Config:
 
 def _run_upgrade(connection: Connection, name: str, revision: str) -> None:
     command.upgrade(_alembic_config(name, connection), revision)
-
-
-def _current_revision(connection: Connection, name: str) -> str | None:
-    context = MigrationContext.configure(connection, opts={"version_table": version_table(name)})
-    return context.get_current_revision()
 
 
 def _schema_differences(connection: Connection, name: str, metadata: MetaData) -> list[Any]:
