@@ -330,16 +330,17 @@ async def test_a_new_cart_is_a_short_write(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from sources.common.migrate import upgrade_source
-    from sources.orders.carts import create_cart
+    from sources.orders.store import OrdersStore
 
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}")
     try:
         await upgrade_source("orders", db)
         now = datetime(2026, 11, 25, tzinfo=UTC)
-        await create_cart(db, customer_id=None, now=now, lines=[(100, 1)])  # warm
+        store = OrdersStore(db)
+        await store.create_cart(customer_id=None, now=now, lines=[(100, 1)])  # warm
         counted_so_far, undo = await _counting_hand_offs(db)
         try:
-            cart = await create_cart(db, customer_id=None, now=now, lines=[(101, 2), (102, 1)])
+            cart = await store.create_cart(customer_id=None, now=now, lines=[(101, 2), (102, 1)])
         finally:
             undo()
         async with db.connect() as conn:
