@@ -30,6 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import QueuePool
 
 _BEGIN_KEY = "sqlite_begin"
+# Set on a SQLite connection's info by Database.connect / begin once their work ended
+# normally (every hand-off awaited, the write committed): its check-in's rollback may be
+# skipped (_skipping_idle_rollbacks).
+_IDLE_KEY = "sqlite_idle"
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,8 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
             if begin:
                 _sqlite_begin_in_one_hand_off(conn, begin)
 
+        dialect = engine.sync_engine.dialect
+        dialect.do_rollback = _skipping_idle_rollbacks(dialect.do_rollback)  # type: ignore[method-assign]
         return engine
     # JSON and JSONB columns decoded by orjson here too (asyncpg hands SQLAlchemy's codec
     # the text; its default is the standard library's json.loads): the checkout's catalog
@@ -146,6 +152,39 @@ def _sqlite_begin_in_one_hand_off(conn: Any, begin: str) -> None:
     finally:
         if events is not None:
             events.after()
+
+
+def _skipping_idle_rollbacks(rollback: Any) -> Any:
+    """The dialect's ``do_rollback``, skipped for a SQLite connection that
+    ``Database.connect`` or ``begin`` gave back idle: no transaction open and nothing of
+    it still running in aiosqlite's thread.
+
+    Why: the pool rolls every connection back as it is checked in, and on aiosqlite that is
+    one more hand-off to the driver's thread (queued, run, the loop woken), though with no
+    transaction open sqlite3's rollback does nothing (Python 3.11+: it sends ROLLBACK only
+    inside a transaction, and no longer resets cursors). A flash sale's marked loser made 2
+    hand-offs (its cart's read and that rollback), a winner 16 of which 7 were these
+    rollbacks (bench/RESULTS.md, "Issue 15, pass h21f"). Only a connection flagged
+    ``_IDLE_KEY`` is skipped, and only while sqlite3 says no transaction is open: the
+    flag is set when the caller's work ended normally, so every hand-off had been awaited.
+    A caller cancelled in the middle of one (its ``BEGIN IMMEDIATE`` may still be waiting
+    in the busy timeout, to open a transaction after this check) sets none, and its
+    rollback is queued behind that statement in the driver's thread, as before."""
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            info = dbapi_connection.info
+        except NotImplementedError:  # the engine's first connect: an ad hoc proxy, no info
+            info = {}
+        if info.pop(_IDLE_KEY, False):
+            adapted = dbapi_connection.dbapi_connection
+            driver = getattr(adapted, "driver_connection", None)
+            sqlite = getattr(driver, "_conn", None)
+            if sqlite is not None and not sqlite.in_transaction:
+                return
+        rollback(dbapi_connection)
+
+    return do_rollback
 
 
 # Pools that lost a connection lately (a disconnect invalidates every connection of the
@@ -361,12 +400,16 @@ class Database:
         async with self.engine.connect() as conn:
             info = conn.sync_connection.info  # type: ignore[union-attr]
             info[_BEGIN_KEY] = ""
+            info.pop(_IDLE_KEY, None)
             try:
                 if self.latency_s:
                     await asyncio.sleep(self.latency_s)
                 yield conn
             finally:  # nothing ran: the next user of this connection begins as usual
                 info.pop(_BEGIN_KEY, None)
+            # Ended normally: nothing of it runs in the driver's thread any more, and no
+            # transaction was opened, so the check-in's rollback is skipped.
+            info[_IDLE_KEY] = True
 
     async def read(self, statement: Executable, params: dict[str, Any]) -> list[Any]:
         """One batch read: a statement built once (module level, ``bindparam`` keys with
@@ -392,7 +435,9 @@ class Database:
         connect = self.engine.connect() if self.is_sqlite else pooled(self.engine)
         async with self._writer_turn() as turn, connect as conn:
             if self.is_sqlite:
-                conn.sync_connection.info[_BEGIN_KEY] = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
+                info = conn.sync_connection.info  # type: ignore[union-attr]
+                info[_BEGIN_KEY] = "BEGIN IMMEDIATE"
+                info.pop(_IDLE_KEY, None)
             async with conn.begin():
                 on_loop_token = (
                     SQLITE_ON_LOOP.set(await _sqlite3_of(conn))
@@ -407,6 +452,8 @@ class Database:
                     if on_loop_token is not None:
                         SQLITE_ON_LOOP.reset(on_loop_token)
             turn.release()  # committed: the next writer need not wait for the pool's reset
+            if self.is_sqlite:  # the commit was awaited: the check-in's rollback is skipped
+                conn.sync_connection.info[_IDLE_KEY] = True  # type: ignore[union-attr]
 
     def _writer_turn(self) -> AbstractAsyncContextManager[WriterTurn]:
         """This process's turn at the SQLite file (sqlite_writer_turn; nothing to wait for

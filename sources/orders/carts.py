@@ -122,8 +122,9 @@ async def create_cart(
 ) -> Cart:
     """A new cart, with its first lines, coupons and address in the same transaction: a
     cart nobody else can know yet needs no lock, and what was written comes back from
-    RETURNING, not a read."""
-    async with db.begin() as conn:
+    RETURNING, not a read. On SQLite a short write (two small INSERTs): its statements run
+    on the event loop once BEGIN IMMEDIATE holds the lock (``Database.begin(on_loop=True)``)."""
+    async with db.begin(on_loop=True) as conn:
         return await _insert_cart(conn, customer_id, now, lines, coupon_codes, address)
 
 
@@ -147,7 +148,7 @@ async def create_cart_with_buyer(
             rows = await cart_statements.create_cart_rows(conn, values, merged)
         cart = carts_from_rows(rows)[values["id"]]
         return CartWithBuyer(cart, customer_id, buyer_joins.buyer_from_row(rows[0]))
-    async with db.begin() as conn:
+    async with db.begin(on_loop=True) as conn:  # a short write, as create_cart's
         cart = await _insert_cart(conn, customer_id, now, lines, coupon_codes, address)
     async with db.connect() as conn:
         buyer = await buyers.buyer_on(conn, customer_id, address.region if address else None)

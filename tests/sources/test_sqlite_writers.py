@@ -143,10 +143,10 @@ async def test_a_write_takes_its_begin_in_one_hand_off_to_the_driver_thread(
 ) -> None:
     """Each hand-off to aiosqlite's thread waits for the event loop to come round again,
     and a write makes its hand-offs while every other writer of the file waits for it. A
-    write of one statement is four: ``BEGIN IMMEDIATE``, the statement, ``COMMIT``, and
-    the connection's reset on its way back to the pool (six while the BEGIN took three:
-    a cursor made, executed, closed). The BEGIN is still a statement to SQLAlchemy's
-    cursor events (statement counts, tracing)."""
+    write of one statement is three: ``BEGIN IMMEDIATE``, the statement, ``COMMIT`` (six
+    while the BEGIN took three: a cursor made, executed, closed; four while the pool's
+    reset rolled the committed connection back, a no-op, in one more). The BEGIN is still
+    a statement to SQLAlchemy's cursor events (statement counts, tracing)."""
     import aiosqlite
     from sqlalchemy import event, insert, table
     from sqlalchemy.sql import column
@@ -184,7 +184,7 @@ async def test_a_write_takes_its_begin_in_one_hand_off_to_the_driver_thread(
         aiosqlite.Connection._execute = driver_execute  # type: ignore[method-assign]
         await db.dispose()
 
-    assert per_write == [4, 4]
+    assert per_write == [3, 3]
     assert seen.count("BEGIN IMMEDIATE") == 2
 
 
@@ -193,7 +193,7 @@ async def test_a_short_write_runs_its_statements_without_handing_them_off(
 ) -> None:
     """``Database.begin(on_loop=True)``: once BEGIN IMMEDIATE holds the write lock, the
     statements run on the event loop's thread, so however many there are the write makes
-    three hand-offs (BEGIN, COMMIT, the pool's reset), not one more per statement. What
+    two hand-offs (BEGIN, COMMIT), not one more per statement. What
     it writes is committed, and a statement that fails rolls the whole write back with
     SQLAlchemy's error, as before."""
     import aiosqlite
@@ -233,5 +233,124 @@ async def test_a_short_write_runs_its_statements_without_handing_them_off(
         aiosqlite.Connection._execute = driver_execute  # type: ignore[method-assign]
         await db.dispose()
 
-    assert written == 3
+    assert written == 2
     assert (counted_rows, once_rows) == (4, 2)  # the first write's, none of the second's
+
+
+async def _counting_hand_offs(db: Database) -> tuple[list[int], Any]:
+    """``[hand-offs so far]`` to aiosqlite's thread, and the undo of the counting."""
+    import aiosqlite
+
+    counted_so_far = [0]
+    driver_execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        counted_so_far[0] += 1
+        return await driver_execute(self, fn, *args, **kwargs)
+
+    def undo() -> None:
+        aiosqlite.Connection._execute = driver_execute  # type: ignore[method-assign]
+
+    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+    return counted_so_far, undo
+
+
+async def test_a_read_is_one_hand_off_with_no_rollback_at_check_in(tmp_path: Path) -> None:
+    """A read (``Database.connect``) opens no transaction, so the pool's rollback as the
+    connection goes back (a no-op in sqlite3, and one more hand-off) is skipped: a flash
+    sale's marked loser, whose one source call reads its cart, made two hand-offs."""
+    from sqlalchemy import select, table
+    from sqlalchemy.sql import column
+
+    from sources.common import lean
+
+    db = await _counter(tmp_path)
+    statement = select(table("counter", column("n")).c.n)
+    await db.read(statement, {})  # the pool's first connection opened outside the count
+    counted_so_far, undo = await _counting_hand_offs(db)
+    try:
+        for _ in range(3):
+            assert await db.read(statement, {}) == [(0,)]
+        async with db.connect() as conn:
+            await lean.execute(conn, statement, {})
+            await lean.execute(conn, statement, {})
+    finally:
+        undo()
+        await db.dispose()
+    assert counted_so_far[0] == 5
+
+
+async def test_a_write_that_failed_or_was_cancelled_is_still_rolled_back(tmp_path: Path) -> None:
+    """Only a connection given back after its work ended normally skips the check-in's
+    rollback: one whose write failed, or whose task was cancelled while it waited in
+    ``BEGIN IMMEDIATE`` for another process's lock (the BEGIN goes on in the driver's
+    thread and would open a transaction after any check), is rolled back as before, so
+    the next user of the pooled connection never finds a transaction left open."""
+    import sqlite3
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}", pool_size=1, overflow=0)
+    async with db.begin() as conn:
+        await conn.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+    other = sqlite3.connect(tmp_path / "turns.db", isolation_level=None)
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.begin() as conn:
+                await conn.execute(text("INSERT INTO counter (n) VALUES (1)"))
+                raise RuntimeError("the write fails after its statement")
+        other.execute("BEGIN IMMEDIATE")  # another process holds the file's write lock
+        waiting = asyncio.create_task(_write_one(db))
+        await asyncio.sleep(0.3)  # in BEGIN IMMEDIATE, in the busy timeout
+        waiting.cancel()
+        await asyncio.sleep(0.1)  # the cancelled write gives its connection back meanwhile
+        other.execute("COMMIT")  # the driver's BEGIN now succeeds; the queued rollback undoes it
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        async with db.connect() as conn:
+            rows = (await conn.execute(text("SELECT count(*) FROM counter"))).scalar()
+            raw = await conn.get_raw_connection()
+            assert not raw.driver_connection._conn.in_transaction  # type: ignore[union-attr]
+        assert rows == 0
+        other.execute("BEGIN IMMEDIATE")  # nothing of this process holds the lock
+        other.execute("COMMIT")
+    finally:
+        other.close()
+        await db.dispose()
+
+
+async def _write_one(db: Database) -> None:
+    async with db.begin() as conn:
+        await conn.execute(text("INSERT INTO counter (n) VALUES (2)"))
+
+
+async def test_a_new_cart_is_a_short_write(tmp_path: Path) -> None:
+    """The cart's write (``cartCreate`` on SQLite: the cart, its lines) is a short write:
+    BEGIN IMMEDIATE and COMMIT handed off, its INSERTs run on the event loop, so it holds
+    the orders file's writer for two hand-offs, not four (before that, one more for the
+    pool's reset)."""
+    from datetime import UTC, datetime
+
+    from sources.common.migrate import upgrade_source
+    from sources.orders.store import OrdersStore
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}")
+    try:
+        await upgrade_source("orders", db)
+        now = datetime(2026, 11, 25, tzinfo=UTC)
+        store = OrdersStore(db)
+        await store.create_cart(customer_id=None, now=now, lines=[(100, 1)])  # warm
+        counted_so_far, undo = await _counting_hand_offs(db)
+        try:
+            cart = await store.create_cart(customer_id=None, now=now, lines=[(101, 2), (102, 1)])
+        finally:
+            undo()
+        async with db.connect() as conn:
+            lines = (
+                await conn.execute(
+                    text("SELECT sku_id, quantity FROM cart_lines WHERE cart_id = :c ORDER BY id"),
+                    {"c": cart.id},
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    assert counted_so_far[0] == 2
+    assert [tuple(line) for line in lines] == [(101, 2), (102, 1)]
