@@ -55,7 +55,7 @@ class UTCDateTime(TypeDecorator[datetime]):
                     return fromisoformat(value + "+00:00")
                 except ValueError:
                     pass
-            return generic(value)  # type: ignore[no-any-return]
+            return generic(value)
 
         return process
 
