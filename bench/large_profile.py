@@ -31,20 +31,24 @@ from .queries import LARGE_SIZE, SCENARIOS
 from .shop import prepare
 
 
+async def _sources_once(sources: Sources, settings: Settings) -> None:
+    """The four source calls the large screen makes (the page, SKUs, prices, stock), in the
+    order the executor makes them: what both executors pay."""
+    page = await sources.catalog.list_products(first=LARGE_SIZE, with_total=False)
+    skus = await sources.catalog.skus_by_product_ids([p.id for p in page.products])
+    sku_ids = [s.id for found in skus.values() for s in found]
+    await asyncio.gather(
+        sources.pricing.prices_by_sku_ids(sku_ids, settings.currency),
+        sources.inventory.stock_by_sku_ids(sku_ids),
+    )
+
+
 async def _sources_ms(sources: Sources, settings: Settings, runs: int) -> float:
-    """Median CPU of the four source calls the large screen makes (the page, SKUs, prices,
-    stock), in the order the executor makes them: what both executors pay."""
+    """Median CPU of the screen's source calls alone (the database threads' included)."""
     measured = []
     for _ in range(runs + 3):
         started = time.process_time()
-        page = await sources.catalog.list_products(first=LARGE_SIZE, with_total=False)
-        ids = [p.id for p in page.products]
-        skus = await sources.catalog.skus_by_product_ids(ids)
-        sku_ids = [s.id for found in skus.values() for s in found]
-        await asyncio.gather(
-            sources.pricing.prices_by_sku_ids(sku_ids, settings.currency),
-            sources.inventory.stock_by_sku_ids(sku_ids),
-        )
+        await _sources_once(sources, settings)
         measured.append((time.process_time() - started) * 1000)
     return statistics.median(measured[3:])
 
@@ -77,11 +81,15 @@ async def _run(args: argparse.Namespace) -> None:
         if args.callgrind:  # under valgrind --tool=callgrind --instr-atstart=no
             from .listing_instructions import _switch_callgrind
 
+            what = "the source calls" if args.sources else args.executor
             _switch_callgrind("on")
             for _ in range(args.runs):
-                await in_process.execute(args.executor, query)
+                if args.sources:
+                    await _sources_once(sources, settings)
+                else:
+                    await in_process.execute(args.executor, query)
             _switch_callgrind("off")
-            print(f"{args.executor}: {args.runs} executions instrumented")
+            print(f"{what}: {args.runs} executions instrumented")
             return
         if args.sources:
             alone = await _sources_ms(sources, settings, args.runs)
