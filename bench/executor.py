@@ -10,6 +10,7 @@ large screen (250 products x SKUs x price and stock), the response included.
 from __future__ import annotations
 
 import asyncio
+import gc
 import statistics
 import time
 import tracemalloc
@@ -41,6 +42,7 @@ async def _measure(shop: Shop, scenarios: list[str], runs: int) -> ExecutorResul
     sources = Sources.from_settings(settings)
     in_process = InProcess(settings, sources)
     result = ExecutorResult(runs)
+    thresholds = gc.get_threshold()
     try:
         for name in scenarios:
             scenario = SCENARIOS[name]
@@ -61,6 +63,15 @@ async def _measure(shop: Shop, scenarios: list[str], runs: int) -> ExecutorResul
                 answers.append(answer)
             if answers[0] != answers[1]:
                 raise RuntimeError(f"the executors answer {name} differently")
+            # The collector as the served process has it (gateway/asgi.py): what is alive
+            # now is frozen and young collections come every 10,000 objects. Left at the
+            # defaults, a full collection walked this process's whole heap (some 300,000
+            # objects) every few standard executions: the large screen's standard median
+            # read 105-230 ms from one run to the next, 88 ms of it execution
+            # (bench/RESULTS.md, "Issue 17, pass h22x").
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(10_000, 10, 10)
             # Alternate the two, and take the median: other load on the machine hits both.
             times: dict[str, list[float]] = {STANDARD: [], BREADTH_FIRST: []}
             for _ in range(runs):
@@ -77,6 +88,8 @@ async def _measure(shop: Shop, scenarios: list[str], runs: int) -> ExecutorResul
             result.peak_kib[executor] = tracemalloc.get_traced_memory()[1] / 1024
             tracemalloc.stop()
     finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
         await sources.close()
     return result
 
