@@ -33,6 +33,9 @@ def fast_init(cls: type) -> type:
         return cls
     if getattr(cls, _MARK, None) is cls or hasattr(cls, "__post_init__"):
         return cls
+    generated = getattr(vars(cls).get("__init__"), "__code__", None)
+    if generated is None or generated.co_filename != "<string>":  # an __init__ of its own
+        return cls
     every = cls.__dataclass_fields__  # type: ignore[attr-defined]
     if any(f._field_type is not dataclasses._FIELD for f in every.values()):  # type: ignore[attr-defined]
         # an InitVar (a ClassVar is no parameter, but keep to the plain case)
@@ -57,8 +60,8 @@ def fast_init(cls: type) -> type:
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
-    init.__doc__ = cls.__init__.__doc__
-    cls.__init__ = init  # type: ignore[misc]
+    init.__doc__ = vars(cls)["__init__"].__doc__
+    type.__setattr__(cls, "__init__", init)
     setattr(cls, _MARK, cls)
     return cls
 

@@ -102,7 +102,16 @@ def test_keyword_only_defaults_and_the_cases_left_alone() -> None:
     class Mutable:
         a: int
 
-    for cls in (Checked, Mutable):
+    @dataclass(frozen=True, slots=True)
+    class Own:
+        a: int
+
+        def __init__(self, a: int) -> None:
+            object.__setattr__(self, "a", a * 2)
+
+    assert fast_init(Own)(2).a == 4
+
+    for cls in (Checked, Mutable, Own):
         init = cls.__init__
         assert fast_init(cls).__init__ is init
 
