@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sources.common.fast_init import fast_inits
 from sources.orders.records import Address, Cart, CartStatus
 from sources.orders.store import CartClosed, CartNotFound
 
@@ -429,3 +430,7 @@ async def _guarded(
     except CartNotFound:
         return not_found()
     return CartChange(updated, problems)
+
+
+# Its records: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())

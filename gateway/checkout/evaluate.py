@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from sources.common.fast_init import fast_inits
 from sources.orders.records import Cart
 
 from ..errors import Problem
@@ -48,3 +49,7 @@ async def evaluate_cart(
     )
     pricing = price(snapshot, free_shipping_over=free_shipping_over)
     return CartEvaluation(snapshot, pricing, validate(snapshot, pricing))
+
+
+# Its records: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from sources.common.fast_init import fast_inits
 from sources.orders.api import OrdersSource
 from sources.orders.records import AttemptState, Order
 
@@ -138,3 +139,7 @@ async def _settle(
     order = (await orders.orders_by_ids([attempt.order_id]))[attempt.order_id]
     log.info("lost order answer settled: placed", order_ref=order_ref, order_id=order.id)
     return Settled(order)
+
+
+# Its records: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())

@@ -31,6 +31,7 @@ from decimal import Decimal
 
 import structlog
 
+from sources.common.fast_init import fast_inits
 from sources.inventory.records import ReservationRequest, ReservationStatus
 from sources.inventory.sold_out import SoldOutMarks
 from sources.orders.api import OrdersSource
@@ -544,3 +545,7 @@ def _new_order(
         shipping_address=snapshot.cart.shipping_address,
         lines=tuple(lines),
     )
+
+
+# Its records: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())

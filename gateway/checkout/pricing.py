@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sources.catalog.records import ProductKind
+from sources.common.fast_init import fast_inits
 from sources.common.money import quantize
 from sources.pricing.engine import CartLine as EngineLine
 from sources.pricing.engine import CouponProblem, PricingResult, price_cart
@@ -128,3 +129,7 @@ def price(snapshot: CartSnapshot, *, free_shipping_over: Decimal) -> CartPricing
         engine_lines=tuple(engine_lines),
         engine_result=result,
     )
+
+
+# Its records: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())

@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sources.common.batches import BatchRefusal
+from sources.common.fast_init import fast_inits
 from sources.common.translations import Translation
 
 
@@ -427,3 +428,7 @@ class CartCatalog:
     bundles: dict[int, list[BundleItem]]
     service_areas: dict[int, list[str]]
     categories: dict[int, Category]
+
+
+# Every record above: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .fast_init import fast_inits
+
 
 @dataclass(frozen=True, slots=True)
 class Translation:
@@ -64,3 +66,7 @@ def in_language(translations: Iterable[Translation], language: str) -> Translati
         if t.language == language:
             return t
     return None
+
+
+# Every record above: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())

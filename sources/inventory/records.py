@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from sources.common.fast_init import fast_inits
+
 
 @dataclass(frozen=True, slots=True)
 class Warehouse:
@@ -167,3 +169,7 @@ class CartStock:
 
     holds: dict[str, Reservation]
     stock: dict[int, StockLevel]
+
+
+# Every record above: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())

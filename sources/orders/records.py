@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from sources.common.fast_init import fast_inits
+
 
 @dataclass(frozen=True, slots=True)
 class Customer:
@@ -582,3 +584,7 @@ class PaymentReconciliation:
     payments_matched: int
     refunds_matched: int
     differences: tuple[ReconciliationDifference, ...]
+
+
+# Every record above: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())

@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sources.common.batches import BatchRefusal
+from sources.common.fast_init import fast_inits
 from sources.common.translations import Translation
 
 
@@ -162,3 +163,7 @@ class CouponBatch:
     codes: tuple[str, ...] = ()
     problems: tuple[PromotionProblem, ...] = ()
     replayed: bool = False
+
+
+# Every record above: a cheaper __init__ (sources/common/fast_init.py).
+fast_inits(globals())
