@@ -116,7 +116,8 @@ def section(result: ExecutorResult) -> str:
         "### The executors in-process",
         "",
         f"CPU per execution (median of {result.runs}, the two executors alternating, in "
-        "this process over the same sources; steadier than req/s on a shared machine):",
+        "this process over the same sources, under the served process's collector settings; "
+        "steadier than req/s on a shared machine):",
         "",
         "| screen | standard ms | breadth-first ms | standard ÷ breadth-first |",
         "|---|--:|--:|--:|",
