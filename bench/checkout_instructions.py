@@ -56,6 +56,7 @@ from typing import Any
 
 import orjson
 
+from . import asgi_direct
 from .checkout import (
     ADDRESS,
     CART_CREATE,
@@ -84,42 +85,9 @@ def _asgi_post(app: Any) -> Post:
             (b"authorization", f"Bearer {token}".encode()),
             (b"content-length", str(len(body)).encode()),
         ]
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
-            "root_path": "",
-            "query_string": b"",
-            "headers": headers,
-            "client": ("127.0.0.1", 1),
-            "server": ("bench", 80),
-            "state": {},
-        }
-        sent = False
-        status = 0
-        chunks: list[bytes] = []
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await asyncio.Event().wait()  # no disconnect
-            raise AssertionError
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await app(scope, receive, send)
-        return payload_of(name, status, orjson.loads(b"".join(chunks)) if chunks else None)
+        call, reply = asgi_direct.request(app, "POST", "/graphql", headers, body)
+        await call
+        return payload_of(name, reply.status, orjson.loads(reply.body) if reply.chunks else None)
 
     return post
 

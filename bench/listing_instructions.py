@@ -63,7 +63,7 @@ from typing import Any
 
 import orjson
 
-from . import handwritten, servers
+from . import asgi_direct, handwritten, servers
 from .listing_floor_cpu import _settings
 from .queries import LISTING
 from .shop import prepare
@@ -266,42 +266,11 @@ async def measure(side: str, rounds: int, mode: str | None) -> None:
     app, method, path, body, headers = _request(side, settings)
 
     async def one() -> None:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "root_path": "",
-            "query_string": b"",
-            "headers": headers,
-            "client": ("127.0.0.1", 1),
-            "server": ("bench", 80),
-            "state": {},
-        }
-        sent = False
-        status = 0
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await asyncio.Event().wait()  # no disconnect
-            raise AssertionError
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-
-        call: Awaitable[None] = app(scope, receive, send)
+        call, reply = asgi_direct.request(app, method, path, headers, body)
         parts = mode == "split" or _COUNTED["part"] is not None
         await (_stepped(call, "app (the rest)") if parts else call)
-        if status != 200:
-            raise RuntimeError(f"{side}: status {status}")
+        if reply.status != 200:
+            raise RuntimeError(f"{side}: status {reply.status}")
 
     async def round_() -> float:
         async def worker(n: int) -> None:
