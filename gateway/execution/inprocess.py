@@ -1,6 +1,8 @@
 """Run an operation in-process, without HTTP: the differential test and the executor
 micro benchmark use it to execute one document with either executor over the same
-sources, with a fresh per-request context (loaders, viewer, one moment) each time."""
+sources, with a fresh per-request context (loaders, viewer, one moment) each time. Given the
+shared cache, it reads as the served app does: listings and the read-through loaders
+through the cache, everything else from the stores."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from starlette.requests import Request
 from strawberry.extensions import ParserCache, ValidationCache
 
 from ..auth import ANONYMOUS, Viewer
+from ..cache.browsing import browsing_sources
+from ..cache.entities import ReadThrough
 from ..context import GatewayContext
 from ..loaders import Loaders
 from ..metrics import Metrics, RequestStats
@@ -24,10 +28,18 @@ from . import executor_class
 class InProcess:
     """One schema per executor over one set of sources."""
 
-    def __init__(self, settings: Settings, sources: Sources, metrics: Metrics | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        sources: Sources,
+        metrics: Metrics | None = None,
+        *,
+        cache: ReadThrough | None = None,
+    ):
         self.settings = settings
-        self.sources = sources
+        self.sources = browsing_sources(sources, cache)  # the stores themselves without one
         self.metrics = metrics or Metrics()
+        self.cache = cache
         self.schemas: dict[str, strawberry.Schema] = {}
 
     def schema(self, executor: str) -> strawberry.Schema:
@@ -56,6 +68,7 @@ class InProcess:
                 batching=self.settings.batching,
                 currency=self.settings.currency,
                 now=now,
+                cache=self.cache,
             ),
             viewer=viewer,
             stats=RequestStats(),

@@ -21,9 +21,11 @@ from typing import Any
 import pytest
 from graphql import OperationDefinitionNode, OperationType, parse, validate
 from hypothesis import HealthCheck, assume, given, settings
+from prometheus_client import CollectorRegistry
 
 from bench.queries import SCENARIOS
 from gateway.auth import ANONYMOUS, Permission, Viewer, ViewerKind
+from gateway.cache.factory import build_cache
 from gateway.execution import BREADTH_FIRST, STANDARD
 from gateway.execution.inprocess import InProcess
 from gateway.metrics import Metrics
@@ -189,6 +191,31 @@ def test_benchmark_screens_answer_as_standard_execution_with_no_more_source_call
             scenario.query, scenario.variables(detail_slug), viewer, calls=True
         )
         assert "errors" not in response
+
+
+@pytest.mark.parametrize("name", ["large", "listing-signed-in"])
+def test_benchmark_screens_answer_alike_through_a_warm_shared_cache(
+    harness: Harness, detail_slug: str, name: str
+) -> None:
+    """bench/executor.py's caches-on figures: both executors reading through the shared
+    cache as the served app does answer as they do from the sources, and once it is warm
+    the screen reads no source at all (else the figures would time source calls)."""
+    scenario = SCENARIOS[name]
+    variables = scenario.variables(detail_slug)
+    expected, _ = harness.execute(STANDARD, scenario.query, variables, CUSTOMER)
+    served = harness.settings.model_copy(update={"redis_url": None, "redis_cluster_url": None})
+    cached = InProcess(
+        served, harness.sources, harness.metrics, cache=build_cache(served, CollectorRegistry())
+    )
+    plain = harness.in_process
+    harness.in_process = cached
+    try:
+        for executor in (STANDARD, BREADTH_FIRST, STANDARD, BREADTH_FIRST):
+            response, calls = harness.execute(executor, scenario.query, variables, CUSTOMER)
+            assert_same(expected, response, f"{name} through the cache, {executor}")
+        assert calls == {}, f"{name}: a warm cache still read {calls}"
+    finally:
+        harness.in_process = plain
 
 
 def _arguments(slug: str) -> dict[tuple[str, str], Any]:
