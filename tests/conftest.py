@@ -304,16 +304,21 @@ def _serve(settings: Settings) -> Iterator[LiveGateway]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test gateway did not start")
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=url, timeout=30) as client:
-        yield LiveGateway(url, settings, client)
-    server.should_exit = True
-    thread.join(timeout=10)
+    # Stopped in ``finally``: a caller that closes the generator, an assertion failing in
+    # its body or a start that times out would otherwise leave the server (and its
+    # sweeper) running until the worker exits, long after its test's database is dropped.
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test gateway did not start")
+            time.sleep(0.02)
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, timeout=30) as client:
+            yield LiveGateway(url, settings, client)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
