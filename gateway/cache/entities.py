@@ -94,7 +94,8 @@ class ReadThrough(InvalidationListener):
             miss(len(ask) - len(raw))
             note_cache_lookup(kind.value, len(raw), len(ask) - len(raw))
         before = set(waits)
-        mine = self._split([i for i in ask if i not in raw], key_of, waits, done_ok=True)
+        missed = [i for i in ask if i not in raw] if len(raw) < len(ask) else []
+        mine = self._split(missed, key_of, waits, done_ok=True)
         # Missed in the cache yet just filled here (a flush, an eviction): write them back.
         refill = [i for i in waits if i not in before and waits[i].done()]
         keep = last_known is not None
@@ -167,9 +168,12 @@ class ReadThrough(InvalidationListener):
     ) -> list[I]:
         """Ids someone else is fetching (or, after a miss, has just fetched) go to
         ``waits``; the rest are returned."""
+        inflight = self._inflight
+        if not inflight:  # the usual case once the hot set is cached: nothing to wait for
+            return ids
         rest: list[I] = []
         for i in ids:
-            future = self._inflight.get(key_of[i])
+            future = inflight.get(key_of[i])
             if (
                 future is None
                 or future.cancelled()
