@@ -607,9 +607,9 @@ def create_app(
     # Added first, so innermost: inside compression, the door and the log line.
     app.add_middleware(_PostsStraightToGraphQL, graphql=graphql_endpoint)
     add_compression(app, settings.compression)  # inside the log line: its time counts
-    if settings.max_in_flight:  # inside the log line too: its wait counts (queued_ms)
+    if settings.in_flight_limit:  # inside the log line too: its wait counts (queued_ms)
         app.add_middleware(
-            AdmissionGate, limit=settings.max_in_flight, hold_s=settings.in_flight_hold_seconds
+            AdmissionGate, limit=settings.in_flight_limit, hold_s=settings.in_flight_hold_seconds
         )
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(DrainGate, lifecycle=lifecycle)  # outside the log: refusals are cheap

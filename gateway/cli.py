@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -169,8 +170,6 @@ def _exit_on_sigterm(sig: int, frame: FrameType | None) -> None:
 def _serve_distributed(args: argparse.Namespace) -> int:
     """The four sources as services, then the gateway over them (settings re-read, so the
     gateway sees the services' URLs and secret)."""
-    import os
-
     import uvicorn
 
     from .source_service import spawned_sources
@@ -194,7 +193,7 @@ def _serve_distributed(args: argparse.Namespace) -> int:
         announce_when_ready(
             args.host or settings.host, args.port or settings.port, graphiql=settings.graphiql
         )
-        workers = args.workers or settings.workers
+        workers = _export_workers(args.workers or settings.workers)
         from .http_protocol import http_protocol
 
         with _worker_balance(settings, workers) as loop:
@@ -211,6 +210,13 @@ def _serve_distributed(args: argparse.Namespace) -> int:
                 http=http_protocol(),
             )
     return 0
+
+
+def _export_workers(workers: int) -> int:
+    """``--workers`` into the environment the workers read their settings from, so each
+    knows how many siblings share the host (the door's places, Settings.in_flight_limit)."""
+    os.environ["GATEWAY_WORKERS"] = str(workers)
+    return workers
 
 
 @contextlib.contextmanager
@@ -508,7 +514,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         host = args.host or settings.host
         port = args.port or settings.port
-        workers = args.workers or settings.workers
+        workers = _export_workers(args.workers or settings.workers)
         announce_when_ready(host, port, graphiql=settings.graphiql, examples=settings.examples)
         from .http_protocol import http_protocol
 

@@ -36,6 +36,8 @@ SOURCE_NAMES = ("catalog", "inventory", "pricing", "orders")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
 # "SH-01=24,supplier:7=72": handling hours per warehouse code or drop-ship supplier id.
 SHIP_BY_RULES = r"^(\s*([A-Za-z0-9_.-]{1,32}|supplier:\d{1,9})\s*=\s*\d{1,4}(\.\d+)?\s*(,|$))*$"
+# The door's places for a whole host when GATEWAY_MAX_IN_FLIGHT is unset (Settings.in_flight_limit).
+IN_FLIGHT_PER_HOST = 16
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 
 
@@ -82,10 +84,10 @@ class Settings(BaseSettings):
         int, Field(ge=1, le=200, validation_alias=_env("GATEWAY_DB_POOL_SIZE"))
     ] = 10
     # GraphQL requests one process works on at once; more wait at the door, first come
-    # first served (gateway/admission.py). 0: no limit.
+    # first served (gateway/admission.py). 0: no limit; unset: ``in_flight_limit``.
     max_in_flight: Annotated[
-        int, Field(ge=0, le=10_000, validation_alias=_env("GATEWAY_MAX_IN_FLIGHT"))
-    ] = 16
+        int | None, Field(ge=0, le=10_000, validation_alias=_env("GATEWAY_MAX_IN_FLIGHT"))
+    ] = None
     # A request inside the door longer than this gives its place up: it is waiting on
     # something slow (a payment provider, a remote source), not working the process's core.
     in_flight_hold_seconds: Annotated[
@@ -388,6 +390,17 @@ class Settings(BaseSettings):
         if self.examples_setting is None:
             return not self.is_production
         return self.examples_setting
+
+    @property
+    def in_flight_limit(self) -> int:
+        """The door's places per worker: ``GATEWAY_MAX_IN_FLIGHT`` if set, else 16 for the
+        host shared among its workers (at least 4 each). A hot row's lock is the host's,
+        not a worker's: a flash sale on two workers answered its slowest 1 % sooner, and
+        took more attempts a second, with 8 places each than with 16 (bench/RESULTS.md,
+        "The door with two workers")."""
+        if self.max_in_flight is not None:
+            return self.max_in_flight
+        return max(4, -(-IN_FLIGHT_PER_HOST // self.workers))
 
     @property
     def uses_redis(self) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from gateway.settings import load_settings
 from tests.conftest import LiveGateway, serve, settings_for
 
 LATENCY_S = 0.3
@@ -94,3 +95,22 @@ def test_a_request_waiting_on_a_slow_source_gives_its_place_up(
     # One after the other they would take three times as long as one; let in after 0.1 s
     # each, they overlap.
     assert last < 2 * alone
+
+
+@pytest.mark.parametrize(
+    ("workers", "setting", "places"),
+    [(1, None, 16), (2, None, 8), (3, None, 6), (8, None, 4), (2, 16, 16), (2, 0, 0)],
+)
+def test_the_door_shares_the_hosts_places_among_its_workers_unless_set(
+    workers: int, setting: int | None, places: int
+) -> None:
+    """Unset, the host's 16 places are split among its workers (a hot row's lock is the
+    host's); set, each worker has exactly that many (0: no door)."""
+    env = {"GATEWAY_WORKERS": str(workers)}
+    if setting is not None:
+        env["GATEWAY_MAX_IN_FLIGHT"] = str(setting)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("GATEWAY_MAX_IN_FLIGHT", raising=False)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        assert load_settings().in_flight_limit == places
