@@ -82,13 +82,14 @@ class ReadThrough(InvalidationListener):
         unique = list(dict.fromkeys(ids))
         prefix = self.cache.keys.kind_prefix(kind)  # KeySpace.key's, the enum read once
         key_of = {i: f"{prefix}{ident(i)}" for i in unique}
-        record_reads(kind, list(key_of.values()))
+        keys = list(key_of.values())
+        record_reads(kind, keys)
         waits: dict[I, asyncio.Future[bytes]] = {}
         ask = self._split(unique, key_of, waits, done_ok=False)
         raw: dict[I, bytes] = {}
         if ask:
-            found = await self.cache.get_many([key_of[i] for i in ask])
-            raw = {i: found[key_of[i]] for i in ask if key_of[i] in found}
+            found = await self.cache.get_many(keys if ask is unique else [key_of[i] for i in ask])
+            raw = {i: data for i in ask if (data := found.get(key_of[i])) is not None}
             hit, miss = self.metrics.lookups(kind.value)
             hit(len(raw))
             miss(len(ask) - len(raw))
@@ -124,13 +125,7 @@ class ReadThrough(InvalidationListener):
     def _decoded(raw: dict[I, bytes], codec: Codec[V]) -> dict[I, V]:
         """Decoded once per process for the same bytes (``Codec.shared``): a cart priced
         from the cache would otherwise decode the same records on every request."""
-        values: dict[I, V] = {}
-        shared = codec.shared
-        for i, data in raw.items():
-            value = shared(data)
-            if value is not None:
-                values[i] = value
-        return values
+        return codec.shared_all(raw)
 
     async def _last_known(
         self,

@@ -34,14 +34,15 @@ class InProcessCache:
         now = self.clock()
         found: dict[str, bytes] = {}
         entries = self._entries
+        get, move_to_end = entries.get, entries.move_to_end  # bound once: a screen asks hundreds
         for key in keys:
-            entry = entries.get(key)
+            entry = get(key)
             if entry is None:
                 continue
             if entry[0] <= now:
                 del entries[key]
                 continue
-            entries.move_to_end(key)
+            move_to_end(key)
             found[key] = entry[1]
         return found
 

@@ -108,6 +108,22 @@ def test_handed_out_lists_are_the_callers_own() -> None:
     assert codec.SKUS.shared(skus) == [Sku(1, 7, "K-1", "Kettle", True, None)]
 
 
+def test_a_batch_is_handed_out_as_each_value_alone() -> None:
+    """``shared_all`` (a batch of hits, as ReadThrough.load decodes them): the same values
+    as ``shared`` one by one, "does not exist" left out, lists still the caller's own."""
+    skus = codec.SKUS.encode([Sku(1, 7, "K-1", "Kettle", True, None)])
+    gone = codec.SKUS.encode(None)
+    raw = {"a": skus, "b": gone, "c": bytes(bytearray(skus))}
+    for _ in range(2):  # first decoded, then from the memo
+        batch = codec.SKUS.shared_all(raw)
+        assert batch == {"a": codec.SKUS.shared(skus), "c": codec.SKUS.shared(skus)}
+        assert batch["a"] is not batch["c"]
+        batch["a"].clear()
+    assert codec.SKUS.shared(skus) == [Sku(1, 7, "K-1", "Kettle", True, None)]
+    prices = codec.PRICE.shared_all({1: codec.PRICE.encode(None)})
+    assert prices == {}
+
+
 def counting(calls: list[Raw]) -> Codec[Product]:
     def from_raw(raw: Raw) -> Product:
         calls.append(raw)
