@@ -1,7 +1,7 @@
 """Where the large screen's CPU goes, per executor, in process (issue 17's 10x target).
 
 ``python -m bench.large_profile [--executor breadth-first|standard] [--runs N] [--top N]
-[--sort tottime|cumulative|calls] [--time]``
+[--sort tottime|cumulative|calls] [--time] [--caches on]``
 
 The same in-process execution as bench/executor.py (InProcess, a fresh request context each
 time, the bench shop on SQLite): ``--time`` prints each executor's median CPU per execution
@@ -20,7 +20,11 @@ import statistics
 import time
 from collections.abc import Sequence
 
+from prometheus_client import CollectorRegistry
+
 import gateway.schema  # noqa: F401 - first: the import order bench/executor.py gets from bench
+from gateway.cache.entities import GRACE_SECONDS
+from gateway.cache.factory import build_cache
 from gateway.execution import BREADTH_FIRST, STANDARD
 from gateway.execution.inprocess import InProcess
 from gateway.settings import Settings
@@ -57,15 +61,20 @@ async def _run(args: argparse.Namespace) -> None:
     shop = await prepare("sqlite", 1000)
     values = {f"{name}_database_url": url for name, url in shop.urls.items()}
     settings = Settings(  # type: ignore[arg-type]
-        **values, log_level="WARNING", log_format="console", max_page_size=250, max_cost=100_000
-    )
+        **values, log_level="WARNING", log_format="console", max_page_size=250, max_cost=100_000,
+        redis_url=None, redis_cluster_url=None,
+    )  # fmt: skip
     sources = Sources.from_settings(settings)
-    in_process = InProcess(settings, sources)
+    # --caches on: the in-process shared cache, warm, as bench/executor.py's caches-on rows.
+    cache = build_cache(settings, CollectorRegistry()) if args.caches == "on" else None
+    in_process = InProcess(settings, sources, cache=cache)
     query = SCENARIOS[args.scenario].query
     try:
         for executor in (STANDARD, BREADTH_FIRST):
             for _ in range(3):
                 await in_process.execute(executor, query)
+        if cache is not None:
+            await asyncio.sleep(GRACE_SECONDS * 1.2)  # the warm-up's fills out of flight
         if args.gc == "served":  # as gateway/asgi.py leaves the served process
             gc.freeze()
             gc.set_threshold(10_000, 10, 10)
@@ -145,6 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--callgrind", action="store_true", help="instructions, under valgrind")
     parser.add_argument("--sources", action="store_true", help="the source calls alone")
     parser.add_argument("--dump", default=None, metavar="PATH")
+    parser.add_argument(
+        "--caches",
+        choices=("off", "on"),
+        default="off",
+        help="on: reads through the in-process shared cache, warmed first",
+    )
     parser.add_argument(
         "--gc",
         choices=("default", "served"),
