@@ -27,6 +27,7 @@ from ..cache.breaker import CircuitBreaker
 from ..cache.entities import stale_answers
 from ..cache.shared import SharedCache
 from ..metrics import current_request
+from .deadline import deadline
 from .degrade import Degradation, current_degradation, stale_allowed
 from .errors import SourceUnavailable, is_disconnect, is_lasting, is_outage
 from .settings import ResilienceSettings
@@ -87,6 +88,8 @@ class SourceGuard:
 
         @functools.wraps(method)
         async def guarded(*args: Any, **kwargs: Any) -> Any:
+            if self.breaker.opened_at is None:  # closed: nothing to refuse, no probe to run
+                return await self._attempt(name, method, args, kwargs, timeout, is_read, stale)
             return await self.call(name, method, args, kwargs, timeout, is_read, stale)
 
         return guarded
@@ -139,13 +142,13 @@ class SourceGuard:
     ) -> Any:
         try:
             try:
-                async with asyncio.timeout(limit_s):
+                with deadline(limit_s):
                     result = await method(*args, **kwargs)
             except Exception as exc:
                 if not (is_read and is_disconnect(exc)):
                     raise
                 # The pool dropped the dead connection: an idempotent read goes again.
-                async with asyncio.timeout(limit_s):
+                with deadline(limit_s):
                     result = await method(*args, **kwargs)
         except Exception as exc:
             if not is_outage(exc):
