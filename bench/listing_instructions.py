@@ -196,7 +196,8 @@ def _instrument() -> None:
             if not name.startswith("_"):
                 setattr(store, name, _timed(method, "sources"))
     guard = guard_module.SourceGuard
-    guard.call = _timed(guard.call, "guard")  # type: ignore[method-assign]
+    for name in ("call", "_attempt"):  # a closed breaker's call goes to ``_attempt`` directly
+        setattr(guard, name, _timed(getattr(guard, name), "guard"))
     stale = stale_module.StaleCopies
     stale.remember = _timed(stale.remember, "stale copies")  # type: ignore[method-assign]
     for name in ("_run", "_outcomes", "_call", "_after", "prime_many"):

@@ -87,6 +87,8 @@ class SourceGuard:
 
         @functools.wraps(method)
         async def guarded(*args: Any, **kwargs: Any) -> Any:
+            if self.breaker.opened_at is None:  # closed: nothing to refuse, no probe to run
+                return await self._attempt(name, method, args, kwargs, timeout, is_read, stale)
             return await self.call(name, method, args, kwargs, timeout, is_read, stale)
 
         return guarded

@@ -386,15 +386,25 @@ class Database:
             str(Path(database).resolve()) if database and database != ":memory:" else None
         )
 
-    @asynccontextmanager
-    async def connect(self) -> AsyncIterator[AsyncConnection]:
+    def connect(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for reads, outside any transaction: each statement sees what was
         committed when it ran (READ COMMITTED, as inside a transaction on PostgreSQL) and
-        no BEGIN and ROLLBACK round trips are paid. Writes go through ``begin``."""
+        no BEGIN and ROLLBACK round trips are paid. Writes go through ``begin``.
+
+        On PostgreSQL (no modelled latency) this is ``pooled`` itself, not a generator
+        context around it: each ``@asynccontextmanager`` entered and left costs some 16,000
+        instructions (its object, the generator's two steps through ``anext``), and every
+        read and one-statement write of a checkout went through two or three of them
+        (bench/RESULTS.md, "Issue 15/17, pass h23g")."""
+        if not self.is_sqlite and not self.latency_s:
+            return pooled(self.engine, autocommit=True)
+        return self._connect()
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
         if not self.is_sqlite:
             async with pooled(self.engine, autocommit=True) as conn:
-                if self.latency_s:
-                    await asyncio.sleep(self.latency_s)
+                await asyncio.sleep(self.latency_s)
                 yield conn
             return
         async with self.engine.connect() as conn:
@@ -464,13 +474,19 @@ class Database:
             return nullcontext(_NO_TURN)
         return sqlite_writer_turn(self._sqlite_file)
 
-    @asynccontextmanager
-    async def write_alone(self) -> AsyncIterator[AsyncConnection]:
+    def write_alone(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for a write that is one statement: no BEGIN and no COMMIT around
         it, each statement its own transaction, committed when it returns (autocommit, as
         ``connect`` runs reads). On SQLite it takes this process's writer turn first, like
         ``begin``, and holds the file's write lock for that one statement only. Anything
-        that must see its own earlier statement under a lock, or undo one, uses ``begin``."""
+        that must see its own earlier statement under a lock, or undo one, uses ``begin``.
+        With no turn to take (PostgreSQL, an in-memory SQLite), it is ``connect()``."""
+        if self._sqlite_file is None:
+            return self.connect()
+        return self._write_alone_in_turn()
+
+    @asynccontextmanager
+    async def _write_alone_in_turn(self) -> AsyncIterator[AsyncConnection]:
         async with self._writer_turn() as turn, self.connect() as conn:
             yield conn
             # The statement is done (a lean statement fetches its rows in its one hand-off,
@@ -489,10 +505,7 @@ class Database:
         await self.engine.dispose()
 
 
-@asynccontextmanager
-async def pooled(
-    engine: AsyncEngine, *, autocommit: bool = False
-) -> AsyncIterator[AsyncConnection]:
+class pooled:  # lower case: entered like the function it was, ``async with pooled(...)``
     """``engine.connect()`` as a context (PostgreSQL), checked back in without the task of
     its own that ``AsyncConnection.__aexit__`` runs ``close()`` in; with ``autocommit``,
     each statement is its own transaction (``Database.connect``).
@@ -513,20 +526,36 @@ async def pooled(
     gives the engine an ``engine_connect`` listener, so every lean statement dispatched
     SQLAlchemy's (empty) cursor events too; about 25 us of CPU per check-out, and a
     checkout makes 8 (docs/checkout-performance.md, "Pooled connections"). What a
-    statement sees is the same: asyncpg's adapter reads the same flag either way."""
-    conn = _idle_connection(engine) or await engine.connect()
-    sync = conn.sync_connection
-    adapter = sync.connection.dbapi_connection if autocommit and sync is not None else None
-    if adapter is not None:
-        adapter.autocommit = True
-    try:
-        yield conn
-    finally:
+    statement sees is the same: asyncpg's adapter reads the same flag either way.
+
+    A class, not an ``@asynccontextmanager`` generator: entered and left it costs about a
+    quarter of the instructions (bench/RESULTS.md, "Issue 15/17, pass h23g"), and every
+    source call on PostgreSQL goes through one."""
+
+    __slots__ = ("_adapter", "_autocommit", "_conn", "_engine", "_sync")
+
+    def __init__(self, engine: AsyncEngine, *, autocommit: bool = False) -> None:
+        self._engine = engine
+        self._autocommit = autocommit
+
+    async def __aenter__(self) -> AsyncConnection:
+        engine = self._engine
+        conn = self._conn = _idle_connection(engine) or await engine.connect()
+        sync = self._sync = conn.sync_connection
+        adapter = self._adapter = (
+            sync.connection.dbapi_connection if self._autocommit and sync is not None else None
+        )
+        if adapter is not None:
+            adapter.autocommit = True
+        return conn
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        conn, sync, adapter = self._conn, self._sync, self._adapter
         if adapter is not None:  # the pool's next user begins its transactions as before
             adapter.autocommit = False
         if not _checks_in_quietly(conn):
             await conn.__aexit__(None, None, None)
-        elif sync is not None and _pool_has_room(engine):
+        elif sync is not None and _pool_has_room(self._engine):
             sync.close()  # back in the pool's queue; nothing awaited (see _idle_connection)
         else:
             await conn.close()
