@@ -392,7 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"responses, capped at {args.max_cell_seconds:g} s per cell: a capped cell "
             "counts what completed and restarts the server); closed loop over N keep-alive "
             "connections. Servers: one uvicorn worker each, started together, measured one at "
-            f"a time (the others idle), GATEWAY_DB_POOL_SIZE={pool_size(args)}."
+            f"a time (the others idle), GATEWAY_DB_POOL_SIZE={pool_size(args)}, no sweeper "
+            "(GATEWAY_SWEEP_INTERVAL_SECONDS=0: no hold or unpaid order expires mid-run)."
         ),
     )
     shops: dict[str, Shop] = {}

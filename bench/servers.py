@@ -203,6 +203,10 @@ def launch(
         "GATEWAY_LOG_LEVEL": "WARNING",
         "GATEWAY_JWT_SECRET": BENCH_JWT_SECRET,
         "GATEWAY_SOURCE_LATENCY_MS": str(latency_ms),
+        # No sweeper: the shop's unpaid orders (bench/orders_seed.py) expire past
+        # ORDER_PAYMENT_TTL, and a server's sweeper cancelling them mid-run put their stock
+        # back between two servers' checked answers (the order view's `available` 560 != 562).
+        "GATEWAY_SWEEP_INTERVAL_SECONDS": "0",
         "PYTHONPATH": str(ROOT),
         **(extra_env or {}),
     }
