@@ -51,11 +51,11 @@ import enum
 import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -76,6 +76,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import lean
 from .db import Database, pooled
 from .types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from contextlib import _AsyncGeneratorContextManager
 
 T = TypeVar("T")
 
@@ -132,14 +135,15 @@ class Parked:
     checked out again."""
 
     conn: AsyncConnection
-    stack: AsyncExitStack  # Database.begin's context (or the pooled connection's), still open
+    # Database.begin's context (or the pooled connection's): entered, not left yet.
+    context: AbstractAsyncContextManager[AsyncConnection]
     committed: bool = False
 
     async def commit(self) -> None:
-        await self.stack.aclose()
+        await self.context.__aexit__(None, None, None)
 
     async def roll_back(self, error: BaseException) -> None:
-        await self.stack.__aexit__(type(error), error, error.__traceback__)
+        await self.context.__aexit__(type(error), error, error.__traceback__)
 
 
 _PENDING: ContextVar[Pending | None] = ContextVar("request_key", default=None)
@@ -151,13 +155,18 @@ class KeyedDatabase(Database):
 
     keys: RequestKeys | None = None
 
-    @asynccontextmanager
-    async def connect(self) -> AsyncIterator[AsyncConnection]:
+    def connect(self) -> _AsyncGeneratorContextManager[AsyncConnection]:
         """``Database.connect``; a parked transaction of the call commits first (a read
-        sees what the call wrote)."""
+        sees what the call wrote). Without one (a read call, a write's read before its
+        write), ``Database.connect``'s own context, not a second generator around it."""
         pending = _PENDING.get()
         if pending is not None and pending.parked is not None and not pending.done:
-            await _commit_parked(pending)
+            return self._connect_after_parked(pending)
+        return super().connect()
+
+    @asynccontextmanager
+    async def _connect_after_parked(self, pending: Pending) -> AsyncIterator[AsyncConnection]:
+        await _commit_parked(pending)
         async with super().connect() as conn:
             yield conn
 
@@ -192,8 +201,8 @@ class KeyedDatabase(Database):
         """The call's claiming transaction on PostgreSQL: the claim in its first lean
         statement (or, when none ran, a statement of its own before the COMMIT), and the
         COMMIT held back for the answer (``Pending.parked``)."""
-        stack = AsyncExitStack()
-        conn = await stack.enter_async_context(super().begin())
+        context = super().begin()
+        conn = await context.__aenter__()
         first = _ClaimFirst(conn, keys, pending)
         token = lean.FIRST.set(first)
         try:
@@ -205,10 +214,10 @@ class KeyedDatabase(Database):
                 await keys.claim_in(conn, pending)
         except BaseException as error:
             pending.claimed = False  # rolled back: the key's row with it
-            await Parked(conn, stack).roll_back(error)
+            await Parked(conn, context).roll_back(error)
             raise
         pending.claimed = True
-        pending.parked = Parked(conn, stack)
+        pending.parked = Parked(conn, context)
 
     @asynccontextmanager
     async def write_alone(self) -> AsyncIterator[AsyncConnection]:
@@ -233,8 +242,8 @@ class KeyedDatabase(Database):
         # its claim: the answer's UPDATE goes on it (``RequestKeys.answer``), which spares
         # the answer a check-out and check-in of its own, about a fifth of the Python
         # calls of a keyed write's service call.
-        stack = AsyncExitStack()
-        conn = await stack.enter_async_context(pooled(self.engine, autocommit=True))
+        context = pooled(self.engine, autocommit=True)
+        conn = await context.__aenter__()
         try:
             if self.latency_s:
                 await asyncio.sleep(self.latency_s)
@@ -247,12 +256,12 @@ class KeyedDatabase(Database):
             if not first.used:  # a statement not run by lean would have gone unkeyed
                 raise RuntimeError("a keyed write_alone ran no lean statement: nothing claimed")
         except BaseException as error:
-            await stack.__aexit__(type(error), error, error.__traceback__)
+            await context.__aexit__(type(error), error, error.__traceback__)
             raise
         if pending.claimed and not pending.done:
-            pending.parked = Parked(conn, stack, committed=True)
+            pending.parked = Parked(conn, context, committed=True)
         else:
-            await stack.aclose()
+            await context.__aexit__(None, None, None)
 
 
 async def _commit_parked(pending: Pending) -> None:
@@ -395,11 +404,12 @@ class RequestKeys:
             await self.remember(pending.key, status, body)
             return
         if parked.committed:  # a one-statement write's own connection, autocommitted
-            try:
-                await lean.execute(
-                    parked.conn, self._remember,
-                    {"k": pending.key, "status": status, "body": body.decode()},
-                )  # fmt: skip
+            try:  # one simple query, its values quoted here (lean.execute_text)
+                await lean.execute_text(
+                    parked.conn,
+                    f"UPDATE {self.table.name} SET status = {int(status)}, "
+                    f'body = {_literal(body.decode())} WHERE "key" = {_literal(pending.key)}',
+                )
             finally:
                 await parked.commit()
             return
