@@ -465,12 +465,17 @@ class Database:
         return sqlite_writer_turn(self._sqlite_file)
 
     @asynccontextmanager
-    async def write_alone(self) -> AsyncIterator[AsyncConnection]:
+    async def write_alone(self, *, answer: object = None) -> AsyncIterator[AsyncConnection]:
         """A connection for a write that is one statement: no BEGIN and no COMMIT around
         it, each statement its own transaction, committed when it returns (autocommit, as
         ``connect`` runs reads). On SQLite it takes this process's writer turn first, like
         ``begin``, and holds the file's write lock for that one statement only. Anything
-        that must see its own earlier statement under a lock, or undo one, uses ``begin``."""
+        that must see its own earlier statement under a lock, or undo one, uses ``begin``.
+
+        ``answer``: what the caller returns, and all it does after, when the statement
+        returns a row (a statement with RETURNING and no WITH list of its own). A source
+        served over HTTP then stores that answer with the call's request key in the
+        statement itself (request_keys.KeyedDatabase); nothing here."""
         async with self._writer_turn() as turn, self.connect() as conn:
             yield conn
             # The statement is done (a lean statement fetches its rows in its one hand-off,

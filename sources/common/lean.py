@@ -68,15 +68,16 @@ _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+|MERGE) (\d+)")
 
 class First(Protocol):
     """What the next lean statement on ``conn`` carries (``FIRST``): ``rewrite`` gives its
-    SQL and arguments, once; then ``succeeded`` or ``failed`` (the error as SQLAlchemy
-    raises it; it may raise another instead)."""
+    SQL and arguments, once; then ``succeeded`` (with its row count: the rows it returned,
+    or changed) or ``failed`` (the error as SQLAlchemy raises it; it may raise another
+    instead)."""
 
     conn: AsyncConnection
     used: bool
 
     def rewrite(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]: ...
 
-    def succeeded(self) -> None: ...
+    def succeeded(self, rows: int) -> None: ...
 
     def failed(self, error: Exception) -> None: ...
 
@@ -415,7 +416,7 @@ async def execute(conn: AsyncConnection, statement: Any, params: dict[str, Any])
         if events is not None:
             events.after()
     if first is not None:
-        first.succeeded()
+        first.succeeded(result.rowcount)
     return result
 
 

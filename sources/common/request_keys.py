@@ -76,6 +76,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import lean
 from .db import Database, pooled
 from .types import UTCDateTime, utcnow
+from .wire import encode
 
 if TYPE_CHECKING:
     from contextlib import _AsyncGeneratorContextManager
@@ -124,6 +125,8 @@ class Pending:
     done: bool = False  # the call is over (a task it started may outlive it)
     # The claiming transaction, done but not committed yet: committed with the answer.
     parked: Parked | None = None
+    # The answer its claim stored with it (a 200), when its write knew it before it ran.
+    answered: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -220,10 +223,12 @@ class KeyedDatabase(Database):
         pending.parked = Parked(conn, context)
 
     @asynccontextmanager
-    async def write_alone(self) -> AsyncIterator[AsyncConnection]:
+    async def write_alone(self, *, answer: object = None) -> AsyncIterator[AsyncConnection]:
         """``Database.write_alone``; during a keyed call whose key no transaction claimed
         yet, its statement claims it (module docstring): on PostgreSQL in the statement
-        (the first lean statement on the connection), on SQLite in a short transaction."""
+        (the first lean statement on the connection), on SQLite in a short transaction.
+        With ``answer`` (PostgreSQL), the statement claims the key only if it returns a
+        row, and stores the call's answer with it: no UPDATE of the answer after it."""
         pending = _PENDING.get()
         if pending is not None and pending.parked is not None and not pending.done:
             await _commit_parked(pending)
@@ -247,7 +252,8 @@ class KeyedDatabase(Database):
         try:
             if self.latency_s:
                 await asyncio.sleep(self.latency_s)
-            first = _ClaimFirst(conn, self.keys, pending)
+            stored = None if answer is None else encode(answer)
+            first = _ClaimFirst(conn, self.keys, pending, stored)
             token = lean.FIRST.set(first)
             try:
                 yield conn
@@ -296,19 +302,36 @@ class _ClaimFirst:
     key's. PostgreSQL runs a data-modifying CTE to completion whether or not the statement
     reads it, in the statement's transaction: the key and the write commit together, and a
     key already there fails the statement (its unique key) before anything of it is
-    committed."""
+    committed.
 
-    __slots__ = ("conn", "keys", "pending", "used")
+    With the call's answer known before its statement (``answer``: the write's caller
+    returns it when the statement returns a row), the statement becomes ``WITH written AS
+    (<statement>), service_request AS (INSERT INTO <keys> ... answer ... WHERE EXISTS
+    (SELECT FROM written)) SELECT * FROM written``: a row back, and the key and its answer
+    commit with the write (a key already there fails the whole statement); no row, and
+    nothing was claimed (a later write of the call claims the key, as if this one had not
+    run). The call's answer then needs no UPDATE of its own (``RequestKeys.answer``)."""
 
-    def __init__(self, conn: AsyncConnection, keys: RequestKeys, pending: Pending) -> None:
+    __slots__ = ("answer", "conn", "keys", "pending", "used")
+
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        keys: RequestKeys,
+        pending: Pending,
+        answer: bytes | None = None,
+    ) -> None:
         self.conn = conn
         self.keys = keys
         self.pending = pending
+        self.answer = answer
         self.used = False
 
     def rewrite(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]:
         self.used = True
         n = len(args)
+        if self.answer is not None:
+            return self._with_answer(sql, args, self.answer)
         claim = (
             f'service_request AS (INSERT INTO "{self.keys.table.name}" '
             '("key", fingerprint, created_at) '
@@ -323,8 +346,29 @@ class _ClaimFirst:
         self.pending.sent = sent = utcnow()
         return claimed, [*args, self.pending.key, self.pending.fingerprint, sent]
 
-    def succeeded(self) -> None:
-        self.pending.claimed = True
+    def _with_answer(self, sql: str, args: list[Any], answer: bytes) -> tuple[str, list[Any]]:
+        if _WITH.match(sql):
+            raise TypeError("a write stored with its answer has no WITH list of its own")
+        n = len(args)
+        claimed = (
+            f"WITH written AS ({sql.strip()}), "
+            f'service_request AS (INSERT INTO "{self.keys.table.name}" '
+            '("key", fingerprint, created_at, status, body) '
+            f"SELECT ${n + 1}::VARCHAR, ${n + 2}::VARCHAR, ${n + 3}::TIMESTAMP WITH TIME ZONE, "
+            f"200, ${n + 4}::TEXT WHERE EXISTS (SELECT FROM written)) "
+            "SELECT * FROM written"
+        )
+        self.pending.sent = sent = utcnow()
+        return claimed, [*args, self.pending.key, self.pending.fingerprint, sent, answer.decode()]
+
+    def succeeded(self, rows: int) -> None:
+        if self.answer is None:
+            self.pending.claimed = True
+        elif rows:  # the key is claimed, and answered
+            self.pending.claimed = True
+            self.pending.answered = self.answer
+        else:  # nothing written, nothing claimed
+            self.pending.sent = None
 
     def failed(self, error: Exception) -> None:
         if isinstance(error, IntegrityError) and self.keys.taken_by(error):
@@ -400,6 +444,10 @@ class RequestKeys:
         that COMMIT fails, nothing of the call is known to have committed
         (``pending.claimed`` is False) and the error is raised."""
         parked, pending.parked = pending.parked, None
+        if pending.answered is not None and status == 200 and body == pending.answered:
+            if parked is not None:  # stored with the claim (_ClaimFirst): nothing to send
+                await parked.commit()
+            return
         if parked is None:
             await self.remember(pending.key, status, body)
             return
