@@ -31,10 +31,13 @@ same way, without giving back the round trips it saves: on PostgreSQL the key's 
 rides in the statement itself, a data-modifying CTE put in front of it (``_ClaimFirst``:
 both commit or neither, a key already there fails the statement before it wrote), and its
 connection is held for the answer's UPDATE (``Parked`` with ``committed``) instead of
-being checked in and another checked out for it; on SQLite, where a transaction costs no
-network round trip, the statement runs in a short keyed transaction (``begin``). Every
-write of a keyed call is so applied at most once per key: a retry of a write whose answer
-was lost replays that answer.
+being checked in and another checked out for it (one simple query, its values quoted here);
+on SQLite, where a transaction costs no network round trip, the statement runs in a short
+keyed transaction (``begin``). A one-statement write that knows its call's answer before
+it runs (``write_alone(answer=...)``: the checkout's claim) stores that answer with the
+key in the statement itself, only if the statement returns a row, and needs no UPDATE
+after it (``_ClaimFirst``). Every write of a keyed call is so applied at most once per
+key: a retry of a write whose answer was lost replays that answer.
 
 The table (``service_requests_<source>``) belongs to the transport, not to the domain: the
 service creates it when it starts, outside the source's migrations (which ignore it). A claim
@@ -439,10 +442,12 @@ class RequestKeys:
             pending.done = True
 
     async def answer(self, pending: Pending, status: int, body: bytes) -> None:
-        """Store the answer of a claimed key: with the parked transaction's COMMIT in one
-        round trip (``UPDATE ...; COMMIT`` as one simple query), else by ``remember``. If
-        that COMMIT fails, nothing of the call is known to have committed
-        (``pending.claimed`` is False) and the error is raised."""
+        """Store the answer of a claimed key: nothing to send when its claim stored it
+        (``Pending.answered``, the same answer); with the parked transaction's COMMIT in
+        one round trip (``UPDATE ...; COMMIT`` as one simple query); on a one-statement
+        write's held connection; else by ``remember``. If that COMMIT fails, nothing of
+        the call is known to have committed (``pending.claimed`` is False) and the error
+        is raised."""
         parked, pending.parked = pending.parked, None
         if pending.answered is not None and status == 200 and body == pending.answered:
             if parked is not None:  # stored with the claim (_ClaimFirst): nothing to send
