@@ -474,13 +474,18 @@ class Database:
             return nullcontext(_NO_TURN)
         return sqlite_writer_turn(self._sqlite_file)
 
-    def write_alone(self) -> AbstractAsyncContextManager[AsyncConnection]:
+    def write_alone(self, *, answer: object = None) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for a write that is one statement: no BEGIN and no COMMIT around
         it, each statement its own transaction, committed when it returns (autocommit, as
         ``connect`` runs reads). On SQLite it takes this process's writer turn first, like
         ``begin``, and holds the file's write lock for that one statement only. Anything
         that must see its own earlier statement under a lock, or undo one, uses ``begin``.
-        With no turn to take (PostgreSQL, an in-memory SQLite), it is ``connect()``."""
+        With no turn to take (PostgreSQL, an in-memory SQLite), it is ``connect()``.
+
+        ``answer``: what the caller returns, and all it does after, when the statement
+        returns a row (a statement with RETURNING and no WITH list of its own). A source
+        served over HTTP then stores that answer with the call's request key in the
+        statement itself (request_keys.KeyedDatabase); nothing here."""
         if self._sqlite_file is None:
             return self.connect()
         return self._write_alone_in_turn()

@@ -68,15 +68,16 @@ _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+|MERGE) (\d+)")
 
 class First(Protocol):
     """What the next lean statement on ``conn`` carries (``FIRST``): ``rewrite`` gives its
-    SQL and arguments, once; then ``succeeded`` or ``failed`` (the error as SQLAlchemy
-    raises it; it may raise another instead)."""
+    SQL and arguments, once; then ``succeeded`` (with its row count: the rows it returned,
+    or changed) or ``failed`` (the error as SQLAlchemy raises it; it may raise another
+    instead)."""
 
     conn: AsyncConnection
     used: bool
 
     def rewrite(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]: ...
 
-    def succeeded(self) -> None: ...
+    def succeeded(self, rows: int) -> None: ...
 
     def failed(self, error: Exception) -> None: ...
 
@@ -415,7 +416,7 @@ async def execute(conn: AsyncConnection, statement: Any, params: dict[str, Any])
         if events is not None:
             events.after()
     if first is not None:
-        first.succeeded()
+        first.succeeded(result.rowcount)
     return result
 
 
@@ -464,6 +465,33 @@ async def execute_many(
                 await driver._execute(_run_many_on_sqlite, sqlite, variant.sql, every)
     except Exception as error:
         await _raise_as_sqlalchemy(conn, adapted, error, variant.sql, every)
+        raise
+    finally:
+        if events is not None:
+            events.after()
+
+
+async def execute_text(conn: AsyncConnection, sql: str) -> None:
+    """``sql``, its values written into it (no parameters), on the asyncpg connection under
+    ``conn`` as PostgreSQL's simple query: one message, no prepared statement, none of
+    asyncpg's statement cache and argument encoding, nor of this module's parameter plan.
+    ``conn`` is in autocommit (``Database.connect``'s): the statement is its own
+    transaction. Errors are raised as ``execute`` raises them.
+
+    Why: request_keys stores each keyed write's answer by one UPDATE whose three values it
+    can quote itself (``request_keys._literal``); through ``execute`` that UPDATE cost the
+    service about 30 Python calls more, on every remote write."""
+    sync = conn.sync_connection
+    assert sync is not None
+    fairy = sync._dbapi_connection
+    if fairy is None:  # invalidated: let SQLAlchemy reconnect, as execute would
+        fairy = await conn.get_raw_connection()
+    adapted: Any = fairy.dbapi_connection
+    events = _Events.of(sync, sql, (), many=False)
+    try:
+        await adapted.driver_connection.execute(sql)
+    except Exception as error:
+        await _raise_as_sqlalchemy(conn, adapted, error, sql, ())
         raise
     finally:
         if events is not None:

@@ -31,10 +31,13 @@ same way, without giving back the round trips it saves: on PostgreSQL the key's 
 rides in the statement itself, a data-modifying CTE put in front of it (``_ClaimFirst``:
 both commit or neither, a key already there fails the statement before it wrote), and its
 connection is held for the answer's UPDATE (``Parked`` with ``committed``) instead of
-being checked in and another checked out for it; on SQLite, where a transaction costs no
-network round trip, the statement runs in a short keyed transaction (``begin``). Every
-write of a keyed call is so applied at most once per key: a retry of a write whose answer
-was lost replays that answer.
+being checked in and another checked out for it (one simple query, its values quoted here);
+on SQLite, where a transaction costs no network round trip, the statement runs in a short
+keyed transaction (``begin``). A one-statement write that knows its call's answer before
+it runs (``write_alone(answer=...)``: the checkout's claim) stores that answer with the
+key in the statement itself, only if the statement returns a row, and needs no UPDATE
+after it (``_ClaimFirst``). Every write of a keyed call is so applied at most once per
+key: a retry of a write whose answer was lost replays that answer.
 
 The table (``service_requests_<source>``) belongs to the transport, not to the domain: the
 service creates it when it starts, outside the source's migrations (which ignore it). A claim
@@ -51,7 +54,7 @@ import enum
 import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -76,6 +79,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import lean
 from .db import Database, pooled
 from .types import UTCDateTime, utcnow
+from .wire import encode
 
 T = TypeVar("T")
 
@@ -121,6 +125,8 @@ class Pending:
     done: bool = False  # the call is over (a task it started may outlive it)
     # The claiming transaction, done but not committed yet: committed with the answer.
     parked: Parked | None = None
+    # The answer its claim stored with it (a 200), when its write knew it before it ran.
+    answered: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -132,14 +138,15 @@ class Parked:
     checked out again."""
 
     conn: AsyncConnection
-    stack: AsyncExitStack  # Database.begin's context (or the pooled connection's), still open
+    # Database.begin's context (or the pooled connection's): entered, not left yet.
+    context: AbstractAsyncContextManager[AsyncConnection]
     committed: bool = False
 
     async def commit(self) -> None:
-        await self.stack.aclose()
+        await self.context.__aexit__(None, None, None)
 
     async def roll_back(self, error: BaseException) -> None:
-        await self.stack.__aexit__(type(error), error, error.__traceback__)
+        await self.context.__aexit__(type(error), error, error.__traceback__)
 
 
 _PENDING: ContextVar[Pending | None] = ContextVar("request_key", default=None)
@@ -151,13 +158,18 @@ class KeyedDatabase(Database):
 
     keys: RequestKeys | None = None
 
-    @asynccontextmanager
-    async def connect(self) -> AsyncIterator[AsyncConnection]:
+    def connect(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """``Database.connect``; a parked transaction of the call commits first (a read
-        sees what the call wrote)."""
+        sees what the call wrote). Without one (a read call, a write's read before its
+        write), ``Database.connect``'s own context, not a second generator around it."""
         pending = _PENDING.get()
         if pending is not None and pending.parked is not None and not pending.done:
-            await _commit_parked(pending)
+            return self._connect_after_parked(pending)
+        return super().connect()
+
+    @asynccontextmanager
+    async def _connect_after_parked(self, pending: Pending) -> AsyncIterator[AsyncConnection]:
+        await _commit_parked(pending)
         async with super().connect() as conn:
             yield conn
 
@@ -192,8 +204,8 @@ class KeyedDatabase(Database):
         """The call's claiming transaction on PostgreSQL: the claim in its first lean
         statement (or, when none ran, a statement of its own before the COMMIT), and the
         COMMIT held back for the answer (``Pending.parked``)."""
-        stack = AsyncExitStack()
-        conn = await stack.enter_async_context(super().begin())
+        context = super().begin()
+        conn = await context.__aenter__()
         first = _ClaimFirst(conn, keys, pending)
         token = lean.FIRST.set(first)
         try:
@@ -205,16 +217,18 @@ class KeyedDatabase(Database):
                 await keys.claim_in(conn, pending)
         except BaseException as error:
             pending.claimed = False  # rolled back: the key's row with it
-            await Parked(conn, stack).roll_back(error)
+            await Parked(conn, context).roll_back(error)
             raise
         pending.claimed = True
-        pending.parked = Parked(conn, stack)
+        pending.parked = Parked(conn, context)
 
     @asynccontextmanager
-    async def write_alone(self) -> AsyncIterator[AsyncConnection]:
+    async def write_alone(self, *, answer: object = None) -> AsyncIterator[AsyncConnection]:
         """``Database.write_alone``; during a keyed call whose key no transaction claimed
         yet, its statement claims it (module docstring): on PostgreSQL in the statement
-        (the first lean statement on the connection), on SQLite in a short transaction."""
+        (the first lean statement on the connection), on SQLite in a short transaction.
+        With ``answer`` (PostgreSQL), the statement claims the key only if it returns a
+        row, and stores the call's answer with it: no UPDATE of the answer after it."""
         pending = _PENDING.get()
         if pending is not None and pending.parked is not None and not pending.done:
             await _commit_parked(pending)
@@ -233,12 +247,13 @@ class KeyedDatabase(Database):
         # its claim: the answer's UPDATE goes on it (``RequestKeys.answer``), which spares
         # the answer a check-out and check-in of its own, about a fifth of the Python
         # calls of a keyed write's service call.
-        stack = AsyncExitStack()
-        conn = await stack.enter_async_context(pooled(self.engine, autocommit=True))
+        context = pooled(self.engine, autocommit=True)
+        conn = await context.__aenter__()
         try:
             if self.latency_s:
                 await asyncio.sleep(self.latency_s)
-            first = _ClaimFirst(conn, self.keys, pending)
+            stored = None if answer is None else encode(answer)
+            first = _ClaimFirst(conn, self.keys, pending, stored)
             token = lean.FIRST.set(first)
             try:
                 yield conn
@@ -247,12 +262,12 @@ class KeyedDatabase(Database):
             if not first.used:  # a statement not run by lean would have gone unkeyed
                 raise RuntimeError("a keyed write_alone ran no lean statement: nothing claimed")
         except BaseException as error:
-            await stack.__aexit__(type(error), error, error.__traceback__)
+            await context.__aexit__(type(error), error, error.__traceback__)
             raise
         if pending.claimed and not pending.done:
-            pending.parked = Parked(conn, stack, committed=True)
+            pending.parked = Parked(conn, context, committed=True)
         else:
-            await stack.aclose()
+            await context.__aexit__(None, None, None)
 
 
 async def _commit_parked(pending: Pending) -> None:
@@ -287,19 +302,36 @@ class _ClaimFirst:
     key's. PostgreSQL runs a data-modifying CTE to completion whether or not the statement
     reads it, in the statement's transaction: the key and the write commit together, and a
     key already there fails the statement (its unique key) before anything of it is
-    committed."""
+    committed.
 
-    __slots__ = ("conn", "keys", "pending", "used")
+    With the call's answer known before its statement (``answer``: the write's caller
+    returns it when the statement returns a row), the statement becomes ``WITH written AS
+    (<statement>), service_request AS (INSERT INTO <keys> ... answer ... WHERE EXISTS
+    (SELECT FROM written)) SELECT * FROM written``: a row back, and the key and its answer
+    commit with the write (a key already there fails the whole statement); no row, and
+    nothing was claimed (a later write of the call claims the key, as if this one had not
+    run). The call's answer then needs no UPDATE of its own (``RequestKeys.answer``)."""
 
-    def __init__(self, conn: AsyncConnection, keys: RequestKeys, pending: Pending) -> None:
+    __slots__ = ("answer", "conn", "keys", "pending", "used")
+
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        keys: RequestKeys,
+        pending: Pending,
+        answer: bytes | None = None,
+    ) -> None:
         self.conn = conn
         self.keys = keys
         self.pending = pending
+        self.answer = answer
         self.used = False
 
     def rewrite(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]:
         self.used = True
         n = len(args)
+        if self.answer is not None:
+            return self._with_answer(sql, args, self.answer)
         claim = (
             f'service_request AS (INSERT INTO "{self.keys.table.name}" '
             '("key", fingerprint, created_at) '
@@ -314,8 +346,29 @@ class _ClaimFirst:
         self.pending.sent = sent = utcnow()
         return claimed, [*args, self.pending.key, self.pending.fingerprint, sent]
 
-    def succeeded(self) -> None:
-        self.pending.claimed = True
+    def _with_answer(self, sql: str, args: list[Any], answer: bytes) -> tuple[str, list[Any]]:
+        if _WITH.match(sql):
+            raise TypeError("a write stored with its answer has no WITH list of its own")
+        n = len(args)
+        claimed = (
+            f"WITH written AS ({sql.strip()}), "
+            f'service_request AS (INSERT INTO "{self.keys.table.name}" '
+            '("key", fingerprint, created_at, status, body) '
+            f"SELECT ${n + 1}::VARCHAR, ${n + 2}::VARCHAR, ${n + 3}::TIMESTAMP WITH TIME ZONE, "
+            f"200, ${n + 4}::TEXT WHERE EXISTS (SELECT FROM written)) "
+            "SELECT * FROM written"
+        )
+        self.pending.sent = sent = utcnow()
+        return claimed, [*args, self.pending.key, self.pending.fingerprint, sent, answer.decode()]
+
+    def succeeded(self, rows: int) -> None:
+        if self.answer is None:
+            self.pending.claimed = True
+        elif rows:  # the key is claimed, and answered
+            self.pending.claimed = True
+            self.pending.answered = self.answer
+        else:  # nothing written, nothing claimed
+            self.pending.sent = None
 
     def failed(self, error: Exception) -> None:
         if isinstance(error, IntegrityError) and self.keys.taken_by(error):
@@ -386,20 +439,27 @@ class RequestKeys:
             pending.done = True
 
     async def answer(self, pending: Pending, status: int, body: bytes) -> None:
-        """Store the answer of a claimed key: with the parked transaction's COMMIT in one
-        round trip (``UPDATE ...; COMMIT`` as one simple query), else by ``remember``. If
-        that COMMIT fails, nothing of the call is known to have committed
-        (``pending.claimed`` is False) and the error is raised."""
+        """Store the answer of a claimed key: nothing to send when its claim stored it
+        (``Pending.answered``, the same answer); with the parked transaction's COMMIT in
+        one round trip (``UPDATE ...; COMMIT`` as one simple query); on a one-statement
+        write's held connection; else by ``remember``. If that COMMIT fails, nothing of
+        the call is known to have committed (``pending.claimed`` is False) and the error
+        is raised."""
         parked, pending.parked = pending.parked, None
+        if pending.answered is not None and status == 200 and body == pending.answered:
+            if parked is not None:  # stored with the claim (_ClaimFirst): nothing to send
+                await parked.commit()
+            return
         if parked is None:
             await self.remember(pending.key, status, body)
             return
         if parked.committed:  # a one-statement write's own connection, autocommitted
-            try:
-                await lean.execute(
-                    parked.conn, self._remember,
-                    {"k": pending.key, "status": status, "body": body.decode()},
-                )  # fmt: skip
+            try:  # one simple query, its values quoted here (lean.execute_text)
+                await lean.execute_text(
+                    parked.conn,
+                    f"UPDATE {self.table.name} SET status = {int(status)}, "
+                    f'body = {_literal(body.decode())} WHERE "key" = {_literal(pending.key)}',
+                )
             finally:
                 await parked.commit()
             return

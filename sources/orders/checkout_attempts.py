@@ -95,16 +95,21 @@ async def checkout_start(
         return CheckoutStart(None)
     row = rows[0]
     fingerprint = cart_fingerprint(cart)
-    order_ref = None
     if row.attempt_order_ref is None:
+        order_ref = new_order_ref()
+        attempt = CheckoutAttempt(AttemptState.CLAIMED, order_ref)
+        claimed = CheckoutStart(cart, attempt, buyer_joins.buyer_from_row(row))
         # A connection of its own, taken after the writer's turn: a caller waiting for the
         # turn must hold no pooled connection (the turn's holder may be waiting for one).
-        async with db.write_alone() as conn:
-            order_ref = await _insert(conn, customer_id, idempotency_key, fingerprint, now)
-    if order_ref is not None:
-        claimed = CheckoutAttempt(AttemptState.CLAIMED, order_ref)
-        return CheckoutStart(cart, claimed, buyer_joins.buyer_from_row(row))
-    if row.attempt_order_ref is not None:
+        # ``claimed`` is the answer when the INSERT claims the key: a remote service
+        # stores it with its request key in the INSERT itself (Database.write_alone).
+        async with db.write_alone(answer=claimed) as conn:
+            inserted = await _insert(
+                conn, customer_id, idempotency_key, fingerprint, now, order_ref=order_ref
+            )
+        if inserted is not None:
+            return claimed
+    else:
         seen = _attempt_seen(row, fingerprint)
         if seen.state is not AttemptState.IN_PROGRESS:
             return CheckoutStart(cart, seen)
@@ -356,9 +361,16 @@ _CLAIM = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqli
 
 
 async def _insert(
-    conn: AsyncConnection, customer_id: int, idempotency_key: str, fingerprint: str, now: datetime
+    conn: AsyncConnection,
+    customer_id: int,
+    idempotency_key: str,
+    fingerprint: str,
+    now: datetime,
+    *,
+    order_ref: str | None = None,
 ) -> str | None:
-    """The new attempt's order_ref, or None when the key is taken."""
+    """The new attempt's order_ref (``order_ref`` when given), or None when the key is
+    taken."""
     inserted: str | None = (
         await lean.execute(
             conn,
@@ -367,7 +379,7 @@ async def _insert(
                 "customer_id": customer_id,
                 "idempotency_key": idempotency_key,
                 "fingerprint": fingerprint,
-                "order_ref": new_order_ref(),
+                "order_ref": order_ref or new_order_ref(),
                 "state": AttemptState.CLAIMED.value,
                 "created_at": now,
                 "updated_at": now,

@@ -347,6 +347,91 @@ def test_a_keyed_one_statement_write_stores_its_answer_on_its_own_connection(
     assert seen(pg_orders_url).get("carts UPDATE") == 1
 
 
+def test_a_checkout_claim_stores_its_answer_in_its_own_statement(pg_orders_url: str) -> None:
+    """PostgreSQL: ``checkout_start`` knows its answer before its INSERT (the cart, the
+    buyer and the new order_ref came from its read), so the INSERT carries the key's claim
+    and that answer together: two statements for the call (the read, the INSERT), no
+    UPDATE of the answer, the key's row answered, a retry with the key stopped before it
+    writes."""
+    from sources.common.request_keys import KeyedDatabase, KeyTaken, Pending, RequestKeys
+    from sources.common.wire import encode
+    from sources.orders.store import OrdersStore
+
+    start = {"customer_id": 1, "idempotency_key": "buyer-1", "now": NOW,
+             "stale_after": timedelta(minutes=2)}  # fmt: skip
+
+    async def run() -> tuple[list[str], Any, bytes, bool, int]:
+        db = KeyedDatabase(pg_orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+        cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
+        statements = statements_sent(db)
+        pending = Pending("k-start", "print")
+        try:
+            started = await keys.running(pending, store.checkout_start(cart_id=cart.id, **start))
+            await keys.answer(pending, 200, encode(started))
+            sent = list(statements)
+            in_use = db.engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
+            again = Pending("k-start", "print")
+            with pytest.raises(KeyTaken):
+                await keys.running(again, store.checkout_start(cart_id=cart.id, **start))
+            row = await _stored(db, keys, "k-start")
+            return sent, tuple(row), encode(started), again.taken, in_use
+        finally:
+            await db.dispose()
+
+    statements, row, answer, taken, in_use = asyncio.run(run())
+    assert row == (200, answer.decode()), "the key's row has the call's answer"
+    assert taken
+    assert in_use == 0
+    assert len(statements) == 2, statements
+    assert statements[1].startswith("WITH written AS (INSERT INTO checkout_attempts")
+    assert "service_requests_orders" in statements[1]
+    assert seen(pg_orders_url).get("checkout_attempts INSERT") == 1
+
+
+def test_a_write_with_its_answer_that_writes_nothing_claims_nothing(pg_orders_url: str) -> None:
+    """PostgreSQL: the INSERT of ``checkout_start``'s claim finds the attempt there (another
+    call took it between the read and the INSERT): it returns no row, so neither the key
+    nor the answer it carried is stored, and the call's later write claims the key."""
+    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
+    from sources.orders import checkout_attempts
+    from sources.orders.store import OrdersStore
+
+    async def run() -> tuple[Any, bool, bool, Any]:
+        db = KeyedDatabase(pg_orders_url)
+        keys = RequestKeys("orders", db)
+        await keys.create()
+        store = OrdersStore(db)
+        cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
+        await store.checkout_start(cart_id=cart.id, customer_id=1, idempotency_key="buyer-2",
+                                   now=NOW, stale_after=timedelta(minutes=2))  # fmt: skip
+
+        pending = Pending("k-late", "print")
+
+        async def late_claim() -> tuple[str | None, tuple[bool, bool]]:
+            async with db.write_alone(answer={"never": "stored"}) as conn:
+                inserted = await checkout_attempts._insert(conn, 1, "buyer-2", "fp", NOW)
+            after = (pending.claimed, pending.answered is not None)
+            await store.create_cart(customer_id=1, now=NOW)  # the call's next write
+            return inserted, after
+
+        try:
+            inserted, after = await keys.running(pending, late_claim())
+            claimed_later = pending.claimed
+            await keys.answer(pending, 200, b'{"later": true}')
+            return inserted, after, claimed_later, tuple(await _stored(db, keys, "k-late"))
+        finally:
+            await db.dispose()
+
+    inserted, after, claimed_later, row = asyncio.run(run())
+    assert inserted is None
+    assert after == (False, False), "no row back: no key, no answer"
+    assert claimed_later, "the next write claimed the key"
+    assert row == (200, '{"later": true}')
+
+
 def test_a_call_that_fails_after_it_wrote_is_not_run_again(
     orders_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
