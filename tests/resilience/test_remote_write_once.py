@@ -146,6 +146,17 @@ def statements_sent(db: Database) -> list[str]:
     return sent
 
 
+async def _keyed_orders(url: str) -> tuple[Any, Any, Any]:
+    """A service's orders database with its request keys' table, and the store over it."""
+    from sources.common.request_keys import KeyedDatabase, RequestKeys
+    from sources.orders.store import OrdersStore
+
+    db = KeyedDatabase(url)
+    keys = RequestKeys("orders", db)
+    await keys.create()
+    return db, keys, OrdersStore(db)
+
+
 async def _stored(db: Database, keys: Any, key: str) -> Any:
     """The key's row as the service left it: its status and stored answer."""
     from sqlalchemy import select
@@ -271,14 +282,10 @@ def test_a_retry_while_the_first_attempt_still_writes_gets_its_answer(
 def test_a_keyed_one_statement_write_is_still_one_statement(orders_url: str) -> None:
     """The claim costs the one-statement writes no statement of their own on PostgreSQL
     (it rides in theirs); SQLite runs the claim and the write in one short transaction."""
-    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
-    from sources.orders.store import OrdersStore
+    from sources.common.request_keys import Pending
 
     async def run() -> tuple[list[str], dict[str, Any]]:
-        db = KeyedDatabase(orders_url)
-        keys = RequestKeys("orders", db)
-        await keys.create()
-        store = OrdersStore(db)
+        db, keys, store = await _keyed_orders(orders_url)
         cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
         statements = statements_sent(db)
         pending = Pending("k-one", "print")
@@ -314,14 +321,10 @@ def test_a_keyed_one_statement_write_stores_its_answer_on_its_own_connection(
     the write and its answer, two statements, and the connection back in the pool after."""
     from sqlalchemy import event
 
-    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
-    from sources.orders.store import OrdersStore
+    from sources.common.request_keys import Pending
 
     async def run() -> tuple[int, list[str], Any, int]:
-        db = KeyedDatabase(pg_orders_url)
-        keys = RequestKeys("orders", db)
-        await keys.create()
-        store = OrdersStore(db)
+        db, keys, store = await _keyed_orders(pg_orders_url)
         cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
         pool = db.engine.sync_engine.pool
         checkouts: list[object] = []
@@ -353,18 +356,14 @@ def test_a_checkout_claim_stores_its_answer_in_its_own_statement(pg_orders_url: 
     and that answer together: two statements for the call (the read, the INSERT), no
     UPDATE of the answer, the key's row answered, a retry with the key stopped before it
     writes."""
-    from sources.common.request_keys import KeyedDatabase, KeyTaken, Pending, RequestKeys
+    from sources.common.request_keys import KeyTaken, Pending
     from sources.common.wire import encode
-    from sources.orders.store import OrdersStore
 
     start = {"customer_id": 1, "idempotency_key": "buyer-1", "now": NOW,
              "stale_after": timedelta(minutes=2)}  # fmt: skip
 
     async def run() -> tuple[list[str], Any, bytes, bool, int]:
-        db = KeyedDatabase(pg_orders_url)
-        keys = RequestKeys("orders", db)
-        await keys.create()
-        store = OrdersStore(db)
+        db, keys, store = await _keyed_orders(pg_orders_url)
         cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
         statements = statements_sent(db)
         pending = Pending("k-start", "print")
@@ -395,15 +394,11 @@ def test_a_write_with_its_answer_that_writes_nothing_claims_nothing(pg_orders_ur
     """PostgreSQL: the INSERT of ``checkout_start``'s claim finds the attempt there (another
     call took it between the read and the INSERT): it returns no row, so neither the key
     nor the answer it carried is stored, and the call's later write claims the key."""
-    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
+    from sources.common.request_keys import Pending
     from sources.orders import checkout_attempts
-    from sources.orders.store import OrdersStore
 
     async def run() -> tuple[Any, bool, bool, Any]:
-        db = KeyedDatabase(pg_orders_url)
-        keys = RequestKeys("orders", db)
-        await keys.create()
-        store = OrdersStore(db)
+        db, keys, store = await _keyed_orders(pg_orders_url)
         cart = await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
         await store.checkout_start(cart_id=cart.id, customer_id=1, idempotency_key="buyer-2",
                                    now=NOW, stale_after=timedelta(minutes=2))  # fmt: skip
@@ -499,14 +494,10 @@ def test_a_keyed_transaction_commits_its_answer_with_its_write(pg_orders_url: st
     its key's claim in its first statement and is committed by the UPDATE of its answer
     and the COMMIT in one round trip: the key's row has the answer, a second attempt with
     the key stops before it writes."""
-    from sources.common.request_keys import KeyedDatabase, KeyTaken, Pending, RequestKeys
-    from sources.orders.store import OrdersStore
+    from sources.common.request_keys import KeyTaken, Pending
 
     async def run() -> tuple[list[str], Any, bool]:
-        db = KeyedDatabase(pg_orders_url)
-        keys = RequestKeys("orders", db)
-        await keys.create()
-        store = OrdersStore(db)
+        db, keys, store = await _keyed_orders(pg_orders_url)
         statements = statements_sent(db)
         pending = Pending("k-tx", "print")
         try:
@@ -559,14 +550,10 @@ def test_a_keyed_call_that_reads_after_its_transaction_sees_its_write(
 def test_a_keyed_call_cancelled_after_its_transaction_writes_nothing(pg_orders_url: str) -> None:
     """PostgreSQL: a call cancelled while its transaction waits for its answer rolls it
     back, key and write: a retry runs the write (once)."""
-    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
-    from sources.orders.store import OrdersStore
+    from sources.common.request_keys import Pending
 
     async def run() -> bool:
-        db = KeyedDatabase(pg_orders_url)
-        keys = RequestKeys("orders", db)
-        await keys.create()
-        store = OrdersStore(db)
+        db, keys, store = await _keyed_orders(pg_orders_url)
 
         async def then_cancelled() -> None:
             await store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)])
@@ -591,14 +578,10 @@ def test_a_keyed_transaction_whose_key_row_is_gone_commits_nothing(pg_orders_url
     """PostgreSQL: the answer's UPDATE finds no row of the key (here the call's key was
     swapped after its claim): the COMMIT does not happen, the write is rolled back with the
     claim, and the call fails (its retry runs the write)."""
-    from sources.common.request_keys import KeyedDatabase, Pending, RequestKeys
-    from sources.orders.store import OrdersStore
+    from sources.common.request_keys import Pending
 
     async def run() -> tuple[str, bool]:
-        db = KeyedDatabase(pg_orders_url)
-        keys = RequestKeys("orders", db)
-        await keys.create()
-        store = OrdersStore(db)
+        db, keys, store = await _keyed_orders(pg_orders_url)
         pending = Pending("k-gone", "print")
         try:
             await keys.running(pending, store.create_cart(customer_id=1, now=NOW, lines=[(101, 2)]))
